@@ -1,0 +1,16 @@
+// The `quotient` command. Each command group registers itself from src/cli/.
+import { Command } from 'commander';
+import { registerPolicyCheckCommands } from './cli/policy-check.ts';
+
+const program = new Command('quotient')
+  .description('Quotient: outcome-weighted AI usage governance')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    // commander usage errors exit 2, like other Unix tools; help and version exit 0
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+
+const policy = program.command('policy').description('author, check and review .policy files');
+registerPolicyCheckCommands(policy);
+
+await program.parseAsync(process.argv);
