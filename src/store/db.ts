@@ -1,0 +1,168 @@
+// Starting the database. With a DATABASE_URL we talk to that PostgreSQL server. Without
+// one, an embedded PGlite persisted under <dataDir>/pgdata is served over loopback by
+// pglite-socket, so the very same pg driver, SQL and migrations run in both cases.
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type { EntitySchema } from '@mikro-orm/core';
+import { Migrator } from '@mikro-orm/migrations';
+import { type EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type pg from 'pg';
+import { storeEntities } from './entities/index.ts';
+
+export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
+export const DEFAULT_DATA_DIR = '.quotient';
+
+export type StoreLogger = {
+  info: (msg: string) => void;
+  warn: (msg: string) => void;
+};
+
+export type OpenStoreOptions = {
+  /** PostgreSQL URL; defaults to process.env.DATABASE_URL. Empty → embedded PGlite. */
+  databaseUrl?: string;
+  /** Where the embedded database lives (default `.quotient/`); 'memory' keeps it in RAM. */
+  dataDir?: string;
+  /** Apply pending migrations before returning. */
+  migrate?: boolean;
+  logger?: StoreLogger;
+  /** Entities defined outside src/store (other layers register theirs here). */
+  entities?: EntitySchema[];
+  /** Pool size for a real server (default 10). The embedded database always uses 1. */
+  poolSize?: number;
+};
+
+export type Store = {
+  orm: MikroORM;
+  /** A fresh EntityManager fork for one unit of work. */
+  em(): EntityManager;
+  /** The pg pool MikroORM uses; for set-based SQL and the bulk loader. */
+  pool: pg.Pool;
+  /** Run one parameterised statement ($1, $2 …) and return its rows. */
+  query<Row extends Record<string, unknown> = Record<string, unknown>>(
+    text: string,
+    params?: unknown[],
+  ): Promise<Row[]>;
+  /** Run `work` in one transaction on one connection; rolled back if it throws. */
+  transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  /** Connection URL (for the embedded database, the loopback socket's URL). */
+  url: string;
+  embedded: boolean;
+  /**
+   * Largest number of connections the database accepts at once. The embedded PGlite
+   * serves one connection: never hold a transaction open while awaiting another query
+   * on a different connection (it would wait forever).
+   */
+  maxConnections: number;
+};
+
+type Embedded = { db: PGlite; server: PGLiteSocketServer; url: string };
+
+async function startEmbedded(dataDir: string): Promise<Embedded> {
+  let db: PGlite;
+  if (dataDir === 'memory') {
+    db = await PGlite.create();
+  } else {
+    const pgdata = join(resolve(dataDir), 'pgdata');
+    mkdirSync(pgdata, { recursive: true });
+    db = await PGlite.create({ dataDir: pgdata });
+  }
+  // PGlite is single-session: concurrent extended-protocol messages from two sockets
+  // interleave (electric-sql/pglite#1046), so the client pool is sized to one connection.
+  // The server allows a little slack for a pool reconnecting while an old socket closes.
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 4 });
+  await server.start();
+  const url = `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
+  return { db, server, url };
+}
+
+export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL ?? '';
+  const embedded = databaseUrl ? null : await startEmbedded(options.dataDir ?? DEFAULT_DATA_DIR);
+  const url = embedded ? embedded.url : databaseUrl;
+  const max = embedded ? 1 : (options.poolSize ?? 10);
+  const logger = options.logger;
+
+  let orm: MikroORM;
+  try {
+    orm = await MikroORM.init({
+      clientUrl: url,
+      entities: [...storeEntities, ...(options.entities ?? [])],
+      extensions: [Migrator],
+      // idle connections stay open: the embedded server has room for exactly one
+      pool: { min: 0, max, idleTimeoutMillis: embedded ? 0 : 30_000 },
+      discovery: { warnWhenNoEntities: false },
+      migrations: {
+        path: MIGRATIONS_DIR,
+        pathTs: MIGRATIONS_DIR,
+        glob: '!(*.d).ts',
+        snapshot: false,
+        transactional: true,
+        allOrNothing: true,
+        silent: true,
+      },
+      debug: false,
+      ensureDatabase: false,
+    });
+  } catch (error) {
+    await embedded?.server.stop();
+    await embedded?.db.close();
+    throw error;
+  }
+  const pool = (await orm.em.getConnection().getNativeClient()) as pg.Pool;
+
+  const store: Store = {
+    orm,
+    em: () => orm.em.fork() as EntityManager,
+    pool,
+    async query(text, params) {
+      const result = await pool.query(text, params as unknown[]);
+      return result.rows;
+    },
+    async transaction(work) {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const value = await work(client);
+        await client.query('commit');
+        return value;
+      } catch (error) {
+        await client.query('rollback').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await orm.close(true);
+      if (embedded) {
+        await embedded.server.stop();
+        await embedded.db.close();
+      }
+    },
+    url,
+    embedded: embedded !== null,
+    maxConnections: max,
+  };
+
+  if (options.migrate) {
+    const applied = await migrate(store);
+    if (applied.length > 0) logger?.info(`applied migrations: ${applied.join(', ')}`);
+  }
+  return store;
+}
+
+/** Applies pending migrations; returns the names applied. */
+export async function migrate(store: Store): Promise<string[]> {
+  const applied = await store.orm.migrator.up();
+  return applied.map((m) => m.name);
+}
+
+/** Names of migrations in migrations/ not yet applied (the API's /ready reports these). */
+export async function pendingMigrations(store: Store): Promise<string[]> {
+  const pending = await store.orm.migrator.getPending();
+  return pending.map((m) => m.name);
+}
