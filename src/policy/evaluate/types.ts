@@ -1,0 +1,183 @@
+// Input and output of evaluate(ruleSet, input). Plain data, JSON-serialisable, so the
+// engine, the API and `quotient policy eval` share one shape. docs/meaning.md explains
+// every field.
+import type { IrAction, Period, SubjectKind } from '../ir.ts';
+
+/** Fact values (tokens, cost, tasks, accepted, ...) for one window. Money in currency units. */
+export type FactValues = Record<string, number>;
+
+/**
+ * Facts per window key:
+ * - calendar periods in the policy timezone: "day", "week", "month", "quarter", "year"
+ *   (the period containing `now`, up to `now`);
+ * - trailing windows ending at `now`: "7d", "30d", "12h", "90m" (see windows.ts windowKey);
+ * - environment scopes for budgets: "month@sandbox".
+ */
+export type FactsByWindow = Record<string, FactValues>;
+
+export type SubjectInput = {
+  kind: SubjectKind;
+  id: string;
+  /**
+   * person: name, team, role, manager, opted_in, from_directory, attributes {..};
+   * team: parent, cost_center, sensitivity, owner
+   */
+  attributes: Record<string, unknown>;
+  facts: FactsByWindow;
+};
+
+export type EvaluateInput = {
+  /** the clock: an ISO timestamp, epoch milliseconds or a Date */
+  now: string | number | Date;
+  subjects: SubjectInput[];
+  /** organisation-wide facts, for `budget org` */
+  org?: { facts: FactsByWindow };
+};
+
+export type Band = 'green' | 'yellow' | 'red';
+
+/** A runtime hazard met while evaluating (never NaN/Infinity: see docs/meaning.md). */
+export type RuntimeFlag = {
+  kind: 'division_by_zero' | 'invalid_math';
+  /** where: "metric acceptance", "leaderboard value_per_token score", "rule spike" */
+  where: string;
+  /** the expression, as text */
+  expr: string;
+  note: string;
+};
+
+export type FactUse = { name: string; window: string; value: number };
+export type MetricUse = { name: string; formula: string; unit: string; value: number };
+
+export type Explanation = {
+  /** the expression evaluated, as text */
+  formula: string;
+  /** every fact it read, with its window and value */
+  facts: FactUse[];
+  /** every metric it used (directly or through other metrics), dependencies first */
+  metrics: MetricUse[];
+  flags: RuntimeFlag[];
+};
+
+export type TierAssignment = {
+  tier: string;
+  label: string | null;
+  /** the assign rule that chose the tier: its position (0-based) and condition text */
+  rule: { index: number; when: string | null; otherwise: boolean };
+};
+
+export type Threshold = {
+  trigger: 'at' | 'forecast';
+  percent: number;
+  /** the absolute amount at that percentage (tokens or money) */
+  amount: number;
+  action: IrAction;
+};
+
+export type Forecast = {
+  /** projected end-of-period value: used × (period length / elapsed time) */
+  value: number;
+  percent: number;
+  formula: string;
+  elapsedFraction: number;
+};
+
+export type QuotaState = {
+  tier: string;
+  period: Period;
+  periodStart: string;
+  periodEnd: string;
+  limit: number;
+  used: number;
+  remaining: number;
+  percent: number;
+  band: Band;
+  forecast: Forecast;
+  nextThreshold: Threshold | null;
+  allowedClasses: string[] | 'any';
+};
+
+export type BudgetState = {
+  key: string;
+  environment: string | null;
+  period: Period;
+  periodStart: string;
+  periodEnd: string;
+  limit: number;
+  spent: number;
+  remaining: number;
+  percent: number;
+  band: Band;
+  forecast: Forecast;
+  nextThreshold: Threshold | null;
+};
+
+export type TriggeredStep = {
+  /** ladder name: "quota" or "budget" */
+  ladder: string;
+  /** budget key for budget ladders, tier name for quota ladders */
+  of: string;
+  trigger: 'at' | 'forecast';
+  threshold: number;
+  /** the observed percentage that crossed it (actual or forecast) */
+  observed: number;
+  action: IrAction;
+};
+
+export type FiredRule = {
+  rule: string;
+  label: string | null;
+  severity: string;
+  action: IrAction;
+  explanation: Explanation;
+};
+
+export type BoardEntry = {
+  eligible: boolean;
+  /** why the subject is not ranked: "not eligible: tasks >= 5 and opted_in", "excluded: ..." */
+  reason: string | null;
+  cohort: string | null;
+  score: number | null;
+  /** 1-based rank within the cohort; ties broken by subject id (see docs/meaning.md) */
+  rank: number | null;
+  cohortSize: number;
+  inTop: boolean;
+  explanation: Explanation;
+};
+
+export type SubjectResult = {
+  kind: SubjectKind;
+  id: string;
+  /** metric values per calendar window the policy uses for this kind of subject */
+  metrics: Record<string, Record<string, number>>;
+  tier: TierAssignment | null;
+  quota: QuotaState | null;
+  budgets: BudgetState[];
+  escalations: TriggeredStep[];
+  rules: FiredRule[];
+  leaderboards: Record<string, BoardEntry>;
+  flags: RuntimeFlag[];
+};
+
+export type InputError = { subject: string; field: string; message: string };
+
+export type LeaderboardRow = { rank: number; id: string; score: number };
+
+export type LeaderboardResult = {
+  subject: SubjectKind;
+  window: Period;
+  top: number | null;
+  /** cohort value → ranked rows (the whole cohort; `top` marks the published part) */
+  cohorts: Record<string, LeaderboardRow[]>;
+};
+
+export type EvaluateResult = {
+  policy: { name: string | null; version: string | null; hash: string };
+  now: string;
+  timezone: string;
+  subjects: SubjectResult[];
+  leaderboards: Record<string, LeaderboardResult>;
+  org: { budgets: BudgetState[]; escalations: TriggeredStep[] } | null;
+  /** subjects whose input was rejected; every other subject was still evaluated */
+  errors: InputError[];
+};

@@ -1,0 +1,247 @@
+// The rule-set IR: what a policy means, as plain versioned JSON. The compiler lowers a
+// checked AST into this shape; the executable rule set (compile/ruleset.ts), the store
+// (prices, policy versions) and diff all read it. Layout, comments, parentheses and the
+// order of independent declarations never reach the IR; `assign` order does.
+//
+// Identity: policyHash(ir) is SHA-256 over canonicalJson(ir without `meta`), so renaming
+// the version label or reformatting a file keeps the hash; any change in meaning moves it.
+//
+// Number conventions inside expressions (see docs/meaning.md):
+//   tokens, counts and money are plain numbers (money in currency units);
+//   percentages are fractions (70% → 0.7); durations are minutes (7d → 10080).
+import { createHash } from 'node:crypto';
+import type { ModelPrice, PriceTable } from './price.ts';
+
+export const IR_VERSION = 1;
+
+export type Period = 'day' | 'week' | 'month' | 'quarter' | 'year';
+export type SubjectKind = 'person' | 'team';
+
+export type IrBinaryOp =
+  | '+'
+  | '-'
+  | '*'
+  | '/'
+  | '=='
+  | '!='
+  | '<'
+  | '<='
+  | '>'
+  | '>='
+  | 'and'
+  | 'or';
+
+/** Expression tree. `k` is the node kind. */
+export type IrExpr =
+  | { k: 'num'; v: number }
+  | { k: 'str'; v: string }
+  | { k: 'bool'; v: boolean }
+  /** a fact; `within` is a trailing window key ("7d"), absent means the context window */
+  | { k: 'fact'; name: string; within?: string }
+  | { k: 'metric'; name: string }
+  /** a subject attribute: ["role"], ["team", "sensitivity"], ["attributes", "region"] */
+  | { k: 'attr'; path: string[] }
+  | { k: 'call'; fn: string; args: IrExpr[] }
+  | { k: 'not'; a: IrExpr }
+  | { k: 'neg'; a: IrExpr }
+  | { k: 'bin'; op: IrBinaryOp; a: IrExpr; b: IrExpr }
+  | { k: 'in'; v: IrExpr; list: IrExpr[]; negated: boolean }
+  | { k: 'if'; c: IrExpr; t: IrExpr; e: IrExpr };
+
+export type IrAction =
+  | { kind: 'notify'; audiences: string[]; message: string | null }
+  | { kind: 'require_justification' }
+  | { kind: 'require_approval'; approver: string }
+  | { kind: 'block' };
+
+export type IrStep = {
+  trigger: 'at' | 'forecast';
+  /** percent of the limit, e.g. 70 for `at 70%` */
+  threshold: number;
+  action: IrAction;
+};
+
+export type IrMetric = {
+  label: string | null;
+  /** unit text from the checker: "tokens", "money/tokens", "count", "1" (dimensionless) */
+  unit: string;
+  expr: IrExpr;
+  /** metrics this one refers to directly, sorted */
+  deps: string[];
+};
+
+export type IrLeaderboard = {
+  label: string | null;
+  subject: SubjectKind;
+  window: Period;
+  cohort: IrExpr | null;
+  eligible: IrExpr | null;
+  exclude: IrExpr | null;
+  score: IrExpr;
+  top: number | null;
+};
+
+export type IrTier = {
+  label: string | null;
+  /** token limit per period */
+  limit: number;
+  period: Period;
+  models: string[] | 'any';
+};
+
+export type IrAssignment = { tier: string; when: IrExpr | null };
+
+export type IrBudget = {
+  /** stable key, e.g. "each team", "team platform", "org", with "@sandbox" for environment scopes */
+  key: string;
+  scope: 'each' | 'one' | 'org';
+  subject: SubjectKind | null;
+  id: string | null;
+  environment: string | null;
+  /** exact amount in integer micro-units of the policy currency */
+  amountMicros: number;
+  period: Period;
+};
+
+export type IrRule = {
+  label: string | null;
+  severity: 'low' | 'medium' | 'high' | 'critical';
+  when: IrExpr;
+  then: IrAction;
+};
+
+export type RuleSetIR = {
+  irVersion: typeof IR_VERSION;
+  /** not part of the identity hash */
+  meta: { name: string | null; version: string | null };
+  currency: string;
+  timezone: string;
+  privacy: { minGroupSize: number; identities: 'masked' | 'named' };
+  exceptions: { maxDurationMs: number | null };
+  classes: Record<string, { label: string | null }>;
+  /** prices in integer micro-units per 1M tokens, as in price.ts */
+  models: Record<string, ModelPrice>;
+  metrics: Record<string, IrMetric>;
+  /** metric names in dependency order (dependencies first, ties by name) */
+  metricOrder: string[];
+  leaderboards: Record<string, IrLeaderboard>;
+  tiers: Record<string, IrTier>;
+  /** ordered: first match wins */
+  assignments: IrAssignment[];
+  /** sorted by key */
+  budgets: IrBudget[];
+  /** ladders keyed by target ("quota", "budget"); steps sorted by trigger then threshold */
+  escalations: Record<string, { steps: IrStep[] }>;
+  rules: Record<string, IrRule>;
+};
+
+/** JSON with object keys sorted at every level: the canonical text of a value. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) out[key] = sortKeys(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** The policy identity: hex SHA-256 of the canonical IR without `meta`. */
+export function policyHash(ir: RuleSetIR): string {
+  const { meta: _meta, ...meaning } = ir;
+  return createHash('sha256').update(canonicalJson(meaning)).digest('hex');
+}
+
+/** The price table the store prices usage with. */
+export function priceTable(ir: RuleSetIR): PriceTable {
+  return { currency: ir.currency, models: { ...ir.models } };
+}
+
+const PRECEDENCE: Record<IrBinaryOp, number> = {
+  or: 1,
+  and: 2,
+  '==': 3,
+  '!=': 3,
+  '<': 3,
+  '<=': 3,
+  '>': 3,
+  '>=': 3,
+  '+': 4,
+  '-': 4,
+  '*': 5,
+  '/': 5,
+};
+
+/** Readable text of an IR expression, for explanations (fully determined by the IR). */
+export function irToText(e: IrExpr, parent = 0): string {
+  switch (e.k) {
+    case 'num':
+      return String(e.v);
+    case 'str':
+      return JSON.stringify(e.v);
+    case 'bool':
+      return String(e.v);
+    case 'fact':
+      return e.within ? `${e.name} within ${e.within}` : e.name;
+    case 'metric':
+      return e.name;
+    case 'attr':
+      return e.path.join('.');
+    case 'call':
+      return `${e.fn}(${e.args.map((a) => irToText(a)).join(', ')})`;
+    case 'not':
+      return wrap(`not ${irToText(e.a, 6)}`, parent > 2);
+    case 'neg':
+      return `-${irToText(e.a, 6)}`;
+    case 'bin': {
+      const p = PRECEDENCE[e.op];
+      const text = `${irToText(e.a, p)} ${e.op} ${irToText(e.b, p + 0.5)}`;
+      return wrap(text, parent > p);
+    }
+    case 'in':
+      return wrap(
+        `${irToText(e.v, 4)} ${e.negated ? 'not in' : 'in'} [${e.list.map((a) => irToText(a)).join(', ')}]`,
+        parent > 3,
+      );
+    case 'if':
+      return wrap(`if ${irToText(e.c)} then ${irToText(e.t)} else ${irToText(e.e)}`, parent > 0);
+  }
+}
+
+function wrap(text: string, paren: boolean): string {
+  return paren ? `(${text})` : text;
+}
+
+/** Every node of an expression, depth first. */
+export function* walkIr(e: IrExpr): Generator<IrExpr> {
+  yield e;
+  switch (e.k) {
+    case 'call':
+      for (const a of e.args) yield* walkIr(a);
+      break;
+    case 'not':
+    case 'neg':
+      yield* walkIr(e.a);
+      break;
+    case 'bin':
+      yield* walkIr(e.a);
+      yield* walkIr(e.b);
+      break;
+    case 'in':
+      yield* walkIr(e.v);
+      for (const a of e.list) yield* walkIr(a);
+      break;
+    case 'if':
+      yield* walkIr(e.c);
+      yield* walkIr(e.t);
+      yield* walkIr(e.e);
+      break;
+  }
+}
