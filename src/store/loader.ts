@@ -1,0 +1,548 @@
+// The bulk loader: the single ingest path used by `quotient import`, the GraphQL record*
+// mutations and the OTLP receiver. Rows are validated, then written chunk by chunk, each
+// chunk in one transaction together with the daily rollups of exactly the rows that were
+// new (an id already stored is a duplicate and never counts twice).
+import type pg from 'pg';
+import { costPico, type PriceTable, picoToDecimal } from '../policy/price.ts';
+import type { Store } from './db.ts';
+import {
+  type ComplianceRecord,
+  type IngestRow,
+  type NativeRecord,
+  nativeSchema,
+  type OutcomeRecord,
+  type PersonRecord,
+  type TeamRecord,
+  type UsageRecord,
+  validateRecord,
+} from './ingest/native.ts';
+import { ensureMonthPartitions, monthKey } from './partitions.ts';
+import { activePriceTable } from './prices.ts';
+
+export type RowStatus = 'accepted' | 'duplicate' | 'rejected';
+export type RowResult = {
+  line: number;
+  status: RowStatus;
+  type?: NativeRecord['type'];
+  id?: string;
+  reason?: string;
+};
+
+export type IngestTotals = {
+  rows: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  /** accepted usage events whose model has no price in the active policy */
+  unpriced: number;
+  unpricedModels: Record<string, number>;
+  byType: Record<NativeRecord['type'], number>;
+  /** chunks rolled back because of a database error */
+  failedChunks: number;
+};
+
+export type IngestResult = { results: RowResult[]; totals: IngestTotals };
+
+export type IngestOptions = {
+  /** Recorded on each event: the input format ("native", "otlp", …). */
+  source?: string;
+  /** Rows per transaction (default 5,000). */
+  chunkSize?: number;
+  /** Price table; defaults to the active policy's. */
+  prices?: PriceTable;
+  /** "Now" for the 5-minutes-in-the-future check (ms since epoch). */
+  now?: number;
+  /** Keep per-row results only for rows that were not accepted (saves memory on huge files). */
+  onlyProblems?: boolean;
+  /** Called after each chunk commits (or rolls back). */
+  onChunk?: (totals: IngestTotals) => void;
+};
+
+export const DEFAULT_CHUNK_SIZE = 5_000;
+
+export function emptyTotals(): IngestTotals {
+  return {
+    rows: 0,
+    accepted: 0,
+    duplicates: 0,
+    rejected: 0,
+    unpriced: 0,
+    unpricedModels: {},
+    byType: { team: 0, person: 0, usage: 0, outcome: 0, compliance: 0 },
+    failedChunks: 0,
+  };
+}
+
+/** Adds `more` into `into` (for callers that ingest a stream batch by batch). */
+export function addTotals(into: IngestTotals, more: IngestTotals): IngestTotals {
+  into.rows += more.rows;
+  into.accepted += more.accepted;
+  into.duplicates += more.duplicates;
+  into.rejected += more.rejected;
+  into.unpriced += more.unpriced;
+  into.failedChunks += more.failedChunks;
+  for (const [model, n] of Object.entries(more.unpricedModels)) {
+    into.unpricedModels[model] = (into.unpricedModels[model] ?? 0) + n;
+  }
+  for (const key of Object.keys(into.byType) as NativeRecord['type'][])
+    into.byType[key] += more.byType[key];
+  return into;
+}
+
+type Valid = { line: number; record: NativeRecord };
+
+/** Validates and stores rows; returns one result per input row plus totals. */
+export async function ingestBatch(
+  store: Store,
+  rows: Iterable<IngestRow>,
+  options: IngestOptions = {},
+): Promise<IngestResult> {
+  const schemas = nativeSchema(options.now ?? Date.now());
+  const prices = options.prices ?? (await activePriceTable(store));
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const source = options.source ?? 'native';
+  const results: RowResult[] = [];
+  const totals = emptyTotals();
+  const keep = (r: RowResult) => {
+    if (!options.onlyProblems || r.status !== 'accepted') results.push(r);
+  };
+
+  let chunk: Valid[] = [];
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    const outcome = await loadChunk(store, chunk, prices, source);
+    for (const r of outcome) {
+      if (r.status === 'accepted') totals.accepted++;
+      else if (r.status === 'duplicate') totals.duplicates++;
+      else totals.rejected++;
+      keep(r);
+    }
+    if (outcome.failed) totals.failedChunks++;
+    totals.unpriced += outcome.unpriced;
+    for (const [m, n] of Object.entries(outcome.unpricedModels)) {
+      totals.unpricedModels[m] = (totals.unpricedModels[m] ?? 0) + n;
+    }
+    for (const r of outcome) if (r.status === 'accepted' && r.type) totals.byType[r.type]++;
+    chunk = [];
+    options.onChunk?.(totals);
+  };
+
+  for (const row of rows) {
+    totals.rows++;
+    if ('error' in row) {
+      totals.rejected++;
+      keep({ line: row.line, status: 'rejected', reason: row.error });
+      continue;
+    }
+    const checked = validateRecord(schemas, row.data);
+    if (!checked.ok) {
+      totals.rejected++;
+      const id = (row.data as { id?: unknown } | null)?.id;
+      keep({
+        line: row.line,
+        status: 'rejected',
+        reason: checked.reason,
+        id: typeof id === 'string' ? id : undefined,
+      });
+      continue;
+    }
+    chunk.push({ line: row.line, record: checked.record });
+    if (chunk.length >= chunkSize) await flush();
+  }
+  await flush();
+  results.sort((a, b) => a.line - b.line);
+  return { results, totals };
+}
+
+type ChunkOutcome = RowResult[] & {
+  failed?: boolean;
+  unpriced: number;
+  unpricedModels: Record<string, number>;
+};
+
+/** Keeps the first occurrence of each id within a chunk; later ones are duplicates. */
+function splitById<T extends UsageRecord | OutcomeRecord | ComplianceRecord>(
+  items: Valid[],
+  pick: (r: NativeRecord) => r is T,
+) {
+  const seen = new Set<string>();
+  const first: { line: number; record: T }[] = [];
+  const repeats: { line: number; record: T }[] = [];
+  for (const item of items) {
+    if (!pick(item.record)) continue;
+    const entry = { line: item.line, record: item.record };
+    if (seen.has(item.record.id)) repeats.push(entry);
+    else {
+      seen.add(item.record.id);
+      first.push(entry);
+    }
+  }
+  return { first, repeats };
+}
+
+const isUsage = (r: NativeRecord): r is UsageRecord => r.type === 'usage';
+const isOutcome = (r: NativeRecord): r is OutcomeRecord => r.type === 'outcome';
+const isCompliance = (r: NativeRecord): r is ComplianceRecord => r.type === 'compliance';
+
+async function loadChunk(
+  store: Store,
+  chunk: Valid[],
+  prices: PriceTable,
+  source: string,
+): Promise<ChunkOutcome> {
+  const usage = splitById(chunk, isUsage);
+  const outcomes = splitById(chunk, isOutcome);
+  const compliance = splitById(chunk, isCompliance);
+  const teams = new Map<string, { line: number; record: TeamRecord }>();
+  const people = new Map<string, { line: number; record: PersonRecord }>();
+  for (const item of chunk) {
+    // within a chunk the last directory row for an id wins
+    if (item.record.type === 'team')
+      teams.set(item.record.team, { line: item.line, record: item.record });
+    if (item.record.type === 'person')
+      people.set(item.record.person, { line: item.line, record: item.record });
+  }
+
+  // Price before touching the database: cost is fixed at ingest.
+  const costs: (string | null)[] = [];
+  const unpricedModels: Record<string, number> = {};
+  for (const { record } of usage.first) {
+    const pico = costPico(prices, record.model, {
+      inputTokens: record.input_tokens,
+      outputTokens: record.output_tokens,
+      cacheReadTokens: record.cache_read_tokens,
+      cacheWriteTokens: record.cache_write_tokens,
+    });
+    costs.push(pico === null ? null : picoToDecimal(pico));
+  }
+
+  const outcome = [] as unknown as ChunkOutcome;
+  outcome.unpriced = 0;
+  outcome.unpricedModels = unpricedModels;
+  try {
+    // partitions are DDL in their own short transaction, before the chunk's own
+    await ensureMonthPartitions(
+      store,
+      usage.first.map((u) => monthKey(u.record.ts)),
+    );
+    const fresh = await store.transaction(async (client) => {
+      await upsertDirectory(
+        client,
+        [...teams.values()].map((t) => t.record),
+        [...people.values()].map((p) => p.record),
+        chunk,
+      );
+      const usageIds = await insertUsage(
+        client,
+        usage.first.map((u) => u.record),
+        costs,
+        source,
+      );
+      const outcomeIds = await insertOutcomes(
+        client,
+        outcomes.first.map((o) => o.record),
+        source,
+      );
+      const complianceIds = await insertCompliance(
+        client,
+        compliance.first.map((c) => c.record),
+        source,
+      );
+      return { usageIds, outcomeIds, complianceIds };
+    });
+    for (const t of teams.values())
+      outcome.push({ line: t.line, status: 'accepted', type: 'team', id: t.record.team });
+    for (const p of people.values())
+      outcome.push({ line: p.line, status: 'accepted', type: 'person', id: p.record.person });
+    // directory rows superseded later in the same chunk still count as accepted upserts
+    for (const item of chunk) {
+      const r = item.record;
+      if (r.type === 'team' && teams.get(r.team)?.line !== item.line)
+        outcome.push({ line: item.line, status: 'accepted', type: 'team', id: r.team });
+      if (r.type === 'person' && people.get(r.person)?.line !== item.line)
+        outcome.push({ line: item.line, status: 'accepted', type: 'person', id: r.person });
+    }
+    usage.first.forEach((u, i) => {
+      const isNew = fresh.usageIds.has(u.record.id);
+      outcome.push({
+        line: u.line,
+        status: isNew ? 'accepted' : 'duplicate',
+        type: 'usage',
+        id: u.record.id,
+      });
+      if (isNew && costs[i] === null) {
+        outcome.unpriced++;
+        unpricedModels[u.record.model] = (unpricedModels[u.record.model] ?? 0) + 1;
+      }
+    });
+    for (const o of outcomes.first) {
+      outcome.push({
+        line: o.line,
+        status: fresh.outcomeIds.has(o.record.id) ? 'accepted' : 'duplicate',
+        type: 'outcome',
+        id: o.record.id,
+      });
+    }
+    for (const c of compliance.first) {
+      outcome.push({
+        line: c.line,
+        status: fresh.complianceIds.has(c.record.id) ? 'accepted' : 'duplicate',
+        type: 'compliance',
+        id: c.record.id,
+      });
+    }
+    for (const group of [usage.repeats, outcomes.repeats, compliance.repeats]) {
+      for (const d of group)
+        outcome.push({ line: d.line, status: 'duplicate', type: d.record.type, id: d.record.id });
+    }
+    outcome.sort((a, b) => a.line - b.line);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const lines = chunk.map((c) => c.line);
+    const reason = `database error, chunk of lines ${Math.min(...lines)}–${Math.max(...lines)} rolled back: ${message}`;
+    for (const item of chunk) {
+      const id = 'id' in item.record ? item.record.id : undefined;
+      outcome.push({ line: item.line, status: 'rejected', type: item.record.type, id, reason });
+    }
+    outcome.failed = true;
+    outcome.unpriced = 0;
+    for (const key of Object.keys(unpricedModels)) delete unpricedModels[key];
+  }
+  return outcome;
+}
+
+async function upsertDirectory(
+  client: pg.PoolClient,
+  teams: TeamRecord[],
+  people: PersonRecord[],
+  chunk: Valid[],
+) {
+  // Every team referenced anywhere must exist before rows point at it: placeholders first
+  // (not from the directory), real directory rows then overwrite them.
+  const referenced = new Set<string>();
+  for (const t of teams) {
+    referenced.add(t.team);
+    if (t.parent) referenced.add(t.parent);
+  }
+  for (const p of people) if (p.team) referenced.add(p.team);
+  const autoPeople = new Map<string, string | null>();
+  for (const { record } of chunk) {
+    if (record.type === 'usage' || record.type === 'outcome' || record.type === 'compliance') {
+      if (!autoPeople.has(record.person))
+        autoPeople.set(record.person, record.type === 'usage' ? record.team : null);
+      else if (record.type === 'usage' && record.team && !autoPeople.get(record.person))
+        autoPeople.set(record.person, record.team);
+    }
+  }
+  for (const team of autoPeople.values()) if (team) referenced.add(team);
+
+  if (referenced.size > 0) {
+    await client.query(
+      `insert into teams (id, name, from_directory)
+       select t, t, false from unnest($1::text[]) as t
+       on conflict (id) do nothing`,
+      [[...referenced]],
+    );
+  }
+  if (teams.length > 0) {
+    await client.query(
+      `insert into teams (id, name, parent_id, cost_center, sensitivity, owner, from_directory)
+       select id, coalesce(name, id), parent_id, cost_center, sensitivity, owner, true
+         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+           as t(id, name, parent_id, cost_center, sensitivity, owner)
+       on conflict (id) do update set
+         name = excluded.name, parent_id = excluded.parent_id, cost_center = excluded.cost_center,
+         sensitivity = excluded.sensitivity, owner = excluded.owner, from_directory = true,
+         updated_at = now()`,
+      [
+        teams.map((t) => t.team),
+        teams.map((t) => t.name),
+        teams.map((t) => t.parent),
+        teams.map((t) => t.cost_center),
+        teams.map((t) => t.sensitivity),
+        teams.map((t) => t.owner),
+      ],
+    );
+  }
+  if (people.length > 0) {
+    await client.query(
+      `insert into people (id, name, team_id, role, manager_id, opted_in, attributes, from_directory)
+       select id, name, team_id, role, manager_id, opted_in, attributes, true
+         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::jsonb[])
+           as t(id, name, team_id, role, manager_id, opted_in, attributes)
+       on conflict (id) do update set
+         name = excluded.name, team_id = excluded.team_id, role = excluded.role,
+         manager_id = excluded.manager_id, opted_in = excluded.opted_in,
+         attributes = excluded.attributes, from_directory = true, updated_at = now()`,
+      [
+        people.map((p) => p.person),
+        people.map((p) => p.name),
+        people.map((p) => p.team),
+        people.map((p) => p.role),
+        people.map((p) => p.manager),
+        people.map((p) => p.opted_in),
+        people.map((p) => JSON.stringify(p.attributes)),
+      ],
+    );
+  }
+  if (autoPeople.size > 0) {
+    // usage for an unknown person creates that person, marked as not from the directory
+    await client.query(
+      `insert into people (id, team_id, from_directory)
+       select id, team_id, false from unnest($1::text[], $2::text[]) as t(id, team_id)
+       on conflict (id) do nothing`,
+      [[...autoPeople.keys()], [...autoPeople.values()]],
+    );
+  }
+}
+
+async function insertUsage(
+  client: pg.PoolClient,
+  rows: UsageRecord[],
+  costs: (string | null)[],
+  source: string,
+): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const result = await client.query<{ id: string }>(
+    `with input as (
+       select * from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
+                            $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int4[], $12::numeric[],
+                            $13::text[], $14::text[], $15::text[])
+         as t(id, ts, person_id, team_id, model, provider, input_tokens, output_tokens,
+              cache_read_tokens, cache_write_tokens, requests, cost, project, environment, task)
+     ),
+     fresh as (
+       insert into usage_event_ids (id) select id from input on conflict do nothing returning id
+     ),
+     inserted as (
+       insert into usage_events (id, ts, person_id, team_id, model, provider, input_tokens, output_tokens,
+                                 cache_read_tokens, cache_write_tokens, requests, cost, project, environment,
+                                 task, source)
+       select i.*, $16 from input i join fresh f on f.id = i.id
+       returning ts, person_id, model, project, environment, input_tokens, output_tokens,
+                 cache_read_tokens, cache_write_tokens, requests, cost
+     ),
+     rolled as (
+       insert into daily_rollups as r (day, person_id, model, project, environment, input_tokens,
+                                       output_tokens, cache_read_tokens, cache_write_tokens, cost,
+                                       requests, unpriced_requests)
+       select (ts at time zone 'UTC')::date, person_id, model, project, environment, sum(input_tokens),
+              sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), coalesce(sum(cost), 0),
+              sum(requests), count(*) filter (where cost is null)
+         from inserted group by 1, 2, 3, 4, 5
+       on conflict (day, person_id, model, project, environment) do update set
+         input_tokens = r.input_tokens + excluded.input_tokens,
+         output_tokens = r.output_tokens + excluded.output_tokens,
+         cache_read_tokens = r.cache_read_tokens + excluded.cache_read_tokens,
+         cache_write_tokens = r.cache_write_tokens + excluded.cache_write_tokens,
+         cost = r.cost + excluded.cost,
+         requests = r.requests + excluded.requests,
+         unpriced_requests = r.unpriced_requests + excluded.unpriced_requests
+     )
+     select id from fresh`,
+    [
+      rows.map((r) => r.id),
+      rows.map((r) => new Date(r.ts).toISOString()),
+      rows.map((r) => r.person),
+      rows.map((r) => r.team),
+      rows.map((r) => r.model),
+      rows.map((r) => r.provider),
+      rows.map((r) => r.input_tokens),
+      rows.map((r) => r.output_tokens),
+      rows.map((r) => r.cache_read_tokens),
+      rows.map((r) => r.cache_write_tokens),
+      rows.map((r) => r.requests),
+      costs,
+      rows.map((r) => r.project),
+      rows.map((r) => r.environment),
+      rows.map((r) => r.task),
+      source,
+    ],
+  );
+  return new Set(result.rows.map((r) => r.id));
+}
+
+async function insertOutcomes(
+  client: pg.PoolClient,
+  rows: OutcomeRecord[],
+  source: string,
+): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  // tasks = number of outcome events: each reported outcome closes one task
+  const result = await client.query<{ id: string }>(
+    `with inserted as (
+       insert into outcome_events (id, ts, person_id, task, outcome, minutes_saved, source)
+       select id, ts, person_id, task, outcome, minutes_saved, $7
+         from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::numeric[])
+           as t(id, ts, person_id, task, outcome, minutes_saved)
+       on conflict (id) do nothing
+       returning id, ts, person_id, outcome, minutes_saved
+     ),
+     rolled as (
+       insert into daily_rollups as r (day, person_id, model, project, environment, tasks, accepted,
+                                       rejected, reworked, completed, minutes_saved)
+       select (ts at time zone 'UTC')::date, person_id, '', '', '', count(*),
+              count(*) filter (where outcome = 'accepted'), count(*) filter (where outcome = 'rejected'),
+              count(*) filter (where outcome = 'reworked'), count(*) filter (where outcome = 'completed'),
+              sum(minutes_saved)
+         from inserted group by 1, 2
+       on conflict (day, person_id, model, project, environment) do update set
+         tasks = r.tasks + excluded.tasks, accepted = r.accepted + excluded.accepted,
+         rejected = r.rejected + excluded.rejected, reworked = r.reworked + excluded.reworked,
+         completed = r.completed + excluded.completed,
+         minutes_saved = r.minutes_saved + excluded.minutes_saved
+     )
+     select id from inserted`,
+    [
+      rows.map((r) => r.id),
+      rows.map((r) => new Date(r.ts).toISOString()),
+      rows.map((r) => r.person),
+      rows.map((r) => r.task),
+      rows.map((r) => r.outcome),
+      rows.map((r) => r.minutes_saved),
+      source,
+    ],
+  );
+  return new Set(result.rows.map((r) => r.id));
+}
+
+async function insertCompliance(
+  client: pg.PoolClient,
+  rows: ComplianceRecord[],
+  source: string,
+): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const result = await client.query<{ id: string }>(
+    `with inserted as (
+       insert into compliance_events (id, ts, person_id, flag, severity, source)
+       select id, ts, person_id, flag, severity, $6
+         from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[])
+           as t(id, ts, person_id, flag, severity)
+       on conflict (id) do nothing
+       returning id, ts, person_id, flag
+     ),
+     rolled as (
+       insert into daily_rollups as r (day, person_id, model, project, environment, redaction_failures,
+                                       sensitive_flags, policy_exceptions)
+       select (ts at time zone 'UTC')::date, person_id, '', '', '',
+              count(*) filter (where flag = 'redaction_failure'),
+              count(*) filter (where flag = 'sensitive_data'),
+              count(*) filter (where flag = 'policy_exception')
+         from inserted group by 1, 2
+       on conflict (day, person_id, model, project, environment) do update set
+         redaction_failures = r.redaction_failures + excluded.redaction_failures,
+         sensitive_flags = r.sensitive_flags + excluded.sensitive_flags,
+         policy_exceptions = r.policy_exceptions + excluded.policy_exceptions
+     )
+     select id from inserted`,
+    [
+      rows.map((r) => r.id),
+      rows.map((r) => new Date(r.ts).toISOString()),
+      rows.map((r) => r.person),
+      rows.map((r) => r.flag),
+      rows.map((r) => r.severity),
+      source,
+    ],
+  );
+  return new Set(result.rows.map((r) => r.id));
+}
