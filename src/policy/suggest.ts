@@ -1,10 +1,15 @@
 // Did-you-mean: the closest candidate by edit distance, when it is close enough to be a
 // plausible typo. Used for misspelled keywords (parser) and unknown names (checker).
 
-/** Levenshtein distance with an early exit once every cell in a row exceeds `limit`. */
+/**
+ * Edit distance counting insertions, deletions, substitutions and swaps of two adjacent
+ * letters (optimal string alignment), since `teir` for `tier` is one slip, not two.
+ * Stops early once every cell in a row exceeds `limit`.
+ */
 export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFINITY): number {
   if (a === b) return 0;
   if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let twoBack = new Array<number>(b.length + 1).fill(0);
   let previous = new Array<number>(b.length + 1);
   let current = new Array<number>(b.length + 1);
   for (let j = 0; j <= b.length; j++) previous[j] = j;
@@ -13,11 +18,20 @@ export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFIN
     let rowMin = current[0];
     for (let j = 1; j <= b.length; j++) {
       const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
-      if (current[j] < rowMin) rowMin = current[j];
+      let d = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
+      if (
+        i > 1 &&
+        j > 1 &&
+        a.charCodeAt(i - 1) === b.charCodeAt(j - 2) &&
+        a.charCodeAt(i - 2) === b.charCodeAt(j - 1)
+      ) {
+        d = Math.min(d, twoBack[j - 2] + 1);
+      }
+      current[j] = d;
+      if (d < rowMin) rowMin = d;
     }
     if (rowMin > limit) return limit + 1;
-    [previous, current] = [current, previous];
+    [twoBack, previous, current] = [previous, current, twoBack];
   }
   return previous[b.length];
 }

@@ -1,0 +1,667 @@
+// The policy language's grammar (Chevrotain CstParser). One instance is built at load
+// and reused for every parse (Chevrotain's main performance advice); error recovery is on
+// so one run reports every syntax error. src/policy/parse.ts turns the CST into the AST.
+import { CstParser, type IParserErrorMessageProvider, type TokenType } from 'chevrotain';
+import * as T from './tokens.ts';
+
+/**
+ * Parser messages are structured (JSON) so that src/policy/parse.ts can word them with the
+ * full token stream at hand; the provider only records what was expected.
+ */
+const structuredMessages: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage: ({ expected, ruleName }) =>
+    JSON.stringify({ expected: [expected.name], ruleName }),
+  buildNotAllInputParsedMessage: ({ ruleName }) => JSON.stringify({ expected: [], ruleName }),
+  buildNoViableAltMessage: ({ expectedPathsPerAlt, ruleName }) =>
+    JSON.stringify({ expected: firstTokens(expectedPathsPerAlt.flat()), ruleName }),
+  buildEarlyExitMessage: ({ expectedIterationPaths, ruleName }) =>
+    JSON.stringify({ expected: firstTokens(expectedIterationPaths), ruleName }),
+};
+
+function firstTokens(paths: TokenType[][]): string[] {
+  const names = new Set<string>();
+  for (const path of paths) if (path.length > 0) names.add(path[0].name);
+  return [...names];
+}
+
+export class PolicyParser extends CstParser {
+  constructor() {
+    super(T.allTokens, {
+      recoveryEnabled: true,
+      maxLookahead: 3,
+      nodeLocationTracking: 'full',
+      errorMessageProvider: structuredMessages,
+    });
+    this.performSelfAnalysis();
+  }
+
+  policyFile = this.RULE('policyFile', () => {
+    this.MANY(() => this.SUBRULE(this.declaration));
+  });
+
+  declaration = this.RULE('declaration', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.policyHeader) },
+      { ALT: () => this.SUBRULE(this.currencyDecl) },
+      { ALT: () => this.SUBRULE(this.timezoneDecl) },
+      { ALT: () => this.SUBRULE(this.privacyDecl) },
+      { ALT: () => this.SUBRULE(this.exceptionsDecl) },
+      { ALT: () => this.SUBRULE(this.classDecl) },
+      { ALT: () => this.SUBRULE(this.modelDecl) },
+      { ALT: () => this.SUBRULE(this.metricDecl) },
+      { ALT: () => this.SUBRULE(this.leaderboardDecl) },
+      { ALT: () => this.SUBRULE(this.tierDecl) },
+      { ALT: () => this.SUBRULE(this.assignDecl) },
+      { ALT: () => this.SUBRULE(this.budgetDecl) },
+      { ALT: () => this.SUBRULE(this.escalationDecl) },
+      { ALT: () => this.SUBRULE(this.ruleDecl) },
+      { ALT: () => this.SUBRULE(this.testDecl) },
+    ]);
+  });
+
+  // ---------- header ----------
+
+  policyHeader = this.RULE('policyHeader', () => {
+    this.CONSUME(T.Policy);
+    this.CONSUME(T.StringLiteral, { LABEL: 'name' });
+    this.CONSUME(T.Version);
+    this.CONSUME2(T.StringLiteral, { LABEL: 'version' });
+  });
+
+  currencyDecl = this.RULE('currencyDecl', () => {
+    this.CONSUME(T.Currency);
+    this.CONSUME(T.CurrencyCode);
+  });
+
+  timezoneDecl = this.RULE('timezoneDecl', () => {
+    this.CONSUME(T.Timezone);
+    this.CONSUME(T.StringLiteral);
+  });
+
+  privacyDecl = this.RULE('privacyDecl', () => {
+    this.CONSUME(T.Privacy);
+    this.CONSUME(T.LCurly);
+    this.MANY(() => {
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(T.MinGroupSize);
+            this.CONSUME(T.NumberLit);
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Identities);
+            this.OR2([{ ALT: () => this.CONSUME(T.Masked) }, { ALT: () => this.CONSUME(T.Named) }]);
+          },
+        },
+      ]);
+    });
+    this.CONSUME(T.RCurly);
+  });
+
+  exceptionsDecl = this.RULE('exceptionsDecl', () => {
+    this.CONSUME(T.Exceptions);
+    this.CONSUME(T.LCurly);
+    this.MANY(() => {
+      this.CONSUME(T.MaxDuration);
+      this.CONSUME(T.DurationLit);
+    });
+    this.CONSUME(T.RCurly);
+  });
+
+  // ---------- classes and models ----------
+
+  classDecl = this.RULE('classDecl', () => {
+    this.CONSUME(T.Class);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.CONSUME(T.StringLiteral));
+  });
+
+  modelDecl = this.RULE('modelDecl', () => {
+    this.CONSUME(T.Model);
+    this.CONSUME(T.StringLiteral);
+    this.CONSUME(T.Class);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.Price);
+      this.CONSUME(T.LCurly);
+      this.MANY(() => this.SUBRULE(this.priceEntry));
+      this.CONSUME(T.RCurly);
+    });
+  });
+
+  priceEntry = this.RULE('priceEntry', () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Input) },
+      { ALT: () => this.CONSUME(T.Output) },
+      { ALT: () => this.CONSUME(T.CacheRead) },
+      { ALT: () => this.CONSUME(T.CacheWrite) },
+    ]);
+    this.CONSUME(T.NumberLit);
+  });
+
+  // ---------- metrics and leaderboards ----------
+
+  metricDecl = this.RULE('metricDecl', () => {
+    this.CONSUME(T.Metric);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.CONSUME(T.StringLiteral));
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expression);
+  });
+
+  leaderboardDecl = this.RULE('leaderboardDecl', () => {
+    this.CONSUME(T.Leaderboard);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.CONSUME(T.StringLiteral));
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.leaderboardClause));
+    this.CONSUME(T.RCurly);
+  });
+
+  leaderboardClause = this.RULE('leaderboardClause', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Subject);
+          this.SUBRULE(this.subjectKind);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Window);
+          this.SUBRULE(this.period);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Cohort);
+          this.SUBRULE(this.expression, { LABEL: 'cohort' });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Eligible);
+          this.CONSUME(T.When);
+          this.SUBRULE2(this.expression, { LABEL: 'eligible' });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Exclude);
+          this.CONSUME2(T.When);
+          this.SUBRULE3(this.expression, { LABEL: 'exclude' });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Score);
+          this.CONSUME(T.Equals);
+          this.SUBRULE4(this.expression, { LABEL: 'score' });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Top);
+          this.CONSUME(T.NumberLit);
+        },
+      },
+    ]);
+  });
+
+  subjectKind = this.RULE('subjectKind', () => {
+    this.OR([{ ALT: () => this.CONSUME(T.Person) }, { ALT: () => this.CONSUME(T.Team) }]);
+  });
+
+  period = this.RULE('period', () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Day) },
+      { ALT: () => this.CONSUME(T.Week) },
+      { ALT: () => this.CONSUME(T.Month) },
+      { ALT: () => this.CONSUME(T.Quarter) },
+      { ALT: () => this.CONSUME(T.Year) },
+    ]);
+  });
+
+  // ---------- tiers, budgets, escalations, rules ----------
+
+  tierDecl = this.RULE('tierDecl', () => {
+    this.CONSUME(T.Tier);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.CONSUME(T.StringLiteral));
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.tierClause));
+    this.CONSUME(T.RCurly);
+  });
+
+  tierClause = this.RULE('tierClause', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Limit);
+          this.CONSUME(T.NumberLit);
+          this.CONSUME(T.Tokens);
+          this.CONSUME(T.Per);
+          this.SUBRULE(this.period);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Models);
+          this.OR2([
+            { ALT: () => this.CONSUME(T.Any) },
+            {
+              ALT: () => {
+                this.AT_LEAST_ONE_SEP({
+                  SEP: T.Comma,
+                  DEF: () => this.CONSUME(T.Identifier),
+                });
+              },
+            },
+          ]);
+        },
+      },
+    ]);
+  });
+
+  assignDecl = this.RULE('assignDecl', () => {
+    this.CONSUME(T.Assign);
+    this.CONSUME(T.Identifier);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.When);
+          this.SUBRULE(this.expression);
+        },
+      },
+      { ALT: () => this.CONSUME(T.Otherwise) },
+    ]);
+  });
+
+  budgetDecl = this.RULE('budgetDecl', () => {
+    this.CONSUME(T.Budget);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Each);
+          this.SUBRULE(this.subjectKind);
+        },
+      },
+      {
+        ALT: () => {
+          this.SUBRULE2(this.subjectKind);
+          this.CONSUME(T.StringLiteral, { LABEL: 'id' });
+        },
+      },
+      { ALT: () => this.CONSUME(T.Org) },
+    ]);
+    this.OPTION(() => {
+      this.CONSUME(T.Environment);
+      this.CONSUME2(T.StringLiteral, { LABEL: 'environment' });
+    });
+    this.CONSUME(T.LCurly);
+    this.CONSUME(T.NumberLit);
+    this.CONSUME(T.CurrencyCode);
+    this.CONSUME(T.Per);
+    this.SUBRULE(this.period);
+    this.CONSUME(T.RCurly);
+  });
+
+  escalationDecl = this.RULE('escalationDecl', () => {
+    this.CONSUME(T.Escalation);
+    this.OR([{ ALT: () => this.CONSUME(T.Quota) }, { ALT: () => this.CONSUME(T.Budget) }]);
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.escalationStep));
+    this.CONSUME(T.RCurly);
+  });
+
+  escalationStep = this.RULE('escalationStep', () => {
+    this.OR([{ ALT: () => this.CONSUME(T.At) }, { ALT: () => this.CONSUME(T.Forecast) }]);
+    this.CONSUME(T.PercentLit);
+    this.SUBRULE(this.action);
+  });
+
+  action = this.RULE('action', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Notify);
+          this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.CONSUME(T.Identifier) });
+          this.OPTION(() => this.CONSUME(T.StringLiteral));
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Require);
+          this.OR2([
+            { ALT: () => this.CONSUME(T.Justification) },
+            {
+              ALT: () => {
+                this.CONSUME(T.Approval);
+                this.CONSUME(T.By);
+                this.CONSUME2(T.Identifier, { LABEL: 'approver' });
+              },
+            },
+          ]);
+        },
+      },
+      { ALT: () => this.CONSUME(T.Block) },
+    ]);
+  });
+
+  ruleDecl = this.RULE('ruleDecl', () => {
+    this.CONSUME(T.Rule);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.CONSUME(T.StringLiteral));
+    this.OPTION2(() => {
+      this.CONSUME(T.Severity);
+      this.SUBRULE(this.severityLevel);
+    });
+    this.CONSUME(T.LCurly);
+    this.CONSUME(T.When);
+    this.SUBRULE(this.expression);
+    this.CONSUME(T.Then);
+    this.SUBRULE(this.action);
+    this.CONSUME(T.RCurly);
+  });
+
+  severityLevel = this.RULE('severityLevel', () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Low) },
+      { ALT: () => this.CONSUME(T.Medium) },
+      { ALT: () => this.CONSUME(T.High) },
+      { ALT: () => this.CONSUME(T.Critical) },
+    ]);
+  });
+
+  // ---------- tests ----------
+
+  testDecl = this.RULE('testDecl', () => {
+    this.CONSUME(T.Test);
+    this.CONSUME(T.StringLiteral);
+    this.CONSUME(T.LCurly);
+    this.MANY(() => {
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(T.Now);
+            this.CONSUME2(T.StringLiteral, { LABEL: 'now' });
+          },
+        },
+        { ALT: () => this.SUBRULE(this.given) },
+        { ALT: () => this.SUBRULE(this.expect) },
+      ]);
+    });
+    this.CONSUME(T.RCurly);
+  });
+
+  given = this.RULE('given', () => {
+    this.CONSUME(T.Given);
+    this.SUBRULE(this.subjectKind);
+    this.CONSUME(T.StringLiteral);
+    this.MANY(() => this.SUBRULE(this.givenAttribute));
+    this.OPTION(() => {
+      this.CONSUME(T.Facts);
+      this.CONSUME(T.LCurly);
+      this.MANY2(() => this.SUBRULE(this.factValue));
+      this.CONSUME(T.RCurly);
+    });
+  });
+
+  givenAttribute = this.RULE('givenAttribute', () => {
+    this.CONSUME(T.Identifier);
+    this.MANY(() => {
+      this.CONSUME(T.Dot);
+      this.CONSUME2(T.Identifier);
+    });
+    this.OPTION(() => this.SUBRULE(this.literal));
+  });
+
+  factValue = this.RULE('factValue', () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.Within);
+      this.CONSUME(T.DurationLit);
+    });
+    this.SUBRULE(this.literal);
+  });
+
+  /** Values written directly in tests: no operators, so clauses need no separators. */
+  literal = this.RULE('literal', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.numberOrMoney) },
+      { ALT: () => this.CONSUME(T.PercentLit) },
+      { ALT: () => this.CONSUME(T.DurationLit) },
+      { ALT: () => this.CONSUME(T.StringLiteral) },
+      { ALT: () => this.CONSUME(T.True) },
+      { ALT: () => this.CONSUME(T.False) },
+    ]);
+  });
+
+  expect = this.RULE('expect', () => {
+    this.CONSUME(T.Expect);
+    this.OPTION(() => {
+      this.SUBRULE(this.subjectKind);
+      this.CONSUME(T.StringLiteral, { LABEL: 'subject' });
+    });
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Tier);
+          this.CONSUME(T.Identifier);
+        },
+      },
+      {
+        ALT: () => {
+          this.OR2([{ ALT: () => this.CONSUME(T.Score) }, { ALT: () => this.CONSUME(T.Metric) }]);
+          this.CONSUME2(T.Identifier);
+          this.CONSUME(T.Between);
+          this.SUBRULE(this.additive, { LABEL: 'low' });
+          this.CONSUME(T.And);
+          this.SUBRULE2(this.additive, { LABEL: 'high' });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Band);
+          this.OR3([{ ALT: () => this.CONSUME(T.Quota) }, { ALT: () => this.CONSUME(T.Budget) }]);
+          this.CONSUME3(T.Identifier);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Rank);
+          this.CONSUME4(T.Identifier);
+          this.CONSUME(T.NumberLit);
+        },
+      },
+      {
+        ALT: () => {
+          this.OPTION2(() => this.CONSUME(T.Not));
+          this.OR4([
+            {
+              ALT: () => {
+                this.CONSUME(T.Eligible);
+                this.CONSUME5(T.Identifier);
+              },
+            },
+            {
+              ALT: () => {
+                this.CONSUME(T.Fires);
+                this.CONSUME6(T.Identifier);
+                this.OPTION3(() => {
+                  this.CONSUME(T.At);
+                  this.CONSUME(T.PercentLit);
+                });
+              },
+            },
+          ]);
+        },
+      },
+    ]);
+  });
+
+  // ---------- expressions, loosest binding first ----------
+
+  expression = this.RULE('expression', () => {
+    this.SUBRULE(this.orExpr);
+  });
+
+  orExpr = this.RULE('orExpr', () => {
+    this.SUBRULE(this.andExpr);
+    this.MANY(() => {
+      this.CONSUME(T.Or);
+      this.SUBRULE2(this.andExpr);
+    });
+  });
+
+  andExpr = this.RULE('andExpr', () => {
+    this.SUBRULE(this.notExpr);
+    this.MANY(() => {
+      this.CONSUME(T.And);
+      this.SUBRULE2(this.notExpr);
+    });
+  });
+
+  notExpr = this.RULE('notExpr', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Not);
+          this.SUBRULE(this.notExpr);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.comparison) },
+    ]);
+  });
+
+  comparison = this.RULE('comparison', () => {
+    this.SUBRULE(this.additive);
+    this.OPTION(() => {
+      this.OR([
+        {
+          ALT: () => {
+            this.OR2([
+              { ALT: () => this.CONSUME(T.EqEq) },
+              { ALT: () => this.CONSUME(T.NotEq) },
+              { ALT: () => this.CONSUME(T.LtEq) },
+              { ALT: () => this.CONSUME(T.GtEq) },
+              { ALT: () => this.CONSUME(T.Lt) },
+              { ALT: () => this.CONSUME(T.Gt) },
+            ]);
+            this.SUBRULE2(this.additive);
+          },
+        },
+        {
+          ALT: () => {
+            this.OPTION2(() => this.CONSUME(T.Not));
+            this.CONSUME(T.In);
+            this.SUBRULE(this.list);
+          },
+        },
+      ]);
+    });
+  });
+
+  list = this.RULE('list', () => {
+    this.CONSUME(T.LBracket);
+    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) });
+    this.CONSUME(T.RBracket);
+  });
+
+  additive = this.RULE('additive', () => {
+    this.SUBRULE(this.multiplicative);
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Plus) }, { ALT: () => this.CONSUME(T.Minus) }]);
+      this.SUBRULE2(this.multiplicative);
+    });
+  });
+
+  multiplicative = this.RULE('multiplicative', () => {
+    this.SUBRULE(this.unary);
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Star) }, { ALT: () => this.CONSUME(T.Slash) }]);
+      this.SUBRULE2(this.unary);
+    });
+  });
+
+  unary = this.RULE('unary', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Minus);
+          this.SUBRULE(this.unary);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.postfix) },
+    ]);
+  });
+
+  postfix = this.RULE('postfix', () => {
+    this.SUBRULE(this.primary);
+    this.MANY(() => {
+      this.CONSUME(T.Dot);
+      this.CONSUME(T.Identifier);
+    });
+  });
+
+  primary = this.RULE('primary', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.numberOrMoney) },
+      { ALT: () => this.CONSUME(T.PercentLit) },
+      { ALT: () => this.CONSUME(T.DurationLit) },
+      { ALT: () => this.CONSUME(T.StringLiteral) },
+      { ALT: () => this.CONSUME(T.True) },
+      { ALT: () => this.CONSUME(T.False) },
+      { ALT: () => this.SUBRULE(this.ifExpr) },
+      { ALT: () => this.SUBRULE(this.parenExpr) },
+      { ALT: () => this.SUBRULE(this.nameExpr) },
+    ]);
+  });
+
+  numberOrMoney = this.RULE('numberOrMoney', () => {
+    this.CONSUME(T.NumberLit);
+    this.OPTION(() => this.CONSUME(T.CurrencyCode));
+  });
+
+  ifExpr = this.RULE('ifExpr', () => {
+    this.CONSUME(T.If);
+    this.SUBRULE(this.expression, { LABEL: 'cond' });
+    this.CONSUME(T.Then);
+    this.SUBRULE2(this.expression, { LABEL: 'then' });
+    this.CONSUME(T.Else);
+    this.SUBRULE3(this.expression, { LABEL: 'else' });
+  });
+
+  parenExpr = this.RULE('parenExpr', () => {
+    this.CONSUME(T.LParen);
+    this.SUBRULE(this.expression);
+    this.CONSUME(T.RParen);
+  });
+
+  /** a name, a call `max(a, b)`, or a windowed fact `tokens within 7d` */
+  nameExpr = this.RULE('nameExpr', () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(T.LParen);
+            this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) });
+            this.CONSUME(T.RParen);
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Within);
+            this.CONSUME(T.DurationLit);
+          },
+        },
+      ]);
+    });
+  });
+}
+
+/** The one parser instance; set `.input` and call `.policyFile()` to parse. */
+export const policyParser = new PolicyParser();

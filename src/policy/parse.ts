@@ -1,0 +1,1007 @@
+// Text → AST and diagnostics. Lexes and parses with the grammar's single parser instance,
+// then builds the AST from the CST. Never throws: every problem becomes a diagnostic, and
+// declarations damaged beyond use are left out of the AST (their errors are reported).
+import type { CstElement, CstNode, ILexingError, IRecognitionException, IToken } from 'chevrotain';
+import { policyParser } from '../../grammar/parser.ts';
+import * as T from '../../grammar/tokens.ts';
+import type {
+  Action,
+  BinaryOp,
+  BudgetScope,
+  Comment,
+  Declaration,
+  DurationExpr,
+  DurationUnit,
+  Expect,
+  Expectation,
+  Expr,
+  FactValue,
+  Given,
+  GivenAttribute,
+  LeaderboardDecl,
+  Name,
+  NumberExpr,
+  PercentExpr,
+  Period,
+  PolicyFile,
+  Position,
+  PriceEntry,
+  PriceKind,
+  Range,
+  Severity,
+  StringLit,
+  SubjectKind,
+  TestDecl,
+  TierDecl,
+} from './ast.ts';
+import type { Diagnostic } from './diagnostics.ts';
+import { syntaxDiagnostic } from './parse-errors.ts';
+
+export type ParseResult = { ast: PolicyFile; diagnostics: Diagnostic[] };
+
+/** Lexing only, for benchmarks and tools. */
+export function lexPolicy(text: string) {
+  return T.policyLexer.tokenize(text);
+}
+
+export function parsePolicy(text: string, file?: string): ParseResult {
+  const source = typeof text === 'string' ? text : String(text);
+  const ctx = new BuildContext(source);
+  try {
+    const lexed = T.policyLexer.tokenize(source);
+    for (const error of lexed.errors) ctx.lexError(error);
+    const tokens = ctx.checkTokens(lexed.tokens);
+    policyParser.input = tokens;
+    const cst = policyParser.policyFile();
+    for (const error of policyParser.errors) {
+      ctx.diagnostics.push(syntaxDiagnostic(error as IRecognitionException, tokens, ctx));
+    }
+    const comments = (lexed.groups.comments ?? []).map((t) => ({
+      text: t.image,
+      range: ctx.tokenRange(t),
+    }));
+    const ast = buildFile(cst, comments, ctx);
+    return { ast, diagnostics: finish(ctx.diagnostics, file) };
+  } catch (error) {
+    // A bug in the front end must not crash `check` or `fmt`: report it at the file start.
+    ctx.diagnostics.push({
+      severity: 'error',
+      code: 'Q2999',
+      message: `internal parser error: ${(error as Error)?.message ?? String(error)}`,
+      range: ctx.rangeAt(0, 0),
+    });
+    return {
+      ast: {
+        kind: 'PolicyFile',
+        range: ctx.rangeAt(0, source.length),
+        declarations: [],
+        comments: [],
+      },
+      diagnostics: finish(ctx.diagnostics, file),
+    };
+  }
+}
+
+function finish(diagnostics: Diagnostic[], file?: string): Diagnostic[] {
+  const seen = new Set<string>();
+  const out: Diagnostic[] = [];
+  for (const d of diagnostics) {
+    const key = `${d.range.start.offset}:${d.code}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(file === undefined ? d : { ...d, file });
+  }
+  return out.sort(
+    (a, b) => a.range.start.offset - b.range.start.offset || a.code.localeCompare(b.code),
+  );
+}
+
+/** Positions, diagnostics and the fallbacks used while building from a possibly broken CST. */
+export class BuildContext {
+  readonly text: string;
+  readonly diagnostics: Diagnostic[] = [];
+  private lineStarts: number[] | null = null;
+
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  position(offset: number): Position {
+    const clamped = Math.max(0, Math.min(offset, this.text.length));
+    if (this.lineStarts === null) {
+      const starts = [0];
+      const text = this.text;
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c === 10) starts.push(i + 1);
+        else if (c === 13) {
+          if (text.charCodeAt(i + 1) === 10) i++;
+          starts.push(i + 1);
+        }
+      }
+      this.lineStarts = starts;
+    }
+    const starts = this.lineStarts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= clamped) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: clamped - starts[lo] + 1, offset: clamped };
+  }
+
+  rangeAt(start: number, end: number): Range {
+    return { start: this.position(start), end: this.position(Math.max(start, end)) };
+  }
+
+  tokenRange(t: IToken): Range {
+    if (!isReal(t)) return this.rangeAt(this.text.length, this.text.length);
+    return {
+      start: { line: t.startLine!, column: t.startColumn!, offset: t.startOffset },
+      end: { line: t.endLine!, column: t.endColumn! + 1, offset: t.endOffset! + 1 },
+    };
+  }
+
+  error(code: string, message: string, range: Range, hint?: string): void {
+    this.diagnostics.push(
+      hint === undefined
+        ? { severity: 'error', code, message, range }
+        : { severity: 'error', code, message, range, hint },
+    );
+  }
+
+  lexError(e: ILexingError): void {
+    const snippet = this.text.slice(e.offset, e.offset + Math.min(e.length, 20));
+    const shown = snippet.replace(/[\r\n\t]/g, ' ');
+    this.error(
+      'Q1001',
+      `unexpected character${e.length > 1 ? 's' : ''} \`${shown}\``,
+      this.rangeAt(e.offset, e.offset + e.length),
+      lexHint(snippet),
+    );
+  }
+
+  /** Reports unterminated strings and malformed numbers; the parser then sees valid tokens. */
+  checkTokens(tokens: IToken[]): IToken[] {
+    for (const t of tokens) {
+      if (t.tokenType === T.UnterminatedString) {
+        this.error(
+          'Q1002',
+          'this string has no closing `"`',
+          this.tokenRange(t),
+          'close the string on the same line',
+        );
+      } else if (t.tokenType === T.BadNumber) {
+        this.error(
+          'Q1003',
+          `\`${t.image}\` is not a number`,
+          this.tokenRange(t),
+          'numbers look like `2,000`, `40k`, `2M` or `1.5`; durations like `7d`, `12h`, `4w`, `3mo`',
+        );
+        t.tokenType = T.NumberLit;
+        t.tokenTypeIdx = T.NumberLit.tokenTypeIdx!;
+      }
+    }
+    return tokens;
+  }
+}
+
+function lexHint(snippet: string): string | undefined {
+  const c = snippet[0];
+  if (c === ';') return 'each declaration ends at its line break; remove the `;`';
+  if (c === "'") return 'strings use double quotes: "like this"';
+  if (c === '&') return 'write `and`';
+  if (c === '|') return 'write `or`';
+  if (c === '!') return 'write `not`, or `!=` for "not equal"';
+  if (c === ':') return 'clauses need no `:`; write `limit 2M tokens per month`';
+  if (c !== undefined && c.charCodeAt(0) > 127) {
+    return 'outside strings and comments, only ASCII letters, digits and operators are allowed';
+  }
+  return undefined;
+}
+
+export function isReal(t: IToken | undefined): t is IToken {
+  return t !== undefined && !t.isInsertedInRecovery && t.startOffset >= 0;
+}
+
+// ---------- CST access ----------
+
+type Children = Record<string, CstElement[] | undefined>;
+
+function tok(c: Children, key: string, i = 0): IToken | undefined {
+  const t = c[key]?.[i] as IToken | undefined;
+  return isReal(t) ? t : undefined;
+}
+
+function sub(c: Children, key: string, i = 0): CstNode | undefined {
+  return c[key]?.[i] as CstNode | undefined;
+}
+
+function has(c: Children, key: string): boolean {
+  return tok(c, key) !== undefined;
+}
+
+function nodeRange(n: CstNode, ctx: BuildContext): Range | null {
+  const l = n.location;
+  if (!l || !(l.startOffset >= 0) || !((l.endOffset ?? -1) >= l.startOffset)) return null;
+  if (!(l.startLine! >= 1) || !(l.endLine! >= 1))
+    return ctx.rangeAt(l.startOffset, l.endOffset! + 1);
+  return {
+    start: { line: l.startLine!, column: l.startColumn!, offset: l.startOffset },
+    end: { line: l.endLine!, column: l.endColumn! + 1, offset: l.endOffset! + 1 },
+  };
+}
+
+function span(a: Range, b: Range): Range {
+  return { start: a.start, end: b.end };
+}
+
+// ---------- literals ----------
+
+function name(t: IToken | undefined, ctx: BuildContext): Name | null {
+  return t ? { kind: 'Name', range: ctx.tokenRange(t), text: t.image } : null;
+}
+
+export function unquote(image: string): string {
+  const closed = image.length >= 2 && image.endsWith('"') && !image.endsWith('\\"');
+  const body = image.slice(1, closed ? -1 : undefined);
+  if (!body.includes('\\')) return body;
+  return body.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c));
+}
+
+function stringLit(t: IToken | undefined, ctx: BuildContext): StringLit | null {
+  if (!t) return null;
+  // an unterminated string still counts as a string (its error is already reported)
+  const closed = t.tokenType !== T.UnterminatedString;
+  const value = closed ? unquote(t.image) : unquote(`${t.image}"`);
+  return { kind: 'String', range: ctx.tokenRange(t), value };
+}
+
+const MAGNITUDE_DIGITS: Record<string, number> = { k: 3, M: 6, B: 9 };
+
+/** "2,000" → 2000, "1.5B" → 1500000000, computed on the digits so no float error creeps in. */
+export function numberValue(raw: string): number {
+  let text = raw.replaceAll(',', '');
+  const shift = MAGNITUDE_DIGITS[text[text.length - 1]] ?? 0;
+  if (shift > 0) text = text.slice(0, -1);
+  const match = /^(\d+)(?:\.(\d+))?/.exec(text);
+  if (!match) return Number.NaN;
+  if (shift === 0) return Number(match[0]);
+  const fraction = (match[2] ?? '').padEnd(shift, '0');
+  return Number(`${match[1]}${fraction.slice(0, shift)}.${fraction.slice(shift) || '0'}`);
+}
+
+function numberExpr(t: IToken | undefined, ctx: BuildContext): NumberExpr | null {
+  if (!t) return null;
+  return { kind: 'Number', range: ctx.tokenRange(t), value: numberValue(t.image), raw: t.image };
+}
+
+function percentExpr(t: IToken | undefined, ctx: BuildContext): PercentExpr | null {
+  if (!t) return null;
+  return {
+    kind: 'Percent',
+    range: ctx.tokenRange(t),
+    value: numberValue(t.image.slice(0, -1)),
+    raw: t.image,
+  };
+}
+
+function durationExpr(t: IToken | undefined, ctx: BuildContext): DurationExpr | null {
+  if (!t) return null;
+  const match = /^([\d.]+)(mo|[mhdwy])$/.exec(t.image);
+  const unit = (match?.[2] ?? 'd') as DurationUnit;
+  return {
+    kind: 'Duration',
+    range: ctx.tokenRange(t),
+    amount: match ? Number(match[1]) : Number.NaN,
+    unit,
+    raw: t.image,
+  };
+}
+
+/** `numberOrMoney` CST → Number or Money */
+function numberOrMoney(n: CstNode, ctx: BuildContext): Expr | null {
+  const c = n.children;
+  const num = numberExpr(tok(c, 'NumberLit'), ctx);
+  if (!num) return null;
+  const code = tok(c, 'CurrencyCode');
+  if (!code) return num;
+  return {
+    kind: 'Money',
+    range: span(num.range, ctx.tokenRange(code)),
+    amount: num.value,
+    raw: num.raw,
+    currency: code.image,
+  };
+}
+
+function firstKeyword(c: Children, words: readonly string[]): string | null {
+  for (const w of words) {
+    const type = T.keywordTokens.get(w)!;
+    if (has(c, type.name)) return w;
+  }
+  return null;
+}
+
+const PERIODS: readonly Period[] = ['day', 'week', 'month', 'quarter', 'year'];
+const SUBJECTS: readonly SubjectKind[] = ['person', 'team'];
+const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
+const PRICE_KINDS: readonly PriceKind[] = ['input', 'output', 'cache_read', 'cache_write'];
+
+function period(n: CstNode | undefined): Period | null {
+  return n ? (firstKeyword(n.children, PERIODS) as Period | null) : null;
+}
+
+function subjectKind(n: CstNode | undefined): SubjectKind | null {
+  return n ? (firstKeyword(n.children, SUBJECTS) as SubjectKind | null) : null;
+}
+
+// ---------- expressions ----------
+
+const BINARY_OPS: Record<string, BinaryOp> = {
+  EqEq: '==',
+  NotEq: '!=',
+  LtEq: '<=',
+  GtEq: '>=',
+  Lt: '<',
+  Gt: '>',
+  Plus: '+',
+  Minus: '-',
+  Star: '*',
+  Slash: '/',
+  KwAnd: 'and',
+  KwOr: 'or',
+};
+
+/** Left-associative chain: operands and operator tokens, ordered by position. */
+function chain(
+  n: CstNode,
+  operandKey: string,
+  opKeys: readonly string[],
+  build: (n: CstNode, ctx: BuildContext) => Expr | null,
+  ctx: BuildContext,
+): Expr | null {
+  const c = n.children;
+  const operands = (c[operandKey] ?? []) as CstNode[];
+  let left = operands[0] ? build(operands[0], ctx) : null;
+  if (!left || operands.length === 1) return left;
+  const ops: IToken[] = [];
+  for (const key of opKeys) for (const t of (c[key] ?? []) as IToken[]) ops.push(t);
+  if (opKeys.length > 1) ops.sort((a, b) => a.startOffset - b.startOffset);
+  for (let i = 1; i < operands.length; i++) {
+    const right = build(operands[i], ctx);
+    const op = ops[i - 1];
+    if (!right || !op) return null;
+    left = {
+      kind: 'Binary',
+      op: BINARY_OPS[op.tokenType.name],
+      left,
+      right,
+      range: span(left.range, right.range),
+    };
+  }
+  return left;
+}
+
+export function buildExpr(n: CstNode | undefined, ctx: BuildContext): Expr | null {
+  if (!n) return null;
+  const orExpr = sub(n.children, 'orExpr');
+  return orExpr ? buildOr(orExpr, ctx) : null;
+}
+
+function buildOr(n: CstNode, ctx: BuildContext): Expr | null {
+  return chain(n, 'andExpr', ['KwOr'], buildAnd, ctx);
+}
+
+function buildAnd(n: CstNode, ctx: BuildContext): Expr | null {
+  return chain(n, 'notExpr', ['KwAnd'], buildNot, ctx);
+}
+
+function buildNot(n: CstNode, ctx: BuildContext): Expr | null {
+  const c = n.children;
+  const inner = sub(c, 'notExpr');
+  const not = tok(c, 'KwNot');
+  if (inner && not) {
+    const operand = buildNot(inner, ctx);
+    if (!operand) return null;
+    return { kind: 'Unary', op: 'not', operand, range: span(ctx.tokenRange(not), operand.range) };
+  }
+  const cmp = sub(c, 'comparison');
+  return cmp ? buildComparison(cmp, ctx) : null;
+}
+
+function buildComparison(n: CstNode, ctx: BuildContext): Expr | null {
+  const c = n.children;
+  const operands = (c.additive ?? []) as CstNode[];
+  const left = operands[0] ? buildAdditive(operands[0], ctx) : null;
+  if (!left) return null;
+  const list = sub(c, 'list');
+  if (list) {
+    const items: Expr[] = [];
+    for (const e of (list.children.expression ?? []) as CstNode[]) {
+      const item = buildExpr(e, ctx);
+      if (!item) return null;
+      items.push(item);
+    }
+    const close = tok(list.children, 'RBracket');
+    const end = close ? ctx.tokenRange(close) : (items.at(-1)?.range ?? left.range);
+    return {
+      kind: 'In',
+      value: left,
+      list: items,
+      negated: has(c, 'KwNot'),
+      range: span(left.range, end),
+    };
+  }
+  if (operands.length < 2) return left;
+  const right = buildAdditive(operands[1], ctx);
+  const opKey = ['EqEq', 'NotEq', 'LtEq', 'GtEq', 'Lt', 'Gt'].find((k) => has(c, k));
+  if (!right || !opKey) return null;
+  return {
+    kind: 'Binary',
+    op: BINARY_OPS[opKey],
+    left,
+    right,
+    range: span(left.range, right.range),
+  };
+}
+
+function buildAdditive(n: CstNode, ctx: BuildContext): Expr | null {
+  return chain(n, 'multiplicative', ['Plus', 'Minus'], buildMultiplicative, ctx);
+}
+
+function buildMultiplicative(n: CstNode, ctx: BuildContext): Expr | null {
+  return chain(n, 'unary', ['Star', 'Slash'], buildUnary, ctx);
+}
+
+function buildUnary(n: CstNode, ctx: BuildContext): Expr | null {
+  const c = n.children;
+  const inner = sub(c, 'unary');
+  const minus = tok(c, 'Minus');
+  if (inner && minus) {
+    const operand = buildUnary(inner, ctx);
+    if (!operand) return null;
+    return { kind: 'Unary', op: '-', operand, range: span(ctx.tokenRange(minus), operand.range) };
+  }
+  const postfix = sub(c, 'postfix');
+  return postfix ? buildPostfix(postfix, ctx) : null;
+}
+
+function buildPostfix(n: CstNode, ctx: BuildContext): Expr | null {
+  const c = n.children;
+  const primary = sub(c, 'primary');
+  let expr = primary ? buildPrimary(primary, ctx) : null;
+  const props = (c.Identifier ?? []) as IToken[];
+  for (const p of props) {
+    if (!expr) return null;
+    const property = name(isReal(p) ? p : undefined, ctx);
+    if (!property) return null;
+    expr = { kind: 'Member', object: expr, property, range: span(expr.range, property.range) };
+  }
+  return expr;
+}
+
+function buildPrimary(n: CstNode, ctx: BuildContext): Expr | null {
+  const c = n.children;
+  const money = sub(c, 'numberOrMoney');
+  if (money) return numberOrMoney(money, ctx);
+  if (c.PercentLit) return percentExpr(tok(c, 'PercentLit'), ctx);
+  if (c.DurationLit) return durationExpr(tok(c, 'DurationLit'), ctx);
+  if (c.StringLiteral) {
+    const s = stringLit(tok(c, 'StringLiteral'), ctx);
+    return s && { kind: 'StringExpr', value: s.value, range: s.range };
+  }
+  const bool = tok(c, 'KwTrue') ?? tok(c, 'KwFalse');
+  if (bool) return { kind: 'Bool', value: bool.image === 'true', range: ctx.tokenRange(bool) };
+  const ifNode = sub(c, 'ifExpr');
+  if (ifNode) {
+    const ic = ifNode.children;
+    const cond = buildExpr(sub(ic, 'cond'), ctx);
+    const then = buildExpr(sub(ic, 'then'), ctx);
+    const otherwise = buildExpr(sub(ic, 'else'), ctx);
+    const start = tok(ic, 'KwIf');
+    if (!cond || !then || !otherwise || !start) return null;
+    return {
+      kind: 'If',
+      cond,
+      then,
+      else: otherwise,
+      range: span(ctx.tokenRange(start), otherwise.range),
+    };
+  }
+  const paren = sub(c, 'parenExpr');
+  if (paren) {
+    const inner = buildExpr(sub(paren.children, 'expression'), ctx);
+    const open = tok(paren.children, 'LParen');
+    const close = tok(paren.children, 'RParen');
+    if (!inner || !open) return null;
+    return {
+      kind: 'Paren',
+      inner,
+      range: span(ctx.tokenRange(open), close ? ctx.tokenRange(close) : inner.range),
+    };
+  }
+  const nameNode = sub(c, 'nameExpr');
+  if (nameNode) return buildNameExpr(nameNode, ctx);
+  return null;
+}
+
+function buildNameExpr(n: CstNode, ctx: BuildContext): Expr | null {
+  const c = n.children;
+  const id = name(tok(c, 'Identifier'), ctx);
+  if (!id) return null;
+  if (c.LParen) {
+    const args: Expr[] = [];
+    for (const e of (c.expression ?? []) as CstNode[]) {
+      const arg = buildExpr(e, ctx);
+      if (!arg) return null;
+      args.push(arg);
+    }
+    const close = tok(c, 'RParen');
+    const end = close ? ctx.tokenRange(close) : (args.at(-1)?.range ?? id.range);
+    return { kind: 'Call', callee: id, args, range: span(id.range, end) };
+  }
+  if (c.KwWithin) {
+    const window = durationExpr(tok(c, 'DurationLit'), ctx);
+    if (!window) return null;
+    return { kind: 'Within', fact: id, window, range: span(id.range, window.range) };
+  }
+  return { kind: 'Ref', name: id, range: id.range };
+}
+
+function buildLiteral(n: CstNode | undefined, ctx: BuildContext): Expr | null {
+  if (!n) return null;
+  // a literal's children are a subset of a primary's
+  return buildPrimary(n, ctx);
+}
+
+// ---------- declarations ----------
+
+type DeclBuilder = (n: CstNode, range: Range, ctx: BuildContext) => Declaration | null;
+
+const declarationBuilders: Record<string, DeclBuilder> = {
+  policyHeader(n, range, ctx) {
+    const c = n.children;
+    const policyName = stringLit(tok(c, 'name'), ctx);
+    const version = stringLit(tok(c, 'version'), ctx);
+    if (!policyName || !version) return null;
+    return { kind: 'PolicyHeader', range, name: policyName, version };
+  },
+  currencyDecl(n, range, ctx) {
+    const code = name(tok(n.children, 'CurrencyCode'), ctx);
+    return code && { kind: 'Currency', range, code };
+  },
+  timezoneDecl(n, range, ctx) {
+    const zone = stringLit(tok(n.children, 'StringLiteral'), ctx);
+    return zone && { kind: 'Timezone', range, zone };
+  },
+  privacyDecl(n, range, ctx) {
+    const c = n.children;
+    noRepeats(c, ['KwMinGroupSize', 'KwIdentities'], 'privacy', ctx);
+    const identities = has(c, 'KwMasked') ? 'masked' : has(c, 'KwNamed') ? 'named' : null;
+    return {
+      kind: 'Privacy',
+      range,
+      minGroupSize: numberExpr(tok(c, 'NumberLit'), ctx),
+      identities,
+    };
+  },
+  exceptionsDecl(n, range, ctx) {
+    const c = n.children;
+    noRepeats(c, ['KwMaxDuration'], 'exceptions', ctx);
+    return { kind: 'Exceptions', range, maxDuration: durationExpr(tok(c, 'DurationLit'), ctx) };
+  },
+  classDecl(n, range, ctx) {
+    const c = n.children;
+    const className = name(tok(c, 'Identifier'), ctx);
+    return (
+      className && {
+        kind: 'Class',
+        range,
+        name: className,
+        label: stringLit(tok(c, 'StringLiteral'), ctx),
+      }
+    );
+  },
+  modelDecl(n, range, ctx) {
+    const c = n.children;
+    const model = stringLit(tok(c, 'StringLiteral'), ctx);
+    const className = name(tok(c, 'Identifier'), ctx);
+    if (!model || !className) return null;
+    const prices: PriceEntry[] = [];
+    const seen = new Set<PriceKind>();
+    for (const entry of (c.priceEntry ?? []) as CstNode[]) {
+      const priceKind = firstKeyword(entry.children, PRICE_KINDS) as PriceKind | null;
+      const amount = numberExpr(tok(entry.children, 'NumberLit'), ctx);
+      const entryRange = nodeRange(entry, ctx);
+      if (!priceKind || !amount || !entryRange) continue;
+      if (seen.has(priceKind)) {
+        ctx.error(
+          'Q2010',
+          `the \`${priceKind}\` price of model "${model.value}" is given twice`,
+          entryRange,
+          'keep one of them',
+        );
+        continue;
+      }
+      seen.add(priceKind);
+      prices.push({ kind: 'Price', range: entryRange, priceKind, amount });
+    }
+    return { kind: 'Model', range, model, className, prices };
+  },
+  metricDecl(n, range, ctx) {
+    const c = n.children;
+    const metricName = name(tok(c, 'Identifier'), ctx);
+    const formula = buildExpr(sub(c, 'expression'), ctx);
+    if (!metricName || !formula) return null;
+    return {
+      kind: 'Metric',
+      range,
+      name: metricName,
+      label: stringLit(tok(c, 'StringLiteral'), ctx),
+      formula,
+    };
+  },
+  leaderboardDecl(n, range, ctx) {
+    const c = n.children;
+    const boardName = name(tok(c, 'Identifier'), ctx);
+    if (!boardName) return null;
+    const board: LeaderboardDecl = {
+      kind: 'Leaderboard',
+      range,
+      name: boardName,
+      label: stringLit(tok(c, 'StringLiteral'), ctx),
+      subject: null,
+      window: null,
+      cohort: null,
+      eligible: null,
+      exclude: null,
+      score: null,
+      top: null,
+    };
+    const seen = new Set<string>();
+    for (const clause of (c.leaderboardClause ?? []) as CstNode[]) {
+      const cc = clause.children;
+      const word = firstKeyword(cc, [
+        'subject',
+        'window',
+        'cohort',
+        'eligible',
+        'exclude',
+        'score',
+        'top',
+      ]);
+      if (!word) continue;
+      if (repeated(seen, word, clause, `leaderboard \`${boardName.text}\``, ctx)) continue;
+      if (word === 'subject') board.subject = subjectKind(sub(cc, 'subjectKind'));
+      else if (word === 'window') board.window = period(sub(cc, 'period'));
+      else if (word === 'top') board.top = numberExpr(tok(cc, 'NumberLit'), ctx);
+      else
+        board[word as 'cohort' | 'eligible' | 'exclude' | 'score'] = buildExpr(sub(cc, word), ctx);
+    }
+    return board;
+  },
+  tierDecl(n, range, ctx) {
+    const c = n.children;
+    const tierName = name(tok(c, 'Identifier'), ctx);
+    if (!tierName) return null;
+    const tier: TierDecl = {
+      kind: 'Tier',
+      range,
+      name: tierName,
+      label: stringLit(tok(c, 'StringLiteral'), ctx),
+      limit: null,
+      period: null,
+      models: null,
+    };
+    const seen = new Set<string>();
+    for (const clause of (c.tierClause ?? []) as CstNode[]) {
+      const cc = clause.children;
+      const word = has(cc, 'KwLimit') ? 'limit' : has(cc, 'KwModels') ? 'models' : null;
+      if (!word) continue;
+      if (repeated(seen, word, clause, `tier \`${tierName.text}\``, ctx)) continue;
+      if (word === 'limit') {
+        tier.limit = numberExpr(tok(cc, 'NumberLit'), ctx);
+        tier.period = period(sub(cc, 'period'));
+      } else if (has(cc, 'KwAny')) {
+        tier.models = 'any';
+      } else {
+        const names: Name[] = [];
+        for (const t of (cc.Identifier ?? []) as IToken[]) {
+          const className = name(isReal(t) ? t : undefined, ctx);
+          if (className) names.push(className);
+        }
+        tier.models = names;
+      }
+    }
+    return tier;
+  },
+  assignDecl(n, range, ctx) {
+    const c = n.children;
+    const tier = name(tok(c, 'Identifier'), ctx);
+    if (!tier) return null;
+    if (has(c, 'KwOtherwise')) return { kind: 'Assign', range, tier, when: null };
+    const when = buildExpr(sub(c, 'expression'), ctx);
+    return when && { kind: 'Assign', range, tier, when };
+  },
+  budgetDecl(n, range, ctx) {
+    const c = n.children;
+    let target: BudgetScope | null = null;
+    const kinds = (c.subjectKind ?? []) as CstNode[];
+    if (has(c, 'KwOrg')) target = { scope: 'org' };
+    else if (has(c, 'KwEach')) {
+      const subject = subjectKind(kinds[0]);
+      target = subject && { scope: 'each', subject };
+    } else {
+      const subject = subjectKind(kinds[0]);
+      const id = stringLit(tok(c, 'id'), ctx);
+      target = subject && id && { scope: 'one', subject, id };
+    }
+    const amount = numberExpr(tok(c, 'NumberLit'), ctx);
+    const code = tok(c, 'CurrencyCode');
+    const per = period(sub(c, 'period'));
+    if (!target || !amount || !code || !per) return null;
+    return {
+      kind: 'Budget',
+      range,
+      target,
+      environment: stringLit(tok(c, 'environment'), ctx),
+      amount: {
+        kind: 'Money',
+        range: span(amount.range, ctx.tokenRange(code)),
+        amount: amount.value,
+        raw: amount.raw,
+        currency: code.image,
+      },
+      period: per,
+    };
+  },
+  escalationDecl(n, range, ctx) {
+    const c = n.children;
+    const target = name(tok(c, 'KwQuota') ?? tok(c, 'KwBudget'), ctx);
+    if (!target) return null;
+    const steps = [];
+    for (const step of (c.escalationStep ?? []) as CstNode[]) {
+      const sc = step.children;
+      const threshold = percentExpr(tok(sc, 'PercentLit'), ctx);
+      const action = buildAction(sub(sc, 'action'), ctx);
+      const stepRange = nodeRange(step, ctx);
+      if (!threshold || !action || !stepRange) continue;
+      const trigger: 'at' | 'forecast' = has(sc, 'KwForecast') ? 'forecast' : 'at';
+      steps.push({ kind: 'Step' as const, range: stepRange, trigger, threshold, action });
+    }
+    return { kind: 'Escalation', range, target, steps };
+  },
+  ruleDecl(n, range, ctx) {
+    const c = n.children;
+    const ruleName = name(tok(c, 'Identifier'), ctx);
+    const when = buildExpr(sub(c, 'expression'), ctx);
+    const then = buildAction(sub(c, 'action'), ctx);
+    if (!ruleName || !when || !then) return null;
+    const level = sub(c, 'severityLevel');
+    return {
+      kind: 'Rule',
+      range,
+      name: ruleName,
+      label: stringLit(tok(c, 'StringLiteral'), ctx),
+      severity: level ? (firstKeyword(level.children, SEVERITIES) as Severity | null) : null,
+      when,
+      then,
+    };
+  },
+  testDecl(n, range, ctx) {
+    const c = n.children;
+    const testName = stringLit(tok(c, 'StringLiteral'), ctx);
+    if (!testName) return null;
+    const test: TestDecl = {
+      kind: 'Test',
+      range,
+      name: testName,
+      now: null,
+      givens: [],
+      expects: [],
+    };
+    const nows = (c.now ?? []) as IToken[];
+    if (nows.length > 1 && isReal(nows[1])) {
+      ctx.error(
+        'Q2010',
+        `\`now\` is given twice in test "${testName.value}"`,
+        ctx.tokenRange(nows[1]),
+        'keep one clock',
+      );
+    }
+    test.now = stringLit(nows[0] && isReal(nows[0]) ? nows[0] : undefined, ctx);
+    for (const g of (c.given ?? []) as CstNode[]) {
+      const given = buildGiven(g, ctx);
+      if (given) test.givens.push(given);
+    }
+    for (const e of (c.expect ?? []) as CstNode[]) {
+      const expect = buildExpect(e, ctx);
+      if (expect) test.expects.push(expect);
+    }
+    return test;
+  },
+};
+
+function noRepeats(c: Children, keys: readonly string[], where: string, ctx: BuildContext): void {
+  for (const key of keys) {
+    const list = (c[key] ?? []) as IToken[];
+    if (list.length > 1 && isReal(list[1])) {
+      ctx.error(
+        'Q2010',
+        `\`${list[1].image}\` is given twice in ${where}`,
+        ctx.tokenRange(list[1]),
+        'keep one of them',
+      );
+    }
+  }
+}
+
+function repeated(
+  seen: Set<string>,
+  word: string,
+  clause: CstNode,
+  where: string,
+  ctx: BuildContext,
+): boolean {
+  if (!seen.has(word)) {
+    seen.add(word);
+    return false;
+  }
+  const range = nodeRange(clause, ctx);
+  if (range)
+    ctx.error('Q2010', `\`${word}\` is given twice in ${where}`, range, 'keep one of them');
+  return true;
+}
+
+function buildAction(n: CstNode | undefined, ctx: BuildContext): Action | null {
+  if (!n) return null;
+  const range = nodeRange(n, ctx);
+  if (!range) return null;
+  const c = n.children;
+  if (has(c, 'KwNotify')) {
+    const audiences: Name[] = [];
+    for (const t of (c.Identifier ?? []) as IToken[]) {
+      const audience = name(isReal(t) ? t : undefined, ctx);
+      if (audience) audiences.push(audience);
+    }
+    if (audiences.length === 0) return null;
+    return { kind: 'Notify', range, audiences, message: stringLit(tok(c, 'StringLiteral'), ctx) };
+  }
+  if (has(c, 'KwJustification')) return { kind: 'RequireJustification', range };
+  if (has(c, 'KwApproval')) {
+    const approver = name(tok(c, 'approver'), ctx);
+    return approver && { kind: 'RequireApproval', range, approver };
+  }
+  if (has(c, 'KwBlock')) return { kind: 'Block', range };
+  return null;
+}
+
+function buildGiven(n: CstNode, ctx: BuildContext): Given | null {
+  const c = n.children;
+  const range = nodeRange(n, ctx);
+  const subject = subjectKind(sub(c, 'subjectKind'));
+  const id = stringLit(tok(c, 'StringLiteral'), ctx);
+  if (!range || !subject || !id) return null;
+  const attributes: GivenAttribute[] = [];
+  for (const a of (c.givenAttribute ?? []) as CstNode[]) {
+    const parts = ((a.children.Identifier ?? []) as IToken[]).filter(isReal);
+    const aRange = nodeRange(a, ctx);
+    if (parts.length === 0 || !aRange) continue;
+    const nameRange = span(ctx.tokenRange(parts[0]), ctx.tokenRange(parts[parts.length - 1]));
+    const value = buildLiteral(sub(a.children, 'literal'), ctx);
+    attributes.push({
+      kind: 'GivenAttribute',
+      range: aRange,
+      name: { kind: 'Name', range: nameRange, text: parts.map((p) => p.image).join('.') },
+      value,
+    });
+  }
+  const facts: FactValue[] = [];
+  for (const f of (c.factValue ?? []) as CstNode[]) {
+    const fc = f.children;
+    const fact = name(tok(fc, 'Identifier'), ctx);
+    const value = buildLiteral(sub(fc, 'literal'), ctx);
+    const fRange = nodeRange(f, ctx);
+    if (!fact || !value || !fRange) continue;
+    facts.push({
+      kind: 'FactValue',
+      range: fRange,
+      fact,
+      window: durationExpr(tok(fc, 'DurationLit'), ctx),
+      value,
+    });
+  }
+  return { kind: 'Given', range, subject, id, attributes, facts };
+}
+
+function buildExpect(n: CstNode, ctx: BuildContext): Expect | null {
+  const c = n.children;
+  const range = nodeRange(n, ctx);
+  const target = name(tok(c, 'Identifier'), ctx);
+  if (!range || !target) return null;
+  const start = tok(c, 'KwExpect');
+  // the expectation's own range starts after `expect person "x"`
+  const subjectTok = tok(c, 'subject');
+  const firstWord =
+    [
+      tok(c, 'KwTier'),
+      tok(c, 'KwScore'),
+      tok(c, 'KwMetric'),
+      tok(c, 'KwBand'),
+      tok(c, 'KwRank'),
+      tok(c, 'KwNot'),
+      tok(c, 'KwEligible'),
+      tok(c, 'KwFires'),
+    ]
+      .filter(isReal)
+      .sort((a, b) => a.startOffset - b.startOffset)[0] ?? start;
+  const eRange = firstWord ? span(ctx.tokenRange(firstWord), range) : range;
+  let expectation: Expectation | null = null;
+  if (has(c, 'KwTier')) {
+    expectation = { kind: 'ExpectTier', range: eRange, tier: target };
+  } else if (has(c, 'KwScore') || has(c, 'KwMetric')) {
+    const low = buildAdditive(sub(c, 'low') as CstNode, ctx);
+    const high = sub(c, 'high') ? buildAdditive(sub(c, 'high') as CstNode, ctx) : null;
+    if (!low || !high) return null;
+    expectation = {
+      kind: 'ExpectValue',
+      range: eRange,
+      target: has(c, 'KwScore') ? 'score' : 'metric',
+      name: target,
+      low,
+      high,
+    };
+  } else if (has(c, 'KwBand')) {
+    expectation = {
+      kind: 'ExpectBand',
+      range: eRange,
+      target: has(c, 'KwBudget') ? 'budget' : 'quota',
+      band: target,
+    };
+  } else if (has(c, 'KwRank')) {
+    const rank = numberExpr(tok(c, 'NumberLit'), ctx);
+    if (!rank) return null;
+    expectation = { kind: 'ExpectRank', range: eRange, board: target, rank };
+  } else if (has(c, 'KwEligible')) {
+    expectation = {
+      kind: 'ExpectEligible',
+      range: eRange,
+      board: target,
+      negated: has(c, 'KwNot'),
+    };
+  } else if (has(c, 'KwFires')) {
+    expectation = {
+      kind: 'ExpectFires',
+      range: eRange,
+      target,
+      step: percentExpr(tok(c, 'PercentLit'), ctx),
+      negated: has(c, 'KwNot'),
+    };
+  }
+  if (!expectation) return null;
+  return { kind: 'Expect', range, subject: stringLit(subjectTok, ctx), expectation };
+}
+
+function buildFile(cst: CstNode | undefined, comments: Comment[], ctx: BuildContext): PolicyFile {
+  const declarations: Declaration[] = [];
+  for (const d of (cst?.children.declaration ?? []) as CstNode[]) {
+    for (const [rule, nodes] of Object.entries(d.children)) {
+      const node = nodes?.[0] as CstNode | undefined;
+      const builder = declarationBuilders[rule];
+      if (!node || !builder) continue;
+      const range = nodeRange(node, ctx);
+      if (!range) continue;
+      const decl = builder(node, range, ctx);
+      if (decl) declarations.push(decl);
+    }
+  }
+  return {
+    kind: 'PolicyFile',
+    range: ctx.rangeAt(0, ctx.text.length),
+    declarations,
+    comments,
+  };
+}
