@@ -107,7 +107,7 @@ export type IrRule = {
   label: string | null;
   severity: 'low' | 'medium' | 'high' | 'critical';
   when: IrExpr;
-  then: IrAction;
+  action: IrAction;
 };
 
 export type RuleSetIR = {

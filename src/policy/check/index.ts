@@ -1,0 +1,665 @@
+// The checker: everything the parser cannot see. Names resolve (with did-you-mean),
+// units agree, metrics form no cycle, ladders rise, assignments are reachable, and
+// divisions that can meet zero are flagged. Codes are stable; docs/meaning.md lists them:
+// Q3xxx names, Q4xxx units and types, Q5xxx structure, Q6xxx runtime hazards.
+import type {
+  Action,
+  AssignDecl,
+  BudgetDecl,
+  ClassDecl,
+  Declaration,
+  EscalationDecl,
+  Expr,
+  LeaderboardDecl,
+  MetricDecl,
+  ModelDecl,
+  Name,
+  PolicyFile,
+  Range,
+  RuleDecl,
+  TestDecl,
+  TierDecl,
+} from '../ast.ts';
+import type { Diagnostic } from '../diagnostics.ts';
+import { sortDiagnostics } from '../diagnostics.ts';
+import { decimalToMicros } from '../price.ts';
+import { suggest } from '../suggest.ts';
+import { isValidTimeZone } from '../windows.ts';
+import { ERR_T, type ExprScope, exprText, inferExpr, type Typed } from './expressions.ts';
+import { unitText } from './units.ts';
+import {
+  APPROVERS,
+  AUDIENCES,
+  FACTS,
+  LADDERS,
+  PERSON_ATTRIBUTES,
+  TEAM_ATTRIBUTES,
+} from './vocabulary.ts';
+
+export type CheckResult = {
+  diagnostics: Diagnostic[];
+  /** unit text of every metric that type-checked, e.g. { acceptance: "1" } */
+  metricUnits: Record<string, string>;
+};
+
+type Decls = {
+  [K in Declaration['kind']]: Extract<Declaration, { kind: K }>[];
+};
+
+function group(ast: PolicyFile): Decls {
+  const out = {} as Record<string, Declaration[]>;
+  for (const d of ast.declarations) {
+    if (!out[d.kind]) out[d.kind] = [];
+    out[d.kind].push(d);
+  }
+  return new Proxy(out, { get: (t, k: string) => t[k] ?? [] }) as unknown as Decls;
+}
+
+function err(code: string, message: string, range: Range, hint?: string): Diagnostic {
+  return hint
+    ? { severity: 'error', code, message, range, hint }
+    : { severity: 'error', code, message, range };
+}
+
+function warn(code: string, message: string, range: Range, hint?: string): Diagnostic {
+  return hint
+    ? { severity: 'warning', code, message, range, hint }
+    : { severity: 'warning', code, message, range };
+}
+
+/** Direct metric references of an expression (bare names that are metric names). */
+export function metricRefs(e: Expr, metrics: ReadonlySet<string>, out: Name[] = []): Name[] {
+  switch (e.kind) {
+    case 'Ref':
+      if (metrics.has(e.name.text)) out.push(e.name);
+      break;
+    case 'Member':
+      metricRefs(e.object, metrics, out);
+      break;
+    case 'Call':
+      for (const a of e.args) metricRefs(a, metrics, out);
+      break;
+    case 'Unary':
+      metricRefs(e.operand, metrics, out);
+      break;
+    case 'Binary':
+      metricRefs(e.left, metrics, out);
+      metricRefs(e.right, metrics, out);
+      break;
+    case 'In':
+      metricRefs(e.value, metrics, out);
+      for (const a of e.list) metricRefs(a, metrics, out);
+      break;
+    case 'If':
+      metricRefs(e.cond, metrics, out);
+      metricRefs(e.then, metrics, out);
+      metricRefs(e.else, metrics, out);
+      break;
+    case 'Paren':
+      metricRefs(e.inner, metrics, out);
+      break;
+  }
+  return out;
+}
+
+export function checkPolicy(ast: PolicyFile): CheckResult {
+  const diagnostics: Diagnostic[] = [];
+  const report = (d: Diagnostic) => diagnostics.push(d);
+  const d = group(ast);
+
+  // ---- singletons ----
+  for (const kind of ['PolicyHeader', 'Currency', 'Timezone', 'Privacy', 'Exceptions'] as const) {
+    const list = d[kind] as Declaration[];
+    for (const extra of list.slice(1)) {
+      report(
+        err('Q5005', `\`${keyword(kind)}\` is declared more than once`, extra.range, 'keep one'),
+      );
+    }
+  }
+  if (d.PolicyHeader.length === 0 && ast.declarations.length > 0) {
+    report(
+      warn(
+        'Q5005',
+        'the policy has no `policy "<name>" version "<v>"` header',
+        ast.declarations[0].range,
+      ),
+    );
+  }
+  const currencyDecl = d.Currency[0];
+  const currency = currencyDecl?.code.text ?? 'USD';
+  if (currencyDecl && !/^[A-Z]{3}$/.test(currency)) {
+    report(
+      err(
+        'Q5010',
+        `\`${currency}\` is not an ISO 4217 currency code`,
+        currencyDecl.code.range,
+        'e.g. USD, EUR, GBP',
+      ),
+    );
+  }
+  const tz = d.Timezone[0];
+  if (tz && !isValidTimeZone(tz.zone.value)) {
+    const guess = suggest(tz.zone.value, Intl.supportedValuesOf('timeZone'));
+    report(
+      err(
+        'Q5007',
+        `unknown timezone "${tz.zone.value}"${guess ? `; did you mean "${guess}"?` : ''}`,
+        tz.zone.range,
+        'an IANA zone name such as "Europe/London"',
+      ),
+    );
+  }
+  const privacy = d.Privacy[0];
+  if (
+    privacy?.minGroupSize &&
+    (privacy.minGroupSize.value < 1 || !Number.isInteger(privacy.minGroupSize.value))
+  ) {
+    report(
+      err(
+        'Q5006',
+        '`min_group_size` must be a whole number of at least 1',
+        privacy.minGroupSize.range,
+      ),
+    );
+  }
+  const exceptions = d.Exceptions[0];
+  if (exceptions?.maxDuration && exceptions.maxDuration.amount <= 0) {
+    report(err('Q5006', '`max_duration` must be positive', exceptions.maxDuration.range));
+  }
+
+  // ---- duplicates ----
+  const uniq = <T>(
+    items: T[],
+    nameOf: (t: T) => Name | { text: string; range: Range },
+    what: string,
+  ) => {
+    const seen = new Map<string, Range>();
+    for (const item of items) {
+      const n = nameOf(item);
+      const first = seen.get(n.text);
+      if (first) {
+        report(
+          err(
+            'Q3010',
+            `${what} \`${n.text}\` is already declared at line ${first.start.line}`,
+            n.range,
+            'rename or remove one of them',
+          ),
+        );
+      } else seen.set(n.text, n.range);
+    }
+  };
+  uniq(d.Class, (c: ClassDecl) => c.name, 'class');
+  uniq(d.Model, (m: ModelDecl) => ({ text: m.model.value, range: m.model.range }), 'model');
+  uniq(d.Metric, (m: MetricDecl) => m.name, 'metric');
+  uniq(d.Leaderboard, (l: LeaderboardDecl) => l.name, 'leaderboard');
+  uniq(d.Tier, (t: TierDecl) => t.name, 'tier');
+  uniq(d.Rule, (r: RuleDecl) => r.name, 'rule');
+  uniq(d.Escalation, (e: EscalationDecl) => e.target, 'escalation ladder');
+  uniq(d.Test, (t: TestDecl) => ({ text: t.name.value, range: t.name.range }), 'test');
+  uniq(d.Budget, (b: BudgetDecl) => ({ text: budgetKey(b), range: b.range }), 'budget');
+
+  const classes = new Set(d.Class.map((c) => c.name.text));
+  const tiers = new Set(d.Tier.map((t) => t.name.text));
+  const boards = new Set(d.Leaderboard.map((l) => l.name.text));
+  const rules = new Set(d.Rule.map((r) => r.name.text));
+  const metricDecls = new Map<string, MetricDecl>();
+  for (const m of d.Metric) if (!metricDecls.has(m.name.text)) metricDecls.set(m.name.text, m);
+  const metricNames = [...metricDecls.keys()];
+  const metricSet = new Set(metricNames);
+
+  const needName = (
+    name: Name,
+    set: ReadonlySet<string> | readonly string[],
+    code: string,
+    what: string,
+    hint?: string,
+  ) => {
+    const has = Array.isArray(set)
+      ? set.includes(name.text)
+      : (set as ReadonlySet<string>).has(name.text);
+    if (has) return true;
+    const guess = suggest(name.text, set as Iterable<string>);
+    report(
+      err(
+        code,
+        `unknown ${what} \`${name.text}\`${guess ? `; did you mean \`${guess}\`?` : ''}`,
+        name.range,
+        guess ? `replace with \`${guess}\`` : hint,
+      ),
+    );
+    return false;
+  };
+
+  // ---- models and prices ----
+  for (const m of d.Model) {
+    needName(
+      m.className,
+      classes,
+      'Q3002',
+      'model class',
+      `declare it: class ${m.className.text} "..."`,
+    );
+    const seen = new Set<string>();
+    for (const p of m.prices) {
+      if (seen.has(p.priceKind))
+        report(err('Q3010', `price \`${p.priceKind}\` is given twice`, p.range));
+      seen.add(p.priceKind);
+      try {
+        decimalToMicros(p.amount.raw);
+      } catch {
+        report(
+          err(
+            'Q4011',
+            `price \`${p.amount.raw}\` is not a non-negative amount with at most 6 decimals`,
+            p.amount.range,
+          ),
+        );
+      }
+    }
+  }
+
+  // ---- metrics: names, cycles, units ----
+  for (const m of d.Metric) {
+    if (FACTS[m.name.text] || PERSON_ATTRIBUTES[m.name.text] || TEAM_ATTRIBUTES[m.name.text]) {
+      report(
+        err(
+          'Q3013',
+          `metric \`${m.name.text}\` hides the fact or attribute of the same name`,
+          m.name.range,
+          'choose another name',
+        ),
+      );
+    }
+  }
+  const inCycle = reportCycles(d.Metric, metricSet, report);
+  const memo = new Map<string, Typed>();
+  const inProgress = new Set<string>();
+  const scopeFor = (subject: 'person' | 'team'): ExprScope => ({
+    subject,
+    currency,
+    metricNames,
+    report,
+    metric(name) {
+      const decl = metricDecls.get(name);
+      if (!decl) return undefined;
+      const done = memo.get(name);
+      if (done) return done;
+      if (inProgress.has(name) || inCycle.has(name)) return ERR_T;
+      inProgress.add(name);
+      const t = inferExpr(decl.formula, personScope);
+      inProgress.delete(name);
+      if (t.ty.t !== 'num' && t.ty.t !== 'err') {
+        report(
+          err(
+            'Q4005',
+            `metric \`${name}\` must be a number, but its formula is ${unitText(t.ty)}`,
+            decl.formula.range,
+          ),
+        );
+      }
+      memo.set(name, t);
+      return t;
+    },
+  });
+  const personScope = scopeFor('person');
+  const teamScope = scopeFor('team');
+  for (const m of d.Metric) personScope.metric(m.name.text);
+  const metricUnits: Record<string, string> = {};
+  for (const [name, t] of memo) if (t.ty.t === 'num') metricUnits[name] = unitText(t.ty);
+
+  const condition = (e: Expr | null, scope: ExprScope, where: string) => {
+    if (!e) return;
+    const t = inferExpr(e, scope);
+    if (t.ty.t !== 'bool' && t.ty.t !== 'err' && t.ty.t !== 'any') {
+      report(
+        err(
+          'Q4004',
+          `${where} needs a condition (true/false), but \`${exprText(e)}\` is ${unitText(t.ty)}`,
+          e.range,
+        ),
+      );
+    }
+  };
+
+  // ---- leaderboards ----
+  for (const l of d.Leaderboard) {
+    const scope = l.subject === 'team' ? teamScope : personScope;
+    if (l.cohort) {
+      const t = inferExpr(l.cohort, scope);
+      if (t.ty.t === 'num') {
+        report(
+          warn(
+            'Q4010',
+            `cohort \`${exprText(l.cohort)}\` is a number; cohorts group by a name such as \`role\``,
+            l.cohort.range,
+          ),
+        );
+      }
+    }
+    condition(l.eligible, scope, '`eligible when`');
+    condition(l.exclude, scope, '`exclude when`');
+    if (!l.score) {
+      report(err('Q5006', `leaderboard \`${l.name.text}\` has no \`score = ...\``, l.name.range));
+    } else {
+      const t = inferExpr(l.score, scope);
+      if (t.ty.t !== 'num' && t.ty.t !== 'err') {
+        report(
+          err(
+            'Q4005',
+            `the score must be a number, but \`${exprText(l.score)}\` is ${unitText(t.ty)}`,
+            l.score.range,
+          ),
+        );
+      } else if (
+        t.ty.t === 'num' &&
+        t.ty.dims &&
+        (unitText(t.ty) === 'tokens' || unitText(t.ty) === 'money')
+      ) {
+        report(
+          warn(
+            'Q5011',
+            `this score ranks raw ${unitText(t.ty)}: leaderboards should reward value per token, not volume`,
+            l.score.range,
+            'divide by tokens or cost, e.g. `accepted / max(tokens, 1)`',
+          ),
+        );
+      }
+    }
+    if (l.top && (l.top.value < 1 || !Number.isInteger(l.top.value))) {
+      report(err('Q5006', '`top` must be a whole number of at least 1', l.top.range));
+    }
+  }
+
+  // ---- tiers and assignments ----
+  for (const t of d.Tier) {
+    if (!t.limit)
+      report(
+        err(
+          'Q5006',
+          `tier \`${t.name.text}\` has no \`limit N tokens per <period>\``,
+          t.name.range,
+        ),
+      );
+    else if (t.limit.value <= 0)
+      report(err('Q5006', 'a tier limit must be positive', t.limit.range));
+    if (Array.isArray(t.models)) {
+      for (const c of t.models)
+        needName(c, classes, 'Q3002', 'model class', `declare it: class ${c.text} "..."`);
+    }
+  }
+  checkAssignments(d.Assign, d.Tier.length > 0, report);
+  for (const a of d.Assign) {
+    needName(a.tier, tiers, 'Q3003', 'tier');
+    condition(a.when, personScope, '`assign ... when`');
+  }
+
+  // ---- budgets ----
+  for (const b of d.Budget) {
+    inferExpr(b.amount, personScope);
+    if (b.amount.amount <= 0) report(err('Q5006', 'a budget must be positive', b.amount.range));
+    else {
+      try {
+        decimalToMicros(String(b.amount.amount));
+      } catch {
+        report(err('Q4011', 'a budget amount needs at most 6 decimals', b.amount.range));
+      }
+    }
+  }
+
+  // ---- escalations ----
+  const ladderSteps = new Map<string, number[]>();
+  for (const e of d.Escalation) {
+    needName(
+      e.target,
+      LADDERS,
+      'Q3008',
+      'escalation ladder',
+      'ladders: quota (tier limits), budget (budgets)',
+    );
+    const last: Record<string, { value: number; range: Range } | undefined> = {};
+    ladderSteps.set(
+      e.target.text,
+      e.steps.map((s) => s.threshold.value),
+    );
+    for (const s of e.steps) {
+      if (s.threshold.value <= 0)
+        report(err('Q5002', 'an escalation threshold must be above 0%', s.threshold.range));
+      const prev = last[s.trigger];
+      if (prev && s.threshold.value <= prev.value) {
+        report(
+          err(
+            'Q5002',
+            `escalation thresholds must rise: ${s.threshold.raw} comes after ${prev.value}% (line ${prev.range.start.line})`,
+            s.threshold.range,
+            'order the steps from the lowest threshold to the highest, without repeats',
+          ),
+        );
+      }
+      last[s.trigger] = { value: s.threshold.value, range: s.threshold.range };
+      checkAction(s.action, report, needName);
+    }
+  }
+
+  // ---- rules ----
+  for (const r of d.Rule) {
+    condition(r.when, personScope, '`when`');
+    checkAction(r.then, report, needName);
+  }
+
+  // ---- tests ----
+  for (const t of d.Test) {
+    checkTest(t, { tiers, boards, metricSet, rules, ladderSteps }, report, needName);
+  }
+
+  return { diagnostics: sortDiagnostics(diagnostics), metricUnits };
+}
+
+function keyword(kind: string): string {
+  return (
+    {
+      PolicyHeader: 'policy',
+      Currency: 'currency',
+      Timezone: 'timezone',
+      Privacy: 'privacy',
+      Exceptions: 'exceptions',
+    }[kind] ?? kind
+  );
+}
+
+/** "each team", "team platform", "org", with "@sandbox" for an environment scope. */
+export function budgetKey(b: BudgetDecl): string {
+  const t = b.target;
+  const base =
+    t.scope === 'org'
+      ? 'org'
+      : t.scope === 'each'
+        ? `each ${t.subject}`
+        : `${t.subject} ${t.id.value}`;
+  return b.environment ? `${base}@${b.environment.value}` : base;
+}
+
+/** Metric cycles: each reported once, at the first metric of the cycle in source order. */
+function reportCycles(
+  metrics: MetricDecl[],
+  names: ReadonlySet<string>,
+  report: (d: Diagnostic) => void,
+): Set<string> {
+  const deps = new Map<string, Name[]>();
+  const decl = new Map<string, MetricDecl>();
+  for (const m of metrics) {
+    if (decl.has(m.name.text)) continue;
+    decl.set(m.name.text, m);
+    deps.set(m.name.text, metricRefs(m.formula, names));
+  }
+  const state = new Map<string, 'active' | 'done'>();
+  const stack: string[] = [];
+  const inCycle = new Set<string>();
+  const visit = (name: string) => {
+    state.set(name, 'active');
+    stack.push(name);
+    for (const ref of deps.get(name) ?? []) {
+      const s = state.get(ref.text);
+      if (s === 'active') {
+        const cycle = [...stack.slice(stack.indexOf(ref.text)), ref.text];
+        const members = cycle.slice(0, -1);
+        if (!members.some((m) => inCycle.has(m))) {
+          // rotate so the cycle starts at the member declared first
+          const first = members.reduce((a, b) =>
+            decl.get(a)!.range.start.offset <= decl.get(b)!.range.start.offset ? a : b,
+          );
+          const i = members.indexOf(first);
+          const ordered = [...members.slice(i), ...members.slice(0, i), first];
+          report(
+            err(
+              'Q5001',
+              `metric cycle: ${ordered.join(' → ')}`,
+              decl.get(first)!.name.range,
+              'a metric cannot depend on itself, directly or through other metrics',
+            ),
+          );
+        }
+        for (const m of members) inCycle.add(m);
+      } else if (!s) visit(ref.text);
+    }
+    stack.pop();
+    state.set(name, 'done');
+  };
+  for (const name of decl.keys()) if (!state.has(name)) visit(name);
+  return inCycle;
+}
+
+function isAlwaysTrue(e: Expr | null): boolean {
+  if (e === null) return true;
+  if (e.kind === 'Paren') return isAlwaysTrue(e.inner);
+  return e.kind === 'Bool' && e.value;
+}
+
+/** First match wins: anything after an unconditional assign can never match. */
+function checkAssignments(
+  assigns: AssignDecl[],
+  hasTiers: boolean,
+  report: (d: Diagnostic) => void,
+): void {
+  let catchAll: AssignDecl | null = null;
+  for (const a of assigns) {
+    if (catchAll) {
+      report(
+        err(
+          'Q5003',
+          `unreachable: \`assign ${a.tier.text}\` comes after \`assign ${catchAll.tier.text} ${catchAll.when ? 'when true' : 'otherwise'}\` (line ${catchAll.range.start.line}), which matches everyone`,
+          a.range,
+          'move it above the unconditional assign, or remove it',
+        ),
+      );
+      continue;
+    }
+    if (isAlwaysTrue(a.when)) catchAll = a;
+  }
+  if (!catchAll && hasTiers) {
+    const at = assigns.at(-1);
+    if (at) {
+      report(
+        warn(
+          'Q5004',
+          'no `assign ... otherwise`: people who match no rule get no tier (and no quota)',
+          at.range,
+          'end the assignments with `assign <tier> otherwise`',
+        ),
+      );
+    }
+  }
+}
+
+type NeedName = (
+  name: Name,
+  set: ReadonlySet<string> | readonly string[],
+  code: string,
+  what: string,
+  hint?: string,
+) => boolean;
+
+function checkAction(a: Action, _report: (d: Diagnostic) => void, needName: NeedName): void {
+  if (a.kind === 'Notify') {
+    for (const who of a.audiences)
+      needName(who, AUDIENCES, 'Q3005', 'audience', `audiences: ${AUDIENCES.join(', ')}`);
+  } else if (a.kind === 'RequireApproval') {
+    needName(a.approver, APPROVERS, 'Q3005', 'approver', `approvers: ${APPROVERS.join(', ')}`);
+  }
+}
+
+type Known = {
+  tiers: ReadonlySet<string>;
+  boards: ReadonlySet<string>;
+  metricSet: ReadonlySet<string>;
+  rules: ReadonlySet<string>;
+  ladderSteps: ReadonlyMap<string, number[]>;
+};
+
+function checkTest(
+  t: TestDecl,
+  known: Known,
+  report: (d: Diagnostic) => void,
+  needName: NeedName,
+): void {
+  if (t.now && !Number.isFinite(new Date(t.now.value).getTime())) {
+    report(err('Q5009', `\`now\` must be an ISO timestamp, got "${t.now.value}"`, t.now.range));
+  }
+  if (t.givens.length === 0)
+    report(err('Q5009', `test "${t.name.value}" has no \`given\` subject`, t.name.range));
+  if (t.expects.length === 0)
+    report(warn('Q5009', `test "${t.name.value}" expects nothing`, t.name.range));
+  const ids = new Set<string>();
+  for (const g of t.givens) {
+    ids.add(g.id.value);
+    const attrs = g.subject === 'person' ? PERSON_ATTRIBUTES : TEAM_ATTRIBUTES;
+    for (const a of g.attributes) {
+      const text = a.name.text;
+      if (text.startsWith('attributes.')) continue;
+      needName(a.name, Object.keys(attrs), 'Q3006', `${g.subject} attribute`);
+    }
+    for (const f of g.facts) needName(f.fact, Object.keys(FACTS), 'Q3011', 'fact');
+  }
+  for (const x of t.expects) {
+    if (x.subject && !ids.has(x.subject.value)) {
+      report(err('Q3012', `no given subject "${x.subject.value}" in this test`, x.subject.range));
+    }
+    const e = x.expectation;
+    switch (e.kind) {
+      case 'ExpectTier':
+        needName(e.tier, known.tiers, 'Q3003', 'tier');
+        break;
+      case 'ExpectValue':
+        if (e.target === 'score') needName(e.name, known.boards, 'Q3004', 'leaderboard');
+        else needName(e.name, known.metricSet, 'Q3009', 'metric');
+        break;
+      case 'ExpectBand':
+        needName(e.band, ['green', 'yellow', 'red'], 'Q3012', 'band');
+        break;
+      case 'ExpectRank':
+      case 'ExpectEligible':
+        needName(e.board, known.boards, 'Q3004', 'leaderboard');
+        break;
+      case 'ExpectFires': {
+        const steps = known.ladderSteps.get(e.target.text);
+        if (e.step) {
+          if (!steps)
+            needName(e.target, [...known.ladderSteps.keys()], 'Q3012', 'escalation ladder');
+          else if (!steps.includes(e.step.value)) {
+            report(
+              err(
+                'Q3012',
+                `ladder \`${e.target.text}\` has no step at ${e.step.raw}`,
+                e.step.range,
+                `its steps: ${steps.map((s) => `${s}%`).join(', ')}`,
+              ),
+            );
+          }
+        } else {
+          needName(e.target, known.rules, 'Q3012', 'rule');
+        }
+        break;
+      }
+    }
+  }
+}

@@ -1,0 +1,256 @@
+// IR expression → JavaScript function. The generated source contains only code emitted
+// here plus JSON.stringify'd literals and keys (fact names, attribute paths, string
+// constants), never text copied from the policy, so nothing in a policy can inject code.
+//
+// Shape of a generated function, for a formula evaluated in window "quarter":
+//   function (F, S, Z, O) {
+//     const w = F["quarter"];            // facts of the context window
+//     const f0 = w["accepted"] ?? 0; ... // each fact read once
+//     const m0 = D(f0, M.max(...), Z, 0); // metrics it needs, dependencies first
+//     if (O !== null) { O[0] = m0; ... }  // metric values, for explanations
+//     return G(1000 * m0 * m1 / ..., Z);  // the formula, guarded against NaN/Infinity
+//   }
+// F: facts by window key; S: attribute values by dotted path; Z: sink that records a
+// runtime hazard at a site and returns 0; O: optional array receiving metric values.
+import type { IrExpr, RuleSetIR } from '../ir.ts';
+import { irToText } from '../ir.ts';
+
+export type Facts = Record<string, Record<string, number> | undefined>;
+export type Attributes = Record<string, unknown>;
+/** Records a runtime hazard at a site index and returns the defined value 0. */
+export type Sink = (site: number) => number;
+export type FormulaFn = (F: Facts, S: Attributes, Z: Sink, O: number[] | null) => unknown;
+
+export type Site = { kind: 'division_by_zero' | 'invalid_math'; where: string; expr: string };
+
+export type CompiledFormula = {
+  fn: FormulaFn;
+  formula: string;
+  window: string;
+  /** every fact read (directly or through metrics), in first-use order */
+  facts: { name: string; window: string }[];
+  /** every metric used, dependencies first; O[i] receives metrics[i] */
+  metrics: string[];
+  sites: Site[];
+  source: string;
+};
+
+// runtime helpers, bound into every generated function
+const D = (a: number, b: number, z: Sink, s: number): number => (b === 0 ? z(s) : a / b);
+const L10 = (x: number, z: Sink, s: number): number => (x > 0 ? Math.log10(x) : z(s));
+const LN = (x: number, z: Sink, s: number): number => (x > 0 ? Math.log(x) : z(s));
+const SQ = (x: number, z: Sink, s: number): number => (x >= 0 ? Math.sqrt(x) : z(s));
+const G = (x: number, z: Sink, s: number): number => (Number.isFinite(x) ? x : z(s));
+const IN = (v: unknown, list: unknown[]): boolean => list.includes(v);
+
+const lit = (v: unknown) => JSON.stringify(v);
+
+class Emitter {
+  readonly facts: { name: string; window: string }[] = [];
+  readonly factVars = new Map<string, string>();
+  readonly sites: Site[] = [];
+  readonly consts: unknown[] = [];
+  readonly metricVars = new Map<string, string>();
+  where = '';
+  readonly ir: RuleSetIR;
+  readonly window: string;
+
+  constructor(ir: RuleSetIR, window: string) {
+    this.ir = ir;
+    this.window = window;
+  }
+
+  site(kind: Site['kind'], e: IrExpr): number {
+    this.sites.push({ kind, where: this.where, expr: irToText(e) });
+    return this.sites.length - 1;
+  }
+
+  fact(name: string, within: string | undefined): string {
+    const window = within ?? this.window;
+    const key = `${window}\u0000${name}`;
+    let v = this.factVars.get(key);
+    if (!v) {
+      v = `f${this.factVars.size}`;
+      this.factVars.set(key, v);
+      this.facts.push({ name, window });
+    }
+    return v;
+  }
+
+  expr(e: IrExpr): string {
+    switch (e.k) {
+      case 'num':
+        return Object.is(e.v, -0) || e.v < 0 ? `(${lit(e.v)})` : lit(e.v);
+      case 'str':
+      case 'bool':
+        return lit(e.v);
+      case 'fact':
+        return this.fact(e.name, e.within);
+      case 'metric': {
+        const v = this.metricVars.get(e.name);
+        if (!v) throw new Error(`metric used before it is computed: ${e.name}`);
+        return v;
+      }
+      case 'attr':
+        return `S[${lit(e.path.join('.'))}]`;
+      case 'not':
+        return `(!${this.expr(e.a)})`;
+      case 'neg':
+        return `(-${this.expr(e.a)})`;
+      case 'if':
+        return `(${this.expr(e.c)} ? ${this.expr(e.t)} : ${this.expr(e.e)})`;
+      case 'in': {
+        const v = this.expr(e.v);
+        const allLiterals = e.list.every((x) => x.k === 'str' || x.k === 'num' || x.k === 'bool');
+        let test: string;
+        if (allLiterals && e.list.length > 0) {
+          test = `(${e.list.map((x) => `${v} === ${this.expr(x)}`).join(' || ')})`;
+        } else {
+          test = `IN(${v}, [${e.list.map((x) => this.expr(x)).join(', ')}])`;
+        }
+        return e.negated ? `(!${test})` : test;
+      }
+      case 'call': {
+        const args = e.args.map((a) => this.expr(a));
+        switch (e.fn) {
+          case 'max':
+          case 'min':
+          case 'abs':
+          case 'round':
+          case 'floor':
+          case 'ceil':
+            return `Math.${e.fn}(${args.join(', ')})`;
+          case 'clamp':
+            return `Math.min(Math.max(${args[0]}, ${args[1]}), ${args[2]})`;
+          case 'log10':
+            return `L10(${args[0]}, Z, ${this.site('invalid_math', e)})`;
+          case 'ln':
+            return `LN(${args[0]}, Z, ${this.site('invalid_math', e)})`;
+          case 'sqrt':
+            return `SQ(${args[0]}, Z, ${this.site('invalid_math', e)})`;
+          default:
+            throw new Error(`unknown function ${e.fn}`);
+        }
+      }
+      case 'bin': {
+        const a = this.expr(e.a);
+        const b = this.expr(e.b);
+        switch (e.op) {
+          case '/':
+            return `D(${a}, ${b}, Z, ${this.site('division_by_zero', e)})`;
+          case '==':
+            return `(${a} === ${b})`;
+          case '!=':
+            return `(${a} !== ${b})`;
+          case 'and':
+            return `(${a} && ${b})`;
+          case 'or':
+            return `(${a} || ${b})`;
+          default:
+            return `(${a} ${e.op} ${b})`;
+        }
+      }
+    }
+  }
+}
+
+/** Metrics an expression needs, transitively, in dependency order (the IR's metricOrder). */
+export function metricsNeeded(
+  ir: RuleSetIR,
+  roots: readonly IrExpr[],
+  extra: readonly string[] = [],
+): string[] {
+  const needed = new Set<string>();
+  const visit = (name: string) => {
+    if (needed.has(name) || !ir.metrics[name]) return;
+    needed.add(name);
+    for (const d of ir.metrics[name].deps) visit(d);
+  };
+  const scan = (e: IrExpr) => {
+    for (const n of walk(e)) if (n.k === 'metric') visit(n.name);
+  };
+  for (const r of roots) scan(r);
+  for (const m of extra) visit(m);
+  return ir.metricOrder.filter((m) => needed.has(m));
+}
+
+function* walk(e: IrExpr): Generator<IrExpr> {
+  yield e;
+  switch (e.k) {
+    case 'call':
+      for (const a of e.args) yield* walk(a);
+      break;
+    case 'not':
+    case 'neg':
+      yield* walk(e.a);
+      break;
+    case 'bin':
+      yield* walk(e.a);
+      yield* walk(e.b);
+      break;
+    case 'in':
+      yield* walk(e.v);
+      for (const a of e.list) yield* walk(a);
+      break;
+    case 'if':
+      yield* walk(e.c);
+      yield* walk(e.t);
+      yield* walk(e.e);
+      break;
+  }
+}
+
+/**
+ * Compile `expr` (or just the metrics, when expr is null) for evaluation in `window`.
+ * `where` names the context in runtime flags ("leaderboard value_per_token score").
+ * `numeric` adds the final NaN/Infinity guard.
+ */
+export function compileFormula(
+  ir: RuleSetIR,
+  expr: IrExpr | null,
+  window: string,
+  where: string,
+  options: { numeric?: boolean; extraMetrics?: readonly string[] } = {},
+): CompiledFormula {
+  const em = new Emitter(ir, window);
+  const metrics = metricsNeeded(ir, expr ? [expr] : [], options.extraMetrics);
+  const lines: string[] = [];
+  metrics.forEach((name, i) => {
+    em.where = `metric ${name}`;
+    const code = em.expr(ir.metrics[name].expr);
+    lines.push(`const m${i} = G(${code}, Z, ${em.site('invalid_math', ir.metrics[name].expr)});`);
+    em.metricVars.set(name, `m${i}`);
+  });
+  em.where = where;
+  let result = 'undefined';
+  if (expr) {
+    result = em.expr(expr);
+    if (options.numeric) result = `G(${result}, Z, ${em.site('invalid_math', expr)})`;
+  }
+  const factLines = [...em.factVars].map(([key, v]) => {
+    const [win, name] = key.split('\u0000');
+    return `const ${v} = F[${lit(win)}]?.[${lit(name)}] ?? 0;`;
+  });
+  const out = metrics.length
+    ? [`if (O !== null) { ${metrics.map((_, i) => `O[${i}] = m${i};`).join(' ')} }`]
+    : [];
+  const body = [...factLines, ...lines, ...out, `return ${result};`].join('\n  ');
+  const source = `"use strict";\nreturn function formula(F, S, Z, O) {\n  ${body}\n};`;
+  const fn = new Function('D', 'L10', 'LN', 'SQ', 'G', 'IN', source)(
+    D,
+    L10,
+    LN,
+    SQ,
+    G,
+    IN,
+  ) as FormulaFn;
+  return {
+    fn,
+    formula: expr ? irToText(expr) : '',
+    window,
+    facts: em.facts,
+    metrics,
+    sites: em.sites,
+    source,
+  };
+}

@@ -1,0 +1,305 @@
+// AST → rule-set IR. Assumes the checker found no errors. Everything that does not change
+// meaning is dropped here: ranges, comments, parentheses, declaration order (except for
+// `assign`), the spelling of numbers (2,000 / 2k), of durations (1w / 7d) and list order
+// of audiences.
+import type { Action, BudgetDecl, Declaration, Expr, PolicyFile, SubjectKind } from '../ast.ts';
+import { budgetKey, metricRefs } from '../check/index.ts';
+import { FACTS } from '../check/vocabulary.ts';
+import {
+  IR_VERSION,
+  type IrAction,
+  type IrBudget,
+  type IrExpr,
+  type IrLeaderboard,
+  type IrMetric,
+  type IrRule,
+  type IrStep,
+  type IrTier,
+  type RuleSetIR,
+} from '../ir.ts';
+import { decimalToMicros, type ModelPrice } from '../price.ts';
+import { durationMinutes, windowKey } from '../windows.ts';
+
+type Ctx = { metrics: ReadonlySet<string>; subject: SubjectKind };
+
+export function lowerExpr(e: Expr, ctx: Ctx): IrExpr {
+  switch (e.kind) {
+    case 'Number':
+      return { k: 'num', v: e.value };
+    case 'Percent':
+      return { k: 'num', v: e.value / 100 };
+    case 'Money':
+      return { k: 'num', v: e.amount };
+    case 'Duration':
+      return { k: 'num', v: durationMinutes(e.amount, e.unit) };
+    case 'StringExpr':
+      return { k: 'str', v: e.value };
+    case 'Bool':
+      return { k: 'bool', v: e.value };
+    case 'Paren':
+      return lowerExpr(e.inner, ctx);
+    case 'Ref': {
+      const name = e.name.text;
+      if (ctx.metrics.has(name)) return { k: 'metric', name };
+      if (FACTS[name]) return { k: 'fact', name };
+      return { k: 'attr', path: [name] };
+    }
+    case 'Within':
+      return {
+        k: 'fact',
+        name: e.fact.text,
+        within: windowKey(durationMinutes(e.window.amount, e.window.unit)),
+      };
+    case 'Member':
+      return { k: 'attr', path: attrPath(e, ctx.subject) };
+    case 'Call':
+      return { k: 'call', fn: e.callee.text, args: e.args.map((a) => lowerExpr(a, ctx)) };
+    case 'Unary':
+      return e.op === 'not'
+        ? { k: 'not', a: lowerExpr(e.operand, ctx) }
+        : { k: 'neg', a: lowerExpr(e.operand, ctx) };
+    case 'Binary':
+      return { k: 'bin', op: e.op, a: lowerExpr(e.left, ctx), b: lowerExpr(e.right, ctx) };
+    case 'In':
+      return {
+        k: 'in',
+        v: lowerExpr(e.value, ctx),
+        list: e.list.map((a) => lowerExpr(a, ctx)),
+        negated: e.negated,
+      };
+    case 'If':
+      return {
+        k: 'if',
+        c: lowerExpr(e.cond, ctx),
+        t: lowerExpr(e.then, ctx),
+        e: lowerExpr(e.else, ctx),
+      };
+  }
+}
+
+/**
+ * Attribute paths relative to the subject: for a person, `person.role` is ["role"] and
+ * `team.sensitivity` is ["team", "sensitivity"]; for a team, `team.sensitivity` is
+ * ["sensitivity"]. Free-form attributes are ["attributes", name].
+ */
+function attrPath(e: Expr, subject: SubjectKind): string[] {
+  const path: string[] = [];
+  let cur: Expr = e;
+  while (cur.kind === 'Member') {
+    path.unshift(cur.property.text);
+    cur = cur.object;
+  }
+  const root = cur.kind === 'Ref' ? cur.name.text : '';
+  if (root === 'attributes') return ['attributes', ...path];
+  if (root === subject) return path;
+  return [root, ...path];
+}
+
+function lowerAction(a: Action): IrAction {
+  switch (a.kind) {
+    case 'Notify':
+      return {
+        kind: 'notify',
+        audiences: [...new Set(a.audiences.map((n) => n.text))].sort(),
+        message: a.message?.value ?? null,
+      };
+    case 'RequireJustification':
+      return { kind: 'require_justification' };
+    case 'RequireApproval':
+      return { kind: 'require_approval', approver: a.approver.text };
+    case 'Block':
+      return { kind: 'block' };
+  }
+}
+
+function micros(raw: string, value: number): number {
+  try {
+    return decimalToMicros(raw);
+  } catch {
+    return Math.round(value * 1_000_000);
+  }
+}
+
+function byKind<K extends Declaration['kind']>(
+  ast: PolicyFile,
+  kind: K,
+): Extract<Declaration, { kind: K }>[] {
+  return ast.declarations.filter((d): d is Extract<Declaration, { kind: K }> => d.kind === kind);
+}
+
+/** Record with keys in sorted order, so even non-canonical JSON of the IR is stable. */
+function sortedRecord<T>(entries: [string, T][]): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [k, v] of entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+    if (!(k in out)) out[k] = v;
+  }
+  return out;
+}
+
+/** Dependency order, dependencies first, ties broken by name. */
+function topoOrder(metrics: Record<string, IrMetric>): string[] {
+  const remaining = new Map(Object.entries(metrics).map(([n, m]) => [n, new Set(m.deps)]));
+  const order: string[] = [];
+  while (remaining.size > 0) {
+    const ready = [...remaining]
+      .filter(([, deps]) => [...deps].every((d) => !remaining.has(d)))
+      .map(([n]) => n);
+    if (ready.length === 0) break; // a cycle: the checker reported it
+    ready.sort();
+    for (const n of ready) {
+      order.push(n);
+      remaining.delete(n);
+    }
+  }
+  return order;
+}
+
+function budgetOf(b: BudgetDecl): IrBudget {
+  const t = b.target;
+  return {
+    key: budgetKey(b),
+    scope: t.scope,
+    subject: t.scope === 'org' ? null : t.subject,
+    id: t.scope === 'one' ? t.id.value : null,
+    environment: b.environment?.value ?? null,
+    amountMicros: Math.round(b.amount.amount * 1_000_000),
+    period: b.period,
+  };
+}
+
+export function lowerPolicy(ast: PolicyFile, metricUnits: Record<string, string>): RuleSetIR {
+  const header = byKind(ast, 'PolicyHeader')[0];
+  const privacy = byKind(ast, 'Privacy')[0];
+  const exceptions = byKind(ast, 'Exceptions')[0];
+  const metricDecls = byKind(ast, 'Metric');
+  const metricSet = new Set(metricDecls.map((m) => m.name.text));
+  const person: Ctx = { metrics: metricSet, subject: 'person' };
+
+  const metrics = sortedRecord<IrMetric>(
+    metricDecls.map((m) => [
+      m.name.text,
+      {
+        label: m.label?.value ?? null,
+        unit: metricUnits[m.name.text] ?? '1',
+        expr: lowerExpr(m.formula, person),
+        deps: [...new Set(metricRefs(m.formula, metricSet).map((n) => n.text))].sort(),
+      },
+    ]),
+  );
+
+  const models = sortedRecord<ModelPrice>(
+    byKind(ast, 'Model').map((m) => {
+      const price = (kind: string) => {
+        const p = m.prices.find((x) => x.priceKind === kind);
+        return p ? micros(p.amount.raw, p.amount.value) : 0;
+      };
+      return [
+        m.model.value,
+        {
+          class: m.className.text,
+          input: price('input'),
+          output: price('output'),
+          cacheRead: price('cache_read'),
+          cacheWrite: price('cache_write'),
+        },
+      ];
+    }),
+  );
+
+  const leaderboards = sortedRecord<IrLeaderboard>(
+    byKind(ast, 'Leaderboard').map((l) => {
+      const ctx: Ctx = { metrics: metricSet, subject: l.subject ?? 'person' };
+      const opt = (e: Expr | null) => (e ? lowerExpr(e, ctx) : null);
+      return [
+        l.name.text,
+        {
+          label: l.label?.value ?? null,
+          subject: l.subject ?? 'person',
+          window: l.window ?? 'quarter',
+          cohort: opt(l.cohort),
+          eligible: opt(l.eligible),
+          exclude: opt(l.exclude),
+          score: l.score ? lowerExpr(l.score, ctx) : { k: 'num', v: 0 },
+          top: l.top?.value ?? null,
+        },
+      ];
+    }),
+  );
+
+  const tiers = sortedRecord<IrTier>(
+    byKind(ast, 'Tier').map((t) => [
+      t.name.text,
+      {
+        label: t.label?.value ?? null,
+        limit: t.limit?.value ?? 0,
+        period: t.period ?? 'month',
+        models:
+          t.models === null || t.models === 'any'
+            ? 'any'
+            : [...new Set(t.models.map((n) => n.text))].sort(),
+      },
+    ]),
+  );
+
+  const escalations = sortedRecord<{ steps: IrStep[] }>(
+    byKind(ast, 'Escalation').map((e) => [
+      e.target.text,
+      {
+        steps: e.steps
+          .map((s) => ({
+            trigger: s.trigger,
+            threshold: s.threshold.value,
+            action: lowerAction(s.action),
+          }))
+          .sort((a, b) =>
+            a.trigger === b.trigger ? a.threshold - b.threshold : a.trigger === 'at' ? -1 : 1,
+          ),
+      },
+    ]),
+  );
+
+  const rules = sortedRecord<IrRule>(
+    byKind(ast, 'Rule').map((r) => [
+      r.name.text,
+      {
+        label: r.label?.value ?? null,
+        severity: r.severity ?? 'medium',
+        when: lowerExpr(r.when, person),
+        action: lowerAction(r.then),
+      },
+    ]),
+  );
+
+  const exceptionsMinutes = exceptions?.maxDuration
+    ? durationMinutes(exceptions.maxDuration.amount, exceptions.maxDuration.unit)
+    : null;
+
+  return {
+    irVersion: IR_VERSION,
+    meta: { name: header?.name.value ?? null, version: header?.version.value ?? null },
+    currency: byKind(ast, 'Currency')[0]?.code.text ?? 'USD',
+    timezone: byKind(ast, 'Timezone')[0]?.zone.value ?? 'UTC',
+    privacy: {
+      minGroupSize: privacy?.minGroupSize?.value ?? 5,
+      identities: privacy?.identities ?? 'masked',
+    },
+    exceptions: { maxDurationMs: exceptionsMinutes === null ? null : exceptionsMinutes * 60_000 },
+    classes: sortedRecord(
+      byKind(ast, 'Class').map((c) => [c.name.text, { label: c.label?.value ?? null }]),
+    ),
+    models,
+    metrics,
+    metricOrder: topoOrder(metrics),
+    leaderboards,
+    tiers,
+    assignments: byKind(ast, 'Assign').map((a) => ({
+      tier: a.tier.text,
+      when: a.when ? lowerExpr(a.when, person) : null,
+    })),
+    budgets: byKind(ast, 'Budget')
+      .map(budgetOf)
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+    escalations,
+    rules,
+  };
+}

@@ -1,0 +1,468 @@
+// evaluate(ruleSet, input): a pure function from a compiled policy, subjects with their
+// facts, and a clock to explained results. No I/O and no hidden clock: `input.now` is
+// the only time there is. Semantics (bands, forecasts, ranking, x/0) are in docs/meaning.md.
+import type { Attributes, CompiledFormula, Facts, Sink } from '../compile/codegen.ts';
+import type { Ladder, RuleSet } from '../compile/ruleset.ts';
+import type { IrBudget, IrStep, Period } from '../ir.ts';
+import { elapsedFraction, periodBounds } from '../windows.ts';
+import type {
+  Band,
+  BoardEntry,
+  BudgetState,
+  EvaluateInput,
+  EvaluateResult,
+  Explanation,
+  FactsByWindow,
+  FiredRule,
+  Forecast,
+  InputError,
+  LeaderboardResult,
+  QuotaState,
+  RuntimeFlag,
+  SubjectInput,
+  SubjectResult,
+  Threshold,
+  TierAssignment,
+  TriggeredStep,
+} from './types.ts';
+import { factsSchema, missingFacts, validateSubject } from './validate.ts';
+
+export type * from './types.ts';
+
+const NOTES: Record<RuntimeFlag['kind'], string> = {
+  division_by_zero: 'x / 0 is defined as 0',
+  invalid_math: 'log or sqrt outside its domain, or an overflow, is defined as 0',
+};
+
+/** One evaluation of a compiled formula, with the hazards it met. */
+function run(f: CompiledFormula, F: Facts, S: Attributes, withMetrics: boolean) {
+  const hits: number[] = [];
+  const Z: Sink = (site) => {
+    hits.push(site);
+    return 0;
+  };
+  const O = withMetrics ? new Array<number>(f.metrics.length) : null;
+  const value = f.fn(F, S, Z, O);
+  const flags: RuntimeFlag[] = [...new Set(hits)].map((s) => ({
+    ...f.sites[s],
+    note: NOTES[f.sites[s].kind],
+  }));
+  return { value, flags, metrics: O };
+}
+
+function explain(
+  ir: RuleSet['ir'],
+  f: CompiledFormula,
+  F: Facts,
+  out: ReturnType<typeof run>,
+): Explanation {
+  return {
+    formula: f.formula,
+    facts: f.facts.map((x) => ({
+      name: x.name,
+      window: x.window,
+      value: F[x.window]?.[x.name] ?? 0,
+    })),
+    metrics: f.metrics.map((name, i) => ({
+      name,
+      formula: irText(ir, name),
+      unit: ir.metrics[name].unit,
+      value: out.metrics?.[i] ?? 0,
+    })),
+    flags: out.flags,
+  };
+}
+
+const metricTextCache = new WeakMap<object, Map<string, string>>();
+function irText(ir: RuleSet['ir'], name: string): string {
+  let cache = metricTextCache.get(ir);
+  if (!cache) {
+    cache = new Map();
+    metricTextCache.set(ir, cache);
+  }
+  let text = cache.get(name);
+  if (text === undefined) {
+    text = textOf(ir.metrics[name].expr);
+    cache.set(name, text);
+  }
+  return text;
+}
+
+import { irToText as textOf } from '../ir.ts';
+
+/** Attribute values by dotted path, as generated formulas read them. */
+function attributeView(
+  subject: SubjectInput,
+  teams: ReadonlyMap<string, SubjectInput>,
+): Attributes {
+  const view: Attributes = {};
+  const add = (prefix: string, attrs: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === 'attributes' && v && typeof v === 'object') {
+        for (const [ak, av] of Object.entries(v)) view[`${prefix}attributes.${ak}`] = av;
+      } else view[`${prefix}${k}`] = v;
+    }
+  };
+  add('', subject.attributes);
+  view[subject.kind] = subject.id;
+  if (subject.kind === 'person') {
+    const team =
+      typeof subject.attributes.team === 'string' ? teams.get(subject.attributes.team) : undefined;
+    if (team) add('team.', team.attributes);
+  }
+  return view;
+}
+
+function bandOf(ladder: Ladder | undefined, percent: number): Band {
+  const redFrom = ladder?.redFrom ?? 100;
+  const yellowFrom = ladder?.yellowFrom ?? redFrom;
+  return percent >= redFrom ? 'red' : percent >= yellowFrom ? 'yellow' : 'green';
+}
+
+/** Lowest `at` threshold strictly above `percent` (binary search over the sorted steps). */
+function nextThreshold(
+  ladder: Ladder | undefined,
+  percent: number,
+  limit: number,
+): Threshold | null {
+  if (!ladder) return null;
+  const steps = ladder.at;
+  let lo = 0;
+  let hi = steps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (steps[mid].threshold > percent) hi = mid;
+    else lo = mid + 1;
+  }
+  const s = steps[lo];
+  return s
+    ? { trigger: 'at', percent: s.threshold, amount: (limit * s.threshold) / 100, action: s.action }
+    : null;
+}
+
+function triggered(
+  ladder: Ladder | undefined,
+  name: string,
+  of: string,
+  percent: number,
+  forecast: number,
+): TriggeredStep[] {
+  if (!ladder) return [];
+  const out: TriggeredStep[] = [];
+  const add = (s: IrStep, observed: number) =>
+    out.push({
+      ladder: name,
+      of,
+      trigger: s.trigger,
+      threshold: s.threshold,
+      observed,
+      action: s.action,
+    });
+  for (const s of ladder.at) if (percent >= s.threshold) add(s, percent);
+  for (const s of ladder.forecast) if (forecast >= s.threshold) add(s, forecast);
+  return out;
+}
+
+function forecastOf(
+  used: number,
+  limit: number,
+  period: Period,
+  now: number,
+  tz: string,
+): Forecast {
+  const elapsed = elapsedFraction(period, now, tz);
+  const value = elapsed > 0 ? used / elapsed : used;
+  return {
+    value,
+    percent: limit > 0 ? (value / limit) * 100 : 0,
+    formula: `used ÷ elapsed fraction of the ${period} = ${used} ÷ ${round(elapsed)} = ${round(value)}`,
+    elapsedFraction: elapsed,
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+function percentOf(used: number, limit: number): number {
+  return limit > 0 ? (used / limit) * 100 : 0;
+}
+
+function budgetsFor(budgets: readonly IrBudget[], subject: SubjectInput | null): IrBudget[] {
+  // a budget for one named subject replaces `each` for the same environment and period
+  const mine = budgets.filter((b) =>
+    subject === null
+      ? b.scope === 'org'
+      : b.subject === subject.kind &&
+        (b.scope === 'each' || (b.scope === 'one' && b.id === subject.id)),
+  );
+  return mine.filter(
+    (b) =>
+      b.scope !== 'each' ||
+      !mine.some(
+        (o) => o.scope === 'one' && o.environment === b.environment && o.period === b.period,
+      ),
+  );
+}
+
+function budgetState(
+  b: IrBudget,
+  facts: FactsByWindow,
+  ladder: Ladder | undefined,
+  now: number,
+  tz: string,
+): BudgetState {
+  const key = b.environment ? `${b.period}@${b.environment}` : b.period;
+  const spent = facts[key]?.cost ?? 0;
+  const limit = b.amountMicros / 1_000_000;
+  const bounds = periodBounds(b.period, now, tz);
+  const percent = percentOf(spent, limit);
+  return {
+    key: b.key,
+    environment: b.environment,
+    period: b.period,
+    periodStart: bounds.start.toISOString(),
+    periodEnd: bounds.end.toISOString(),
+    limit,
+    spent,
+    remaining: limit - spent,
+    percent,
+    band: bandOf(ladder, percent),
+    forecast: forecastOf(spent, limit, b.period, now, tz),
+    nextThreshold: nextThreshold(ladder, percent, limit),
+  };
+}
+
+function assignTier(
+  rs: RuleSet,
+  F: Facts,
+  S: Attributes,
+  flags: RuntimeFlag[],
+): TierAssignment | null {
+  for (const a of rs.assignments) {
+    let match: boolean;
+    if (a.lookup) match = a.lookup.values.has(S[a.lookup.path]) !== a.lookup.negated;
+    else if (a.when) {
+      const out = run(a.when, F, S, false);
+      flags.push(...out.flags);
+      match = out.value === true;
+    } else match = true;
+    if (match) {
+      return {
+        tier: a.tier,
+        label: rs.tiers[a.tier]?.label ?? null,
+        rule: { index: a.index, when: a.whenText, otherwise: a.when === null },
+      };
+    }
+  }
+  return null;
+}
+
+function toInstant(now: EvaluateInput['now']): number {
+  const t = now instanceof Date ? now.getTime() : new Date(now).getTime();
+  if (!Number.isFinite(t)) throw new RangeError(`evaluate: not a valid clock: ${String(now)}`);
+  return t;
+}
+
+export function evaluate(rs: RuleSet, input: EvaluateInput): EvaluateResult {
+  const now = toInstant(input.now);
+  const tz = rs.ir.timezone;
+  const errors: InputError[] = [];
+  const subjects: SubjectInput[] = [];
+  (input.subjects ?? []).forEach((raw, i) => {
+    const v = validateSubject(raw, i, rs.required);
+    if (v.subject) subjects.push(v.subject);
+    else errors.push(...v.errors);
+  });
+  const teams = new Map(subjects.filter((s) => s.kind === 'team').map((s) => [s.id, s]));
+  const quotaLadder = rs.ladders.quota;
+  const budgetLadder = rs.ladders.budget;
+
+  const results: SubjectResult[] = subjects.map((subject) => {
+    const F = subject.facts as Facts;
+    const S = attributeView(subject, teams);
+    const flags: RuntimeFlag[] = [];
+    const metrics: SubjectResult['metrics'] = {};
+    for (const report of rs.metricReports[subject.kind]) {
+      const out = run(report, F, S, true);
+      flags.push(...out.flags);
+      metrics[report.window] = Object.fromEntries(
+        report.metrics.map((m, i) => [m, out.metrics?.[i] ?? 0]),
+      );
+    }
+
+    let tier: TierAssignment | null = null;
+    let quota: QuotaState | null = null;
+    const escalations: TriggeredStep[] = [];
+    const rules: FiredRule[] = [];
+    if (subject.kind === 'person') {
+      tier = assignTier(rs, F, S, flags);
+      const t = tier ? rs.tiers[tier.tier] : undefined;
+      if (tier && t) {
+        const used = F[t.period]?.tokens ?? 0;
+        const percent = percentOf(used, t.limit);
+        const bounds = periodBounds(t.period, now, tz);
+        const forecast = forecastOf(used, t.limit, t.period, now, tz);
+        quota = {
+          tier: tier.tier,
+          period: t.period,
+          periodStart: bounds.start.toISOString(),
+          periodEnd: bounds.end.toISOString(),
+          limit: t.limit,
+          used,
+          remaining: t.limit - used,
+          percent,
+          band: bandOf(quotaLadder, percent),
+          forecast,
+          nextThreshold: nextThreshold(quotaLadder, percent, t.limit),
+          allowedClasses: t.models,
+        };
+        escalations.push(...triggered(quotaLadder, 'quota', tier.tier, percent, forecast.percent));
+      }
+      for (const r of rs.rules) {
+        const out = run(r.when, F, S, true);
+        flags.push(...out.flags);
+        if (out.value === true) {
+          rules.push({
+            rule: r.name,
+            label: r.ir.label,
+            severity: r.ir.severity,
+            action: r.ir.action,
+            explanation: explain(rs.ir, r.when, F, out),
+          });
+        }
+      }
+    }
+    const budgets = budgetsFor(rs.budgets, subject).map((b) =>
+      budgetState(b, subject.facts, budgetLadder, now, tz),
+    );
+    for (const b of budgets)
+      escalations.push(...triggered(budgetLadder, 'budget', b.key, b.percent, b.forecast.percent));
+
+    const leaderboards: Record<string, BoardEntry> = {};
+    for (const board of rs.boards) {
+      if (board.ir.subject !== subject.kind) continue;
+      const score = run(board.score, F, S, true);
+      const explanation = explain(rs.ir, board.score, F, score);
+      let reason: string | null = null;
+      if (board.eligible) {
+        const e = run(board.eligible, F, S, false);
+        if (e.value !== true) reason = `not eligible: ${board.eligible.formula}`;
+      }
+      if (!reason && board.exclude) {
+        const x = run(board.exclude, F, S, false);
+        if (x.value === true) reason = `excluded: ${board.exclude.formula}`;
+      }
+      const cohort = board.cohort ? String(run(board.cohort, F, S, false).value ?? '(none)') : null;
+      flags.push(...score.flags);
+      leaderboards[board.name] = {
+        eligible: reason === null,
+        reason,
+        cohort,
+        score: score.value as number,
+        rank: null,
+        cohortSize: 0,
+        inTop: false,
+        explanation,
+      };
+    }
+    return {
+      kind: subject.kind,
+      id: subject.id,
+      metrics,
+      tier,
+      quota,
+      budgets,
+      escalations,
+      rules,
+      leaderboards,
+      flags: dedupeFlags(flags),
+    };
+  });
+
+  const boards: Record<string, LeaderboardResult> = {};
+  for (const board of rs.boards) {
+    const cohorts = new Map<string, { id: string; entry: BoardEntry }[]>();
+    for (const r of results) {
+      const entry = r.leaderboards[board.name];
+      if (!entry?.eligible) continue;
+      const key = entry.cohort ?? 'all';
+      let list = cohorts.get(key);
+      if (!list) {
+        list = [];
+        cohorts.set(key, list);
+      }
+      list.push({ id: r.id, entry });
+    }
+    const out: LeaderboardResult = {
+      subject: board.ir.subject,
+      window: board.ir.window,
+      top: board.ir.top,
+      cohorts: {},
+    };
+    for (const key of [...cohorts.keys()].sort()) {
+      const list = cohorts.get(key)!;
+      // higher score first; equal scores by subject id (code-unit order), so ranks are stable
+      list.sort(
+        (a, b) =>
+          (b.entry.score as number) - (a.entry.score as number) ||
+          (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+      );
+      list.forEach((x, i) => {
+        x.entry.rank = i + 1;
+        x.entry.cohortSize = list.length;
+        x.entry.inTop = board.ir.top === null || i < board.ir.top;
+      });
+      out.cohorts[key] = list.map((x, i) => ({
+        rank: i + 1,
+        id: x.id,
+        score: x.entry.score as number,
+      }));
+    }
+    boards[board.name] = out;
+  }
+
+  let org: EvaluateResult['org'] = null;
+  const orgBudgets = budgetsFor(rs.budgets, null);
+  if (orgBudgets.length > 0 && input.org) {
+    const parsed = factsSchema.safeParse(input.org.facts ?? {});
+    if (!parsed.success) {
+      for (const i of parsed.error.issues)
+        errors.push({ subject: 'org', field: `facts.${i.path.join('.')}`, message: i.message });
+    } else {
+      const missing = missingFacts(parsed.data, rs.required.org);
+      if (missing.length)
+        for (const field of missing)
+          errors.push({ subject: 'org', field, message: 'missing (the policy reads this fact)' });
+      else {
+        const states = orgBudgets.map((b) => budgetState(b, parsed.data, budgetLadder, now, tz));
+        org = {
+          budgets: states,
+          escalations: states.flatMap((b) =>
+            triggered(budgetLadder, 'budget', b.key, b.percent, b.forecast.percent),
+          ),
+        };
+      }
+    }
+  }
+
+  return {
+    policy: { name: rs.ir.meta.name, version: rs.ir.meta.version, hash: rs.hash },
+    now: new Date(now).toISOString(),
+    timezone: tz,
+    subjects: results,
+    leaderboards: boards,
+    org,
+    errors,
+  };
+}
+
+function dedupeFlags(flags: RuntimeFlag[]): RuntimeFlag[] {
+  const seen = new Set<string>();
+  return flags.filter((f) => {
+    const key = `${f.kind}|${f.where}|${f.expr}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

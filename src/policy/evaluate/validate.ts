@@ -1,0 +1,66 @@
+// Input checks for evaluate: each subject is validated on its own, so one bad subject is
+// reported (naming the subject and the field) while the others are still evaluated.
+import { z } from 'zod';
+import type { Requirements } from '../compile/ruleset.ts';
+import type { FactsByWindow, InputError, SubjectInput } from './types.ts';
+
+const factValue = z
+  .number({ error: 'must be a number' })
+  .finite('must be a finite number')
+  .nonnegative('must not be negative');
+
+export const subjectSchema = z.object({
+  kind: z.enum(['person', 'team'], { error: 'must be "person" or "team"' }),
+  id: z.string({ error: 'must be a string' }).min(1, 'must not be empty'),
+  attributes: z.record(z.string(), z.unknown()).default({}),
+  facts: z.record(z.string(), z.record(z.string(), factValue)).default({}),
+});
+
+export const factsSchema = z.record(z.string(), z.record(z.string(), factValue));
+
+function path(parts: readonly PropertyKey[]): string {
+  return parts.map(String).join('.');
+}
+
+/** The subject's label in errors: its id when it has one, else its position. */
+export function subjectLabel(raw: unknown, index: number): string {
+  const id = (raw as { id?: unknown } | null)?.id;
+  return typeof id === 'string' && id ? id : `subjects[${index}]`;
+}
+
+export function validateSubject(
+  raw: unknown,
+  index: number,
+  required: Record<'person' | 'team', Requirements>,
+): { subject: SubjectInput; errors: [] } | { subject: null; errors: InputError[] } {
+  const label = subjectLabel(raw, index);
+  const parsed = subjectSchema.safeParse(raw);
+  if (!parsed.success) {
+    return {
+      subject: null,
+      errors: parsed.error.issues.map((i) => ({
+        subject: label,
+        field: path(i.path) || '(subject)',
+        message: i.message,
+      })),
+    };
+  }
+  const subject = parsed.data as SubjectInput;
+  const errors = missingFacts(subject.facts, required[subject.kind]).map((field) => ({
+    subject: label,
+    field,
+    message: 'missing (the policy reads this fact)',
+  }));
+  return errors.length ? { subject: null, errors } : { subject, errors: [] };
+}
+
+/** Fields `facts.<window>.<fact>` the policy needs and the input lacks. */
+export function missingFacts(facts: FactsByWindow, required: Requirements): string[] {
+  const missing: string[] = [];
+  for (const [window, names] of [...required].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    for (const name of [...names].sort()) {
+      if (facts[window]?.[name] === undefined) missing.push(`facts.${window}.${name}`);
+    }
+  }
+  return missing;
+}
