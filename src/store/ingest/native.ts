@@ -143,7 +143,12 @@ export function validateRecord(
         issue.code === 'invalid_type' &&
         issue.path.length === 1 &&
         (data as Record<string, unknown>)[String(issue.path[0])] === undefined;
-      const message = missing ? 'is required' : issue.message;
+      const given = (data as Record<string, unknown>)[String(issue.path[0])];
+      const message = missing
+        ? 'is required'
+        : issue.code === 'invalid_value'
+          ? `${JSON.stringify(given)} is not one of ${issue.values.join(', ')}`
+          : issue.message;
       return field ? `${field}: ${message}` : message;
     })
     .join('; ');

@@ -1,0 +1,212 @@
+// Storage commands: migrate, import, seed, retention. Each opens the store named by
+// DATABASE_URL, or the embedded PGlite database under --data-dir.
+import { statSync } from 'node:fs';
+import { basename } from 'node:path';
+import cliProgress from 'cli-progress';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_DATA_DIR, migrate, openStore, type Store } from '../store/db.ts';
+import { FORMATS, type Format, numbersLines, readBatches } from '../store/ingest/read.ts';
+import {
+  addTotals,
+  DEFAULT_CHUNK_SIZE,
+  emptyTotals,
+  ingestBatch,
+  type RowResult,
+} from '../store/loader.ts';
+import { cutoffFor, dropUsagePartitionsBefore } from '../store/partitions.ts';
+import { activePriceTable } from '../store/prices.ts';
+import { type SeedOptions, seedDemo } from '../store/seed.ts';
+
+type StoreFlags = { dataDir: string };
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function dataDirOption() {
+  return new Option(
+    '--data-dir <dir>',
+    'embedded database directory (ignored when DATABASE_URL is set)',
+  ).default(DEFAULT_DATA_DIR);
+}
+
+async function withStore<T>(flags: StoreFlags, work: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore({ dataDir: flags.dataDir, migrate: true });
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export function registerStoreCommands(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply pending database migrations')
+    .addOption(dataDirOption())
+    .action(async (flags: StoreFlags) => {
+      const store = await openStore({ dataDir: flags.dataDir });
+      try {
+        const applied = await migrate(store);
+        console.log(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
+      } finally {
+        await store.close();
+      }
+    });
+
+  program
+    .command('import')
+    .description('import usage, outcomes, compliance flags and directory rows from files')
+    .argument('<file...>', 'files to import')
+    .addOption(new Option('--format <format>', 'input format').choices(FORMATS).default('native'))
+    .addOption(dataDirOption())
+    .option('--chunk-size <rows>', 'rows per transaction', positiveInt, DEFAULT_CHUNK_SIZE)
+    .option('--json', 'print the summary as JSON')
+    .option('--strict', 'exit 1 when any row is rejected')
+    .addOption(
+      new Option('--chunk-log', 'log each committed chunk to stderr (for tests)').hideHelp(),
+    )
+    .action(async (files: string[], flags: ImportFlags) => {
+      const code = await withStore(flags, (store) => importFiles(store, files, flags));
+      process.exitCode = code;
+    });
+
+  program
+    .command('seed')
+    .description('create the deterministic demo organisation with 90 days of usage')
+    .option('--people <n>', 'number of people', positiveInt, 400)
+    .option('--teams <n>', 'number of teams', positiveInt, 25)
+    .option('--days <n>', 'days of usage ending today', positiveInt, 90)
+    .option('--seed <n>', 'random seed', positiveInt, 42)
+    .option('--force', 'seed even when the database already has people')
+    .addOption(dataDirOption())
+    .action(async (flags: SeedOptions & StoreFlags & { force?: boolean }) => {
+      await withStore(flags, async (store) => {
+        const summary = await seedDemo(store, { ...flags, onlyIfEmpty: !flags.force });
+        console.log(summary.skipped ? `not seeded: ${summary.skipped}` : summary.text);
+      });
+    });
+
+  program
+    .command('retention')
+    .description('drop whole monthly usage partitions older than --keep (rollups stay)')
+    .requiredOption('--keep <duration>', 'how much raw usage to keep, e.g. 13mo, 400d, 2y')
+    .option('--dry-run', 'list the partitions that would be dropped')
+    .addOption(dataDirOption())
+    .action(async (flags: StoreFlags & { keep: string; dryRun?: boolean }) => {
+      let cutoff: Date;
+      try {
+        cutoff = cutoffFor(flags.keep);
+      } catch (error) {
+        console.error(`error: ${(error as Error).message}`);
+        process.exit(2);
+      }
+      await withStore(flags, async (store) => {
+        const dropped = await dropUsagePartitionsBefore(store, cutoff, { dryRun: flags.dryRun });
+        const verb = flags.dryRun ? 'would drop' : 'dropped';
+        if (dropped.length === 0)
+          console.log(`nothing to drop: no usage partition ends before ${cutoff.toISOString()}`);
+        for (const p of dropped)
+          console.log(`${verb} ${p.name} (${p.from.toISOString().slice(0, 7)})`);
+      });
+    });
+}
+
+type ImportFlags = StoreFlags & {
+  format: Format;
+  chunkSize: number;
+  json?: boolean;
+  strict?: boolean;
+  chunkLog?: boolean;
+};
+
+const MAX_REASONS = 10;
+
+async function importFiles(store: Store, files: string[], flags: ImportFlags): Promise<number> {
+  for (const file of files) {
+    try {
+      statSync(file);
+    } catch {
+      console.error(`error: cannot read ${file}`);
+      return 2;
+    }
+  }
+  const prices = await activePriceTable(store);
+  const totalBytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
+  const bar =
+    process.stderr.isTTY && !flags.json
+      ? new cliProgress.SingleBar(
+          {
+            format: '{bar} {percentage}% | {rows} rows | {rate} rows/s | ETA {eta_formatted}',
+            stream: process.stderr,
+            etaBuffer: 50,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
+  bar?.start(totalBytes, 0, { rows: 0, rate: 0 });
+  const started = Date.now();
+  const totals = emptyTotals();
+  const problems: (RowResult & { file: string })[] = [];
+  let bytesBefore = 0;
+  for (const file of files) {
+    let bytesNow = 0;
+    const rows = numbersLines(flags.format, file) ? 'line' : 'record';
+    for await (const batch of readBatches(file, flags.format, {
+      batchSize: flags.chunkSize,
+      onBytes: (b) => {
+        bytesNow = b;
+      },
+    })) {
+      const { results, totals: batchTotals } = await ingestBatch(store, batch, {
+        source: flags.format,
+        prices,
+        chunkSize: flags.chunkSize,
+        onlyProblems: true,
+      });
+      addTotals(totals, batchTotals);
+      for (const r of results) {
+        if (r.status === 'rejected' && problems.length < MAX_REASONS)
+          problems.push({ ...r, file: `${file} ${rows}` });
+      }
+      if (flags.chunkLog) process.stderr.write(`chunk committed: ${totals.rows} rows\n`);
+      const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+      bar?.update(bytesBefore + bytesNow, {
+        rows: totals.rows,
+        rate: Math.round(totals.rows / seconds),
+      });
+    }
+    bytesBefore += statSync(file).size;
+  }
+  bar?.update(totalBytes);
+  bar?.stop();
+  const seconds = (Date.now() - started) / 1000;
+
+  if (flags.json) {
+    console.log(JSON.stringify({ ...totals, seconds, problems }));
+  } else {
+    const label = files.length === 1 ? basename(files[0]) : `${files.length} files`;
+    console.log(`imported ${label} (${flags.format}) in ${seconds.toFixed(1)} s`);
+    console.log(`  rows        ${totals.rows}`);
+    console.log(`  accepted    ${totals.accepted}`);
+    console.log(`  duplicates  ${totals.duplicates}`);
+    console.log(`  rejected    ${totals.rejected}`);
+    const models = Object.entries(totals.unpricedModels)
+      .map(([m, n]) => `${m} ×${n}`)
+      .join(', ');
+    console.log(`  unpriced    ${totals.unpriced}${models ? ` (${models})` : ''}`);
+    if (totals.unpriced > 0 && Object.keys(prices.models).length === 0) {
+      console.log('  (no active policy: publish and activate one to price usage)');
+    }
+    if (problems.length > 0) {
+      console.log(
+        `rejected rows${totals.rejected > problems.length ? ` (first ${problems.length})` : ''}:`,
+      );
+      for (const p of problems) console.log(`  ${p.file} ${p.line}: ${p.reason}`);
+    }
+  }
+  if (totals.failedChunks > 0) return 1;
+  return flags.strict && totals.rejected > 0 ? 1 : 0;
+}

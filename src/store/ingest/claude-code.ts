@@ -1,0 +1,82 @@
+// Claude Code analytics report (GET /v1/organizations/usage_report/claude_code) → native
+// usage rows (one per actor × day × model) and outcome rows (one per accepted or rejected
+// tool action, so acceptance flows into the leaderboards).
+import type { IngestRow } from './native.ts';
+
+type Record_ = {
+  actor?: { type?: string; email_address?: string; api_key_name?: string };
+  date?: string;
+  model_breakdown?: { model?: string; tokens?: Record<string, unknown> }[];
+  tool_actions?: Record<string, { accepted?: number; rejected?: number }>;
+};
+
+function n(value: unknown): unknown {
+  return value === undefined || value === null ? 0 : value;
+}
+
+function dayOf(date: string | undefined): string | undefined {
+  if (!date) return undefined;
+  return /^\d{4}-\d{2}-\d{2}$/.test(date) ? `${date}T00:00:00Z` : date;
+}
+
+/** Outcome rows per tool action are capped so a corrupt count cannot explode memory. */
+const MAX_ACTIONS_PER_TOOL = 100_000;
+
+export function claudeCodeToRows(body: unknown): IngestRow[] {
+  const records = (body as { data?: Record_[] } | null)?.data;
+  if (!Array.isArray(records))
+    return [{ line: 1, error: 'not a Claude Code analytics report: missing data[]' }];
+  const rows: IngestRow[] = [];
+  records.forEach((record, index) => {
+    const line = index + 1;
+    const person = record.actor?.email_address ?? record.actor?.api_key_name;
+    const ts = dayOf(record.date);
+    const day = ts?.slice(0, 10) ?? '';
+    const base = `claude-code:${day}:${person ?? ''}`;
+    for (const entry of record.model_breakdown ?? []) {
+      rows.push({
+        line,
+        data: {
+          type: 'usage',
+          id: `${base}:${entry.model ?? ''}`,
+          ts,
+          person,
+          model: entry.model,
+          provider: 'anthropic',
+          input_tokens: n(entry.tokens?.input),
+          output_tokens: n(entry.tokens?.output),
+          cache_read_tokens: n(entry.tokens?.cache_read),
+          cache_write_tokens: n(entry.tokens?.cache_creation),
+          requests: 0,
+          project: 'claude-code',
+        },
+      });
+    }
+    for (const [tool, counts] of Object.entries(record.tool_actions ?? {})) {
+      for (const outcome of ['accepted', 'rejected'] as const) {
+        const total = counts?.[outcome] ?? 0;
+        if (!Number.isInteger(total) || total < 0 || total > MAX_ACTIONS_PER_TOOL) {
+          rows.push({
+            line,
+            error: `tool_actions.${tool}.${outcome}: must be an integer 0–${MAX_ACTIONS_PER_TOOL}`,
+          });
+          continue;
+        }
+        for (let i = 1; i <= total; i++) {
+          rows.push({
+            line,
+            data: {
+              type: 'outcome',
+              id: `${base}:${tool}:${outcome}:${i}`,
+              ts,
+              person,
+              task: `${tool}`,
+              outcome,
+            },
+          });
+        }
+      }
+    }
+  });
+  return rows;
+}
