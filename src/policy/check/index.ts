@@ -306,7 +306,10 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
   const teamScope = scopeFor('team');
   for (const m of d.Metric) personScope.metric(m.name.text);
   const metricUnits: Record<string, string> = {};
-  for (const [name, t] of memo) if (t.ty.t === 'num') metricUnits[name] = unitText(t.ty);
+  for (const [name, t] of memo) {
+    // a metric made only of plain numbers is a dimensionless ratio
+    if (t.ty.t === 'num') metricUnits[name] = t.ty.dims === null ? '1' : unitText(t.ty);
+  }
 
   const condition = (e: Expr | null, scope: ExprScope, where: string) => {
     if (!e) return;

@@ -1,0 +1,191 @@
+// `quotient policy compile | eval | test`: the policy's meaning from the command line.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { buildRuleSet, compilePolicy } from '../policy/compile/index.ts';
+import type { Diagnostic } from '../policy/diagnostics.ts';
+import { evaluate } from '../policy/evaluate/index.ts';
+import { runPolicyTests } from '../policy/evaluate/tests.ts';
+import { canonicalJson } from '../policy/ir.ts';
+import { parsePolicy } from '../policy/parse.ts';
+
+class UsageError extends Error {}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+}
+
+function printDiagnostics(file: string, diagnostics: readonly Diagnostic[]): void {
+  for (const d of diagnostics) {
+    const hint = d.hint ? `\n  hint: ${d.hint}` : '';
+    process.stderr.write(
+      `${file}:${d.range.start.line}:${d.range.start.column}: ${d.severity} ${d.code}: ${d.message}${hint}\n`,
+    );
+  }
+}
+
+function compileFile(file: string) {
+  const text = readText(file);
+  const { ast, diagnostics } = parsePolicy(text, file);
+  return { ast, result: compilePolicy(ast, diagnostics) };
+}
+
+/** Run an action; usage errors exit 2, other failures exit 1 with a message, no stack. */
+function guarded<A extends unknown[]>(fn: (...args: A) => number): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      process.exitCode = fn(...args);
+    } catch (e) {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      process.exitCode = e instanceof UsageError ? 2 : 1;
+    }
+  };
+}
+
+function policyFiles(paths: string[]): string[] {
+  const out: string[] = [];
+  const visit = (p: string) => {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(p);
+    } catch {
+      throw new UsageError(`no such file or directory: ${p}`);
+    }
+    if (st.isDirectory()) {
+      for (const entry of readdirSync(p).sort()) {
+        const child = join(p, entry);
+        if (statSync(child).isDirectory() || entry.endsWith('.policy')) visit(child);
+      }
+    } else out.push(p);
+  };
+  for (const p of paths) visit(p);
+  return out;
+}
+
+export function registerPolicyEvalCommands(policy: Command): void {
+  policy
+    .command('compile <file>')
+    .description('check and compile a policy; print its rule-set IR and identity hash')
+    .option('--json', 'print one JSON object { hash, ir, diagnostics }')
+    .action(
+      guarded((file: string, opts: { json?: boolean }) => {
+        const { result } = compileFile(file);
+        if (opts.json) {
+          process.stdout.write(
+            `${JSON.stringify({ hash: result.hash, ir: result.ir, diagnostics: result.diagnostics }, null, 2)}\n`,
+          );
+          return result.ok ? 0 : 1;
+        }
+        printDiagnostics(file, result.diagnostics);
+        if (!result.ok) return 1;
+        process.stdout.write(`hash ${result.hash}\n`);
+        process.stdout.write(`${JSON.stringify(JSON.parse(canonicalJson(result.ir)), null, 2)}\n`);
+        return 0;
+      }),
+    );
+
+  policy
+    .command('eval <file>')
+    .description('evaluate a policy against subjects and facts; print explained results as JSON')
+    .requiredOption(
+      '--facts <file>',
+      'JSON: { "now"?: ISO time, "subjects": [...], "org"?: { "facts": {...} } }',
+    )
+    .option('--now <iso>', 'evaluation clock (overrides "now" in the facts file)')
+    .action(
+      guarded((file: string, opts: { facts: string; now?: string }) => {
+        const { result } = compileFile(file);
+        printDiagnostics(file, result.diagnostics);
+        if (!result.ok) return 1;
+        let input: unknown;
+        try {
+          input = JSON.parse(readText(opts.facts));
+        } catch (e) {
+          if (e instanceof UsageError) throw e;
+          throw new UsageError(`${opts.facts} is not valid JSON: ${(e as Error).message}`);
+        }
+        if (
+          !input ||
+          typeof input !== 'object' ||
+          !Array.isArray((input as { subjects?: unknown }).subjects)
+        ) {
+          throw new UsageError(`${opts.facts}: expected an object with a "subjects" array`);
+        }
+        const data = input as {
+          now?: unknown;
+          subjects: unknown[];
+          org?: { facts: Record<string, Record<string, number>> };
+        };
+        const now = opts.now ?? data.now;
+        if (typeof now !== 'string' || !Number.isFinite(new Date(now).getTime())) {
+          throw new UsageError(
+            now === undefined
+              ? 'no clock: pass --now <iso> or put "now" in the facts file'
+              : `not a valid time: ${String(now)}`,
+          );
+        }
+        const out = evaluate(buildRuleSet(result.ir), {
+          now,
+          subjects: data.subjects as never,
+          org: data.org,
+        });
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        for (const e of out.errors)
+          process.stderr.write(`${opts.facts}: subject ${e.subject}: ${e.field}: ${e.message}\n`);
+        return out.errors.length > 0 ? 1 : 0;
+      }),
+    );
+
+  policy
+    .command('test [paths...]')
+    .description('run the test blocks of policy files (directories are searched for *.policy)')
+    .option(
+      '--coverage',
+      'list metrics, rules, tiers, escalation steps, leaderboards no test exercised',
+    )
+    .action(
+      guarded((paths: string[], opts: { coverage?: boolean }) => {
+        const files = policyFiles(paths.length ? paths : ['policies']);
+        let passed = 0;
+        let failed = 0;
+        const gaps: string[] = [];
+        for (const file of files) {
+          const name = file;
+          const { ast, result } = compileFile(file);
+          if (!result.ok) {
+            printDiagnostics(name, result.diagnostics);
+            process.stdout.write(`FAIL ${name}: does not compile\n`);
+            failed++;
+            continue;
+          }
+          const report = runPolicyTests(ast, buildRuleSet(result.ir));
+          for (const r of report.results) {
+            process.stdout.write(`${r.passed ? 'ok  ' : 'FAIL'} ${name}: ${r.name}\n`);
+            for (const f of r.failures) process.stdout.write(`       ${name}:${f}\n`);
+          }
+          passed += report.passed;
+          failed += report.failed;
+          if (opts.coverage) {
+            const u = report.uncovered;
+            const lines = Object.entries(u)
+              .filter(([, items]) => items.length > 0)
+              .map(([what, items]) => `  ${what}: ${items.join(', ')}`);
+            gaps.push(
+              lines.length
+                ? `${name}: not exercised by any test\n${lines.join('\n')}`
+                : `${name}: every construct exercised`,
+            );
+          }
+        }
+        if (opts.coverage) process.stdout.write(`\ncoverage\n${gaps.join('\n')}\n\n`);
+        process.stdout.write(`${passed} passed, ${failed} failed\n`);
+        return failed > 0 ? 1 : 0;
+      }),
+    );
+}

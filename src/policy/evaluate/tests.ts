@@ -1,0 +1,315 @@
+// Runs a policy's `test` blocks against its compiled rule set, and measures coverage.
+// Test facts: a bare fact (`tokens 40k`) holds in every calendar window (day … year, and
+// environment scopes such as month@sandbox); a windowed fact (`tokens within 1d 5k`) sets
+// that trailing window; any fact the policy reads and the test leaves out is 0.
+// The clock is the test's `now`, else 2026-06-16 00:00 in the policy timezone: the
+// midpoint of a 30-day month, so month forecasts double the month-to-date figure.
+
+import type { Expr, FactValue, GivenAttribute, PolicyFile, TestDecl } from '../ast.ts';
+import { compileFormula } from '../compile/codegen.ts';
+import type { RuleSet } from '../compile/ruleset.ts';
+import { durationMinutes, localMidnight, PERIODS, windowKey } from '../windows.ts';
+import { evaluate } from './index.ts';
+import type { BudgetState, EvaluateResult, SubjectInput, SubjectResult } from './types.ts';
+
+export type TestOutcome = {
+  name: string;
+  passed: boolean;
+  /** one line per failed expectation, with line:col */
+  failures: string[];
+};
+
+export type Coverage = {
+  metrics: string[];
+  rules: string[];
+  tiers: string[];
+  assignments: string[];
+  escalationSteps: string[];
+  leaderboards: string[];
+  budgets: string[];
+};
+
+export type TestReport = {
+  results: TestOutcome[];
+  passed: number;
+  failed: number;
+  uncovered: Coverage;
+};
+
+/** Value of a constant test expression: numbers, money, percent (as a fraction), durations (minutes). */
+export function constValue(e: Expr): number | string | boolean | null {
+  switch (e.kind) {
+    case 'Number':
+      return e.value;
+    case 'Money':
+      return e.amount;
+    case 'Percent':
+      return e.value / 100;
+    case 'Duration':
+      return durationMinutes(e.amount, e.unit);
+    case 'StringExpr':
+      return e.value;
+    case 'Bool':
+      return e.value;
+    case 'Paren':
+      return constValue(e.inner);
+    case 'Unary': {
+      const v = constValue(e.operand);
+      return e.op === '-' && typeof v === 'number'
+        ? -v
+        : e.op === 'not' && typeof v === 'boolean'
+          ? !v
+          : null;
+    }
+    case 'Binary': {
+      const a = constValue(e.left);
+      const b = constValue(e.right);
+      if (typeof a !== 'number' || typeof b !== 'number') return null;
+      if (e.op === '+') return a + b;
+      if (e.op === '-') return a - b;
+      if (e.op === '*') return a * b;
+      if (e.op === '/') return b === 0 ? 0 : a / b;
+      return null;
+    }
+    default:
+      return null;
+  }
+}
+
+function attributesOf(list: GivenAttribute[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const extra: Record<string, unknown> = {};
+  for (const a of list) {
+    const value = a.value ? constValue(a.value) : true;
+    if (a.name.text.startsWith('attributes.'))
+      extra[a.name.text.slice('attributes.'.length)] = value;
+    else out[a.name.text] = value;
+  }
+  if (Object.keys(extra).length) out.attributes = extra;
+  return out;
+}
+
+function factsOf(rs: RuleSet, kind: 'person' | 'team', given: FactValue[]): SubjectInput['facts'] {
+  const facts: SubjectInput['facts'] = {};
+  const windows = new Set<string>(PERIODS);
+  for (const key of rs.required[kind].keys()) windows.add(key);
+  for (const w of windows) facts[w] = {};
+  for (const [w, names] of rs.required[kind]) for (const n of names) facts[w][n] = 0;
+  const calendar = [...windows].filter((w) =>
+    (PERIODS as readonly string[]).includes(w.split('@')[0]),
+  );
+  for (const f of given) {
+    const v = constValue(f.value);
+    const value = typeof v === 'number' ? v : 0;
+    if (f.window) {
+      const key = windowKey(durationMinutes(f.window.amount, f.window.unit));
+      facts[key] ??= {};
+      facts[key][f.fact.text] = value;
+    } else {
+      for (const w of calendar) facts[w][f.fact.text] = value;
+    }
+  }
+  return facts;
+}
+
+function at(x: { range: { start: { line: number; column: number } } }): string {
+  return `${x.range.start.line}:${x.range.start.column}`;
+}
+
+const BAND_ORDER = { green: 0, yellow: 1, red: 2 } as const;
+
+function worstBand(budgets: BudgetState[]): string | null {
+  if (budgets.length === 0) return null;
+  return budgets.reduce((a, b) => (BAND_ORDER[b.band] > BAND_ORDER[a.band] ? b : a)).band;
+}
+
+type Tracker = { [K in keyof Coverage]: Set<string> };
+
+function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
+  const failures: string[] = [];
+  const tz = rs.ir.timezone;
+  const now = t.now ? t.now.value : localMidnight(2026, 6, 16, tz).toISOString();
+  const subjects: SubjectInput[] = t.givens.map((g) => ({
+    kind: g.subject,
+    id: g.id.value,
+    attributes: attributesOf(g.attributes),
+    facts: factsOf(rs, g.subject, g.facts),
+  }));
+  let result: EvaluateResult;
+  try {
+    result = evaluate(rs, { now, subjects });
+  } catch (e) {
+    return {
+      name: t.name.value,
+      passed: false,
+      failures: [`${at(t)}: evaluation failed: ${(e as Error).message}`],
+    };
+  }
+  for (const e of result.errors)
+    failures.push(`${at(t)}: input ${e.subject} ${e.field}: ${e.message}`);
+  const byId = new Map(result.subjects.map((s) => [s.id, s]));
+  const firstId = t.givens[0]?.id.value;
+  const metricsOfBoard = (name: string) => {
+    const b = rs.boards.find((x) => x.name === name);
+    for (const f of [b?.score, b?.eligible, b?.exclude, b?.cohort])
+      for (const m of f?.metrics ?? []) seen.metrics.add(m);
+  };
+  for (const x of t.expects) {
+    const id = x.subject?.value ?? firstId;
+    const s: SubjectResult | undefined = byId.get(id);
+    const e = x.expectation;
+    const fail = (msg: string) => failures.push(`${at(x)}: ${msg}`);
+    if (!s) {
+      fail(`no result for subject "${id}"`);
+      continue;
+    }
+    switch (e.kind) {
+      case 'ExpectTier': {
+        seen.tiers.add(e.tier.text);
+        if (s.tier) seen.assignments.add(`#${s.tier.rule.index + 1} ${s.tier.tier}`);
+        if (s.tier?.tier !== e.tier.text)
+          fail(`expected tier ${e.tier.text}, got ${s.tier?.tier ?? 'no tier'}`);
+        break;
+      }
+      case 'ExpectValue': {
+        const low = constValue(e.low);
+        const high = constValue(e.high);
+        let value: number | null;
+        if (e.target === 'score') {
+          seen.leaderboards.add(e.name.text);
+          metricsOfBoard(e.name.text);
+          value = s.leaderboards[e.name.text]?.score ?? null;
+        } else {
+          const f = compileFormula(
+            rs.ir,
+            { k: 'metric', name: e.name.text },
+            'month',
+            `test metric ${e.name.text}`,
+            {
+              numeric: true,
+            },
+          );
+          for (const m of f.metrics) seen.metrics.add(m);
+          const subject = subjects.find((g) => g.id === id)!;
+          value = f.fn(subject.facts, {}, () => 0, null) as number;
+        }
+        if (
+          value === null ||
+          typeof low !== 'number' ||
+          typeof high !== 'number' ||
+          value < low ||
+          value > high
+        ) {
+          fail(`expected ${e.target} ${e.name.text} between ${low} and ${high}, got ${value}`);
+        }
+        break;
+      }
+      case 'ExpectBand': {
+        if (e.target === 'quota') {
+          if (s.quota) seen.tiers.add(s.quota.tier);
+          for (const step of s.escalations)
+            if (step.ladder === 'quota')
+              seen.escalationSteps.add(`quota ${step.trigger} ${step.threshold}%`);
+          const band = s.quota?.band ?? null;
+          if (band !== e.band.text)
+            fail(`expected quota band ${e.band.text}, got ${band ?? 'no quota'}`);
+        } else {
+          for (const b of s.budgets) seen.budgets.add(b.key);
+          const band = worstBand(s.budgets);
+          if (band !== e.band.text)
+            fail(`expected budget band ${e.band.text}, got ${band ?? 'no budget'}`);
+        }
+        break;
+      }
+      case 'ExpectRank': {
+        seen.leaderboards.add(e.board.text);
+        metricsOfBoard(e.board.text);
+        const rank = s.leaderboards[e.board.text]?.rank ?? null;
+        if (rank !== e.rank.value)
+          fail(`expected rank ${e.rank.value} on ${e.board.text}, got ${rank ?? 'unranked'}`);
+        break;
+      }
+      case 'ExpectEligible': {
+        seen.leaderboards.add(e.board.text);
+        metricsOfBoard(e.board.text);
+        const entry = s.leaderboards[e.board.text];
+        const eligible = entry?.eligible ?? false;
+        if (eligible === e.negated) {
+          fail(
+            `expected ${e.negated ? 'not ' : ''}eligible for ${e.board.text}${entry?.reason ? ` (${entry.reason})` : ''}`,
+          );
+        }
+        break;
+      }
+      case 'ExpectFires': {
+        let fired: boolean;
+        if (e.step) {
+          const threshold = e.step.value;
+          const steps =
+            rs.ir.escalations[e.target.text]?.steps.filter((st) => st.threshold === threshold) ??
+            [];
+          for (const st of steps)
+            seen.escalationSteps.add(`${e.target.text} ${st.trigger} ${st.threshold}%`);
+          fired = s.escalations.some(
+            (st) => st.ladder === e.target.text && st.threshold === threshold,
+          );
+          if (e.target.text === 'budget') for (const b of s.budgets) seen.budgets.add(b.key);
+        } else {
+          seen.rules.add(e.target.text);
+          for (const m of rs.rules.find((r) => r.name === e.target.text)?.when.metrics ?? [])
+            seen.metrics.add(m);
+          fired = s.rules.some((r) => r.rule === e.target.text);
+        }
+        if (fired === e.negated) {
+          fail(
+            `expected ${e.target.text}${e.step ? ` at ${e.step.raw}` : ''} ${e.negated ? 'not to fire' : 'to fire'}`,
+          );
+        }
+        break;
+      }
+    }
+  }
+  return { name: t.name.value, passed: failures.length === 0, failures };
+}
+
+/** Run every test block of a policy. Coverage lists what no expectation exercised. */
+export function runPolicyTests(ast: PolicyFile, rs: RuleSet): TestReport {
+  const seen: Tracker = {
+    metrics: new Set(),
+    rules: new Set(),
+    tiers: new Set(),
+    assignments: new Set(),
+    escalationSteps: new Set(),
+    leaderboards: new Set(),
+    budgets: new Set(),
+  };
+  const tests = ast.declarations.filter((d): d is TestDecl => d.kind === 'Test');
+  const results = tests.map((t) => runTest(rs, t, seen));
+  // metrics used by exercised metrics are exercised too
+  for (const m of [...seen.metrics])
+    for (const d of rs.ir.metrics[m]?.deps ?? []) seen.metrics.add(d);
+  const ir = rs.ir;
+  const missing = (all: string[], set: Set<string>) => all.filter((x) => !set.has(x));
+  const uncovered: Coverage = {
+    metrics: missing(ir.metricOrder, seen.metrics),
+    rules: missing(Object.keys(ir.rules), seen.rules),
+    tiers: missing(Object.keys(ir.tiers), seen.tiers),
+    assignments: missing(
+      ir.assignments.map((a, i) => `#${i + 1} ${a.tier}`),
+      seen.assignments,
+    ),
+    escalationSteps: missing(
+      Object.entries(ir.escalations).flatMap(([name, l]) =>
+        l.steps.map((s) => `${name} ${s.trigger} ${s.threshold}%`),
+      ),
+      seen.escalationSteps,
+    ),
+    leaderboards: missing(Object.keys(ir.leaderboards), seen.leaderboards),
+    budgets: missing(
+      ir.budgets.map((b) => b.key),
+      seen.budgets,
+    ),
+  };
+  const passed = results.filter((r) => r.passed).length;
+  return { results, passed, failed: results.length - passed, uncovered };
+}
