@@ -1,6 +1,7 @@
 // The `quotient` command. Each command group registers itself from src/cli/.
 import { Command } from 'commander';
 import { registerPolicyCheckCommands } from './cli/policy-check.ts';
+import { registerPolicyEvalCommands } from './cli/policy-eval.ts';
 
 const program = new Command('quotient')
   .description('Quotient: outcome-weighted AI usage governance')
@@ -12,5 +13,6 @@ const program = new Command('quotient')
 
 const policy = program.command('policy').description('author, check and review .policy files');
 registerPolicyCheckCommands(policy);
+registerPolicyEvalCommands(policy);
 
 await program.parseAsync(process.argv);
