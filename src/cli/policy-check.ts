@@ -1,0 +1,137 @@
+// `quotient policy check` and `quotient policy fmt`.
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { analyzePolicy } from '../policy/analyze.ts';
+import { type Diagnostic, hasErrors } from '../policy/diagnostics.ts';
+import { formatPolicy } from '../policy/format.ts';
+import { parsePolicy } from '../policy/parse.ts';
+
+/** Exit codes: 0 clean, 1 problems found, 2 usage errors (missing file, bad option). */
+const EXIT_USAGE = 2;
+
+type Source = { file: string; text: string };
+
+/** Reads every file, or reports the unreadable ones and exits 2 before doing any work. */
+function readSources(files: string[]): Source[] {
+  const sources: Source[] = [];
+  let failed = false;
+  for (const file of files) {
+    try {
+      if (statSync(file).isDirectory()) {
+        console.error(`quotient: ${file} is a directory; pass .policy files`);
+        failed = true;
+        continue;
+      }
+      sources.push({ file, text: readFileSync(file, 'utf8') });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason =
+        code === 'ENOENT' ? 'no such file' : ((error as Error).message ?? String(error));
+      console.error(`quotient: cannot read ${file}: ${reason}`);
+      failed = true;
+    }
+  }
+  if (failed) process.exit(EXIT_USAGE);
+  return sources;
+}
+
+/** `file:line:col: error CODE: message`, the source line, a caret under the span, a hint. */
+export function renderDiagnostic(d: Diagnostic, text: string, file: string): string {
+  const { line, column } = d.range.start;
+  const out = [`${file}:${line}:${column}: ${d.severity} ${d.code}: ${d.message}`];
+  const lines = text.split(/\r\n|\r|\n/);
+  const source = lines[line - 1];
+  if (source !== undefined) {
+    const width =
+      d.range.end.line === line
+        ? Math.max(1, d.range.end.column - column)
+        : Math.max(1, source.length - column + 1);
+    // keep tabs so the caret lines up under tab-indented text
+    const pad = source.slice(0, column - 1).replace(/[^\t]/g, ' ');
+    out.push(`  ${source.replace(/\s+$/, '')}`);
+    out.push(`  ${pad}${'^'.repeat(width)}`);
+  }
+  if (d.hint) out.push(`  hint: ${d.hint}`);
+  return out.join('\n');
+}
+
+export function registerPolicyCheckCommands(policyGroup: Command): void {
+  policyGroup
+    .command('check')
+    .description('report syntax and meaning errors in policy files, with line and column')
+    .argument('<files...>', '.policy files to check')
+    .option('--format <format>', 'output format: text or json', 'text')
+    .action((files: string[], options: { format: string }) => {
+      if (options.format !== 'text' && options.format !== 'json') {
+        console.error(`quotient: unknown --format ${options.format}; use text or json`);
+        process.exit(EXIT_USAGE);
+      }
+      const sources = readSources(files);
+      let errors = 0;
+      let warnings = 0;
+      const report: { file: string; diagnostics: Diagnostic[] }[] = [];
+      for (const { file, text } of sources) {
+        const { diagnostics } = analyzePolicy(text, file);
+        errors += diagnostics.filter((d) => d.severity === 'error').length;
+        warnings += diagnostics.filter((d) => d.severity === 'warning').length;
+        report.push({ file, diagnostics });
+        if (options.format === 'text') {
+          for (const d of diagnostics) console.log(renderDiagnostic(d, text, file));
+        }
+      }
+      if (options.format === 'json') {
+        console.log(JSON.stringify({ files: report, errors, warnings }, null, 2));
+      } else if (errors + warnings > 0) {
+        console.log(
+          `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
+        );
+      } else {
+        console.log(
+          `${sources.length} file${sources.length === 1 ? '' : 's'} checked, no problems`,
+        );
+      }
+      process.exitCode = errors > 0 ? 1 : 0;
+    });
+
+  policyGroup
+    .command('fmt')
+    .description('print policy files in canonical layout (comments kept)')
+    .argument('<files...>', '.policy files to format')
+    .option('--check', 'list files whose layout is not canonical; exit 1 if any')
+    .option('--write', 'rewrite files in place')
+    .action((files: string[], options: { check?: boolean; write?: boolean }) => {
+      if (options.check && options.write) {
+        console.error('quotient: use either --check or --write, not both');
+        process.exit(EXIT_USAGE);
+      }
+      const sources = readSources(files);
+      let broken = 0;
+      let changed = 0;
+      for (const { file, text } of sources) {
+        const { ast, diagnostics } = parsePolicy(text, file);
+        if (hasErrors(diagnostics)) {
+          // never rewrite what we could not fully read: the output would lose text
+          broken++;
+          for (const d of diagnostics) console.error(renderDiagnostic(d, text, file));
+          console.error(`${file}: not formatted, fix the syntax errors first`);
+          continue;
+        }
+        const formatted = formatPolicy(ast);
+        if (options.check) {
+          if (formatted !== text) {
+            changed++;
+            console.log(file);
+          }
+        } else if (options.write) {
+          if (formatted !== text) {
+            writeFileSync(file, formatted);
+            changed++;
+            console.log(`formatted ${file}`);
+          }
+        } else {
+          process.stdout.write(formatted);
+        }
+      }
+      process.exitCode = broken > 0 || (options.check && changed > 0) ? 1 : 0;
+    });
+}

@@ -1,0 +1,510 @@
+// Canonical layout for policies. Keeps every comment, keeps the writer's blank lines between
+// declarations (at most one), aligns runs of one-line declarations of the same kind into
+// columns, and prints expressions with only the parentheses the writer wrote or the
+// meaning needs. fmt(fmt(x)) == fmt(x), and parsing the output gives the same AST.
+import type {
+  Action,
+  BudgetDecl,
+  Comment,
+  Declaration,
+  EscalationDecl,
+  Expect,
+  Expectation,
+  Expr,
+  Given,
+  LeaderboardDecl,
+  PolicyFile,
+  Range,
+  RuleDecl,
+  StringLit,
+  TestDecl,
+  TierDecl,
+} from './ast.ts';
+
+const INDENT = '  ';
+
+// ---------- expressions ----------
+
+const PRECEDENCE: Record<string, number> = {
+  or: 1,
+  and: 2,
+  '==': 4,
+  '!=': 4,
+  '<': 4,
+  '<=': 4,
+  '>': 4,
+  '>=': 4,
+  '+': 5,
+  '-': 5,
+  '*': 6,
+  '/': 6,
+};
+const NOT = 3;
+const COMPARISON = 4;
+const ADDITIVE = 5;
+const NEGATE = 7;
+const POSTFIX = 8;
+const ATOM = 9;
+
+export function quote(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\t/g, '\\t')}"`;
+}
+
+/** One expression in canonical form: `a + b * c`, `tokens within 7d`, `role in ["a", "b"]`. */
+export function formatExpr(expr: Expr): string {
+  return printExpr(expr, 0, true);
+}
+
+function precedenceOf(e: Expr): number {
+  switch (e.kind) {
+    case 'Binary':
+      return PRECEDENCE[e.op];
+    case 'In':
+      return COMPARISON;
+    case 'Unary':
+      return e.op === 'not' ? NOT : NEGATE;
+    case 'Member':
+      return POSTFIX;
+    default:
+      return ATOM;
+  }
+}
+
+/**
+ * `minPrec`: the loosest operator allowed unparenthesised here. `trailing`: nothing that could
+ * extend an expression follows, so a greedy `if … else …` may stand bare.
+ */
+function printExpr(e: Expr, minPrec: number, trailing: boolean): string {
+  const text = printBare(e, trailing);
+  const needsParens = precedenceOf(e) < minPrec || (e.kind === 'If' && !trailing);
+  return needsParens ? `(${e.kind === 'If' ? printBare(e, true) : text})` : text;
+}
+
+function printBare(e: Expr, trailing: boolean): string {
+  switch (e.kind) {
+    case 'Number':
+    case 'Percent':
+    case 'Duration':
+      return e.raw;
+    case 'Money':
+      return `${e.raw} ${e.currency}`;
+    case 'StringExpr':
+      return quote(e.value);
+    case 'Bool':
+      return e.value ? 'true' : 'false';
+    case 'Ref':
+      return e.name.text;
+    case 'Within':
+      return `${e.fact.text} within ${e.window.raw}`;
+    case 'Member':
+      return `${printExpr(e.object, POSTFIX, false)}.${e.property.text}`;
+    case 'Call':
+      return `${e.callee.text}(${e.args.map((a) => printExpr(a, 0, true)).join(', ')})`;
+    case 'Paren':
+      return `(${printExpr(e.inner, 0, true)})`;
+    case 'Unary':
+      return e.op === 'not'
+        ? `not ${printExpr(e.operand, NOT, trailing)}`
+        : `-${printExpr(e.operand, NEGATE, trailing)}`;
+    case 'In':
+      return `${printExpr(e.value, ADDITIVE, false)} ${e.negated ? 'not in' : 'in'} [${e.list
+        .map((item) => printExpr(item, 0, true))
+        .join(', ')}]`;
+    case 'If':
+      return `if ${printExpr(e.cond, 0, true)} then ${printExpr(e.then, 0, true)} else ${printExpr(e.else, 0, trailing)}`;
+    case 'Binary': {
+      const p = PRECEDENCE[e.op];
+      if (p === COMPARISON) {
+        return `${printExpr(e.left, ADDITIVE, false)} ${e.op} ${printExpr(e.right, ADDITIVE, trailing)}`;
+      }
+      return `${printExpr(e.left, p, false)} ${e.op} ${printExpr(e.right, p + 1, trailing)}`;
+    }
+  }
+}
+
+// ---------- comments ----------
+
+/** Hands out comments in source order as the printer reaches their place. */
+class CommentQueue {
+  private readonly comments: Comment[];
+  private next = 0;
+
+  constructor(comments: readonly Comment[]) {
+    this.comments = [...comments].sort((a, b) => a.range.start.offset - b.range.start.offset);
+  }
+
+  peek(): Comment | undefined {
+    return this.comments[this.next];
+  }
+
+  /** Comments that start before `offset`. */
+  takeBefore(offset: number): Comment[] {
+    const taken: Comment[] = [];
+    while (
+      this.next < this.comments.length &&
+      this.comments[this.next].range.start.offset < offset
+    ) {
+      taken.push(this.comments[this.next++]);
+    }
+    return taken;
+  }
+
+  /** A comment on `line` at or after `offset`, written after the code on that line. */
+  takeTrailing(line: number, offset: number, limit: number): Comment | undefined {
+    const c = this.comments[this.next];
+    if (
+      c &&
+      c.range.start.line === line &&
+      c.range.start.offset >= offset &&
+      c.range.start.offset < limit
+    ) {
+      this.next++;
+      return c;
+    }
+    return undefined;
+  }
+}
+
+const commentText = (c: Comment) => c.text.trimEnd();
+
+// ---------- declarations ----------
+
+type Row =
+  | { type: 'blank' }
+  | { type: 'comment'; text: string }
+  /** a one-line declaration, split into cells so runs of the same kind align */
+  | { type: 'cells'; kind: string; cells: string[]; trailing?: string }
+  | { type: 'lines'; lines: string[] };
+
+const ALIGNED = new Set(['Class', 'Model', 'Metric', 'Tier', 'Assign', 'Budget']);
+
+export function formatPolicy(ast: PolicyFile): string {
+  const queue = new CommentQueue(ast.comments);
+  const rows: Row[] = [];
+  let lastLine = 0;
+  const blankBefore = (line: number) => {
+    if (rows.length > 0 && line - lastLine > 1) rows.push({ type: 'blank' });
+  };
+
+  for (const decl of ast.declarations) {
+    for (const c of queue.takeBefore(decl.range.start.offset)) {
+      blankBefore(c.range.start.line);
+      rows.push({ type: 'comment', text: commentText(c) });
+      lastLine = Math.max(lastLine, c.range.end.line);
+    }
+    blankBefore(decl.range.start.line);
+    if (isBlock(decl)) {
+      rows.push({ type: 'lines', lines: printBlock(decl, queue) });
+    } else {
+      // comments inside a one-line declaration move above it
+      for (const c of queue.takeBefore(decl.range.end.offset)) {
+        rows.push({ type: 'comment', text: commentText(c) });
+      }
+      rows.push({ type: 'cells', kind: decl.kind, cells: cellsOf(decl) });
+    }
+    const trailing = queue.takeTrailing(decl.range.end.line, decl.range.end.offset, Infinity);
+    if (trailing) appendTrailing(rows[rows.length - 1], commentText(trailing));
+    lastLine = Math.max(lastLine, decl.range.end.line, trailing?.range.end.line ?? 0);
+  }
+  for (const c of queue.takeBefore(Number.POSITIVE_INFINITY)) {
+    blankBefore(c.range.start.line);
+    rows.push({ type: 'comment', text: commentText(c) });
+    lastLine = Math.max(lastLine, c.range.end.line);
+  }
+  const lines = renderRows(rows);
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+function appendTrailing(row: Row, text: string): void {
+  if (row.type === 'cells') row.trailing = text;
+  else if (row.type === 'lines') row.lines[row.lines.length - 1] += `  ${text}`;
+  else if (row.type === 'comment') row.text += `  ${text}`;
+}
+
+function renderRows(rows: Row[]): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < rows.length) {
+    const row = rows[i];
+    if (row.type === 'cells') {
+      let j = i + 1;
+      while (j < rows.length) {
+        const next = rows[j];
+        if (next.type !== 'cells' || next.kind !== row.kind || !ALIGNED.has(row.kind)) break;
+        j++;
+      }
+      out.push(...alignCells(rows.slice(i, j) as Extract<Row, { type: 'cells' }>[]));
+      i = j;
+      continue;
+    }
+    if (row.type === 'blank') out.push('');
+    else if (row.type === 'comment') out.push(row.text);
+    else out.push(...row.lines);
+    i++;
+  }
+  return out;
+}
+
+/** Pads every cell but the last to its column's width; trailing comments follow two spaces. */
+function alignCells(run: { cells: string[]; trailing?: string }[], indent = ''): string[] {
+  const columns = Math.max(...run.map((r) => r.cells.length));
+  const widths: number[] = [];
+  for (let col = 0; col < columns - 1; col++) {
+    widths.push(Math.max(...run.map((r) => (r.cells[col] ?? '').length)));
+  }
+  return run.map((r) => {
+    const parts: string[] = [];
+    for (let col = 0; col < columns; col++) {
+      const cell = r.cells[col] ?? '';
+      parts.push(col < columns - 1 ? cell.padEnd(widths[col]) : cell);
+    }
+    const line = indent + parts.join(' ').trimEnd();
+    return r.trailing ? `${line}  ${r.trailing}` : line;
+  });
+}
+
+function isBlock(d: Declaration): d is LeaderboardDecl | EscalationDecl | RuleDecl | TestDecl {
+  return (
+    d.kind === 'Leaderboard' || d.kind === 'Escalation' || d.kind === 'Rule' || d.kind === 'Test'
+  );
+}
+
+const withLabel = (text: string, label: StringLit | null) =>
+  label ? `${text} ${quote(label.value)}` : text;
+
+function inlineBlock(clauses: string[]): string {
+  return clauses.length === 0 ? '{ }' : `{ ${clauses.join('  ')} }`;
+}
+
+function cellsOf(
+  d: Exclude<Declaration, LeaderboardDecl | EscalationDecl | RuleDecl | TestDecl>,
+): string[] {
+  switch (d.kind) {
+    case 'PolicyHeader':
+      return [`policy ${quote(d.name.value)} version ${quote(d.version.value)}`];
+    case 'Currency':
+      return [`currency ${d.code.text}`];
+    case 'Timezone':
+      return [`timezone ${quote(d.zone.value)}`];
+    case 'Privacy': {
+      const clauses: string[] = [];
+      if (d.minGroupSize) clauses.push(`min_group_size ${d.minGroupSize.raw}`);
+      if (d.identities) clauses.push(`identities ${d.identities}`);
+      return [`privacy ${inlineBlock(clauses)}`];
+    }
+    case 'Exceptions':
+      return [
+        `exceptions ${inlineBlock(d.maxDuration ? [`max_duration ${d.maxDuration.raw}`] : [])}`,
+      ];
+    case 'Class':
+      return ['class', d.name.text, d.label ? quote(d.label.value) : ''];
+    case 'Model': {
+      const cells = ['model', quote(d.model.value), 'class', d.className.text];
+      if (d.prices.length > 0) {
+        // one cell per price, so a run of models lines its prices up
+        const prices = d.prices.map((p) => `${p.priceKind} ${p.amount.raw}`);
+        prices[prices.length - 1] += ' }';
+        cells.push('price {', ...prices);
+      }
+      return cells;
+    }
+    case 'Metric':
+      return ['metric', withLabel(d.name.text, d.label), `= ${formatExpr(d.formula)}`];
+    case 'Tier':
+      return [
+        'tier',
+        d.name.text,
+        d.label ? quote(d.label.value) : '',
+        ...tierBlock(tierClauses(d)),
+      ];
+    case 'Assign':
+      return ['assign', d.tier.text, d.when ? `when ${formatExpr(d.when)}` : 'otherwise'];
+    case 'Budget':
+      return [
+        'budget',
+        budgetTarget(d),
+        `{ ${d.amount.raw} ${d.amount.currency} per ${d.period} }`,
+      ];
+  }
+}
+
+/** `{ limit … ` and `models … }` as separate cells, so a run of tiers aligns its clauses. */
+function tierBlock(clauses: string[]): string[] {
+  if (clauses.length < 2) return [inlineBlock(clauses)];
+  return [`{ ${clauses[0]} `, `${clauses[1]} }`];
+}
+
+function tierClauses(d: TierDecl): string[] {
+  const clauses: string[] = [];
+  if (d.limit) clauses.push(`limit ${d.limit.raw} tokens${d.period ? ` per ${d.period}` : ''}`);
+  if (d.models) {
+    clauses.push(`models ${d.models === 'any' ? 'any' : d.models.map((m) => m.text).join(', ')}`);
+  }
+  return clauses;
+}
+
+function budgetTarget(d: BudgetDecl): string {
+  const t = d.target;
+  const target =
+    t.scope === 'org'
+      ? 'org'
+      : t.scope === 'each'
+        ? `each ${t.subject}`
+        : `${t.subject} ${quote(t.id.value)}`;
+  return d.environment ? `${target} environment ${quote(d.environment.value)}` : target;
+}
+
+function printAction(a: Action): string {
+  switch (a.kind) {
+    case 'Notify':
+      return withLabel(`notify ${a.audiences.map((n) => n.text).join(', ')}`, a.message);
+    case 'RequireJustification':
+      return 'require justification';
+    case 'RequireApproval':
+      return `require approval by ${a.approver.text}`;
+    case 'Block':
+      return 'block';
+  }
+}
+
+/** A line inside a block, with the offset that places comments around it (if it has one). */
+type Item = { cells: string[]; range: Range | null; extra?: string[] };
+
+function printBlock(
+  d: LeaderboardDecl | EscalationDecl | RuleDecl | TestDecl,
+  queue: CommentQueue,
+): string[] {
+  let header: string;
+  let items: Item[];
+  let alignItems = false;
+  switch (d.kind) {
+    case 'Leaderboard':
+      header = `leaderboard ${withLabel(d.name.text, d.label)}`;
+      items = leaderboardItems(d);
+      break;
+    case 'Escalation':
+      header = `escalation ${d.target.text}`;
+      items = d.steps.map((s) => ({
+        cells: [`${s.trigger} ${s.threshold.raw}`, printAction(s.action)],
+        range: s.range,
+      }));
+      alignItems = true;
+      break;
+    case 'Rule':
+      header = `rule ${withLabel(d.name.text, d.label)}${d.severity ? ` severity ${d.severity}` : ''}`;
+      items = [
+        { cells: [`when ${formatExpr(d.when)}`], range: d.when.range },
+        { cells: [`then ${printAction(d.then)}`], range: d.then.range },
+      ];
+      break;
+    case 'Test':
+      header = `test ${quote(d.name.value)}`;
+      items = testItems(d);
+      break;
+  }
+
+  const lines = [`${header} {`];
+  // Comments go before the first item whose own place, or any later item's, follows them;
+  // items without a range (e.g. `subject person`) never pull comments past ranged ones.
+  const anchors = new Array<number>(items.length);
+  let min = d.range.end.offset;
+  for (let i = items.length - 1; i >= 0; i--) {
+    const r = items[i].range;
+    if (r) min = Math.min(min, r.start.offset);
+    anchors[i] = min;
+  }
+  const rendered: { cells: string[]; trailing?: string; extra?: string[] }[] = [];
+  const flushRendered = () => {
+    if (rendered.length === 0) return;
+    if (alignItems) lines.push(...alignCells(rendered, INDENT));
+    else {
+      for (const r of rendered) {
+        lines.push(...alignCells([r], INDENT));
+        // continuation lines (a given's facts) follow their item
+        if (r.extra) lines.push(...r.extra);
+      }
+    }
+    rendered.length = 0;
+  };
+  items.forEach((item, i) => {
+    const before = queue.takeBefore(anchors[i]);
+    if (before.length > 0) {
+      flushRendered();
+      for (const c of before) lines.push(INDENT + commentText(c));
+    }
+    const trailing = item.range
+      ? queue.takeTrailing(item.range.end.line, item.range.end.offset, d.range.end.offset)
+      : undefined;
+    const entry: { cells: string[]; trailing?: string; extra?: string[] } = { cells: item.cells };
+    if (item.extra) {
+      entry.extra = [...item.extra];
+      if (trailing) entry.extra[entry.extra.length - 1] += `  ${commentText(trailing)}`;
+    } else if (trailing) entry.trailing = commentText(trailing);
+    rendered.push(entry);
+  });
+  flushRendered();
+  for (const c of queue.takeBefore(d.range.end.offset)) lines.push(INDENT + commentText(c));
+  lines.push('}');
+  return lines;
+}
+
+function leaderboardItems(d: LeaderboardDecl): Item[] {
+  const items: Item[] = [];
+  if (d.subject) items.push({ cells: [`subject ${d.subject}`], range: null });
+  if (d.window) items.push({ cells: [`window ${d.window}`], range: null });
+  if (d.cohort) items.push({ cells: [`cohort ${formatExpr(d.cohort)}`], range: d.cohort.range });
+  if (d.eligible)
+    items.push({ cells: [`eligible when ${formatExpr(d.eligible)}`], range: d.eligible.range });
+  if (d.exclude)
+    items.push({ cells: [`exclude when ${formatExpr(d.exclude)}`], range: d.exclude.range });
+  if (d.score) items.push({ cells: [`score = ${formatExpr(d.score)}`], range: d.score.range });
+  if (d.top) items.push({ cells: [`top ${d.top.raw}`], range: d.top.range });
+  return items;
+}
+
+function testItems(d: TestDecl): Item[] {
+  const items: Item[] = [];
+  if (d.now) items.push({ cells: [`now ${quote(d.now.value)}`], range: d.now.range });
+  for (const g of d.givens) items.push(givenItem(g));
+  const kinds = new Map(d.givens.map((g) => [g.id.value, g.subject]));
+  for (const e of d.expects) items.push({ cells: [expectText(e, kinds)], range: e.range });
+  return items;
+}
+
+function givenItem(g: Given): Item {
+  const parts = [`given ${g.subject} ${quote(g.id.value)}`];
+  for (const a of g.attributes)
+    parts.push(a.value ? `${a.name.text} ${formatExpr(a.value)}` : a.name.text);
+  const item: Item = { cells: [parts.join(' ')], range: g.range };
+  if (g.facts.length > 0) {
+    const facts = g.facts.map(
+      (f) => `${f.fact.text}${f.window ? ` within ${f.window.raw}` : ''} ${formatExpr(f.value)}`,
+    );
+    item.extra = [`${INDENT}${INDENT}facts { ${facts.join(' ')} }`];
+  }
+  return item;
+}
+
+function expectText(e: Expect, kinds: Map<string, string>): string {
+  const subject = e.subject
+    ? `${kinds.get(e.subject.value) ?? 'person'} ${quote(e.subject.value)} `
+    : '';
+  return `expect ${subject}${expectationText(e.expectation)}`;
+}
+
+function expectationText(x: Expectation): string {
+  switch (x.kind) {
+    case 'ExpectTier':
+      return `tier ${x.tier.text}`;
+    case 'ExpectValue':
+      return `${x.target} ${x.name.text} between ${printExpr(x.low, ADDITIVE, false)} and ${printExpr(x.high, ADDITIVE, true)}`;
+    case 'ExpectBand':
+      return `band ${x.target} ${x.band.text}`;
+    case 'ExpectRank':
+      return `rank ${x.board.text} ${x.rank.raw}`;
+    case 'ExpectEligible':
+      return `${x.negated ? 'not ' : ''}eligible ${x.board.text}`;
+    case 'ExpectFires':
+      return `${x.negated ? 'not ' : ''}fires ${x.target.text}${x.step ? ` at ${x.step.raw}` : ''}`;
+  }
+}
