@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import { at, BASE, compileText, show, where } from './meaning-helpers.ts';
+
+/** BASE with `extra` appended (declarations are order-independent, except assign). */
+const plus = (extra: string) => `${BASE}\n${extra}\n`;
+
+function diagnose(text: string) {
+  return compileText(text).diagnostics;
+}
+
+describe('checker', () => {
+  it('accepts the language sketch with no errors or warnings', () => {
+    const c = compileText(BASE);
+    expect(c.diagnostics.map(show)).toEqual([]);
+    expect(c.ok).toBe(true);
+  });
+
+  describe('units', () => {
+    it('rejects cost + tokens at the expression', () => {
+      const text = plus('metric broken = cost + tokens');
+      const d = diagnose(text);
+      expect(where(d, 'Q4001')).toEqual([at(text, 'cost + tokens')]);
+      expect(d.find((x) => x.code === 'Q4001')!.message).toContain('cannot add tokens to money');
+    });
+
+    it('gives cost / tokens the unit money per token and warns that tokens can be 0', () => {
+      const text = plus('metric price_per_token = cost / tokens');
+      const c = compileText(text);
+      expect(c.ok).toBe(true);
+      expect(c.ir!.metrics.price_per_token.unit).toBe('money/tokens');
+      const warning = c.diagnostics.find((x) => x.code === 'Q6001')!;
+      expect(warning.severity).toBe('warning');
+      expect(`${warning.range.start.line}:${warning.range.start.column}`).toBe(
+        at(text, 'tokens', text.split('tokens').length - 2),
+      );
+      expect(warning.hint).toBe('use `max(tokens, 1)`');
+    });
+
+    it('does not warn when the denominator is guarded with max(x, 1)', () => {
+      const c = compileText(BASE);
+      expect(where(c.diagnostics, 'Q6001')).toEqual([]);
+    });
+
+    it('compares like with like in eligible and when', () => {
+      const text = BASE.replace(
+        'eligible when tasks >= 5 and opted_in',
+        'eligible when tokens >= 2,000 USD and opted_in',
+      );
+      const d = diagnose(text);
+      expect(where(d, 'Q4002')).toEqual([at(text, 'tokens >= 2,000 USD')]);
+      const rule = plus(
+        'rule odd "Odd" severity low {\n  when cost within 7d > tokens within 7d\n  then notify finance\n}',
+      );
+      expect(where(diagnose(rule), 'Q4002')).toEqual([at(rule, 'cost within 7d > tokens')]);
+      // a plain number takes the unit it meets
+      const plain = plus(
+        'rule fine "Fine" severity low {\n  when cost within 7d > 40k\n  then notify finance\n}',
+      );
+      expect(compileText(plain).ok).toBe(true);
+    });
+
+    it('treats percentages as ratios: acceptance > 80% is fine, tokens > 80% is not', () => {
+      expect(
+        compileText(
+          plus(
+            'rule good "Good" severity low {\n  when acceptance > 80%\n  then notify manager\n}',
+          ),
+        ).ok,
+      ).toBe(true);
+      const text = plus(
+        'rule bad "Bad" severity low {\n  when tokens > 80%\n  then notify manager\n}',
+      );
+      expect(where(diagnose(text), 'Q4002')).toEqual([at(text, 'tokens > 80%')]);
+    });
+
+    it('requires conditions to be true/false', () => {
+      const text = BASE.replace('eligible when tasks >= 5 and opted_in', 'eligible when tasks');
+      const [line, col] = at(text, 'eligible when tasks').split(':').map(Number);
+      expect(where(diagnose(text), 'Q4004')).toEqual([`${line}:${col + 'eligible when '.length}`]);
+    });
+
+    it('rejects money in another currency', () => {
+      const text = BASE.replace(
+        'budget each team    { 2,000 USD per month }',
+        'budget each team    { 2,000 EUR per month }',
+      );
+      expect(where(diagnose(text), 'Q4007')).toEqual([at(text, '2,000 EUR')]);
+    });
+
+    it('warns about log10 of something that can be zero', () => {
+      const text = plus('metric loud = log10(tokens)');
+      expect(where(diagnose(text), 'Q6002')).toEqual([at(text, 'tokens)')]);
+    });
+
+    it('warns when a leaderboard ranks raw consumption', () => {
+      const text = BASE.replace(
+        'score = 1000 * acceptance * safety / log10(10 + tokens_per_task)',
+        'score = tokens',
+      );
+      const d = diagnose(text);
+      expect(d.find((x) => x.code === 'Q5011')?.severity).toBe('warning');
+    });
+  });
+
+  describe('names', () => {
+    it('suggests the metric a misspelled name meant', () => {
+      const text = BASE.replace('1000 * acceptance * safety', '1000 * acceptence * safety');
+      const d = diagnose(text);
+      expect(where(d, 'Q3001')).toEqual([at(text, 'acceptence')]);
+      expect(d.find((x) => x.code === 'Q3001')!.message).toContain('did you mean `acceptance`?');
+    });
+
+    it('resolves team attributes with did-you-mean', () => {
+      const text = BASE.replace('team.sensitivity ==', 'team.sensitivty ==');
+      const d = diagnose(text);
+      expect(where(d, 'Q3006')).toEqual([at(text, 'sensitivty')]);
+      expect(d.find((x) => x.code === 'Q3006')!.message).toContain('`sensitivity`');
+    });
+
+    it('requires every model class to be declared', () => {
+      const text = BASE.replace('class economy  price', 'class econmy  price');
+      const d = diagnose(text);
+      expect(where(d, 'Q3002')).toEqual([at(text, 'econmy')]);
+    });
+
+    it('requires assigned tiers to exist', () => {
+      const text = BASE.replace('assign power    when', 'assign powr    when');
+      expect(where(diagnose(text), 'Q3003')).toEqual([at(text, 'powr')]);
+    });
+
+    it('checks audiences and approvers', () => {
+      const text = BASE.replace('notify finance, team_owner', 'notify finanse, team_owner');
+      const d = diagnose(text);
+      expect(where(d, 'Q3005')).toEqual([at(text, 'finanse')]);
+      expect(d.find((x) => x.code === 'Q3005')!.message).toContain('`finance`');
+    });
+
+    it('reports duplicate names at the second declaration', () => {
+      const text = plus('metric acceptance = accepted / max(tasks, 1)');
+      expect(where(diagnose(text), 'Q3010')).toEqual([
+        at(text, 'acceptance', text.split('acceptance').length - 2),
+      ]);
+    });
+
+    it('checks names used in tests', () => {
+      const text = BASE.replace('expect tier power', 'expect tier pwer');
+      expect(where(diagnose(text), 'Q3003')).toEqual([at(text, 'pwer')]);
+    });
+  });
+
+  describe('structure', () => {
+    it('names the metric cycle', () => {
+      const text = plus('metric ping = pong + 1\nmetric pong = pang * 2\nmetric pang = ping / 3');
+      const d = diagnose(text);
+      const cycle = d.filter((x) => x.code === 'Q5001');
+      expect(cycle).toHaveLength(1);
+      expect(cycle[0].message).toBe('metric cycle: ping → pong → pang → ping');
+      expect(where(d, 'Q5001')).toEqual([at(text, 'ping')]);
+    });
+
+    it('requires escalation thresholds to rise strictly', () => {
+      const text = BASE.replace('at 90%  require justification', 'at 60%  require justification');
+      const d = diagnose(text);
+      expect(where(d, 'Q5002')).toEqual([at(text, '60%')]);
+    });
+
+    it('reports an assign after `otherwise` as unreachable', () => {
+      const text = BASE.replace(
+        'assign baseline otherwise',
+        'assign baseline otherwise\nassign power when role == "manager"',
+      );
+      const d = diagnose(text);
+      expect(where(d, 'Q5003')).toEqual([at(text, 'assign power when role')]);
+      expect(d.find((x) => x.code === 'Q5003')!.severity).toBe('error');
+    });
+
+    it('warns when no assign is unconditional', () => {
+      const text = BASE.replace('assign baseline otherwise', '');
+      const d = diagnose(text);
+      const w = d.find((x) => x.code === 'Q5004')!;
+      expect(w.severity).toBe('warning');
+      expect(`${w.range.start.line}:${w.range.start.column}`).toBe(at(text, 'assign power'));
+    });
+
+    it('rejects an unknown timezone with a suggestion', () => {
+      const text = BASE.replace('"Europe/London"', '"Europe/Londn"');
+      const d = diagnose(text);
+      expect(where(d, 'Q5007')).toEqual([at(text, '"Europe/Londn"')]);
+      expect(d.find((x) => x.code === 'Q5007')!.message).toContain('Europe/London');
+    });
+  });
+
+  it('reports several problems in one run, in source order', () => {
+    const text = plus('metric a1 = cost + tokens\nmetric a2 = tokns * 2');
+    const d = diagnose(text).filter((x) => x.severity === 'error');
+    expect(d.map((x) => x.code)).toEqual(['Q4001', 'Q3001']);
+  });
+});
