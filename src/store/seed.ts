@@ -135,7 +135,9 @@ export async function ensureActivePolicy(
 /** Models of the policy grouped by class (premium/standard/economy or whatever it names). */
 function modelsByClass(prices: PriceTable): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const [model, price] of Object.entries(prices.models)) (out[price.class] ??= []).push(model);
+  for (const [model, price] of Object.entries(prices.models)) {
+    out[price.class] = [...(out[price.class] ?? []), model];
+  }
   for (const list of Object.values(out)) list.sort();
   return Object.keys(out).length > 0 ? out : FALLBACK_MODELS;
 }

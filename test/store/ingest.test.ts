@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestBatch } from '../../src/store/loader.ts';
+import { listUsagePartitions } from '../../src/store/partitions.ts';
+import { createTestStore, type TestStore } from '../support/db.ts';
+import { eventSums, importFixture, NOW, rollupSums, TEST_PRICES } from './helpers.ts';
+
+let store: TestStore;
+beforeAll(async () => {
+  store = await createTestStore();
+});
+afterAll(async () => {
+  await store?.destroy();
+});
+
+describe('native JSONL ingest', () => {
+  it('lands the good rows and rejects each bad one with its line and reason', async () => {
+    const { totals, results } = await importFixture(store, 'native.jsonl', 'native');
+    expect(totals).toMatchObject({
+      rows: 25,
+      accepted: 15,
+      duplicates: 1,
+      rejected: 9,
+      unpriced: 1,
+      failedChunks: 0,
+    });
+    expect(totals.byType).toEqual({ team: 3, person: 2, usage: 5, outcome: 3, compliance: 2 });
+    expect(totals.unpricedModels).toEqual({ 'mystery-model-9': 1 });
+    const rejected = results.filter((r) => r.status === 'rejected').map((r) => [r.line, r.reason]);
+    expect(rejected).toEqual([
+      [18, expect.stringMatching(/^unparsable JSON/)],
+      [19, 'person: is required'],
+      [20, 'input_tokens: must be a non-negative integer'],
+      [21, 'input_tokens: must be a non-negative integer'],
+      [22, 'ts: cannot parse timestamp "yesterday"'],
+      [23, 'ts: timestamp 2099-01-01T00:00:00Z is more than 5 minutes in the future'],
+      [24, 'unknown type "invoice" (expected one of team, person, usage, outcome, compliance)'],
+      [25, 'outcome: "great" is not one of accepted, rejected, reworked, completed'],
+      [26, 'id: is required'],
+    ]);
+    expect(results.find((r) => r.line === 11)).toMatchObject({
+      status: 'duplicate',
+      id: 'u-000002',
+    });
+  });
+
+  it('prices exactly at ingest and keeps the rollups equal to the raw events', async () => {
+    const events = await eventSums(store);
+    expect(events).toEqual({
+      events: 5,
+      input: 6600,
+      output: 1700,
+      cacheRead: 1000,
+      cacheWrite: 200,
+      requests: 5,
+      cost: '0.038100000000',
+      unpriced: 1,
+    });
+    expect(await rollupSums(store)).toEqual(events);
+    const [facts] = await store.query<Record<string, string>>(
+      `select sum(tasks) as tasks, sum(accepted) as accepted, sum(rejected) as rejected, sum(reworked) as reworked,
+              sum(minutes_saved) as minutes, sum(redaction_failures) as redaction, sum(sensitive_flags) as sensitive
+         from daily_rollups`,
+    );
+    expect(facts).toEqual({
+      tasks: '3',
+      accepted: '1',
+      rejected: '1',
+      reworked: '1',
+      minutes: '15.50',
+      redaction: '1',
+      sensitive: '1',
+    });
+  });
+
+  it('is idempotent: the same file again adds nothing', async () => {
+    const before = await rollupSums(store);
+    const { totals } = await importFixture(store, 'native.jsonl', 'native');
+    expect(totals).toMatchObject({ accepted: 5, duplicates: 11, rejected: 9, unpriced: 0 });
+    expect(totals.byType).toEqual({ team: 3, person: 2, usage: 0, outcome: 0, compliance: 0 });
+    expect(await rollupSums(store)).toEqual(before);
+  });
+
+  it('routes events to monthly partitions across a month boundary', async () => {
+    const rows = await store.query<{ partition: string; id: string }>(
+      'select tableoid::regclass::text as partition, id from usage_events order by id',
+    );
+    expect(rows).toEqual([
+      { partition: 'usage_events_2026_09', id: 'u-000001' },
+      { partition: 'usage_events_2026_10', id: 'u-000002' },
+      { partition: 'usage_events_2026_10', id: 'u-000003' },
+      { partition: 'usage_events_2026_10', id: 'u-000004' },
+      { partition: 'usage_events_2026_10', id: 'u-000005' },
+    ]);
+    const days = await store.query<{ day: string }>(
+      "select distinct day::text from daily_rollups where person_id = 'ana@acme.test' and model = 'claude-sonnet-4-5' order by 1",
+    );
+    expect(days.map((d) => d.day)).toEqual(['2026-09-30', '2026-10-01']);
+    expect((await listUsagePartitions(store)).map((p) => p.name)).toEqual([
+      'usage_events_2026_09',
+      'usage_events_2026_10',
+    ]);
+  });
+
+  it('creates unknown people (not from the directory) and keeps the directory', async () => {
+    const people = await store.query<{ id: string; team_id: string; from_directory: boolean }>(
+      'select id, team_id, from_directory from people order by id',
+    );
+    expect(people).toEqual([
+      { id: 'ana@acme.test', team_id: 'platform', from_directory: true },
+      { id: 'bo@acme.test', team_id: 'platform', from_directory: true },
+      { id: 'carl@acme.test', team_id: 'legal', from_directory: false },
+    ]);
+    const teams = await store.query('select id, parent_id, sensitivity from teams order by id');
+    expect(teams).toEqual([
+      { id: 'engineering', parent_id: null, sensitivity: 'normal' },
+      { id: 'legal', parent_id: null, sensitivity: 'restricted' },
+      { id: 'platform', parent_id: 'engineering', sensitivity: 'normal' },
+    ]);
+  });
+
+  it('counts an id that comes back with another timestamp as a duplicate', async () => {
+    const { results } = await ingestBatch(
+      store,
+      [
+        {
+          line: 1,
+          data: {
+            type: 'usage',
+            id: 'u-000003',
+            ts: '2026-11-02T00:00:00Z',
+            person: 'bo@acme.test',
+            model: 'gpt-4o-mini',
+            input_tokens: 9,
+          },
+        },
+      ],
+      { prices: TEST_PRICES, now: NOW },
+    );
+    expect(results).toEqual([{ line: 1, status: 'duplicate', type: 'usage', id: 'u-000003' }]);
+  });
+});
+
+describe('a database error mid-import', () => {
+  it('rolls back only the failing chunk and reports it; the other chunks land', async () => {
+    const local = await createTestStore();
+    try {
+      // a trigger that fails any insert of the id "boom", as a stand-in for any DB error
+      await local.query(`create function fail_on_boom() returns trigger language plpgsql as $$
+        begin if new.id = 'boom' then raise exception 'simulated failure'; end if; return new; end $$`);
+      await local.query(
+        'create trigger fail_on_boom before insert on usage_event_ids for each row execute function fail_on_boom()',
+      );
+      const rows = Array.from({ length: 30 }, (_, i) => ({
+        line: i + 1,
+        data: {
+          type: 'usage',
+          id: i === 14 ? 'boom' : `e-${i}`,
+          ts: '2026-10-10T10:00:00Z',
+          person: `p${i % 3}@acme.test`,
+          model: 'gpt-4o-mini',
+          input_tokens: 10,
+        },
+      }));
+      const { totals, results } = await ingestBatch(local, rows, {
+        prices: TEST_PRICES,
+        chunkSize: 10,
+        now: NOW,
+      });
+      expect(totals).toMatchObject({ accepted: 20, rejected: 10, failedChunks: 1 });
+      expect(results.filter((r) => r.status === 'rejected').map((r) => r.line)).toEqual([
+        11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+      ]);
+      expect(results[12].reason).toMatch(
+        /database error, chunk of lines 11–20 rolled back: simulated failure/,
+      );
+      expect(await eventSums(local)).toMatchObject({ events: 20, input: 200 });
+      expect(await rollupSums(local)).toMatchObject({ events: 20, input: 200, requests: 20 });
+    } finally {
+      await local.destroy();
+    }
+  });
+});
