@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerPolicyCheckCommands } from './cli/policy-check.ts';
 import { registerPolicyEvalCommands } from './cli/policy-eval.ts';
+import { registerStoreCommands } from './cli/store.ts';
 
 const program = new Command('quotient')
   .description('Quotient: outcome-weighted AI usage governance')
@@ -14,5 +15,7 @@ const program = new Command('quotient')
 const policy = program.command('policy').description('author, check and review .policy files');
 registerPolicyCheckCommands(policy);
 registerPolicyEvalCommands(policy);
+
+registerStoreCommands(program);
 
 await program.parseAsync(process.argv);
