@@ -489,7 +489,11 @@ export class PolicyParser extends CstParser {
             {
               ALT: () => {
                 this.CONSUME(T.Fires);
-                this.CONSUME6(T.Identifier);
+                // a rule name, or a ladder: `quota` is a name, `budget` is reserved
+                this.OR5([
+                  { ALT: () => this.CONSUME6(T.Identifier) },
+                  { ALT: () => this.CONSUME2(T.Budget) },
+                ]);
                 this.OPTION3(() => {
                   this.CONSUME(T.At);
                   this.CONSUME(T.PercentLit);

@@ -134,7 +134,15 @@ export function syntaxDiagnostic(
   const { expected, ruleName } = readStructured(e.message);
   const rule = e.context?.ruleStack?.at(-1) ?? ruleName;
   const found = e.token;
-  const prev = previousOf(e);
+  // the token before the offending one, from the stream: after a resync Chevrotain's own
+  // "previous token" is the last token it skipped, not what the writer sees before the error
+  const foundIndex = isRealToken(found) ? indexOf(tokens, found.startOffset) : -1;
+  const prev =
+    foundIndex > 0
+      ? tokens[foundIndex - 1]
+      : foundIndex === 0
+        ? undefined
+        : (previousOf(e) ?? tokens.at(-1));
   let range: Range;
   if (isRealToken(found)) range = ctx.tokenRange(found);
   else if (isRealToken(prev)) {
@@ -157,12 +165,23 @@ export function syntaxDiagnostic(
     e.name === 'NotAllInputParsedException' ||
     (rule === 'policyFile' && expected.includes('EOF'))
   ) {
-    const guess = plainWord ? suggest(plainWord, T.declarationWords) : undefined;
+    let guess = plainWord ? suggest(plainWord, T.declarationWords) : undefined;
+    let at = range;
+    let what = foundText;
+    // `metric m = a +` then `teir b {`: the misspelled word was read as part of the
+    // expression above, so look at the word that starts the line
+    if (!guess && isRealToken(prev) && prev.startColumn === 1 && prev.tokenType === T.Identifier) {
+      guess = suggest(prev.image, T.declarationWords);
+      if (guess) {
+        at = ctx.tokenRange(prev);
+        what = describeFound(prev);
+      }
+    }
     return {
       severity: 'error',
       code: 'Q2005',
-      message: `expected a declaration, found ${foundText}`,
-      range,
+      message: `expected a declaration, found ${what}`,
+      range: at,
       hint: guess
         ? `did you mean \`${guess}\`?`
         : `declarations start with ${T.declarationWords.map((w) => `\`${w}\``).join(', ')}`,

@@ -920,7 +920,10 @@ function buildGiven(n: CstNode, ctx: BuildContext): Given | null {
 function buildExpect(n: CstNode, ctx: BuildContext): Expect | null {
   const c = n.children;
   const range = nodeRange(n, ctx);
-  const target = name(tok(c, 'Identifier'), ctx);
+  const target = name(
+    tok(c, 'Identifier') ?? (has(c, 'KwFires') ? tok(c, 'KwBudget') : undefined),
+    ctx,
+  );
   if (!range || !target) return null;
   const start = tok(c, 'KwExpect');
   // the expectation's own range starts after `expect person "x"`
