@@ -3,6 +3,7 @@
 import type { Expr, Name, Range } from '../ast.ts';
 import type { Diagnostic } from '../diagnostics.ts';
 import { suggest } from '../suggest.ts';
+import { durationMinutes } from '../windows.ts';
 import {
   ALL,
   ANY,
@@ -139,8 +140,10 @@ export function inferExpr(e: Expr, scope: ExprScope): Typed {
         );
       }
       return { ty: unitOf('money'), range: { lo: e.amount, hi: e.amount } };
-    case 'Duration':
-      return { ty: unitOf('duration'), range: NON_NEGATIVE };
+    case 'Duration': {
+      const minutes = durationMinutes(e.amount, e.unit);
+      return { ty: unitOf('duration'), range: { lo: minutes, hi: minutes } };
+    }
     case 'StringExpr':
       return STR_T;
     case 'Bool':

@@ -624,7 +624,8 @@ function checkTest(
     for (const f of g.facts) needName(f.fact, Object.keys(FACTS), 'Q3011', 'fact');
   }
   for (const x of t.expects) {
-    if (x.subject && !ids.has(x.subject.value)) {
+    // "org" names the organisation (its facts are the sum of the given teams)
+    if (x.subject && !ids.has(x.subject.value) && x.subject.value !== 'org') {
       report(err('Q3012', `no given subject "${x.subject.value}" in this test`, x.subject.range));
     }
     const e = x.expectation;

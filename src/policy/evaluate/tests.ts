@@ -1,7 +1,9 @@
 // Runs a policy's `test` blocks against its compiled rule set, and measures coverage.
-// Test facts: a bare fact (`tokens 40k`) holds in every calendar window (day … year, and
+// Test facts: a bare fact (`tokens 40k`) holds in every calendar window (day … year, not
 // environment scopes such as month@sandbox); a windowed fact (`tokens within 1d 5k`) sets
-// that trailing window; any fact the policy reads and the test leaves out is 0.
+// that trailing window; any fact the policy reads and the test leaves out is 0. The
+// organisation's facts (for `budget org`) are the sum of the given teams'; expectations
+// address it as `expect team "org" ...`.
 // The clock is the test's `now`, else 2026-06-16 00:00 in the policy timezone: the
 // midpoint of a 30-day month, so month forecasts double the month-to-date figure.
 
@@ -95,9 +97,8 @@ function factsOf(rs: RuleSet, kind: 'person' | 'team', given: FactValue[]): Subj
   for (const key of rs.required[kind].keys()) windows.add(key);
   for (const w of windows) facts[w] = {};
   for (const [w, names] of rs.required[kind]) for (const n of names) facts[w][n] = 0;
-  const calendar = [...windows].filter((w) =>
-    (PERIODS as readonly string[]).includes(w.split('@')[0]),
-  );
+  // bare facts fill the plain calendar windows; environment scopes (month@sandbox) stay 0
+  const calendar = [...windows].filter((w) => (PERIODS as readonly string[]).includes(w));
   for (const f of given) {
     const v = constValue(f.value);
     const value = typeof v === 'number' ? v : 0;
@@ -123,6 +124,37 @@ function worstBand(budgets: BudgetState[]): string | null {
   return budgets.reduce((a, b) => (BAND_ORDER[b.band] > BAND_ORDER[a.band] ? b : a)).band;
 }
 
+/** In tests the organisation's facts are the sum of the given teams' facts. */
+function orgFacts(rs: RuleSet, subjects: SubjectInput[]): SubjectInput['facts'] {
+  const facts: SubjectInput['facts'] = {};
+  for (const [w, names] of rs.required.org) {
+    facts[w] = {};
+    for (const n of names) facts[w][n] = 0;
+  }
+  for (const t of subjects.filter((x) => x.kind === 'team')) {
+    for (const [w, values] of Object.entries(t.facts)) {
+      if (!facts[w]) continue;
+      for (const n of Object.keys(facts[w])) facts[w][n] += values[n] ?? 0;
+    }
+  }
+  return facts;
+}
+
+function orgResult(org: NonNullable<EvaluateResult['org']>): SubjectResult {
+  return {
+    kind: 'team',
+    id: 'org',
+    metrics: {},
+    tier: null,
+    quota: null,
+    budgets: org.budgets,
+    escalations: org.escalations,
+    rules: [],
+    leaderboards: {},
+    flags: [],
+  };
+}
+
 type Tracker = { [K in keyof Coverage]: Set<string> };
 
 function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
@@ -137,7 +169,7 @@ function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
   }));
   let result: EvaluateResult;
   try {
-    result = evaluate(rs, { now, subjects });
+    result = evaluate(rs, { now, subjects, org: { facts: orgFacts(rs, subjects) } });
   } catch (e) {
     return {
       name: t.name.value,
@@ -148,6 +180,7 @@ function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
   for (const e of result.errors)
     failures.push(`${at(t)}: input ${e.subject} ${e.field}: ${e.message}`);
   const byId = new Map(result.subjects.map((s) => [s.id, s]));
+  if (result.org && !byId.has('org')) byId.set('org', orgResult(result.org));
   const firstId = t.givens[0]?.id.value;
   const metricsOfBoard = (name: string) => {
     const b = rs.boards.find((x) => x.name === name);
@@ -207,6 +240,7 @@ function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
       case 'ExpectBand': {
         if (e.target === 'quota') {
           if (s.quota) seen.tiers.add(s.quota.tier);
+          if (s.tier) seen.assignments.add(`#${s.tier.rule.index + 1} ${s.tier.tier}`);
           for (const step of s.escalations)
             if (step.ladder === 'quota')
               seen.escalationSteps.add(`quota ${step.trigger} ${step.threshold}%`);
@@ -215,6 +249,11 @@ function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
             fail(`expected quota band ${e.band.text}, got ${band ?? 'no quota'}`);
         } else {
           for (const b of s.budgets) seen.budgets.add(b.key);
+          // a band check observes every step of the ladder that fired for these budgets
+          for (const step of s.escalations) {
+            if (step.ladder === 'budget')
+              seen.escalationSteps.add(`budget ${step.trigger} ${step.threshold}%`);
+          }
           const band = worstBand(s.budgets);
           if (band !== e.band.text)
             fail(`expected budget band ${e.band.text}, got ${band ?? 'no budget'}`);
