@@ -618,7 +618,7 @@ function checkTest(
     const attrs = g.subject === 'person' ? PERSON_ATTRIBUTES : TEAM_ATTRIBUTES;
     for (const a of g.attributes) {
       const text = a.name.text;
-      if (text.startsWith('attributes.')) continue;
+      if (text.startsWith('attributes.') || text === 'environment') continue;
       needName(a.name, Object.keys(attrs), 'Q3006', `${g.subject} attribute`);
     }
     for (const f of g.facts) needName(f.fact, Object.keys(FACTS), 'Q3011', 'fact');

@@ -1,9 +1,10 @@
 // Runs a policy's `test` blocks against its compiled rule set, and measures coverage.
 // Test facts: a bare fact (`tokens 40k`) holds in every calendar window (day … year, not
-// environment scopes such as month@sandbox); a windowed fact (`tokens within 1d 5k`) sets
+// environment scopes such as month@sandbox, unless the given says `environment "sandbox"`:
+// then its facts are that environment's usage); a windowed fact (`tokens within 1d 5k`) sets
 // that trailing window; any fact the policy reads and the test leaves out is 0. The
 // organisation's facts (for `budget org`) are the sum of the given teams'; expectations
-// address it as `expect team "org" ...`.
+// address it as the subject "org" (`expect person "org" band budget green`).
 // The clock is the test's `now`, else 2026-06-16 00:00 in the policy timezone: the
 // midpoint of a 30-day month, so month forecasts double the month-to-date figure.
 
@@ -83,6 +84,7 @@ function attributesOf(list: GivenAttribute[]): Record<string, unknown> {
   const extra: Record<string, unknown> = {};
   for (const a of list) {
     const value = a.value ? constValue(a.value) : true;
+    if (a.name.text === 'environment') continue; // scopes the facts, see factsOf
     if (a.name.text.startsWith('attributes.'))
       extra[a.name.text.slice('attributes.'.length)] = value;
     else out[a.name.text] = value;
@@ -91,14 +93,31 @@ function attributesOf(list: GivenAttribute[]): Record<string, unknown> {
   return out;
 }
 
-function factsOf(rs: RuleSet, kind: 'person' | 'team', given: FactValue[]): SubjectInput['facts'] {
+function environmentOf(list: GivenAttribute[]): string | null {
+  const a = list.find((x) => x.name.text === 'environment');
+  const v = a?.value ? constValue(a.value) : null;
+  return typeof v === 'string' ? v : null;
+}
+
+function factsOf(
+  rs: RuleSet,
+  kind: 'person' | 'team',
+  given: FactValue[],
+  environment: string | null,
+): SubjectInput['facts'] {
   const facts: SubjectInput['facts'] = {};
   const windows = new Set<string>(PERIODS);
   for (const key of rs.required[kind].keys()) windows.add(key);
   for (const w of windows) facts[w] = {};
   for (const [w, names] of rs.required[kind]) for (const n of names) facts[w][n] = 0;
-  // bare facts fill the plain calendar windows; environment scopes (month@sandbox) stay 0
-  const calendar = [...windows].filter((w) => (PERIODS as readonly string[]).includes(w));
+  // bare facts fill the plain calendar windows, and with `environment "x"` also that
+  // environment's scopes (month@x); other environment scopes stay 0
+  const calendar = [...windows].filter((w) => {
+    const [period, env] = w.split('@');
+    return (
+      (PERIODS as readonly string[]).includes(period) && (env === undefined || env === environment)
+    );
+  });
   for (const f of given) {
     const v = constValue(f.value);
     const value = typeof v === 'number' ? v : 0;
@@ -165,7 +184,7 @@ function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
     kind: g.subject,
     id: g.id.value,
     attributes: attributesOf(g.attributes),
-    facts: factsOf(rs, g.subject, g.facts),
+    facts: factsOf(rs, g.subject, g.facts, environmentOf(g.attributes)),
   }));
   let result: EvaluateResult;
   try {
