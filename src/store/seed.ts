@@ -38,51 +38,62 @@ export type SeedSummary = {
   policy: string | null;
 };
 
+// Halcyon Freight, the fictional logistics company of policies/default.policy. Restricted
+// teams come early so that small seeds include some.
 const TEAM_TREE: [name: string, parent: string | null, restricted?: boolean][] = [
   ['engineering', null],
   ['operations', null],
-  ['business', null],
+  ['corporate', null],
   ['platform', 'engineering'],
+  ['routing', 'engineering'],
+  ['security', 'engineering', true],
+  ['legal', 'corporate', true],
+  ['hr', 'corporate', true],
+  ['innovation-lab', 'engineering'],
+  ['finance-ops', 'operations'],
   ['data', 'engineering'],
   ['ml-research', 'engineering'],
   ['mobile', 'engineering'],
   ['web', 'engineering'],
   ['infra', 'engineering'],
-  ['security', 'engineering', true],
   ['qa', 'engineering'],
-  ['devrel', 'engineering'],
   ['payments', 'engineering'],
-  ['innovation-lab', 'engineering'],
-  ['support', 'operations'],
-  ['it', 'operations'],
-  ['finance', 'operations'],
-  ['hr', 'operations', true],
-  ['legal', 'operations', true],
-  ['sales', 'business'],
-  ['marketing', 'business'],
-  ['product', 'business'],
-  ['design', 'business'],
-  ['growth', 'business'],
-  ['analytics', 'business'],
+  ['fleet', 'operations'],
+  ['warehouse', 'operations'],
+  ['dispatch', 'operations'],
+  ['customer-support', 'operations'],
+  ['sales', 'corporate'],
+  ['marketing', 'corporate'],
+  ['product', 'corporate'],
+  ['design', 'corporate'],
 ];
 
+const ENGINEERING_ROLES = [
+  'engineer',
+  'engineer',
+  'engineer',
+  'engineer',
+  'data-scientist',
+  'contractor',
+  'intern',
+];
 const ROLES_BY_TEAM: Record<string, string[]> = {
   data: ['data-scientist', 'data-scientist', 'engineer'],
   'ml-research': ['data-scientist', 'engineer'],
-  analytics: ['data-scientist', 'analyst'],
-  security: ['engineer', 'analyst'],
-  support: ['support-agent'],
-  it: ['engineer', 'support-agent'],
-  finance: ['accountant', 'analyst'],
+  security: ['engineer', 'analyst', 'auditor'],
+  legal: ['lawyer', 'paralegal', 'auditor'],
   hr: ['recruiter', 'hr-partner'],
-  legal: ['lawyer', 'paralegal'],
-  sales: ['sales-rep'],
-  marketing: ['marketer', 'designer'],
-  product: ['product-manager'],
-  design: ['designer'],
-  growth: ['marketer', 'analyst'],
+  'finance-ops': ['analyst', 'auditor', 'accountant'],
   operations: ['analyst'],
-  business: ['product-manager', 'analyst'],
+  fleet: ['analyst', 'planner', 'engineer'],
+  warehouse: ['analyst', 'planner'],
+  dispatch: ['planner', 'analyst'],
+  'customer-support': ['support-agent', 'support-agent', 'analyst'],
+  corporate: ['analyst'],
+  sales: ['sales-rep', 'analyst'],
+  marketing: ['marketer', 'designer', 'analyst'],
+  product: ['product-manager', 'analyst'],
+  design: ['designer'],
 };
 
 const FIRST =
@@ -93,6 +104,9 @@ const LAST =
   'ruiz chen okafor novak silva patel kim muller rossi sato haddad berg costa dubois evans fischer garcia hansen ito jensen khan lopez moreau nagy olsen perez quist reyes smit tanaka'.split(
     ' ',
   );
+
+const DOMAIN = 'halcyon.test';
+const CTO = `cto@${DOMAIN}`;
 
 const FALLBACK_MODELS: Record<string, string[]> = {
   premium: ['claude-opus-4-1'],
@@ -196,12 +210,17 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
   const used = new Set<string>();
   const people: SeedPerson[] = [];
   const leads = new Map<string, string>();
-  const makeId = () => {
+  const makeId = (team: string, lead: boolean) => {
+    // the policy names the CTO, who leads engineering
+    if (lead && team === 'engineering' && !used.has(CTO)) {
+      used.add(CTO);
+      return CTO;
+    }
     for (;;) {
       const base = `${pick(FIRST)}.${pick(LAST)}`;
-      const id = used.has(`${base}@acme.test`)
-        ? `${base}${used.size}@acme.test`
-        : `${base}@acme.test`;
+      const id = used.has(`${base}@${DOMAIN}`)
+        ? `${base}${used.size}@${DOMAIN}`
+        : `${base}@${DOMAIN}`;
       if (!used.has(id)) {
         used.add(id);
         return id;
@@ -218,7 +237,7 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
       team = teams[k].name;
     }
     const lead = !leads.has(team);
-    const id = makeId();
+    const id = makeId(team, lead);
     if (lead) leads.set(team, id);
     const technical = ['engineer', 'data-scientist'];
     const role = lead
@@ -336,12 +355,17 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
       const project = `${person.team}-${kind === 'code' ? 'coding' : 'assistant'}`;
       const environment = random() < 0.85 ? 'production' : 'sandbox';
       const task = `T-${seed}-${sessions}`;
+      // an assistant session re-sends its growing context: the earlier turns are read
+      // from the prompt cache, the new turn is uncached input and is written to the cache
+      let context = kind === 'code' ? 4_000 + Math.floor(random() * 24_000) : 0;
       for (let k = 0; k < length && ts <= horizon; k++) {
         const sample = next(kind);
         // trace gaps are between any two requests of a busy service; one person's
         // requests are spaced further apart, so the gaps are stretched
         ts += k === 0 ? 0 : Math.min(sample.gapMs * 400, 600_000) + 2_000;
-        const cached = kind === 'conv' && k > 0 ? Math.floor(sample.input * 0.6) : 0;
+        const cached = Math.min(context, 150_000);
+        const cacheWrite = model.startsWith('claude') ? sample.input : 0;
+        context += sample.input + sample.output;
         batch.push({
           line: ++line,
           data: {
@@ -352,10 +376,10 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
             team: person.team,
             model,
             provider: model.startsWith('gpt') ? 'openai' : 'anthropic',
-            input_tokens: sample.input - cached,
+            input_tokens: sample.input,
             output_tokens: sample.output,
             cache_read_tokens: cached,
-            cache_write_tokens: kind === 'conv' && k === 0 ? Math.min(sample.input, 2048) : 0,
+            cache_write_tokens: cacheWrite,
             project,
             environment,
             task,

@@ -79,7 +79,7 @@ describe('seed', () => {
       const restricted = await a.query<{ id: string }>(
         "select id from teams where sensitivity = 'restricted' order by id",
       );
-      expect(restricted.map((t) => t.id)).toEqual(['security']);
+      expect(restricted.map((t) => t.id)).toEqual(['hr', 'legal', 'security']);
       const [latest] = await a.query<{ latest: string }>(
         'select max(ts)::text as latest from usage_events',
       );
