@@ -1,0 +1,35 @@
+// Query limits (graphql-armor). The values are documented in docs/api.md; change both together.
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+
+export const ARMOR_LIMITS = {
+  /** deepest selection nesting (people → team → members → … counts each level) */
+  maxDepth: 12,
+  /** graphql-armor's cost: objects cost 2, scalars 1, multiplied by depth factor 1.5 */
+  maxCost: 20_000,
+  /** aliases per operation (stops one request fanning out into many) */
+  maxAliases: 20,
+  /** lexer tokens per document; send batch rows as variables, which are not counted */
+  maxTokens: 2_000,
+  /** directives per operation */
+  maxDirectives: 20,
+} as const;
+
+export function armorPlugin() {
+  return EnvelopArmorPlugin({
+    maxDepth: { n: ARMOR_LIMITS.maxDepth, ignoreIntrospection: true, exposeLimits: true },
+    costLimit: {
+      maxCost: ARMOR_LIMITS.maxCost,
+      objectCost: 2,
+      scalarCost: 1,
+      depthCostFactor: 1.5,
+      ignoreIntrospection: true,
+      exposeLimits: true,
+    },
+    maxAliases: { n: ARMOR_LIMITS.maxAliases, exposeLimits: true },
+    maxTokens: { n: ARMOR_LIMITS.maxTokens, exposeLimits: true },
+    maxDirectives: { n: ARMOR_LIMITS.maxDirectives, exposeLimits: true },
+    // field suggestions stay on: clients see "Did you mean …" for misspelled fields, and
+    // the schema is published anyway (schema.graphql), so nothing is leaked
+    blockFieldSuggestion: { enabled: false },
+  });
+}

@@ -1,0 +1,68 @@
+// The one Pothos schema builder. Domain files under ./schema/ add their types to it.
+import SchemaBuilder from '@pothos/core';
+import DataloaderPlugin from '@pothos/plugin-dataloader';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError } from 'graphql';
+import type { Context } from './context.ts';
+import { CAPABILITIES, type Capability, can } from './roles.ts';
+
+export type AuthScopes = Record<Capability, boolean>;
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  AuthScopes: AuthScopes;
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    JSON: { Input: unknown; Output: unknown };
+  };
+}>({
+  // scope-auth first, so no other plugin's wrapper runs before the role check
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, DataloaderPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authScopes: (ctx) => {
+      const scopes = {} as AuthScopes;
+      for (const capability of Object.keys(CAPABILITIES) as Capability[]) {
+        scopes[capability] = can(ctx.caller.role, capability);
+      }
+      return scopes;
+    },
+    unauthorizedError: (_parent, ctx, info, result) => {
+      const needed = describeFailure(result.failure);
+      return new GraphQLError(
+        `role "${ctx.caller.role}" may not use ${info.parentType.name}.${info.fieldName}` +
+          (needed ? ` (allowed for: ${needed})` : ''),
+        { extensions: { code: 'FORBIDDEN' } },
+      );
+    },
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    // no global `node(id)` lookups: every read goes through a field with its own auth rule
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+  },
+  errors: { defaultTypes: [] },
+});
+
+/** The roles behind a scope-auth failure, for a message that says who may do this. */
+function describeFailure(failure: unknown): string {
+  const roles = new Set<string>();
+  const walk = (f: unknown) => {
+    if (!f || typeof f !== 'object') return;
+    const node = f as { kind?: string; scope?: string; failures?: unknown[] };
+    if (node.kind === 'AuthScope' && node.scope && node.scope in CAPABILITIES) {
+      for (const role of CAPABILITIES[node.scope as Capability]) roles.add(role);
+    }
+    node.failures?.forEach(walk);
+  };
+  walk(failure);
+  return [...roles].join(', ');
+}
+
+builder.queryType({});
+builder.mutationType({});

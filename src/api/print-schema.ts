@@ -1,0 +1,18 @@
+// `npm run schema`: writes schema.graphql, lexicographically sorted so that diffs show only
+// real changes. A test fails when the committed file is stale.
+import { writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { schema } from './schema/index.ts';
+
+export const SCHEMA_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../schema.graphql');
+
+export function printedSchema(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  writeFileSync(SCHEMA_FILE, printedSchema());
+  console.log(`wrote ${SCHEMA_FILE}`);
+}

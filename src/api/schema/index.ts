@@ -1,0 +1,9 @@
+// The schema: one import per domain file. Add new domains here.
+import { builder } from '../builder.ts';
+import './scalars.ts';
+import './errors.ts';
+import './viewer.ts';
+import './directory.ts';
+import './ingest.ts';
+
+export const schema = builder.toSchema({ sortSchema: true });

@@ -1,0 +1,98 @@
+// The per-row result of a batch write, shared by the record* mutations, upsertDirectory
+// and the OTLP receiver's reply.
+import type { IngestResult } from '../../store/loader.ts';
+import { builder } from '../builder.ts';
+import type { Context } from '../context.ts';
+import { isDatabaseUnavailable } from '../unavailable.ts';
+
+export const IngestStatus = builder.enumType('IngestStatus', {
+  values: ['accepted', 'duplicate', 'rejected'] as const,
+});
+
+type RowShape = {
+  index: number;
+  status: 'accepted' | 'duplicate' | 'rejected';
+  id: string | null;
+  reason: string | null;
+};
+type SummaryShape = {
+  rows: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  unpriced: number;
+  unpricedModels: { model: string; events: number }[];
+  results: RowShape[];
+};
+
+const RowResultRef = builder.objectRef<RowShape>('IngestRowResult').implement({
+  description: 'What happened to one input row. `index` is its 0-based position in the batch.',
+  fields: (t) => ({
+    index: t.exposeInt('index'),
+    status: t.field({ type: IngestStatus, resolve: (r) => r.status }),
+    id: t.exposeString('id', { nullable: true }),
+    reason: t.exposeString('reason', {
+      nullable: true,
+      description: 'Why the row was rejected, naming the field.',
+    }),
+  }),
+});
+
+const ModelCountRef = builder
+  .objectRef<{ model: string; events: number }>('UnpricedModel')
+  .implement({
+    fields: (t) => ({ model: t.exposeString('model'), events: t.exposeInt('events') }),
+  });
+
+export const IngestSummaryRef = builder.objectRef<SummaryShape>('IngestSummary').implement({
+  description: 'Totals and per-row results of a batch write. A bad row never fails the others.',
+  fields: (t) => ({
+    rows: t.exposeInt('rows'),
+    accepted: t.exposeInt('accepted'),
+    duplicates: t.exposeInt('duplicates', { description: 'Rows whose id was already stored.' }),
+    rejected: t.exposeInt('rejected'),
+    unpriced: t.exposeInt('unpriced', {
+      description: 'Accepted usage events whose model has no price in the active policy.',
+    }),
+    unpricedModels: t.field({ type: [ModelCountRef], resolve: (s) => s.unpricedModels }),
+    results: t.field({ type: [RowResultRef], resolve: (s) => s.results }),
+  }),
+});
+
+/**
+ * Shapes the loader's result for GraphQL. A chunk the database rolled back because it was
+ * unreachable becomes an UNAVAILABLE error (retry the whole batch), not per-row rejections.
+ */
+export async function toIngestSummary(ctx: Context, result: IngestResult): Promise<SummaryShape> {
+  if (result.totals.failedChunks > 0) {
+    try {
+      await ctx.store.query('select 1');
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) throw error;
+    }
+  }
+  return {
+    rows: result.totals.rows,
+    accepted: result.totals.accepted,
+    duplicates: result.totals.duplicates,
+    rejected: result.totals.rejected,
+    unpriced: result.totals.unpriced,
+    unpricedModels: Object.entries(result.totals.unpricedModels).map(([model, events]) => ({
+      model,
+      events,
+    })),
+    results: result.results.map((r) => ({
+      index: r.line,
+      status: r.status,
+      id: r.id ?? null,
+      reason: r.reason ?? null,
+    })),
+  };
+}
+
+/** Drops null and undefined fields so the native schema's defaults apply. */
+export function withoutNulls(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(fields).filter(([, v]) => v !== null && v !== undefined),
+  );
+}

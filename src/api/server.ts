@@ -1,0 +1,290 @@
+// The HTTP server: GraphQL (Yoga) at /graphql, liveness at /health, readiness at /ready,
+// and the OTLP/HTTP trace receiver at /v1/traces, on node:http.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createGraphQLError, createYoga, maskError } from 'graphql-yoga';
+import { type Logger, pino } from 'pino';
+import { pendingMigrations, type Store } from '../store/db.ts';
+import { armorPlugin } from './armor.ts';
+import { auditFor } from './audit.ts';
+import {
+  bearerToken,
+  type Caller,
+  findCaller,
+  loadPseudonymSecret,
+  type Pseudonymizer,
+  pseudonymizer,
+  touchApiKey,
+} from './auth.ts';
+import type { Context } from './context.ts';
+import { csrfPlugin } from './csrf.ts';
+import { registerApiEntities } from './entities.ts';
+import { handleOtlpTraces } from './otlp.ts';
+import { schema } from './schema/index.ts';
+import { isDatabaseUnavailable, UNAVAILABLE_MESSAGE } from './unavailable.ts';
+
+export type ServerOptions = {
+  store: Store;
+  /** 0 picks a free port (tests) */
+  port?: number;
+  host?: string;
+  logger?: Logger;
+  /** disables GraphiQL; defaults to NODE_ENV === 'production' */
+  production?: boolean;
+  /** how long a validated key is trusted before it is looked up again (revocation delay) */
+  keyCacheMs?: number;
+  /** request bodies above this get 413 */
+  maxBodyBytes?: number;
+  /** grace period for in-flight requests on close */
+  shutdownGraceMs?: number;
+};
+
+export type RunningServer = { url: string; port: number; close(): Promise<void> };
+
+export const DEFAULT_PORT = 4000;
+const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { store } = options;
+  const log = options.logger ?? pino({ name: 'quotient' });
+  const production = options.production ?? process.env.NODE_ENV === 'production';
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  registerApiEntities(store);
+
+  const keys = keyAuthenticator(store, options.keyCacheMs ?? 5_000, log);
+  const secret = pseudonymSource(store);
+
+  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    graphiql: production ? false : { title: 'Quotient', headers: '{"Authorization": "Bearer "}' },
+    landingPage: false,
+    healthCheckEndpoint: '/yoga-health',
+    logging: log.child({ component: 'yoga' }) as never,
+    plugins: [armorPlugin(), csrfPlugin()],
+    maskedErrors: {
+      maskError: (error, message) => {
+        if (isDatabaseUnavailable(error)) return unavailableError(error);
+        return maskError(error, message, false);
+      },
+    },
+    context: async ({ request }): Promise<Context> => {
+      const token = bearerToken(request.headers.get('authorization'));
+      if (typeof token !== 'string') throw unauthenticated(token.reason);
+      const caller = await keys.authenticate(token);
+      if ('reason' in caller) throw unauthenticated(caller.reason);
+      const em = store.em();
+      return {
+        caller,
+        em,
+        store,
+        pseudonym: await secret(),
+        audit: auditFor(em, caller),
+        log: log.child({ key: caller.keyId }),
+      };
+    },
+  });
+
+  const server = createServer(async (req, res) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      log.info(
+        {
+          method: req.method,
+          url: req.url,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'request',
+      );
+    });
+    try {
+      const path = (req.url ?? '/').split('?')[0];
+      const length = Number(req.headers['content-length'] ?? 0);
+      if (length > maxBodyBytes) {
+        return sendJson(res, 413, {
+          errors: [
+            {
+              message: `request body of ${length} bytes exceeds the ${maxBodyBytes}-byte limit`,
+              extensions: { code: 'PAYLOAD_TOO_LARGE' },
+            },
+          ],
+        });
+      }
+      if (path === '/health') return sendJson(res, 200, { status: 'ok' });
+      if (path === '/ready') return await ready(res);
+      if (path === '/v1/traces') {
+        return await handleOtlpTraces(req, res, { store, keys, log, maxBodyBytes });
+      }
+      if (path === '/graphql') return await yoga.requestListener(req, res);
+      if (path === '/') {
+        res.writeHead(302, { location: '/graphql' });
+        return res.end();
+      }
+      sendJson(res, 404, { error: `no route ${path}: the API is at /graphql` });
+    } catch (error) {
+      log.error({ err: error }, 'request failed');
+      if (!res.headersSent) {
+        const down = isDatabaseUnavailable(error);
+        sendJson(res, down ? 503 : 500, {
+          error: down ? UNAVAILABLE_MESSAGE : 'unexpected error',
+          code: down ? 'UNAVAILABLE' : 'INTERNAL_SERVER_ERROR',
+        });
+      } else res.end();
+    }
+  });
+
+  async function ready(res: ServerResponse) {
+    try {
+      await withTimeout(store.query('select 1'), 2_000, 'database did not answer within 2 s');
+      const pending = await withTimeout(
+        pendingMigrations(store),
+        5_000,
+        'migration check timed out',
+      );
+      if (pending.length > 0) {
+        return sendJson(res, 503, {
+          status: 'unavailable',
+          reason: `pending migrations: ${pending.join(', ')}`,
+        });
+      }
+      sendJson(res, 200, { status: 'ready' });
+    } catch (error) {
+      sendJson(res, 503, {
+        status: 'unavailable',
+        reason: `database unreachable: ${describe(error)}`,
+      });
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? DEFAULT_PORT, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  log.info({ url, graphiql: !production }, 'quotient API listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port: address.port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        // stop accepting; in-flight requests finish; idle keep-alive sockets close now
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        const timer = setTimeout(
+          () => server.closeAllConnections(),
+          options.shutdownGraceMs ?? 10_000,
+        );
+        timer.unref();
+      });
+      return closing;
+    },
+  };
+}
+
+function unauthenticated(reason: string) {
+  return createGraphQLError(reason, {
+    extensions: {
+      code: 'UNAUTHENTICATED',
+      http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="quotient"' } },
+    },
+  });
+}
+
+function unavailableError(error: unknown) {
+  const located = error as { path?: readonly (string | number)[]; nodes?: never };
+  return createGraphQLError(UNAVAILABLE_MESSAGE, {
+    path: located.path,
+    nodes: located.nodes,
+    extensions: { code: 'UNAVAILABLE', http: { status: 503, headers: { 'Retry-After': '5' } } },
+  });
+}
+
+export type KeyAuthenticator = {
+  authenticate(token: string): Promise<Caller | { reason: string }>;
+};
+
+/** Validates keys against api_keys, trusting a validated key for `ttlMs`. */
+function keyAuthenticator(store: Store, ttlMs: number, log: Logger): KeyAuthenticator {
+  const cache = new Map<string, { caller: Caller; until: number }>();
+  const touched = new Map<string, number>();
+  return {
+    async authenticate(token) {
+      const now = Date.now();
+      const hit = cache.get(token);
+      if (hit && hit.until > now) return hit.caller;
+      let result: Caller | { reason: string };
+      try {
+        result = await findCaller(store.em(), token);
+      } catch (error) {
+        if (isDatabaseUnavailable(error)) throw unavailableError(error);
+        throw error;
+      }
+      if ('reason' in result) {
+        cache.delete(token);
+        return result;
+      }
+      if (ttlMs > 0) {
+        if (cache.size > 10_000) cache.clear();
+        cache.set(token, { caller: result, until: now + ttlMs });
+      }
+      // last_used_at at most once a minute per key, off the request path
+      if ((touched.get(result.keyId) ?? 0) < now - 60_000) {
+        touched.set(result.keyId, now);
+        touchApiKey(store.em(), result.keyId).catch((err) =>
+          log.warn({ err }, 'could not record key use'),
+        );
+      }
+      return result;
+    },
+  };
+}
+
+/** The pseudonym key is read (or created) on first use, and retried after a failure. */
+function pseudonymSource(store: Store): () => Promise<Pseudonymizer> {
+  let pending: Promise<Pseudonymizer> | null = null;
+  return () => {
+    pending ??= loadPseudonymSecret(store.em())
+      .then(pseudonymizer)
+      .catch((error) => {
+        pending = null;
+        if (isDatabaseUnavailable(error)) throw unavailableError(error);
+        throw error;
+      });
+    return pending;
+  };
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]);
+}
+
+function describe(error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  return [e?.code, e?.message].filter(Boolean).join(' ') || String(error);
+}

@@ -1,0 +1,40 @@
+// Recognising "the database is unreachable" among errors from pg, Kysely and MikroORM, so
+// clients get UNAVAILABLE (retry later) instead of a masked internal error.
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+// SQLSTATE: connection exceptions (08xxx), server shutting down or starting (57P0x)
+const SQLSTATE = /^(08...|57P0[1-4])$/;
+const MESSAGES =
+  /connection terminated|connection ended|timeout exceeded when trying to connect|client has encountered a connection error|connection refused|the database system is (starting up|shutting down)|Client was closed/i;
+
+export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 6) return false;
+  const e = error as {
+    code?: unknown;
+    message?: unknown;
+    name?: unknown;
+    cause?: unknown;
+    originalError?: unknown;
+    errors?: unknown;
+  };
+  if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || SQLSTATE.test(e.code)))
+    return true;
+  if (e.name === 'ConnectionException') return true;
+  if (typeof e.message === 'string' && MESSAGES.test(e.message)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((x) => isDatabaseUnavailable(x, depth + 1)))
+    return true;
+  return (
+    isDatabaseUnavailable(e.cause, depth + 1) || isDatabaseUnavailable(e.originalError, depth + 1)
+  );
+}
+
+export const UNAVAILABLE_MESSAGE = 'the database is unavailable; retry shortly';
