@@ -108,6 +108,9 @@ export type LeaderboardDecl = Node<'Leaderboard'> & {
   exclude: Expr | null;
   score: Expr | null;
   top: NumberExpr | null;
+  /** where `subject …` and `window …` were written, so the formatter keeps comments beside them */
+  subjectRange?: Range;
+  windowRange?: Range;
 };
 
 export type TierDecl = Node<'Tier'> & {

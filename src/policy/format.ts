@@ -256,6 +256,7 @@ function alignCells(run: { cells: string[]; trailing?: string }[], indent = ''):
     const parts: string[] = [];
     for (let col = 0; col < columns; col++) {
       const cell = r.cells[col] ?? '';
+      if (col < columns - 1 && widths[col] === 0) continue; // a column empty in every row
       parts.push(col < columns - 1 ? cell.padEnd(widths[col]) : cell);
     }
     const line = indent + parts.join(' ').trimEnd();
@@ -450,8 +451,8 @@ function printBlock(
 
 function leaderboardItems(d: LeaderboardDecl): Item[] {
   const items: Item[] = [];
-  if (d.subject) items.push({ cells: [`subject ${d.subject}`], range: null });
-  if (d.window) items.push({ cells: [`window ${d.window}`], range: null });
+  if (d.subject) items.push({ cells: [`subject ${d.subject}`], range: d.subjectRange ?? null });
+  if (d.window) items.push({ cells: [`window ${d.window}`], range: d.windowRange ?? null });
   if (d.cohort) items.push({ cells: [`cohort ${formatExpr(d.cohort)}`], range: d.cohort.range });
   if (d.eligible)
     items.push({ cells: [`eligible when ${formatExpr(d.eligible)}`], range: d.eligible.range });

@@ -675,9 +675,13 @@ const declarationBuilders: Record<string, DeclBuilder> = {
       ]);
       if (!word) continue;
       if (repeated(seen, word, clause, `leaderboard \`${boardName.text}\``, ctx)) continue;
-      if (word === 'subject') board.subject = subjectKind(sub(cc, 'subjectKind'));
-      else if (word === 'window') board.window = period(sub(cc, 'period'));
-      else if (word === 'top') board.top = numberExpr(tok(cc, 'NumberLit'), ctx);
+      if (word === 'subject') {
+        board.subject = subjectKind(sub(cc, 'subjectKind'));
+        board.subjectRange = nodeRange(clause, ctx) ?? undefined;
+      } else if (word === 'window') {
+        board.window = period(sub(cc, 'period'));
+        board.windowRange = nodeRange(clause, ctx) ?? undefined;
+      } else if (word === 'top') board.top = numberExpr(tok(cc, 'NumberLit'), ctx);
       else
         board[word as 'cohort' | 'eligible' | 'exclude' | 'score'] = buildExpr(sub(cc, word), ctx);
     }

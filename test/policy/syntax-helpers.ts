@@ -25,7 +25,9 @@ export function withoutRanges(ast: PolicyFile): unknown {
     if (Array.isArray(value)) return value.map(strip);
     if (value && typeof value === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) if (k !== 'range') out[k] = strip(v);
+      for (const [k, v] of Object.entries(value)) {
+        if (k !== 'range' && !k.endsWith('Range')) out[k] = strip(v);
+      }
       return out;
     }
     return value;
