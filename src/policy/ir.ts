@@ -197,7 +197,7 @@ export function irToText(e: IrExpr, parent = 0): string {
     case 'call':
       return `${e.fn}(${e.args.map((a) => irToText(a)).join(', ')})`;
     case 'not':
-      return wrap(`not ${irToText(e.a, 6)}`, parent > 2);
+      return wrap(`not ${irToText(e.a, 6)}`, parent > 2.5);
     case 'neg':
       return `-${irToText(e.a, 6)}`;
     case 'bin': {
