@@ -1,7 +1,9 @@
 // The `quotient` command. Each command group registers itself from src/cli/.
 import { Command } from 'commander';
+import { registerKeysCommands } from './cli/keys.ts';
 import { registerPolicyCheckCommands } from './cli/policy-check.ts';
 import { registerPolicyEvalCommands } from './cli/policy-eval.ts';
+import { registerServeCommand } from './cli/serve.ts';
 import { registerStoreCommands } from './cli/store.ts';
 
 const program = new Command('quotient')
@@ -17,5 +19,7 @@ registerPolicyCheckCommands(policy);
 registerPolicyEvalCommands(policy);
 
 registerStoreCommands(program);
+registerServeCommand(program);
+registerKeysCommands(program);
 
 await program.parseAsync(process.argv);

@@ -4,10 +4,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Store } from '../store/db.ts';
+import { otlpToRows } from '../store/ingest/otlp.ts';
+import { type IngestTotals, ingestBatch } from '../store/loader.ts';
 import { bearerToken } from './auth.ts';
 import { can } from './roles.ts';
 import type { KeyAuthenticator } from './server.ts';
 import { sendJson } from './server.ts';
+import { UNAVAILABLE_MESSAGE } from './unavailable.ts';
 
 export type OtlpDeps = { store: Store; keys: KeyAuthenticator; log: Logger; maxBodyBytes: number };
 
@@ -43,6 +46,68 @@ export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse
       message: `unsupported content type "${type}": this receiver takes OTLP/HTTP JSON (application/json)`,
     });
   }
-  void deps;
-  return sendJson(res, 501, { code: 12, message: 'OTLP adapter not wired yet' });
+  let body: unknown;
+  try {
+    body = JSON.parse(await readBody(req, deps.maxBodyBytes));
+  } catch (error) {
+    const tooLarge = error instanceof BodyTooLarge;
+    return sendJson(res, tooLarge ? 413 : 400, {
+      code: 3,
+      message: tooLarge ? error.message : `body is not valid JSON: ${(error as Error).message}`,
+    });
+  }
+  const result = await ingestBatch(deps.store, otlpToRows(body), { source: 'otlp' });
+  if (result.totals.failedChunks > 0) {
+    // a chunk rolled back: tell the exporter to retry the whole export later
+    return sendJson(res, 503, { code: 14, message: UNAVAILABLE_MESSAGE }, { 'retry-after': '5' });
+  }
+  deps.log.info({ key: caller.keyId, ...summary(result.totals) }, 'otlp export ingested');
+  // OTLP partial success: spans that were not GenAI usage are skipped, not rejected
+  const rejected = result.totals.rejected;
+  const firstReasons = result.results
+    .filter((r) => r.status === 'rejected')
+    .slice(0, 3)
+    .map((r) => `span ${r.line}: ${r.reason}`);
+  return sendJson(
+    res,
+    200,
+    rejected > 0
+      ? {
+          partialSuccess: {
+            rejectedSpans: String(rejected),
+            errorMessage: firstReasons.join('; '),
+          },
+        }
+      : {},
+  );
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new BodyTooLarge(`body exceeds the ${limit}-byte limit: export smaller batches`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function summary(totals: IngestTotals) {
+  return {
+    rows: totals.rows,
+    accepted: totals.accepted,
+    duplicates: totals.duplicates,
+    rejected: totals.rejected,
+    unpriced: totals.unpriced,
+  };
 }

@@ -5,5 +5,6 @@ import './errors.ts';
 import './viewer.ts';
 import './directory.ts';
 import './ingest.ts';
+import './policies.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

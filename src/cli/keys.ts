@@ -1,0 +1,153 @@
+// `quotient keys create|list|revoke`: API keys. A key is printed once at creation; only its
+// SHA-256 hash is stored, so a lost key is revoked and replaced, never recovered.
+import { type Command, Option } from 'commander';
+import { writeAudit } from '../api/audit.ts';
+import { createApiKey, listApiKeys, revokeApiKey } from '../api/auth.ts';
+import { apiEntities } from '../api/entities.ts';
+import { ROLES } from '../api/roles.ts';
+import { DEFAULT_DATA_DIR, openStore, type Store } from '../store/db.ts';
+
+type StoreFlags = { dataDir: string };
+
+async function withStore<T>(flags: StoreFlags, work: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore({ dataDir: flags.dataDir, migrate: true, entities: apiEntities });
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+const dataDir = () =>
+  new Option(
+    '--data-dir <dir>',
+    'embedded database directory (ignored when DATABASE_URL is set)',
+  ).default(DEFAULT_DATA_DIR);
+
+export function registerKeysCommands(program: Command): void {
+  const keys = program.command('keys').description('create, list and revoke API keys');
+
+  keys
+    .command('create')
+    .description('create an API key and print it once (only its hash is stored)')
+    .addOption(
+      new Option('--role <role>', 'what the key may do').choices(ROLES).makeOptionMandatory(),
+    )
+    .option('--person <id>', 'the person a member key acts for (required for --role member)')
+    .requiredOption('--name <label>', 'a label to recognise the key by, e.g. "gateway-prod"')
+    .option('--json', 'print the key and its id as JSON')
+    .addOption(dataDir())
+    .action(
+      async (
+        flags: StoreFlags & { role: string; person?: string; name: string; json?: boolean },
+      ) => {
+        if (flags.role === 'member' && !flags.person) {
+          console.error('error: a member key is bound to one person: pass --person <id>');
+          process.exit(2);
+        }
+        if (!flags.name.trim()) {
+          console.error('error: --name must not be empty');
+          process.exit(2);
+        }
+        await withStore(flags, async (store) => {
+          const created = await createApiKey(store.em(), flags);
+          await writeAudit(store.em(), null, [
+            {
+              action: 'key.create',
+              subject: created.id,
+              detail: { role: created.role, name: created.name },
+            },
+          ]);
+          if (flags.json) {
+            console.log(JSON.stringify(created));
+            return;
+          }
+          console.log(
+            `created key ${created.id} (${created.role}${created.person ? ` for ${created.person}` : ''}, "${created.name}")`,
+          );
+          console.log('');
+          console.log(`  ${created.key}`);
+          console.log('');
+          console.log(
+            'This is the only time the key is shown. Send it as "Authorization: Bearer <key>".',
+          );
+        });
+      },
+    );
+
+  keys
+    .command('list')
+    .description('list keys (never the keys themselves)')
+    .option('--json', 'print JSON')
+    .addOption(dataDir())
+    .action(async (flags: StoreFlags & { json?: boolean }) => {
+      await withStore(flags, async (store) => {
+        const rows = await listApiKeys(store.em());
+        const view = rows.map((k) => ({
+          id: k.id,
+          name: k.name,
+          role: k.role,
+          person: k.person ?? null,
+          prefix: k.prefix,
+          createdAt: k.createdAt.toISOString(),
+          lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+          revokedAt: k.revokedAt?.toISOString() ?? null,
+        }));
+        if (flags.json) {
+          console.log(JSON.stringify(view, null, 2));
+          return;
+        }
+        if (view.length === 0) {
+          console.log(
+            'no keys yet: create one with `quotient keys create --role admin --name <label>`',
+          );
+          return;
+        }
+        printTable(
+          ['ID', 'NAME', 'ROLE', 'PERSON', 'KEY', 'CREATED', 'LAST USED', 'STATUS'],
+          view.map((k) => [
+            k.id,
+            k.name,
+            k.role,
+            k.person ?? '-',
+            `${k.prefix}…`,
+            k.createdAt.slice(0, 16).replace('T', ' '),
+            k.lastUsedAt?.slice(0, 16).replace('T', ' ') ?? 'never',
+            k.revokedAt ? `revoked ${k.revokedAt.slice(0, 10)}` : 'active',
+          ]),
+        );
+      });
+    });
+
+  keys
+    .command('revoke')
+    .description(
+      'revoke a key by its id (see `keys list`); servers stop accepting it within seconds',
+    )
+    .argument('<id>', 'key id, e.g. k_3f9a2c1b7d')
+    .addOption(dataDir())
+    .action(async (id: string, flags: StoreFlags) => {
+      await withStore(flags, async (store) => {
+        const revoked = await revokeApiKey(store.em(), id);
+        if (!revoked) {
+          console.error(`error: no active key with id "${id}" (see \`quotient keys list\`)`);
+          process.exitCode = 1;
+          return;
+        }
+        await writeAudit(store.em(), null, [{ action: 'key.revoke', subject: id }]);
+        console.log(`revoked ${id}`);
+      });
+    });
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const row of [header, ...rows]) {
+    console.log(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    );
+  }
+}

@@ -1,0 +1,68 @@
+// `quotient serve` (`npm start`): applies migrations, seeds the demo organisation into an
+// empty database (unless --no-seed), and serves the API until SIGTERM or SIGINT.
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
+import { apiEntities } from '../api/entities.ts';
+import { DEFAULT_PORT, startServer } from '../api/server.ts';
+import { DEFAULT_DATA_DIR, openStore } from '../store/db.ts';
+import { seedIfEmpty } from '../store/seed.ts';
+
+type ServeFlags = { port: number; host: string; dataDir: string; seed: boolean };
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new InvalidArgumentError('expected a port number 0–65535');
+  return n;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the GraphQL API (GraphiQL at /graphql outside production)')
+    .option('--port <port>', 'port to listen on', port, Number(process.env.PORT) || DEFAULT_PORT)
+    .option('--host <host>', 'interface to listen on', process.env.HOST ?? '127.0.0.1')
+    .addOption(
+      new Option(
+        '--data-dir <dir>',
+        'embedded database directory (ignored when DATABASE_URL is set)',
+      ).default(DEFAULT_DATA_DIR),
+    )
+    .option('--no-seed', 'do not seed the demo organisation into an empty database')
+    .action(async (flags: ServeFlags) => {
+      const log = pino({ name: 'quotient', level: process.env.LOG_LEVEL ?? 'info' });
+      const store = await openStore({
+        dataDir: flags.dataDir,
+        migrate: true,
+        entities: apiEntities,
+        logger: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+      });
+      if (flags.seed) {
+        log.info('checking for an empty database to seed the demo organisation');
+        if (await seedIfEmpty(store)) log.info('seeded the demo organisation');
+      }
+      const server = await startServer({ store, port: flags.port, host: flags.host, logger: log });
+      const keys = await store.query<{ n: string }>(
+        'select count(*) as n from api_keys where revoked_at is null',
+      );
+      if (Number(keys[0]?.n ?? 0) === 0) {
+        log.info(
+          'no API keys yet: create one with `quotient keys create --role admin --name <label>`',
+        );
+      }
+      console.log(`Quotient API at ${server.url}/graphql`);
+
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'shutting down: finishing in-flight requests');
+        await server.close();
+        await store.close();
+        log.info('stopped');
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.once('SIGINT', () => void stop('SIGINT'));
+    });
+}
