@@ -126,11 +126,14 @@ function previousOf(e: IRecognitionException): IToken | undefined {
   return (e as IRecognitionException & { previousToken?: IToken }).previousToken;
 }
 
+/** A syntax diagnostic, and the keyword a misspelled word most likely was (for re-parsing). */
+export type SyntaxProblem = { diagnostic: Diagnostic; fix?: { token: IToken; word: string } };
+
 export function syntaxDiagnostic(
   e: IRecognitionException,
   tokens: IToken[],
   ctx: BuildContext,
-): Diagnostic {
+): SyntaxProblem {
   const { expected, ruleName } = readStructured(e.message);
   const rule = e.context?.ruleStack?.at(-1) ?? ruleName;
   const found = e.token;
@@ -168,6 +171,7 @@ export function syntaxDiagnostic(
     let guess = plainWord ? suggest(plainWord, T.declarationWords) : undefined;
     let at = range;
     let what = foundText;
+    let fixToken = guess && isRealToken(found) ? found : undefined;
     // `metric m = a +` then `teir b {`: the misspelled word was read as part of the
     // expression above, so look at the word that starts the line
     if (!guess && isRealToken(prev) && prev.startColumn === 1 && prev.tokenType === T.Identifier) {
@@ -175,9 +179,10 @@ export function syntaxDiagnostic(
       if (guess) {
         at = ctx.tokenRange(prev);
         what = describeFound(prev);
+        fixToken = prev;
       }
     }
-    return {
+    const diagnostic: Diagnostic = {
       severity: 'error',
       code: 'Q2005',
       message: `expected a declaration, found ${what}`,
@@ -186,6 +191,9 @@ export function syntaxDiagnostic(
         ? `did you mean \`${guess}\`?`
         : `declarations start with ${T.declarationWords.map((w) => `\`${w}\``).join(', ')}`,
     };
+    return guess && fixToken
+      ? { diagnostic, fix: { token: fixToken, word: guess } }
+      : { diagnostic };
   }
 
   let names = expected;
@@ -209,9 +217,13 @@ export function syntaxDiagnostic(
         : 'Q2001';
   const message = `expected ${listLabels(names)}${describePrevious(prev, tokens, rule)}, found ${foundText}`;
   const fullHint = hint ?? unclosed;
-  return fullHint === undefined
-    ? { severity: 'error', code, message, range }
-    : { severity: 'error', code, message, range, hint: fullHint };
+  const diagnostic: Diagnostic =
+    fullHint === undefined
+      ? { severity: 'error', code, message, range }
+      : { severity: 'error', code, message, range, hint: fullHint };
+  return guess && plainWord && isRealToken(found)
+    ? { diagnostic, fix: { token: found, word: guess } }
+    : { diagnostic };
 }
 
 /** When a `}` is missing, the hint names the `{` left open, found by matching braces back. */

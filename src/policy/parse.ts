@@ -44,18 +44,45 @@ export function lexPolicy(text: string) {
   return T.policyLexer.tokenize(text);
 }
 
+const MAX_RESPELL_ROUNDS = 3;
+
+function parseTokens(tokens: IToken[]): CstNode {
+  policyParser.input = tokens;
+  return policyParser.policyFile();
+}
+
 export function parsePolicy(text: string, file?: string): ParseResult {
   const source = typeof text === 'string' ? text : String(text);
   const ctx = new BuildContext(source);
   try {
     const lexed = T.policyLexer.tokenize(source);
     for (const error of lexed.errors) ctx.lexError(error);
-    const tokens = ctx.checkTokens(lexed.tokens);
-    policyParser.input = tokens;
-    const cst = policyParser.policyFile();
-    for (const error of policyParser.errors) {
-      ctx.diagnostics.push(syntaxDiagnostic(error as IRecognitionException, tokens, ctx));
+    let tokens = ctx.checkTokens(lexed.tokens);
+    let cst = parseTokens(tokens);
+    // A misspelled keyword (`teir`, `limt`) is reported once; then the file is parsed again
+    // as if it were spelled right, so what follows it gets no confusing follow-on errors.
+    const corrected = new Set<number>();
+    let problems = policyParser.errors.map((e) =>
+      syntaxDiagnostic(e as IRecognitionException, tokens, ctx),
+    );
+    for (let round = 0; round < MAX_RESPELL_ROUNDS; round++) {
+      const fixes = problems.filter((p) => p.fix && !corrected.has(p.fix.token.startOffset));
+      if (fixes.length === 0) break;
+      tokens = [...tokens];
+      for (const { fix, diagnostic } of fixes) {
+        const i = tokens.indexOf(fix!.token);
+        const keyword = T.keywordTokens.get(fix!.word);
+        if (i < 0 || !keyword) continue;
+        tokens[i] = { ...fix!.token, tokenType: keyword, tokenTypeIdx: keyword.tokenTypeIdx! };
+        corrected.add(fix!.token.startOffset);
+        ctx.diagnostics.push(diagnostic);
+      }
+      cst = parseTokens(tokens);
+      problems = policyParser.errors.map((e) =>
+        syntaxDiagnostic(e as IRecognitionException, tokens, ctx),
+      );
     }
+    for (const p of problems) ctx.diagnostics.push(p.diagnostic);
     const comments = (lexed.groups.comments ?? []).map((t) => ({
       text: t.image,
       range: ctx.tokenRange(t),

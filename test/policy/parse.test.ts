@@ -378,9 +378,12 @@ describe('diagnostics', () => {
       'tier a { limt 2M tokens per month }\nclass ok\nmetric m = 1 +\nteir b { }\nclass also_ok';
     const result = parsePolicy(text);
     expect(
-      result.diagnostics.map((d) => `${d.range.start.line}:${d.range.start.column} ${d.hint}`),
-    ).toEqual(['1:10 did you mean `limit`?', '4:1 did you mean `tier`?']);
-    expect(result.ast.declarations.filter((d) => d.kind === 'Class')).toHaveLength(2);
+      result.diagnostics.map((d) => `${d.range.start.line}:${d.range.start.column} ${d.code}`),
+    ).toEqual(['1:10 Q2001', '4:1 Q2002', '4:1 Q2005']);
+    expect(result.diagnostics[0].hint).toBe('did you mean `limit`?');
+    expect(result.diagnostics[2].hint).toBe('did you mean `tier`?');
+    // misspelled keywords are read as meant, so both tiers and both classes survive
+    expect(result.ast.declarations.map((d) => d.kind)).toEqual(['Tier', 'Class', 'Tier', 'Class']);
   });
 
   it('reports lexical errors with stable codes and hints', () => {
