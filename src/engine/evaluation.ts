@@ -1,0 +1,78 @@
+// Evaluating a rule set over real data: the whole organisation (boards, budgets, impact
+// replay) or one person (the quota hot path). Facts come from the reader; the verdicts
+// come from the pure evaluator in src/policy, so `quotient policy eval` and the service
+// can never disagree.
+import type { RuleSet } from '../policy/compile/ruleset.ts';
+import { evaluate } from '../policy/evaluate/index.ts';
+import type { EvaluateInput, EvaluateResult, SubjectResult } from '../policy/evaluate/types.ts';
+import { collectOrg, collectPerson, needsOf } from './facts.ts';
+import type { Directory, UsageReader } from './ports.ts';
+
+export type Evaluation = {
+  result: EvaluateResult;
+  /** the people and teams evaluated */
+  directory: Directory;
+  /** what was fed to the evaluator (facts per window), for explanations and replay */
+  input: EvaluateInput;
+};
+
+export type PersonEvaluation = Evaluation & {
+  person: SubjectResult;
+  /** the person's team, when they have one */
+  team: SubjectResult | null;
+  /** false when the person is not in the directory yet (evaluated with no attributes) */
+  known: boolean;
+};
+
+function toDate(now: Date | string | number): Date {
+  const d = now instanceof Date ? now : new Date(now);
+  if (Number.isNaN(d.getTime())) throw new RangeError(`not a valid clock: ${String(now)}`);
+  return d;
+}
+
+/** Every person and team at `now`: tiers, quotas, budgets (org too), rules and boards. */
+export async function evaluateOrg(
+  reader: UsageReader,
+  ruleSet: RuleSet,
+  now: Date | string | number,
+): Promise<Evaluation> {
+  const clock = toDate(now);
+  const { input, directory } = await collectOrg(
+    reader,
+    needsOf([ruleSet]),
+    clock,
+    ruleSet.ir.timezone,
+  );
+  return { result: evaluate(ruleSet, input), directory, input };
+}
+
+/**
+ * One person at `now`, with their team (team budgets) and, with `org: true`, org budgets.
+ * Reads only that person's and their team's rows. Leaderboard ranks in this result are
+ * within this one-person input and mean nothing: use evaluateOrg for boards.
+ */
+export async function evaluatePerson(
+  reader: UsageReader,
+  ruleSet: RuleSet,
+  personId: string,
+  now: Date | string | number,
+  options: { org?: boolean } = {},
+): Promise<PersonEvaluation> {
+  const clock = toDate(now);
+  const { input, directory, known } = await collectPerson(
+    reader,
+    needsOf([ruleSet]),
+    personId,
+    clock,
+    ruleSet.ir.timezone,
+    options,
+  );
+  const result = evaluate(ruleSet, input);
+  const person = result.subjects.find((s) => s.kind === 'person' && s.id === personId);
+  if (!person) {
+    const why = result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+    throw new Error(`evaluation of person ${personId} failed: ${why || 'no result'}`);
+  }
+  const team = result.subjects.find((s) => s.kind === 'team') ?? null;
+  return { result, directory, input, person, team, known };
+}

@@ -1,0 +1,253 @@
+// Collecting facts: which windows a rule set reads (derived from its compiled
+// requirements), what those windows are at a clock `now` in the policy timezone, and the
+// EvaluateInput (subjects with attributes and facts) built from the reader's sums.
+//
+// Window semantics (docs/engine.md):
+// - calendar periods (day, week, month, quarter, year): every local day from the first
+//   day of the period containing `now` through the local day of `now`, inclusive;
+// - trailing `Nd` windows: the last N local days, today included;
+// - sub-day windows (`12h`, `90m`): raw events with now - span < ts <= now;
+// - `<window>@<environment>`: the same days, usage in that environment only.
+import type { Requirements, RuleSet } from '../policy/compile/ruleset.ts';
+import type { EvaluateInput, FactsByWindow, SubjectInput } from '../policy/evaluate/types.ts';
+import type { SubjectKind } from '../policy/ir.ts';
+import { PERIODS, periodBounds, windowKeyMinutes } from '../policy/windows.ts';
+import type {
+  Directory,
+  DirectoryPerson,
+  DirectoryTeam,
+  FactGrouping,
+  FactSums,
+  FactWindow,
+  GroupedFactSums,
+  PersonScope,
+  UsageReader,
+} from './ports.ts';
+import { addDays, localDate } from './usage.ts';
+
+/** Fact names needed per window key, for each kind of subject (and the org). */
+export type Needs = Record<SubjectKind | 'org', Requirements>;
+
+/** The union of what several rule sets read (impact replay collects once for two versions). */
+export function needsOf(ruleSets: readonly RuleSet[]): Needs {
+  const out: Needs = { person: new Map(), team: new Map(), org: new Map() };
+  for (const rs of ruleSets) {
+    for (const kind of ['person', 'team', 'org'] as const) {
+      for (const [window, facts] of rs.required[kind]) {
+        let set = out[kind].get(window);
+        if (!set) {
+          set = new Set();
+          out[kind].set(window, set);
+        }
+        for (const f of facts) set.add(f);
+      }
+    }
+  }
+  return out;
+}
+
+/** Merges requirement maps: window → union of facts. */
+function merge(...reqs: Requirements[]): Requirements {
+  const out: Requirements = new Map();
+  for (const req of reqs) {
+    for (const [window, facts] of req) {
+      const set = out.get(window) ?? new Set<string>();
+      for (const f of facts) set.add(f);
+      out.set(window, set);
+    }
+  }
+  return out;
+}
+
+/** The concrete window for a key at `now` in `timeZone`. */
+export function factWindow(
+  key: string,
+  facts: Iterable<string>,
+  now: Date,
+  timeZone: string,
+): FactWindow {
+  const [base, environment = null] = key.split('@');
+  const list = [...facts].sort();
+  const today = localDate(now, timeZone);
+  if ((PERIODS as readonly string[]).includes(base)) {
+    const start = periodBounds(base as (typeof PERIODS)[number], now, timeZone).start;
+    return {
+      kind: 'days',
+      from: localDate(start, timeZone),
+      to: addDays(today, 1),
+      key,
+      environment,
+      facts: list,
+    };
+  }
+  const minutes = windowKeyMinutes(base);
+  if (minutes === null) throw new RangeError(`not a window key: ${key}`);
+  if (minutes % 1440 === 0) {
+    return {
+      kind: 'days',
+      from: addDays(today, -(minutes / 1440 - 1)),
+      to: addDays(today, 1),
+      key,
+      environment,
+      facts: list,
+    };
+  }
+  return {
+    kind: 'span',
+    start: new Date(now.getTime() - minutes * 60_000),
+    end: now,
+    key,
+    environment,
+    facts: list,
+  };
+}
+
+/** Every window in `req`, concrete at `now`, sorted by key. */
+export function factWindows(req: Requirements, now: Date, timeZone: string): FactWindow[] {
+  return [...req.keys()].sort().map((key) => factWindow(key, req.get(key)!, now, timeZone));
+}
+
+/** Person attributes as the evaluator reads them (`role`, `team`, `attributes.region` …). */
+export function personAttributes(p: DirectoryPerson): Record<string, unknown> {
+  return {
+    name: p.name,
+    team: p.team,
+    role: p.role,
+    manager: p.manager,
+    opted_in: p.optedIn,
+    from_directory: p.fromDirectory,
+    attributes: p.attributes,
+  };
+}
+
+export function teamAttributes(t: DirectoryTeam): Record<string, unknown> {
+  return {
+    name: t.name,
+    parent: t.parent,
+    cost_center: t.costCenter,
+    sensitivity: t.sensitivity,
+    owner: t.owner,
+  };
+}
+
+/** Facts for one subject: every required fact in every required window, 0 where no rows. */
+function factsFor(req: Requirements, sums: FactSums | undefined, id: string): FactsByWindow {
+  const out: FactsByWindow = {};
+  for (const [window, names] of req) {
+    const found = sums?.get(window)?.get(id);
+    const values: Record<string, number> = {};
+    for (const name of names) values[name] = found?.[name] ?? 0;
+    out[window] = values;
+  }
+  return out;
+}
+
+export type Collected = { input: EvaluateInput; directory: Directory };
+
+/** Everyone: all people and teams, with org facts when the rule sets read any. */
+export async function collectOrg(reader: UsageReader, needs: Needs, now: Date, timeZone: string) {
+  const groupings: FactGrouping[] = ['person'];
+  if (needs.team.size > 0) groupings.push('team');
+  if (needs.org.size > 0) groupings.push('org');
+  const windows = factWindows(merge(needs.person, needs.team, needs.org), now, timeZone);
+  const [directory, sums] = await Promise.all([
+    reader.directory(),
+    windows.length ? reader.sumFacts(windows, groupings) : Promise.resolve<GroupedFactSums>({}),
+  ]);
+  const subjects: SubjectInput[] = [
+    ...directory.people.map(
+      (p): SubjectInput => ({
+        kind: 'person',
+        id: p.id,
+        attributes: personAttributes(p),
+        facts: factsFor(needs.person, sums.person, p.id),
+      }),
+    ),
+    ...directory.teams.map(
+      (t): SubjectInput => ({
+        kind: 'team',
+        id: t.id,
+        attributes: teamAttributes(t),
+        facts: factsFor(needs.team, sums.team, t.id),
+      }),
+    ),
+  ];
+  const input: EvaluateInput = { now, subjects };
+  if (needs.org.size > 0) input.org = { facts: factsFor(needs.org, sums.org, 'org') };
+  return { input, directory } satisfies Collected;
+}
+
+/** A person not in the directory (no usage yet): evaluated with no attributes. */
+export function unknownPerson(id: string): DirectoryPerson {
+  return {
+    id,
+    name: null,
+    team: null,
+    role: null,
+    manager: null,
+    optedIn: false,
+    fromDirectory: false,
+    attributes: {},
+  };
+}
+
+/**
+ * One person, plus their team (for team budgets) and, when asked, the org totals. Reads
+ * only that person's rows and their team's rows: the quota hot path.
+ */
+export async function collectPerson(
+  reader: UsageReader,
+  needs: Needs,
+  personId: string,
+  now: Date,
+  timeZone: string,
+  options: { org?: boolean } = {},
+): Promise<Collected & { known: boolean }> {
+  const directory = await reader.directory({ people: [personId] });
+  const found = directory.people.find((p) => p.id === personId);
+  const person = found ?? unknownPerson(personId);
+  const team = person.team ? directory.teams.find((t) => t.id === person.team) : undefined;
+
+  const withTeam = team !== undefined && needs.team.size > 0;
+  const scope: PersonScope = withTeam
+    ? { people: [personId], teams: [team.id] }
+    : { people: [personId] };
+  const groupings: FactGrouping[] = withTeam ? ['person', 'team'] : ['person'];
+  const windows = factWindows(
+    withTeam ? merge(needs.person, needs.team) : needs.person,
+    now,
+    timeZone,
+  );
+  const wantOrg = options.org === true && needs.org.size > 0;
+  const [sums, orgSums] = await Promise.all([
+    found && windows.length
+      ? reader.sumFacts(windows, groupings, scope)
+      : Promise.resolve<GroupedFactSums>({}),
+    wantOrg
+      ? reader.sumFacts(factWindows(needs.org, now, timeZone), ['org'])
+      : Promise.resolve<GroupedFactSums>({}),
+  ]);
+  const subjects: SubjectInput[] = [
+    {
+      kind: 'person',
+      id: person.id,
+      attributes: personAttributes(person),
+      facts: factsFor(needs.person, sums.person, person.id),
+    },
+  ];
+  if (team) {
+    subjects.push({
+      kind: 'team',
+      id: team.id,
+      attributes: teamAttributes(team),
+      facts: factsFor(needs.team, sums.team, team.id),
+    });
+  }
+  const input: EvaluateInput = { now, subjects };
+  if (wantOrg) input.org = { facts: factsFor(needs.org, orgSums.org, 'org') };
+  return {
+    input,
+    directory: { people: [person], teams: team ? [team] : [] },
+    known: found !== undefined,
+  };
+}

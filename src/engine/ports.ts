@@ -1,0 +1,103 @@
+// What the engine needs from storage, as plain types. src/engine never imports src/store:
+// the store implements these ports (src/store/usage-reader.ts) and the API wires the two.
+import type { FactValues } from '../policy/evaluate/types.ts';
+import type { UsageQuery, UsageRow } from './usage.ts';
+
+export type DirectoryPerson = {
+  id: string;
+  name: string | null;
+  team: string | null;
+  role: string | null;
+  manager: string | null;
+  optedIn: boolean;
+  fromDirectory: boolean;
+  attributes: Record<string, unknown>;
+};
+
+export type DirectoryTeam = {
+  id: string;
+  name: string;
+  parent: string | null;
+  costCenter: string | null;
+  sensitivity: string;
+  owner: string | null;
+  fromDirectory: boolean;
+};
+
+export type Directory = { people: DirectoryPerson[]; teams: DirectoryTeam[] };
+
+/**
+ * Which people a read covers. `null` (or omitted) is everyone. `people` and `teams` are
+ * alternatives that add up: the listed people plus every member of the listed teams.
+ */
+export type PersonScope = { people?: readonly string[]; teams?: readonly string[] } | null;
+
+/**
+ * One window to sum facts over.
+ * - `days`: whole local days [from, to) in the policy timezone, read from daily_rollups
+ *   (whose `day` is the local date). Calendar periods and trailing `Nd` windows.
+ * - `span`: an exact instant range (start, end], read from raw events by timestamp. Only
+ *   sub-day trailing windows (`12h`, `90m`) use it.
+ * `environment` restricts usage facts to one environment (budget scopes like `month@sandbox`).
+ */
+export type FactWindow = (
+  | { kind: 'days'; from: string; to: string }
+  | { kind: 'span'; start: Date; end: Date }
+) & {
+  /** the window key the evaluator reads ("month", "7d", "12h", "month@sandbox") */
+  key: string;
+  environment: string | null;
+  /** fact names to sum (see FACT_NAMES) */
+  facts: readonly string[];
+};
+
+/** How to group fact sums: per person, per team (by the person's current team), or one org total. */
+export type FactGrouping = 'person' | 'team' | 'org';
+
+/** window key → subject id ("org" for the org grouping) → fact values. Absent subjects had no rows. */
+export type FactSums = Map<string, Map<string, FactValues>>;
+
+/** Sums per asked grouping. */
+export type GroupedFactSums = Partial<Record<FactGrouping, FactSums>>;
+
+export interface UsageReader {
+  /** People and teams. With a scope: those people, plus the teams they belong to. */
+  directory(scope?: PersonScope): Promise<Directory>;
+  /**
+   * Sums facts for every window in one pass over the data, for each asked grouping at once
+   * (GROUPING SETS: team and org totals are exact sums, not sums of rounded parts).
+   */
+  sumFacts(
+    windows: readonly FactWindow[],
+    groupings: readonly FactGrouping[],
+    scope?: PersonScope,
+  ): Promise<GroupedFactSums>;
+  /**
+   * A value that changes whenever anything the engine reads changes (usage, outcomes,
+   * compliance, the directory). Equal watermarks mean equal data: caches key on it.
+   */
+  watermark(): Promise<string>;
+  /** The usage aggregation behind the `usage` query. */
+  usage(query: UsageQuery): Promise<UsageRow[]>;
+}
+
+/** Every fact the reader can sum (the policy vocabulary's facts). */
+export const FACT_NAMES = [
+  'tokens',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_write_tokens',
+  'cost',
+  'requests',
+  'tasks',
+  'accepted',
+  'rejected',
+  'reworked',
+  'completed',
+  'minutes_saved',
+  'redaction_failures',
+  'sensitive_flags',
+  'policy_exceptions',
+  'active_days',
+] as const;
