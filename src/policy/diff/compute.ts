@@ -574,6 +574,14 @@ function diffAssignments(d: Differ): void {
   for (const c of changes) d.push(c.change);
 }
 
+/** "team platform@sandbox" → `budget team "platform" environment "sandbox"` */
+function budgetLabel(key: string): string {
+  const [base, environment] = key.split('@');
+  const [scope, ...rest] = base.split(' ');
+  const target = scope !== 'each' && rest.length > 0 ? `${scope} "${rest.join(' ')}"` : base;
+  return `budget ${target}${environment ? ` environment "${environment}"` : ''}`;
+}
+
 function diffBudgets(d: Differ): void {
   const rec = (ir: RuleSetIR) => Object.fromEntries(ir.budgets.map((b) => [b.key, b]));
   const key = (b: BudgetDecl) => budgetKey(b);
@@ -583,7 +591,7 @@ function diffBudgets(d: Differ): void {
       : `${micros / 1e6} ${currency} per ${period}`;
   d.keyed(
     'budgets',
-    (k) => `budget ${k.replace('@', ' environment ')}`,
+    budgetLabel,
     rec(d.a.ir),
     rec(d.b.ir),
     byName(decls(d.a.ast, 'Budget'), key),
