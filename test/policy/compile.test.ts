@@ -197,7 +197,7 @@ describe('executable rule set', () => {
     expect(lab.lookup?.values.has(hostile)).toBe(true);
     for (const board of rs.boards) expect(board.score.source).not.toContain('acceptance');
     const when = rs.rules.find((r) => r.name === 'spike')!.when;
-    expect(when.source).toContain('F["1d"]?.["tokens"]');
+    expect(when.source).toContain('= F["1d"] ?? E;');
     expect((globalThis as { pwned?: boolean }).pwned).toBeUndefined();
   });
 

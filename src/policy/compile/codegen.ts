@@ -4,8 +4,8 @@
 //
 // Shape of a generated function, for a formula evaluated in window "quarter":
 //   function (F, S, Z, O) {
-//     const w = F["quarter"];            // facts of the context window
-//     const f0 = w["accepted"] ?? 0; ... // each fact read once
+//     const w0 = F["quarter"] ?? E;      // facts of the context window
+//     const f0 = w0["accepted"] ?? 0; ...// each fact read once
 //     const m0 = D(f0, M.max(...), Z, 0); // metrics it needs, dependencies first
 //     if (O !== null) { O[0] = m0; ... }  // metric values, for explanations
 //     return G(1000 * m0 * m1 / ..., Z);  // the formula, guarded against NaN/Infinity
@@ -42,6 +42,7 @@ const LN = (x: number, z: Sink, s: number): number => (x > 0 ? Math.log(x) : z(s
 const SQ = (x: number, z: Sink, s: number): number => (x >= 0 ? Math.sqrt(x) : z(s));
 const G = (x: number, z: Sink, s: number): number => (Number.isFinite(x) ? x : z(s));
 const IN = (v: unknown, list: unknown[]): boolean => list.includes(v);
+const EMPTY: Readonly<Record<string, number>> = Object.freeze({});
 
 const lit = (v: unknown) => JSON.stringify(v);
 
@@ -227,22 +228,32 @@ export function compileFormula(
     result = em.expr(expr);
     if (options.numeric) result = `G(${result}, Z, ${em.site('invalid_math', expr)})`;
   }
-  const factLines = [...em.factVars].map(([key, v]) => {
+  // each window object is read once, then each fact once
+  const windowVars = new Map<string, string>();
+  const factLines: string[] = [];
+  for (const [key, v] of em.factVars) {
     const [win, name] = key.split('\u0000');
-    return `const ${v} = F[${lit(win)}]?.[${lit(name)}] ?? 0;`;
-  });
+    let w = windowVars.get(win);
+    if (!w) {
+      w = `w${windowVars.size}`;
+      windowVars.set(win, w);
+      factLines.push(`const ${w} = F[${lit(win)}] ?? E;`);
+    }
+    factLines.push(`const ${v} = ${w}[${lit(name)}] ?? 0;`);
+  }
   const out = metrics.length
     ? [`if (O !== null) { ${metrics.map((_, i) => `O[${i}] = m${i};`).join(' ')} }`]
     : [];
   const body = [...factLines, ...lines, ...out, `return ${result};`].join('\n  ');
   const source = `"use strict";\nreturn function formula(F, S, Z, O) {\n  ${body}\n};`;
-  const fn = new Function('D', 'L10', 'LN', 'SQ', 'G', 'IN', source)(
+  const fn = new Function('D', 'L10', 'LN', 'SQ', 'G', 'IN', 'E', source)(
     D,
     L10,
     LN,
     SQ,
     G,
     IN,
+    EMPTY,
   ) as FormulaFn;
   return {
     fn,

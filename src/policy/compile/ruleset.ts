@@ -12,7 +12,7 @@ import type {
   RuleSetIR,
   SubjectKind,
 } from '../ir.ts';
-import { irToText, policyHash } from '../ir.ts';
+import { irToText, policyHash, walkIr } from '../ir.ts';
 import { type CompiledFormula, compileFormula } from './codegen.ts';
 
 /** The default window for bare facts in assignments and rules. */
@@ -115,6 +115,26 @@ function envKey(period: string, environment: string | null): string {
   return environment ? `${period}@${environment}` : period;
 }
 
+const factsCache = new WeakMap<RuleSetIR, Map<string, { name: string; within?: string }[]>>();
+
+/** Facts a metric reads, directly or through other metrics (`within` set for trailing windows). */
+function metricFacts(ir: RuleSetIR, name: string): { name: string; within?: string }[] {
+  let cache = factsCache.get(ir);
+  if (!cache) {
+    cache = new Map();
+    factsCache.set(ir, cache);
+  }
+  const done = cache.get(name);
+  if (done) return done;
+  const out: { name: string; within?: string }[] = [];
+  cache.set(name, out); // a cycle (rejected by the checker) cannot loop here
+  for (const node of walkIr(ir.metrics[name].expr)) {
+    if (node.k === 'fact') out.push({ name: node.name, within: node.within });
+    if (node.k === 'metric' && ir.metrics[node.name]) out.push(...metricFacts(ir, node.name));
+  }
+  return out;
+}
+
 export function buildRuleSet(ir: RuleSetIR): RuleSet {
   const required: RuleSet['required'] = { person: new Map(), team: new Map(), org: new Map() };
   const boards = Object.entries(ir.leaderboards).map(([name, b]): CompiledBoard => {
@@ -166,10 +186,9 @@ export function buildRuleSet(ir: RuleSetIR): RuleSet {
   for (const kind of ['person', 'team'] as const) {
     const req = required[kind];
     for (const window of [...req.keys()].filter((w) => /^[a-z]+$/.test(w)).sort()) {
-      const reportable = ir.metricOrder.filter((m) => {
-        const probe = compileFormula(ir, null, window, `metric ${m}`, { extraMetrics: [m] });
-        return probe.facts.every((x) => req.get(x.window)?.has(x.name));
-      });
+      const reportable = ir.metricOrder.filter((m) =>
+        metricFacts(ir, m).every((x) => req.get(x.within ?? window)?.has(x.name)),
+      );
       if (reportable.length > 0) {
         metricReports[kind].push(
           compileFormula(ir, null, window, 'metrics', { extraMetrics: reportable }),
