@@ -1,5 +1,7 @@
 // Query limits (graphql-armor). The values are documented in docs/api.md; change both together.
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import type { GraphQLError, ValidationContext } from 'graphql';
+import { createGraphQLError } from 'graphql-yoga';
 
 export const ARMOR_LIMITS = {
   /** deepest selection nesting (people → team → members → … counts each level) */
@@ -14,9 +16,30 @@ export const ARMOR_LIMITS = {
   maxDirectives: 20,
 } as const;
 
+// Report a rejection as a validation error (HTTP 400 under GraphQL-over-HTTP) with a stable
+// code, instead of letting the rule throw out of validation.
+const report = {
+  propagateOnRejection: false,
+  onReject: [
+    (ctx: ValidationContext | null, error: GraphQLError) => {
+      const message = error.message.replace(/^Syntax Error: /, '');
+      ctx?.reportError(
+        createGraphQLError(`${message} (see the query limits in docs/api.md)`, {
+          extensions: { code: 'QUERY_LIMIT_EXCEEDED' },
+        }),
+      );
+    },
+  ],
+};
+
 export function armorPlugin() {
   return EnvelopArmorPlugin({
-    maxDepth: { n: ARMOR_LIMITS.maxDepth, ignoreIntrospection: true, exposeLimits: true },
+    maxDepth: {
+      n: ARMOR_LIMITS.maxDepth,
+      ignoreIntrospection: true,
+      exposeLimits: true,
+      ...report,
+    },
     costLimit: {
       maxCost: ARMOR_LIMITS.maxCost,
       objectCost: 2,
@@ -24,10 +47,11 @@ export function armorPlugin() {
       depthCostFactor: 1.5,
       ignoreIntrospection: true,
       exposeLimits: true,
+      ...report,
     },
-    maxAliases: { n: ARMOR_LIMITS.maxAliases, exposeLimits: true },
+    maxAliases: { n: ARMOR_LIMITS.maxAliases, exposeLimits: true, ...report },
     maxTokens: { n: ARMOR_LIMITS.maxTokens, exposeLimits: true },
-    maxDirectives: { n: ARMOR_LIMITS.maxDirectives, exposeLimits: true },
+    maxDirectives: { n: ARMOR_LIMITS.maxDirectives, exposeLimits: true, ...report },
     // field suggestions stay on: clients see "Did you mean …" for misspelled fields, and
     // the schema is published anyway (schema.graphql), so nothing is leaked
     blockFieldSuggestion: { enabled: false },

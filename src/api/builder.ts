@@ -1,10 +1,12 @@
 // The one Pothos schema builder. Domain files under ./schema/ add their types to it.
+// Errors are made with createGraphQLError from graphql-yoga so they are instances of the
+// same graphql module Yoga checks against (a second copy would make them look unexpected).
 import SchemaBuilder from '@pothos/core';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { GraphQLError } from 'graphql';
+import { createGraphQLError } from 'graphql-yoga';
 import type { Context } from './context.ts';
 import { CAPABILITIES, type Capability, can } from './roles.ts';
 
@@ -32,7 +34,7 @@ export const builder = new SchemaBuilder<{
     },
     unauthorizedError: (_parent, ctx, info, result) => {
       const needed = describeFailure(result.failure);
-      return new GraphQLError(
+      return createGraphQLError(
         `role "${ctx.caller.role}" may not use ${info.parentType.name}.${info.fieldName}` +
           (needed ? ` (allowed for: ${needed})` : ''),
         { extensions: { code: 'FORBIDDEN' } },

@@ -1,4 +1,5 @@
-import { GraphQLError, Kind, type ValueNode } from 'graphql';
+import { Kind, type ValueNode } from 'graphql';
+import { createGraphQLError } from 'graphql-yoga';
 import { builder } from '../builder.ts';
 
 export const DateTimeResolver = builder.scalarType('DateTime', {
@@ -6,7 +7,7 @@ export const DateTimeResolver = builder.scalarType('DateTime', {
   serialize: (value) => (value instanceof Date ? value.toISOString() : String(value)),
   parseValue: (value) => parseDate(value),
   parseLiteral: (ast) => {
-    if (ast.kind !== Kind.STRING) throw new GraphQLError('DateTime must be an ISO 8601 string');
+    if (ast.kind !== Kind.STRING) throw createGraphQLError('DateTime must be an ISO 8601 string');
     return parseDate(ast.value);
   },
 });
@@ -14,7 +15,7 @@ export const DateTimeResolver = builder.scalarType('DateTime', {
 function parseDate(value: unknown): Date {
   const date = typeof value === 'string' ? new Date(value) : null;
   if (!date || Number.isNaN(date.getTime())) {
-    throw new GraphQLError(`not an ISO 8601 timestamp: ${JSON.stringify(value)}`);
+    throw createGraphQLError(`not an ISO 8601 timestamp: ${JSON.stringify(value)}`);
   }
   return date;
 }
@@ -41,6 +42,6 @@ function literalValue(ast: ValueNode): unknown {
     case Kind.OBJECT:
       return Object.fromEntries(ast.fields.map((f) => [f.name.value, literalValue(f.value)]));
     default:
-      throw new GraphQLError('JSON literals cannot contain variables');
+      throw createGraphQLError('JSON literals cannot contain variables');
   }
 }
