@@ -1,0 +1,160 @@
+// checkQuota without a full evaluation. The rule set is cut down to what a quota answer
+// needs (tier assignment and the tier's period tokens); the store sums exactly those
+// windows for one person in one indexed query; the pure evaluator then assigns the tier
+// and measures the quota, and decideQuota turns that into an answer. Same evaluator as
+// everywhere else, so checkQuota and `quota(person)` can never disagree.
+import type { RuleSet } from '../policy/compile/ruleset.ts';
+import { evaluate } from '../policy/evaluate/index.ts';
+import type { FactsByWindow, QuotaState } from '../policy/evaluate/types.ts';
+import { type DecisionInput, decideQuota, type QuotaDecision } from './decision.ts';
+import { factWindows, personAttributes, teamAttributes } from './facts.ts';
+import type { DirectoryPerson, DirectoryTeam, FactWindow } from './ports.ts';
+
+/** What the store reads for one person in one round trip. */
+export type QuotaSnapshot = {
+  /** the active policy's hash, to notice a policy change */
+  policyHash: string | null;
+  person: DirectoryPerson | null;
+  team: DirectoryTeam | null;
+  facts: FactsByWindow;
+  /** extra tokens of approved, unexpired exceptions */
+  exceptionTokens: number;
+  /** quota steps already justified or approved: threshold and period start */
+  satisfied: { threshold: number; periodStart: string }[];
+};
+
+export type QuotaPlan = {
+  ruleSet: RuleSet;
+  /** windows to sum, at `now`; null when one needs raw events (sub-day windows) */
+  windows(now: Date): FactWindow[];
+  /** relative price of each class: the cheapest model in it, input + output per 1M tokens */
+  classPrices: Record<string, number>;
+};
+
+const plans = new WeakMap<RuleSet, QuotaPlan>();
+
+/** The quota-only view of a rule set (cached per rule set). */
+export function quotaPlan(rs: RuleSet): QuotaPlan {
+  const cached = plans.get(rs);
+  if (cached) return cached;
+  const person = new Map<string, Set<string>>();
+  const need = (window: string, fact: string) => {
+    const set = person.get(window) ?? new Set<string>();
+    set.add(fact);
+    person.set(window, set);
+  };
+  for (const a of rs.assignments) for (const f of a.when?.facts ?? []) need(f.window, f.name);
+  for (const t of Object.values(rs.tiers)) need(t.period, 'tokens');
+  const ruleSet: RuleSet = {
+    ...rs,
+    boards: [],
+    rules: [],
+    budgets: [],
+    metricReports: { person: [], team: [] },
+    required: { person, team: new Map(), org: new Map() },
+  };
+  const classPrices: Record<string, number> = {};
+  for (const m of Object.values(rs.ir.models)) {
+    const price = m.input + m.output;
+    if (classPrices[m.class] === undefined || price < classPrices[m.class])
+      classPrices[m.class] = price;
+  }
+  const plan: QuotaPlan = {
+    ruleSet,
+    windows: (now) => factWindows(person, now, rs.ir.timezone),
+    classPrices,
+  };
+  plans.set(rs, plan);
+  return plan;
+}
+
+export type CheckQuotaRequest = { personId: string; model: string; estimatedTokens: number };
+
+export type CheckQuotaResult = QuotaDecision & {
+  person: string;
+  model: string;
+  modelClass: string | null;
+  estimatedTokens: number;
+  quota: QuotaState | null;
+  exceptionTokens: number;
+  policyHash: string;
+};
+
+/** The answer for one request, from a snapshot taken with `plan.windows(now)`. */
+export function checkQuotaWith(
+  rs: RuleSet,
+  snapshot: QuotaSnapshot,
+  request: CheckQuotaRequest,
+  now: Date,
+): CheckQuotaResult {
+  const plan = quotaPlan(rs);
+  const person = snapshot.person;
+  const subjects: Parameters<typeof evaluate>[1]['subjects'] = [
+    {
+      kind: 'person',
+      id: request.personId,
+      attributes: person ? personAttributes(person) : { opted_in: false, from_directory: false },
+      facts: snapshot.facts,
+    },
+  ];
+  if (snapshot.team)
+    subjects.push({
+      kind: 'team',
+      id: snapshot.team.id,
+      attributes: teamAttributes(snapshot.team),
+      facts: {},
+    });
+  const result = evaluate(plan.ruleSet, { now, subjects });
+  const subject = result.subjects.find((s) => s.kind === 'person');
+  if (!subject) {
+    const why = result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+    throw new Error(`quota evaluation of ${request.personId} failed: ${why}`);
+  }
+  const modelClass = rs.ir.models[request.model]?.class ?? null;
+  const quota = subject.quota;
+  const common = {
+    person: request.personId,
+    model: request.model,
+    modelClass,
+    estimatedTokens: request.estimatedTokens,
+    quota,
+    exceptionTokens: snapshot.exceptionTokens,
+    policyHash: rs.hash,
+  };
+  if (!quota) {
+    // no tier matched: the policy sets no quota for this person
+    return {
+      ...common,
+      decision: 'allow',
+      reason: 'no quota tier applies to this person',
+      band: 'green',
+      effectiveLimit: 0,
+      percentAfter: 0,
+      remainingAfter: 0,
+      step: null,
+      notice: null,
+      approver: null,
+      cheaperClass: null,
+    };
+  }
+  const satisfied = new Set(
+    snapshot.satisfied
+      .filter((s) => new Date(s.periodStart).getTime() === new Date(quota.periodStart).getTime())
+      .map((s) => s.threshold),
+  );
+  const input: DecisionInput = {
+    quota: {
+      tier: quota.tier,
+      limit: quota.limit,
+      used: quota.used,
+      allowedClasses: quota.allowedClasses,
+    },
+    ladder: rs.ladders.quota ?? null,
+    exceptionTokens: snapshot.exceptionTokens,
+    estimatedTokens: request.estimatedTokens,
+    modelClass,
+    classPrices: plan.classPrices,
+    satisfied,
+  };
+  return { ...common, ...decideQuota(input) };
+}

@@ -1,0 +1,125 @@
+// evaluateOrg / evaluatePerson over the real store, on the hand-built org of fixture.ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluateOrg, evaluatePerson } from '../../src/engine/evaluation.ts';
+import { factWindow } from '../../src/engine/facts.ts';
+import type { UsageReader } from '../../src/engine/ports.ts';
+import { usageReader } from '../../src/store/usage-reader.ts';
+import { createTestStore, type TestStore } from '../support/db.ts';
+import { loadTinyOrg, NOW, tinyPolicy } from './fixture.ts';
+
+let store: TestStore;
+let reader: UsageReader;
+const { ruleSet } = tinyPolicy();
+
+beforeAll(async () => {
+  store = await createTestStore();
+  await loadTinyOrg(store);
+  reader = usageReader(store);
+}, 60_000);
+
+afterAll(async () => {
+  await store?.destroy();
+});
+
+describe('fact windows', () => {
+  it('turns window keys into local day ranges or raw spans', () => {
+    const tz = 'Europe/London';
+    expect(factWindow('month', ['cost'], NOW, tz)).toMatchObject({
+      kind: 'days',
+      from: '2026-11-01',
+      to: '2026-11-21',
+    });
+    expect(factWindow('7d', ['tokens'], NOW, tz)).toMatchObject({
+      kind: 'days',
+      from: '2026-11-14',
+      to: '2026-11-21',
+    });
+    expect(factWindow('quarter@sandbox', ['cost'], NOW, tz)).toMatchObject({
+      from: '2026-10-01',
+      environment: 'sandbox',
+    });
+    const span = factWindow('12h', ['tokens'], NOW, tz);
+    expect(span).toMatchObject({ kind: 'span', end: NOW });
+    expect(span.kind === 'span' && span.start.toISOString()).toBe('2026-11-20T00:00:00.000Z');
+  });
+});
+
+describe('evaluateOrg', () => {
+  it('computes tiers, quotas, budgets and rules from the rollups', async () => {
+    const { result } = await evaluateOrg(reader, ruleSet, NOW);
+    expect(result.errors).toEqual([]);
+    const by = new Map(result.subjects.map((s) => [`${s.kind}:${s.id}`, s]));
+    const ana = by.get('person:ana')!;
+    expect(ana.tier?.tier).toBe('pro');
+    expect(ana.quota).toMatchObject({ used: 150_000, limit: 10_000_000, percent: 1.5 });
+    expect(ana.rules.map((r) => r.rule)).toEqual(['leak']);
+    const di = by.get('person:di')!;
+    expect(di.tier?.tier).toBe('basic');
+    expect(di.quota).toMatchObject({ used: 600_000, percent: 60, band: 'yellow' });
+    expect(di.quota?.nextThreshold?.percent).toBe(100);
+    const eng = by.get('team:eng')!;
+    const month = eng.budgets.find((b) => b.environment === null)!;
+    expect(month.spent).toBeCloseTo(0.76, 12);
+    expect(month.limit).toBe(100);
+    const sandbox = eng.budgets.find((b) => b.environment === 'sandbox')!;
+    expect(sandbox.spent).toBeCloseTo(0.06, 12);
+    expect(sandbox.percent).toBeCloseTo(6, 9);
+    // org quarter: October (ana 1.0) + November (0.2 + 0.5 + 0.1 + 0.06)
+    expect(result.org?.budgets[0].spent).toBeCloseTo(1.86, 12);
+  });
+
+  it('ranks the board within cohorts, honouring eligibility and exclusion', async () => {
+    const { result } = await evaluateOrg(reader, ruleSet, NOW);
+    expect(result.leaderboards.value.cohorts).toEqual({
+      engineer: [
+        { rank: 1, id: 'ana', score: 80 },
+        { rank: 2, id: 'bo', score: 50 },
+      ],
+    });
+    const cy = result.subjects.find((s) => s.id === 'cy')!;
+    expect(cy.leaderboards.value.reason).toMatch(/^excluded/);
+    const di = result.subjects.find((s) => s.id === 'di')!;
+    expect(di.leaderboards.value.reason).toMatch(/^not eligible/);
+  });
+
+  it('evaluates an earlier clock over that period only', async () => {
+    const { result } = await evaluateOrg(reader, ruleSet, '2026-10-31T23:59:59.999Z');
+    expect(result.leaderboards.value.cohorts.engineer).toEqual([
+      { rank: 1, id: 'bo', score: 100 },
+      { rank: 2, id: 'ana', score: 50 },
+    ]);
+  });
+});
+
+describe('evaluatePerson', () => {
+  it('reads one person and their team, with the same answers as the org run', async () => {
+    const one = await evaluatePerson(reader, ruleSet, 'di', NOW);
+    expect(one.known).toBe(true);
+    expect(one.person.quota).toMatchObject({ used: 600_000, percent: 60, band: 'yellow' });
+    expect(one.team?.id).toBe('eng');
+    expect(one.team?.budgets.find((b) => b.environment === null)?.spent).toBeCloseTo(0.76, 12);
+  });
+
+  it('evaluates an unknown person with no usage under the fallback tier', async () => {
+    const one = await evaluatePerson(reader, ruleSet, 'nobody', NOW);
+    expect(one.known).toBe(false);
+    expect(one.person.quota).toMatchObject({ tier: 'basic', used: 0, band: 'green' });
+    expect(one.team).toBeNull();
+  });
+
+  it('adds org budgets on request', async () => {
+    const one = await evaluatePerson(reader, ruleSet, 'ana', NOW, { org: true });
+    expect(one.result.org?.budgets[0].spent).toBeCloseTo(1.86, 12);
+  });
+});
+
+describe('watermark', () => {
+  it('moves when data changes, and only then', async () => {
+    const before = await reader.watermark();
+    expect(await reader.watermark()).toBe(before);
+    await store.query("update people set opted_in = true where id = 'di'");
+    const after = await reader.watermark();
+    expect(after).not.toBe(before);
+    await store.query("update people set opted_in = false where id = 'di'");
+  });
+});
