@@ -59,7 +59,9 @@ export class Migration20261122000100_core extends Migration {
         source text not null default 'native',
         ingested_at timestamptz not null default now()
       ) partition by range (ts)`);
-    this.addSql('create index usage_events_person_ts_idx on usage_events (person_id, ts)');
+    // Reads go to the rollups; raw events are scanned by time (exports, replays, audits).
+    // A BRIN index costs next to nothing on insert, unlike a btree per event.
+    this.addSql('create index usage_events_ts_brin on usage_events using brin (ts)');
     this.addSql('create table usage_event_ids (id text primary key)');
 
     this.addSql(`
@@ -114,9 +116,11 @@ export class Migration20261122000100_core extends Migration {
         redaction_failures bigint not null default 0,
         sensitive_flags bigint not null default 0,
         policy_exceptions bigint not null default 0,
-        primary key (day, person_id, model, project, environment)
+        primary key (person_id, day, model, project, environment)
       )`);
-    this.addSql('create index daily_rollups_person_day_idx on daily_rollups (person_id, day)');
+    // person-first key serves quotas (one person, one period); whole-window reads
+    // (leaderboards, budgets) use the cheap BRIN index on day
+    this.addSql('create index daily_rollups_day_brin on daily_rollups using brin (day)');
 
     this.addSql(`
       create table policy_versions (

@@ -5,7 +5,8 @@ import { basename } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DATA_DIR, migrate, openStore, type Store } from '../store/db.ts';
-import { FORMATS, type Format, numbersLines, readBatches } from '../store/ingest/read.ts';
+import { importFiles } from '../store/import.ts';
+import { FORMATS, type Format, numbersLines } from '../store/ingest/read.ts';
 import {
   addTotals,
   DEFAULT_CHUNK_SIZE,
@@ -14,7 +15,7 @@ import {
   type RowResult,
 } from '../store/loader.ts';
 import { cutoffFor, dropUsagePartitionsBefore } from '../store/partitions.ts';
-import { activePriceTable } from '../store/prices.ts';
+import { activeIngestSettings } from '../store/prices.ts';
 import { type SeedOptions, seedDemo } from '../store/seed.ts';
 
 type StoreFlags = { dataDir: string };
@@ -63,13 +64,18 @@ export function registerStoreCommands(program: Command): void {
     .addOption(new Option('--format <format>', 'input format').choices(FORMATS).default('native'))
     .addOption(dataDirOption())
     .option('--chunk-size <rows>', 'rows per transaction', positiveInt, DEFAULT_CHUNK_SIZE)
+    .option(
+      '--concurrency <n>',
+      'chunks in flight at once (default 2 on a server, 1 embedded)',
+      positiveInt,
+    )
     .option('--json', 'print the summary as JSON')
     .option('--strict', 'exit 1 when any row is rejected')
     .addOption(
       new Option('--chunk-log', 'log each committed chunk to stderr (for tests)').hideHelp(),
     )
     .action(async (files: string[], flags: ImportFlags) => {
-      const code = await withStore(flags, (store) => importFiles(store, files, flags));
+      const code = await withStore(flags, (store) => importCommand(store, files, flags));
       process.exitCode = code;
     });
 
@@ -117,14 +123,13 @@ export function registerStoreCommands(program: Command): void {
 type ImportFlags = StoreFlags & {
   format: Format;
   chunkSize: number;
+  concurrency?: number;
   json?: boolean;
   strict?: boolean;
   chunkLog?: boolean;
 };
 
-const MAX_REASONS = 10;
-
-async function importFiles(store: Store, files: string[], flags: ImportFlags): Promise<number> {
+async function importCommand(store: Store, files: string[], flags: ImportFlags): Promise<number> {
   for (const file of files) {
     try {
       statSync(file);
@@ -133,8 +138,7 @@ async function importFiles(store: Store, files: string[], flags: ImportFlags): P
       return 2;
     }
   }
-  const prices = await activePriceTable(store);
-  const totalBytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
+  const { prices, timezone } = await activeIngestSettings(store);
   const bar =
     process.stderr.isTTY && !flags.json
       ? new cliProgress.SingleBar(
@@ -146,46 +150,28 @@ async function importFiles(store: Store, files: string[], flags: ImportFlags): P
           cliProgress.Presets.shades_classic,
         )
       : null;
+  const totalBytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
   bar?.start(totalBytes, 0, { rows: 0, rate: 0 });
   const started = Date.now();
-  const totals = emptyTotals();
-  const problems: (RowResult & { file: string })[] = [];
-  let bytesBefore = 0;
-  for (const file of files) {
-    let bytesNow = 0;
-    const rows = numbersLines(flags.format, file) ? 'line' : 'record';
-    for await (const batch of readBatches(file, flags.format, {
-      batchSize: flags.chunkSize,
-      onBytes: (b) => {
-        bytesNow = b;
-      },
-    })) {
-      const { results, totals: batchTotals } = await ingestBatch(store, batch, {
-        source: flags.format,
-        prices,
-        chunkSize: flags.chunkSize,
-        onlyProblems: true,
-      });
-      addTotals(totals, batchTotals);
-      for (const r of results) {
-        if (r.status === 'rejected' && problems.length < MAX_REASONS)
-          problems.push({ ...r, file: `${file} ${rows}` });
-      }
-      if (flags.chunkLog) process.stderr.write(`chunk committed: ${totals.rows} rows\n`);
-      const seconds = Math.max((Date.now() - started) / 1000, 0.001);
-      bar?.update(bytesBefore + bytesNow, {
-        rows: totals.rows,
-        rate: Math.round(totals.rows / seconds),
-      });
-    }
-    bytesBefore += statSync(file).size;
-  }
+  const { totals, problems, seconds } = await importFiles(store, files, {
+    format: flags.format,
+    chunkSize: flags.chunkSize,
+    concurrency: flags.concurrency,
+    prices,
+    timezone,
+    onChunk: ({ bytes, totals: sofar }) => {
+      if (flags.chunkLog) process.stderr.write(`chunk committed: ${sofar.rows} rows\n`);
+      const elapsed = Math.max((Date.now() - started) / 1000, 0.001);
+      bar?.update(bytes, { rows: sofar.rows, rate: Math.round(sofar.rows / elapsed) });
+    },
+  });
   bar?.update(totalBytes);
   bar?.stop();
-  const seconds = (Date.now() - started) / 1000;
 
   if (flags.json) {
-    console.log(JSON.stringify({ ...totals, seconds, problems }));
+    // peak RSS of this process, so benchmarks can report the importer's memory
+    const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+    console.log(JSON.stringify({ ...totals, seconds, peakRssMB, problems }));
   } else {
     const label = files.length === 1 ? basename(files[0]) : `${files.length} files`;
     console.log(`imported ${label} (${flags.format}) in ${seconds.toFixed(1)} s`);
@@ -204,7 +190,11 @@ async function importFiles(store: Store, files: string[], flags: ImportFlags): P
       console.log(
         `rejected rows${totals.rejected > problems.length ? ` (first ${problems.length})` : ''}:`,
       );
-      for (const p of problems) console.log(`  ${p.file} ${p.line}: ${p.reason}`);
+      for (const p of problems) {
+        console.log(
+          `  ${p.file} ${numbersLines(flags.format, p.file) ? 'line' : 'record'} ${p.line}: ${p.reason}`,
+        );
+      }
     }
   }
   if (totals.failedChunks > 0) return 1;

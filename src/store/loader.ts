@@ -17,7 +17,7 @@ import {
   validateRecord,
 } from './ingest/native.ts';
 import { ensureMonthPartitions, monthKey } from './partitions.ts';
-import { activePriceTable } from './prices.ts';
+import { activeIngestSettings } from './prices.ts';
 
 export type RowStatus = 'accepted' | 'duplicate' | 'rejected';
 export type RowResult = {
@@ -50,6 +50,8 @@ export type IngestOptions = {
   chunkSize?: number;
   /** Price table; defaults to the active policy's. */
   prices?: PriceTable;
+  /** IANA timezone of the rollup days; defaults to the active policy's (UTC without one). */
+  timezone?: string;
   /** "Now" for the 5-minutes-in-the-future check (ms since epoch). */
   now?: number;
   /** Keep per-row results only for rows that were not accepted (saves memory on huge files). */
@@ -98,7 +100,12 @@ export async function ingestBatch(
   options: IngestOptions = {},
 ): Promise<IngestResult> {
   const schemas = nativeSchema(options.now ?? Date.now());
-  const prices = options.prices ?? (await activePriceTable(store));
+  const settings =
+    options.prices && options.timezone
+      ? { prices: options.prices, timezone: options.timezone }
+      : await activeIngestSettings(store);
+  const prices = options.prices ?? settings.prices;
+  const timezone = options.timezone ?? settings.timezone;
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const source = options.source ?? 'native';
   const results: RowResult[] = [];
@@ -110,7 +117,7 @@ export async function ingestBatch(
   let chunk: Valid[] = [];
   const flush = async () => {
     if (chunk.length === 0) return;
-    const outcome = await loadChunk(store, chunk, prices, source);
+    const outcome = await loadChunk(store, chunk, prices, timezone, source);
     for (const r of outcome) {
       if (r.status === 'accepted') totals.accepted++;
       else if (r.status === 'duplicate') totals.duplicates++;
@@ -188,11 +195,17 @@ async function loadChunk(
   store: Store,
   chunk: Valid[],
   prices: PriceTable,
+  timezone: string,
   source: string,
 ): Promise<ChunkOutcome> {
+  // Every write goes in key order, so concurrent chunks lock rows in the same order and
+  // cannot deadlock on shared people, ids or rollup rows.
   const usage = splitById(chunk, isUsage);
   const outcomes = splitById(chunk, isOutcome);
   const compliance = splitById(chunk, isCompliance);
+  for (const group of [usage.first, outcomes.first, compliance.first]) {
+    group.sort((a, b) => (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0));
+  }
   const teams = new Map<string, { line: number; record: TeamRecord }>();
   const people = new Map<string, { line: number; record: PersonRecord }>();
   for (const item of chunk) {
@@ -237,16 +250,19 @@ async function loadChunk(
         usage.first.map((u) => u.record),
         costs,
         source,
+        timezone,
       );
       const outcomeIds = await insertOutcomes(
         client,
         outcomes.first.map((o) => o.record),
         source,
+        timezone,
       );
       const complianceIds = await insertCompliance(
         client,
         compliance.first.map((c) => c.record),
         source,
+        timezone,
       );
       return { usageIds, outcomeIds, complianceIds };
     });
@@ -341,7 +357,7 @@ async function upsertDirectory(
       `insert into teams (id, name, from_directory)
        select t, t, false from unnest($1::text[]) as t
        on conflict (id) do nothing`,
-      [[...referenced]],
+      [[...referenced].sort()],
     );
   }
   if (teams.length > 0) {
@@ -350,6 +366,7 @@ async function upsertDirectory(
        select id, coalesce(name, id), parent_id, cost_center, sensitivity, owner, true
          from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
            as t(id, name, parent_id, cost_center, sensitivity, owner)
+         order by id
        on conflict (id) do update set
          name = excluded.name, parent_id = excluded.parent_id, cost_center = excluded.cost_center,
          sensitivity = excluded.sensitivity, owner = excluded.owner, from_directory = true,
@@ -370,6 +387,7 @@ async function upsertDirectory(
        select id, name, team_id, role, manager_id, opted_in, attributes, true
          from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::jsonb[])
            as t(id, name, team_id, role, manager_id, opted_in, attributes)
+         order by id
        on conflict (id) do update set
          name = excluded.name, team_id = excluded.team_id, role = excluded.role,
          manager_id = excluded.manager_id, opted_in = excluded.opted_in,
@@ -390,6 +408,7 @@ async function upsertDirectory(
     await client.query(
       `insert into people (id, team_id, from_directory)
        select id, team_id, false from unnest($1::text[], $2::text[]) as t(id, team_id)
+       order by id
        on conflict (id) do nothing`,
       [[...autoPeople.keys()], [...autoPeople.values()]],
     );
@@ -401,6 +420,7 @@ async function insertUsage(
   rows: UsageRecord[],
   costs: (string | null)[],
   source: string,
+  timezone: string,
 ): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
   const result = await client.query<{ id: string }>(
@@ -412,7 +432,7 @@ async function insertUsage(
               cache_read_tokens, cache_write_tokens, requests, cost, project, environment, task)
      ),
      fresh as (
-       insert into usage_event_ids (id) select id from input on conflict do nothing returning id
+       insert into usage_event_ids (id) select id from input order by id on conflict do nothing returning id
      ),
      inserted as (
        insert into usage_events (id, ts, person_id, team_id, model, provider, input_tokens, output_tokens,
@@ -426,11 +446,11 @@ async function insertUsage(
        insert into daily_rollups as r (day, person_id, model, project, environment, input_tokens,
                                        output_tokens, cache_read_tokens, cache_write_tokens, cost,
                                        requests, unpriced_requests)
-       select (ts at time zone 'UTC')::date, person_id, model, project, environment, sum(input_tokens),
+       select (ts at time zone $17)::date, person_id, model, project, environment, sum(input_tokens),
               sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), coalesce(sum(cost), 0),
               sum(requests), count(*) filter (where cost is null)
-         from inserted group by 1, 2, 3, 4, 5
-       on conflict (day, person_id, model, project, environment) do update set
+         from inserted group by 1, 2, 3, 4, 5 order by 2, 1, 3, 4, 5
+       on conflict (person_id, day, model, project, environment) do update set
          input_tokens = r.input_tokens + excluded.input_tokens,
          output_tokens = r.output_tokens + excluded.output_tokens,
          cache_read_tokens = r.cache_read_tokens + excluded.cache_read_tokens,
@@ -457,6 +477,7 @@ async function insertUsage(
       rows.map((r) => r.environment),
       rows.map((r) => r.task),
       source,
+      timezone,
     ],
   );
   return new Set(result.rows.map((r) => r.id));
@@ -466,6 +487,7 @@ async function insertOutcomes(
   client: pg.PoolClient,
   rows: OutcomeRecord[],
   source: string,
+  timezone: string,
 ): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
   // tasks = number of outcome events: each reported outcome closes one task
@@ -481,12 +503,12 @@ async function insertOutcomes(
      rolled as (
        insert into daily_rollups as r (day, person_id, model, project, environment, tasks, accepted,
                                        rejected, reworked, completed, minutes_saved)
-       select (ts at time zone 'UTC')::date, person_id, '', '', '', count(*),
+       select (ts at time zone $8)::date, person_id, '', '', '', count(*),
               count(*) filter (where outcome = 'accepted'), count(*) filter (where outcome = 'rejected'),
               count(*) filter (where outcome = 'reworked'), count(*) filter (where outcome = 'completed'),
               sum(minutes_saved)
-         from inserted group by 1, 2
-       on conflict (day, person_id, model, project, environment) do update set
+         from inserted group by 1, 2 order by 2, 1
+       on conflict (person_id, day, model, project, environment) do update set
          tasks = r.tasks + excluded.tasks, accepted = r.accepted + excluded.accepted,
          rejected = r.rejected + excluded.rejected, reworked = r.reworked + excluded.reworked,
          completed = r.completed + excluded.completed,
@@ -501,6 +523,7 @@ async function insertOutcomes(
       rows.map((r) => r.outcome),
       rows.map((r) => r.minutes_saved),
       source,
+      timezone,
     ],
   );
   return new Set(result.rows.map((r) => r.id));
@@ -510,6 +533,7 @@ async function insertCompliance(
   client: pg.PoolClient,
   rows: ComplianceRecord[],
   source: string,
+  timezone: string,
 ): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
   const result = await client.query<{ id: string }>(
@@ -524,12 +548,12 @@ async function insertCompliance(
      rolled as (
        insert into daily_rollups as r (day, person_id, model, project, environment, redaction_failures,
                                        sensitive_flags, policy_exceptions)
-       select (ts at time zone 'UTC')::date, person_id, '', '', '',
+       select (ts at time zone $7)::date, person_id, '', '', '',
               count(*) filter (where flag = 'redaction_failure'),
               count(*) filter (where flag = 'sensitive_data'),
               count(*) filter (where flag = 'policy_exception')
-         from inserted group by 1, 2
-       on conflict (day, person_id, model, project, environment) do update set
+         from inserted group by 1, 2 order by 2, 1
+       on conflict (person_id, day, model, project, environment) do update set
          redaction_failures = r.redaction_failures + excluded.redaction_failures,
          sensitive_flags = r.sensitive_flags + excluded.sensitive_flags,
          policy_exceptions = r.policy_exceptions + excluded.policy_exceptions
@@ -542,6 +566,7 @@ async function insertCompliance(
       rows.map((r) => r.flag),
       rows.map((r) => r.severity),
       source,
+      timezone,
     ],
   );
   return new Set(result.rows.map((r) => r.id));

@@ -19,3 +19,16 @@ export async function activePriceTable(store: Store): Promise<PriceTable> {
   const ir = await activePolicyIr(store);
   return ir ? priceTable(ir) : NO_PRICES;
 }
+
+export type IngestSettings = { prices: PriceTable; timezone: string };
+
+/**
+ * What ingest needs from the active policy: its prices, and its timezone, which decides
+ * the calendar day a rollup row belongs to. No active policy: nothing priced, UTC days.
+ */
+export async function activeIngestSettings(store: Store): Promise<IngestSettings> {
+  const ir = await activePolicyIr(store);
+  return ir
+    ? { prices: priceTable(ir), timezone: ir.timezone || 'UTC' }
+    : { prices: NO_PRICES, timezone: 'UTC' };
+}

@@ -186,6 +186,7 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
   }
   const ir = await ensureActivePolicy(store, options.policyFile);
   const prices = ir ? priceTable(ir) : { currency: 'USD', models: {} };
+  const timezone = ir?.timezone || 'UTC';
   const classes = modelsByClass(prices);
   const premium = classes.premium ?? [];
   const economy = classes.economy ?? [];
@@ -299,7 +300,8 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
   const totals = emptyTotals();
   addTotals(
     totals,
-    (await ingestBatch(store, directory, { source: 'seed', prices, now: now.getTime() })).totals,
+    (await ingestBatch(store, directory, { source: 'seed', prices, timezone, now: now.getTime() }))
+      .totals,
   );
 
   // Usage: Zipf activity over a shuffled order of people, weekday rhythm, slow adoption growth.
@@ -325,7 +327,8 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
     if (batch.length === 0) return;
     addTotals(
       totals,
-      (await ingestBatch(store, batch, { source: 'seed', prices, now: now.getTime() })).totals,
+      (await ingestBatch(store, batch, { source: 'seed', prices, timezone, now: now.getTime() }))
+        .totals,
     );
     batch = [];
   };
@@ -440,7 +443,7 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
     `  outcomes          ${totals.byType.outcome}`,
     `  compliance flags  ${totals.byType.compliance}`,
     `  unpriced          ${totals.unpriced}`,
-    `  policy            ${policy ? `${policy} (active)` : 'none active: usage is unpriced'}`,
+    `  policy            ${policy ? `${policy} (active)` : existsSync(options.policyFile ?? DEFAULT_POLICY_FILE) ? 'none active: the default policy did not compile (run quotient policy check), usage is unpriced' : 'none active: usage is unpriced'}`,
   ].join('\n');
   return { text, totals, policy };
 }

@@ -8,7 +8,7 @@ import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 export const DailyRollup = defineEntity({
   name: 'DailyRollup',
   tableName: 'daily_rollups',
-  primaryKeys: ['day', 'personId', 'model', 'project', 'environment'],
+  primaryKeys: ['personId', 'day', 'model', 'project', 'environment'],
   properties: {
     day: p.string().columnType('date').primary(),
     personId: p.string().primary(),

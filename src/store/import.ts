@@ -1,0 +1,92 @@
+// Importing files: read rows in batches and hand each batch to the loader. With a real
+// server, up to `concurrency` chunks are in flight at once so that parsing the next chunk
+// overlaps with the database writing the previous one; each chunk stays one transaction.
+import { statSync } from 'node:fs';
+import type { PriceTable } from '../policy/price.ts';
+import type { Store } from './db.ts';
+import { type Format, readBatches } from './ingest/read.ts';
+import {
+  addTotals,
+  DEFAULT_CHUNK_SIZE,
+  emptyTotals,
+  type IngestTotals,
+  ingestBatch,
+  type RowResult,
+} from './loader.ts';
+import { activeIngestSettings } from './prices.ts';
+
+export type ImportProgress = { bytes: number; totalBytes: number; totals: IngestTotals };
+
+export type ImportOptions = {
+  format: Format;
+  chunkSize?: number;
+  /** Chunks in flight at once; defaults to 1 on the embedded database and 2 on a server. */
+  concurrency?: number;
+  prices?: PriceTable;
+  /** Timezone of the rollup days; defaults to the active policy's. */
+  timezone?: string;
+  /** How many rejected rows to keep for the summary (default 10). */
+  keepProblems?: number;
+  onChunk?: (progress: ImportProgress) => void;
+};
+
+export type ImportSummary = {
+  totals: IngestTotals;
+  problems: (RowResult & { file: string })[];
+  seconds: number;
+};
+
+export async function importFiles(
+  store: Store,
+  files: string[],
+  options: ImportOptions,
+): Promise<ImportSummary> {
+  const settings = await activeIngestSettings(store);
+  const prices = options.prices ?? settings.prices;
+  const timezone = options.timezone ?? settings.timezone;
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const concurrency = Math.max(
+    1,
+    Math.min(options.concurrency ?? (store.embedded ? 1 : 2), store.maxConnections),
+  );
+  const keepProblems = options.keepProblems ?? 10;
+  const totalBytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
+  const started = performance.now();
+  const totals = emptyTotals();
+  const problems: (RowResult & { file: string })[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let bytesDone = 0;
+
+  for (const file of files) {
+    let bytesNow = 0;
+    const batches = readBatches(file, options.format, {
+      batchSize: chunkSize,
+      onBytes: (b) => {
+        bytesNow = b;
+      },
+    });
+    for await (const batch of batches) {
+      const work = ingestBatch(store, batch, {
+        source: options.format,
+        prices,
+        chunkSize,
+        onlyProblems: true,
+      }).then(({ results, totals: batchTotals }) => {
+        addTotals(totals, batchTotals);
+        for (const r of results) {
+          if (r.status === 'rejected' && problems.length < keepProblems)
+            problems.push({ ...r, file });
+        }
+        options.onChunk?.({ bytes: bytesDone + bytesNow, totalBytes, totals });
+      });
+      const tracked = work.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    bytesDone += statSync(file).size;
+  }
+  await Promise.all(inFlight);
+  problems.sort((a, b) => (a.file === b.file ? a.line - b.line : 0));
+  return { totals, problems, seconds: (performance.now() - started) / 1000 };
+}
