@@ -371,3 +371,18 @@ export function usageReader(store: Store): UsageReader {
     },
   };
 }
+
+/** The same reader as a class, for callers that prefer `new StoreUsageReader(store)`. */
+export class StoreUsageReader implements UsageReader {
+  readonly directory: UsageReader['directory'];
+  readonly sumFacts: UsageReader['sumFacts'];
+  readonly watermark: UsageReader['watermark'];
+  readonly usage: UsageReader['usage'];
+  constructor(store: Store) {
+    const reader = usageReader(store);
+    this.directory = reader.directory;
+    this.sumFacts = reader.sumFacts;
+    this.watermark = reader.watermark;
+    this.usage = reader.usage;
+  }
+}
