@@ -11,14 +11,16 @@ import { openStore, type Store } from '../../src/store/db.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
 
 /** A TCP proxy to the database that can be cut (refusing connections) and restored. */
-class Proxy {
+class TcpProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  private readonly host: string;
+  private readonly target: number;
   port = 0;
-  constructor(
-    private readonly host: string,
-    private readonly target: number,
-  ) {}
+  constructor(host: string, target: number) {
+    this.host = host;
+    this.target = target;
+  }
 
   async start(): Promise<void> {
     const server = createServer((client) => {
@@ -47,7 +49,7 @@ class Proxy {
 }
 
 let base: TestStore;
-let proxy: Proxy;
+let proxy: TcpProxy;
 let store: Store;
 let server: RunningServer;
 let key: string;
@@ -55,7 +57,7 @@ let key: string;
 beforeAll(async () => {
   base = await createTestStore();
   const target = new URL(base.url);
-  proxy = new Proxy(target.hostname, Number(target.port));
+  proxy = new TcpProxy(target.hostname, Number(target.port));
   await proxy.start();
   target.host = `127.0.0.1:${proxy.port}`;
   store = await openStore({ databaseUrl: target.toString(), entities: apiEntities, poolSize: 1 });
