@@ -92,6 +92,21 @@ export function periodBounds(
   timeZone: string,
 ): Bounds {
   const now = toInstant(clock);
+  const key = `${period}|${now}|${timeZone}`;
+  let hit = boundsCache.get(key);
+  if (!hit) {
+    const b = computeBounds(period, now, timeZone);
+    hit = { start: b.start.getTime(), end: b.end.getTime() };
+    if (boundsCache.size >= 4096) boundsCache.clear();
+    boundsCache.set(key, hit);
+  }
+  return { start: new Date(hit.start), end: new Date(hit.end) };
+}
+
+// Intl formatting is the slow part; evaluations ask for the same few bounds many times
+const boundsCache = new Map<string, { start: number; end: number }>();
+
+function computeBounds(period: Period, now: number, timeZone: string): Bounds {
   const w = wallClock(now, timeZone);
   // civil-date arithmetic via Date.UTC, which normalises overflowing months and days
   const civil = (y: number, m: number, d: number) => {
