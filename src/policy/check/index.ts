@@ -655,7 +655,7 @@ function checkTest(
                 'Q3012',
                 `ladder \`${e.target.text}\` has no step at ${e.step.raw}`,
                 e.step.range,
-                `its steps: ${steps.map((s) => `${s}%`).join(', ')}`,
+                `its steps: ${[...new Set(steps)].map((s) => `${s}%`).join(', ')}`,
               ),
             );
           }
