@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { at, BASE, compileText, show, where } from './meaning-helpers.ts';
 
@@ -194,5 +195,73 @@ describe('checker', () => {
     const text = plus('metric a1 = cost + tokens\nmetric a2 = tokns * 2');
     const d = diagnose(text).filter((x) => x.severity === 'error');
     expect(d.map((x) => x.code)).toEqual(['Q4001', 'Q3001']);
+  });
+});
+
+describe('broken copies of default.policy', () => {
+  const original = readFileSync(new URL('../../policies/default.policy', import.meta.url), 'utf8');
+
+  it('is clean as committed', () => {
+    expect(compileText(original).diagnostics.map(show)).toEqual([]);
+  });
+
+  it('reports a unit error at the offending expression', () => {
+    const text = original.replace(
+      '= cost / max(accepted, 1)',
+      '= cost / max(accepted, 1) + tokens',
+    );
+    const d = diagnose(text);
+    expect(where(d, 'Q4001')).toEqual([at(text, 'cost / max(accepted, 1) + tokens')]);
+    expect(d.find((x) => x.code === 'Q4001')!.message).toContain('cannot add tokens to money');
+  });
+
+  it('reports a comparison of unlike units in eligible', () => {
+    const text = original.replace(
+      'eligible when tasks >= 5 and',
+      'eligible when tasks >= 5 USD and',
+    );
+    expect(where(diagnose(text), 'Q4002')).toEqual([at(text, 'tasks >= 5 USD')]);
+  });
+
+  it('names a metric cycle at the first metric of the cycle', () => {
+    const text = original
+      .replace(
+        '= accepted / max(accepted + rejected + reworked, 1)',
+        '= accepted / max(accepted + rejected + reworked, 1) * safety',
+      )
+      .replace(
+        '= if redaction_failures > 0 then 0.5 else 1',
+        '= if redaction_failures > 0 then 0.5 else acceptance',
+      );
+    const d = diagnose(text);
+    expect(d.filter((x) => x.code === 'Q5001').map((x) => x.message)).toEqual([
+      'metric cycle: acceptance → safety → acceptance',
+    ]);
+    expect(where(d, 'Q5001')).toEqual([at(text, 'acceptance "Acceptance rate"')]);
+  });
+
+  it('reports an assign after `otherwise` as unreachable, and a missing otherwise', () => {
+    const unreachable = original.replace(
+      'assign baseline otherwise',
+      'assign baseline otherwise\nassign lab when role == "researcher"',
+    );
+    expect(where(diagnose(unreachable), 'Q5003')).toEqual([
+      at(unreachable, 'assign lab when role'),
+    ]);
+    const open = original.replace('assign baseline otherwise', '');
+    expect(where(diagnose(open), 'Q5004')).toEqual([at(open, 'assign power')]);
+  });
+
+  it('reports falling thresholds and undeclared classes', () => {
+    const text = original.replace(
+      'at 100% require approval by manager',
+      'at 85% require approval by manager',
+    );
+    expect(where(diagnose(text), 'Q5002')).toEqual([at(text, '85%')]);
+    const cls = original.replace(
+      'model "gpt-4o"            class standard',
+      'model "gpt-4o"            class standrd',
+    );
+    expect(where(diagnose(cls), 'Q3002')).toEqual([at(cls, 'standrd')]);
   });
 });
