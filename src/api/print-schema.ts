@@ -3,7 +3,9 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lexicographicSortSchema, printSchema } from 'graphql';
+// graphql/index.js: the same module instance Pothos builds with (graphql 16 has no exports
+// map, so a bundler resolving its `module` field would load a second copy)
+import { lexicographicSortSchema, printSchema } from 'graphql/index.js';
 import { schema } from './schema/index.ts';
 
 export const SCHEMA_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../schema.graphql');
