@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerKeysCommands } from './cli/keys.ts';
 import { registerPolicyCheckCommands } from './cli/policy-check.ts';
 import { registerPolicyEvalCommands } from './cli/policy-eval.ts';
+import { registerPolicyReviewCommands } from './cli/policy-review.ts';
 import { registerServeCommand } from './cli/serve.ts';
 import { registerStoreCommands } from './cli/store.ts';
 
@@ -17,6 +18,7 @@ const program = new Command('quotient')
 const policy = program.command('policy').description('author, check and review .policy files');
 registerPolicyCheckCommands(policy);
 registerPolicyEvalCommands(policy);
+registerPolicyReviewCommands(policy);
 
 registerStoreCommands(program);
 registerServeCommand(program);

@@ -123,5 +123,6 @@ export function replayClock(window: ReviewWindow, now: Date): Date {
 /** Local days covered up to the clock: [from, min(to, day after clock)). */
 export function daysUpTo(window: ReviewWindow, clock: Date): { from: string; to: string } {
   const last = addDays(localDate(clock, window.timezone), 1);
-  return { from: window.from, to: last < window.to ? last : window.to };
+  // dates as YYYY-MM-DD sort as text
+  return { from: window.from, to: [last, window.to].sort()[0] };
 }

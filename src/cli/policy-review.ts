@@ -1,0 +1,271 @@
+// Quarterly review commands: publish, activate (and roll back), log, diff and impact.
+// Diff and impact take each side as a .policy file or a stored version (`v3`, a version
+// label, a hash prefix). Exit codes follow diff(1): 0 same meaning, 1 changes, 2 trouble
+// (a file with errors, an unknown version or window, a usage error).
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { type Command, Option } from 'commander';
+import { loadPseudonymSecret, pseudonymizer } from '../api/auth.ts';
+import { apiEntities } from '../api/entities.ts';
+import { type ImpactReport, impactReplay, WindowError } from '../engine/impact.ts';
+import { type ImpactFormat, renderImpact } from '../engine/impact-render.ts';
+import { analyzePolicy } from '../policy/analyze.ts';
+import { hasErrors, sortDiagnostics } from '../policy/diagnostics.ts';
+import {
+  DIFF_FORMATS,
+  type DiffFormat,
+  type DiffInput,
+  diffPolicies,
+  renderDiff,
+} from '../policy/diff.ts';
+import { parsePolicy } from '../policy/parse.ts';
+import { DEFAULT_DATA_DIR, openStore, type Store } from '../store/db.ts';
+import {
+  activatePolicy,
+  findPolicyVersion,
+  policyLog,
+  publishPolicySource,
+  UnknownVersionError,
+} from '../store/policy-history.ts';
+import { usageReader } from '../store/usage-reader.ts';
+import { renderDiagnostic } from './policy-check.ts';
+
+type StoreFlags = { dataDir: string };
+
+function dataDirOption() {
+  return new Option(
+    '--data-dir <dir>',
+    'embedded database directory (ignored when DATABASE_URL is set)',
+  ).default(DEFAULT_DATA_DIR);
+}
+
+/** Opens the store lazily: diffing two files needs no database. */
+function lazyStore(flags: StoreFlags) {
+  let opened: Promise<Store> | null = null;
+  return {
+    get: () => {
+      opened ??= openStore({ dataDir: flags.dataDir, migrate: true, entities: apiEntities });
+      return opened;
+    },
+    close: async () => {
+      if (opened) await (await opened).close();
+    },
+  };
+}
+
+/** A side that could not be loaded: the message is printed and the command exits 2. */
+class SideError extends Error {}
+
+export type LoadedSide = DiffInput & { label: string };
+
+/** A file path, or else a stored version reference. */
+async function loadSide(ref: string, store: () => Promise<Store>): Promise<LoadedSide> {
+  if (existsSync(ref) && statSync(ref).isFile()) {
+    const text = readFileSync(ref, 'utf8');
+    const analysis = analyzePolicy(text, ref);
+    if (!analysis.ir || hasErrors(analysis.diagnostics)) {
+      const shown = sortDiagnostics(analysis.diagnostics.filter((d) => d.severity === 'error'));
+      throw new SideError(
+        `${shown.map((d) => renderDiagnostic(d, text, ref)).join('\n')}\n${ref}: ${shown.length} error${shown.length === 1 ? '' : 's'}, cannot compare`,
+      );
+    }
+    return { ast: analysis.ast, ir: analysis.ir, label: ref };
+  }
+  if (/[/\\]|\.policy$/.test(ref)) throw new SideError(`${ref}: no such file`);
+  try {
+    const row = await findPolicyVersion(await store(), ref);
+    // the stored source is parsed again for the canonical text of each declaration
+    const { ast } = parsePolicy(row.source, `v${row.id}`);
+    return { ast, ir: row.ir, label: `v${row.id} (${row.version})` };
+  } catch (error) {
+    if (error instanceof UnknownVersionError) throw new SideError(error.message);
+    throw error;
+  }
+}
+
+function fail(message: string): void {
+  console.error(message);
+  process.exitCode = 2;
+}
+
+type PublishFlags = StoreFlags & { activate?: boolean; message?: string; author?: string };
+type DiffFlags = StoreFlags & { format: DiffFormat };
+type ImpactFlags = StoreFlags & {
+  window: string;
+  format: ImpactFormat;
+  asRole: 'governance' | 'viewer';
+};
+
+export function registerPolicyReviewCommands(policyGroup: Command): void {
+  policyGroup
+    .command('publish')
+    .description(
+      'store a policy file as a new immutable version (nothing new if its meaning is already stored)',
+    )
+    .argument('<file>', 'the .policy file')
+    .option('--activate', 'make it the active version in the same step')
+    .option('--message <text>', 'why this version exists')
+    .option('--author <name>', 'who wrote it (default: $USER)')
+    .addOption(dataDirOption())
+    .action(async (file: string, flags: PublishFlags) => {
+      if (!existsSync(file)) return fail(`${file}: no such file`);
+      const source = readFileSync(file, 'utf8');
+      const store = await openStore({ dataDir: flags.dataDir, migrate: true });
+      try {
+        const outcome = await publishPolicySource(store, {
+          source,
+          file,
+          author: flags.author ?? process.env.USER ?? null,
+          message: flags.message ?? null,
+          activate: flags.activate,
+        });
+        if (outcome.kind === 'invalid') {
+          const errors = sortDiagnostics(outcome.diagnostics.filter((d) => d.severity === 'error'));
+          for (const d of errors) console.error(renderDiagnostic(d, source, file));
+          return fail(`${file}: ${errors.length} error(s), nothing published`);
+        }
+        if (outcome.kind === 'unchanged') {
+          const e = outcome.existing;
+          console.log(
+            `no semantic change: ${file} means the same as v${e.id} (${e.version}, ${e.status}, hash ${e.hash.slice(0, 12)}); nothing stored`,
+          );
+          if (outcome.activated) console.log(`activated v${e.id}`);
+          return;
+        }
+        const v = outcome.version;
+        console.log(
+          `published v${v.id} (${v.version}, hash ${v.hash.slice(0, 12)})${v.parent_id ? `, parent v${v.parent_id}` : ''}`,
+        );
+        if (outcome.activated) console.log(`activated v${v.id}`);
+      } finally {
+        await store.close();
+      }
+    });
+
+  policyGroup
+    .command('activate')
+    .description('make a stored version active (activating an older one is a rollback); audited')
+    .argument('<version>', 'v3, 3, a version label or a hash prefix')
+    .addOption(dataDirOption())
+    .action(async (ref: string, flags: StoreFlags) => {
+      const store = await openStore({ dataDir: flags.dataDir, migrate: true });
+      try {
+        const target = await findPolicyVersion(store, ref);
+        const before = (await policyLog(store)).find((r) => r.status === 'active');
+        if (before?.id === target.id) {
+          console.log(`v${target.id} (${target.version}) is already active`);
+          return;
+        }
+        const row = await activatePolicy(store, target.id);
+        const rollback = before && row.id < before.id;
+        console.log(
+          `${rollback ? 'rolled back to' : 'activated'} v${row.id} (${row.version}, hash ${row.hash.slice(0, 12)})` +
+            (before ? `; v${before.id} (${before.version}) retired` : ''),
+        );
+      } catch (error) {
+        if (error instanceof UnknownVersionError) return fail(error.message);
+        throw error;
+      } finally {
+        await store.close();
+      }
+    });
+
+  policyGroup
+    .command('log')
+    .description('list the stored policy versions, newest first')
+    .option('--json', 'print JSON')
+    .addOption(dataDirOption())
+    .action(async (flags: StoreFlags & { json?: boolean }) => {
+      const store = await openStore({ dataDir: flags.dataDir, migrate: true });
+      try {
+        const rows = await policyLog(store);
+        if (flags.json) {
+          console.log(JSON.stringify(rows, null, 2));
+          return;
+        }
+        if (rows.length === 0) {
+          console.log('no policy versions yet: `quotient policy publish <file>`');
+          return;
+        }
+        for (const r of rows) {
+          const mark = r.status === 'active' ? '*' : ' ';
+          const when = new Date(r.created_at).toISOString().slice(0, 16).replace('T', ' ');
+          console.log(
+            `${mark} v${r.id}  ${r.version.padEnd(10)} ${r.status.padEnd(7)} ${r.hash.slice(0, 12)}  ${when}` +
+              `  ${r.author ?? '-'}${r.parent_id ? `  parent v${r.parent_id}` : ''}${r.message ? `  "${r.message}"` : ''}`,
+          );
+        }
+      } finally {
+        await store.close();
+      }
+    });
+
+  policyGroup
+    .command('diff')
+    .description('what changed in meaning between two policies (exit 0 same, 1 changed, 2 trouble)')
+    .argument('<old>', 'a .policy file or a stored version (v3, a label, a hash prefix)')
+    .argument('<new>', 'a .policy file or a stored version')
+    .addOption(
+      new Option('--format <format>', 'output format').choices(DIFF_FORMATS).default('text'),
+    )
+    .addOption(dataDirOption())
+    .action(async (oldRef: string, newRef: string, flags: DiffFlags) => {
+      const store = lazyStore(flags);
+      try {
+        const a = await loadSide(oldRef, store.get);
+        const b = await loadSide(newRef, store.get);
+        const diff = diffPolicies(a, b);
+        process.stdout.write(renderDiff(diff, flags.format));
+        process.exitCode = diff.equivalent ? 0 : 1;
+      } catch (error) {
+        if (error instanceof SideError) return fail(error.message);
+        throw error;
+      } finally {
+        await store.close();
+      }
+    });
+
+  policyGroup
+    .command('impact')
+    .description('replay a window of stored usage under two policies and report what would change')
+    .argument('<old>', 'a .policy file or a stored version')
+    .argument('<new>', 'a .policy file or a stored version')
+    .requiredOption(
+      '--window <period>',
+      'e.g. 2026-Q3, 2026-10, 2026-W40, last-quarter, last-month',
+    )
+    .addOption(
+      new Option('--format <format>', 'output format')
+        .choices(['text', 'json', 'markdown'])
+        .default('text'),
+    )
+    .addOption(
+      new Option('--as-role <role>', 'whose view: governance sees names, viewer sees pseudonyms')
+        .choices(['governance', 'viewer'])
+        .default('viewer'),
+    )
+    .addOption(dataDirOption())
+    .action(async (oldRef: string, newRef: string, flags: ImpactFlags) => {
+      const store = lazyStore(flags);
+      try {
+        const a = await loadSide(oldRef, store.get);
+        const b = await loadSide(newRef, store.get);
+        const s = await store.get();
+        const named = flags.asRole === 'governance';
+        const pseudonym = named ? null : pseudonymizer(await loadPseudonymSecret(s.em()));
+        const report: ImpactReport = await impactReplay({
+          reader: usageReader(s),
+          from: { ir: a.ir, label: a.label },
+          to: { ir: b.ir, label: b.label },
+          window: flags.window,
+          identity: (id) =>
+            pseudonym ? { id: pseudonym(id), masked: true } : { id, masked: false },
+        });
+        process.stdout.write(renderImpact(report, flags.format));
+      } catch (error) {
+        if (error instanceof SideError || error instanceof WindowError) return fail(error.message);
+        throw error;
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,680 @@
+// Impact replay: what a new policy version would have done to a past window of real usage.
+// The window's stored facts are read once (for what both versions need) and evaluated at
+// the window's end under each version; the report compares tiers, escalations, rules,
+// budget bands, leaderboards and (when prices changed) cost, computed exactly from token
+// sums under each price table. Identities pass through the caller's `identity` function,
+// so the report is masked unless the caller may see names.
+import { buildRuleSet, type RuleSet } from '../policy/compile/index.ts';
+import { evaluate } from '../policy/evaluate/index.ts';
+import type {
+  Band,
+  EvaluateInput,
+  EvaluateResult,
+  SubjectResult,
+} from '../policy/evaluate/types.ts';
+import { canonicalJson, policyHash, type RuleSetIR } from '../policy/ir.ts';
+import { costPico, type PriceTable, picoToDecimal } from '../policy/price.ts';
+import { collectOrg, factWindow, type Needs, needsOf } from './facts.ts';
+import { daysUpTo, parseWindow, type ReviewWindow, replayClock } from './impact-window.ts';
+import { kendallTauB } from './kendall.ts';
+import type { Directory, UsageReader } from './ports.ts';
+import type { UsageQuery, UsageRow } from './usage.ts';
+
+export { WindowError } from './impact-window.ts';
+
+export type Identity = { id: string; masked: boolean };
+export type IdentityFn = (personId: string) => Identity;
+
+export type ImpactSide = {
+  label: string;
+  name: string | null;
+  version: string | null;
+  hash: string;
+};
+
+export type TierMove = { person: Identity; from: string | null; to: string | null };
+export type StepDelta = {
+  ladder: string;
+  trigger: 'at' | 'forecast';
+  threshold: number;
+  /** subjects (people, teams, the org) at which the step fires */
+  before: number;
+  after: number;
+  delta: number;
+};
+export type RuleDelta = {
+  rule: string;
+  severity: string | null;
+  before: number;
+  after: number;
+  delta: number;
+};
+export type BudgetFlip = {
+  subject: Identity & { kind: 'person' | 'team' | 'org' };
+  budget: string;
+  before: { band: Band; percent: number } | null;
+  after: { band: Band; percent: number } | null;
+};
+export type RankMove = {
+  subject: Identity;
+  before: { rank: number; cohort: string | null; score: number };
+  after: { rank: number; cohort: string | null; score: number };
+  /** positive: moved up */
+  move: number;
+};
+export type BoardImpact = {
+  name: string;
+  presentIn: 'both' | 'old' | 'new';
+  top: { before: number | null; after: number | null };
+  ranked: { before: number; after: number; both: number };
+  entering: { subject: Identity; rank: number; cohort: string | null; score: number }[];
+  leaving: { subject: Identity; rank: number; cohort: string | null; score: number }[];
+  largestMoves: RankMove[];
+  /** Kendall's tau-b between the two scores, over subjects ranked under both; null below 2 */
+  kendallTau: number | null;
+};
+export type CostLine = { key: string; before: string; after: string; delta: string };
+export type CostImpact = {
+  currency: string;
+  total: CostLine;
+  byModel: CostLine[];
+  /** the teams whose cost moves most */
+  byTeam: CostLine[];
+  /** models one side does not price (their usage costs 0 on that side) */
+  unpriced: { before: string[]; after: string[] };
+};
+
+export type ImpactReport = {
+  from: ImpactSide;
+  to: ImpactSide;
+  window: {
+    spec: string;
+    label: string;
+    from: string;
+    to: string;
+    timezone: string;
+    evaluatedAt: string;
+  };
+  /** false: the window holds no usage, outcomes or flags; every other section is empty */
+  hasData: boolean;
+  message: string | null;
+  identities: 'named' | 'masked';
+  population: { people: number; teams: number };
+  tiers: {
+    changed: number;
+    transitions: { from: string | null; to: string | null; count: number }[];
+    before: Record<string, number>;
+    after: Record<string, number>;
+    people: TierMove[];
+  };
+  escalations: StepDelta[];
+  rules: RuleDelta[];
+  budgets: { flips: BudgetFlip[]; count: number; evaluated: number };
+  leaderboards: BoardImpact[];
+  /** null when both versions price every model the same */
+  cost: CostImpact | null;
+  /** how the replay was done, for the review document */
+  notes: string[];
+};
+
+export type ImpactRequest = {
+  reader: UsageReader;
+  from: { ir: RuleSetIR; label: string };
+  to: { ir: RuleSetIR; label: string };
+  /** `2026-Q3`, `2026-10`, `2026-W40`, `last-quarter`, ... in the new version's timezone */
+  window: string;
+  identity: IdentityFn;
+  /** the present, for relative windows and windows still running (default: the real clock) */
+  now?: Date;
+  /** cap on listed individuals per section (default 25); counts are always complete */
+  listLimit?: number;
+};
+
+const side = (x: { ir: RuleSetIR; label: string }): ImpactSide => ({
+  label: x.label,
+  name: x.ir.meta.name,
+  version: x.ir.meta.version,
+  hash: policyHash(x.ir),
+});
+
+function pricesOf(ir: RuleSetIR): PriceTable {
+  return { currency: ir.currency, models: ir.models };
+}
+
+const samePrices = (a: RuleSetIR, b: RuleSetIR) =>
+  a.currency === b.currency && canonicalJson(a.models) === canonicalJson(b.models);
+
+function usageQuery(
+  from: string,
+  to: string,
+  groupBy: UsageQuery['groupBy'],
+  env: string | null,
+): UsageQuery {
+  return {
+    from,
+    to,
+    people: null,
+    teams: null,
+    models: null,
+    classes: null,
+    projects: null,
+    environments: env === null ? null : [env],
+    groupBy,
+    bucket: null,
+    classOf: {},
+  };
+}
+
+const tokensOf = (r: UsageRow) => ({
+  inputTokens: r.inputTokens,
+  outputTokens: r.outputTokens,
+  cacheReadTokens: r.cacheReadTokens,
+  cacheWriteTokens: r.cacheWriteTokens,
+});
+
+const picoToNumber = (pico: bigint) => Number(pico) / 1e12;
+
+/**
+ * Replaces the stored `cost` facts (priced at ingest) with cost recomputed from token sums
+ * under `prices`, for every day-based window that reads cost. Team and org values are the
+ * exact sums of their people's recomputed costs.
+ */
+async function repriceInput(
+  reader: UsageReader,
+  base: EvaluateInput,
+  needs: Needs,
+  prices: PriceTable,
+  clock: Date,
+  timeZone: string,
+  directory: Directory,
+): Promise<{ input: EvaluateInput; windows: number }> {
+  const teamOf = new Map(directory.people.map((p) => [p.id, p.team]));
+  const keys = new Set<string>();
+  for (const kind of ['person', 'team', 'org'] as const) {
+    for (const [key, facts] of needs[kind]) if (facts.has('cost')) keys.add(key);
+  }
+  const perKey = new Map<
+    string,
+    { person: Map<string, bigint>; team: Map<string, bigint>; org: bigint }
+  >();
+  for (const key of keys) {
+    const w = factWindow(key, ['cost'], clock, timeZone);
+    if (w.kind !== 'days') continue; // sub-day windows keep the stored cost
+    const rows = await reader.usage(usageQuery(w.from, w.to, ['person', 'model'], w.environment));
+    const person = new Map<string, bigint>();
+    const team = new Map<string, bigint>();
+    let org = 0n;
+    for (const r of rows) {
+      const id = r.group.person ?? '';
+      const pico = costPico(prices, r.group.model ?? '', tokensOf(r)) ?? 0n;
+      person.set(id, (person.get(id) ?? 0n) + pico);
+      const t = teamOf.get(id);
+      if (t) team.set(t, (team.get(t) ?? 0n) + pico);
+      org += pico;
+    }
+    perKey.set(key, { person, team, org });
+  }
+  const withCost = (
+    facts: EvaluateInput['subjects'][number]['facts'],
+    pick: (k: string) => bigint | undefined,
+  ) => {
+    const out = { ...facts };
+    for (const [key, values] of Object.entries(facts)) {
+      const sums = perKey.get(key);
+      if (!sums || !('cost' in values)) continue;
+      out[key] = { ...values, cost: picoToNumber(pick(key) ?? 0n) };
+    }
+    return out;
+  };
+  const input: EvaluateInput = {
+    now: base.now,
+    subjects: base.subjects.map((s) => ({
+      ...s,
+      facts: withCost(s.facts, (k) =>
+        s.kind === 'person' ? perKey.get(k)?.person.get(s.id) : perKey.get(k)?.team.get(s.id),
+      ),
+    })),
+  };
+  if (base.org) input.org = { facts: withCost(base.org.facts, (k) => perKey.get(k)?.org) };
+  return { input, windows: perKey.size };
+}
+
+async function costImpact(
+  reader: UsageReader,
+  a: RuleSetIR,
+  b: RuleSetIR,
+  days: { from: string; to: string },
+  limit: number,
+): Promise<CostImpact> {
+  const rows = await reader.usage(usageQuery(days.from, days.to, ['team', 'model'], null));
+  const pa = pricesOf(a);
+  const pb = pricesOf(b);
+  const total = { before: 0n, after: 0n };
+  const byModel = new Map<string, { before: bigint; after: bigint }>();
+  const byTeam = new Map<string, { before: bigint; after: bigint }>();
+  const unpricedA = new Set<string>();
+  const unpricedB = new Set<string>();
+  for (const r of rows) {
+    const model = r.group.model ?? '';
+    const before = costPico(pa, model, tokensOf(r));
+    const after = costPico(pb, model, tokensOf(r));
+    if (before === null) unpricedA.add(model);
+    if (after === null) unpricedB.add(model);
+    const add = (map: Map<string, { before: bigint; after: bigint }>, key: string) => {
+      const cur = map.get(key) ?? { before: 0n, after: 0n };
+      cur.before += before ?? 0n;
+      cur.after += after ?? 0n;
+      map.set(key, cur);
+    };
+    add(byModel, model);
+    add(byTeam, r.group.team ?? '(no team)');
+    total.before += before ?? 0n;
+    total.after += after ?? 0n;
+  }
+  const line = (key: string, v: { before: bigint; after: bigint }): CostLine => ({
+    key,
+    before: picoToDecimal(v.before),
+    after: picoToDecimal(v.after),
+    delta: picoToDecimal(v.after - v.before),
+  });
+  const abs = (x: bigint) => (x < 0n ? -x : x);
+  const byDelta = (
+    x: [string, { before: bigint; after: bigint }],
+    y: [string, { before: bigint; after: bigint }],
+  ) => {
+    const dx = abs(x[1].after - x[1].before);
+    const dy = abs(y[1].after - y[1].before);
+    return dx === dy ? (x[0] < y[0] ? -1 : 1) : dy > dx ? 1 : -1;
+  };
+  return {
+    currency: b.currency,
+    total: line('total', total),
+    byModel: [...byModel].sort(byDelta).map(([k, v]) => line(k, v)),
+    byTeam: [...byTeam]
+      .filter(([, v]) => v.before !== v.after)
+      .sort(byDelta)
+      .slice(0, limit)
+      .map(([k, v]) => line(k, v)),
+    unpriced: { before: [...unpricedA].sort(), after: [...unpricedB].sort() },
+  };
+}
+
+// ---------- comparisons ----------
+
+type Pair = {
+  a: SubjectResult | undefined;
+  b: SubjectResult | undefined;
+  kind: 'person' | 'team';
+  id: string;
+};
+
+function pairs(ra: EvaluateResult, rb: EvaluateResult): Pair[] {
+  const map = new Map<string, Pair>();
+  const key = (s: SubjectResult) => `${s.kind}\u0000${s.id}`;
+  for (const s of ra.subjects) map.set(key(s), { a: s, b: undefined, kind: s.kind, id: s.id });
+  for (const s of rb.subjects) {
+    const cur = map.get(key(s));
+    if (cur) cur.b = s;
+    else map.set(key(s), { a: undefined, b: s, kind: s.kind, id: s.id });
+  }
+  return [...map.values()].sort((x, y) => (x.kind + x.id < y.kind + y.id ? -1 : 1));
+}
+
+function compareTiers(ps: Pair[], identity: IdentityFn, limit: number): ImpactReport['tiers'] {
+  const before: Record<string, number> = {};
+  const after: Record<string, number> = {};
+  const transitions = new Map<string, { from: string | null; to: string | null; count: number }>();
+  const people: TierMove[] = [];
+  let changed = 0;
+  for (const p of ps) {
+    if (p.kind !== 'person') continue;
+    const ta = p.a?.tier?.tier ?? null;
+    const tb = p.b?.tier?.tier ?? null;
+    if (ta) before[ta] = (before[ta] ?? 0) + 1;
+    if (tb) after[tb] = (after[tb] ?? 0) + 1;
+    if (ta === tb) continue;
+    changed++;
+    const k = `${ta}\u0000${tb}`;
+    const t = transitions.get(k) ?? { from: ta, to: tb, count: 0 };
+    t.count++;
+    transitions.set(k, t);
+    people.push({ person: identity(p.id), from: ta, to: tb });
+  }
+  people.sort((x, y) => (x.person.id < y.person.id ? -1 : 1));
+  return {
+    changed,
+    transitions: [...transitions.values()].sort(
+      (x, y) => y.count - x.count || String(x.from).localeCompare(String(y.from)),
+    ),
+    before,
+    after,
+    people: people.slice(0, limit),
+  };
+}
+
+function compareSteps(
+  ra: EvaluateResult,
+  rb: EvaluateResult,
+  ia: RuleSetIR,
+  ib: RuleSetIR,
+): StepDelta[] {
+  const counts = new Map<string, StepDelta>();
+  const levelKey = (ladder: string, trigger: string, threshold: number) =>
+    `${ladder}\u0000${trigger}\u0000${threshold}`;
+  // every step of either ladder is listed, even at zero, so a new step shows as 0 → n
+  for (const ir of [ia, ib]) {
+    for (const [ladder, l] of Object.entries(ir.escalations)) {
+      for (const s of l.steps) {
+        counts.set(levelKey(ladder, s.trigger, s.threshold), {
+          ladder,
+          trigger: s.trigger,
+          threshold: s.threshold,
+          before: 0,
+          after: 0,
+          delta: 0,
+        });
+      }
+    }
+  }
+  const tally = (r: EvaluateResult, field: 'before' | 'after') => {
+    const seen = new Set<string>();
+    const note = (owner: string, steps: SubjectResult['escalations']) => {
+      for (const s of steps) {
+        const k = levelKey(s.ladder, s.trigger, s.threshold);
+        const once = `${k}\u0000${owner}`;
+        if (seen.has(once)) continue;
+        seen.add(once);
+        const entry = counts.get(k);
+        if (entry) entry[field]++;
+      }
+    };
+    for (const s of r.subjects) note(`${s.kind}:${s.id}`, s.escalations);
+    if (r.org) note('org', r.org.escalations);
+  };
+  tally(ra, 'before');
+  tally(rb, 'after');
+  return [...counts.values()]
+    .map((c) => ({ ...c, delta: c.after - c.before }))
+    .sort((x, y) =>
+      x.ladder !== y.ladder
+        ? x.ladder.localeCompare(y.ladder)
+        : x.trigger !== y.trigger
+          ? x.trigger === 'at'
+            ? -1
+            : 1
+          : x.threshold - y.threshold,
+    );
+}
+
+function compareRules(
+  ra: EvaluateResult,
+  rb: EvaluateResult,
+  ia: RuleSetIR,
+  ib: RuleSetIR,
+): RuleDelta[] {
+  const names = [...new Set([...Object.keys(ia.rules), ...Object.keys(ib.rules)])].sort();
+  const count = (r: EvaluateResult, name: string) =>
+    r.subjects.filter((s) => s.rules.some((f) => f.rule === name)).length;
+  return names.map((rule) => {
+    const before = count(ra, rule);
+    const after = count(rb, rule);
+    return {
+      rule,
+      severity: ib.rules[rule]?.severity ?? ia.rules[rule]?.severity ?? null,
+      before,
+      after,
+      delta: after - before,
+    };
+  });
+}
+
+function compareBudgets(
+  ps: Pair[],
+  ra: EvaluateResult,
+  rb: EvaluateResult,
+  identity: IdentityFn,
+  limit: number,
+): ImpactReport['budgets'] {
+  const flips: BudgetFlip[] = [];
+  let evaluated = 0;
+  const one = (
+    subject: BudgetFlip['subject'],
+    ba: SubjectResult['budgets'],
+    bb: SubjectResult['budgets'],
+  ) => {
+    const keys = [...new Set([...ba.map((b) => b.key), ...bb.map((b) => b.key)])].sort();
+    for (const key of keys) {
+      evaluated++;
+      const x = ba.find((b) => b.key === key);
+      const y = bb.find((b) => b.key === key);
+      if (x && y && x.band === y.band) continue;
+      // a budget only one version has is a flip only when it is not green there
+      if (!x && y?.band === 'green') continue;
+      if (!y && x?.band === 'green') continue;
+      flips.push({
+        subject,
+        budget: key,
+        before: x ? { band: x.band, percent: round1(x.percent) } : null,
+        after: y ? { band: y.band, percent: round1(y.percent) } : null,
+      });
+    }
+  };
+  for (const p of ps) {
+    const who = p.kind === 'person' ? identity(p.id) : { id: p.id, masked: false };
+    one({ ...who, kind: p.kind }, p.a?.budgets ?? [], p.b?.budgets ?? []);
+  }
+  one({ id: 'org', masked: false, kind: 'org' }, ra.org?.budgets ?? [], rb.org?.budgets ?? []);
+  const severity = (f: BudgetFlip) => Math.abs((f.after?.percent ?? 0) - (f.before?.percent ?? 0));
+  flips.sort((x, y) => severity(y) - severity(x) || x.subject.id.localeCompare(y.subject.id));
+  return { flips: flips.slice(0, Math.max(limit, 0)), count: flips.length, evaluated };
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
+
+function compareBoards(
+  ps: Pair[],
+  ia: RuleSetIR,
+  ib: RuleSetIR,
+  identity: IdentityFn,
+  limit: number,
+): BoardImpact[] {
+  const names = [
+    ...new Set([...Object.keys(ia.leaderboards), ...Object.keys(ib.leaderboards)]),
+  ].sort();
+  return names.map((name) => {
+    const inA = name in ia.leaderboards;
+    const inB = name in ib.leaderboards;
+    const entering: BoardImpact['entering'] = [];
+    const leaving: BoardImpact['leaving'] = [];
+    const moves: RankMove[] = [];
+    const xs: number[] = [];
+    const ys: number[] = [];
+    let rankedA = 0;
+    let rankedB = 0;
+    for (const p of ps) {
+      const ea = p.a?.leaderboards[name];
+      const eb = p.b?.leaderboards[name];
+      const ranked = (e: typeof ea) => e?.eligible === true && e.rank !== null && e.score !== null;
+      const ra = ranked(ea);
+      const rb = ranked(eb);
+      if (ra) rankedA++;
+      if (rb) rankedB++;
+      if (!ra && !rb) continue;
+      const who = p.kind === 'person' ? identity(p.id) : { id: p.id, masked: false };
+      const topA = ra && ea?.inTop === true;
+      const topB = rb && eb?.inTop === true;
+      if (topB && !topA && eb)
+        entering.push({
+          subject: who,
+          rank: eb.rank ?? 0,
+          cohort: eb.cohort,
+          score: round4(eb.score ?? 0),
+        });
+      if (topA && !topB && ea)
+        leaving.push({
+          subject: who,
+          rank: ea.rank ?? 0,
+          cohort: ea.cohort,
+          score: round4(ea.score ?? 0),
+        });
+      if (ra && rb && ea && eb) {
+        xs.push(ea.score ?? 0);
+        ys.push(eb.score ?? 0);
+        const move = (ea.rank ?? 0) - (eb.rank ?? 0);
+        moves.push({
+          subject: who,
+          before: { rank: ea.rank ?? 0, cohort: ea.cohort, score: round4(ea.score ?? 0) },
+          after: { rank: eb.rank ?? 0, cohort: eb.cohort, score: round4(eb.score ?? 0) },
+          move,
+        });
+      }
+    }
+    const byRank = (
+      x: { rank: number; cohort: string | null },
+      y: { rank: number; cohort: string | null },
+    ) => String(x.cohort).localeCompare(String(y.cohort)) || x.rank - y.rank;
+    entering.sort(byRank);
+    leaving.sort(byRank);
+    moves.sort(
+      (x, y) => Math.abs(y.move) - Math.abs(x.move) || x.subject.id.localeCompare(y.subject.id),
+    );
+    const tau = kendallTauB(xs, ys);
+    return {
+      name,
+      presentIn: inA && inB ? 'both' : inA ? 'old' : 'new',
+      top: {
+        before: ia.leaderboards[name]?.top ?? null,
+        after: ib.leaderboards[name]?.top ?? null,
+      },
+      ranked: { before: rankedA, after: rankedB, both: xs.length },
+      entering: entering.slice(0, limit),
+      leaving: leaving.slice(0, limit),
+      largestMoves: moves.filter((m) => m.move !== 0).slice(0, limit),
+      kendallTau: tau === null ? null : round4(tau),
+    };
+  });
+}
+
+// ---------- the replay ----------
+
+async function windowHasData(
+  reader: UsageReader,
+  days: { from: string; to: string },
+): Promise<boolean> {
+  if (days.from >= days.to) return false;
+  const sums = await reader.sumFacts(
+    [
+      {
+        kind: 'days',
+        from: days.from,
+        to: days.to,
+        key: 'window',
+        environment: null,
+        facts: ['requests', 'tasks', 'redaction_failures', 'sensitive_flags'],
+      },
+    ],
+    ['org'],
+  );
+  const values = sums.org?.get('window')?.get('org');
+  return values !== undefined && Object.values(values).some((v) => v > 0);
+}
+
+async function evaluateSide(
+  reader: UsageReader,
+  rs: RuleSet,
+  needs: Needs,
+  clock: Date,
+  reprice: boolean,
+): Promise<{ result: EvaluateResult; directory: Directory; repricedWindows: number }> {
+  const tz = rs.ir.timezone;
+  const { input, directory } = await collectOrg(reader, needs, clock, tz);
+  if (!reprice) return { result: evaluate(rs, input), directory, repricedWindows: 0 };
+  const repriced = await repriceInput(reader, input, needs, pricesOf(rs.ir), clock, tz, directory);
+  return { result: evaluate(rs, repriced.input), directory, repricedWindows: repriced.windows };
+}
+
+export async function impactReplay(request: ImpactRequest): Promise<ImpactReport> {
+  const { reader, identity } = request;
+  const limit = request.listLimit ?? 25;
+  const now = request.now ?? new Date();
+  const ia = request.from.ir;
+  const ib = request.to.ir;
+  const timezone = ib.timezone;
+  const window: ReviewWindow = parseWindow(request.window, timezone, now);
+  const clock = replayClock(window, now);
+  const days = daysUpTo(window, clock);
+  const report: ImpactReport = {
+    from: side(request.from),
+    to: side(request.to),
+    window: {
+      spec: window.spec,
+      label: window.label,
+      from: window.from,
+      to: window.to,
+      timezone,
+      evaluatedAt: clock.toISOString(),
+    },
+    hasData: false,
+    message: null,
+    identities: 'named',
+    population: { people: 0, teams: 0 },
+    tiers: { changed: 0, transitions: [], before: {}, after: {}, people: [] },
+    escalations: [],
+    rules: [],
+    budgets: { flips: [], count: 0, evaluated: 0 },
+    leaderboards: [],
+    cost: null,
+    notes: [],
+  };
+  if (!(await windowHasData(reader, days))) {
+    report.message = `no usage in window ${window.label} (${window.from} to ${window.to}, ${timezone}): nothing to replay`;
+    return report;
+  }
+  report.hasData = true;
+  const rsA = buildRuleSet(ia);
+  const rsB = buildRuleSet(ib);
+  const reprice = !samePrices(ia, ib);
+  // one read serves both versions when they share a timezone
+  const needs = needsOf([rsA, rsB]);
+  const a = await evaluateSide(
+    reader,
+    rsA,
+    ia.timezone === ib.timezone ? needs : needsOf([rsA]),
+    clock,
+    reprice,
+  );
+  const b = await evaluateSide(
+    reader,
+    rsB,
+    ia.timezone === ib.timezone ? needs : needsOf([rsB]),
+    clock,
+    reprice,
+  );
+  const ps = pairs(a.result, b.result);
+  report.population = {
+    people: ps.filter((p) => p.kind === 'person').length,
+    teams: ps.filter((p) => p.kind === 'team').length,
+  };
+  let masked = false;
+  const seen: IdentityFn = (id) => {
+    const who = identity(id);
+    masked ||= who.masked;
+    return who;
+  };
+  report.tiers = compareTiers(ps, seen, limit);
+  report.escalations = compareSteps(a.result, b.result, ia, ib);
+  report.rules = compareRules(a.result, b.result, ia, ib);
+  report.budgets = compareBudgets(ps, a.result, b.result, seen, limit);
+  report.leaderboards = compareBoards(ps, ia, ib, seen, limit);
+  masked ||= identity('probe@identity').masked;
+  report.identities = masked ? 'masked' : 'named';
+  if (reprice) report.cost = await costImpact(reader, ia, ib, days, limit);
+  report.notes.push(
+    `both versions evaluated at ${clock.toISOString()} (the end of ${window.label} in ${timezone}): monthly quotas and budgets are the window's last month, quarterly boards its quarter, trailing windows end there`,
+    reprice
+      ? `prices differ: cost facts were recomputed from token sums under each version's prices (${a.repricedWindows} window(s)), exactly in pico-units`
+      : 'prices are the same in both versions: the costs stored at ingest were used',
+  );
+  return report;
+}
