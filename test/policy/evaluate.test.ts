@@ -332,6 +332,21 @@ describe('evaluate', () => {
     expect(JSON.stringify(r)).not.toMatch(/NaN|Infinity|null,"rank"/);
   });
 
+  it('explains bands, flags small cohorts and floors the forecast at one day', () => {
+    expect(byId.get('ana')!.quota!.bandReason).toBe(
+      '70% ≤ 76% < 90% (yellow from 70%, red from 90%)',
+    );
+    expect(byId.get('cy')!.quota!.bandReason).toBe('12% < 70% (yellow from 70%)');
+    // three engineers ranked; the sketch's min_group_size is 5
+    expect(result.leaderboards.value_per_token.smallCohorts).toEqual(['engineer']);
+    // one hour into October: the projection divides by one day of 31, not by 1/744
+    const early = evaluate(rs, { now: '2026-10-01T01:00:00Z', subjects: [ana] }).subjects[0].quota!
+      .forecast;
+    expect(early.elapsedFraction).toBeCloseTo(1 / 744, 12);
+    expect(early.value).toBeCloseTo(7_600_000 * 31, 3);
+    expect(early.formula).toContain('counts as at least one day');
+  });
+
   it('is pure and deterministic', () => {
     const input = { now: NOW, subjects: structuredClone(subjects) };
     const before = JSON.stringify(input);

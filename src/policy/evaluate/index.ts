@@ -163,6 +163,11 @@ function triggered(
   return out;
 }
 
+/**
+ * Linear projection of period-to-date use: used ÷ elapsed fraction of the period. The
+ * elapsed fraction counts as at least one day (or the whole period, for `day`), so a
+ * burst in the first minutes of a month does not project to an absurd total.
+ */
 function forecastOf(
   used: number,
   limit: number,
@@ -171,13 +176,31 @@ function forecastOf(
   tz: string,
 ): Forecast {
   const elapsed = elapsedFraction(period, now, tz);
-  const value = elapsed > 0 ? used / elapsed : used;
+  const { start, end } = periodBounds(period, now, tz);
+  const floor = Math.min(1, DAY_MS / (end.getTime() - start.getTime()));
+  const divisor = Math.max(elapsed, floor);
+  const value = used / divisor;
+  const floored =
+    divisor > elapsed ? ` (elapsed ${round(elapsed)} counts as at least one day)` : '';
   return {
     value,
     percent: limit > 0 ? (value / limit) * 100 : 0,
-    formula: `used ÷ elapsed fraction of the ${period} = ${used} ÷ ${round(elapsed)} = ${round(value)}`,
+    formula: `used ÷ elapsed fraction of the ${period} = ${used} ÷ ${round(divisor)} = ${round(value)}${floored}`,
     elapsedFraction: elapsed,
   };
+}
+
+const DAY_MS = 86_400_000;
+
+/** Why a band: the percentage against the ladder's yellow and red thresholds. */
+function bandReason(ladder: Ladder | undefined, percent: number, band: Band): string {
+  const redFrom = ladder?.redFrom ?? 100;
+  const yellowFrom = ladder?.yellowFrom ?? redFrom;
+  const p = `${round(percent)}%`;
+  if (band === 'red') return `${p} ≥ ${redFrom}% (red from ${redFrom}%)`;
+  if (band === 'yellow')
+    return `${yellowFrom}% ≤ ${p} < ${redFrom}% (yellow from ${yellowFrom}%, red from ${redFrom}%)`;
+  return `${p} < ${yellowFrom}% (yellow from ${yellowFrom}%)`;
 }
 
 function round(x: number): number {
@@ -228,6 +251,7 @@ function budgetState(
     remaining: limit - spent,
     percent,
     band: bandOf(ladder, percent),
+    bandReason: bandReason(ladder, percent, bandOf(ladder, percent)),
     forecast: forecastOf(spent, limit, b.period, now, tz),
     nextThreshold: nextThreshold(ladder, percent, limit),
   };
@@ -313,6 +337,7 @@ export function evaluate(rs: RuleSet, input: EvaluateInput): EvaluateResult {
           remaining: t.limit - used,
           percent,
           band: bandOf(quotaLadder, percent),
+          bandReason: bandReason(quotaLadder, percent, bandOf(quotaLadder, percent)),
           forecast,
           nextThreshold: nextThreshold(quotaLadder, percent, t.limit),
           allowedClasses: t.models,
@@ -399,6 +424,7 @@ export function evaluate(rs: RuleSet, input: EvaluateInput): EvaluateResult {
       window: board.ir.window,
       top: board.ir.top,
       cohorts: {},
+      smallCohorts: [],
     };
     for (const key of [...cohorts.keys()].sort()) {
       const list = cohorts.get(key)!;
@@ -413,6 +439,7 @@ export function evaluate(rs: RuleSet, input: EvaluateInput): EvaluateResult {
         x.entry.cohortSize = list.length;
         x.entry.inTop = board.ir.top === null || i < board.ir.top;
       });
+      if (list.length < rs.ir.privacy.minGroupSize) out.smallCohorts.push(key);
       out.cohorts[key] = list.map((x, i) => ({
         rank: i + 1,
         id: x.id,

@@ -75,7 +75,7 @@ export type Threshold = {
 };
 
 export type Forecast = {
-  /** projected end-of-period value: used × (period length / elapsed time) */
+  /** projected end-of-period value: used ÷ max(elapsed fraction, one day's fraction) */
   value: number;
   percent: number;
   formula: string;
@@ -92,6 +92,8 @@ export type QuotaState = {
   remaining: number;
   percent: number;
   band: Band;
+  /** the band rule applied, e.g. "70% ≤ 76% < 90% (yellow from 70%, red from 90%)" */
+  bandReason: string;
   forecast: Forecast;
   nextThreshold: Threshold | null;
   allowedClasses: string[] | 'any';
@@ -108,6 +110,8 @@ export type BudgetState = {
   remaining: number;
   percent: number;
   band: Band;
+  /** the band rule applied */
+  bandReason: string;
   forecast: Forecast;
   nextThreshold: Threshold | null;
 };
@@ -169,6 +173,8 @@ export type LeaderboardResult = {
   top: number | null;
   /** cohort value → ranked rows (the whole cohort; `top` marks the published part) */
   cohorts: Record<string, LeaderboardRow[]>;
+  /** cohorts with fewer members than the policy's min_group_size (privacy: suppress for non-governance viewers) */
+  smallCohorts: string[];
 };
 
 export type EvaluateResult = {
