@@ -1,7 +1,7 @@
 // Smallest differing sub-expressions of two formulas. Both trees are walked together;
 // where a node keeps its shape (same operator, same function, same arity) only the
 // children that differ are descended into, so `a * b / c` → `a * d / c` reports `b` → `d`
-// rather than the whole formula. Equality is by meaning (the lowered IR), so parentheses,
+// rather than the whole formula. A node whose operands all differ is reported whole. Equality is by meaning (the lowered IR), so parentheses,
 // `2,000` versus `2k` and `1w` versus `7d` never count as differences.
 import type { Expr } from '../ast.ts';
 import { lowerExpr } from '../compile/lower.ts';
@@ -74,7 +74,14 @@ export function diffExpr(
     if (exprMeaning(a, scopeBefore) === exprMeaning(b, scopeAfter)) return;
     const pairs = childPairs(a, b);
     const start = out.length;
-    if (pairs) for (const [ca, cb] of pairs) walk(ca, cb);
+    // descend only when something is kept: if every operand differs (`a + b` → `(a + b) + c`),
+    // the node itself is the smallest change a reader recognises
+    const differing = pairs?.filter(
+      ([ca, cb]) => exprMeaning(ca, scopeBefore) !== exprMeaning(cb, scopeAfter),
+    );
+    if (pairs && differing && (pairs.length === 1 || differing.length < pairs.length)) {
+      for (const [ca, cb] of differing) walk(ca, cb);
+    }
     // same shape but no child differs (cannot happen for shapes above): report the node
     if (out.length === start) out.push({ before: formatExpr(a), after: formatExpr(b) });
   };
