@@ -1,5 +1,9 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { analyzePolicy } from '../../src/policy/analyze.ts';
+import { buildRuleSet } from '../../src/policy/compile/index.ts';
+import { runPolicyTests } from '../../src/policy/evaluate/tests.ts';
 import { at, BASE, compileText, show, where } from './meaning-helpers.ts';
 
 /** BASE with `extra` appended (declarations are order-independent, except assign). */
@@ -263,5 +267,46 @@ describe('broken copies of default.policy', () => {
       'model "gpt-4o"            class standrd',
     );
     expect(where(diagnose(cls), 'Q3002')).toEqual([at(cls, 'standrd')]);
+  });
+});
+
+describe('robustness', () => {
+  it('never throws on mutated policies; compiled mutants build and run their tests', () => {
+    const original = readFileSync(
+      new URL('../../policies/default.policy', import.meta.url),
+      'utf8',
+    );
+    const words = original.split(/(\s+)/);
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.nat(words.length - 1),
+            fc.nat(words.length - 1),
+            fc.integer({ min: 0, max: 2 }),
+          ),
+          {
+            minLength: 1,
+            maxLength: 4,
+          },
+        ),
+        (mutations) => {
+          const w = [...words];
+          for (const [i, j, op] of mutations) {
+            if (op === 0) w[i] = '';
+            else if (op === 1) w[i] = `${w[i]} ${w[j]}`;
+            else [w[i], w[j]] = [w[j], w[i]];
+          }
+          const text = w.join('');
+          const a = analyzePolicy(text);
+          for (const d of a.diagnostics) {
+            expect(d.range.start.offset).toBeGreaterThanOrEqual(0);
+            expect(d.range.end.offset).toBeLessThanOrEqual(text.length);
+          }
+          if (a.ir) runPolicyTests(a.ast, buildRuleSet(a.ir));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
