@@ -29,7 +29,6 @@ export class PolicyParser extends CstParser {
     super(T.allTokens, {
       recoveryEnabled: true,
       maxLookahead: 3,
-      nodeLocationTracking: 'full',
       errorMessageProvider: structuredMessages,
     });
     this.performSelfAnalysis();
@@ -457,9 +456,9 @@ export class PolicyParser extends CstParser {
           this.OR2([{ ALT: () => this.CONSUME(T.Score) }, { ALT: () => this.CONSUME(T.Metric) }]);
           this.CONSUME2(T.Identifier);
           this.CONSUME(T.Between);
-          this.SUBRULE(this.additive, { LABEL: 'low' });
+          this.SUBRULE(this.arith, { LABEL: 'low' });
           this.CONSUME(T.And);
-          this.SUBRULE2(this.additive, { LABEL: 'high' });
+          this.SUBRULE2(this.arith, { LABEL: 'high' });
         },
       },
       {
@@ -506,66 +505,49 @@ export class PolicyParser extends CstParser {
     ]);
   });
 
-  // ---------- expressions, loosest binding first ----------
+  // ---------- expressions ----------
+  // Flat on purpose: an operand, then operator/operand pairs. Precedence (`or` < `and` <
+  // `not` < comparisons < `+ -` < `* /` < unary `-`) is applied when the AST is built
+  // (src/policy/parse.ts). A deep rule per precedence level would build a CST node per
+  // level for every operand, which made parsing several times slower.
 
   expression = this.RULE('expression', () => {
-    this.SUBRULE(this.orExpr);
+    this.SUBRULE(this.operand);
+    this.MANY(() => this.SUBRULE(this.exprTail));
   });
 
-  orExpr = this.RULE('orExpr', () => {
-    this.SUBRULE(this.andExpr);
-    this.MANY(() => {
-      this.CONSUME(T.Or);
-      this.SUBRULE2(this.andExpr);
-    });
-  });
-
-  andExpr = this.RULE('andExpr', () => {
-    this.SUBRULE(this.notExpr);
-    this.MANY(() => {
-      this.CONSUME(T.And);
-      this.SUBRULE2(this.notExpr);
-    });
-  });
-
-  notExpr = this.RULE('notExpr', () => {
+  exprTail = this.RULE('exprTail', () => {
     this.OR([
       {
         ALT: () => {
-          this.CONSUME(T.Not);
-          this.SUBRULE(this.notExpr);
+          this.CONSUME(T.BinaryOperator);
+          this.SUBRULE(this.operand);
         },
       },
-      { ALT: () => this.SUBRULE(this.comparison) },
+      {
+        ALT: () => {
+          this.OPTION(() => this.CONSUME(T.Not));
+          this.CONSUME(T.In);
+          this.SUBRULE(this.list);
+        },
+      },
     ]);
   });
 
-  comparison = this.RULE('comparison', () => {
-    this.SUBRULE(this.additive);
-    this.OPTION(() => {
-      this.OR([
-        {
-          ALT: () => {
-            this.OR2([
-              { ALT: () => this.CONSUME(T.EqEq) },
-              { ALT: () => this.CONSUME(T.NotEq) },
-              { ALT: () => this.CONSUME(T.LtEq) },
-              { ALT: () => this.CONSUME(T.GtEq) },
-              { ALT: () => this.CONSUME(T.Lt) },
-              { ALT: () => this.CONSUME(T.Gt) },
-            ]);
-            this.SUBRULE2(this.additive);
-          },
-        },
-        {
-          ALT: () => {
-            this.OPTION2(() => this.CONSUME(T.Not));
-            this.CONSUME(T.In);
-            this.SUBRULE(this.list);
-          },
-        },
-      ]);
-    });
+  /** Arithmetic only (no `and`), for `between low and high`. */
+  arith = this.RULE('arith', () => {
+    this.SUBRULE(this.operand);
+    this.MANY(() => this.SUBRULE(this.arithTail));
+  });
+
+  arithTail = this.RULE('arithTail', () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Plus) },
+      { ALT: () => this.CONSUME(T.Minus) },
+      { ALT: () => this.CONSUME(T.Star) },
+      { ALT: () => this.CONSUME(T.Slash) },
+    ]);
+    this.SUBRULE(this.operand);
   });
 
   list = this.RULE('list', () => {
@@ -574,45 +556,18 @@ export class PolicyParser extends CstParser {
     this.CONSUME(T.RBracket);
   });
 
-  additive = this.RULE('additive', () => {
-    this.SUBRULE(this.multiplicative);
+  /** prefix `not`/`-`, a value, a name, a call or `fact within 7d`, then `.member`s */
+  operand = this.RULE('operand', () => {
     this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(T.Plus) }, { ALT: () => this.CONSUME(T.Minus) }]);
-      this.SUBRULE2(this.multiplicative);
+      this.OR([{ ALT: () => this.CONSUME(T.Not) }, { ALT: () => this.CONSUME(T.Minus) }]);
     });
-  });
-
-  multiplicative = this.RULE('multiplicative', () => {
-    this.SUBRULE(this.unary);
-    this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(T.Star) }, { ALT: () => this.CONSUME(T.Slash) }]);
-      this.SUBRULE2(this.unary);
-    });
-  });
-
-  unary = this.RULE('unary', () => {
-    this.OR([
+    this.OR2([
       {
         ALT: () => {
-          this.CONSUME(T.Minus);
-          this.SUBRULE(this.unary);
+          this.CONSUME(T.NumberLit);
+          this.OPTION(() => this.CONSUME(T.CurrencyCode));
         },
       },
-      { ALT: () => this.SUBRULE(this.postfix) },
-    ]);
-  });
-
-  postfix = this.RULE('postfix', () => {
-    this.SUBRULE(this.primary);
-    this.MANY(() => {
-      this.CONSUME(T.Dot);
-      this.CONSUME(T.Identifier);
-    });
-  });
-
-  primary = this.RULE('primary', () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.numberOrMoney) },
       { ALT: () => this.CONSUME(T.PercentLit) },
       { ALT: () => this.CONSUME(T.DurationLit) },
       { ALT: () => this.CONSUME(T.StringLiteral) },
@@ -620,8 +575,36 @@ export class PolicyParser extends CstParser {
       { ALT: () => this.CONSUME(T.False) },
       { ALT: () => this.SUBRULE(this.ifExpr) },
       { ALT: () => this.SUBRULE(this.parenExpr) },
-      { ALT: () => this.SUBRULE(this.nameExpr) },
+      {
+        ALT: () => {
+          this.CONSUME(T.Identifier, { LABEL: 'name' });
+          this.OPTION2(() => {
+            this.OR3([
+              {
+                ALT: () => {
+                  this.CONSUME(T.LParen);
+                  this.MANY_SEP({
+                    SEP: T.Comma,
+                    DEF: () => this.SUBRULE(this.expression, { LABEL: 'arg' }),
+                  });
+                  this.CONSUME(T.RParen);
+                },
+              },
+              {
+                ALT: () => {
+                  this.CONSUME(T.Within);
+                  this.CONSUME2(T.DurationLit, { LABEL: 'window' });
+                },
+              },
+            ]);
+          });
+        },
+      },
     ]);
+    this.MANY2(() => {
+      this.CONSUME(T.Dot);
+      this.CONSUME2(T.Identifier, { LABEL: 'property' });
+    });
   });
 
   numberOrMoney = this.RULE('numberOrMoney', () => {
@@ -642,28 +625,6 @@ export class PolicyParser extends CstParser {
     this.CONSUME(T.LParen);
     this.SUBRULE(this.expression);
     this.CONSUME(T.RParen);
-  });
-
-  /** a name, a call `max(a, b)`, or a windowed fact `tokens within 7d` */
-  nameExpr = this.RULE('nameExpr', () => {
-    this.CONSUME(T.Identifier);
-    this.OPTION(() => {
-      this.OR([
-        {
-          ALT: () => {
-            this.CONSUME(T.LParen);
-            this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) });
-            this.CONSUME(T.RParen);
-          },
-        },
-        {
-          ALT: () => {
-            this.CONSUME(T.Within);
-            this.CONSUME(T.DurationLit);
-          },
-        },
-      ]);
-    });
   });
 }
 

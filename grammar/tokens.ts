@@ -65,8 +65,20 @@ export const UnterminatedString = createToken({
   label: 'a string',
 });
 
-const punct = (name: string, pattern: string) =>
-  createToken({ name, pattern, label: `\`${pattern}\`` });
+/** Category of the infix operators, so expressions parse as a flat operand/operator list. */
+export const BinaryOperator = createToken({
+  name: 'BinaryOperator',
+  pattern: Lexer.NA,
+  label: 'an operator',
+});
+
+const punct = (name: string, pattern: string, infix = false) =>
+  createToken({
+    name,
+    pattern,
+    label: `\`${pattern}\``,
+    categories: infix ? [BinaryOperator] : [],
+  });
 export const LCurly = punct('LCurly', '{');
 export const RCurly = punct('RCurly', '}');
 export const LParen = punct('LParen', '(');
@@ -75,24 +87,24 @@ export const LBracket = punct('LBracket', '[');
 export const RBracket = punct('RBracket', ']');
 export const Comma = punct('Comma', ',');
 export const Dot = punct('Dot', '.');
-export const EqEq = punct('EqEq', '==');
-export const NotEq = punct('NotEq', '!=');
-export const LtEq = punct('LtEq', '<=');
-export const GtEq = punct('GtEq', '>=');
-export const Lt = punct('Lt', '<');
-export const Gt = punct('Gt', '>');
+export const EqEq = punct('EqEq', '==', true);
+export const NotEq = punct('NotEq', '!=', true);
+export const LtEq = punct('LtEq', '<=', true);
+export const GtEq = punct('GtEq', '>=', true);
+export const Lt = punct('Lt', '<', true);
+export const Gt = punct('Gt', '>', true);
 export const Equals = punct('Equals', '=');
-export const Plus = punct('Plus', '+');
-export const Minus = punct('Minus', '-');
-export const Star = punct('Star', '*');
-export const Slash = punct('Slash', '/');
+export const Plus = punct('Plus', '+', true);
+export const Minus = punct('Minus', '-', true);
+export const Star = punct('Star', '*', true);
+export const Slash = punct('Slash', '/', true);
 
 /** All keyword token types, by their word. */
 export const keywordTokens = new Map<string, TokenType>();
 /** Words that can never be names. */
 export const reservedWords = new Set<string>();
 
-function keyword(word: string, reserved = false): TokenType {
+function keyword(word: string, reserved = false, infix = false): TokenType {
   const name = word
     .split('_')
     .map((part) => part[0].toUpperCase() + part.slice(1))
@@ -101,7 +113,7 @@ function keyword(word: string, reserved = false): TokenType {
     name: `Kw${name}`,
     pattern: word,
     longer_alt: Identifier,
-    categories: reserved ? [] : [Identifier],
+    categories: infix ? [BinaryOperator] : reserved ? [] : [Identifier],
     label: `\`${word}\``,
   });
   keywordTokens.set(word, token);
@@ -110,8 +122,8 @@ function keyword(word: string, reserved = false): TokenType {
 }
 
 // reserved: operators and clause separators
-export const And = keyword('and', true);
-export const Or = keyword('or', true);
+export const And = keyword('and', true, true);
+export const Or = keyword('or', true, true);
 export const Not = keyword('not', true);
 export const In = keyword('in', true);
 export const If = keyword('if', true);
@@ -222,6 +234,7 @@ const keywordsLongestFirst = [...keywordTokens.entries()]
   .map(([, token]) => token);
 
 export const allTokens: TokenType[] = [
+  BinaryOperator,
   WhiteSpace,
   Comment,
   StringLiteral,
@@ -257,5 +270,6 @@ export const allTokens: TokenType[] = [
 /** Built once; lexing reuses it. */
 export const policyLexer = new Lexer(allTokens, {
   ensureOptimizations: true,
-  positionTracking: 'full',
+  // no token spans a line, so its end is its start plus its length: tracking less saves memory
+  positionTracking: 'onlyStart',
 });

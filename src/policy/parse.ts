@@ -109,6 +109,13 @@ export function parsePolicy(text: string, file?: string): ParseResult {
   }
 }
 
+/** The AST of an already-parsed CST (benchmarks time this phase on its own). */
+export function buildPolicyAst(cst: CstNode, text: string, commentTokens: IToken[]): PolicyFile {
+  const ctx = new BuildContext(text);
+  const comments = commentTokens.map((t) => ({ text: t.image, range: ctx.tokenRange(t) }));
+  return buildFile(cst, comments, ctx);
+}
+
 function finish(diagnostics: Diagnostic[], file?: string): Diagnostic[] {
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
@@ -165,9 +172,11 @@ export class BuildContext {
 
   tokenRange(t: IToken): Range {
     if (!isReal(t)) return this.rangeAt(this.text.length, this.text.length);
+    // tokens track only their start: none spans a line, so the end is start + length
+    const length = t.image.length;
     return {
       start: { line: t.startLine!, column: t.startColumn!, offset: t.startOffset },
-      end: { line: t.endLine!, column: t.endColumn! + 1, offset: t.endOffset! + 1 },
+      end: { line: t.startLine!, column: t.startColumn! + length, offset: t.startOffset + length },
     };
   }
 
@@ -250,15 +259,36 @@ function has(c: Children, key: string): boolean {
   return tok(c, key) !== undefined;
 }
 
+/** A CST node's range, from its first and last real tokens (CST nodes carry no locations). */
 function nodeRange(n: CstNode, ctx: BuildContext): Range | null {
-  const l = n.location;
-  if (!l || !(l.startOffset >= 0) || !((l.endOffset ?? -1) >= l.startOffset)) return null;
-  if (!(l.startLine! >= 1) || !(l.endLine! >= 1))
-    return ctx.rangeAt(l.startOffset, l.endOffset! + 1);
-  return {
-    start: { line: l.startLine!, column: l.startColumn!, offset: l.startOffset },
-    end: { line: l.endLine!, column: l.endColumn! + 1, offset: l.endOffset! + 1 },
-  };
+  const first = edgeToken(n, true);
+  const last = edgeToken(n, false);
+  if (!first || !last) return null;
+  return span(ctx.tokenRange(first), ctx.tokenRange(last));
+}
+
+/** The first (or last) real token under a node, by offset. */
+function edgeToken(n: CstNode, first: boolean): IToken | undefined {
+  let best: IToken | undefined;
+  const children = n.children;
+  for (const key in children) {
+    const list = children[key];
+    if (!list) continue;
+    for (let k = 0; k < list.length; k++) {
+      const el = list[first ? k : list.length - 1 - k];
+      const t =
+        'image' in el
+          ? isReal(el as IToken)
+            ? (el as IToken)
+            : undefined
+          : edgeToken(el as CstNode, first);
+      if (!t) continue;
+      if (!best || (first ? t.startOffset < best.startOffset : t.startOffset > best.startOffset))
+        best = t;
+      break; // the edge of this list is found; other elements lie further inside
+    }
+  }
+  return best;
 }
 
 function span(a: Range, b: Range): Range {
@@ -286,10 +316,12 @@ function stringLit(t: IToken | undefined, ctx: BuildContext): StringLit | null {
   return { kind: 'String', range: ctx.tokenRange(t), value };
 }
 
+const PLAIN_NUMBER = /^\d+(?:\.\d+)?$/;
 const MAGNITUDE_DIGITS: Record<string, number> = { k: 3, M: 6, B: 9 };
 
 /** "2,000" → 2000, "1.5B" → 1500000000, computed on the digits so no float error creeps in. */
 export function numberValue(raw: string): number {
+  if (PLAIN_NUMBER.test(raw)) return Number(raw);
   let text = raw.replaceAll(',', '');
   const shift = MAGNITUDE_DIGITS[text[text.length - 1]] ?? 0;
   if (shift > 0) text = text.slice(0, -1);
@@ -328,22 +360,6 @@ function durationExpr(t: IToken | undefined, ctx: BuildContext): DurationExpr | 
   };
 }
 
-/** `numberOrMoney` CST → Number or Money */
-function numberOrMoney(n: CstNode, ctx: BuildContext): Expr | null {
-  const c = n.children;
-  const num = numberExpr(tok(c, 'NumberLit'), ctx);
-  if (!num) return null;
-  const code = tok(c, 'CurrencyCode');
-  if (!code) return num;
-  return {
-    kind: 'Money',
-    range: span(num.range, ctx.tokenRange(code)),
-    amount: num.value,
-    raw: num.raw,
-    currency: code.image,
-  };
-}
-
 function firstKeyword(c: Children, words: readonly string[]): string | null {
   for (const w of words) {
     const type = T.keywordTokens.get(w)!;
@@ -366,6 +382,8 @@ function subjectKind(n: CstNode | undefined): SubjectKind | null {
 }
 
 // ---------- expressions ----------
+// The grammar gives a flat list: operand (operator operand | in-list)*, each operand with its
+// prefix `not`/`-` tokens. Precedence is applied here by precedence climbing.
 
 const BINARY_OPS: Record<string, BinaryOp> = {
   EqEq: '==',
@@ -382,138 +400,197 @@ const BINARY_OPS: Record<string, BinaryOp> = {
   KwOr: 'or',
 };
 
-/** Left-associative chain: operands and operator tokens, ordered by position. */
-function chain(
-  n: CstNode,
-  operandKey: string,
-  opKeys: readonly string[],
-  build: (n: CstNode, ctx: BuildContext) => Expr | null,
-  ctx: BuildContext,
-): Expr | null {
+const PRECEDENCE: Record<BinaryOp, number> = {
+  or: 1,
+  and: 2,
+  '==': 4,
+  '!=': 4,
+  '<': 4,
+  '<=': 4,
+  '>': 4,
+  '>=': 4,
+  '+': 5,
+  '-': 5,
+  '*': 6,
+  '/': 6,
+};
+const NOT_LEVEL = 3;
+const COMPARISON = 4;
+const ADDITIVE = 5;
+const NEGATE_LEVEL = 7;
+
+type OperandItem = { kind: 'operand'; prefixes: IToken[]; next: number; atom: Expr };
+type Item =
+  | OperandItem
+  | { kind: 'op'; op: BinaryOp; token: IToken }
+  | { kind: 'in'; token: IToken; negated: boolean; list: Expr[]; end: Range };
+
+/** Flattens `expression`/`arith` children into items; null when recovery left gaps. */
+function flatten(n: CstNode, tailKey: string, ctx: BuildContext): Item[] | null {
   const c = n.children;
-  const operands = (c[operandKey] ?? []) as CstNode[];
-  let left = operands[0] ? build(operands[0], ctx) : null;
-  if (!left || operands.length === 1) return left;
-  const ops: IToken[] = [];
-  for (const key of opKeys) for (const t of (c[key] ?? []) as IToken[]) ops.push(t);
-  if (opKeys.length > 1) ops.sort((a, b) => a.startOffset - b.startOffset);
-  for (let i = 1; i < operands.length; i++) {
-    const right = build(operands[i], ctx);
-    const op = ops[i - 1];
-    if (!right || !op) return null;
-    left = {
-      kind: 'Binary',
-      op: BINARY_OPS[op.tokenType.name],
-      left,
-      right,
-      range: span(left.range, right.range),
-    };
+  const first = sub(c, 'operand');
+  const head = first && operandItem(first, ctx);
+  if (!head) return null;
+  const items: Item[] = [head];
+  for (const tail of (c[tailKey] ?? []) as CstNode[]) {
+    const tc = tail.children;
+    const inTok = tok(tc, 'KwIn');
+    if (inTok) {
+      const list = sub(tc, 'list');
+      if (!list) return null;
+      const values: Expr[] = [];
+      for (const e of (list.children.expression ?? []) as CstNode[]) {
+        const value = buildExpr(e, ctx);
+        if (!value) return null;
+        values.push(value);
+      }
+      const close = tok(list.children, 'RBracket');
+      const end = close ? ctx.tokenRange(close) : (values.at(-1)?.range ?? ctx.tokenRange(inTok));
+      items.push({ kind: 'in', token: inTok, negated: has(tc, 'KwNot'), list: values, end });
+      continue;
+    }
+    let opTok: IToken | undefined;
+    for (const key of ['BinaryOperator', 'Plus', 'Minus', 'Star', 'Slash']) {
+      opTok ??= tok(tc, key);
+    }
+    const operand = sub(tc, 'operand');
+    const item = operand && operandItem(operand, ctx);
+    if (!opTok || !item) return null;
+    const op = BINARY_OPS[opTok.tokenType.name];
+    if (!op) return null;
+    items.push({ kind: 'op', op, token: opTok }, item);
   }
-  return left;
+  return items;
+}
+
+function operandItem(n: CstNode, ctx: BuildContext): OperandItem | null {
+  const c = n.children;
+  let atom = buildAtom(c, ctx);
+  if (!atom) return null;
+  for (const p of (c.property ?? []) as IToken[]) {
+    const property = name(isReal(p) ? p : undefined, ctx);
+    if (!property) return null;
+    atom = { kind: 'Member', object: atom, property, range: span(atom.range, property.range) };
+  }
+  const prefixes: IToken[] = [];
+  for (const key of ['KwNot', 'Minus']) {
+    for (const t of (c[key] ?? []) as IToken[]) {
+      if (!isReal(t)) return null;
+      prefixes.push(t);
+    }
+  }
+  if (prefixes.length > 1) prefixes.sort((a, b) => a.startOffset - b.startOffset);
+  return { kind: 'operand', prefixes, next: 0, atom };
+}
+
+/** Precedence climbing over the flat items. */
+class Climber {
+  private i = 0;
+  private readonly items: Item[];
+  private readonly ctx: BuildContext;
+
+  constructor(items: Item[], ctx: BuildContext) {
+    this.items = items;
+    this.ctx = ctx;
+  }
+
+  parse(minPrec: number): Expr {
+    let left = this.unary(minPrec);
+    let comparisons = 0;
+    while (this.i < this.items.length) {
+      const item = this.items[this.i];
+      if (item.kind === 'operand') break;
+      const prec = item.kind === 'in' ? COMPARISON : PRECEDENCE[item.op];
+      if (prec < minPrec) break;
+      this.i++;
+      if (prec === COMPARISON && comparisons++ > 0) {
+        this.ctx.error(
+          'Q2007',
+          `comparisons cannot be chained: \`${item.token.image}\` follows another comparison`,
+          this.ctx.tokenRange(item.token),
+          'join the two comparisons with `and`, e.g. `a < b and b < c`',
+        );
+      }
+      if (item.kind === 'in') {
+        left = {
+          kind: 'In',
+          value: left,
+          list: item.list,
+          negated: item.negated,
+          range: span(left.range, item.end),
+        };
+        continue;
+      }
+      const right = this.parse(prec + 1);
+      left = { kind: 'Binary', op: item.op, left, right, range: span(left.range, right.range) };
+    }
+    return left;
+  }
+
+  private unary(minPrec: number): Expr {
+    const item = this.items[this.i] as OperandItem;
+    if (item.next < item.prefixes.length) {
+      const prefix = item.prefixes[item.next++];
+      const isNot = prefix.tokenType === T.Not;
+      if (isNot && minPrec > NOT_LEVEL) {
+        this.ctx.error(
+          'Q2006',
+          '`not` cannot stand here without parentheses',
+          this.ctx.tokenRange(prefix),
+          'write `(not …)`, or put `not` in front of the whole comparison',
+        );
+      }
+      const operand = this.parse(isNot ? NOT_LEVEL : NEGATE_LEVEL);
+      return {
+        kind: 'Unary',
+        op: isNot ? 'not' : '-',
+        operand,
+        range: span(this.ctx.tokenRange(prefix), operand.range),
+      };
+    }
+    this.i++;
+    return item.atom;
+  }
 }
 
 export function buildExpr(n: CstNode | undefined, ctx: BuildContext): Expr | null {
   if (!n) return null;
-  const orExpr = sub(n.children, 'orExpr');
-  return orExpr ? buildOr(orExpr, ctx) : null;
-}
-
-function buildOr(n: CstNode, ctx: BuildContext): Expr | null {
-  return chain(n, 'andExpr', ['KwOr'], buildAnd, ctx);
-}
-
-function buildAnd(n: CstNode, ctx: BuildContext): Expr | null {
-  return chain(n, 'notExpr', ['KwAnd'], buildNot, ctx);
-}
-
-function buildNot(n: CstNode, ctx: BuildContext): Expr | null {
-  const c = n.children;
-  const inner = sub(c, 'notExpr');
-  const not = tok(c, 'KwNot');
-  if (inner && not) {
-    const operand = buildNot(inner, ctx);
-    if (!operand) return null;
-    return { kind: 'Unary', op: 'not', operand, range: span(ctx.tokenRange(not), operand.range) };
-  }
-  const cmp = sub(c, 'comparison');
-  return cmp ? buildComparison(cmp, ctx) : null;
-}
-
-function buildComparison(n: CstNode, ctx: BuildContext): Expr | null {
-  const c = n.children;
-  const operands = (c.additive ?? []) as CstNode[];
-  const left = operands[0] ? buildAdditive(operands[0], ctx) : null;
-  if (!left) return null;
-  const list = sub(c, 'list');
-  if (list) {
-    const items: Expr[] = [];
-    for (const e of (list.children.expression ?? []) as CstNode[]) {
-      const item = buildExpr(e, ctx);
-      if (!item) return null;
-      items.push(item);
+  // fast path: one operand, no operators (most clauses and arguments)
+  if (n.children.exprTail === undefined) {
+    const only = sub(n.children, 'operand');
+    if (!only || only.children.KwNot !== undefined || only.children.Minus !== undefined) {
+      const items = only ? flatten(n, 'exprTail', ctx) : null;
+      return items && new Climber(items, ctx).parse(0);
     }
-    const close = tok(list.children, 'RBracket');
-    const end = close ? ctx.tokenRange(close) : (items.at(-1)?.range ?? left.range);
+    return operandItem(only, ctx)?.atom ?? null;
+  }
+  const items = flatten(n, 'exprTail', ctx);
+  return items && new Climber(items, ctx).parse(0);
+}
+
+/** `between low and high` bounds: arithmetic only. */
+function buildArith(n: CstNode | undefined, ctx: BuildContext): Expr | null {
+  if (!n) return null;
+  const items = flatten(n, 'arithTail', ctx);
+  return items && new Climber(items, ctx).parse(ADDITIVE);
+}
+
+/** The value part of an operand (or of a test literal): everything but prefixes and members. */
+function buildAtom(c: Children, ctx: BuildContext): Expr | null {
+  if (c.NumberLit) {
+    const num = numberExpr(tok(c, 'NumberLit'), ctx);
+    const code = tok(c, 'CurrencyCode');
+    if (!num || !code) return num;
     return {
-      kind: 'In',
-      value: left,
-      list: items,
-      negated: has(c, 'KwNot'),
-      range: span(left.range, end),
+      kind: 'Money',
+      range: span(num.range, ctx.tokenRange(code)),
+      amount: num.value,
+      raw: num.raw,
+      currency: code.image,
     };
   }
-  if (operands.length < 2) return left;
-  const right = buildAdditive(operands[1], ctx);
-  const opKey = ['EqEq', 'NotEq', 'LtEq', 'GtEq', 'Lt', 'Gt'].find((k) => has(c, k));
-  if (!right || !opKey) return null;
-  return {
-    kind: 'Binary',
-    op: BINARY_OPS[opKey],
-    left,
-    right,
-    range: span(left.range, right.range),
-  };
-}
-
-function buildAdditive(n: CstNode, ctx: BuildContext): Expr | null {
-  return chain(n, 'multiplicative', ['Plus', 'Minus'], buildMultiplicative, ctx);
-}
-
-function buildMultiplicative(n: CstNode, ctx: BuildContext): Expr | null {
-  return chain(n, 'unary', ['Star', 'Slash'], buildUnary, ctx);
-}
-
-function buildUnary(n: CstNode, ctx: BuildContext): Expr | null {
-  const c = n.children;
-  const inner = sub(c, 'unary');
-  const minus = tok(c, 'Minus');
-  if (inner && minus) {
-    const operand = buildUnary(inner, ctx);
-    if (!operand) return null;
-    return { kind: 'Unary', op: '-', operand, range: span(ctx.tokenRange(minus), operand.range) };
-  }
-  const postfix = sub(c, 'postfix');
-  return postfix ? buildPostfix(postfix, ctx) : null;
-}
-
-function buildPostfix(n: CstNode, ctx: BuildContext): Expr | null {
-  const c = n.children;
-  const primary = sub(c, 'primary');
-  let expr = primary ? buildPrimary(primary, ctx) : null;
-  const props = (c.Identifier ?? []) as IToken[];
-  for (const p of props) {
-    if (!expr) return null;
-    const property = name(isReal(p) ? p : undefined, ctx);
-    if (!property) return null;
-    expr = { kind: 'Member', object: expr, property, range: span(expr.range, property.range) };
-  }
-  return expr;
-}
-
-function buildPrimary(n: CstNode, ctx: BuildContext): Expr | null {
-  const c = n.children;
   const money = sub(c, 'numberOrMoney');
-  if (money) return numberOrMoney(money, ctx);
+  if (money) return buildAtom(money.children, ctx);
   if (c.PercentLit) return percentExpr(tok(c, 'PercentLit'), ctx);
   if (c.DurationLit) return durationExpr(tok(c, 'DurationLit'), ctx);
   if (c.StringLiteral) {
@@ -550,18 +627,11 @@ function buildPrimary(n: CstNode, ctx: BuildContext): Expr | null {
       range: span(ctx.tokenRange(open), close ? ctx.tokenRange(close) : inner.range),
     };
   }
-  const nameNode = sub(c, 'nameExpr');
-  if (nameNode) return buildNameExpr(nameNode, ctx);
-  return null;
-}
-
-function buildNameExpr(n: CstNode, ctx: BuildContext): Expr | null {
-  const c = n.children;
-  const id = name(tok(c, 'Identifier'), ctx);
+  const id = name(tok(c, 'name'), ctx);
   if (!id) return null;
   if (c.LParen) {
     const args: Expr[] = [];
-    for (const e of (c.expression ?? []) as CstNode[]) {
+    for (const e of (c.arg ?? []) as CstNode[]) {
       const arg = buildExpr(e, ctx);
       if (!arg) return null;
       args.push(arg);
@@ -571,7 +641,7 @@ function buildNameExpr(n: CstNode, ctx: BuildContext): Expr | null {
     return { kind: 'Call', callee: id, args, range: span(id.range, end) };
   }
   if (c.KwWithin) {
-    const window = durationExpr(tok(c, 'DurationLit'), ctx);
+    const window = durationExpr(tok(c, 'window'), ctx);
     if (!window) return null;
     return { kind: 'Within', fact: id, window, range: span(id.range, window.range) };
   }
@@ -579,9 +649,7 @@ function buildNameExpr(n: CstNode, ctx: BuildContext): Expr | null {
 }
 
 function buildLiteral(n: CstNode | undefined, ctx: BuildContext): Expr | null {
-  if (!n) return null;
-  // a literal's children are a subset of a primary's
-  return buildPrimary(n, ctx);
+  return n ? buildAtom(n.children, ctx) : null;
 }
 
 // ---------- declarations ----------
@@ -977,8 +1045,8 @@ function buildExpect(n: CstNode, ctx: BuildContext): Expect | null {
   if (has(c, 'KwTier')) {
     expectation = { kind: 'ExpectTier', range: eRange, tier: target };
   } else if (has(c, 'KwScore') || has(c, 'KwMetric')) {
-    const low = buildAdditive(sub(c, 'low') as CstNode, ctx);
-    const high = sub(c, 'high') ? buildAdditive(sub(c, 'high') as CstNode, ctx) : null;
+    const low = buildArith(sub(c, 'low'), ctx);
+    const high = buildArith(sub(c, 'high'), ctx);
     if (!low || !high) return null;
     expectation = {
       kind: 'ExpectValue',

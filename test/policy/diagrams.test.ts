@@ -9,7 +9,7 @@ describe('grammar/diagrams.html', () => {
 
   it('draws every rule', () => {
     const html = diagramsHtml();
-    for (const rule of ['policyFile', 'tierDecl', 'escalationStep', 'expect', 'primary']) {
+    for (const rule of ['policyFile', 'tierDecl', 'escalationStep', 'expect', 'operand']) {
       expect(html).toContain(`"${rule}"`);
     }
   });

@@ -22,7 +22,7 @@ function checkInvariants(text: string): void {
 
 /** Tokens of the shipped policies, as [start, end) spans of their text. */
 function spans(text: string): [number, number][] {
-  return lexPolicy(text).tokens.map((t) => [t.startOffset, t.endOffset! + 1]);
+  return lexPolicy(text).tokens.map((t) => [t.startOffset, t.startOffset + t.image.length]);
 }
 
 type Mutation =
