@@ -264,3 +264,20 @@ describe('executable rule set', () => {
     ]);
   });
 });
+
+describe('IR read back from storage', () => {
+  it('refuses operators and nodes it does not know instead of emitting them', () => {
+    const ir = compileText(BASE).ir!;
+    const tampered = structuredClone(ir);
+    tampered.metrics.safety.expr = {
+      k: 'bin',
+      op: '+ globalThis.x = 1 +' as never,
+      a: { k: 'num', v: 1 },
+      b: { k: 'num', v: 2 },
+    };
+    expect(() => buildRuleSet(tampered)).toThrow(/unknown operator/);
+    const badFn = structuredClone(ir);
+    badFn.metrics.safety.expr = { k: 'call', fn: 'process.exit', args: [] };
+    expect(() => buildRuleSet(badFn)).toThrow(/unknown function/);
+  });
+});

@@ -81,6 +81,7 @@ class Emitter {
   expr(e: IrExpr): string {
     switch (e.k) {
       case 'num':
+        if (typeof e.v !== 'number') throw new Error('a number node without a number');
         return Object.is(e.v, -0) || e.v < 0 ? `(${lit(e.v)})` : lit(e.v);
       case 'str':
       case 'bool':
@@ -147,8 +148,17 @@ class Emitter {
             return `(${a} && ${b})`;
           case 'or':
             return `(${a} || ${b})`;
-          default:
+          case '+':
+          case '-':
+          case '*':
+          case '<':
+          case '<=':
+          case '>':
+          case '>=':
             return `(${a} ${e.op} ${b})`;
+          default:
+            // an IR read back from storage is data: never let an unknown operator into code
+            throw new Error(`unknown operator ${JSON.stringify(e.op)}`);
         }
       }
     }
