@@ -3,7 +3,7 @@
 // the only time there is. Semantics (bands, forecasts, ranking, x/0) are in docs/meaning.md.
 import type { Attributes, CompiledFormula, Facts, Sink } from '../compile/codegen.ts';
 import type { Ladder, RuleSet } from '../compile/ruleset.ts';
-import type { IrBudget, IrStep, Period } from '../ir.ts';
+import { type IrBudget, type IrStep, irToText, type Period } from '../ir.ts';
 import { elapsedFraction, periodBounds } from '../windows.ts';
 import type {
   Band,
@@ -82,13 +82,11 @@ function irText(ir: RuleSet['ir'], name: string): string {
   }
   let text = cache.get(name);
   if (text === undefined) {
-    text = textOf(ir.metrics[name].expr);
+    text = irToText(ir.metrics[name].expr);
     cache.set(name, text);
   }
   return text;
 }
-
-import { irToText as textOf } from '../ir.ts';
 
 /** Attribute values by dotted path, as generated formulas read them. */
 function attributeView(
