@@ -26,7 +26,7 @@ export const NOW = new Date('2026-11-20T12:00:00Z');
 export const POLICY = `policy "tiny" version "1"
 currency USD
 timezone "Europe/London"
-privacy { min_group_size 3  identities masked }
+privacy { min_group_size 2  identities masked }
 
 class standard "General"
 class economy "Cheap"

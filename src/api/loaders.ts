@@ -1,0 +1,66 @@
+// The read side's services for one store: the usage reader, the org evaluation cache, and
+// the active rule set (rebuilt only when the active policy's hash changes). Reads start
+// with one small statement that returns both the active hash and the change watermark, so
+// a cached leaderboard costs one round trip.
+import { OrgEvaluationCache } from '../engine/cache.ts';
+import type { UsageReader } from '../engine/ports.ts';
+import { buildRuleSet, type RuleSet } from '../policy/compile/index.ts';
+import type { RuleSetIR } from '../policy/ir.ts';
+import type { Store } from '../store/db.ts';
+import { usageReader } from '../store/usage-reader.ts';
+import type { Context } from './context.ts';
+import { enforcementFor } from './enforcement.ts';
+
+export type ActivePolicy = { ruleSet: RuleSet; version: string | null; watermark: string };
+
+export type ReadService = {
+  reader: UsageReader;
+  cache: OrgEvaluationCache;
+  /** The active rule set and the current watermark, or null when no policy is active. */
+  active(): Promise<ActivePolicy | null>;
+  /** The server clock (shared with enforcement, so tests can move time). */
+  now(): Date;
+};
+
+const services = new WeakMap<Store, ReadService>();
+
+export function readServiceFor(store: Store): ReadService {
+  let service = services.get(store);
+  if (!service) {
+    service = createReadService(store);
+    services.set(store, service);
+  }
+  return service;
+}
+
+export function readService(ctx: Context): ReadService {
+  return readServiceFor(ctx.store);
+}
+
+function createReadService(store: Store): ReadService {
+  const reader = usageReader(store);
+  const cache = new OrgEvaluationCache(reader);
+  let current: { hash: string; version: string | null; ruleSet: RuleSet } | null = null;
+  return {
+    reader,
+    cache,
+    now: () => enforcementFor(store).now(),
+    async active() {
+      const rows = await store.query<{ id: number; hash: string | null; watermark: string }>(
+        `select v.id, v.hash, (select coalesce(sum(n), 0)::text from engine_change_counters) as watermark
+           from (select 1) one left join policy_versions v on v.status = 'active'`,
+      );
+      const row = rows[0];
+      if (!row?.hash) return null;
+      if (current?.hash !== row.hash) {
+        const found = await store.query<{ version: string; ir: RuleSetIR }>(
+          'select version, ir from policy_versions where id = $1',
+          [row.id],
+        );
+        if (!found[0]) return null;
+        current = { hash: row.hash, version: found[0].version, ruleSet: buildRuleSet(found[0].ir) };
+      }
+      return { ruleSet: current.ruleSet, version: current.version, watermark: row.watermark };
+    },
+  };
+}

@@ -1,0 +1,193 @@
+// `usage(filter, groupBy, bucket)`: token and cost aggregates from the daily rollups, by
+// person, team, model, class, project and environment, in day, week or month buckets of
+// the policy timezone. Members see only their own usage. Below governance, groups of
+// fewer than min_group_size people are suppressed (k-anonymity) and person values are
+// pseudonyms. Governance reads that name individuals are audited.
+import { resolveArrayConnection } from '@pothos/plugin-relay';
+import { suppressSmallGroups } from '../../engine/privacy.ts';
+import {
+  resolveUsageRequest,
+  USAGE_BUCKETS,
+  USAGE_DIMENSIONS,
+  type UsageQuery,
+  UsageRequestError,
+  type UsageRow,
+} from '../../engine/usage.ts';
+import { builder } from '../builder.ts';
+import { identityFor } from '../context.ts';
+import { ForbiddenError } from '../errors.ts';
+import { readService } from '../loaders.ts';
+import { seesNames } from '../roles.ts';
+import { InvalidRequestError } from './enforcement.ts';
+
+const UsageDimensionEnum = builder.enumType('UsageDimension', { values: USAGE_DIMENSIONS });
+const UsageBucketEnum = builder.enumType('UsageBucket', { values: USAGE_BUCKETS });
+
+const UsageFilter = builder.inputType('UsageFilter', {
+  description: 'Which usage to sum. Dates are local dates (YYYY-MM-DD) in the policy timezone.',
+  fields: (t) => ({
+    from: t.string({
+      required: false,
+      description: 'First day (inclusive); default: start of this month.',
+    }),
+    to: t.string({ required: false, description: 'Last day (exclusive); default: tomorrow.' }),
+    people: t.stringList({ required: false }),
+    teams: t.stringList({ required: false }),
+    models: t.stringList({ required: false }),
+    classes: t.stringList({ required: false }),
+    projects: t.stringList({ required: false }),
+    environments: t.stringList({ required: false }),
+  }),
+});
+
+const UsageGroupRef = builder.objectRef<UsageRow>('UsageGroup').implement({
+  description: 'Usage summed over one group (and bucket). Dimensions not grouped by are null.',
+  fields: (t) => ({
+    bucket: t.exposeString('bucket', {
+      nullable: true,
+      description: 'First local day of the bucket, YYYY-MM-DD.',
+    }),
+    person: t.string({
+      nullable: true,
+      description: 'Person id (a stable pseudonym below governance).',
+      resolve: (r, _args, ctx) => (r.group.person ? identityFor(ctx, r.group.person).id : null),
+    }),
+    team: t.string({ nullable: true, resolve: (r) => r.group.team ?? null }),
+    model: t.string({ nullable: true, resolve: (r) => r.group.model ?? null }),
+    class: t.string({ nullable: true, resolve: (r) => r.group.class ?? null }),
+    project: t.string({ nullable: true, resolve: (r) => r.group.project ?? null }),
+    environment: t.string({ nullable: true, resolve: (r) => r.group.environment ?? null }),
+    people: t.exposeInt('people', { description: 'Distinct people in the group.' }),
+    inputTokens: t.exposeFloat('inputTokens'),
+    outputTokens: t.exposeFloat('outputTokens'),
+    cacheReadTokens: t.exposeFloat('cacheReadTokens'),
+    cacheWriteTokens: t.exposeFloat('cacheWriteTokens'),
+    tokens: t.exposeFloat('tokens', { description: 'input + output + cache read + cache write' }),
+    cost: t.exposeString('cost', { description: 'Exact decimal, in the policy currency.' }),
+    requests: t.exposeFloat('requests'),
+    unpricedRequests: t.exposeFloat('unpricedRequests'),
+  }),
+});
+
+type UsageConnectionExtra = {
+  query: UsageQuery;
+  currency: string;
+  timezone: string;
+  suppressed: number;
+  minGroupSize: number | null;
+};
+
+const UsageConnection = builder.connectionObject({
+  type: UsageGroupRef,
+  name: 'UsageConnection',
+  fields: (t) => {
+    const extra = (c: unknown) => c as UsageConnectionExtra;
+    return {
+      from: t.string({ resolve: (c) => extra(c).query.from }),
+      to: t.string({ resolve: (c) => extra(c).query.to }),
+      groupBy: t.field({
+        type: [UsageDimensionEnum],
+        resolve: (c) => [...extra(c).query.groupBy],
+      }),
+      bucket: t.field({
+        type: UsageBucketEnum,
+        nullable: true,
+        resolve: (c) => extra(c).query.bucket,
+      }),
+      currency: t.string({ resolve: (c) => extra(c).currency }),
+      timezone: t.string({ resolve: (c) => extra(c).timezone }),
+      suppressedGroups: t.int({
+        description: 'Groups left out because they hold fewer than minGroupSize people.',
+        resolve: (c) => extra(c).suppressed,
+      }),
+      minGroupSize: t.int({
+        nullable: true,
+        description: 'The k-anonymity threshold applied (null when none was).',
+        resolve: (c) => extra(c).minGroupSize,
+      }),
+    };
+  },
+});
+
+builder.queryField('usage', (t) =>
+  t.connection(
+    {
+      type: UsageGroupRef,
+      authScopes: { readDirectory: true },
+      description:
+        'Usage aggregates (tokens by kind, exact cost, requests) grouped and bucketed. Members see only their own; small groups are suppressed below governance.',
+      args: {
+        filter: t.arg({ type: UsageFilter, required: false }),
+        groupBy: t.arg({ type: [UsageDimensionEnum], required: false }),
+        bucket: t.arg({ type: UsageBucketEnum, required: false }),
+      },
+      errors: { types: [InvalidRequestError, ForbiddenError], directResult: true },
+      resolve: async (_root, args, ctx) => {
+        const service = readService(ctx);
+        const active = await service.active();
+        const ir = active?.ruleSet.ir ?? null;
+        const filter = args.filter ?? {};
+        const own = ctx.caller.role === 'member';
+        if (own && !ctx.caller.person)
+          throw new ForbiddenError('this member key is bound to no person');
+        let query: UsageQuery;
+        try {
+          query = resolveUsageRequest(
+            {
+              ...filter,
+              // a member's usage is their own, whatever the filter says
+              people: own ? [ctx.caller.person as string] : filter.people,
+              teams: own ? null : filter.teams,
+              groupBy: args.groupBy,
+              bucket: args.bucket,
+            },
+            ir,
+            service.now(),
+          );
+        } catch (error) {
+          if (error instanceof UsageRequestError) {
+            throw new InvalidRequestError([
+              { field: `filter.${error.field}`, message: error.message },
+            ]);
+          }
+          throw error;
+        }
+        const named = seesNames(ctx.caller.role);
+        if (named && (query.groupBy.includes('person') || query.people)) {
+          await ctx.audit.record({
+            action: 'read.usage',
+            subject: query.people?.length === 1 ? query.people[0] : null,
+            detail: { groupBy: query.groupBy, people: query.people },
+          });
+        }
+        const rows = await service.reader.usage(query);
+        const k = ir?.privacy.minGroupSize ?? 1;
+        const kept = suppressSmallGroups(rows, k, named || own);
+        const connection = resolveArrayConnection(
+          { args, defaultSize: 100, maxSize: 1000 },
+          kept.rows,
+        );
+        const extra: UsageConnectionExtra = {
+          query,
+          currency: ir?.currency ?? 'USD',
+          timezone: ir?.timezone ?? 'UTC',
+          suppressed: kept.suppressed,
+          minGroupSize: kept.minGroupSize,
+        };
+        return Object.assign(
+          connection ?? {
+            edges: [],
+            pageInfo: {
+              hasNextPage: false,
+              hasPreviousPage: false,
+              startCursor: null,
+              endCursor: null,
+            },
+          },
+          extra,
+        );
+      },
+    },
+    UsageConnection,
+  ),
+);

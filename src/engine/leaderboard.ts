@@ -1,0 +1,171 @@
+// Board views: the ranked, published part of a leaderboard as a caller may see it, with
+// movement against the previous window. Ranking itself (scores, eligibility, cohorts,
+// ties) is the evaluator's; this module only selects, filters for privacy and compares.
+//
+// - Eligibility and exclusion (opt-in, restricted teams, ...) are the policy's `eligible`
+//   and `exclude` rules, applied by the evaluator.
+// - Public views (callers who do not see names) also never show people from restricted
+//   teams, or restricted teams themselves, whatever the policy says (DESIGN principle 3);
+//   ranks are then renumbered so the gaps do not betray where someone was.
+// - Public views also leave out cohorts with fewer than the policy's min_group_size
+//   ranked subjects (k-anonymity).
+// - `top` limits the published entries (per cohort).
+// - Movement compares with the same view of the previous window, evaluated at the last
+//   instant of the previous period: `change` = previous rank − rank (positive = up).
+import type { RuleSet } from '../policy/compile/ruleset.ts';
+import type { Explanation } from '../policy/evaluate/types.ts';
+import type { Period, SubjectKind } from '../policy/ir.ts';
+import { periodBounds } from '../policy/windows.ts';
+import type { Evaluation } from './evaluation.ts';
+
+export type Movement = {
+  status: 'up' | 'down' | 'same' | 'new';
+  previousRank: number | null;
+  /** previous rank − rank: positive when the subject moved up */
+  change: number | null;
+};
+
+export type BoardViewEntry = {
+  rank: number;
+  subject: SubjectKind;
+  /** the real subject id: the API masks it for the caller */
+  id: string;
+  cohort: string | null;
+  score: number;
+  explanation: Explanation;
+  movement: Movement;
+};
+
+export type BoardView = {
+  name: string;
+  label: string | null;
+  subject: SubjectKind;
+  window: Period;
+  periodStart: string;
+  periodEnd: string;
+  /** the evaluation clock */
+  asOf: string;
+  previousPeriodStart: string;
+  top: number | null;
+  /** every cohort on the board (before the cohort filter) */
+  cohorts: string[];
+  cohort: string | null;
+  entries: BoardViewEntry[];
+};
+
+export class UnknownBoardError extends Error {
+  readonly board: string;
+  readonly known: string[];
+  constructor(board: string, known: string[]) {
+    super(
+      `no leaderboard "${board}" in the active policy` +
+        (known.length ? ` (boards: ${known.join(', ')})` : ' (it defines none)'),
+    );
+    this.board = board;
+    this.known = known;
+  }
+}
+
+export type BoardOptions = {
+  /** keep only this cohort */
+  cohort?: string | null;
+  /** false for callers who do not see names: restricted teams are left off */
+  named: boolean;
+};
+
+/** The instant whose evaluation gives the previous window of a board evaluated at `now`. */
+export function previousClock(ruleSet: RuleSet, board: string, now: Date): Date {
+  const b = ruleSet.ir.leaderboards[board];
+  if (!b) throw new UnknownBoardError(board, Object.keys(ruleSet.ir.leaderboards));
+  const { start } = periodBounds(b.window, now, ruleSet.ir.timezone);
+  return new Date(start.getTime() - 1);
+}
+
+type Ranked = Map<string, { rank: number; score: number; id: string }[]>;
+
+/** Ranked rows per cohort as the caller may see them (restricted left off, ranks renumbered). */
+function visibleRanks(ruleSet: RuleSet, evaluation: Evaluation, board: string, named: boolean) {
+  const result = evaluation.result.leaderboards[board];
+  const kind = ruleSet.ir.leaderboards[board].subject;
+  const restricted = new Set<string>();
+  if (!named) {
+    const restrictedTeams = new Set(
+      evaluation.directory.teams.filter((t) => t.sensitivity === 'restricted').map((t) => t.id),
+    );
+    if (kind === 'team') for (const t of restrictedTeams) restricted.add(t);
+    else {
+      for (const p of evaluation.directory.people)
+        if (p.team && restrictedTeams.has(p.team)) restricted.add(p.id);
+    }
+  }
+  const out: Ranked = new Map();
+  for (const [cohort, rows] of Object.entries(result?.cohorts ?? {})) {
+    const kept = rows.filter((r) => !restricted.has(r.id));
+    // k-anonymity: a public cohort smaller than min_group_size is not shown at all
+    if (!named && kept.length < ruleSet.ir.privacy.minGroupSize) continue;
+    out.set(
+      cohort,
+      kept.map((r, i) => ({ rank: i + 1, score: r.score, id: r.id })),
+    );
+  }
+  return out;
+}
+
+export function boardView(
+  ruleSet: RuleSet,
+  board: string,
+  current: Evaluation,
+  previous: Evaluation | null,
+  options: BoardOptions,
+): BoardView {
+  const b = ruleSet.ir.leaderboards[board];
+  if (!b) throw new UnknownBoardError(board, Object.keys(ruleSet.ir.leaderboards));
+  const tz = ruleSet.ir.timezone;
+  const asOf = new Date(current.result.now);
+  const bounds = periodBounds(b.window, asOf, tz);
+  const now = visibleRanks(ruleSet, current, board, options.named);
+  const before = previous ? visibleRanks(ruleSet, previous, board, options.named) : new Map();
+  const subjects = new Map(
+    current.result.subjects.filter((s) => s.kind === b.subject).map((s) => [s.id, s]),
+  );
+  const cohorts = [...now.keys()].sort();
+  const entries: BoardViewEntry[] = [];
+  for (const cohort of cohorts) {
+    if (options.cohort != null && cohort !== options.cohort) continue;
+    const prior = new Map<string, number>(
+      (before.get(cohort) ?? []).map((r: { id: string; rank: number }) => [r.id, r.rank]),
+    );
+    for (const row of now.get(cohort) ?? []) {
+      if (b.top !== null && row.rank > b.top) break;
+      const previousRank = prior.get(row.id) ?? null;
+      const change = previousRank === null ? null : previousRank - row.rank;
+      entries.push({
+        rank: row.rank,
+        subject: b.subject,
+        id: row.id,
+        cohort: b.cohort ? cohort : null,
+        score: row.score,
+        explanation: subjects.get(row.id)!.leaderboards[board].explanation,
+        movement: {
+          status: change === null ? 'new' : change > 0 ? 'up' : change < 0 ? 'down' : 'same',
+          previousRank,
+          change,
+        },
+      });
+    }
+  }
+  return {
+    name: board,
+    label: b.label,
+    subject: b.subject,
+    window: b.window,
+    periodStart: bounds.start.toISOString(),
+    periodEnd: bounds.end.toISOString(),
+    asOf: asOf.toISOString(),
+    previousPeriodStart: periodBounds(b.window, bounds.start.getTime() - 1, tz).start.toISOString(),
+    top: b.top,
+    cohorts: b.cohort ? cohorts : [],
+    cohort: options.cohort ?? null,
+    entries,
+  };
+}

@@ -1,0 +1,334 @@
+// The read queries over real HTTP: leaderboard, quota, budgets and usage on the hand-built
+// org of test/engine/fixture.ts, whose numbers are worked out there by hand.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/api/auth.ts';
+import { enforcementFor } from '../../src/api/enforcement.ts';
+import { ingestBatch } from '../../src/store/loader.ts';
+import { loadTinyOrg, NOW } from '../engine/fixture.ts';
+import { startTestApi, type TestApi } from './support.ts';
+
+let api: TestApi;
+let ana: string; // member key bound to ana
+let bo: string; // member key bound to bo
+
+beforeAll(async () => {
+  api = await startTestApi();
+  enforcementFor(api.store).setClock(() => NOW);
+  await loadTinyOrg(api.store);
+  ana = (await createApiKey(api.store.em(), { role: 'member', name: 'ana', person: 'ana' })).key;
+  bo = (await createApiKey(api.store.em(), { role: 'member', name: 'bo', person: 'bo' })).key;
+}, 120_000);
+
+afterAll(async () => {
+  await api?.stop();
+});
+
+const BOARD = `query($name: String!, $window: String, $cohort: String) {
+  leaderboard(name: $name, window: $window, cohort: $cohort, first: 50) {
+    __typename
+    ... on Problem { code message }
+    ... on LeaderboardConnection {
+      board { name window periodStart cohorts total }
+      edges { node {
+        rank subjectId masked cohort score
+        movement { status previousRank change }
+        explanation { formula facts { name window value } metrics { name value } }
+        person { id name team { id } }
+      } }
+    }
+  }
+}`;
+
+type Entry = {
+  rank: number;
+  subjectId: string;
+  masked: boolean;
+  score: number;
+  movement: { status: string; previousRank: number | null; change: number | null };
+  explanation: { facts: { name: string; value: number }[] };
+  person: { id: string; name: string | null; team: { id: string } | null };
+};
+
+async function board(key: string, variables: Record<string, unknown>) {
+  const res = await api.gql<{ leaderboard: Record<string, unknown> }>(key, BOARD, {
+    name: 'value',
+    ...variables,
+  });
+  expect(res.body.errors).toBeUndefined();
+  const data = res.body.data!.leaderboard as {
+    __typename: string;
+    code?: string;
+    board?: { total: number; cohorts: string[]; periodStart: string };
+    edges?: { node: Entry }[];
+  };
+  return { ...data, entries: (data.edges ?? []).map((e) => e.node) };
+}
+
+describe('leaderboard', () => {
+  it('ranks with names for governance, with movement against October', async () => {
+    const b = await board(api.keys.governance.key, {});
+    expect(b.board).toMatchObject({ total: 2, cohorts: ['engineer'] });
+    expect(b.board?.periodStart).toBe('2026-11-01T00:00:00.000Z');
+    expect(b.entries.map((e) => [e.rank, e.subjectId, e.score])).toEqual([
+      [1, 'ana', 80],
+      [2, 'bo', 50],
+    ]);
+    expect(b.entries[0].movement).toEqual({ status: 'up', previousRank: 2, change: 1 });
+    expect(b.entries[1].movement).toEqual({ status: 'down', previousRank: 1, change: -1 });
+    const facts = Object.fromEntries(b.entries[0].explanation.facts.map((f) => [f.name, f.value]));
+    expect(facts).toMatchObject({ accepted: 4, rejected: 1 });
+    expect(b.entries[0].person).toEqual({ id: 'ana', name: 'Ana', team: { id: 'eng' } });
+  });
+
+  it('masks subjects below governance, and a member still sees themselves', async () => {
+    const viewer = await board(api.keys.viewer.key, {});
+    expect(viewer.entries).toHaveLength(2);
+    for (const e of viewer.entries) {
+      expect(e.masked).toBe(true);
+      expect(['ana', 'bo']).not.toContain(e.subjectId);
+      expect(e.person.name).toBeNull();
+    }
+    const member = await board(ana, {});
+    expect(member.entries.map((e) => [e.subjectId, e.masked])).toEqual([
+      ['ana', false],
+      [viewer.entries[1].subjectId, true],
+    ]);
+  });
+
+  it('shows an earlier window, and filters by cohort', async () => {
+    const october = await board(api.keys.governance.key, { window: '2026-10' });
+    expect(october.entries.map((e) => [e.rank, e.subjectId, e.score, e.movement.status])).toEqual([
+      [1, 'bo', 100, 'new'],
+      [2, 'ana', 50, 'new'],
+    ]);
+    const none = await board(api.keys.governance.key, { cohort: 'analyst' });
+    expect(none.entries).toEqual([]);
+  });
+
+  it('names unknown boards and windows', async () => {
+    expect((await board(api.keys.viewer.key, { name: 'nope' })).code).toBe('NOT_FOUND');
+    expect((await board(api.keys.viewer.key, { window: 'someday' })).code).toBe('INVALID_REQUEST');
+  });
+
+  it('is recomputed after ingest (the watermark moves)', async () => {
+    await ingestBatch(
+      api.store,
+      [1, 2, 3, 4, 5, 6].map((i) => ({
+        line: i,
+        data: {
+          type: 'outcome',
+          id: `o-bo-late-${i}`,
+          ts: '2026-11-20T11:00:00Z',
+          person: 'bo',
+          outcome: 'accepted',
+        },
+      })),
+    );
+    const b = await board(api.keys.governance.key, {});
+    // bo: 7 accepted of 8 = 87.5
+    expect(b.entries.map((e) => [e.rank, e.subjectId, e.score])).toEqual([
+      [1, 'bo', 87.5],
+      [2, 'ana', 80],
+    ]);
+  });
+});
+
+const QUOTA = `query($person: String) {
+  quota(person: $person) {
+    __typename
+    ... on Problem { code message }
+    ... on Quota {
+      personId tier assignedBy period periodStart limit effectiveLimit used remaining percent band
+      allModels allowedClasses nextThreshold { percent amount action } activeExceptions { id }
+      forecast { value }
+    }
+  }
+}`;
+
+describe('quota', () => {
+  it('gives a member their own quota', async () => {
+    const res = await api.gql<{ quota: Record<string, unknown> }>(ana, QUOTA, {});
+    expect(res.body.data?.quota).toMatchObject({
+      __typename: 'Quota',
+      personId: 'ana',
+      tier: 'pro',
+      assignedBy: 'role == "engineer"',
+      period: 'month',
+      limit: 10_000_000,
+      used: 150_000,
+      remaining: 9_850_000,
+      percent: 1.5,
+      band: 'green',
+      allModels: false,
+      allowedClasses: ['economy', 'standard'],
+      nextThreshold: { percent: 50, amount: 5_000_000, action: 'notify person' },
+      activeExceptions: [],
+    });
+  });
+
+  it('refuses a member asking about someone else, and a viewer asking about anyone', async () => {
+    const member = await api.gql<{ quota: Record<string, unknown> }>(ana, QUOTA, { person: 'bo' });
+    expect(member.body.data?.quota).toMatchObject({ __typename: 'Forbidden', code: 'FORBIDDEN' });
+    const viewer = await api.gql<{ quota: Record<string, unknown> }>(api.keys.viewer.key, QUOTA, {
+      person: 'di',
+    });
+    expect(viewer.body.data?.quota).toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('lets governance read anyone, audited', async () => {
+    const res = await api.gql<{ quota: Record<string, unknown> }>(api.keys.governance.key, QUOTA, {
+      person: 'di',
+    });
+    expect(res.body.data?.quota).toMatchObject({
+      tier: 'basic',
+      used: 600_000,
+      percent: 60,
+      band: 'yellow',
+      nextThreshold: { percent: 100, action: 'block' },
+    });
+    const audit = await api.store.query(
+      "select 1 from audit_log where action = 'read.quota' and subject = 'di'",
+    );
+    expect(audit.length).toBe(1);
+    const unknown = await api.gql<{ quota: Record<string, unknown> }>(
+      api.keys.governance.key,
+      QUOTA,
+      { person: 'zed' },
+    );
+    expect(unknown.body.data?.quota).toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
+const BUDGETS = `{
+  budgets(first: 20) {
+    __typename
+    ... on BudgetConnection {
+      suppressed minGroupSize
+      edges { node { key subjectKind subjectId environment period limit spent percent band } }
+    }
+  }
+}`;
+
+type BudgetRow = {
+  key: string;
+  subjectKind: string;
+  subjectId: string | null;
+  environment: string | null;
+  limit: number;
+  spent: number;
+};
+
+async function budgets(key: string) {
+  const res = await api.gql<{
+    budgets: { suppressed: number; edges: { node: BudgetRow }[] };
+  }>(key, BUDGETS);
+  expect(res.body.errors).toBeUndefined();
+  const b = res.body.data!.budgets;
+  return { suppressed: b.suppressed, rows: b.edges.map((e) => e.node) };
+}
+
+describe('budgets', () => {
+  it('lists org and team budgets with exact spend', async () => {
+    const { rows, suppressed } = await budgets(api.keys.governance.key);
+    expect(suppressed).toBe(0);
+    const summary = rows.map((r) => [r.subjectKind, r.subjectId, r.environment, r.limit, r.spent]);
+    expect(summary).toEqual([
+      ['org', null, null, 1000, expect.closeTo(1.86, 9)],
+      ['team', 'eng', null, 100, expect.closeTo(0.76, 9)],
+      ['team', 'eng', 'sandbox', 1, expect.closeTo(0.06, 9)],
+      ['team', 'legal', null, 100, expect.closeTo(0.1, 9)],
+      ['team', 'legal', 'sandbox', 1, 0],
+    ]);
+  });
+
+  it('suppresses teams below min_group_size for viewers', async () => {
+    const { rows, suppressed } = await budgets(api.keys.viewer.key);
+    expect(suppressed).toBe(2);
+    expect(rows.map((r) => r.subjectId)).toEqual([null, 'eng', 'eng']);
+  });
+});
+
+const USAGE = `query($filter: UsageFilter, $groupBy: [UsageDimension!], $bucket: UsageBucket) {
+  usage(filter: $filter, groupBy: $groupBy, bucket: $bucket) {
+    __typename
+    ... on Problem { code message }
+    ... on UsageConnection {
+      from to suppressedGroups minGroupSize currency
+      edges { node { bucket person team model class people tokens inputTokens outputTokens cost requests } }
+    }
+  }
+}`;
+
+type UsageNode = Record<string, string | number | null>;
+
+async function usage(key: string, variables: Record<string, unknown>) {
+  const res = await api.gql<{ usage: Record<string, unknown> }>(key, USAGE, variables);
+  expect(res.body.errors).toBeUndefined();
+  const u = res.body.data!.usage as {
+    __typename: string;
+    code?: string;
+    suppressedGroups?: number;
+    from?: string;
+    to?: string;
+    edges?: { node: UsageNode }[];
+  };
+  return { ...u, rows: (u.edges ?? []).map((e) => e.node) };
+}
+
+describe('usage', () => {
+  it('groups by team over this month (default window) for governance', async () => {
+    const u = await usage(api.keys.governance.key, { groupBy: ['team'] });
+    expect([u.from, u.to]).toEqual(['2026-11-01', '2026-11-21']);
+    expect(u.rows.map((r) => [r.team, r.people, r.tokens, r.cost, r.requests])).toEqual([
+      ['eng', 3, 1_150_000, '0.760000000000', 3],
+      ['legal', 1, 1_000_000, '0.100000000000', 1],
+    ]);
+  });
+
+  it('suppresses groups smaller than min_group_size for viewers', async () => {
+    const u = await usage(api.keys.viewer.key, { groupBy: ['team'] });
+    expect(u.suppressedGroups).toBe(1);
+    expect(u.rows.map((r) => r.team)).toEqual(['eng']);
+  });
+
+  it('maps models to classes, and buckets by month', async () => {
+    const u = await usage(api.keys.governance.key, {
+      filter: { from: '2026-10-01', to: '2026-12-01' },
+      groupBy: ['class'],
+      bucket: 'month',
+    });
+    expect(u.rows.map((r) => [r.bucket, r.class, r.tokens])).toEqual([
+      ['2026-10-01', 'standard', 1_000_000],
+      ['2026-11-01', 'economy', 1_600_000],
+      ['2026-11-01', 'standard', 550_000],
+    ]);
+  });
+
+  it('gives a member only their own usage, by model and day', async () => {
+    const u = await usage(ana, {
+      filter: { from: '2026-10-01', teams: ['legal'] },
+      groupBy: ['person', 'model'],
+      bucket: 'day',
+    });
+    expect(u.rows).toEqual([
+      expect.objectContaining({
+        bucket: '2026-10-15',
+        person: 'ana',
+        model: 'm-std',
+        tokens: 1_000_000,
+      }),
+      expect.objectContaining({
+        bucket: '2026-11-10',
+        person: 'ana',
+        model: 'm-std',
+        tokens: 150_000,
+      }),
+    ]);
+  });
+
+  it('rejects bad dates with the field named', async () => {
+    const u = await usage(bo, { filter: { from: '2026-13-45' } });
+    expect(u).toMatchObject({ __typename: 'InvalidRequest' });
+    expect(u.code).toBe('INVALID_REQUEST');
+  });
+});
