@@ -89,7 +89,7 @@ function irText(ir: RuleSet['ir'], name: string): string {
 }
 
 /** Attribute values by dotted path, as generated formulas read them. */
-function attributeView(
+export function attributeView(
   subject: SubjectInput,
   teams: ReadonlyMap<string, SubjectInput>,
 ): Attributes {

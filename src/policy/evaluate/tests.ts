@@ -12,7 +12,7 @@ import type { Expr, FactValue, GivenAttribute, PolicyFile, TestDecl } from '../a
 import { compileFormula } from '../compile/codegen.ts';
 import type { RuleSet } from '../compile/ruleset.ts';
 import { durationMinutes, localMidnight, PERIODS, windowKey } from '../windows.ts';
-import { evaluate } from './index.ts';
+import { attributeView, evaluate } from './index.ts';
 import type { BudgetState, EvaluateResult, SubjectInput, SubjectResult } from './types.ts';
 
 export type TestOutcome = {
@@ -243,7 +243,8 @@ function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
           );
           for (const m of f.metrics) seen.metrics.add(m);
           const subject = subjects.find((g) => g.id === id)!;
-          value = f.fn(subject.facts, {}, () => 0, null) as number;
+          const teams = new Map(subjects.filter((g) => g.kind === 'team').map((g) => [g.id, g]));
+          value = f.fn(subject.facts, attributeView(subject, teams), () => 0, null) as number;
         }
         if (
           value === null ||
