@@ -310,3 +310,25 @@ describe('robustness', () => {
     );
   });
 });
+
+describe('assignments shadowed by earlier conditions', () => {
+  it('reports an assign whose values were all matched before', () => {
+    const text = BASE.replace(
+      'assign baseline otherwise',
+      'assign baseline when role == "engineer"\nassign lab when role in ["data-scientist", "engineer"]\nassign baseline otherwise',
+    );
+    const d = diagnose(text);
+    expect(where(d, 'Q5003')).toEqual([
+      at(text, 'assign baseline when role'),
+      at(text, 'assign lab when role in'),
+    ]);
+  });
+
+  it('keeps an assign that still matches someone new', () => {
+    const text = BASE.replace(
+      'assign baseline otherwise',
+      'assign lab when role in ["engineer", "researcher"]\nassign baseline otherwise',
+    );
+    expect(where(diagnose(text), 'Q5003')).toEqual([]);
+  });
+});

@@ -539,12 +539,63 @@ function isAlwaysTrue(e: Expr | null): boolean {
 }
 
 /** First match wins: anything after an unconditional assign can never match. */
+type Covered = {
+  /** condition text → the assign that had it */
+  text: Map<string, AssignDecl>;
+  /** attribute → value → the first assign matching `attr == value` / `attr in [...]` */
+  values: Map<string, Map<string, AssignDecl>>;
+};
+
+/** `role == "x"` or `role in ["x", "y"]` (not negated): the attribute and its values. */
+function simpleTest(e: Expr | null): { attr: string; values: string[] } | null {
+  if (!e) return null;
+  if (e.kind === 'Paren') return simpleTest(e.inner);
+  const attr = (x: Expr): string | null =>
+    x.kind === 'Ref' ? x.name.text : x.kind === 'Member' ? exprText(x) : null;
+  if (e.kind === 'Binary' && e.op === '==' && e.right.kind === 'StringExpr') {
+    const a = attr(e.left);
+    return a ? { attr: a, values: [e.right.value] } : null;
+  }
+  if (e.kind === 'In' && !e.negated && e.list.every((x) => x.kind === 'StringExpr')) {
+    const a = attr(e.value);
+    return a ? { attr: a, values: e.list.map((x) => (x as { value: string }).value) } : null;
+  }
+  return null;
+}
+
+/** An earlier assign that already matches everyone this one would. */
+function shadowedBy(a: AssignDecl, covered: Covered): AssignDecl | null {
+  if (!a.when) return null;
+  const same = covered.text.get(exprText(a.when));
+  if (same) return same;
+  const test = simpleTest(a.when);
+  if (!test) return null;
+  const seen = covered.values.get(test.attr);
+  const earlier = test.values.map((v) => seen?.get(v));
+  return earlier.every((x) => x) ? (earlier[0] as AssignDecl) : null;
+}
+
+function remember(a: AssignDecl, covered: Covered): void {
+  if (!a.when) return;
+  const text = exprText(a.when);
+  if (!covered.text.has(text)) covered.text.set(text, a);
+  const test = simpleTest(a.when);
+  if (!test) return;
+  let seen = covered.values.get(test.attr);
+  if (!seen) {
+    seen = new Map();
+    covered.values.set(test.attr, seen);
+  }
+  for (const v of test.values) if (!seen.has(v)) seen.set(v, a);
+}
+
 function checkAssignments(
   assigns: AssignDecl[],
   hasTiers: boolean,
   report: (d: Diagnostic) => void,
 ): void {
   let catchAll: AssignDecl | null = null;
+  const covered: Covered = { text: new Map(), values: new Map() };
   for (const a of assigns) {
     if (catchAll) {
       report(
@@ -557,6 +608,18 @@ function checkAssignments(
       );
       continue;
     }
+    const shadow = shadowedBy(a, covered);
+    if (shadow) {
+      report(
+        err(
+          'Q5003',
+          `unreachable: everyone \`assign ${a.tier.text}\` matches was already matched by \`assign ${shadow.tier.text}\` (line ${shadow.range.start.line})`,
+          a.range,
+          'first match wins: move it above, or narrow the earlier condition',
+        ),
+      );
+    }
+    remember(a, covered);
     if (isAlwaysTrue(a.when)) catchAll = a;
   }
   if (!catchAll && hasTiers) {
