@@ -6,5 +6,6 @@ import './viewer.ts';
 import './directory.ts';
 import './ingest.ts';
 import './policies.ts';
+import './enforcement.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

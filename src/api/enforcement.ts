@@ -1,0 +1,254 @@
+// The enforcement service of one server instance: wires the store (snapshots, records,
+// leases) to the engine (evaluation, decisions). One per store, so resolvers reach it
+// through ctx.store. The clock is injectable: tests move time instead of sleeping.
+import { createPubSub, SlidingBuffer } from 'graphql-yoga';
+import { audiencesOf, type EscalationDraft, escalationsFrom } from '../engine/escalations.ts';
+import { evaluateOrg, evaluatePerson } from '../engine/evaluation.ts';
+import {
+  type CheckQuotaRequest,
+  type CheckQuotaResult,
+  checkQuotaWith,
+  quotaPlan,
+} from '../engine/quota-check.ts';
+import { buildRuleSet, type RuleSet } from '../policy/compile/index.ts';
+import type { RuleSetIR } from '../policy/ir.ts';
+import type { Store } from '../store/db.ts';
+import {
+  type EscalationRow,
+  type EscalationToRecord,
+  expireExceptions,
+  markDirty,
+  readQuotaSnapshot,
+  recordEscalations,
+  releaseLease,
+  resolveEndedEscalations,
+  takeDirtyPeople,
+  tryLease,
+} from '../store/enforcement.ts';
+import { usageReader } from '../store/usage-reader.ts';
+
+export type Clock = () => Date;
+
+export const SWEEP_JOB = 'escalation-sweep';
+
+export type SweepReport = {
+  skipped: boolean;
+  reason?: string;
+  at: string;
+  evaluated: number;
+  created: number;
+  expiredExceptions: number;
+  resolvedEscalations: number;
+};
+
+export type DrainReport = { people: number; created: number; failed: string[] };
+
+export type ActiveRuleSet = { ruleSet: RuleSet; version: string | null };
+
+export class NoActivePolicyError extends Error {
+  readonly code = 'NO_ACTIVE_POLICY';
+  constructor() {
+    super('no policy is active: publish and activate one (quotient policy publish --activate)');
+  }
+}
+
+export type Enforcement = {
+  now(): Date;
+  setClock(clock: Clock): void;
+  /** The active rule set, rebuilt only when the active policy's hash changes. */
+  activeRuleSet(): Promise<ActiveRuleSet | null>;
+  checkQuota(request: CheckQuotaRequest): Promise<CheckQuotaResult>;
+  /** Evaluates these people (and their teams) and records what they crossed. */
+  reevaluatePeople(people: readonly string[]): Promise<EscalationRow[]>;
+  /** Re-evaluates the people ingest marked since the last drain. */
+  drainDirty(limit?: number): Promise<DrainReport>;
+  /**
+   * The periodic sweep: everyone (forecasts and time-based rules), expiries, ended periods.
+   * Runs only under the job lease, so of N instances one sweeps at a time; `force` skips the
+   * lease (records stay idempotent either way).
+   */
+  sweep(options?: { force?: boolean; holder?: string }): Promise<SweepReport>;
+  pubsub: ReturnType<typeof createPubSub<{ escalationRaised: [EscalationRow] }>>;
+};
+
+const services = new WeakMap<Store, Enforcement>();
+
+export function enforcementFor(store: Store): Enforcement {
+  let service = services.get(store);
+  if (!service) {
+    service = createEnforcement(store);
+    services.set(store, service);
+  }
+  return service;
+}
+
+const built = new Map<string, RuleSet>();
+
+function ruleSetFor(hash: string, ir: RuleSetIR): RuleSet {
+  let rs = built.get(hash);
+  if (!rs) {
+    rs = buildRuleSet(ir);
+    if (built.size > 16) built.clear();
+    built.set(hash, rs);
+  }
+  return rs;
+}
+
+export function createEnforcement(
+  store: Store,
+  initialClock: Clock = () => new Date(),
+): Enforcement {
+  let clock = initialClock;
+  const reader = usageReader(store);
+  // a slow subscriber loses its oldest events rather than holding memory or failing
+  const pubsub = createPubSub<{ escalationRaised: [EscalationRow] }>({
+    repeaterBuffer: new SlidingBuffer(1024),
+  });
+  let current: { hash: string; version: string | null; ruleSet: RuleSet } | null = null;
+  const holder = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+
+  async function loadActive(): Promise<ActiveRuleSet | null> {
+    const rows = await store.query<{ hash: string; version: string; ir: RuleSetIR }>(
+      "select hash, version, ir from policy_versions where status = 'active' limit 1",
+    );
+    const row = rows[0];
+    if (!row) {
+      current = null;
+      return null;
+    }
+    if (current?.hash !== row.hash) {
+      current = { hash: row.hash, version: row.version, ruleSet: ruleSetFor(row.hash, row.ir) };
+    }
+    return { ruleSet: current.ruleSet, version: current.version };
+  }
+
+  /** Recipients per audience come from the directory: the person, their manager, team owner. */
+  async function record(
+    drafts: readonly EscalationDraft[],
+    directory: {
+      people: { id: string; manager: string | null; team: string | null }[];
+      teams: { id: string; owner: string | null }[];
+    },
+    now: Date,
+  ): Promise<EscalationRow[]> {
+    const owners = new Map(directory.teams.map((t) => [t.id, t.owner]));
+    const people = new Map(directory.people.map((p) => [p.id, p]));
+    const full: EscalationToRecord[] = drafts.map((d) => {
+      const recipients: Record<string, string | null> = {};
+      if (d.subject.kind === 'person') {
+        const p = people.get(d.subject.id);
+        recipients.person = d.subject.id;
+        recipients.manager = p?.manager ?? null;
+        recipients.team_owner = p?.team ? (owners.get(p.team) ?? null) : null;
+      } else if (d.subject.kind === 'team') {
+        recipients.team_owner = owners.get(d.subject.id) ?? null;
+      }
+      return { ...d, audiences: audiencesOf(d.action), recipients };
+    });
+    const created: EscalationRow[] = [];
+    for (let i = 0; i < full.length; i += 1000) {
+      created.push(...(await recordEscalations(store, full.slice(i, i + 1000), now)));
+    }
+    for (const row of created) pubsub.publish('escalationRaised', row);
+    return created;
+  }
+
+  const service: Enforcement = {
+    now: () => clock(),
+    setClock(next) {
+      clock = next;
+    },
+    activeRuleSet: loadActive,
+
+    async checkQuota(request) {
+      const now = clock();
+      let active = current ? { ruleSet: current.ruleSet } : await loadActive();
+      if (!active) throw new NoActivePolicyError();
+      let snapshot = await readQuotaSnapshot(
+        store,
+        request.personId,
+        quotaPlan(active.ruleSet).windows(now),
+        now,
+      );
+      if (snapshot.policyHash !== active.ruleSet.hash) {
+        // the active policy changed since we cached it: rebuild and read again
+        active = await loadActive();
+        if (!active) throw new NoActivePolicyError();
+        snapshot = await readQuotaSnapshot(
+          store,
+          request.personId,
+          quotaPlan(active.ruleSet).windows(now),
+          now,
+        );
+      }
+      return checkQuotaWith(active.ruleSet, snapshot, request, now);
+    },
+
+    async reevaluatePeople(people) {
+      const active = await loadActive();
+      if (!active || people.length === 0) return [];
+      const now = clock();
+      const created: EscalationRow[] = [];
+      for (const id of people) {
+        const evaluation = await evaluatePerson(reader, active.ruleSet, id, now);
+        const drafts = escalationsFrom(evaluation.result).filter(
+          // org budgets belong to the sweep; a person evaluation sees only its own slice
+          (d) => d.subject.kind !== 'org',
+        );
+        created.push(...(await record(drafts, evaluation.directory, now)));
+      }
+      return created;
+    },
+
+    async drainDirty(limit = 500) {
+      const report: DrainReport = { people: 0, created: 0, failed: [] };
+      for (;;) {
+        const people = await takeDirtyPeople(store, limit);
+        if (people.length === 0) break;
+        report.people += people.length;
+        for (const id of people) {
+          try {
+            report.created += (await service.reevaluatePeople([id])).length;
+          } catch (error) {
+            report.failed.push(`${id}: ${error instanceof Error ? error.message : String(error)}`);
+          }
+        }
+        if (people.length < limit) break;
+      }
+      return report;
+    },
+
+    async sweep(options = {}) {
+      const now = clock();
+      const me = options.holder ?? holder;
+      const report: SweepReport = {
+        skipped: false,
+        at: now.toISOString(),
+        evaluated: 0,
+        created: 0,
+        expiredExceptions: 0,
+        resolvedEscalations: 0,
+      };
+      if (!options.force && !(await tryLease(store, SWEEP_JOB, me, 10 * 60_000))) {
+        return { ...report, skipped: true, reason: 'another instance holds the sweep lease' };
+      }
+      try {
+        report.expiredExceptions = await expireExceptions(store, now);
+        report.resolvedEscalations = await resolveEndedEscalations(store, now);
+        const active = await loadActive();
+        if (!active) return { ...report, reason: 'no active policy' };
+        const evaluation = await evaluateOrg(reader, active.ruleSet, now);
+        report.evaluated = evaluation.result.subjects.length;
+        const created = await record(escalationsFrom(evaluation.result), evaluation.directory, now);
+        report.created = created.length;
+        return report;
+      } finally {
+        if (!options.force) await releaseLease(store, SWEEP_JOB, me, report);
+      }
+    },
+    pubsub,
+  };
+  return service;
+}
+
+export { markDirty };

@@ -1,0 +1,69 @@
+// Background work of one server instance: re-evaluating people touched by ingest, the
+// periodic escalation sweep (a singleton across instances, by lease) and webhook delivery.
+// Each loop runs one round at a time; a failing round is logged and retried next tick.
+import type { Logger } from 'pino';
+import type { Store } from '../store/db.ts';
+import { enforcementFor } from './enforcement.ts';
+import { deliverDue } from './webhooks.ts';
+
+export type WorkerOptions = {
+  log: Logger;
+  /** how often ingest-touched people are re-evaluated (default 1 s) */
+  drainEveryMs?: number;
+  /** how often the full sweep is attempted (default 60 s) */
+  sweepEveryMs?: number;
+  /** how often the outbox is polled (default 1 s) */
+  deliverEveryMs?: number;
+};
+
+export type Workers = { stop(): Promise<void> };
+
+export function startEnforcementWorkers(store: Store, options: WorkerOptions): Workers {
+  const service = enforcementFor(store);
+  const log = options.log.child({ component: 'enforcement' });
+  const timers: NodeJS.Timeout[] = [];
+  const running = new Set<Promise<unknown>>();
+  let stopped = false;
+
+  const loop = (name: string, everyMs: number, round: () => Promise<unknown>) => {
+    let busy = false;
+    const tick = () => {
+      if (busy || stopped) return;
+      busy = true;
+      const p = round()
+        .then((result) => {
+          if (result && typeof result === 'object' && hasNews(result))
+            log.info({ job: name, ...result }, name);
+        })
+        .catch((err) => log.warn({ err, job: name }, `${name} failed; retrying next round`))
+        .finally(() => {
+          busy = false;
+          running.delete(p);
+        });
+      running.add(p);
+    };
+    const timer = setInterval(tick, everyMs);
+    timer.unref();
+    timers.push(timer);
+    tick();
+  };
+
+  loop('reevaluate', options.drainEveryMs ?? 1_000, () => service.drainDirty());
+  loop('sweep', options.sweepEveryMs ?? 60_000, () => service.sweep());
+  loop('deliver', options.deliverEveryMs ?? 1_000, () => deliverDue(store, { now: service.now() }));
+
+  return {
+    async stop() {
+      stopped = true;
+      for (const t of timers) clearInterval(t);
+      await Promise.allSettled([...running]);
+    },
+  };
+}
+
+function hasNews(result: object): boolean {
+  const r = result as Record<string, unknown>;
+  return Boolean(
+    r.people || r.created || r.attempted || r.expiredExceptions || r.resolvedEscalations,
+  );
+}
