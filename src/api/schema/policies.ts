@@ -12,6 +12,7 @@ import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { NotFoundError, PolicyInvalidError } from '../errors.ts';
 import { DiagnosticRef } from './errors.ts';
+import { PolicyUnchangedError } from './policy-review.ts';
 import { DateTimeResolver, JSONResolver } from './scalars.ts';
 
 const PolicyStatus = builder.enumType('PolicyStatus', {
@@ -155,12 +156,19 @@ builder.mutationFields((t) => ({
       activate: t.arg.boolean({ required: false, defaultValue: false }),
       message: t.arg.string({ required: false }),
     },
-    errors: { types: [PolicyInvalidError], directResult: true },
+    errors: { types: [PolicyInvalidError, PolicyUnchangedError], directResult: true },
     resolve: async (_root, args, ctx) => {
       const analysis = analyzePolicy(args.source);
       if (!analysis.ir || !analysis.hash || hasErrors(analysis.diagnostics)) {
         throw new PolicyInvalidError(analysis.diagnostics);
       }
+      // the same meaning is already stored: report it rather than store a duplicate
+      const same = await ctx.em.findOne(
+        PolicyVersion,
+        { hash: analysis.hash },
+        { orderBy: { id: 'desc' } },
+      );
+      if (same) throw new PolicyUnchangedError(same);
       let canonical = args.source;
       try {
         canonical = formatPolicy(analysis.ast);

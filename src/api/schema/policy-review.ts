@@ -1,0 +1,405 @@
+// Quarterly review over GraphQL: the semantic diff of two policies and the impact replay
+// of a past window under both. Each side is a stored version or unpublished policy text.
+// The work is done in src/policy/diff.ts and src/engine/impact.ts; this file only maps it.
+
+import {
+  type BoardImpact,
+  type BudgetFlip,
+  type Identity,
+  type ImpactReport,
+  impactReplay,
+  type RankMove,
+  type RuleDelta,
+  type StepDelta,
+  type TierMove,
+  WindowError,
+} from '../../engine/impact.ts';
+import { renderImpactMarkdown } from '../../engine/impact-render.ts';
+import { analyzePolicy } from '../../policy/analyze.ts';
+import { hasErrors } from '../../policy/diagnostics.ts';
+import {
+  type Change,
+  type DiffInput,
+  diffPolicies,
+  type FieldChange,
+  type PolicyDiff,
+  type PolicySide,
+  renderDiffMarkdown,
+  renderDiffText,
+  type SubExprChange,
+  semanticChangeCount,
+} from '../../policy/diff.ts';
+import { parsePolicy } from '../../policy/parse.ts';
+import { findPolicyVersion, UnknownVersionError } from '../../store/policy-history.ts';
+import { usageReader } from '../../store/usage-reader.ts';
+import { builder } from '../builder.ts';
+import { type Context, identityFor } from '../context.ts';
+import { ApiProblem, NotFoundError, PolicyInvalidError } from '../errors.ts';
+import { ProblemInterface } from './errors.ts';
+import { JSONResolver } from './scalars.ts';
+
+// ---------- expected failures ----------
+
+export class InvalidWindowError extends ApiProblem {
+  readonly window: string;
+  constructor(window: string, message: string) {
+    super('INVALID_WINDOW', message);
+    this.window = window;
+  }
+}
+
+builder.objectType(InvalidWindowError, {
+  name: 'InvalidWindow',
+  interfaces: [ProblemInterface],
+  isTypeOf: (value) => value instanceof InvalidWindowError,
+  fields: (t) => ({ window: t.exposeString('window') }),
+});
+
+/** Publishing text whose meaning is already stored: nothing new is written. */
+export class PolicyUnchangedError extends ApiProblem {
+  readonly existingId: number;
+  readonly existingVersion: string;
+  readonly hash: string;
+  constructor(existing: { id: number; version: string; hash: string }) {
+    super(
+      'NO_SEMANTIC_CHANGE',
+      `no semantic change: this policy means the same as version ${existing.id} (${existing.version}); nothing was stored`,
+    );
+    this.existingId = existing.id;
+    this.existingVersion = existing.version;
+    this.hash = existing.hash;
+  }
+}
+
+builder.objectType(PolicyUnchangedError, {
+  name: 'PolicyUnchanged',
+  interfaces: [ProblemInterface],
+  isTypeOf: (value) => value instanceof PolicyUnchangedError,
+  fields: (t) => ({
+    existingId: t.exposeInt('existingId', { description: 'The stored version with this meaning.' }),
+    existingVersion: t.exposeString('existingVersion'),
+    hash: t.exposeString('hash'),
+  }),
+});
+
+// ---------- sides ----------
+
+const PolicySideInput = builder.inputType('PolicySideInput', {
+  description:
+    'One side of a comparison: a stored `version` (v3, 3, a version label or a hash prefix) or policy `source` text. Give exactly one.',
+  fields: (t) => ({
+    version: t.string({ required: false }),
+    source: t.string({ required: false }),
+  }),
+});
+
+type SideArg = { version?: string | null; source?: string | null };
+type LoadedSide = DiffInput & { label: string };
+
+async function loadSide(ctx: Context, side: SideArg, which: string): Promise<LoadedSide> {
+  if ((side.version == null) === (side.source == null)) {
+    throw new PolicyInvalidError([
+      {
+        severity: 'error',
+        code: 'Q0001',
+        message: `${which}: give exactly one of \`version\` or \`source\``,
+        range: {
+          start: { line: 1, column: 1, offset: 0 },
+          end: { line: 1, column: 1, offset: 0 },
+        },
+      },
+    ]);
+  }
+  if (side.source != null) {
+    const analysis = analyzePolicy(side.source);
+    if (!analysis.ir || hasErrors(analysis.diagnostics)) {
+      throw new PolicyInvalidError(analysis.diagnostics);
+    }
+    return { ast: analysis.ast, ir: analysis.ir, label: `${which} source` };
+  }
+  try {
+    const row = await findPolicyVersion(ctx.store, side.version ?? '');
+    return { ast: parsePolicy(row.source).ast, ir: row.ir, label: `v${row.id} (${row.version})` };
+  } catch (error) {
+    if (error instanceof UnknownVersionError) {
+      throw new NotFoundError('policy version', side.version ?? '');
+    }
+    throw error;
+  }
+}
+
+// ---------- diff ----------
+
+const SubExpressionRef = builder.objectRef<SubExprChange>('PolicySubExpressionChange').implement({
+  description: 'A smallest differing sub-expression of a formula, in canonical syntax.',
+  fields: (t) => ({ before: t.exposeString('before'), after: t.exposeString('after') }),
+});
+
+const FieldChangeRef = builder.objectRef<FieldChange>('PolicyFieldChange').implement({
+  fields: (t) => ({
+    field: t.exposeString('field'),
+    before: t.exposeString('before', { nullable: true }),
+    after: t.exposeString('after', { nullable: true }),
+    subexpressions: t.field({
+      type: [SubExpressionRef],
+      resolve: (f) => f.subexpressions ?? [],
+    }),
+  }),
+});
+
+const ChangeRef = builder.objectRef<Change>('PolicyChange').implement({
+  description: 'One change in meaning, with its before and after in canonical policy syntax.',
+  fields: (t) => ({
+    construct: t.exposeString('construct', {
+      description:
+        'header, currency, timezone, privacy, exceptions, classes, prices, metrics, leaderboards, tiers, assignments, budgets, escalations or rules',
+    }),
+    kind: t.exposeString('kind', { description: 'added, removed, changed or moved' }),
+    subject: t.exposeString('subject'),
+    before: t.exposeString('before', { nullable: true }),
+    after: t.exposeString('after', { nullable: true }),
+    semantic: t.exposeBoolean('semantic', {
+      description: 'False for the header label, which is not part of the meaning hash.',
+    }),
+    fields: t.field({ type: [FieldChangeRef], resolve: (c) => c.fields }),
+    affects: t.stringList({ resolve: (c) => c.affects ?? [] }),
+  }),
+});
+
+const PolicySideRef = builder
+  .objectRef<PolicySide & { label: string }>('PolicyDiffSide')
+  .implement({
+    fields: (t) => ({
+      label: t.exposeString('label'),
+      name: t.exposeString('name', { nullable: true }),
+      version: t.exposeString('version', { nullable: true }),
+      hash: t.exposeString('hash'),
+    }),
+  });
+
+type DiffShape = PolicyDiff & { fromLabel: string; toLabel: string };
+
+const PolicyDiffRef = builder.objectRef<DiffShape>('PolicyDiff').implement({
+  description: 'What changed in meaning between two policies, grouped by construct.',
+  fields: (t) => ({
+    from: t.field({ type: PolicySideRef, resolve: (d) => ({ ...d.from, label: d.fromLabel }) }),
+    to: t.field({ type: PolicySideRef, resolve: (d) => ({ ...d.to, label: d.toLabel }) }),
+    equivalent: t.exposeBoolean('equivalent', { description: 'Equal meaning hashes.' }),
+    semanticChanges: t.int({ resolve: (d) => semanticChangeCount(d) }),
+    counts: t.field({
+      type: JSONResolver,
+      description: 'Semantic changes per construct.',
+      resolve: (d) => d.counts,
+    }),
+    changes: t.field({ type: [ChangeRef], resolve: (d) => d.changes }),
+    assignmentOrder: t.field({
+      type: JSONResolver,
+      nullable: true,
+      description: 'When assignments changed, the ordered list on each side.',
+      resolve: (d) => d.assignmentOrder ?? null,
+    }),
+    text: t.string({ resolve: (d) => renderDiffText(d) }),
+    markdown: t.string({
+      description: 'The review document.',
+      resolve: (d) => renderDiffMarkdown(d),
+    }),
+  }),
+});
+
+// ---------- impact ----------
+
+const IdentityRef = builder.objectRef<Identity>('ImpactIdentity').implement({
+  description: 'A subject as this caller may see it: a pseudonym unless the role sees names.',
+  fields: (t) => ({ id: t.exposeString('id'), masked: t.exposeBoolean('masked') }),
+});
+
+const TierTransitionRef = builder
+  .objectRef<{ from: string | null; to: string | null; count: number }>('ImpactTierTransition')
+  .implement({
+    fields: (t) => ({
+      from: t.exposeString('from', { nullable: true }),
+      to: t.exposeString('to', { nullable: true }),
+      count: t.exposeInt('count'),
+    }),
+  });
+
+const TierMoveRef = builder.objectRef<TierMove>('ImpactTierMove').implement({
+  fields: (t) => ({
+    person: t.field({ type: IdentityRef, resolve: (m) => m.person }),
+    from: t.exposeString('from', { nullable: true }),
+    to: t.exposeString('to', { nullable: true }),
+  }),
+});
+
+const StepDeltaRef = builder.objectRef<StepDelta>('ImpactStepDelta').implement({
+  description: 'How many subjects an escalation step fires at, under each version.',
+  fields: (t) => ({
+    ladder: t.exposeString('ladder'),
+    trigger: t.exposeString('trigger'),
+    threshold: t.exposeFloat('threshold'),
+    before: t.exposeInt('before'),
+    after: t.exposeInt('after'),
+    delta: t.exposeInt('delta'),
+  }),
+});
+
+const RuleDeltaRef = builder.objectRef<RuleDelta>('ImpactRuleDelta').implement({
+  fields: (t) => ({
+    rule: t.exposeString('rule'),
+    severity: t.exposeString('severity', { nullable: true }),
+    before: t.exposeInt('before'),
+    after: t.exposeInt('after'),
+    delta: t.exposeInt('delta'),
+  }),
+});
+
+const BandRef = builder.objectRef<{ band: string; percent: number }>('ImpactBand').implement({
+  fields: (t) => ({ band: t.exposeString('band'), percent: t.exposeFloat('percent') }),
+});
+
+const BudgetFlipRef = builder.objectRef<BudgetFlip>('ImpactBudgetFlip').implement({
+  fields: (t) => ({
+    kind: t.string({ resolve: (f) => f.subject.kind }),
+    subject: t.field({ type: IdentityRef, resolve: (f) => f.subject }),
+    budget: t.exposeString('budget'),
+    before: t.field({ type: BandRef, nullable: true, resolve: (f) => f.before }),
+    after: t.field({ type: BandRef, nullable: true, resolve: (f) => f.after }),
+  }),
+});
+
+const BoardEntryRef = builder
+  .objectRef<{ subject: Identity; rank: number; cohort: string | null; score: number }>(
+    'ImpactBoardEntry',
+  )
+  .implement({
+    fields: (t) => ({
+      subject: t.field({ type: IdentityRef, resolve: (e) => e.subject }),
+      rank: t.exposeInt('rank'),
+      cohort: t.exposeString('cohort', { nullable: true }),
+      score: t.exposeFloat('score'),
+    }),
+  });
+
+const RankMoveRef = builder.objectRef<RankMove>('ImpactRankMove').implement({
+  fields: (t) => ({
+    subject: t.field({ type: IdentityRef, resolve: (m) => m.subject }),
+    rankBefore: t.int({ resolve: (m) => m.before.rank }),
+    rankAfter: t.int({ resolve: (m) => m.after.rank }),
+    cohortBefore: t.string({ nullable: true, resolve: (m) => m.before.cohort }),
+    cohortAfter: t.string({ nullable: true, resolve: (m) => m.after.cohort }),
+    move: t.exposeInt('move', { description: 'Positive: moved up.' }),
+  }),
+});
+
+const BoardImpactRef = builder.objectRef<BoardImpact>('ImpactLeaderboard').implement({
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    presentIn: t.exposeString('presentIn', { description: 'both, old or new' }),
+    topBefore: t.int({ nullable: true, resolve: (b) => b.top.before }),
+    topAfter: t.int({ nullable: true, resolve: (b) => b.top.after }),
+    rankedBefore: t.int({ resolve: (b) => b.ranked.before }),
+    rankedAfter: t.int({ resolve: (b) => b.ranked.after }),
+    rankedBoth: t.int({ resolve: (b) => b.ranked.both }),
+    entering: t.field({ type: [BoardEntryRef], resolve: (b) => b.entering }),
+    leaving: t.field({ type: [BoardEntryRef], resolve: (b) => b.leaving }),
+    largestMoves: t.field({ type: [RankMoveRef], resolve: (b) => b.largestMoves }),
+    kendallTau: t.exposeFloat('kendallTau', {
+      nullable: true,
+      description: "Kendall's tau-b of the two scores over subjects ranked under both.",
+    }),
+  }),
+});
+
+type ImpactShape = ImpactReport;
+
+const ImpactRef = builder.objectRef<ImpactShape>('PolicyImpact').implement({
+  description: 'What the new version would have done to a past window of real usage.',
+  fields: (t) => ({
+    from: t.field({ type: PolicySideRef, resolve: (r) => r.from }),
+    to: t.field({ type: PolicySideRef, resolve: (r) => r.to }),
+    window: t.string({ resolve: (r) => r.window.label }),
+    windowFrom: t.string({ description: 'First local day.', resolve: (r) => r.window.from }),
+    windowTo: t.string({ description: 'Day after the last.', resolve: (r) => r.window.to }),
+    timezone: t.string({ resolve: (r) => r.window.timezone }),
+    evaluatedAt: t.string({ resolve: (r) => r.window.evaluatedAt }),
+    hasData: t.exposeBoolean('hasData'),
+    message: t.exposeString('message', { nullable: true }),
+    identities: t.exposeString('identities', { description: 'named or masked' }),
+    people: t.int({ resolve: (r) => r.population.people }),
+    teams: t.int({ resolve: (r) => r.population.teams }),
+    tierChanges: t.int({ resolve: (r) => r.tiers.changed }),
+    tierTransitions: t.field({ type: [TierTransitionRef], resolve: (r) => r.tiers.transitions }),
+    tierMoves: t.field({ type: [TierMoveRef], resolve: (r) => r.tiers.people }),
+    escalations: t.field({ type: [StepDeltaRef], resolve: (r) => r.escalations }),
+    rules: t.field({ type: [RuleDeltaRef], resolve: (r) => r.rules }),
+    budgetFlipCount: t.int({ resolve: (r) => r.budgets.count }),
+    budgetFlips: t.field({ type: [BudgetFlipRef], resolve: (r) => r.budgets.flips }),
+    leaderboards: t.field({ type: [BoardImpactRef], resolve: (r) => r.leaderboards }),
+    cost: t.field({
+      type: JSONResolver,
+      nullable: true,
+      description: 'Exact cost before/after per model and team, when prices changed.',
+      resolve: (r) => r.cost,
+    }),
+    notes: t.stringList({ resolve: (r) => r.notes }),
+    markdown: t.string({
+      description: 'The review document.',
+      resolve: (r) => renderImpactMarkdown(r),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  policyDiff: t.field({
+    type: PolicyDiffRef,
+    authScopes: { readPolicies: true },
+    description: 'The semantic diff of two policies (stored versions or source text).',
+    args: {
+      from: t.arg({ type: PolicySideInput, required: true }),
+      to: t.arg({ type: PolicySideInput, required: true }),
+    },
+    errors: { types: [NotFoundError, PolicyInvalidError] },
+    resolve: async (_root, args, ctx) => {
+      const a = await loadSide(ctx, args.from, 'from');
+      const b = await loadSide(ctx, args.to, 'to');
+      return { ...diffPolicies(a, b), fromLabel: a.label, toLabel: b.label };
+    },
+  }),
+  policyImpact: t.field({
+    type: ImpactRef,
+    authScopes: { readPolicies: true },
+    description:
+      'Replay the stored usage of a window (2026-Q3, 2026-10, 2026-W40, last-quarter) under both policies. Identities are masked unless the role sees names.',
+    args: {
+      from: t.arg({ type: PolicySideInput, required: true }),
+      to: t.arg({ type: PolicySideInput, required: true }),
+      window: t.arg.string({ required: true }),
+    },
+    errors: { types: [NotFoundError, PolicyInvalidError, InvalidWindowError] },
+    resolve: async (_root, args, ctx) => {
+      const a = await loadSide(ctx, args.from, 'from');
+      const b = await loadSide(ctx, args.to, 'to');
+      let report: ImpactReport;
+      try {
+        report = await impactReplay({
+          reader: usageReader(ctx.store),
+          from: { ir: a.ir, label: a.label },
+          to: { ir: b.ir, label: b.label },
+          window: args.window,
+          identity: (id) => identityFor(ctx, id),
+        });
+      } catch (error) {
+        if (error instanceof WindowError) throw new InvalidWindowError(args.window, error.message);
+        throw error;
+      }
+      if (report.identities === 'named' && report.hasData) {
+        await ctx.audit.record({
+          action: 'policy.impact',
+          subject: `window ${report.window.label}`,
+          detail: { from: a.label, to: b.label, named: true },
+        });
+      }
+      return report;
+    },
+  }),
+}));
