@@ -46,6 +46,25 @@ export function lexPolicy(text: string) {
 
 const MAX_RESPELL_ROUNDS = 3;
 
+/**
+ * True when characters the lexer dropped (already reported) sit between this syntax error
+ * and the token before it: `a && b` reports the `&&`, not also the stranded `b`.
+ */
+function followsDroppedText(d: Diagnostic, tokens: IToken[], lexErrors: ILexingError[]): boolean {
+  if (lexErrors.length === 0) return false;
+  const at = d.range.start.offset;
+  let lo = 0;
+  let hi = tokens.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (tokens[mid].startOffset < at) lo = mid + 1;
+    else hi = mid;
+  }
+  const prev = tokens[lo - 1];
+  const prevEnd = prev ? prev.startOffset + prev.image.length : 0;
+  return lexErrors.some((e) => e.offset >= prevEnd && e.offset < at);
+}
+
 function parseTokens(tokens: IToken[]): CstNode {
   policyParser.input = tokens;
   return policyParser.policyFile();
@@ -82,7 +101,10 @@ export function parsePolicy(text: string, file?: string): ParseResult {
         syntaxDiagnostic(e as IRecognitionException, tokens, ctx),
       );
     }
-    for (const p of problems) ctx.diagnostics.push(p.diagnostic);
+    for (const p of problems) {
+      if (!followsDroppedText(p.diagnostic, tokens, lexed.errors))
+        ctx.diagnostics.push(p.diagnostic);
+    }
     const comments = (lexed.groups.comments ?? []).map((t) => ({
       text: t.image,
       range: ctx.tokenRange(t),
