@@ -173,7 +173,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close() {
       closing ??= new Promise<void>((resolve) => {
         // stop accepting; in-flight requests finish; idle keep-alive sockets close now
-        server.close(() => resolve());
+        server.close(() => {
+          keys.settle().then(() => resolve());
+        });
         server.closeIdleConnections();
         const timer = setTimeout(
           () => server.closeAllConnections(),
@@ -206,13 +208,19 @@ function unavailableError(error: unknown) {
 
 export type KeyAuthenticator = {
   authenticate(token: string): Promise<Caller | { reason: string }>;
+  /** waits for pending last-used writes (on shutdown) */
+  settle(): Promise<void>;
 };
 
 /** Validates keys against api_keys, trusting a validated key for `ttlMs`. */
 function keyAuthenticator(store: Store, ttlMs: number, log: Logger): KeyAuthenticator {
   const cache = new Map<string, { caller: Caller; until: number }>();
   const touched = new Map<string, number>();
+  const pending = new Set<Promise<void>>();
   return {
+    async settle() {
+      await Promise.allSettled([...pending]);
+    },
     async authenticate(token) {
       const now = Date.now();
       const hit = cache.get(token);
