@@ -6,6 +6,7 @@ import { registerPolicyEvalCommands } from './cli/policy-eval.ts';
 import { registerPolicyReviewCommands } from './cli/policy-review.ts';
 import { registerServeCommand } from './cli/serve.ts';
 import { registerStoreCommands } from './cli/store.ts';
+import { registerWebhookCommands } from './cli/webhooks.ts';
 
 const program = new Command('quotient')
   .description('Quotient: outcome-weighted AI usage governance')
@@ -23,5 +24,6 @@ registerPolicyReviewCommands(policy);
 registerStoreCommands(program);
 registerServeCommand(program);
 registerKeysCommands(program);
+registerWebhookCommands(program);
 
 await program.parseAsync(process.argv);

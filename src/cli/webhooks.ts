@@ -1,0 +1,119 @@
+// `quotient webhooks add|list|remove`: where notifications go. Each audience a policy names
+// (person, manager, team_owner, finance, security, …, or `all`) maps to endpoints; every
+// escalation queues one signed delivery per matching endpoint.
+import { randomBytes } from 'node:crypto';
+import { type Command, Option } from 'commander';
+import { writeAudit } from '../api/audit.ts';
+import { apiEntities } from '../api/entities.ts';
+import { AUDIENCES } from '../policy/check/vocabulary.ts';
+import { DEFAULT_DATA_DIR, openStore, type Store } from '../store/db.ts';
+import { addWebhook, listWebhooks, removeWebhook } from '../store/enforcement.ts';
+
+type StoreFlags = { dataDir: string };
+
+export const WEBHOOK_AUDIENCES = [...AUDIENCES, 'all'];
+
+async function withStore<T>(flags: StoreFlags, work: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore({ dataDir: flags.dataDir, migrate: true, entities: apiEntities });
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+const dataDir = () =>
+  new Option(
+    '--data-dir <dir>',
+    'embedded database directory (ignored when DATABASE_URL is set)',
+  ).default(DEFAULT_DATA_DIR);
+
+function usage(message: string): never {
+  console.error(`error: ${message}`);
+  process.exit(2);
+}
+
+export function registerWebhookCommands(program: Command): void {
+  const hooks = program
+    .command('webhooks')
+    .description('map notification audiences to webhook endpoints');
+
+  hooks
+    .command('add')
+    .description('send notifications for <audience> to <url> (signed with HMAC-SHA256)')
+    .argument('<audience>', `who the endpoint speaks for: ${WEBHOOK_AUDIENCES.join(', ')}`)
+    .argument('<url>', 'http(s) URL that receives POSTed JSON')
+    .option('--secret <secret>', 'signing secret (default: a random one, printed once)')
+    .option('--json', 'print the endpoint as JSON')
+    .addOption(dataDir())
+    .action(
+      async (
+        audience: string,
+        url: string,
+        flags: StoreFlags & { secret?: string; json?: boolean },
+      ) => {
+        if (!WEBHOOK_AUDIENCES.includes(audience))
+          usage(`unknown audience "${audience}": use one of ${WEBHOOK_AUDIENCES.join(', ')}`);
+        let parsed: URL;
+        try {
+          parsed = new URL(url);
+        } catch {
+          usage(`not a URL: ${url}`);
+        }
+        if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+          usage(`the URL must be http or https, not ${parsed.protocol}`);
+        if (flags.secret !== undefined && flags.secret.length < 8)
+          usage('--secret must be at least 8 characters');
+        const secret = flags.secret ?? randomBytes(24).toString('base64url');
+        await withStore(flags, async (store) => {
+          const hook = await addWebhook(store, audience, parsed.toString(), secret);
+          await writeAudit(store.em(), null, [
+            { action: 'webhook.add', subject: hook.id, detail: { audience, url: hook.url } },
+          ]);
+          if (flags.json) console.log(JSON.stringify(hook));
+          else {
+            console.log(`webhook ${hook.id}: ${audience} → ${hook.url}`);
+            if (!flags.secret) console.log(`secret (shown once): ${secret}`);
+            console.log(
+              'deliveries carry x-quotient-signature: sha256=HMAC-SHA256(secret, body) and idempotency-key',
+            );
+          }
+        });
+      },
+    );
+
+  hooks
+    .command('list')
+    .description('list webhook endpoints (secrets are not shown)')
+    .option('--json', 'print JSON')
+    .addOption(dataDir())
+    .action(async (flags: StoreFlags & { json?: boolean }) => {
+      await withStore(flags, async (store) => {
+        const rows = (await listWebhooks(store)).map(({ secret: _s, ...rest }) => rest);
+        if (flags.json) return console.log(JSON.stringify(rows, null, 2));
+        if (rows.length === 0)
+          return console.log('no webhooks: add one with `quotient webhooks add <audience> <url>`');
+        const width = Math.max(8, ...rows.map((r) => r.audience.length));
+        console.log(`${'id'.padEnd(5)} ${'audience'.padEnd(width)} url`);
+        for (const r of rows) console.log(`${r.id.padEnd(5)} ${r.audience.padEnd(width)} ${r.url}`);
+      });
+    });
+
+  hooks
+    .command('remove')
+    .description('remove a webhook endpoint by id or URL (its undelivered notifications go too)')
+    .argument('<id-or-url>')
+    .addOption(dataDir())
+    .action(async (idOrUrl: string, flags: StoreFlags) => {
+      await withStore(flags, async (store) => {
+        const removed = await removeWebhook(store, idOrUrl);
+        if (removed === 0) {
+          console.error(`error: no webhook with id or URL ${idOrUrl}`);
+          process.exitCode = 1;
+          return;
+        }
+        await writeAudit(store.em(), null, [{ action: 'webhook.remove', subject: idOrUrl }]);
+        console.log(`removed ${removed} webhook${removed === 1 ? '' : 's'}`);
+      });
+    });
+}
