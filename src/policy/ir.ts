@@ -135,6 +135,52 @@ export type RuleSetIR = {
   rules: Record<string, IrRule>;
 };
 
+const IR_FIELDS: Record<string, 'object' | 'array' | 'string'> = {
+  meta: 'object',
+  currency: 'string',
+  timezone: 'string',
+  privacy: 'object',
+  exceptions: 'object',
+  classes: 'object',
+  models: 'object',
+  metrics: 'object',
+  metricOrder: 'array',
+  leaderboards: 'object',
+  tiers: 'object',
+  assignments: 'array',
+  budgets: 'array',
+  escalations: 'object',
+  rules: 'object',
+};
+
+/**
+ * Accept an IR read back from storage: the version must be this one and the top-level
+ * fields present. (buildRuleSet refuses unknown expression nodes on its own.)
+ */
+export function assertIr(value: unknown): RuleSetIR {
+  if (!value || typeof value !== 'object') throw new TypeError('IR: not an object');
+  const v = value as Record<string, unknown>;
+  if (v.irVersion !== IR_VERSION) {
+    throw new TypeError(
+      `IR: version ${String(v.irVersion)} is not supported (expected ${IR_VERSION}); recompile the policy source`,
+    );
+  }
+  for (const [field, kind] of Object.entries(IR_FIELDS)) {
+    const f = v[field];
+    const ok =
+      kind === 'array'
+        ? Array.isArray(f)
+        : kind === 'string'
+          ? typeof f === 'string'
+          : f !== null && typeof f === 'object';
+    if (!ok)
+      throw new TypeError(
+        `IR: field ${field} must be ${{ array: 'an array', string: 'a string', object: 'an object' }[kind]}`,
+      );
+  }
+  return value as RuleSetIR;
+}
+
 /** JSON with object keys sorted at every level: the canonical text of a value. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));

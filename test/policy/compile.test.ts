@@ -4,6 +4,7 @@ import { compileFormula } from '../../src/policy/compile/codegen.ts';
 import { buildRuleSet } from '../../src/policy/compile/index.ts';
 import { formatPolicy } from '../../src/policy/format.ts';
 import {
+  assertIr,
   canonicalJson,
   IR_VERSION,
   policyHash,
@@ -279,5 +280,15 @@ describe('IR read back from storage', () => {
     const badFn = structuredClone(ir);
     badFn.metrics.safety.expr = { k: 'call', fn: 'process.exit', args: [] };
     expect(() => buildRuleSet(badFn)).toThrow(/unknown function/);
+  });
+});
+
+describe('assertIr', () => {
+  it('accepts a stored IR and rejects other versions or shapes', () => {
+    const ir = compileText(BASE).ir!;
+    expect(assertIr(JSON.parse(JSON.stringify(ir)))).toEqual(ir);
+    expect(() => assertIr({ ...ir, irVersion: 2 })).toThrow(/version 2 is not supported/);
+    expect(() => assertIr({ ...ir, tiers: null })).toThrow(/tiers must be an object/);
+    expect(() => assertIr('nope')).toThrow(/not an object/);
   });
 });
