@@ -1,7 +1,12 @@
 // The policy language's grammar (Chevrotain CstParser). One instance is built at load
 // and reused for every parse (Chevrotain's main performance advice); error recovery is on
 // so one run reports every syntax error. src/policy/parse.ts turns the CST into the AST.
-import { CstParser, type IParserErrorMessageProvider, type TokenType } from 'chevrotain';
+import {
+  type CstNode,
+  CstParser,
+  type IParserErrorMessageProvider,
+  type TokenType,
+} from 'chevrotain';
 import * as T from './tokens.ts';
 
 /**
@@ -34,8 +39,22 @@ export class PolicyParser extends CstParser {
     this.performSelfAnalysis();
   }
 
+  /**
+   * Receives each declaration's CST as soon as it is parsed. When set, the declaration is
+   * dropped from the file's CST afterwards, so its nodes die young instead of surviving the
+   * whole parse (src/policy/parse.ts builds the AST here; this keeps garbage collection cheap).
+   */
+  declarationSink: ((declaration: CstNode) => void) | null = null;
+
   policyFile = this.RULE('policyFile', () => {
-    this.MANY(() => this.SUBRULE(this.declaration));
+    this.MANY(() => {
+      const declaration = this.SUBRULE(this.declaration);
+      this.ACTION(() => {
+        if (this.declarationSink === null) return;
+        this.declarationSink(declaration);
+        this.currCSTNode.children.declaration?.pop();
+      });
+    });
   });
 
   declaration = this.RULE('declaration', () => {

@@ -65,9 +65,21 @@ function followsDroppedText(d: Diagnostic, tokens: IToken[], lexErrors: ILexingE
   return lexErrors.some((e) => e.offset >= prevEnd && e.offset < at);
 }
 
-function parseTokens(tokens: IToken[]): CstNode {
+/** Parses, building each declaration's AST as soon as the parser completes it. */
+function parseTokens(tokens: IToken[], ctx: BuildContext): Declaration[] {
+  const declarations: Declaration[] = [];
+  ctx.buildDiagnostics = [];
   policyParser.input = tokens;
-  return policyParser.policyFile();
+  policyParser.declarationSink = (node) => {
+    const declaration = buildDeclaration(node, ctx);
+    if (declaration) declarations.push(declaration);
+  };
+  try {
+    policyParser.policyFile();
+  } finally {
+    policyParser.declarationSink = null;
+  }
+  return declarations;
 }
 
 export function parsePolicy(text: string, file?: string): ParseResult {
@@ -77,7 +89,7 @@ export function parsePolicy(text: string, file?: string): ParseResult {
     const lexed = T.policyLexer.tokenize(source);
     for (const error of lexed.errors) ctx.lexError(error);
     let tokens = ctx.checkTokens(lexed.tokens);
-    let cst = parseTokens(tokens);
+    let declarations = parseTokens(tokens, ctx);
     // A misspelled keyword (`teir`, `limt`) is reported once; then the file is parsed again
     // as if it were spelled right, so what follows it gets no confusing follow-on errors.
     const corrected = new Set<number>();
@@ -96,7 +108,7 @@ export function parsePolicy(text: string, file?: string): ParseResult {
         corrected.add(fix!.token.startOffset);
         ctx.diagnostics.push(diagnostic);
       }
-      cst = parseTokens(tokens);
+      declarations = parseTokens(tokens, ctx);
       problems = policyParser.errors.map((e) =>
         syntaxDiagnostic(e as IRecognitionException, tokens, ctx),
       );
@@ -109,7 +121,13 @@ export function parsePolicy(text: string, file?: string): ParseResult {
       text: t.image,
       range: ctx.tokenRange(t),
     }));
-    const ast = buildFile(cst, comments, ctx);
+    ctx.diagnostics.push(...ctx.buildDiagnostics);
+    const ast: PolicyFile = {
+      kind: 'PolicyFile',
+      range: ctx.rangeAt(0, source.length),
+      declarations,
+      comments,
+    };
     return { ast, diagnostics: finish(ctx.diagnostics, file) };
   } catch (error) {
     // A bug in the front end must not crash `check` or `fmt`: report it at the file start.
@@ -156,6 +174,8 @@ function finish(diagnostics: Diagnostic[], file?: string): Diagnostic[] {
 export class BuildContext {
   readonly text: string;
   readonly diagnostics: Diagnostic[] = [];
+  /** problems found while building the AST; reset when the file is parsed again */
+  buildDiagnostics: Diagnostic[] = [];
   private lineStarts: number[] | null = null;
 
   constructor(text: string) {
@@ -202,18 +222,20 @@ export class BuildContext {
     };
   }
 
+  /** A problem found while building the AST (dropped if the file is parsed again). */
   error(code: string, message: string, range: Range, hint?: string): void {
-    this.diagnostics.push(
-      hint === undefined
-        ? { severity: 'error', code, message, range }
-        : { severity: 'error', code, message, range, hint },
-    );
+    this.buildDiagnostics.push(diagnostic(code, message, range, hint));
+  }
+
+  /** A lexical problem: found once, kept whatever the parser does next. */
+  lexicalError(code: string, message: string, range: Range, hint?: string): void {
+    this.diagnostics.push(diagnostic(code, message, range, hint));
   }
 
   lexError(e: ILexingError): void {
     const snippet = this.text.slice(e.offset, e.offset + Math.min(e.length, 20));
     const shown = snippet.replace(/[\r\n\t]/g, ' ');
-    this.error(
+    this.lexicalError(
       'Q1001',
       `unexpected character${e.length > 1 ? 's' : ''} \`${shown}\``,
       this.rangeAt(e.offset, e.offset + e.length),
@@ -225,14 +247,14 @@ export class BuildContext {
   checkTokens(tokens: IToken[]): IToken[] {
     for (const t of tokens) {
       if (t.tokenType === T.UnterminatedString) {
-        this.error(
+        this.lexicalError(
           'Q1002',
           'this string has no closing `"`',
           this.tokenRange(t),
           'close the string on the same line',
         );
       } else if (t.tokenType === T.BadNumber) {
-        this.error(
+        this.lexicalError(
           'Q1003',
           `\`${t.image}\` is not a number`,
           this.tokenRange(t),
@@ -244,6 +266,12 @@ export class BuildContext {
     }
     return tokens;
   }
+}
+
+function diagnostic(code: string, message: string, range: Range, hint?: string): Diagnostic {
+  return hint === undefined
+    ? { severity: 'error', code, message, range }
+    : { severity: 'error', code, message, range, hint };
 }
 
 function lexHint(snippet: string): string | undefined {
@@ -1109,18 +1137,22 @@ function buildExpect(n: CstNode, ctx: BuildContext): Expect | null {
   return { kind: 'Expect', range, subject: stringLit(subjectTok, ctx), expectation };
 }
 
+function buildDeclaration(d: CstNode, ctx: BuildContext): Declaration | null {
+  for (const rule in d.children) {
+    const node = d.children[rule]?.[0] as CstNode | undefined;
+    const builder = declarationBuilders[rule];
+    if (!node || !builder) continue;
+    const range = nodeRange(node, ctx);
+    return range ? builder(node, range, ctx) : null;
+  }
+  return null;
+}
+
 function buildFile(cst: CstNode | undefined, comments: Comment[], ctx: BuildContext): PolicyFile {
   const declarations: Declaration[] = [];
   for (const d of (cst?.children.declaration ?? []) as CstNode[]) {
-    for (const [rule, nodes] of Object.entries(d.children)) {
-      const node = nodes?.[0] as CstNode | undefined;
-      const builder = declarationBuilders[rule];
-      if (!node || !builder) continue;
-      const range = nodeRange(node, ctx);
-      if (!range) continue;
-      const decl = builder(node, range, ctx);
-      if (decl) declarations.push(decl);
-    }
+    const decl = buildDeclaration(d, ctx);
+    if (decl) declarations.push(decl);
   }
   return {
     kind: 'PolicyFile',
