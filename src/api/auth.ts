@@ -6,6 +6,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ApiKey, ServerSecret } from '../store/entities/api-key.ts';
 import { isRole, type Role } from './roles.ts';
 
+export type { ApiKey };
+
 export type Caller = {
   keyId: string;
   name: string;

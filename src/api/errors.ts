@@ -27,6 +27,15 @@ export class ForbiddenError extends ApiProblem {
   }
 }
 
+/** An argument that is well-typed but not acceptable (e.g. a member key with no person). */
+export class InvalidArgumentError extends ApiProblem {
+  readonly argument: string;
+  constructor(argument: string, message: string) {
+    super('INVALID_ARGUMENT', message);
+    this.argument = argument;
+  }
+}
+
 export class PolicyInvalidError extends ApiProblem {
   readonly diagnostics: Diagnostic[];
   constructor(diagnostics: Diagnostic[]) {

@@ -4,6 +4,7 @@ import {
   ApiProblem,
   BatchTooLargeError,
   ForbiddenError,
+  InvalidArgumentError,
   NotFoundError,
   PolicyInvalidError,
 } from '../errors.ts';
@@ -31,6 +32,13 @@ builder.objectType(ForbiddenError, {
   interfaces: [ProblemInterface],
   isTypeOf: (value) => value instanceof ForbiddenError,
   fields: () => ({}),
+});
+
+builder.objectType(InvalidArgumentError, {
+  name: 'InvalidArgument',
+  interfaces: [ProblemInterface],
+  isTypeOf: (value) => value instanceof InvalidArgumentError,
+  fields: (t) => ({ argument: t.exposeString('argument') }),
 });
 
 builder.objectType(BatchTooLargeError, {

@@ -6,6 +6,7 @@ import './viewer.ts';
 import './directory.ts';
 import './ingest.ts';
 import './policies.ts';
+import './keys.ts';
 import './policy-review.ts';
 import './enforcement.ts';
 

@@ -1,0 +1,96 @@
+// API keys over GraphQL, for admins: list, create (the key is returned once), revoke. The
+// CLI (`quotient keys`) does the same against the database directly.
+import { resolveArrayConnection } from '@pothos/plugin-relay';
+import { type ApiKey, createApiKey, listApiKeys, revokeApiKey } from '../auth.ts';
+import { builder } from '../builder.ts';
+import { InvalidArgumentError, NotFoundError } from '../errors.ts';
+import { ROLES } from '../roles.ts';
+import { DateTimeResolver } from './scalars.ts';
+
+const RoleEnum = builder.enumType('Role', { values: ROLES });
+
+const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
+  description: 'An API key. The key itself is never shown again after creation.',
+  fields: (t) => ({
+    id: t.exposeString('id'),
+    name: t.exposeString('name'),
+    role: t.exposeString('role'),
+    person: t.string({ nullable: true, resolve: (k) => k.person ?? null }),
+    prefix: t.exposeString('prefix', { description: 'The first characters, to recognise it.' }),
+    createdAt: t.field({ type: DateTimeResolver, resolve: (k) => k.createdAt }),
+    lastUsedAt: t.field({
+      type: DateTimeResolver,
+      nullable: true,
+      resolve: (k) => k.lastUsedAt ?? null,
+    }),
+    revokedAt: t.field({
+      type: DateTimeResolver,
+      nullable: true,
+      resolve: (k) => k.revokedAt ?? null,
+    }),
+  }),
+});
+
+const CreatedKeyRef = builder
+  .objectRef<{ key: string; apiKey: ApiKey }>('CreatedApiKey')
+  .implement({
+    fields: (t) => ({
+      key: t.exposeString('key', { description: 'Shown once: store it now.' }),
+      apiKey: t.field({ type: ApiKeyRef, resolve: (c) => c.apiKey }),
+    }),
+  });
+
+builder.queryField('apiKeys', (t) =>
+  t.connection({
+    type: ApiKeyRef,
+    authScopes: { admin: true },
+    description: 'All API keys, oldest first.',
+    resolve: async (_root, args, ctx) =>
+      resolveArrayConnection({ args }, await listApiKeys(ctx.em)),
+  }),
+);
+
+builder.mutationFields((t) => ({
+  createApiKey: t.field({
+    type: CreatedKeyRef,
+    authScopes: { admin: true },
+    description: 'Create a key; a member key names the person it acts for.',
+    args: {
+      role: t.arg({ type: RoleEnum, required: true }),
+      name: t.arg.string({ required: true }),
+      person: t.arg.string({ required: false }),
+    },
+    errors: { types: [InvalidArgumentError] },
+    resolve: async (_root, args, ctx) => {
+      if (args.role === 'member' && !args.person) {
+        throw new InvalidArgumentError(
+          'person',
+          'a member key is bound to one person: pass `person`',
+        );
+      }
+      if (!args.name.trim())
+        throw new InvalidArgumentError('name', 'a key needs a non-empty `name`');
+      const created = await createApiKey(ctx.em, args);
+      await ctx.audit.record({
+        action: 'key.create',
+        subject: created.id,
+        detail: { role: created.role, name: created.name },
+      });
+      const apiKey = (await listApiKeys(ctx.em)).find((k) => k.id === created.id)!;
+      return { key: created.key, apiKey };
+    },
+  }),
+  revokeApiKey: t.field({
+    type: ApiKeyRef,
+    authScopes: { admin: true },
+    description: 'Revoke a key; servers stop accepting it within the key cache time (5 s).',
+    args: { id: t.arg.string({ required: true }) },
+    errors: { types: [NotFoundError] },
+    resolve: async (_root, args, ctx) => {
+      if (!(await revokeApiKey(ctx.em, args.id)))
+        throw new NotFoundError('active API key', args.id);
+      await ctx.audit.record({ action: 'key.revoke', subject: args.id });
+      return (await listApiKeys(ctx.em)).find((k) => k.id === args.id)!;
+    },
+  }),
+}));
