@@ -5,6 +5,7 @@ import {
   type CstNode,
   CstParser,
   type IParserErrorMessageProvider,
+  type IToken,
   type TokenType,
 } from 'chevrotain';
 import * as T from './tokens.ts';
@@ -44,14 +45,16 @@ export class PolicyParser extends CstParser {
    * dropped from the file's CST afterwards, so its nodes die young instead of surviving the
    * whole parse (src/policy/parse.ts builds the AST here; this keeps garbage collection cheap).
    */
-  declarationSink: ((declaration: CstNode) => void) | null = null;
+  declarationSink: ((declaration: CstNode, first: IToken, last: IToken) => void) | null = null;
 
   policyFile = this.RULE('policyFile', () => {
     this.MANY(() => {
+      const first = this.ACTION(() => this.LA(1));
       const declaration = this.SUBRULE(this.declaration);
       this.ACTION(() => {
         if (this.declarationSink === null) return;
-        this.declarationSink(declaration);
+        // the first and last tokens the declaration consumed give its range for free
+        this.declarationSink(declaration, first, this.LA(0));
         this.currCSTNode.children.declaration?.pop();
       });
     });

@@ -70,8 +70,8 @@ function parseTokens(tokens: IToken[], ctx: BuildContext): Declaration[] {
   const declarations: Declaration[] = [];
   ctx.buildDiagnostics = [];
   policyParser.input = tokens;
-  policyParser.declarationSink = (node) => {
-    const declaration = buildDeclaration(node, ctx);
+  policyParser.declarationSink = (node, first, last) => {
+    const declaration = buildDeclaration(node, ctx, first, last);
     if (declaration) declarations.push(declaration);
   };
   try {
@@ -317,7 +317,10 @@ function nodeRange(n: CstNode, ctx: BuildContext): Range | null {
   return span(ctx.tokenRange(first), ctx.tokenRange(last));
 }
 
-/** The first (or last) real token under a node, by offset. */
+/**
+ * The first (or last) real token under a node. Children are keyed in the order they were
+ * first consumed, so the first token is found down the first keys; the last needs a scan.
+ */
 function edgeToken(n: CstNode, first: boolean): IToken | undefined {
   let best: IToken | undefined;
   const children = n.children;
@@ -333,8 +336,8 @@ function edgeToken(n: CstNode, first: boolean): IToken | undefined {
             : undefined
           : edgeToken(el as CstNode, first);
       if (!t) continue;
-      if (!best || (first ? t.startOffset < best.startOffset : t.startOffset > best.startOffset))
-        best = t;
+      if (first) return t;
+      if (!best || t.startOffset > best.startOffset) best = t;
       break; // the edge of this list is found; other elements lie further inside
     }
   }
@@ -1137,12 +1140,20 @@ function buildExpect(n: CstNode, ctx: BuildContext): Expect | null {
   return { kind: 'Expect', range, subject: stringLit(subjectTok, ctx), expectation };
 }
 
-function buildDeclaration(d: CstNode, ctx: BuildContext): Declaration | null {
+function buildDeclaration(
+  d: CstNode,
+  ctx: BuildContext,
+  first?: IToken,
+  last?: IToken,
+): Declaration | null {
   for (const rule in d.children) {
     const node = d.children[rule]?.[0] as CstNode | undefined;
     const builder = declarationBuilders[rule];
     if (!node || !builder) continue;
-    const range = nodeRange(node, ctx);
+    const range =
+      isReal(first) && isReal(last) && last.startOffset >= first.startOffset
+        ? span(ctx.tokenRange(first), ctx.tokenRange(last))
+        : nodeRange(node, ctx);
     return range ? builder(node, range, ctx) : null;
   }
   return null;
