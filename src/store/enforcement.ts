@@ -1,6 +1,7 @@
 // Enforcement storage: the one-query quota snapshot, escalation records with their outbox
 // rows (one statement, so one transaction), exceptions, webhook endpoints, the outbox
 // worker's claims, job leases and the queue of people touched by ingest.
+import { createHash } from 'node:crypto';
 import type { EscalationDraft } from '../engine/escalations.ts';
 import type { FactWindow } from '../engine/ports.ts';
 import type { QuotaSnapshot } from '../engine/quota-check.ts';
@@ -97,7 +98,7 @@ export async function readQuotaSnapshot(
     rollups = `(select ${parts.join(' || ')} from daily_rollups
        where person_id = $1 and day >= $${params.length - 1}::date and day < $${params.length}::date)`;
   }
-  const rows = await db.query<{
+  type SnapshotRow = {
     policy_hash: string | null;
     person: Record<string, unknown> | null;
     team: Record<string, unknown> | null;
@@ -105,8 +106,8 @@ export async function readQuotaSnapshot(
     spans: Record<string, FactValues> | null;
     exception_tokens: string;
     satisfied: { threshold: number; period_start: string }[] | null;
-  }>(
-    `select
+  };
+  const text = `select
        (select hash from policy_versions where status = 'active' limit 1) as policy_hash,
        (select to_jsonb(p) from people p where p.id = $1) as person,
        (select to_jsonb(t) from teams t where t.id = (select team_id from people where id = $1)) as team,
@@ -118,9 +119,18 @@ export async function readQuotaSnapshot(
        (select jsonb_agg(jsonb_build_object('threshold', threshold, 'period_start', ${iso('period_start')}))
           from escalations
          where subject_kind = 'person' and subject_id = $1 and ladder = 'quota'
-           and status in ('justified', 'approved') and period_end > $2::timestamptz) as satisfied`,
-    params,
-  );
+           and status in ('justified', 'approved') and period_end > $2::timestamptz) as satisfied`;
+  // a named statement is planned once per connection: planning costs more than running it
+  const rows =
+    'pool' in db
+      ? (
+          await (db as Store).pool.query<SnapshotRow>({
+            name: `quota_snapshot_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`,
+            text,
+            values: params,
+          })
+        ).rows
+      : await db.query<SnapshotRow>(text, params);
   const row = rows[0];
   const facts: QuotaSnapshot['facts'] = {};
   for (const w of windows) {
