@@ -2,8 +2,10 @@
 // empty database (unless --no-seed), and serves the API until SIGTERM or SIGINT.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
+import { createApiKey } from '../api/auth.ts';
 import { apiEntities } from '../api/entities.ts';
 import { DEFAULT_PORT, startServer } from '../api/server.ts';
+import { startEnforcementWorkers } from '../api/workers.ts';
 import { DEFAULT_DATA_DIR, openStore } from '../store/db.ts';
 import { seedIfEmpty } from '../store/seed.ts';
 
@@ -42,12 +44,21 @@ export function registerServeCommand(program: Command): void {
         if (await seedIfEmpty(store)) log.info('seeded the demo organisation');
       }
       const server = await startServer({ store, port: flags.port, host: flags.host, logger: log });
-      const keys = await store.query<{ n: string }>(
+      // escalation sweeps (a singleton across instances), re-evaluation after ingest, webhooks
+      const workers = startEnforcementWorkers(store, { log });
+      const active = await store.query<{ n: string }>(
         'select count(*) as n from api_keys where revoked_at is null',
       );
-      if (Number(keys[0]?.n ?? 0) === 0) {
-        log.info(
-          'no API keys yet: create one with `quotient keys create --role admin --name <label>`',
+      if (Number(active[0]?.n ?? 0) === 0) {
+        // a first admin key, so a new user can start at once (the embedded database allows
+        // one process: `quotient keys` cannot run beside the server); shown this once only
+        const created = await createApiKey(store.em(), { role: 'admin', name: 'bootstrap admin' });
+        console.log(
+          `No API keys existed, so an admin key was created (${created.id}). It is shown once:`,
+        );
+        console.log(`\n  ${created.key}\n`);
+        console.log(
+          'Create narrower keys with the createApiKey mutation or `quotient keys create`.',
         );
       }
       console.log(`Quotient API at ${server.url}/graphql`);
@@ -57,6 +68,7 @@ export function registerServeCommand(program: Command): void {
         if (stopping) return;
         stopping = true;
         log.info({ signal }, 'shutting down: finishing in-flight requests');
+        await workers.stop();
         await server.close();
         await store.close();
         log.info('stopped');

@@ -2,6 +2,7 @@
 // allowed or denied, and masked or named identities. The expected table mirrors the role
 // table in docs/api.md.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/api/auth.ts';
 import type { Role } from '../../src/api/roles.ts';
 import { MEMBER_PERSON, seedDirectory, startTestApi, type TestApi } from './support.ts';
 
@@ -14,8 +15,10 @@ assign baseline otherwise
 `;
 
 let api: TestApi;
+let spareKeyId = '';
 beforeAll(async () => {
   api = await startTestApi();
+  spareKeyId = (await createApiKey(api.store.em(), { role: 'viewer', name: 'spare' })).id;
   await seedDirectory(api);
   const published = await api.gql(
     api.keys.admin.key,
@@ -58,6 +61,13 @@ const governors = {
   member: 'deny',
   viewer: 'deny',
   governance: 'allow',
+  admin: 'allow',
+} as const;
+const admins = {
+  ingest: 'deny',
+  member: 'deny',
+  viewer: 'deny',
+  governance: 'deny',
   admin: 'allow',
 } as const;
 const ROW_ID = (role: Role, kind: string) => `${kind}-${role}`;
@@ -222,6 +232,21 @@ const OPERATIONS: Operation[] = [
       governance: 'allow',
       admin: 'allow',
     },
+  },
+  { name: 'apiKeys', query: '{ apiKeys { edges { node { id role } } } }', expect: admins },
+  {
+    name: 'createApiKey',
+    query:
+      'mutation($n: String!) { createApiKey(role: viewer, name: $n) { __typename ... on MutationCreateApiKeySuccess { data { key } } } }',
+    variables: (role) => ({ n: `made by ${role}` }),
+    expect: admins,
+  },
+  {
+    name: 'revokeApiKey',
+    query:
+      'mutation($id: String!) { revokeApiKey(id: $id) { __typename ... on NotFound { code } } }',
+    variables: () => ({ id: spareKeyId }),
+    expect: { ingest: 'deny', member: 'deny', viewer: 'deny', governance: 'deny', admin: 'allow' },
   },
 ];
 

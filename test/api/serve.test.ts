@@ -78,6 +78,30 @@ describe('quotient serve', () => {
     expect(cli(['keys', 'revoke', id]).status).toBe(1);
   });
 
+  it('prints a bootstrap admin key once when no key exists', async () => {
+    const fresh = await createTestDatabase();
+    const previous = db;
+    db = fresh;
+    try {
+      const { child, url, output } = await serve();
+      const key = /\n {2}(qk_\S+)\n/.exec(output())?.[1];
+      expect(key).toBeDefined();
+      const res = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: '{ viewer { role keyName } }' }),
+      });
+      expect(await res.json()).toEqual({
+        data: { viewer: { role: 'admin', keyName: 'bootstrap admin' } },
+      });
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    } finally {
+      db = previous;
+      await fresh.drop();
+    }
+  });
+
   it('exits 2 on usage errors', () => {
     expect(cli(['keys', 'create', '--role', 'root', '--name', 'x']).status).toBe(2);
     expect(cli(['keys', 'create', '--role', 'member', '--name', 'x']).status).toBe(2);
