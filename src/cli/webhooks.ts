@@ -5,13 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { type Command, Option } from 'commander';
 import { writeAudit } from '../api/audit.ts';
 import { apiEntities } from '../api/entities.ts';
-import { AUDIENCES } from '../policy/check/vocabulary.ts';
+import { WEBHOOK_AUDIENCES } from '../engine/escalations.ts';
 import { DEFAULT_DATA_DIR, openStore, type Store } from '../store/db.ts';
 import { addWebhook, listWebhooks, removeWebhook } from '../store/enforcement.ts';
 
 type StoreFlags = { dataDir: string };
-
-export const WEBHOOK_AUDIENCES = [...AUDIENCES, 'all'];
 
 async function withStore<T>(flags: StoreFlags, work: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore({ dataDir: flags.dataDir, migrate: true, entities: apiEntities });

@@ -9,6 +9,8 @@
 //
 // Forecast steps use the evaluator's projection: used ÷ elapsed fraction of the period,
 // a straight line from the period start through now to the period end.
+
+import { AUDIENCES } from '../policy/check/vocabulary.ts';
 import type { RuleSet } from '../policy/compile/ruleset.ts';
 import type {
   BudgetState,
@@ -20,6 +22,9 @@ import type {
 } from '../policy/evaluate/types.ts';
 import type { IrAction, Period } from '../policy/ir.ts';
 import { periodBounds } from '../policy/windows.ts';
+
+/** Audiences a webhook can subscribe to: every audience a policy may name, or `all`. */
+export const WEBHOOK_AUDIENCES: readonly string[] = [...AUDIENCES, 'all'];
 
 /** The calendar period a rule's escalations belong to. */
 export const RULE_PERIOD: Period = 'month';

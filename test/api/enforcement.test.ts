@@ -490,6 +490,34 @@ describe('webhooks', () => {
   });
 });
 
+describe('webhook endpoints over GraphQL', () => {
+  it('admins add, list and remove endpoints; the secret is shown once', async () => {
+    const bad = await gql<{ addWebhook: { code: string; problems: { field: string }[] } }>(
+      api.keys.admin.key,
+      'mutation { addWebhook(audience: "nobody", url: "ftp://x") { ... on InvalidRequest { code problems { field } } } }',
+    );
+    expect(bad.addWebhook.problems.map((p) => p.field)).toEqual(['audience', 'url']);
+    const added = await gql<{ addWebhook: { id: string; secret: string } }>(
+      api.keys.admin.key,
+      'mutation { addWebhook(audience: "finance", url: "http://127.0.0.1:59997/f") { ... on Webhook { id secret } } }',
+    );
+    expect(added.addWebhook.secret.length).toBeGreaterThan(20);
+    const listed = await gql<{ webhooks: { id: string; secret: string | null }[] }>(
+      api.keys.admin.key,
+      '{ webhooks { id secret } }',
+    );
+    expect(listed.webhooks.find((w) => w.id === added.addWebhook.id)?.secret).toBeNull();
+    const denied = await api.gql(api.keys.governance.key, '{ webhooks { id } }');
+    expect(denied.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    const removed = await gql<{ removeWebhook: number }>(
+      api.keys.admin.key,
+      'mutation($id: String!) { removeWebhook(idOrUrl: $id) }',
+      { id: added.addWebhook.id },
+    );
+    expect(removed.removeWebhook).toBe(1);
+  });
+});
+
 describe('escalationRaised over SSE', () => {
   it('streams new escalations to a subscriber', async () => {
     const controller = new AbortController();

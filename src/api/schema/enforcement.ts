@@ -1,11 +1,13 @@
 // Enforcement: the quota decision (checkQuota), escalations, exceptions with approval,
 // webhook deliveries, the escalationRaised subscription (SSE), and bands on people and
 // teams. Rules live in src/engine; this file checks who may do what and shapes results.
+
+import { randomBytes } from 'node:crypto';
 import { resolveCursorConnection } from '@pothos/plugin-relay';
 import DataLoader from 'dataloader';
 import { filter, pipe } from 'graphql-yoga';
 import { type Decision, decideQuota } from '../../engine/decision.ts';
-import { ladderApprover } from '../../engine/escalations.ts';
+import { ladderApprover, WEBHOOK_AUDIENCES } from '../../engine/escalations.ts';
 import { mayDecide, validateExceptionRequest } from '../../engine/exceptions.ts';
 import { factWindows, personAttributes, teamAttributes } from '../../engine/facts.ts';
 import { quotaPlan } from '../../engine/quota-check.ts';
@@ -13,6 +15,7 @@ import { evaluate } from '../../policy/evaluate/index.ts';
 import type { Band } from '../../policy/evaluate/types.ts';
 import {
   acknowledgeEscalation,
+  addWebhook,
   createException,
   decideException,
   type EscalationRow,
@@ -22,8 +25,10 @@ import {
   listDeliveries,
   listEscalations,
   listExceptions,
+  listWebhooks,
   type OutboxRow,
   relationsOf,
+  removeWebhook,
   reportsOf,
   settleApprovalEscalations,
 } from '../../store/enforcement.ts';
@@ -701,6 +706,91 @@ builder.queryField('webhookDeliveries', (t) =>
       ),
   }),
 );
+
+type WebhookShape = {
+  id: string;
+  audience: string;
+  url: string;
+  createdAt: string;
+  secret?: string;
+};
+
+const WebhookRef = builder.objectRef<WebhookShape>('Webhook').implement({
+  description: 'An endpoint that receives the notifications of one audience (or `all`).',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    audience: t.exposeString('audience'),
+    url: t.exposeString('url'),
+    createdAt: t.field({ type: DateTimeResolver, resolve: (w) => w.createdAt }),
+    secret: t.string({
+      nullable: true,
+      description: 'The signing secret: returned once, by addWebhook; null afterwards.',
+      resolve: (w) => w.secret ?? null,
+    }),
+  }),
+});
+
+builder.queryField('webhooks', (t) =>
+  t.field({
+    type: [WebhookRef],
+    authScopes: { admin: true },
+    resolve: async (_root, _args, ctx) =>
+      (await listWebhooks(ctx.store)).map(({ secret: _secret, ...rest }) => rest),
+  }),
+);
+
+builder.mutationFields((t) => ({
+  addWebhook: t.field({
+    type: WebhookRef,
+    description:
+      'Send the notifications of an audience to a URL, signed with HMAC-SHA256 (`x-quotient-signature: sha256=<hex>`). Same as `quotient webhooks add`.',
+    authScopes: { admin: true },
+    args: {
+      audience: t.arg.string({ required: true }),
+      url: t.arg.string({ required: true }),
+      secret: t.arg.string({
+        required: false,
+        description: 'Default: a random secret, returned once.',
+      }),
+    },
+    errors: { types: [InvalidRequestError], directResult: true },
+    resolve: async (_root, args, ctx) => {
+      const problems: { field: string; message: string }[] = [];
+      if (!WEBHOOK_AUDIENCES.includes(args.audience))
+        problems.push({ field: 'audience', message: `use one of ${WEBHOOK_AUDIENCES.join(', ')}` });
+      let url: URL | null = null;
+      try {
+        url = new URL(args.url);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:')
+          problems.push({ field: 'url', message: 'must be http or https' });
+      } catch {
+        problems.push({ field: 'url', message: `not a URL: ${args.url}` });
+      }
+      if (args.secret != null && args.secret.length < 8)
+        problems.push({ field: 'secret', message: 'must be at least 8 characters' });
+      if (problems.length || !url) throw new InvalidRequestError(problems);
+      const secret = args.secret ?? randomBytes(24).toString('base64url');
+      const hook = await addWebhook(ctx.store, args.audience, url.toString(), secret);
+      await ctx.audit.record({
+        action: 'webhook.add',
+        subject: hook.id,
+        detail: { audience: hook.audience, url: hook.url },
+      });
+      return hook;
+    },
+  }),
+  removeWebhook: t.field({
+    type: 'Int',
+    description: 'Remove endpoints by id or URL; returns how many were removed.',
+    authScopes: { admin: true },
+    args: { idOrUrl: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const removed = await removeWebhook(ctx.store, args.idOrUrl);
+      if (removed) await ctx.audit.record({ action: 'webhook.remove', subject: args.idOrUrl });
+      return removed;
+    },
+  }),
+}));
 
 // ---------- subscription (SSE) ----------
 
