@@ -95,6 +95,19 @@ describe('GraphQL-over-HTTP statuses', () => {
     expect(res.body.errors?.[0].extensions?.code).toBe('QUERY_LIMIT_EXCEEDED');
   });
 
+  it('gives 400 for a query over the cost limit', async () => {
+    let selection = 'id name role optedIn';
+    for (let i = 0; i < 5; i++) {
+      selection = `id manager { ${selection} } team { id owner members { edges { node { ${selection} } } } }`;
+    }
+    const res = await api.gql(api.keys.admin.key, `{ people { edges { node { ${selection} } } } }`);
+    expect(res.status).toBe(400);
+    const messages = res.body.errors?.map((e) => e.message) ?? [];
+    expect(messages.some((m) => /^Query Cost limit of 20000 exceeded, found \d+/.test(m))).toBe(
+      true,
+    );
+  });
+
   it('gives 400 for too many aliases', async () => {
     const aliases = Array.from(
       { length: ARMOR_LIMITS.maxAliases + 1 },
