@@ -6,7 +6,8 @@ import { createToken, Lexer, type TokenType } from 'chevrotain';
 
 export const WhiteSpace = createToken({
   name: 'WhiteSpace',
-  pattern: /[ \t\r\n]+/,
+  // U+FEFF: editors on Windows may start a file with a byte-order mark
+  pattern: /[ \t\r\n\uFEFF]+/,
   group: Lexer.SKIPPED,
   line_breaks: true,
 });

@@ -35,11 +35,30 @@ function readSources(files: string[]): Source[] {
   return sources;
 }
 
+/** Text output stops after this many problems per file; `--format json` lists them all. */
+const MAX_SHOWN = 100;
+
+/** Prints a file's diagnostics, at most MAX_SHOWN of them. */
+function printDiagnostics(
+  diagnostics: readonly Diagnostic[],
+  text: string,
+  file: string,
+  print: (line: string) => void,
+): void {
+  if (diagnostics.length === 0) return;
+  const lines = text.split(/\r\n|\r|\n/);
+  for (const d of diagnostics.slice(0, MAX_SHOWN)) print(renderDiagnostic(d, lines, file));
+  if (diagnostics.length > MAX_SHOWN) {
+    print(
+      `${file}: ${diagnostics.length - MAX_SHOWN} more problems not shown (--format json lists all)`,
+    );
+  }
+}
+
 /** `file:line:col: error CODE: message`, the source line, a caret under the span, a hint. */
-export function renderDiagnostic(d: Diagnostic, text: string, file: string): string {
+export function renderDiagnostic(d: Diagnostic, lines: readonly string[], file: string): string {
   const { line, column } = d.range.start;
   const out = [`${file}:${line}:${column}: ${d.severity} ${d.code}: ${d.message}`];
-  const lines = text.split(/\r\n|\r|\n/);
   const source = lines[line - 1];
   if (source !== undefined) {
     const width =
@@ -75,9 +94,7 @@ export function registerPolicyCheckCommands(policyGroup: Command): void {
         errors += diagnostics.filter((d) => d.severity === 'error').length;
         warnings += diagnostics.filter((d) => d.severity === 'warning').length;
         report.push({ file, diagnostics });
-        if (options.format === 'text') {
-          for (const d of diagnostics) console.log(renderDiagnostic(d, text, file));
-        }
+        if (options.format === 'text') printDiagnostics(diagnostics, text, file, console.log);
       }
       if (options.format === 'json') {
         console.log(JSON.stringify({ files: report, errors, warnings }, null, 2));
@@ -112,7 +129,7 @@ export function registerPolicyCheckCommands(policyGroup: Command): void {
         if (hasErrors(diagnostics)) {
           // never rewrite what we could not fully read: the output would lose text
           broken++;
-          for (const d of diagnostics) console.error(renderDiagnostic(d, text, file));
+          printDiagnostics(diagnostics, text, file, console.error);
           console.error(`${file}: not formatted, fix the syntax errors first`);
           continue;
         }

@@ -45,6 +45,30 @@ export function lexPolicy(text: string) {
 }
 
 const MAX_RESPELL_ROUNDS = 3;
+/** Deeper bracket nesting is refused up front: no policy needs it, and it would overflow the stack. */
+const MAX_NESTING = 100;
+
+function tooDeeplyNested(tokens: IToken[]): IToken | undefined {
+  let depth = 0;
+  for (const t of tokens) {
+    const type = t.tokenType;
+    if (type === T.LParen || type === T.LBracket || type === T.LCurly) {
+      if (++depth > MAX_NESTING) return t;
+    } else if (type === T.RParen || type === T.RBracket || type === T.RCurly) {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return undefined;
+}
+
+function emptyFile(ctx: BuildContext): PolicyFile {
+  return {
+    kind: 'PolicyFile',
+    range: ctx.rangeAt(0, ctx.text.length),
+    declarations: [],
+    comments: [],
+  };
+}
 
 /**
  * True when characters the lexer dropped (already reported) sit between this syntax error
@@ -89,6 +113,16 @@ export function parsePolicy(text: string, file?: string): ParseResult {
     const lexed = T.policyLexer.tokenize(source);
     for (const error of lexed.errors) ctx.lexError(error);
     let tokens = ctx.checkTokens(lexed.tokens);
+    const tooDeep = tooDeeplyNested(tokens);
+    if (tooDeep) {
+      ctx.lexicalError(
+        'Q2008',
+        `brackets nest more than ${MAX_NESTING} levels deep here`,
+        ctx.tokenRange(tooDeep),
+        'split the expression into metrics',
+      );
+      return { ast: emptyFile(ctx), diagnostics: finish(ctx.diagnostics, file) };
+    }
     let declarations = parseTokens(tokens, ctx);
     // A misspelled keyword (`teir`, `limt`) is reported once; then the file is parsed again
     // as if it were spelled right, so what follows it gets no confusing follow-on errors.
@@ -131,21 +165,17 @@ export function parsePolicy(text: string, file?: string): ParseResult {
     return { ast, diagnostics: finish(ctx.diagnostics, file) };
   } catch (error) {
     // A bug in the front end must not crash `check` or `fmt`: report it at the file start.
-    ctx.diagnostics.push({
+    const overflow = error instanceof RangeError;
+    const diagnostics = ctx.diagnostics.filter((d) => d.code.startsWith('Q1'));
+    diagnostics.push({
       severity: 'error',
-      code: 'Q2999',
-      message: `internal parser error: ${(error as Error)?.message ?? String(error)}`,
+      code: overflow ? 'Q2008' : 'Q2999',
+      message: overflow
+        ? 'this policy nests too deeply to read (very long chains of `if`, `not` or `-`)'
+        : `internal parser error: ${(error as Error)?.message ?? String(error)}`,
       range: ctx.rangeAt(0, 0),
     });
-    return {
-      ast: {
-        kind: 'PolicyFile',
-        range: ctx.rangeAt(0, source.length),
-        declarations: [],
-        comments: [],
-      },
-      diagnostics: finish(ctx.diagnostics, file),
-    };
+    return { ast: emptyFile(ctx), diagnostics: finish(diagnostics, file) };
   }
 }
 

@@ -431,6 +431,19 @@ describe('diagnostics', () => {
     }
   });
 
+  it('refuses absurd nesting with a clear error instead of overflowing', () => {
+    const deep = `metric m = ${'('.repeat(5000)}a${')'.repeat(5000)}`;
+    expect(messages(deep)).toEqual([
+      '1:112 Q2008 brackets nest more than 100 levels deep here | split the expression into metrics',
+    ]);
+    const negations = `metric m = ${'- '.repeat(100_000)}a`;
+    expect(parsePolicy(negations).diagnostics.map((d) => d.code)).toEqual(['Q2008']);
+  });
+
+  it('accepts a byte-order mark', () => {
+    expect(parsePolicy('\uFEFFclass a').diagnostics).toEqual([]);
+  });
+
   it('names the file when given one', () => {
     expect(parsePolicy('class ;', 'x.policy').diagnostics[0].file).toBe('x.policy');
   });
