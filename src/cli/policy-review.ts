@@ -19,6 +19,7 @@ import {
 } from '../policy/diff.ts';
 import { parsePolicy } from '../policy/parse.ts';
 import { DEFAULT_DATA_DIR, openStore, type Store } from '../store/db.ts';
+import { storeCostReader } from '../store/impact-costs.ts';
 import {
   activatePolicy,
   findPolicyVersion,
@@ -254,6 +255,7 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
         const pseudonym = named ? null : pseudonymizer(await loadPseudonymSecret(s.em()));
         const report: ImpactReport = await impactReplay({
           reader: usageReader(s),
+          costs: storeCostReader(s),
           from: { ir: a.ir, label: a.label },
           to: { ir: b.ir, label: b.label },
           window: flags.window,

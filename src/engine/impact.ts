@@ -4,21 +4,22 @@
 // budget bands, leaderboards and (when prices changed) cost, computed exactly from token
 // sums under each price table. Identities pass through the caller's `identity` function,
 // so the report is masked unless the caller may see names.
-import { buildRuleSet, type RuleSet } from '../policy/compile/index.ts';
+import { buildRuleSet } from '../policy/compile/index.ts';
 import { evaluate } from '../policy/evaluate/index.ts';
 import type {
   Band,
   EvaluateInput,
   EvaluateResult,
+  FactsByWindow,
   SubjectResult,
 } from '../policy/evaluate/types.ts';
 import { canonicalJson, policyHash, type RuleSetIR } from '../policy/ir.ts';
-import { costPico, type PriceTable, picoToDecimal } from '../policy/price.ts';
+import { type PriceTable, picoToDecimal } from '../policy/price.ts';
 import { collectOrg, factWindow, type Needs, needsOf } from './facts.ts';
+import { type CostReader, type CostSums, usageCostReader } from './impact-costs.ts';
 import { daysUpTo, parseWindow, type ReviewWindow, replayClock } from './impact-window.ts';
 import { kendallTauB } from './kendall.ts';
-import type { Directory, UsageReader } from './ports.ts';
-import type { UsageQuery, UsageRow } from './usage.ts';
+import type { Directory, FactWindow, UsageReader } from './ports.ts';
 
 export { WindowError } from './impact-window.ts';
 
@@ -126,6 +127,8 @@ export type ImpactRequest = {
   identity: IdentityFn;
   /** the present, for relative windows and windows still running (default: the real clock) */
   now?: Date;
+  /** exact cost sums under several price tables (default: through `reader.usage`) */
+  costs?: CostReader;
   /** cap on listed individuals per section (default 25); counts are always complete */
   listLimit?: number;
 };
@@ -144,84 +147,51 @@ function pricesOf(ir: RuleSetIR): PriceTable {
 const samePrices = (a: RuleSetIR, b: RuleSetIR) =>
   a.currency === b.currency && canonicalJson(a.models) === canonicalJson(b.models);
 
-function usageQuery(
-  from: string,
-  to: string,
-  groupBy: UsageQuery['groupBy'],
-  env: string | null,
-): UsageQuery {
-  return {
-    from,
-    to,
-    people: null,
-    teams: null,
-    models: null,
-    classes: null,
-    projects: null,
-    environments: env === null ? null : [env],
-    groupBy,
-    bucket: null,
-    classOf: {},
-  };
-}
-
-const tokensOf = (r: UsageRow) => ({
-  inputTokens: r.inputTokens,
-  outputTokens: r.outputTokens,
-  cacheReadTokens: r.cacheReadTokens,
-  cacheWriteTokens: r.cacheWriteTokens,
-});
-
 const picoToNumber = (pico: bigint) => Number(pico) / 1e12;
 
-/**
- * Replaces the stored `cost` facts (priced at ingest) with cost recomputed from token sums
- * under `prices`, for every day-based window that reads cost. Team and org values are the
- * exact sums of their people's recomputed costs.
- */
-async function repriceInput(
-  reader: UsageReader,
-  base: EvaluateInput,
-  needs: Needs,
-  prices: PriceTable,
-  clock: Date,
-  timeZone: string,
-  directory: Directory,
-): Promise<{ input: EvaluateInput; windows: number }> {
-  const teamOf = new Map(directory.people.map((p) => [p.id, p.team]));
+type DayWindow = Extract<FactWindow, { kind: 'days' }>;
+
+/** The day-based windows, at `clock`, whose `cost` fact either version reads. */
+function costWindows(needs: Needs, clock: Date, timeZone: string): DayWindow[] {
   const keys = new Set<string>();
   for (const kind of ['person', 'team', 'org'] as const) {
     for (const [key, facts] of needs[kind]) if (facts.has('cost')) keys.add(key);
   }
-  const perKey = new Map<
-    string,
-    { person: Map<string, bigint>; team: Map<string, bigint>; org: bigint }
-  >();
-  for (const key of keys) {
-    const w = factWindow(key, ['cost'], clock, timeZone);
-    if (w.kind !== 'days') continue; // sub-day windows keep the stored cost
-    const rows = await reader.usage(usageQuery(w.from, w.to, ['person', 'model'], w.environment));
-    const person = new Map<string, bigint>();
-    const team = new Map<string, bigint>();
-    let org = 0n;
-    for (const r of rows) {
-      const id = r.group.person ?? '';
-      const pico = costPico(prices, r.group.model ?? '', tokensOf(r)) ?? 0n;
-      person.set(id, (person.get(id) ?? 0n) + pico);
-      const t = teamOf.get(id);
-      if (t) team.set(t, (team.get(t) ?? 0n) + pico);
-      org += pico;
+  // sub-day windows keep the stored cost (they are read from raw events)
+  return [...keys]
+    .sort()
+    .map((key) => factWindow(key, ['cost'], clock, timeZone))
+    .filter((w): w is DayWindow => w.kind === 'days');
+}
+
+/**
+ * The input with stored `cost` facts (priced at ingest) replaced by cost under table
+ * `t` of the sums. Team and org values are exact sums of their people's costs.
+ */
+function repriced(
+  base: EvaluateInput,
+  sums: CostSums,
+  t: number,
+  directory: Directory,
+): EvaluateInput {
+  const teamOf = new Map(directory.people.map((p) => [p.id, p.team]));
+  const team = new Map<string, Map<string, bigint>>();
+  const org = new Map<string, bigint>();
+  for (const [key, byPerson] of sums.person) {
+    const teams = new Map<string, bigint>();
+    let total = 0n;
+    for (const [id, costs] of byPerson) {
+      total += costs[t];
+      const tm = teamOf.get(id);
+      if (tm) teams.set(tm, (teams.get(tm) ?? 0n) + costs[t]);
     }
-    perKey.set(key, { person, team, org });
+    team.set(key, teams);
+    org.set(key, total);
   }
-  const withCost = (
-    facts: EvaluateInput['subjects'][number]['facts'],
-    pick: (k: string) => bigint | undefined,
-  ) => {
-    const out = { ...facts };
+  const withCost = (facts: FactsByWindow, pick: (key: string) => bigint | undefined) => {
+    const out: FactsByWindow = { ...facts };
     for (const [key, values] of Object.entries(facts)) {
-      const sums = perKey.get(key);
-      if (!sums || !('cost' in values)) continue;
+      if (!sums.person.has(key) || !('cost' in values)) continue;
       out[key] = { ...values, cost: picoToNumber(pick(key) ?? 0n) };
     }
     return out;
@@ -230,62 +200,48 @@ async function repriceInput(
     now: base.now,
     subjects: base.subjects.map((s) => ({
       ...s,
-      facts: withCost(s.facts, (k) =>
-        s.kind === 'person' ? perKey.get(k)?.person.get(s.id) : perKey.get(k)?.team.get(s.id),
+      facts: withCost(s.facts, (key) =>
+        s.kind === 'person' ? sums.person.get(key)?.get(s.id)?.[t] : team.get(key)?.get(s.id),
       ),
     })),
   };
-  if (base.org) input.org = { facts: withCost(base.org.facts, (k) => perKey.get(k)?.org) };
-  return { input, windows: perKey.size };
+  if (base.org) input.org = { facts: withCost(base.org.facts, (key) => org.get(key)) };
+  return input;
 }
 
-async function costImpact(
-  reader: UsageReader,
-  a: RuleSetIR,
-  b: RuleSetIR,
-  days: { from: string; to: string },
-  limit: number,
-): Promise<CostImpact> {
-  const rows = await reader.usage(usageQuery(days.from, days.to, ['team', 'model'], null));
-  const pa = pricesOf(a);
-  const pb = pricesOf(b);
-  const total = { before: 0n, after: 0n };
-  const byModel = new Map<string, { before: bigint; after: bigint }>();
-  const byTeam = new Map<string, { before: bigint; after: bigint }>();
-  const unpricedA = new Set<string>();
-  const unpricedB = new Set<string>();
-  for (const r of rows) {
-    const model = r.group.model ?? '';
-    const before = costPico(pa, model, tokensOf(r));
-    const after = costPico(pb, model, tokensOf(r));
-    if (before === null) unpricedA.add(model);
-    if (after === null) unpricedB.add(model);
-    const add = (map: Map<string, { before: bigint; after: bigint }>, key: string) => {
-      const cur = map.get(key) ?? { before: 0n, after: 0n };
-      cur.before += before ?? 0n;
-      cur.after += after ?? 0n;
-      map.set(key, cur);
-    };
-    add(byModel, model);
-    add(byTeam, r.group.team ?? '(no team)');
-    total.before += before ?? 0n;
-    total.after += after ?? 0n;
+function costImpact(sums: CostSums, a: RuleSetIR, b: RuleSetIR, limit: number): CostImpact {
+  type Pair = { before: bigint; after: bigint };
+  const total: Pair = { before: 0n, after: 0n };
+  const byModel = new Map<string, Pair>();
+  const byTeam = new Map<string, Pair>();
+  const add = (map: Map<string, Pair>, key: string, before: bigint, after: bigint) => {
+    const cur = map.get(key) ?? { before: 0n, after: 0n };
+    cur.before += before;
+    cur.after += after;
+    map.set(key, cur);
+  };
+  const models = new Set<string>();
+  for (const r of sums.teamModel) {
+    const [before, after] = r.pico;
+    models.add(r.model);
+    add(byModel, r.model, before, after);
+    add(byTeam, r.team ?? '(no team)', before, after);
+    total.before += before;
+    total.after += after;
   }
-  const line = (key: string, v: { before: bigint; after: bigint }): CostLine => ({
+  const line = (key: string, v: Pair): CostLine => ({
     key,
     before: picoToDecimal(v.before),
     after: picoToDecimal(v.after),
     delta: picoToDecimal(v.after - v.before),
   });
   const abs = (x: bigint) => (x < 0n ? -x : x);
-  const byDelta = (
-    x: [string, { before: bigint; after: bigint }],
-    y: [string, { before: bigint; after: bigint }],
-  ) => {
+  const byDelta = (x: [string, Pair], y: [string, Pair]) => {
     const dx = abs(x[1].after - x[1].before);
     const dy = abs(y[1].after - y[1].before);
     return dx === dy ? (x[0] < y[0] ? -1 : 1) : dy > dx ? 1 : -1;
   };
+  const unpriced = (ir: RuleSetIR) => [...models].filter((m) => !(m in ir.models)).sort();
   return {
     currency: b.currency,
     total: line('total', total),
@@ -295,7 +251,7 @@ async function costImpact(
       .sort(byDelta)
       .slice(0, limit)
       .map(([k, v]) => line(k, v)),
-    unpriced: { before: [...unpricedA].sort(), after: [...unpricedB].sort() },
+    unpriced: { before: unpriced(a), after: unpriced(b) },
   };
 }
 
@@ -580,20 +536,6 @@ async function windowHasData(
   return values !== undefined && Object.values(values).some((v) => v > 0);
 }
 
-async function evaluateSide(
-  reader: UsageReader,
-  rs: RuleSet,
-  needs: Needs,
-  clock: Date,
-  reprice: boolean,
-): Promise<{ result: EvaluateResult; directory: Directory; repricedWindows: number }> {
-  const tz = rs.ir.timezone;
-  const { input, directory } = await collectOrg(reader, needs, clock, tz);
-  if (!reprice) return { result: evaluate(rs, input), directory, repricedWindows: 0 };
-  const repriced = await repriceInput(reader, input, needs, pricesOf(rs.ir), clock, tz, directory);
-  return { result: evaluate(rs, repriced.input), directory, repricedWindows: repriced.windows };
-}
-
 export async function impactReplay(request: ImpactRequest): Promise<ImpactReport> {
   const { reader, identity } = request;
   const limit = request.listLimit ?? 25;
@@ -627,30 +569,70 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
     cost: null,
     notes: [],
   };
-  if (!(await windowHasData(reader, days))) {
+  const noData = () => {
     report.message = `no usage in window ${window.label} (${window.from} to ${window.to}, ${timezone}): nothing to replay`;
     return report;
-  }
-  report.hasData = true;
+  };
   const rsA = buildRuleSet(ia);
   const rsB = buildRuleSet(ib);
   const reprice = !samePrices(ia, ib);
-  // one read serves both versions when they share a timezone
-  const needs = needsOf([rsA, rsB]);
-  const a = await evaluateSide(
-    reader,
-    rsA,
-    ia.timezone === ib.timezone ? needs : needsOf([rsA]),
-    clock,
-    reprice,
-  );
-  const b = await evaluateSide(
-    reader,
-    rsB,
-    ia.timezone === ib.timezone ? needs : needsOf([rsB]),
-    clock,
-    reprice,
-  );
+  const costs = request.costs ?? usageCostReader(reader);
+  const evaluated: { a: EvaluateResult; b: EvaluateResult; sums: CostSums | null } = {
+    a: null as unknown as EvaluateResult,
+    b: null as unknown as EvaluateResult,
+    sums: null,
+  };
+  if (ia.timezone === ib.timezone) {
+    // one read of the window's facts serves both versions
+    // the presence check, the facts and the cost sums are independent reads: on a server
+    // they run side by side on separate connections
+    const needs = needsOf([rsA, rsB]);
+    const [present, { input, directory }, sums] = await Promise.all([
+      windowHasData(reader, days),
+      collectOrg(reader, needs, clock, timezone),
+      reprice
+        ? costs.costSums({
+            windows: costWindows(needs, clock, timezone),
+            tables: [pricesOf(ia), pricesOf(ib)],
+            review: days,
+          })
+        : Promise.resolve(null),
+    ]);
+    if (!present) return noData();
+    if (sums) {
+      evaluated.sums = sums;
+      evaluated.a = evaluate(rsA, repriced(input, sums, 0, directory));
+      evaluated.b = evaluate(rsB, repriced(input, sums, 1, directory));
+    } else {
+      evaluated.a = evaluate(rsA, input);
+      evaluated.b = evaluate(rsB, input);
+    }
+  } else {
+    // different timezones draw different day boundaries: each version reads its own
+    if (!(await windowHasData(reader, days))) return noData();
+    for (const [rs, slot, t] of [
+      [rsA, 'a', 0],
+      [rsB, 'b', 1],
+    ] as const) {
+      const needs = needsOf([rs]);
+      const tz = rs.ir.timezone;
+      const { input, directory } = await collectOrg(reader, needs, clock, tz);
+      if (!reprice) {
+        evaluated[slot] = evaluate(rs, input);
+        continue;
+      }
+      const sums = await costs.costSums({
+        windows: costWindows(needs, clock, tz),
+        tables: [pricesOf(ia), pricesOf(ib)],
+        review: days,
+      });
+      evaluated.sums ??= sums;
+      evaluated[slot] = evaluate(rs, repriced(input, sums, t, directory));
+    }
+  }
+  report.hasData = true;
+  const a = { result: evaluated.a };
+  const b = { result: evaluated.b };
   const ps = pairs(a.result, b.result);
   report.population = {
     people: ps.filter((p) => p.kind === 'person').length,
@@ -669,11 +651,11 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
   report.leaderboards = compareBoards(ps, ia, ib, seen, limit);
   masked ||= identity('probe@identity').masked;
   report.identities = masked ? 'masked' : 'named';
-  if (reprice) report.cost = await costImpact(reader, ia, ib, days, limit);
+  if (evaluated.sums) report.cost = costImpact(evaluated.sums, ia, ib, limit);
   report.notes.push(
     `both versions evaluated at ${clock.toISOString()} (the end of ${window.label} in ${timezone}): monthly quotas and budgets are the window's last month, quarterly boards its quarter, trailing windows end there`,
     reprice
-      ? `prices differ: cost facts were recomputed from token sums under each version's prices (${a.repricedWindows} window(s)), exactly in pico-units`
+      ? `prices differ: cost facts were recomputed from token sums under each version's prices (${evaluated.sums?.person.size ?? 0} window(s)), exactly in pico-units`
       : 'prices are the same in both versions: the costs stored at ingest were used',
   );
   return report;

@@ -7,6 +7,7 @@ import { parseWindow } from '../../src/engine/impact-window.ts';
 import { kendallTauB } from '../../src/engine/kendall.ts';
 import { analyzePolicy } from '../../src/policy/analyze.ts';
 import { priceTable, type RuleSetIR } from '../../src/policy/ir.ts';
+import { storeCostReader } from '../../src/store/impact-costs.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { usageReader } from '../../src/store/usage-reader.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
@@ -205,6 +206,19 @@ describe('impact replay', () => {
       ['ops', '0.900000000000', '1.800000000000'],
       ['core', '0.800000000000', '1.600000000000'],
     ]);
+  });
+
+  it('the one-statement cost reader of the store agrees with the usage-query fallback', async () => {
+    const fast = await impactReplay({
+      reader: usageReader(store),
+      costs: storeCostReader(store),
+      from: { ir: A, label: 'old' },
+      to: { ir: B, label: 'new' },
+      window: '2026-Q3',
+      identity: anon,
+      now: NOW,
+    });
+    expect(fast).toEqual(report);
   });
 
   it('shows names to governance and renders a review document', async () => {

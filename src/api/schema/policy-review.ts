@@ -30,6 +30,7 @@ import {
   semanticChangeCount,
 } from '../../policy/diff.ts';
 import { parsePolicy } from '../../policy/parse.ts';
+import { storeCostReader } from '../../store/impact-costs.ts';
 import { findPolicyVersion, UnknownVersionError } from '../../store/policy-history.ts';
 import { usageReader } from '../../store/usage-reader.ts';
 import { builder } from '../builder.ts';
@@ -383,6 +384,7 @@ builder.queryFields((t) => ({
       try {
         report = await impactReplay({
           reader: usageReader(ctx.store),
+          costs: storeCostReader(ctx.store),
           from: { ir: a.ir, label: a.label },
           to: { ir: b.ir, label: b.label },
           window: args.window,
