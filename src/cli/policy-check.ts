@@ -56,18 +56,24 @@ function printDiagnostics(
 }
 
 /** `file:line:col: error CODE: message`, the source line, a caret under the span, a hint. */
-export function renderDiagnostic(d: Diagnostic, lines: readonly string[], file: string): string {
+export function renderDiagnostic(
+  d: Diagnostic,
+  /** the file's text, or its lines already split (faster when rendering many) */
+  source: string | readonly string[],
+  file: string,
+): string {
+  const lines = typeof source === 'string' ? source.split(/\r\n|\r|\n/) : source;
   const { line, column } = d.range.start;
   const out = [`${file}:${line}:${column}: ${d.severity} ${d.code}: ${d.message}`];
-  const source = lines[line - 1];
-  if (source !== undefined) {
+  const sourceLine = lines[line - 1];
+  if (sourceLine !== undefined) {
     const width =
       d.range.end.line === line
         ? Math.max(1, d.range.end.column - column)
-        : Math.max(1, source.length - column + 1);
+        : Math.max(1, sourceLine.length - column + 1);
     // keep tabs so the caret lines up under tab-indented text
-    const pad = source.slice(0, column - 1).replace(/[^\t]/g, ' ');
-    out.push(`  ${source.replace(/\s+$/, '')}`);
+    const pad = sourceLine.slice(0, column - 1).replace(/[^\t]/g, ' ');
+    out.push(`  ${sourceLine.replace(/\s+$/, '')}`);
     out.push(`  ${pad}${'^'.repeat(width)}`);
   }
   if (d.hint) out.push(`  hint: ${d.hint}`);
