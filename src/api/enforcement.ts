@@ -2,7 +2,12 @@
 // leases) to the engine (evaluation, decisions). One per store, so resolvers reach it
 // through ctx.store. The clock is injectable: tests move time instead of sleeping.
 import { createPubSub, SlidingBuffer } from 'graphql-yoga';
-import { audiencesOf, type EscalationDraft, escalationsFrom } from '../engine/escalations.ts';
+import {
+  audiencesOf,
+  type EscalationDraft,
+  escalationsFrom,
+  withExceptions,
+} from '../engine/escalations.ts';
 import { evaluateOrg, evaluatePerson } from '../engine/evaluation.ts';
 import {
   type CheckQuotaRequest,
@@ -14,6 +19,7 @@ import { buildRuleSet, type RuleSet } from '../policy/compile/index.ts';
 import type { RuleSetIR } from '../policy/ir.ts';
 import type { Store } from '../store/db.ts';
 import {
+  activeExceptionTokens,
   type EscalationRow,
   type EscalationToRecord,
   expireExceptions,
@@ -191,9 +197,11 @@ export function createEnforcement(
       const created: EscalationRow[] = [];
       for (const id of people) {
         const evaluation = await evaluatePerson(reader, active.ruleSet, id, now);
-        const drafts = escalationsFrom(evaluation.result).filter(
+        const extra = await activeExceptionTokens(store, now, [id]);
+        const drafts = withExceptions(
           // org budgets belong to the sweep; a person evaluation sees only its own slice
-          (d) => d.subject.kind !== 'org',
+          escalationsFrom(evaluation.result).filter((d) => d.subject.kind !== 'org'),
+          extra,
         );
         created.push(...(await record(drafts, evaluation.directory, now)));
       }
@@ -239,7 +247,9 @@ export function createEnforcement(
         if (!active) return { ...report, reason: 'no active policy' };
         const evaluation = await evaluateOrg(reader, active.ruleSet, now);
         report.evaluated = evaluation.result.subjects.length;
-        const created = await record(escalationsFrom(evaluation.result), evaluation.directory, now);
+        const extra = await activeExceptionTokens(store, now);
+        const drafts = withExceptions(escalationsFrom(evaluation.result), extra);
+        const created = await record(drafts, evaluation.directory, now);
         report.created = created.length;
         return report;
       } finally {

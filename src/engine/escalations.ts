@@ -189,6 +189,25 @@ export function escalationsFrom(evaluation: EvaluateResult): EscalationDraft[] {
 }
 
 /**
+ * Approved exceptions raise the effective quota limit, so a quota step counts as crossed only
+ * when the usage (or its forecast) reaches the threshold of the raised limit. Once the
+ * exception expires the next evaluation crosses it, under the same key.
+ */
+export function withExceptions(
+  drafts: readonly EscalationDraft[],
+  extraTokens: ReadonlyMap<string, number>,
+): EscalationDraft[] {
+  return drafts.filter((d) => {
+    if (d.ladder !== 'quota' || d.subject.kind !== 'person' || d.threshold === null) return true;
+    const extra = extraTokens.get(d.subject.id) ?? 0;
+    if (extra <= 0) return true;
+    const f = d.facts as { used: number; limit: number; forecast?: { value: number } };
+    const value = d.trigger === 'forecast' ? (f.forecast?.value ?? f.used) : f.used;
+    return (value / (f.limit + extra)) * 100 >= d.threshold;
+  });
+}
+
+/**
  * Who hears about an escalation: the audiences of a notify action; for friction steps the
  * person concerned (and the approver, for approvals; the manager, for blocks).
  */

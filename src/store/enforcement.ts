@@ -426,13 +426,17 @@ export type ExceptionRow = {
   note: string | null;
   createdAt: string;
   decidedAt: string | null;
+  /** the subject's manager (person subjects), who may see and decide the request */
+  subjectManager: string | null;
 };
 
 const EXCEPTION_COLUMNS = `id::text, subject_kind as "subjectKind", subject_id as "subjectId",
   extra_tokens::float8 as "extraTokens", extra_money::text as "extraMoney", justification,
   ${iso('expires_at')} as "expiresAt", status, approver, requested_by as "requestedBy",
   decided_by as "decidedBy", note, ${iso('created_at')} as "createdAt",
-  ${iso('decided_at')} as "decidedAt"`;
+  ${iso('decided_at')} as "decidedAt",
+  case when subject_kind = 'person'
+       then (select p.manager_id from people p where p.id = subject_id) end as "subjectManager"`;
 
 export async function createException(
   db: Queryable,
@@ -529,6 +533,22 @@ export async function listExceptions(
       order by id desc limit $${params.length}`,
     params,
   );
+}
+
+/** Extra tokens of approved, unexpired exceptions per person (all people, or the given ones). */
+export async function activeExceptionTokens(
+  db: Queryable,
+  now: Date,
+  people: readonly string[] | null = null,
+): Promise<Map<string, number>> {
+  const rows = await db.query<{ subject_id: string; extra: string }>(
+    `select subject_id, sum(extra_tokens)::text as extra from exceptions
+      where subject_kind = 'person' and status = 'approved' and expires_at > $1::timestamptz
+        and extra_tokens is not null and ($2::text[] is null or subject_id = any ($2::text[]))
+      group by subject_id`,
+    [now.toISOString(), people ? [...people] : null],
+  );
+  return new Map(rows.map((r) => [r.subject_id, Number(r.extra)]));
 }
 
 /** Approved exceptions past their expiry are marked expired (they stopped counting already). */

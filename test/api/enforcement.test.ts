@@ -253,11 +253,13 @@ describe('the ladder for one person', () => {
     const id = requested.requestException.id;
 
     // the manager sees it among open requests; others may not decide; the subject may not either
-    const open = await gql<{ exceptions: { edges: { node: { id: string } }[] } }>(
-      bo.key,
-      '{ exceptions(awaitingMe: true) { edges { node { id } } } }',
-    );
-    expect(open.exceptions.edges.map((e) => e.node.id)).toEqual([id]);
+    const open = await gql<{
+      exceptions: { edges: { node: { id: string; subject: string; justification: string } }[] };
+    }>(bo.key, '{ exceptions(awaitingMe: true) { edges { node { id subject justification } } } }');
+    // the approver sees who asks and why; other members would see a pseudonym
+    expect(open.exceptions.edges.map((e) => e.node)).toEqual([
+      { id, subject: ANA, justification: 'quarter-end migration needs headroom' },
+    ]);
     const decide = `mutation($id: ID!, $a: Boolean!) { decideException(id: $id, approve: $a, note: "ok") {
       __typename ... on QuotaException { status decidedBy } ... on Problem { code message } } }`;
     const byPeer = await gql<{ decideException: { code: string; message: string } }>(
@@ -297,11 +299,15 @@ describe('the ladder for one person', () => {
 
     await use(ANA, 200_000); // 1.2M of 1.5M: 80%
     expect((await check(ANA)).decision).toBe('allow_with_notice');
+    // 120% of the tier limit, but 80% of the raised one: no block escalation while it lasts
+    await service.drainDirty();
+    expect((await escalationsOf(ANA)).map((e) => e.threshold)).toEqual(['70', '90', '100']);
 
     clock = new Date('2026-10-28T12:00:00Z'); // the exception has expired
     q = await check(ANA);
     expect(q).toMatchObject({ decision: 'block', effectiveLimit: 1_000_000, used: 1_200_000 });
     expect((await service.sweep()).expiredExceptions).toBe(1);
+    expect((await escalationsOf(ANA)).map((e) => e.threshold)).toEqual(['70', '90', '100', '120']);
 
     const audit = await api.store.query<{ action: string }>(
       "select action from audit_log where action like 'exception.%' or action like 'escalation.%' order by id",

@@ -406,6 +406,13 @@ const ExceptionStatusEnum = builder.enumType('ExceptionStatus', {
   values: ['requested', 'approved', 'denied', 'expired'] as const,
 });
 
+/** The approver must see who asks and why: a manager sees their reports' requests named. */
+function exceptionSubjectShown(ctx: Context, x: ExceptionRow): { id: string; masked: boolean } {
+  if (x.subjectManager !== null && x.subjectManager === ctx.caller.person)
+    return { id: x.subjectId, masked: false };
+  return subjectShown(ctx, x.subjectKind, x.subjectId);
+}
+
 const ExceptionRef = builder.objectRef<ExceptionRow>('QuotaException').implement({
   description:
     'A time-boxed raise of a limit: extra tokens raise the quota, extra money the budgets, once approved and until it expires.',
@@ -413,9 +420,11 @@ const ExceptionRef = builder.objectRef<ExceptionRow>('QuotaException').implement
     id: t.exposeID('id'),
     subjectKind: t.exposeString('subjectKind'),
     subject: t.string({
+      description:
+        'Masked below governance, except for the subject and their manager (the approver).',
       resolve: async (x, _a, ctx) => {
         await auditSubject(ctx, x.subjectKind, x.subjectId, 'read.exception');
-        return subjectShown(ctx, x.subjectKind, x.subjectId).id;
+        return exceptionSubjectShown(ctx, x).id;
       },
     }),
     extraTokens: t.exposeFloat('extraTokens', { nullable: true }),
@@ -425,8 +434,7 @@ const ExceptionRef = builder.objectRef<ExceptionRow>('QuotaException').implement
     }),
     justification: t.string({
       nullable: true,
-      resolve: (x, _a, ctx) =>
-        subjectShown(ctx, x.subjectKind, x.subjectId).masked ? null : x.justification,
+      resolve: (x, _a, ctx) => (exceptionSubjectShown(ctx, x).masked ? null : x.justification),
     }),
     expiresAt: t.field({ type: DateTimeResolver, resolve: (x) => x.expiresAt }),
     status: t.field({ type: ExceptionStatusEnum, resolve: (x) => x.status }),
