@@ -238,12 +238,14 @@ async function loadChunk(
       store,
       usage.first.map((u) => monthKey(u.record.ts)),
     );
+    const known = knownFor(store);
     const fresh = await store.transaction(async (client) => {
-      await upsertDirectory(
+      const ensured = await upsertDirectory(
         client,
         [...teams.values()].map((t) => t.record),
         [...people.values()].map((p) => p.record),
         chunk,
+        known,
       );
       const usageIds = await insertUsage(
         client,
@@ -264,8 +266,10 @@ async function loadChunk(
         source,
         timezone,
       );
-      return { usageIds, outcomeIds, complianceIds };
+      return { usageIds, outcomeIds, complianceIds, ensured };
     });
+    for (const id of fresh.ensured.people) known.people.add(id);
+    for (const id of fresh.ensured.teams) known.teams.add(id);
     for (const t of teams.values())
       outcome.push({ line: t.line, status: 'accepted', type: 'team', id: t.record.team });
     for (const p of people.values())
@@ -327,12 +331,29 @@ async function loadChunk(
   return outcome;
 }
 
+/**
+ * People and teams known to exist, per store, so that steady-state chunks skip the
+ * "create unknown person" statement. Filled only after a chunk commits.
+ */
+const knownIds = new WeakMap<Store, { people: Set<string>; teams: Set<string> }>();
+const MAX_KNOWN = 500_000;
+
+function knownFor(store: Store) {
+  let known = knownIds.get(store);
+  if (!known || known.people.size + known.teams.size > MAX_KNOWN) {
+    known = { people: new Set(), teams: new Set() };
+    knownIds.set(store, known);
+  }
+  return known;
+}
+
 async function upsertDirectory(
   client: pg.PoolClient,
   teams: TeamRecord[],
   people: PersonRecord[],
   chunk: Valid[],
-) {
+  known: { people: Set<string>; teams: Set<string> },
+): Promise<{ people: string[]; teams: string[] }> {
   // Every team referenced anywhere must exist before rows point at it: placeholders first
   // (not from the directory), real directory rows then overwrite them.
   const referenced = new Set<string>();
@@ -344,6 +365,7 @@ async function upsertDirectory(
   const autoPeople = new Map<string, string | null>();
   for (const { record } of chunk) {
     if (record.type === 'usage' || record.type === 'outcome' || record.type === 'compliance') {
+      if (known.people.has(record.person)) continue;
       if (!autoPeople.has(record.person))
         autoPeople.set(record.person, record.type === 'usage' ? record.team : null);
       else if (record.type === 'usage' && record.team && !autoPeople.get(record.person))
@@ -351,6 +373,8 @@ async function upsertDirectory(
     }
   }
   for (const team of autoPeople.values()) if (team) referenced.add(team);
+  for (const team of referenced)
+    if (known.teams.has(team) && !teams.some((t) => t.team === team)) referenced.delete(team);
 
   if (referenced.size > 0) {
     await client.query(
@@ -413,6 +437,7 @@ async function upsertDirectory(
       [[...autoPeople.keys()], [...autoPeople.values()]],
     );
   }
+  return { people: [...autoPeople.keys(), ...people.map((p) => p.person)], teams: [...referenced] };
 }
 
 async function insertUsage(
@@ -425,11 +450,11 @@ async function insertUsage(
   if (rows.length === 0) return new Set();
   const result = await client.query<{ id: string }>(
     `with input as (
-       select * from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
-                            $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int4[], $12::numeric[],
-                            $13::text[], $14::text[], $15::text[])
-         as t(id, ts, person_id, team_id, model, provider, input_tokens, output_tokens,
-              cache_read_tokens, cache_write_tokens, requests, cost, project, environment, task)
+       -- one JSON parameter: far fewer allocations than fifteen array parameters
+       select * from json_to_recordset($1::json)
+         as t(id text, ts timestamptz, person_id text, team_id text, model text, provider text,
+              input_tokens int8, output_tokens int8, cache_read_tokens int8, cache_write_tokens int8,
+              requests int4, cost numeric, project text, environment text, task text)
      ),
      fresh as (
        insert into usage_event_ids (id) select id from input order by id on conflict do nothing returning id
@@ -438,7 +463,7 @@ async function insertUsage(
        insert into usage_events (id, ts, person_id, team_id, model, provider, input_tokens, output_tokens,
                                  cache_read_tokens, cache_write_tokens, requests, cost, project, environment,
                                  task, source)
-       select i.*, $16 from input i join fresh f on f.id = i.id
+       select i.*, $2 from input i join fresh f on f.id = i.id
        returning ts, person_id, model, project, environment, input_tokens, output_tokens,
                  cache_read_tokens, cache_write_tokens, requests, cost
      ),
@@ -446,7 +471,7 @@ async function insertUsage(
        insert into daily_rollups as r (day, person_id, model, project, environment, input_tokens,
                                        output_tokens, cache_read_tokens, cache_write_tokens, cost,
                                        requests, unpriced_requests)
-       select (ts at time zone $17)::date, person_id, model, project, environment, sum(input_tokens),
+       select (ts at time zone $3)::date, person_id, model, project, environment, sum(input_tokens),
               sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), coalesce(sum(cost), 0),
               sum(requests), count(*) filter (where cost is null)
          from inserted group by 1, 2, 3, 4, 5 order by 2, 1, 3, 4, 5
@@ -461,21 +486,25 @@ async function insertUsage(
      )
      select id from fresh`,
     [
-      rows.map((r) => r.id),
-      rows.map((r) => new Date(r.ts).toISOString()),
-      rows.map((r) => r.person),
-      rows.map((r) => r.team),
-      rows.map((r) => r.model),
-      rows.map((r) => r.provider),
-      rows.map((r) => r.input_tokens),
-      rows.map((r) => r.output_tokens),
-      rows.map((r) => r.cache_read_tokens),
-      rows.map((r) => r.cache_write_tokens),
-      rows.map((r) => r.requests),
-      costs,
-      rows.map((r) => r.project),
-      rows.map((r) => r.environment),
-      rows.map((r) => r.task),
+      JSON.stringify(
+        rows.map((r, i) => ({
+          id: r.id,
+          ts: new Date(r.ts).toISOString(),
+          person_id: r.person,
+          team_id: r.team,
+          model: r.model,
+          provider: r.provider,
+          input_tokens: r.input_tokens,
+          output_tokens: r.output_tokens,
+          cache_read_tokens: r.cache_read_tokens,
+          cache_write_tokens: r.cache_write_tokens,
+          requests: r.requests,
+          cost: costs[i],
+          project: r.project,
+          environment: r.environment,
+          task: r.task,
+        })),
+      ),
       source,
       timezone,
     ],

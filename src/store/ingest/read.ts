@@ -2,7 +2,7 @@
 // stream with flat memory; JSON documents (API pages: OTLP, Anthropic, OpenAI, Claude Code,
 // LiteLLM JSON) are parsed whole, or one document per line for multi-page files.
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import { parse } from 'csv-parse';
 import { anthropicUsageToRows } from './anthropic.ts';
 import { claudeCodeToRows } from './claude-code.ts';
@@ -54,17 +54,36 @@ export async function* readBatches(
   } else yield* readDocuments(path, options, DOCUMENT_MAPPERS[format]);
 }
 
+/**
+ * Lines of a file with backpressure: the next block is read only when the consumer asks
+ * for more lines (node:readline's iterator reads ahead and buffers a whole fast file).
+ */
+async function* fileLines(path: string, onBytes?: (bytes: number) => void): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  let bytes = 0;
+  for await (const block of createReadStream(path, {
+    highWaterMark: 1 << 20,
+  }) as AsyncIterable<Buffer>) {
+    bytes += block.length;
+    onBytes?.(bytes);
+    const text = rest + decoder.write(block);
+    const lines = text.split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+  }
+  rest += decoder.end();
+  if (rest !== '') yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+}
+
 async function* readJsonLines(
   path: string,
   options: ReadOptions,
   toRow: (data: unknown, line: number) => IngestRow,
 ): AsyncGenerator<IngestRow[]> {
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
-  stream.on('data', () => options.onBytes?.(stream.bytesRead));
-  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
   let batch: IngestRow[] = [];
   let line = 0;
-  for await (const text of lines) {
+  for await (const text of fileLines(path, options.onBytes)) {
     line++;
     if (text.trim() === '') continue;
     let data: unknown;
