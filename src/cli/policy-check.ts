@@ -35,6 +35,25 @@ function readSources(files: string[]): Source[] {
   return sources;
 }
 
+/** The analysis's diagnostics; a crash inside the checker becomes one, never a stack trace. */
+function safeAnalyze(text: string, file: string): Diagnostic[] {
+  try {
+    return analyzePolicy(text, file).diagnostics;
+  } catch (error) {
+    const at = { line: 1, column: 1, offset: 0 };
+    return [
+      {
+        severity: 'error',
+        code: 'Q2999',
+        message: `internal error while checking this file: ${(error as Error)?.message ?? String(error)}`,
+        range: { start: at, end: at },
+        hint: 'this is a bug in quotient; please report it with the file',
+        file,
+      },
+    ];
+  }
+}
+
 /** Text output stops after this many problems per file; `--format json` lists them all. */
 const MAX_SHOWN = 100;
 
@@ -96,7 +115,7 @@ export function registerPolicyCheckCommands(policyGroup: Command): void {
       let warnings = 0;
       const report: { file: string; diagnostics: Diagnostic[] }[] = [];
       for (const { file, text } of sources) {
-        const { diagnostics } = analyzePolicy(text, file);
+        const diagnostics = safeAnalyze(text, file);
         errors += diagnostics.filter((d) => d.severity === 'error').length;
         warnings += diagnostics.filter((d) => d.severity === 'warning').length;
         report.push({ file, diagnostics });
