@@ -332,3 +332,23 @@ describe('assignments shadowed by earlier conditions', () => {
     expect(where(diagnose(text), 'Q5003')).toEqual([]);
   });
 });
+
+describe('size limits', () => {
+  it('reports absurdly deep operator chains instead of overflowing', () => {
+    const text = `policy "p" version "1"\nmetric m = ${Array(3000).fill('tokens').join(' + ')}\n`;
+    const d = diagnose(text);
+    expect(d.map((x) => x.code)).toEqual(['Q5012']);
+    expect(d[0].message).toContain('3000 operators deep');
+  });
+
+  it('handles long metric chains and cycles without recursion limits', () => {
+    const chain = ['policy "p" version "1"', 'metric m0 = tokens'];
+    for (let i = 1; i < 3000; i++) chain.push(`metric m${i} = m${i - 1} + 1`);
+    const c = compileText(`${chain.join('\n')}\n`);
+    expect(c.ok).toBe(true);
+    expect(c.ir!.metricOrder.slice(0, 3)).toEqual(['m0', 'm1', 'm2']);
+    const cycle = ['policy "p" version "1"'];
+    for (let i = 0; i < 3000; i++) cycle.push(`metric c${i} = c${(i + 1) % 3000} + 1`);
+    expect(diagnose(`${cycle.join('\n')}\n`).map((x) => x.code)).toEqual(['Q5001']);
+  });
+});

@@ -102,10 +102,92 @@ export function metricRefs(e: Expr, metrics: ReadonlySet<string>, out: Name[] = 
   return out;
 }
 
+/** Deepest operator nesting the checker and compiler accept (they recurse on it). */
+export const MAX_EXPRESSION_DEPTH = 400;
+
+function children(e: Expr): Expr[] {
+  switch (e.kind) {
+    case 'Member':
+      return [e.object];
+    case 'Call':
+      return e.args;
+    case 'Unary':
+      return [e.operand];
+    case 'Binary':
+      return [e.left, e.right];
+    case 'In':
+      return [e.value, ...e.list];
+    case 'If':
+      return [e.cond, e.then, e.else];
+    case 'Paren':
+      return [e.inner];
+    default:
+      return [];
+  }
+}
+
+/** Nesting depth, measured without recursion. */
+export function exprDepth(root: Expr): number {
+  let max = 0;
+  const stack: [Expr, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [e, depth] = stack.pop()!;
+    if (depth > max) max = depth;
+    for (const c of children(e)) stack.push([c, depth + 1]);
+  }
+  return max;
+}
+
+function expressionsOf(decl: Declaration): Expr[] {
+  switch (decl.kind) {
+    case 'Metric':
+      return [decl.formula];
+    case 'Leaderboard':
+      return [decl.cohort, decl.eligible, decl.exclude, decl.score].filter(
+        (e): e is Expr => e !== null,
+      );
+    case 'Assign':
+      return decl.when ? [decl.when] : [];
+    case 'Rule':
+      return [decl.when];
+    case 'Test':
+      return decl.givens
+        .flatMap((g) => [
+          ...g.facts.map((f) => f.value),
+          ...g.attributes.flatMap((a) => (a.value ? [a.value] : [])),
+        ])
+        .concat(
+          decl.expects.flatMap((x) =>
+            x.expectation.kind === 'ExpectValue' ? [x.expectation.low, x.expectation.high] : [],
+          ),
+        );
+    default:
+      return [];
+  }
+}
+
 export function checkPolicy(ast: PolicyFile): CheckResult {
   const diagnostics: Diagnostic[] = [];
   const report = (d: Diagnostic) => diagnostics.push(d);
   const d = group(ast);
+
+  // absurdly long operator chains would overflow the recursive passes below
+  for (const decl of ast.declarations) {
+    for (const e of expressionsOf(decl)) {
+      const depth = exprDepth(e);
+      if (depth > MAX_EXPRESSION_DEPTH) {
+        report(
+          err(
+            'Q5012',
+            `this expression nests ${depth} operators deep; at most ${MAX_EXPRESSION_DEPTH} are allowed`,
+            e.range,
+            'split it into metrics',
+          ),
+        );
+      }
+    }
+  }
+  if (diagnostics.length > 0) return { diagnostics: sortDiagnostics(diagnostics), metricUnits: {} };
 
   // ---- singletons ----
   for (const kind of ['PolicyHeader', 'Currency', 'Timezone', 'Privacy', 'Exceptions'] as const) {
@@ -272,7 +354,7 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
       );
     }
   }
-  const inCycle = reportCycles(d.Metric, metricSet, report);
+  const { inCycle, order: metricOrder } = reportCycles(d.Metric, metricSet, report);
   const memo = new Map<string, Typed>();
   const inProgress = new Set<string>();
   const scopeFor = (subject: 'person' | 'team'): ExprScope => ({
@@ -304,7 +386,8 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
   });
   const personScope = scopeFor('person');
   const teamScope = scopeFor('team');
-  for (const m of d.Metric) personScope.metric(m.name.text);
+  // dependencies first, so typing a metric never recurses through a long chain
+  for (const name of metricOrder) personScope.metric(name);
   const metricUnits: Record<string, string> = {};
   for (const [name, t] of memo) {
     // a metric made only of plain numbers is a dimensionless ratio
@@ -482,12 +565,16 @@ export function budgetKey(b: BudgetDecl): string {
   return b.environment ? `${base}@${b.environment.value}` : base;
 }
 
-/** Metric cycles: each reported once, at the first metric of the cycle in source order. */
+/**
+ * Metric cycles: each reported once, at the first metric of the cycle in source order.
+ * Also returns the metrics in dependency order (post-order), so they can be typed
+ * without recursing through long chains. Iterative: a 10,000-metric chain is fine.
+ */
 function reportCycles(
   metrics: MetricDecl[],
   names: ReadonlySet<string>,
   report: (d: Diagnostic) => void,
-): Set<string> {
+): { inCycle: Set<string>; order: string[] } {
   const deps = new Map<string, Name[]>();
   const decl = new Map<string, MetricDecl>();
   for (const m of metrics) {
@@ -496,16 +583,28 @@ function reportCycles(
     deps.set(m.name.text, metricRefs(m.formula, names));
   }
   const state = new Map<string, 'active' | 'done'>();
-  const stack: string[] = [];
   const inCycle = new Set<string>();
-  const visit = (name: string) => {
-    state.set(name, 'active');
-    stack.push(name);
-    for (const ref of deps.get(name) ?? []) {
-      const s = state.get(ref.text);
+  const order: string[] = [];
+  for (const root of decl.keys()) {
+    if (state.has(root)) continue;
+    // explicit DFS stack: [metric, index of the next dependency to visit]
+    const stack: [string, number][] = [[root, 0]];
+    const path: string[] = [root];
+    state.set(root, 'active');
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const list = deps.get(top[0]) ?? [];
+      if (top[1] >= list.length) {
+        stack.pop();
+        path.pop();
+        state.set(top[0], 'done');
+        order.push(top[0]);
+        continue;
+      }
+      const ref = list[top[1]++].text;
+      const s = state.get(ref);
       if (s === 'active') {
-        const cycle = [...stack.slice(stack.indexOf(ref.text)), ref.text];
-        const members = cycle.slice(0, -1);
+        const members = path.slice(path.indexOf(ref));
         if (!members.some((m) => inCycle.has(m))) {
           // rotate so the cycle starts at the member declared first
           const first = members.reduce((a, b) =>
@@ -523,13 +622,14 @@ function reportCycles(
           );
         }
         for (const m of members) inCycle.add(m);
-      } else if (!s) visit(ref.text);
+      } else if (!s && decl.has(ref)) {
+        state.set(ref, 'active');
+        stack.push([ref, 0]);
+        path.push(ref);
+      }
     }
-    stack.pop();
-    state.set(name, 'done');
-  };
-  for (const name of decl.keys()) if (!state.has(name)) visit(name);
-  return inCycle;
+  }
+  return { inCycle, order };
 }
 
 function isAlwaysTrue(e: Expr | null): boolean {

@@ -172,16 +172,15 @@ export function metricsNeeded(
   extra: readonly string[] = [],
 ): string[] {
   const needed = new Set<string>();
-  const visit = (name: string) => {
-    if (needed.has(name) || !ir.metrics[name]) return;
+  const pending: string[] = [...extra];
+  for (const r of roots) for (const n of walk(r)) if (n.k === 'metric') pending.push(n.name);
+  // iterative, so long metric chains cannot overflow the stack
+  while (pending.length > 0) {
+    const name = pending.pop()!;
+    if (needed.has(name) || !ir.metrics[name]) continue;
     needed.add(name);
-    for (const d of ir.metrics[name].deps) visit(d);
-  };
-  const scan = (e: IrExpr) => {
-    for (const n of walk(e)) if (n.k === 'metric') visit(n.name);
-  };
-  for (const r of roots) scan(r);
-  for (const m of extra) visit(m);
+    pending.push(...ir.metrics[name].deps);
+  }
   return ir.metricOrder.filter((m) => needed.has(m));
 }
 

@@ -136,22 +136,35 @@ function sortedRecord<T>(entries: [string, T][]): Record<string, T> {
   return out;
 }
 
-/** Dependency order, dependencies first, ties broken by name. */
+/** Dependency order: level by level (Kahn), dependencies first, ties broken by name. */
 function topoOrder(metrics: Record<string, IrMetric>): string[] {
-  const remaining = new Map(Object.entries(metrics).map(([n, m]) => [n, new Set(m.deps)]));
-  const order: string[] = [];
-  while (remaining.size > 0) {
-    const ready = [...remaining]
-      .filter(([, deps]) => [...deps].every((d) => !remaining.has(d)))
-      .map(([n]) => n);
-    if (ready.length === 0) break; // a cycle: the checker reported it
-    ready.sort();
-    for (const n of ready) {
-      order.push(n);
-      remaining.delete(n);
+  const waiting = new Map<string, number>();
+  const users = new Map<string, string[]>();
+  for (const [name, m] of Object.entries(metrics)) {
+    const deps = m.deps.filter((d) => d in metrics && d !== name);
+    waiting.set(name, deps.length);
+    for (const d of deps) {
+      const list = users.get(d);
+      if (list) list.push(name);
+      else users.set(d, [name]);
     }
   }
-  return order;
+  const order: string[] = [];
+  let level = [...waiting].filter(([, n]) => n === 0).map(([name]) => name);
+  while (level.length > 0) {
+    level.sort();
+    const next: string[] = [];
+    for (const name of level) {
+      order.push(name);
+      for (const u of users.get(name) ?? []) {
+        const left = waiting.get(u)! - 1;
+        waiting.set(u, left);
+        if (left === 0) next.push(u);
+      }
+    }
+    level = next;
+  }
+  return order; // metrics on a cycle never become ready: the checker reported them
 }
 
 function budgetOf(b: BudgetDecl): IrBudget {

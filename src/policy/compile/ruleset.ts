@@ -121,18 +121,27 @@ const factsCache = new WeakMap<RuleSetIR, Map<string, { name: string; within?: s
 function metricFacts(ir: RuleSetIR, name: string): { name: string; within?: string }[] {
   let cache = factsCache.get(ir);
   if (!cache) {
+    // in dependency order, so each metric finds its dependencies already done
     cache = new Map();
+    for (const m of ir.metricOrder) {
+      const out: { name: string; within?: string }[] = [];
+      const seen = new Set<string>();
+      const add = (f: { name: string; within?: string }) => {
+        const key = `${f.name}@${f.within ?? ''}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          out.push(f);
+        }
+      };
+      for (const node of walkIr(ir.metrics[m].expr)) {
+        if (node.k === 'fact') add({ name: node.name, within: node.within });
+        if (node.k === 'metric') for (const f of cache.get(node.name) ?? []) add(f);
+      }
+      cache.set(m, out);
+    }
     factsCache.set(ir, cache);
   }
-  const done = cache.get(name);
-  if (done) return done;
-  const out: { name: string; within?: string }[] = [];
-  cache.set(name, out); // a cycle (rejected by the checker) cannot loop here
-  for (const node of walkIr(ir.metrics[name].expr)) {
-    if (node.k === 'fact') out.push({ name: node.name, within: node.within });
-    if (node.k === 'metric' && ir.metrics[node.name]) out.push(...metricFacts(ir, node.name));
-  }
-  return out;
+  return cache.get(name) ?? [];
 }
 
 export function buildRuleSet(ir: RuleSetIR): RuleSet {
