@@ -136,8 +136,8 @@ try {
   console.log(
     `importing ${(statSync(files.jsonl).size / 1e6).toFixed(0)} MB of JSONL with quotient import …`,
   );
-  // a small young generation keeps the importer's memory flat (V8 otherwise grows its
-  // semi-spaces to 64 MB each under a high allocation rate); BENCH_NODE_FLAGS overrides
+  // caps on V8's heap keep the importer's memory flat (by default V8 lets garbage from a
+  // high allocation rate pile up before collecting); BENCH_NODE_FLAGS overrides
   const nodeFlags = (
     process.env.BENCH_NODE_FLAGS ?? '--max-old-space-size=256 --max-semi-space-size=16'
   )
