@@ -374,6 +374,23 @@ function edgeToken(n: CstNode, first: boolean): IToken | undefined {
   return best;
 }
 
+/** From a node's first token to the furthest of the given ends (cheaper than a CST scan). */
+function fromTo(
+  start: IToken | undefined,
+  ctx: BuildContext,
+  ...ends: (Range | IToken | null | undefined)[]
+): Range | null {
+  if (!start) return null;
+  const first = ctx.tokenRange(start);
+  let end = first;
+  for (const e of ends) {
+    if (!e) continue;
+    const r = 'image' in e ? (isReal(e) ? ctx.tokenRange(e) : null) : e;
+    if (r && r.end.offset > end.end.offset) end = r;
+  }
+  return span(first, end);
+}
+
 function span(a: Range, b: Range): Range {
   return { start: a.start, end: b.end };
 }
@@ -793,7 +810,8 @@ const declarationBuilders: Record<string, DeclBuilder> = {
     for (const entry of (c.priceEntry ?? []) as CstNode[]) {
       const priceKind = firstKeyword(entry.children, PRICE_KINDS) as PriceKind | null;
       const amount = numberExpr(tok(entry.children, 'NumberLit'), ctx);
-      const entryRange = nodeRange(entry, ctx);
+      const entryRange =
+        amount && priceKind ? fromTo(edgeToken(entry, true), ctx, amount.range) : null;
       if (!priceKind || !amount || !entryRange) continue;
       if (seen.has(priceKind)) {
         ctx.error(
@@ -949,7 +967,7 @@ const declarationBuilders: Record<string, DeclBuilder> = {
       const sc = step.children;
       const threshold = percentExpr(tok(sc, 'PercentLit'), ctx);
       const action = buildAction(sub(sc, 'action'), ctx);
-      const stepRange = nodeRange(step, ctx);
+      const stepRange = fromTo(tok(sc, 'KwAt') ?? tok(sc, 'KwForecast'), ctx, action?.range);
       if (!threshold || !action || !stepRange) continue;
       const trigger: 'at' | 'forecast' = has(sc, 'KwForecast') ? 'forecast' : 'at';
       steps.push({ kind: 'Step' as const, range: stepRange, trigger, threshold, action });
@@ -1040,9 +1058,17 @@ function repeated(
 
 function buildAction(n: CstNode | undefined, ctx: BuildContext): Action | null {
   if (!n) return null;
-  const range = nodeRange(n, ctx);
-  if (!range) return null;
   const c = n.children;
+  const audienceTokens = (c.Identifier ?? []) as IToken[];
+  const range = fromTo(
+    tok(c, 'KwNotify') ?? tok(c, 'KwRequire') ?? tok(c, 'KwBlock'),
+    ctx,
+    audienceTokens[audienceTokens.length - 1],
+    tok(c, 'StringLiteral'),
+    tok(c, 'KwJustification'),
+    tok(c, 'approver'),
+  );
+  if (!range) return null;
   if (has(c, 'KwNotify')) {
     const audiences: Name[] = [];
     for (const t of (c.Identifier ?? []) as IToken[]) {
@@ -1063,17 +1089,16 @@ function buildAction(n: CstNode | undefined, ctx: BuildContext): Action | null {
 
 function buildGiven(n: CstNode, ctx: BuildContext): Given | null {
   const c = n.children;
-  const range = nodeRange(n, ctx);
   const subject = subjectKind(sub(c, 'subjectKind'));
   const id = stringLit(tok(c, 'StringLiteral'), ctx);
-  if (!range || !subject || !id) return null;
+  if (!subject || !id) return null;
   const attributes: GivenAttribute[] = [];
   for (const a of (c.givenAttribute ?? []) as CstNode[]) {
     const parts = ((a.children.Identifier ?? []) as IToken[]).filter(isReal);
-    const aRange = nodeRange(a, ctx);
-    if (parts.length === 0 || !aRange) continue;
+    if (parts.length === 0) continue;
     const nameRange = span(ctx.tokenRange(parts[0]), ctx.tokenRange(parts[parts.length - 1]));
     const value = buildLiteral(sub(a.children, 'literal'), ctx);
+    const aRange = value ? span(nameRange, value.range) : nameRange;
     attributes.push({
       kind: 'GivenAttribute',
       range: aRange,
@@ -1086,50 +1111,58 @@ function buildGiven(n: CstNode, ctx: BuildContext): Given | null {
     const fc = f.children;
     const fact = name(tok(fc, 'Identifier'), ctx);
     const value = buildLiteral(sub(fc, 'literal'), ctx);
-    const fRange = nodeRange(f, ctx);
-    if (!fact || !value || !fRange) continue;
+    if (!fact || !value) continue;
     facts.push({
       kind: 'FactValue',
-      range: fRange,
+      range: span(fact.range, value.range),
       fact,
       window: durationExpr(tok(fc, 'DurationLit'), ctx),
       value,
     });
   }
+  const range = fromTo(
+    tok(c, 'KwGiven'),
+    ctx,
+    id.range,
+    attributes[attributes.length - 1]?.range,
+    facts[facts.length - 1]?.range,
+    tok(c, 'RCurly'),
+  );
+  if (!range) return null;
   return { kind: 'Given', range, subject, id, attributes, facts };
 }
 
 function buildExpect(n: CstNode, ctx: BuildContext): Expect | null {
   const c = n.children;
-  const range = nodeRange(n, ctx);
   const target = name(
     tok(c, 'Identifier') ?? (has(c, 'KwFires') ? tok(c, 'KwBudget') : undefined),
     ctx,
   );
-  if (!range || !target) return null;
+  if (!target) return null;
   const start = tok(c, 'KwExpect');
   // the expectation's own range starts after `expect person "x"`
   const subjectTok = tok(c, 'subject');
   const firstWord =
-    [
-      tok(c, 'KwTier'),
-      tok(c, 'KwScore'),
-      tok(c, 'KwMetric'),
-      tok(c, 'KwBand'),
-      tok(c, 'KwRank'),
-      tok(c, 'KwNot'),
-      tok(c, 'KwEligible'),
-      tok(c, 'KwFires'),
-    ]
-      .filter(isReal)
-      .sort((a, b) => a.startOffset - b.startOffset)[0] ?? start;
-  const eRange = firstWord ? span(ctx.tokenRange(firstWord), range) : range;
+    tok(c, 'KwNot') ??
+    tok(c, 'KwTier') ??
+    tok(c, 'KwScore') ??
+    tok(c, 'KwMetric') ??
+    tok(c, 'KwBand') ??
+    tok(c, 'KwRank') ??
+    tok(c, 'KwEligible') ??
+    tok(c, 'KwFires') ??
+    start;
+  const low = sub(c, 'low') ? buildArith(sub(c, 'low'), ctx) : null;
+  const high = sub(c, 'high') ? buildArith(sub(c, 'high'), ctx) : null;
+  const rankTok = tok(c, 'NumberLit');
+  const stepTok = tok(c, 'PercentLit');
+  const range = fromTo(start, ctx, target.range, high?.range, rankTok, stepTok);
+  const eRange = fromTo(firstWord, ctx, target.range, high?.range, rankTok, stepTok);
+  if (!range || !eRange) return null;
   let expectation: Expectation | null = null;
   if (has(c, 'KwTier')) {
     expectation = { kind: 'ExpectTier', range: eRange, tier: target };
   } else if (has(c, 'KwScore') || has(c, 'KwMetric')) {
-    const low = buildArith(sub(c, 'low'), ctx);
-    const high = buildArith(sub(c, 'high'), ctx);
     if (!low || !high) return null;
     expectation = {
       kind: 'ExpectValue',
@@ -1147,7 +1180,7 @@ function buildExpect(n: CstNode, ctx: BuildContext): Expect | null {
       band: target,
     };
   } else if (has(c, 'KwRank')) {
-    const rank = numberExpr(tok(c, 'NumberLit'), ctx);
+    const rank = numberExpr(rankTok, ctx);
     if (!rank) return null;
     expectation = { kind: 'ExpectRank', range: eRange, board: target, rank };
   } else if (has(c, 'KwEligible')) {
@@ -1162,7 +1195,7 @@ function buildExpect(n: CstNode, ctx: BuildContext): Expect | null {
       kind: 'ExpectFires',
       range: eRange,
       target,
-      step: percentExpr(tok(c, 'PercentLit'), ctx),
+      step: percentExpr(stepTok, ctx),
       negated: has(c, 'KwNot'),
     };
   }
