@@ -29,7 +29,7 @@ function headline(r: ImpactReport): string[] {
 
 function boardSummary(b: BoardImpact): string {
   const tau = b.kendallTau === null ? 'n/a' : b.kendallTau.toFixed(3);
-  return `ranked ${b.ranked.before} → ${b.ranked.after} (${b.ranked.both} under both); top ${b.top.before ?? '-'} → ${b.top.after ?? '-'}: ${b.entering.length} entering, ${b.leaving.length} leaving; Kendall tau-b ${tau}`;
+  return `ranked ${b.ranked.before} → ${b.ranked.after} (${b.ranked.both} under both); top ${b.top.before ?? '-'} → ${b.top.after ?? '-'}: ${b.counts.entering} entering, ${b.counts.leaving} leaving, ${b.counts.moved} change rank; Kendall tau-b ${tau}`;
 }
 
 export function renderImpactText(r: ImpactReport): string {
@@ -152,12 +152,20 @@ export function renderImpactMarkdown(r: ImpactReport): string {
   for (const b of r.leaderboards) {
     out.push('', `## Leaderboard \`${b.name}\``, '', `${boardSummary(b)}.`);
     if (b.entering.length) {
-      out.push('', '| entering | cohort | rank | score |', '|---|---|---:|---:|');
+      const shown =
+        b.entering.length < b.counts.entering
+          ? ` (first ${b.entering.length} of ${b.counts.entering})`
+          : '';
+      out.push('', `| entering${shown} | cohort | rank | score |`, '|---|---|---:|---:|');
       for (const e of b.entering)
         out.push(`| ${who(e.subject)} | ${e.cohort ?? ''} | ${e.rank} | ${e.score} |`);
     }
     if (b.leaving.length) {
-      out.push('', '| leaving | cohort | was rank | score |', '|---|---|---:|---:|');
+      const shown =
+        b.leaving.length < b.counts.leaving
+          ? ` (first ${b.leaving.length} of ${b.counts.leaving})`
+          : '';
+      out.push('', `| leaving${shown} | cohort | was rank | score |`, '|---|---|---:|---:|');
       for (const e of b.leaving)
         out.push(`| ${who(e.subject)} | ${e.cohort ?? ''} | ${e.rank} | ${e.score} |`);
     }

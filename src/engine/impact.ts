@@ -68,6 +68,8 @@ export type BoardImpact = {
   presentIn: 'both' | 'old' | 'new';
   top: { before: number | null; after: number | null };
   ranked: { before: number; after: number; both: number };
+  /** how many enter and leave the published top N (the lists below are capped) */
+  counts: { entering: number; leaving: number; moved: number };
   entering: { subject: Identity; rank: number; cohort: string | null; score: number }[];
   leaving: { subject: Identity; rank: number; cohort: string | null; score: number }[];
   largestMoves: RankMove[];
@@ -165,15 +167,10 @@ function costWindows(needs: Needs, clock: Date, timeZone: string): DayWindow[] {
 }
 
 /**
- * The input with stored `cost` facts (priced at ingest) replaced by cost under table
- * `t` of the sums. Team and org values are exact sums of their people's costs.
+ * Replaces the stored `cost` facts (priced at ingest) with cost under table `t` of the
+ * sums. Team and org values are exact sums of their people's costs.
  */
-function repriced(
-  base: EvaluateInput,
-  sums: CostSums,
-  t: number,
-  directory: Directory,
-): EvaluateInput {
+function applyCosts(input: EvaluateInput, sums: CostSums, t: number, directory: Directory): void {
   const teamOf = new Map(directory.people.map((p) => [p.id, p.team]));
   const team = new Map<string, Map<string, bigint>>();
   const org = new Map<string, bigint>();
@@ -188,25 +185,19 @@ function repriced(
     team.set(key, teams);
     org.set(key, total);
   }
-  const withCost = (facts: FactsByWindow, pick: (key: string) => bigint | undefined) => {
-    const out: FactsByWindow = { ...facts };
-    for (const [key, values] of Object.entries(facts)) {
-      if (!sums.person.has(key) || !('cost' in values)) continue;
-      out[key] = { ...values, cost: picoToNumber(pick(key) ?? 0n) };
+  // in place: the input is this replay's own, and the evaluator keeps no reference to it
+  const set = (facts: FactsByWindow, pick: (key: string) => bigint | undefined) => {
+    for (const key of sums.person.keys()) {
+      const values = facts[key];
+      if (values && 'cost' in values) values.cost = picoToNumber(pick(key) ?? 0n);
     }
-    return out;
   };
-  const input: EvaluateInput = {
-    now: base.now,
-    subjects: base.subjects.map((s) => ({
-      ...s,
-      facts: withCost(s.facts, (key) =>
-        s.kind === 'person' ? sums.person.get(key)?.get(s.id)?.[t] : team.get(key)?.get(s.id),
-      ),
-    })),
-  };
-  if (base.org) input.org = { facts: withCost(base.org.facts, (key) => org.get(key)) };
-  return input;
+  for (const s of input.subjects) {
+    set(s.facts, (key) =>
+      s.kind === 'person' ? sums.person.get(key)?.get(s.id)?.[t] : team.get(key)?.get(s.id),
+    );
+  }
+  if (input.org) set(input.org.facts, (key) => org.get(key));
 }
 
 function costImpact(sums: CostSums, a: RuleSetIR, b: RuleSetIR, limit: number): CostImpact {
@@ -273,7 +264,8 @@ function pairs(ra: EvaluateResult, rb: EvaluateResult): Pair[] {
     if (cur) cur.b = s;
     else map.set(key(s), { a: undefined, b: s, kind: s.kind, id: s.id });
   }
-  return [...map.values()].sort((x, y) => (x.kind + x.id < y.kind + y.id ? -1 : 1));
+  // no sort: every list built from these pairs is sorted where it is reported
+  return [...map.values()];
 }
 
 function compareTiers(ps: Pair[], identity: IdentityFn, limit: number): ImpactReport['tiers'] {
@@ -504,6 +496,11 @@ function compareBoards(
         after: ib.leaderboards[name]?.top ?? null,
       },
       ranked: { before: rankedA, after: rankedB, both: xs.length },
+      counts: {
+        entering: entering.length,
+        leaving: leaving.length,
+        moved: moves.filter((m) => m.move !== 0).length,
+      },
       entering: entering.slice(0, limit),
       leaving: leaving.slice(0, limit),
       largestMoves: moves.filter((m) => m.move !== 0).slice(0, limit),
@@ -601,8 +598,10 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
     if (!present) return noData();
     if (sums) {
       evaluated.sums = sums;
-      evaluated.a = evaluate(rsA, repriced(input, sums, 0, directory));
-      evaluated.b = evaluate(rsB, repriced(input, sums, 1, directory));
+      applyCosts(input, sums, 0, directory);
+      evaluated.a = evaluate(rsA, input);
+      applyCosts(input, sums, 1, directory);
+      evaluated.b = evaluate(rsB, input);
     } else {
       evaluated.a = evaluate(rsA, input);
       evaluated.b = evaluate(rsB, input);
@@ -627,7 +626,8 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
         review: days,
       });
       evaluated.sums ??= sums;
-      evaluated[slot] = evaluate(rs, repriced(input, sums, t, directory));
+      applyCosts(input, sums, t, directory);
+      evaluated[slot] = evaluate(rs, input);
     }
   }
   report.hasData = true;
