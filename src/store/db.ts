@@ -1,7 +1,7 @@
 // Starting the database. With a DATABASE_URL we talk to that PostgreSQL server. Without
 // one, an embedded PGlite persisted under <dataDir>/pgdata is served over loopback by
 // pglite-socket, so the very same pg driver, SQL and migrations run in both cases.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -59,16 +59,61 @@ export type Store = {
   maxConnections: number;
 };
 
-type Embedded = { db: PGlite; server: PGLiteSocketServer; url: string };
+type Embedded = { db: PGlite; server: PGLiteSocketServer; url: string; unlock: () => void };
+
+/**
+ * One process at a time may open an embedded data directory: two PGlite instances on the
+ * same files would corrupt them. A lock file holds the owner's pid; a stale one (its
+ * process gone) is taken over.
+ */
+const openHere = new Set<string>();
+
+function lockDataDir(dataDir: string): () => void {
+  const lock = join(resolve(dataDir), 'quotient.lock');
+  if (openHere.has(lock))
+    throw new Error(`the embedded database in ${dataDir} is already open in this process`);
+  try {
+    const owner = Number(readFileSync(lock, 'utf8'));
+    if (owner && owner !== process.pid && isAlive(owner)) {
+      throw new Error(
+        `the embedded database in ${dataDir} is in use by process ${owner}; stop it, or point DATABASE_URL at a PostgreSQL server to share one database`,
+      );
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  writeFileSync(lock, String(process.pid));
+  openHere.add(lock);
+  return () => {
+    openHere.delete(lock);
+    rmSync(lock, { force: true });
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 async function startEmbedded(dataDir: string): Promise<Embedded> {
   let db: PGlite;
+  let unlock = () => {};
   if (dataDir === 'memory') {
     db = await PGlite.create();
   } else {
     const pgdata = join(resolve(dataDir), 'pgdata');
     mkdirSync(pgdata, { recursive: true });
-    db = await PGlite.create({ dataDir: pgdata });
+    unlock = lockDataDir(dataDir);
+    try {
+      db = await PGlite.create({ dataDir: pgdata });
+    } catch (error) {
+      unlock();
+      throw error;
+    }
   }
   // PGlite is single-session: concurrent extended-protocol messages from two sockets
   // interleave (electric-sql/pglite#1046), so the client pool is sized to one connection.
@@ -76,7 +121,7 @@ async function startEmbedded(dataDir: string): Promise<Embedded> {
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 4 });
   await server.start();
   const url = `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
-  return { db, server, url };
+  return { db, server, url, unlock };
 }
 
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
@@ -110,6 +155,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   } catch (error) {
     await embedded?.server.stop();
     await embedded?.db.close();
+    embedded?.unlock();
     throw error;
   }
   const pool = (await orm.em.getConnection().getNativeClient()) as pg.Pool;
@@ -141,6 +187,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
       if (embedded) {
         await embedded.server.stop();
         await embedded.db.close();
+        embedded.unlock();
       }
     },
     url,

@@ -1,0 +1,46 @@
+// The embedded database: persisted under the data dir, one process at a time, and the
+// same migrations as a server.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openStore, pendingMigrations } from '../../src/store/db.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'quotient-db-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe.skipIf(!!process.env.DATABASE_URL)('embedded PGlite', () => {
+  it('persists under the data dir and refuses a second opener while open', async () => {
+    const store = await openStore({ databaseUrl: '', dataDir: dir, migrate: true });
+    try {
+      expect(store.embedded).toBe(true);
+      expect(store.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres/);
+      expect(await pendingMigrations(store)).toEqual([]);
+      await store.transaction(async (client) => {
+        await client.query("insert into teams (id, name) values ('kept', 'Kept')");
+      });
+      await expect(openStore({ databaseUrl: '', dataDir: dir })).rejects.toThrow(
+        /already open in this process/,
+      );
+      const other = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `import('${join(import.meta.dirname, '../../src/store/db.ts')}').then((m) => m.openStore({ databaseUrl: '', dataDir: '${dir}' })).catch((e) => { console.error(e.message); process.exit(3); })`,
+        ],
+        { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '' } },
+      );
+      expect(other.status).toBe(3);
+      expect(other.stderr).toContain(`is in use by process ${process.pid}`);
+    } finally {
+      await store.close();
+    }
+    const reopened = await openStore({ databaseUrl: '', dataDir: dir });
+    try {
+      expect(await reopened.query('select id from teams')).toEqual([{ id: 'kept' }]);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
