@@ -11,8 +11,9 @@ const NETWORK_CODES = new Set([
   'ENETUNREACH',
   'EAI_AGAIN',
 ]);
-// SQLSTATE: connection exceptions (08xxx), server shutting down or starting (57P0x)
-const SQLSTATE = /^(08...|57P0[1-4])$/;
+// SQLSTATE: connection failures (08000–08007; not 08P01, a protocol violation caused by the
+// request itself, e.g. a NUL character), server shutting down or starting (57P01–57P04)
+const SQLSTATE = /^(0800[0-7]|57P0[1-4])$/;
 const MESSAGES =
   /connection terminated|connection ended|timeout exceeded when trying to connect|client has encountered a connection error|connection refused|the database system is (starting up|shutting down)|Client was closed/i;
 

@@ -179,6 +179,29 @@ describe('GraphQL-over-HTTP statuses', () => {
   });
 });
 
+describe('unexpected errors', () => {
+  it('are masked: a generic message and code, no database detail or stack', async () => {
+    // PostgreSQL cannot take a NUL character in text: an unexpected driver error
+    const res = await api.gql(
+      api.keys.admin.key,
+      'query($t: String) { people(team: $t) { edges { node { id } } } }',
+      { t: 'a\u0000b' },
+    );
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({
+        message: 'Unexpected error.',
+        path: ['people'],
+        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      }),
+    ]);
+    expect(JSON.stringify(res.body)).not.toMatch(/0x00|UTF8|byte|stack|\.ts/);
+    // the server is fine afterwards
+    expect((await api.gql(api.keys.admin.key, '{ viewer { role } }')).body.data).toEqual({
+      viewer: { role: 'admin' },
+    });
+  });
+});
+
 describe('CSRF prevention', () => {
   it('blocks a simple (form) POST without a preflight header', async () => {
     const res = await fetch(`${api.url}/graphql`, {

@@ -66,6 +66,26 @@ describe('recordUsage', () => {
     expect(results[5].reason).toMatch(/^id: /);
   });
 
+  it('rejects a row with a NUL character on its own', async () => {
+    const res = await api.gql(api.keys.ingest.key, RECORD_USAGE, {
+      rows: [usage('nul-ok'), usage('nul-bad', { person: 'a\u0000na@acme.test' })],
+    });
+    expect(res.body.data).toMatchObject({
+      recordUsage: {
+        accepted: 1,
+        rejected: 1,
+        results: [
+          { index: 0, status: 'accepted' },
+          {
+            index: 1,
+            status: 'rejected',
+            reason: 'person: contains a NUL character (\\u0000), which cannot be stored',
+          },
+        ],
+      },
+    });
+  });
+
   it('counts a re-sent batch once', async () => {
     const rows = [usage('r-1'), usage('r-2', { model: 'no-such-model' })];
     const first = await api.gql(api.keys.ingest.key, RECORD_USAGE, { rows });

@@ -12,7 +12,7 @@ import { builder } from '../builder.ts';
 import { type Context, identityFor } from '../context.ts';
 import { BatchTooLargeError, ForbiddenError, MAX_BATCH_ROWS, NotFoundError } from '../errors.ts';
 import { seesNames } from '../roles.ts';
-import { IngestSummaryRef, toIngestSummary, withoutNulls } from './ingest-result.ts';
+import { batchRows, IngestSummaryRef, toIngestSummary, withoutNulls } from './ingest-result.ts';
 import { JSONResolver } from './scalars.ts';
 
 /** Governance reads of a named person are written to the audit log before data is returned. */
@@ -364,14 +364,7 @@ builder.mutationFields((t) => ({
           }),
         })),
       ];
-      return toIngestSummary(
-        ctx,
-        await ingestBatch(
-          ctx.store,
-          rows.map((data, i) => ({ line: i, data })),
-          { source: 'api' },
-        ),
-      );
+      return toIngestSummary(ctx, await ingestBatch(ctx.store, batchRows(rows), { source: 'api' }));
     },
   }),
   setLeaderboardOptIn: t.field({

@@ -1,5 +1,6 @@
 // The per-row result of a batch write, shared by the record* mutations, upsertDirectory
 // and the OTLP receiver's reply.
+import type { IngestRow } from '../../store/ingest/native.ts';
 import type { IngestResult } from '../../store/loader.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
@@ -88,6 +89,31 @@ export async function toIngestSummary(ctx: Context, result: IngestResult): Promi
       reason: r.reason ?? null,
     })),
   };
+}
+
+/**
+ * Numbers a batch for the loader. A text field holding a NUL character cannot be stored by
+ * PostgreSQL and would roll back its whole chunk, so such a row is rejected on its own here.
+ */
+export function batchRows(rows: Record<string, unknown>[]): IngestRow[] {
+  return rows.map((data, index) => {
+    const field = Object.entries(data).find(([, v]) => hasNul(v));
+    return field
+      ? {
+          line: index,
+          error: `${field[0]}: contains a NUL character (\\u0000), which cannot be stored`,
+        }
+      : { line: index, data };
+  });
+}
+
+function hasNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(hasNul);
+  if (value && typeof value === 'object') {
+    return Object.entries(value).some(([k, v]) => k.includes('\u0000') || hasNul(v));
+  }
+  return false;
 }
 
 /** Drops null and undefined fields so the native schema's defaults apply. */

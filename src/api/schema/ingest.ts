@@ -5,7 +5,7 @@ import { ingestBatch } from '../../store/loader.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { BatchTooLargeError, MAX_BATCH_ROWS } from '../errors.ts';
-import { IngestSummaryRef, toIngestSummary, withoutNulls } from './ingest-result.ts';
+import { batchRows, IngestSummaryRef, toIngestSummary, withoutNulls } from './ingest-result.ts';
 
 const UsageInput = builder.inputType('UsageInput', {
   description: 'One model call, as in the native `usage` record.',
@@ -59,7 +59,7 @@ async function record(ctx: Context, type: string, rows: Record<string, unknown>[
   if (rows.length > MAX_BATCH_ROWS) throw new BatchTooLargeError(rows.length);
   const result = await ingestBatch(
     ctx.store,
-    rows.map((fields, index) => ({ line: index, data: { type, ...withoutNulls(fields) } })),
+    batchRows(rows.map((fields) => ({ type, ...withoutNulls(fields) }))),
     { source: 'api' },
   );
   return toIngestSummary(ctx, result);
