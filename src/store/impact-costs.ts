@@ -33,14 +33,22 @@ export function storeCostReader(store: Store): CostReader {
         return `(${add(m)}, ${cells.join(', ')})`;
       });
       const priceColumns = tables.flatMap((_, ti) => KINDS.map((_k, ki) => `p${ti}_${ki}`));
-      const conds = [
-        ...windows.map((w) => {
-          let cond = `x.day >= ${add(w.from, '::date')} and x.day < ${add(w.to, '::date')}`;
-          if (w.environment) cond += ` and x.environment = ${add(w.environment)}`;
-          return cond;
-        }),
-        `x.day >= ${add(review.from, '::date')} and x.day < ${add(review.to, '::date')}`,
-      ];
+      // equal windows (the review quarter and a `quarter` budget, say) share one column set
+      const condIndex = new Map<string, number>();
+      const conds: string[] = [];
+      const slot = (from: string, to: string, environment: string | null) => {
+        const id = `${from}/${to}/${environment ?? ''}`;
+        let i = condIndex.get(id);
+        if (i === undefined) {
+          let cond = `x.day >= ${add(from, '::date')} and x.day < ${add(to, '::date')}`;
+          if (environment) cond += ` and x.environment = ${add(environment)}`;
+          i = conds.push(cond) - 1;
+          condIndex.set(id, i);
+        }
+        return i;
+      };
+      const windowSlots = windows.map((w) => slot(w.from, w.to, w.environment));
+      const reviewIndex = slot(review.from, review.to, null);
       // first: token sums per person, team and model for each window (integer sums, cheap);
       // then: price those few rows under every table and roll them up by grouping sets
       const tokenSums: string[] = [];
@@ -49,7 +57,6 @@ export function storeCostReader(store: Store): CostReader {
           tokenSums.push(`coalesce(sum(x.${column}) filter (where ${cond}), 0) as t${wi}_${ki}`);
         });
       });
-      const reviewIndex = windows.length;
       const selects = [
         `sum(${KINDS.map((_k, ki) => `t.t${reviewIndex}_${ki}`).join(' + ')})::text as review_tokens`,
       ];
@@ -86,7 +93,7 @@ export function storeCostReader(store: Store): CostReader {
         const pico = (wi: number) => tables.map((_, ti) => BigInt(String(row[`c${wi}_${ti}`])));
         if (Number(row.gp) === 0) {
           windows.forEach((w, wi) => {
-            person.get(w.key)?.set(String(row.person_id), pico(wi));
+            person.get(w.key)?.set(String(row.person_id), pico(windowSlots[wi]));
           });
         } else {
           // models used only outside the review window's days: not part of the cost section
