@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/auth.ts';
 import { apiEntities } from '../../src/api/entities.ts';
 import { type RunningServer, startServer } from '../../src/api/server.ts';
-import { openStore, type Store } from '../../src/store/db.ts';
-import { createTestStore, type TestStore } from '../support/db.ts';
+import { migrate, openStore, type Store } from '../../src/store/db.ts';
+import { createTestDatabase, createTestStore, type TestStore } from '../support/db.ts';
 
 /** A TCP proxy to the database that can be cut (refusing connections) and restored. */
 class TcpProxy {
@@ -94,6 +94,27 @@ const ready = async () => {
   const res = await fetch(`${server.url}/ready`);
   return { status: res.status, body: await res.json() };
 };
+
+describe('pending migrations', () => {
+  it('make /ready answer 503 naming them, until they are applied', async () => {
+    const database = await createTestDatabase();
+    const fresh = await database.open({ migrate: false, entities: apiEntities });
+    const api = await startServer({ store: fresh, port: 0, logger: pino({ level: 'silent' }) });
+    try {
+      const res = await fetch(`${api.url}/ready`);
+      expect(res.status).toBe(503);
+      const body = await res.json();
+      expect(body.status).toBe('unavailable');
+      expect(body.reason).toMatch(/^pending migrations: Migration20261122000100_core, /);
+      await migrate(fresh);
+      expect((await fetch(`${api.url}/ready`)).status).toBe(200);
+    } finally {
+      await api.close();
+      await fresh.close();
+      await database.drop();
+    }
+  });
+});
 
 describe('database outage', () => {
   it('serves normally while the database is up', async () => {
