@@ -584,8 +584,9 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
     // the presence check, the facts and the cost sums are independent reads: on a server
     // they run side by side on separate connections
     const needs = needsOf([rsA, rsB]);
-    const [present, { input, directory }, sums] = await Promise.all([
-      windowHasData(reader, days),
+    const [presence, { input, directory }, sums] = await Promise.all([
+      // with repricing, the cost sums already show whether the window has usage
+      reprice ? Promise.resolve(null) : windowHasData(reader, days),
       collectOrg(reader, needs, clock, timezone),
       reprice
         ? costs.costSums({
@@ -595,6 +596,8 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
           })
         : Promise.resolve(null),
     ]);
+    const present =
+      presence ?? ((sums?.teamModel.length ?? 0) > 0 || (await windowHasData(reader, days)));
     if (!present) return noData();
     if (sums) {
       evaluated.sums = sums;
