@@ -218,6 +218,8 @@ describe('evaluate', () => {
       inTop: true,
     });
     expect(a.explanation.formula).toBe('1000 * acceptance * safety / log10(10 + tokens_per_task)');
+    expect(a.explanation.attributes).toEqual([]);
+    expect(byId.get('cy')!.rules[0].explanation.attributes).toEqual([]);
     expect(a.explanation.metrics).toEqual([
       {
         name: 'acceptance',
@@ -257,7 +259,7 @@ describe('evaluate', () => {
     );
     expect(byId.get('dee')!.leaderboards.value_per_token).toMatchObject({
       eligible: false,
-      reason: 'not eligible: tasks >= 5 and opted_in',
+      reason: 'not eligible: tasks >= 5 and opted_in (tasks@quarter = 9, opted_in = false)',
       rank: null,
     });
   });
@@ -271,7 +273,7 @@ describe('evaluate', () => {
     const r = evaluate(rs, { now: NOW, subjects: [legalEngineer, team('legal', 'restricted', 0)] });
     expect(r.subjects[0].leaderboards.value_per_token).toMatchObject({
       eligible: false,
-      reason: 'excluded: team.sensitivity == "restricted"',
+      reason: 'excluded: team.sensitivity == "restricted" (team.sensitivity = "restricted")',
     });
   });
 

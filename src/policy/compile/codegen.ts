@@ -29,6 +29,8 @@ export type CompiledFormula = {
   window: string;
   /** every fact read (directly or through metrics), in first-use order */
   facts: { name: string; window: string }[];
+  /** every attribute path read, in first-use order */
+  attributes: string[];
   /** every metric used, dependencies first; O[i] receives metrics[i] */
   metrics: string[];
   sites: Site[];
@@ -48,6 +50,7 @@ const lit = (v: unknown) => JSON.stringify(v);
 
 class Emitter {
   readonly facts: { name: string; window: string }[] = [];
+  readonly attributes: string[] = [];
   readonly factVars = new Map<string, string>();
   readonly sites: Site[] = [];
   readonly consts: unknown[] = [];
@@ -93,8 +96,11 @@ class Emitter {
         if (!v) throw new Error(`metric used before it is computed: ${e.name}`);
         return v;
       }
-      case 'attr':
-        return `S[${lit(e.path.join('.'))}]`;
+      case 'attr': {
+        const path = e.path.join('.');
+        if (!this.attributes.includes(path)) this.attributes.push(path);
+        return `S[${lit(path)}]`;
+      }
       case 'not':
         return `(!${this.expr(e.a)})`;
       case 'neg':
@@ -269,6 +275,7 @@ export function compileFormula(
     formula: expr ? irToText(expr) : '',
     window,
     facts: em.facts,
+    attributes: em.attributes,
     metrics,
     sites: em.sites,
     source,

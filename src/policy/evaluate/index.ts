@@ -54,6 +54,7 @@ function explain(
   ir: RuleSet['ir'],
   f: CompiledFormula,
   F: Facts,
+  S: Attributes,
   out: ReturnType<typeof run>,
 ): Explanation {
   return {
@@ -69,6 +70,7 @@ function explain(
       unit: ir.metrics[name].unit,
       value: out.metrics?.[i] ?? 0,
     })),
+    attributes: f.attributes.map((name) => ({ name, value: S[name] ?? null })),
     flags: out.flags,
   };
 }
@@ -86,6 +88,15 @@ function irText(ir: RuleSet['ir'], name: string): string {
     cache.set(name, text);
   }
   return text;
+}
+
+/** " (tasks@quarter = 3, opted_in = false)": the values a condition read. */
+function readings(f: CompiledFormula, F: Facts, S: Attributes): string {
+  const parts = [
+    ...f.facts.map((x) => `${x.name}@${x.window} = ${F[x.window]?.[x.name] ?? 0}`),
+    ...f.attributes.map((a) => `${a} = ${JSON.stringify(S[a]) ?? 'unset'}`),
+  ];
+  return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
 /** Attribute values by dotted path, as generated formulas read them. */
@@ -351,7 +362,7 @@ export function evaluate(rs: RuleSet, input: EvaluateInput): EvaluateResult {
             label: r.ir.label,
             severity: r.ir.severity,
             action: r.ir.action,
-            explanation: explain(rs.ir, r.when, F, out),
+            explanation: explain(rs.ir, r.when, F, S, out),
           });
         }
       }
@@ -366,15 +377,17 @@ export function evaluate(rs: RuleSet, input: EvaluateInput): EvaluateResult {
     for (const board of rs.boards) {
       if (board.ir.subject !== subject.kind) continue;
       const score = run(board.score, F, S, true);
-      const explanation = explain(rs.ir, board.score, F, score);
+      const explanation = explain(rs.ir, board.score, F, S, score);
       let reason: string | null = null;
       if (board.eligible) {
         const e = run(board.eligible, F, S, false);
-        if (e.value !== true) reason = `not eligible: ${board.eligible.formula}`;
+        if (e.value !== true)
+          reason = `not eligible: ${board.eligible.formula}${readings(board.eligible, F, S)}`;
       }
       if (!reason && board.exclude) {
         const x = run(board.exclude, F, S, false);
-        if (x.value === true) reason = `excluded: ${board.exclude.formula}`;
+        if (x.value === true)
+          reason = `excluded: ${board.exclude.formula}${readings(board.exclude, F, S)}`;
       }
       const cohort = board.cohort ? String(run(board.cohort, F, S, false).value ?? '(none)') : null;
       flags.push(...score.flags);

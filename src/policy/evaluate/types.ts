@@ -56,6 +56,8 @@ export type Explanation = {
   facts: FactUse[];
   /** every metric it used (directly or through other metrics), dependencies first */
   metrics: MetricUse[];
+  /** every subject attribute it read (`role`, `team.sensitivity`), null when unset */
+  attributes: { name: string; value: unknown }[];
   flags: RuntimeFlag[];
 };
 
