@@ -81,10 +81,51 @@ export function previousClock(ruleSet: RuleSet, board: string, now: Date): Date 
   return new Date(start.getTime() - 1);
 }
 
-type Ranked = Map<string, { rank: number; score: number; id: string }[]>;
+type Ranked = Map<
+  string,
+  { rows: { rank: number; score: number; id: string }[]; rankOf: Map<string, number> }
+>;
+
+// Per evaluation (cached and shared by many requests), the visible ranks per (board, view)
+// and the subject index are computed once: a cached board request then costs O(entries).
+const memo = new WeakMap<Evaluation, Map<string, unknown>>();
+
+function memoized<T>(evaluation: Evaluation, key: string, make: () => T): T {
+  let m = memo.get(evaluation);
+  if (!m) {
+    m = new Map();
+    memo.set(evaluation, m);
+  }
+  if (!m.has(key)) m.set(key, make());
+  return m.get(key) as T;
+}
 
 /** Ranked rows per cohort as the caller may see them (restricted left off, ranks renumbered). */
-function visibleRanks(ruleSet: RuleSet, evaluation: Evaluation, board: string, named: boolean) {
+function visibleRanks(
+  ruleSet: RuleSet,
+  evaluation: Evaluation,
+  board: string,
+  named: boolean,
+): Ranked {
+  return memoized(evaluation, `ranks|${board}|${named}`, () =>
+    computeVisibleRanks(ruleSet, evaluation, board, named),
+  );
+}
+
+function subjectIndex(evaluation: Evaluation, kind: SubjectKind) {
+  return memoized(
+    evaluation,
+    `subjects|${kind}`,
+    () => new Map(evaluation.result.subjects.filter((s) => s.kind === kind).map((s) => [s.id, s])),
+  );
+}
+
+function computeVisibleRanks(
+  ruleSet: RuleSet,
+  evaluation: Evaluation,
+  board: string,
+  named: boolean,
+): Ranked {
   const result = evaluation.result.leaderboards[board];
   const kind = ruleSet.ir.leaderboards[board].subject;
   const restricted = new Set<string>();
@@ -99,14 +140,12 @@ function visibleRanks(ruleSet: RuleSet, evaluation: Evaluation, board: string, n
     }
   }
   const out: Ranked = new Map();
-  for (const [cohort, rows] of Object.entries(result?.cohorts ?? {})) {
-    const kept = rows.filter((r) => !restricted.has(r.id));
+  for (const [cohort, ranked] of Object.entries(result?.cohorts ?? {})) {
+    const kept = ranked.filter((r) => !restricted.has(r.id));
     // k-anonymity: a public cohort smaller than min_group_size is not shown at all
     if (!named && kept.length < ruleSet.ir.privacy.minGroupSize) continue;
-    out.set(
-      cohort,
-      kept.map((r, i) => ({ rank: i + 1, score: r.score, id: r.id })),
-    );
+    const rows = kept.map((r, i) => ({ rank: i + 1, score: r.score, id: r.id }));
+    out.set(cohort, { rows, rankOf: new Map(rows.map((r) => [r.id, r.rank])) });
   }
   return out;
 }
@@ -124,20 +163,18 @@ export function boardView(
   const asOf = new Date(current.result.now);
   const bounds = periodBounds(b.window, asOf, tz);
   const now = visibleRanks(ruleSet, current, board, options.named);
-  const before = previous ? visibleRanks(ruleSet, previous, board, options.named) : new Map();
-  const subjects = new Map(
-    current.result.subjects.filter((s) => s.kind === b.subject).map((s) => [s.id, s]),
-  );
+  const before: Ranked = previous
+    ? visibleRanks(ruleSet, previous, board, options.named)
+    : new Map();
+  const subjects = subjectIndex(current, b.subject);
   const cohorts = [...now.keys()].sort();
   const entries: BoardViewEntry[] = [];
   for (const cohort of cohorts) {
     if (options.cohort != null && cohort !== options.cohort) continue;
-    const prior = new Map<string, number>(
-      (before.get(cohort) ?? []).map((r: { id: string; rank: number }) => [r.id, r.rank]),
-    );
-    for (const row of now.get(cohort) ?? []) {
+    const prior = before.get(cohort)?.rankOf;
+    for (const row of now.get(cohort)?.rows ?? []) {
       if (b.top !== null && row.rank > b.top) break;
-      const previousRank = prior.get(row.id) ?? null;
+      const previousRank = prior?.get(row.id) ?? null;
       const change = previousRank === null ? null : previousRank - row.rank;
       entries.push({
         rank: row.rank,

@@ -1,0 +1,546 @@
+// `npm run bench -- api`: the read and write API under load on a big organisation.
+//
+// 1. A fresh database on the server at DATABASE_URL gets 20,000 people in 200 teams and
+//    10,000,000 usage events over the last 90 days, generated in SQL (INSERT … SELECT over
+//    generate_series, token sizes drawn from the Azure trace slice, people Zipf-like
+//    skewed), plus ~1.25M outcomes and a few thousand compliance flags. The daily rollups
+//    are then built from those raw events with one GROUP BY each, exactly as the loader
+//    would have summed them (local days in the policy timezone). This is much faster than
+//    ingesting 10M events through the API and gives the same tables.
+// 2. The real server starts on that database (policies/default.policy active).
+// 3. autocannon drives `leaderboard(first: 50)` (viewer: masked, cache warm), `quota(person)`
+//    (governance, a different person each request, audited) and `recordUsage` with
+//    1,000-event batches (fresh ids). Latencies are recorded per response.
+// 4. In the same run, the same leaderboard is computed naively from raw events with GROUP
+//    BY (median of 3), and the ratio to the API's latency is reported.
+// Prints a table, then one JSON line. BENCH_EVENTS / BENCH_PEOPLE / BENCH_SECONDS scale it.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { join } from 'node:path';
+// @ts-expect-error autocannon ships no types: the slice used here is typed below
+import autocannonUntyped from 'autocannon';
+import pg from 'pg';
+import { createApiKey } from '../../src/api/auth.ts';
+import { apiEntities } from '../../src/api/entities.ts';
+import { periodBounds } from '../../src/policy/windows.ts';
+import { azureTrace } from '../../src/store/azure-trace.ts';
+import { openStore } from '../../src/store/db.ts';
+import { ensureMonthPartitions, monthKey } from '../../src/store/partitions.ts';
+import { ensureActivePolicy } from '../../src/store/seed.ts';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
+const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 20_000);
+const TEAMS = 200;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const DAYS = 90;
+const BATCH = 1_000;
+const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+type CannonRequest = { method?: string; headers?: Record<string, string>; body?: string };
+type CannonOptions = {
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  connections?: number;
+  duration?: number;
+  amount?: number;
+  excludeErrorStats?: boolean;
+  requests?: { setupRequest?: (req: CannonRequest) => CannonRequest }[];
+};
+type CannonResult = {
+  duration: number;
+  errors: number;
+  non2xx: number;
+  requests: { total: number };
+};
+type CannonInstance = Promise<CannonResult> & {
+  on(
+    event: 'response',
+    listener: (client: unknown, status: number, bytes: number, ms: number) => void,
+  ): void;
+  on(event: 'reqError', listener: (error: Error) => void): void;
+};
+const autocannon = autocannonUntyped as (options: CannonOptions) => CannonInstance;
+
+const rss = () => process.memoryUsage().rss;
+let peakRss = rss();
+const rssTimer = setInterval(() => {
+  peakRss = Math.max(peakRss, rss());
+}, 200);
+
+// BENCH_DB=<name> keeps (and on later runs reuses) a seeded database instead of a throwaway one
+const reuse = process.env.BENCH_DB;
+const run = randomBytes(3).toString('hex');
+const name = reuse ?? `quotient_bench_api_${randomBytes(4).toString('hex')}`;
+const admin = new pg.Client({ connectionString: serverUrl });
+await admin.connect();
+const exists = await admin.query('select 1 from pg_database where datname = $1', [name]);
+if (exists.rowCount === 0) await admin.query(`create database ${name}`);
+const url = new URL(serverUrl);
+url.pathname = `/${name}`;
+
+function log(text: string) {
+  console.log(`[${new Date().toISOString().slice(11, 19)}] ${text}`);
+}
+
+async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  const out = await work();
+  log(`${label}: ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  return out;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, i)];
+}
+
+type Load = {
+  requests: number;
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  errors: number;
+};
+
+/** Runs autocannon; latencies come from every response, errors from status and body checks. */
+async function load(options: CannonOptions, check?: (body: string) => boolean): Promise<Load> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const instance = autocannon({ ...options, excludeErrorStats: false });
+  instance.on('response', (_client, status, _bytes, ms) => {
+    latencies.push(ms);
+    if (status !== 200) errors++;
+  });
+  if (check) {
+    instance.on('reqError', () => {
+      errors++;
+    });
+  }
+  const result = await instance;
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: result.requests.total,
+    rps: result.requests.total / (result.duration || SECONDS),
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    errors: errors + result.errors + result.non2xx,
+  };
+}
+
+const store = await openStore({
+  databaseUrl: url.toString(),
+  migrate: true,
+  entities: apiEntities,
+});
+let server: ReturnType<typeof spawn> | null = null;
+try {
+  const ir = await ensureActivePolicy(store);
+  if (!ir) throw new Error('policies/default.policy did not compile');
+  const tz = ir.timezone;
+  const db = new pg.Client({ connectionString: url.toString() });
+  await db.connect();
+  await db.query("set synchronous_commit = off; set work_mem = '256MB'");
+  await db.query('select setseed(0.2023)');
+
+  const trace = [...azureTrace().code, ...azureTrace().conv];
+  const models = Object.entries(ir.models);
+  const seedStart = performance.now();
+  const seeded = Number((await db.query('select count(*) as n from people')).rows[0].n) > 0;
+  const now = seeded
+    ? new Date(
+        (await db.query('select max(ts) as t from usage_events where id like $1', ['b-%'])).rows[0]
+          .t,
+      ).getTime()
+    : Date.now();
+  if (seeded) log(`reusing the seeded database ${name}`);
+  else {
+    // ---------- seed ----------
+    log(`seeding ${PEOPLE.toLocaleString()} people and ${EVENTS.toLocaleString()} events …`);
+    await db.query(
+      `insert into teams (id, name, sensitivity, owner, cost_center, from_directory)
+       select 'team-' || t, 'Team ' || t, case when t < 6 then 'restricted' else 'normal' end,
+              'person-' || (t * 100) || '@bench.test', 'CC-' || (100 + t / 10), true
+         from generate_series(0, $1 - 1) t`,
+      [TEAMS],
+    );
+    await db.query(
+      `insert into people (id, name, team_id, role, manager_id, opted_in, attributes, from_directory)
+       select 'person-' || i || '@bench.test', 'Person ' || i, 'team-' || (i % $2),
+              (array['engineer', 'data-scientist', 'analyst', 'designer', 'manager', 'support'])[1 + i % 6],
+              'person-' || ((i / 100) * 100) || '@bench.test', i % 10 < 7, '{}', true
+         from generate_series(0, $1 - 1) i`,
+      [PEOPLE, TEAMS],
+    );
+    await db.query('create temp table trace (i int primary key, input int, output int)');
+    await db.query('insert into trace select * from unnest($1::int[], $2::int[], $3::int[])', [
+      trace.map((_t, i) => i),
+      trace.map((t) => t.input),
+      trace.map((t) => t.output),
+    ]);
+    await db.query(
+      'create temp table bench_models (k int primary key, model text, p_in bigint, p_out bigint, p_cr bigint)',
+    );
+    await db.query(
+      'insert into bench_models select * from unnest($1::int[], $2::text[], $3::int8[], $4::int8[], $5::int8[])',
+      [
+        models.map((_m, i) => i),
+        models.map(([m]) => m),
+        models.map(([, p]) => p.input),
+        models.map(([, p]) => p.output),
+        models.map(([, p]) => p.cacheRead),
+      ],
+    );
+    const months = new Set<string>();
+    for (let d = 0; d <= DAYS + 1; d++) months.add(monthKey(now - d * 86_400_000));
+    await ensureMonthPartitions(store, [...months]);
+
+    const chunk = 1_000_000;
+    await timed('usage_events', async () => {
+      for (let from = 0; from < EVENTS; from += chunk) {
+        const to = Math.min(EVENTS, from + chunk);
+        // ts grows with g across 90 days; a person is picked with a skew (power of a uniform);
+        // each event takes the next Azure trace sample; half of follow-ups read the cache
+        await db.query(
+          `insert into usage_events (id, ts, person_id, team_id, model, provider, input_tokens, output_tokens,
+                                     cache_read_tokens, cache_write_tokens, requests, cost, project, environment, source)
+           select 'b-' || g, ts, 'person-' || p || '@bench.test', 'team-' || (p % ${TEAMS}), m.model, 'bench',
+                  t.input - cr, t.output, cr, 0, 1,
+                  ((t.input - cr)::numeric * m.p_in + t.output::numeric * m.p_out + cr::numeric * m.p_cr) / 1e12,
+                  'project-' || (p % 40), case when r2 < 0.9 then 'production' else 'sandbox' end, 'bench'
+             from (select g, to_timestamp($3::float8 / 1000 - ${DAYS} * 86400.0 * (1 - g::float8 / $4) - random() * 60) as ts,
+                          floor($5 * power(random(), 2.2))::int as p, random() as r1, random() as r2
+                     from generate_series($1::bigint, $2::bigint - 1) g) s
+             join trace t on t.i = s.g % ${trace.length}
+             join bench_models m on m.k = s.g % ${models.length}
+             cross join lateral (select case when s.r1 < 0.5 then (t.input / 2) else 0 end as cr) c`,
+          [from, to, now, EVENTS, PEOPLE],
+        );
+        log(`  ${to.toLocaleString()} events`);
+      }
+    });
+    await timed('usage_event_ids (idempotency ledger)', () =>
+      db.query('insert into usage_event_ids (id) select id from usage_events'),
+    );
+    const outcomes = Math.round(EVENTS / 8);
+    await timed(`${outcomes.toLocaleString()} outcome_events`, () =>
+      db.query(
+        `insert into outcome_events (id, ts, person_id, task, outcome, minutes_saved, source)
+         select 'bo-' || g, to_timestamp($2::float8 / 1000 - ${DAYS} * 86400.0 * random()),
+                'person-' || floor($3 * power(random(), 2.2))::int || '@bench.test', 'T-' || g,
+                (array['accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'rejected',
+                       'rejected', 'reworked', 'completed'])[1 + floor(random() * 10)::int],
+                round((random() * 30)::numeric, 2), 'bench'
+           from generate_series(0, $1 - 1) g`,
+        [outcomes, now, PEOPLE],
+      ),
+    );
+    await db.query(
+      `insert into compliance_events (id, ts, person_id, flag, severity, source)
+       select 'bc-' || g, to_timestamp($2::float8 / 1000 - ${DAYS} * 86400.0 * random()),
+              'person-' || floor($3 * random())::int || '@bench.test',
+              (array['redaction_failure', 'sensitive_data', 'policy_exception'])[1 + g % 3], 'high', 'bench'
+         from generate_series(0, $1 - 1) g`,
+      [Math.round(EVENTS / 2_000), now, PEOPLE],
+    );
+    await timed('daily_rollups (GROUP BY over the raw events, local days)', async () => {
+      await db.query(
+        `insert into daily_rollups (day, person_id, model, project, environment, input_tokens, output_tokens,
+                                    cache_read_tokens, cache_write_tokens, cost, requests, unpriced_requests)
+         select (ts at time zone $1)::date, person_id, model, project, environment, sum(input_tokens),
+                sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), coalesce(sum(cost), 0),
+                sum(requests), count(*) filter (where cost is null)
+           from usage_events group by 1, 2, 3, 4, 5`,
+        [tz],
+      );
+      await db.query(
+        `insert into daily_rollups (day, person_id, model, project, environment, tasks, accepted, rejected,
+                                    reworked, completed, minutes_saved)
+         select (ts at time zone $1)::date, person_id, '', '', '', count(*),
+                count(*) filter (where outcome = 'accepted'), count(*) filter (where outcome = 'rejected'),
+                count(*) filter (where outcome = 'reworked'), count(*) filter (where outcome = 'completed'),
+                sum(minutes_saved)
+           from outcome_events group by 1, 2`,
+        [tz],
+      );
+      await db.query(
+        `insert into daily_rollups as r (day, person_id, model, project, environment, redaction_failures,
+                                         sensitive_flags, policy_exceptions)
+         select (ts at time zone $1)::date, person_id, '', '', '',
+                count(*) filter (where flag = 'redaction_failure'), count(*) filter (where flag = 'sensitive_data'),
+                count(*) filter (where flag = 'policy_exception')
+           from compliance_events group by 1, 2
+         on conflict (person_id, day, model, project, environment) do update set
+           redaction_failures = excluded.redaction_failures, sensitive_flags = excluded.sensitive_flags,
+           policy_exceptions = excluded.policy_exceptions`,
+        [tz],
+      );
+    });
+    // enforcement re-evaluates people marked dirty by rollup triggers; the seed is not news
+    await db.query('delete from enforcement_dirty').catch(() => {});
+    await timed('vacuum analyze', () => db.query('vacuum analyze'));
+  }
+  const [{ rollups }] = (await db.query('select count(*)::int as rollups from daily_rollups')).rows;
+  const seedSeconds = (performance.now() - seedStart) / 1000;
+  log(`seeded in ${seedSeconds.toFixed(0)} s: ${rollups.toLocaleString()} rollup rows`);
+
+  // ---------- server: `quotient serve`, a separate process, as deployed ----------
+  const em = store.em();
+  const viewer = (await createApiKey(em, { role: 'viewer', name: 'bench viewer' })).key;
+  const governance = (await createApiKey(em, { role: 'governance', name: 'bench gov' })).key;
+  const ingest = (await createApiKey(em, { role: 'ingest', name: 'bench ingest' })).key;
+  const child = spawn(
+    process.execPath,
+    [
+      // e.g. BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server
+      ...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean),
+      join(import.meta.dirname, '../../src/cli.ts'),
+      'serve',
+      '--port',
+      '0',
+      '--no-seed',
+    ],
+    {
+      env: {
+        ...process.env,
+        DATABASE_URL: url.toString(),
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  server = child;
+  let banner = '';
+  const apiUrl = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      banner += chunk.toString();
+      const match = /Quotient API at (\S+)\/graphql/.exec(banner);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (${code}): ${banner}`)));
+  });
+  log(`server at ${apiUrl} (pid ${child.pid})`);
+  const endpoint = `${apiUrl}/graphql`;
+  const post = async (key: string, query: string, variables?: unknown) => {
+    const res = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
+  };
+
+  const BOARD = `{ leaderboard(name: "value_per_token", first: 50) {
+    ... on LeaderboardConnection { board { total } edges { node { rank subjectId score cohort movement { status change } } } }
+    ... on Problem { code message } } }`;
+  const cold: number[] = [];
+  const coldBoard = async () => {
+    const start = performance.now();
+    const out = await post(viewer, BOARD);
+    cold.push(performance.now() - start);
+    const board = out.data?.leaderboard as { edges?: unknown[] } | undefined;
+    if (!board?.edges?.length) throw new Error(`leaderboard failed: ${JSON.stringify(out)}`);
+  };
+  // the first request of a fresh server evaluates everyone (this and last window)
+  await coldBoard();
+  log(`leaderboard, first request (nothing cached): ${cold[0].toFixed(0)} ms`);
+
+  // ---------- naive ----------
+  const quarter = periodBounds('quarter', now, tz);
+  const NAIVE = `
+    with u as (
+      select person_id, sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) as tokens
+        from usage_events where ts >= $1 and ts <= $2 group by person_id),
+    o as (
+      select person_id, count(*) as tasks, count(*) filter (where outcome = 'accepted') as accepted,
+             count(*) filter (where outcome = 'rejected') as rejected,
+             count(*) filter (where outcome = 'reworked') as reworked
+        from outcome_events where ts >= $1 and ts <= $2 group by person_id),
+    c as (
+      select person_id, count(*) filter (where flag = 'redaction_failure') as rf
+        from compliance_events where ts >= $1 and ts <= $2 group by person_id),
+    s as (
+      select p.id, p.role,
+             1000 * (coalesce(o.accepted, 0)::float8 / greatest(coalesce(o.accepted + o.rejected + o.reworked, 0), 1))
+                  * (case when coalesce(c.rf, 0) > 0 then 0.5 else 1 end)
+                  / log(10 + coalesce(u.tokens, 0)::float8 / greatest(coalesce(o.tasks, 0), 1)) as score
+        from people p
+        join teams t on t.id = p.team_id
+        left join u on u.person_id = p.id
+        left join o on o.person_id = p.id
+        left join c on c.person_id = p.id
+       where coalesce(o.tasks, 0) >= 5 and p.opted_in and p.role <> 'intern'
+         and not (t.sensitivity = 'restricted' or p.role in ('contractor', 'auditor')))
+    select * from (select s.*, row_number() over (partition by role order by score desc, id) as rank from s) x
+     where rank <= 20 order by role, rank limit 50`;
+  const naive: number[] = [];
+  let naiveRows = 0;
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    const r = await db.query(NAIVE, [quarter.start.toISOString(), new Date(now).toISOString()]);
+    naive.push(performance.now() - start);
+    naiveRows = r.rowCount ?? 0;
+  }
+  naive.sort((a, b) => a - b);
+  const naiveMs = naive[1];
+  log(
+    `naive leaderboard from raw events: ${naive.map((n) => n.toFixed(0)).join(', ')} ms (${naiveRows} rows)`,
+  );
+
+  // ---------- load ----------
+  const headers = (key: string) => ({
+    'content-type': 'application/json',
+    authorization: `Bearer ${key}`,
+  });
+  log(`leaderboard(first: 50) for ${SECONDS} s …`);
+  const board = await load({
+    url: endpoint,
+    method: 'POST',
+    headers: headers(viewer),
+    body: JSON.stringify({ query: BOARD }),
+    connections: 10,
+    duration: SECONDS,
+  });
+
+  const QUOTA = `query($p: String) { quota(person: $p) {
+    ... on Quota { tier used limit percent band nextThreshold { percent } }
+    ... on Problem { code } } }`;
+  const sample = await post(governance, QUOTA, { p: 'person-7@bench.test' });
+  if (!(sample.data?.quota as { tier?: string })?.tier) {
+    throw new Error(`quota failed: ${JSON.stringify(sample)}`);
+  }
+  log(`quota(person) for ${SECONDS} s …`);
+  let q = 0;
+  const quota = await load({
+    url: endpoint,
+    method: 'POST',
+    headers: headers(governance),
+    connections: 10,
+    duration: SECONDS,
+    requests: [
+      {
+        setupRequest: (req) => {
+          q = (q + 7919) % PEOPLE;
+          return {
+            ...req,
+            body: JSON.stringify({ query: QUOTA, variables: { p: `person-${q}@bench.test` } }),
+          };
+        },
+      },
+    ],
+  });
+
+  const RECORD = `mutation($rows: [UsageInput!]!) { recordUsage(rows: $rows) {
+    ... on IngestSummary { accepted rejected duplicates } ... on Problem { code } } }`;
+  const batches = Math.max(20, Math.round((SECONDS * 30_000) / BATCH));
+  log(`recordUsage: ${batches} batches of ${BATCH.toLocaleString()} events …`);
+  const bodies: string[] = [];
+  for (let b = 0; b < batches; b++) {
+    const rows = [];
+    for (let i = 0; i < BATCH; i++) {
+      const n = b * BATCH + i;
+      const sampleRow = trace[n % trace.length];
+      const p = Math.floor(PEOPLE * Math.random() ** 2.2);
+      rows.push({
+        id: `load-${run}-${n}`,
+        ts: new Date(now - Math.random() * 3_600_000).toISOString(),
+        person: `person-${p}@bench.test`,
+        model: models[n % models.length][0],
+        inputTokens: sampleRow.input,
+        outputTokens: sampleRow.output,
+        project: `project-${p % 40}`,
+        environment: 'production',
+      });
+    }
+    bodies.push(JSON.stringify({ query: RECORD, variables: { rows } }));
+  }
+  const check = await post(ingest, RECORD, JSON.parse(bodies[0]).variables);
+  const first = check.data?.recordUsage as { accepted?: number } | undefined;
+  if (first?.accepted !== BATCH) throw new Error(`recordUsage failed: ${JSON.stringify(check)}`);
+  let next = 1;
+  const recordStart = performance.now();
+  const record = await load({
+    url: endpoint,
+    method: 'POST',
+    headers: headers(ingest),
+    connections: 4,
+    amount: batches - 1,
+    requests: [
+      {
+        setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }),
+      },
+    ],
+  });
+  const recordSeconds = (performance.now() - recordStart) / 1000;
+  const [{ landed }] = (
+    await db.query('select count(*)::int as landed from usage_event_ids where id like $1', [
+      `load-${run}-%`,
+    ])
+  ).rows;
+  const eventsPerSecond = (landed - BATCH) / recordSeconds;
+  // ingest moved the watermark: the next board is evaluated afresh
+  await coldBoard();
+  await db.end();
+
+  const ratioP50 = naiveMs / board.p50;
+  const ratioP95 = naiveMs / board.p95;
+  const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
+  console.log('');
+  console.log(
+    `API under load: ${PEOPLE.toLocaleString()} people, ${EVENTS.toLocaleString()} events, ${rollups.toLocaleString()} rollup rows, server in its own process`,
+  );
+  console.log('| operation | requests | req/s | p50 ms | p95 ms | p99 ms | errors |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const [label, r] of [
+    ['leaderboard(first: 50), viewer, cached', board],
+    ['quota(person), governance, audited', quota],
+    [`recordUsage, ${BATCH} events per batch`, record],
+  ] as const) {
+    console.log(
+      `| ${label} | ${r.requests} | ${fmt(r.rps)} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${r.errors} |`,
+    );
+  }
+  console.log('');
+  console.log(
+    `leaderboard uncached: first request ${cold[0].toFixed(0)} ms; first after ingest ${cold[1].toFixed(0)} ms`,
+  );
+  console.log(`naive GROUP BY over raw events: median ${naiveMs.toFixed(0)} ms`);
+  console.log(
+    `ratio naive / leaderboard p50: ${ratioP50.toFixed(0)}x, / p95: ${ratioP95.toFixed(0)}x`,
+  );
+  console.log(`recordUsage: ${Math.round(eventsPerSecond).toLocaleString()} events/s`);
+  console.log(
+    `seed: ${seedSeconds.toFixed(0)} s; bench process (client) peak RSS ${(peakRss / 1e6).toFixed(0)} MB`,
+  );
+  console.log(
+    JSON.stringify({
+      people: PEOPLE,
+      events: EVENTS,
+      rollupRows: rollups,
+      leaderboard: board,
+      leaderboardColdMs: cold,
+      quota,
+      recordUsage: { ...record, eventsPerSecond: Math.round(eventsPerSecond), batch: BATCH },
+      naiveMs: Math.round(naiveMs),
+      naiveOverLeaderboardP50: Math.round(ratioP50),
+      naiveOverLeaderboardP95: Math.round(ratioP95),
+      seedSeconds: Math.round(seedSeconds),
+      peakRssMb: Math.round(peakRss / 1e6),
+    }),
+  );
+} finally {
+  clearInterval(rssTimer);
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await once(server, 'exit');
+  }
+  await store.close();
+  if (!reuse) await admin.query(`drop database if exists ${name} with (force)`);
+  await admin.end();
+}
