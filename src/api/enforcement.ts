@@ -8,13 +8,14 @@ import {
   escalationsFrom,
   withExceptions,
 } from '../engine/escalations.ts';
-import { evaluateOrg, evaluatePerson } from '../engine/evaluation.ts';
+import { evaluateOrg } from '../engine/evaluation.ts';
 import {
   type CheckQuotaRequest,
   type CheckQuotaResult,
   checkQuotaWith,
   quotaPlan,
 } from '../engine/quota-check.ts';
+import { evaluatePeople } from '../engine/reevaluate.ts';
 import { buildRuleSet, type RuleSet } from '../policy/compile/index.ts';
 import type { RuleSetIR } from '../policy/ir.ts';
 import type { Store } from '../store/db.ts';
@@ -194,18 +195,14 @@ export function createEnforcement(
       const active = await loadActive();
       if (!active || people.length === 0) return [];
       const now = clock();
-      const created: EscalationRow[] = [];
-      for (const id of people) {
-        const evaluation = await evaluatePerson(reader, active.ruleSet, id, now);
-        const extra = await activeExceptionTokens(store, now, [id]);
-        const drafts = withExceptions(
-          // org budgets belong to the sweep; a person evaluation sees only its own slice
-          escalationsFrom(evaluation.result).filter((d) => d.subject.kind !== 'org'),
-          extra,
-        );
-        created.push(...(await record(drafts, evaluation.directory, now)));
-      }
-      return created;
+      const { result, directory } = await evaluatePeople(reader, active.ruleSet, people, now);
+      const extra = await activeExceptionTokens(store, now, people);
+      const drafts = withExceptions(
+        // org budgets belong to the sweep: a batch sees only its own slice of the org
+        escalationsFrom(result).filter((d) => d.subject.kind !== 'org'),
+        extra,
+      );
+      return record(drafts, directory, now);
     },
 
     async drainDirty(limit = 500) {
@@ -214,12 +211,13 @@ export function createEnforcement(
         const people = await takeDirtyPeople(store, limit);
         if (people.length === 0) break;
         report.people += people.length;
-        for (const id of people) {
-          try {
-            report.created += (await service.reevaluatePeople([id])).length;
-          } catch (error) {
-            report.failed.push(`${id}: ${error instanceof Error ? error.message : String(error)}`);
-          }
+        try {
+          report.created += (await service.reevaluatePeople(people)).length;
+        } catch (error) {
+          // put them back for the next round; the sweep catches them in any case
+          await markDirty(store, people).catch(() => {});
+          report.failed.push(error instanceof Error ? error.message : String(error));
+          break;
         }
         if (people.length < limit) break;
       }
@@ -261,4 +259,3 @@ export function createEnforcement(
   return service;
 }
 
-export { markDirty };
