@@ -131,10 +131,20 @@ describe('evaluate', () => {
     expect(byId.get('ana')!.tier).toEqual({
       tier: 'power',
       label: 'Builders',
-      rule: { index: 1, when: 'role in ["engineer", "data-scientist"]', otherwise: false },
+      rule: {
+        index: 1,
+        when: 'role in ["engineer", "data-scientist"]',
+        otherwise: false,
+        values: 'role = "engineer"',
+      },
     });
     expect(byId.get('lia')!.tier!.tier).toBe('lab');
-    expect(byId.get('dee')!.tier!.rule).toEqual({ index: 2, when: null, otherwise: true });
+    expect(byId.get('dee')!.tier!.rule).toEqual({
+      index: 2,
+      when: null,
+      otherwise: true,
+      values: null,
+    });
     expect(byId.get('platform')!.tier).toBeNull();
   });
 

@@ -284,7 +284,12 @@ function assignTier(
       return {
         tier: a.tier,
         label: rs.tiers[a.tier]?.label ?? null,
-        rule: { index: a.index, when: a.whenText, otherwise: a.when === null },
+        rule: {
+          index: a.index,
+          when: a.whenText,
+          otherwise: a.when === null,
+          values: a.when ? readings(a.when, F, S).replace(/^ \((.*)\)$/, '$1') : null,
+        },
       };
     }
   }

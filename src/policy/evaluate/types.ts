@@ -65,7 +65,13 @@ export type TierAssignment = {
   tier: string;
   label: string | null;
   /** the assign rule that chose the tier: its position (0-based) and condition text */
-  rule: { index: number; when: string | null; otherwise: boolean };
+  rule: {
+    index: number;
+    when: string | null;
+    otherwise: boolean;
+    /** the values the condition read, e.g. `role = "engineer"`; null for `otherwise` */
+    values: string | null;
+  };
 };
 
 export type Threshold = {
