@@ -75,17 +75,17 @@ export function storeCostReader(store: Store): CostReader {
         : `(select null::text as model, ${priceColumns.map((c) => `null::numeric as ${c}`).join(', ')}) pr`;
       const sql = `
         with t as (
-          select x.person_id, p.team_id, x.model, ${tokenSums.join(', ')}
+          select x.person_id, x.model, ${tokenSums.join(', ')}
             from daily_rollups x
-            join people p on p.id = x.person_id
            where x.day >= ${add(from, '::date')} and x.day < ${add(to, '::date')}
-           group by x.person_id, p.team_id, x.model
+           group by x.person_id, x.model
         )
-        select grouping(t.person_id) as gp, t.person_id, t.team_id, t.model,
+        select grouping(t.person_id) as gp, t.person_id, p.team_id, t.model,
                ${selects.join(',\n               ')}
           from t
+          join people p on p.id = t.person_id
           left join ${values} on pr.model = t.model
-         group by grouping sets ((t.person_id, t.team_id), (t.team_id, t.model))`;
+         group by grouping sets ((t.person_id, p.team_id), (p.team_id, t.model))`;
       const rows = await store.query<Record<string, string | number | null>>(sql, params);
       const person = new Map<string, Map<string, bigint[]>>(windows.map((w) => [w.key, new Map()]));
       const teamModel: CostSums['teamModel'] = [];
