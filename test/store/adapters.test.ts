@@ -54,6 +54,14 @@ const CASES: Expected[] = [
     usage: { events: 3, input: 310, output: 135, cacheRead: 0, cacheWrite: 0, requests: 3 },
   },
   {
+    // LiteLLM's UI export; sums by source include the JSON fixture above
+    file: 'litellm.csv',
+    format: 'litellm',
+    accepted: 1,
+    rejected: [3],
+    usage: { events: 4, input: 410, output: 185, cacheRead: 0, cacheWrite: 0, requests: 4 },
+  },
+  {
     file: 'anthropic.json',
     format: 'anthropic',
     accepted: 3,
@@ -179,8 +187,16 @@ describe('field mappings', () => {
       ['litellm:chatcmpl-7f1b2c3d', 'ana@acme.test', 'platform', 'support-bot', null],
       ['litellm:chatcmpl-7f1b2c3e', 'bo@acme.test', 'platform', '', 'T-9'],
       ['litellm:chatcmpl-7f1b2c40', 'eve@acme.test', 'data', '', null],
+      ['litellm:chatcmpl-csv-1', 'ana@acme.test', 'platform', 'support-bot', null],
     ]);
     expect(new Date(String(rows[2].ts)).toISOString()).toBe('2026-10-05T10:00:00.000Z');
+    // the CSV export: JSON-encoded tags in a cell, naive timestamps
+    expect(rows[3]).toMatchObject({
+      id: 'litellm:chatcmpl-csv-1',
+      project: 'support-bot',
+      team_id: 'platform',
+    });
+    expect(new Date(String(rows[3].ts)).toISOString()).toBe('2026-10-06T08:00:00.000Z');
   });
 
   it('Claude Code: tool actions become accepted and rejected outcomes (tasks)', async () => {
