@@ -202,6 +202,8 @@ export type Expectation =
 export type Expect = Node<'Expect'> & {
   /** which given subject the expectation is about; null means the first one */
   subject: StringLit | null;
+  /** `person` or `team`, as written before the subject (absent when no subject is named) */
+  subjectKind?: SubjectKind;
   expectation: Expectation;
 };
 export type TestDecl = Node<'Test'> & {

@@ -487,9 +487,8 @@ function givenItem(g: Given): Item {
 }
 
 function expectText(e: Expect, kinds: Map<string, string>): string {
-  const subject = e.subject
-    ? `${kinds.get(e.subject.value) ?? 'person'} ${quote(e.subject.value)} `
-    : '';
+  const kind = e.subjectKind ?? (e.subject && kinds.get(e.subject.value)) ?? 'person';
+  const subject = e.subject ? `${kind} ${quote(e.subject.value)} ` : '';
   return `expect ${subject}${expectationText(e.expectation)}`;
 }
 

@@ -1200,7 +1200,12 @@ function buildExpect(n: CstNode, ctx: BuildContext): Expect | null {
     };
   }
   if (!expectation) return null;
-  return { kind: 'Expect', range, subject: stringLit(subjectTok, ctx), expectation };
+  const subject = stringLit(subjectTok, ctx);
+  const subjectKindNode = sub(c, 'subjectKind');
+  const kind = subject && subjectKindNode ? subjectKind(subjectKindNode) : null;
+  return kind
+    ? { kind: 'Expect', range, subject, subjectKind: kind, expectation }
+    : { kind: 'Expect', range, subject, expectation };
 }
 
 function buildDeclaration(

@@ -107,6 +107,11 @@ describe('formatPolicy', () => {
     expect(fmt(out)).toBe(out);
   });
 
+  it('keeps `team` or `person` on an expectation about a subject with no given', () => {
+    const text = 'test "t" {\n  given team "platform"\n  expect team "org" band budget green\n}\n';
+    expect(fmt(text)).toBe(text);
+  });
+
   it('escapes strings so they read back the same', () => {
     const out = fmt('class c "say \\"hi\\" \\\\ now"');
     expect(out).toBe('class c "say \\"hi\\" \\\\ now"\n');
