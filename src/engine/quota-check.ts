@@ -25,7 +25,7 @@ export type QuotaSnapshot = {
 
 export type QuotaPlan = {
   ruleSet: RuleSet;
-  /** windows to sum, at `now`; null when one needs raw events (sub-day windows) */
+  /** windows to sum at `now` (whole local days; sub-day windows read raw events) */
   windows(now: Date): FactWindow[];
   /** relative price of each class: the cheapest model in it, input + output per 1M tokens */
   classPrices: Record<string, number>;
@@ -59,9 +59,18 @@ export function quotaPlan(rs: RuleSet): QuotaPlan {
     if (classPrices[m.class] === undefined || price < classPrices[m.class])
       classPrices[m.class] = price;
   }
+  // windows move only at local midnight, which falls on a whole minute in every zone
+  let memo: { minute: number; windows: FactWindow[] } | null = null;
   const plan: QuotaPlan = {
     ruleSet,
-    windows: (now) => factWindows(person, now, rs.ir.timezone),
+    windows: (now) => {
+      const minute = Math.floor(now.getTime() / 60_000);
+      if (memo?.minute === minute) return memo.windows;
+      const windows = factWindows(person, now, rs.ir.timezone);
+      // sub-day windows end at `now` exactly: those are never reused
+      memo = windows.every((w) => w.kind === 'days') ? { minute, windows } : null;
+      return windows;
+    },
     classPrices,
   };
   plans.set(rs, plan);
