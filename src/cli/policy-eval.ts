@@ -13,7 +13,7 @@ class UsageError extends Error {}
 
 function readText(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (e) {
     throw new UsageError(
       `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
@@ -95,7 +95,7 @@ export function registerPolicyEvalCommands(policy: Command): void {
     .description('evaluate a policy against subjects and facts; print explained results as JSON')
     .requiredOption(
       '--facts <file>',
-      'JSON: { "now"?: ISO time, "subjects": [...], "org"?: { "facts": {...} } }',
+      'JSON file ("-" for stdin): { "now"?: ISO time, "subjects": [...], "org"?: { "facts": {...} } }',
     )
     .option('--now <iso>', 'evaluation clock (overrides "now" in the facts file)')
     .action(

@@ -100,6 +100,15 @@ describe('quotient policy eval', () => {
     expect(out.org.budgets[0]).toMatchObject({ key: 'org', spent: 21_000, percent: 35 });
   });
 
+  it('reads facts from stdin with --facts -', () => {
+    const r = spawnSync(process.execPath, [cli, 'policy', 'eval', defaultPolicy, '--facts', '-'], {
+      cwd: root,
+      encoding: 'utf8',
+      input: readFileSync(facts, 'utf8'),
+    });
+    expect(JSON.parse(r.stdout).policy.name).toBe('halcyon-ai-governance');
+  });
+
   it('takes the clock from --now', () => {
     const r = quotient(
       'policy',
