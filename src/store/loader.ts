@@ -177,7 +177,7 @@ function splitById<T extends UsageRecord | OutcomeRecord | ComplianceRecord>(
   const repeats: { line: number; record: T }[] = [];
   for (const item of items) {
     if (!pick(item.record)) continue;
-    const entry = { line: item.line, record: item.record };
+    const entry = item as { line: number; record: T };
     if (seen.has(item.record.id)) repeats.push(entry);
     else {
       seen.add(item.record.id);
