@@ -201,9 +201,16 @@ function sortKeys(value: unknown): unknown {
 
 /** The policy identity: hex SHA-256 of the canonical IR without `meta`. */
 export function policyHash(ir: RuleSetIR): string {
+  // IR objects are never mutated after lowering, so the hash of one object is fixed
+  const known = hashes.get(ir);
+  if (known) return known;
   const { meta: _meta, ...meaning } = ir;
-  return createHash('sha256').update(canonicalJson(meaning)).digest('hex');
+  const hash = createHash('sha256').update(canonicalJson(meaning)).digest('hex');
+  hashes.set(ir, hash);
+  return hash;
 }
+
+const hashes = new WeakMap<RuleSetIR, string>();
 
 /** The price table the store prices usage with. */
 export function priceTable(ir: RuleSetIR): PriceTable {

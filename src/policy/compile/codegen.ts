@@ -187,7 +187,18 @@ export function metricsNeeded(
     needed.add(name);
     pending.push(...ir.metrics[name].deps);
   }
-  return ir.metricOrder.filter((m) => needed.has(m));
+  const rank = orderIndex(ir);
+  return [...needed].filter((m) => rank.has(m)).sort((a, b) => rank.get(a)! - rank.get(b)!);
+}
+
+const orderIndexes = new WeakMap<RuleSetIR, Map<string, number>>();
+function orderIndex(ir: RuleSetIR): Map<string, number> {
+  let index = orderIndexes.get(ir);
+  if (!index) {
+    index = new Map(ir.metricOrder.map((m, i) => [m, i]));
+    orderIndexes.set(ir, index);
+  }
+  return index;
 }
 
 function* walk(e: IrExpr): Generator<IrExpr> {
