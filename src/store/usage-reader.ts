@@ -15,6 +15,7 @@ import type {
 } from '../engine/ports.ts';
 import type { UsageDimension, UsageQuery, UsageRow } from '../engine/usage.ts';
 import { UNCLASSIFIED } from '../engine/usage.ts';
+import { decimalToPico, picoToDecimal } from '../policy/price.ts';
 import type { Store } from './db.ts';
 
 /** SQL for each fact over a row of daily_rollups (or the raw-event union below). */
@@ -72,90 +73,164 @@ function scopeSql(scope: PersonScope | undefined, params: Params, column: string
   return `${column} = any(${people} || array(select id from people where team_id = any(${teams})))`;
 }
 
-const GROUPING_SQL: Record<FactGrouping, string> = {
-  person: '(x.person_id)',
-  team: '(p.team_id)',
-  org: '()',
-};
+/** Facts kept as exact decimals (numeric columns); team and org totals add them as BigInt. */
+const DECIMAL_FACTS = new Set(['cost', 'minutes_saved']);
 
-type SumRow = { gp: number; gt: number; person_id: string | null; team_id: string | null } & Record<
-  string,
-  unknown
->;
+type Column = { window: string; fact: string; alias: string };
+type PersonRow = { person_id: string; team_id: string | null } & Record<string, unknown>;
 
-/** One aggregate statement over `source` with a FILTER column per (window, fact). */
-function sumStatement(
+/**
+ * Per-person sums with one FILTER column per (window, fact): a single hash aggregate over
+ * the union of the windows' rows (no sort), joined to people for the current team.
+ * `active_days` is computed here only for raw-event windows (0 or 1 per person).
+ */
+function perPersonStatement(
   source: string,
   windows: readonly FactWindow[],
-  groupings: readonly FactGrouping[],
   scope: PersonScope | undefined,
   params: Params,
   windowCondition: (w: FactWindow) => string,
-  activeDays: (cond: string) => string,
   rangeCondition: string,
 ) {
-  const columns: { window: string; fact: string; alias: string }[] = [];
+  const columns: Column[] = [];
   const selects: string[] = [];
   windows.forEach((w, wi) => {
     let cond = windowCondition(w);
     if (w.environment) cond += ` and x.environment = ${params.add(w.environment)}`;
     w.facts.forEach((fact, fi) => {
       const alias = `c${wi}_${fi}`;
-      columns.push({ window: w.key, fact, alias });
-      if (fact === 'active_days') selects.push(`${activeDays(cond)} as ${alias}`);
-      else {
-        const expr = FACT_SQL[fact];
-        if (!expr) throw new RangeError(`unknown fact: ${fact}`);
-        selects.push(`coalesce(sum(${expr}) filter (where ${cond}), 0)::text as ${alias}`);
+      if (fact === 'active_days') {
+        if (w.kind === 'days') return; // activeDaysStatement
+        columns.push({ window: w.key, fact, alias });
+        selects.push(`least(count(*) filter (where ${cond} and x.requests > 0), 1) as ${alias}`);
+        return;
       }
+      const expr = FACT_SQL[fact];
+      if (!expr) throw new RangeError(`unknown fact: ${fact}`);
+      columns.push({ window: w.key, fact, alias });
+      selects.push(`coalesce(sum(${expr}) filter (where ${cond}), 0)::text as ${alias}`);
     });
   });
-  const where = `${rangeCondition} and ${scopeSql(scope, params, 'x.person_id')}`;
-  // GROUPING() accepts only expressions that some grouping set uses
-  const has = (g: FactGrouping) => groupings.includes(g);
   const sql = `
-    select ${has('person') ? 'grouping(x.person_id)' : '1'} as gp,
-           ${has('team') ? 'grouping(p.team_id)' : '1'} as gt,
-           ${has('person') ? 'x.person_id' : 'null'} as person_id,
-           ${has('team') ? 'p.team_id' : 'null'} as team_id,
-           ${selects.join(',\n           ')}
-      from ${source} x join people p on p.id = x.person_id
-     where ${where}
-     group by grouping sets (${groupings.map((g) => GROUPING_SQL[g]).join(', ')})`;
+    select a.*, p.team_id from (
+      select x.person_id${selects.length ? `,\n             ${selects.join(',\n             ')}` : ''}
+        from ${source} x
+       where ${rangeCondition} and ${scopeSql(scope, params, 'x.person_id')}
+       group by x.person_id) a
+    join people p on p.id = a.person_id`;
   return { sql, columns };
 }
 
-function collect(
-  rows: SumRow[],
-  columns: { window: string; fact: string; alias: string }[],
+/**
+ * Distinct active days (a day with at least one request) per person, team and org for
+ * day windows, from the distinct (person, day) pairs: one statement, hash aggregates only.
+ */
+function activeDaysStatement(
+  windows: readonly FactWindow[],
+  environment: string | null,
+  groupings: readonly FactGrouping[],
+  scope: PersonScope | undefined,
+  params: Params,
+) {
+  const days = windows.filter((w) => w.kind === 'days') as (FactWindow & { kind: 'days' })[];
+  const from = days.map((w) => w.from).sort()[0];
+  const to = days
+    .map((w) => w.to)
+    .sort()
+    .at(-1) as string;
+  const env = environment ? ` and x.environment = ${params.add(environment)}` : '';
+  const counts = days.map((w, i) => {
+    const cond = `d.day >= ${params.add(w.from, '::date')} and d.day < ${params.add(w.to, '::date')}`;
+    return { window: w.key, alias: `a${i}`, sql: `count(*) filter (where ${cond}) as a${i}` };
+  });
+  const list = counts.map((c) => c.sql).join(', ');
+  const parts: string[] = [];
+  if (groupings.includes('person')) {
+    parts.push(`select 'person' as g, d.person_id as id, ${list} from pd d group by d.person_id`);
+  }
+  if (groupings.includes('team')) {
+    parts.push(`select 'team' as g, d.team_id as id, ${list}
+                  from (select p.team_id, pd.day from pd join people p on p.id = pd.person_id
+                         where p.team_id is not null group by 1, 2) d
+                 group by d.team_id`);
+  }
+  if (groupings.includes('org')) {
+    parts.push(`select 'org' as g, 'org' as id, ${list} from (select day from pd group by day) d`);
+  }
+  const sql = `
+    with pd as (
+      select x.person_id, x.day from daily_rollups x
+       where x.day >= ${params.add(from, '::date')} and x.day < ${params.add(to, '::date')}
+         and x.requests > 0${env} and ${scopeSql(scope, params, 'x.person_id')}
+       group by 1, 2)
+    ${parts.join('\n    union all\n    ')}`;
+  return { sql, counts };
+}
+
+function put(sums: FactSums, window: string, id: string, fact: string, value: number) {
+  let byId = sums.get(window);
+  if (!byId) {
+    byId = new Map();
+    sums.set(window, byId);
+  }
+  let values = byId.get(id);
+  if (!values) {
+    values = {};
+    byId.set(id, values);
+  }
+  values[fact] = value;
+}
+
+/**
+ * Person rows → person, team and org sums. Integers add as numbers (exact below 2^53);
+ * decimals add as BigInt pico-units, so team and org money totals are exact; active days
+ * of sub-day windows (0 or 1) combine by max.
+ */
+function assemble(
+  rows: PersonRow[],
+  columns: Column[],
+  groupings: readonly FactGrouping[],
   out: GroupedFactSums,
 ) {
-  for (const row of rows) {
-    let grouping: FactGrouping;
-    let id: string | null;
-    if (Number(row.gp) === 0) [grouping, id] = ['person', row.person_id];
-    else if (Number(row.gt) === 0) [grouping, id] = ['team', row.team_id];
-    else [grouping, id] = ['org', 'org'];
-    if (id === null) continue; // people without a team have no team total
-    let sums = out[grouping];
-    if (!sums) {
-      sums = new Map();
-      out[grouping] = sums;
+  const wantPerson = groupings.includes('person');
+  const totals = new Map<string, Map<string, number | bigint>>(); // "team|id" / "org" → alias → sum
+  const add = (key: string, alias: string, fact: string, text: unknown) => {
+    let t = totals.get(key);
+    if (!t) {
+      t = new Map();
+      totals.set(key, t);
     }
+    const prev = t.get(alias);
+    if (DECIMAL_FACTS.has(fact)) {
+      t.set(alias, ((prev as bigint | undefined) ?? 0n) + decimalToPico(String(text)));
+    } else if (fact === 'active_days') {
+      t.set(alias, Math.max((prev as number | undefined) ?? 0, Number(text)));
+    } else t.set(alias, ((prev as number | undefined) ?? 0) + Number(text));
+  };
+  const person: FactSums = out.person ?? new Map();
+  for (const row of rows) {
     for (const c of columns) {
-      let byId = (sums as FactSums).get(c.window);
-      if (!byId) {
-        byId = new Map();
-        (sums as FactSums).set(c.window, byId);
+      const text = row[c.alias];
+      if (wantPerson) put(person, c.window, row.person_id, c.fact, Number(text));
+      if (groupings.includes('team') && row.team_id !== null) {
+        add(`team|${row.team_id}`, c.alias, c.fact, text);
       }
-      let values = byId.get(id);
-      if (!values) {
-        values = {};
-        byId.set(id, values);
-      }
-      values[c.fact] = Number(row[c.alias]);
+      if (groupings.includes('org')) add('org', c.alias, c.fact, text);
     }
   }
+  if (wantPerson) out.person = person;
+  for (const [key, values] of totals) {
+    const [grouping, id] = key === 'org' ? ['org', 'org'] : ['team', key.slice(5)];
+    const sums: FactSums = out[grouping as FactGrouping] ?? new Map();
+    out[grouping as FactGrouping] = sums;
+    for (const c of columns) {
+      const v = values.get(c.alias);
+      if (v === undefined) continue;
+      put(sums, c.window, id, c.fact, typeof v === 'bigint' ? Number(picoToDecimal(v)) : v);
+    }
+  }
+  // groupings asked for but with no rows still get (empty) maps
+  for (const g of groupings) out[g] ??= new Map();
 }
 
 const DIMENSION_SQL: Record<UsageDimension, string> = {
@@ -235,6 +310,11 @@ export function usageReader(store: Store): UsageReader {
       if (groupings.length === 0) return out;
       const days = windows.filter((w) => w.kind === 'days');
       const spans = windows.filter((w) => w.kind === 'span');
+      const rows: { rows: PersonRow[]; columns: Column[] }[] = [];
+      const active: {
+        rows: Record<string, string>[];
+        counts: { window: string; alias: string }[];
+      }[] = [];
       const work: Promise<void>[] = [];
       if (days.length > 0) {
         const params = new Params();
@@ -245,46 +325,66 @@ export function usageReader(store: Store): UsageReader {
           .sort()
           .at(-1) as string;
         const range = `x.day >= ${params.add(from, '::date')} and x.day < ${params.add(to, '::date')}`;
-        const { sql, columns } = sumStatement(
+        const { sql, columns } = perPersonStatement(
           'daily_rollups',
           days,
-          groupings,
           scope,
           params,
           (w) =>
             w.kind === 'days'
               ? `x.day >= ${params.add(w.from, '::date')} and x.day < ${params.add(w.to, '::date')}`
               : 'false',
-          (cond) => `count(distinct x.day) filter (where ${cond} and x.requests > 0)`,
           range,
         );
         work.push(
-          store.query<SumRow>(sql, params.values).then((rows) => collect(rows, columns, out)),
+          store.query<PersonRow>(sql, params.values).then((r) => {
+            rows.push({ rows: r, columns });
+          }),
         );
+        const wantsActive = days.filter((w) => w.facts.includes('active_days'));
+        for (const environment of new Set(wantsActive.map((w) => w.environment))) {
+          const group = wantsActive.filter((w) => w.environment === environment);
+          const activeParams = new Params();
+          const statement = activeDaysStatement(group, environment, groupings, scope, activeParams);
+          work.push(
+            store.query<Record<string, string>>(statement.sql, activeParams.values).then((r) => {
+              active.push({ rows: r, counts: statement.counts });
+            }),
+          );
+        }
       }
       if (spans.length > 0) {
         const params = new Params();
         params.add(new Date(Math.min(...spans.map((w) => w.start.getTime()))).toISOString());
         params.add(new Date(Math.max(...spans.map((w) => w.end.getTime()))).toISOString());
-        const { sql, columns } = sumStatement(
+        const { sql, columns } = perPersonStatement(
           RAW_EVENTS,
           spans,
-          groupings,
           scope,
           params,
           (w) =>
             w.kind === 'span'
               ? `x.ts > ${params.add(w.start.toISOString(), '::timestamptz')} and x.ts <= ${params.add(w.end.toISOString(), '::timestamptz')}`
               : 'false',
-          // a sub-day window holds at most one active day (two across midnight: counted as one)
-          (cond) => `least(count(*) filter (where ${cond} and x.requests > 0), 1)`,
           'true',
         );
         work.push(
-          store.query<SumRow>(sql, params.values).then((rows) => collect(rows, columns, out)),
+          store.query<PersonRow>(sql, params.values).then((r) => {
+            rows.push({ rows: r, columns });
+          }),
         );
       }
       await Promise.all(work);
+      for (const r of rows) assemble(r.rows, r.columns, groupings, out);
+      for (const a of active) {
+        for (const row of a.rows) {
+          const grouping = row.g as FactGrouping;
+          const sums: FactSums = out[grouping] ?? new Map();
+          out[grouping] = sums;
+          for (const c of a.counts)
+            put(sums, c.window, row.id, 'active_days', Number(row[c.alias]));
+        }
+      }
       return out;
     },
 

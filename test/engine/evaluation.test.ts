@@ -123,3 +123,34 @@ describe('watermark', () => {
     await store.query("update people set opted_in = false where id = 'di'");
   });
 });
+
+describe('usage reader sums', () => {
+  it('sums day and sub-day windows per person, team and org, with distinct active days', async () => {
+    const month = factWindow('month', ['tokens', 'cost', 'active_days'], NOW, 'Europe/London');
+    const recent = factWindow('12h', ['tokens', 'active_days'], NOW, 'Europe/London');
+    const sums = await reader.sumFacts([month, recent], ['person', 'team', 'org']);
+    expect(sums.person?.get('month')?.get('ana')).toEqual({
+      tokens: 150_000,
+      cost: 0.2,
+      active_days: 1,
+    });
+    // eng: ana (11-10), bo (11-19), di (11-20) → three distinct days; cost 0.2 + 0.5 + 0.06
+    expect(sums.team?.get('month')?.get('eng')).toEqual({
+      tokens: 1_150_000,
+      cost: 0.76,
+      active_days: 3,
+    });
+    // org: the same three days (cy also used 11-20)
+    expect(sums.org?.get('month')?.get('org')).toMatchObject({ tokens: 2_150_000, active_days: 3 });
+    // the last 12 hours: cy at 09:00 and di at 08:00 on 11-20
+    expect(sums.person?.get('12h')?.get('cy')).toEqual({ tokens: 1_000_000, active_days: 1 });
+    expect(sums.team?.get('12h')?.get('eng')).toEqual({ tokens: 600_000, active_days: 1 });
+    expect(sums.org?.get('12h')?.get('org')).toEqual({ tokens: 1_600_000, active_days: 1 });
+  });
+
+  it('reads only the scoped people', async () => {
+    const month = factWindow('month', ['tokens'], NOW, 'Europe/London');
+    const sums = await reader.sumFacts([month], ['person'], { people: ['bo'] });
+    expect([...(sums.person?.get('month')?.keys() ?? [])]).toEqual(['bo']);
+  });
+});
