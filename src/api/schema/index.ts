@@ -8,6 +8,10 @@ import './ingest.ts';
 import './policies.ts';
 import './keys.ts';
 import './policy-review.ts';
+import './usage.ts';
+import './budgets.ts';
+import './quota.ts';
+import './leaderboard.ts';
 import './enforcement.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });
