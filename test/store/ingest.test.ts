@@ -180,3 +180,45 @@ describe('a database error mid-import', () => {
     }
   });
 });
+
+describe('CSV without a type column', () => {
+  it('reads usage rows', async () => {
+    const { csvRecordToRow } = await import('../../src/store/ingest/csv.ts');
+    const row = csvRecordToRow(
+      { id: 'x1', ts: '2026-10-01T00:00:00Z', person: 'a', model: 'm', input_tokens: '5' },
+      2,
+    );
+    expect(row).toEqual({
+      line: 2,
+      data: {
+        type: 'usage',
+        id: 'x1',
+        ts: '2026-10-01T00:00:00Z',
+        person: 'a',
+        model: 'm',
+        input_tokens: 5,
+      },
+    });
+  });
+
+  it('rejects timestamps before 2000', async () => {
+    const { results } = await ingestBatch(
+      store,
+      [
+        {
+          line: 7,
+          data: { type: 'usage', id: 'old', ts: '0026-10-01T00:00:00Z', person: 'a', model: 'm' },
+        },
+      ],
+      { prices: TEST_PRICES, now: NOW },
+    );
+    expect(results).toEqual([
+      {
+        line: 7,
+        status: 'rejected',
+        id: 'old',
+        reason: 'ts: timestamp 0026-10-01T00:00:00Z is before 2000-01-01',
+      },
+    ]);
+  });
+});

@@ -36,5 +36,7 @@ export function csvRecordToRow(record: Record<string, string>, line: number): In
       data[key] = value;
     }
   }
+  // a CSV without a type column holds usage rows
+  if (!('type' in record)) data.type = 'usage';
   return { line, data };
 }

@@ -6,6 +6,8 @@ import { z } from 'zod';
 export type IngestRow = { line: number; data: unknown } | { line: number; error: string };
 
 const MAX_FUTURE_MS = 5 * 60 * 1000;
+/** Older timestamps are typos (a year 26 for 2026), and would need odd partitions. */
+const EARLIEST = Date.UTC(2000, 0, 1);
 
 const text = z.string().trim().min(1, 'must be a non-empty string');
 const optionalText = z
@@ -26,6 +28,10 @@ function timestamp(now: number) {
     const ms = Date.parse(value);
     if (Number.isNaN(ms)) {
       ctx.addIssue({ code: 'custom', message: `cannot parse timestamp "${value}"` });
+      return z.NEVER;
+    }
+    if (ms < EARLIEST) {
+      ctx.addIssue({ code: 'custom', message: `timestamp ${value} is before 2000-01-01` });
       return z.NEVER;
     }
     if (ms > now + MAX_FUTURE_MS) {
