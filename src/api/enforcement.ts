@@ -207,6 +207,8 @@ export function createEnforcement(
 
     async drainDirty(limit = 500) {
       const report: DrainReport = { people: 0, created: 0, failed: [] };
+      // an exception that just expired lowers a limit: its people are re-evaluated now
+      await markDirty(store, await expireExceptions(store, clock()));
       for (;;) {
         const people = await takeDirtyPeople(store, limit);
         if (people.length === 0) break;
@@ -239,7 +241,7 @@ export function createEnforcement(
         return { ...report, skipped: true, reason: 'another instance holds the sweep lease' };
       }
       try {
-        report.expiredExceptions = await expireExceptions(store, now);
+        report.expiredExceptions = (await expireExceptions(store, now)).length;
         report.resolvedEscalations = await resolveEndedEscalations(store, now);
         const active = await loadActive();
         if (!active) return { ...report, reason: 'no active policy' };
@@ -258,4 +260,3 @@ export function createEnforcement(
   };
   return service;
 }
-

@@ -10,7 +10,7 @@ export type WorkerOptions = {
   log: Logger;
   /** how often ingest-touched people are re-evaluated (default 1 s) */
   drainEveryMs?: number;
-  /** how often the full sweep is attempted (default 60 s) */
+  /** how often the full sweep is attempted (default 5 min; ingest-driven changes do not wait for it) */
   sweepEveryMs?: number;
   /** how often the outbox is polled (default 1 s) */
   deliverEveryMs?: number;
@@ -49,7 +49,7 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
   };
 
   loop('reevaluate', options.drainEveryMs ?? 1_000, () => service.drainDirty());
-  loop('sweep', options.sweepEveryMs ?? 60_000, () => service.sweep());
+  loop('sweep', options.sweepEveryMs ?? 300_000, () => service.sweep());
   loop('deliver', options.deliverEveryMs ?? 1_000, () => deliverDue(store, { now: service.now() }));
 
   return {

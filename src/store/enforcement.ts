@@ -551,14 +551,18 @@ export async function activeExceptionTokens(
   return new Map(rows.map((r) => [r.subject_id, Number(r.extra)]));
 }
 
-/** Approved exceptions past their expiry are marked expired (they stopped counting already). */
-export async function expireExceptions(db: Queryable, now: Date): Promise<number> {
-  const rows = await db.query(
+/**
+ * Approved exceptions past their expiry are marked expired (they stopped counting already).
+ * Returns the person subjects whose limit just dropped, for re-evaluation.
+ */
+export async function expireExceptions(db: Queryable, now: Date): Promise<string[]> {
+  const rows = await db.query<{ subject_id: string; subject_kind: string }>(
     `update exceptions set status = 'expired'
-      where status = 'approved' and expires_at <= $1::timestamptz returning id`,
+      where status = 'approved' and expires_at <= $1::timestamptz
+      returning subject_id, subject_kind`,
     [now.toISOString()],
   );
-  return rows.length;
+  return [...new Set(rows.filter((r) => r.subject_kind === 'person').map((r) => r.subject_id))];
 }
 
 /** The people someone manages (for a member deciding as a manager). */
