@@ -247,37 +247,40 @@ export function usageReader(store: Store): UsageReader {
     async directory(scope) {
       const params = new Params();
       const peopleWhere = scope ? scopeSql(scope, params, 'id') : 'true';
-      const people = await store.query<{
-        id: string;
-        name: string | null;
-        team_id: string | null;
-        role: string | null;
-        manager_id: string | null;
-        opted_in: boolean;
-        from_directory: boolean;
-        attributes: Record<string, unknown> | null;
-      }>(
-        `select id, name, team_id, role, manager_id, opted_in, from_directory, attributes
-           from people where ${peopleWhere} order by id`,
-        params.values,
-      );
       const teamParams = new Params();
       const teamWhere = scope
-        ? `id = any(${teamParams.add([...new Set(people.map((p) => p.team_id).filter((t) => t !== null))], '::text[]')})`
+        ? `id in (select team_id from people where ${scopeSql(scope, teamParams, 'id')})`
         : 'true';
-      const teams = await store.query<{
-        id: string;
-        name: string;
-        parent_id: string | null;
-        cost_center: string | null;
-        sensitivity: string;
-        owner: string | null;
-        from_directory: boolean;
-      }>(
-        `select id, name, parent_id, cost_center, sensitivity, owner, from_directory
-           from teams where ${teamWhere} order by id`,
-        teamParams.values,
-      );
+      // two independent statements, in parallel on a pool
+      const [people, teams] = await Promise.all([
+        store.query<{
+          id: string;
+          name: string | null;
+          team_id: string | null;
+          role: string | null;
+          manager_id: string | null;
+          opted_in: boolean;
+          from_directory: boolean;
+          attributes: Record<string, unknown> | null;
+        }>(
+          `select id, name, team_id, role, manager_id, opted_in, from_directory, attributes
+             from people where ${peopleWhere} order by id`,
+          params.values,
+        ),
+        store.query<{
+          id: string;
+          name: string;
+          parent_id: string | null;
+          cost_center: string | null;
+          sensitivity: string;
+          owner: string | null;
+          from_directory: boolean;
+        }>(
+          `select id, name, parent_id, cost_center, sensitivity, owner, from_directory
+             from teams where ${teamWhere} order by id`,
+          teamParams.values,
+        ),
+      ]);
       return {
         people: people.map(
           (p): DirectoryPerson => ({
