@@ -65,7 +65,7 @@ export interface UsageReader {
   directory(scope?: PersonScope): Promise<Directory>;
   /**
    * Sums facts for every window in one pass over the data, for each asked grouping at once
-   * (GROUPING SETS: team and org totals are exact sums, not sums of rounded parts).
+   * (team and org totals are exact sums, not sums of rounded parts).
    */
   sumFacts(
     windows: readonly FactWindow[],

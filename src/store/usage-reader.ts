@@ -1,7 +1,8 @@
 // The engine's UsageReader over PostgreSQL: set-based SQL over daily_rollups (whose `day`
 // is the local date in the policy timezone), people and teams. Every read is one
 // statement per source, whatever the number of windows or subjects: sums per window are
-// FILTER clauses over one scan, and person/team/org totals come from GROUPING SETS.
+// FILTER clauses over one hash aggregate by person; team and org totals are added exactly
+// from those person rows (BigInt for money), and distinct active days come from one more.
 import type {
   Directory,
   DirectoryPerson,
