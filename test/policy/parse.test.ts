@@ -80,6 +80,34 @@ describe('parsePolicy: the shipped policies', () => {
   });
 });
 
+describe('default.policy coverage', () => {
+  /** Every `kind` in the AST, with budget scopes and step triggers. */
+  function kinds(value: unknown, into = new Set<string>()): Set<string> {
+    if (Array.isArray(value)) for (const v of value) kinds(v, into);
+    else if (value && typeof value === 'object') {
+      const o = value as Record<string, unknown>;
+      if (typeof o.kind === 'string') into.add(o.kind);
+      if (typeof o.scope === 'string') into.add(`scope:${o.scope}`);
+      if (typeof o.trigger === 'string') into.add(`trigger:${o.trigger}`);
+      for (const [k, v] of Object.entries(o)) if (k !== 'range') kinds(v, into);
+    }
+    return into;
+  }
+
+  it('uses every expression, action, budget scope and expectation', () => {
+    const used = kinds(parseOk(defaultPolicy()).declarations);
+    const expected = [
+      ...['Number', 'Money', 'Percent', 'Duration', 'StringExpr', 'Bool', 'Ref', 'Member'],
+      ...['Within', 'Call', 'Unary', 'Binary', 'In', 'If', 'Paren'],
+      ...['Notify', 'RequireJustification', 'RequireApproval', 'Block'],
+      ...['scope:each', 'scope:one', 'scope:org', 'trigger:at', 'trigger:forecast'],
+      ...['ExpectTier', 'ExpectValue', 'ExpectBand', 'ExpectRank', 'ExpectEligible', 'ExpectFires'],
+      ...['Given', 'GivenAttribute', 'FactValue', 'Price'],
+    ];
+    expect(expected.filter((k) => !used.has(k))).toEqual([]);
+  });
+});
+
 describe('literals', () => {
   it('reads thousands separators and magnitudes exactly', () => {
     expect(numberValue('2,000')).toBe(2000);
