@@ -171,7 +171,9 @@ async function importCommand(store: Store, files: string[], flags: ImportFlags):
   if (flags.json) {
     // peak RSS of this process, so benchmarks can report the importer's memory
     const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
-    console.log(JSON.stringify({ ...totals, seconds, peakRssMB, problems }));
+    const usage = process.cpuUsage();
+    const cpuSeconds = (usage.user + usage.system) / 1e6;
+    console.log(JSON.stringify({ ...totals, seconds, peakRssMB, cpuSeconds, problems }));
   } else {
     const label = files.length === 1 ? basename(files[0]) : `${files.length} files`;
     console.log(`imported ${label} (${flags.format}) in ${seconds.toFixed(1)} s`);

@@ -2,11 +2,11 @@
 // Azure trace slice) imported through the same path as `quotient import`, into a fresh
 // database on the server at DATABASE_URL; then the same rows COPY'd (psql \copy) into a
 // bare unindexed table on that server as the limit. Prints a table, then one JSON line.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { PriceTable } from '../../src/policy/price.ts';
@@ -63,6 +63,64 @@ const CLI = join(import.meta.dirname, '../../src/cli.ts');
 
 async function write(stream: ReturnType<typeof createWriteStream>, text: string) {
   if (!stream.write(text)) await once(stream, 'drain');
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSecondsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs a command while sampling the CPU time of the server backends serving `database`,
+ * so the report can say what the work costs, not only how long it took on a busy machine.
+ */
+async function runMeasured(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  database: string,
+) {
+  const before = new Map<number, number>();
+  const latest = new Map<number, number>();
+  const sample = async () => {
+    const { rows } = await admin.query<{ pid: number }>(
+      'select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+      [database],
+    );
+    for (const { pid } of rows) {
+      const cpu = cpuSecondsOf(pid);
+      if (cpu === null) continue;
+      // backends already running count from now; new ones from their start
+      if (!before.has(pid)) before.set(pid, initial ? cpu : 0);
+      latest.set(pid, cpu);
+    }
+  };
+  let initial = true;
+  await sample();
+  initial = false;
+  const started = performance.now();
+  const child = spawn(command, args, { env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const timer = setInterval(() => void sample().catch(() => {}), 100);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearInterval(timer);
+  const seconds = (performance.now() - started) / 1000;
+  let serverCpu = 0;
+  for (const [pid, cpu] of latest) serverCpu += cpu - (before.get(pid) ?? 0);
+  return { code, stdout, stderr, seconds, serverCpu };
 }
 
 /** Writes the events as native JSONL and as CSV for COPY (same rows, same cost). */
@@ -143,17 +201,14 @@ try {
   )
     .split(' ')
     .filter(Boolean);
-  const child = spawnSync(
+  const run = await runMeasured(
     process.execPath,
     [...nodeFlags, CLI, 'import', files.jsonl, '--format', 'native', '--json'],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, DATABASE_URL: url.toString() },
-      maxBuffer: 1 << 26,
-    },
+    { ...process.env, DATABASE_URL: url.toString() },
+    name,
   );
-  if (child.status !== 0) throw new Error(`quotient import failed: ${child.stderr}`);
-  const imported = JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}');
+  if (run.code !== 0) throw new Error(`quotient import failed: ${run.stderr}`);
+  const imported = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}');
   const [check] = await store.query<{ events: string; rollup: string }>(
     'select (select count(*) from usage_events) as events, (select sum(requests) from daily_rollups) as rollup',
   );
@@ -164,8 +219,7 @@ try {
   await store.close();
 
   console.log('COPY into a bare unindexed table (psql \\copy) …');
-  const copyStarted = performance.now();
-  const copy = spawnSync(
+  const copy = await runMeasured(
     'psql',
     [
       url.toString(),
@@ -174,12 +228,11 @@ try {
       '-c',
       `\\copy bare_usage from '${files.csv}' with (format csv)`,
     ],
-    {
-      encoding: 'utf8',
-    },
+    process.env,
+    name,
   );
-  const copySeconds = (performance.now() - copyStarted) / 1000;
-  if (copy.status !== 0) throw new Error(`psql \\copy failed: ${copy.stderr || copy.error}`);
+  if (copy.code !== 0) throw new Error(`psql \\copy failed: ${copy.stderr}`);
+  const copySeconds = copy.seconds;
 
   const importRate = imported.accepted / imported.seconds;
   const copyRate = EVENTS / copySeconds;
@@ -195,27 +248,36 @@ try {
     copyEventsPerSecond: Math.round(copyRate),
     ratioToCopy: Number((importRate / copyRate).toFixed(3)),
     peakRssMB: imported.peakRssMB,
+    // CPU cost, which a busy machine does not distort: importer process and the server
+    // backends doing the work, in CPU-seconds per million events
+    importerCpuSecondsPerMillion: Number(((imported.cpuSeconds * 1e6) / EVENTS).toFixed(1)),
+    importServerCpuSecondsPerMillion: Number(((run.serverCpu * 1e6) / EVENTS).toFixed(1)),
+    copyServerCpuSecondsPerMillion: Number(((copy.serverCpu * 1e6) / EVENTS).toFixed(1)),
+    loadAverage: loadavg()[0],
     importerNodeFlags: nodeFlags.join(' '),
     targets: { eventsPerSecond: 100_000, ratioToCopy: 0.5, peakRssMB: 300 },
   };
+  const rows: [string, string | number, string][] = [
+    ['quotient import, events/s', figures.importEventsPerSecond, '≥ 100,000'],
+    ['raw COPY (psql \\copy), events/s', figures.copyEventsPerSecond, ''],
+    ['import / COPY', figures.ratioToCopy, '≥ 0.5'],
+    ['import peak RSS, MB', figures.peakRssMB, '< 300'],
+    ['importer CPU-s per 1M events', figures.importerCpuSecondsPerMillion, ''],
+    ['server CPU-s per 1M events, import', figures.importServerCpuSecondsPerMillion, ''],
+    ['server CPU-s per 1M events, COPY', figures.copyServerCpuSecondsPerMillion, ''],
+    [
+      'stored events / rollup requests',
+      `${figures.stored} / ${figures.rollupRequests}`,
+      String(EVENTS),
+    ],
+    ['load average (1 min) at the end', figures.loadAverage.toFixed(1), ''],
+  ];
   console.log('');
-  console.log('| measure                         | value        | target     |');
-  console.log('|---------------------------------|--------------|------------|');
-  console.log(
-    `| quotient import, events/s       | ${String(figures.importEventsPerSecond).padStart(12)} | ≥ 100,000  |`,
-  );
-  console.log(
-    `| raw COPY (psql \\copy), events/s | ${String(figures.copyEventsPerSecond).padStart(12)} |            |`,
-  );
-  console.log(
-    `| import / COPY                   | ${String(figures.ratioToCopy).padStart(12)} | ≥ 0.5      |`,
-  );
-  console.log(
-    `| import peak RSS, MB             | ${String(figures.peakRssMB).padStart(12)} | < 300      |`,
-  );
-  console.log(
-    `| stored events / rollup requests | ${`${figures.stored}/${figures.rollupRequests}`.padStart(12)} | ${EVENTS}    |`,
-  );
+  console.log(`| ${'measure'.padEnd(36)} | ${'value'.padStart(18)} | ${'target'.padEnd(10)} |`);
+  console.log(`|${'-'.repeat(38)}|${'-'.repeat(20)}|${'-'.repeat(12)}|`);
+  for (const [label, value, target] of rows) {
+    console.log(`| ${label.padEnd(36)} | ${String(value).padStart(18)} | ${target.padEnd(10)} |`);
+  }
   console.log('');
   console.log(JSON.stringify(figures));
 } finally {
