@@ -5,7 +5,7 @@
 import type { RuleSet } from '../policy/compile/ruleset.ts';
 import { evaluate } from '../policy/evaluate/index.ts';
 import type { EvaluateInput, EvaluateResult, SubjectResult } from '../policy/evaluate/types.ts';
-import { collectOrg, collectPerson, needsOf } from './facts.ts';
+import { collectOrg, collectPerson, needsOf, teamBudgetReads } from './facts.ts';
 import type { Directory, UsageReader } from './ports.ts';
 
 export type Evaluation = {
@@ -48,8 +48,9 @@ export async function evaluateOrg(
 
 /**
  * One person at `now`, with their team (team budgets) and, with `org: true`, org budgets.
- * Reads only that person's and their team's rows. Leaderboard ranks in this result are
- * within this one-person input and mean nothing: use evaluateOrg for boards.
+ * Reads only that person's rows and, for the team, only what its budgets need (cost per
+ * budget period): other team facts are 0 here. Leaderboard entries in this result are
+ * within this small input and mean nothing: use evaluateOrg for boards.
  */
 export async function evaluatePerson(
   reader: UsageReader,
@@ -65,7 +66,7 @@ export async function evaluatePerson(
     personId,
     clock,
     ruleSet.ir.timezone,
-    options,
+    { ...options, teamReads: teamBudgetReads(ruleSet) },
   );
   const result = evaluate(ruleSet, input);
   const person = result.subjects.find((s) => s.kind === 'person' && s.id === personId);

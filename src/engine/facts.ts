@@ -46,6 +46,16 @@ export function needsOf(ruleSets: readonly RuleSet[]): Needs {
   return out;
 }
 
+/** What a team's budgets read: cost per budget period (and environment scope). */
+export function teamBudgetReads(ruleSet: RuleSet): Requirements {
+  const out: Requirements = new Map();
+  for (const b of ruleSet.budgets) {
+    if (b.subject !== 'team') continue;
+    out.set(b.environment ? `${b.period}@${b.environment}` : b.period, new Set(['cost']));
+  }
+  return out;
+}
+
 /** Merges requirement maps: window → union of facts. */
 function merge(...reqs: Requirements[]): Requirements {
   const out: Requirements = new Map();
@@ -193,7 +203,8 @@ export function unknownPerson(id: string): DirectoryPerson {
 
 /**
  * One person, plus their team (for team budgets) and, when asked, the org totals. Reads
- * only that person's rows and their team's rows: the quota hot path.
+ * only that person's rows and their team's rows: the quota hot path. `teamReads` narrows
+ * what is read for the team (facts the team needs but that are not read are 0).
  */
 export async function collectPerson(
   reader: UsageReader,
@@ -201,20 +212,21 @@ export async function collectPerson(
   personId: string,
   now: Date,
   timeZone: string,
-  options: { org?: boolean } = {},
+  options: { org?: boolean; teamReads?: Requirements } = {},
 ): Promise<Collected & { known: boolean }> {
   const directory = await reader.directory({ people: [personId] });
   const found = directory.people.find((p) => p.id === personId);
   const person = found ?? unknownPerson(personId);
   const team = person.team ? directory.teams.find((t) => t.id === person.team) : undefined;
 
-  const withTeam = team !== undefined && needs.team.size > 0;
+  const teamReads = options.teamReads ?? needs.team;
+  const withTeam = team !== undefined && teamReads.size > 0;
   const scope: PersonScope = withTeam
     ? { people: [personId], teams: [team.id] }
     : { people: [personId] };
   const groupings: FactGrouping[] = withTeam ? ['person', 'team'] : ['person'];
   const windows = factWindows(
-    withTeam ? merge(needs.person, needs.team) : needs.person,
+    withTeam ? merge(needs.person, teamReads) : needs.person,
     now,
     timeZone,
   );
