@@ -1,14 +1,65 @@
-// The `quotient` command. Each command group registers itself from src/cli/.
-import { Command } from 'commander';
-import { registerKeysCommands } from './cli/keys.ts';
-import { registerPolicyCheckCommands } from './cli/policy-check.ts';
-import { registerPolicyEvalCommands } from './cli/policy-eval.ts';
-import { registerPolicyReviewCommands } from './cli/policy-review.ts';
-import { registerServeCommand } from './cli/serve.ts';
-import { registerStoreCommands } from './cli/store.ts';
-import { registerWebhookCommands } from './cli/webhooks.ts';
+// The `quotient` command. Each command group registers itself from src/cli/. Groups load
+// lazily: `policy check` should not pay for the GraphQL server and the ORM at start-up.
+import type { Command } from 'commander';
+import { Command as Program } from 'commander';
 
-const program = new Command('quotient')
+type Group = {
+  /** `policy` groups hang under the `policy` command; the others under the program */
+  parent: 'program' | 'policy';
+  commands: readonly string[];
+  register: () => Promise<(parent: Command) => void>;
+};
+
+const GROUPS: readonly Group[] = [
+  {
+    parent: 'policy',
+    commands: ['check', 'fmt'],
+    register: async () => (await import('./cli/policy-check.ts')).registerPolicyCheckCommands,
+  },
+  {
+    parent: 'policy',
+    commands: ['compile', 'eval', 'test'],
+    register: async () => (await import('./cli/policy-eval.ts')).registerPolicyEvalCommands,
+  },
+  {
+    parent: 'policy',
+    commands: ['publish', 'activate', 'log', 'diff', 'impact'],
+    register: async () => (await import('./cli/policy-review.ts')).registerPolicyReviewCommands,
+  },
+  {
+    parent: 'program',
+    commands: ['migrate', 'import', 'seed', 'retention'],
+    register: async () => (await import('./cli/store.ts')).registerStoreCommands,
+  },
+  {
+    parent: 'program',
+    commands: ['serve'],
+    register: async () => (await import('./cli/serve.ts')).registerServeCommand,
+  },
+  {
+    parent: 'program',
+    commands: ['keys'],
+    register: async () => (await import('./cli/keys.ts')).registerKeysCommands,
+  },
+  {
+    parent: 'program',
+    commands: ['webhooks'],
+    register: async () => (await import('./cli/webhooks.ts')).registerWebhookCommands,
+  },
+];
+
+/** The groups this invocation needs: the named command's group, or all of them for help. */
+function groupsFor(argv: readonly string[]): readonly Group[] {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const [first, second] = words;
+  const wanted =
+    first === 'policy'
+      ? GROUPS.filter((g) => g.parent === 'policy' && g.commands.includes(second ?? ''))
+      : GROUPS.filter((g) => g.parent === 'program' && g.commands.includes(first ?? ''));
+  return wanted.length > 0 ? wanted : GROUPS;
+}
+
+const program = new Program('quotient')
   .description('Quotient: outcome-weighted AI usage governance')
   .showHelpAfterError()
   .exitOverride((err) => {
@@ -17,13 +68,10 @@ const program = new Command('quotient')
   });
 
 const policy = program.command('policy').description('author, check and review .policy files');
-registerPolicyCheckCommands(policy);
-registerPolicyEvalCommands(policy);
-registerPolicyReviewCommands(policy);
 
-registerStoreCommands(program);
-registerServeCommand(program);
-registerKeysCommands(program);
-registerWebhookCommands(program);
+const args = process.argv.slice(2);
+for (const group of groupsFor(args)) {
+  (await group.register())(group.parent === 'policy' ? policy : program);
+}
 
 await program.parseAsync(process.argv);
