@@ -226,7 +226,7 @@ const interpreters = ['mathjs compile().evaluate', 'expr-eval', '@marcbachmann/c
 const fastestInterpreter = interpreters.reduce((a, b) => (rates[a] > rates[b] ? a : b));
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 console.log(
-  `value_per_token score, ${SUBJECTS.toLocaleString('en-US')} subjects, best of ${ROUNDS} rounds (interpreters: 3)`,
+  `value_per_token score, ${SUBJECTS.toLocaleString('en-US')} subjects, best round of ${PASSES} passes (${ROUNDS} rounds each, interpreters 3)`,
 );
 console.log('contender                      evals/s        vs hand-written   quotient is ×');
 for (const c of contenders) {
