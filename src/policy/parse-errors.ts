@@ -4,7 +4,7 @@ import type { IRecognitionException, IToken, TokenType } from 'chevrotain';
 import * as T from '../../grammar/tokens.ts';
 import type { Range } from './ast.ts';
 import type { Diagnostic } from './diagnostics.ts';
-import type { BuildContext } from './parse.ts';
+import type { BuildContext } from './parse-context.ts';
 import { suggest } from './suggest.ts';
 
 const tokenTypesByName = new Map<string, TokenType>(T.allTokens.map((t) => [t.name, t]));
