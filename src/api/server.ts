@@ -87,6 +87,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const server = createServer(async (req, res) => {
     const started = performance.now();
+    log.debug({ method: req.method, url: req.url }, 'request started');
     res.on('finish', () => {
       log.info(
         {
