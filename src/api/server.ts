@@ -57,7 +57,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
-    graphiql: production ? false : { title: 'Quotient', headers: '{"Authorization": "Bearer "}' },
+    graphiql: production
+      ? false
+      : {
+          title: 'Quotient',
+          // paste a key after "Bearer " (quotient keys create, or the bootstrap key)
+          headers: '{"Authorization": "Bearer "}',
+          defaultQuery:
+            '# Put your API key in the Headers tab below.\n{\n  viewer { role person capabilities }\n}\n',
+        },
     landingPage: false,
     healthCheckEndpoint: '/yoga-health',
     logging: log.child({ component: 'yoga' }) as never,
