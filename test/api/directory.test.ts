@@ -110,6 +110,20 @@ describe('directory', () => {
     expect(last.body.data!.people.edges.map((e) => e.node.id)).toEqual(seen.slice(-3));
   });
 
+  it('refuses a forged masked cursor with a clear message', async () => {
+    const res = await api.gql(
+      api.keys.viewer.key,
+      'query($a: String) { people(after: $a) { edges { cursor } } }',
+      {
+        a: Buffer.from('p1@acme.test').toString('base64url'),
+      },
+    );
+    expect(res.body.errors?.[0]).toMatchObject({
+      message: 'invalid cursor: use a cursor returned by this connection',
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+  });
+
   it('filters people by team and lists teams with children', async () => {
     const res = await api.gql<{
       people: { edges: unknown[] };
