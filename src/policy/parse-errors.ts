@@ -160,8 +160,6 @@ export function syntaxDiagnostic(
   const foundText = describeFound(found);
   const plainWord =
     isRealToken(found) && found.tokenType === T.Identifier ? found.image : undefined;
-  const foundWord =
-    isRealToken(found) && /^[A-Za-z_]\w*$/.test(found.image) ? found.image : undefined;
 
   // Top level: text that starts no declaration (the parser skips to the next one).
   if (
@@ -205,7 +203,24 @@ export function syntaxDiagnostic(
     .filter((t): t is TokenType => t !== undefined && isKeyword(t))
     .map((t) => t.name)
     .map((n) => label(n).slice(1, -1));
-  const guess = foundWord ? suggest(foundWord, keywordCandidates) : undefined;
+  // did-you-mean only for plain names: a keyword in the wrong place is not a typo
+  let guess = plainWord ? suggest(plainWord, keywordCandidates) : undefined;
+  let fixToken = guess ? found : undefined;
+  let at = range;
+  let what = foundText;
+  let before = prev;
+  // `expct not eligible b`: the misspelled word was read as a name (an attribute here), and
+  // the error surfaces one token later; point at the word instead
+  if (!guess && isRealToken(prev) && prev.tokenType === T.Identifier) {
+    guess = suggest(prev.image, keywordCandidates);
+    if (guess) {
+      fixToken = prev;
+      at = ctx.tokenRange(prev);
+      what = describeFound(prev);
+      const i = indexOf(tokens, prev.startOffset);
+      before = i > 0 ? tokens[i - 1] : undefined;
+    }
+  }
   const hint = guess ? `did you mean \`${guess}\`?` : expectationHint(names, found);
 
   const unclosed = expected.includes('RCurly') ? unclosedBrace(tokens, found, ctx) : undefined;
@@ -215,14 +230,14 @@ export function syntaxDiagnostic(
       : e.name === 'EarlyExitException'
         ? 'Q2003'
         : 'Q2001';
-  const message = `expected ${listLabels(names)}${describePrevious(prev, tokens, rule)}, found ${foundText}`;
+  const message = `expected ${listLabels(names)}${describePrevious(before, tokens, rule)}, found ${what}`;
   const fullHint = hint ?? unclosed;
   const diagnostic: Diagnostic =
     fullHint === undefined
-      ? { severity: 'error', code, message, range }
-      : { severity: 'error', code, message, range, hint: fullHint };
-  return guess && plainWord && isRealToken(found)
-    ? { diagnostic, fix: { token: found, word: guess } }
+      ? { severity: 'error', code, message, range: at }
+      : { severity: 'error', code, message, range: at, hint: fullHint };
+  return guess && isRealToken(fixToken)
+    ? { diagnostic, fix: { token: fixToken, word: guess } }
     : { diagnostic };
 }
 

@@ -394,6 +394,19 @@ describe('diagnostics', () => {
     );
   });
 
+  it('finds a misspelled word that was read as a name before the error surfaced', () => {
+    const text = 'test "t" {\n  given person "a" role "r"\n  expct not eligible b\n}';
+    expect(messages(text)).toEqual([
+      '3:3 Q2001 expected `now`, `given`, `expect` or `}` after `"r"`, found `expct` | did you mean `expect`?',
+    ]);
+    const test = parsePolicy(text).ast.declarations[0] as TestDecl;
+    expect(test.expects[0].expectation).toMatchObject({ kind: 'ExpectEligible', negated: true });
+  });
+
+  it('offers no did-you-mean for a reserved word in the wrong place', () => {
+    expect(parsePolicy('tier a { not }').diagnostics[0].hint).not.toMatch(/did you mean/);
+  });
+
   it('points at an unclosed block and the brace that opened it', () => {
     const lines = messages('tier a { models any\ntier b { models any }');
     expect(lines).toEqual([
