@@ -20,7 +20,6 @@ import type {
   FactSums,
   FactWindow,
   GroupedFactSums,
-  PersonScope,
   UsageReader,
 } from './ports.ts';
 import { addDays, localDate } from './usage.ts';
@@ -221,24 +220,21 @@ export async function collectPerson(
 
   const teamReads = options.teamReads ?? needs.team;
   const withTeam = team !== undefined && teamReads.size > 0;
-  const scope: PersonScope = withTeam
-    ? { people: [personId], teams: [team.id] }
-    : { people: [personId] };
-  const groupings: FactGrouping[] = withTeam ? ['person', 'team'] : ['person'];
-  const windows = factWindows(
-    withTeam ? merge(needs.person, teamReads) : needs.person,
-    now,
-    timeZone,
-  );
+  const personWindows = factWindows(needs.person, now, timeZone);
   const wantOrg = options.org === true && needs.org.size > 0;
-  const [sums, orgSums] = await Promise.all([
-    found && windows.length
-      ? reader.sumFacts(windows, groupings, scope)
-      : Promise.resolve<GroupedFactSums>({}),
-    wantOrg
-      ? reader.sumFacts(factWindows(needs.org, now, timeZone), ['org'])
-      : Promise.resolve<GroupedFactSums>({}),
+  const none = Promise.resolve<GroupedFactSums>({});
+  // three small reads in parallel: the person's own rows (its key range), the team's
+  // members over the budget periods only, and the org totals when asked
+  const [mine, ours, orgSums] = await Promise.all([
+    found && personWindows.length
+      ? reader.sumFacts(personWindows, ['person'], { people: [personId] })
+      : none,
+    withTeam
+      ? reader.sumFacts(factWindows(teamReads, now, timeZone), ['team'], { teams: [team.id] })
+      : none,
+    wantOrg ? reader.sumFacts(factWindows(needs.org, now, timeZone), ['org']) : none,
   ]);
+  const sums: GroupedFactSums = { person: mine.person, team: ours.team };
   const subjects: SubjectInput[] = [
     {
       kind: 'person',

@@ -310,6 +310,15 @@ export function usageReader(store: Store): UsageReader {
     },
 
     async sumFacts(windows, groupings, scope) {
+      // Org-wide sums scan millions of rows once: JIT compilation would cost more than it
+      // saves (seconds of LLVM work measured), and hash aggregates need room not to spill.
+      const read = <Row extends Record<string, unknown>>(sql: string, values: unknown[]) =>
+        scope
+          ? store.query<Row>(sql, values)
+          : store.transaction(async (client) => {
+              await client.query("set local jit = off; set local work_mem = '64MB'");
+              return (await client.query<Row>(sql, values)).rows;
+            });
       const out: GroupedFactSums = {};
       if (groupings.length === 0) return out;
       const days = windows.filter((w) => w.kind === 'days');
@@ -341,7 +350,7 @@ export function usageReader(store: Store): UsageReader {
           range,
         );
         work.push(
-          store.query<PersonRow>(sql, params.values).then((r) => {
+          read<PersonRow>(sql, params.values).then((r) => {
             rows.push({ rows: r, columns });
           }),
         );
@@ -351,7 +360,7 @@ export function usageReader(store: Store): UsageReader {
           const activeParams = new Params();
           const statement = activeDaysStatement(group, environment, groupings, scope, activeParams);
           work.push(
-            store.query<Record<string, string>>(statement.sql, activeParams.values).then((r) => {
+            read<Record<string, string>>(statement.sql, activeParams.values).then((r) => {
               active.push({ rows: r, counts: statement.counts });
             }),
           );
@@ -373,7 +382,7 @@ export function usageReader(store: Store): UsageReader {
           'true',
         );
         work.push(
-          store.query<PersonRow>(sql, params.values).then((r) => {
+          read<PersonRow>(sql, params.values).then((r) => {
             rows.push({ rows: r, columns });
           }),
         );
