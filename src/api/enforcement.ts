@@ -20,7 +20,7 @@ import { buildRuleSet, type RuleSet } from '../policy/compile/index.ts';
 import type { RuleSetIR } from '../policy/ir.ts';
 import type { Store } from '../store/db.ts';
 import {
-  activeExceptionTokens,
+  activeExtras,
   type EscalationRow,
   type EscalationToRecord,
   expireExceptions,
@@ -196,7 +196,10 @@ export function createEnforcement(
       if (!active || people.length === 0) return [];
       const now = clock();
       const { result, directory } = await evaluatePeople(reader, active.ruleSet, people, now);
-      const extra = await activeExceptionTokens(store, now, people);
+      const extra = await activeExtras(store, now, {
+        people,
+        teams: directory.teams.map((t) => t.id),
+      });
       const drafts = withExceptions(
         // org budgets belong to the sweep: a batch sees only its own slice of the org
         escalationsFrom(result).filter((d) => d.subject.kind !== 'org'),
@@ -247,7 +250,7 @@ export function createEnforcement(
         if (!active) return { ...report, reason: 'no active policy' };
         const evaluation = await evaluateOrg(reader, active.ruleSet, now);
         report.evaluated = evaluation.result.subjects.length;
-        const extra = await activeExceptionTokens(store, now);
+        const extra = await activeExtras(store, now);
         const drafts = withExceptions(escalationsFrom(evaluation.result), extra);
         const created = await record(drafts, evaluation.directory, now);
         report.created = created.length;

@@ -188,21 +188,36 @@ export function escalationsFrom(evaluation: EvaluateResult): EscalationDraft[] {
   return out;
 }
 
+/** Extra allowances of approved, unexpired exceptions, keyed `person:<id>` / `team:<id>`. */
+export type ActiveExtras = {
+  tokens: ReadonlyMap<string, number>;
+  money: ReadonlyMap<string, number>;
+};
+
 /**
- * Approved exceptions raise the effective quota limit, so a quota step counts as crossed only
- * when the usage (or its forecast) reaches the threshold of the raised limit. Once the
- * exception expires the next evaluation crosses it, under the same key.
+ * Approved exceptions raise effective limits: extra tokens the person's quota, extra money
+ * the budgets of their subject (a person's own budgets, or a team's). A step counts as
+ * crossed only when the usage, spend or forecast reaches its threshold of the raised limit;
+ * once the exception expires the next evaluation crosses it, under the same key.
  */
 export function withExceptions(
   drafts: readonly EscalationDraft[],
-  extraTokens: ReadonlyMap<string, number>,
+  extras: ActiveExtras,
 ): EscalationDraft[] {
   return drafts.filter((d) => {
-    if (d.ladder !== 'quota' || d.subject.kind !== 'person' || d.threshold === null) return true;
-    const extra = extraTokens.get(d.subject.id) ?? 0;
+    if (d.source !== 'ladder' || d.threshold === null) return true;
+    const key = `${d.subject.kind}:${d.subject.id}`;
+    const quota = d.ladder === 'quota';
+    const extra = (quota ? extras.tokens : extras.money).get(key) ?? 0;
     if (extra <= 0) return true;
-    const f = d.facts as { used: number; limit: number; forecast?: { value: number } };
-    const value = d.trigger === 'forecast' ? (f.forecast?.value ?? f.used) : f.used;
+    const f = d.facts as {
+      used?: number;
+      spent?: number;
+      limit: number;
+      forecast?: { value: number };
+    };
+    const actual = (quota ? f.used : f.spent) ?? 0;
+    const value = d.trigger === 'forecast' ? (f.forecast?.value ?? actual) : actual;
     return (value / (f.limit + extra)) * 100 >= d.threshold;
   });
 }

@@ -535,20 +535,37 @@ export async function listExceptions(
   );
 }
 
-/** Extra tokens of approved, unexpired exceptions per person (all people, or the given ones). */
-export async function activeExceptionTokens(
+/**
+ * Extra tokens and money of approved, unexpired exceptions, keyed `person:<id>` or
+ * `team:<id>` (all subjects, or only the given people and teams).
+ */
+export async function activeExtras(
   db: Queryable,
   now: Date,
-  people: readonly string[] | null = null,
-): Promise<Map<string, number>> {
-  const rows = await db.query<{ subject_id: string; extra: string }>(
-    `select subject_id, sum(extra_tokens)::text as extra from exceptions
-      where subject_kind = 'person' and status = 'approved' and expires_at > $1::timestamptz
-        and extra_tokens is not null and ($2::text[] is null or subject_id = any ($2::text[]))
-      group by subject_id`,
-    [now.toISOString(), people ? [...people] : null],
+  subjects: { people?: readonly string[]; teams?: readonly string[] } | null = null,
+): Promise<{ tokens: Map<string, number>; money: Map<string, number> }> {
+  const rows = await db.query<{ key: string; tokens: string | null; money: string | null }>(
+    `select subject_kind || ':' || subject_id as key, sum(extra_tokens)::text as tokens,
+            sum(extra_money)::text as money
+       from exceptions
+      where status = 'approved' and expires_at > $1::timestamptz
+        and ($2::boolean or (subject_kind = 'person' and subject_id = any ($3::text[]))
+             or (subject_kind = 'team' and subject_id = any ($4::text[])))
+      group by 1`,
+    [
+      now.toISOString(),
+      subjects === null,
+      [...(subjects?.people ?? [])],
+      [...(subjects?.teams ?? [])],
+    ],
   );
-  return new Map(rows.map((r) => [r.subject_id, Number(r.extra)]));
+  const tokens = new Map<string, number>();
+  const money = new Map<string, number>();
+  for (const r of rows) {
+    if (r.tokens !== null) tokens.set(r.key, Number(r.tokens));
+    if (r.money !== null) money.set(r.key, Number(r.money));
+  }
+  return { tokens, money };
 }
 
 /**

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { audiencesOf, escalationsFrom, ladderApprover } from '../../src/engine/escalations.ts';
+import {
+  audiencesOf,
+  escalationsFrom,
+  ladderApprover,
+  withExceptions,
+} from '../../src/engine/escalations.ts';
 import { mayDecide, validateExceptionRequest } from '../../src/engine/exceptions.ts';
 import type { RuleSet } from '../../src/policy/compile/ruleset.ts';
 import { evaluate } from '../../src/policy/evaluate/index.ts';
@@ -99,6 +104,31 @@ describe('escalationsFrom', () => {
     const leak = escalationsFrom(result).find((d) => d.rule === 'leakage');
     expect(leak?.key).toBe('rule:leakage|person:sam|2026-09-30T23:00:00.000Z');
     expect(leak?.severity).toBe('high');
+  });
+});
+
+describe('withExceptions', () => {
+  it('measures quota and budget steps against the exception-raised limits', () => {
+    const drafts = escalationsFrom(run('2026-11-20T12:00:00Z', 1_900_000, 1_700));
+    const shown = (extras: Parameters<typeof withExceptions>[1]) =>
+      withExceptions(drafts, extras)
+        .filter((d) => d.source === 'ladder')
+        .map((d) => `${d.ladder}:${d.trigger}:${d.threshold}`)
+        .sort();
+    const none = { tokens: new Map(), money: new Map() };
+    expect(shown(none)).toEqual([
+      'budget:at:80',
+      'budget:forecast:100',
+      'quota:at:70',
+      'quota:at:90',
+    ]);
+    // 1.9M of 2M + 1M is 63%; 1,700 of 2,000 + 1,000 USD is 57% (forecast ~75%)
+    expect(
+      shown({
+        tokens: new Map([['person:ivy@halcyon.test', 1_000_000]]),
+        money: new Map([['team:finance-ops', 1_000]]),
+      }),
+    ).toEqual([]);
   });
 });
 

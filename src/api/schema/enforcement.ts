@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { resolveCursorConnection } from '@pothos/plugin-relay';
 import DataLoader from 'dataloader';
 import { filter, pipe } from 'graphql-yoga';
-import { type Decision, decideQuota } from '../../engine/decision.ts';
+import { bandFor, type Decision, decideQuota } from '../../engine/decision.ts';
 import { ladderApprover, WEBHOOK_AUDIENCES } from '../../engine/escalations.ts';
 import { mayDecide, validateExceptionRequest } from '../../engine/exceptions.ts';
 import { factWindows, personAttributes, teamAttributes } from '../../engine/facts.ts';
@@ -15,6 +15,7 @@ import { evaluate } from '../../policy/evaluate/index.ts';
 import type { Band } from '../../policy/evaluate/types.ts';
 import {
   acknowledgeEscalation,
+  activeExtras,
   addWebhook,
   createException,
   decideException,
@@ -841,17 +842,12 @@ function personBands(ctx: Context) {
     const plan = quotaPlan(active.ruleSet);
     const reader = usageReader(ctx.store);
     const scope = { people: [...ids] };
-    const [directory, sums, exceptions] = await Promise.all([
+    const [directory, sums, extras] = await Promise.all([
       reader.directory(scope),
       reader.sumFacts(plan.windows(now), ['person'], scope),
-      ctx.store.query<{ subject_id: string; extra: string }>(
-        `select subject_id, sum(extra_tokens)::text as extra from exceptions
-          where subject_kind = 'person' and subject_id = any ($1::text[]) and status = 'approved'
-            and expires_at > $2 and extra_tokens is not null group by subject_id`,
-        [[...ids], now.toISOString()],
-      ),
+      activeExtras(ctx.store, now, { people: [...ids] }),
     ]);
-    const extra = new Map(exceptions.map((r) => [r.subject_id, Number(r.extra)]));
+    const extra = new Map([...ids].map((id) => [id, extras.tokens.get(`person:${id}`) ?? 0]));
     const people = directory.people;
     const result = evaluate(plan.ruleSet, {
       now,
@@ -943,15 +939,25 @@ function teamBands(ctx: Context) {
         ),
       })),
     });
+    const extras = await activeExtras(ctx.store, now, { teams: [...ids] });
+    const ladder = rs.ladders.budget ?? null;
     const byId = new Map<string, BandInfo>();
     for (const s of result.subjects) {
       if (s.kind !== 'team' || s.budgets.length === 0) continue;
-      const worst = s.budgets.reduce((a, b) =>
-        WORST[b.band] > WORST[a.band] || (WORST[b.band] === WORST[a.band] && b.percent > a.percent)
-          ? b
-          : a,
-      );
-      byId.set(s.id, { band: worst.band, percent: worst.percent });
+      // approved money exceptions raise every budget of the team
+      const extra = extras.money.get(`team:${s.id}`) ?? 0;
+      let worst: BandInfo | null = null;
+      for (const b of s.budgets) {
+        const percent = b.limit + extra > 0 ? (b.spent / (b.limit + extra)) * 100 : 0;
+        const band = bandFor(ladder, percent);
+        if (
+          !worst ||
+          WORST[band] > WORST[worst.band] ||
+          (band === worst.band && percent > worst.percent)
+        )
+          worst = { band, percent };
+      }
+      if (worst) byId.set(s.id, worst);
     }
     return ids.map((id) => byId.get(id) ?? null);
   });
