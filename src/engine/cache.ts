@@ -28,18 +28,62 @@ export function clockStamp(ruleSet: RuleSet, now: Date): string {
   return subDay ? now.toISOString().slice(0, 16) : localDate(now, tz);
 }
 
-export type CacheStats = { hits: number; misses: number; size: number };
+export type CacheStats = { hits: number; misses: number; stale: number; size: number };
+
+/** An evaluation and how fresh it is. */
+export type Freshness = {
+  evaluation: Evaluation;
+  /** true when newer data exists and a fresh evaluation is being computed */
+  stale: boolean;
+  /** the watermark of the data the evaluation saw */
+  watermark: string;
+};
+
+/** Loads slower than this may be served stale while they are recomputed (see `current`). */
+export const DEFAULT_STALE_AFTER_MS = 1_000;
 
 export class OrgEvaluationCache {
   readonly #reader: UsageReader;
   readonly #max: number;
+  readonly #staleAfterMs: number;
   readonly #entries = new Map<string, Promise<Evaluation>>();
+  /** keys whose load finished */
+  readonly #settled = new Set<string>();
+  /** per (policy, clock stamp): the newest finished evaluation, its watermark and cost */
+  readonly #latest = new Map<string, { evaluation: Evaluation; watermark: bigint; ms: number }>();
   #hits = 0;
   #misses = 0;
+  #stale = 0;
 
-  constructor(reader: UsageReader, options: { maxEntries?: number } = {}) {
+  constructor(reader: UsageReader, options: { maxEntries?: number; staleAfterMs?: number } = {}) {
     this.#reader = reader;
     this.#max = options.maxEntries ?? 8;
+    this.#staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  }
+
+  /**
+   * Like `evaluation`, but when the data moved on and evaluating it is slow (the last load
+   * took at least `staleAfterMs`), the newest finished evaluation for the same policy and
+   * day is returned at once, marked stale, while the fresh one is computed in the
+   * background. Small organisations (fast loads) always get fresh results. Callers show
+   * the staleness (boards carry `stale` and the data watermark).
+   */
+  async current(ruleSet: RuleSet, now: Date, watermark: string): Promise<Freshness> {
+    const base = `${ruleSet.hash}|${clockStamp(ruleSet, now)}`;
+    const key = `${base}|${watermark}`;
+    const last = this.#latest.get(base);
+    if (
+      !this.#settled.has(key) &&
+      last &&
+      last.ms >= this.#staleAfterMs &&
+      last.watermark < BigInt(watermark)
+    ) {
+      this.#stale++;
+      this.evaluation(ruleSet, now, watermark).catch(() => {});
+      return { evaluation: last.evaluation, stale: true, watermark: String(last.watermark) };
+    }
+    const evaluation = await this.evaluation(ruleSet, now, watermark);
+    return { evaluation, stale: false, watermark };
   }
 
   /**
@@ -47,8 +91,8 @@ export class OrgEvaluationCache {
    * changed. Pass a `watermark` read just before to save a query.
    */
   async evaluation(ruleSet: RuleSet, now: Date, watermark?: string): Promise<Evaluation> {
-    const mark = watermark ?? (await this.#reader.watermark());
-    const key = `${ruleSet.hash}|${clockStamp(ruleSet, now)}|${mark}`;
+    const watermarkText = watermark ?? (await this.#reader.watermark());
+    const key = `${ruleSet.hash}|${clockStamp(ruleSet, now)}|${watermarkText}`;
     const found = this.#entries.get(key);
     if (found) {
       this.#hits++;
@@ -58,12 +102,28 @@ export class OrgEvaluationCache {
       return found;
     }
     this.#misses++;
+    const started = performance.now();
     const loading = this.#load(ruleSet, now);
     this.#entries.set(key, loading);
-    loading.catch(() => this.#entries.delete(key));
+    loading.then(
+      (evaluation) => {
+        this.#settled.add(key);
+        const base = key.slice(0, key.lastIndexOf('|'));
+        const mark = BigInt(watermarkText ?? '0');
+        const last = this.#latest.get(base);
+        if (!last || last.watermark <= mark) {
+          this.#latest.set(base, { evaluation, watermark: mark, ms: performance.now() - started });
+        }
+        if (this.#latest.size > this.#max) {
+          this.#latest.delete(this.#latest.keys().next().value as string);
+        }
+      },
+      () => this.#entries.delete(key),
+    );
     while (this.#entries.size > this.#max) {
       const oldest = this.#entries.keys().next().value as string;
       this.#entries.delete(oldest);
+      this.#settled.delete(oldest);
     }
     return loading;
   }
@@ -79,11 +139,13 @@ export class OrgEvaluationCache {
   }
 
   stats(): CacheStats {
-    return { hits: this.#hits, misses: this.#misses, size: this.#entries.size };
+    return { hits: this.#hits, misses: this.#misses, stale: this.#stale, size: this.#entries.size };
   }
 
   clear(): void {
     this.#entries.clear();
+    this.#settled.clear();
+    this.#latest.clear();
   }
 }
 

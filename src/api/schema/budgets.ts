@@ -68,13 +68,13 @@ const BudgetRef = builder.objectRef<BudgetShape>('Budget').implement({
 async function loadBudgets(
   ctx: Context,
   filter: { team?: string | null },
-): Promise<{ rows: BudgetShape[]; suppressed: number; minGroupSize: number }> {
+): Promise<{ rows: BudgetShape[]; suppressed: number; minGroupSize: number; stale: boolean }> {
   const service = readService(ctx);
   const active = await service.active();
   if (!active) throw new NoActivePolicyProblem();
   const { ruleSet, watermark } = active;
   const now = service.now();
-  const evaluation = await service.cache.evaluation(ruleSet, now, watermark);
+  const { evaluation, stale } = await service.cache.current(ruleSet, now, watermark);
   const personBudgets = new Set(
     ruleSet.budgets.filter((b) => b.subject === 'person' && b.id).map((b) => b.id as string),
   );
@@ -126,7 +126,7 @@ async function loadBudgets(
       if (r.subjectKind === 'person' && r.subjectId && r.subjectId !== ctx.caller.person)
         await ctx.audit.record({ action: 'read.budget', subject: r.subjectId });
   }
-  return { rows, suppressed, minGroupSize: k };
+  return { rows, suppressed, minGroupSize: k, stale };
 }
 
 const BudgetConnection = builder.connectionObject({
@@ -154,7 +154,7 @@ builder.queryField('budgets', (t) =>
       args: { team: t.arg.string({ required: false, description: 'Only this team’s budgets.' }) },
       errors: { types: [NoActivePolicyProblem], directResult: true },
       resolve: async (_root, args, ctx) => {
-        const { rows, suppressed, minGroupSize } = await loadBudgets(ctx, args);
+        const { rows, suppressed, minGroupSize, stale } = await loadBudgets(ctx, args);
         const connection = resolveArrayConnection({ args, defaultSize: 50, maxSize: 500 }, rows);
         return Object.assign(
           connection ?? {
@@ -166,7 +166,7 @@ builder.queryField('budgets', (t) =>
               endCursor: null,
             },
           },
-          { suppressed, minGroupSize },
+          { suppressed, minGroupSize, stale },
         );
       },
     },

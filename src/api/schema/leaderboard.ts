@@ -68,7 +68,9 @@ const EntryRef = builder.objectRef<BoardViewEntry>('LeaderboardEntry').implement
   }),
 });
 
-const LeaderboardRef = builder.objectRef<BoardView>('Leaderboard');
+type BoardShape = BoardView & { stale: boolean; dataVersion: string };
+
+const LeaderboardRef = builder.objectRef<BoardShape>('Leaderboard');
 
 const LeaderboardConnection = builder.connectionObject({
   type: EntryRef,
@@ -76,7 +78,7 @@ const LeaderboardConnection = builder.connectionObject({
   fields: (t) => ({
     board: t.field({
       type: LeaderboardRef,
-      resolve: (c) => (c as unknown as { board: BoardView }).board,
+      resolve: (c) => (c as unknown as { board: BoardShape }).board,
     }),
   }),
 });
@@ -95,6 +97,15 @@ LeaderboardRef.implement({
     top: t.exposeInt('top', { nullable: true }),
     cohorts: t.exposeStringList('cohorts'),
     cohort: t.exposeString('cohort', { nullable: true }),
+    stale: t.boolean({
+      description:
+        'True while newer data is being evaluated (large organisations): this is the previous evaluation.',
+      resolve: (b) => b.stale,
+    }),
+    dataVersion: t.string({
+      description: 'The change watermark of the data this board was evaluated on.',
+      resolve: (b) => b.dataVersion,
+    }),
     total: t.int({
       description: 'Entries shown (after the cohort filter, top and privacy rules).',
       resolve: (b) => b.entries.length,
@@ -106,7 +117,7 @@ LeaderboardRef.implement({
 export async function loadBoard(
   ctx: Context,
   args: { name: string; cohort?: string | null; window?: string | null },
-): Promise<BoardView> {
+): Promise<BoardShape> {
   const service = readService(ctx);
   const active = await service.active();
   if (!active) throw new NoActivePolicyProblem();
@@ -127,14 +138,19 @@ export async function loadBoard(
     }
   }
   const [current, previous] = await Promise.all([
-    service.cache.evaluation(ruleSet, clock, watermark),
-    service.cache.evaluation(ruleSet, previousClock(ruleSet, args.name, clock), watermark),
+    service.cache.current(ruleSet, clock, watermark),
+    service.cache.current(ruleSet, previousClock(ruleSet, args.name, clock), watermark),
   ]);
   try {
-    return boardView(ruleSet, args.name, current, previous, {
+    const view = boardView(ruleSet, args.name, current.evaluation, previous.evaluation, {
       cohort: args.cohort,
       named: seesNames(ctx.caller.role),
     });
+    return {
+      ...view,
+      stale: current.stale || previous.stale,
+      dataVersion: current.watermark,
+    };
   } catch (error) {
     if (error instanceof UnknownBoardError) throw new NotFoundError('leaderboard', args.name);
     throw error;

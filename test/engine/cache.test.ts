@@ -1,0 +1,91 @@
+// The org evaluation cache: hits while nothing changes, fresh results after a change, and
+// stale-while-revalidate only when evaluating is slow. A fake reader counts its reads;
+// "slow" is a threshold of 0 ms, so nothing here depends on timing.
+import { describe, expect, it } from 'vitest';
+import { OrgEvaluationCache } from '../../src/engine/cache.ts';
+import type { FactSums, GroupedFactSums, UsageReader } from '../../src/engine/ports.ts';
+import { NOW, tinyPolicy } from './fixture.ts';
+
+const { ruleSet } = tinyPolicy();
+
+function fakeReader() {
+  const state = { tokens: 1, reads: 0 };
+  const reader: UsageReader = {
+    async directory() {
+      return {
+        people: [
+          {
+            id: 'ana',
+            name: 'Ana',
+            team: null,
+            role: 'engineer',
+            manager: null,
+            optedIn: true,
+            fromDirectory: true,
+            attributes: {},
+          },
+        ],
+        teams: [],
+      };
+    },
+    async sumFacts(windows, groupings) {
+      state.reads++;
+      const out: GroupedFactSums = {};
+      for (const g of groupings) {
+        const sums: FactSums = new Map();
+        for (const w of windows) {
+          const values = Object.fromEntries(
+            w.facts.map((f) => [f, f === 'tokens' ? state.tokens : 0]),
+          );
+          sums.set(w.key, new Map([[g === 'person' ? 'ana' : 'org', values]]));
+        }
+        out[g] = sums;
+      }
+      return out;
+    },
+    async watermark() {
+      return String(state.tokens);
+    },
+    async usage() {
+      return [];
+    },
+  };
+  return { reader, state };
+}
+
+const tokensOf = (f: {
+  evaluation: { result: { subjects: { id: string; quota: { used: number } | null }[] } };
+}) => f.evaluation.result.subjects.find((s) => s.id === 'ana')?.quota?.used;
+
+describe('OrgEvaluationCache', () => {
+  it('reads once per watermark and day, and again after a change', async () => {
+    const { reader, state } = fakeReader();
+    const cache = new OrgEvaluationCache(reader);
+    expect(tokensOf(await cache.current(ruleSet, NOW, '1'))).toBe(1);
+    await cache.current(ruleSet, NOW, '1');
+    expect(state.reads).toBe(1);
+    state.tokens = 2;
+    const fresh = await cache.current(ruleSet, NOW, '2');
+    expect(fresh.stale).toBe(false);
+    expect(tokensOf(fresh)).toBe(2);
+    expect(state.reads).toBe(2);
+    // a new local day is a new evaluation even with the same data
+    await cache.current(ruleSet, new Date(NOW.getTime() + 86_400_000), '2');
+    expect(state.reads).toBe(3);
+  });
+
+  it('serves the last evaluation, marked stale, while a slow one is recomputed', async () => {
+    const { reader, state } = fakeReader();
+    const cache = new OrgEvaluationCache(reader, { staleAfterMs: 0 });
+    await cache.current(ruleSet, NOW, '1');
+    state.tokens = 2;
+    const stale = await cache.current(ruleSet, NOW, '2');
+    expect(stale).toMatchObject({ stale: true, watermark: '1' });
+    expect(tokensOf(stale)).toBe(1);
+    await cache.evaluation(ruleSet, NOW, '2'); // the refresh already under way
+    const fresh = await cache.current(ruleSet, NOW, '2');
+    expect(fresh).toMatchObject({ stale: false, watermark: '2' });
+    expect(tokensOf(fresh)).toBe(2);
+    expect(state.reads).toBe(2);
+  });
+});
