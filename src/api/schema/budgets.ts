@@ -141,6 +141,11 @@ const BudgetConnection = builder.connectionObject({
     minGroupSize: t.int({
       resolve: (c) => (c as unknown as { minGroupSize: number }).minGroupSize,
     }),
+    stale: t.boolean({
+      description:
+        'True while newer data is being evaluated (large organisations): spend is from the previous evaluation.',
+      resolve: (c) => (c as unknown as { stale: boolean }).stale,
+    }),
   }),
 });
 
