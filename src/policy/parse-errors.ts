@@ -8,6 +8,7 @@ import type { BuildContext } from './parse-context.ts';
 import { suggest } from './suggest.ts';
 
 const tokenTypesByName = new Map<string, TokenType>(T.allTokens.map((t) => [t.name, t]));
+const allKeywords = [...T.keywordTokens.keys()];
 
 /** Clauses a block accepts, so "expected `}`" can also list what the block could contain. */
 const clauseWords: Record<string, readonly string[]> = {
@@ -166,14 +167,16 @@ export function syntaxDiagnostic(
     e.name === 'NotAllInputParsedException' ||
     (rule === 'policyFile' && expected.includes('EOF'))
   ) {
-    let guess = plainWord ? suggest(plainWord, T.declarationWords) : undefined;
+    let guess = plainWord
+      ? (suggest(plainWord, T.declarationWords) ?? suggest(plainWord, allKeywords))
+      : undefined;
     let at = range;
     let what = foundText;
     let fixToken = guess && isRealToken(found) ? found : undefined;
     // `metric m = a +` then `teir b {`: the misspelled word was read as part of the
     // expression above, so look at the word that starts the line
     if (!guess && isRealToken(prev) && prev.startColumn === 1 && prev.tokenType === T.Identifier) {
-      guess = suggest(prev.image, T.declarationWords);
+      guess = suggest(prev.image, T.declarationWords) ?? suggest(prev.image, allKeywords);
       if (guess) {
         at = ctx.tokenRange(prev);
         what = describeFound(prev);
@@ -203,8 +206,12 @@ export function syntaxDiagnostic(
     .filter((t): t is TokenType => t !== undefined && isKeyword(t))
     .map((t) => t.name)
     .map((n) => label(n).slice(1, -1));
-  // did-you-mean only for plain names: a keyword in the wrong place is not a typo
-  let guess = plainWord ? suggest(plainWord, keywordCandidates) : undefined;
+  // did-you-mean only for plain names: a keyword in the wrong place is not a typo. Words
+  // expected here come first; then any keyword, since optional clauses (`price`,
+  // `environment`, `within`) are not in Chevrotain's expected set
+  const suggestKeyword = (word: string) =>
+    suggest(word, keywordCandidates) ?? suggest(word, allKeywords);
+  let guess = plainWord ? suggestKeyword(plainWord) : undefined;
   let fixToken = guess ? found : undefined;
   let at = range;
   let what = foundText;
@@ -212,7 +219,7 @@ export function syntaxDiagnostic(
   // `expct not eligible b`: the misspelled word was read as a name (an attribute here), and
   // the error surfaces one token later; point at the word instead
   if (!guess && isRealToken(prev) && prev.tokenType === T.Identifier) {
-    guess = suggest(prev.image, keywordCandidates);
+    guess = suggestKeyword(prev.image);
     if (guess) {
       fixToken = prev;
       at = ctx.tokenRange(prev);

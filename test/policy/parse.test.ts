@@ -403,6 +403,18 @@ describe('diagnostics', () => {
     expect(test.expects[0].expectation).toMatchObject({ kind: 'ExpectEligible', negated: true });
   });
 
+  it('suggests optional clause keywords too', () => {
+    expect(messages('model "m" class c pirce { input 1 }')).toEqual([
+      '1:19 Q2005 expected a declaration, found `pirce` | did you mean `price`?',
+    ]);
+    expect(messages('rule r { when a wtihin 7d > 0 then block }')[0]).toMatch(
+      /found `wtihin` \| did you mean `within`\?$/,
+    );
+    // read as meant, the rest parses: the model keeps its price
+    const model = parsePolicy('model "m" class c pirce { input 1 }').ast.declarations[0];
+    expect(model.kind === 'Model' && model.prices.length).toBe(1);
+  });
+
   it('offers no did-you-mean for a reserved word in the wrong place', () => {
     expect(parsePolicy('tier a { not }').diagnostics[0].hint).not.toMatch(/did you mean/);
   });
