@@ -507,6 +507,8 @@ export type ExceptionFilter = {
   approver?: string[] | null;
   /** only exceptions active at this instant (approved and unexpired) */
   activeAt?: Date | null;
+  /** open requests this person may decide as the subject's manager or team owner */
+  approvableBy?: string | null;
 };
 
 export async function listExceptions(
@@ -526,6 +528,17 @@ export async function listExceptions(
   if (filter.approver) add('approver = any (?::text[])', filter.approver);
   if (filter.activeAt)
     add("status = 'approved' and expires_at > ?::timestamptz", filter.activeAt.toISOString());
+  if (filter.approvableBy)
+    add(
+      `status = 'requested' and subject_id <> ? and (
+         (approver = 'manager' and subject_kind = 'person'
+            and subject_id in (select id from people where manager_id = ?))
+         or (approver = 'team_owner' and (
+              (subject_kind = 'team' and subject_id in (select id from teams where owner = ?))
+              or (subject_kind = 'person' and subject_id in (
+                    select p.id from people p join teams t on t.id = p.team_id where t.owner = ?)))))`,
+      filter.approvableBy,
+    );
   if (page.beforeId) add('id < ?::bigint', page.beforeId);
   params.push(page.limit);
   return db.query<ExceptionRow>(

@@ -30,7 +30,6 @@ import {
   type OutboxRow,
   relationsOf,
   removeWebhook,
-  reportsOf,
   settleApprovalEscalations,
 } from '../../store/enforcement.ts';
 import { usageReader } from '../../store/usage-reader.ts';
@@ -479,16 +478,7 @@ builder.queryField('exceptions', (t) =>
               { beforeId, limit },
             );
           if (!me) return [];
-          const reports = await reportsOf(ctx.store, me);
-          return listExceptions(
-            ctx.store,
-            {
-              status: ['requested'],
-              subjects: reports.filter((p) => p !== me),
-              approver: ['manager'],
-            },
-            { beforeId, limit },
-          );
+          return listExceptions(ctx.store, { approvableBy: me }, { beforeId, limit });
         }
         if (!governance) {
           if (!me) throw new ForbiddenError('listing exceptions needs a member or governance key');
