@@ -3,7 +3,7 @@
 // chunk in one transaction together with the daily rollups of exactly the rows that were
 // new (an id already stored is a duplicate and never counts twice).
 import type pg from 'pg';
-import { costPico, type PriceTable, picoToDecimal } from '../policy/price.ts';
+import { costPico, type PriceTable } from '../policy/price.ts';
 import type { Store } from './db.ts';
 import {
   type ComplianceRecord,
@@ -92,6 +92,28 @@ export function addTotals(into: IngestTotals, more: IngestTotals): IngestTotals 
 }
 
 type Valid = { line: number; record: NativeRecord };
+
+/**
+ * Exact cost in pico-units: a plain number while every product stays a safe integer (the
+ * common case, and far cheaper than BigInt), else the exact BigInt as a decimal string.
+ */
+function costInPico(prices: PriceTable, record: UsageRecord): number | string | null {
+  const price = prices.models[record.model];
+  if (!price) return null;
+  const sum =
+    record.input_tokens * price.input +
+    record.output_tokens * price.output +
+    record.cache_read_tokens * price.cacheRead +
+    record.cache_write_tokens * price.cacheWrite;
+  if (Number.isSafeInteger(sum)) return sum;
+  const exact = costPico(prices, record.model, {
+    inputTokens: record.input_tokens,
+    outputTokens: record.output_tokens,
+    cacheReadTokens: record.cache_read_tokens,
+    cacheWriteTokens: record.cache_write_tokens,
+  });
+  return exact === null ? null : exact.toString();
+}
 
 /** Validates and stores rows; returns one result per input row plus totals. */
 export async function ingestBatch(
@@ -216,18 +238,11 @@ async function loadChunk(
       people.set(item.record.person, { line: item.line, record: item.record });
   }
 
-  // Price before touching the database: cost is fixed at ingest.
-  const costs: (string | null)[] = [];
+  // Price before touching the database: cost is fixed at ingest, in integer pico-units
+  // (the database divides by 10^12 in numeric, exactly).
+  const costs: (number | string | null)[] = [];
   const unpricedModels: Record<string, number> = {};
-  for (const { record } of usage.first) {
-    const pico = costPico(prices, record.model, {
-      inputTokens: record.input_tokens,
-      outputTokens: record.output_tokens,
-      cacheReadTokens: record.cache_read_tokens,
-      cacheWriteTokens: record.cache_write_tokens,
-    });
-    costs.push(pico === null ? null : picoToDecimal(pico));
-  }
+  for (const { record } of usage.first) costs.push(costInPico(prices, record));
 
   const outcome = [] as unknown as ChunkOutcome;
   outcome.unpriced = 0;
@@ -443,7 +458,7 @@ async function upsertDirectory(
 async function insertUsage(
   client: pg.PoolClient,
   rows: UsageRecord[],
-  costs: (string | null)[],
+  costs: (number | string | null)[],
   source: string,
   timezone: string,
 ): Promise<Set<string>> {
@@ -452,9 +467,9 @@ async function insertUsage(
     `with input as (
        -- one JSON parameter: far fewer allocations than fifteen array parameters
        select * from json_to_recordset($1::json)
-         as t(id text, ts timestamptz, person_id text, team_id text, model text, provider text,
+         as t(id text, ts_ms float8, person_id text, team_id text, model text, provider text,
               input_tokens int8, output_tokens int8, cache_read_tokens int8, cache_write_tokens int8,
-              requests int4, cost numeric, project text, environment text, task text)
+              requests int4, cost_pico numeric, project text, environment text, task text)
      ),
      fresh as (
        insert into usage_event_ids (id) select id from input order by id on conflict do nothing returning id
@@ -463,7 +478,10 @@ async function insertUsage(
        insert into usage_events (id, ts, person_id, team_id, model, provider, input_tokens, output_tokens,
                                  cache_read_tokens, cache_write_tokens, requests, cost, project, environment,
                                  task, source)
-       select i.*, $2 from input i join fresh f on f.id = i.id
+       select i.id, to_timestamp(i.ts_ms / 1000.0), i.person_id, i.team_id, i.model, i.provider,
+              i.input_tokens, i.output_tokens, i.cache_read_tokens, i.cache_write_tokens, i.requests,
+              i.cost_pico / 1000000000000, i.project, i.environment, i.task, $2
+         from input i join fresh f on f.id = i.id
        returning ts, person_id, model, project, environment, input_tokens, output_tokens,
                  cache_read_tokens, cache_write_tokens, requests, cost
      ),
@@ -489,7 +507,7 @@ async function insertUsage(
       JSON.stringify(
         rows.map((r, i) => ({
           id: r.id,
-          ts: new Date(r.ts).toISOString(),
+          ts_ms: r.ts,
           person_id: r.person,
           team_id: r.team,
           model: r.model,
@@ -499,7 +517,7 @@ async function insertUsage(
           cache_read_tokens: r.cache_read_tokens,
           cache_write_tokens: r.cache_write_tokens,
           requests: r.requests,
-          cost: costs[i],
+          cost_pico: costs[i],
           project: r.project,
           environment: r.environment,
           task: r.task,

@@ -197,7 +197,7 @@ try {
   // caps on V8's heap keep the importer's memory flat (by default V8 lets garbage from a
   // high allocation rate pile up before collecting); BENCH_NODE_FLAGS overrides
   const nodeFlags = (
-    process.env.BENCH_NODE_FLAGS ?? '--max-old-space-size=256 --max-semi-space-size=16'
+    process.env.BENCH_NODE_FLAGS ?? '--max-old-space-size=200 --max-semi-space-size=32'
   )
     .split(' ')
     .filter(Boolean);
