@@ -92,6 +92,7 @@ function perPersonStatement(
   params: Params,
   windowCondition: (w: FactWindow) => string,
   rangeCondition: string,
+  withTeam: boolean,
 ) {
   const columns: Column[] = [];
   const selects: string[] = [];
@@ -112,13 +113,15 @@ function perPersonStatement(
       selects.push(`coalesce(sum(${expr}) filter (where ${cond}), 0)::text as ${alias}`);
     });
   });
-  const sql = `
-    select a.*, p.team_id from (
+  const inner = `
       select x.person_id${selects.length ? `,\n             ${selects.join(',\n             ')}` : ''}
         from ${source} x
        where ${rangeCondition} and ${scopeSql(scope, params, 'x.person_id')}
-       group by x.person_id) a
-    join people p on p.id = a.person_id`;
+       group by x.person_id`;
+  // the current team is needed only for team totals
+  const sql = withTeam
+    ? `select a.*, p.team_id from (${inner}) a join people p on p.id = a.person_id`
+    : `select a.*, null as team_id from (${inner}) a`;
   return { sql, columns };
 }
 
@@ -348,6 +351,7 @@ export function usageReader(store: Store): UsageReader {
               ? `x.day >= ${params.add(w.from, '::date')} and x.day < ${params.add(w.to, '::date')}`
               : 'false',
           range,
+          groupings.includes('team'),
         );
         work.push(
           read<PersonRow>(sql, params.values).then((r) => {
@@ -380,6 +384,7 @@ export function usageReader(store: Store): UsageReader {
               ? `x.ts > ${params.add(w.start.toISOString(), '::timestamptz')} and x.ts <= ${params.add(w.end.toISOString(), '::timestamptz')}`
               : 'false',
           'true',
+          groupings.includes('team'),
         );
         work.push(
           read<PersonRow>(sql, params.values).then((r) => {
