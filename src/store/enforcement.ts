@@ -120,7 +120,8 @@ export async function readQuotaSnapshot(
           from escalations
          where subject_kind = 'person' and subject_id = $1 and ladder = 'quota'
            and status in ('justified', 'approved') and period_end > $2::timestamptz) as satisfied`;
-  // a named statement is planned once per connection: planning costs more than running it
+  // a named statement is parsed once per connection and soon runs on a cached generic
+  // plan: planning this statement costs more than executing it
   const rows =
     'pool' in db
       ? (
