@@ -2,6 +2,7 @@
 // leases) to the engine (evaluation, decisions). One per store, so resolvers reach it
 // through ctx.store. The clock is injectable: tests move time instead of sleeping.
 import { createPubSub, SlidingBuffer } from 'graphql-yoga';
+import pg from 'pg';
 import {
   audiencesOf,
   type EscalationDraft,
@@ -24,6 +25,7 @@ import {
   type EscalationRow,
   type EscalationToRecord,
   expireExceptions,
+  getEscalation,
   markDirty,
   readQuotaSnapshot,
   recordEscalations,
@@ -76,7 +78,16 @@ export type Enforcement = {
    */
   sweep(options?: { force?: boolean; holder?: string }): Promise<SweepReport>;
   pubsub: ReturnType<typeof createPubSub<{ escalationRaised: [EscalationRow] }>>;
+  /**
+   * New escalations as they are recorded. On a PostgreSQL server this includes those other
+   * instances record (relayed with LISTEN/NOTIFY); on the embedded database, this process's.
+   */
+  subscribe(): Promise<AsyncIterable<EscalationRow>>;
+  /** Stops the LISTEN connection, if one was opened. */
+  close(): Promise<void>;
 };
+
+export const ESCALATION_CHANNEL = 'quotient_escalation_raised';
 
 const services = new WeakMap<Store, Enforcement>();
 
@@ -113,6 +124,36 @@ export function createEnforcement(
   });
   let current: { hash: string; version: string | null; ruleSet: RuleSet } | null = null;
   const holder = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  // Across instances, escalations travel by NOTIFY; the embedded database serves one
+  // process (and one connection), so there they are published in-process.
+  const relayed = !store.embedded;
+  let listener: Promise<pg.Client> | null = null;
+
+  function listen(): Promise<pg.Client> {
+    listener ??= (async () => {
+      const client = new pg.Client({ connectionString: store.url });
+      const reset = () => {
+        listener = null;
+      };
+      client.on('error', reset);
+      client.on('end', reset);
+      client.on('notification', (message) => {
+        if (!message.payload) return;
+        getEscalation(store, message.payload)
+          .then((row) => {
+            if (row) pubsub.publish('escalationRaised', row);
+          })
+          .catch(() => {});
+      });
+      await client.connect();
+      await client.query(`listen ${ESCALATION_CHANNEL}`);
+      return client;
+    })().catch((error) => {
+      listener = null;
+      throw error;
+    });
+    return listener;
+  }
 
   async function loadActive(): Promise<ActiveRuleSet | null> {
     const rows = await store.query<{ hash: string; version: string; ir: RuleSetIR }>(
@@ -156,7 +197,12 @@ export function createEnforcement(
     for (let i = 0; i < full.length; i += 1000) {
       created.push(...(await recordEscalations(store, full.slice(i, i + 1000), now)));
     }
-    for (const row of created) pubsub.publish('escalationRaised', row);
+    if (!relayed) for (const row of created) pubsub.publish('escalationRaised', row);
+    else if (created.length > 0)
+      await store.query(
+        `select pg_notify('${ESCALATION_CHANNEL}', id) from unnest($1::text[]) as id`,
+        [created.map((row) => row.id)],
+      );
     return created;
   }
 
@@ -260,6 +306,16 @@ export function createEnforcement(
       }
     },
     pubsub,
+    async subscribe() {
+      const events = pubsub.subscribe('escalationRaised');
+      if (relayed) await listen();
+      return events;
+    },
+    async close() {
+      const pending = listener;
+      listener = null;
+      if (pending) await (await pending.catch(() => null))?.end().catch(() => {});
+    },
   };
   return service;
 }

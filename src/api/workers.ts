@@ -57,6 +57,7 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
       stopped = true;
       for (const t of timers) clearInterval(t);
       await Promise.allSettled([...running]);
+      await service.close();
     },
   };
 }

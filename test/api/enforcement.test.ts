@@ -13,7 +13,9 @@ import {
   enforcementFor,
   SWEEP_JOB,
 } from '../../src/api/enforcement.ts';
+import { apiEntities } from '../../src/api/entities.ts';
 import { deliverDue } from '../../src/api/webhooks.ts';
+import { openStore } from '../../src/store/db.ts';
 import { addWebhook, releaseLease, tryLease } from '../../src/store/enforcement.ts';
 import { MEMBER_PERSON, seedDirectory, startTestApi, type TestApi } from './support.ts';
 
@@ -140,6 +142,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await service?.close();
   await api?.stop();
 });
 
@@ -572,6 +575,32 @@ describe('escalationRaised over SSE', () => {
     expect(text).toContain('"subject":"cy@acme.test"');
     expect(text).toContain('"threshold":70');
   });
+});
+
+describe('escalations across instances', () => {
+  it.skipIf(!process.env.DATABASE_URL)(
+    'a subscriber on one instance receives what another records (LISTEN/NOTIFY)',
+    async () => {
+      const other = await openStore({ databaseUrl: api.store.url, entities: apiEntities });
+      const instanceB = createEnforcement(other, () => clock);
+      try {
+        const events = (await instanceB.subscribe())[Symbol.asyncIterator]();
+        const next = events.next();
+        await use('relay@acme.test', 750_000, { ts: '2026-11-01T10:10:00Z' });
+        const [created] = await service.reevaluatePeople(['relay@acme.test']);
+        const received = await next;
+        expect(received.value).toMatchObject({
+          id: created.id,
+          subjectId: 'relay@acme.test',
+          threshold: 70,
+        });
+        await events.return?.();
+      } finally {
+        await instanceB.close();
+        await other.close();
+      }
+    },
+  );
 });
 
 describe('exactness under concurrent writes', () => {

@@ -799,12 +799,12 @@ builder.subscriptionField('escalationRaised', (t) =>
   t.field({
     type: EscalationRef,
     description:
-      'Escalations as this server instance records them (Server-Sent Events: POST with `accept: text/event-stream`). Members receive their own only.',
+      'New escalations, recorded by any instance on a PostgreSQL server (Server-Sent Events: POST with `accept: text/event-stream`). Members receive their own only.',
     authScopes: { readDirectory: true },
     args: { subjectKind: t.arg.string({ required: false }) },
-    subscribe: (_root, args, ctx) =>
+    subscribe: async (_root, args, ctx) =>
       pipe(
-        enforcementFor(ctx.store).pubsub.subscribe('escalationRaised'),
+        await enforcementFor(ctx.store).subscribe(),
         filter((e: EscalationRow) => {
           if (args.subjectKind && e.subjectKind !== args.subjectKind) return false;
           if (ctx.caller.role === 'member')
