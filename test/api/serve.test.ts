@@ -76,7 +76,7 @@ describe('quotient serve', () => {
 
     expect(cli(['keys', 'revoke', id]).status).toBe(0);
     expect(cli(['keys', 'revoke', id]).status).toBe(1);
-  });
+  }, 120_000);
 
   it('prints a bootstrap admin key once when no key exists', async () => {
     const fresh = await createTestDatabase();
@@ -100,7 +100,7 @@ describe('quotient serve', () => {
       db = previous;
       await fresh.drop();
     }
-  });
+  }, 120_000);
 
   it('exits 2 on usage errors', () => {
     expect(cli(['keys', 'create', '--role', 'root', '--name', 'x']).status).toBe(2);
