@@ -12,7 +12,7 @@ import { evaluate } from '../policy/evaluate/index.ts';
 import type { EvaluateResult, SubjectInput } from '../policy/evaluate/types.ts';
 import { windowKeyMinutes } from '../policy/windows.ts';
 import type { Evaluation } from './evaluation.ts';
-import { collectOrg, needsOf } from './facts.ts';
+import { boardNeeds, collectOrg, needsOf } from './facts.ts';
 import type { UsageReader } from './ports.ts';
 import { localDate } from './usage.ts';
 
@@ -27,6 +27,13 @@ export function clockStamp(ruleSet: RuleSet, now: Date): string {
   );
   return subDay ? now.toISOString().slice(0, 16) : localDate(now, tz);
 }
+
+/**
+ * What an evaluation is for. `boards` reads only the facts leaderboards use (other facts
+ * are 0, so tiers, quotas and budgets in it mean nothing): a much narrower scan. `all`
+ * reads everything.
+ */
+export type Purpose = 'all' | 'boards';
 
 export type CacheStats = { hits: number; misses: number; stale: number; size: number };
 
@@ -68,8 +75,13 @@ export class OrgEvaluationCache {
    * background. Small organisations (fast loads) always get fresh results. Callers show
    * the staleness (boards carry `stale` and the data watermark).
    */
-  async current(ruleSet: RuleSet, now: Date, watermark: string): Promise<Freshness> {
-    const base = `${ruleSet.hash}|${clockStamp(ruleSet, now)}`;
+  async current(
+    ruleSet: RuleSet,
+    now: Date,
+    watermark: string,
+    purpose: Purpose = 'all',
+  ): Promise<Freshness> {
+    const base = `${purpose}|${ruleSet.hash}|${clockStamp(ruleSet, now)}`;
     const key = `${base}|${watermark}`;
     const last = this.#latest.get(base);
     if (
@@ -79,10 +91,10 @@ export class OrgEvaluationCache {
       last.watermark < BigInt(watermark)
     ) {
       this.#stale++;
-      this.evaluation(ruleSet, now, watermark).catch(() => {});
+      this.evaluation(ruleSet, now, watermark, purpose).catch(() => {});
       return { evaluation: last.evaluation, stale: true, watermark: String(last.watermark) };
     }
-    const evaluation = await this.evaluation(ruleSet, now, watermark);
+    const evaluation = await this.evaluation(ruleSet, now, watermark, purpose);
     return { evaluation, stale: false, watermark };
   }
 
@@ -90,9 +102,14 @@ export class OrgEvaluationCache {
    * The org evaluation for `ruleSet` at `now`, from the cache when nothing it depends on
    * changed. Pass a `watermark` read just before to save a query.
    */
-  async evaluation(ruleSet: RuleSet, now: Date, watermark?: string): Promise<Evaluation> {
+  async evaluation(
+    ruleSet: RuleSet,
+    now: Date,
+    watermark?: string,
+    purpose: Purpose = 'all',
+  ): Promise<Evaluation> {
     const watermarkText = watermark ?? (await this.#reader.watermark());
-    const key = `${ruleSet.hash}|${clockStamp(ruleSet, now)}|${watermarkText}`;
+    const key = `${purpose}|${ruleSet.hash}|${clockStamp(ruleSet, now)}|${watermarkText}`;
     const found = this.#entries.get(key);
     if (found) {
       this.#hits++;
@@ -103,7 +120,7 @@ export class OrgEvaluationCache {
     }
     this.#misses++;
     const started = performance.now();
-    const loading = this.#load(ruleSet, now);
+    const loading = this.#load(ruleSet, now, purpose);
     this.#entries.set(key, loading);
     loading.then(
       (evaluation) => {
@@ -128,12 +145,14 @@ export class OrgEvaluationCache {
     return loading;
   }
 
-  async #load(ruleSet: RuleSet, now: Date): Promise<Evaluation> {
+  async #load(ruleSet: RuleSet, now: Date, purpose: Purpose): Promise<Evaluation> {
+    const needs = needsOf([ruleSet]);
     const { input, directory } = await collectOrg(
       this.#reader,
-      needsOf([ruleSet]),
+      needs,
       now,
       ruleSet.ir.timezone,
+      purpose === 'boards' ? boardNeeds(ruleSet) : needs,
     );
     return { result: evaluate(ruleSet, input), directory, input };
   }

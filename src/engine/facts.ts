@@ -45,6 +45,22 @@ export function needsOf(ruleSets: readonly RuleSet[]): Needs {
   return out;
 }
 
+/** What the leaderboards read (cohort, eligible, exclude and score formulas). */
+export function boardNeeds(ruleSet: RuleSet): Needs {
+  const out: Needs = { person: new Map(), team: new Map(), org: new Map() };
+  for (const board of ruleSet.boards) {
+    const req = out[board.ir.subject];
+    for (const f of [board.cohort, board.eligible, board.exclude, board.score]) {
+      for (const x of f?.facts ?? []) {
+        const set = req.get(x.window) ?? new Set<string>();
+        set.add(x.name);
+        req.set(x.window, set);
+      }
+    }
+  }
+  return out;
+}
+
 /** What a team's budgets read: cost per budget period (and environment scope). */
 export function teamBudgetReads(ruleSet: RuleSet): Requirements {
   const out: Requirements = new Map();
@@ -154,11 +170,18 @@ function factsFor(req: Requirements, sums: FactSums | undefined, id: string): Fa
 export type Collected = { input: EvaluateInput; directory: Directory };
 
 /** Everyone: all people and teams, with org facts when the rule sets read any. */
-export async function collectOrg(reader: UsageReader, needs: Needs, now: Date, timeZone: string) {
+export async function collectOrg(
+  reader: UsageReader,
+  needs: Needs,
+  now: Date,
+  timeZone: string,
+  /** what to read (default: all of `needs`); facts needed but not read are 0 */
+  reads: Needs = needs,
+) {
   const groupings: FactGrouping[] = ['person'];
-  if (needs.team.size > 0) groupings.push('team');
-  if (needs.org.size > 0) groupings.push('org');
-  const windows = factWindows(merge(needs.person, needs.team, needs.org), now, timeZone);
+  if (reads.team.size > 0) groupings.push('team');
+  if (reads.org.size > 0) groupings.push('org');
+  const windows = factWindows(merge(reads.person, reads.team, reads.org), now, timeZone);
   const [directory, sums] = await Promise.all([
     reader.directory(),
     windows.length ? reader.sumFacts(windows, groupings) : Promise.resolve<GroupedFactSums>({}),

@@ -138,8 +138,8 @@ export async function loadBoard(
     }
   }
   const [current, previous] = await Promise.all([
-    service.cache.current(ruleSet, clock, watermark),
-    service.cache.current(ruleSet, previousClock(ruleSet, args.name, clock), watermark),
+    service.cache.current(ruleSet, clock, watermark, 'boards'),
+    service.cache.current(ruleSet, previousClock(ruleSet, args.name, clock), watermark, 'boards'),
   ]);
   try {
     const view = boardView(ruleSet, args.name, current.evaluation, previous.evaluation, {
