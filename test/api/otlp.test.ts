@@ -137,6 +137,40 @@ describe('OTLP/HTTP JSON receiver', () => {
     expect(get.status).toBe(405);
   });
 
+  it('rejects a span with a NUL character alone', async () => {
+    const span = (id: string, person: string) => ({
+      traceId: 'cc',
+      spanId: id,
+      endTimeUnixNano: '1790000000000000000',
+      attributes: [
+        { key: 'gen_ai.request.model', value: { stringValue: 'm' } },
+        { key: 'enduser.id', value: { stringValue: person } },
+      ],
+    });
+    const res = await fetch(`${api.url}/v1/traces`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${api.keys.ingest.key}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({
+        resourceSpans: [
+          {
+            scopeSpans: [{ spans: [span('d1', 'di@acme.test'), span('d2', 'd\u0000i@acme.test')] }],
+          },
+        ],
+      }),
+    });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.partialSuccess).toEqual({
+      rejectedSpans: '1',
+      errorMessage: 'span 2: person: contains a NUL character (\\u0000), which cannot be stored',
+    });
+    const stored = await api.store.query("select id from usage_events where id = 'otlp:cc:d1'");
+    expect(stored).toHaveLength(1);
+  });
+
   it('reports rejected spans as OTLP partial success', async () => {
     const res = await fetch(`${api.url}/v1/traces`, {
       method: 'POST',

@@ -96,14 +96,20 @@ export async function toIngestSummary(ctx: Context, result: IngestResult): Promi
  * PostgreSQL and would roll back its whole chunk, so such a row is rejected on its own here.
  */
 export function batchRows(rows: Record<string, unknown>[]): IngestRow[] {
-  return rows.map((data, index) => {
-    const field = Object.entries(data).find(([, v]) => hasNul(v));
+  return rejectNul(rows.map((data, index) => ({ line: index, data })));
+}
+
+/** Turns rows holding a NUL character into per-row errors (used by the OTLP receiver too). */
+export function rejectNul(rows: IngestRow[]): IngestRow[] {
+  return rows.map((row) => {
+    if (!('data' in row) || !row.data || typeof row.data !== 'object') return row;
+    const field = Object.entries(row.data).find(([, v]) => hasNul(v));
     return field
       ? {
-          line: index,
+          line: row.line,
           error: `${field[0]}: contains a NUL character (\\u0000), which cannot be stored`,
         }
-      : { line: index, data };
+      : row;
   });
 }
 
