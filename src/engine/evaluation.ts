@@ -47,7 +47,8 @@ export async function evaluateOrg(
 }
 
 /**
- * One person at `now`, with their team (team budgets) and, with `org: true`, org budgets.
+ * One person at `now`, with their team (team budgets; `team: false` skips reading them)
+ * and, with `org: true`, org budgets.
  * Reads only that person's rows and, for the team, only what its budgets need (cost per
  * budget period): other team facts are 0 here. Leaderboard entries in this result are
  * within this small input and mean nothing: use evaluateOrg for boards.
@@ -57,7 +58,7 @@ export async function evaluatePerson(
   ruleSet: RuleSet,
   personId: string,
   now: Date | string | number,
-  options: { org?: boolean } = {},
+  options: { org?: boolean; team?: boolean } = {},
 ): Promise<PersonEvaluation> {
   const clock = toDate(now);
   const { input, directory, known } = await collectPerson(
@@ -66,7 +67,11 @@ export async function evaluatePerson(
     personId,
     clock,
     ruleSet.ir.timezone,
-    { ...options, teamReads: teamBudgetReads(ruleSet) },
+    {
+      org: options.org,
+      // `team: false` skips the team's rows (its budgets then read 0): a quota needs none
+      teamReads: options.team === false ? new Map() : teamBudgetReads(ruleSet),
+    },
   );
   const result = evaluate(ruleSet, input);
   const person = result.subjects.find((s) => s.kind === 'person' && s.id === personId);

@@ -116,7 +116,7 @@ builder.queryField('quota', (t) =>
       if (!active) throw new NoActivePolicyProblem();
       const now = service.now();
       const [evaluation, exceptions] = await Promise.all([
-        evaluatePerson(service.reader, active.ruleSet, personId, now),
+        evaluatePerson(service.reader, active.ruleSet, personId, now, { team: false }),
         listExceptions(ctx.store, { subjectId: personId, activeAt: now }, { limit: 100 }).then(
           (rows) => rows.filter((e) => e.subjectKind === 'person'),
         ),
