@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 const root = join(import.meta.dirname, '..', '..');
+// each command opens (and migrates) the database in a child process: slow on a busy machine
+const SLOW = 240_000;
 let db: TestDatabase;
 
 beforeAll(async () => {
@@ -24,49 +26,57 @@ function quotient(...args: string[]) {
 }
 
 describe('quotient webhooks', () => {
-  it('adds, lists and removes endpoints; a generated secret is shown once', () => {
-    const added = quotient('add', 'manager', 'http://127.0.0.1:8787/hook');
-    expect(added.code).toBe(0);
-    expect(added.stdout).toMatch(/^webhook 1: manager → http:\/\/127\.0\.0\.1:8787\/hook$/m);
-    expect(added.stdout).toMatch(/^secret \(shown once\): \S{20,}$/m);
-    const fixed = quotient(
-      'add',
-      'all',
-      'https://hooks.example.test/q',
-      '--secret',
-      's3cret-value',
-      '--json',
-    );
-    expect(JSON.parse(fixed.stdout)).toMatchObject({
-      id: '2',
-      audience: 'all',
-      secret: 's3cret-value',
-    });
+  it(
+    'adds, lists and removes endpoints; a generated secret is shown once',
+    () => {
+      const added = quotient('add', 'manager', 'http://127.0.0.1:8787/hook');
+      expect(added.code).toBe(0);
+      expect(added.stdout).toMatch(/^webhook 1: manager → http:\/\/127\.0\.0\.1:8787\/hook$/m);
+      expect(added.stdout).toMatch(/^secret \(shown once\): \S{20,}$/m);
+      const fixed = quotient(
+        'add',
+        'all',
+        'https://hooks.example.test/q',
+        '--secret',
+        's3cret-value',
+        '--json',
+      );
+      expect(JSON.parse(fixed.stdout)).toMatchObject({
+        id: '2',
+        audience: 'all',
+        secret: 's3cret-value',
+      });
 
-    const listed = quotient('list', '--json');
-    const rows = JSON.parse(listed.stdout) as { id: string; audience: string; secret?: string }[];
-    expect(rows.map((r) => `${r.id} ${r.audience}`)).toEqual(['1 manager', '2 all']);
-    expect(rows.every((r) => r.secret === undefined)).toBe(true);
+      const listed = quotient('list', '--json');
+      const rows = JSON.parse(listed.stdout) as { id: string; audience: string; secret?: string }[];
+      expect(rows.map((r) => `${r.id} ${r.audience}`)).toEqual(['1 manager', '2 all']);
+      expect(rows.every((r) => r.secret === undefined)).toBe(true);
 
-    expect(quotient('remove', 'https://hooks.example.test/q').stdout).toContain(
-      'removed 1 webhook',
-    );
-    expect(quotient('list').stdout).toMatch(/1\s+manager\s+http:\/\/127\.0\.0\.1:8787\/hook/);
-    const missing = quotient('remove', '99');
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('no webhook with id or URL 99');
-  });
+      expect(quotient('remove', 'https://hooks.example.test/q').stdout).toContain(
+        'removed 1 webhook',
+      );
+      expect(quotient('list').stdout).toMatch(/1\s+manager\s+http:\/\/127\.0\.0\.1:8787\/hook/);
+      const missing = quotient('remove', '99');
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('no webhook with id or URL 99');
+    },
+    SLOW,
+  );
 
-  it('rejects bad input with exit 2 and a reason', () => {
-    const audience = quotient('add', 'everyone', 'http://x.test/');
-    expect(audience.code).toBe(2);
-    expect(audience.stderr).toContain('unknown audience "everyone": use one of person, manager');
-    const url = quotient('add', 'finance', 'ftp://x.test/');
-    expect(url.code).toBe(2);
-    expect(url.stderr).toContain('the URL must be http or https, not ftp:');
-    expect(quotient('add', 'finance', 'not a url').stderr).toContain('not a URL: not a url');
-    expect(quotient('add', 'finance', 'http://x.test/', '--secret', 'short').stderr).toContain(
-      '--secret must be at least 8 characters',
-    );
-  });
+  it(
+    'rejects bad input with exit 2 and a reason',
+    () => {
+      const audience = quotient('add', 'everyone', 'http://x.test/');
+      expect(audience.code).toBe(2);
+      expect(audience.stderr).toContain('unknown audience "everyone": use one of person, manager');
+      const url = quotient('add', 'finance', 'ftp://x.test/');
+      expect(url.code).toBe(2);
+      expect(url.stderr).toContain('the URL must be http or https, not ftp:');
+      expect(quotient('add', 'finance', 'not a url').stderr).toContain('not a URL: not a url');
+      expect(quotient('add', 'finance', 'http://x.test/', '--secret', 'short').stderr).toContain(
+        '--secret must be at least 8 characters',
+      );
+    },
+    SLOW,
+  );
 });
