@@ -26,7 +26,7 @@ import {
   policyLog,
   publishPolicySource,
   UnknownVersionError,
-} from '../store/policy-history.ts';
+} from '../store/policies.ts';
 import { usageReader } from '../store/usage-reader.ts';
 import { renderDiagnostic } from './policy-check.ts';
 

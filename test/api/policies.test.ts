@@ -126,10 +126,11 @@ describe('policies', () => {
       "select actor, action, subject from audit_log where action like 'policy.%' order by id",
     );
     expect(audit).toEqual([
-      { actor: api.keys.governance.id, action: 'policy.publish_and_activate', subject: 'policy#1' },
+      { actor: api.keys.governance.id, action: 'policy.publish', subject: 'policy#1' },
+      { actor: api.keys.governance.id, action: 'policy.activate', subject: 'policy#1' },
       { actor: api.keys.governance.id, action: 'policy.publish', subject: 'policy#2' },
       { actor: api.keys.governance.id, action: 'policy.activate', subject: 'policy#2' },
-      { actor: api.keys.admin.id, action: 'policy.activate', subject: 'policy#1' },
+      { actor: api.keys.admin.id, action: 'policy.rollback', subject: 'policy#1' },
     ]);
   });
 

@@ -2,7 +2,7 @@
 // masked identities below governance, typed errors for unknown versions and windows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestBatch } from '../../src/store/loader.ts';
-import { publishPolicySource } from '../../src/store/policy-history.ts';
+import { publishPolicySource } from '../../src/store/policies.ts';
 import { startTestApi, type TestApi } from './support.ts';
 
 const OLD = `policy "tiny" version "A"

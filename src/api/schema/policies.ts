@@ -1,13 +1,14 @@
 // Policy versions: read, check, publish, activate. Versions are immutable; activation (and
 // rollback, which is activating an older version) is one transaction, recorded in the audit
-// log. The language itself lives in src/policy; storage in src/store/policies.ts.
+// log in the same transaction. The language itself lives in src/policy; storage in
+// src/store/policies.ts.
 import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { analyzePolicy } from '../../policy/analyze.ts';
 import { hasErrors } from '../../policy/diagnostics.ts';
 import { formatPolicy } from '../../policy/format.ts';
 import { PolicyVersion } from '../../store/entities/index.ts';
 import type { IPolicyVersion } from '../../store/entities/policy-version.ts';
-import { activatePolicyVersion, publishPolicyVersion } from '../../store/policies.ts';
+import { type Actor, activatePolicy, publishPolicyVersion } from '../../store/policies.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { NotFoundError, PolicyInvalidError } from '../errors.ts';
@@ -92,6 +93,11 @@ async function findVersion(ctx: Context, args: { id?: number | null; version?: s
     return found;
   }
   throw new NotFoundError('policy version', '(pass id or version)');
+}
+
+/** The caller, as recorded in the audit entry the store writes with the change. */
+function actorOf(ctx: Context): Actor {
+  return { id: ctx.caller.keyId, role: ctx.caller.role, name: ctx.caller.name };
 }
 
 builder.queryFields((t) => ({
@@ -185,11 +191,7 @@ builder.mutationFields((t) => ({
         author: `${ctx.caller.name} (${ctx.caller.keyId})`,
         message: args.message ?? null,
         activate: args.activate ?? false,
-      });
-      await ctx.audit.record({
-        action: args.activate ? 'policy.publish_and_activate' : 'policy.publish',
-        subject: `policy#${row.id}`,
-        detail: { version: row.version, hash: row.hash },
+        actor: actorOf(ctx),
       });
       return ctx.em.findOneOrFail(PolicyVersion, { id: row.id });
     },
@@ -203,13 +205,7 @@ builder.mutationFields((t) => ({
     errors: { types: [NotFoundError] },
     resolve: async (_root, args, ctx) => {
       const target = await findVersion(ctx, args);
-      const previous = await ctx.em.findOne(PolicyVersion, { status: 'active' });
-      const row = await activatePolicyVersion(ctx.store, target.id);
-      await ctx.audit.record({
-        action: 'policy.activate',
-        subject: `policy#${row.id}`,
-        detail: { version: row.version, hash: row.hash, previous: previous?.id ?? null },
-      });
+      const row = await activatePolicy(ctx.store, target.id, actorOf(ctx));
       return ctx.em.fork().findOneOrFail(PolicyVersion, { id: row.id });
     },
   }),

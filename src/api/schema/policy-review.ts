@@ -31,7 +31,7 @@ import {
 } from '../../policy/diff.ts';
 import { parsePolicy } from '../../policy/parse.ts';
 import { storeCostReader } from '../../store/impact-costs.ts';
-import { findPolicyVersion, UnknownVersionError } from '../../store/policy-history.ts';
+import { findPolicyVersion, UnknownVersionError } from '../../store/policies.ts';
 import { usageReader } from '../../store/usage-reader.ts';
 import { builder } from '../builder.ts';
 import { type Context, identityFor } from '../context.ts';
