@@ -8,7 +8,6 @@ import { otlpToRows } from '../store/ingest/otlp.ts';
 import { type IngestTotals, ingestBatch } from '../store/loader.ts';
 import { bearerToken } from './auth.ts';
 import { can } from './roles.ts';
-import { rejectNul } from './schema/ingest-result.ts';
 import type { KeyAuthenticator } from './server.ts';
 import { sendJson } from './server.ts';
 import { UNAVAILABLE_MESSAGE } from './unavailable.ts';
@@ -57,7 +56,7 @@ export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse
       message: tooLarge ? error.message : `body is not valid JSON: ${(error as Error).message}`,
     });
   }
-  const result = await ingestBatch(deps.store, rejectNul(otlpToRows(body)), { source: 'otlp' });
+  const result = await ingestBatch(deps.store, otlpToRows(body), { source: 'otlp' });
   if (result.totals.failedChunks > 0) {
     // a chunk rolled back: tell the exporter to retry the whole export later
     return sendJson(res, 503, { code: 14, message: UNAVAILABLE_MESSAGE }, { 'retry-after': '5' });

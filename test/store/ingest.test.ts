@@ -181,6 +181,58 @@ describe('a database error mid-import', () => {
   });
 });
 
+describe('text with a NUL character', () => {
+  it('rejects only the rows holding one, naming the field; the rest of the chunk lands', async () => {
+    const local = await createTestStore();
+    try {
+      const usage = (i: number, extra: Record<string, unknown> = {}) => ({
+        line: i,
+        data: {
+          type: 'usage',
+          id: `n-${i}`,
+          ts: '2026-10-10T10:00:00Z',
+          person: 'ana@acme.test',
+          model: 'gpt-4o-mini',
+          input_tokens: 10,
+          ...extra,
+        },
+      });
+      const rows = [
+        usage(1),
+        usage(2, { task: 'fix\u0000bug' }),
+        usage(3),
+        {
+          line: 4,
+          data: {
+            type: 'person',
+            person: 'bo@acme.test',
+            attributes: { site: { room: 'a\u0000' } },
+          },
+        },
+        { line: 5, data: { type: 'team', team: 'legal', name: 'Le\u0000gal' } },
+        usage(6),
+      ];
+      const { totals, results } = await ingestBatch(local, rows, {
+        prices: TEST_PRICES,
+        chunkSize: 10,
+        now: NOW,
+      });
+      expect(totals).toMatchObject({ accepted: 3, rejected: 3, failedChunks: 0 });
+      const why = 'contains a NUL character (\\u0000), which cannot be stored';
+      expect(results.filter((r) => r.status === 'rejected').map((r) => [r.line, r.reason])).toEqual(
+        [
+          [2, `task: ${why}`],
+          [4, `attributes.site.room: ${why}`],
+          [5, `name: ${why}`],
+        ],
+      );
+      expect(await eventSums(local)).toMatchObject({ events: 3, input: 30 });
+    } finally {
+      await local.destroy();
+    }
+  });
+});
+
 describe('CSV without a type column', () => {
   it('reads usage rows', async () => {
     const { csvRecordToRow } = await import('../../src/store/ingest/csv.ts');

@@ -91,35 +91,9 @@ export async function toIngestSummary(ctx: Context, result: IngestResult): Promi
   };
 }
 
-/**
- * Numbers a batch for the loader. A text field holding a NUL character cannot be stored by
- * PostgreSQL and would roll back its whole chunk, so such a row is rejected on its own here.
- */
+/** Numbers a batch for the loader (rows with a NUL character are rejected there, alone). */
 export function batchRows(rows: Record<string, unknown>[]): IngestRow[] {
-  return rejectNul(rows.map((data, index) => ({ line: index, data })));
-}
-
-/** Turns rows holding a NUL character into per-row errors (used by the OTLP receiver too). */
-export function rejectNul(rows: IngestRow[]): IngestRow[] {
-  return rows.map((row) => {
-    if (!('data' in row) || !row.data || typeof row.data !== 'object') return row;
-    const field = Object.entries(row.data).find(([, v]) => hasNul(v));
-    return field
-      ? {
-          line: row.line,
-          error: `${field[0]}: contains a NUL character (\\u0000), which cannot be stored`,
-        }
-      : row;
-  });
-}
-
-function hasNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (Array.isArray(value)) return value.some(hasNul);
-  if (value && typeof value === 'object') {
-    return Object.entries(value).some(([k, v]) => k.includes('\u0000') || hasNul(v));
-  }
-  return false;
+  return rows.map((data, index) => ({ line: index, data }));
 }
 
 /** Drops null and undefined fields so the native schema's defaults apply. */

@@ -141,7 +141,14 @@ export function validateRecord(
     };
   }
   const result = schemas[type as (typeof NATIVE_TYPES)[number]].safeParse(data);
-  if (result.success) return { ok: true, record: result.data };
+  if (result.success) {
+    const field = nulField(result.data);
+    if (field === null) return { ok: true, record: result.data };
+    return {
+      ok: false,
+      reason: `${field}: contains a NUL character (\\u0000), which cannot be stored`,
+    };
+  }
   const reason = result.error.issues
     .map((issue) => {
       const field = issue.path.join('.');
@@ -159,4 +166,21 @@ export function validateRecord(
     })
     .join('; ');
   return { ok: false, reason };
+}
+
+/**
+ * The first field (a dotted path, for `attributes`) whose text holds a NUL character, or
+ * null. PostgreSQL text and jsonb cannot store NUL: checked per row so such a row is rejected
+ * alone instead of rolling back its whole chunk.
+ */
+function nulField(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (!value || typeof value !== 'object') return null;
+  for (const [key, inner] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (key.includes('\u0000')) return at;
+    const found = nulField(inner, at);
+    if (found !== null) return found;
+  }
+  return null;
 }
