@@ -20,29 +20,12 @@ import type {
   TestDecl,
   TierDecl,
 } from './ast.ts';
+import { ADDITIVE, COMPARISON, NEGATE_LEVEL, NOT_LEVEL, PRECEDENCE } from './precedence.ts';
 
 const INDENT = '  ';
 
 // ---------- expressions ----------
 
-const PRECEDENCE: Record<string, number> = {
-  or: 1,
-  and: 2,
-  '==': 4,
-  '!=': 4,
-  '<': 4,
-  '<=': 4,
-  '>': 4,
-  '>=': 4,
-  '+': 5,
-  '-': 5,
-  '*': 6,
-  '/': 6,
-};
-const NOT = 3;
-const COMPARISON = 4;
-const ADDITIVE = 5;
-const NEGATE = 7;
 const POSTFIX = 8;
 const ATOM = 9;
 
@@ -62,7 +45,7 @@ function precedenceOf(e: Expr): number {
     case 'In':
       return COMPARISON;
     case 'Unary':
-      return e.op === 'not' ? NOT : NEGATE;
+      return e.op === 'not' ? NOT_LEVEL : NEGATE_LEVEL;
     case 'Member':
       return POSTFIX;
     default:
@@ -104,8 +87,8 @@ function printBare(e: Expr, trailing: boolean): string {
       return `(${printExpr(e.inner, 0, true)})`;
     case 'Unary':
       return e.op === 'not'
-        ? `not ${printExpr(e.operand, NOT, trailing)}`
-        : `-${printExpr(e.operand, NEGATE, trailing)}`;
+        ? `not ${printExpr(e.operand, NOT_LEVEL, trailing)}`
+        : `-${printExpr(e.operand, NEGATE_LEVEL, trailing)}`;
     case 'In':
       return `${printExpr(e.value, ADDITIVE, false)} ${e.negated ? 'not in' : 'in'} [${e.list
         .map((item) => printExpr(item, 0, true))

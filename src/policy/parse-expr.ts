@@ -17,6 +17,7 @@ import {
   sub,
   tok,
 } from './parse-context.ts';
+import { ADDITIVE, COMPARISON, NEGATE_LEVEL, NOT_LEVEL, PRECEDENCE } from './precedence.ts';
 
 const BINARY_OPS: Record<string, BinaryOp> = {
   EqEq: '==',
@@ -32,25 +33,6 @@ const BINARY_OPS: Record<string, BinaryOp> = {
   KwAnd: 'and',
   KwOr: 'or',
 };
-
-const PRECEDENCE: Record<BinaryOp, number> = {
-  or: 1,
-  and: 2,
-  '==': 4,
-  '!=': 4,
-  '<': 4,
-  '<=': 4,
-  '>': 4,
-  '>=': 4,
-  '+': 5,
-  '-': 5,
-  '*': 6,
-  '/': 6,
-};
-const NOT_LEVEL = 3;
-const COMPARISON = 4;
-const ADDITIVE = 5;
-const NEGATE_LEVEL = 7;
 
 type OperandItem = { kind: 'operand'; prefixes: IToken[]; next: number; atom: Expr };
 type Item =
