@@ -5,24 +5,12 @@ import { writeAudit } from '../api/audit.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../api/auth.ts';
 import { apiEntities } from '../api/entities.ts';
 import { ROLES } from '../api/roles.ts';
-import { DEFAULT_DATA_DIR, openStore, type Store } from '../store/db.ts';
+import type { Store } from '../store/db.ts';
+import { dataDirOption, type StoreFlags, withStore } from './store-options.ts';
 
-type StoreFlags = { dataDir: string };
-
-async function withStore<T>(flags: StoreFlags, work: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({ dataDir: flags.dataDir, migrate: true, entities: apiEntities });
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
-
-const dataDir = () =>
-  new Option(
-    '--data-dir <dir>',
-    'embedded database directory (ignored when DATABASE_URL is set)',
-  ).default(DEFAULT_DATA_DIR);
+/** Keys and the audit log are API entities. */
+const withApiStore = <T>(flags: StoreFlags, work: (store: Store) => Promise<T>) =>
+  withStore(flags, work, { entities: apiEntities });
 
 export function registerKeysCommands(program: Command): void {
   const keys = program.command('keys').description('create, list and revoke API keys');
@@ -36,7 +24,7 @@ export function registerKeysCommands(program: Command): void {
     .option('--person <id>', 'the person a member key acts for (required for --role member)')
     .requiredOption('--name <label>', 'a label to recognise the key by, e.g. "gateway-prod"')
     .option('--json', 'print the key and its id as JSON')
-    .addOption(dataDir())
+    .addOption(dataDirOption())
     .action(
       async (
         flags: StoreFlags & { role: string; person?: string; name: string; json?: boolean },
@@ -49,7 +37,7 @@ export function registerKeysCommands(program: Command): void {
           console.error('error: --name must not be empty');
           process.exit(2);
         }
-        await withStore(flags, async (store) => {
+        await withApiStore(flags, async (store) => {
           const created = await createApiKey(store.em(), flags);
           await writeAudit(store.em(), null, [
             {
@@ -79,9 +67,9 @@ export function registerKeysCommands(program: Command): void {
     .command('list')
     .description('list keys (never the keys themselves)')
     .option('--json', 'print JSON')
-    .addOption(dataDir())
+    .addOption(dataDirOption())
     .action(async (flags: StoreFlags & { json?: boolean }) => {
-      await withStore(flags, async (store) => {
+      await withApiStore(flags, async (store) => {
         const rows = await listApiKeys(store.em());
         const view = rows.map((k) => ({
           id: k.id,
@@ -125,9 +113,9 @@ export function registerKeysCommands(program: Command): void {
       'revoke a key by its id (see `keys list`); servers stop accepting it within seconds',
     )
     .argument('<id>', 'key id, e.g. k_3f9a2c1b7d')
-    .addOption(dataDir())
+    .addOption(dataDirOption())
     .action(async (id: string, flags: StoreFlags) => {
-      await withStore(flags, async (store) => {
+      await withApiStore(flags, async (store) => {
         const revoked = await revokeApiKey(store.em(), id);
         if (!revoked) {
           console.error(`error: no active key with id "${id}" (see \`quotient keys list\`)`);

@@ -18,7 +18,7 @@ import {
   renderDiff,
 } from '../policy/diff.ts';
 import { parsePolicy } from '../policy/parse.ts';
-import { DEFAULT_DATA_DIR, openStore, type Store } from '../store/db.ts';
+import { openStore, type Store } from '../store/db.ts';
 import { storeCostReader } from '../store/impact-costs.ts';
 import {
   activatePolicy,
@@ -29,15 +29,7 @@ import {
 } from '../store/policies.ts';
 import { usageReader } from '../store/usage-reader.ts';
 import { renderDiagnostic } from './policy-check.ts';
-
-type StoreFlags = { dataDir: string };
-
-function dataDirOption() {
-  return new Option(
-    '--data-dir <dir>',
-    'embedded database directory (ignored when DATABASE_URL is set)',
-  ).default(DEFAULT_DATA_DIR);
-}
+import { dataDirOption, type StoreFlags, withStore } from './store-options.ts';
 
 /** Opens the store lazily: diffing two files needs no database. */
 function lazyStore(flags: StoreFlags) {
@@ -110,8 +102,7 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
     .action(async (file: string, flags: PublishFlags) => {
       if (!existsSync(file)) return fail(`${file}: no such file`);
       const source = readFileSync(file, 'utf8');
-      const store = await openStore({ dataDir: flags.dataDir, migrate: true });
-      try {
+      await withStore(flags, async (store) => {
         const outcome = await publishPolicySource(store, {
           source,
           file,
@@ -137,9 +128,7 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
           `published v${v.id} (${v.version}, hash ${v.hash.slice(0, 12)})${v.parent_id ? `, parent v${v.parent_id}` : ''}`,
         );
         if (outcome.activated) console.log(`activated v${v.id}`);
-      } finally {
-        await store.close();
-      }
+      });
     });
 
   policyGroup
@@ -148,26 +137,25 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
     .argument('<version>', 'v3, 3, a version label or a hash prefix')
     .addOption(dataDirOption())
     .action(async (ref: string, flags: StoreFlags) => {
-      const store = await openStore({ dataDir: flags.dataDir, migrate: true });
-      try {
-        const target = await findPolicyVersion(store, ref);
-        const before = (await policyLog(store)).find((r) => r.status === 'active');
-        if (before?.id === target.id) {
-          console.log(`v${target.id} (${target.version}) is already active`);
-          return;
+      await withStore(flags, async (store) => {
+        try {
+          const target = await findPolicyVersion(store, ref);
+          const before = (await policyLog(store)).find((r) => r.status === 'active');
+          if (before?.id === target.id) {
+            console.log(`v${target.id} (${target.version}) is already active`);
+            return;
+          }
+          const row = await activatePolicy(store, target.id);
+          const rollback = before && row.id < before.id;
+          console.log(
+            `${rollback ? 'rolled back to' : 'activated'} v${row.id} (${row.version}, hash ${row.hash.slice(0, 12)})` +
+              (before ? `; v${before.id} (${before.version}) retired` : ''),
+          );
+        } catch (error) {
+          if (error instanceof UnknownVersionError) return fail(error.message);
+          throw error;
         }
-        const row = await activatePolicy(store, target.id);
-        const rollback = before && row.id < before.id;
-        console.log(
-          `${rollback ? 'rolled back to' : 'activated'} v${row.id} (${row.version}, hash ${row.hash.slice(0, 12)})` +
-            (before ? `; v${before.id} (${before.version}) retired` : ''),
-        );
-      } catch (error) {
-        if (error instanceof UnknownVersionError) return fail(error.message);
-        throw error;
-      } finally {
-        await store.close();
-      }
+      });
     });
 
   policyGroup
@@ -176,8 +164,7 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
     .option('--json', 'print JSON')
     .addOption(dataDirOption())
     .action(async (flags: StoreFlags & { json?: boolean }) => {
-      const store = await openStore({ dataDir: flags.dataDir, migrate: true });
-      try {
+      await withStore(flags, async (store) => {
         const rows = await policyLog(store);
         if (flags.json) {
           console.log(JSON.stringify(rows, null, 2));
@@ -195,9 +182,7 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
               `  ${r.author ?? '-'}${r.parent_id ? `  parent v${r.parent_id}` : ''}${r.message ? `  "${r.message}"` : ''}`,
           );
         }
-      } finally {
-        await store.close();
-      }
+      });
     });
 
   policyGroup

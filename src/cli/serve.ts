@@ -1,13 +1,14 @@
 // `quotient serve` (`npm start`): applies migrations, seeds the demo organisation into an
 // empty database (unless --no-seed), and serves the API until SIGTERM or SIGINT.
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { createApiKey } from '../api/auth.ts';
 import { apiEntities } from '../api/entities.ts';
 import { DEFAULT_PORT, startServer } from '../api/server.ts';
 import { startEnforcementWorkers } from '../api/workers.ts';
-import { DEFAULT_DATA_DIR, openStore } from '../store/db.ts';
+import { openStore } from '../store/db.ts';
 import { seedIfEmpty } from '../store/seed.ts';
+import { dataDirOption } from './store-options.ts';
 
 type ServeFlags = { port: number; host: string; dataDir: string; seed: boolean };
 
@@ -24,12 +25,7 @@ export function registerServeCommand(program: Command): void {
     .description('serve the GraphQL API (GraphiQL at /graphql outside production)')
     .option('--port <port>', 'port to listen on', port, Number(process.env.PORT) || DEFAULT_PORT)
     .option('--host <host>', 'interface to listen on', process.env.HOST ?? '127.0.0.1')
-    .addOption(
-      new Option(
-        '--data-dir <dir>',
-        'embedded database directory (ignored when DATABASE_URL is set)',
-      ).default(DEFAULT_DATA_DIR),
-    )
+    .addOption(dataDirOption())
     .option('--no-seed', 'do not seed the demo organisation into an empty database')
     .action(async (flags: ServeFlags) => {
       const log = pino({ name: 'quotient', level: process.env.LOG_LEVEL ?? 'info' });

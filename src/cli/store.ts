@@ -4,42 +4,19 @@ import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_DATA_DIR, migrate, openStore, type Store } from '../store/db.ts';
+import { migrate, type Store } from '../store/db.ts';
 import { importFiles } from '../store/import.ts';
 import { FORMATS, type Format, numbersLines } from '../store/ingest/read.ts';
-import {
-  addTotals,
-  DEFAULT_CHUNK_SIZE,
-  emptyTotals,
-  ingestBatch,
-  type RowResult,
-} from '../store/loader.ts';
+import { DEFAULT_CHUNK_SIZE } from '../store/loader.ts';
 import { cutoffFor, dropUsagePartitionsBefore } from '../store/partitions.ts';
 import { activeIngestSettings } from '../store/prices.ts';
 import { type SeedOptions, seedDemo } from '../store/seed.ts';
-
-type StoreFlags = { dataDir: string };
+import { dataDirOption, type StoreFlags, withStore } from './store-options.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
   return n;
-}
-
-function dataDirOption() {
-  return new Option(
-    '--data-dir <dir>',
-    'embedded database directory (ignored when DATABASE_URL is set)',
-  ).default(DEFAULT_DATA_DIR);
-}
-
-async function withStore<T>(flags: StoreFlags, work: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({ dataDir: flags.dataDir, migrate: true });
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
 }
 
 export function registerStoreCommands(program: Command): void {
@@ -48,13 +25,14 @@ export function registerStoreCommands(program: Command): void {
     .description('apply pending database migrations')
     .addOption(dataDirOption())
     .action(async (flags: StoreFlags) => {
-      const store = await openStore({ dataDir: flags.dataDir });
-      try {
-        const applied = await migrate(store);
-        console.log(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
-      } finally {
-        await store.close();
-      }
+      await withStore(
+        flags,
+        async (store) => {
+          const applied = await migrate(store);
+          console.log(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
+        },
+        { migrate: false },
+      );
     });
 
   program

@@ -1,0 +1,38 @@
+// Opening the store for a CLI command: the shared `--data-dir` option and a helper that
+// opens (and migrates) the database for one piece of work and always closes it.
+import type { EntitySchema } from '@mikro-orm/core';
+import { Option } from 'commander';
+import { DEFAULT_DATA_DIR, openStore, type Store } from '../store/db.ts';
+
+export type StoreFlags = { dataDir: string };
+
+export function dataDirOption(): Option {
+  return new Option(
+    '--data-dir <dir>',
+    'embedded database directory (ignored when DATABASE_URL is set)',
+  ).default(DEFAULT_DATA_DIR);
+}
+
+export type WithStoreOptions = {
+  /** apply pending migrations first (default true) */
+  migrate?: boolean;
+  /** extra MikroORM entities the command reads through the EntityManager */
+  entities?: EntitySchema[];
+};
+
+export async function withStore<T>(
+  flags: StoreFlags,
+  work: (store: Store) => Promise<T>,
+  options: WithStoreOptions = {},
+): Promise<T> {
+  const store = await openStore({
+    dataDir: flags.dataDir,
+    migrate: options.migrate ?? true,
+    ...(options.entities ? { entities: options.entities } : {}),
+  });
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
