@@ -9,7 +9,6 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from '
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { PriceTable } from '../../src/policy/price.ts';
 import { azureTrace, prng, zipfCumulative, zipfPick } from '../../src/store/azure-trace.ts';
 import { openStore } from '../../src/store/db.ts';
 import { ensureActivePolicy } from '../../src/store/seed.ts';
@@ -18,47 +17,14 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const PEOPLE = 20_000;
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-const PRICES: PriceTable = {
-  currency: 'USD',
-  models: {
-    'claude-opus-4-1': {
-      class: 'premium',
-      input: 15_000_000,
-      output: 75_000_000,
-      cacheRead: 1_500_000,
-      cacheWrite: 18_750_000,
-    },
-    'claude-sonnet-4-5': {
-      class: 'standard',
-      input: 3_000_000,
-      output: 15_000_000,
-      cacheRead: 300_000,
-      cacheWrite: 3_750_000,
-    },
-    'gpt-4o': {
-      class: 'standard',
-      input: 2_500_000,
-      output: 10_000_000,
-      cacheRead: 1_250_000,
-      cacheWrite: 0,
-    },
-    'claude-haiku-4-5': {
-      class: 'economy',
-      input: 1_000_000,
-      output: 5_000_000,
-      cacheRead: 100_000,
-      cacheWrite: 1_250_000,
-    },
-    'gpt-4o-mini': {
-      class: 'economy',
-      input: 150_000,
-      output: 600_000,
-      cacheRead: 0,
-      cacheWrite: 0,
-    },
-  },
-};
-const MODELS = Object.keys(PRICES.models);
+/** The models events name, most used first (priced by the default policy the bench activates). */
+const MODELS = [
+  'claude-opus-4-1',
+  'claude-sonnet-4-5',
+  'gpt-4o',
+  'claude-haiku-4-5',
+  'gpt-4o-mini',
+];
 const CLI = join(import.meta.dirname, '../../src/cli.ts');
 
 async function write(stream: ReturnType<typeof createWriteStream>, text: string) {
