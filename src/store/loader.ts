@@ -530,45 +530,54 @@ async function insertUsage(
   return new Set(result.rows.map((r) => r.id));
 }
 
-async function insertOutcomes(
+/**
+ * An outcome or compliance insert: new events (by id) are stored and counted into the
+ * person's daily rollup row (model, project and environment ''), in one statement.
+ */
+type PersonEventInsert = {
+  table: string;
+  /** event columns after id, ts, person_id, with their SQL types and values */
+  columns: { name: string; type: string; values: unknown[] }[];
+  /** rollup column → aggregate over the inserted events; added to the day's row */
+  rollup: Record<string, string>;
+};
+
+async function insertPersonEvents(
   client: pg.PoolClient,
-  rows: OutcomeRecord[],
+  rows: (OutcomeRecord | ComplianceRecord)[],
+  spec: PersonEventInsert,
   source: string,
   timezone: string,
 ): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
-  // tasks = number of outcome events: each reported outcome closes one task
+  const names = ['id', 'ts', 'person_id', ...spec.columns.map((c) => c.name)];
+  const types = ['text', 'timestamptz', 'text', ...spec.columns.map((c) => c.type)];
+  const sourceParam = names.length + 1;
+  const timezoneParam = names.length + 2;
+  const rollup = Object.keys(spec.rollup);
   const result = await client.query<{ id: string }>(
     `with inserted as (
-       insert into outcome_events (id, ts, person_id, task, outcome, minutes_saved, source)
-       select id, ts, person_id, task, outcome, minutes_saved, $7
-         from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::numeric[])
-           as t(id, ts, person_id, task, outcome, minutes_saved)
+       insert into ${spec.table} (${names.join(', ')}, source)
+       select ${names.join(', ')}, $${sourceParam}
+         from unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
+           as t(${names.join(', ')})
        on conflict (id) do nothing
-       returning id, ts, person_id, outcome, minutes_saved
+       returning ${names.join(', ')}
      ),
      rolled as (
-       insert into daily_rollups as r (day, person_id, model, project, environment, tasks, accepted,
-                                       rejected, reworked, completed, minutes_saved)
-       select (ts at time zone $8)::date, person_id, '', '', '', count(*),
-              count(*) filter (where outcome = 'accepted'), count(*) filter (where outcome = 'rejected'),
-              count(*) filter (where outcome = 'reworked'), count(*) filter (where outcome = 'completed'),
-              sum(minutes_saved)
+       insert into daily_rollups as r (day, person_id, model, project, environment, ${rollup.join(', ')})
+       select (ts at time zone $${timezoneParam})::date, person_id, '', '', '',
+              ${Object.values(spec.rollup).join(', ')}
          from inserted group by 1, 2 order by 2, 1
        on conflict (person_id, day, model, project, environment) do update set
-         tasks = r.tasks + excluded.tasks, accepted = r.accepted + excluded.accepted,
-         rejected = r.rejected + excluded.rejected, reworked = r.reworked + excluded.reworked,
-         completed = r.completed + excluded.completed,
-         minutes_saved = r.minutes_saved + excluded.minutes_saved
+         ${rollup.map((c) => `${c} = r.${c} + excluded.${c}`).join(', ')}
      )
      select id from inserted`,
     [
       rows.map((r) => r.id),
       rows.map((r) => new Date(r.ts).toISOString()),
       rows.map((r) => r.person),
-      rows.map((r) => r.task),
-      rows.map((r) => r.outcome),
-      rows.map((r) => r.minutes_saved),
+      ...spec.columns.map((c) => c.values),
       source,
       timezone,
     ],
@@ -576,45 +585,49 @@ async function insertOutcomes(
   return new Set(result.rows.map((r) => r.id));
 }
 
-async function insertCompliance(
+function insertOutcomes(
+  client: pg.PoolClient,
+  rows: OutcomeRecord[],
+  source: string,
+  timezone: string,
+): Promise<Set<string>> {
+  const spec: PersonEventInsert = {
+    table: 'outcome_events',
+    columns: [
+      { name: 'task', type: 'text', values: rows.map((r) => r.task) },
+      { name: 'outcome', type: 'text', values: rows.map((r) => r.outcome) },
+      { name: 'minutes_saved', type: 'numeric', values: rows.map((r) => r.minutes_saved) },
+    ],
+    // tasks = number of outcome events: each reported outcome closes one task
+    rollup: {
+      tasks: 'count(*)',
+      accepted: "count(*) filter (where outcome = 'accepted')",
+      rejected: "count(*) filter (where outcome = 'rejected')",
+      reworked: "count(*) filter (where outcome = 'reworked')",
+      completed: "count(*) filter (where outcome = 'completed')",
+      minutes_saved: 'sum(minutes_saved)',
+    },
+  };
+  return insertPersonEvents(client, rows, spec, source, timezone);
+}
+
+function insertCompliance(
   client: pg.PoolClient,
   rows: ComplianceRecord[],
   source: string,
   timezone: string,
 ): Promise<Set<string>> {
-  if (rows.length === 0) return new Set();
-  const result = await client.query<{ id: string }>(
-    `with inserted as (
-       insert into compliance_events (id, ts, person_id, flag, severity, source)
-       select id, ts, person_id, flag, severity, $6
-         from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[])
-           as t(id, ts, person_id, flag, severity)
-       on conflict (id) do nothing
-       returning id, ts, person_id, flag
-     ),
-     rolled as (
-       insert into daily_rollups as r (day, person_id, model, project, environment, redaction_failures,
-                                       sensitive_flags, policy_exceptions)
-       select (ts at time zone $7)::date, person_id, '', '', '',
-              count(*) filter (where flag = 'redaction_failure'),
-              count(*) filter (where flag = 'sensitive_data'),
-              count(*) filter (where flag = 'policy_exception')
-         from inserted group by 1, 2 order by 2, 1
-       on conflict (person_id, day, model, project, environment) do update set
-         redaction_failures = r.redaction_failures + excluded.redaction_failures,
-         sensitive_flags = r.sensitive_flags + excluded.sensitive_flags,
-         policy_exceptions = r.policy_exceptions + excluded.policy_exceptions
-     )
-     select id from inserted`,
-    [
-      rows.map((r) => r.id),
-      rows.map((r) => new Date(r.ts).toISOString()),
-      rows.map((r) => r.person),
-      rows.map((r) => r.flag),
-      rows.map((r) => r.severity),
-      source,
-      timezone,
+  const spec: PersonEventInsert = {
+    table: 'compliance_events',
+    columns: [
+      { name: 'flag', type: 'text', values: rows.map((r) => r.flag) },
+      { name: 'severity', type: 'text', values: rows.map((r) => r.severity) },
     ],
-  );
-  return new Set(result.rows.map((r) => r.id));
+    rollup: {
+      redaction_failures: "count(*) filter (where flag = 'redaction_failure')",
+      sensitive_flags: "count(*) filter (where flag = 'sensitive_data')",
+      policy_exceptions: "count(*) filter (where flag = 'policy_exception')",
+    },
+  };
+  return insertPersonEvents(client, rows, spec, source, timezone);
 }
