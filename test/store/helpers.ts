@@ -73,14 +73,15 @@ export type Sums = {
   unpriced: number;
 };
 
-/** Sums over the raw usage events. */
-export async function eventSums(store: Store): Promise<Sums> {
+/** Sums over the raw usage events; with `source`, only the events from that adapter. */
+export async function eventSums(store: Store, source?: string): Promise<Sums> {
   const [row] = await store.query<Record<string, string>>(
     `select count(*) as events, coalesce(sum(input_tokens), 0) as input, coalesce(sum(output_tokens), 0) as output,
             coalesce(sum(cache_read_tokens), 0) as cache_read, coalesce(sum(cache_write_tokens), 0) as cache_write,
             coalesce(sum(requests), 0) as requests, coalesce(sum(cost), 0)::numeric(28, 12)::text as cost,
             count(*) filter (where cost is null) as unpriced
-       from usage_events`,
+       from usage_events where $1::text is null or source = $1`,
+    [source ?? null],
   );
   return toSums(row);
 }
