@@ -1,15 +1,11 @@
 // Anthropic Admin API usage report (GET /v1/organizations/usage_report/messages) → native
 // usage rows, one per bucket × result group.
-import type { IngestRow } from './native.ts';
+import { countOrZero, type IngestRow } from './native.ts';
 
 type Result = Record<string, unknown> & {
   cache_creation?: { ephemeral_5m_input_tokens?: number; ephemeral_1h_input_tokens?: number };
 };
 type Bucket = { starting_at?: string; ending_at?: string; results?: Result[] };
-
-function n(value: unknown): unknown {
-  return value === undefined || value === null ? 0 : value;
-}
 
 function add(a: unknown, b: unknown): unknown {
   return typeof a === 'number' && typeof b === 'number' ? a + b : typeof a === 'number' ? b : a;
@@ -27,10 +23,10 @@ export function anthropicUsageToRows(body: unknown): IngestRow[] {
       // the person is the most specific group key present: account, then API key
       const person = result.account_id ?? result.api_key_id ?? result.service_account_id;
       const cacheWrite = add(
-        n(
+        countOrZero(
           result.cache_creation?.ephemeral_5m_input_tokens ?? result.cache_creation_5m_input_tokens,
         ),
-        n(
+        countOrZero(
           result.cache_creation?.ephemeral_1h_input_tokens ?? result.cache_creation_1h_input_tokens,
         ),
       );
@@ -58,9 +54,9 @@ export function anthropicUsageToRows(body: unknown): IngestRow[] {
           person: person ?? undefined,
           model: result.model ?? undefined,
           provider: 'anthropic',
-          input_tokens: n(result.uncached_input_tokens),
-          output_tokens: n(result.output_tokens),
-          cache_read_tokens: n(result.cache_read_input_tokens),
+          input_tokens: countOrZero(result.uncached_input_tokens),
+          output_tokens: countOrZero(result.output_tokens),
+          cache_read_tokens: countOrZero(result.cache_read_input_tokens),
           cache_write_tokens: cacheWrite,
           // the report has no request counts
           requests: 0,

@@ -1,7 +1,7 @@
 // Claude Code analytics report (GET /v1/organizations/usage_report/claude_code) → native
 // usage rows (one per actor × day × model) and outcome rows (one per accepted or rejected
 // tool action, so acceptance flows into the leaderboards).
-import type { IngestRow } from './native.ts';
+import { countOrZero, type IngestRow } from './native.ts';
 
 type Record_ = {
   actor?: { type?: string; email_address?: string; api_key_name?: string };
@@ -9,10 +9,6 @@ type Record_ = {
   model_breakdown?: { model?: string; tokens?: Record<string, unknown> }[];
   tool_actions?: Record<string, { accepted?: number; rejected?: number }>;
 };
-
-function n(value: unknown): unknown {
-  return value === undefined || value === null ? 0 : value;
-}
 
 function dayOf(date: string | undefined): string | undefined {
   if (!date) return undefined;
@@ -43,10 +39,10 @@ export function claudeCodeToRows(body: unknown): IngestRow[] {
           person,
           model: entry.model,
           provider: 'anthropic',
-          input_tokens: n(entry.tokens?.input),
-          output_tokens: n(entry.tokens?.output),
-          cache_read_tokens: n(entry.tokens?.cache_read),
-          cache_write_tokens: n(entry.tokens?.cache_creation),
+          input_tokens: countOrZero(entry.tokens?.input),
+          output_tokens: countOrZero(entry.tokens?.output),
+          cache_read_tokens: countOrZero(entry.tokens?.cache_read),
+          cache_write_tokens: countOrZero(entry.tokens?.cache_creation),
           requests: 0,
           project: 'claude-code',
         },

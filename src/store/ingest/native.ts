@@ -2,6 +2,14 @@
 // `type`. Every adapter maps its format onto these shapes; validation happens once, here.
 import { z } from 'zod';
 
+/**
+ * A token count from a vendor report: absent or null counts as 0; anything else is passed
+ * on as it is, so the native validator rejects a malformed value with the field named.
+ */
+export function countOrZero(value: unknown): unknown {
+  return value === undefined || value === null ? 0 : value;
+}
+
 /** One input record with the line (or record number) it came from, for error reports. */
 export type IngestRow = { line: number; data: unknown } | { line: number; error: string };
 

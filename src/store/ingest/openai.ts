@@ -1,14 +1,10 @@
 // OpenAI usage API, completions buckets (GET /v1/organization/usage/completions) →
 // native usage rows. input_tokens includes cached tokens, so input = input_tokens −
 // input_cached_tokens and cache_read = input_cached_tokens.
-import type { IngestRow } from './native.ts';
+import { countOrZero, type IngestRow } from './native.ts';
 
 type Result = Record<string, unknown>;
 type Bucket = { start_time?: number; end_time?: number; results?: Result[]; result?: Result[] };
-
-function n(value: unknown): unknown {
-  return value === undefined || value === null ? 0 : value;
-}
 
 export function openaiUsageToRows(body: unknown): IngestRow[] {
   const buckets = (body as { data?: Bucket[] } | null)?.data;
@@ -19,8 +15,8 @@ export function openaiUsageToRows(body: unknown): IngestRow[] {
   for (const bucket of buckets) {
     for (const result of bucket.results ?? bucket.result ?? []) {
       position++;
-      const input = n(result.input_tokens);
-      const cached = n(result.input_cached_tokens);
+      const input = countOrZero(result.input_tokens);
+      const cached = countOrZero(result.input_cached_tokens);
       const uncached =
         typeof input === 'number' && typeof cached === 'number' ? input - cached : input;
       const key = [
@@ -48,9 +44,9 @@ export function openaiUsageToRows(body: unknown): IngestRow[] {
           model: result.model ?? undefined,
           provider: 'openai',
           input_tokens: uncached,
-          output_tokens: n(result.output_tokens),
+          output_tokens: countOrZero(result.output_tokens),
           cache_read_tokens: cached,
-          requests: n(result.num_model_requests),
+          requests: countOrZero(result.num_model_requests),
           project: result.project_id ?? undefined,
         },
       });
