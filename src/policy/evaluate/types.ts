@@ -90,13 +90,12 @@ export type Forecast = {
   elapsedFraction: number;
 };
 
-export type QuotaState = {
-  tier: string;
+/** Where one limit stands in its current period: the part quotas and budgets share. */
+export type PeriodStanding = {
   period: Period;
   periodStart: string;
   periodEnd: string;
   limit: number;
-  used: number;
   remaining: number;
   percent: number;
   band: Band;
@@ -104,24 +103,18 @@ export type QuotaState = {
   bandReason: string;
   forecast: Forecast;
   nextThreshold: Threshold | null;
+};
+
+export type QuotaState = PeriodStanding & {
+  tier: string;
+  used: number;
   allowedClasses: string[] | 'any';
 };
 
-export type BudgetState = {
+export type BudgetState = PeriodStanding & {
   key: string;
   environment: string | null;
-  period: Period;
-  periodStart: string;
-  periodEnd: string;
-  limit: number;
   spent: number;
-  remaining: number;
-  percent: number;
-  band: Band;
-  /** the band rule applied */
-  bandReason: string;
-  forecast: Forecast;
-  nextThreshold: Threshold | null;
 };
 
 export type TriggeredStep = {
