@@ -57,6 +57,15 @@ function recordSpans(): ReadableSpan[] {
   return memory.getFinishedSpans();
 }
 
+/** POSTs OTLP/HTTP JSON spans (one resource, one scope) with the ingest key. */
+function postSpans(spans: unknown[]): Promise<Response> {
+  return fetch(`${api.url}/v1/traces`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${api.keys.ingest.key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }),
+  });
+}
+
 function exportWith(key: string, spans: ReadableSpan[]): Promise<ExportResult> {
   const exporter = new OTLPTraceExporter({
     url: `${api.url}/v1/traces`,
@@ -147,20 +156,7 @@ describe('OTLP/HTTP JSON receiver', () => {
         { key: 'enduser.id', value: { stringValue: person } },
       ],
     });
-    const res = await fetch(`${api.url}/v1/traces`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${api.keys.ingest.key}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({
-        resourceSpans: [
-          {
-            scopeSpans: [{ spans: [span('d1', 'di@acme.test'), span('d2', 'd\u0000i@acme.test')] }],
-          },
-        ],
-      }),
-    });
+    const res = await postSpans([span('d1', 'di@acme.test'), span('d2', 'd\u0000i@acme.test')]);
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.partialSuccess).toEqual({
@@ -172,31 +168,14 @@ describe('OTLP/HTTP JSON receiver', () => {
   });
 
   it('reports rejected spans as OTLP partial success', async () => {
-    const res = await fetch(`${api.url}/v1/traces`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${api.keys.ingest.key}`,
-        'content-type': 'application/json',
+    const res = await postSpans([
+      {
+        traceId: 'aa',
+        spanId: 'bb',
+        endTimeUnixNano: '1790000000000000000',
+        attributes: [{ key: 'gen_ai.request.model', value: { stringValue: 'm' } }],
       },
-      body: JSON.stringify({
-        resourceSpans: [
-          {
-            scopeSpans: [
-              {
-                spans: [
-                  {
-                    traceId: 'aa',
-                    spanId: 'bb',
-                    endTimeUnixNano: '1790000000000000000',
-                    attributes: [{ key: 'gen_ai.request.model', value: { stringValue: 'm' } }],
-                  },
-                ],
-              },
-            ],
-          },
-        ],
-      }),
-    });
+    ]);
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.partialSuccess.rejectedSpans).toBe('1');
