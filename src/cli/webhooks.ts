@@ -2,29 +2,15 @@
 // (person, manager, team_owner, finance, security, …, or `all`) maps to endpoints; every
 // escalation queues one signed delivery per matching endpoint.
 import { randomBytes } from 'node:crypto';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { writeAudit } from '../api/audit.ts';
 import { apiEntities } from '../api/entities.ts';
 import { WEBHOOK_AUDIENCES } from '../engine/escalations.ts';
-import { DEFAULT_DATA_DIR, openStore, type Store } from '../store/db.ts';
 import { addWebhook, listWebhooks, removeWebhook } from '../store/enforcement.ts';
+import { dataDirOption, type StoreFlags, withStore as withStoreOf } from './store-options.ts';
 
-type StoreFlags = { dataDir: string };
-
-async function withStore<T>(flags: StoreFlags, work: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({ dataDir: flags.dataDir, migrate: true, entities: apiEntities });
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
-
-const dataDir = () =>
-  new Option(
-    '--data-dir <dir>',
-    'embedded database directory (ignored when DATABASE_URL is set)',
-  ).default(DEFAULT_DATA_DIR);
+const withStore = <T>(flags: StoreFlags, work: Parameters<typeof withStoreOf<T>>[1]) =>
+  withStoreOf(flags, work, { entities: apiEntities });
 
 function usage(message: string): never {
   console.error(`error: ${message}`);
@@ -43,7 +29,7 @@ export function registerWebhookCommands(program: Command): void {
     .argument('<url>', 'http(s) URL that receives POSTed JSON')
     .option('--secret <secret>', 'signing secret (default: a random one, printed once)')
     .option('--json', 'print the endpoint as JSON')
-    .addOption(dataDir())
+    .addOption(dataDirOption())
     .action(
       async (
         audience: string,
@@ -84,7 +70,7 @@ export function registerWebhookCommands(program: Command): void {
     .command('list')
     .description('list webhook endpoints (secrets are not shown)')
     .option('--json', 'print JSON')
-    .addOption(dataDir())
+    .addOption(dataDirOption())
     .action(async (flags: StoreFlags & { json?: boolean }) => {
       await withStore(flags, async (store) => {
         const rows = (await listWebhooks(store)).map(({ secret: _s, ...rest }) => rest);
@@ -101,7 +87,7 @@ export function registerWebhookCommands(program: Command): void {
     .command('remove')
     .description('remove a webhook endpoint by id or URL (its undelivered notifications go too)')
     .argument('<id-or-url>')
-    .addOption(dataDir())
+    .addOption(dataDirOption())
     .action(async (idOrUrl: string, flags: StoreFlags) => {
       await withStore(flags, async (store) => {
         const removed = await removeWebhook(store, idOrUrl);
