@@ -1,4 +1,4 @@
-// The change watermark the engine's caches key on (docs/engine.md, "Caching").
+// The change watermark the engine's caches key on (the README ("The governance engine"), "Caching").
 //
 // Any statement that changes rollups, people or teams marks its transaction once
 // (engine_change_marks, keyed by transaction id: no contention). A deferred constraint

@@ -1,4 +1,4 @@
-// Query limits (graphql-armor). The values are documented in docs/api.md; change both together.
+// Query limits (graphql-armor). The values are documented in the README ("The GraphQL API"); change both together.
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLError, ValidationContext } from 'graphql';
 import { createGraphQLError } from 'graphql-yoga';
@@ -24,7 +24,7 @@ const report = {
     (ctx: ValidationContext | null, error: GraphQLError) => {
       const message = error.message.replace(/^Syntax Error: /, '');
       ctx?.reportError(
-        createGraphQLError(`${message} (see the query limits in docs/api.md)`, {
+        createGraphQLError(`${message} (see "Limits" in the README)`, {
           extensions: { code: 'QUERY_LIMIT_EXCEEDED' },
         }),
       );

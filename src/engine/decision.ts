@@ -77,7 +77,7 @@ function decisionOf(step: IrStep): Decision {
   }
 }
 
-/** Band rule of docs/meaning.md, over the effective limit. */
+/** Band rule of the README ("Policy meaning"), over the effective limit. */
 export function bandFor(ladder: Ladder | null, percent: number): Band {
   const redFrom = ladder?.redFrom ?? 100;
   const yellowFrom = ladder?.yellowFrom ?? redFrom;

@@ -2,7 +2,7 @@
 // requirements), what those windows are at a clock `now` in the policy timezone, and the
 // EvaluateInput (subjects with attributes and facts) built from the reader's sums.
 //
-// Window semantics (docs/engine.md):
+// Window semantics (the README ("The governance engine")):
 // - calendar periods (day, week, month, quarter, year): every local day from the first
 //   day of the period containing `now` through the local day of `now`, inclusive;
 // - trailing `Nd` windows: the last N local days, today included;

@@ -6,7 +6,7 @@
 // Identity: policyHash(ir) is SHA-256 over canonicalJson(ir without `meta`), so renaming
 // the version label or reformatting a file keeps the hash; any change in meaning moves it.
 //
-// Number conventions inside expressions (see docs/meaning.md):
+// Number conventions inside expressions (see the README ("Policy meaning")):
 //   tokens, counts and money are plain numbers (money in currency units);
 //   percentages are fractions (70% → 0.7); durations are minutes (7d → 10080).
 import { createHash } from 'node:crypto';

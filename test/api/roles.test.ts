@@ -1,6 +1,6 @@
 // The role × operation matrix: every role against every operation this API owns, asserting
 // allowed or denied, and masked or named identities. The expected table mirrors the role
-// table in docs/api.md.
+// table in the README ("The GraphQL API").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/auth.ts';
 import type { Role } from '../../src/api/roles.ts';

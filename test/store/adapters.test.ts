@@ -1,5 +1,5 @@
 // Each adapter's fixture (written from the format's public documentation) imports with the
-// totals documented in docs/store.md, and a second import changes nothing.
+// totals documented in the README ("Storage and ingest"), and a second import changes nothing.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 // The checker: everything the parser cannot see. Names resolve (with did-you-mean),
 // units agree, metrics form no cycle, ladders rise, assignments are reachable, and
-// divisions that can meet zero are flagged. Codes are stable; docs/meaning.md lists them:
+// divisions that can meet zero are flagged. Codes are stable; the README ("Policy meaning") lists them:
 // Q3xxx names, Q4xxx units and types, Q5xxx structure, Q6xxx runtime hazards.
 import type {
   Action,

@@ -68,7 +68,7 @@ export type RuleSet = {
 };
 
 /**
- * Band rule (docs/meaning.md): red from the first `at` step that requires something or
+ * Band rule (the README ("Policy meaning")): red from the first `at` step that requires something or
  * blocks, or from 100% if that comes earlier or no such step exists; yellow from the
  * first `at` step below red; green below that.
  */

@@ -1,6 +1,6 @@
 // evaluate(ruleSet, input): a pure function from a compiled policy, subjects with their
 // facts, and a clock to explained results. No I/O and no hidden clock: `input.now` is
-// the only time there is. Semantics (bands, forecasts, ranking, x/0) are in docs/meaning.md.
+// the only time there is. Semantics (bands, forecasts, ranking, x/0) are in the README ("Policy meaning").
 import type { Attributes, CompiledFormula, Facts, Sink } from '../compile/codegen.ts';
 import type { Ladder, RuleSet } from '../compile/ruleset.ts';
 import { type IrBudget, type IrStep, irToText, type Period } from '../ir.ts';

@@ -1,5 +1,5 @@
 // Input and output of evaluate(ruleSet, input). Plain data, JSON-serialisable, so the
-// engine, the API and `quotient policy eval` share one shape. docs/meaning.md explains
+// engine, the API and `quotient policy eval` share one shape. the README ("Policy meaning") explains
 // every field.
 import type { IrAction, Period, SubjectKind } from '../ir.ts';
 
@@ -36,7 +36,7 @@ export type EvaluateInput = {
 
 export type Band = 'green' | 'yellow' | 'red';
 
-/** A runtime hazard met while evaluating (never NaN/Infinity: see docs/meaning.md). */
+/** A runtime hazard met while evaluating (never NaN/Infinity: see the README ("Policy meaning")). */
 export type RuntimeFlag = {
   kind: 'division_by_zero' | 'invalid_math';
   /** where: "metric acceptance", "leaderboard value_per_token score", "rule spike" */
@@ -143,7 +143,7 @@ export type BoardEntry = {
   reason: string | null;
   cohort: string | null;
   score: number | null;
-  /** 1-based rank within the cohort; ties broken by subject id (see docs/meaning.md) */
+  /** 1-based rank within the cohort; ties broken by subject id (see the README ("Policy meaning")) */
   rank: number | null;
   cohortSize: number;
   inTop: boolean;
