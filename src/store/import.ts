@@ -69,6 +69,7 @@ export async function importFiles(
       const work = ingestBatch(store, batch, {
         source: options.format,
         prices,
+        timezone,
         chunkSize,
         onlyProblems: true,
       }).then(({ results, totals: batchTotals }) => {

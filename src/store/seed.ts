@@ -68,15 +68,6 @@ const TEAM_TREE: [name: string, parent: string | null, restricted?: boolean][] =
   ['design', 'corporate'],
 ];
 
-const ENGINEERING_ROLES = [
-  'engineer',
-  'engineer',
-  'engineer',
-  'engineer',
-  'data-scientist',
-  'contractor',
-  'intern',
-];
 const ROLES_BY_TEAM: Record<string, string[]> = {
   data: ['data-scientist', 'data-scientist', 'engineer'],
   'ml-research': ['data-scientist', 'engineer'],
