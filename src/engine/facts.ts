@@ -72,7 +72,7 @@ export function teamBudgetReads(ruleSet: RuleSet): Requirements {
 }
 
 /** Merges requirement maps: window → union of facts. */
-function merge(...reqs: Requirements[]): Requirements {
+export function merge(...reqs: Requirements[]): Requirements {
   const out: Requirements = new Map();
   for (const req of reqs) {
     for (const [window, facts] of req) {
@@ -167,6 +167,33 @@ function factsFor(req: Requirements, sums: FactSums | undefined, id: string): Fa
   return out;
 }
 
+/** Evaluator subjects for these people and teams, with the facts `needs` asks for. */
+export function subjectsOf(
+  needs: Pick<Needs, 'person' | 'team'>,
+  people: readonly DirectoryPerson[],
+  teams: readonly DirectoryTeam[],
+  sums: Pick<GroupedFactSums, 'person' | 'team'>,
+): SubjectInput[] {
+  return [
+    ...people.map(
+      (p): SubjectInput => ({
+        kind: 'person',
+        id: p.id,
+        attributes: personAttributes(p),
+        facts: factsFor(needs.person, sums.person, p.id),
+      }),
+    ),
+    ...teams.map(
+      (t): SubjectInput => ({
+        kind: 'team',
+        id: t.id,
+        attributes: teamAttributes(t),
+        facts: factsFor(needs.team, sums.team, t.id),
+      }),
+    ),
+  ];
+}
+
 export type Collected = { input: EvaluateInput; directory: Directory };
 
 /** Everyone: all people and teams, with org facts when the rule sets read any. */
@@ -186,24 +213,7 @@ export async function collectOrg(
     reader.directory(),
     windows.length ? reader.sumFacts(windows, groupings) : Promise.resolve<GroupedFactSums>({}),
   ]);
-  const subjects: SubjectInput[] = [
-    ...directory.people.map(
-      (p): SubjectInput => ({
-        kind: 'person',
-        id: p.id,
-        attributes: personAttributes(p),
-        facts: factsFor(needs.person, sums.person, p.id),
-      }),
-    ),
-    ...directory.teams.map(
-      (t): SubjectInput => ({
-        kind: 'team',
-        id: t.id,
-        attributes: teamAttributes(t),
-        facts: factsFor(needs.team, sums.team, t.id),
-      }),
-    ),
-  ];
+  const subjects = subjectsOf(needs, directory.people, directory.teams, sums);
   const input: EvaluateInput = { now, subjects };
   if (needs.org.size > 0) input.org = { facts: factsFor(needs.org, sums.org, 'org') };
   return { input, directory } satisfies Collected;
@@ -258,22 +268,7 @@ export async function collectPerson(
     wantOrg ? reader.sumFacts(factWindows(needs.org, now, timeZone), ['org']) : none,
   ]);
   const sums: GroupedFactSums = { person: mine.person, team: ours.team };
-  const subjects: SubjectInput[] = [
-    {
-      kind: 'person',
-      id: person.id,
-      attributes: personAttributes(person),
-      facts: factsFor(needs.person, sums.person, person.id),
-    },
-  ];
-  if (team) {
-    subjects.push({
-      kind: 'team',
-      id: team.id,
-      attributes: teamAttributes(team),
-      facts: factsFor(needs.team, sums.team, team.id),
-    });
-  }
+  const subjects = subjectsOf(needs, [person], team ? [team] : [], sums);
   const input: EvaluateInput = { now, subjects };
   if (wantOrg) input.org = { facts: factsFor(needs.org, orgSums.org, 'org') };
   return {

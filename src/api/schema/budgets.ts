@@ -8,6 +8,7 @@ import { evaluateAt } from '../../engine/cache.ts';
 import { groupVisible } from '../../engine/privacy.ts';
 import type { BudgetState } from '../../policy/evaluate/types.ts';
 import { builder } from '../builder.ts';
+import { connectionWith } from '../connections.ts';
 import { type Context, identityFor } from '../context.ts';
 import { readService } from '../loaders.ts';
 import { seesNames } from '../roles.ts';
@@ -161,18 +162,7 @@ builder.queryField('budgets', (t) =>
       resolve: async (_root, args, ctx) => {
         const { rows, suppressed, minGroupSize, stale } = await loadBudgets(ctx, args);
         const connection = resolveArrayConnection({ args, defaultSize: 50, maxSize: 500 }, rows);
-        return Object.assign(
-          connection ?? {
-            edges: [],
-            pageInfo: {
-              hasNextPage: false,
-              hasPreviousPage: false,
-              startCursor: null,
-              endCursor: null,
-            },
-          },
-          { suppressed, minGroupSize, stale },
-        );
+        return connectionWith(connection, { suppressed, minGroupSize, stale });
       },
     },
     BudgetConnection,

@@ -12,6 +12,7 @@ import {
   UnknownBoardError,
 } from '../../engine/leaderboard.ts';
 import { builder } from '../builder.ts';
+import { connectionWith } from '../connections.ts';
 import { type Context, identityFor } from '../context.ts';
 import { NotFoundError } from '../errors.ts';
 import { readService } from '../loaders.ts';
@@ -183,16 +184,9 @@ builder.queryField('leaderboard', (t) =>
           { args, defaultSize: 50, maxSize: 500 },
           board.entries,
         );
-        return Object.assign(connection ?? { edges: [], pageInfo: emptyPage }, { board });
+        return connectionWith(connection, { board });
       },
     },
     LeaderboardConnection,
   ),
 );
-
-const emptyPage = {
-  hasNextPage: false,
-  hasPreviousPage: false,
-  startCursor: null,
-  endCursor: null,
-};

@@ -14,6 +14,7 @@ import {
   type UsageRow,
 } from '../../engine/usage.ts';
 import { builder } from '../builder.ts';
+import { connectionWith } from '../connections.ts';
 import { identityFor } from '../context.ts';
 import { ForbiddenError } from '../errors.ts';
 import { readService } from '../loaders.ts';
@@ -174,18 +175,7 @@ builder.queryField('usage', (t) =>
           suppressed: kept.suppressed,
           minGroupSize: kept.minGroupSize,
         };
-        return Object.assign(
-          connection ?? {
-            edges: [],
-            pageInfo: {
-              hasNextPage: false,
-              hasPreviousPage: false,
-              startCursor: null,
-              endCursor: null,
-            },
-          },
-          extra,
-        );
+        return connectionWith(connection, extra);
       },
     },
     UsageConnection,
