@@ -14,6 +14,8 @@ export type WorkerOptions = {
   sweepEveryMs?: number;
   /** how often the outbox is polled (default 1 s) */
   deliverEveryMs?: number;
+  /** how long stop() waits for running rounds (default 10 s) */
+  stopGraceMs?: number;
 };
 
 export type Workers = { stop(): Promise<void> };
@@ -56,7 +58,17 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
     async stop() {
       stopped = true;
       for (const t of timers) clearInterval(t);
-      await Promise.allSettled([...running]);
+      // A sweep over a large organisation can outlast a shutdown; every round is idempotent
+      // (unique escalation keys, the sweep lease expires), so a cut-short round is repeated
+      // by the next start instead of holding SIGTERM hostage.
+      let grace: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        grace = setTimeout(() => resolve('late'), options.stopGraceMs ?? 10_000);
+      });
+      if ((await Promise.race([Promise.allSettled([...running]), late])) === 'late') {
+        log.warn({ rounds: running.size }, 'stopping with rounds still running');
+      }
+      clearTimeout(grace);
       await service.close();
     },
   };
