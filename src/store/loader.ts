@@ -18,6 +18,7 @@ import {
 } from './ingest/native.ts';
 import { ensureMonthPartitions, monthKey } from './partitions.ts';
 import { activeIngestSettings } from './prices.ts';
+import { writeUsage } from './usage-writer.ts';
 
 export type RowStatus = 'accepted' | 'duplicate' | 'rejected';
 export type RowResult = {
@@ -262,12 +263,10 @@ async function loadChunk(
         chunk,
         known,
       );
-      const usageIds = await insertUsage(
+      const usageStoredBefore = await writeUsage(
         client,
-        usage.first.map((u) => u.record),
-        costs,
-        source,
-        timezone,
+        usage.first.map((u, i) => ({ record: u.record, costPico: costs[i] })),
+        { source, timezone, copy: !store.embedded },
       );
       const outcomeIds = await insertOutcomes(
         client,
@@ -281,7 +280,7 @@ async function loadChunk(
         source,
         timezone,
       );
-      return { usageIds, outcomeIds, complianceIds, ensured };
+      return { usageStoredBefore, outcomeIds, complianceIds, ensured };
     });
     for (const id of fresh.ensured.people) known.people.add(id);
     for (const id of fresh.ensured.teams) known.teams.add(id);
@@ -298,7 +297,7 @@ async function loadChunk(
         outcome.push({ line: item.line, status: 'accepted', type: 'person', id: r.person });
     }
     usage.first.forEach((u, i) => {
-      const isNew = fresh.usageIds.has(u.record.id);
+      const isNew = !fresh.usageStoredBefore.has(u.record.id);
       outcome.push({
         line: u.line,
         status: isNew ? 'accepted' : 'duplicate',
@@ -453,81 +452,6 @@ async function upsertDirectory(
     );
   }
   return { people: [...autoPeople.keys(), ...people.map((p) => p.person)], teams: [...referenced] };
-}
-
-async function insertUsage(
-  client: pg.PoolClient,
-  rows: UsageRecord[],
-  costs: (number | string | null)[],
-  source: string,
-  timezone: string,
-): Promise<Set<string>> {
-  if (rows.length === 0) return new Set();
-  const result = await client.query<{ id: string }>(
-    `with input as (
-       -- one JSON parameter: far fewer allocations than fifteen array parameters
-       select * from json_to_recordset($1::json)
-         as t(id text, ts_ms float8, person_id text, team_id text, model text, provider text,
-              input_tokens int8, output_tokens int8, cache_read_tokens int8, cache_write_tokens int8,
-              requests int4, cost_pico numeric, project text, environment text, task text)
-     ),
-     fresh as (
-       insert into usage_event_ids (id) select id from input order by id on conflict do nothing returning id
-     ),
-     inserted as (
-       insert into usage_events (id, ts, person_id, team_id, model, provider, input_tokens, output_tokens,
-                                 cache_read_tokens, cache_write_tokens, requests, cost, project, environment,
-                                 task, source)
-       select i.id, to_timestamp(i.ts_ms / 1000.0), i.person_id, i.team_id, i.model, i.provider,
-              i.input_tokens, i.output_tokens, i.cache_read_tokens, i.cache_write_tokens, i.requests,
-              i.cost_pico / 1000000000000, i.project, i.environment, i.task, $2
-         from input i join fresh f on f.id = i.id
-       returning ts, person_id, model, project, environment, input_tokens, output_tokens,
-                 cache_read_tokens, cache_write_tokens, requests, cost
-     ),
-     rolled as (
-       insert into daily_rollups as r (day, person_id, model, project, environment, input_tokens,
-                                       output_tokens, cache_read_tokens, cache_write_tokens, cost,
-                                       requests, unpriced_requests)
-       select (ts at time zone $3)::date, person_id, model, project, environment, sum(input_tokens),
-              sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), coalesce(sum(cost), 0),
-              sum(requests), count(*) filter (where cost is null)
-         from inserted group by 1, 2, 3, 4, 5 order by 2, 1, 3, 4, 5
-       on conflict (person_id, day, model, project, environment) do update set
-         input_tokens = r.input_tokens + excluded.input_tokens,
-         output_tokens = r.output_tokens + excluded.output_tokens,
-         cache_read_tokens = r.cache_read_tokens + excluded.cache_read_tokens,
-         cache_write_tokens = r.cache_write_tokens + excluded.cache_write_tokens,
-         cost = r.cost + excluded.cost,
-         requests = r.requests + excluded.requests,
-         unpriced_requests = r.unpriced_requests + excluded.unpriced_requests
-     )
-     select id from fresh`,
-    [
-      JSON.stringify(
-        rows.map((r, i) => ({
-          id: r.id,
-          ts_ms: r.ts,
-          person_id: r.person,
-          team_id: r.team,
-          model: r.model,
-          provider: r.provider,
-          input_tokens: r.input_tokens,
-          output_tokens: r.output_tokens,
-          cache_read_tokens: r.cache_read_tokens,
-          cache_write_tokens: r.cache_write_tokens,
-          requests: r.requests,
-          cost_pico: costs[i],
-          project: r.project,
-          environment: r.environment,
-          task: r.task,
-        })),
-      ),
-      source,
-      timezone,
-    ],
-  );
-  return new Set(result.rows.map((r) => r.id));
 }
 
 /**

@@ -149,6 +149,8 @@ await admin.connect();
 await admin.query(`create database ${name}`);
 const url = new URL(serverUrl);
 url.pathname = `/${name}`;
+// BENCH_KEEP_FILES=1 keeps the generated files (their folder is printed) for profiling
+const keepFiles = process.env.BENCH_KEEP_FILES === '1';
 const dir = mkdtempSync(join(tmpdir(), 'quotient-bench-'));
 try {
   console.log(`generating ${EVENTS.toLocaleString()} events …`);
@@ -247,7 +249,8 @@ try {
   console.log('');
   console.log(JSON.stringify(figures));
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (keepFiles) console.error(`kept the generated files in ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
   await admin.query(`drop database if exists ${name} with (force)`);
   await admin.end();
 }

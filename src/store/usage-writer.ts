@@ -1,0 +1,271 @@
+// Writing one chunk of usage events inside the loader's transaction, in three steps:
+// 1. claim the ids in the usage_event_ids ledger: an id stored before is a duplicate;
+// 2. store the new events;
+// 3. add them to the daily rollups, summed here first (one row per person × local day ×
+//    model × project × environment), so the database upserts a few rows, not every event.
+// On a PostgreSQL server steps 1 and 2 use COPY; the embedded PGlite gets INSERTs.
+import type pg from 'pg';
+import { copyField, copyInto } from './copy.ts';
+import type { UsageRecord } from './ingest/native.ts';
+import { formatTimestamp } from './iso-time.ts';
+
+/** A usage event and its cost in integer pico-units (a decimal string past 2^53), or null. */
+export type PricedUsage = { record: UsageRecord; costPico: number | string | null };
+
+export type UsageWriteOptions = {
+  /** Recorded on each event: the input format. */
+  source: string;
+  /** IANA timezone whose calendar days the rollups are keyed by. */
+  timezone: string;
+  /** Whether the connection takes COPY FROM STDIN (a real server, not the embedded PGlite). */
+  copy: boolean;
+};
+
+/** Stores the events whose ids are new; returns the ids that were stored before. */
+export async function writeUsage(
+  client: pg.PoolClient,
+  events: PricedUsage[],
+  options: UsageWriteOptions,
+): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
+  const stored = await claimIds(
+    client,
+    events.map((e) => e.record.id),
+    options.copy,
+  );
+  const fresh = stored.size === 0 ? events : events.filter((e) => !stored.has(e.record.id));
+  if (fresh.length === 0) return stored;
+  if (options.copy) await copyEvents(client, fresh, options.source);
+  else await insertEvents(client, fresh, options.source);
+  await addToRollups(client, fresh, options.timezone);
+  return stored;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Inserts the ids into the ledger and returns those already there. COPY is tried first (a
+ * fresh import, the common case); if any id exists it fails as a whole, and the savepoint
+ * lets the slower INSERT … ON CONFLICT sort new from old. Ids go in sorted order so
+ * concurrent chunks take their index locks in the same order.
+ */
+async function claimIds(client: pg.PoolClient, ids: string[], copy: boolean): Promise<Set<string>> {
+  const sorted = ids.toSorted();
+  if (copy) {
+    await client.query('savepoint claim_ids');
+    try {
+      await copyInto(client, 'usage_event_ids', ['id'], `${sorted.map(copyField).join('\n')}\n`);
+      await client.query('release savepoint claim_ids');
+      return new Set();
+    } catch (error) {
+      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+      await client.query('rollback to savepoint claim_ids');
+    }
+  }
+  const { rows } = await client.query<{ id: string }>(
+    `with claimed as (
+       insert into usage_event_ids (id) select id from unnest($1::text[]) as t(id) order by id
+       on conflict do nothing returning id
+     )
+     select t.id from unnest($1::text[]) as t(id)
+      where not exists (select 1 from claimed c where c.id = t.id)`,
+    [sorted],
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
+const EVENT_COLUMNS = [
+  'id',
+  'ts',
+  'person_id',
+  'team_id',
+  'model',
+  'provider',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_write_tokens',
+  'requests',
+  'cost',
+  'project',
+  'environment',
+  'task',
+  'source',
+] as const;
+
+/** Exact decimal text of an integer number of pico-units (10^-12). */
+export function picoDecimal(pico: number | string | bigint): string {
+  const text = String(pico);
+  const negative = text.startsWith('-');
+  const digits = (negative ? text.slice(1) : text).padStart(13, '0');
+  return `${negative ? '-' : ''}${digits.slice(0, -12)}.${digits.slice(-12)}`;
+}
+
+async function copyEvents(client: pg.PoolClient, events: PricedUsage[], source: string) {
+  const sourceField = copyField(source);
+  let text = '';
+  for (const { record: r, costPico } of events) {
+    text += `${copyField(r.id)}\t${formatTimestamp(r.ts)}\t${copyField(r.person)}\t${copyField(r.team)}\t${copyField(r.model)}\t${copyField(r.provider)}\t${r.input_tokens}\t${r.output_tokens}\t${r.cache_read_tokens}\t${r.cache_write_tokens}\t${r.requests}\t${costPico === null ? '\\N' : picoDecimal(costPico)}\t${copyField(r.project)}\t${r.environment}\t${copyField(r.task)}\t${sourceField}\n`;
+  }
+  await copyInto(client, 'usage_events', EVENT_COLUMNS, text);
+}
+
+async function insertEvents(client: pg.PoolClient, events: PricedUsage[], source: string) {
+  const column = <T>(pick: (e: PricedUsage) => T) => events.map(pick);
+  await client.query(
+    `insert into usage_events (${EVENT_COLUMNS.join(', ')})
+     select t.*, $16 from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+                                 $6::text[], $7::int8[], $8::int8[], $9::int8[], $10::int8[],
+                                 $11::int4[], $12::numeric[], $13::text[], $14::text[], $15::text[]) as t`,
+    [
+      column((e) => e.record.id),
+      column((e) => formatTimestamp(e.record.ts)),
+      column((e) => e.record.person),
+      column((e) => e.record.team),
+      column((e) => e.record.model),
+      column((e) => e.record.provider),
+      column((e) => e.record.input_tokens),
+      column((e) => e.record.output_tokens),
+      column((e) => e.record.cache_read_tokens),
+      column((e) => e.record.cache_write_tokens),
+      column((e) => e.record.requests),
+      column((e) => (e.costPico === null ? null : picoDecimal(e.costPico))),
+      column((e) => e.record.project),
+      column((e) => e.record.environment),
+      column((e) => e.record.task),
+      source,
+    ],
+  );
+}
+
+/** a + b, exact: a plain number while the sum stays a safe integer, else a BigInt. */
+function plus(a: number | bigint, b: number | bigint): number | bigint {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const sum = a + b;
+    if (Number.isSafeInteger(sum)) return sum;
+  }
+  return BigInt(a) + BigInt(b);
+}
+
+type RollupDelta = {
+  day: string;
+  person: string;
+  model: string;
+  project: string;
+  environment: string;
+  input: number | bigint;
+  output: number | bigint;
+  cacheRead: number | bigint;
+  cacheWrite: number | bigint;
+  costPico: number | bigint;
+  requests: number | bigint;
+  unpriced: number;
+};
+
+async function addToRollups(client: pg.PoolClient, events: PricedUsage[], timezone: string) {
+  const days = await localDays(
+    client,
+    timezone,
+    events.map((e) => e.record.ts),
+  );
+  const groups = new Map<string, RollupDelta>();
+  events.forEach(({ record: r, costPico }, i) => {
+    // NUL never occurs in stored text (rejected at validation), so it separates the key
+    const key = `${r.person}\0${days[i]}\0${r.model}\0${r.project}\0${r.environment}`;
+    const cost = costPico === null ? 0 : typeof costPico === 'number' ? costPico : BigInt(costPico);
+    const group = groups.get(key);
+    if (!group) {
+      groups.set(key, {
+        day: days[i],
+        person: r.person,
+        model: r.model,
+        project: r.project,
+        environment: r.environment,
+        input: r.input_tokens,
+        output: r.output_tokens,
+        cacheRead: r.cache_read_tokens,
+        cacheWrite: r.cache_write_tokens,
+        costPico: cost,
+        requests: r.requests,
+        unpriced: costPico === null ? 1 : 0,
+      });
+      return;
+    }
+    group.input = plus(group.input, r.input_tokens);
+    group.output = plus(group.output, r.output_tokens);
+    group.cacheRead = plus(group.cacheRead, r.cache_read_tokens);
+    group.cacheWrite = plus(group.cacheWrite, r.cache_write_tokens);
+    group.costPico = plus(group.costPico, cost);
+    group.requests = plus(group.requests, r.requests);
+    if (costPico === null) group.unpriced++;
+  });
+  const deltas = [...groups.values()];
+  const column = (pick: (d: RollupDelta) => string | number | bigint) =>
+    deltas.map((d) => {
+      const value = pick(d);
+      return typeof value === 'bigint' ? value.toString() : value;
+    });
+  // in primary-key order, so concurrent chunks lock shared rollup rows in the same order
+  await client.query(
+    `insert into daily_rollups as r (day, person_id, model, project, environment, input_tokens,
+                                     output_tokens, cache_read_tokens, cache_write_tokens, cost,
+                                     requests, unpriced_requests)
+     select * from unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[],
+                          $7::int8[], $8::int8[], $9::int8[], $10::numeric[], $11::int8[], $12::int8[])
+      order by 2, 1, 3, 4, 5
+     on conflict (person_id, day, model, project, environment) do update set
+       input_tokens = r.input_tokens + excluded.input_tokens,
+       output_tokens = r.output_tokens + excluded.output_tokens,
+       cache_read_tokens = r.cache_read_tokens + excluded.cache_read_tokens,
+       cache_write_tokens = r.cache_write_tokens + excluded.cache_write_tokens,
+       cost = r.cost + excluded.cost,
+       requests = r.requests + excluded.requests,
+       unpriced_requests = r.unpriced_requests + excluded.unpriced_requests`,
+    [
+      column((d) => d.day),
+      column((d) => d.person),
+      column((d) => d.model),
+      column((d) => d.project),
+      column((d) => d.environment),
+      column((d) => d.input),
+      column((d) => d.output),
+      column((d) => d.cacheRead),
+      column((d) => d.cacheWrite),
+      deltas.map((d) => picoDecimal(d.costPico)),
+      column((d) => d.requests),
+      column((d) => d.unpriced),
+    ],
+  );
+}
+
+// ---------- local days ----------
+// The database's time zone rules decide which local day an instant belongs to (the same
+// rules every query uses). Every UTC offset since 2000 is a multiple of 15 minutes, so all
+// instants in one 15-minute UTC slot share a local day: the database is asked once per
+// slot, and the answers are kept.
+const SLOT_MS = 15 * 60 * 1000;
+const MAX_CACHED_SLOTS = 200_000;
+const slotDays = new Map<string, Map<number, string>>();
+
+async function localDays(
+  client: pg.PoolClient,
+  timezone: string,
+  instants: number[],
+): Promise<string[]> {
+  let cache = slotDays.get(timezone);
+  if (!cache || cache.size > MAX_CACHED_SLOTS) {
+    cache = new Map();
+    slotDays.set(timezone, cache);
+  }
+  const slots = instants.map((ms) => Math.floor(ms / SLOT_MS));
+  const missing = [...new Set(slots.filter((slot) => !cache.has(slot)))];
+  if (missing.length > 0) {
+    const { rows } = await client.query<{ slot: string; day: string }>(
+      `select slot, to_char((to_timestamp(slot * ${SLOT_MS / 1000}) at time zone $2)::date, 'YYYY-MM-DD') as day
+         from unnest($1::int8[]) as slot`,
+      [missing, timezone],
+    );
+    for (const row of rows) cache.set(Number(row.slot), row.day);
+  }
+  return slots.map((slot) => cache.get(slot) as string);
+}
