@@ -2,15 +2,15 @@
 // DATABASE_URL, or the embedded PGlite database under --data-dir.
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { migrate, type Store } from '../store/db.ts';
-import { importFiles } from '../store/import.ts';
 import { FORMATS, type Format, numbersLines } from '../store/ingest/read.ts';
 import { DEFAULT_CHUNK_SIZE } from '../store/loader.ts';
 import { cutoffFor, dropUsagePartitionsBefore } from '../store/partitions.ts';
-import { activeIngestSettings } from '../store/prices.ts';
 import { type SeedOptions, seedDemo } from '../store/seed.ts';
+import type { ImportJob, ImportMessage } from './import-worker.ts';
 import { dataDirOption, type StoreFlags, withStore } from './store-options.ts';
 
 function positiveInt(value: string): number {
@@ -44,7 +44,7 @@ export function registerStoreCommands(program: Command): void {
     .option('--chunk-size <rows>', 'rows per transaction', positiveInt, DEFAULT_CHUNK_SIZE)
     .option(
       '--concurrency <n>',
-      'chunks in flight at once (default 2 on a server, 1 embedded)',
+      'chunks in flight at once (default 3 on a server, 1 embedded)',
       positiveInt,
     )
     .option('--json', 'print the summary as JSON')
@@ -53,8 +53,7 @@ export function registerStoreCommands(program: Command): void {
       new Option('--chunk-log', 'log each committed chunk to stderr (for tests)').hideHelp(),
     )
     .action(async (files: string[], flags: ImportFlags) => {
-      const code = await withStore(flags, (store) => importCommand(store, files, flags));
-      process.exitCode = code;
+      process.exitCode = await importCommand(files, flags);
     });
 
   program
@@ -107,7 +106,13 @@ type ImportFlags = StoreFlags & {
   chunkLog?: boolean;
 };
 
-async function importCommand(store: Store, files: string[], flags: ImportFlags): Promise<number> {
+/**
+ * Heap caps for the import worker. The live set is a few chunks in flight (tens of MB);
+ * the caps make V8 collect early instead of growing towards its default of several GB.
+ */
+const IMPORT_HEAP = { maxOldGenerationSizeMb: 160, maxYoungGenerationSizeMb: 48 };
+
+async function importCommand(files: string[], flags: ImportFlags): Promise<number> {
   for (const file of files) {
     try {
       statSync(file);
@@ -116,7 +121,6 @@ async function importCommand(store: Store, files: string[], flags: ImportFlags):
       return 2;
     }
   }
-  const { prices, timezone } = await activeIngestSettings(store);
   const bar =
     process.stderr.isTTY && !flags.json
       ? new cliProgress.SingleBar(
@@ -131,20 +135,41 @@ async function importCommand(store: Store, files: string[], flags: ImportFlags):
   const totalBytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
   bar?.start(totalBytes, 0, { rows: 0, rate: 0 });
   const started = Date.now();
-  const { totals, problems, seconds } = await importFiles(store, files, {
+  const job: ImportJob = {
+    dataDir: flags.dataDir,
+    files,
     format: flags.format,
     chunkSize: flags.chunkSize,
     concurrency: flags.concurrency,
-    prices,
-    timezone,
-    onChunk: ({ bytes, totals: sofar }) => {
-      if (flags.chunkLog) process.stderr.write(`chunk committed: ${sofar.rows} rows\n`);
-      const elapsed = Math.max((Date.now() - started) / 1000, 0.001);
-      bar?.update(bytes, { rows: sofar.rows, rate: Math.round(sofar.rows / elapsed) });
-    },
+  };
+  const worker = new Worker(new URL('./import-worker.ts', import.meta.url), {
+    workerData: job,
+    resourceLimits: IMPORT_HEAP,
   });
-  bar?.update(totalBytes);
-  bar?.stop();
+  const result = await new Promise<Extract<ImportMessage, { kind: 'done' }>>((resolve, reject) => {
+    let done: Extract<ImportMessage, { kind: 'done' }> | null = null;
+    worker.on('message', (message: ImportMessage) => {
+      if (message.kind === 'done') {
+        done = message;
+        return;
+      }
+      const { rows } = message.totals;
+      if (flags.chunkLog) process.stderr.write(`chunk committed: ${rows} rows\n`);
+      const elapsed = Math.max((Date.now() - started) / 1000, 0.001);
+      bar?.update(message.bytes, { rows, rate: Math.round(rows / elapsed) });
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => {
+      if (done) resolve(done);
+      else reject(new Error(`the import worker stopped (exit code ${code}) before finishing`));
+    });
+  })
+    .then((done) => {
+      bar?.update(totalBytes);
+      return done;
+    })
+    .finally(() => bar?.stop());
+  const { totals, problems, seconds } = result.summary;
 
   if (flags.json) {
     // peak RSS of this process, so benchmarks can report the importer's memory
@@ -163,7 +188,7 @@ async function importCommand(store: Store, files: string[], flags: ImportFlags):
       .map(([m, n]) => `${m} ×${n}`)
       .join(', ');
     console.log(`  unpriced    ${totals.unpriced}${models ? ` (${models})` : ''}`);
-    if (totals.unpriced > 0 && Object.keys(prices.models).length === 0) {
+    if (totals.unpriced > 0 && !result.priced) {
       console.log('  (no active policy: publish and activate one to price usage)');
     }
     if (problems.length > 0) {

@@ -20,7 +20,7 @@ export type ImportProgress = { bytes: number; totalBytes: number; totals: Ingest
 export type ImportOptions = {
   format: Format;
   chunkSize?: number;
-  /** Chunks in flight at once; defaults to 1 on the embedded database and 2 on a server. */
+  /** Chunks in flight at once; defaults to 1 on the embedded database and 3 on a server. */
   concurrency?: number;
   prices?: PriceTable;
   /** Timezone of the rollup days; defaults to the active policy's. */
@@ -47,7 +47,7 @@ export async function importFiles(
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const concurrency = Math.max(
     1,
-    Math.min(options.concurrency ?? (store.embedded ? 1 : 2), store.maxConnections),
+    Math.min(options.concurrency ?? (store.embedded ? 1 : 3), store.maxConnections),
   );
   const keepProblems = options.keepProblems ?? 10;
   const totalBytes = files.reduce((sum, f) => sum + statSync(f).size, 0);

@@ -62,6 +62,7 @@ export type IngestOptions = {
 };
 
 export const DEFAULT_CHUNK_SIZE = 5_000;
+const DAY_MS = 86_400_000;
 
 export function emptyTotals(): IngestTotals {
   return {
@@ -140,7 +141,9 @@ export async function ingestBatch(
   let chunk: Valid[] = [];
   const flush = async () => {
     if (chunk.length === 0) return;
-    const outcome = await loadChunk(store, chunk, prices, timezone, source);
+    const outcome = await loadChunk(store, chunk, prices, timezone, source, !options.onlyProblems);
+    totals.accepted += outcome.acceptedUnlisted;
+    totals.byType.usage += outcome.acceptedUnlisted;
     for (const r of outcome) {
       if (r.status === 'accepted') totals.accepted++;
       else if (r.status === 'duplicate') totals.duplicates++;
@@ -185,6 +188,8 @@ export async function ingestBatch(
 }
 
 type ChunkOutcome = RowResult[] & {
+  /** accepted usage rows left out of the list (the caller wants only problems) */
+  acceptedUnlisted: number;
   failed?: boolean;
   unpriced: number;
   unpricedModels: Record<string, number>;
@@ -220,13 +225,16 @@ async function loadChunk(
   prices: PriceTable,
   timezone: string,
   source: string,
+  listAccepted: boolean,
 ): Promise<ChunkOutcome> {
   // Every write goes in key order, so concurrent chunks lock rows in the same order and
   // cannot deadlock on shared people, ids or rollup rows.
   const usage = splitById(chunk, isUsage);
   const outcomes = splitById(chunk, isOutcome);
   const compliance = splitById(chunk, isCompliance);
-  for (const group of [usage.first, outcomes.first, compliance.first]) {
+  // (usage ids are sorted by the writer itself; events keep file order, which groups a
+  // session's events together for the rollup sums)
+  for (const group of [outcomes.first, compliance.first]) {
     group.sort((a, b) => (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0));
   }
   const teams = new Map<string, { line: number; record: TeamRecord }>();
@@ -248,40 +256,45 @@ async function loadChunk(
   const outcome = [] as unknown as ChunkOutcome;
   outcome.unpriced = 0;
   outcome.unpricedModels = unpricedModels;
+  outcome.acceptedUnlisted = 0;
   try {
     // partitions are DDL in their own short transaction, before the chunk's own
     await ensureMonthPartitions(
       store,
-      usage.first.map((u) => monthKey(u.record.ts)),
+      [...new Set(usage.first.map((u) => Math.floor(u.record.ts / DAY_MS)))].map((day) =>
+        monthKey(day * DAY_MS),
+      ),
     );
     const known = knownFor(store);
-    const fresh = await store.transaction(async (client) => {
-      const ensured = await upsertDirectory(
-        client,
-        [...teams.values()].map((t) => t.record),
-        [...people.values()].map((p) => p.record),
-        chunk,
-        known,
-      );
-      const usageStoredBefore = await writeUsage(
-        client,
-        usage.first.map((u, i) => ({ record: u.record, costPico: costs[i] })),
-        { source, timezone, copy: !store.embedded },
-      );
-      const outcomeIds = await insertOutcomes(
-        client,
-        outcomes.first.map((o) => o.record),
-        source,
-        timezone,
-      );
-      const complianceIds = await insertCompliance(
-        client,
-        compliance.first.map((c) => c.record),
-        source,
-        timezone,
-      );
-      return { usageStoredBefore, outcomeIds, complianceIds, ensured };
-    });
+    const fresh = await retryingDeadlocks(() =>
+      store.transaction(async (client) => {
+        const ensured = await upsertDirectory(
+          client,
+          [...teams.values()].map((t) => t.record),
+          [...people.values()].map((p) => p.record),
+          chunk,
+          known,
+        );
+        const usageStoredBefore = await writeUsage(
+          client,
+          { records: usage.first.map((u) => u.record), costs },
+          { source, timezone, copy: !store.embedded },
+        );
+        const outcomeIds = await insertOutcomes(
+          client,
+          outcomes.first.map((o) => o.record),
+          source,
+          timezone,
+        );
+        const complianceIds = await insertCompliance(
+          client,
+          compliance.first.map((c) => c.record),
+          source,
+          timezone,
+        );
+        return { usageStoredBefore, outcomeIds, complianceIds, ensured };
+      }),
+    );
     for (const id of fresh.ensured.people) known.people.add(id);
     for (const id of fresh.ensured.teams) known.teams.add(id);
     for (const t of teams.values())
@@ -298,12 +311,14 @@ async function loadChunk(
     }
     usage.first.forEach((u, i) => {
       const isNew = !fresh.usageStoredBefore.has(u.record.id);
-      outcome.push({
-        line: u.line,
-        status: isNew ? 'accepted' : 'duplicate',
-        type: 'usage',
-        id: u.record.id,
-      });
+      if (isNew && !listAccepted) outcome.acceptedUnlisted++;
+      else
+        outcome.push({
+          line: u.line,
+          status: isNew ? 'accepted' : 'duplicate',
+          type: 'usage',
+          id: u.record.id,
+        });
       if (isNew && costs[i] === null) {
         outcome.unpriced++;
         unpricedModels[u.record.model] = (unpricedModels[u.record.model] ?? 0) + 1;
@@ -340,9 +355,27 @@ async function loadChunk(
     }
     outcome.failed = true;
     outcome.unpriced = 0;
+    outcome.acceptedUnlisted = 0;
     for (const key of Object.keys(unpricedModels)) delete unpricedModels[key];
   }
   return outcome;
+}
+
+const DEADLOCK = '40P01';
+
+/**
+ * Runs a chunk's transaction again when PostgreSQL broke a deadlock by aborting it: the
+ * rollback undid all of it, so a rerun counts nothing twice. Chunks lock in key order, so
+ * this only happens when two writers order the same keys differently.
+ */
+async function retryingDeadlocks<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if ((error as { code?: string }).code !== DEADLOCK || attempt >= attempts) throw error;
+    }
+  }
 }
 
 /**

@@ -9,8 +9,11 @@ import { copyField, copyInto } from './copy.ts';
 import type { UsageRecord } from './ingest/native.ts';
 import { formatTimestamp } from './iso-time.ts';
 
-/** A usage event and its cost in integer pico-units (a decimal string past 2^53), or null. */
-export type PricedUsage = { record: UsageRecord; costPico: number | string | null };
+/** Cost in integer pico-units (a decimal string past 2^53), or null when unpriced. */
+export type CostPico = number | string | null;
+
+/** Usage events with their costs, as parallel arrays (no object per event). */
+export type PricedUsage = { records: UsageRecord[]; costs: CostPico[] };
 
 export type UsageWriteOptions = {
   /** Recorded on each event: the input format. */
@@ -24,21 +27,31 @@ export type UsageWriteOptions = {
 /** Stores the events whose ids are new; returns the ids that were stored before. */
 export async function writeUsage(
   client: pg.PoolClient,
-  events: PricedUsage[],
+  events: PricedUsage,
   options: UsageWriteOptions,
 ): Promise<Set<string>> {
-  if (events.length === 0) return new Set();
+  if (events.records.length === 0) return new Set();
   const stored = await claimIds(
     client,
-    events.map((e) => e.record.id),
+    events.records.map((r) => r.id),
     options.copy,
   );
-  const fresh = stored.size === 0 ? events : events.filter((e) => !stored.has(e.record.id));
-  if (fresh.length === 0) return stored;
+  const fresh = stored.size === 0 ? events : withoutIds(events, stored);
+  if (fresh.records.length === 0) return stored;
   if (options.copy) await copyEvents(client, fresh, options.source);
   else await insertEvents(client, fresh, options.source);
   await addToRollups(client, fresh, options.timezone);
   return stored;
+}
+
+function withoutIds(events: PricedUsage, ids: Set<string>): PricedUsage {
+  const kept: PricedUsage = { records: [], costs: [] };
+  events.records.forEach((record, i) => {
+    if (ids.has(record.id)) return;
+    kept.records.push(record);
+    kept.costs.push(events.costs[i]);
+  });
+  return kept;
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -93,46 +106,46 @@ const EVENT_COLUMNS = [
   'source',
 ] as const;
 
-/** Exact decimal text of an integer number of pico-units (10^-12). */
+/** Exact numeric text of an integer number of pico-units: PostgreSQL reads `123e-12` exactly. */
 export function picoDecimal(pico: number | string | bigint): string {
-  const text = String(pico);
-  const negative = text.startsWith('-');
-  const digits = (negative ? text.slice(1) : text).padStart(13, '0');
-  return `${negative ? '-' : ''}${digits.slice(0, -12)}.${digits.slice(-12)}`;
+  return `${pico}e-12`;
 }
 
-async function copyEvents(client: pg.PoolClient, events: PricedUsage[], source: string) {
+async function copyEvents(client: pg.PoolClient, events: PricedUsage, source: string) {
   const sourceField = copyField(source);
+  const { records, costs } = events;
   let text = '';
-  for (const { record: r, costPico } of events) {
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    const costPico = costs[i];
     text += `${copyField(r.id)}\t${formatTimestamp(r.ts)}\t${copyField(r.person)}\t${copyField(r.team)}\t${copyField(r.model)}\t${copyField(r.provider)}\t${r.input_tokens}\t${r.output_tokens}\t${r.cache_read_tokens}\t${r.cache_write_tokens}\t${r.requests}\t${costPico === null ? '\\N' : picoDecimal(costPico)}\t${copyField(r.project)}\t${r.environment}\t${copyField(r.task)}\t${sourceField}\n`;
   }
   await copyInto(client, 'usage_events', EVENT_COLUMNS, text);
 }
 
-async function insertEvents(client: pg.PoolClient, events: PricedUsage[], source: string) {
-  const column = <T>(pick: (e: PricedUsage) => T) => events.map(pick);
+async function insertEvents(client: pg.PoolClient, events: PricedUsage, source: string) {
+  const column = <T>(pick: (r: UsageRecord) => T) => events.records.map(pick);
   await client.query(
     `insert into usage_events (${EVENT_COLUMNS.join(', ')})
      select t.*, $16 from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
                                  $6::text[], $7::int8[], $8::int8[], $9::int8[], $10::int8[],
                                  $11::int4[], $12::numeric[], $13::text[], $14::text[], $15::text[]) as t`,
     [
-      column((e) => e.record.id),
-      column((e) => formatTimestamp(e.record.ts)),
-      column((e) => e.record.person),
-      column((e) => e.record.team),
-      column((e) => e.record.model),
-      column((e) => e.record.provider),
-      column((e) => e.record.input_tokens),
-      column((e) => e.record.output_tokens),
-      column((e) => e.record.cache_read_tokens),
-      column((e) => e.record.cache_write_tokens),
-      column((e) => e.record.requests),
-      column((e) => (e.costPico === null ? null : picoDecimal(e.costPico))),
-      column((e) => e.record.project),
-      column((e) => e.record.environment),
-      column((e) => e.record.task),
+      column((r) => r.id),
+      column((r) => formatTimestamp(r.ts)),
+      column((r) => r.person),
+      column((r) => r.team),
+      column((r) => r.model),
+      column((r) => r.provider),
+      column((r) => r.input_tokens),
+      column((r) => r.output_tokens),
+      column((r) => r.cache_read_tokens),
+      column((r) => r.cache_write_tokens),
+      column((r) => r.requests),
+      events.costs.map((c) => (c === null ? null : picoDecimal(c))),
+      column((r) => r.project),
+      column((r) => r.environment),
+      column((r) => r.task),
       source,
     ],
   );
@@ -162,34 +175,46 @@ type RollupDelta = {
   unpriced: number;
 };
 
-async function addToRollups(client: pg.PoolClient, events: PricedUsage[], timezone: string) {
+async function addToRollups(client: pg.PoolClient, events: PricedUsage, timezone: string) {
   const days = await localDays(
     client,
     timezone,
-    events.map((e) => e.record.ts),
+    events.records.map((r) => r.ts),
   );
   const groups = new Map<string, RollupDelta>();
-  events.forEach(({ record: r, costPico }, i) => {
-    // NUL never occurs in stored text (rejected at validation), so it separates the key
-    const key = `${r.person}\0${days[i]}\0${r.model}\0${r.project}\0${r.environment}`;
+  let group: RollupDelta | undefined;
+  events.records.forEach((r, i) => {
+    const costPico = events.costs[i];
     const cost = costPico === null ? 0 : typeof costPico === 'number' ? costPico : BigInt(costPico);
-    const group = groups.get(key);
-    if (!group) {
-      groups.set(key, {
-        day: days[i],
-        person: r.person,
-        model: r.model,
-        project: r.project,
-        environment: r.environment,
-        input: r.input_tokens,
-        output: r.output_tokens,
-        cacheRead: r.cache_read_tokens,
-        cacheWrite: r.cache_write_tokens,
-        costPico: cost,
-        requests: r.requests,
-        unpriced: costPico === null ? 1 : 0,
-      });
-      return;
+    // a session's events arrive together: most rows belong to the previous row's group
+    if (
+      group === undefined ||
+      group.person !== r.person ||
+      group.day !== days[i] ||
+      group.model !== r.model ||
+      group.project !== r.project ||
+      group.environment !== r.environment
+    ) {
+      // NUL never occurs in stored text (rejected at validation), so it separates the key
+      const key = `${r.person}\0${days[i]}\0${r.model}\0${r.project}\0${r.environment}`;
+      group = groups.get(key);
+      if (!group) {
+        group = {
+          day: days[i],
+          person: r.person,
+          model: r.model,
+          project: r.project,
+          environment: r.environment,
+          input: 0,
+          output: 0,
+          cacheRead: 0,
+          cacheWrite: 0,
+          costPico: 0,
+          requests: 0,
+          unpriced: 0,
+        };
+        groups.set(key, group);
+      }
     }
     group.input = plus(group.input, r.input_tokens);
     group.output = plus(group.output, r.output_tokens);

@@ -162,13 +162,8 @@ try {
   console.log(
     `importing ${(statSync(files.jsonl).size / 1e6).toFixed(0)} MB of JSONL with quotient import …`,
   );
-  // caps on V8's heap keep the importer's memory flat (by default V8 lets garbage from a
-  // high allocation rate pile up before collecting); BENCH_NODE_FLAGS overrides
-  const nodeFlags = (
-    process.env.BENCH_NODE_FLAGS ?? '--max-old-space-size=200 --max-semi-space-size=32'
-  )
-    .split(' ')
-    .filter(Boolean);
+  // the import command caps its own worker's heap; BENCH_NODE_FLAGS adds node flags
+  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const run = await runMeasured(
     process.execPath,
     [...nodeFlags, CLI, 'import', files.jsonl, '--format', 'native', '--json'],
