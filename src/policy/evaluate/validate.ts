@@ -33,8 +33,9 @@ export function validateSubject(
   index: number,
   required: Record<'person' | 'team', Requirements>,
 ): { subject: SubjectInput; errors: [] } | { subject: null; errors: InputError[] } {
-  const label = subjectLabel(raw, index);
-  const parsed = subjectSchema.safeParse(raw);
+  const clean = cleanSubject(raw);
+  const label = clean ? clean.id : subjectLabel(raw, index);
+  const parsed = clean ? { success: true as const, data: clean } : subjectSchema.safeParse(raw);
   if (!parsed.success) {
     return {
       subject: null,
@@ -52,6 +53,42 @@ export function validateSubject(
     message: 'missing (the policy reads this fact)',
   }));
   return errors.length ? { subject: null, errors } : { subject, errors: [] };
+}
+
+/** A plain object without an own `__proto__` key (which zod's copy would turn into a prototype). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return (proto === Object.prototype || proto === null) && !Object.hasOwn(value, '__proto__');
+}
+
+/**
+ * The subject zod would output, for input already in that shape (what the engine builds
+ * for every person and team it evaluates), else null and zod decides. Nested records are
+ * shared, not copied: evaluation only reads them. A property test holds it equal to zod.
+ */
+export function cleanSubject(raw: unknown): SubjectInput | null {
+  if (!isPlainObject(raw)) return null;
+  const { kind, id, attributes, facts } = raw;
+  if ((kind !== 'person' && kind !== 'team') || typeof id !== 'string' || id === '') return null;
+  if (attributes !== undefined && !isPlainObject(attributes)) return null;
+  if (facts !== undefined) {
+    if (!isPlainObject(facts)) return null;
+    for (const window of Object.keys(facts)) {
+      const values = facts[window];
+      if (!isPlainObject(values)) return null;
+      for (const name of Object.keys(values)) {
+        const value = values[name];
+        if (typeof value !== 'number' || !(value >= 0) || value === Infinity) return null;
+      }
+    }
+  }
+  return {
+    kind,
+    id,
+    attributes: attributes ?? {},
+    facts: (facts ?? {}) as FactsByWindow,
+  };
 }
 
 /** Fields `facts.<window>.<fact>` the policy needs and the input lacks. */
