@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { copyField, copyInto } from './copy.ts';
 import type { UsageRecord } from './ingest/native.ts';
 import { formatTimestamp } from './iso-time.ts';
+import { numberArray, textArray } from './pg-array.ts';
 
 /** Cost in integer pico-units (a decimal string past 2^53), or null when unpriced. */
 export type CostPico = number | string | null;
@@ -82,7 +83,7 @@ async function claimIds(client: pg.PoolClient, ids: string[], copy: boolean): Pr
      )
      select t.id from unnest($1::text[]) as t(id)
       where not exists (select 1 from claimed c where c.id = t.id)`,
-    [sorted],
+    [textArray(sorted)],
   );
   return new Set(rows.map((r) => r.id));
 }
@@ -124,28 +125,29 @@ async function copyEvents(client: pg.PoolClient, events: PricedUsage, source: st
 }
 
 async function insertEvents(client: pg.PoolClient, events: PricedUsage, source: string) {
-  const column = <T>(pick: (r: UsageRecord) => T) => events.records.map(pick);
+  const text = (pick: (r: UsageRecord) => string | null) => textArray(events.records.map(pick));
+  const numbers = (pick: (r: UsageRecord) => number) => numberArray(events.records.map(pick));
   await client.query(
     `insert into usage_events (${EVENT_COLUMNS.join(', ')})
      select t.*, $16 from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
                                  $6::text[], $7::int8[], $8::int8[], $9::int8[], $10::int8[],
                                  $11::int4[], $12::numeric[], $13::text[], $14::text[], $15::text[]) as t`,
     [
-      column((r) => r.id),
-      column((r) => formatTimestamp(r.ts)),
-      column((r) => r.person),
-      column((r) => r.team),
-      column((r) => r.model),
-      column((r) => r.provider),
-      column((r) => r.input_tokens),
-      column((r) => r.output_tokens),
-      column((r) => r.cache_read_tokens),
-      column((r) => r.cache_write_tokens),
-      column((r) => r.requests),
-      events.costs.map((c) => (c === null ? null : picoDecimal(c))),
-      column((r) => r.project),
-      column((r) => r.environment),
-      column((r) => r.task),
+      text((r) => r.id),
+      text((r) => formatTimestamp(r.ts)),
+      text((r) => r.person),
+      text((r) => r.team),
+      text((r) => r.model),
+      text((r) => r.provider),
+      numbers((r) => r.input_tokens),
+      numbers((r) => r.output_tokens),
+      numbers((r) => r.cache_read_tokens),
+      numbers((r) => r.cache_write_tokens),
+      numbers((r) => r.requests),
+      numberArray(events.costs.map((c) => (c === null ? null : picoDecimal(c)))),
+      text((r) => r.project),
+      text((r) => r.environment),
+      text((r) => r.task),
       source,
     ],
   );
@@ -225,11 +227,9 @@ async function addToRollups(client: pg.PoolClient, events: PricedUsage, timezone
     if (costPico === null) group.unpriced++;
   });
   const deltas = [...groups.values()];
-  const column = (pick: (d: RollupDelta) => string | number | bigint) =>
-    deltas.map((d) => {
-      const value = pick(d);
-      return typeof value === 'bigint' ? value.toString() : value;
-    });
+  const text = (pick: (d: RollupDelta) => string) => textArray(deltas.map(pick));
+  const numbers = (pick: (d: RollupDelta) => number | bigint | string) =>
+    numberArray(deltas.map(pick));
   // in primary-key order, so concurrent chunks lock shared rollup rows in the same order
   await client.query(
     `insert into daily_rollups as r (day, person_id, model, project, environment, input_tokens,
@@ -247,18 +247,18 @@ async function addToRollups(client: pg.PoolClient, events: PricedUsage, timezone
        requests = r.requests + excluded.requests,
        unpriced_requests = r.unpriced_requests + excluded.unpriced_requests`,
     [
-      column((d) => d.day),
-      column((d) => d.person),
-      column((d) => d.model),
-      column((d) => d.project),
-      column((d) => d.environment),
-      column((d) => d.input),
-      column((d) => d.output),
-      column((d) => d.cacheRead),
-      column((d) => d.cacheWrite),
-      deltas.map((d) => picoDecimal(d.costPico)),
-      column((d) => d.requests),
-      column((d) => d.unpriced),
+      text((d) => d.day),
+      text((d) => d.person),
+      text((d) => d.model),
+      text((d) => d.project),
+      text((d) => d.environment),
+      numbers((d) => d.input),
+      numbers((d) => d.output),
+      numbers((d) => d.cacheRead),
+      numbers((d) => d.cacheWrite),
+      numbers((d) => picoDecimal(d.costPico)),
+      numbers((d) => d.requests),
+      numbers((d) => d.unpriced),
     ],
   );
 }
@@ -288,7 +288,7 @@ async function localDays(
     const { rows } = await client.query<{ slot: string; day: string }>(
       `select slot, to_char((to_timestamp(slot * ${SLOT_MS / 1000}) at time zone $2)::date, 'YYYY-MM-DD') as day
          from unnest($1::int8[]) as slot`,
-      [missing, timezone],
+      [numberArray(missing), timezone],
     );
     for (const row of rows) cache.set(Number(row.slot), row.day);
   }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { copyField } from '../../src/store/copy.ts';
 import { cleanUsage, nativeSchema, validateRecord } from '../../src/store/ingest/native.ts';
 import { formatTimestamp, parseTimestamp } from '../../src/store/iso-time.ts';
+import { numberArray, textArray } from '../../src/store/pg-array.ts';
 import { picoDecimal } from '../../src/store/usage-writer.ts';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
@@ -168,5 +169,16 @@ describe('COPY text', () => {
   it('writes pico-units as exact numeric text', () => {
     expect(picoDecimal(1_500_000_000_000)).toBe('1500000000000e-12');
     expect(picoDecimal(123456789012345678901234567890n)).toBe('123456789012345678901234567890e-12');
+  });
+});
+
+describe('array literals', () => {
+  it('quote and escape text so PostgreSQL reads back the same values', () => {
+    expect(textArray(['a', null, 'b"c\\d', 'x,y {z}', ''])).toBe(
+      '{"a",NULL,"b\\"c\\\\d","x,y {z}",""}',
+    );
+    expect(numberArray([1, null, 12345678901234567890n, '5e-12'])).toBe(
+      '{1,NULL,12345678901234567890,5e-12}',
+    );
   });
 });

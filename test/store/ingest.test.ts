@@ -274,3 +274,69 @@ describe('CSV without a type column', () => {
     ]);
   });
 });
+
+describe('text that COPY and array literals must escape', () => {
+  it('stores events and rollups with the exact text, on either write path', async () => {
+    const odd = [
+      'quote " and \\ backslash',
+      'tab\there',
+      'line\nbreak\rmid',
+      'NULL',
+      '\\N',
+      '{a,b}',
+      'zé 東京 🚀',
+    ];
+    const rows = odd.map((text, i) => ({
+      line: i + 1,
+      data: {
+        type: 'usage',
+        id: `odd-${i}-${text}`,
+        ts: '2026-11-20T10:00:00Z',
+        person: `odd-person ${text}`,
+        model: 'claude-sonnet-4-5',
+        project: text,
+        task: text,
+        input_tokens: 1_000 + i,
+      },
+    }));
+    const { totals } = await ingestBatch(store, rows, {
+      prices: TEST_PRICES,
+      timezone: 'UTC',
+      now: NOW,
+    });
+    expect(totals.accepted).toBe(odd.length);
+    const events = await store.query<{
+      id: string;
+      person_id: string;
+      project: string;
+      task: string;
+    }>(
+      "select id, person_id, project, task from usage_events where id like 'odd-%' order by input_tokens",
+    );
+    expect(events).toEqual(
+      odd.map((text, i) => ({
+        id: `odd-${i}-${text}`,
+        person_id: `odd-person ${text}`,
+        project: text,
+        task: text,
+      })),
+    );
+    const rollups = await store.query<{ person_id: string; project: string; input_tokens: string }>(
+      "select person_id, project, input_tokens::text from daily_rollups where person_id like 'odd-person %' order by input_tokens",
+    );
+    expect(rollups).toEqual(
+      odd.map((text, i) => ({
+        person_id: `odd-person ${text}`,
+        project: text,
+        input_tokens: String(1_000 + i),
+      })),
+    );
+    // sent again: every id is a duplicate, nothing is added
+    const again = await ingestBatch(store, rows, {
+      prices: TEST_PRICES,
+      timezone: 'UTC',
+      now: NOW,
+    });
+    expect(again.totals).toMatchObject({ accepted: 0, duplicates: odd.length });
+  });
+});
