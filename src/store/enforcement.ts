@@ -240,7 +240,38 @@ export async function recordEscalations(
   drafts: readonly EscalationToRecord[],
   now: Date,
 ): Promise<EscalationRow[]> {
-  if (drafts.length === 0) return [];
+  // Re-evaluating after every ingest batch finds the same crossed steps again and again;
+  // keys already stored are skipped here instead of being sent and ignored by the database.
+  const stored = storedKeysFor(db);
+  const fresh = drafts.filter((d) => !stored.has(d.key));
+  if (fresh.length === 0) return [];
+  const rows = await insertEscalations(db, fresh, now);
+  if (stored.size + fresh.length > MAX_STORED_KEYS) stored.clear();
+  for (const d of fresh) stored.add(d.key);
+  return rows;
+}
+
+/**
+ * Escalation keys known to be stored, per database handle. Escalations are never deleted,
+ * and each insert is its own committed statement, so a key seen once stays true.
+ */
+const storedKeys = new WeakMap<Queryable, Set<string>>();
+const MAX_STORED_KEYS = 200_000;
+
+function storedKeysFor(db: Queryable): Set<string> {
+  let keys = storedKeys.get(db);
+  if (!keys) {
+    keys = new Set();
+    storedKeys.set(db, keys);
+  }
+  return keys;
+}
+
+async function insertEscalations(
+  db: Queryable,
+  drafts: readonly EscalationToRecord[],
+  now: Date,
+): Promise<EscalationRow[]> {
   const input = [...drafts]
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .map((d) => ({
