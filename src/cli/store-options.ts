@@ -2,7 +2,8 @@
 // opens (and migrates) the database for one piece of work and always closes it.
 import type { EntitySchema } from '@mikro-orm/core';
 import { Option } from 'commander';
-import { DEFAULT_DATA_DIR, openStore, type Store } from '../store/db.ts';
+import type { Store } from '../store/db.ts';
+import { DEFAULT_DATA_DIR } from '../store/defaults.ts';
 
 export type StoreFlags = { dataDir: string };
 
@@ -25,6 +26,8 @@ export async function withStore<T>(
   work: (store: Store) => Promise<T>,
   options: WithStoreOptions = {},
 ): Promise<T> {
+  // loaded on use: commands that only parse options or hand work to a worker stay light
+  const { openStore } = await import('../store/db.ts');
   const store = await openStore({
     dataDir: flags.dataDir,
     migrate: options.migrate ?? true,

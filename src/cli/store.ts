@@ -5,11 +5,9 @@ import { basename } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { migrate, type Store } from '../store/db.ts';
+import { DEFAULT_CHUNK_SIZE } from '../store/defaults.ts';
 import { FORMATS, type Format, numbersLines } from '../store/ingest/read.ts';
-import { DEFAULT_CHUNK_SIZE } from '../store/loader.ts';
-import { cutoffFor, dropUsagePartitionsBefore } from '../store/partitions.ts';
-import { type SeedOptions, seedDemo } from '../store/seed.ts';
+import type { SeedOptions } from '../store/seed.ts';
 import type { ImportJob, ImportMessage } from './import-worker.ts';
 import { dataDirOption, type StoreFlags, withStore } from './store-options.ts';
 
@@ -28,6 +26,7 @@ export function registerStoreCommands(program: Command): void {
       await withStore(
         flags,
         async (store) => {
+          const { migrate } = await import('../store/db.ts');
           const applied = await migrate(store);
           console.log(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
         },
@@ -66,6 +65,7 @@ export function registerStoreCommands(program: Command): void {
     .option('--force', 'seed even when the database already has people')
     .addOption(dataDirOption())
     .action(async (flags: SeedOptions & StoreFlags & { force?: boolean }) => {
+      const { seedDemo } = await import('../store/seed.ts');
       await withStore(flags, async (store) => {
         const summary = await seedDemo(store, { ...flags, onlyIfEmpty: !flags.force });
         console.log(summary.skipped ? `not seeded: ${summary.skipped}` : summary.text);
@@ -79,6 +79,7 @@ export function registerStoreCommands(program: Command): void {
     .option('--dry-run', 'list the partitions that would be dropped')
     .addOption(dataDirOption())
     .action(async (flags: StoreFlags & { keep: string; dryRun?: boolean }) => {
+      const { cutoffFor, dropUsagePartitionsBefore } = await import('../store/partitions.ts');
       let cutoff: Date;
       try {
         cutoff = cutoffFor(flags.keep);

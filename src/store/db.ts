@@ -10,10 +10,11 @@ import type { EntitySchema } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { type EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type pg from 'pg';
+import { DEFAULT_DATA_DIR } from './defaults.ts';
 import { storeEntities } from './entities/index.ts';
 
 export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
-export const DEFAULT_DATA_DIR = '.quotient';
+export { DEFAULT_DATA_DIR };
 
 export type StoreLogger = {
   info: (msg: string) => void;

@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import { costPico, type PriceTable } from '../policy/price.ts';
 import type { Store } from './db.ts';
+import { DEFAULT_CHUNK_SIZE } from './defaults.ts';
 import {
   type ComplianceRecord,
   type IngestRow,
@@ -61,7 +62,8 @@ export type IngestOptions = {
   onChunk?: (totals: IngestTotals) => void;
 };
 
-export const DEFAULT_CHUNK_SIZE = 5_000;
+export { DEFAULT_CHUNK_SIZE };
+
 const DAY_MS = 86_400_000;
 
 export function emptyTotals(): IngestTotals {
