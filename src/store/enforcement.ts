@@ -845,22 +845,28 @@ export async function releaseLease(
 
 /** Takes up to `limit` people marked by ingest; concurrent workers take disjoint sets. */
 export async function takeDirtyPeople(db: Queryable, limit: number): Promise<string[]> {
-  const rows = await db.query<{ person_id: string }>(
-    `delete from enforcement_dirty where person_id in (
-       select person_id from enforcement_dirty order by marked_at, person_id
-        limit $1 for update skip locked)
-     returning person_id`,
-    [limit],
-  );
-  return rows.map((r) => r.person_id).sort();
+  // The queue is append-only (a person once per ingest batch that touched them): take the
+  // oldest rows until `limit` distinct people are in hand (possibly a few more) or the
+  // queue is empty, so fewer than `limit` people means the queue was drained.
+  const people = new Set<string>();
+  for (;;) {
+    const rows = await db.query<{ person_id: string }>(
+      `delete from enforcement_dirty where seq in (
+         select seq from enforcement_dirty order by seq limit $1 for update skip locked)
+       returning person_id`,
+      [limit],
+    );
+    for (const row of rows) people.add(row.person_id);
+    if (rows.length < limit || people.size >= limit) break;
+  }
+  return [...people].sort();
 }
 
 /** Puts people back (their evaluation failed); they are retried on the next drain. */
 export async function markDirty(db: Queryable, people: readonly string[]): Promise<void> {
   if (people.length === 0) return;
   await db.query(
-    `insert into enforcement_dirty (person_id) select unnest($1::text[]) order by 1
-     on conflict (person_id) do nothing`,
+    'insert into enforcement_dirty (person_id) select unnest($1::text[])',
     [[...people]],
   );
 }
