@@ -845,22 +845,20 @@ export async function releaseLease(
 
 /** Takes up to `limit` people marked by ingest; concurrent workers take disjoint sets. */
 export async function takeDirtyPeople(db: Queryable, limit: number): Promise<string[]> {
-  // The queue is append-only (a person once per ingest batch that touched them): take the
-  // oldest rows until `limit` distinct people are in hand (possibly a few more) or the
-  // queue is empty, so fewer than `limit` people means the queue was drained.
-  const people = new Set<string>();
-  for (;;) {
-    const rows = await db.query<{ person_id: string }>(
-      `delete from enforcement_dirty where seq in (
-         select seq from enforcement_dirty order by seq limit $1 for update skip locked)
-       returning person_id`,
-      [limit],
-    );
-    for (const row of rows) people.add(row.person_id);
-    if (rows.length < limit || people.size >= limit) break;
-  }
-  return [...people].sort();
+  // The queue is append-only: a busy person is queued once per ingest batch that touched
+  // them. One take removes up to QUEUE_ROWS_PER_PERSON rows per wanted person, so a backlog
+  // of repeats collapses into one evaluation each; fewer than `limit` people back means
+  // the queue is empty.
+  const rows = await db.query<{ person_id: string }>(
+    `delete from enforcement_dirty where seq in (
+       select seq from enforcement_dirty order by seq limit $1 for update skip locked)
+     returning person_id`,
+    [limit * QUEUE_ROWS_PER_PERSON],
+  );
+  return [...new Set(rows.map((r) => r.person_id))].sort();
 }
+
+const QUEUE_ROWS_PER_PERSON = 20;
 
 /** Puts people back (their evaluation failed); they are retried on the next drain. */
 export async function markDirty(db: Queryable, people: readonly string[]): Promise<void> {
