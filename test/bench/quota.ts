@@ -145,7 +145,17 @@ try {
   const port = 4300 + Math.floor(Math.random() * 500);
   child = spawn(
     process.execPath,
-    [join(root, 'src/cli.ts'), 'serve', '--port', String(port), '--no-seed'],
+    [
+      // BENCH_PROFILE=<dir> writes the server's CPU profile there when it stops
+      ...(process.env.BENCH_PROFILE
+        ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE]
+        : []),
+      join(root, 'src/cli.ts'),
+      'serve',
+      '--port',
+      String(port),
+      '--no-seed',
+    ],
     {
       env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn', NODE_ENV: 'production' },
       stdio: ['ignore', 'pipe', 'inherit'],
