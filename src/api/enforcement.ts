@@ -27,7 +27,7 @@ import {
   expireExceptions,
   getEscalation,
   markDirty,
-  readQuotaSnapshot,
+  readQuotaSnapshots,
   recordEscalations,
   releaseLease,
   resolveEndedEscalations,
@@ -88,6 +88,11 @@ export type Enforcement = {
 };
 
 export const ESCALATION_CHANNEL = 'quotient_escalation_raised';
+
+/** checkQuota statements on their way at once; further checks wait and share the next. */
+const READS_IN_FLIGHT = 2;
+/** people per checkQuota statement */
+const MAX_READ_BATCH = 64;
 
 const services = new WeakMap<Store, Enforcement>();
 
@@ -170,6 +175,69 @@ export function createEnforcement(
     return { ruleSet: current.ruleSet, version: current.version };
   }
 
+  // checkQuota reads in batches. A check joins the next statement to be sent, never one
+  // already on its way, so the snapshot it gets is taken after it was asked: it sees every
+  // write committed before it. While READS_IN_FLIGHT statements are out, arrivals wait and
+  // go together in the next one (one round trip and one plan for many checks under load,
+  // none of the waiting when idle).
+  type Waiting = {
+    request: CheckQuotaRequest;
+    resolve(result: CheckQuotaResult): void;
+    reject(error: unknown): void;
+  };
+  let waiting: Waiting[] = [];
+  let reading = 0;
+
+  function pump() {
+    while (reading < READS_IN_FLIGHT && waiting.length > 0) {
+      const batch = waiting.length <= MAX_READ_BATCH ? waiting : waiting.slice(0, MAX_READ_BATCH);
+      waiting = batch === waiting ? [] : waiting.slice(MAX_READ_BATCH);
+      reading++;
+      checkBatch(batch).finally(() => {
+        reading--;
+        pump();
+      });
+    }
+  }
+
+  async function checkBatch(batch: readonly Waiting[]): Promise<void> {
+    let results: CheckQuotaResult[] | null = null;
+    const now = clock();
+    try {
+      let active = current ? { ruleSet: current.ruleSet } : await loadActive();
+      if (!active) throw new NoActivePolicyError();
+      const people = batch.map((w) => w.request.personId);
+      let snapshots = await readQuotaSnapshots(
+        store,
+        people,
+        quotaPlan(active.ruleSet).windows(now),
+        now,
+      );
+      if (snapshots[0].policyHash !== active.ruleSet.hash) {
+        // the active policy changed since we cached it: rebuild and read again
+        active = await loadActive();
+        if (!active) throw new NoActivePolicyError();
+        snapshots = await readQuotaSnapshots(
+          store,
+          people,
+          quotaPlan(active.ruleSet).windows(now),
+          now,
+        );
+      }
+      const ruleSet = active.ruleSet;
+      results = [];
+      for (let i = 0; i < batch.length; i++) {
+        try {
+          batch[i].resolve(checkQuotaWith(ruleSet, snapshots[i], batch[i].request, now));
+        } catch (error) {
+          batch[i].reject(error);
+        }
+      }
+    } catch (error) {
+      if (results === null) for (const w of batch) w.reject(error);
+    }
+  }
+
   /** Recipients per audience come from the directory: the person, their manager, team owner. */
   async function record(
     drafts: readonly EscalationDraft[],
@@ -213,28 +281,11 @@ export function createEnforcement(
     },
     activeRuleSet: loadActive,
 
-    async checkQuota(request) {
-      const now = clock();
-      let active = current ? { ruleSet: current.ruleSet } : await loadActive();
-      if (!active) throw new NoActivePolicyError();
-      let snapshot = await readQuotaSnapshot(
-        store,
-        request.personId,
-        quotaPlan(active.ruleSet).windows(now),
-        now,
-      );
-      if (snapshot.policyHash !== active.ruleSet.hash) {
-        // the active policy changed since we cached it: rebuild and read again
-        active = await loadActive();
-        if (!active) throw new NoActivePolicyError();
-        snapshot = await readQuotaSnapshot(
-          store,
-          request.personId,
-          quotaPlan(active.ruleSet).windows(now),
-          now,
-        );
-      }
-      return checkQuotaWith(active.ruleSet, snapshot, request, now);
+    checkQuota(request) {
+      return new Promise<CheckQuotaResult>((resolve, reject) => {
+        waiting.push({ request, resolve, reject });
+        pump();
+      });
     },
 
     async reevaluatePeople(people) {

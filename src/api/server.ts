@@ -21,6 +21,7 @@ import type { Context } from './context.ts';
 import { csrfPlugin } from './csrf.ts';
 import { registerApiEntities } from './entities.ts';
 import { handleOtlpTraces } from './otlp.ts';
+import { handleQuotaCheck, QUOTA_CHECK_PATH } from './quota-http.ts';
 import { schema } from './schema/index.ts';
 import { isDatabaseUnavailable, UNAVAILABLE_MESSAGE } from './unavailable.ts';
 
@@ -122,6 +123,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return await handleOtlpTraces(req, res, { store, keys, log, maxBodyBytes });
       }
       if (path === '/graphql') return await yoga.requestListener(req, res);
+      if (path === QUOTA_CHECK_PATH) {
+        return await handleQuotaCheck(req, res, { store, keys, maxBodyBytes, send: sendJson });
+      }
       if (path === '/') {
         res.writeHead(302, { location: '/graphql' });
         return res.end();
@@ -130,7 +134,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } catch (error) {
       log.error({ err: error }, 'request failed');
       if (!res.headersSent) {
-        const down = isDatabaseUnavailable(error);
+        const down =
+          isDatabaseUnavailable(error) ||
+          (error as { extensions?: { code?: unknown } }).extensions?.code === 'UNAVAILABLE';
         sendJson(res, down ? 503 : 500, {
           error: down ? UNAVAILABLE_MESSAGE : 'unexpected error',
           code: down ? 'UNAVAILABLE' : 'INTERNAL_SERVER_ERROR',

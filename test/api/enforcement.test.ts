@@ -648,4 +648,117 @@ describe('exactness under concurrent writes', () => {
     );
     expect((await check(person)).used).toBe(batches * perBatch * perEvent);
   });
+
+  it("concurrent checks share statements, and each gets its own person's answer", async () => {
+    clock = new Date('2026-11-02T09:00:00Z');
+    const people = [ANA, 'bo@acme.test', 'cy@acme.test', 'di@acme.test', 'zed@acme.test', 'x@y'];
+    const ask = (i: number) =>
+      service.checkQuota({
+        personId: people[i % people.length],
+        model: i % 2 ? 'claude-sonnet-4-5' : 'gpt-4o-mini',
+        estimatedTokens: 100 * i,
+      });
+    const alone = [];
+    for (let i = 0; i < 60; i++) alone.push(await ask(i));
+    const pool = api.store.pool;
+    const original = pool.query;
+    let statements = 0;
+    pool.query = ((...args: Parameters<typeof original>) => {
+      statements++;
+      return (original as (...a: unknown[]) => unknown).apply(pool, args);
+    }) as typeof original;
+    try {
+      const together = await Promise.all(Array.from({ length: 60 }, (_, i) => ask(i)));
+      expect(together).toEqual(alone);
+      // two statements go at once; the 58 checks asked meanwhile share the next
+      expect(statements).toBeLessThanOrEqual(3);
+    } finally {
+      pool.query = original;
+    }
+  });
+});
+
+describe('POST /v1/quota/check', () => {
+  const post = async (key: string | null, body: unknown, init: RequestInit = {}) => {
+    const res = await fetch(`${api.url}/v1/quota/check`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+      },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      ...init,
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const FIELDS =
+    'decision reason band tier period periodStart limit exceptionTokens effectiveLimit used estimatedTokens percentAfter remainingAfter threshold notice approver model modelClass allowedClasses cheaperClass policyHash';
+
+  it('answers with the same fields and values as the GraphQL field', async () => {
+    clock = new Date('2026-11-02T09:00:00Z');
+    for (const [person, model, n] of [
+      ['zed@acme.test', 'claude-opus-4-1', 5_000],
+      [ANA, 'claude-sonnet-4-5', 0],
+      ['nobody@acme.test', 'gpt-4o-mini', 10],
+    ] as const) {
+      const data = await gql<{ checkQuota: Record<string, unknown> }>(
+        api.keys.ingest.key,
+        `query($p: String!, $m: String!, $n: Int!) { checkQuota(person: $p, model: $m, estimatedTokens: $n) { ... on QuotaCheck { ${FIELDS} } } }`,
+        { p: person, m: model, n },
+      );
+      const http = await post(api.keys.ingest.key, { person, model, estimatedTokens: n });
+      expect(http.status).toBe(200);
+      expect(http.body).toEqual(data.checkQuota);
+    }
+    // zed used 300,000 of 1M tokens (the concurrency test above): the answer says so
+    const zed = await post(api.keys.ingest.key, {
+      person: 'zed@acme.test',
+      model: 'gpt-4o-mini',
+      estimatedTokens: 0,
+    });
+    expect(zed.body).toMatchObject({ used: 300_000, decision: 'allow', band: 'green' });
+  });
+
+  it("keeps the GraphQL field's role rules", async () => {
+    const ask = { person: 'bo@acme.test', model: 'gpt-4o-mini', estimatedTokens: 1 };
+    expect((await post(api.keys.admin.key, ask)).status).toBe(200);
+    expect((await post(api.keys.governance.key, ask)).status).toBe(200);
+    expect((await post(bo.key, ask)).status).toBe(200);
+    const other = await post(di.key, ask);
+    expect(other).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    expect(other.body.error).toMatch(/only for its own person/);
+    const viewer = await post(api.keys.viewer.key, ask);
+    expect(viewer).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    const none = await post(null, ask);
+    expect(none).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED' } });
+    expect(none.body.error).toMatch(/missing API key/);
+    expect((await post('qk_wrong', ask)).status).toBe(401);
+  });
+
+  it('rejects bad requests naming the field', async () => {
+    const key = api.keys.ingest.key;
+    const missing = await post(key, { person: 'bo@acme.test' });
+    expect(missing).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST' } });
+    expect((missing.body.problems as { field: string }[]).map((p) => p.field)).toEqual([
+      'model',
+      'estimatedTokens',
+    ]);
+    const negative = await post(key, { person: 'bo@acme.test', model: 'x', estimatedTokens: -1 });
+    expect(negative).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST' } });
+    expect(negative.body.error).toBe('estimatedTokens: must not be negative');
+    const fraction = await post(key, { person: 'bo@acme.test', model: 'x', estimatedTokens: 1.5 });
+    expect(fraction.body.error).toMatch(/^estimatedTokens: must be a whole number/);
+    const empty = await post(key, { person: ' ', model: 'x', estimatedTokens: 1 });
+    expect(empty.body.error).toBe('person: is empty');
+    expect((await post(key, '{"person": ')).body).toMatchObject({ code: 'INVALID_REQUEST' });
+    const text = await post(key, '{}', {
+      headers: { 'content-type': 'text/plain', authorization: `Bearer ${key}` },
+    });
+    expect(text.status).toBe(415);
+    const get = await fetch(`${api.url}/v1/quota/check`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+  });
 });
