@@ -1,7 +1,7 @@
 // The enforcement service of one server instance: wires the store (snapshots, records,
 // leases) to the engine (evaluation, decisions). One per store, so resolvers reach it
 // through ctx.store. The clock is injectable: tests move time instead of sleeping.
-import { createPubSub, SlidingBuffer } from 'graphql-yoga';
+import { Repeater, SlidingBuffer } from 'graphql-yoga';
 import pg from 'pg';
 import {
   audiencesOf,
@@ -77,7 +77,7 @@ export type Enforcement = {
    * lease (records stay idempotent either way).
    */
   sweep(options?: { force?: boolean; holder?: string }): Promise<SweepReport>;
-  pubsub: ReturnType<typeof createPubSub<{ escalationRaised: [EscalationRow] }>>;
+  pubsub: EscalationPubSub;
   /**
    * New escalations as they are recorded. On a PostgreSQL server this includes those other
    * instances record (relayed with LISTEN/NOTIFY); on the embedded database, this process's.
@@ -88,6 +88,38 @@ export type Enforcement = {
 };
 
 export const ESCALATION_CHANNEL = 'quotient_escalation_raised';
+
+/** Events one subscriber has not read yet; past this, its oldest are dropped. */
+export const SUBSCRIBER_BUFFER = 1024;
+
+export type EscalationPubSub = {
+  publish(topic: 'escalationRaised', row: EscalationRow): void;
+  subscribe(topic: 'escalationRaised'): AsyncIterableIterator<EscalationRow>;
+};
+
+/**
+ * In-process fan-out of new escalations. Each subscriber gets its own sliding buffer of
+ * SUBSCRIBER_BUFFER events: a slow client loses its own oldest events instead of growing
+ * memory without bound, and never takes events from another subscriber (one buffer shared
+ * by every subscription, as createPubSub's repeaterBuffer option gives, would do both).
+ */
+function escalationPubSub(): EscalationPubSub {
+  const listeners = new Set<(row: EscalationRow) => void>();
+  return {
+    publish(_topic, row) {
+      for (const listener of listeners) listener(row);
+    },
+    subscribe() {
+      return new Repeater<EscalationRow>((push, stop) => {
+        const listener = (row: EscalationRow) => {
+          push(row).catch(() => {});
+        };
+        listeners.add(listener);
+        stop.then(() => listeners.delete(listener));
+      }, new SlidingBuffer(SUBSCRIBER_BUFFER));
+    },
+  };
+}
 
 /**
  * checkQuota statements on their way at once; further checks wait and share the next. One
@@ -127,10 +159,7 @@ export function createEnforcement(
 ): Enforcement {
   let clock = initialClock;
   const reader = usageReader(store);
-  // a slow subscriber loses its oldest events rather than holding memory or failing
-  const pubsub = createPubSub<{ escalationRaised: [EscalationRow] }>({
-    repeaterBuffer: new SlidingBuffer(1024),
-  });
+  const pubsub = escalationPubSub();
   let current: { hash: string; version: string | null; ruleSet: RuleSet } | null = null;
   const holder = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   // Across instances, escalations travel by NOTIFY; the embedded database serves one

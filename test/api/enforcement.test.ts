@@ -11,12 +11,18 @@ import {
   createEnforcement,
   type Enforcement,
   enforcementFor,
+  SUBSCRIBER_BUFFER,
   SWEEP_JOB,
 } from '../../src/api/enforcement.ts';
 import { apiEntities } from '../../src/api/entities.ts';
 import { deliverDue } from '../../src/api/webhooks.ts';
 import { openStore } from '../../src/store/db.ts';
-import { addWebhook, releaseLease, tryLease } from '../../src/store/enforcement.ts';
+import {
+  addWebhook,
+  type EscalationRow,
+  releaseLease,
+  tryLease,
+} from '../../src/store/enforcement.ts';
 import { MEMBER_PERSON, seedDirectory, startTestApi, type TestApi } from './support.ts';
 
 const POLICY = `
@@ -574,6 +580,30 @@ describe('escalationRaised over SSE', () => {
     controller.abort();
     expect(text).toContain('"subject":"cy@acme.test"');
     expect(text).toContain('"threshold":70');
+  });
+});
+
+describe('escalationRaised buffers', () => {
+  it("a subscriber that does not read keeps only its newest 1,024 events, and no one else's", async () => {
+    const local = createEnforcement(api.store);
+    const slow = local.pubsub.subscribe('escalationRaised');
+    const other = local.pubsub.subscribe('escalationRaised');
+    // a subscription starts listening at its first read
+    const first = [slow.next(), other.next()];
+    const row = (i: number) => ({ id: String(i) }) as EscalationRow;
+    local.pubsub.publish('escalationRaised', row(0));
+    expect((await Promise.all(first)).map((r) => r.value?.id)).toEqual(['0', '0']);
+    for (let i = 1; i <= 1500; i++) local.pubsub.publish('escalationRaised', row(i));
+    for (const events of [slow, other]) {
+      const seen: string[] = [];
+      for (let i = 0; i < SUBSCRIBER_BUFFER; i++)
+        seen.push(String((await events.next()).value?.id));
+      // the oldest 476 were dropped; the newest 1,024 arrive in order
+      expect(seen[0]).toBe('477');
+      expect(seen.at(-1)).toBe('1500');
+      expect(seen).toEqual(Array.from({ length: 1024 }, (_, i) => String(477 + i)));
+      await events.return?.();
+    }
   });
 });
 
