@@ -708,6 +708,55 @@ describe('exactness under concurrent writes', () => {
   });
 });
 
+describe('budgets with money exceptions', () => {
+  it('an approved money exception raises the team budget until it expires', async () => {
+    clock = new Date('2026-11-02T09:00:00Z');
+    const budget = async () => {
+      const data = await gql<{
+        budgets: {
+          edges: {
+            node: {
+              limit: number;
+              exceptionMoney: number;
+              effectiveLimit: number;
+              spent: number;
+              remaining: number;
+            };
+          }[];
+        };
+      }>(
+        api.keys.governance.key,
+        '{ budgets(team: "platform") { ... on BudgetConnection { edges { node { limit exceptionMoney effectiveLimit spent remaining } } } } }',
+      );
+      return data.budgets.edges[0].node;
+    };
+    const before = await budget();
+    expect(before).toMatchObject({ limit: 1000, exceptionMoney: 0, effectiveLimit: 1000 });
+    expect(before.remaining).toBeCloseTo(1000 - before.spent, 6);
+
+    const requested = await gql<{ requestException: { id: string } }>(
+      api.keys.governance.key,
+      `mutation { requestException(subject: "platform", subjectKind: "team", extraMoney: 250,
+         justification: "launch week load tests", expiresAt: "2026-11-20T00:00:00Z") { ... on QuotaException { id } } }`,
+    );
+    const id = requested.requestException.id;
+    // requested, not yet approved: nothing changes
+    expect((await budget()).exceptionMoney).toBe(0);
+    await gql(
+      api.keys.governance.key,
+      'mutation($id: ID!) { decideException(id: $id, approve: true, note: "ok") { __typename } }',
+      { id },
+    );
+    const raised = await budget();
+    expect(raised).toMatchObject({ limit: 1000, exceptionMoney: 250, effectiveLimit: 1250 });
+    expect(raised.remaining).toBeCloseTo(1250 - raised.spent, 6);
+
+    clock = new Date('2026-11-21T09:00:00Z');
+    const expired = await budget();
+    expect(expired).toMatchObject({ exceptionMoney: 0, effectiveLimit: 1000 });
+  });
+});
+
 describe('POST /v1/quota/check', () => {
   const post = async (key: string | null, body: unknown, init: RequestInit = {}) => {
     const res = await fetch(`${api.url}/v1/quota/check`, {
