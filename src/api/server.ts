@@ -223,11 +223,12 @@ function requestContextPlugin(
       let child: Logger | undefined;
       // accessors on the context object itself: extendContext would copy values (forcing them)
       Object.defineProperties(context, {
-        caller: { value: caller, enumerable: true },
-        store: { value: store, enumerable: true },
-        pseudonym: { value: pseudonym, enumerable: true },
+        caller: { value: caller, enumerable: true, writable: true, configurable: true },
+        store: { value: store, enumerable: true, writable: true, configurable: true },
+        pseudonym: { value: pseudonym, enumerable: true, writable: true, configurable: true },
         em: {
           enumerable: true,
+          configurable: true,
           get: () => {
             em ??= store.em();
             return em;
@@ -235,6 +236,7 @@ function requestContextPlugin(
         },
         audit: {
           enumerable: true,
+          configurable: true,
           get: () => {
             em ??= store.em();
             audit ??= auditFor(em, caller);
@@ -243,6 +245,7 @@ function requestContextPlugin(
         },
         log: {
           enumerable: true,
+          configurable: true,
           get: () => {
             child ??= log.child({ key: caller.keyId });
             return child;
