@@ -681,7 +681,8 @@ describe('exactness under concurrent writes', () => {
 
   it("concurrent checks share statements, and each gets its own person's answer", async () => {
     clock = new Date('2026-11-02T09:00:00Z');
-    const people = [ANA, 'bo@acme.test', 'cy@acme.test', 'di@acme.test', 'zed@acme.test', 'x@y'];
+    // ids travel as one text[] parameter: quotes, commas and braces must survive it
+    const people = [ANA, 'bo@acme.test', 'cy@acme.test', 'zed@acme.test', 'x@y', 'we"ird, {id}\\'];
     const ask = (i: number) =>
       service.checkQuota({
         personId: people[i % people.length],
@@ -700,6 +701,8 @@ describe('exactness under concurrent writes', () => {
     try {
       const together = await Promise.all(Array.from({ length: 60 }, (_, i) => ask(i)));
       expect(together).toEqual(alone);
+      expect(together.map((r) => r.person)).toEqual(alone.map((_, i) => people[i % people.length]));
+      expect(together.find((r) => r.person === 'zed@acme.test')?.quota?.used).toBe(300_000);
       // the first check's statement goes at once; the 59 asked meanwhile share the next
       expect(statements).toBeLessThanOrEqual(2);
     } finally {
