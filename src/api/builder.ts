@@ -8,7 +8,7 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { createGraphQLError } from 'graphql-yoga';
 import type { Context } from './context.ts';
-import { CAPABILITIES, type Capability, can } from './roles.ts';
+import { CAPABILITIES, type Capability, can, type Role } from './roles.ts';
 
 export type AuthScopes = Record<Capability, boolean>;
 
@@ -25,13 +25,7 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, DataloaderPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
-    authScopes: (ctx) => {
-      const scopes = {} as AuthScopes;
-      for (const capability of Object.keys(CAPABILITIES) as Capability[]) {
-        scopes[capability] = can(ctx.caller.role, capability);
-      }
-      return scopes;
-    },
+    authScopes: (ctx) => scopesOf(ctx.caller.role),
     unauthorizedError: (_parent, ctx, info, result) => {
       const needed = describeFailure(result.failure);
       return createGraphQLError(
@@ -50,6 +44,21 @@ export const builder = new SchemaBuilder<{
   },
   errors: { defaultTypes: [] },
 });
+
+const scopesByRole = new Map<Role, AuthScopes>();
+
+/** What a role may do, as scope-auth flags (computed once per role, not per request). */
+function scopesOf(role: Role): AuthScopes {
+  let scopes = scopesByRole.get(role);
+  if (!scopes) {
+    scopes = {} as AuthScopes;
+    for (const capability of Object.keys(CAPABILITIES) as Capability[]) {
+      scopes[capability] = can(role, capability);
+    }
+    scopesByRole.set(role, scopes);
+  }
+  return scopes;
+}
 
 /** The roles behind a scope-auth failure, for a message that says who may do this. */
 function describeFailure(failure: unknown): string {

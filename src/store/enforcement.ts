@@ -47,17 +47,43 @@ function lit(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-/**
- * One person's directory row, their team, the sums of the given windows, active exception
- * tokens and satisfied quota steps: one statement, read through the (person_id, day) key.
- */
+/** One person's quota snapshot (see readQuotaSnapshots). */
 export async function readQuotaSnapshot(
   db: Queryable,
   personId: string,
   windows: readonly FactWindow[],
   now: Date,
 ): Promise<QuotaSnapshot> {
-  const params: unknown[] = [personId, now.toISOString()];
+  return (await readQuotaSnapshots(db, [personId], windows, now))[0];
+}
+
+const statementNames = new Map<string, string>();
+
+/** A stable prepared-statement name for a statement text (hashed once per text). */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `quota_snapshot_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    if (statementNames.size > 256) statementNames.clear();
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * Everything a quota answer needs for these people, in one statement: the active policy's
+ * hash, each person and their team, their sums over the windows, approved token exceptions
+ * and the quota steps already satisfied. One snapshot per entry of `personIds`, in order
+ * (one statement sees one database snapshot, so every answer in a batch is as current as
+ * the moment the statement started).
+ */
+export async function readQuotaSnapshots(
+  db: Queryable,
+  personIds: readonly string[],
+  windows: readonly FactWindow[],
+  now: Date,
+): Promise<QuotaSnapshot[]> {
+  const params: unknown[] = [personIds, now.toISOString()];
   const fields: string[] = [];
   let minFrom: string | null = null;
   let maxTo: string | null = null;
@@ -84,7 +110,7 @@ export async function readQuotaSnapshot(
       const sums = w.facts.map((f) => `${lit(f)}, coalesce(sum(${EVENT_FACT[f] ?? '0'}), 0)`);
       spans.push(
         `${lit(w.key)}, (select jsonb_build_object(${sums.join(', ') || "'_', 0"}) from usage_events
-           where person_id = $1 and ts > ${start} and ts <= ${end}${env})`,
+           where person_id = q.id and ts > ${start} and ts <= ${end}${env})`,
       );
     }
   }
@@ -96,7 +122,7 @@ export async function readQuotaSnapshot(
     for (let i = 0; i < fields.length; i += 50)
       parts.push(`jsonb_build_object(${fields.slice(i, i + 50).join(', ')})`);
     rollups = `(select ${parts.join(' || ')} from daily_rollups
-       where person_id = $1 and day >= $${params.length - 1}::date and day < $${params.length}::date)`;
+       where person_id = q.id and day >= $${params.length - 1}::date and day < $${params.length}::date)`;
   }
   type SnapshotRow = {
     policy_hash: string | null;
@@ -109,30 +135,48 @@ export async function readQuotaSnapshot(
   };
   const text = `select
        (select hash from policy_versions where status = 'active' limit 1) as policy_hash,
-       (select to_jsonb(p) from people p where p.id = $1) as person,
-       (select to_jsonb(t) from teams t where t.id = (select team_id from people where id = $1)) as team,
+       (select to_jsonb(p) from people p where p.id = q.id) as person,
+       (select to_jsonb(t) from teams t where t.id = (select team_id from people where id = q.id)) as team,
        ${rollups} as rollups,
        ${spans.length ? `jsonb_build_object(${spans.join(', ')})` : 'null'} as spans,
        (select coalesce(sum(extra_tokens), 0) from exceptions
-         where subject_id = $1 and subject_kind = 'person' and status = 'approved'
+         where subject_id = q.id and subject_kind = 'person' and status = 'approved'
            and expires_at > $2::timestamptz and extra_tokens is not null) as exception_tokens,
        (select jsonb_agg(jsonb_build_object('threshold', threshold, 'period_start', ${iso('period_start')}))
           from escalations
-         where subject_kind = 'person' and subject_id = $1 and ladder = 'quota'
-           and status in ('justified', 'approved') and period_end > $2::timestamptz) as satisfied`;
+         where subject_kind = 'person' and subject_id = q.id and ladder = 'quota'
+           and status in ('justified', 'approved') and period_end > $2::timestamptz) as satisfied
+     from unnest($1::text[]) with ordinality as q(id, n)
+    order by q.n`;
   // a named statement is parsed once per connection and soon runs on a cached generic
   // plan: planning this statement costs more than executing it
   const rows =
     'pool' in db
       ? (
           await (db as Store).pool.query<SnapshotRow>({
-            name: `quota_snapshot_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`,
+            name: statementName(text),
             text,
             values: params,
           })
         ).rows
       : await db.query<SnapshotRow>(text, params);
-  const row = rows[0];
+  if (rows.length !== personIds.length)
+    throw new Error(`quota snapshot: ${rows.length} rows for ${personIds.length} people`);
+  return rows.map((row) => snapshotOf(row, windows));
+}
+
+function snapshotOf(
+  row: {
+    policy_hash: string | null;
+    person: Record<string, unknown> | null;
+    team: Record<string, unknown> | null;
+    rollups: Record<string, string | number>;
+    spans: Record<string, FactValues> | null;
+    exception_tokens: string;
+    satisfied: { threshold: number; period_start: string }[] | null;
+  },
+  windows: readonly FactWindow[],
+): QuotaSnapshot {
   const facts: QuotaSnapshot['facts'] = {};
   for (const w of windows) {
     const values: FactValues = {};

@@ -11,12 +11,18 @@ import {
   createEnforcement,
   type Enforcement,
   enforcementFor,
+  SUBSCRIBER_BUFFER,
   SWEEP_JOB,
 } from '../../src/api/enforcement.ts';
 import { apiEntities } from '../../src/api/entities.ts';
 import { deliverDue } from '../../src/api/webhooks.ts';
 import { openStore } from '../../src/store/db.ts';
-import { addWebhook, releaseLease, tryLease } from '../../src/store/enforcement.ts';
+import {
+  addWebhook,
+  type EscalationRow,
+  releaseLease,
+  tryLease,
+} from '../../src/store/enforcement.ts';
 import { MEMBER_PERSON, seedDirectory, startTestApi, type TestApi } from './support.ts';
 
 const POLICY = `
@@ -577,6 +583,30 @@ describe('escalationRaised over SSE', () => {
   });
 });
 
+describe('escalationRaised buffers', () => {
+  it("a subscriber that does not read keeps only its newest 1,024 events, and no one else's", async () => {
+    const local = createEnforcement(api.store);
+    const slow = local.pubsub.subscribe('escalationRaised');
+    const other = local.pubsub.subscribe('escalationRaised');
+    // a subscription starts listening at its first read
+    const first = [slow.next(), other.next()];
+    const row = (i: number) => ({ id: String(i) }) as EscalationRow;
+    local.pubsub.publish('escalationRaised', row(0));
+    expect((await Promise.all(first)).map((r) => r.value?.id)).toEqual(['0', '0']);
+    for (let i = 1; i <= 1500; i++) local.pubsub.publish('escalationRaised', row(i));
+    for (const events of [slow, other]) {
+      const seen: string[] = [];
+      for (let i = 0; i < SUBSCRIBER_BUFFER; i++)
+        seen.push(String((await events.next()).value?.id));
+      // the oldest 476 were dropped; the newest 1,024 arrive in order
+      expect(seen[0]).toBe('477');
+      expect(seen.at(-1)).toBe('1500');
+      expect(seen).toEqual(Array.from({ length: 1024 }, (_, i) => String(477 + i)));
+      await events.return?.();
+    }
+  });
+});
+
 describe('escalations across instances', () => {
   it.skipIf(!process.env.DATABASE_URL)(
     'a subscriber on one instance receives what another records (LISTEN/NOTIFY)',
@@ -647,5 +677,170 @@ describe('exactness under concurrent writes', () => {
       },
     );
     expect((await check(person)).used).toBe(batches * perBatch * perEvent);
+  });
+
+  it("concurrent checks share statements, and each gets its own person's answer", async () => {
+    clock = new Date('2026-11-02T09:00:00Z');
+    // ids travel as one text[] parameter: quotes, commas and braces must survive it
+    const people = [ANA, 'bo@acme.test', 'cy@acme.test', 'zed@acme.test', 'x@y', 'we"ird, {id}\\'];
+    const ask = (i: number) =>
+      service.checkQuota({
+        personId: people[i % people.length],
+        model: i % 2 ? 'claude-sonnet-4-5' : 'gpt-4o-mini',
+        estimatedTokens: 100 * i,
+      });
+    const alone = [];
+    for (let i = 0; i < 60; i++) alone.push(await ask(i));
+    const pool = api.store.pool;
+    const original = pool.query;
+    let statements = 0;
+    pool.query = ((...args: Parameters<typeof original>) => {
+      statements++;
+      return (original as (...a: unknown[]) => unknown).apply(pool, args);
+    }) as typeof original;
+    try {
+      const together = await Promise.all(Array.from({ length: 60 }, (_, i) => ask(i)));
+      expect(together).toEqual(alone);
+      expect(together.map((r) => r.person)).toEqual(alone.map((_, i) => people[i % people.length]));
+      expect(together.find((r) => r.person === 'zed@acme.test')?.quota?.used).toBe(300_000);
+      // the first check's statement goes at once; the 59 asked meanwhile share the next
+      expect(statements).toBeLessThanOrEqual(2);
+    } finally {
+      pool.query = original;
+    }
+  });
+});
+
+describe('budgets with money exceptions', () => {
+  it('an approved money exception raises the team budget until it expires', async () => {
+    clock = new Date('2026-11-02T09:00:00Z');
+    const budget = async () => {
+      const data = await gql<{
+        budgets: {
+          edges: {
+            node: {
+              limit: number;
+              exceptionMoney: number;
+              effectiveLimit: number;
+              spent: number;
+              remaining: number;
+            };
+          }[];
+        };
+      }>(
+        api.keys.governance.key,
+        '{ budgets(team: "platform") { ... on BudgetConnection { edges { node { limit exceptionMoney effectiveLimit spent remaining } } } } }',
+      );
+      return data.budgets.edges[0].node;
+    };
+    const before = await budget();
+    expect(before).toMatchObject({ limit: 1000, exceptionMoney: 0, effectiveLimit: 1000 });
+    expect(before.remaining).toBeCloseTo(1000 - before.spent, 6);
+
+    const requested = await gql<{ requestException: { id: string } }>(
+      api.keys.governance.key,
+      `mutation { requestException(subject: "platform", subjectKind: "team", extraMoney: 250,
+         justification: "launch week load tests", expiresAt: "2026-11-20T00:00:00Z") { ... on QuotaException { id } } }`,
+    );
+    const id = requested.requestException.id;
+    // requested, not yet approved: nothing changes
+    expect((await budget()).exceptionMoney).toBe(0);
+    await gql(
+      api.keys.governance.key,
+      'mutation($id: ID!) { decideException(id: $id, approve: true, note: "ok") { __typename } }',
+      { id },
+    );
+    const raised = await budget();
+    expect(raised).toMatchObject({ limit: 1000, exceptionMoney: 250, effectiveLimit: 1250 });
+    expect(raised.remaining).toBeCloseTo(1250 - raised.spent, 6);
+
+    clock = new Date('2026-11-21T09:00:00Z');
+    const expired = await budget();
+    expect(expired).toMatchObject({ exceptionMoney: 0, effectiveLimit: 1000 });
+  });
+});
+
+describe('POST /v1/quota/check', () => {
+  const post = async (key: string | null, body: unknown, init: RequestInit = {}) => {
+    const res = await fetch(`${api.url}/v1/quota/check`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+      },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      ...init,
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const FIELDS =
+    'decision reason band tier period periodStart limit exceptionTokens effectiveLimit used estimatedTokens percentAfter remainingAfter threshold notice approver model modelClass allowedClasses cheaperClass policyHash';
+
+  it('answers with the same fields and values as the GraphQL field', async () => {
+    clock = new Date('2026-11-02T09:00:00Z');
+    for (const [person, model, n] of [
+      ['zed@acme.test', 'claude-opus-4-1', 5_000],
+      [ANA, 'claude-sonnet-4-5', 0],
+      ['nobody@acme.test', 'gpt-4o-mini', 10],
+    ] as const) {
+      const data = await gql<{ checkQuota: Record<string, unknown> }>(
+        api.keys.ingest.key,
+        `query($p: String!, $m: String!, $n: Int!) { checkQuota(person: $p, model: $m, estimatedTokens: $n) { ... on QuotaCheck { ${FIELDS} } } }`,
+        { p: person, m: model, n },
+      );
+      const http = await post(api.keys.ingest.key, { person, model, estimatedTokens: n });
+      expect(http.status).toBe(200);
+      expect(http.body).toEqual(data.checkQuota);
+    }
+    // zed used 300,000 of 1M tokens (the concurrency test above): the answer says so
+    const zed = await post(api.keys.ingest.key, {
+      person: 'zed@acme.test',
+      model: 'gpt-4o-mini',
+      estimatedTokens: 0,
+    });
+    expect(zed.body).toMatchObject({ used: 300_000, decision: 'allow', band: 'green' });
+  });
+
+  it("keeps the GraphQL field's role rules", async () => {
+    const ask = { person: 'bo@acme.test', model: 'gpt-4o-mini', estimatedTokens: 1 };
+    expect((await post(api.keys.admin.key, ask)).status).toBe(200);
+    expect((await post(api.keys.governance.key, ask)).status).toBe(200);
+    expect((await post(bo.key, ask)).status).toBe(200);
+    const other = await post(di.key, ask);
+    expect(other).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    expect(other.body.error).toMatch(/only for its own person/);
+    const viewer = await post(api.keys.viewer.key, ask);
+    expect(viewer).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    const none = await post(null, ask);
+    expect(none).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED' } });
+    expect(none.body.error).toMatch(/missing API key/);
+    expect((await post('qk_wrong', ask)).status).toBe(401);
+  });
+
+  it('rejects bad requests naming the field', async () => {
+    const key = api.keys.ingest.key;
+    const missing = await post(key, { person: 'bo@acme.test' });
+    expect(missing).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST' } });
+    expect((missing.body.problems as { field: string }[]).map((p) => p.field)).toEqual([
+      'model',
+      'estimatedTokens',
+    ]);
+    const negative = await post(key, { person: 'bo@acme.test', model: 'x', estimatedTokens: -1 });
+    expect(negative).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST' } });
+    expect(negative.body.error).toBe('estimatedTokens: must not be negative');
+    const fraction = await post(key, { person: 'bo@acme.test', model: 'x', estimatedTokens: 1.5 });
+    expect(fraction.body.error).toMatch(/^estimatedTokens: must be a whole number/);
+    const empty = await post(key, { person: ' ', model: 'x', estimatedTokens: 1 });
+    expect(empty.body.error).toBe('person: is empty');
+    expect((await post(key, '{"person": ')).body).toMatchObject({ code: 'INVALID_REQUEST' });
+    const text = await post(key, '{}', {
+      headers: { 'content-type': 'text/plain', authorization: `Bearer ${key}` },
+    });
+    expect(text.status).toBe(415);
+    const get = await fetch(`${api.url}/v1/quota/check`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
   });
 });

@@ -164,6 +164,52 @@ describe('GraphQL-over-HTTP statuses', () => {
     }
   });
 
+  it('gives 413 for a chunked body (no Content-Length) that grows past the limit', async () => {
+    const small = await startTestApi({ maxBodyBytes: 1_000 });
+    try {
+      const text = JSON.stringify({ query: `{ viewer { role } } # ${'x'.repeat(2_000)}` });
+      const chunks = [text.slice(0, 600), text.slice(600)];
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          const next = chunks.shift();
+          if (next === undefined) controller.close();
+          else controller.enqueue(new TextEncoder().encode(next));
+        },
+      });
+      const res = await fetch(`${small.url}/graphql`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${small.keys.admin.key}`,
+        },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+      expect(res.headers.get('content-length')).not.toBeNull();
+      expect(res.status).toBe(413);
+      const answer = (await res.json()) as { errors: { message: string }[] };
+      expect(answer.errors[0].message).toMatch(/exceeds the 1000-byte limit/);
+      // a chunked body under the limit is answered as usual
+      const ok = await fetch(`${small.url}/graphql`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${small.keys.admin.key}`,
+        },
+        body: new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('{"query":"{ viewer { role } }"}'));
+            controller.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+      expect(await ok.json()).toEqual({ data: { viewer: { role: 'admin' } } });
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('gives 405 for a mutation over GET', async () => {
     const res = await fetch(
       `${api.url}/graphql?query=${encodeURIComponent('mutation { setLeaderboardOptIn(optedIn: true) { __typename } }')}`,

@@ -7,6 +7,7 @@ import { resolveArrayConnection } from '@pothos/plugin-relay';
 import { evaluateAt } from '../../engine/cache.ts';
 import { groupVisible } from '../../engine/privacy.ts';
 import type { BudgetState } from '../../policy/evaluate/types.ts';
+import { activeExtras } from '../../store/enforcement.ts';
 import { builder } from '../builder.ts';
 import { connectionWith } from '../connections.ts';
 import { type Context, identityFor } from '../context.ts';
@@ -23,6 +24,8 @@ type BudgetShape = {
   /** people in the team (team budgets) */
   people: number | null;
   state: BudgetState;
+  /** extra money of approved, unexpired exceptions for this subject */
+  extraMoney: number;
 };
 
 const BudgetRef = builder.objectRef<BudgetShape>('Budget').implement({
@@ -48,10 +51,24 @@ const BudgetRef = builder.objectRef<BudgetShape>('Budget').implement({
     period: t.string({ resolve: (b) => b.state.period }),
     periodStart: t.string({ resolve: (b) => b.state.periodStart }),
     periodEnd: t.string({ resolve: (b) => b.state.periodEnd }),
-    limit: t.float({ resolve: (b) => b.state.limit }),
+    limit: t.float({
+      description: 'Money per period, from the policy.',
+      resolve: (b) => b.state.limit,
+    }),
+    exceptionMoney: t.float({
+      description: 'Extra money of approved, unexpired exceptions for this team or person.',
+      resolve: (b) => b.extraMoney,
+    }),
+    effectiveLimit: t.float({
+      description: 'The limit plus the extra money of active exceptions.',
+      resolve: (b) => b.state.limit + b.extraMoney,
+    }),
     spent: t.float({ resolve: (b) => b.state.spent }),
-    remaining: t.float({ resolve: (b) => b.state.remaining }),
-    percent: t.float({ resolve: (b) => b.state.percent }),
+    remaining: t.float({
+      description: 'effectiveLimit − spent: negative once over.',
+      resolve: (b) => b.state.limit + b.extraMoney - b.state.spent,
+    }),
+    percent: t.float({ description: 'spent ÷ limit × 100', resolve: (b) => b.state.percent }),
     band: t.field({ type: BandEnum, resolve: (b) => b.state.band }),
     bandReason: t.string({
       description: 'The band rule applied, e.g. "70% ≤ 76% < 90% (yellow from 70%, red from 90%)".',
@@ -97,7 +114,14 @@ async function loadBudgets(
   let suppressed = 0;
   if (!filter.team) {
     for (const state of result.org?.budgets ?? []) {
-      rows.push({ subjectKind: 'org', subjectId: null, currency, people: null, state });
+      rows.push({
+        subjectKind: 'org',
+        subjectId: null,
+        currency,
+        people: null,
+        state,
+        extraMoney: 0,
+      });
     }
   }
   const subjects = [...result.subjects].sort((a, b) =>
@@ -111,7 +135,14 @@ async function loadBudgets(
           suppressed++;
           continue;
         }
-        rows.push({ subjectKind: 'person', subjectId: s.id, currency, people: 1, state });
+        rows.push({
+          subjectKind: 'person',
+          subjectId: s.id,
+          currency,
+          people: 1,
+          state,
+          extraMoney: 0,
+        });
         continue;
       }
       const people = sizes.get(s.id) ?? 0;
@@ -119,9 +150,17 @@ async function loadBudgets(
         suppressed++;
         continue;
       }
-      rows.push({ subjectKind: 'team', subjectId: s.id, currency, people, state });
+      rows.push({ subjectKind: 'team', subjectId: s.id, currency, people, state, extraMoney: 0 });
     }
   }
+  // approved money exceptions raise the limit until they expire, as they do for escalations
+  const extras = await activeExtras(ctx.store, now, {
+    people: rows.filter((r) => r.subjectKind === 'person').map((r) => r.subjectId as string),
+    teams: rows.filter((r) => r.subjectKind === 'team').map((r) => r.subjectId as string),
+  });
+  for (const r of rows)
+    if (r.subjectKind !== 'org')
+      r.extraMoney = extras.money.get(`${r.subjectKind}:${r.subjectId}`) ?? 0;
   if (named && rows.some((r) => r.subjectKind === 'person')) {
     for (const r of rows)
       if (r.subjectKind === 'person' && r.subjectId && r.subjectId !== ctx.caller.person)

@@ -10,7 +10,7 @@ import { bandFor, type Decision, decideQuota } from '../../engine/decision.ts';
 import { ladderApprover, WEBHOOK_AUDIENCES } from '../../engine/escalations.ts';
 import { mayDecide, validateExceptionRequest } from '../../engine/exceptions.ts';
 import { factWindows, personAttributes, teamAttributes } from '../../engine/facts.ts';
-import { quotaPlan } from '../../engine/quota-check.ts';
+import { type CheckQuotaRequest, quotaPlan } from '../../engine/quota-check.ts';
 import { evaluate } from '../../policy/evaluate/index.ts';
 import type { Band } from '../../policy/evaluate/types.ts';
 import {
@@ -33,11 +33,12 @@ import {
   settleApprovalEscalations,
 } from '../../store/enforcement.ts';
 import { usageReader } from '../../store/usage-reader.ts';
+import type { Caller } from '../auth.ts';
 import { builder } from '../builder.ts';
 import { type Context, identityFor } from '../context.ts';
 import { enforcementFor, NoActivePolicyError } from '../enforcement.ts';
 import { ApiProblem, ForbiddenError, NotFoundError } from '../errors.ts';
-import { seesNames } from '../roles.ts';
+import { can, seesNames } from '../roles.ts';
 import { BandEnum } from './band.ts';
 import { PersonRef, TeamRef } from './directory.ts';
 import { ProblemInterface } from './errors.ts';
@@ -167,12 +168,60 @@ const QuotaCheckRef = builder.objectRef<QuotaCheckShape>('QuotaCheck').implement
   }),
 });
 
-/** A member acts only for themselves; governance and admin for anyone. */
-function requireSelfOrGovernance(ctx: Context, person: string, what: string) {
-  if (seesNames(ctx.caller.role)) return;
-  if (ctx.caller.person !== null && ctx.caller.person === person) return;
-  if (ctx.caller.role === 'ingest') return;
-  throw new ForbiddenError(`role "${ctx.caller.role}" may ${what} only for its own person`);
+/**
+ * Who may ask checkQuota, and what a well-formed question is: the same rules for the
+ * GraphQL field and for POST /v1/quota/check. Ingest keys (gateways), governance and admin
+ * ask for anyone; a member only for their own person; viewers not at all.
+ */
+export function quotaCheckRequest(
+  caller: Caller,
+  args: { person: string; model: string; estimatedTokens: number },
+): CheckQuotaRequest {
+  if (!can(caller.role, 'writeEvents') && !can(caller.role, 'self'))
+    throw new ForbiddenError(
+      `role "${caller.role}" may not check quotas (allowed for: ingest, admin, member, governance)`,
+    );
+  if (caller.role === 'member' && caller.person !== args.person)
+    throw new ForbiddenError(`role "${caller.role}" may check quotas only for its own person`);
+  const problems: { field: string; message: string }[] = [];
+  if (!Number.isSafeInteger(args.estimatedTokens))
+    problems.push({ field: 'estimatedTokens', message: 'must be a whole number' });
+  else if (args.estimatedTokens < 0)
+    problems.push({ field: 'estimatedTokens', message: 'must not be negative' });
+  if (!args.person.trim()) problems.push({ field: 'person', message: 'is empty' });
+  if (problems.length > 0) throw new InvalidRequestError(problems);
+  return { personId: args.person, model: args.model, estimatedTokens: args.estimatedTokens };
+}
+
+/** The QuotaCheck type's fields as plain JSON (POST /v1/quota/check answers with this). */
+export function quotaCheckJson(q: QuotaCheckShape) {
+  return {
+    decision: q.decision,
+    reason: q.reason,
+    band: q.band,
+    tier: q.quota?.tier ?? null,
+    period: q.quota?.period ?? null,
+    periodStart: q.quota?.periodStart ?? null,
+    limit: q.quota?.limit ?? 0,
+    exceptionTokens: q.exceptionTokens,
+    effectiveLimit: q.effectiveLimit,
+    used: q.quota?.used ?? 0,
+    estimatedTokens: q.estimatedTokens,
+    percentAfter: q.percentAfter,
+    remainingAfter: q.remainingAfter,
+    threshold: q.step?.threshold ?? null,
+    notice: q.notice,
+    approver: q.approver,
+    model: q.model,
+    modelClass: q.modelClass,
+    allowedClasses: q.quota
+      ? q.quota.allowedClasses === 'any'
+        ? ['any']
+        : [...q.quota.allowedClasses]
+      : [],
+    cheaperClass: q.cheaperClass,
+    policyHash: q.policyHash,
+  };
 }
 
 builder.queryField('checkQuota', (t) =>
@@ -194,19 +243,9 @@ builder.queryField('checkQuota', (t) =>
       directResult: true,
     },
     resolve: async (_root, args, ctx) => {
-      if (ctx.caller.role === 'member') requireSelfOrGovernance(ctx, args.person, 'check quotas');
-      if (args.estimatedTokens < 0)
-        throw new InvalidRequestError([
-          { field: 'estimatedTokens', message: 'must not be negative' },
-        ]);
-      if (!args.person.trim())
-        throw new InvalidRequestError([{ field: 'person', message: 'is empty' }]);
+      const request = quotaCheckRequest(ctx.caller, args);
       try {
-        return await enforcementFor(ctx.store).checkQuota({
-          personId: args.person,
-          model: args.model,
-          estimatedTokens: args.estimatedTokens,
-        });
+        return await enforcementFor(ctx.store).checkQuota(request);
       } catch (error) {
         if (error instanceof NoActivePolicyError) throw new NoActivePolicyProblem();
         throw error;
