@@ -8,9 +8,7 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261122001000_dirty_queue extends Migration {
   override up(): void {
     this.addSql('alter table enforcement_dirty drop constraint if exists enforcement_dirty_pkey');
-    this.addSql(
-      'alter table enforcement_dirty add column seq bigint generated always as identity',
-    );
+    this.addSql('alter table enforcement_dirty add column seq bigint generated always as identity');
     this.addSql('alter table enforcement_dirty add primary key (seq)');
     this.addSql(`
       create or replace function quotient_mark_dirty() returns trigger language plpgsql as $$

@@ -907,8 +907,7 @@ const QUEUE_ROWS_PER_PERSON = 20;
 /** Puts people back (their evaluation failed); they are retried on the next drain. */
 export async function markDirty(db: Queryable, people: readonly string[]): Promise<void> {
   if (people.length === 0) return;
-  await db.query(
-    'insert into enforcement_dirty (person_id) select unnest($1::text[])',
-    [[...people]],
-  );
+  await db.query('insert into enforcement_dirty (person_id) select unnest($1::text[])', [
+    [...people],
+  ]);
 }
