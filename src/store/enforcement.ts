@@ -70,6 +70,17 @@ function statementName(text: string): string {
   return name;
 }
 
+/** One person's row of the quota snapshot statement. */
+type SnapshotRow = {
+  policy_hash: string | null;
+  person: Record<string, unknown> | null;
+  team: Record<string, unknown> | null;
+  rollups: Record<string, string | number>;
+  spans: Record<string, FactValues> | null;
+  exception_tokens: string;
+  satisfied: { threshold: number; period_start: string }[] | null;
+};
+
 /**
  * Everything a quota answer needs for these people, in one statement: the active policy's
  * hash, each person and their team, their sums over the windows, approved token exceptions
@@ -124,15 +135,6 @@ export async function readQuotaSnapshots(
     rollups = `(select ${parts.join(' || ')} from daily_rollups
        where person_id = q.id and day >= $${params.length - 1}::date and day < $${params.length}::date)`;
   }
-  type SnapshotRow = {
-    policy_hash: string | null;
-    person: Record<string, unknown> | null;
-    team: Record<string, unknown> | null;
-    rollups: Record<string, string | number>;
-    spans: Record<string, FactValues> | null;
-    exception_tokens: string;
-    satisfied: { threshold: number; period_start: string }[] | null;
-  };
   const text = `select
        (select hash from policy_versions where status = 'active' limit 1) as policy_hash,
        (select to_jsonb(p) from people p where p.id = q.id) as person,
@@ -165,18 +167,7 @@ export async function readQuotaSnapshots(
   return rows.map((row) => snapshotOf(row, windows));
 }
 
-function snapshotOf(
-  row: {
-    policy_hash: string | null;
-    person: Record<string, unknown> | null;
-    team: Record<string, unknown> | null;
-    rollups: Record<string, string | number>;
-    spans: Record<string, FactValues> | null;
-    exception_tokens: string;
-    satisfied: { threshold: number; period_start: string }[] | null;
-  },
-  windows: readonly FactWindow[],
-): QuotaSnapshot {
+function snapshotOf(row: SnapshotRow, windows: readonly FactWindow[]): QuotaSnapshot {
   const facts: QuotaSnapshot['facts'] = {};
   for (const w of windows) {
     const values: FactValues = {};
