@@ -17,6 +17,8 @@
 // cannot be met at any speed the server reaches on this machine. BENCH_CONNECTIONS=32
 // reproduces that queueing regime.
 //
+// Then both ways again at 1, 4 and 32 connections (BENCH_SWEEP_SECONDS each, default 5;
+// 0 skips), to show how latency and throughput trade on this machine.
 // BENCH_EVENTS, BENCH_PEOPLE, BENCH_SECONDS and BENCH_CONNECTIONS override the sizes;
 // BENCH_KEEP_DB=1 keeps the seeded database and BENCH_DB=<name> reuses it (no seeding);
 // BENCH_PROFILE=<dir> writes the server's CPU profile there.
@@ -250,12 +252,17 @@ try {
     non2xx: number;
   };
   // autocannon's percentiles skip p95: keep every response time and compute them here
-  async function load(bodies: string[], seconds: number, path = '/graphql'): Promise<Load> {
+  async function load(
+    bodies: string[],
+    seconds: number,
+    path = '/graphql',
+    connections = CONNECTIONS,
+  ): Promise<Load> {
     const times: number[] = [];
     const run = autocannon({
       url: `${base}${path}`,
       method: 'POST',
-      connections: CONNECTIONS,
+      connections,
       duration: seconds,
       headers,
       requests: bodies.map((b) => ({ method: 'POST', body: b })),
@@ -305,6 +312,26 @@ try {
   step(`load: { viewer { role } }, ${CONNECTIONS} connections for ${SECONDS} s`);
   const floor = await load([JSON.stringify({ query: '{ viewer { role } }' })], SECONDS);
 
+  // the same questions at other connection counts: how latency and throughput trade
+  const sweepSeconds = Number(process.env.BENCH_SWEEP_SECONDS ?? 5);
+  const byConnections: { connections: number; graphql: Load; http: Load }[] = [];
+  for (const connections of sweepSeconds > 0 ? [1, 4, 32] : []) {
+    step(`load: both ways, ${connections} connections for ${sweepSeconds} s each`);
+    const graphql = await load(
+      Array.from({ length: 1000 }, (_, i) => body(i + 2000)),
+      sweepSeconds,
+      '/graphql',
+      connections,
+    );
+    const httpAt = await load(
+      Array.from({ length: 1000 }, (_, i) => plain(i + 2000)),
+      sweepSeconds,
+      '/v1/quota/check',
+      connections,
+    );
+    byConnections.push({ connections, graphql, http: httpAt });
+  }
+
   const meets = (l: Load) => l.rps >= 2000 && l.p99 < 10 && l.errors === 0 && l.non2xx === 0;
   const figures = {
     bench: 'quota',
@@ -324,6 +351,7 @@ try {
     graphqlMeetsTargets: meets(quota),
     http: { path: '/v1/quota/check', ...http, meetsTargets: meets(http) },
     viewerFloor: floor,
+    byConnections,
     ratioToFloor: Math.round((quota.rps / Math.max(floor.rps, 1)) * 100) / 100,
     loadAverage: loadavg().map((x) => Math.round(x * 10) / 10),
     cpus: cpus().length,
@@ -350,6 +378,13 @@ try {
   console.log(
     `  targets ≥ 2,000 req/s and p99 < 10 ms: GraphQL ${verdict(quota)}, plain HTTP ${verdict(http)}; checkQuota / floor req/s: ${figures.ratioToFloor}`,
   );
+  if (byConnections.length > 0) {
+    console.log(`  other connection counts (${sweepSeconds} s each):`);
+    for (const at of byConnections) {
+      console.log(row(`${at.connections} conn, GraphQL`, at.graphql));
+      console.log(row(`${at.connections} conn, plain`, at.http));
+    }
+  }
   console.log(JSON.stringify(figures));
 } finally {
   if (child) {
