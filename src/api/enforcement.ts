@@ -338,9 +338,7 @@ export function createEnforcement(
       return record(drafts, directory, now);
     },
 
-    // People per evaluation: each one also sums the whole of every team its people belong
-    // to, so larger slices mean fewer repeated team sums under heavy ingest.
-    async drainDirty(limit = 5_000) {
+    async drainDirty(limit = 500) {
       const report: DrainReport = { people: 0, created: 0, failed: [] };
       // an exception that just expired lowers a limit: its people are re-evaluated now
       await markDirty(store, await expireExceptions(store, clock()));

@@ -29,14 +29,9 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
 
   const loop = (name: string, everyMs: number, round: () => Promise<unknown>) => {
     let busy = false;
-    // A round that took t ms is followed by a pause of at least 2t: under sustained ingest
-    // re-evaluation then uses at most about a third of the time and collapses more repeats
-    // per round, instead of starting again the moment it ends.
-    let restUntil = 0;
     const tick = () => {
-      if (busy || stopped || Date.now() < restUntil) return;
+      if (busy || stopped) return;
       busy = true;
-      const started = Date.now();
       const p = round()
         .then((result) => {
           if (result && typeof result === 'object' && hasNews(result))
@@ -45,7 +40,6 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
         .catch((err) => log.warn({ err, job: name }, `${name} failed; retrying next round`))
         .finally(() => {
           busy = false;
-          restUntil = Date.now() + 2 * (Date.now() - started);
           running.delete(p);
         });
       running.add(p);
