@@ -19,6 +19,8 @@ function port(value: string): number {
   return n;
 }
 
+const STORE_CLOSE_GRACE_MS = 5_000;
+
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
@@ -66,7 +68,13 @@ export function registerServeCommand(program: Command): void {
         log.info({ signal }, 'shutting down: finishing in-flight requests');
         await workers.stop();
         await server.close();
-        await store.close();
+        // closing the pool waits for every query to end; a runaway one must not keep the
+        // process alive (exiting drops its connection)
+        const closed = await Promise.race([
+          store.close().then(() => true),
+          new Promise<false>((resolve) => setTimeout(resolve, STORE_CLOSE_GRACE_MS, false).unref()),
+        ]);
+        if (!closed) log.warn('database connections still busy after 5 s: exiting anyway');
         log.info('stopped');
         process.exit(0);
       };
