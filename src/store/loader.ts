@@ -17,9 +17,9 @@ import {
   type UsageRecord,
   validateRecord,
 } from './ingest/native.ts';
-import { ensureMonthPartitions, monthKey } from './partitions.ts';
+import { ensureMonthPartitions, monthKeysOf } from './partitions.ts';
 import { activeIngestSettings } from './prices.ts';
-import { writeUsage } from './usage-writer.ts';
+import { type CostPico, writeUsage } from './usage-writer.ts';
 
 export type RowStatus = 'accepted' | 'duplicate' | 'rejected';
 export type RowResult = {
@@ -64,8 +64,6 @@ export type IngestOptions = {
 
 export { DEFAULT_CHUNK_SIZE };
 
-const DAY_MS = 86_400_000;
-
 export function emptyTotals(): IngestTotals {
   return {
     rows: 0,
@@ -101,7 +99,7 @@ type Valid = { line: number; record: NativeRecord };
  * Exact cost in pico-units: a plain number while every product stays a safe integer (the
  * common case, and far cheaper than BigInt), else the exact BigInt as a decimal string.
  */
-function costInPico(prices: PriceTable, record: UsageRecord): number | string | null {
+function costInPico(prices: PriceTable, record: UsageRecord): CostPico {
   const price = prices.models[record.model];
   if (!price) return null;
   const sum =
@@ -251,7 +249,7 @@ async function loadChunk(
 
   // Price before touching the database: cost is fixed at ingest, in integer pico-units
   // (the database divides by 10^12 in numeric, exactly).
-  const costs: (number | string | null)[] = [];
+  const costs: CostPico[] = [];
   const unpricedModels: Record<string, number> = {};
   for (const { record } of usage.first) costs.push(costInPico(prices, record));
 
@@ -261,12 +259,7 @@ async function loadChunk(
   outcome.acceptedUnlisted = 0;
   try {
     // partitions are DDL in their own short transaction, before the chunk's own
-    await ensureMonthPartitions(
-      store,
-      [...new Set(usage.first.map((u) => Math.floor(u.record.ts / DAY_MS)))].map((day) =>
-        monthKey(day * DAY_MS),
-      ),
-    );
+    await ensureMonthPartitions(store, monthKeysOf(usage.first.map((u) => u.record.ts)));
     const known = knownFor(store);
     const fresh = await retryingDeadlocks(() =>
       store.transaction(async (client) => {

@@ -10,6 +10,15 @@ export function monthKey(ms: number): string {
   return `${d.getUTCFullYear()}_${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
 }
 
+const DAY_MS = 86_400_000;
+
+/** The distinct month keys of many instants (one Date per distinct day, not per instant). */
+export function monthKeysOf(instants: Iterable<number>): string[] {
+  const days = new Set<number>();
+  for (const ms of instants) days.add(Math.floor(ms / DAY_MS));
+  return [...new Set([...days].map((day) => monthKey(day * DAY_MS)))];
+}
+
 function monthBounds(key: string): { from: string; to: string } {
   const [year, month] = key.split('_').map(Number);
   const from = new Date(Date.UTC(year, month - 1, 1)).toISOString();

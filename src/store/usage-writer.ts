@@ -108,7 +108,7 @@ const EVENT_COLUMNS = [
 ] as const;
 
 /** Exact numeric text of an integer number of pico-units: PostgreSQL reads `123e-12` exactly. */
-export function picoDecimal(pico: number | string | bigint): string {
+export function picoNumeric(pico: number | string | bigint): string {
   return `${pico}e-12`;
 }
 
@@ -119,7 +119,7 @@ async function copyEvents(client: pg.PoolClient, events: PricedUsage, source: st
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
     const costPico = costs[i];
-    text += `${copyField(r.id)}\t${formatTimestamp(r.ts)}\t${copyField(r.person)}\t${copyField(r.team)}\t${copyField(r.model)}\t${copyField(r.provider)}\t${r.input_tokens}\t${r.output_tokens}\t${r.cache_read_tokens}\t${r.cache_write_tokens}\t${r.requests}\t${costPico === null ? '\\N' : picoDecimal(costPico)}\t${copyField(r.project)}\t${r.environment}\t${copyField(r.task)}\t${sourceField}\n`;
+    text += `${copyField(r.id)}\t${formatTimestamp(r.ts)}\t${copyField(r.person)}\t${copyField(r.team)}\t${copyField(r.model)}\t${copyField(r.provider)}\t${r.input_tokens}\t${r.output_tokens}\t${r.cache_read_tokens}\t${r.cache_write_tokens}\t${r.requests}\t${costPico === null ? '\\N' : picoNumeric(costPico)}\t${copyField(r.project)}\t${r.environment}\t${copyField(r.task)}\t${sourceField}\n`;
   }
   await copyInto(client, 'usage_events', EVENT_COLUMNS, text);
 }
@@ -144,7 +144,7 @@ async function insertEvents(client: pg.PoolClient, events: PricedUsage, source: 
       numbers((r) => r.cache_read_tokens),
       numbers((r) => r.cache_write_tokens),
       numbers((r) => r.requests),
-      numberArray(events.costs.map((c) => (c === null ? null : picoDecimal(c)))),
+      numberArray(events.costs.map((c) => (c === null ? null : picoNumeric(c)))),
       text((r) => r.project),
       text((r) => r.environment),
       text((r) => r.task),
@@ -256,7 +256,7 @@ async function addToRollups(client: pg.PoolClient, events: PricedUsage, timezone
       numbers((d) => d.output),
       numbers((d) => d.cacheRead),
       numbers((d) => d.cacheWrite),
-      numbers((d) => picoDecimal(d.costPico)),
+      numbers((d) => picoNumeric(d.costPico)),
       numbers((d) => d.requests),
       numbers((d) => d.unpriced),
     ],

@@ -7,7 +7,7 @@ import { copyField } from '../../src/store/copy.ts';
 import { cleanUsage, nativeSchema, validateRecord } from '../../src/store/ingest/native.ts';
 import { formatTimestamp, parseTimestamp } from '../../src/store/iso-time.ts';
 import { numberArray, textArray } from '../../src/store/pg-array.ts';
-import { picoDecimal } from '../../src/store/usage-writer.ts';
+import { picoNumeric } from '../../src/store/usage-writer.ts';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 // 0001-01-01 to 9999-12-31
@@ -167,8 +167,8 @@ describe('COPY text', () => {
   });
 
   it('writes pico-units as exact numeric text', () => {
-    expect(picoDecimal(1_500_000_000_000)).toBe('1500000000000e-12');
-    expect(picoDecimal(123456789012345678901234567890n)).toBe('123456789012345678901234567890e-12');
+    expect(picoNumeric(1_500_000_000_000)).toBe('1500000000000e-12');
+    expect(picoNumeric(123456789012345678901234567890n)).toBe('123456789012345678901234567890e-12');
   });
 });
 
