@@ -63,10 +63,27 @@ export function boardNeeds(ruleSet: RuleSet): Needs {
 
 /** What a team's budgets read: cost per budget period (and environment scope). */
 export function teamBudgetReads(ruleSet: RuleSet): Requirements {
-  const out: Requirements = new Map();
+  return escalationNeeds(ruleSet).team;
+}
+
+/**
+ * What escalations read (tier assignment and rule conditions, tier periods, budgets), not
+ * the leaderboards: re-evaluating people after ingest needs no board windows.
+ */
+export function escalationNeeds(ruleSet: RuleSet): Needs {
+  const out: Needs = { person: new Map(), team: new Map(), org: new Map() };
+  const add = (req: Requirements, window: string, fact: string) => {
+    const set = req.get(window) ?? new Set<string>();
+    set.add(fact);
+    req.set(window, set);
+  };
+  for (const f of [...ruleSet.assignments.map((a) => a.when), ...ruleSet.rules.map((r) => r.when)])
+    for (const x of f?.facts ?? []) add(out.person, x.window, x.name);
+  if (ruleSet.assignments.length > 0)
+    for (const t of Object.values(ruleSet.tiers)) add(out.person, t.period, 'tokens');
   for (const b of ruleSet.budgets) {
-    if (b.subject !== 'team') continue;
-    out.set(b.environment ? `${b.period}@${b.environment}` : b.period, new Set(['cost']));
+    const key = b.environment ? `${b.period}@${b.environment}` : b.period;
+    add(b.scope === 'org' ? out.org : out[b.subject ?? 'person'], key, 'cost');
   }
   return out;
 }

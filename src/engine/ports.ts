@@ -51,6 +51,12 @@ export type FactWindow = (
   facts: readonly string[];
 };
 
+/**
+ * A team budget's current period in local days: [from, until), `until` being the first
+ * day of the next period; `key` is the window key ("month", "month@sandbox").
+ */
+export type BudgetPeriod = { key: string; environment: string | null; from: string; until: string };
+
 /** How to group fact sums: per person, per team (by the person's current team), or one org total. */
 export type FactGrouping = 'person' | 'team' | 'org';
 
@@ -72,6 +78,15 @@ export interface UsageReader {
     groupings: readonly FactGrouping[],
     scope?: PersonScope,
   ): Promise<GroupedFactSums>;
+  /**
+   * Cost per team (by members' current team) for each budget period, from per-person period
+   * totals kept by the store: `refresh` are people whose usage changed, re-summed first.
+   */
+  teamBudgetCosts(
+    periods: readonly BudgetPeriod[],
+    teams: readonly string[],
+    refresh: readonly string[],
+  ): Promise<FactSums>;
   /**
    * A value that changes whenever anything the engine reads changes (usage, outcomes,
    * compliance, the directory). Equal watermarks mean equal data: caches key on it.

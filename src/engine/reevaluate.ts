@@ -1,12 +1,16 @@
-// Evaluating a batch of people (those ingest just touched) with their teams, in a fixed
-// number of reads for the whole batch: the directory of the batch, then one sum over the
-// windows the policy reads, grouped by person and by team. Team sums cover every member of
-// the batch's teams, so team budgets are exact. Org budgets are left to the full sweep.
+// Evaluating a batch of people (those ingest just touched) with their teams, for
+// escalations only (leaderboards are not re-ranked here): the people's own windows from
+// their rollups, and team budget periods from per-person period totals (see
+// UsageReader.teamBudgetCosts), which the store re-sums for exactly these people first.
+// Org budgets are left to the full sweep.
 import type { RuleSet } from '../policy/compile/ruleset.ts';
 import { evaluate } from '../policy/evaluate/index.ts';
 import type { EvaluateResult } from '../policy/evaluate/types.ts';
-import { factWindows, merge, needsOf, subjectsOf, unknownPerson } from './facts.ts';
-import type { Directory, FactGrouping, UsageReader } from './ports.ts';
+import type { Period } from '../policy/ir.ts';
+import { periodBounds } from '../policy/windows.ts';
+import { escalationNeeds, factWindows, needsOf, subjectsOf, unknownPerson } from './facts.ts';
+import type { BudgetPeriod, Directory, FactSums, UsageReader } from './ports.ts';
+import { localDate } from './usage.ts';
 
 export async function evaluatePeople(
   reader: UsageReader,
@@ -14,27 +18,46 @@ export async function evaluatePeople(
   ids: readonly string[],
   now: Date,
 ): Promise<{ result: EvaluateResult; directory: Directory }> {
-  const needs = needsOf([rs]);
   const tz = rs.ir.timezone;
+  const reads = escalationNeeds(rs);
   const found = await reader.directory({ people: ids });
   const known = new Map(found.people.map((p) => [p.id, p]));
   const people = ids.map((id) => known.get(id) ?? unknownPerson(id));
-  const teams = needs.team.size > 0 ? found.teams : [];
-  const groupings: FactGrouping[] = teams.length ? ['person', 'team'] : ['person'];
-  const windows = factWindows(
-    teams.length ? merge(needs.person, needs.team) : needs.person,
-    now,
-    tz,
-  );
-  const sums = windows.length
-    ? await reader.sumFacts(windows, groupings, {
-        people: ids,
-        teams: teams.map((t) => t.id),
-      })
-    : {};
-  const subjects = subjectsOf(needs, people, found.teams, sums);
+  const personWindows = factWindows(reads.person, now, tz);
+  const periods = found.teams.length > 0 ? budgetPeriods([...reads.team.keys()], now, tz) : [];
+  const [personSums, teamSums] = await Promise.all([
+    personWindows.length
+      ? reader.sumFacts(personWindows, ['person'], { people: ids }).then((s) => s.person)
+      : undefined,
+    periods.length
+      ? reader.teamBudgetCosts(
+          periods,
+          found.teams.map((t) => t.id),
+          ids,
+        )
+      : undefined,
+  ]);
+  // facts the policy reads but escalations do not (board windows) are 0 here
+  const subjects = subjectsOf(needsOf([rs]), people, found.teams, {
+    person: personSums,
+    team: teamSums satisfies FactSums | undefined,
+  });
   return {
     result: evaluate(rs, { now, subjects }),
     directory: { people, teams: found.teams },
   };
+}
+
+/** The current period of each team budget window key ("month", "month@sandbox"). */
+function budgetPeriods(keys: readonly string[], now: Date, timeZone: string): BudgetPeriod[] {
+  return keys.map((key) => {
+    const [base, environment = null] = key.split('@');
+    const bounds = periodBounds(base as Period, now, timeZone);
+    return {
+      key,
+      environment,
+      from: localDate(bounds.start, timeZone),
+      until: localDate(bounds.end, timeZone),
+    };
+  });
 }

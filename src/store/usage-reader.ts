@@ -18,6 +18,7 @@ import type { UsageDimension, UsageQuery, UsageRow } from '../engine/usage.ts';
 import { UNCLASSIFIED } from '../engine/usage.ts';
 import { decimalToPico, picoToDecimal } from '../policy/price.ts';
 import type { Store } from './db.ts';
+import { teamBudgetCosts } from './team-costs.ts';
 
 /** SQL for each fact over a row of daily_rollups (or the raw-event union below). */
 const FACT_SQL: Record<string, string> = {
@@ -70,8 +71,10 @@ function scopeSql(scope: PersonScope | undefined, params: Params, column: string
   const people = params.add([...(scope.people ?? [])], '::text[]');
   if (!scope.teams?.length) return `${column} = any(${people})`;
   const teams = params.add([...scope.teams], '::text[]');
-  // one array, computed once, so the person-first primary key still serves the scan
-  return `${column} = any(${people} || array(select id from people where team_id = any(${teams})))`;
+  // A semi-join, not `= any(<array of every member>)`: PostgreSQL compares a row against a
+  // computed array element by element, and 20,000 members made one re-evaluation run for
+  // over ten minutes. As a subquery it is hashed, or probes the primary key when small.
+  return `${column} in (select unnest(${people}) union all select id from people where team_id = any(${teams}))`;
 }
 
 /** Facts kept as exact decimals (numeric columns); team and org totals add them as BigInt. */
@@ -406,6 +409,10 @@ export function usageReader(store: Store): UsageReader {
       return out;
     },
 
+    teamBudgetCosts(periods, teams, refresh) {
+      return teamBudgetCosts(store, periods, teams, refresh);
+    },
+
     async watermark() {
       const rows = await store.query<{ n: string }>(
         'select coalesce(sum(n), 0)::text as n from engine_change_counters',
@@ -496,11 +503,13 @@ export class StoreUsageReader implements UsageReader {
   readonly sumFacts: UsageReader['sumFacts'];
   readonly watermark: UsageReader['watermark'];
   readonly usage: UsageReader['usage'];
+  readonly teamBudgetCosts: UsageReader['teamBudgetCosts'];
   constructor(store: Store) {
     const reader = usageReader(store);
     this.directory = reader.directory;
     this.sumFacts = reader.sumFacts;
     this.watermark = reader.watermark;
     this.usage = reader.usage;
+    this.teamBudgetCosts = reader.teamBudgetCosts;
   }
 }

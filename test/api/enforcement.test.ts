@@ -711,6 +711,50 @@ describe('exactness under concurrent writes', () => {
   });
 });
 
+describe('team budgets after ingest', () => {
+  const teamSteps = async (team: string) =>
+    (
+      await api.store.query<{ key: string; percent: number }>(
+        `select key, (facts->>'percent')::float8 as percent from escalations
+          where subject_kind = 'team' and subject_id = $1 and key like '%:at:%' order by key`,
+        [team],
+      )
+    ).map((r) => ({ key: r.key, percent: r.percent }));
+
+  it("the drain adds up every member's month, including members it did not re-evaluate", async () => {
+    clock = new Date('2026-08-20T12:00:00Z');
+    // bo's spend lands first and is drained alone: 45% of platform's 1,000 USD
+    await use('bo@acme.test', 6_000_000, {
+      model: 'claude-opus-4-1',
+      output: true,
+      ts: '2026-08-19T10:00:00Z',
+    });
+    await service.drainDirty();
+    expect(await teamSteps('platform')).toEqual([]);
+    // di then spends 37.5%: only di is re-evaluated, and the team crosses 80% with bo's part
+    await use('di@acme.test', 5_000_000, {
+      model: 'claude-opus-4-1',
+      output: true,
+      ts: '2026-08-20T09:00:00Z',
+    });
+    const report = await service.drainDirty();
+    expect(report.people).toBe(1);
+    const steps = await teamSteps('platform');
+    expect(steps.map((s) => s.key)).toEqual([
+      'budget:each team:at:80|team:platform|2026-07-31T23:00:00.000Z',
+    ]);
+    expect(steps[0].percent).toBeCloseTo(82.5, 6);
+    // the per-person totals equal the rollups they summarise
+    const [cached] = await api.store.query<{ cached: string; rollups: string }>(
+      `select (select sum(cost) from enforcement_person_costs c join people p on p.id = c.person_id
+                where p.team_id = 'platform' and c.period_from = '2026-08-01')::text as cached,
+              (select sum(r.cost) from daily_rollups r join people p on p.id = r.person_id
+                where p.team_id = 'platform' and r.day >= '2026-08-01' and r.day < '2026-09-01')::text as rollups`,
+    );
+    expect(cached.cached).toBe(cached.rollups);
+  });
+});
+
 describe('budgets with money exceptions', () => {
   it('an approved money exception raises the team budget until it expires', async () => {
     clock = new Date('2026-11-02T09:00:00Z');

@@ -109,6 +109,7 @@ try {
     sumFacts: timed('sumFacts', base.sumFacts.bind(base)),
     watermark: timed('watermark', base.watermark.bind(base)),
     usage: timed('usage', base.usage.bind(base)),
+    teamBudgetCosts: timed('teamBudgetCosts', base.teamBudgetCosts.bind(base)),
   };
   const baseCosts = storeCostReader(store);
   const costs = { costSums: timed('costSums', baseCosts.costSums.bind(baseCosts)) };

@@ -46,6 +46,9 @@ function fakeReader() {
     async watermark() {
       return String(state.tokens);
     },
+    async teamBudgetCosts() {
+      throw new Error('the cache never re-evaluates people');
+    },
     async usage() {
       return [];
     },
