@@ -12,6 +12,12 @@ export type WorkerOptions = {
   drainEveryMs?: number;
   /** how often the full sweep is attempted (default 5 min; ingest-driven changes do not wait for it) */
   sweepEveryMs?: number;
+  /**
+   * After a re-evaluation round that took t, the next waits at least this × t (default 2):
+   * under sustained ingest, re-evaluation then takes at most a third of its connection's
+   * time and each round covers every person touched meanwhile, once.
+   */
+  drainRestFactor?: number;
   /** how often the outbox is polled (default 1 s) */
   deliverEveryMs?: number;
   /** how long stop() waits for running rounds (default 10 s) */
@@ -27,11 +33,13 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
   const running = new Set<Promise<unknown>>();
   let stopped = false;
 
-  const loop = (name: string, everyMs: number, round: () => Promise<unknown>) => {
+  const loop = (name: string, everyMs: number, round: () => Promise<unknown>, restFactor = 0) => {
     let busy = false;
+    let notBefore = 0;
     const tick = () => {
-      if (busy || stopped) return;
+      if (busy || stopped || Date.now() < notBefore) return;
       busy = true;
+      const started = Date.now();
       const p = round()
         .then((result) => {
           if (result && typeof result === 'object' && hasNews(result))
@@ -40,6 +48,7 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
         .catch((err) => log.warn({ err, job: name }, `${name} failed; retrying next round`))
         .finally(() => {
           busy = false;
+          notBefore = Date.now() + restFactor * (Date.now() - started);
           running.delete(p);
         });
       running.add(p);
@@ -50,7 +59,12 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
     tick();
   };
 
-  loop('reevaluate', options.drainEveryMs ?? 1_000, () => service.drainDirty());
+  loop(
+    'reevaluate',
+    options.drainEveryMs ?? 1_000,
+    () => service.drainDirty(),
+    options.drainRestFactor ?? 2,
+  );
   loop('sweep', options.sweepEveryMs ?? 300_000, () => service.sweep());
   loop('deliver', options.deliverEveryMs ?? 1_000, () => deliverDue(store, { now: service.now() }));
 

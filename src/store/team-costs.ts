@@ -1,6 +1,6 @@
 // Team budget totals for re-evaluation after ingest, from per-person period totals
-// (enforcement_person_costs). Each round re-sums the people it was handed, from the
-// covering (person, day) index, then adds up the members of the asked teams: work that
+// (enforcement_person_costs). Each round re-sums the people it was handed, through the
+// primary key (person, day, …), then adds up the members of the asked teams: work that
 // grows with the people touched, not with the size of their teams.
 //
 // Why this stays exact: a person's row is re-summed whenever their rollups change, because

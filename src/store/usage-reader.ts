@@ -318,13 +318,16 @@ export function usageReader(store: Store): UsageReader {
     async sumFacts(windows, groupings, scope) {
       // Org-wide sums scan millions of rows once: JIT compilation would cost more than it
       // saves (seconds of LLVM work measured), and hash aggregates need room not to spill.
+      // A scoped read (a few people, or their teams) runs on one core: parallel workers
+      // would let re-evaluation after ingest take both cores of a small server from ingest.
+      const settings = scope
+        ? 'set local max_parallel_workers_per_gather = 0'
+        : "set local jit = off; set local work_mem = '64MB'";
       const read = <Row extends Record<string, unknown>>(sql: string, values: unknown[]) =>
-        scope
-          ? store.query<Row>(sql, values)
-          : store.transaction(async (client) => {
-              await client.query("set local jit = off; set local work_mem = '64MB'");
-              return (await client.query<Row>(sql, values)).rows;
-            });
+        store.transaction(async (client) => {
+          await client.query(settings);
+          return (await client.query<Row>(sql, values)).rows;
+        });
       const out: GroupedFactSums = {};
       if (groupings.length === 0) return out;
       const days = windows.filter((w) => w.kind === 'days');

@@ -110,6 +110,51 @@ describe('recordUsage', () => {
     );
   });
 
+  it('concurrent batches written together keep their own results and count each event once', async () => {
+    // each batch: its own event, one event every batch shares, and a bad row
+    const batches = Array.from({ length: 6 }, (_, b) => [
+      usage(`together-${b}`, { person: `p${b}@acme.test`, inputTokens: 100 + b }),
+      usage('together-shared', { inputTokens: 1000 }),
+      usage(`together-bad-${b}`, { inputTokens: -1 }),
+    ]);
+    const replies = await Promise.all(
+      batches.map((rows) => api.gql(api.keys.ingest.key, RECORD_USAGE, { rows })),
+    );
+    type Summary = {
+      rows: number;
+      accepted: number;
+      duplicates: number;
+      rejected: number;
+      results: { index: number; status: string; id: string | null; reason: string | null }[];
+    };
+    const summaries = replies.map((r) => (r.body.data as { recordUsage: Summary }).recordUsage);
+    summaries.forEach((s, b) => {
+      expect(s.rows).toBe(3);
+      expect(s.rejected).toBe(1);
+      expect(s.results.map((r) => [r.index, r.id])).toEqual([
+        [0, `together-${b}`],
+        [1, 'together-shared'],
+        [2, `together-bad-${b}`],
+      ]);
+      expect(s.results[0].status).toBe('accepted');
+      expect(s.results[2].reason).toMatch(/input_tokens/);
+    });
+    // the shared event lands once: accepted in exactly one batch, a duplicate in the others
+    expect(summaries.map((s) => s.results[1].status).sort()).toEqual([
+      'accepted',
+      ...Array(5).fill('duplicate'),
+    ]);
+    expect(summaries.reduce((n, s) => n + s.accepted, 0)).toBe(7);
+    const [sums] = await api.store.query<{ events: string; rollup: string }>(
+      `select (select sum(input_tokens) from usage_events where id like 'together-%')::text as events,
+              (select sum(input_tokens) from daily_rollups
+                where person_id like 'p_@acme.test' and day = '2026-10-02')::text as rollup`,
+    );
+    expect(Number(sums.events)).toBe(1000 + 100 * 6 + 15);
+    // each person's rollup holds exactly their own event
+    expect(Number(sums.rollup)).toBe(100 * 6 + 15);
+  });
+
   it('accepts a full batch of 5,000 rows', async () => {
     const rows = Array.from({ length: 5_000 }, (_, i) => usage(`full-${i}`));
     const res = await api.gql(api.keys.ingest.key, RECORD_USAGE, { rows });

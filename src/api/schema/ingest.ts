@@ -1,7 +1,7 @@
 // Event writes: batches of up to 5,000 rows through the same loader as `quotient import`.
 // Input fields are nullable on purpose: the loader validates each row and rejects a bad one
 // with a reason, while the rest of the batch lands.
-import { ingestBatch } from '../../store/loader.ts';
+import { ingestTogether } from '../../store/ingest-queue.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { BatchTooLargeError, MAX_BATCH_ROWS } from '../errors.ts';
@@ -57,10 +57,10 @@ const ComplianceInput = builder.inputType('ComplianceInput', {
 
 async function record(ctx: Context, type: string, rows: Record<string, unknown>[]) {
   if (rows.length > MAX_BATCH_ROWS) throw new BatchTooLargeError(rows.length);
-  const result = await ingestBatch(
+  const result = await ingestTogether(
     ctx.store,
     batchRows(rows.map((fields) => ({ type, ...withoutNulls(fields) }))),
-    { source: 'api' },
+    'api',
   );
   return toIngestSummary(ctx, result);
 }
