@@ -13,9 +13,9 @@ export type WorkerOptions = {
   /** how often the full sweep is attempted (default 5 min; ingest-driven changes do not wait for it) */
   sweepEveryMs?: number;
   /**
-   * After a re-evaluation round that took t, the next waits at least this × t (default 2):
-   * under sustained ingest, re-evaluation then takes at most a third of its connection's
-   * time and each round covers every person touched meanwhile, once.
+   * After a re-evaluation round that took t, the next waits at least this × t (default 4):
+   * under sustained ingest, re-evaluation then takes at most a fifth of one connection's
+   * time, and each round covers every person touched meanwhile, once.
    */
   drainRestFactor?: number;
   /** how often the outbox is polled (default 1 s) */
@@ -63,7 +63,7 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
     'reevaluate',
     options.drainEveryMs ?? 1_000,
     () => service.drainDirty(),
-    options.drainRestFactor ?? 2,
+    options.drainRestFactor ?? 4,
   );
   loop('sweep', options.sweepEveryMs ?? 300_000, () => service.sweep());
   loop('deliver', options.deliverEveryMs ?? 1_000, () => deliverDue(store, { now: service.now() }));

@@ -25,18 +25,17 @@ export async function evaluatePeople(
   const people = ids.map((id) => known.get(id) ?? unknownPerson(id));
   const personWindows = factWindows(reads.person, now, tz);
   const periods = found.teams.length > 0 ? budgetPeriods([...reads.team.keys()], now, tz) : [];
-  const [personSums, teamSums] = await Promise.all([
-    personWindows.length
-      ? reader.sumFacts(personWindows, ['person'], { people: ids }).then((s) => s.person)
-      : undefined,
-    periods.length
-      ? reader.teamBudgetCosts(
-          periods,
-          found.teams.map((t) => t.id),
-          ids,
-        )
-      : undefined,
-  ]);
+  // one after the other: re-evaluation runs beside ingest and should hold one core at most
+  const personSums = personWindows.length
+    ? (await reader.sumFacts(personWindows, ['person'], { people: ids })).person
+    : undefined;
+  const teamSums = periods.length
+    ? await reader.teamBudgetCosts(
+        periods,
+        found.teams.map((t) => t.id),
+        ids,
+      )
+    : undefined;
   // facts the policy reads but escalations do not (board windows) are 0 here
   const subjects = subjectsOf(needsOf([rs]), people, found.teams, {
     person: personSums,
