@@ -9,6 +9,7 @@ import { DEFAULT_CHUNK_SIZE } from './defaults.ts';
 import {
   type ComplianceRecord,
   type IngestRow,
+  MAX_FUTURE_MS,
   type NativeRecord,
   nativeSchema,
   type OutcomeRecord,
@@ -17,6 +18,7 @@ import {
   type UsageRecord,
   validateRecord,
 } from './ingest/native.ts';
+import type { CheckedUsageRow } from './ingest/native-lines.ts';
 import { ensureMonthPartitions, monthKeysOf } from './partitions.ts';
 import { activeIngestSettings } from './prices.ts';
 import { type CostPico, writeUsage } from './usage-writer.ts';
@@ -120,10 +122,11 @@ function costInPico(prices: PriceTable, record: UsageRecord): CostPico {
 /** Validates and stores rows; returns one result per input row plus totals. */
 export async function ingestBatch(
   store: Store,
-  rows: Iterable<IngestRow>,
+  rows: Iterable<IngestRow | CheckedUsageRow>,
   options: IngestOptions = {},
 ): Promise<IngestResult> {
-  const schemas = nativeSchema(options.now ?? Date.now());
+  const now = options.now ?? Date.now();
+  const schemas = nativeSchema(now);
   const settings =
     options.prices && options.timezone
       ? { prices: options.prices, timezone: options.timezone }
@@ -162,6 +165,14 @@ export async function ingestBatch(
 
   for (const row of rows) {
     totals.rows++;
+    if ('usage' in row) {
+      // validated by the reader against options.now, which the caller must pass
+      if (row.usage.ts > now + MAX_FUTURE_MS)
+        throw new Error('a checked row was validated later than now');
+      chunk.push({ line: row.line, record: row.usage });
+      if (chunk.length >= chunkSize) await flush();
+      continue;
+    }
     if ('error' in row) {
       totals.rejected++;
       keep({ line: row.line, status: 'rejected', reason: row.error });

@@ -14,9 +14,9 @@ export function countOrZero(value: unknown): unknown {
 /** One input record with the line (or record number) it came from, for error reports. */
 export type IngestRow = { line: number; data: unknown } | { line: number; error: string };
 
-const MAX_FUTURE_MS = 5 * 60 * 1000;
+export const MAX_FUTURE_MS = 5 * 60 * 1000;
 /** Older timestamps are typos (a year 26 for 2026), and would need odd partitions. */
-const EARLIEST = Date.UTC(2000, 0, 1);
+export const EARLIEST = Date.UTC(2000, 0, 1);
 
 const text = z.string().trim().min(1, 'must be a non-empty string');
 const optionalText = z
