@@ -5,7 +5,7 @@
 //    model × project × environment), so the database upserts a few rows, not every event.
 // On a PostgreSQL server steps 1 and 2 use COPY; the embedded PGlite gets INSERTs.
 import type pg from 'pg';
-import { copyField, copyInto } from './copy.ts';
+import { copyInto, giveBackCopyRows, takeCopyRows } from './copy.ts';
 import type { UsageRecord } from './ingest/native.ts';
 import { formatTimestamp } from './iso-time.ts';
 import { numberArray, textArray } from './pg-array.ts';
@@ -67,13 +67,20 @@ async function claimIds(client: pg.PoolClient, ids: string[], copy: boolean): Pr
   const sorted = ids.toSorted();
   if (copy) {
     await client.query('savepoint claim_ids');
+    const rows = takeCopyRows();
     try {
-      await copyInto(client, 'usage_event_ids', ['id'], `${sorted.map(copyField).join('\n')}\n`);
+      for (const id of sorted) {
+        rows.text(id);
+        rows.endRow();
+      }
+      await copyInto(client, 'usage_event_ids', ['id'], rows.bytes());
       await client.query('release savepoint claim_ids');
       return new Set();
     } catch (error) {
       if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
       await client.query('rollback to savepoint claim_ids');
+    } finally {
+      giveBackCopyRows(rows);
     }
   }
   const { rows } = await client.query<{ id: string }>(
@@ -109,19 +116,42 @@ const EVENT_COLUMNS = [
 
 /** Exact numeric text of an integer number of pico-units: PostgreSQL reads `123e-12` exactly. */
 export function picoNumeric(pico: number | string | bigint): string {
-  return `${pico}e-12`;
+  return `${pico}${PICO}`;
 }
 
+const PICO = 'e-12';
+
 async function copyEvents(client: pg.PoolClient, events: PricedUsage, source: string) {
-  const sourceField = copyField(source);
   const { records, costs } = events;
-  let text = '';
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i];
-    const costPico = costs[i];
-    text += `${copyField(r.id)}\t${formatTimestamp(r.ts)}\t${copyField(r.person)}\t${copyField(r.team)}\t${copyField(r.model)}\t${copyField(r.provider)}\t${r.input_tokens}\t${r.output_tokens}\t${r.cache_read_tokens}\t${r.cache_write_tokens}\t${r.requests}\t${costPico === null ? '\\N' : picoNumeric(costPico)}\t${copyField(r.project)}\t${r.environment}\t${copyField(r.task)}\t${sourceField}\n`;
+  const rows = takeCopyRows();
+  try {
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      const costPico = costs[i];
+      rows.text(r.id);
+      rows.ascii(formatTimestamp(r.ts));
+      rows.text(r.person);
+      rows.text(r.team);
+      rows.text(r.model);
+      rows.text(r.provider);
+      rows.number(r.input_tokens);
+      rows.number(r.output_tokens);
+      rows.number(r.cache_read_tokens);
+      rows.number(r.cache_write_tokens);
+      rows.number(r.requests);
+      if (costPico === null) rows.text(null);
+      else if (typeof costPico === 'number') rows.number(costPico, PICO);
+      else rows.ascii(picoNumeric(costPico));
+      rows.text(r.project);
+      rows.text(r.environment);
+      rows.text(r.task);
+      rows.text(source);
+      rows.endRow();
+    }
+    await copyInto(client, 'usage_events', EVENT_COLUMNS, rows.bytes());
+  } finally {
+    giveBackCopyRows(rows);
   }
-  await copyInto(client, 'usage_events', EVENT_COLUMNS, text);
 }
 
 async function insertEvents(client: pg.PoolClient, events: PricedUsage, source: string) {
