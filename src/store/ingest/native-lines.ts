@@ -34,6 +34,11 @@ const PROJECT = 7;
 const ENVIRONMENT = 8;
 const TASK = 9;
 const FIRST_COUNT = 10;
+/** character codes of ASCII text: plain arrays compare faster than small Buffers */
+function codes(text: string): number[] {
+  return Array.from(text, (c) => c.charCodeAt(0));
+}
+
 const FIELDS = [
   'type',
   'id',
@@ -51,7 +56,12 @@ const FIELDS = [
   'cache_write_tokens',
   'requests',
 ];
-const FIELD_BYTES = FIELDS.map((f) => Buffer.from(f, 'latin1'));
+const FIELD_BYTES = FIELDS.map(codes);
+/** `"key":` of each field, as it appears in a line */
+const KEY_TOKENS = FIELDS.map((f) => codes(`"${f}":`));
+const MAX_KEYS = 16;
+/** the fields of the previous line, in its order: lines of one file share a key order */
+const predicted = new Int8Array(MAX_KEYS).fill(-1);
 
 function fieldAt(b: Uint8Array, start: number, end: number): number {
   // candidates by length and a telling byte, then checked byte by byte
@@ -131,11 +141,11 @@ declare global {
   }
 }
 
-const PRODUCTION = Buffer.from('production', 'latin1');
-const SANDBOX = Buffer.from('sandbox', 'latin1');
-const USAGE = Buffer.from('usage', 'latin1');
+const PRODUCTION = codes('production');
+const SANDBOX = codes('sandbox');
+const USAGE = codes('usage');
 
-function equalsBytes(b: Uint8Array, start: number, end: number, word: Uint8Array): boolean {
+function equalsBytes(b: Uint8Array, start: number, end: number, word: number[]): boolean {
   if (end - start !== word.length) return false;
   for (let k = 0; k < word.length; k++) if (b[start + k] !== word[k]) return false;
   return true;
@@ -170,19 +180,29 @@ export function parseUsageLine(
   let cacheWrite = 0;
   let requests = 1;
   let i = start + 1;
+  let n = 0;
   for (;;) {
-    // "key":
-    if (b[i] !== QUOTE) return null;
-    const keyStart = i + 1;
-    let k = keyStart;
-    while (k < end && b[k] !== QUOTE) k++;
-    if (k >= end) return null;
-    const field = fieldAt(b, keyStart, k);
-    if (field < 0 || (seen & (1 << field)) !== 0) return null;
+    // "key": most likely the key at this place in the previous line
+    let field = n < MAX_KEYS ? predicted[n] : -1;
+    const token = field >= 0 ? KEY_TOKENS[field] : null;
+    if (token !== null && i + token.length <= end && equalsBytes(b, i, i + token.length, token)) {
+      i += token.length;
+    } else {
+      if (b[i] !== QUOTE) return null;
+      const keyStart = i + 1;
+      let k = keyStart;
+      while (k < end && b[k] !== QUOTE) k++;
+      if (k >= end) return null;
+      field = fieldAt(b, keyStart, k);
+      if (field < 0) return null;
+      i = k + 1;
+      if (b[i] !== COLON) return null;
+      i++;
+    }
+    if ((seen & (1 << field)) !== 0) return null;
     seen |= 1 << field;
-    i = k + 1;
-    if (b[i] !== COLON) return null;
-    i++;
+    if (n < MAX_KEYS) predicted[n] = field;
+    n++;
     if (field >= FIRST_COUNT) {
       // a non-negative integer of at most 15 digits (a safe integer), no sign, fraction or exponent
       const first = i;
