@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { formatTimestamp } from './iso-time.ts';
 
 const SPECIAL = /[\\\t\n\r]/;
 
@@ -38,6 +39,9 @@ export async function copyInto(
 export class CopyRows {
   buffer: Buffer;
   length = 0;
+  /** the UTC day whose `YYYY-MM-DDT` is in dayText */
+  private day = Number.NaN;
+  private readonly dayText: number[] = new Array(11).fill(0);
 
   constructor(capacity = 1 << 20) {
     this.buffer = Buffer.allocUnsafe(capacity);
@@ -109,6 +113,43 @@ export class CopyRows {
     this.length = at + 1;
   }
 
+  /** The instant as formatTimestamp writes it; the date part is kept while days repeat. */
+  timestamp(ms: number): void {
+    const day = Math.floor(ms / DAY_MS);
+    if (day !== this.day) {
+      const text = formatTimestamp(day * DAY_MS);
+      // years 0 to 9999 only: others have a longer date part
+      if (text.length !== 24) {
+        this.ascii(formatTimestamp(ms));
+        return;
+      }
+      this.day = day;
+      for (let i = 0; i < 11; i++) this.dayText[i] = text.charCodeAt(i);
+    }
+    const b = this.reserve(25);
+    let at = this.length;
+    for (let i = 0; i < 11; i++) b[at++] = this.dayText[i];
+    let rest = ms - day * DAY_MS;
+    const hour = Math.floor(rest / 3_600_000);
+    rest -= hour * 3_600_000;
+    const minute = Math.floor(rest / 60_000);
+    rest -= minute * 60_000;
+    const second = Math.floor(rest / 1000);
+    const milli = rest - second * 1000;
+    at = twoDigits(b, at, hour);
+    b[at++] = 58; // :
+    at = twoDigits(b, at, minute);
+    b[at++] = 58;
+    at = twoDigits(b, at, second);
+    b[at++] = 46; // .
+    const hundreds = Math.floor(milli / 100);
+    b[at++] = 48 + hundreds;
+    at = twoDigits(b, at, milli - hundreds * 100);
+    b[at++] = 90; // Z
+    b[at] = 9;
+    this.length = at + 1;
+  }
+
   endRow(): void {
     this.buffer[this.length - 1] = 10;
   }
@@ -116,6 +157,15 @@ export class CopyRows {
   bytes(): Buffer {
     return this.buffer.subarray(0, this.length);
   }
+}
+
+const DAY_MS = 86_400_000;
+
+function twoDigits(b: Buffer, at: number, value: number): number {
+  const tens = Math.floor(value / 10);
+  b[at] = 48 + tens;
+  b[at + 1] = 48 + value - tens * 10;
+  return at + 2;
 }
 
 // Buffers of finished COPYs, reused by the next chunks (a few are in flight at once).

@@ -165,11 +165,11 @@ export async function ingestBatch(
 
   for (const row of rows) {
     totals.rows++;
-    if ('usage' in row) {
+    if ('record' in row) {
       // validated by the reader against options.now, which the caller must pass
-      if (row.usage.ts > now + MAX_FUTURE_MS)
+      if (row.record.ts > now + MAX_FUTURE_MS)
         throw new Error('a checked row was validated later than now');
-      chunk.push({ line: row.line, record: row.usage });
+      chunk.push(row);
       if (chunk.length >= chunkSize) await flush();
       continue;
     }

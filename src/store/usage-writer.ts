@@ -129,7 +129,7 @@ async function copyEvents(client: pg.PoolClient, events: PricedUsage, source: st
       const r = records[i];
       const costPico = costs[i];
       rows.text(r.id);
-      rows.ascii(formatTimestamp(r.ts));
+      rows.timestamp(r.ts);
       rows.text(r.person);
       rows.text(r.team);
       rows.text(r.model);

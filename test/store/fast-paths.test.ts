@@ -204,6 +204,23 @@ describe('COPY text', () => {
     );
   });
 
+  it('writes timestamps into a buffer as formatTimestamp does', () => {
+    // runs of nearby instants (the cached date part) and far ones
+    const near = fc.integer({ min: -3 * 86_400_000, max: 3 * 86_400_000 });
+    fc.assert(
+      fc.property(instant, fc.array(near, { maxLength: 8 }), (base, steps) => {
+        const rows = new CopyRows(8);
+        let expected = '';
+        for (const ms of [base, ...steps.map((s) => base + s)]) {
+          rows.timestamp(ms);
+          expected += `${formatTimestamp(ms)}\t`;
+        }
+        expect(rows.bytes().toString('latin1')).toBe(expected);
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
   it('writes pico-units as exact numeric text', () => {
     expect(picoNumeric(1_500_000_000_000)).toBe('1500000000000e-12');
     expect(picoNumeric(123456789012345678901234567890n)).toBe('123456789012345678901234567890e-12');

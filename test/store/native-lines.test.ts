@@ -175,10 +175,10 @@ async function expectSameAsGeneralReader(path: string, batchSize: number) {
     const checkNow = nativeSchema(batch.now);
     batch.rows.forEach((row, j) => {
       const other = general[i][j];
-      if ('usage' in row) {
+      if ('record' in row) {
         expect('data' in other).toBe(true);
         const checked = 'data' in other ? validateRecord(checkNow, other.data) : null;
-        expect(checked).toEqual({ ok: true, record: row.usage });
+        expect(checked).toEqual({ ok: true, record: row.record });
       } else expect(row).toEqual(other);
     });
   });

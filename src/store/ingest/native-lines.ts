@@ -7,8 +7,11 @@ import { createReadStream } from 'node:fs';
 import { parseCanonicalTimestamp } from '../iso-time.ts';
 import { EARLIEST, type IngestRow, MAX_FUTURE_MS, type UsageRecord } from './native.ts';
 
-/** A usage row the reader already validated against `now` (see readNativeBatches). */
-export type CheckedUsageRow = { line: number; usage: UsageRecord };
+/**
+ * A usage row the reader already validated against `now` (see readNativeBatches); the
+ * loader keeps it as it is as its chunk entry.
+ */
+export type CheckedUsageRow = { line: number; record: UsageRecord };
 export type NativeLineRow = IngestRow | CheckedUsageRow;
 
 const QUOTE = 34;
@@ -317,8 +320,8 @@ export async function* readNativeBatches(
   const take = (b: Buffer, start: number, end: number): boolean => {
     line++;
     if (end > start && b[end - 1] === RETURN) end--;
-    const usage = parseUsageLine(b, start, end, now);
-    if (usage !== null) rows.push({ line, usage });
+    const record = parseUsageLine(b, start, end, now);
+    if (record !== null) rows.push({ line, record });
     else {
       const text = b.toString('utf8', start, end);
       if (text.trim() === '') return false;
