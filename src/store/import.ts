@@ -6,7 +6,7 @@ import type { PriceTable } from '../policy/price.ts';
 import type { Store } from './db.ts';
 import type { IngestRow } from './ingest/native.ts';
 import { type NativeLineRow, readNativeBatches } from './ingest/native-lines.ts';
-import { type Format, readBatches } from './ingest/read.ts';
+import type { Format } from './ingest/read.ts';
 import {
   addTotals,
   DEFAULT_CHUNK_SIZE,
@@ -102,5 +102,9 @@ async function* batchesOf(
   options: { batchSize: number; onBytes: (bytes: number) => void },
 ): AsyncGenerator<{ rows: (IngestRow | NativeLineRow)[]; now?: number }> {
   if (format === 'native') yield* readNativeBatches(file, options);
-  else for await (const rows of readBatches(file, format, options)) yield { rows };
+  else {
+    // the CSV and document parsers load only when needed
+    const { readBatches } = await import('./ingest/read.ts');
+    for await (const rows of readBatches(file, format, options)) yield { rows };
+  }
 }

@@ -11,7 +11,7 @@ import {
   type IngestRow,
   MAX_FUTURE_MS,
   type NativeRecord,
-  nativeSchema,
+  type NativeSchemas,
   type OutcomeRecord,
   type PersonRecord,
   type TeamRecord,
@@ -126,7 +126,8 @@ export async function ingestBatch(
   options: IngestOptions = {},
 ): Promise<IngestResult> {
   const now = options.now ?? Date.now();
-  const schemas = nativeSchema(now);
+  // the zod schemas are built (and zod loaded) only for a row the fast paths do not take
+  let schemas: NativeSchemas | undefined;
   const settings =
     options.prices && options.timezone
       ? { prices: options.prices, timezone: options.timezone }
@@ -178,6 +179,7 @@ export async function ingestBatch(
       keep({ line: row.line, status: 'rejected', reason: row.error });
       continue;
     }
+    schemas ??= (await import('./ingest/native-schema.ts')).nativeSchema(now);
     const checked = validateRecord(schemas, row.data);
     if (!checked.ok) {
       totals.rejected++;

@@ -4,7 +4,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CopyRows, copyField } from '../../src/store/copy.ts';
-import { cleanUsage, nativeSchema, validateRecord } from '../../src/store/ingest/native.ts';
+import { cleanUsage, validateRecord } from '../../src/store/ingest/native.ts';
+import { nativeSchema } from '../../src/store/ingest/native-schema.ts';
 import { formatTimestamp, parseTimestamp } from '../../src/store/iso-time.ts';
 import { numberArray, textArray } from '../../src/store/pg-array.ts';
 import { picoNumeric } from '../../src/store/usage-writer.ts';

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nativeSchema, validateRecord } from '../../src/store/ingest/native.ts';
+import { validateRecord } from '../../src/store/ingest/native.ts';
 import { parseUsageLine, readNativeBatches } from '../../src/store/ingest/native-lines.ts';
+import { nativeSchema } from '../../src/store/ingest/native-schema.ts';
 import { readBatches } from '../../src/store/ingest/read.ts';
 import { FIXTURES } from './helpers.ts';
 
@@ -225,5 +226,16 @@ describe('the native line reader', () => {
     // about 2.5 MB: several 1 MB blocks, lines and characters cut at their edges
     writeFileSync(path, `${Array.from({ length: 25_000 }, (_, i) => row(i)).join('\n')}\n`);
     await expectSameAsGeneralReader(path, 5000);
+  });
+});
+
+describe('the light list of import formats', () => {
+  it('is the list the readers take, with the same line numbering', async () => {
+    const { FORMATS, numbersLines } = await import('../../src/store/ingest/read.ts');
+    const { IMPORT_FORMATS, numbersFileLines } = await import('../../src/store/ingest/formats.ts');
+    expect(IMPORT_FORMATS).toEqual(FORMATS);
+    for (const format of FORMATS)
+      for (const path of ['a.csv', 'a.json', 'a.jsonl'])
+        expect(numbersFileLines(format, path)).toBe(numbersLines(format, path));
   });
 });
