@@ -208,15 +208,13 @@ type RollupDelta = {
 };
 
 async function addToRollups(client: pg.PoolClient, events: PricedUsage, timezone: string) {
-  const days = await localDays(
-    client,
-    timezone,
-    events.records.map((r) => r.ts),
-  );
+  const { records, costs } = events;
+  const days = await localDays(client, timezone, records);
   const groups = new Map<string, RollupDelta>();
   let group: RollupDelta | undefined;
-  events.records.forEach((r, i) => {
-    const costPico = events.costs[i];
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    const costPico = costs[i];
     const cost = costPico === null ? 0 : typeof costPico === 'number' ? costPico : BigInt(costPico);
     // a session's events arrive together: most rows belong to the previous row's group
     if (
@@ -255,7 +253,7 @@ async function addToRollups(client: pg.PoolClient, events: PricedUsage, timezone
     group.costPico = plus(group.costPico, cost);
     group.requests = plus(group.requests, r.requests);
     if (costPico === null) group.unpriced++;
-  });
+  }
   const deltas = [...groups.values()];
   const text = (pick: (d: RollupDelta) => string) => textArray(deltas.map(pick));
   const numbers = (pick: (d: RollupDelta) => number | bigint | string) =>
@@ -305,22 +303,39 @@ const slotDays = new Map<string, Map<number, string>>();
 async function localDays(
   client: pg.PoolClient,
   timezone: string,
-  instants: number[],
+  records: readonly { ts: number }[],
 ): Promise<string[]> {
   let cache = slotDays.get(timezone);
   if (!cache || cache.size > MAX_CACHED_SLOTS) {
     cache = new Map();
     slotDays.set(timezone, cache);
   }
-  const slots = instants.map((ms) => Math.floor(ms / SLOT_MS));
-  const missing = [...new Set(slots.filter((slot) => !cache.has(slot)))];
-  if (missing.length > 0) {
+  const days: string[] = new Array(records.length);
+  let missing: Set<number> | null = null;
+  // neighbouring events mostly share a slot: remember the last answer
+  let lastSlot = Number.NaN;
+  let lastDay: string | undefined;
+  for (let i = 0; i < records.length; i++) {
+    const slot = Math.floor(records[i].ts / SLOT_MS);
+    if (slot !== lastSlot) {
+      lastSlot = slot;
+      lastDay = cache.get(slot);
+      if (lastDay === undefined) {
+        missing ??= new Set();
+        missing.add(slot);
+      }
+    }
+    if (lastDay !== undefined) days[i] = lastDay;
+  }
+  if (missing !== null) {
     const { rows } = await client.query<{ slot: string; day: string }>(
       `select slot, to_char((to_timestamp(slot * ${SLOT_MS / 1000}) at time zone $2)::date, 'YYYY-MM-DD') as day
          from unnest($1::int8[]) as slot`,
-      [numberArray(missing), timezone],
+      [numberArray([...missing]), timezone],
     );
     for (const row of rows) cache.set(Number(row.slot), row.day);
+    for (let i = 0; i < records.length; i++)
+      if (days[i] === undefined) days[i] = cache.get(Math.floor(records[i].ts / SLOT_MS)) as string;
   }
-  return slots.map((slot) => cache.get(slot) as string);
+  return days;
 }
