@@ -219,11 +219,11 @@ function splitById<T extends UsageRecord | OutcomeRecord | ComplianceRecord>(
   for (const item of items) {
     if (!pick(item.record)) continue;
     const entry = item as { line: number; record: T };
-    if (seen.has(item.record.id)) repeats.push(entry);
-    else {
-      seen.add(item.record.id);
-      first.push(entry);
-    }
+    // one hash lookup: the set grows only for an id not seen before
+    const before = seen.size;
+    seen.add(item.record.id);
+    if (seen.size === before) repeats.push(entry);
+    else first.push(entry);
   }
   return { first, repeats };
 }
