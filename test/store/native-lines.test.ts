@@ -227,6 +227,16 @@ describe('the native line reader', () => {
     writeFileSync(path, `${Array.from({ length: 25_000 }, (_, i) => row(i)).join('\n')}\n`);
     await expectSameAsGeneralReader(path, 5000);
   });
+
+  it('reads a line longer than its buffer', async () => {
+    const long = JSON.stringify({ type: 'person', person: 'p', name: 'n'.repeat(2_500_000) });
+    const path = join(dir, 'long.jsonl');
+    writeFileSync(
+      path,
+      `{"type":"team","team":"t"}\n${long}\r\n${long}\n{"type":"team","team":"u"}`,
+    );
+    await expectSameAsGeneralReader(path, 2);
+  });
 });
 
 describe('the light list of import formats', () => {

@@ -3,7 +3,7 @@
 // integer counts) becomes its validated record here, without JSON.parse and the generic
 // object it builds; any other line is decoded and JSON.parse'd as before and validated by
 // the loader. A property test holds parseUsageLine equal to JSON.parse + validateRecord.
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { parseCanonicalTimestamp } from '../iso-time.ts';
 import { EARLIEST, type IngestRow, MAX_FUTURE_MS, type UsageRecord } from './native.ts';
 
@@ -23,6 +23,7 @@ const CLOSE = 125;
 const SPACE = 32;
 const TILDE = 126;
 const NEWLINE = 10;
+const BLOCK_BYTES = 1 << 20;
 const RETURN = 13;
 
 // field numbers: text fields first, then counts
@@ -315,7 +316,6 @@ export async function* readNativeBatches(
   let now = Date.now();
   let line = 0;
   let bytes = 0;
-  let carry: Buffer | null = null;
 
   const take = (b: Buffer, start: number, end: number): boolean => {
     line++;
@@ -335,40 +335,44 @@ export async function* readNativeBatches(
     return rows.length >= options.batchSize;
   };
 
-  for await (const block of createReadStream(path, {
-    highWaterMark: 1 << 20,
-  }) as AsyncIterable<Buffer>) {
-    bytes += block.length;
-    options.onBytes?.(bytes);
-    let start = 0;
-    if (carry !== null) {
-      const newline = block.indexOf(NEWLINE);
-      if (newline < 0) {
-        carry = Buffer.concat([carry, block]);
-        continue;
-      }
-      const joined = Buffer.concat([carry, block.subarray(0, newline)]);
-      carry = null;
-      start = newline + 1;
-      if (take(joined, 0, joined.length)) {
-        yield { rows, now };
-        rows = [];
-        now = Date.now();
-      }
-    }
+  // one buffer for the whole file, refilled in place: the records copy what they keep, so
+  // reading allocates nothing per block (fresh blocks would also count as external memory
+  // towards V8's garbage collection triggers)
+  let buffer = Buffer.allocUnsafe(BLOCK_BYTES);
+  let kept = 0; // bytes of an unfinished line at the start of the buffer
+  const file = await open(path, 'r');
+  try {
     for (;;) {
-      const newline = block.indexOf(NEWLINE, start);
-      if (newline < 0) break;
-      const full = take(block, start, newline);
-      start = newline + 1;
-      if (full) {
-        yield { rows, now };
-        rows = [];
-        now = Date.now();
+      if (kept === buffer.length) {
+        // a line longer than the buffer
+        const grown = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(grown, 0, 0, kept);
+        buffer = grown;
       }
+      const { bytesRead } = await file.read(buffer, kept, buffer.length - kept, null);
+      if (bytesRead === 0) break;
+      bytes += bytesRead;
+      options.onBytes?.(bytes);
+      const filled = buffer.subarray(0, kept + bytesRead);
+      let start = 0;
+      // the kept part holds no newline
+      let newline = filled.indexOf(NEWLINE, kept);
+      while (newline >= 0) {
+        const full = take(filled, start, newline);
+        start = newline + 1;
+        if (full) {
+          yield { rows, now };
+          rows = [];
+          now = Date.now();
+        }
+        newline = filled.indexOf(NEWLINE, start);
+      }
+      buffer.copyWithin(0, start, filled.length);
+      kept = filled.length - start;
     }
-    if (start < block.length) carry = Buffer.from(block.subarray(start));
+  } finally {
+    await file.close();
   }
-  if (carry !== null && carry.length > 0) take(carry, 0, carry.length);
+  if (kept > 0) take(buffer, 0, kept);
   if (rows.length > 0) yield { rows, now };
 }
