@@ -68,19 +68,20 @@ async function claimIds(client: pg.PoolClient, ids: string[], copy: boolean): Pr
   if (copy) {
     await client.query('savepoint claim_ids');
     const rows = takeCopyRows();
+    for (const id of sorted) {
+      rows.text(id);
+      rows.endRow();
+    }
     try {
-      for (const id of sorted) {
-        rows.text(id);
-        rows.endRow();
-      }
       await copyInto(client, 'usage_event_ids', ['id'], rows.bytes());
+      // reused only after a COPY that ended well: after an error, the socket may still be
+      // sending from it
+      giveBackCopyRows(rows);
       await client.query('release savepoint claim_ids');
       return new Set();
     } catch (error) {
       if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
       await client.query('rollback to savepoint claim_ids');
-    } finally {
-      giveBackCopyRows(rows);
     }
   }
   const { rows } = await client.query<{ id: string }>(
@@ -124,34 +125,32 @@ const PICO = 'e-12';
 async function copyEvents(client: pg.PoolClient, events: PricedUsage, source: string) {
   const { records, costs } = events;
   const rows = takeCopyRows();
-  try {
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i];
-      const costPico = costs[i];
-      rows.text(r.id);
-      rows.timestamp(r.ts);
-      rows.text(r.person);
-      rows.text(r.team);
-      rows.text(r.model);
-      rows.text(r.provider);
-      rows.number(r.input_tokens);
-      rows.number(r.output_tokens);
-      rows.number(r.cache_read_tokens);
-      rows.number(r.cache_write_tokens);
-      rows.number(r.requests);
-      if (costPico === null) rows.text(null);
-      else if (typeof costPico === 'number') rows.number(costPico, PICO);
-      else rows.ascii(picoNumeric(costPico));
-      rows.text(r.project);
-      rows.text(r.environment);
-      rows.text(r.task);
-      rows.text(source);
-      rows.endRow();
-    }
-    await copyInto(client, 'usage_events', EVENT_COLUMNS, rows.bytes());
-  } finally {
-    giveBackCopyRows(rows);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    const costPico = costs[i];
+    rows.text(r.id);
+    rows.timestamp(r.ts);
+    rows.text(r.person);
+    rows.text(r.team);
+    rows.text(r.model);
+    rows.text(r.provider);
+    rows.number(r.input_tokens);
+    rows.number(r.output_tokens);
+    rows.number(r.cache_read_tokens);
+    rows.number(r.cache_write_tokens);
+    rows.number(r.requests);
+    if (costPico === null) rows.text(null);
+    else if (typeof costPico === 'number') rows.number(costPico, PICO);
+    else rows.ascii(picoNumeric(costPico));
+    rows.text(r.project);
+    rows.text(r.environment);
+    rows.text(r.task);
+    rows.text(source);
+    rows.endRow();
   }
+  await copyInto(client, 'usage_events', EVENT_COLUMNS, rows.bytes());
+  // as in claimIds: a buffer goes back for reuse only after a COPY that ended well
+  giveBackCopyRows(rows);
 }
 
 async function insertEvents(client: pg.PoolClient, events: PricedUsage, source: string) {
