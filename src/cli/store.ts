@@ -6,7 +6,11 @@ import { Worker } from 'node:worker_threads';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CHUNK_SIZE } from '../store/defaults.ts';
-import { FORMATS, type Format, numbersLines } from '../store/ingest/read.ts';
+import {
+  IMPORT_FORMATS as FORMATS,
+  type ImportFormat as Format,
+  numbersFileLines as numbersLines,
+} from '../store/ingest/formats.ts';
 import type { SeedOptions } from '../store/seed.ts';
 import type { ImportJob, ImportMessage } from './import-worker.ts';
 import { dataDirOption, type StoreFlags, withStore } from './store-options.ts';

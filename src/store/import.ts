@@ -4,7 +4,9 @@
 import { statSync } from 'node:fs';
 import type { PriceTable } from '../policy/price.ts';
 import type { Store } from './db.ts';
-import { type Format, readBatches } from './ingest/read.ts';
+import type { IngestRow } from './ingest/native.ts';
+import { type NativeLineRow, readNativeBatches } from './ingest/native-lines.ts';
+import type { Format } from './ingest/read.ts';
 import {
   addTotals,
   DEFAULT_CHUNK_SIZE,
@@ -59,18 +61,19 @@ export async function importFiles(
 
   for (const file of files) {
     let bytesNow = 0;
-    const batches = readBatches(file, options.format, {
+    const read = {
       batchSize: chunkSize,
-      onBytes: (b) => {
+      onBytes: (b: number) => {
         bytesNow = b;
       },
-    });
-    for await (const batch of batches) {
-      const work = ingestBatch(store, batch, {
+    };
+    for await (const { rows, now } of batchesOf(file, options.format, read)) {
+      const work = ingestBatch(store, rows, {
         source: options.format,
         prices,
         timezone,
         chunkSize,
+        now,
         onlyProblems: true,
       }).then(({ results, totals: batchTotals }) => {
         addTotals(totals, batchTotals);
@@ -90,4 +93,18 @@ export async function importFiles(
   await Promise.all(inFlight);
   problems.sort((a, b) => (a.file === b.file ? a.line - b.line : 0));
   return { totals, problems, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Native JSONL has its own reader (canonical usage lines arrive validated); the rest share readBatches. */
+async function* batchesOf(
+  file: string,
+  format: Format,
+  options: { batchSize: number; onBytes: (bytes: number) => void },
+): AsyncGenerator<{ rows: (IngestRow | NativeLineRow)[]; now?: number }> {
+  if (format === 'native') yield* readNativeBatches(file, options);
+  else {
+    // the CSV and document parsers load only when needed
+    const { readBatches } = await import('./ingest/read.ts');
+    for await (const rows of readBatches(file, format, options)) yield { rows };
+  }
 }

@@ -77,6 +77,65 @@ export function parseTimestamp(text: string): number {
   return Date.parse(text);
 }
 
+function digitBytes(b: Uint8Array, from: number, count: number): number {
+  let value = 0;
+  for (let i = from; i < from + count; i++) {
+    const d = b[i] - DIGIT_0;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+/**
+ * parseTimestamp of the canonical forms only, read from bytes (ASCII): the same
+ * milliseconds, or NaN for anything else (which the caller then treats the general way).
+ */
+export function parseCanonicalTimestamp(b: Uint8Array, start: number, end: number): number {
+  const length = end - start;
+  if (
+    (length === 20 || length === 24) &&
+    b[start + 4] === 45 && // -
+    b[start + 7] === 45 &&
+    b[start + 10] === 84 && // T
+    b[start + 13] === 58 && // :
+    b[start + 16] === 58 &&
+    b[end - 1] === 90 && // Z
+    (length === 20 || b[start + 19] === 46) // .
+  ) {
+    const year = digitBytes(b, start, 4);
+    const month = digitBytes(b, start + 5, 2);
+    const day = digitBytes(b, start + 8, 2);
+    const hour = digitBytes(b, start + 11, 2);
+    const minute = digitBytes(b, start + 14, 2);
+    const second = digitBytes(b, start + 17, 2);
+    const milli = length === 24 ? digitBytes(b, start + 20, 3) : 0;
+    if (
+      year >= 0 &&
+      month >= 1 &&
+      month <= 12 &&
+      day >= 1 &&
+      day <= (month === 2 && isLeap(year) ? 29 : MONTH_DAYS[month - 1]) &&
+      hour >= 0 &&
+      hour <= 23 &&
+      minute >= 0 &&
+      minute <= 59 &&
+      second >= 0 &&
+      second <= 59 &&
+      milli >= 0
+    ) {
+      return (
+        daysFromCivil(year, month, day) * DAY_MS +
+        hour * 3_600_000 +
+        minute * 60_000 +
+        second * 1000 +
+        milli
+      );
+    }
+  }
+  return Number.NaN;
+}
+
 const PAD2 = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
 const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 const dayPrefixes = new Map<number, string>();

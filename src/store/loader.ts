@@ -9,14 +9,16 @@ import { DEFAULT_CHUNK_SIZE } from './defaults.ts';
 import {
   type ComplianceRecord,
   type IngestRow,
+  MAX_FUTURE_MS,
   type NativeRecord,
-  nativeSchema,
+  type NativeSchemas,
   type OutcomeRecord,
   type PersonRecord,
   type TeamRecord,
   type UsageRecord,
   validateRecord,
 } from './ingest/native.ts';
+import type { CheckedUsageRow } from './ingest/native-lines.ts';
 import { ensureMonthPartitions, monthKeysOf } from './partitions.ts';
 import { activeIngestSettings } from './prices.ts';
 import { type CostPico, writeUsage } from './usage-writer.ts';
@@ -120,10 +122,12 @@ function costInPico(prices: PriceTable, record: UsageRecord): CostPico {
 /** Validates and stores rows; returns one result per input row plus totals. */
 export async function ingestBatch(
   store: Store,
-  rows: Iterable<IngestRow>,
+  rows: Iterable<IngestRow | CheckedUsageRow>,
   options: IngestOptions = {},
 ): Promise<IngestResult> {
-  const schemas = nativeSchema(options.now ?? Date.now());
+  const now = options.now ?? Date.now();
+  // the zod schemas are built (and zod loaded) only for a row the fast paths do not take
+  let schemas: NativeSchemas | undefined;
   const settings =
     options.prices && options.timezone
       ? { prices: options.prices, timezone: options.timezone }
@@ -162,11 +166,20 @@ export async function ingestBatch(
 
   for (const row of rows) {
     totals.rows++;
+    if ('record' in row) {
+      // validated by the reader against options.now, which the caller must pass
+      if (row.record.ts > now + MAX_FUTURE_MS)
+        throw new Error('a checked row was validated later than now');
+      chunk.push(row);
+      if (chunk.length >= chunkSize) await flush();
+      continue;
+    }
     if ('error' in row) {
       totals.rejected++;
       keep({ line: row.line, status: 'rejected', reason: row.error });
       continue;
     }
+    schemas ??= (await import('./ingest/native-schema.ts')).nativeSchema(now);
     const checked = validateRecord(schemas, row.data);
     if (!checked.ok) {
       totals.rejected++;
@@ -206,11 +219,11 @@ function splitById<T extends UsageRecord | OutcomeRecord | ComplianceRecord>(
   for (const item of items) {
     if (!pick(item.record)) continue;
     const entry = item as { line: number; record: T };
-    if (seen.has(item.record.id)) repeats.push(entry);
-    else {
-      seen.add(item.record.id);
-      first.push(entry);
-    }
+    // one hash lookup: the set grows only for an id not seen before
+    const before = seen.size;
+    seen.add(item.record.id);
+    if (seen.size === before) repeats.push(entry);
+    else first.push(entry);
   }
   return { first, repeats };
 }

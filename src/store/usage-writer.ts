@@ -5,7 +5,7 @@
 //    model × project × environment), so the database upserts a few rows, not every event.
 // On a PostgreSQL server steps 1 and 2 use COPY; the embedded PGlite gets INSERTs.
 import type pg from 'pg';
-import { copyField, copyInto } from './copy.ts';
+import { copyInto, giveBackCopyRows, takeCopyRows } from './copy.ts';
 import type { UsageRecord } from './ingest/native.ts';
 import { formatTimestamp } from './iso-time.ts';
 import { numberArray, textArray } from './pg-array.ts';
@@ -67,8 +67,16 @@ async function claimIds(client: pg.PoolClient, ids: string[], copy: boolean): Pr
   const sorted = ids.toSorted();
   if (copy) {
     await client.query('savepoint claim_ids');
+    const rows = takeCopyRows();
+    for (const id of sorted) {
+      rows.text(id);
+      rows.endRow();
+    }
     try {
-      await copyInto(client, 'usage_event_ids', ['id'], `${sorted.map(copyField).join('\n')}\n`);
+      await copyInto(client, 'usage_event_ids', ['id'], rows.bytes());
+      // reused only after a COPY that ended well: after an error, the socket may still be
+      // sending from it
+      giveBackCopyRows(rows);
       await client.query('release savepoint claim_ids');
       return new Set();
     } catch (error) {
@@ -109,19 +117,40 @@ const EVENT_COLUMNS = [
 
 /** Exact numeric text of an integer number of pico-units: PostgreSQL reads `123e-12` exactly. */
 export function picoNumeric(pico: number | string | bigint): string {
-  return `${pico}e-12`;
+  return `${pico}${PICO}`;
 }
 
+const PICO = 'e-12';
+
 async function copyEvents(client: pg.PoolClient, events: PricedUsage, source: string) {
-  const sourceField = copyField(source);
   const { records, costs } = events;
-  let text = '';
+  const rows = takeCopyRows();
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
     const costPico = costs[i];
-    text += `${copyField(r.id)}\t${formatTimestamp(r.ts)}\t${copyField(r.person)}\t${copyField(r.team)}\t${copyField(r.model)}\t${copyField(r.provider)}\t${r.input_tokens}\t${r.output_tokens}\t${r.cache_read_tokens}\t${r.cache_write_tokens}\t${r.requests}\t${costPico === null ? '\\N' : picoNumeric(costPico)}\t${copyField(r.project)}\t${r.environment}\t${copyField(r.task)}\t${sourceField}\n`;
+    rows.text(r.id);
+    rows.timestamp(r.ts);
+    rows.text(r.person);
+    rows.text(r.team);
+    rows.text(r.model);
+    rows.text(r.provider);
+    rows.number(r.input_tokens);
+    rows.number(r.output_tokens);
+    rows.number(r.cache_read_tokens);
+    rows.number(r.cache_write_tokens);
+    rows.number(r.requests);
+    if (costPico === null) rows.text(null);
+    else if (typeof costPico === 'number') rows.number(costPico, PICO);
+    else rows.ascii(picoNumeric(costPico));
+    rows.text(r.project);
+    rows.text(r.environment);
+    rows.text(r.task);
+    rows.text(source);
+    rows.endRow();
   }
-  await copyInto(client, 'usage_events', EVENT_COLUMNS, text);
+  await copyInto(client, 'usage_events', EVENT_COLUMNS, rows.bytes());
+  // as in claimIds: a buffer goes back for reuse only after a COPY that ended well
+  giveBackCopyRows(rows);
 }
 
 async function insertEvents(client: pg.PoolClient, events: PricedUsage, source: string) {
@@ -178,15 +207,13 @@ type RollupDelta = {
 };
 
 async function addToRollups(client: pg.PoolClient, events: PricedUsage, timezone: string) {
-  const days = await localDays(
-    client,
-    timezone,
-    events.records.map((r) => r.ts),
-  );
+  const { records, costs } = events;
+  const days = await localDays(client, timezone, records);
   const groups = new Map<string, RollupDelta>();
   let group: RollupDelta | undefined;
-  events.records.forEach((r, i) => {
-    const costPico = events.costs[i];
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    const costPico = costs[i];
     const cost = costPico === null ? 0 : typeof costPico === 'number' ? costPico : BigInt(costPico);
     // a session's events arrive together: most rows belong to the previous row's group
     if (
@@ -225,7 +252,7 @@ async function addToRollups(client: pg.PoolClient, events: PricedUsage, timezone
     group.costPico = plus(group.costPico, cost);
     group.requests = plus(group.requests, r.requests);
     if (costPico === null) group.unpriced++;
-  });
+  }
   const deltas = [...groups.values()];
   const text = (pick: (d: RollupDelta) => string) => textArray(deltas.map(pick));
   const numbers = (pick: (d: RollupDelta) => number | bigint | string) =>
@@ -275,22 +302,39 @@ const slotDays = new Map<string, Map<number, string>>();
 async function localDays(
   client: pg.PoolClient,
   timezone: string,
-  instants: number[],
+  records: readonly { ts: number }[],
 ): Promise<string[]> {
   let cache = slotDays.get(timezone);
   if (!cache || cache.size > MAX_CACHED_SLOTS) {
     cache = new Map();
     slotDays.set(timezone, cache);
   }
-  const slots = instants.map((ms) => Math.floor(ms / SLOT_MS));
-  const missing = [...new Set(slots.filter((slot) => !cache.has(slot)))];
-  if (missing.length > 0) {
+  const days: string[] = new Array(records.length);
+  let missing: Set<number> | null = null;
+  // neighbouring events mostly share a slot: remember the last answer
+  let lastSlot = Number.NaN;
+  let lastDay: string | undefined;
+  for (let i = 0; i < records.length; i++) {
+    const slot = Math.floor(records[i].ts / SLOT_MS);
+    if (slot !== lastSlot) {
+      lastSlot = slot;
+      lastDay = cache.get(slot);
+      if (lastDay === undefined) {
+        missing ??= new Set();
+        missing.add(slot);
+      }
+    }
+    if (lastDay !== undefined) days[i] = lastDay;
+  }
+  if (missing !== null) {
     const { rows } = await client.query<{ slot: string; day: string }>(
       `select slot, to_char((to_timestamp(slot * ${SLOT_MS / 1000}) at time zone $2)::date, 'YYYY-MM-DD') as day
          from unnest($1::int8[]) as slot`,
-      [numberArray(missing), timezone],
+      [numberArray([...missing]), timezone],
     );
     for (const row of rows) cache.set(Number(row.slot), row.day);
+    for (let i = 0; i < records.length; i++)
+      if (days[i] === undefined) days[i] = cache.get(Math.floor(records[i].ts / SLOT_MS)) as string;
   }
-  return slots.map((slot) => cache.get(slot) as string);
+  return days;
 }

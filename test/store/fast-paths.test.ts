@@ -3,8 +3,9 @@
 // COPY text escaping against a round trip through PostgreSQL's rules.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { copyField } from '../../src/store/copy.ts';
-import { cleanUsage, nativeSchema, validateRecord } from '../../src/store/ingest/native.ts';
+import { CopyRows, copyField } from '../../src/store/copy.ts';
+import { cleanUsage, validateRecord } from '../../src/store/ingest/native.ts';
+import { nativeSchema } from '../../src/store/ingest/native-schema.ts';
 import { formatTimestamp, parseTimestamp } from '../../src/store/iso-time.ts';
 import { numberArray, textArray } from '../../src/store/pg-array.ts';
 import { picoNumeric } from '../../src/store/usage-writer.ts';
@@ -164,6 +165,61 @@ describe('COPY text', () => {
     expect(copyField(null)).toBe('\\N');
     expect(copyField('plain')).toBe('plain');
     expect(copyField('a\\b\tc\nd\re')).toBe('a\\\\b\\tc\\nd\\re');
+  });
+
+  it('writes fields into a buffer byte for byte as the text would encode', () => {
+    const field = fc.oneof(
+      fc.constant(null),
+      fc.string(),
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('a\\b', 'tab\t', 'é', '\r\n', 'x'.repeat(3000)),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(field, { maxLength: 6 }),
+        fc.array(fc.oneof(fc.nat(), fc.maxSafeNat(), fc.constantFrom(0, -0, -5, 1.5, 1e21)), {
+          maxLength: 4,
+        }),
+        fc.nat(40),
+        (texts, numbers, capacity) => {
+          // a tiny buffer, so growing is exercised too
+          const rows = new CopyRows(capacity + 1);
+          let expected = '';
+          for (const t of texts) {
+            rows.text(t);
+            expected += `${copyField(t)}\t`;
+          }
+          for (const n of numbers) {
+            rows.number(n, 'e-12');
+            rows.number(n);
+            expected += `${n}e-12\t${n}\t`;
+          }
+          rows.ascii('2026-11-22T00:00:00.000Z');
+          expected += '2026-11-22T00:00:00.000Z\t';
+          rows.endRow();
+          expected = `${expected.slice(0, -1)}\n`;
+          expect(rows.bytes().equals(Buffer.from(expected, 'utf8'))).toBe(true);
+        },
+      ),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('writes timestamps into a buffer as formatTimestamp does', () => {
+    // runs of nearby instants (the cached date part) and far ones
+    const near = fc.integer({ min: -3 * 86_400_000, max: 3 * 86_400_000 });
+    fc.assert(
+      fc.property(instant, fc.array(near, { maxLength: 8 }), (base, steps) => {
+        const rows = new CopyRows(8);
+        let expected = '';
+        for (const ms of [base, ...steps.map((s) => base + s)]) {
+          rows.timestamp(ms);
+          expected += `${formatTimestamp(ms)}\t`;
+        }
+        expect(rows.bytes().toString('latin1')).toBe(expected);
+      }),
+      { numRuns: 5_000 },
+    );
   });
 
   it('writes pico-units as exact numeric text', () => {

@@ -1,7 +1,27 @@
 // The native input format (DESIGN.md "Native input format"): one object per line with a
 // `type`. Every adapter maps its format onto these shapes; validation happens once, here.
-import { z } from 'zod';
 import { parseTimestamp } from '../iso-time.ts';
+import type {
+  ComplianceRecord,
+  NativeRecord,
+  nativeSchema,
+  OutcomeRecord,
+  PersonRecord,
+  TeamRecord,
+  UsageRecord,
+} from './native-schema.ts';
+
+export type {
+  ComplianceRecord,
+  NativeRecord,
+  OutcomeRecord,
+  PersonRecord,
+  TeamRecord,
+  UsageRecord,
+};
+
+/** The native schemas for one "now" (see native-schema.ts). */
+export type NativeSchemas = ReturnType<typeof nativeSchema>;
 
 /**
  * A token count from a vendor report: absent or null counts as 0; anything else is passed
@@ -14,126 +34,15 @@ export function countOrZero(value: unknown): unknown {
 /** One input record with the line (or record number) it came from, for error reports. */
 export type IngestRow = { line: number; data: unknown } | { line: number; error: string };
 
-const MAX_FUTURE_MS = 5 * 60 * 1000;
+export const MAX_FUTURE_MS = 5 * 60 * 1000;
 /** Older timestamps are typos (a year 26 for 2026), and would need odd partitions. */
-const EARLIEST = Date.UTC(2000, 0, 1);
-
-const text = z.string().trim().min(1, 'must be a non-empty string');
-const optionalText = z
-  .string()
-  .trim()
-  .nullish()
-  .transform((v) => (v ? v : null));
-const tokens = z
-  .number({ error: 'must be a number' })
-  .int('must be a non-negative integer')
-  .nonnegative('must be a non-negative integer')
-  .max(Number.MAX_SAFE_INTEGER, 'is too large')
-  .default(0);
-
-/** An ISO-8601 timestamp, no more than 5 minutes in the future (relative to `now`). */
-function timestamp(now: number) {
-  return z.string({ error: 'must be an ISO-8601 timestamp string' }).transform((value, ctx) => {
-    const ms = parseTimestamp(value);
-    if (Number.isNaN(ms)) {
-      ctx.addIssue({ code: 'custom', message: `cannot parse timestamp "${value}"` });
-      return z.NEVER;
-    }
-    if (ms < EARLIEST) {
-      ctx.addIssue({ code: 'custom', message: `timestamp ${value} is before 2000-01-01` });
-      return z.NEVER;
-    }
-    if (ms > now + MAX_FUTURE_MS) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `timestamp ${value} is more than 5 minutes in the future`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
-}
-
-export function nativeSchema(now: number) {
-  const ts = timestamp(now);
-  const team = z.object({
-    type: z.literal('team'),
-    team: text,
-    name: optionalText,
-    parent: optionalText,
-    cost_center: optionalText,
-    sensitivity: z.enum(['normal', 'restricted']).default('normal'),
-    owner: optionalText,
-  });
-  const person = z.object({
-    type: z.literal('person'),
-    person: text,
-    name: optionalText,
-    team: optionalText,
-    role: optionalText,
-    manager: optionalText,
-    opted_in: z.boolean().default(false),
-    attributes: z.record(z.string(), z.unknown()).default({}),
-  });
-  const usage = z.object({
-    type: z.literal('usage'),
-    id: text,
-    ts,
-    person: text,
-    team: optionalText,
-    model: text,
-    provider: optionalText,
-    input_tokens: tokens,
-    output_tokens: tokens,
-    cache_read_tokens: tokens,
-    cache_write_tokens: tokens,
-    /** extension: pre-aggregated exports (OpenAI buckets) carry a request count */
-    requests: tokens.default(1),
-    project: optionalText.transform((v) => v ?? ''),
-    environment: z.enum(['production', 'sandbox']).default('production'),
-    task: optionalText,
-  });
-  const outcome = z.object({
-    type: z.literal('outcome'),
-    id: text,
-    ts,
-    person: text,
-    task: optionalText,
-    outcome: z.enum(['accepted', 'rejected', 'reworked', 'completed']),
-    minutes_saved: z
-      .number({ error: 'must be a number' })
-      .nonnegative('must not be negative')
-      .default(0),
-  });
-  const compliance = z.object({
-    type: z.literal('compliance'),
-    id: text,
-    ts,
-    person: text,
-    flag: z.enum(['redaction_failure', 'sensitive_data', 'policy_exception']),
-    severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
-  });
-  return { team, person, usage, outcome, compliance, now };
-}
-
-type Schemas = ReturnType<typeof nativeSchema>;
-export type TeamRecord = z.output<Schemas['team']>;
-export type PersonRecord = z.output<Schemas['person']>;
-export type UsageRecord = z.output<Schemas['usage']>;
-export type OutcomeRecord = z.output<Schemas['outcome']>;
-export type ComplianceRecord = z.output<Schemas['compliance']>;
-export type NativeRecord =
-  | TeamRecord
-  | PersonRecord
-  | UsageRecord
-  | OutcomeRecord
-  | ComplianceRecord;
+export const EARLIEST = Date.UTC(2000, 0, 1);
 
 export const NATIVE_TYPES = ['team', 'person', 'usage', 'outcome', 'compliance'] as const;
 
 /** Validates one record: the typed record, or a reason naming the field. */
 export function validateRecord(
-  schemas: Schemas,
+  schemas: NativeSchemas,
   data: unknown,
 ): { ok: true; record: NativeRecord } | { ok: false; reason: string } {
   if (!data || typeof data !== 'object' || Array.isArray(data)) {

@@ -1,0 +1,117 @@
+// The zod schemas of the native input format, the general validator of every row. Kept
+// apart from native.ts so that an import whose rows all take the canonical fast paths
+// never loads zod (the loader imports this module on first need).
+import { z } from 'zod';
+import { parseTimestamp } from '../iso-time.ts';
+import { EARLIEST, MAX_FUTURE_MS } from './native.ts';
+
+const text = z.string().trim().min(1, 'must be a non-empty string');
+const optionalText = z
+  .string()
+  .trim()
+  .nullish()
+  .transform((v) => (v ? v : null));
+const tokens = z
+  .number({ error: 'must be a number' })
+  .int('must be a non-negative integer')
+  .nonnegative('must be a non-negative integer')
+  .max(Number.MAX_SAFE_INTEGER, 'is too large')
+  .default(0);
+
+/** An ISO-8601 timestamp, no more than 5 minutes in the future (relative to `now`). */
+function timestamp(now: number) {
+  return z.string({ error: 'must be an ISO-8601 timestamp string' }).transform((value, ctx) => {
+    const ms = parseTimestamp(value);
+    if (Number.isNaN(ms)) {
+      ctx.addIssue({ code: 'custom', message: `cannot parse timestamp "${value}"` });
+      return z.NEVER;
+    }
+    if (ms < EARLIEST) {
+      ctx.addIssue({ code: 'custom', message: `timestamp ${value} is before 2000-01-01` });
+      return z.NEVER;
+    }
+    if (ms > now + MAX_FUTURE_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `timestamp ${value} is more than 5 minutes in the future`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+export function nativeSchema(now: number) {
+  const ts = timestamp(now);
+  const team = z.object({
+    type: z.literal('team'),
+    team: text,
+    name: optionalText,
+    parent: optionalText,
+    cost_center: optionalText,
+    sensitivity: z.enum(['normal', 'restricted']).default('normal'),
+    owner: optionalText,
+  });
+  const person = z.object({
+    type: z.literal('person'),
+    person: text,
+    name: optionalText,
+    team: optionalText,
+    role: optionalText,
+    manager: optionalText,
+    opted_in: z.boolean().default(false),
+    attributes: z.record(z.string(), z.unknown()).default({}),
+  });
+  const usage = z.object({
+    type: z.literal('usage'),
+    id: text,
+    ts,
+    person: text,
+    team: optionalText,
+    model: text,
+    provider: optionalText,
+    input_tokens: tokens,
+    output_tokens: tokens,
+    cache_read_tokens: tokens,
+    cache_write_tokens: tokens,
+    /** extension: pre-aggregated exports (OpenAI buckets) carry a request count */
+    requests: tokens.default(1),
+    project: optionalText.transform((v) => v ?? ''),
+    environment: z.enum(['production', 'sandbox']).default('production'),
+    task: optionalText,
+  });
+  const outcome = z.object({
+    type: z.literal('outcome'),
+    id: text,
+    ts,
+    person: text,
+    task: optionalText,
+    outcome: z.enum(['accepted', 'rejected', 'reworked', 'completed']),
+    minutes_saved: z
+      .number({ error: 'must be a number' })
+      .nonnegative('must not be negative')
+      .default(0),
+  });
+  const compliance = z.object({
+    type: z.literal('compliance'),
+    id: text,
+    ts,
+    person: text,
+    flag: z.enum(['redaction_failure', 'sensitive_data', 'policy_exception']),
+    severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
+  });
+  return { team, person, usage, outcome, compliance, now };
+}
+
+type Schemas = ReturnType<typeof nativeSchema>;
+export type TeamRecord = z.output<Schemas['team']>;
+export type PersonRecord = z.output<Schemas['person']>;
+export type UsageRecord = z.output<Schemas['usage']>;
+export type OutcomeRecord = z.output<Schemas['outcome']>;
+export type ComplianceRecord = z.output<Schemas['compliance']>;
+export type NativeRecord =
+  | TeamRecord
+  | PersonRecord
+  | UsageRecord
+  | OutcomeRecord
+  | ComplianceRecord;
