@@ -276,13 +276,6 @@ async function loadChunk(
     const known = knownFor(store);
     const fresh = await retryingDeadlocks(() =>
       store.transaction(async (client) => {
-        const ensured = await upsertDirectory(
-          client,
-          [...teams.values()].map((t) => t.record),
-          [...people.values()].map((p) => p.record),
-          chunk,
-          known,
-        );
         const usageStoredBefore = await writeUsage(
           client,
           { records: usage.first.map((u) => u.record), costs },
@@ -299,6 +292,17 @@ async function loadChunk(
           compliance.first.map((c) => c.record),
           source,
           timezone,
+        );
+        // Directory rows last: a person new to this process is inserted by every concurrent
+        // chunk that names them, and each waits for the first inserter's commit. Done first,
+        // that wait lasted the other chunk's whole transaction (sampled as the main wait of
+        // an import); done last, only its commit. No event or rollup refers to people by key.
+        const ensured = await upsertDirectory(
+          client,
+          [...teams.values()].map((t) => t.record),
+          [...people.values()].map((p) => p.record),
+          chunk,
+          known,
         );
         return { usageStoredBefore, outcomeIds, complianceIds, ensured };
       }),
