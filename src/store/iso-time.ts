@@ -51,28 +51,9 @@ export function parseTimestamp(text: string): number {
     const minute = digits(text, 14, 2);
     const second = digits(text, 17, 2);
     const milli = length === 24 ? digits(text, 20, 3) : 0;
-    if (
-      year >= 0 &&
-      month >= 1 &&
-      month <= 12 &&
-      day >= 1 &&
-      day <= (month === 2 && isLeap(year) ? 29 : MONTH_DAYS[month - 1]) &&
-      hour >= 0 &&
-      hour <= 23 &&
-      minute >= 0 &&
-      minute <= 59 &&
-      second >= 0 &&
-      second <= 59 &&
-      milli >= 0
-    ) {
-      return (
-        daysFromCivil(year, month, day) * DAY_MS +
-        hour * 3_600_000 +
-        minute * 60_000 +
-        second * 1000 +
-        milli
-      );
-    }
+    const ms = civilMs(year, month, day, hour, minute, second, milli);
+    // out of range here (24:00, say) is Date.parse's to judge
+    if (!Number.isNaN(ms)) return ms;
   }
   return Date.parse(text);
 }
@@ -110,28 +91,42 @@ export function parseCanonicalTimestamp(b: Uint8Array, start: number, end: numbe
     const minute = digitBytes(b, start + 14, 2);
     const second = digitBytes(b, start + 17, 2);
     const milli = length === 24 ? digitBytes(b, start + 20, 3) : 0;
-    if (
-      year >= 0 &&
-      month >= 1 &&
-      month <= 12 &&
-      day >= 1 &&
-      day <= (month === 2 && isLeap(year) ? 29 : MONTH_DAYS[month - 1]) &&
-      hour >= 0 &&
-      hour <= 23 &&
-      minute >= 0 &&
-      minute <= 59 &&
-      second >= 0 &&
-      second <= 59 &&
-      milli >= 0
-    ) {
-      return (
-        daysFromCivil(year, month, day) * DAY_MS +
-        hour * 3_600_000 +
-        minute * 60_000 +
-        second * 1000 +
-        milli
-      );
-    }
+    return civilMs(year, month, day, hour, minute, second, milli);
+  }
+  return Number.NaN;
+}
+
+/** Milliseconds since the epoch of a UTC civil time, or NaN when a field is out of range. */
+function civilMs(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  milli: number,
+): number {
+  if (
+    year >= 0 &&
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= (month === 2 && isLeap(year) ? 29 : MONTH_DAYS[month - 1]) &&
+    hour >= 0 &&
+    hour <= 23 &&
+    minute >= 0 &&
+    minute <= 59 &&
+    second >= 0 &&
+    second <= 59 &&
+    milli >= 0
+  ) {
+    return (
+      daysFromCivil(year, month, day) * DAY_MS +
+      hour * 3_600_000 +
+      minute * 60_000 +
+      second * 1000 +
+      milli
+    );
   }
   return Number.NaN;
 }

@@ -238,14 +238,3 @@ describe('the native line reader', () => {
     await expectSameAsGeneralReader(path, 2);
   });
 });
-
-describe('the light list of import formats', () => {
-  it('is the list the readers take, with the same line numbering', async () => {
-    const { FORMATS, numbersLines } = await import('../../src/store/ingest/read.ts');
-    const { IMPORT_FORMATS, numbersFileLines } = await import('../../src/store/ingest/formats.ts');
-    expect(IMPORT_FORMATS).toEqual(FORMATS);
-    for (const format of FORMATS)
-      for (const path of ['a.csv', 'a.json', 'a.jsonl'])
-        expect(numbersFileLines(format, path)).toBe(numbersLines(format, path));
-  });
-});

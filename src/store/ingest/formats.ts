@@ -1,6 +1,6 @@
 // The import formats, without the parsers: the command line names them before it hands the
 // work to the import worker, and should not load CSV and document parsers to do so.
-// (read.ts has the same list; a test holds the two equal.)
+// read.ts takes its format type from here.
 
 export const IMPORT_FORMATS = [
   'native',

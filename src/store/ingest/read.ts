@@ -7,21 +7,13 @@ import { parse } from 'csv-parse';
 import { anthropicUsageToRows } from './anthropic.ts';
 import { claudeCodeToRows } from './claude-code.ts';
 import { csvRecordToRow } from './csv.ts';
+import type { ImportFormat } from './formats.ts';
 import { litellmLogToNative, litellmToRows } from './litellm.ts';
 import type { IngestRow } from './native.ts';
 import { openaiUsageToRows } from './openai.ts';
 import { otlpToRows } from './otlp.ts';
 
-export const FORMATS = [
-  'native',
-  'csv',
-  'otlp',
-  'litellm',
-  'anthropic',
-  'openai',
-  'claude-code',
-] as const;
-export type Format = (typeof FORMATS)[number];
+export type Format = ImportFormat;
 
 export type ReadOptions = {
   batchSize: number;
@@ -36,11 +28,6 @@ const DOCUMENT_MAPPERS: Record<string, (body: unknown) => IngestRow[]> = {
   'claude-code': claudeCodeToRows,
   litellm: litellmToRows,
 };
-
-/** Whether rows of this format are numbered by file line (else by record in the document). */
-export function numbersLines(format: Format, path: string): boolean {
-  return format === 'native' || format === 'csv' || (format === 'litellm' && path.endsWith('.csv'));
-}
 
 export async function* readBatches(
   path: string,
