@@ -47,7 +47,7 @@ export function registerStoreCommands(program: Command): void {
     .option('--chunk-size <rows>', 'rows per transaction', positiveInt, DEFAULT_CHUNK_SIZE)
     .option(
       '--concurrency <n>',
-      'chunks in flight at once (default 3 on a server, 1 embedded)',
+      'chunks in flight at once (default 4 on a server, 1 embedded)',
       positiveInt,
     )
     .option('--json', 'print the summary as JSON')

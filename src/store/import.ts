@@ -49,7 +49,7 @@ export async function importFiles(
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const concurrency = Math.max(
     1,
-    Math.min(options.concurrency ?? (store.embedded ? 1 : 3), store.maxConnections),
+    Math.min(options.concurrency ?? (store.embedded ? 1 : 4), store.maxConnections),
   );
   const keepProblems = options.keepProblems ?? 10;
   const totalBytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
