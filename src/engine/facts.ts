@@ -47,23 +47,12 @@ export function needsOf(ruleSets: readonly RuleSet[]): Needs {
 
 /** What the leaderboards read (cohort, eligible, exclude and score formulas). */
 export function boardNeeds(ruleSet: RuleSet): Needs {
-  const out: Needs = { person: new Map(), team: new Map(), org: new Map() };
-  for (const board of ruleSet.boards) {
-    const req = out[board.ir.subject];
-    for (const f of [board.cohort, board.eligible, board.exclude, board.score]) {
-      for (const x of f?.facts ?? []) {
-        const set = req.get(x.window) ?? new Set<string>();
-        set.add(x.name);
-        req.set(x.window, set);
-      }
-    }
-  }
-  return out;
+  return ruleSet.requiredBy.boards;
 }
 
 /** What a team's budgets read: cost per budget period (and environment scope). */
 export function teamBudgetReads(ruleSet: RuleSet): Requirements {
-  return escalationNeeds(ruleSet).team;
+  return ruleSet.requiredBy.escalations.team;
 }
 
 /**
@@ -71,21 +60,7 @@ export function teamBudgetReads(ruleSet: RuleSet): Requirements {
  * the leaderboards: re-evaluating people after ingest needs no board windows.
  */
 export function escalationNeeds(ruleSet: RuleSet): Needs {
-  const out: Needs = { person: new Map(), team: new Map(), org: new Map() };
-  const add = (req: Requirements, window: string, fact: string) => {
-    const set = req.get(window) ?? new Set<string>();
-    set.add(fact);
-    req.set(window, set);
-  };
-  for (const f of [...ruleSet.assignments.map((a) => a.when), ...ruleSet.rules.map((r) => r.when)])
-    for (const x of f?.facts ?? []) add(out.person, x.window, x.name);
-  if (ruleSet.assignments.length > 0)
-    for (const t of Object.values(ruleSet.tiers)) add(out.person, t.period, 'tokens');
-  for (const b of ruleSet.budgets) {
-    const key = b.environment ? `${b.period}@${b.environment}` : b.period;
-    add(b.scope === 'org' ? out.org : out[b.subject ?? 'person'], key, 'cost');
-  }
-  return out;
+  return ruleSet.requiredBy.escalations;
 }
 
 /** Merges requirement maps: window → union of facts. */

@@ -52,6 +52,10 @@ export function quotaPlan(rs: RuleSet): QuotaPlan {
     budgets: [],
     metricReports: { person: [], team: [] },
     required: { person, team: new Map(), org: new Map() },
+    requiredBy: {
+      boards: { person: new Map(), team: new Map(), org: new Map() },
+      escalations: { person, team: new Map(), org: new Map() },
+    },
   };
   const classPrices: Record<string, number> = {};
   for (const m of Object.values(rs.ir.models)) {

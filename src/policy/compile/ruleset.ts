@@ -63,6 +63,12 @@ export type RuleSet = {
   budgets: IrBudget[];
   /** facts each kind of subject must supply */
   required: Record<SubjectKind | 'org', Requirements>;
+  /**
+   * The parts of `required` read by the leaderboards, and by escalations (tier assignment
+   * and rule conditions, tier periods, budgets): re-evaluation after ingest reads only the
+   * latter, a board cache only the former.
+   */
+  requiredBy: Record<'boards' | 'escalations', Record<SubjectKind | 'org', Requirements>>;
   /** metrics reported per calendar window, per kind of subject */
   metricReports: Record<SubjectKind, CompiledFormula[]>;
 };
@@ -144,8 +150,21 @@ function metricFacts(ir: RuleSetIR, name: string): { name: string; within?: stri
   return cache.get(name) ?? [];
 }
 
+function noRequirements(): RuleSet['required'] {
+  return { person: new Map(), team: new Map(), org: new Map() };
+}
+
+function mergeRequirements(...parts: RuleSet['required'][]): RuleSet['required'] {
+  const out = noRequirements();
+  for (const part of parts)
+    for (const kind of ['person', 'team', 'org'] as const)
+      for (const [window, facts] of part[kind]) for (const f of facts) need(out[kind], window, f);
+  return out;
+}
+
 export function buildRuleSet(ir: RuleSetIR): RuleSet {
-  const required: RuleSet['required'] = { person: new Map(), team: new Map(), org: new Map() };
+  const boardRequired = noRequirements();
+  const escalationRequired = noRequirements();
   const boards = Object.entries(ir.leaderboards).map(([name, b]): CompiledBoard => {
     const where = `leaderboard ${name}`;
     const f = (e: IrExpr | null, part: string, numeric = false) =>
@@ -159,14 +178,14 @@ export function buildRuleSet(ir: RuleSetIR): RuleSet {
       score: compileFormula(ir, b.score, b.window, `${where} score`, { numeric: true }),
     };
     for (const part of [board.cohort, board.eligible, board.exclude, board.score])
-      needAll(required[b.subject], part);
+      needAll(boardRequired[b.subject], part);
     return board;
   });
   const assignments = ir.assignments.map((a, index): CompiledAssignment => {
     const when = a.when
       ? compileFormula(ir, a.when, DEFAULT_WINDOW, `assign ${a.tier} (#${index + 1})`)
       : null;
-    needAll(required.person, when);
+    needAll(escalationRequired.person, when);
     return {
       index,
       tier: a.tier,
@@ -177,16 +196,19 @@ export function buildRuleSet(ir: RuleSetIR): RuleSet {
   });
   const rules = Object.entries(ir.rules).map(([name, r]): CompiledRule => {
     const when = compileFormula(ir, r.when, DEFAULT_WINDOW, `rule ${name}`);
-    needAll(required.person, when);
+    needAll(escalationRequired.person, when);
     return { name, ir: r, when };
   });
   if (ir.assignments.length > 0) {
-    for (const t of Object.values(ir.tiers)) need(required.person, t.period, 'tokens');
+    for (const t of Object.values(ir.tiers)) need(escalationRequired.person, t.period, 'tokens');
   }
   for (const b of ir.budgets) {
     const key = envKey(b.period, b.environment);
-    need(b.scope === 'org' ? required.org : required[b.subject ?? 'person'], key, 'cost');
+    const req =
+      b.scope === 'org' ? escalationRequired.org : escalationRequired[b.subject ?? 'person'];
+    need(req, key, 'cost');
   }
+  const required = mergeRequirements(boardRequired, escalationRequired);
   const ladders: Record<string, Ladder> = {};
   for (const [name, l] of Object.entries(ir.escalations)) ladders[name] = buildLadder(l.steps);
 
@@ -216,6 +238,7 @@ export function buildRuleSet(ir: RuleSetIR): RuleSet {
     tiers: ir.tiers,
     budgets: ir.budgets,
     required,
+    requiredBy: { boards: boardRequired, escalations: escalationRequired },
     metricReports,
   };
 }
