@@ -249,13 +249,17 @@ try {
       [Math.round(EVENTS / 2_000), now, PEOPLE],
     );
     await timed('daily_rollups (GROUP BY over the raw events, local days)', async () => {
+      // in day order, as ingest lays them out: a day's rows are created during that day, so
+      // they sit together in the table. A hash-ordered seed spread each day's rows over a
+      // quarter of the table's pages (measured: 72k rows on 55k of 223k pages), so every
+      // rollup upsert under load read and evicted a random page.
       await db.query(
         `insert into daily_rollups (day, person_id, model, project, environment, input_tokens, output_tokens,
                                     cache_read_tokens, cache_write_tokens, cost, requests, unpriced_requests)
          select (ts at time zone $1)::date, person_id, model, project, environment, sum(input_tokens),
                 sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), coalesce(sum(cost), 0),
                 sum(requests), count(*) filter (where cost is null)
-           from usage_events group by 1, 2, 3, 4, 5`,
+           from usage_events group by 1, 2, 3, 4, 5 order by 1, 2`,
         [tz],
       );
       await db.query(
@@ -265,7 +269,7 @@ try {
                 count(*) filter (where outcome = 'accepted'), count(*) filter (where outcome = 'rejected'),
                 count(*) filter (where outcome = 'reworked'), count(*) filter (where outcome = 'completed'),
                 sum(minutes_saved)
-           from outcome_events group by 1, 2`,
+           from outcome_events group by 1, 2 order by 1, 2`,
         [tz],
       );
       await db.query(

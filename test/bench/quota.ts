@@ -140,12 +140,13 @@ try {
       step(`  ${(offset + n).toLocaleString('en')} events`);
     }
     step('rolling up by local day');
+    // in day order, as ingest lays them out (see the same step in api.ts)
     await store.query(
       `insert into daily_rollups (day, person_id, model, project, environment, input_tokens,
                                 output_tokens, cost, requests)
      select (ts at time zone $1)::date, person_id, model, project, environment,
             sum(input_tokens), sum(output_tokens), sum(cost), sum(requests)
-       from usage_events group by 1, 2, 3, 4, 5`,
+       from usage_events group by 1, 2, 3, 4, 5 order by 1, 2`,
       [tz],
     );
     await store.query('delete from enforcement_dirty');
