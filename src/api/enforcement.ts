@@ -26,6 +26,7 @@ import {
   type EscalationToRecord,
   expireExceptions,
   getEscalation,
+  lastDirtySeq,
   markDirty,
   readQuotaSnapshots,
   recordEscalations,
@@ -342,8 +343,12 @@ export function createEnforcement(
       const report: DrainReport = { people: 0, created: 0, failed: [] };
       // an exception that just expired lowers a limit: its people are re-evaluated now
       await markDirty(store, await expireExceptions(store, clock()));
+      // a round takes only what was queued before it began: under sustained ingest the
+      // queue never empties, and an unbounded round never rested (see drainRestFactor)
+      const end = await lastDirtySeq(store);
+      if (end === null) return report;
       for (;;) {
-        const people = await takeDirtyPeople(store, limit);
+        const people = await takeDirtyPeople(store, limit, end);
         if (people.length === 0) break;
         report.people += people.length;
         try {

@@ -879,18 +879,31 @@ export async function releaseLease(
 }
 
 /** Takes up to `limit` people marked by ingest; concurrent workers take disjoint sets. */
-export async function takeDirtyPeople(db: Queryable, limit: number): Promise<string[]> {
+export async function takeDirtyPeople(
+  db: Queryable,
+  limit: number,
+  throughSeq?: string | null,
+): Promise<string[]> {
   // The queue is append-only: a busy person is queued once per ingest batch that touched
   // them. One take removes up to QUEUE_ROWS_PER_PERSON rows per wanted person, so a backlog
   // of repeats collapses into one evaluation each; fewer than `limit` people back means
-  // the queue is empty.
+  // the queue is empty (up to `throughSeq`, when given).
   const rows = await db.query<{ person_id: string }>(
     `delete from enforcement_dirty where seq in (
-       select seq from enforcement_dirty order by seq limit $1 for update skip locked)
+       select seq from enforcement_dirty where $2::bigint is null or seq <= $2::bigint
+        order by seq limit $1 for update skip locked)
      returning person_id`,
-    [limit * QUEUE_ROWS_PER_PERSON],
+    [limit * QUEUE_ROWS_PER_PERSON, throughSeq ?? null],
   );
   return [...new Set(rows.map((r) => r.person_id))].sort();
+}
+
+/** The newest queue position, or null when the queue is empty: a drain round's end. */
+export async function lastDirtySeq(db: Queryable): Promise<string | null> {
+  const rows = await db.query<{ seq: string | null }>(
+    'select max(seq)::text as seq from enforcement_dirty',
+  );
+  return rows[0]?.seq ?? null;
 }
 
 const QUEUE_ROWS_PER_PERSON = 20;

@@ -2,7 +2,7 @@
 // (no uniqueness, so concurrent batches never wait on each other there), and the drain
 // takes each person once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { markDirty, takeDirtyPeople } from '../../src/store/enforcement.ts';
+import { lastDirtySeq, markDirty, takeDirtyPeople } from '../../src/store/enforcement.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
 import { NOW, TEST_PRICES } from './helpers.ts';
@@ -66,5 +66,18 @@ describe('the dirty-people queue', () => {
       'select count(*)::int as left from enforcement_dirty',
     );
     expect(left).toBe(0);
+  });
+
+  it('bounds a drain round by what was queued before it began', async () => {
+    expect(await lastDirtySeq(store)).toBeNull();
+    await markDirty(store, ['dq-early-1', 'dq-early-2']);
+    const end = await lastDirtySeq(store);
+    expect(end).not.toBeNull();
+    // queued while the round runs: left for the next round
+    await markDirty(store, ['dq-late', 'dq-early-1']);
+    expect(await takeDirtyPeople(store, 100, end)).toEqual(['dq-early-1', 'dq-early-2']);
+    expect(await takeDirtyPeople(store, 100, end)).toEqual([]);
+    expect(await takeDirtyPeople(store, 100)).toEqual(['dq-early-1', 'dq-late']);
+    expect(await lastDirtySeq(store)).toBeNull();
   });
 });
