@@ -3,6 +3,7 @@
 // with one small statement that returns both the active hash and the change watermark, so
 // a cached leaderboard costs one round trip.
 import { OrgEvaluationCache } from '../engine/cache.ts';
+import { previousClock } from '../engine/leaderboard.ts';
 import type { UsageReader } from '../engine/ports.ts';
 import { buildRuleSet, type RuleSet } from '../policy/compile/index.ts';
 import type { RuleSetIR } from '../policy/ir.ts';
@@ -63,4 +64,27 @@ function createReadService(store: Store): ReadService {
       return { ruleSet: current.ruleSet, version: current.version, watermark: row.watermark };
     },
   };
+}
+
+/**
+ * Evaluates the active policy's boards, at now and at each board's previous window, into
+ * the cache: on a large organisation the first board after a start otherwise waits seconds
+ * for these. A request made meanwhile joins the same load. Returns the boards warmed.
+ */
+export async function warmLeaderboards(store: Store): Promise<number> {
+  const service = readServiceFor(store);
+  const active = await service.active();
+  if (!active) return 0;
+  const { ruleSet, watermark } = active;
+  const boards = Object.keys(ruleSet.ir.leaderboards);
+  const now = service.now();
+  const clocks = new Map([[now.getTime(), now]]);
+  for (const board of boards) {
+    const previous = previousClock(ruleSet, board, now);
+    clocks.set(previous.getTime(), previous);
+  }
+  await Promise.all(
+    [...clocks.values()].map((clock) => service.cache.current(ruleSet, clock, watermark, 'boards')),
+  );
+  return boards.length;
 }

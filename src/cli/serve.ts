@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { createApiKey } from '../api/auth.ts';
 import { apiEntities } from '../api/entities.ts';
+import { warmLeaderboards } from '../api/loaders.ts';
 import { DEFAULT_PORT, startServer } from '../api/server.ts';
 import { startEnforcementWorkers } from '../api/workers.ts';
 import { openStore } from '../store/db.ts';
@@ -44,6 +45,15 @@ export function registerServeCommand(program: Command): void {
       const server = await startServer({ store, port: flags.port, host: flags.host, logger: log });
       // escalation sweeps (a singleton across instances), re-evaluation after ingest, webhooks
       const workers = startEnforcementWorkers(store, { log });
+      const warming = performance.now();
+      warmLeaderboards(store)
+        .then((boards) => {
+          const ms = Math.round(performance.now() - warming);
+          log.info({ boards, ms }, 'leaderboards evaluated into the cache');
+        })
+        .catch((err) =>
+          log.warn({ err }, 'warming the leaderboards failed; the first request will'),
+        );
       const active = await store.query<{ n: string }>(
         'select count(*) as n from api_keys where revoked_at is null',
       );
