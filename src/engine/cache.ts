@@ -56,6 +56,8 @@ export class OrgEvaluationCache {
   readonly #entries = new Map<string, Promise<Evaluation>>();
   /** keys whose load finished */
   readonly #settled = new Set<string>();
+  /** per (purpose, policy, clock stamp): the newest load under way */
+  readonly #loading = new Map<string, { watermark: bigint; loading: Promise<Evaluation> }>();
   /** per (policy, clock stamp): the newest finished evaluation, its watermark and cost */
   readonly #latest = new Map<string, { evaluation: Evaluation; watermark: bigint; ms: number }>();
   #hits = 0;
@@ -74,6 +76,12 @@ export class OrgEvaluationCache {
    * day is returned at once, marked stale, while the fresh one is computed in the
    * background. Small organisations (fast loads) always get fresh results. Callers show
    * the staleness (boards carry `stale` and the data watermark).
+   *
+   * One load per (purpose, policy, day) at a time: under live ingest the watermark moves
+   * with every batch, and starting a load per new watermark piled up dozens of concurrent
+   * whole-org evaluations (measured: 33 at once, boards at 35 requests/s). A request that
+   * finds one under way is answered from the last finished evaluation, or, before there is
+   * one, joins the load under way.
    */
   async current(
     ruleSet: RuleSet,
@@ -83,16 +91,23 @@ export class OrgEvaluationCache {
   ): Promise<Freshness> {
     const base = `${purpose}|${ruleSet.hash}|${clockStamp(ruleSet, now)}`;
     const key = `${base}|${watermark}`;
-    const last = this.#latest.get(base);
-    if (
-      !this.#settled.has(key) &&
-      last &&
-      last.ms >= this.#staleAfterMs &&
-      last.watermark < BigInt(watermark)
-    ) {
-      this.#stale++;
-      this.evaluation(ruleSet, now, watermark, purpose).catch(() => {});
-      return { evaluation: last.evaluation, stale: true, watermark: String(last.watermark) };
+    if (!this.#settled.has(key)) {
+      const wanted = BigInt(watermark);
+      const last = this.#latest.get(base);
+      const running = this.#loading.get(base);
+      if (last && last.ms >= this.#staleAfterMs && last.watermark < wanted) {
+        this.#stale++;
+        if (!running) this.evaluation(ruleSet, now, watermark, purpose).catch(() => {});
+        return { evaluation: last.evaluation, stale: true, watermark: String(last.watermark) };
+      }
+      if (!last && running && running.watermark !== wanted) {
+        const evaluation = await running.loading;
+        return {
+          evaluation,
+          stale: running.watermark < wanted,
+          watermark: String(running.watermark),
+        };
+      }
     }
     const evaluation = await this.evaluation(ruleSet, now, watermark, purpose);
     return { evaluation, stale: false, watermark };
@@ -122,11 +137,17 @@ export class OrgEvaluationCache {
     const started = performance.now();
     const loading = this.#load(ruleSet, now, purpose);
     this.#entries.set(key, loading);
+    const base = key.slice(0, key.lastIndexOf('|'));
+    const mark = BigInt(watermarkText ?? '0');
+    const running = { watermark: mark, loading };
+    this.#loading.set(base, running);
+    const done = () => {
+      if (this.#loading.get(base) === running) this.#loading.delete(base);
+    };
     loading.then(
       (evaluation) => {
+        done();
         this.#settled.add(key);
-        const base = key.slice(0, key.lastIndexOf('|'));
-        const mark = BigInt(watermarkText ?? '0');
         const last = this.#latest.get(base);
         if (!last || last.watermark <= mark) {
           this.#latest.set(base, { evaluation, watermark: mark, ms: performance.now() - started });
@@ -135,7 +156,10 @@ export class OrgEvaluationCache {
           this.#latest.delete(this.#latest.keys().next().value as string);
         }
       },
-      () => this.#entries.delete(key),
+      () => {
+        done();
+        this.#entries.delete(key);
+      },
     );
     while (this.#entries.size > this.#max) {
       const oldest = this.#entries.keys().next().value as string;
@@ -164,6 +188,7 @@ export class OrgEvaluationCache {
   clear(): void {
     this.#entries.clear();
     this.#settled.clear();
+    this.#loading.clear();
     this.#latest.clear();
   }
 }

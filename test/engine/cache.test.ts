@@ -9,7 +9,8 @@ import { NOW, tinyPolicy } from './fixture.ts';
 const { ruleSet } = tinyPolicy();
 
 function fakeReader() {
-  const state = { tokens: 1, reads: 0 };
+  // `gate`, when set, holds every read until it resolves: a load "under way"
+  const state = { tokens: 1, reads: 0, gate: null as Promise<void> | null };
   const reader: UsageReader = {
     async directory() {
       return {
@@ -30,12 +31,14 @@ function fakeReader() {
     },
     async sumFacts(windows, groupings) {
       state.reads++;
+      const tokens = state.tokens;
+      if (state.gate) await state.gate;
       const out: GroupedFactSums = {};
       for (const g of groupings) {
         const sums: FactSums = new Map();
         for (const w of windows) {
           const values = Object.fromEntries(
-            w.facts.map((f) => [f, f === 'tokens' ? state.tokens : 0]),
+            w.facts.map((f) => [f, f === 'tokens' ? tokens : 0]),
           );
           sums.set(w.key, new Map([[g === 'person' ? 'ana' : 'org', values]]));
         }
@@ -90,5 +93,48 @@ describe('OrgEvaluationCache', () => {
     expect(fresh).toMatchObject({ stale: false, watermark: '2' });
     expect(tokensOf(fresh)).toBe(2);
     expect(state.reads).toBe(2);
+  });
+
+  it('runs one slow refresh at a time while the data keeps moving', async () => {
+    const { reader, state } = fakeReader();
+    const cache = new OrgEvaluationCache(reader, { staleAfterMs: 0 });
+    await cache.current(ruleSet, NOW, '1');
+    expect(state.reads).toBe(1);
+    let open = () => {};
+    state.gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    state.tokens = 2;
+    // each batch of ingest moves the watermark; only the first request starts a refresh
+    for (const watermark of ['2', '3', '4', '5']) {
+      const answer = await cache.current(ruleSet, NOW, watermark);
+      expect(answer).toMatchObject({ stale: true, watermark: '1' });
+    }
+    expect(state.reads).toBe(2);
+    open();
+    state.gate = null;
+    await cache.evaluation(ruleSet, NOW, '2');
+    // the refresh saw watermark 2; the data is at 5, so the next request starts one more
+    const after = await cache.current(ruleSet, NOW, '5');
+    expect(after).toMatchObject({ stale: true, watermark: '2' });
+    expect(tokensOf(after)).toBe(2);
+    expect(state.reads).toBe(3);
+  });
+
+  it('has requests join the first load under way instead of starting their own', async () => {
+    const { reader, state } = fakeReader();
+    const cache = new OrgEvaluationCache(reader);
+    let open = () => {};
+    state.gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const first = cache.current(ruleSet, NOW, '1');
+    const second = cache.current(ruleSet, NOW, '2');
+    const third = cache.current(ruleSet, NOW, '1');
+    open();
+    expect(await first).toMatchObject({ stale: false, watermark: '1' });
+    expect(await second).toMatchObject({ stale: true, watermark: '1' });
+    expect(await third).toMatchObject({ stale: false, watermark: '1' });
+    expect(state.reads).toBe(1);
   });
 });
