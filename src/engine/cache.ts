@@ -78,8 +78,8 @@ export class OrgEvaluationCache {
    * the staleness (boards carry `stale` and the data watermark).
    *
    * One load per (purpose, policy, day) at a time: under live ingest the watermark moves
-   * with every batch, and starting a load per new watermark piled up dozens of concurrent
-   * whole-org evaluations (measured: 33 at once, boards at 35 requests/s). A request that
+   * with every batch, and starting a load per new watermark piled up concurrent whole-org
+   * evaluations (boards at 41 requests/s with a p99 of 6.9 s during ingest). A request that
    * finds one under way is answered from the last finished evaluation, or, before there is
    * one, joins the load under way.
    */
