@@ -26,6 +26,10 @@ const MODELS = [
   'gpt-4o-mini',
 ];
 const CLI = join(import.meta.dirname, '../../src/cli.ts');
+/** The CSV's columns, in usage_events' names. */
+const CSV_COLUMNS =
+  'id, ts, person_id, team_id, model, provider, input_tokens, output_tokens, cache_read_tokens, ' +
+  'cache_write_tokens, requests, cost, project, environment, task, source';
 
 async function write(stream: ReturnType<typeof createWriteStream>, text: string) {
   if (!stream.write(text)) await once(stream, 'drain');
@@ -90,11 +94,13 @@ async function runMeasured(
 }
 
 /** Writes the events as native JSONL and as CSV for COPY (same rows, same cost). */
-async function generate(dir: string): Promise<{ jsonl: string; csv: string }> {
+async function generate(dir: string): Promise<{ jsonl: string; csv: string; ids: string }> {
   const jsonl = join(dir, 'usage.jsonl');
   const csv = join(dir, 'usage.csv');
+  const ids = join(dir, 'ids.txt');
   const a = createWriteStream(jsonl);
   const b = createWriteStream(csv);
+  const c = createWriteStream(ids);
   const random = prng(2023);
   const trace = [...azureTrace().code, ...azureTrace().conv];
   const zipf = zipfCumulative(PEOPLE);
@@ -135,12 +141,14 @@ async function generate(dir: string): Promise<{ jsonl: string; csv: string }> {
         b,
         `${row.id},${iso},${person},,${model},,${row.input_tokens},${row.output_tokens},${cached},0,1,,${project},${environment},,native\n`,
       );
+      await write(c, `${row.id}\n`);
     }
   }
   a.end();
   b.end();
-  await Promise.all([once(a, 'finish'), once(b, 'finish')]);
-  return { jsonl, csv };
+  c.end();
+  await Promise.all([once(a, 'finish'), once(b, 'finish'), once(c, 'finish')]);
+  return { jsonl, csv, ids };
 }
 
 const name = `quotient_bench_${randomBytes(4).toString('hex')}`;
@@ -179,6 +187,21 @@ try {
       id text, ts timestamptz, person_id text, team_id text, model text, provider text, input_tokens bigint,
       output_tokens bigint, cache_read_tokens bigint, cache_write_tokens bigint, requests integer,
       cost numeric(28, 12), project text, environment text, task text, source text)`);
+  // the floor under the import: the two writes every stored event needs, into empty
+  // tables shaped like usage_events (same month partitions, BRIN on ts) and the id ledger
+  await store.query(
+    'create table floor_events (like usage_events including defaults) partition by range (ts)',
+  );
+  const bounds = await store.query<{ bound: string }>(
+    `select pg_get_expr(c.relpartbound, c.oid) as bound
+       from pg_inherits i join pg_class c on c.oid = i.inhrelid
+      where i.inhparent = 'usage_events'::regclass`,
+  );
+  for (const [i, { bound }] of bounds.entries()) {
+    await store.query(`create table floor_events_${i} partition of floor_events ${bound}`);
+  }
+  await store.query('create index on floor_events using brin (ts)');
+  await store.query('create table floor_ids (id text primary key)');
   await store.close();
 
   console.log('COPY into a bare unindexed table (psql \\copy) …');
@@ -196,6 +219,21 @@ try {
   );
   if (copy.code !== 0) throw new Error(`psql \\copy failed: ${copy.stderr}`);
   const copySeconds = copy.seconds;
+  const psqlCopy = async (what: string) => {
+    const out = await runMeasured(
+      'psql',
+      [url.toString(), '-v', 'ON_ERROR_STOP=1', '-c', `\\copy ${what}`],
+      process.env,
+      name,
+    );
+    if (out.code !== 0) throw new Error(`psql \\copy ${what} failed: ${out.stderr}`);
+    return out;
+  };
+  console.log('COPY into tables shaped like usage_events and the id ledger …');
+  const floorEvents = await psqlCopy(
+    `floor_events (${CSV_COLUMNS}) from '${files.csv}' with (format csv)`,
+  );
+  const floorIds = await psqlCopy(`floor_ids from '${files.ids}'`);
 
   const importRate = imported.accepted / imported.seconds;
   const copyRate = EVENTS / copySeconds;
@@ -216,6 +254,12 @@ try {
     importerCpuSecondsPerMillion: Number(((imported.cpuSeconds * 1e6) / EVENTS).toFixed(1)),
     importServerCpuSecondsPerMillion: Number(((run.serverCpu * 1e6) / EVENTS).toFixed(1)),
     copyServerCpuSecondsPerMillion: Number(((copy.serverCpu * 1e6) / EVENTS).toFixed(1)),
+    // the two writes every stored event needs, each COPY'd alone into an empty table
+    floorEventsCopySeconds: Number(floorEvents.seconds.toFixed(2)),
+    floorIdsCopySeconds: Number(floorIds.seconds.toFixed(2)),
+    floorServerCpuSecondsPerMillion: Number(
+      (((floorEvents.serverCpu + floorIds.serverCpu) * 1e6) / EVENTS).toFixed(1),
+    ),
     loadAverage: loadavg()[0],
     importerNodeFlags: nodeFlags.join(' '),
     targets: { eventsPerSecond: 100_000, ratioToCopy: 0.5, peakRssMB: 300 },
@@ -228,6 +272,9 @@ try {
     ['importer CPU-s per 1M events', figures.importerCpuSecondsPerMillion, ''],
     ['server CPU-s per 1M events, import', figures.importServerCpuSecondsPerMillion, ''],
     ['server CPU-s per 1M events, COPY', figures.copyServerCpuSecondsPerMillion, ''],
+    ['COPY into usage_events shape, s', figures.floorEventsCopySeconds, ''],
+    ['COPY of the ids into ledger shape, s', figures.floorIdsCopySeconds, ''],
+    ['server CPU-s per 1M, those two', figures.floorServerCpuSecondsPerMillion, ''],
     [
       'stored events / rollup requests',
       `${figures.stored} / ${figures.rollupRequests}`,
