@@ -52,7 +52,10 @@ export function registerServeCommand(program: Command): void {
           log.info({ boards, ms }, 'leaderboards evaluated into the cache');
         })
         .catch((err) =>
-          log.warn({ err }, 'warming the leaderboards failed; the first request will'),
+          log.warn(
+            { err },
+            'warming the leaderboards failed; the first board request evaluates them instead',
+          ),
         );
       const active = await store.query<{ n: string }>(
         'select count(*) as n from api_keys where revoked_at is null',
