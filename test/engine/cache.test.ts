@@ -37,9 +37,7 @@ function fakeReader() {
       for (const g of groupings) {
         const sums: FactSums = new Map();
         for (const w of windows) {
-          const values = Object.fromEntries(
-            w.facts.map((f) => [f, f === 'tokens' ? tokens : 0]),
-          );
+          const values = Object.fromEntries(w.facts.map((f) => [f, f === 'tokens' ? tokens : 0]));
           sums.set(w.key, new Map([[g === 'person' ? 'ana' : 'org', values]]));
         }
         out[g] = sums;
