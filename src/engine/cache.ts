@@ -94,6 +94,11 @@ export class OrgEvaluationCache {
     if (!this.#settled.has(key)) {
       const wanted = BigInt(watermark);
       const last = this.#latest.get(base);
+      // a watermark read before a newer load finished: that load is at least as fresh
+      if (last && last.watermark >= wanted) {
+        this.#hits++;
+        return { evaluation: last.evaluation, stale: false, watermark: String(last.watermark) };
+      }
       const running = this.#loading.get(base);
       if (last && last.ms >= this.#staleAfterMs && last.watermark < wanted) {
         this.#stale++;
@@ -147,10 +152,12 @@ export class OrgEvaluationCache {
     loading.then(
       (evaluation) => {
         done();
-        this.#settled.add(key);
+        // unless a newer evaluation already replaced it (see #dropOlder)
+        if (this.#entries.has(key)) this.#settled.add(key);
         const last = this.#latest.get(base);
         if (!last || last.watermark <= mark) {
           this.#latest.set(base, { evaluation, watermark: mark, ms: performance.now() - started });
+          this.#dropOlder(base, mark);
         }
         if (this.#latest.size > this.#max) {
           this.#latest.delete(this.#latest.keys().next().value as string);
@@ -167,6 +174,23 @@ export class OrgEvaluationCache {
       this.#settled.delete(oldest);
     }
     return loading;
+  }
+
+  /**
+   * Forgets evaluations of `base` at watermarks below `mark`: the watermark only grows, so
+   * nothing asks for them again (see `current`), and under live ingest they filled the
+   * cache with generations of the same whole-org evaluation (10M-event database, ingest
+   * with boards polled: server RSS 0.75 GB → 1.84 GB after 70 s and still growing; with
+   * this, level at 1.43–1.48 GB).
+   */
+  #dropOlder(base: string, mark: bigint): void {
+    for (const key of [...this.#entries.keys()]) {
+      const cut = key.lastIndexOf('|');
+      if (key.slice(0, cut) === base && BigInt(key.slice(cut + 1)) < mark) {
+        this.#entries.delete(key);
+        this.#settled.delete(key);
+      }
+    }
   }
 
   async #load(ruleSet: RuleSet, now: Date, purpose: Purpose): Promise<Evaluation> {

@@ -135,4 +135,18 @@ describe('OrgEvaluationCache', () => {
     expect(await third).toMatchObject({ stale: false, watermark: '1' });
     expect(state.reads).toBe(1);
   });
+
+  it('keeps one generation per policy and day, and answers older watermarks from it', async () => {
+    const { reader, state } = fakeReader();
+    const cache = new OrgEvaluationCache(reader);
+    await cache.current(ruleSet, NOW, '1');
+    state.tokens = 2;
+    await cache.current(ruleSet, NOW, '2');
+    expect(cache.stats().size).toBe(1);
+    // a request that read watermark 1 before the second load finished
+    const late = await cache.current(ruleSet, NOW, '1');
+    expect(late).toMatchObject({ stale: false, watermark: '2' });
+    expect(tokensOf(late)).toBe(2);
+    expect(state.reads).toBe(2);
+  });
 });
