@@ -57,6 +57,18 @@ function fakeReader() {
   return { reader, state };
 }
 
+/** Holds every read from now until the returned function is called. */
+function holdReads(state: { gate: Promise<void> | null }): () => void {
+  let open = () => {};
+  state.gate = new Promise<void>((resolve) => {
+    open = () => {
+      state.gate = null;
+      resolve();
+    };
+  });
+  return open;
+}
+
 const tokensOf = (f: {
   evaluation: { result: { subjects: { id: string; quota: { used: number } | null }[] } };
 }) => f.evaluation.result.subjects.find((s) => s.id === 'ana')?.quota?.used;
@@ -98,10 +110,7 @@ describe('OrgEvaluationCache', () => {
     const cache = new OrgEvaluationCache(reader, { staleAfterMs: 0 });
     await cache.current(ruleSet, NOW, '1');
     expect(state.reads).toBe(1);
-    let open = () => {};
-    state.gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
+    const open = holdReads(state);
     state.tokens = 2;
     // each batch of ingest moves the watermark; only the first request starts a refresh
     for (const watermark of ['2', '3', '4', '5']) {
@@ -110,7 +119,6 @@ describe('OrgEvaluationCache', () => {
     }
     expect(state.reads).toBe(2);
     open();
-    state.gate = null;
     await cache.evaluation(ruleSet, NOW, '2');
     // the refresh saw watermark 2; the data is at 5, so the next request starts one more
     const after = await cache.current(ruleSet, NOW, '5');
@@ -122,10 +130,7 @@ describe('OrgEvaluationCache', () => {
   it('has requests join the first load under way instead of starting their own', async () => {
     const { reader, state } = fakeReader();
     const cache = new OrgEvaluationCache(reader);
-    let open = () => {};
-    state.gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
+    const open = holdReads(state);
     const first = cache.current(ruleSet, NOW, '1');
     const second = cache.current(ruleSet, NOW, '2');
     const third = cache.current(ruleSet, NOW, '1');
