@@ -100,7 +100,7 @@ export class OrgEvaluationCache {
         return { evaluation: last.evaluation, stale: false, watermark: String(last.watermark) };
       }
       const running = this.#loading.get(base);
-      if (last && last.ms >= this.#staleAfterMs && last.watermark < wanted) {
+      if (last && last.ms >= this.#staleAfterMs) {
         this.#stale++;
         if (!running) this.evaluation(ruleSet, now, watermark, purpose).catch(() => {});
         return { evaluation: last.evaluation, stale: true, watermark: String(last.watermark) };
