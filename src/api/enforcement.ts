@@ -21,20 +21,15 @@ import { buildRuleSet, type RuleSet } from '../policy/compile/index.ts';
 import type { RuleSetIR } from '../policy/ir.ts';
 import type { Store } from '../store/db.ts';
 import {
-  activeExtras,
   type EscalationRow,
   type EscalationToRecord,
-  expireExceptions,
   getEscalation,
-  lastDirtySeq,
-  markDirty,
-  readQuotaSnapshots,
   recordEscalations,
-  releaseLease,
   resolveEndedEscalations,
-  takeDirtyPeople,
-  tryLease,
-} from '../store/enforcement.ts';
+} from '../store/escalations.ts';
+import { activeExtras, expireExceptions } from '../store/exceptions.ts';
+import { lastDirtySeq, markDirty, releaseLease, takeDirtyPeople, tryLease } from '../store/jobs.ts';
+import { readQuotaSnapshots } from '../store/quota-snapshot.ts';
 import { usageReader } from '../store/usage-reader.ts';
 
 export type Clock = () => Date;

@@ -4,12 +4,7 @@
 // only delays its own notifications, never ingest or quota decisions.
 import { createHmac } from 'node:crypto';
 import type { Store } from '../store/db.ts';
-import {
-  claimDeliveries,
-  markDelivered,
-  markFailed,
-  type OutboxRow,
-} from '../store/enforcement.ts';
+import { claimDeliveries, markDelivered, markFailed, type OutboxRow } from '../store/webhooks.ts';
 
 export const SIGNATURE_HEADER = 'x-quotient-signature';
 export const IDEMPOTENCY_HEADER = 'idempotency-key';

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { writeAudit } from '../api/audit.ts';
 import { apiEntities } from '../api/entities.ts';
 import { WEBHOOK_AUDIENCES } from '../engine/escalations.ts';
-import { addWebhook, listWebhooks, removeWebhook } from '../store/enforcement.ts';
+import { addWebhook, listWebhooks, removeWebhook } from '../store/webhooks.ts';
 import { dataDirOption, type StoreFlags, withStore as withStoreOf } from './store-options.ts';
 
 const withStore = <T>(flags: StoreFlags, work: Parameters<typeof withStoreOf<T>>[1]) =>

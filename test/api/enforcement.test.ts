@@ -17,12 +17,9 @@ import {
 import { apiEntities } from '../../src/api/entities.ts';
 import { deliverDue } from '../../src/api/webhooks.ts';
 import { openStore } from '../../src/store/db.ts';
-import {
-  addWebhook,
-  type EscalationRow,
-  releaseLease,
-  tryLease,
-} from '../../src/store/enforcement.ts';
+import type { EscalationRow } from '../../src/store/escalations.ts';
+import { releaseLease, tryLease } from '../../src/store/jobs.ts';
+import { addWebhook } from '../../src/store/webhooks.ts';
 import { MEMBER_PERSON, seedDirectory, startTestApi, type TestApi } from './support.ts';
 
 const POLICY = `

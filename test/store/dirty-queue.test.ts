@@ -2,7 +2,7 @@
 // (no uniqueness, so concurrent batches never wait on each other there), and the drain
 // takes each person once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastDirtySeq, markDirty, takeDirtyPeople } from '../../src/store/enforcement.ts';
+import { lastDirtySeq, markDirty, takeDirtyPeople } from '../../src/store/jobs.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
 import { NOW, TEST_PRICES } from './helpers.ts';

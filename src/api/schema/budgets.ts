@@ -7,7 +7,7 @@ import { resolveArrayConnection } from '@pothos/plugin-relay';
 import { evaluateAt } from '../../engine/cache.ts';
 import { groupVisible } from '../../engine/privacy.ts';
 import type { BudgetState } from '../../policy/evaluate/types.ts';
-import { activeExtras } from '../../store/enforcement.ts';
+import { activeExtras } from '../../store/exceptions.ts';
 import { builder } from '../builder.ts';
 import { connectionWith } from '../connections.ts';
 import { type Context, identityFor } from '../context.ts';

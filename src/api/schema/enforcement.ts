@@ -15,24 +15,28 @@ import { evaluate } from '../../policy/evaluate/index.ts';
 import type { Band } from '../../policy/evaluate/types.ts';
 import {
   acknowledgeEscalation,
+  type EscalationRow,
+  getEscalation,
+  listEscalations,
+  settleApprovalEscalations,
+} from '../../store/escalations.ts';
+import {
   activeExtras,
-  addWebhook,
   createException,
   decideException,
-  type EscalationRow,
   type ExceptionRow,
-  getEscalation,
   getException,
-  listDeliveries,
-  listEscalations,
   listExceptions,
+  relationsOf,
+} from '../../store/exceptions.ts';
+import { usageReader } from '../../store/usage-reader.ts';
+import {
+  addWebhook,
+  listDeliveries,
   listWebhooks,
   type OutboxRow,
-  relationsOf,
   removeWebhook,
-  settleApprovalEscalations,
-} from '../../store/enforcement.ts';
-import { usageReader } from '../../store/usage-reader.ts';
+} from '../../store/webhooks.ts';
 import type { Caller } from '../auth.ts';
 import { builder } from '../builder.ts';
 import { type Context, identityFor } from '../context.ts';

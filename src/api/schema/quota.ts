@@ -3,7 +3,7 @@
 // (audited). Exceptions approved for the person are listed and raise `effectiveLimit`.
 import { evaluatePerson } from '../../engine/evaluation.ts';
 import type { QuotaState, TierAssignment } from '../../policy/evaluate/types.ts';
-import { type ExceptionRow, listExceptions } from '../../store/enforcement.ts';
+import { type ExceptionRow, listExceptions } from '../../store/exceptions.ts';
 import { builder } from '../builder.ts';
 import { identityFor } from '../context.ts';
 import { ForbiddenError, NotFoundError } from '../errors.ts';
