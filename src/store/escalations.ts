@@ -1,10 +1,7 @@
 // Escalation records with their outbox rows (one statement, so one transaction).
+
 import type { EscalationDraft } from '../engine/escalations.ts';
-import type { Store } from './db.ts';
-
-type Queryable = Pick<Store, 'query'>;
-
-const iso = (col: string) => `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+import { isoText, type Queryable } from './sql-text.ts';
 
 export type EscalationStatus =
   | 'open'
@@ -41,10 +38,10 @@ export type EscalationRow = {
 
 const ESCALATION_COLUMNS = `id::text, key, source, ladder, rule, of, trigger, threshold::float8 as threshold,
   action, severity, subject_kind as "subjectKind", subject_id as "subjectId",
-  ${iso('period_start')} as "periodStart", ${iso('period_end')} as "periodEnd",
+  ${isoText('period_start')} as "periodStart", ${isoText('period_end')} as "periodEnd",
   policy_version as "policyVersion", policy_hash as "policyHash", facts, status, justification,
-  acknowledged_by as "acknowledgedBy", ${iso('created_at')} as "createdAt",
-  ${iso('updated_at')} as "updatedAt"`;
+  acknowledged_by as "acknowledgedBy", ${isoText('created_at')} as "createdAt",
+  ${isoText('updated_at')} as "updatedAt"`;
 
 /** Who each audience is for one escalation: person id, manager, team owner … */
 export type Recipients = Record<string, string | null>;

@@ -1,9 +1,5 @@
 // Exceptions: time-boxed raises of a limit, and the people relations their approvers need.
-import type { Store } from './db.ts';
-
-type Queryable = Pick<Store, 'query'>;
-
-const iso = (col: string) => `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+import { isoText, type Queryable } from './sql-text.ts';
 
 export type ExceptionRow = {
   id: string;
@@ -26,9 +22,9 @@ export type ExceptionRow = {
 
 const EXCEPTION_COLUMNS = `id::text, subject_kind as "subjectKind", subject_id as "subjectId",
   extra_tokens::float8 as "extraTokens", extra_money::text as "extraMoney", justification,
-  ${iso('expires_at')} as "expiresAt", status, approver, requested_by as "requestedBy",
-  decided_by as "decidedBy", note, ${iso('created_at')} as "createdAt",
-  ${iso('decided_at')} as "decidedAt",
+  ${isoText('expires_at')} as "expiresAt", status, approver, requested_by as "requestedBy",
+  decided_by as "decidedBy", note, ${isoText('created_at')} as "createdAt",
+  ${isoText('decided_at')} as "decidedAt",
   case when subject_kind = 'person'
        then (select p.manager_id from people p where p.id = subject_id) end as "subjectManager"`;
 

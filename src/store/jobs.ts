@@ -1,7 +1,5 @@
 // Job leases (one sweeper among instances) and the queue of people touched by ingest.
-import type { Store } from './db.ts';
-
-type Queryable = Pick<Store, 'query'>;
+import type { Queryable } from './sql-text.ts';
 
 /**
  * Takes the named lease if it is free or expired: one conditional UPDATE, so of N

@@ -1,14 +1,11 @@
 // The one-query quota snapshot: everything a quota answer needs for a batch of people.
+
 import { createHash } from 'node:crypto';
-import type { EscalationDraft } from '../engine/escalations.ts';
 import type { FactWindow } from '../engine/ports.ts';
 import type { QuotaSnapshot } from '../engine/quota-check.ts';
 import type { FactValues } from '../policy/evaluate/types.ts';
 import type { Store } from './db.ts';
-
-type Queryable = Pick<Store, 'query'>;
-
-const iso = (col: string) => `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+import { isoText, type Queryable } from './sql-text.ts';
 
 /** Each fact as a sum over daily_rollups columns (tokens counts every kind of token). */
 const ROLLUP_FACT: Record<string, string> = {
@@ -142,7 +139,7 @@ export async function readQuotaSnapshots(
        (select coalesce(sum(extra_tokens), 0) from exceptions
          where subject_id = q.id and subject_kind = 'person' and status = 'approved'
            and expires_at > $2::timestamptz and extra_tokens is not null) as exception_tokens,
-       (select jsonb_agg(jsonb_build_object('threshold', threshold, 'period_start', ${iso('period_start')}))
+       (select jsonb_agg(jsonb_build_object('threshold', threshold, 'period_start', ${isoText('period_start')}))
           from escalations
          where subject_kind = 'person' and subject_id = q.id and ladder = 'quota'
            and status in ('justified', 'approved') and period_end > $2::timestamptz) as satisfied

@@ -1,9 +1,5 @@
 // Webhook endpoints and the outbox worker's claims.
-import type { Store } from './db.ts';
-
-type Queryable = Pick<Store, 'query'>;
-
-const iso = (col: string) => `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+import { isoText, type Queryable } from './sql-text.ts';
 
 export type WebhookRow = {
   id: string;
@@ -22,7 +18,7 @@ export async function addWebhook(
   const rows = await db.query<WebhookRow>(
     `insert into webhooks (audience, url, secret) values ($1, $2, $3)
      on conflict (audience, url) do update set secret = excluded.secret
-     returning id::text, audience, url, secret, ${iso('created_at')} as "createdAt"`,
+     returning id::text, audience, url, secret, ${isoText('created_at')} as "createdAt"`,
     [audience, url, secret],
   );
   return rows[0];
@@ -30,7 +26,7 @@ export async function addWebhook(
 
 export async function listWebhooks(db: Queryable): Promise<WebhookRow[]> {
   return db.query<WebhookRow>(
-    `select id::text, audience, url, secret, ${iso('created_at')} as "createdAt"
+    `select id::text, audience, url, secret, ${isoText('created_at')} as "createdAt"
        from webhooks order by id`,
   );
 }
@@ -62,8 +58,8 @@ export type OutboxRow = {
 
 const OUTBOX_COLUMNS = `o.id::text, o.webhook_id::text as "webhookId", w.url, w.audience, w.secret,
   o.event_type as "eventType", o.payload, o.idempotency_key as "idempotencyKey", o.attempts,
-  ${iso('o.next_attempt_at')} as "nextAttemptAt", ${iso('o.delivered_at')} as "deliveredAt",
-  o.last_error as "lastError", o.last_status as "lastStatus", ${iso('o.created_at')} as "createdAt"`;
+  ${isoText('o.next_attempt_at')} as "nextAttemptAt", ${isoText('o.delivered_at')} as "deliveredAt",
+  o.last_error as "lastError", o.last_status as "lastStatus", ${isoText('o.created_at')} as "createdAt"`;
 
 /**
  * Claims due deliveries: each claimed row's next attempt moves `leaseMs` ahead, so another
