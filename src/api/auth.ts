@@ -3,8 +3,8 @@
 // server secret kept in the database, stable across restarts and instances.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { isRole, type Role } from '../app/roles.ts';
 import { ApiKey, ServerSecret } from '../store/entities/api-key.ts';
-import { isRole, type Role } from './roles.ts';
 
 export type { ApiKey };
 

@@ -7,8 +7,8 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { createGraphQLError } from 'graphql-yoga';
+import { CAPABILITIES, type Capability, can, type Role } from '../app/roles.ts';
 import type { Context } from './context.ts';
-import { CAPABILITIES, type Capability, can, type Role } from './roles.ts';
 
 export type AuthScopes = Record<Capability, boolean>;
 

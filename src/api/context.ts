@@ -2,10 +2,10 @@
 // services that keep privacy rules (pseudonyms, audit) out of individual resolvers.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
+import { seesNames } from '../app/roles.ts';
 import type { Store } from '../store/db.ts';
 import type { Audit } from './audit.ts';
 import type { Caller, Pseudonymizer } from './auth.ts';
-import { seesNames } from './roles.ts';
 
 export type Context = {
   caller: Caller;

@@ -1,8 +1,10 @@
 // The enforcement service of one server instance: wires the store (snapshots, records,
 // leases) to the engine (evaluation, decisions). One per store, so resolvers reach it
 // through ctx.store. The clock is injectable: tests move time instead of sleeping.
+
 import { Repeater, SlidingBuffer } from 'graphql-yoga';
 import pg from 'pg';
+import { NoActivePolicyError } from '../app/errors.ts';
 import {
   audiencesOf,
   type EscalationDraft,
@@ -49,13 +51,6 @@ export type SweepReport = {
 export type DrainReport = { people: number; created: number; failed: string[] };
 
 export type ActiveRuleSet = { ruleSet: RuleSet; version: string | null };
-
-export class NoActivePolicyError extends Error {
-  readonly code = 'NO_ACTIVE_POLICY';
-  constructor() {
-    super('no policy is active: publish and activate one (quotient policy publish --activate)');
-  }
-}
 
 export type Enforcement = {
   now(): Date;

@@ -3,11 +3,11 @@
 // adapter and loaded through the same path as every other ingest.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { can } from '../app/roles.ts';
 import type { Store } from '../store/db.ts';
 import { otlpToRows } from '../store/ingest/otlp.ts';
 import { type IngestTotals, ingestBatch } from '../store/loader.ts';
 import { bearerToken } from './auth.ts';
-import { can } from './roles.ts';
 import type { KeyAuthenticator } from './server.ts';
 import { sendJson } from './server.ts';
 import { UNAVAILABLE_MESSAGE } from './unavailable.ts';

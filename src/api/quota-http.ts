@@ -5,11 +5,11 @@
 // 400 INVALID_REQUEST, 401 UNAUTHENTICATED, 403 FORBIDDEN, 405, 409 NO_ACTIVE_POLICY,
 // 413 PAYLOAD_TOO_LARGE, 415, 503 UNAVAILABLE.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DomainError, InvalidRequestError, NoActivePolicyError } from '../app/errors.ts';
 import type { Store } from '../store/db.ts';
 import { bearerToken, type Caller } from './auth.ts';
-import { enforcementFor, NoActivePolicyError } from './enforcement.ts';
-import { ApiProblem } from './errors.ts';
-import { InvalidRequestError, quotaCheckJson, quotaCheckRequest } from './schema/enforcement.ts';
+import { enforcementFor } from './enforcement.ts';
+import { quotaCheckJson, quotaCheckRequest } from './schema/enforcement.ts';
 
 export const QUOTA_CHECK_PATH = '/v1/quota/check';
 
@@ -92,7 +92,7 @@ export async function handleQuotaCheck(
     if (error instanceof InvalidRequestError)
       return fail(400, error.code, error.message, { problems: error.problems });
     if (error instanceof NoActivePolicyError) return fail(409, error.code, error.message);
-    if (error instanceof ApiProblem)
+    if (error instanceof DomainError)
       return fail(error.code === 'FORBIDDEN' ? 403 : 400, error.code, error.message);
     throw error; // the server answers 503 when the database is down, 500 otherwise
   }

@@ -4,7 +4,7 @@ import { type Command, Option } from 'commander';
 import { writeAudit } from '../api/audit.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../api/auth.ts';
 import { apiEntities } from '../api/entities.ts';
-import { ROLES } from '../api/roles.ts';
+import { ROLES } from '../app/roles.ts';
 import type { Store } from '../store/db.ts';
 import { dataDirOption, type StoreFlags, withStore } from './store-options.ts';
 

@@ -1,9 +1,10 @@
 // Transport-level behaviour over real HTTP: authentication, GraphQL-over-HTTP statuses,
 // limits, CSRF, health and readiness, GraphiQL.
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARMOR_LIMITS } from '../../src/api/armor.ts';
 import { createApiKey, revokeApiKey } from '../../src/api/auth.ts';
-import { MAX_BATCH_ROWS } from '../../src/api/errors.ts';
+import { MAX_BATCH_ROWS } from '../../src/app/errors.ts';
 import { startTestApi, type TestApi } from './support.ts';
 
 let api: TestApi;

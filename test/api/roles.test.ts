@@ -3,7 +3,7 @@
 // table in the README ("The GraphQL API").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/auth.ts';
-import type { Role } from '../../src/api/roles.ts';
+import type { Role } from '../../src/app/roles.ts';
 import { MEMBER_PERSON, seedDirectory, startTestApi, type TestApi } from './support.ts';
 
 const POLICY = `policy "tiny" version "v1"

@@ -2,8 +2,8 @@
 import { pino } from 'pino';
 import { type CreatedKey, createApiKey } from '../../src/api/auth.ts';
 import { registerApiEntities } from '../../src/api/entities.ts';
-import type { Role } from '../../src/api/roles.ts';
 import { type RunningServer, type ServerOptions, startServer } from '../../src/api/server.ts';
+import type { Role } from '../../src/app/roles.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
 
 export const MEMBER_PERSON = 'ana@acme.test';

@@ -3,7 +3,10 @@
 // at the exact clock (forecasts move with time). Below governance, team budgets of teams
 // smaller than the policy's min_group_size are suppressed (k-anonymity) and person budgets
 // are shown only to that person.
+
 import { resolveArrayConnection } from '@pothos/plugin-relay';
+import { NoActivePolicyError } from '../../app/errors.ts';
+import { seesNames } from '../../app/roles.ts';
 import { evaluateAt } from '../../engine/cache.ts';
 import { groupVisible } from '../../engine/privacy.ts';
 import type { BudgetState } from '../../policy/evaluate/types.ts';
@@ -12,9 +15,7 @@ import { builder } from '../builder.ts';
 import { connectionWith } from '../connections.ts';
 import { type Context, identityFor } from '../context.ts';
 import { readService } from '../loaders.ts';
-import { seesNames } from '../roles.ts';
 import { BandEnum } from './band.ts';
-import { NoActivePolicyProblem } from './enforcement.ts';
 import { ForecastRef, ThresholdRef } from './state.ts';
 
 type BudgetShape = {
@@ -89,7 +90,7 @@ async function loadBudgets(
 ): Promise<{ rows: BudgetShape[]; suppressed: number; minGroupSize: number; stale: boolean }> {
   const service = readService(ctx);
   const active = await service.active();
-  if (!active) throw new NoActivePolicyProblem();
+  if (!active) throw new NoActivePolicyError();
   const { ruleSet, watermark } = active;
   const now = service.now();
   const { evaluation, stale } = await service.cache.current(ruleSet, now, watermark);
@@ -197,7 +198,7 @@ builder.queryField('budgets', (t) =>
       description:
         'Budgets of the active policy: org first, then teams, then people. Small teams are suppressed below governance.',
       args: { team: t.arg.string({ required: false, description: 'Only this team’s budgets.' }) },
-      errors: { types: [NoActivePolicyProblem], directResult: true },
+      errors: { types: [NoActivePolicyError], directResult: true },
       resolve: async (_root, args, ctx) => {
         const { rows, suppressed, minGroupSize, stale } = await loadBudgets(ctx, args);
         const connection = resolveArrayConnection({ args, defaultSize: 50, maxSize: 500 }, rows);

@@ -5,11 +5,16 @@ import { createHmac } from 'node:crypto';
 import { resolveArrayConnection, resolveCursorConnection } from '@pothos/plugin-relay';
 import DataLoader from 'dataloader';
 import { createGraphQLError } from 'graphql-yoga';
+import {
+  BatchTooLargeError,
+  ForbiddenError,
+  MAX_BATCH_ROWS,
+  NotFoundError,
+} from '../../app/errors.ts';
+import { seesNames } from '../../app/roles.ts';
 import { ingestBatch } from '../../store/loader.ts';
 import { builder } from '../builder.ts';
 import { type Context, identityFor } from '../context.ts';
-import { BatchTooLargeError, ForbiddenError, MAX_BATCH_ROWS, NotFoundError } from '../errors.ts';
-import { seesNames } from '../roles.ts';
 import { batchRows, IngestSummaryRef, toIngestSummary, withoutNulls } from './ingest-result.ts';
 import { JSONResolver } from './scalars.ts';
 

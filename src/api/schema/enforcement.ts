@@ -6,6 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { resolveCursorConnection } from '@pothos/plugin-relay';
 import DataLoader from 'dataloader';
 import { filter, pipe } from 'graphql-yoga';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidRequestError,
+  NoActivePolicyError,
+  NotFoundError,
+} from '../../app/errors.ts';
+import { can, seesNames } from '../../app/roles.ts';
 import { bandFor, type Decision, decideQuota } from '../../engine/decision.ts';
 import { ladderApprover, WEBHOOK_AUDIENCES } from '../../engine/escalations.ts';
 import { mayDecide, validateExceptionRequest } from '../../engine/exceptions.ts';
@@ -40,64 +48,10 @@ import {
 import type { Caller } from '../auth.ts';
 import { builder } from '../builder.ts';
 import { type Context, identityFor } from '../context.ts';
-import { enforcementFor, NoActivePolicyError } from '../enforcement.ts';
-import { ApiProblem, ForbiddenError, NotFoundError } from '../errors.ts';
-import { can, seesNames } from '../roles.ts';
+import { enforcementFor } from '../enforcement.ts';
 import { BandEnum } from './band.ts';
 import { PersonRef, TeamRef } from './directory.ts';
-import { ProblemInterface } from './errors.ts';
 import { DateTimeResolver, JSONResolver } from './scalars.ts';
-
-// ---------- expected failures ----------
-
-export class InvalidRequestError extends ApiProblem {
-  readonly problems: { field: string; message: string }[];
-  constructor(problems: { field: string; message: string }[]) {
-    super('INVALID_REQUEST', problems.map((p) => `${p.field}: ${p.message}`).join('; '));
-    this.problems = problems;
-  }
-}
-
-export class NoActivePolicyProblem extends ApiProblem {
-  constructor() {
-    super('NO_ACTIVE_POLICY', new NoActivePolicyError().message);
-  }
-}
-
-export class ConflictError extends ApiProblem {
-  constructor(message: string) {
-    super('CONFLICT', message);
-  }
-}
-
-const FieldProblemRef = builder
-  .objectRef<{ field: string; message: string }>('FieldProblem')
-  .implement({
-    fields: (t) => ({ field: t.exposeString('field'), message: t.exposeString('message') }),
-  });
-
-builder.objectType(InvalidRequestError, {
-  name: 'InvalidRequest',
-  interfaces: [ProblemInterface],
-  isTypeOf: (value) => value instanceof InvalidRequestError,
-  fields: (t) => ({
-    problems: t.field({ type: [FieldProblemRef], resolve: (e) => e.problems }),
-  }),
-});
-
-builder.objectType(NoActivePolicyProblem, {
-  name: 'NoActivePolicy',
-  interfaces: [ProblemInterface],
-  isTypeOf: (value) => value instanceof NoActivePolicyProblem,
-  fields: () => ({}),
-});
-
-builder.objectType(ConflictError, {
-  name: 'Conflict',
-  interfaces: [ProblemInterface],
-  isTypeOf: (value) => value instanceof ConflictError,
-  fields: () => ({}),
-});
 
 // ---------- checkQuota ----------
 
@@ -243,7 +197,7 @@ builder.queryField('checkQuota', (t) =>
       }),
     },
     errors: {
-      types: [InvalidRequestError, ForbiddenError, NoActivePolicyProblem],
+      types: [InvalidRequestError, ForbiddenError, NoActivePolicyError],
       directResult: true,
     },
     resolve: async (_root, args, ctx) => {
@@ -251,7 +205,7 @@ builder.queryField('checkQuota', (t) =>
       try {
         return await enforcementFor(ctx.store).checkQuota(request);
       } catch (error) {
-        if (error instanceof NoActivePolicyError) throw new NoActivePolicyProblem();
+        if (error instanceof NoActivePolicyError) throw new NoActivePolicyError();
         throw error;
       }
     },
@@ -555,7 +509,7 @@ builder.mutationField('requestException', (t) =>
       expiresAt: t.arg({ type: DateTimeResolver, required: true }),
     },
     errors: {
-      types: [InvalidRequestError, ForbiddenError, NoActivePolicyProblem],
+      types: [InvalidRequestError, ForbiddenError, NoActivePolicyError],
       directResult: true,
     },
     resolve: async (_root, args, ctx) => {
@@ -576,7 +530,7 @@ builder.mutationField('requestException', (t) =>
       )
         throw new ForbiddenError('a member may request exceptions only for themselves');
       const active = await service.activeRuleSet();
-      if (!active) throw new NoActivePolicyProblem();
+      if (!active) throw new NoActivePolicyError();
       const now = service.now();
       const request = {
         subjectKind,

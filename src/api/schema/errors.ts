@@ -1,15 +1,21 @@
-// The typed errors that appear in result unions, and the shared Diagnostic type.
-import { builder } from '../builder.ts';
+// Every domain error's GraphQL type, mapped once from the catalog's classes (src/app/errors.ts).
 import {
-  ApiProblem,
   BatchTooLargeError,
+  ConflictError,
+  type DomainError,
+  type FieldProblem,
   ForbiddenError,
   InvalidArgumentError,
+  InvalidRequestError,
+  InvalidWindowError,
+  NoActivePolicyError,
   NotFoundError,
   PolicyInvalidError,
-} from '../errors.ts';
+  PolicyUnchangedError,
+} from '../../app/errors.ts';
+import { builder } from '../builder.ts';
 
-export const ProblemInterface = builder.interfaceRef<ApiProblem>('Problem').implement({
+export const ProblemInterface = builder.interfaceRef<DomainError>('Problem').implement({
   description: 'An expected failure, returned in a result union with a stable code.',
   fields: (t) => ({
     code: t.exposeString('code'),
@@ -84,4 +90,47 @@ builder.objectType(PolicyInvalidError, {
   }),
 });
 
-export { ApiProblem };
+const FieldProblemRef = builder.objectRef<FieldProblem>('FieldProblem').implement({
+  fields: (t) => ({ field: t.exposeString('field'), message: t.exposeString('message') }),
+});
+
+builder.objectType(InvalidRequestError, {
+  name: 'InvalidRequest',
+  interfaces: [ProblemInterface],
+  isTypeOf: (value) => value instanceof InvalidRequestError,
+  fields: (t) => ({
+    problems: t.field({ type: [FieldProblemRef], resolve: (e) => e.problems }),
+  }),
+});
+
+builder.objectType(NoActivePolicyError, {
+  name: 'NoActivePolicy',
+  interfaces: [ProblemInterface],
+  isTypeOf: (value) => value instanceof NoActivePolicyError,
+  fields: () => ({}),
+});
+
+builder.objectType(ConflictError, {
+  name: 'Conflict',
+  interfaces: [ProblemInterface],
+  isTypeOf: (value) => value instanceof ConflictError,
+  fields: () => ({}),
+});
+
+builder.objectType(InvalidWindowError, {
+  name: 'InvalidWindow',
+  interfaces: [ProblemInterface],
+  isTypeOf: (value) => value instanceof InvalidWindowError,
+  fields: (t) => ({ window: t.exposeString('window') }),
+});
+
+builder.objectType(PolicyUnchangedError, {
+  name: 'PolicyUnchanged',
+  interfaces: [ProblemInterface],
+  isTypeOf: (value) => value instanceof PolicyUnchangedError,
+  fields: (t) => ({
+    existingId: t.exposeInt('existingId', { description: 'The stored version with this meaning.' }),
+    existingVersion: t.exposeString('existingVersion'),
+    hash: t.exposeString('hash'),
+  }),
+});

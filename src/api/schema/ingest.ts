@@ -1,10 +1,11 @@
 // Event writes: batches of up to 5,000 rows through the same loader as `quotient import`.
 // Input fields are nullable on purpose: the loader validates each row and rejects a bad one
 // with a reason, while the rest of the batch lands.
+
+import { BatchTooLargeError, MAX_BATCH_ROWS } from '../../app/errors.ts';
 import { ingestTogether } from '../../store/ingest-queue.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
-import { BatchTooLargeError, MAX_BATCH_ROWS } from '../errors.ts';
 import { batchRows, IngestSummaryRef, toIngestSummary, withoutNulls } from './ingest-result.ts';
 
 const UsageInput = builder.inputType('UsageInput', {

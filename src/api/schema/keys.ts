@@ -1,10 +1,10 @@
 // API keys over GraphQL, for admins: list, create (the key is returned once), revoke. The
 // CLI (`quotient keys`) does the same against the database directly.
 import { resolveArrayConnection } from '@pothos/plugin-relay';
+import { InvalidArgumentError, NotFoundError } from '../../app/errors.ts';
+import { ROLES } from '../../app/roles.ts';
 import { type ApiKey, createApiKey, listApiKeys, revokeApiKey } from '../auth.ts';
 import { builder } from '../builder.ts';
-import { InvalidArgumentError, NotFoundError } from '../errors.ts';
-import { ROLES } from '../roles.ts';
 import { DateTimeResolver } from './scalars.ts';
 
 const RoleEnum = builder.enumType('Role', { values: ROLES });

@@ -3,6 +3,8 @@
 // with movement against the previous window. Subjects are masked below governance;
 // nested `person` and `team` go through the directory's dataloaders (no N+1).
 import { resolveArrayConnection } from '@pothos/plugin-relay';
+import { InvalidRequestError, NoActivePolicyError, NotFoundError } from '../../app/errors.ts';
+import { seesNames } from '../../app/roles.ts';
 import { parseWindow, replayClock, WindowError } from '../../engine/impact-window.ts';
 import {
   type BoardView,
@@ -14,11 +16,8 @@ import {
 import { builder } from '../builder.ts';
 import { connectionWith } from '../connections.ts';
 import { type Context, identityFor } from '../context.ts';
-import { NotFoundError } from '../errors.ts';
 import { readService } from '../loaders.ts';
-import { seesNames } from '../roles.ts';
 import { PersonRef, TeamRef } from './directory.ts';
-import { InvalidRequestError, NoActivePolicyProblem } from './enforcement.ts';
 import { ExplanationRef } from './explanation.ts';
 
 const MovementStatus = builder.enumType('MovementStatus', {
@@ -121,7 +120,7 @@ export async function loadBoard(
 ): Promise<BoardShape> {
   const service = readService(ctx);
   const active = await service.active();
-  if (!active) throw new NoActivePolicyProblem();
+  if (!active) throw new NoActivePolicyError();
   const { ruleSet, watermark } = active;
   if (!ruleSet.ir.leaderboards[args.name]) {
     throw new NotFoundError('leaderboard', args.name);
@@ -175,7 +174,7 @@ builder.queryField('leaderboard', (t) =>
         }),
       },
       errors: {
-        types: [NotFoundError, NoActivePolicyProblem, InvalidRequestError],
+        types: [NotFoundError, NoActivePolicyError, InvalidRequestError],
         directResult: true,
       },
       resolve: async (_root, args, ctx) => {

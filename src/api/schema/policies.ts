@@ -3,6 +3,7 @@
 // log in the same transaction. The language itself lives in src/policy; storage in
 // src/store/policies.ts.
 import { resolveCursorConnection } from '@pothos/plugin-relay';
+import { NotFoundError, PolicyInvalidError, PolicyUnchangedError } from '../../app/errors.ts';
 import { analyzePolicy } from '../../policy/analyze.ts';
 import { hasErrors } from '../../policy/diagnostics.ts';
 import { formatPolicy } from '../../policy/format.ts';
@@ -11,9 +12,7 @@ import type { IPolicyVersion } from '../../store/entities/policy-version.ts';
 import { type Actor, activatePolicy, publishPolicyVersion } from '../../store/policies.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
-import { NotFoundError, PolicyInvalidError } from '../errors.ts';
 import { DiagnosticRef } from './errors.ts';
-import { PolicyUnchangedError } from './policy-review.ts';
 import { DateTimeResolver, JSONResolver } from './scalars.ts';
 
 const PolicyStatus = builder.enumType('PolicyStatus', {

@@ -2,6 +2,7 @@
 // of a past window under both. Each side is a stored version or unpublished policy text.
 // The work is done in src/policy/diff.ts and src/engine/impact.ts; this file only maps it.
 
+import { InvalidWindowError, NotFoundError, PolicyInvalidError } from '../../app/errors.ts';
 import {
   type BoardImpact,
   type BudgetFlip,
@@ -35,53 +36,7 @@ import { findPolicyVersion, UnknownVersionError } from '../../store/policies.ts'
 import { usageReader } from '../../store/usage-reader.ts';
 import { builder } from '../builder.ts';
 import { type Context, identityFor } from '../context.ts';
-import { ApiProblem, NotFoundError, PolicyInvalidError } from '../errors.ts';
-import { ProblemInterface } from './errors.ts';
 import { JSONResolver } from './scalars.ts';
-
-// ---------- expected failures ----------
-
-export class InvalidWindowError extends ApiProblem {
-  readonly window: string;
-  constructor(window: string, message: string) {
-    super('INVALID_WINDOW', message);
-    this.window = window;
-  }
-}
-
-builder.objectType(InvalidWindowError, {
-  name: 'InvalidWindow',
-  interfaces: [ProblemInterface],
-  isTypeOf: (value) => value instanceof InvalidWindowError,
-  fields: (t) => ({ window: t.exposeString('window') }),
-});
-
-/** Publishing text whose meaning is already stored: nothing new is written. */
-export class PolicyUnchangedError extends ApiProblem {
-  readonly existingId: number;
-  readonly existingVersion: string;
-  readonly hash: string;
-  constructor(existing: { id: number; version: string; hash: string }) {
-    super(
-      'NO_SEMANTIC_CHANGE',
-      `no semantic change: this policy means the same as version ${existing.id} (${existing.version}); nothing was stored`,
-    );
-    this.existingId = existing.id;
-    this.existingVersion = existing.version;
-    this.hash = existing.hash;
-  }
-}
-
-builder.objectType(PolicyUnchangedError, {
-  name: 'PolicyUnchanged',
-  interfaces: [ProblemInterface],
-  isTypeOf: (value) => value instanceof PolicyUnchangedError,
-  fields: (t) => ({
-    existingId: t.exposeInt('existingId', { description: 'The stored version with this meaning.' }),
-    existingVersion: t.exposeString('existingVersion'),
-    hash: t.exposeString('hash'),
-  }),
-});
 
 // ---------- sides ----------
 

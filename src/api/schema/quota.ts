@@ -1,17 +1,17 @@
 // `quota(person)`: a person's tier and where they stand in its period, evaluated over that
 // person's rollups only. A member asks about themselves; governance and admin about anyone
 // (audited). Exceptions approved for the person are listed and raise `effectiveLimit`.
+
+import { ForbiddenError, NoActivePolicyError, NotFoundError } from '../../app/errors.ts';
+import { seesNames } from '../../app/roles.ts';
 import { evaluatePerson } from '../../engine/evaluation.ts';
 import type { QuotaState, TierAssignment } from '../../policy/evaluate/types.ts';
 import { type ExceptionRow, listExceptions } from '../../store/exceptions.ts';
 import { builder } from '../builder.ts';
 import { identityFor } from '../context.ts';
-import { ForbiddenError, NotFoundError } from '../errors.ts';
 import { readService } from '../loaders.ts';
-import { seesNames } from '../roles.ts';
 import { BandEnum } from './band.ts';
 import { PersonRef } from './directory.ts';
-import { NoActivePolicyProblem } from './enforcement.ts';
 import { ForecastRef, ThresholdRef } from './state.ts';
 
 type QuotaShape = {
@@ -102,7 +102,7 @@ builder.queryField('quota', (t) =>
     args: {
       person: t.arg.string({ required: false, description: "Defaults to the key's own person." }),
     },
-    errors: { types: [NotFoundError, ForbiddenError, NoActivePolicyProblem], directResult: true },
+    errors: { types: [NotFoundError, ForbiddenError, NoActivePolicyError], directResult: true },
     resolve: async (_root, args, ctx) => {
       const personId = args.person ?? ctx.caller.person;
       if (!personId) throw new ForbiddenError('this key is bound to no person: pass `person`');
@@ -113,7 +113,7 @@ builder.queryField('quota', (t) =>
       }
       const service = readService(ctx);
       const active = await service.active();
-      if (!active) throw new NoActivePolicyProblem();
+      if (!active) throw new NoActivePolicyError();
       const now = service.now();
       const [evaluation, exceptions] = await Promise.all([
         evaluatePerson(service.reader, active.ruleSet, personId, now, { team: false }),

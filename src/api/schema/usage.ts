@@ -4,6 +4,8 @@
 // fewer than min_group_size people are suppressed (k-anonymity) and person values are
 // pseudonyms. Governance reads that name individuals are audited.
 import { resolveArrayConnection } from '@pothos/plugin-relay';
+import { ForbiddenError, InvalidRequestError } from '../../app/errors.ts';
+import { seesNames } from '../../app/roles.ts';
 import { suppressSmallGroups } from '../../engine/privacy.ts';
 import {
   resolveUsageRequest,
@@ -16,10 +18,7 @@ import {
 import { builder } from '../builder.ts';
 import { connectionWith } from '../connections.ts';
 import { identityFor } from '../context.ts';
-import { ForbiddenError } from '../errors.ts';
 import { readService } from '../loaders.ts';
-import { seesNames } from '../roles.ts';
-import { InvalidRequestError } from './enforcement.ts';
 
 const UsageDimensionEnum = builder.enumType('UsageDimension', { values: USAGE_DIMENSIONS });
 const UsageBucketEnum = builder.enumType('UsageBucket', { values: USAGE_BUCKETS });

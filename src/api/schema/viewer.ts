@@ -1,6 +1,7 @@
 // `viewer`: who the caller is. Every role may ask.
+
+import { CAPABILITIES, type Capability, can } from '../../app/roles.ts';
 import { builder } from '../builder.ts';
-import { CAPABILITIES, type Capability, can } from '../roles.ts';
 
 type ViewerShape = { keyId: string; name: string; role: string; person: string | null };
 
