@@ -20,6 +20,7 @@ import {
 import type { Context } from './context.ts';
 import { csrfPlugin } from './csrf.ts';
 import { registerApiEntities } from './entities.ts';
+import { createMetrics, handleMetrics, METRICS_PATH } from './metrics.ts';
 import { handleOtlpTraces } from './otlp.ts';
 import { handleQuotaCheck, QUOTA_CHECK_PATH } from './quota-http.ts';
 import { schema } from './schema/index.ts';
@@ -39,9 +40,19 @@ export type ServerOptions = {
   maxBodyBytes?: number;
   /** grace period for in-flight requests on close */
   shutdownGraceMs?: number;
+  /**
+   * /metrics: `key` lets a bearer token other than an admin key read it on the API port;
+   * `port` serves it on its own listener instead (no token; bind it with care).
+   */
+  metrics?: { key?: string | null; port?: number | null; host?: string };
 };
 
-export type RunningServer = { url: string; port: number; close(): Promise<void> };
+export type RunningServer = {
+  url: string;
+  port: number;
+  metricsUrl: string | null;
+  close(): Promise<void>;
+};
 
 export const DEFAULT_PORT = 4000;
 const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
@@ -55,6 +66,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const keys = keyAuthenticator(store, options.keyCacheMs ?? 5_000, log);
   const secret = pseudonymSource(store);
+  const metrics = createMetrics({ store, log, key: options.metrics?.key });
+  const metricsApart = options.metrics?.port != null;
 
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema,
@@ -76,6 +89,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       csrfPlugin(),
       requestContextPlugin(keys, secret, store, log),
       chunkedBodyLimitPlugin(maxBodyBytes),
+      metrics.yogaPlugin(),
     ],
     // Yoga's own body limit pipes every body through a TransformStream (and an abort per
     // request); a request with Content-Length is checked before Yoga (413 above) and the
@@ -92,6 +106,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const server = createServer(async (req, res) => {
     const started = performance.now();
     log.debug({ method: req.method, url: req.url }, 'request started');
+    metrics.observe(req, res, started);
     if (log.isLevelEnabled('info'))
       res.on('finish', () => {
         log.info(
@@ -123,6 +138,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return await handleOtlpTraces(req, res, { store, keys, log, maxBodyBytes });
       }
       if (path === '/graphql') return await yoga.requestListener(req, res);
+      if (path === METRICS_PATH && !metricsApart)
+        return await handleMetrics(req, res, metrics, keys);
       if (path === QUOTA_CHECK_PATH) {
         return await handleQuotaCheck(req, res, { store, keys, maxBodyBytes, send: sendJson });
       }
@@ -176,13 +193,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   log.info({ url, graphiql: !production }, 'quotient API listening');
+  const metricsServer = metricsApart
+    ? await listenMetrics(
+        options.metrics?.port ?? 0,
+        options.metrics?.host ?? '127.0.0.1',
+        (req, res) =>
+          handleMetrics(req, res, metrics, null).catch((err) => {
+            log.error({ err }, 'metrics request failed');
+            if (!res.headersSent) res.writeHead(500);
+            res.end();
+          }),
+      )
+    : null;
 
   let closing: Promise<void> | null = null;
   return {
     url,
     port: address.port,
+    metricsUrl: metricsServer ? `${metricsServer.url}${METRICS_PATH}` : `${url}${METRICS_PATH}`,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        metrics.close();
+        metricsServer?.server.close();
+        metricsServer?.server.closeAllConnections();
         // stop accepting; in-flight requests finish; idle keep-alive sockets close now
         server.close(() => {
           keys.settle().then(() => resolve());
@@ -197,6 +230,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return closing;
     },
   };
+}
+
+/** The separate /metrics listener (any path answers with the metrics). */
+async function listenMetrics(
+  port: number,
+  host: string,
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+): Promise<{ server: ReturnType<typeof createServer>; url: string }> {
+  const server = createServer((req, res) => void handle(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const a = server.address() as AddressInfo;
+  return { server, url: `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` };
 }
 
 /**

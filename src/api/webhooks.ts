@@ -3,6 +3,7 @@
 // receiver can drop repeats. Delivery runs in the background: a receiver that is down
 // only delays its own notifications, never ingest or quota decisions.
 import { createHmac } from 'node:crypto';
+import { reportDelivery } from '../engine/telemetry.ts';
 import type { Store } from '../store/db.ts';
 import { claimDeliveries, markDelivered, markFailed, type OutboxRow } from '../store/webhooks.ts';
 
@@ -101,12 +102,14 @@ export async function deliverDue(store: Store, options: DeliveryOptions): Promis
     if (outcome.error === null) {
       await markDelivered(store, row.id, outcome.status ?? 200, options.now);
       report.delivered++;
+      reportDelivery({ channel: 'webhook', outcome: 'delivered' });
       continue;
     }
     report.failed++;
     // `attempts` already counts this one (the claim incremented it)
     const giveUp = row.attempts >= (options.maxAttempts ?? 15);
     if (giveUp) report.gaveUp++;
+    reportDelivery({ channel: 'webhook', outcome: giveUp ? 'gave_up' : 'failed' });
     const retryAt = giveUp
       ? null
       : new Date(

@@ -42,7 +42,19 @@ export function registerServeCommand(program: Command): void {
         log.info('checking for an empty database to seed the demo organisation');
         if (await seedIfEmpty(store)) log.info('seeded the demo organisation');
       }
-      const server = await startServer({ store, port: flags.port, host: flags.host, logger: log });
+      const server = await startServer({
+        store,
+        port: flags.port,
+        host: flags.host,
+        logger: log,
+        metrics: {
+          key: process.env.QUOTIENT_METRICS_KEY || null,
+          port: process.env.QUOTIENT_METRICS_PORT
+            ? Number(process.env.QUOTIENT_METRICS_PORT)
+            : null,
+          host: process.env.QUOTIENT_METRICS_HOST ?? '127.0.0.1',
+        },
+      });
       // escalation sweeps (a singleton across instances), re-evaluation after ingest, webhooks
       const workers = startEnforcementWorkers(store, { log });
       const warming = performance.now();

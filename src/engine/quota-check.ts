@@ -9,6 +9,7 @@ import type { FactsByWindow, QuotaState } from '../policy/evaluate/types.ts';
 import { type DecisionInput, decideQuota, type QuotaDecision } from './decision.ts';
 import { factWindows, personAttributes, teamAttributes } from './facts.ts';
 import type { DirectoryPerson, DirectoryTeam, FactWindow } from './ports.ts';
+import { reportQuotaDecision } from './telemetry.ts';
 
 /** What the store reads for one person in one round trip. */
 export type QuotaSnapshot = {
@@ -136,6 +137,7 @@ export function checkQuotaWith(
   };
   if (!quota) {
     // no tier matched: the policy sets no quota for this person
+    reportQuotaDecision('allow');
     return {
       ...common,
       decision: 'allow',
@@ -169,5 +171,7 @@ export function checkQuotaWith(
     classPrices: plan.classPrices,
     satisfied,
   };
-  return { ...common, ...decideQuota(input) };
+  const decided = decideQuota(input);
+  reportQuotaDecision(decided.decision);
+  return { ...common, ...decided };
 }

@@ -3,6 +3,7 @@
 // chunk in one transaction together with the daily rollups of exactly the rows that were
 // new (an id already stored is a duplicate and never counts twice).
 import type pg from 'pg';
+import { reportIngest } from '../engine/telemetry.ts';
 import { costPico, type PriceTable } from '../policy/price.ts';
 import type { Store } from './db.ts';
 import { DEFAULT_CHUNK_SIZE } from './defaults.ts';
@@ -197,6 +198,12 @@ export async function ingestBatch(
   }
   await flush();
   results.sort((a, b) => a.line - b.line);
+  reportIngest({
+    source,
+    accepted: totals.accepted,
+    duplicates: totals.duplicates,
+    rejected: totals.rejected,
+  });
   return { results, totals };
 }
 
