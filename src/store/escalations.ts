@@ -1,6 +1,7 @@
 // Escalation records with their outbox rows (one statement, so one transaction).
 
 import type { EscalationDraft } from '../engine/escalations.ts';
+import { reportEscalationsOpened } from '../engine/telemetry.ts';
 import { isoText, type Queryable } from './sql-text.ts';
 
 export type EscalationStatus =
@@ -69,7 +70,17 @@ export async function recordEscalations(
   const rows = await insertEscalations(db, fresh, now);
   if (stored.size + fresh.length > MAX_STORED_KEYS) stored.clear();
   for (const d of fresh) stored.add(d.key);
+  reportEscalationsOpened(rows.map(stepOf));
   return rows;
+}
+
+/** The step that opened an escalation, named as in /metrics: "quota at 70%", "rule leakage". */
+function stepOf(row: EscalationRow): { step: string; action: string } {
+  const step =
+    row.source === 'ladder'
+      ? `${row.ladder} ${row.trigger ?? 'at'} ${row.threshold}%`
+      : `rule ${row.rule}`;
+  return { step, action: row.action.kind };
 }
 
 /**

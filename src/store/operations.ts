@@ -1,8 +1,6 @@
 // Operational figures read at scrape time for /metrics: queue depths and escalation counts.
 // Each is one aggregate statement over an indexed or small table.
-import type { Store } from './db.ts';
-
-type Queryable = Pick<Store, 'query'>;
+import type { Queryable } from './sql-text.ts';
 
 export type QueueDepths = {
   /** outbox rows waiting for a (first or next) delivery attempt */

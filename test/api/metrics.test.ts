@@ -3,7 +3,7 @@
 // rows sent. Budgets obey the privacy rules of roles below governance.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enforcementFor } from '../../src/api/enforcement.ts';
-import { addWebhook } from '../../src/store/enforcement.ts';
+import { addWebhook } from '../../src/store/webhooks.ts';
 import { type PromFamily, parsePrometheusText } from '../support/prometheus-text.ts';
 import { startTestApi, type TestApi } from './support.ts';
 
@@ -211,8 +211,10 @@ describe('/metrics', () => {
       ['quota at 70%', 'notify'],
       ['quota at 90%', 'require_justification'],
       ['quota at 100%', 'require_approval'],
-    ])
+    ]) {
       expect(value(families, 'quotient_escalations', { step, action, status: 'open' })).toBe(3);
+      expect(value(families, 'quotient_escalations_opened_total', { step, action })).toBe(3);
+    }
     // one outbox row per escalation for the `all` webhook; no worker runs in this test
     expect(value(families, 'quotient_queue_depth', { queue: 'outbox_pending' })).toBe(9);
     expect(value(families, 'quotient_queue_depth', { queue: 'outbox_failed' })).toBe(0);
