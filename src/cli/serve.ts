@@ -1,7 +1,6 @@
 // `quotient serve` (`npm start`): applies migrations, seeds the demo organisation into an
 // empty database (unless --no-seed), and serves the API until SIGTERM or SIGINT.
 import { type Command, InvalidArgumentError } from 'commander';
-import { pino } from 'pino';
 import { createApiKey } from '../api/auth.ts';
 import { apiEntities } from '../api/entities.ts';
 import { warmLeaderboards } from '../api/loaders.ts';
@@ -9,6 +8,7 @@ import { DEFAULT_PORT, startServer } from '../api/server.ts';
 import { startEnforcementWorkers } from '../api/workers.ts';
 import { openStore } from '../store/db.ts';
 import { seedIfEmpty } from '../store/seed.ts';
+import { createLogger } from './logger.ts';
 import { dataDirOption } from './store-options.ts';
 
 type ServeFlags = { port: number; host: string; dataDir: string; seed: boolean };
@@ -31,7 +31,7 @@ export function registerServeCommand(program: Command): void {
     .addOption(dataDirOption())
     .option('--no-seed', 'do not seed the demo organisation into an empty database')
     .action(async (flags: ServeFlags) => {
-      const log = pino({ name: 'quotient', level: process.env.LOG_LEVEL ?? 'info' });
+      const log = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
       const store = await openStore({
         dataDir: flags.dataDir,
         migrate: true,
@@ -72,19 +72,20 @@ export function registerServeCommand(program: Command): void {
       const active = await store.query<{ n: string }>(
         'select count(*) as n from api_keys where revoked_at is null',
       );
-      if (Number(active[0]?.n ?? 0) === 0) {
-        // a first admin key, so a new user can start at once (the embedded database allows
-        // one process: `quotient keys` cannot run beside the server); shown this once only
-        const created = await createApiKey(store.em(), { role: 'admin', name: 'bootstrap admin' });
-        console.log(
-          `No API keys existed, so an admin key was created (${created.id}). It is shown once:`,
-        );
-        console.log(`\n  ${created.key}\n`);
-        console.log(
-          'Create narrower keys with the createApiKey mutation or `quotient keys create`.',
-        );
-      }
-      console.log(`Quotient API at ${server.url}/graphql`);
+      // a first admin key, so a new user can start at once (the embedded database allows
+      // one process: `quotient keys` cannot run beside the server); shown this once only
+      const bootstrap =
+        Number(active[0]?.n ?? 0) === 0
+          ? await createApiKey(store.em(), { role: 'admin', name: 'bootstrap admin' })
+          : null;
+      process.stdout.write(
+        startBanner({
+          url: server.url,
+          metricsUrl: server.metricsUrl,
+          key: bootstrap,
+          colour: process.stdout.isTTY === true,
+        }),
+      );
 
       let stopping = false;
       const stop = async (signal: string) => {
@@ -106,4 +107,40 @@ export function registerServeCommand(program: Command): void {
       process.once('SIGTERM', () => void stop('SIGTERM'));
       process.once('SIGINT', () => void stop('SIGINT'));
     });
+}
+
+/**
+ * What a person starting the server needs, set apart from the log lines: where the console
+ * and the API are, and the one-time admin key. One write, so no log line lands inside it.
+ */
+export function startBanner(input: {
+  url: string;
+  metricsUrl: string | null;
+  key: { id: string; key: string } | null;
+  colour: boolean;
+}): string {
+  const bold = (t: string) => (input.colour ? `\x1b[1m${t}\x1b[22m` : t);
+  const dim = (t: string) => (input.colour ? `\x1b[2m${t}\x1b[22m` : t);
+  const rule = dim('─'.repeat(64));
+  const lines = [
+    '',
+    rule,
+    `${bold('Quotient')} is running`,
+    `  console   ${input.url}/`,
+    // the line tools and tests wait for
+    `Quotient API at ${input.url}/graphql`,
+  ];
+  if (input.metricsUrl) lines.push(`  metrics   ${input.metricsUrl}`);
+  if (input.key) {
+    lines.push(
+      '',
+      `No API keys existed, so an admin key was created (${input.key.id}). It is shown once:`,
+      '',
+      `  ${bold(input.key.key)}`,
+      '',
+      'Create narrower keys with the createApiKey mutation or `quotient keys create`.',
+    );
+  }
+  lines.push(rule, '');
+  return `${lines.join('\n')}\n`;
 }
