@@ -57,6 +57,9 @@ export async function importFiles(
   const totals = emptyTotals();
   const problems: (RowResult & { file: string })[] = [];
   const inFlight = new Set<Promise<void>>();
+  // the ids each chunk in flight names: a chunk that shares one waits for the earlier
+  // chunk to commit, so the first copy in file order is the one kept (docs/operations-limits.md)
+  const keysInFlight = new Map<Promise<void>, ChunkKeys>();
   let bytesDone = 0;
 
   for (const file of files) {
@@ -68,6 +71,9 @@ export async function importFiles(
       },
     };
     for await (const { rows, now } of batchesOf(file, options.format, read)) {
+      const keys = chunkKeys(rows);
+      const earlier = [...keysInFlight].filter(([, other]) => overlaps(keys, other));
+      if (earlier.length > 0) await Promise.all(earlier.map(([p]) => p));
       const work = ingestBatch(store, rows, {
         source: options.format,
         prices,
@@ -83,8 +89,12 @@ export async function importFiles(
         }
         options.onChunk?.({ bytes: bytesDone + bytesNow, totalBytes, totals });
       });
-      const tracked = work.finally(() => inFlight.delete(tracked));
+      const tracked = work.finally(() => {
+        inFlight.delete(tracked);
+        keysInFlight.delete(tracked);
+      });
       inFlight.add(tracked);
+      keysInFlight.set(tracked, keys);
       if (inFlight.size >= concurrency) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
@@ -107,4 +117,30 @@ async function* batchesOf(
     const { readBatches } = await import('./ingest/read.ts');
     for await (const rows of readBatches(file, format, options)) yield { rows };
   }
+}
+
+/** Usage ids, and type + id of every other row, that a chunk names. */
+type ChunkKeys = { usage: Set<string>; other: Set<string> };
+
+function chunkKeys(rows: (IngestRow | NativeLineRow)[]): ChunkKeys {
+  const keys: ChunkKeys = { usage: new Set(), other: new Set() };
+  for (const row of rows) {
+    if ('record' in row) {
+      keys.usage.add(row.record.id);
+      continue;
+    }
+    if (!('data' in row) || !row.data || typeof row.data !== 'object') continue;
+    const data = row.data as Record<string, unknown>;
+    const key = data.type === 'person' ? data.person : data.type === 'team' ? data.team : data.id;
+    if (typeof key !== 'string') continue;
+    if (data.type === 'usage') keys.usage.add(key.trim());
+    else keys.other.add(`${String(data.type)}\u0000${key.trim()}`);
+  }
+  return keys;
+}
+
+function overlaps(a: ChunkKeys, b: ChunkKeys): boolean {
+  for (const id of a.usage) if (b.usage.has(id)) return true;
+  for (const key of a.other) if (b.other.has(key)) return true;
+  return false;
 }

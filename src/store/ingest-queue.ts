@@ -93,7 +93,6 @@ async function writeGroup(store: Store, group: Waiting[], source: string): Promi
       const to = from + w.rows.length;
       const totals = emptyTotals();
       totals.rows = w.rows.length;
-      totals.failedChunks = all.totals.failedChunks;
       const results = all.results
         .filter((r) => r.line >= from && r.line < to)
         .map((r) => ({ ...r, line: r.line - from }));
@@ -109,10 +108,14 @@ async function writeGroup(store: Store, group: Waiting[], source: string): Promi
         } else if (r.status === 'duplicate') totals.duplicates++;
         else totals.rejected++;
       }
+      // only a batch that lost rows to the database hears of the failed write
+      if (results.some((r) => r.databaseFailure)) totals.failedChunks = 1;
       w.resolve({ results, totals });
     });
   } catch (error) {
-    for (const w of group) w.reject(error);
+    // whatever failed the group, each batch is tried alone: it never fails another's
+    if (group.length === 1) group[0].reject(error);
+    else for (const w of group) await writeGroup(store, [w], source);
   }
 }
 

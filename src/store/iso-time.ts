@@ -55,7 +55,22 @@ export function parseTimestamp(text: string): number {
     // out of range here (24:00, say) is Date.parse's to judge
     if (!Number.isNaN(ms)) return ms;
   }
+  // Date.parse rolls an impossible day over (2026-02-30 becomes 2 March): refuse it
+  if (impossibleDate(text)) return Number.NaN;
   return Date.parse(text);
+}
+
+const DATE_PREFIX = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})(?![0-9])/;
+
+/** Whether text starts with an ISO-8601 calendar date that does not exist (2026-02-30). */
+export function impossibleDate(text: string): boolean {
+  const match = DATE_PREFIX.exec(text);
+  if (!match) return false;
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  const day = Number(match[3]);
+  if (month < 1 || month > 12 || day < 1) return true;
+  return day > (month === 2 && isLeap(year) ? 29 : MONTH_DAYS[month - 1]);
 }
 
 function digitBytes(b: Uint8Array, from: number, count: number): number {

@@ -31,6 +31,8 @@ export type RowResult = {
   type?: NativeRecord['type'];
   id?: string;
   reason?: string;
+  /** rejected because the database could not be reached or gave up (retry the row) */
+  databaseFailure?: boolean;
 };
 
 export type IngestTotals = {
@@ -63,6 +65,11 @@ export type IngestOptions = {
   onlyProblems?: boolean;
   /** Called after each chunk commits (or rolls back). */
   onChunk?: (totals: IngestTotals) => void;
+  /**
+   * Told the database's own error when rows are rejected because of it: the rows' reasons
+   * carry only its SQLSTATE, since database text can name tables, values and limits.
+   */
+  onDatabaseError?: (error: unknown, lines: { first: number; last: number }) => void;
 };
 
 export { DEFAULT_CHUNK_SIZE };
@@ -146,7 +153,13 @@ export async function ingestBatch(
   let chunk: Valid[] = [];
   const flush = async () => {
     if (chunk.length === 0) return;
-    const outcome = await loadChunk(store, chunk, prices, timezone, source, !options.onlyProblems);
+    const outcome = await loadRowSafe(store, chunk, {
+      prices,
+      timezone,
+      source,
+      listAccepted: !options.onlyProblems,
+      onDatabaseError: options.onDatabaseError,
+    });
     totals.accepted += outcome.acceptedUnlisted;
     totals.byType.usage += outcome.acceptedUnlisted;
     for (const r of outcome) {
@@ -211,6 +224,8 @@ type ChunkOutcome = RowResult[] & {
   /** accepted usage rows left out of the list (the caller wants only problems) */
   acceptedUnlisted: number;
   failed?: boolean;
+  /** rows the database refused one by one (reported as rejected, the chunk went on) */
+  rowsRefused: number;
   unpriced: number;
   unpricedModels: Record<string, number>;
 };
@@ -239,13 +254,94 @@ const isUsage = (r: NativeRecord): r is UsageRecord => r.type === 'usage';
 const isOutcome = (r: NativeRecord): r is OutcomeRecord => r.type === 'outcome';
 const isCompliance = (r: NativeRecord): r is ComplianceRecord => r.type === 'compliance';
 
+type ChunkSettings = {
+  prices: PriceTable;
+  timezone: string;
+  source: string;
+  listAccepted: boolean;
+  onDatabaseError?: IngestOptions['onDatabaseError'];
+};
+
+/**
+ * Whether an error means the database could not do the work at all (connection lost,
+ * shut down, out of resources, a timeout or lock wait ran out; a JavaScript error without
+ * a SQLSTATE too). Such a chunk is rejected as it is, to be sent again. Any other error
+ * (a data exception, a constraint, an index row too large, a trigger's refusal) is blamed
+ * on some row: the chunk is split and retried so that only the offending rows are rejected.
+ */
+function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return (
+    typeof code !== 'string' ||
+    !/^[0-9A-Z]{5}$/.test(code) ||
+    /^(08|53|57|58)/.test(code) ||
+    code === '55P03' ||
+    code === '25P03'
+  );
+}
+
+/**
+ * Writes a chunk; when the database refuses it because of some row's data, writes each
+ * half on its own (each its own transaction), down to the single rows to blame. A row is
+ * idempotent by id, so a half that committed is never written twice.
+ */
+async function loadRowSafe(
+  store: Store,
+  chunk: Valid[],
+  settings: ChunkSettings,
+): Promise<ChunkOutcome> {
+  try {
+    return await loadChunk(store, chunk, settings);
+  } catch (error) {
+    if (!isUnavailable(error) && chunk.length > 1) {
+      const middle = chunk.length >> 1;
+      const first = await loadRowSafe(store, chunk.slice(0, middle), settings);
+      const second = await loadRowSafe(store, chunk.slice(middle), settings);
+      const merged = [...first, ...second] as ChunkOutcome;
+      merged.acceptedUnlisted = first.acceptedUnlisted + second.acceptedUnlisted;
+      merged.unpriced = first.unpriced + second.unpriced;
+      merged.unpricedModels = { ...first.unpricedModels };
+      for (const [model, n] of Object.entries(second.unpricedModels))
+        merged.unpricedModels[model] = (merged.unpricedModels[model] ?? 0) + n;
+      merged.failed = first.failed || second.failed;
+      merged.rowsRefused = first.rowsRefused + second.rowsRefused;
+      return merged;
+    }
+    const lines = chunk.map((c) => c.line);
+    const span = { first: Math.min(...lines), last: Math.max(...lines) };
+    settings.onDatabaseError?.(error, span);
+    const code = (error as { code?: unknown })?.code;
+    const state =
+      typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : '';
+    const rowError = !isUnavailable(error);
+    const reason = rowError
+      ? `the database refused this row${state}; nothing of it was stored`
+      : `the database was unavailable${state}; rows ${span.first}–${span.last} were not stored, send them again`;
+    const outcome = [] as unknown as ChunkOutcome;
+    for (const item of chunk) {
+      const id = 'id' in item.record ? item.record.id : undefined;
+      outcome.push({
+        line: item.line,
+        status: 'rejected',
+        type: item.record.type,
+        id,
+        reason,
+        ...(rowError ? {} : { databaseFailure: true }),
+      });
+    }
+    outcome.failed = !rowError;
+    outcome.rowsRefused = rowError ? chunk.length : 0;
+    outcome.unpriced = 0;
+    outcome.acceptedUnlisted = 0;
+    outcome.unpricedModels = {};
+    return outcome;
+  }
+}
+
 async function loadChunk(
   store: Store,
   chunk: Valid[],
-  prices: PriceTable,
-  timezone: string,
-  source: string,
-  listAccepted: boolean,
+  { prices, timezone, source, listAccepted }: ChunkSettings,
 ): Promise<ChunkOutcome> {
   // Every write goes in key order, so concurrent chunks lock rows in the same order and
   // cannot deadlock on shared people, ids or rollup rows.
@@ -277,106 +373,93 @@ async function loadChunk(
   outcome.unpriced = 0;
   outcome.unpricedModels = unpricedModels;
   outcome.acceptedUnlisted = 0;
-  try {
-    // partitions are DDL in their own short transaction, before the chunk's own
-    await ensureMonthPartitions(store, monthKeysOf(usage.first.map((u) => u.record.ts)));
-    const known = knownFor(store);
-    const fresh = await retryingDeadlocks(() =>
-      store.transaction(async (client) => {
-        const usageStoredBefore = await writeUsage(
-          client,
-          { records: usage.first.map((u) => u.record), costs },
-          { source, timezone, copy: !store.embedded },
-        );
-        const outcomeIds = await insertOutcomes(
-          client,
-          outcomes.first.map((o) => o.record),
-          source,
-          timezone,
-        );
-        const complianceIds = await insertCompliance(
-          client,
-          compliance.first.map((c) => c.record),
-          source,
-          timezone,
-        );
-        // Directory rows last: a person new to this process is inserted by every concurrent
-        // chunk that names them, and each waits for the first inserter's commit. Done first,
-        // that wait lasted the other chunk's whole transaction (sampled as the main wait of
-        // an import); done last, only its commit. No event or rollup refers to people by key.
-        const ensured = await upsertDirectory(
-          client,
-          [...teams.values()].map((t) => t.record),
-          [...people.values()].map((p) => p.record),
-          chunk,
-          known,
-        );
-        return { usageStoredBefore, outcomeIds, complianceIds, ensured };
-      }),
-    );
-    for (const id of fresh.ensured.people) known.people.add(id);
-    for (const id of fresh.ensured.teams) known.teams.add(id);
-    for (const t of teams.values())
-      outcome.push({ line: t.line, status: 'accepted', type: 'team', id: t.record.team });
-    for (const p of people.values())
-      outcome.push({ line: p.line, status: 'accepted', type: 'person', id: p.record.person });
-    // directory rows superseded later in the same chunk still count as accepted upserts
-    for (const item of chunk) {
-      const r = item.record;
-      if (r.type === 'team' && teams.get(r.team)?.line !== item.line)
-        outcome.push({ line: item.line, status: 'accepted', type: 'team', id: r.team });
-      if (r.type === 'person' && people.get(r.person)?.line !== item.line)
-        outcome.push({ line: item.line, status: 'accepted', type: 'person', id: r.person });
-    }
-    usage.first.forEach((u, i) => {
-      const isNew = !fresh.usageStoredBefore.has(u.record.id);
-      if (isNew && !listAccepted) outcome.acceptedUnlisted++;
-      else
-        outcome.push({
-          line: u.line,
-          status: isNew ? 'accepted' : 'duplicate',
-          type: 'usage',
-          id: u.record.id,
-        });
-      if (isNew && costs[i] === null) {
-        outcome.unpriced++;
-        unpricedModels[u.record.model] = (unpricedModels[u.record.model] ?? 0) + 1;
-      }
-    });
-    for (const o of outcomes.first) {
-      outcome.push({
-        line: o.line,
-        status: fresh.outcomeIds.has(o.record.id) ? 'accepted' : 'duplicate',
-        type: 'outcome',
-        id: o.record.id,
-      });
-    }
-    for (const c of compliance.first) {
-      outcome.push({
-        line: c.line,
-        status: fresh.complianceIds.has(c.record.id) ? 'accepted' : 'duplicate',
-        type: 'compliance',
-        id: c.record.id,
-      });
-    }
-    for (const group of [usage.repeats, outcomes.repeats, compliance.repeats]) {
-      for (const d of group)
-        outcome.push({ line: d.line, status: 'duplicate', type: d.record.type, id: d.record.id });
-    }
-    outcome.sort((a, b) => a.line - b.line);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const lines = chunk.map((c) => c.line);
-    const reason = `database error, chunk of lines ${Math.min(...lines)}–${Math.max(...lines)} rolled back: ${message}`;
-    for (const item of chunk) {
-      const id = 'id' in item.record ? item.record.id : undefined;
-      outcome.push({ line: item.line, status: 'rejected', type: item.record.type, id, reason });
-    }
-    outcome.failed = true;
-    outcome.unpriced = 0;
-    outcome.acceptedUnlisted = 0;
-    for (const key of Object.keys(unpricedModels)) delete unpricedModels[key];
+  outcome.rowsRefused = 0;
+  // partitions are DDL in their own short transaction, before the chunk's own
+  await ensureMonthPartitions(store, monthKeysOf(usage.first.map((u) => u.record.ts)));
+  const known = knownFor(store);
+  const fresh = await retryingDeadlocks(() =>
+    store.transaction(async (client) => {
+      const usageStoredBefore = await writeUsage(
+        client,
+        { records: usage.first.map((u) => u.record), costs },
+        { source, timezone, copy: !store.embedded },
+      );
+      const outcomeIds = await insertOutcomes(
+        client,
+        outcomes.first.map((o) => o.record),
+        source,
+        timezone,
+      );
+      const complianceIds = await insertCompliance(
+        client,
+        compliance.first.map((c) => c.record),
+        source,
+        timezone,
+      );
+      // Directory rows last: a person new to this process is inserted by every concurrent
+      // chunk that names them, and each waits for the first inserter's commit. Done first,
+      // that wait lasted the other chunk's whole transaction (sampled as the main wait of
+      // an import); done last, only its commit. No event or rollup refers to people by key.
+      const ensured = await upsertDirectory(
+        client,
+        [...teams.values()].map((t) => t.record),
+        [...people.values()].map((p) => p.record),
+        chunk,
+        known,
+      );
+      return { usageStoredBefore, outcomeIds, complianceIds, ensured };
+    }),
+  );
+  for (const id of fresh.ensured.people) known.people.add(id);
+  for (const id of fresh.ensured.teams) known.teams.add(id);
+  for (const t of teams.values())
+    outcome.push({ line: t.line, status: 'accepted', type: 'team', id: t.record.team });
+  for (const p of people.values())
+    outcome.push({ line: p.line, status: 'accepted', type: 'person', id: p.record.person });
+  // directory rows superseded later in the same chunk still count as accepted upserts
+  for (const item of chunk) {
+    const r = item.record;
+    if (r.type === 'team' && teams.get(r.team)?.line !== item.line)
+      outcome.push({ line: item.line, status: 'accepted', type: 'team', id: r.team });
+    if (r.type === 'person' && people.get(r.person)?.line !== item.line)
+      outcome.push({ line: item.line, status: 'accepted', type: 'person', id: r.person });
   }
+  usage.first.forEach((u, i) => {
+    const isNew = !fresh.usageStoredBefore.has(u.record.id);
+    if (isNew && !listAccepted) outcome.acceptedUnlisted++;
+    else
+      outcome.push({
+        line: u.line,
+        status: isNew ? 'accepted' : 'duplicate',
+        type: 'usage',
+        id: u.record.id,
+      });
+    if (isNew && costs[i] === null) {
+      outcome.unpriced++;
+      unpricedModels[u.record.model] = (unpricedModels[u.record.model] ?? 0) + 1;
+    }
+  });
+  for (const o of outcomes.first) {
+    outcome.push({
+      line: o.line,
+      status: fresh.outcomeIds.has(o.record.id) ? 'accepted' : 'duplicate',
+      type: 'outcome',
+      id: o.record.id,
+    });
+  }
+  for (const c of compliance.first) {
+    outcome.push({
+      line: c.line,
+      status: fresh.complianceIds.has(c.record.id) ? 'accepted' : 'duplicate',
+      type: 'compliance',
+      id: c.record.id,
+    });
+  }
+  for (const group of [usage.repeats, outcomes.repeats, compliance.repeats]) {
+    for (const d of group)
+      outcome.push({ line: d.line, status: 'duplicate', type: d.record.type, id: d.record.id });
+  }
+  outcome.sort((a, b) => a.line - b.line);
   return outcome;
 }
 

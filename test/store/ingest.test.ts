@@ -141,7 +141,7 @@ describe('native JSONL ingest', () => {
 });
 
 describe('a database error mid-import', () => {
-  it('rolls back only the failing chunk and reports it; the other chunks land', async () => {
+  it('rejects only the row the database refuses (the chunk is retried in halves); the rest lands', async () => {
     const local = await createTestStore();
     try {
       // a trigger that fails any insert of the id "boom", as a stand-in for any DB error
@@ -161,20 +161,24 @@ describe('a database error mid-import', () => {
           input_tokens: 10,
         },
       }));
+      const logged: string[] = [];
       const { totals, results } = await ingestBatch(local, rows, {
         prices: TEST_PRICES,
         chunkSize: 10,
         now: NOW,
+        onDatabaseError: (error) => logged.push((error as Error).message),
       });
-      expect(totals).toMatchObject({ accepted: 20, rejected: 10, failedChunks: 1 });
-      expect(results.filter((r) => r.status === 'rejected').map((r) => r.line)).toEqual([
-        11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+      expect(totals).toMatchObject({ accepted: 29, rejected: 1, failedChunks: 0 });
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([
+        expect.objectContaining({ line: 15, id: 'boom' }),
       ]);
-      expect(results[12].reason).toMatch(
-        /database error, chunk of lines 11–20 rolled back: simulated failure/,
+      // the database's own words go to the log, never to the caller
+      expect(results[14].reason).toBe(
+        'the database refused this row (SQLSTATE P0001); nothing of it was stored',
       );
-      expect(await eventSums(local)).toMatchObject({ events: 20, input: 200 });
-      expect(await rollupSums(local)).toMatchObject({ events: 20, input: 200, requests: 20 });
+      expect(logged).toEqual(['simulated failure']);
+      expect(await eventSums(local)).toMatchObject({ events: 29, input: 290 });
+      expect(await rollupSums(local)).toMatchObject({ events: 29, input: 290, requests: 29 });
     } finally {
       await local.destroy();
     }

@@ -3,8 +3,10 @@
 // integer counts) becomes its validated record here, without JSON.parse and the generic
 // object it builds; any other line is decoded and JSON.parse'd as before and validated by
 // the loader. A property test holds parseUsageLine equal to JSON.parse + validateRecord.
+import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { parseCanonicalTimestamp } from '../iso-time.ts';
+import { MAX_COUNT, MAX_KEY_BYTES, MAX_LINE_BYTES } from './limits.ts';
 import { EARLIEST, type IngestRow, MAX_FUTURE_MS, type UsageRecord } from './native.ts';
 
 /**
@@ -218,7 +220,8 @@ export function parseUsageLine(
         i++;
       }
       const digits = i - first;
-      if (digits === 0 || digits > 15 || (b[first] === 48 && digits > 1)) return null;
+      if (digits === 0 || digits > 15 || (b[first] === 48 && digits > 1) || value > MAX_COUNT)
+        return null;
       if (field === FIRST_COUNT) input = value;
       else if (field === FIRST_COUNT + 1) output = value;
       else if (field === FIRST_COUNT + 2) cacheRead = value;
@@ -248,7 +251,8 @@ export function parseUsageLine(
         else return null;
       } else {
         // text as validation leaves it: non-empty, nothing to trim
-        if (j === from || b[from] === SPACE || b[j - 1] === SPACE) return null;
+        if (j === from || b[from] === SPACE || b[j - 1] === SPACE || j - from > MAX_KEY_BYTES)
+          return null;
         if (field === ID) id = latin1(b, from, j);
         else {
           const text = pooled(b, from, j, hash);
@@ -325,13 +329,23 @@ export async function* readNativeBatches(
     else {
       const text = b.toString('utf8', start, end);
       if (text.trim() === '') return false;
+      // a replacement character may be real text, or the decoder's mark for bad bytes
+      if (text.includes('\uFFFD') && !isUtf8(b.subarray(start, end))) {
+        rows.push({ line, error: 'not valid UTF-8: the line holds bytes that are not UTF-8 text' });
+        return rows.length >= options.batchSize;
+      }
       try {
         rows.push({ line, data: JSON.parse(text) });
       } catch (error) {
         rows.push({ line, error: `unparsable JSON: ${(error as Error).message}` });
-        return false;
+        return rows.length >= options.batchSize;
       }
     }
+    return rows.length >= options.batchSize;
+  };
+  const tooLong = (): boolean => {
+    line++;
+    rows.push({ line, error: `the line is longer than ${MAX_LINE_BYTES} bytes; skipped` });
     return rows.length >= options.batchSize;
   };
 
@@ -340,14 +354,21 @@ export async function* readNativeBatches(
   // towards V8's garbage collection triggers)
   let buffer = Buffer.allocUnsafe(BLOCK_BYTES);
   let kept = 0; // bytes of an unfinished line at the start of the buffer
+  // inside a line longer than MAX_LINE_BYTES: its bytes are dropped up to the next newline
+  let skipping = false;
   const file = await open(path, 'r');
   try {
     for (;;) {
       if (kept === buffer.length) {
-        // a line longer than the buffer
-        const grown = Buffer.allocUnsafe(buffer.length * 2);
-        buffer.copy(grown, 0, 0, kept);
-        buffer = grown;
+        if (kept >= MAX_LINE_BYTES) {
+          skipping = true;
+          kept = 0;
+        } else {
+          // a line longer than the buffer
+          const grown = Buffer.allocUnsafe(buffer.length * 2);
+          buffer.copy(grown, 0, 0, kept);
+          buffer = grown;
+        }
       }
       const { bytesRead } = await file.read(buffer, kept, buffer.length - kept, null);
       if (bytesRead === 0) break;
@@ -357,6 +378,20 @@ export async function* readNativeBatches(
       let start = 0;
       // the kept part holds no newline
       let newline = filled.indexOf(NEWLINE, kept);
+      if (skipping) {
+        if (newline < 0) {
+          kept = 0;
+          continue;
+        }
+        skipping = false;
+        start = newline + 1;
+        if (tooLong()) {
+          yield { rows, now };
+          rows = [];
+          now = Date.now();
+        }
+        newline = filled.indexOf(NEWLINE, start);
+      }
       while (newline >= 0) {
         const full = take(filled, start, newline);
         start = newline + 1;
@@ -373,6 +408,7 @@ export async function* readNativeBatches(
   } finally {
     await file.close();
   }
-  if (kept > 0) take(buffer, 0, kept);
+  if (skipping) tooLong();
+  else if (kept > 0) take(buffer, 0, kept);
   if (rows.length > 0) yield { rows, now };
 }

@@ -2,7 +2,8 @@
 // apart from native.ts so that an import whose rows all take the canonical fast paths
 // never loads zod (the loader imports this module on first need).
 import { z } from 'zod';
-import { parseTimestamp } from '../iso-time.ts';
+import { impossibleDate, parseTimestamp } from '../iso-time.ts';
+import { MAX_COUNT, MAX_MINUTES_SAVED } from './limits.ts';
 import { EARLIEST, MAX_FUTURE_MS } from './native.ts';
 
 const text = z.string().trim().min(1, 'must be a non-empty string');
@@ -15,7 +16,7 @@ const tokens = z
   .number({ error: 'must be a number' })
   .int('must be a non-negative integer')
   .nonnegative('must be a non-negative integer')
-  .max(Number.MAX_SAFE_INTEGER, 'is too large')
+  .max(MAX_COUNT, `must be at most ${MAX_COUNT.toLocaleString('en')}`)
   .default(0);
 
 /** An ISO-8601 timestamp, no more than 5 minutes in the future (relative to `now`). */
@@ -23,7 +24,10 @@ function timestamp(now: number) {
   return z.string({ error: 'must be an ISO-8601 timestamp string' }).transform((value, ctx) => {
     const ms = parseTimestamp(value);
     if (Number.isNaN(ms)) {
-      ctx.addIssue({ code: 'custom', message: `cannot parse timestamp "${value}"` });
+      const message = impossibleDate(value)
+        ? `no such date: ${JSON.stringify(value.slice(0, 40))}`
+        : `cannot parse timestamp ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+      ctx.addIssue({ code: 'custom', message });
       return z.NEVER;
     }
     if (ms < EARLIEST) {
@@ -90,6 +94,7 @@ export function nativeSchema(now: number) {
     minutes_saved: z
       .number({ error: 'must be a number' })
       .nonnegative('must not be negative')
+      .max(MAX_MINUTES_SAVED, `must be at most ${MAX_MINUTES_SAVED.toLocaleString('en')}`)
       .default(0),
   });
   const compliance = z.object({

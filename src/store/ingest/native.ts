@@ -1,6 +1,7 @@
 // The native input format (DESIGN.md "Native input format"): one object per line with a
 // `type`. Every adapter maps its format onto these shapes; validation happens once, here.
 import { parseTimestamp } from '../iso-time.ts';
+import { describeValue, limitProblem, MAX_COUNT } from './limits.ts';
 import type {
   ComplianceRecord,
   NativeRecord,
@@ -60,16 +61,16 @@ export function validateRecord(
   }
   if (type === 'usage') {
     const fast = cleanUsage(data as Record<string, unknown>, schemas.now);
-    if (fast) return { ok: true, record: fast };
+    if (fast) {
+      const problem = limitProblem(fast);
+      return problem === null ? { ok: true, record: fast } : { ok: false, reason: problem };
+    }
   }
   const result = schemas[type as (typeof NATIVE_TYPES)[number]].safeParse(data);
   if (result.success) {
-    const field = nulField(result.data);
-    if (field === null) return { ok: true, record: result.data };
-    return {
-      ok: false,
-      reason: `${field}: contains a NUL character (\\u0000), which cannot be stored`,
-    };
+    const problem = limitProblem(result.data);
+    if (problem === null) return { ok: true, record: result.data };
+    return { ok: false, reason: problem };
   }
   const reason = result.error.issues
     .map((issue) => {
@@ -82,29 +83,12 @@ export function validateRecord(
       const message = missing
         ? 'is required'
         : issue.code === 'invalid_value'
-          ? `${JSON.stringify(given)} is not one of ${issue.values.join(', ')}`
+          ? `${describeValue(given)} is not one of ${issue.values.join(', ')}`
           : issue.message;
       return field ? `${field}: ${message}` : message;
     })
     .join('; ');
   return { ok: false, reason };
-}
-
-/**
- * The first field (a dotted path, for `attributes`) whose text holds a NUL character, or
- * null. PostgreSQL text and jsonb cannot store NUL: checked per row so such a row is rejected
- * alone instead of rolling back its whole chunk.
- */
-function nulField(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
-  if (!value || typeof value !== 'object') return null;
-  for (const [key, inner] of Object.entries(value)) {
-    const at = path ? `${path}.${key}` : key;
-    if (key.includes('\u0000')) return at;
-    const found = nulField(inner, at);
-    if (found !== null) return found;
-  }
-  return null;
 }
 
 // ---------- the fast path for well-formed usage rows ----------
@@ -130,7 +114,12 @@ function cleanOptionalText(value: unknown): string | null | typeof NOT_CLEAN {
 
 function cleanCount(value: unknown, absent: number): number {
   if (value === undefined) return absent;
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : -1;
+  return typeof value === 'number' &&
+    Number.isSafeInteger(value) &&
+    value >= 0 &&
+    value <= MAX_COUNT
+    ? value
+    : -1;
 }
 
 export function cleanUsage(data: Record<string, unknown>, now: number): UsageRecord | null {

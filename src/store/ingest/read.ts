@@ -1,13 +1,15 @@
 // Reading import files as batches of rows. Line formats (native JSONL, CSV, LiteLLM CSV)
 // stream with flat memory; JSON documents (API pages: OTLP, Anthropic, OpenAI, Claude Code,
 // LiteLLM JSON) are parsed whole, or one document per line for multi-page files.
+
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
 import { parse } from 'csv-parse';
 import { anthropicUsageToRows } from './anthropic.ts';
 import { claudeCodeToRows } from './claude-code.ts';
 import { csvRecordToRow } from './csv.ts';
 import type { ImportFormat } from './formats.ts';
+import { MAX_LINE_BYTES } from './limits.ts';
 import { litellmLogToNative, litellmToRows } from './litellm.ts';
 import type { IngestRow } from './native.ts';
 import { openaiUsageToRows } from './openai.ts';
@@ -44,23 +46,56 @@ export async function* readBatches(
 /**
  * Lines of a file with backpressure: the next block is read only when the consumer asks
  * for more lines (node:readline's iterator reads ahead and buffers a whole fast file).
+ * A line that is not UTF-8, or longer than MAX_LINE_BYTES, arrives as its error instead
+ * (the same words as the native reader's).
  */
-async function* fileLines(path: string, onBytes?: (bytes: number) => void): AsyncGenerator<string> {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
+async function* fileLines(
+  path: string,
+  onBytes?: (bytes: number) => void,
+): AsyncGenerator<string | { error: string }> {
+  let rest: Buffer = Buffer.alloc(0);
+  let skipping = false;
   let bytes = 0;
   for await (const block of createReadStream(path, {
     highWaterMark: 1 << 20,
   }) as AsyncIterable<Buffer>) {
     bytes += block.length;
     onBytes?.(bytes);
-    const text = rest + decoder.write(block);
-    const lines = text.split('\n');
-    rest = lines.pop() ?? '';
-    for (const line of lines) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+    const data = rest.length > 0 ? Buffer.concat([rest, block]) : block;
+    let start = 0;
+    let newline = data.indexOf(NEWLINE);
+    if (skipping) {
+      if (newline < 0) continue;
+      skipping = false;
+      yield { error: TOO_LONG };
+      start = newline + 1;
+      newline = data.indexOf(NEWLINE, start);
+    }
+    while (newline >= 0) {
+      yield decodeLine(data, start, newline);
+      start = newline + 1;
+      newline = data.indexOf(NEWLINE, start);
+    }
+    rest = data.subarray(start);
+    if (rest.length >= MAX_LINE_BYTES) {
+      skipping = true;
+      rest = Buffer.alloc(0);
+    }
   }
-  rest += decoder.end();
-  if (rest !== '') yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+  if (skipping) yield { error: TOO_LONG };
+  else if (rest.length > 0) yield decodeLine(rest, 0, rest.length);
+}
+
+const NEWLINE = 10;
+const TOO_LONG = `the line is longer than ${MAX_LINE_BYTES} bytes; skipped`;
+
+function decodeLine(data: Buffer, start: number, end: number): string | { error: string } {
+  if (end > start && data[end - 1] === 13) end--;
+  if (end - start >= MAX_LINE_BYTES) return { error: TOO_LONG };
+  const text = data.toString('utf8', start, end);
+  if (text.includes('\uFFFD') && !isUtf8(data.subarray(start, end)))
+    return { error: 'not valid UTF-8: the line holds bytes that are not UTF-8 text' };
+  return text;
 }
 
 async function* readJsonLines(
@@ -72,15 +107,18 @@ async function* readJsonLines(
   let line = 0;
   for await (const text of fileLines(path, options.onBytes)) {
     line++;
-    if (text.trim() === '') continue;
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch (error) {
-      batch.push({ line, error: `unparsable JSON: ${(error as Error).message}` });
-      continue;
+    if (typeof text !== 'string') {
+      batch.push({ line, error: text.error });
+    } else {
+      if (text.trim() === '') continue;
+      let data: unknown;
+      try {
+        data = JSON.parse(text);
+      } catch (error) {
+        batch.push({ line, error: `unparsable JSON: ${(error as Error).message}` });
+      }
+      if (data !== undefined) batch.push(toRow(data, line));
     }
-    batch.push(toRow(data, line));
     if (batch.length >= options.batchSize) {
       yield batch;
       batch = [];
@@ -89,6 +127,12 @@ async function* readJsonLines(
   if (batch.length > 0) yield batch;
 }
 
+/**
+ * Records of a CSV file, numbered by line. The parser hands over raw bytes, so a field
+ * that is not UTF-8 is rejected with its column. A record with more or fewer fields than
+ * the header is rejected. A record the parser cannot read (an unclosed quote, a record
+ * over MAX_LINE_BYTES) becomes an error row, and reading goes on where the parser can.
+ */
 async function* readCsv(
   path: string,
   options: ReadOptions,
@@ -96,26 +140,64 @@ async function* readCsv(
 ): AsyncGenerator<IngestRow[]> {
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   stream.on('data', () => options.onBytes?.(stream.bytesRead));
-  const parser = stream.pipe(
-    parse({
-      columns: true,
-      info: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      bom: true,
-    }),
-  );
+  const skipped: IngestRow[] = [];
+  const parser = parse({
+    // fields as bytes: decoded and checked here
+    encoding: null as unknown as BufferEncoding,
+    info: true,
+    skip_empty_lines: true,
+    relax_column_count: true,
+    // a UTF-8 byte order mark is dropped from the header below (the parser's own BOM
+    // handling switches it to decoded strings)
+    bom: false,
+    max_record_size: MAX_LINE_BYTES,
+    skip_records_with_error: true,
+  });
+  parser.on('skip', (error: Error & { lines?: number }) => {
+    skipped.push({ line: error.lines ?? 0, error: `unreadable CSV: ${error.message}` });
+  });
+  stream.on('error', (error) => parser.destroy(error));
+  stream.pipe(parser);
+  let header: string[] | null = null;
   let batch: IngestRow[] = [];
-  for await (const item of parser as AsyncIterable<{
-    record: Record<string, string>;
-    info: { lines: number };
-  }>) {
-    batch.push(toRow(item.record, item.info.lines));
+  for await (const item of parser as AsyncIterable<{ record: Buffer[]; info: { lines: number } }>) {
+    if (skipped.length > 0) batch.push(...skipped.splice(0));
+    const line = item.info.lines;
+    const fields: string[] = [];
+    let bad: string | null = null;
+    for (let i = 0; i < item.record.length; i++) {
+      const bytes = item.record[i];
+      if (!isUtf8(bytes)) {
+        bad = `${header?.[i] ?? `column ${i + 1}`}: not valid UTF-8`;
+        break;
+      }
+      fields.push(bytes.toString('utf8'));
+    }
+    if (header === null) {
+      if (bad) {
+        batch.push({ line, error: `the header ${bad}` });
+        break;
+      }
+      header = fields.map((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f).trim());
+      continue;
+    }
+    if (bad) batch.push({ line, error: bad });
+    else if (fields.length !== header.length) {
+      batch.push({
+        line,
+        error: `the row has ${fields.length} fields but the header has ${header.length} columns`,
+      });
+    } else {
+      const record: Record<string, string> = {};
+      for (let i = 0; i < header.length; i++) record[header[i]] = fields[i];
+      batch.push(toRow(record, line));
+    }
     if (batch.length >= options.batchSize) {
       yield batch;
       batch = [];
     }
   }
+  batch.push(...skipped.splice(0));
   if (batch.length > 0) yield batch;
 }
 
