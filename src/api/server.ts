@@ -17,6 +17,7 @@ import {
   pseudonymizer,
   touchApiKey,
 } from './auth.ts';
+import { BACKUP_PATH, handleBackup } from './backup-http.ts';
 import type { Context } from './context.ts';
 import { csrfPlugin } from './csrf.ts';
 import { registerApiEntities } from './entities.ts';
@@ -45,6 +46,8 @@ export type ServerOptions = {
    * `port` serves it on its own listener instead (no token; bind it with care).
    */
   metrics?: { key?: string | null; port?: number | null; host?: string };
+  /** a token that may fetch a backup at /admin/backup besides admin keys (`quotient backup`) */
+  backupToken?: string | null;
 };
 
 export type RunningServer = {
@@ -140,6 +143,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (path === '/graphql') return await yoga.requestListener(req, res);
       if (path === METRICS_PATH && !metricsApart)
         return await handleMetrics(req, res, metrics, keys);
+      if (path === BACKUP_PATH) {
+        const localToken = options.backupToken ?? null;
+        return await handleBackup(req, res, { store, keys, localToken, send: sendJson });
+      }
       if (path === QUOTA_CHECK_PATH) {
         return await handleQuotaCheck(req, res, { store, keys, maxBodyBytes, send: sendJson });
       }

@@ -38,6 +38,11 @@ const GROUPS: readonly Group[] = [
   },
   {
     parent: 'program',
+    commands: ['backup', 'restore'],
+    register: async () => (await import('./backup.ts')).registerBackupCommands,
+  },
+  {
+    parent: 'program',
     commands: ['keys'],
     register: async () => (await import('./keys.ts')).registerKeysCommands,
   },

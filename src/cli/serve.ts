@@ -1,5 +1,6 @@
 // `quotient serve` (`npm start`): applies migrations, seeds the demo organisation into an
 // empty database (unless --no-seed), and serves the API until SIGTERM or SIGINT.
+import { randomBytes } from 'node:crypto';
 import { type Command, InvalidArgumentError } from 'commander';
 import { createApiKey } from '../api/auth.ts';
 import { apiEntities } from '../api/entities.ts';
@@ -9,6 +10,7 @@ import { startEnforcementWorkers } from '../api/workers.ts';
 import { openStore } from '../store/db.ts';
 import { seedIfEmpty } from '../store/seed.ts';
 import { createLogger } from './logger.ts';
+import { removeServerFile, writeServerFile } from './server-file.ts';
 import { dataDirOption } from './store-options.ts';
 
 type ServeFlags = { port: number; host: string; dataDir: string; seed: boolean };
@@ -42,8 +44,11 @@ export function registerServeCommand(program: Command): void {
         log.info('checking for an empty database to seed the demo organisation');
         if (await seedIfEmpty(store)) log.info('seeded the demo organisation');
       }
+      // `quotient backup` beside a running server asks it for the dump with this token
+      const backupToken = store.embedded ? randomBytes(24).toString('base64url') : null;
       const server = await startServer({
         store,
+        backupToken,
         port: flags.port,
         host: flags.host,
         logger: log,
@@ -55,6 +60,8 @@ export function registerServeCommand(program: Command): void {
           host: process.env.QUOTIENT_METRICS_HOST ?? '127.0.0.1',
         },
       });
+      if (backupToken)
+        writeServerFile(flags.dataDir, { pid: process.pid, url: server.url, backupToken });
       // escalation sweeps (a singleton across instances), re-evaluation after ingest, webhooks
       const workers = startEnforcementWorkers(store, { log });
       const warming = performance.now();
@@ -94,6 +101,7 @@ export function registerServeCommand(program: Command): void {
         log.info({ signal }, 'shutting down: finishing in-flight requests');
         await workers.stop();
         await server.close();
+        if (backupToken) removeServerFile(flags.dataDir);
         // closing the pool waits for every query to end; a runaway one must not keep the
         // process alive (exiting drops its connection)
         const closed = await Promise.race([

@@ -52,6 +52,8 @@ export type Store = {
   /** Connection URL (for the embedded database, the loopback socket's URL). */
   url: string;
   embedded: boolean;
+  /** the embedded PGlite instance (backups), or null on a PostgreSQL server */
+  pglite: PGlite | null;
   /**
    * Largest number of connections the database accepts at once. The embedded PGlite
    * serves one connection: never hold a transaction open while awaiting another query
@@ -69,7 +71,7 @@ type Embedded = { db: PGlite; server: PGLiteSocketServer; url: string; unlock: (
  */
 const openHere = new Set<string>();
 
-function lockDataDir(dataDir: string): () => void {
+export function lockDataDir(dataDir: string): () => void {
   const lock = join(resolve(dataDir), 'quotient.lock');
   if (openHere.has(lock))
     throw new Error(`the embedded database in ${dataDir} is already open in this process`);
@@ -193,6 +195,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
     },
     url,
     embedded: embedded !== null,
+    pglite: embedded?.db ?? null,
     maxConnections: max,
   };
 
