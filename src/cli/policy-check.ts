@@ -2,7 +2,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { analyzePolicy } from '../policy/analyze.ts';
-import { type Diagnostic, hasErrors } from '../policy/diagnostics.ts';
+import { codes, type Diagnostic, hasErrors } from '../policy/diagnostics.ts';
 import { formatPolicy } from '../policy/format.ts';
 import { parsePolicy } from '../policy/parse.ts';
 
@@ -44,7 +44,7 @@ function safeAnalyze(text: string, file: string): Diagnostic[] {
     return [
       {
         severity: 'error',
-        code: 'Q2999',
+        code: codes.internalParserError,
         message: `internal error while checking this file: ${(error as Error)?.message ?? String(error)}`,
         range: { start: at, end: at },
         hint: 'this is a bug in quotient; please report it with the file',

@@ -1,19 +1,16 @@
-// Writes docs/cli.md: the `--help` text of every `quotient` command, generated from the
-// program itself so the reference cannot drift. `npm run docs` refreshes it;
-// test/docs/cli-reference.test.ts fails when the committed file is stale.
-import { writeFileSync } from 'node:fs';
+// Writes the generated documentation: docs/cli.md, the `--help` text of every `quotient`
+// command generated from the program itself, and the diagnostics pages from the catalog.
+// `npm run docs` refreshes them; tests in test/docs/ fail when a committed page is stale.
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { diagnosticsPages } from './diagnostics-docs.ts';
 import { buildProgram } from './program.ts';
 
-export const referencePath = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'docs',
-  'cli.md',
-);
+const docsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs');
+export const referencePath = join(docsDir, 'cli.md');
+export const diagnosticsDir = join(docsDir, 'diagnostics');
 
 /** Help is wrapped at 80 columns, as `--help` prints it when not writing to a terminal. */
 const HELP_WIDTH = 80;
@@ -55,4 +52,11 @@ export async function referenceMarkdown(): Promise<string> {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   writeFileSync(referencePath, await referenceMarkdown());
   console.log(`wrote ${referencePath}`);
+  const pages = diagnosticsPages();
+  mkdirSync(diagnosticsDir, { recursive: true });
+  for (const name of readdirSync(diagnosticsDir)) {
+    if (!pages.has(name)) rmSync(join(diagnosticsDir, name));
+  }
+  for (const [name, text] of pages) writeFileSync(join(diagnosticsDir, name), text);
+  console.log(`wrote ${pages.size} pages in ${diagnosticsDir}`);
 }

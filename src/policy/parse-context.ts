@@ -16,7 +16,8 @@ import type {
   StringLit,
   SubjectKind,
 } from './ast.ts';
-import type { Diagnostic } from './diagnostics.ts';
+import type { Diagnostic, DiagnosticCode } from './diagnostics.ts';
+import { codes } from './diagnostics.ts';
 
 /** Positions, diagnostics and the fallbacks used while building from a possibly broken CST. */
 export class BuildContext {
@@ -71,12 +72,12 @@ export class BuildContext {
   }
 
   /** A problem found while building the AST (dropped if the file is parsed again). */
-  error(code: string, message: string, range: Range, hint?: string): void {
+  error(code: DiagnosticCode, message: string, range: Range, hint?: string): void {
     this.buildDiagnostics.push(diagnostic(code, message, range, hint));
   }
 
   /** A lexical problem: found once, kept whatever the parser does next. */
-  lexicalError(code: string, message: string, range: Range, hint?: string): void {
+  lexicalError(code: DiagnosticCode, message: string, range: Range, hint?: string): void {
     this.diagnostics.push(diagnostic(code, message, range, hint));
   }
 
@@ -84,7 +85,7 @@ export class BuildContext {
     const snippet = this.text.slice(e.offset, e.offset + Math.min(e.length, 20));
     const shown = snippet.replace(/[\r\n\t]/g, ' ');
     this.lexicalError(
-      'Q1001',
+      codes.unexpectedCharacter,
       `unexpected character${e.length > 1 ? 's' : ''} \`${shown}\``,
       this.rangeAt(e.offset, e.offset + e.length),
       lexHint(snippet),
@@ -96,14 +97,14 @@ export class BuildContext {
     for (const t of tokens) {
       if (t.tokenType === T.UnterminatedString) {
         this.lexicalError(
-          'Q1002',
+          codes.unclosedString,
           'this string has no closing `"`',
           this.tokenRange(t),
           'close the string on the same line',
         );
       } else if (t.tokenType === T.BadNumber) {
         this.lexicalError(
-          'Q1003',
+          codes.malformedNumber,
           `\`${t.image}\` is not a number`,
           this.tokenRange(t),
           'numbers look like `2,000`, `40k`, `2M` or `1.5`; durations like `7d`, `12h`, `4w`, `3mo`',
@@ -116,7 +117,12 @@ export class BuildContext {
   }
 }
 
-export function diagnostic(code: string, message: string, range: Range, hint?: string): Diagnostic {
+export function diagnostic(
+  code: DiagnosticCode,
+  message: string,
+  range: Range,
+  hint?: string,
+): Diagnostic {
   return hint === undefined
     ? { severity: 'error', code, message, range }
     : { severity: 'error', code, message, range, hint };

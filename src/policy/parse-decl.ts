@@ -21,6 +21,7 @@ import type {
   TestDecl,
   TierDecl,
 } from './ast.ts';
+import { codes } from './diagnostics.ts';
 import {
   type BuildContext,
   type Children,
@@ -106,7 +107,7 @@ const declarationBuilders: Record<string, DeclBuilder> = {
       if (!priceKind || !amount || !entryRange) continue;
       if (seen.has(priceKind)) {
         ctx.error(
-          'Q2010',
+          codes.duplicateClause,
           `the \`${priceKind}\` price of model "${model.value}" is given twice`,
           entryRange,
           'keep one of them',
@@ -297,7 +298,7 @@ const declarationBuilders: Record<string, DeclBuilder> = {
     const nows = (c.now ?? []) as IToken[];
     if (nows.length > 1 && isReal(nows[1])) {
       ctx.error(
-        'Q2010',
+        codes.duplicateClause,
         `\`now\` is given twice in test "${testName.value}"`,
         ctx.tokenRange(nows[1]),
         'keep one clock',
@@ -321,7 +322,7 @@ function noRepeats(c: Children, keys: readonly string[], where: string, ctx: Bui
     const list = (c[key] ?? []) as IToken[];
     if (list.length > 1 && isReal(list[1])) {
       ctx.error(
-        'Q2010',
+        codes.duplicateClause,
         `\`${list[1].image}\` is given twice in ${where}`,
         ctx.tokenRange(list[1]),
         'keep one of them',
@@ -343,7 +344,12 @@ function repeated(
   }
   const range = nodeRange(clause, ctx);
   if (range)
-    ctx.error('Q2010', `\`${word}\` is given twice in ${where}`, range, 'keep one of them');
+    ctx.error(
+      codes.duplicateClause,
+      `\`${word}\` is given twice in ${where}`,
+      range,
+      'keep one of them',
+    );
   return true;
 }
 

@@ -4,6 +4,7 @@ import type { IRecognitionException, IToken, TokenType } from 'chevrotain';
 import * as T from '../../grammar/tokens.ts';
 import type { Range } from './ast.ts';
 import type { Diagnostic } from './diagnostics.ts';
+import { codes } from './diagnostics.ts';
 import type { BuildContext } from './parse-context.ts';
 import { suggest } from './suggest.ts';
 
@@ -185,7 +186,7 @@ export function syntaxDiagnostic(
     }
     const diagnostic: Diagnostic = {
       severity: 'error',
-      code: 'Q2005',
+      code: codes.unknownDeclaration,
       message: `expected a declaration, found ${what}`,
       range: at,
       hint: guess
@@ -233,10 +234,10 @@ export function syntaxDiagnostic(
   const unclosed = expected.includes('RCurly') ? unclosedBrace(tokens, found, ctx) : undefined;
   const code =
     e.name === 'NoViableAltException'
-      ? 'Q2002'
+      ? codes.noAlternative
       : e.name === 'EarlyExitException'
-        ? 'Q2003'
-        : 'Q2001';
+        ? codes.emptyList
+        : codes.expectedToken;
   const message = `expected ${listLabels(names)}${describePrevious(before, tokens, rule)}, found ${what}`;
   const fullHint = hint ?? unclosed;
   const diagnostic: Diagnostic =

@@ -3,6 +3,7 @@
 import type { CstNode, IToken } from 'chevrotain';
 import * as T from '../../grammar/tokens.ts';
 import type { BinaryOp, Expr, Range } from './ast.ts';
+import { codes } from './diagnostics.ts';
 import {
   type BuildContext,
   type Children,
@@ -120,7 +121,7 @@ class Climber {
       this.i++;
       if (prec === COMPARISON && comparisons++ > 0) {
         this.ctx.error(
-          'Q2007',
+          codes.chainedComparison,
           `comparisons cannot be chained: \`${item.token.image}\` follows another comparison`,
           this.ctx.tokenRange(item.token),
           'join the two comparisons with `and`, e.g. `a < b and b < c`',
@@ -149,7 +150,7 @@ class Climber {
       const isNot = prefix.tokenType === T.Not;
       if (isNot && minPrec > NOT_LEVEL) {
         this.ctx.error(
-          'Q2006',
+          codes.notNeedsParentheses,
           '`not` cannot stand here without parentheses',
           this.ctx.tokenRange(prefix),
           'write `(not …)`, or put `not` in front of the whole comparison',

@@ -6,6 +6,7 @@ import { policyParser } from '../../grammar/parser.ts';
 import * as T from '../../grammar/tokens.ts';
 import type { Declaration, PolicyFile } from './ast.ts';
 import type { Diagnostic } from './diagnostics.ts';
+import { codes } from './diagnostics.ts';
 import { BuildContext } from './parse-context.ts';
 import { buildDeclaration, buildFile } from './parse-decl.ts';
 import { syntaxDiagnostic } from './parse-errors.ts';
@@ -92,7 +93,7 @@ export function parsePolicy(text: string, file?: string): ParseResult {
     const tooDeep = tooDeeplyNested(tokens);
     if (tooDeep) {
       ctx.lexicalError(
-        'Q2008',
+        codes.nestingTooDeep,
         `brackets nest more than ${MAX_NESTING} levels deep here`,
         ctx.tokenRange(tooDeep),
         'split the expression into metrics',
@@ -145,7 +146,7 @@ export function parsePolicy(text: string, file?: string): ParseResult {
     const diagnostics = ctx.diagnostics.filter((d) => d.code.startsWith('Q1'));
     diagnostics.push({
       severity: 'error',
-      code: overflow ? 'Q2008' : 'Q2999',
+      code: overflow ? codes.nestingTooDeep : codes.internalParserError,
       message: overflow
         ? 'this policy nests too deeply to read (very long chains of `if`, `not` or `-`)'
         : `internal parser error: ${(error as Error)?.message ?? String(error)}`,

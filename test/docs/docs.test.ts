@@ -26,13 +26,13 @@ function fences(text: string): Fence[] {
   const out: Fence[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const open = /^(`{3,}|~{3,})\s*(\S*)/.exec(lines[i]);
+    const open = /^(`{3,}|~{3,})\s*(.*)$/.exec(lines[i]);
     if (!open) continue;
     const marker = open[1];
     const start = i;
     const body: string[] = [];
     for (i++; i < lines.length && !lines[i].startsWith(marker); i++) body.push(lines[i]);
-    out.push({ info: open[2], body: body.join('\n'), line: start + 1 });
+    out.push({ info: open[2].trim(), body: body.join('\n'), line: start + 1 });
   }
   return out;
 }
@@ -88,6 +88,20 @@ describe('docs', () => {
       expect(name).toMatch(/^\d{4}-\d{2}-\d{2}-[a-z0-9-]+\.md$/);
     }
   });
+
+  const fencesOf = (page: string) =>
+    fences(readFileSync(page, 'utf8')).map((fence) => ({
+      ...fence,
+      where: `${relative(root, page)}:${fence.line}`,
+    }));
+  const failing = pages.flatMap(fencesOf).filter((fence) => fence.info === 'policy fails');
+
+  it.each(failing.map((e) => [e.where, e] as const))(
+    'policy example %s, marked `fails`, reports an error or warning',
+    (where, example) => {
+      expect(analyzePolicy(example.body, where).diagnostics.length).toBeGreaterThan(0);
+    },
+  );
 
   const examples = pages.flatMap((page) =>
     fences(readFileSync(page, 'utf8'))

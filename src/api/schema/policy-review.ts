@@ -17,7 +17,7 @@ import {
 } from '../../engine/impact.ts';
 import { renderImpactMarkdown } from '../../engine/impact-render.ts';
 import { analyzePolicy } from '../../policy/analyze.ts';
-import { hasErrors } from '../../policy/diagnostics.ts';
+import { codes, hasErrors } from '../../policy/diagnostics.ts';
 import {
   type Change,
   type DiffInput,
@@ -57,7 +57,7 @@ async function loadSide(ctx: Context, side: SideArg, which: string): Promise<Loa
     throw new PolicyInvalidError([
       {
         severity: 'error',
-        code: 'Q0001',
+        code: codes.invalidRequest,
         message: `${which}: give exactly one of \`version\` or \`source\``,
         range: {
           start: { line: 1, column: 1, offset: 0 },

@@ -1,7 +1,8 @@
 // Name resolution, types/units and value ranges of one expression. The caller supplies
 // what the expression may see (subject kind, metrics) and collects diagnostics.
 import type { Expr, Name, Range } from '../ast.ts';
-import type { Diagnostic } from '../diagnostics.ts';
+import type { Diagnostic, DiagnosticCode } from '../diagnostics.ts';
+import { codes } from '../diagnostics.ts';
 import { suggest } from '../suggest.ts';
 import { durationMinutes } from '../windows.ts';
 import {
@@ -60,7 +61,7 @@ function attributesOf(subject: 'person' | 'team'): Record<string, AttrType> {
   return subject === 'person' ? PERSON_ATTRIBUTES : TEAM_ATTRIBUTES;
 }
 
-function error(code: string, message: string, range: Range, hint?: string): Diagnostic {
+function error(code: DiagnosticCode, message: string, range: Range, hint?: string): Diagnostic {
   return hint
     ? { severity: 'error', code, message, range, hint }
     : { severity: 'error', code, message, range };
@@ -110,7 +111,7 @@ function unknownName(
   const guess = suggest(name.text, candidates);
   scope.report(
     error(
-      'Q3001',
+      codes.unknownName,
       `unknown ${what} \`${name.text}\`${guess ? `; did you mean \`${guess}\`?` : ''}`,
       name.range,
       guess
@@ -132,7 +133,7 @@ export function inferExpr(e: Expr, scope: ExprScope): Typed {
       if (e.currency !== scope.currency) {
         scope.report(
           error(
-            'Q4007',
+            codes.wrongCurrency,
             `amount in ${e.currency}, but the policy currency is ${scope.currency}`,
             e.range,
             `write the amount in ${scope.currency}`,
@@ -158,7 +159,7 @@ export function inferExpr(e: Expr, scope: ExprScope): Typed {
         const guess = suggest(e.fact.text, Object.keys(FACTS));
         scope.report(
           error(
-            'Q3011',
+            codes.unknownFact,
             `\`within\` needs a fact, and \`${e.fact.text}\` is not one${guess ? `; did you mean \`${guess}\`?` : ''}`,
             e.fact.range,
           ),
@@ -192,7 +193,7 @@ export function inferExpr(e: Expr, scope: ExprScope): Typed {
         if (!comparable(v.ty, t.ty)) {
           scope.report(
             error(
-              'Q4009',
+              codes.mixedList,
               `list item \`${exprText(item)}\` is ${unitText(t.ty)}, but \`${exprText(e.value)}\` is ${unitText(v.ty)}`,
               item.range,
             ),
@@ -212,7 +213,7 @@ export function inferExpr(e: Expr, scope: ExprScope): Typed {
         if (!u) {
           scope.report(
             error(
-              'Q4008',
+              codes.mixedBranches,
               `the branches of \`if\` differ in unit: ${unitText(t.ty)} and ${unitText(f.ty)}`,
               e.range,
             ),
@@ -223,7 +224,9 @@ export function inferExpr(e: Expr, scope: ExprScope): Typed {
       }
       if (t.ty.t === 'err' || f.ty.t === 'err') return { ty: ERR, range };
       if (!comparable(t.ty, f.ty)) {
-        scope.report(error('Q4008', 'the branches of `if` have different types', e.range));
+        scope.report(
+          error(codes.mixedBranches, 'the branches of `if` have different types', e.range),
+        );
         return ERR_T;
       }
       return { ty: t.ty.t === 'any' ? f.ty : t.ty, range };
@@ -258,7 +261,11 @@ function inferMember(e: Extract<Expr, { kind: 'Member' }>, scope: ExprScope): Ty
   }
   if (cur.kind !== 'Ref') {
     scope.report(
-      error('Q3006', 'attribute access works on `person`, `team` and `attributes`', e.range),
+      error(
+        codes.unknownAttribute,
+        'attribute access works on `person`, `team` and `attributes`',
+        e.range,
+      ),
     );
     return ERR_T;
   }
@@ -267,13 +274,13 @@ function inferMember(e: Extract<Expr, { kind: 'Member' }>, scope: ExprScope): Ty
   const rest = root === 'attributes' ? path : path[0] === 'attributes' ? path.slice(1) : null;
   if (rest && (root === 'attributes' || root === 'person' || root === 'team')) {
     if (rest.length === 1) return { ty: ANY, range: ALL };
-    scope.report(error('Q3006', `\`${exprText(e)}\` is not an attribute`, e.range));
+    scope.report(error(codes.unknownAttribute, `\`${exprText(e)}\` is not an attribute`, e.range));
     return ERR_T;
   }
   if ((root === 'team' || root === 'person') && path.length === 1) {
     const attrs = root === 'team' ? TEAM_ATTRIBUTES : PERSON_ATTRIBUTES;
     if (root === 'person' && scope.subject === 'team') {
-      scope.report(error('Q3006', 'a team leaderboard has no `person`', cur.range));
+      scope.report(error(codes.unknownAttribute, 'a team leaderboard has no `person`', cur.range));
       return ERR_T;
     }
     const attr = attrs[path[0]];
@@ -282,7 +289,7 @@ function inferMember(e: Extract<Expr, { kind: 'Member' }>, scope: ExprScope): Ty
     const guess = suggest(prop.text, Object.keys(attrs));
     scope.report(
       error(
-        'Q3006',
+        codes.unknownAttribute,
         `unknown ${root} attribute \`${prop.text}\`${guess ? `; did you mean \`${guess}\`?` : ''}`,
         prop.range,
         `${root} attributes: ${Object.keys(attrs).join(', ')}, attributes.<name>`,
@@ -293,7 +300,7 @@ function inferMember(e: Extract<Expr, { kind: 'Member' }>, scope: ExprScope): Ty
   const guess = suggest(root, ['person', 'team', 'attributes']);
   scope.report(
     error(
-      'Q3006',
+      codes.unknownAttribute,
       `\`${root}\` has no attributes${guess ? `; did you mean \`${guess}\`?` : ''}`,
       cur.range,
       'attribute access works on `person`, `team` and `attributes`',
@@ -309,7 +316,7 @@ function inferCall(e: Extract<Expr, { kind: 'Call' }>, scope: ExprScope): Typed 
     const guess = suggest(e.callee.text, Object.keys(FUNCTIONS));
     scope.report(
       error(
-        'Q3007',
+        codes.unknownFunction,
         `unknown function \`${e.callee.text}\`${guess ? `; did you mean \`${guess}\`?` : ''}`,
         e.callee.range,
         `functions: ${Object.keys(FUNCTIONS).join(', ')}`,
@@ -320,7 +327,11 @@ function inferCall(e: Extract<Expr, { kind: 'Call' }>, scope: ExprScope): Typed 
   if (args.length < fn.min || args.length > fn.max) {
     const want = fn.min === fn.max ? `${fn.min}` : `at least ${fn.min}`;
     scope.report(
-      error('Q4006', `\`${e.callee.text}\` takes ${want} argument(s), got ${args.length}`, e.range),
+      error(
+        codes.badArguments,
+        `\`${e.callee.text}\` takes ${want} argument(s), got ${args.length}`,
+        e.range,
+      ),
     );
     return ERR_T;
   }
@@ -336,7 +347,7 @@ function inferCall(e: Extract<Expr, { kind: 'Call' }>, scope: ExprScope): Typed 
     if (name !== 'sqrt' && r.lo <= 0) {
       scope.report({
         severity: 'warning',
-        code: 'Q6002',
+        code: codes.logOfNonPositive,
         message: `\`${exprText(e.args[0])}\` can be zero or negative, where \`${name}\` is undefined (evaluates to 0)`,
         range: e.args[0].range,
         hint: `use \`${name}(1 + ${exprText(e.args[0])})\` or \`${name}(max(${exprText(e.args[0])}, 1))\``,
@@ -353,7 +364,7 @@ function inferCall(e: Extract<Expr, { kind: 'Call' }>, scope: ExprScope): Typed 
     if (!u) {
       scope.report(
         error(
-          'Q4006',
+          codes.badArguments,
           `the arguments of \`${name}\` differ in unit: ${unitText(ty)} and ${unitText(args[i].ty)}`,
           e.args[i].range,
         ),
@@ -414,7 +425,7 @@ function inferBinary(e: Extract<Expr, { kind: 'Binary' }>, scope: ExprScope): Ty
       if (!comparable(a.ty, b.ty)) {
         scope.report(
           error(
-            'Q4002',
+            codes.mixedUnitsComparison,
             `cannot compare ${unitText(a.ty)} with ${unitText(b.ty)}: \`${exprText(e)}\``,
             e.range,
           ),
@@ -436,7 +447,7 @@ function inferBinary(e: Extract<Expr, { kind: 'Binary' }>, scope: ExprScope): Ty
       if (!unify(a.ty, b.ty)) {
         scope.report(
           error(
-            'Q4002',
+            codes.mixedUnitsComparison,
             `cannot compare ${unitText(a.ty)} with ${unitText(b.ty)}: \`${exprText(e)}\``,
             e.range,
             'compare like with like, e.g. tokens with tokens, money with money',
@@ -460,7 +471,7 @@ function inferBinary(e: Extract<Expr, { kind: 'Binary' }>, scope: ExprScope): Ty
       if (!u) {
         scope.report(
           error(
-            'Q4001',
+            codes.mixedUnitsSum,
             `cannot ${ARITH_VERB[e.op]} ${unitText(b.ty)} ${e.op === '+' ? 'to' : 'from'} ${unitText(a.ty)}: \`${exprText(e)}\``,
             e.range,
             'both sides of + and - need the same unit',
@@ -485,7 +496,7 @@ function inferBinary(e: Extract<Expr, { kind: 'Binary' }>, scope: ExprScope): Ty
         const text = exprText(e.right);
         scope.report({
           severity: 'warning',
-          code: 'Q6001',
+          code: codes.maybeDivisionByZero,
           message: `the denominator \`${text}\` can be zero (x / 0 evaluates to 0)`,
           range: e.right.range,
           hint: `use \`max(${text.replace(/^\((.*)\)$/, '$1')}, 1)\``,
@@ -502,7 +513,7 @@ function expectBool(t: Typed, e: Expr, scope: ExprScope, where: string): void {
   if (t.ty.t === 'bool' || t.ty.t === 'err' || t.ty.t === 'any') return;
   scope.report(
     error(
-      'Q4004',
+      codes.notACondition,
       `${where} needs a condition (true/false), but \`${exprText(e)}\` is ${unitText(t.ty)}`,
       e.range,
     ),
@@ -511,7 +522,11 @@ function expectBool(t: Typed, e: Expr, scope: ExprScope, where: string): void {
 
 function typeError(e: Expr, t: Typed, wanted: string, scope: ExprScope): void {
   scope.report(
-    error('Q4003', `expected ${wanted}, but \`${exprText(e)}\` is ${unitText(t.ty)}`, e.range),
+    error(
+      codes.arithmeticOnText,
+      `expected ${wanted}, but \`${exprText(e)}\` is ${unitText(t.ty)}`,
+      e.range,
+    ),
   );
 }
 

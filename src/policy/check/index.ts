@@ -20,8 +20,8 @@ import type {
   TestDecl,
   TierDecl,
 } from '../ast.ts';
-import type { Diagnostic } from '../diagnostics.ts';
-import { sortDiagnostics } from '../diagnostics.ts';
+import type { Diagnostic, DiagnosticCode } from '../diagnostics.ts';
+import { codes, sortDiagnostics } from '../diagnostics.ts';
 import { decimalToMicros } from '../price.ts';
 import { suggest } from '../suggest.ts';
 import { isValidTimeZone } from '../windows.ts';
@@ -55,13 +55,13 @@ function group(ast: PolicyFile): Decls {
   return new Proxy(out, { get: (t, k: string) => t[k] ?? [] }) as unknown as Decls;
 }
 
-function err(code: string, message: string, range: Range, hint?: string): Diagnostic {
+function err(code: DiagnosticCode, message: string, range: Range, hint?: string): Diagnostic {
   return hint
     ? { severity: 'error', code, message, range, hint }
     : { severity: 'error', code, message, range };
 }
 
-function warn(code: string, message: string, range: Range, hint?: string): Diagnostic {
+function warn(code: DiagnosticCode, message: string, range: Range, hint?: string): Diagnostic {
   return hint
     ? { severity: 'warning', code, message, range, hint }
     : { severity: 'warning', code, message, range };
@@ -178,7 +178,7 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
       if (depth > MAX_EXPRESSION_DEPTH) {
         report(
           err(
-            'Q5012',
+            codes.expressionTooDeep,
             `this expression nests ${depth} operators deep; at most ${MAX_EXPRESSION_DEPTH} are allowed`,
             e.range,
             'split it into metrics',
@@ -194,14 +194,19 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
     const list = d[kind] as Declaration[];
     for (const extra of list.slice(1)) {
       report(
-        err('Q5005', `\`${keyword(kind)}\` is declared more than once`, extra.range, 'keep one'),
+        err(
+          codes.headerProblem,
+          `\`${keyword(kind)}\` is declared more than once`,
+          extra.range,
+          'keep one',
+        ),
       );
     }
   }
   if (d.PolicyHeader.length === 0 && ast.declarations.length > 0) {
     report(
       warn(
-        'Q5005',
+        codes.headerProblem,
         'the policy has no `policy "<name>" version "<v>"` header',
         ast.declarations[0].range,
       ),
@@ -212,7 +217,7 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
   if (currencyDecl && !/^[A-Z]{3}$/.test(currency)) {
     report(
       err(
-        'Q5010',
+        codes.badCurrency,
         `\`${currency}\` is not an ISO 4217 currency code`,
         currencyDecl.code.range,
         'e.g. USD, EUR, GBP',
@@ -224,7 +229,7 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
     const guess = suggest(tz.zone.value, Intl.supportedValuesOf('timeZone'));
     report(
       err(
-        'Q5007',
+        codes.unknownTimezone,
         `unknown timezone "${tz.zone.value}"${guess ? `; did you mean "${guess}"?` : ''}`,
         tz.zone.range,
         'an IANA zone name such as "Europe/London"',
@@ -238,7 +243,7 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
   ) {
     report(
       err(
-        'Q5006',
+        codes.missingValue,
         '`min_group_size` must be a whole number of at least 1',
         privacy.minGroupSize.range,
       ),
@@ -246,7 +251,9 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
   }
   const exceptions = d.Exceptions[0];
   if (exceptions?.maxDuration && exceptions.maxDuration.amount <= 0) {
-    report(err('Q5006', '`max_duration` must be positive', exceptions.maxDuration.range));
+    report(
+      err(codes.missingValue, '`max_duration` must be positive', exceptions.maxDuration.range),
+    );
   }
 
   // ---- duplicates ----
@@ -262,7 +269,7 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
       if (first) {
         report(
           err(
-            'Q3010',
+            codes.duplicateName,
             `${what} \`${n.text}\` is already declared at line ${first.start.line}`,
             n.range,
             'rename or remove one of them',
@@ -293,7 +300,7 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
   const needName = (
     name: Name,
     set: ReadonlySet<string> | readonly string[],
-    code: string,
+    code: DiagnosticCode,
     what: string,
     hint?: string,
   ) => {
@@ -318,21 +325,21 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
     needName(
       m.className,
       classes,
-      'Q3002',
+      codes.unknownClass,
       'model class',
       `declare it: class ${m.className.text} "..."`,
     );
     const seen = new Set<string>();
     for (const p of m.prices) {
       if (seen.has(p.priceKind))
-        report(err('Q3010', `price \`${p.priceKind}\` is given twice`, p.range));
+        report(err(codes.duplicateName, `price \`${p.priceKind}\` is given twice`, p.range));
       seen.add(p.priceKind);
       try {
         decimalToMicros(p.amount.raw);
       } catch {
         report(
           err(
-            'Q4011',
+            codes.inexactMoney,
             `price \`${p.amount.raw}\` is not a non-negative amount with at most 6 decimals`,
             p.amount.range,
           ),
@@ -346,7 +353,7 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
     if (FACTS[m.name.text] || PERSON_ATTRIBUTES[m.name.text] || TEAM_ATTRIBUTES[m.name.text]) {
       report(
         err(
-          'Q3013',
+          codes.metricShadowsName,
           `metric \`${m.name.text}\` hides the fact or attribute of the same name`,
           m.name.range,
           'choose another name',
@@ -374,7 +381,7 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
       if (t.ty.t !== 'num' && t.ty.t !== 'err') {
         report(
           err(
-            'Q4005',
+            codes.notANumber,
             `metric \`${name}\` must be a number, but its formula is ${unitText(t.ty)}`,
             decl.formula.range,
           ),
@@ -400,7 +407,7 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
     if (t.ty.t !== 'bool' && t.ty.t !== 'err' && t.ty.t !== 'any') {
       report(
         err(
-          'Q4004',
+          codes.notACondition,
           `${where} needs a condition (true/false), but \`${exprText(e)}\` is ${unitText(t.ty)}`,
           e.range,
         ),
@@ -416,7 +423,7 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
       if (t.ty.t === 'num') {
         report(
           warn(
-            'Q4010',
+            codes.numericCohort,
             `cohort \`${exprText(l.cohort)}\` is a number; cohorts group by a name such as \`role\``,
             l.cohort.range,
           ),
@@ -426,13 +433,19 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
     condition(l.eligible, scope, '`eligible when`');
     condition(l.exclude, scope, '`exclude when`');
     if (!l.score) {
-      report(err('Q5006', `leaderboard \`${l.name.text}\` has no \`score = ...\``, l.name.range));
+      report(
+        err(
+          codes.missingValue,
+          `leaderboard \`${l.name.text}\` has no \`score = ...\``,
+          l.name.range,
+        ),
+      );
     } else {
       const t = inferExpr(l.score, scope);
       if (t.ty.t !== 'num' && t.ty.t !== 'err') {
         report(
           err(
-            'Q4005',
+            codes.notANumber,
             `the score must be a number, but \`${exprText(l.score)}\` is ${unitText(t.ty)}`,
             l.score.range,
           ),
@@ -444,7 +457,7 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
       ) {
         report(
           warn(
-            'Q5011',
+            codes.volumeScore,
             `this score ranks raw ${unitText(t.ty)}: leaderboards should reward value per token, not volume`,
             l.score.range,
             'divide by tokens or cost, e.g. `accepted / max(tokens, 1)`',
@@ -453,7 +466,7 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
       }
     }
     if (l.top && (l.top.value < 1 || !Number.isInteger(l.top.value))) {
-      report(err('Q5006', '`top` must be a whole number of at least 1', l.top.range));
+      report(err(codes.missingValue, '`top` must be a whole number of at least 1', l.top.range));
     }
   }
 
@@ -462,33 +475,40 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
     if (!t.limit)
       report(
         err(
-          'Q5006',
+          codes.missingValue,
           `tier \`${t.name.text}\` has no \`limit N tokens per <period>\``,
           t.name.range,
         ),
       );
     else if (t.limit.value <= 0)
-      report(err('Q5006', 'a tier limit must be positive', t.limit.range));
+      report(err(codes.missingValue, 'a tier limit must be positive', t.limit.range));
     if (Array.isArray(t.models)) {
       for (const c of t.models)
-        needName(c, classes, 'Q3002', 'model class', `declare it: class ${c.text} "..."`);
+        needName(
+          c,
+          classes,
+          codes.unknownClass,
+          'model class',
+          `declare it: class ${c.text} "..."`,
+        );
     }
   }
   checkAssignments(d.Assign, d.Tier.length > 0, report);
   for (const a of d.Assign) {
-    needName(a.tier, tiers, 'Q3003', 'tier');
+    needName(a.tier, tiers, codes.unknownTier, 'tier');
     condition(a.when, personScope, '`assign ... when`');
   }
 
   // ---- budgets ----
   for (const b of d.Budget) {
     inferExpr(b.amount, personScope);
-    if (b.amount.amount <= 0) report(err('Q5006', 'a budget must be positive', b.amount.range));
+    if (b.amount.amount <= 0)
+      report(err(codes.missingValue, 'a budget must be positive', b.amount.range));
     else {
       try {
         decimalToMicros(String(b.amount.amount));
       } catch {
-        report(err('Q4011', 'a budget amount needs at most 6 decimals', b.amount.range));
+        report(err(codes.inexactMoney, 'a budget amount needs at most 6 decimals', b.amount.range));
       }
     }
   }
@@ -499,7 +519,7 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
     needName(
       e.target,
       LADDERS,
-      'Q3008',
+      codes.unknownLadder,
       'escalation ladder',
       'ladders: quota (tier limits), budget (budgets)',
     );
@@ -510,12 +530,18 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
     );
     for (const s of e.steps) {
       if (s.threshold.value <= 0)
-        report(err('Q5002', 'an escalation threshold must be above 0%', s.threshold.range));
+        report(
+          err(
+            codes.thresholdsNotRising,
+            'an escalation threshold must be above 0%',
+            s.threshold.range,
+          ),
+        );
       const prev = last[s.trigger];
       if (prev && s.threshold.value <= prev.value) {
         report(
           err(
-            'Q5002',
+            codes.thresholdsNotRising,
             `escalation thresholds must rise: ${s.threshold.raw} comes after ${prev.value}% (line ${prev.range.start.line})`,
             s.threshold.range,
             'order the steps from the lowest threshold to the highest, without repeats',
@@ -614,7 +640,7 @@ function reportCycles(
           const ordered = [...members.slice(i), ...members.slice(0, i), first];
           report(
             err(
-              'Q5001',
+              codes.metricCycle,
               `metric cycle: ${ordered.join(' → ')}`,
               decl.get(first)!.name.range,
               'a metric cannot depend on itself, directly or through other metrics',
@@ -700,7 +726,7 @@ function checkAssignments(
     if (catchAll) {
       report(
         err(
-          'Q5003',
+          codes.unreachableAssign,
           `unreachable: \`assign ${a.tier.text}\` comes after \`assign ${catchAll.tier.text} ${catchAll.when ? 'when true' : 'otherwise'}\` (line ${catchAll.range.start.line}), which matches everyone`,
           a.range,
           'move it above the unconditional assign, or remove it',
@@ -712,7 +738,7 @@ function checkAssignments(
     if (shadow) {
       report(
         err(
-          'Q5003',
+          codes.unreachableAssign,
           `unreachable: everyone \`assign ${a.tier.text}\` matches was already matched by \`assign ${shadow.tier.text}\` (line ${shadow.range.start.line})`,
           a.range,
           'first match wins: move it above, or narrow the earlier condition',
@@ -727,7 +753,7 @@ function checkAssignments(
     if (at) {
       report(
         warn(
-          'Q5004',
+          codes.noFallbackTier,
           'no `assign ... otherwise`: people who match no rule get no tier (and no quota)',
           at.range,
           'end the assignments with `assign <tier> otherwise`',
@@ -740,7 +766,7 @@ function checkAssignments(
 type NeedName = (
   name: Name,
   set: ReadonlySet<string> | readonly string[],
-  code: string,
+  code: DiagnosticCode,
   what: string,
   hint?: string,
 ) => boolean;
@@ -748,9 +774,21 @@ type NeedName = (
 function checkAction(a: Action, _report: (d: Diagnostic) => void, needName: NeedName): void {
   if (a.kind === 'Notify') {
     for (const who of a.audiences)
-      needName(who, AUDIENCES, 'Q3005', 'audience', `audiences: ${AUDIENCES.join(', ')}`);
+      needName(
+        who,
+        AUDIENCES,
+        codes.unknownAudience,
+        'audience',
+        `audiences: ${AUDIENCES.join(', ')}`,
+      );
   } else if (a.kind === 'RequireApproval') {
-    needName(a.approver, APPROVERS, 'Q3005', 'approver', `approvers: ${APPROVERS.join(', ')}`);
+    needName(
+      a.approver,
+      APPROVERS,
+      codes.unknownAudience,
+      'approver',
+      `approvers: ${APPROVERS.join(', ')}`,
+    );
   }
 }
 
@@ -769,12 +807,14 @@ function checkTest(
   needName: NeedName,
 ): void {
   if (t.now && !Number.isFinite(new Date(t.now.value).getTime())) {
-    report(err('Q5009', `\`now\` must be an ISO timestamp, got "${t.now.value}"`, t.now.range));
+    report(
+      err(codes.badTest, `\`now\` must be an ISO timestamp, got "${t.now.value}"`, t.now.range),
+    );
   }
   if (t.givens.length === 0)
-    report(err('Q5009', `test "${t.name.value}" has no \`given\` subject`, t.name.range));
+    report(err(codes.badTest, `test "${t.name.value}" has no \`given\` subject`, t.name.range));
   if (t.expects.length === 0)
-    report(warn('Q5009', `test "${t.name.value}" expects nothing`, t.name.range));
+    report(warn(codes.badTest, `test "${t.name.value}" expects nothing`, t.name.range));
   const ids = new Set<string>();
   for (const g of t.givens) {
     ids.add(g.id.value);
@@ -782,40 +822,52 @@ function checkTest(
     for (const a of g.attributes) {
       const text = a.name.text;
       if (text.startsWith('attributes.') || text === 'environment') continue;
-      needName(a.name, Object.keys(attrs), 'Q3006', `${g.subject} attribute`);
+      needName(a.name, Object.keys(attrs), codes.unknownAttribute, `${g.subject} attribute`);
     }
-    for (const f of g.facts) needName(f.fact, Object.keys(FACTS), 'Q3011', 'fact');
+    for (const f of g.facts) needName(f.fact, Object.keys(FACTS), codes.unknownFact, 'fact');
   }
   for (const x of t.expects) {
     // "org" names the organisation (its facts are the sum of the given teams)
     if (x.subject && !ids.has(x.subject.value) && x.subject.value !== 'org') {
-      report(err('Q3012', `no given subject "${x.subject.value}" in this test`, x.subject.range));
+      report(
+        err(
+          codes.badExpectation,
+          `no given subject "${x.subject.value}" in this test`,
+          x.subject.range,
+        ),
+      );
     }
     const e = x.expectation;
     switch (e.kind) {
       case 'ExpectTier':
-        needName(e.tier, known.tiers, 'Q3003', 'tier');
+        needName(e.tier, known.tiers, codes.unknownTier, 'tier');
         break;
       case 'ExpectValue':
-        if (e.target === 'score') needName(e.name, known.boards, 'Q3004', 'leaderboard');
-        else needName(e.name, known.metricSet, 'Q3009', 'metric');
+        if (e.target === 'score')
+          needName(e.name, known.boards, codes.unknownLeaderboard, 'leaderboard');
+        else needName(e.name, known.metricSet, codes.unknownMetric, 'metric');
         break;
       case 'ExpectBand':
-        needName(e.band, ['green', 'yellow', 'red'], 'Q3012', 'band');
+        needName(e.band, ['green', 'yellow', 'red'], codes.badExpectation, 'band');
         break;
       case 'ExpectRank':
       case 'ExpectEligible':
-        needName(e.board, known.boards, 'Q3004', 'leaderboard');
+        needName(e.board, known.boards, codes.unknownLeaderboard, 'leaderboard');
         break;
       case 'ExpectFires': {
         const steps = known.ladderSteps.get(e.target.text);
         if (e.step) {
           if (!steps)
-            needName(e.target, [...known.ladderSteps.keys()], 'Q3012', 'escalation ladder');
+            needName(
+              e.target,
+              [...known.ladderSteps.keys()],
+              codes.badExpectation,
+              'escalation ladder',
+            );
           else if (!steps.includes(e.step.value)) {
             report(
               err(
-                'Q3012',
+                codes.badExpectation,
                 `ladder \`${e.target.text}\` has no step at ${e.step.raw}`,
                 e.step.range,
                 `its steps: ${[...new Set(steps)].map((s) => `${s}%`).join(', ')}`,
@@ -823,7 +875,7 @@ function checkTest(
             );
           }
         } else {
-          needName(e.target, known.rules, 'Q3012', 'rule');
+          needName(e.target, known.rules, codes.badExpectation, 'rule');
         }
         break;
       }
