@@ -2,4 +2,21 @@
 import { buildProgram } from './cli/program.ts';
 
 const program = await buildProgram(process.argv.slice(2));
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // no stack trace for a condition a user can act on (the data directory in use, the
+  // database unreachable, a file missing): one sentence; QUOTIENT_DEBUG=1 shows the stack
+  console.error(`error: ${plainMessage(error)}`);
+  if (process.env.QUOTIENT_DEBUG) console.error(error);
+  process.exit(1);
+}
+
+function plainMessage(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'ECONNREFUSED')
+    return `cannot reach the database (${message}); is DATABASE_URL right and the server up?`;
+  if (code === 'ENOENT' || code === 'EACCES') return message;
+  return message.split('\n')[0];
+}

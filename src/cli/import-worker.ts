@@ -2,18 +2,21 @@
 // command (resourceLimits): an import streams, so a small heap suffices, and the cap keeps
 // V8 from letting garbage from millions of rows pile up before collecting it. The main
 // thread only draws the progress bar and prints the summary.
+import { appendFileSync, statSync, writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type ImportSummary, importFiles } from '../store/import.ts';
 import type { Format } from '../store/ingest/read.ts';
-import type { IngestTotals } from '../store/loader.ts';
+import { addTotals, emptyTotals, type IngestTotals } from '../store/loader.ts';
 import { activeIngestSettings } from '../store/prices.ts';
 import { type StoreFlags, withStore } from './store-options.ts';
 
 export type ImportJob = StoreFlags & {
-  files: string[];
-  format: Format;
+  /** each file with its format (named by --format, or sniffed from the file) */
+  files: { path: string; format: Format }[];
   chunkSize: number;
   concurrency?: number;
+  /** a JSON lines file to write every rejected row to */
+  rejects?: string;
 };
 
 export type ImportMessage =
@@ -25,14 +28,42 @@ const post = (message: ImportMessage) => parentPort?.postMessage(message);
 
 await withStore(job, async (store) => {
   const { prices, timezone } = await activeIngestSettings(store);
-  const summary = await importFiles(store, job.files, {
-    format: job.format,
-    chunkSize: job.chunkSize,
-    concurrency: job.concurrency,
-    prices,
-    timezone,
-    onChunk: ({ bytes, totalBytes, totals }) =>
-      post({ kind: 'progress', bytes, totalBytes, totals }),
-  });
+  const summary: ImportSummary = { totals: emptyTotals(), problems: [], seconds: 0 };
+  const totalBytes = job.files.reduce((sum, f) => sum + statSync(f.path).size, 0);
+  let bytesBefore = 0;
+  if (job.rejects) writeFileSync(job.rejects, '');
+  // one file at a time, each read with its own format
+  for (const { path, format } of job.files) {
+    const done = await importFiles(store, [path], {
+      format,
+      chunkSize: job.chunkSize,
+      concurrency: job.concurrency,
+      prices,
+      timezone,
+      onProblems: job.rejects
+        ? (problems) =>
+            appendFileSync(
+              job.rejects as string,
+              problems
+                .map((p) =>
+                  JSON.stringify({ file: path, line: p.line, id: p.id, reason: p.reason }),
+                )
+                .map((l) => `${l}\n`)
+                .join(''),
+            )
+        : undefined,
+      onChunk: ({ bytes, totals }) =>
+        post({
+          kind: 'progress',
+          bytes: bytesBefore + bytes,
+          totalBytes,
+          totals: addTotals(addTotals(emptyTotals(), summary.totals), totals),
+        }),
+    });
+    addTotals(summary.totals, done.totals);
+    summary.problems.push(...done.problems.slice(0, 10 - summary.problems.length));
+    summary.seconds += done.seconds;
+    bytesBefore += statSync(path).size;
+  }
   post({ kind: 'done', summary, priced: Object.keys(prices.models).length > 0 });
 });

@@ -42,7 +42,12 @@ export function registerStoreCommands(program: Command): void {
     .command('import')
     .description('import usage, outcomes, compliance flags and directory rows from files')
     .argument('<file...>', 'files to import')
-    .addOption(new Option('--format <format>', 'input format').choices(FORMATS).default('native'))
+    .addOption(
+      new Option(
+        '--format <format>',
+        "input format (default: from each file's extension and content)",
+      ).choices(FORMATS),
+    )
     .addOption(dataDirOption())
     .option('--chunk-size <rows>', 'rows per transaction', positiveInt, DEFAULT_CHUNK_SIZE)
     .option(
@@ -52,6 +57,10 @@ export function registerStoreCommands(program: Command): void {
     )
     .option('--json', 'print the summary as JSON')
     .option('--strict', 'exit 1 when any row is rejected')
+    .option(
+      '--rejects <file>',
+      'write every rejected row (file, line, reason) to this JSON lines file',
+    )
     .addOption(
       new Option('--chunk-log', 'log each committed chunk to stderr (for tests)').hideHelp(),
     )
@@ -103,7 +112,8 @@ export function registerStoreCommands(program: Command): void {
 }
 
 type ImportFlags = StoreFlags & {
-  format: Format;
+  format?: Format;
+  rejects?: string;
   chunkSize: number;
   concurrency?: number;
   json?: boolean;
@@ -140,10 +150,20 @@ async function importCommand(files: string[], flags: ImportFlags): Promise<numbe
   const totalBytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
   bar?.start(totalBytes, 0, { rows: 0, rate: 0 });
   const started = Date.now();
+  const { sniffFormat } = await import('../store/ingest/sniff.ts');
+  const formats = new Map<string, Format>();
+  for (const file of files) {
+    if (flags.format) formats.set(file, flags.format);
+    else {
+      const sniffed = await sniffFormat(file);
+      formats.set(file, sniffed.format);
+      if (!flags.json) console.error(`${file}: reading as ${sniffed.format} (${sniffed.because})`);
+    }
+  }
   const job: ImportJob = {
     dataDir: flags.dataDir,
-    files,
-    format: flags.format,
+    files: files.map((path) => ({ path, format: formats.get(path) as Format })),
+    rejects: flags.rejects,
     chunkSize: flags.chunkSize,
     concurrency: flags.concurrency,
   };
@@ -163,17 +183,28 @@ async function importCommand(files: string[], flags: ImportFlags): Promise<numbe
       const elapsed = Math.max((Date.now() - started) / 1000, 0.001);
       bar?.update(message.bytes, { rows, rate: Math.round(rows / elapsed) });
     });
-    worker.on('error', reject);
+    let failure: Error | null = null;
+    worker.on('error', (error) => {
+      failure = error as Error;
+    });
     worker.on('exit', (code) => {
       if (done) resolve(done);
-      else reject(new Error(`the import worker stopped (exit code ${code}) before finishing`));
+      else reject(failure ?? new Error(`the import stopped (exit code ${code}) before finishing`));
     });
   })
     .then((done) => {
       bar?.update(totalBytes);
       return done;
     })
+    .catch((error: Error) => error)
     .finally(() => bar?.stop());
+  if (result instanceof Error) {
+    // an expected condition (the data directory in use, the database unreachable) in one
+    // sentence; the stack only when asked for
+    console.error(`error: ${result.message}`);
+    if (process.env.QUOTIENT_DEBUG) console.error(result.stack);
+    return 2;
+  }
   const { totals, problems, seconds } = result.summary;
 
   if (flags.json) {
@@ -184,7 +215,8 @@ async function importCommand(files: string[], flags: ImportFlags): Promise<numbe
     console.log(JSON.stringify({ ...totals, seconds, peakRssMB, cpuSeconds, problems }));
   } else {
     const label = files.length === 1 ? basename(files[0]) : `${files.length} files`;
-    console.log(`imported ${label} (${flags.format}) in ${seconds.toFixed(1)} s`);
+    const named = [...new Set(formats.values())].join(', ');
+    console.log(`imported ${label} (${named}) in ${seconds.toFixed(1)} s`);
     console.log(`  rows        ${totals.rows}`);
     console.log(`  accepted    ${totals.accepted}`);
     console.log(`  duplicates  ${totals.duplicates}`);
@@ -202,11 +234,20 @@ async function importCommand(files: string[], flags: ImportFlags): Promise<numbe
       );
       for (const p of problems) {
         console.log(
-          `  ${p.file} ${numbersLines(flags.format, p.file) ? 'line' : 'record'} ${p.line}: ${p.reason}`,
+          `  ${p.file} ${numbersLines(formats.get(p.file) as Format, p.file) ? 'line' : 'record'} ${p.line}: ${p.reason}`,
         );
       }
+      if (totals.rejected > problems.length && !flags.rejects)
+        console.log('  (--rejects <file> writes every rejected row)');
     }
+    if (flags.rejects) console.log(`every rejected row: ${flags.rejects}`);
   }
   if (totals.failedChunks > 0) return 1;
+  // nothing taken in (every row rejected, or no rows at all) is a failure, not a quiet 0
+  if (totals.accepted + totals.duplicates === 0) {
+    if (!flags.json)
+      console.error(totals.rows === 0 ? 'error: no rows found' : 'error: no row was accepted');
+    return 1;
+  }
   return flags.strict && totals.rejected > 0 ? 1 : 0;
 }

@@ -64,6 +64,22 @@ export type Store = {
 
 type Embedded = { db: PGlite; server: PGLiteSocketServer; url: string; unlock: () => void };
 
+/** The embedded data directory is open in another process (a running `quotient serve`). */
+export class DataDirInUseError extends Error {
+  readonly code = 'DATA_DIR_IN_USE';
+  readonly expected = true;
+  readonly dataDir: string;
+  readonly owner: number;
+  constructor(dataDir: string, owner: number) {
+    super(
+      `the embedded database in ${dataDir} is in use by process ${owner} (a running quotient serve or import); stop that process and run this again, send the work to the running server over its API, or point DATABASE_URL at a PostgreSQL server that both can share`,
+    );
+    this.name = 'DataDirInUseError';
+    this.dataDir = dataDir;
+    this.owner = owner;
+  }
+}
+
 /**
  * One process at a time may open an embedded data directory: two PGlite instances on the
  * same files would corrupt them. A lock file holds the owner's pid; a stale one (its
@@ -78,9 +94,7 @@ export function lockDataDir(dataDir: string): () => void {
   try {
     const owner = Number(readFileSync(lock, 'utf8'));
     if (owner && owner !== process.pid && isAlive(owner)) {
-      throw new Error(
-        `the embedded database in ${dataDir} is in use by process ${owner}; stop it, or point DATABASE_URL at a PostgreSQL server to share one database`,
-      );
+      throw new DataDirInUseError(dataDir, owner);
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;

@@ -30,6 +30,8 @@ export type ImportOptions = {
   /** How many rejected rows to keep for the summary (default 10). */
   keepProblems?: number;
   onChunk?: (progress: ImportProgress) => void;
+  /** Told every rejected row, batch by batch (the summary keeps only the first few). */
+  onProblems?: (problems: RowResult[]) => void;
 };
 
 export type ImportSummary = {
@@ -83,6 +85,8 @@ export async function importFiles(
         onlyProblems: true,
       }).then(({ results, totals: batchTotals }) => {
         addTotals(totals, batchTotals);
+        const rejected = results.filter((r) => r.status === 'rejected');
+        if (rejected.length > 0) options.onProblems?.(rejected);
         for (const r of results) {
           if (r.status === 'rejected' && problems.length < keepProblems)
             problems.push({ ...r, file });

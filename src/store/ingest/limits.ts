@@ -98,3 +98,15 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : typeof value;
 }
+
+/**
+ * Text from the input (quoted in an error message) with control characters escaped and
+ * its length capped: a reason printed to a terminal cannot move the cursor or ring bells.
+ */
+export function printable(text: string, limit = 200): string {
+  const short = text.length > limit ? `${text.slice(0, limit)}…` : text;
+  return short.replace(
+    /[\p{Cc}\u2028\u2029]/gu,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

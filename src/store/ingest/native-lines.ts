@@ -6,7 +6,7 @@
 import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { parseCanonicalTimestamp } from '../iso-time.ts';
-import { MAX_COUNT, MAX_KEY_BYTES, MAX_LINE_BYTES } from './limits.ts';
+import { MAX_COUNT, MAX_KEY_BYTES, MAX_LINE_BYTES, printable } from './limits.ts';
 import { EARLIEST, type IngestRow, MAX_FUTURE_MS, type UsageRecord } from './native.ts';
 
 /**
@@ -337,7 +337,7 @@ export async function* readNativeBatches(
       try {
         rows.push({ line, data: JSON.parse(text) });
       } catch (error) {
-        rows.push({ line, error: `unparsable JSON: ${(error as Error).message}` });
+        rows.push({ line, error: `unparsable JSON: ${printable((error as Error).message)}` });
         return rows.length >= options.batchSize;
       }
     }

@@ -9,7 +9,7 @@ import { anthropicUsageToRows } from './anthropic.ts';
 import { claudeCodeToRows } from './claude-code.ts';
 import { csvRecordToRow } from './csv.ts';
 import type { ImportFormat } from './formats.ts';
-import { MAX_LINE_BYTES } from './limits.ts';
+import { MAX_LINE_BYTES, printable } from './limits.ts';
 import { litellmLogToNative, litellmToRows } from './litellm.ts';
 import type { IngestRow } from './native.ts';
 import { openaiUsageToRows } from './openai.ts';
@@ -115,7 +115,7 @@ async function* readJsonLines(
       try {
         data = JSON.parse(text);
       } catch (error) {
-        batch.push({ line, error: `unparsable JSON: ${(error as Error).message}` });
+        batch.push({ line, error: `unparsable JSON: ${printable((error as Error).message)}` });
       }
       if (data !== undefined) batch.push(toRow(data, line));
     }
@@ -154,7 +154,7 @@ async function* readCsv(
     skip_records_with_error: true,
   });
   parser.on('skip', (error: Error & { lines?: number }) => {
-    skipped.push({ line: error.lines ?? 0, error: `unreadable CSV: ${error.message}` });
+    skipped.push({ line: error.lines ?? 0, error: `unreadable CSV: ${printable(error.message)}` });
   });
   stream.on('error', (error) => parser.destroy(error));
   stream.pipe(parser);
@@ -224,15 +224,28 @@ async function* readDocuments(
         yield [
           {
             line: i + 1,
-            error: `unparsable JSON document on line ${i + 1}: ${(error as Error).message}`,
+            error: `unparsable JSON document on line ${i + 1}: ${printable((error as Error).message)}`,
           },
         ];
       }
     }
   }
   let offset = 0;
-  for (const document of documents) {
-    const rows = map(document).map((row) => ({ ...row, line: row.line + offset }));
+  for (const [index, document] of documents.entries()) {
+    let mapped: IngestRow[];
+    try {
+      mapped = map(document);
+    } catch (error) {
+      // a document of the right format but the wrong shape: reported, the others go on
+      yield [
+        {
+          line: offset + 1,
+          error: `document ${index + 1} does not have the expected shape: ${printable((error as Error).message)}`,
+        },
+      ];
+      continue;
+    }
+    const rows = mapped.map((row) => ({ ...row, line: row.line + offset }));
     offset = rows.reduce((max, row) => Math.max(max, row.line), offset);
     for (let i = 0; i < rows.length; i += options.batchSize)
       yield rows.slice(i, i + options.batchSize);
