@@ -3,18 +3,11 @@
 // server secret kept in the database, stable across restarts and instances.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Caller } from '../app/caller.ts';
 import { isRole, type Role } from '../app/roles.ts';
 import { ApiKey, ServerSecret } from '../store/entities/api-key.ts';
 
-export type { ApiKey };
-
-export type Caller = {
-  keyId: string;
-  name: string;
-  role: Role;
-  /** the person a member key is bound to (optional for other roles) */
-  person: string | null;
-};
+export type { ApiKey, Caller };
 
 const KEY_PREFIX = 'qk_';
 

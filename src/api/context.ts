@@ -2,9 +2,10 @@
 // services that keep privacy rules (pseudonyms, audit) out of individual resolvers.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
+import type { Audit } from '../app/audit.ts';
+import type { Session } from '../app/caller.ts';
 import { seesNames } from '../app/roles.ts';
 import type { Store } from '../store/db.ts';
-import type { Audit } from './audit.ts';
 import type { Caller, Pseudonymizer } from './auth.ts';
 
 export type Context = {
@@ -26,4 +27,9 @@ export function identityFor(ctx: Context, personId: string): { id: string; maske
     return { id: personId, masked: false };
   }
   return { id: ctx.pseudonym(personId), masked: true };
+}
+
+/** What a use case needs of the request: who asks, and the request's audit trail. */
+export function sessionOf(ctx: Context): Session {
+  return { caller: ctx.caller, audit: ctx.audit };
 }

@@ -1,18 +1,14 @@
 // The read side's services for one store: the usage reader, the org evaluation cache, and
-// the active rule set (rebuilt only when the active policy's hash changes). Reads start
-// with one small statement that returns both the active hash and the change watermark, so
-// a cached leaderboard costs one round trip.
+// the active policy (src/app/active-policy.ts), whose one small statement returns both the
+// active hash and the change watermark, so a cached leaderboard costs one round trip.
+
+import { type ActivePolicy, activePolicyFor } from '../app/active-policy.ts';
 import { OrgEvaluationCache } from '../engine/cache.ts';
 import { previousClock } from '../engine/leaderboard.ts';
 import type { UsageReader } from '../engine/ports.ts';
-import { buildRuleSet, type RuleSet } from '../policy/compile/index.ts';
-import type { RuleSetIR } from '../policy/ir.ts';
 import type { Store } from '../store/db.ts';
 import { usageReader } from '../store/usage-reader.ts';
 import type { Context } from './context.ts';
-import { enforcementFor } from './enforcement.ts';
-
-export type ActivePolicy = { ruleSet: RuleSet; version: string | null; watermark: string };
 
 export type ReadService = {
   reader: UsageReader;
@@ -41,29 +37,8 @@ export function readService(ctx: Context): ReadService {
 function createReadService(store: Store): ReadService {
   const reader = usageReader(store);
   const cache = new OrgEvaluationCache(reader);
-  let current: { hash: string; version: string | null; ruleSet: RuleSet } | null = null;
-  return {
-    reader,
-    cache,
-    now: () => enforcementFor(store).now(),
-    async active() {
-      const rows = await store.query<{ id: number; hash: string | null; watermark: string }>(
-        `select v.id, v.hash, (select coalesce(sum(n), 0)::text from engine_change_counters) as watermark
-           from (select 1) one left join policy_versions v on v.status = 'active'`,
-      );
-      const row = rows[0];
-      if (!row?.hash) return null;
-      if (current?.hash !== row.hash) {
-        const found = await store.query<{ version: string; ir: RuleSetIR }>(
-          'select version, ir from policy_versions where id = $1',
-          [row.id],
-        );
-        if (!found[0]) return null;
-        current = { hash: row.hash, version: found[0].version, ruleSet: buildRuleSet(found[0].ir) };
-      }
-      return { ruleSet: current.ruleSet, version: current.version, watermark: row.watermark };
-    },
-  };
+  const policy = activePolicyFor(store);
+  return { reader, cache, now: () => policy.now(), active: () => policy.current() };
 }
 
 /**

@@ -1,15 +1,14 @@
 // POST /v1/quota/check: checkQuota as plain JSON over HTTP, for gateways that would rather
 // not speak GraphQL on every request. The same key check, the same role rules and the
-// same engine call as the GraphQL field (quotaCheckRequest, Enforcement.checkQuota); the
-// answer carries the QuotaCheck type's fields. Errors are JSON with a stable code:
-// 400 INVALID_REQUEST, 401 UNAUTHENTICATED, 403 FORBIDDEN, 405, 409 NO_ACTIVE_POLICY,
-// 413 PAYLOAD_TOO_LARGE, 415, 503 UNAVAILABLE.
+// same use case as the GraphQL field (src/app/quota.ts); the answer carries the QuotaCheck
+// type's fields. Errors are JSON with a stable code; domain errors take their status from
+// the catalog (src/app/errors.ts); 401, 405, 413, 415 and 503 are the transport's own.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DomainError, InvalidRequestError, NoActivePolicyError } from '../app/errors.ts';
+import { DomainError, InvalidRequestError } from '../app/errors.ts';
+import { quotaFor } from '../app/quota.ts';
 import type { Store } from '../store/db.ts';
 import { bearerToken, type Caller } from './auth.ts';
-import { enforcementFor } from './enforcement.ts';
-import { quotaCheckJson, quotaCheckRequest } from './schema/enforcement.ts';
+import { quotaCheckJson } from './schema/quota.ts';
 
 export const QUOTA_CHECK_PATH = '/v1/quota/check';
 
@@ -64,6 +63,12 @@ export async function handleQuotaCheck(
     problems.push({ field: 'person', message: 'is required: a person id (string)' });
   if (typeof body.model !== 'string')
     problems.push({ field: 'model', message: 'is required: a model name (string)' });
+  if (
+    body.environment !== undefined &&
+    body.environment !== null &&
+    typeof body.environment !== 'string'
+  )
+    problems.push({ field: 'environment', message: 'must be production or sandbox' });
   if (typeof body.estimatedTokens !== 'number')
     problems.push({
       field: 'estimatedTokens',
@@ -81,19 +86,21 @@ export async function handleQuotaCheck(
       },
     );
   try {
-    const request = quotaCheckRequest(caller, {
+    const result = await quotaFor(deps.store).check(caller, {
       person: body.person as string,
       model: body.model as string,
       estimatedTokens: body.estimatedTokens as number,
+      environment: (body.environment as string | null | undefined) ?? null,
     });
-    const result = await enforcementFor(deps.store).checkQuota(request);
     send(res, 200, quotaCheckJson(result));
   } catch (error) {
-    if (error instanceof InvalidRequestError)
-      return fail(400, error.code, error.message, { problems: error.problems });
-    if (error instanceof NoActivePolicyError) return fail(409, error.code, error.message);
     if (error instanceof DomainError)
-      return fail(error.code === 'FORBIDDEN' ? 403 : 400, error.code, error.message);
+      return fail(
+        error.httpStatus,
+        error.code,
+        error.message,
+        error instanceof InvalidRequestError ? { problems: error.problems } : {},
+      );
     throw error; // the server answers 503 when the database is down, 500 otherwise
   }
 }

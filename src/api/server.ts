@@ -5,9 +5,9 @@ import type { AddressInfo } from 'node:net';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createGraphQLError, createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { type Logger, pino } from 'pino';
+import { type Audit, auditFor } from '../app/audit.ts';
 import { pendingMigrations, type Store } from '../store/db.ts';
 import { armorPlugin } from './armor.ts';
-import { type Audit, auditFor } from './audit.ts';
 import {
   bearerToken,
   type Caller,
@@ -294,7 +294,7 @@ function requestContextPlugin(
           configurable: true,
           get: () => {
             em ??= store.em();
-            audit ??= auditFor(em, caller);
+            audit ??= auditFor(store, caller);
             return audit;
           },
         },

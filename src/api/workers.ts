@@ -2,8 +2,10 @@
 // periodic escalation sweep (a singleton across instances, by lease) and webhook delivery.
 // Each loop runs one round at a time; a failing round is logged and retried next tick.
 import type { Logger } from 'pino';
+import { activePolicyFor } from '../app/active-policy.ts';
+import { escalationEventsFor } from '../app/escalation-events.ts';
+import { reevaluationFor } from '../app/reevaluation.ts';
 import type { Store } from '../store/db.ts';
-import { enforcementFor } from './enforcement.ts';
 import { deliverDue } from './webhooks.ts';
 
 export type WorkerOptions = {
@@ -27,7 +29,8 @@ export type WorkerOptions = {
 export type Workers = { stop(): Promise<void> };
 
 export function startEnforcementWorkers(store: Store, options: WorkerOptions): Workers {
-  const service = enforcementFor(store);
+  const service = reevaluationFor(store);
+  const policy = activePolicyFor(store);
   const log = options.log.child({ component: 'enforcement' });
   const timers: NodeJS.Timeout[] = [];
   const running = new Set<Promise<unknown>>();
@@ -66,7 +69,7 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
     options.drainRestFactor ?? 4,
   );
   loop('sweep', options.sweepEveryMs ?? 300_000, () => service.sweep());
-  loop('deliver', options.deliverEveryMs ?? 1_000, () => deliverDue(store, { now: service.now() }));
+  loop('deliver', options.deliverEveryMs ?? 1_000, () => deliverDue(store, { now: policy.now() }));
 
   return {
     async stop() {
@@ -83,7 +86,7 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
         log.warn({ rounds: running.size }, 'stopping with rounds still running');
       }
       clearTimeout(grace);
-      await service.close();
+      await escalationEventsFor(store).close();
     },
   };
 }

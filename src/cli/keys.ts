@@ -1,9 +1,9 @@
 // `quotient keys create|list|revoke`: API keys. A key is printed once at creation; only its
 // SHA-256 hash is stored, so a lost key is revoked and replaced, never recovered.
 import { type Command, Option } from 'commander';
-import { writeAudit } from '../api/audit.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../api/auth.ts';
 import { apiEntities } from '../api/entities.ts';
+import { writeAudit } from '../app/audit.ts';
 import { ROLES } from '../app/roles.ts';
 import type { Store } from '../store/db.ts';
 import { dataDirOption, type StoreFlags, withStore } from './store-options.ts';
@@ -39,7 +39,7 @@ export function registerKeysCommands(program: Command): void {
         }
         await withApiStore(flags, async (store) => {
           const created = await createApiKey(store.em(), flags);
-          await writeAudit(store.em(), null, [
+          await writeAudit(store, null, [
             {
               action: 'key.create',
               subject: created.id,
@@ -122,7 +122,7 @@ export function registerKeysCommands(program: Command): void {
           process.exitCode = 1;
           return;
         }
-        await writeAudit(store.em(), null, [{ action: 'key.revoke', subject: id }]);
+        await writeAudit(store, null, [{ action: 'key.revoke', subject: id }]);
         console.log(`revoked ${id}`);
       });
     });

@@ -3,8 +3,8 @@
 // escalation queues one signed delivery per matching endpoint.
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { writeAudit } from '../api/audit.ts';
 import { apiEntities } from '../api/entities.ts';
+import { writeAudit } from '../app/audit.ts';
 import { WEBHOOK_AUDIENCES } from '../engine/escalations.ts';
 import { addWebhook, listWebhooks, removeWebhook } from '../store/webhooks.ts';
 import { dataDirOption, type StoreFlags, withStore as withStoreOf } from './store-options.ts';
@@ -51,7 +51,7 @@ export function registerWebhookCommands(program: Command): void {
         const secret = flags.secret ?? randomBytes(24).toString('base64url');
         await withStore(flags, async (store) => {
           const hook = await addWebhook(store, audience, parsed.toString(), secret);
-          await writeAudit(store.em(), null, [
+          await writeAudit(store, null, [
             { action: 'webhook.add', subject: hook.id, detail: { audience, url: hook.url } },
           ]);
           if (flags.json) console.log(JSON.stringify(hook));
@@ -96,7 +96,7 @@ export function registerWebhookCommands(program: Command): void {
           process.exitCode = 1;
           return;
         }
-        await writeAudit(store.em(), null, [{ action: 'webhook.remove', subject: idOrUrl }]);
+        await writeAudit(store, null, [{ action: 'webhook.remove', subject: idOrUrl }]);
         console.log(`removed ${removed} webhook${removed === 1 ? '' : 's'}`);
       });
     });

@@ -5,6 +5,8 @@
 import type { Ladder } from '../policy/compile/ruleset.ts';
 import type { Band } from '../policy/evaluate/types.ts';
 import type { IrStep } from '../policy/ir.ts';
+import type { SubjectRef } from './escalations.ts';
+import type { HoldState } from './holds.ts';
 
 export type Decision =
   | 'allow'
@@ -54,6 +56,8 @@ export type QuotaDecision = {
   approver: string | null;
   /** a cheaper class the tier allows, when the requested one is not the cheapest */
   cheaperClass: string | null;
+  /** false when the tier does not allow the requested model's class (then it blocks) */
+  classAllowed: boolean;
 };
 
 const RANK: Record<Decision, number> = {
@@ -111,7 +115,11 @@ export function decideQuota(input: DecisionInput): QuotaDecision {
   const percentNow = effectiveLimit > 0 ? (quota.used / effectiveLimit) * 100 : 100;
   const percentAfter = effectiveLimit > 0 ? (after / effectiveLimit) * 100 : 100;
   const cheaper = cheaperClass(input.modelClass, quota.allowedClasses, input.classPrices);
+  const classAllowed =
+    quota.allowedClasses === 'any' ||
+    (input.modelClass !== null && quota.allowedClasses.includes(input.modelClass));
   const base = {
+    classAllowed,
     band: bandFor(ladder, percentNow),
     effectiveLimit,
     percentAfter,
@@ -119,9 +127,6 @@ export function decideQuota(input: DecisionInput): QuotaDecision {
     cheaperClass: cheaper,
   };
 
-  const classAllowed =
-    quota.allowedClasses === 'any' ||
-    (input.modelClass !== null && quota.allowedClasses.includes(input.modelClass));
   if (!classAllowed) {
     const allowed = quota.allowedClasses === 'any' ? 'any' : quota.allowedClasses.join(', ');
     return {
@@ -194,4 +199,200 @@ export function describeAction(step: IrStep): string {
     case 'block':
       return 'block';
   }
+}
+
+/** One thing that bears on a request: the tier, the model's class, a budget or a rule. */
+export type Constraint = {
+  kind: 'tier' | 'model_class' | 'budget' | 'rule';
+  /** the tier, the class, the budget key or the rule name */
+  name: string;
+  /** whose budget or rule (null for the person's own tier) */
+  subject: SubjectRef | null;
+  decision: Decision;
+  percent: number | null;
+  threshold: number | null;
+  reason: string;
+  approver: string | null;
+  /** the escalation to justify or decide, when one is recorded */
+  escalationId: string | null;
+};
+
+export type NextAction =
+  | 'none'
+  | 'justify'
+  | 'request_approval'
+  | 'request_exception'
+  | 'switch_model'
+  | 'wait';
+
+/** What the person can do about the binding constraint. */
+export type NextStep = {
+  action: NextAction;
+  approver: string | null;
+  escalationId: string | null;
+  message: string;
+};
+
+export type RequestDecision = QuotaDecision & {
+  /** the constraint that decided (null when nothing but the tier applies and it allows) */
+  binding: Constraint | null;
+  /** every constraint weighed, strongest first */
+  constraints: Constraint[];
+  next: NextStep;
+};
+
+export type RequestDecisionInput = Omit<DecisionInput, 'quota'> & {
+  /** null when no tier applies to the person: only holds can then stand in the way */
+  quota: QuotaUsage | null;
+  holds: readonly HoldState[];
+  /** the request's environment; environment-scoped budgets hold only matching requests */
+  environment: string | null;
+};
+
+function holdConstraint(h: HoldState): Constraint {
+  const decided = decisionOf({ threshold: h.threshold ?? 0, action: h.action } as IrStep);
+  const status = h.escalationStatus;
+  const satisfied =
+    (h.action.kind === 'require_justification' &&
+      (status === 'justified' || status === 'approved')) ||
+    (h.action.kind === 'require_approval' && status === 'approved');
+  const decision: Decision = satisfied ? 'allow_with_notice' : decided;
+  const whose =
+    h.subject.kind === 'org'
+      ? 'the organisation'
+      : h.subject.kind === 'team'
+        ? `team ${h.subject.id}`
+        : 'your own';
+  const what =
+    h.source === 'budget'
+      ? `budget "${h.name}" (${whose}) at ${pct(h.observed ?? 0)}: the ${h.threshold}% step says ${describeAction({ threshold: h.threshold ?? 0, action: h.action } as IrStep)}`
+      : `rule "${h.name}" fired for ${h.subject.kind === 'person' ? 'you' : whose}: ${describeAction({ threshold: 0, action: h.action } as IrStep)}`;
+  return {
+    kind: h.source,
+    name: h.name,
+    subject: h.subject,
+    decision,
+    percent: h.observed,
+    threshold: h.threshold,
+    reason: satisfied ? `${what}, already ${status} this period` : what,
+    approver: h.action.kind === 'require_approval' ? h.action.approver : null,
+    escalationId: h.escalationId,
+  };
+}
+
+function nextStep(binding: Constraint | null, decision: QuotaDecision): NextStep {
+  if (!binding || binding.decision === 'allow' || binding.decision === 'allow_with_notice')
+    return { action: 'none', approver: null, escalationId: null, message: 'nothing to do' };
+  const escalationId = binding.escalationId;
+  switch (binding.decision) {
+    case 'require_justification':
+      return {
+        action: 'justify',
+        approver: null,
+        escalationId,
+        message: 'say why the usage is needed (acknowledgeEscalation with a justification)',
+      };
+    case 'require_approval':
+      if (binding.kind === 'rule')
+        return {
+          action: 'request_approval',
+          approver: binding.approver,
+          escalationId,
+          message: `ask ${binding.approver} to approve escalation ${escalationId ?? '(being recorded)'} (decideEscalation)`,
+        };
+      return {
+        action: 'request_exception',
+        approver: binding.approver,
+        escalationId,
+        message: `request an exception; ${binding.approver} approves it (requestException)`,
+      };
+    default:
+      if (binding.kind === 'model_class')
+        return {
+          action: 'switch_model',
+          approver: null,
+          escalationId: null,
+          message: decision.cheaperClass
+            ? `use a model of class ${decision.cheaperClass}, which the tier allows`
+            : 'use a model class the tier allows',
+        };
+      if (binding.kind === 'rule' || binding.subject?.kind === 'org')
+        return {
+          action: 'wait',
+          approver: null,
+          escalationId,
+          message:
+            binding.kind === 'rule'
+              ? 'blocked by a compliance rule until it no longer applies; contact governance'
+              : 'the organisation budget is exhausted until the period ends or governance raises it',
+        };
+      return {
+        action: 'request_exception',
+        approver: null,
+        escalationId,
+        message:
+          binding.kind === 'tier'
+            ? 'request an exception for extra tokens (requestException with extraTokens)'
+            : `request an exception for extra money on ${binding.subject?.kind === 'team' ? `team ${binding.subject.id}` : 'your'} budget (requestException with extraMoney)`,
+      };
+  }
+}
+
+const NO_TIER: QuotaDecision = {
+  decision: 'allow',
+  reason: 'no quota tier applies to this person',
+  band: 'green',
+  effectiveLimit: 0,
+  percentAfter: 0,
+  remainingAfter: 0,
+  step: null,
+  notice: null,
+  approver: null,
+  cheaperClass: null,
+  classAllowed: true,
+};
+
+/**
+ * The one decision every path answers from (checkQuota, POST /v1/quota/check, quota bands):
+ * the tier's quota for this request, then every hold on the person, their team and the
+ * organisation. The strongest wins; on a tie the tier, then holds in key order.
+ */
+export function decideRequest(input: RequestDecisionInput): RequestDecision {
+  const tier = input.quota ? decideQuota({ ...input, quota: input.quota }) : NO_TIER;
+  const tierConstraint: Constraint = {
+    kind: tier.classAllowed ? 'tier' : 'model_class',
+    name: tier.classAllowed ? (input.quota?.tier ?? 'none') : (input.modelClass ?? 'unpriced'),
+    subject: null,
+    decision: tier.decision,
+    percent: tier.percentAfter,
+    threshold: tier.step?.threshold ?? null,
+    reason: tier.reason,
+    approver: tier.approver,
+    escalationId: null,
+  };
+  const holds = input.holds
+    .filter((h) => h.environment === null || h.environment === input.environment)
+    .map(holdConstraint);
+  const constraints = input.quota ? [tierConstraint, ...holds] : holds;
+  let binding = tierConstraint;
+  for (const c of holds) if (RANK[c.decision] > RANK[binding.decision]) binding = c;
+  const ordered = [...constraints].sort((a, b) => RANK[b.decision] - RANK[a.decision]);
+  if (binding === tierConstraint)
+    return {
+      ...tier,
+      binding: input.quota ? tierConstraint : null,
+      constraints: ordered,
+      next: nextStep(input.quota ? binding : null, tier),
+    };
+  return {
+    ...tier,
+    decision: binding.decision,
+    reason: binding.reason,
+    step: null,
+    notice: null,
+    approver: binding.approver,
+    binding,
+    constraints: ordered,
+    next: nextStep(binding, tier),
+  };
 }

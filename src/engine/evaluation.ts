@@ -5,8 +5,15 @@
 import type { RuleSet } from '../policy/compile/ruleset.ts';
 import { evaluate } from '../policy/evaluate/index.ts';
 import type { EvaluateInput, EvaluateResult, SubjectResult } from '../policy/evaluate/types.ts';
-import { collectOrg, collectPerson, needsOf, teamBudgetReads } from './facts.ts';
-import type { Directory, UsageReader } from './ports.ts';
+import {
+  collectOrg,
+  collectPerson,
+  factWindows,
+  needsOf,
+  teamAttributes,
+  teamBudgetReads,
+} from './facts.ts';
+import type { Directory, GroupedFactSums, UsageReader } from './ports.ts';
 
 export type Evaluation = {
   result: EvaluateResult;
@@ -81,4 +88,38 @@ export async function evaluatePerson(
   }
   const team = result.subjects.find((s) => s.kind === 'team') ?? null;
   return { result, directory, input, person, team, known };
+}
+
+/** These teams at `now`, over their members' current usage: budgets and team rules. */
+export async function evaluateTeams(
+  reader: UsageReader,
+  ruleSet: RuleSet,
+  teamIds: readonly string[],
+  now: Date | string | number,
+): Promise<EvaluateResult> {
+  const clock = toDate(now);
+  const windows = factWindows(ruleSet.required.team, clock, ruleSet.ir.timezone);
+  const wanted = new Set(teamIds);
+  const [directory, sums] = await Promise.all([
+    reader.directory({ teams: teamIds }),
+    windows.length
+      ? reader.sumFacts(windows, ['team'], { teams: teamIds })
+      : Promise.resolve<GroupedFactSums>({}),
+  ]);
+  return evaluate(ruleSet, {
+    now: clock,
+    subjects: directory.teams
+      .filter((t) => wanted.has(t.id))
+      .map((t) => ({
+        kind: 'team' as const,
+        id: t.id,
+        attributes: teamAttributes(t),
+        facts: Object.fromEntries(
+          windows.map((w) => [
+            w.key,
+            Object.fromEntries(w.facts.map((f) => [f, sums.team?.get(w.key)?.get(t.id)?.[f] ?? 0])),
+          ]),
+        ),
+      })),
+  });
 }

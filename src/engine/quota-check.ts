@@ -1,15 +1,16 @@
 // checkQuota without a full evaluation. The rule set is cut down to what a quota answer
 // needs (tier assignment and the tier's period tokens); the store sums exactly those
-// windows for one person in one indexed query; the pure evaluator then assigns the tier
-// and measures the quota, and decideQuota turns that into an answer. Same evaluator as
+// windows for one person in one indexed query, with the holds that re-evaluation keeps for
+// budgets and rules; the pure evaluator then assigns the tier and measures the quota, and
+// decideRequest weighs it with the holds. Same evaluator as
 // everywhere else, so checkQuota and `quota(person)` can never disagree.
 import type { RuleSet } from '../policy/compile/ruleset.ts';
 import { evaluate } from '../policy/evaluate/index.ts';
 import type { FactsByWindow, QuotaState } from '../policy/evaluate/types.ts';
-import { type DecisionInput, decideQuota, type QuotaDecision } from './decision.ts';
+import { decideRequest, type RequestDecision, type RequestDecisionInput } from './decision.ts';
 import { factWindows, personAttributes, teamAttributes } from './facts.ts';
+import type { HoldState } from './holds.ts';
 import type { DirectoryPerson, DirectoryTeam, FactWindow } from './ports.ts';
-import { reportQuotaDecision } from './telemetry.ts';
 
 /** What the store reads for one person in one round trip. */
 export type QuotaSnapshot = {
@@ -22,6 +23,8 @@ export type QuotaSnapshot = {
   exceptionTokens: number;
   /** quota steps already justified or approved: threshold and period start */
   satisfied: { threshold: number; periodStart: string }[];
+  /** budget and rule holds on the person, their team and the organisation */
+  holds: HoldState[];
 };
 
 export type QuotaPlan = {
@@ -82,9 +85,15 @@ export function quotaPlan(rs: RuleSet): QuotaPlan {
   return plan;
 }
 
-export type CheckQuotaRequest = { personId: string; model: string; estimatedTokens: number };
+export type CheckQuotaRequest = {
+  personId: string;
+  model: string;
+  estimatedTokens: number;
+  /** production or sandbox: environment-scoped budgets hold only their environment */
+  environment?: string | null;
+};
 
-export type CheckQuotaResult = QuotaDecision & {
+export type CheckQuotaResult = RequestDecision & {
   person: string;
   model: string;
   modelClass: string | null;
@@ -135,30 +144,17 @@ export function checkQuotaWith(
     exceptionTokens: snapshot.exceptionTokens,
     policyHash: rs.hash,
   };
-  if (!quota) {
-    // no tier matched: the policy sets no quota for this person
-    reportQuotaDecision('allow');
-    return {
-      ...common,
-      decision: 'allow',
-      reason: 'no quota tier applies to this person',
-      band: 'green',
-      effectiveLimit: 0,
-      percentAfter: 0,
-      remainingAfter: 0,
-      step: null,
-      notice: null,
-      approver: null,
-      cheaperClass: null,
-    };
-  }
   const satisfied = new Set(
     snapshot.satisfied
-      .filter((s) => new Date(s.periodStart).getTime() === new Date(quota.periodStart).getTime())
+      .filter(
+        (s) =>
+          quota !== null &&
+          new Date(s.periodStart).getTime() === new Date(quota.periodStart).getTime(),
+      )
       .map((s) => s.threshold),
   );
-  const input: DecisionInput = {
-    quota: {
+  const input: RequestDecisionInput = {
+    quota: quota && {
       tier: quota.tier,
       limit: quota.limit,
       used: quota.used,
@@ -170,8 +166,8 @@ export function checkQuotaWith(
     modelClass,
     classPrices: plan.classPrices,
     satisfied,
+    holds: snapshot.holds.filter((h) => h.policyHash === rs.hash),
+    environment: request.environment ?? null,
   };
-  const decided = decideQuota(input);
-  reportQuotaDecision(decided.decision);
-  return { ...common, ...decided };
+  return { ...common, ...decideRequest(input) };
 }

@@ -270,3 +270,23 @@ export async function resolveEndedEscalations(db: Queryable, now: Date): Promise
   );
   return rows.length;
 }
+
+/** Approves or denies an open `require approval` escalation; null when it is not open. */
+export async function decideEscalation(
+  db: Queryable,
+  id: string,
+  approve: boolean,
+  note: string | null,
+  by: string | null,
+  now: Date,
+): Promise<EscalationRow | null> {
+  const rows = await db.query<EscalationRow>(
+    `update escalations set status = $2, justification = coalesce($3::text, justification),
+            acknowledged_by = $4, updated_at = $5
+      where id = $1::bigint and status in ('open', 'acknowledged')
+        and action ->> 'kind' = 'require_approval'
+      returning ${ESCALATION_COLUMNS}`,
+    [id, approve ? 'approved' : 'denied', note, by, now.toISOString()],
+  );
+  return rows[0] ?? null;
+}

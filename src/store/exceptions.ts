@@ -211,3 +211,17 @@ export async function relationsOf(
   );
   return new Map(rows.map((r) => [r.id, { manager: r.manager, team: r.team, teamOwner: r.owner }]));
 }
+
+/** A team's owner (null when the team has none or does not exist). */
+export async function teamOwnerOf(db: Queryable, teamId: string): Promise<string | null> {
+  const rows = await db.query<{ owner: string | null }>('select owner from teams where id = $1', [
+    teamId,
+  ]);
+  return rows[0]?.owner ?? null;
+}
+
+/** The people whose current team is this one. */
+export async function membersOf(db: Queryable, teamId: string): Promise<string[]> {
+  const rows = await db.query<{ id: string }>('select id from people where team_id = $1', [teamId]);
+  return rows.map((r) => r.id);
+}

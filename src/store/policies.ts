@@ -263,3 +263,33 @@ export async function activePolicyVersion(store: Store): Promise<PolicyVersionRo
 export async function policyLog(store: Store): Promise<PolicyVersionRow[]> {
   return store.query<PolicyVersionRow>(`select ${COLUMNS} from policy_versions order by id desc`);
 }
+
+/**
+ * The active version's id and hash with the data watermark (a value that changes whenever
+ * usage, outcomes, compliance or the directory change), in one small statement: every read
+ * starts with it, and a cached rule set or evaluation then costs one round trip.
+ */
+export async function activePolicyHead(
+  store: Pick<Store, 'query'>,
+): Promise<{ id: number; hash: string; watermark: string } | null> {
+  const rows = await store.query<{ id: number; hash: string | null; watermark: string }>(
+    `select v.id, v.hash, (select coalesce(sum(n), 0)::text from engine_change_counters) as watermark
+       from (select 1) one left join policy_versions v on v.status = 'active'`,
+  );
+  const row = rows[0];
+  return row?.hash ? { id: row.id, hash: row.hash, watermark: row.watermark } : null;
+}
+
+/** One stored version's label and IR by id (null when gone). */
+export async function policyIrById(
+  store: Pick<Store, 'query'>,
+  id: number,
+): Promise<{ version: string; ir: RuleSetIR } | null> {
+  const rows = await store.query<{ version: string; ir: RuleSetIR | string }>(
+    'select version, ir from policy_versions where id = $1',
+    [id],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  return { version: row.version, ir: typeof row.ir === 'string' ? JSON.parse(row.ir) : row.ir };
+}

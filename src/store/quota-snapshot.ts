@@ -1,6 +1,8 @@
-// The one-query quota snapshot: everything a quota answer needs for a batch of people.
+// The one-query quota snapshot: everything a quota answer needs for a batch of people,
+// including the budget and rule holds re-evaluation keeps (src/engine/holds.ts).
 
 import { createHash } from 'node:crypto';
+import type { HoldState } from '../engine/holds.ts';
 import type { FactWindow } from '../engine/ports.ts';
 import type { QuotaSnapshot } from '../engine/quota-check.ts';
 import type { FactValues } from '../policy/evaluate/types.ts';
@@ -74,6 +76,23 @@ type SnapshotRow = {
   spans: Record<string, FactValues> | null;
   exception_tokens: string;
   satisfied: { threshold: number; period_start: string }[] | null;
+  holds: HoldJson[] | null;
+};
+
+type HoldJson = {
+  subject_kind: 'person' | 'team' | 'org';
+  subject_id: string;
+  key: string;
+  source: 'budget' | 'rule';
+  name: string;
+  environment: string | null;
+  threshold: number | null;
+  observed: number | null;
+  action: HoldState['action'];
+  period_end: string;
+  policy_hash: string;
+  escalation_id: string | null;
+  escalation_status: string | null;
 };
 
 /**
@@ -142,7 +161,18 @@ export async function readQuotaSnapshots(
        (select jsonb_agg(jsonb_build_object('threshold', threshold, 'period_start', ${isoText('period_start')}))
           from escalations
          where subject_kind = 'person' and subject_id = q.id and ladder = 'quota'
-           and status in ('justified', 'approved') and period_end > $2::timestamptz) as satisfied
+           and status in ('justified', 'approved') and period_end > $2::timestamptz) as satisfied,
+       (select jsonb_agg(jsonb_build_object('subject_kind', h.subject_kind, 'subject_id', h.subject_id,
+                 'key', h.key, 'source', h.source, 'name', h.name, 'environment', h.environment,
+                 'threshold', h.threshold, 'observed', h.observed, 'action', h.action,
+                 'period_end', ${isoText('h.period_end')}, 'policy_hash', h.policy_hash,
+                 'escalation_id', e.id::text, 'escalation_status', e.status))
+          from enforcement_holds h left join escalations e on e.key = h.key
+         where h.period_end > $2::timestamptz
+           and (h.subject_kind = 'org'
+                or (h.subject_kind = 'person' and h.subject_id = q.id)
+                or (h.subject_kind = 'team'
+                    and h.subject_id = (select team_id from people where id = q.id)))) as holds
      from unnest($1::text[]) with ordinality as q(id, n)
     order by q.n`;
   // a named statement is parsed once per connection and soon runs on a cached generic
@@ -205,5 +235,23 @@ function snapshotOf(row: SnapshotRow, windows: readonly FactWindow[]): QuotaSnap
       threshold: Number(s.threshold),
       periodStart: s.period_start,
     })),
+    holds: (row.holds ?? []).map(holdOf),
+  };
+}
+
+function holdOf(h: HoldJson): HoldState {
+  return {
+    subject: { kind: h.subject_kind, id: h.subject_id },
+    key: h.key,
+    source: h.source,
+    name: h.name,
+    environment: h.environment,
+    threshold: h.threshold === null ? null : Number(h.threshold),
+    observed: h.observed === null ? null : Number(h.observed),
+    action: h.action,
+    periodEnd: h.period_end,
+    policyHash: h.policy_hash,
+    escalationId: h.escalation_id,
+    escalationStatus: h.escalation_status,
   };
 }

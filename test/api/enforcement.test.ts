@@ -7,15 +7,22 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CreatedKey, createApiKey } from '../../src/api/auth.ts';
-import {
-  createEnforcement,
-  type Enforcement,
-  enforcementFor,
-  SUBSCRIBER_BUFFER,
-  SWEEP_JOB,
-} from '../../src/api/enforcement.ts';
 import { apiEntities } from '../../src/api/entities.ts';
 import { deliverDue } from '../../src/api/webhooks.ts';
+import { activePolicyFor } from '../../src/app/active-policy.ts';
+import {
+  createEscalationEvents,
+  escalationEventsFor,
+  SUBSCRIBER_BUFFER,
+} from '../../src/app/escalation-events.ts';
+import { quotaFor } from '../../src/app/quota.ts';
+import {
+  createReevaluation,
+  type Reevaluation,
+  reevaluationFor,
+  SWEEP_JOB,
+} from '../../src/app/reevaluation.ts';
+import type { CheckQuotaRequest } from '../../src/engine/quota-check.ts';
 import { openStore } from '../../src/store/db.ts';
 import type { EscalationRow } from '../../src/store/escalations.ts';
 import { releaseLease, tryLease } from '../../src/store/jobs.ts';
@@ -50,7 +57,9 @@ escalation budget {
 
 const ANA = MEMBER_PERSON;
 let api: TestApi;
-let service: Enforcement;
+let service: Reevaluation & {
+  checkQuota(request: CheckQuotaRequest): ReturnType<ReturnType<typeof quotaFor>['decide']>;
+};
 let clock = new Date('2026-09-03T12:00:00Z');
 let bo: CreatedKey;
 let di: CreatedKey;
@@ -131,8 +140,11 @@ async function escalationsOf(person: string) {
 
 beforeAll(async () => {
   api = await startTestApi();
-  service = enforcementFor(api.store);
-  service.setClock(() => clock);
+  activePolicyFor(api.store).setClock(() => clock);
+  service = {
+    ...reevaluationFor(api.store),
+    checkQuota: (request) => quotaFor(api.store).decide(request),
+  };
   await seedDirectory(api);
   const published = await api.gql(
     api.keys.governance.key,
@@ -145,7 +157,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await service?.close();
+  if (api) await escalationEventsFor(api.store).close();
   await api?.stop();
 });
 
@@ -366,7 +378,7 @@ describe('sweeps', () => {
     await addWebhook(api.store, 'person', 'http://127.0.0.1:59999/unused', 's1');
     await use('di@acme.test', 950_000, { ts: '2026-10-25T10:00:00Z' }); // crosses 70% and 90%
     await api.store.query('delete from enforcement_dirty'); // leave it to the sweeps
-    const other = createEnforcement(api.store, () => clock);
+    const other = createReevaluation(api.store);
     const [a, b] = await Promise.all([service.sweep(), other.sweep()]);
     // each ran under the lease, or found it taken; together they recorded each step once
     expect(a.created + b.created).toBe(2);
@@ -570,7 +582,7 @@ describe('escalationRaised over SSE', () => {
       done = true;
     });
     while (!done) {
-      service.pubsub.publish('escalationRaised', created);
+      escalationEventsFor(api.store).publish(created);
       await Promise.race([read, new Promise((r) => setTimeout(r, 20))]);
     }
     await read;
@@ -582,15 +594,15 @@ describe('escalationRaised over SSE', () => {
 
 describe('escalationRaised buffers', () => {
   it("a subscriber that does not read keeps only its newest 1,024 events, and no one else's", async () => {
-    const local = createEnforcement(api.store);
-    const slow = local.pubsub.subscribe('escalationRaised');
-    const other = local.pubsub.subscribe('escalationRaised');
+    const local = createEscalationEvents(api.store);
+    const slow = await local.subscribe();
+    const other = await local.subscribe();
     // a subscription starts listening at its first read
     const first = [slow.next(), other.next()];
     const row = (i: number) => ({ id: String(i) }) as EscalationRow;
-    local.pubsub.publish('escalationRaised', row(0));
+    local.publish(row(0));
     expect((await Promise.all(first)).map((r) => r.value?.id)).toEqual(['0', '0']);
-    for (let i = 1; i <= 1500; i++) local.pubsub.publish('escalationRaised', row(i));
+    for (let i = 1; i <= 1500; i++) local.publish(row(i));
     for (const events of [slow, other]) {
       const seen: string[] = [];
       for (let i = 0; i < SUBSCRIBER_BUFFER; i++)
@@ -609,9 +621,9 @@ describe('escalations across instances', () => {
     'a subscriber on one instance receives what another records (LISTEN/NOTIFY)',
     async () => {
       const other = await openStore({ databaseUrl: api.store.url, entities: apiEntities });
-      const instanceB = createEnforcement(other, () => clock);
+      activePolicyFor(other).setClock(() => clock);
       try {
-        const events = (await instanceB.subscribe())[Symbol.asyncIterator]();
+        const events = (await escalationEventsFor(other).subscribe())[Symbol.asyncIterator]();
         const next = events.next();
         await use('relay@acme.test', 750_000, { ts: '2026-11-01T10:10:00Z' });
         const [created] = await service.reevaluatePeople(['relay@acme.test']);
@@ -623,7 +635,7 @@ describe('escalations across instances', () => {
         });
         await events.return?.();
       } finally {
-        await instanceB.close();
+        await escalationEventsFor(other).close();
         await other.close();
       }
     },
@@ -815,7 +827,7 @@ describe('POST /v1/quota/check', () => {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   const FIELDS =
-    'decision reason band tier period periodStart limit exceptionTokens effectiveLimit used estimatedTokens percentAfter remainingAfter threshold notice approver model modelClass allowedClasses cheaperClass policyHash';
+    'decision reason band tier period periodStart limit exceptionTokens effectiveLimit used estimatedTokens percentAfter remainingAfter threshold notice approver model modelClass allowedClasses cheaperClass policyHash binding { kind name subject { kind id } decision percent threshold reason approver escalationId } constraints { kind name subject { kind id } decision percent threshold reason approver escalationId } next { action approver escalationId message }';
 
   it('answers with the same fields and values as the GraphQL field', async () => {
     clock = new Date('2026-11-02T09:00:00Z');

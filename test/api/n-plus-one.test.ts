@@ -4,7 +4,7 @@
 // wrapping its Client.prototype.query: pool.query and Kysely both end there.
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enforcementFor } from '../../src/api/enforcement.ts';
+import { activePolicyFor } from '../../src/app/active-policy.ts';
 import { analyzePolicy } from '../../src/policy/analyze.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { publishPolicyVersion } from '../../src/store/policies.ts';
@@ -21,7 +21,7 @@ let original: pg.Client['query'];
 
 beforeAll(async () => {
   api = await startTestApi();
-  enforcementFor(api.store).setClock(() => NOW);
+  activePolicyFor(api.store).setClock(() => NOW);
   const source = POLICY.replace('top 10', 'top 100');
   const analysis = analyzePolicy(source);
   if (!analysis.ir) throw new Error('fixture policy does not compile');

@@ -2,7 +2,7 @@
 // org of test/engine/fixture.ts, whose numbers are worked out there by hand.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/auth.ts';
-import { enforcementFor } from '../../src/api/enforcement.ts';
+import { activePolicyFor } from '../../src/app/active-policy.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { loadTinyOrg, NOW } from '../engine/fixture.ts';
 import { startTestApi, type TestApi } from './support.ts';
@@ -13,7 +13,7 @@ let bo: string; // member key bound to bo
 
 beforeAll(async () => {
   api = await startTestApi();
-  enforcementFor(api.store).setClock(() => NOW);
+  activePolicyFor(api.store).setClock(() => NOW);
   await loadTinyOrg(api.store);
   ana = (await createApiKey(api.store.em(), { role: 'member', name: 'ana', person: 'ana' })).key;
   bo = (await createApiKey(api.store.em(), { role: 'member', name: 'bo', person: 'bo' })).key;

@@ -2,8 +2,8 @@
 // request of a large organisation need not wait for a whole-org evaluation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/auth.ts';
-import { enforcementFor } from '../../src/api/enforcement.ts';
 import { readServiceFor, warmLeaderboards } from '../../src/api/loaders.ts';
+import { activePolicyFor } from '../../src/app/active-policy.ts';
 import { loadTinyOrg, NOW } from '../engine/fixture.ts';
 import { startTestApi, type TestApi } from './support.ts';
 
@@ -11,7 +11,7 @@ let api: TestApi;
 
 beforeAll(async () => {
   api = await startTestApi();
-  enforcementFor(api.store).setClock(() => NOW);
+  activePolicyFor(api.store).setClock(() => NOW);
 }, 120_000);
 
 afterAll(async () => {

@@ -12,6 +12,9 @@ import './usage.ts';
 import './budgets.ts';
 import './quota.ts';
 import './leaderboard.ts';
-import './enforcement.ts';
+import './escalations.ts';
+import './exceptions.ts';
+import './webhooks.ts';
+import './standing.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

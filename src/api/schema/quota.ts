@@ -1,25 +1,211 @@
-// `quota(person)`: a person's tier and where they stand in its period, evaluated over that
-// person's rollups only. A member asks about themselves; governance and admin about anyone
-// (audited). Exceptions approved for the person are listed and raise `effectiveLimit`.
-
-import { ForbiddenError, NoActivePolicyError, NotFoundError } from '../../app/errors.ts';
-import { seesNames } from '../../app/roles.ts';
-import { evaluatePerson } from '../../engine/evaluation.ts';
-import type { QuotaState, TierAssignment } from '../../policy/evaluate/types.ts';
-import { type ExceptionRow, listExceptions } from '../../store/exceptions.ts';
+// Quota decisions: checkQuota (a gateway's question before each call) and quota(person).
+// Both answer from src/app/quota.ts, the one decision; POST /v1/quota/check returns the
+// same fields as QuotaCheck (quotaCheckJson).
+import {
+  ForbiddenError,
+  InvalidRequestError,
+  NoActivePolicyError,
+  NotFoundError,
+} from '../../app/errors.ts';
+import { type CheckQuotaResult, type PersonQuota, quotaFor } from '../../app/quota.ts';
+import type { Constraint, Decision, NextStep } from '../../engine/decision.ts';
+import type { ExceptionRow } from '../../store/exceptions.ts';
 import { builder } from '../builder.ts';
 import { identityFor } from '../context.ts';
-import { readService } from '../loaders.ts';
 import { BandEnum } from './band.ts';
 import { PersonRef } from './directory.ts';
+import { DateTimeResolver } from './scalars.ts';
 import { ForecastRef, ThresholdRef } from './state.ts';
 
-type QuotaShape = {
-  personId: string;
-  tier: TierAssignment;
-  state: QuotaState;
-  exceptions: ExceptionRow[];
-};
+const DecisionEnum = builder.enumType('QuotaDecision', {
+  description: 'What a gateway should do with the request.',
+  values: [
+    'allow',
+    'allow_with_notice',
+    'require_justification',
+    'require_approval',
+    'block',
+  ] as const satisfies readonly Decision[],
+});
+
+const SubjectRefType = builder
+  .objectRef<{ kind: string; id: string }>('ConstraintSubject')
+  .implement({
+    fields: (t) => ({ kind: t.exposeString('kind'), id: t.exposeString('id') }),
+  });
+
+const ConstraintRef = builder.objectRef<Constraint>('QuotaConstraint').implement({
+  description: 'One thing weighed for a request: the tier, the model class, a budget or a rule.',
+  fields: (t) => ({
+    kind: t.exposeString('kind', { description: '`tier`, `model_class`, `budget` or `rule`.' }),
+    name: t.exposeString('name', { description: 'The tier, class, budget key or rule name.' }),
+    subject: t.field({
+      type: SubjectRefType,
+      nullable: true,
+      description: 'Whose budget or rule: the person, their team, or the org.',
+      resolve: (c) => c.subject,
+    }),
+    decision: t.field({ type: DecisionEnum, resolve: (c) => c.decision }),
+    percent: t.exposeFloat('percent', { nullable: true }),
+    threshold: t.exposeFloat('threshold', { nullable: true }),
+    reason: t.exposeString('reason'),
+    approver: t.exposeString('approver', { nullable: true }),
+    escalationId: t.exposeString('escalationId', { nullable: true }),
+  }),
+});
+
+const NextStepRef = builder.objectRef<NextStep>('QuotaNextStep').implement({
+  description: 'What the person can do about the binding constraint, and through which call.',
+  fields: (t) => ({
+    action: t.exposeString('action', {
+      description:
+        '`none`, `justify`, `request_approval`, `request_exception`, `switch_model` or `wait`.',
+    }),
+    approver: t.exposeString('approver', { nullable: true }),
+    escalationId: t.exposeString('escalationId', { nullable: true }),
+    message: t.exposeString('message'),
+  }),
+});
+
+const QuotaCheckRef = builder.objectRef<CheckQuotaResult>('QuotaCheck').implement({
+  description:
+    'The answer for one request: the strongest of the tier quota (usage after this request against the limit raised by approved exceptions) and every budget or rule hold on the person, their team and the organisation.',
+  fields: (t) => ({
+    decision: t.field({ type: DecisionEnum, resolve: (q) => q.decision }),
+    reason: t.exposeString('reason'),
+    band: t.field({
+      type: BandEnum,
+      description: 'The band before this request.',
+      resolve: (q) => q.band,
+    }),
+    tier: t.string({ nullable: true, resolve: (q) => q.quota?.tier ?? null }),
+    period: t.string({ nullable: true, resolve: (q) => q.quota?.period ?? null }),
+    periodStart: t.field({
+      type: DateTimeResolver,
+      nullable: true,
+      resolve: (q) => q.quota?.periodStart ?? null,
+    }),
+    limit: t.float({
+      description: 'The tier limit in tokens.',
+      resolve: (q) => q.quota?.limit ?? 0,
+    }),
+    exceptionTokens: t.float({
+      description: 'Tokens added by approved, unexpired exceptions.',
+      resolve: (q) => q.exceptionTokens,
+    }),
+    effectiveLimit: t.exposeFloat('effectiveLimit'),
+    used: t.float({
+      description: 'Tokens used this period before the request.',
+      resolve: (q) => q.quota?.used ?? 0,
+    }),
+    estimatedTokens: t.exposeInt('estimatedTokens'),
+    percentAfter: t.exposeFloat('percentAfter'),
+    remainingAfter: t.exposeFloat('remainingAfter', {
+      description: 'Tokens left after this request; negative once over the limit.',
+    }),
+    threshold: t.float({
+      nullable: true,
+      description: 'The percent of the step that decided.',
+      resolve: (q) => q.step?.threshold ?? null,
+    }),
+    notice: t.exposeString('notice', { nullable: true }),
+    approver: t.exposeString('approver', { nullable: true }),
+    model: t.exposeString('model'),
+    modelClass: t.exposeString('modelClass', { nullable: true }),
+    allowedClasses: t.stringList({
+      description: '["any"] when the tier allows every class.',
+      resolve: (q) =>
+        q.quota ? (q.quota.allowedClasses === 'any' ? ['any'] : [...q.quota.allowedClasses]) : [],
+    }),
+    cheaperClass: t.exposeString('cheaperClass', {
+      nullable: true,
+      description: 'A cheaper model class the tier allows, when one exists.',
+    }),
+    policyHash: t.exposeString('policyHash'),
+    binding: t.field({
+      type: ConstraintRef,
+      nullable: true,
+      description: 'The constraint that decided: the tier, the model class, a budget or a rule.',
+      resolve: (q) => q.binding,
+    }),
+    constraints: t.field({
+      type: [ConstraintRef],
+      description: 'Every constraint weighed, strongest first.',
+      resolve: (q) => q.constraints,
+    }),
+    next: t.field({
+      type: NextStepRef,
+      description: 'What the person can do about the binding constraint.',
+      resolve: (q) => q.next,
+    }),
+  }),
+});
+
+/** The QuotaCheck type's fields as plain JSON (POST /v1/quota/check answers with this). */
+export function quotaCheckJson(q: CheckQuotaResult) {
+  return {
+    decision: q.decision,
+    reason: q.reason,
+    band: q.band,
+    tier: q.quota?.tier ?? null,
+    period: q.quota?.period ?? null,
+    periodStart: q.quota?.periodStart ?? null,
+    limit: q.quota?.limit ?? 0,
+    exceptionTokens: q.exceptionTokens,
+    effectiveLimit: q.effectiveLimit,
+    used: q.quota?.used ?? 0,
+    estimatedTokens: q.estimatedTokens,
+    percentAfter: q.percentAfter,
+    remainingAfter: q.remainingAfter,
+    threshold: q.step?.threshold ?? null,
+    notice: q.notice,
+    approver: q.approver,
+    model: q.model,
+    modelClass: q.modelClass,
+    allowedClasses: q.quota
+      ? q.quota.allowedClasses === 'any'
+        ? ['any']
+        : [...q.quota.allowedClasses]
+      : [],
+    cheaperClass: q.cheaperClass,
+    policyHash: q.policyHash,
+    binding: q.binding,
+    constraints: q.constraints,
+    next: q.next,
+  };
+}
+
+builder.queryField('checkQuota', (t) =>
+  t.field({
+    type: QuotaCheckRef,
+    description:
+      'May this person send this request? Asked by gateways before each call: one indexed read, no full evaluation.',
+    authScopes: { $any: { writeEvents: true, self: true } },
+    args: {
+      person: t.arg.string({ required: true }),
+      model: t.arg.string({ required: true }),
+      estimatedTokens: t.arg.int({
+        required: true,
+        description: 'Input plus expected output tokens.',
+      }),
+      environment: t.arg.string({
+        required: false,
+        description: 'production or sandbox: environment-scoped budgets hold only their own.',
+      }),
+    },
+    errors: {
+      types: [InvalidRequestError, ForbiddenError, NoActivePolicyError],
+      directResult: true,
+    },
+    resolve: (_root, args, ctx) =>
+      quotaFor(ctx.store).check(ctx.caller, {
+        person: args.person,
+        model: args.model,
+        estimatedTokens: args.estimatedTokens,
+        environment: args.environment ?? null,
+      }),
+  }),
+);
 
 const ActiveExceptionRef = builder.objectRef<ExceptionRow>('ActiveException').implement({
   description: 'An approved, unexpired exception that raises this quota.',
@@ -31,7 +217,7 @@ const ActiveExceptionRef = builder.objectRef<ExceptionRow>('ActiveException').im
   }),
 });
 
-const QuotaRef = builder.objectRef<QuotaShape>('Quota').implement({
+const QuotaRef = builder.objectRef<PersonQuota>('Quota').implement({
   description: "A person's token quota in the current period of their tier.",
   fields: (t) => ({
     personId: t.string({
@@ -55,14 +241,18 @@ const QuotaRef = builder.objectRef<QuotaShape>('Quota').implement({
     }),
     effectiveLimit: t.float({
       description: 'The limit plus the extra tokens of active exceptions.',
-      resolve: (q) => q.state.limit + extraTokens(q.exceptions),
+      resolve: (q) => q.effectiveLimit,
     }),
     used: t.float({ resolve: (q) => q.state.used }),
     remaining: t.float({
-      resolve: (q) => q.state.limit + extraTokens(q.exceptions) - q.state.used,
+      resolve: (q) => q.effectiveLimit - q.state.used,
     }),
     percent: t.float({ description: 'used ÷ limit × 100', resolve: (q) => q.state.percent }),
-    band: t.field({ type: BandEnum, resolve: (q) => q.state.band }),
+    band: t.field({
+      type: BandEnum,
+      description: 'Over the exception-raised limit: the band checkQuota and Person.band give.',
+      resolve: (q) => q.band,
+    }),
     bandReason: t.string({
       description: 'The band rule applied, e.g. "70% ≤ 76% < 90% (yellow from 70%, red from 90%)".',
       resolve: (q) => q.state.bandReason,
@@ -89,10 +279,6 @@ const QuotaRef = builder.objectRef<QuotaShape>('Quota').implement({
   }),
 });
 
-function extraTokens(exceptions: readonly ExceptionRow[]): number {
-  return exceptions.reduce((sum, e) => sum + (e.extraTokens ?? 0), 0);
-}
-
 builder.queryField('quota', (t) =>
   t.field({
     type: QuotaRef,
@@ -104,35 +290,9 @@ builder.queryField('quota', (t) =>
     },
     errors: { types: [NotFoundError, ForbiddenError, NoActivePolicyError], directResult: true },
     resolve: async (_root, args, ctx) => {
-      const personId = args.person ?? ctx.caller.person;
-      if (!personId) throw new ForbiddenError('this key is bound to no person: pass `person`');
-      if (personId !== ctx.caller.person && !seesNames(ctx.caller.role)) {
-        throw new ForbiddenError(
-          `role "${ctx.caller.role}" may read only its own quota; other people's need a governance key`,
-        );
-      }
-      const service = readService(ctx);
-      const active = await service.active();
-      if (!active) throw new NoActivePolicyError();
-      const now = service.now();
-      const [evaluation, exceptions] = await Promise.all([
-        evaluatePerson(service.reader, active.ruleSet, personId, now, { team: false }),
-        listExceptions(ctx.store, { subjectId: personId, activeAt: now }, { limit: 100 }).then(
-          (rows) => rows.filter((e) => e.subjectKind === 'person'),
-        ),
-      ]);
-      if (!evaluation.known) throw new NotFoundError('person', personId);
-      const { tier, quota } = evaluation.person;
-      if (!tier || !quota) {
-        throw new NotFoundError(
-          'quota (no tier assigned by the active policy) for person',
-          personId,
-        );
-      }
-      if (personId !== ctx.caller.person) {
-        await ctx.audit.record({ action: 'read.quota', subject: personId });
-      }
-      return { personId, tier, state: quota, exceptions };
+      const quota = await quotaFor(ctx.store).personQuota(ctx.caller, args.person ?? null);
+      if (quota.named) await ctx.audit.record({ action: 'read.quota', subject: quota.personId });
+      return quota;
     },
   }),
 );

@@ -1,0 +1,168 @@
+// Escalations: listing them (members their own), acknowledging or justifying one, deciding
+// an approval step (the approver the policy names, or governance), and the live feed.
+import { filter, pipe } from 'graphql-yoga';
+import { mayDecide } from '../engine/exceptions.ts';
+import type { Store } from '../store/db.ts';
+import {
+  acknowledgeEscalation,
+  decideEscalation,
+  type EscalationFilter,
+  type EscalationRow,
+  getEscalation,
+  listEscalations,
+} from '../store/escalations.ts';
+import { relationsOf, teamOwnerOf } from '../store/exceptions.ts';
+import { activePolicyFor } from './active-policy.ts';
+import type { Caller, Session } from './caller.ts';
+import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
+import { escalationEventsFor } from './escalation-events.ts';
+import { reevaluationFor } from './reevaluation.ts';
+import { seesNames } from './roles.ts';
+
+export type EscalationQuery = Omit<EscalationFilter, 'people'>;
+
+export type Escalations = {
+  list(
+    session: Session,
+    filter: EscalationQuery,
+    page: { beforeId: string | null; limit: number },
+  ): Promise<EscalationRow[]>;
+  acknowledge(session: Session, id: string, justification: string | null): Promise<EscalationRow>;
+  /** Approves or denies a `require approval` step; the hold it caused lifts on approval. */
+  decide(
+    session: Session,
+    id: string,
+    approve: boolean,
+    note: string | null,
+  ): Promise<EscalationRow>;
+  /** New escalations this caller may see (a member: their own). */
+  subscribe(caller: Caller, subjectKind: string | null): Promise<AsyncIterable<EscalationRow>>;
+};
+
+const services = new WeakMap<Store, Escalations>();
+
+export function escalationsFor(store: Store): Escalations {
+  let service = services.get(store);
+  if (!service) {
+    service = createEscalations(store);
+    services.set(store, service);
+  }
+  return service;
+}
+
+function createEscalations(store: Store): Escalations {
+  const policy = activePolicyFor(store);
+  return {
+    async list({ caller }, filter, page) {
+      if (
+        filter.subjectId &&
+        filter.subjectKind !== 'team' &&
+        !seesNames(caller.role) &&
+        filter.subjectId !== caller.person
+      )
+        throw new ForbiddenError('filtering by a person needs a governance key (or your own id)');
+      const people = caller.role === 'member' ? [caller.person ?? ''] : null;
+      return listEscalations(store, { ...filter, people }, page);
+    },
+
+    async acknowledge({ caller, audit }, id, justification) {
+      const found = await getEscalation(store, id);
+      if (!found) throw new NotFoundError('escalation', id);
+      if (
+        !seesNames(caller.role) &&
+        !(found.subjectKind === 'person' && found.subjectId === caller.person)
+      )
+        throw new ForbiddenError('a member may acknowledge only their own escalations');
+      const text = justification?.trim() || null;
+      if (found.action.kind === 'require_justification' && !text)
+        throw new InvalidRequestError([
+          {
+            field: 'justification',
+            message: 'this step requires a justification: say why the usage is needed',
+          },
+        ]);
+      const updated = await acknowledgeEscalation(
+        store,
+        id,
+        text,
+        caller.person ?? caller.keyId,
+        policy.now(),
+      );
+      if (!updated)
+        throw new ConflictError(
+          `escalation ${id} is ${found.status}; only open escalations can be acknowledged`,
+        );
+      await audit.record({
+        action: 'escalation.acknowledge',
+        subject: found.subjectId,
+        detail: { escalation: id, status: updated.status, justification: text },
+      });
+      return updated;
+    },
+
+    async decide({ caller, audit }, id, approve, note) {
+      const found = await getEscalation(store, id);
+      if (!found) throw new NotFoundError('escalation', id);
+      if (found.action.kind !== 'require_approval')
+        throw new ConflictError(
+          `escalation ${id} asks for ${found.action.kind.replaceAll('_', ' ')}, not approval`,
+        );
+      const approver = found.action.approver;
+      const relations =
+        found.subjectKind === 'person'
+          ? (await relationsOf(store, [found.subjectId])).get(found.subjectId)
+          : undefined;
+      const teamOwner =
+        found.subjectKind === 'team'
+          ? await teamOwnerOf(store, found.subjectId)
+          : (relations?.teamOwner ?? null);
+      const refusal = mayDecide(
+        { role: caller.role, person: caller.person },
+        {
+          approver,
+          subjectId: found.subjectId,
+          requestedBy: null,
+          manager: relations?.manager ?? null,
+          teamOwner,
+        },
+      );
+      if (refusal) {
+        await audit.record({
+          action: 'escalation.decide.refused',
+          subject: found.subjectId,
+          detail: { escalation: id, reason: refusal },
+        });
+        throw new ForbiddenError(refusal);
+      }
+      const decided = await decideEscalation(
+        store,
+        id,
+        approve,
+        note?.trim() || null,
+        caller.person ?? caller.keyId,
+        policy.now(),
+      );
+      if (!decided) throw new ConflictError(`escalation ${id} is already ${found.status}`);
+      await audit.record({
+        action: approve ? 'escalation.approve' : 'escalation.deny',
+        subject: found.subjectId,
+        detail: { escalation: id, note },
+      });
+      if (found.subjectKind === 'person')
+        await reevaluationFor(store).reevaluatePeople([found.subjectId]);
+      return decided;
+    },
+
+    async subscribe(caller, subjectKind) {
+      const member = caller.role === 'member';
+      return pipe(
+        await escalationEventsFor(store).subscribe(),
+        filter((e: EscalationRow) => {
+          if (subjectKind && e.subjectKind !== subjectKind) return false;
+          if (member) return e.subjectKind === 'person' && e.subjectId === caller.person;
+          return true;
+        }),
+      );
+    },
+  };
+}

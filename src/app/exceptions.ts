@@ -1,0 +1,210 @@
+// Exceptions: asking for extra tokens (quota) or money (budgets) until a time, deciding a
+// request (the approver the policy names, or governance; never the subject), and listing.
+// A decision re-evaluates the subject at once, so its holds follow the raised limit.
+import { ladderApprover } from '../engine/escalations.ts';
+import { mayDecide, validateExceptionRequest } from '../engine/exceptions.ts';
+import type { Store } from '../store/db.ts';
+import { settleApprovalEscalations } from '../store/escalations.ts';
+import {
+  createException,
+  decideException,
+  type ExceptionRow,
+  getException,
+  listExceptions,
+  membersOf,
+  relationsOf,
+  teamOwnerOf,
+} from '../store/exceptions.ts';
+import { activePolicyFor } from './active-policy.ts';
+import type { Session } from './caller.ts';
+import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
+import { reevaluationFor } from './reevaluation.ts';
+import { seesNames } from './roles.ts';
+
+export type ExceptionRequestArgs = {
+  subject: string | null;
+  subjectKind: string | null;
+  extraTokens: number | null;
+  extraMoney: number | null;
+  justification: string;
+  expiresAt: Date;
+};
+
+export type ExceptionQuery = {
+  status: string[] | null;
+  subject: string | null;
+  awaitingMe: boolean;
+};
+
+export type Exceptions = {
+  request(session: Session, args: ExceptionRequestArgs): Promise<ExceptionRow>;
+  decide(
+    session: Session,
+    id: string,
+    approve: boolean,
+    note: string | null,
+  ): Promise<ExceptionRow>;
+  list(
+    session: Session,
+    query: ExceptionQuery,
+    page: { beforeId: string | null; limit: number },
+  ): Promise<ExceptionRow[]>;
+  /** Approved and unexpired by the server clock. */
+  isActive(row: ExceptionRow): boolean;
+};
+
+const services = new WeakMap<Store, Exceptions>();
+
+export function exceptionsFor(store: Store): Exceptions {
+  let service = services.get(store);
+  if (!service) {
+    service = createExceptions(store);
+    services.set(store, service);
+  }
+  return service;
+}
+
+function createExceptions(store: Store): Exceptions {
+  const policy = activePolicyFor(store);
+  return {
+    async request({ caller, audit }, args) {
+      const subjectKind = (args.subjectKind ?? 'person') as 'person' | 'team';
+      if (subjectKind !== 'person' && subjectKind !== 'team')
+        throw new InvalidRequestError([
+          { field: 'subjectKind', message: 'must be person or team' },
+        ]);
+      const subject = args.subject ?? caller.person;
+      if (!subject)
+        throw new InvalidRequestError([
+          { field: 'subject', message: 'this key is bound to no person: pass subject' },
+        ]);
+      if (!seesNames(caller.role) && !(subjectKind === 'person' && subject === caller.person))
+        throw new ForbiddenError('a member may request exceptions only for themselves');
+      const active = await policy.require();
+      const now = policy.now();
+      const request = {
+        subjectKind,
+        subjectId: subject,
+        extraTokens: args.extraTokens,
+        extraMoney: args.extraMoney,
+        justification: args.justification,
+        expiresAt: args.expiresAt,
+      };
+      const problems = validateExceptionRequest(
+        request,
+        now,
+        active.ruleSet.ir.exceptions.maxDurationMs,
+      );
+      if (subjectKind === 'team' && request.extraTokens !== null)
+        problems.push({
+          field: 'extraTokens',
+          message: 'quotas are per person: ask for extraMoney for a team',
+        });
+      if (problems.length) throw new InvalidRequestError(problems);
+      const approver =
+        ladderApprover(active.ruleSet, request.extraTokens !== null ? 'quota' : 'budget') ??
+        'governance';
+      const created = await createException(
+        store,
+        {
+          ...request,
+          justification: request.justification.trim(),
+          approver,
+          requestedBy: caller.person ?? caller.keyId,
+        },
+        now,
+      );
+      await audit.record({
+        action: 'exception.request',
+        subject,
+        detail: {
+          exception: created.id,
+          extraTokens: request.extraTokens,
+          extraMoney: request.extraMoney,
+          expiresAt: created.expiresAt,
+          approver,
+        },
+      });
+      return created;
+    },
+
+    async decide({ caller, audit }, id, approve, note) {
+      const found = await getException(store, id);
+      if (!found) throw new NotFoundError('exception', id);
+      const relations =
+        found.subjectKind === 'person'
+          ? (await relationsOf(store, [found.subjectId])).get(found.subjectId)
+          : undefined;
+      const teamOwner =
+        found.subjectKind === 'team'
+          ? await teamOwnerOf(store, found.subjectId)
+          : (relations?.teamOwner ?? null);
+      const refusal = mayDecide(
+        { role: caller.role, person: caller.person },
+        {
+          approver: found.approver,
+          subjectId: found.subjectId,
+          requestedBy: found.requestedBy,
+          manager: relations?.manager ?? null,
+          teamOwner,
+        },
+      );
+      if (refusal) {
+        await audit.record({
+          action: 'exception.decide.refused',
+          subject: found.subjectId,
+          detail: { exception: id, reason: refusal },
+        });
+        throw new ForbiddenError(refusal);
+      }
+      const now = policy.now();
+      const decided = await decideException(
+        store,
+        id,
+        approve,
+        note?.trim() || null,
+        caller.person ?? caller.keyId,
+        now,
+      );
+      if (!decided) throw new ConflictError(`exception ${id} is already ${found.status}`);
+      if (found.subjectKind === 'person' && found.extraTokens !== null)
+        await settleApprovalEscalations(store, found.subjectId, approve, now);
+      await audit.record({
+        action: approve ? 'exception.approve' : 'exception.deny',
+        subject: found.subjectId,
+        detail: { exception: id, note: decided.note },
+      });
+      if (approve) {
+        // the raised limit lifts the subject's holds now, not at the next sweep
+        const people =
+          found.subjectKind === 'person'
+            ? [found.subjectId]
+            : await membersOf(store, found.subjectId);
+        await reevaluationFor(store).reevaluatePeople(people);
+      }
+      return decided;
+    },
+
+    async list({ caller }, query, page) {
+      const governance = seesNames(caller.role);
+      const me = caller.person;
+      if (query.awaitingMe) {
+        if (governance)
+          return listExceptions(store, { status: ['requested'], subjectId: query.subject }, page);
+        if (!me) return [];
+        return listExceptions(store, { approvableBy: me }, page);
+      }
+      if (!governance) {
+        if (!me) throw new ForbiddenError('listing exceptions needs a member or governance key');
+        return listExceptions(store, { status: query.status, subjects: [me] }, page);
+      }
+      return listExceptions(store, { status: query.status, subjectId: query.subject }, page);
+    },
+
+    isActive(row) {
+      return (
+        row.status === 'approved' && new Date(row.expiresAt).getTime() > policy.now().getTime()
+      );
+    },
+  };
+}

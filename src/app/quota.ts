@@ -1,0 +1,262 @@
+// Quota decisions: checkQuota (GraphQL and POST /v1/quota/check), a person's quota, and the
+// bands shown on people and teams. Every one of them answers from decideRequest (via
+// checkQuotaWith) or the same band rule over exception-raised limits, so they cannot differ.
+import { bandFor } from '../engine/decision.ts';
+import { evaluatePerson, evaluateTeams } from '../engine/evaluation.ts';
+import {
+  type CheckQuotaRequest,
+  type CheckQuotaResult,
+  checkQuotaWith,
+  quotaPlan,
+} from '../engine/quota-check.ts';
+import { reportQuotaDecision } from '../engine/telemetry.ts';
+import type { Band, QuotaState, TierAssignment } from '../policy/evaluate/types.ts';
+import type { Store } from '../store/db.ts';
+import { activeExtras, type ExceptionRow, listExceptions } from '../store/exceptions.ts';
+import { readQuotaSnapshots } from '../store/quota-snapshot.ts';
+import { usageReader } from '../store/usage-reader.ts';
+import { activePolicyFor } from './active-policy.ts';
+import type { Caller } from './caller.ts';
+import { ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
+import { can, seesNames } from './roles.ts';
+
+export type { CheckQuotaResult };
+
+/**
+ * checkQuota statements on their way at once; further checks wait and share the next. One
+ * batches best (more checks per statement, fewer server CPU ms per check); a check waits at
+ * most one statement.
+ */
+const READS_IN_FLIGHT = 1;
+/** people per checkQuota statement */
+const MAX_READ_BATCH = 64;
+
+export type QuotaCheckArgs = {
+  person: string;
+  model: string;
+  estimatedTokens: number;
+  environment?: string | null;
+};
+
+/**
+ * Who may ask checkQuota, and what a well-formed question is. Ingest keys (gateways),
+ * governance and admin ask for anyone; a member only for their own person; viewers not at all.
+ */
+export function quotaCheckRequest(caller: Caller, args: QuotaCheckArgs): CheckQuotaRequest {
+  if (!can(caller.role, 'writeEvents') && !can(caller.role, 'self'))
+    throw new ForbiddenError(
+      `role "${caller.role}" may not check quotas (allowed for: ingest, admin, member, governance)`,
+    );
+  if (caller.role === 'member' && caller.person !== args.person)
+    throw new ForbiddenError(`role "${caller.role}" may check quotas only for its own person`);
+  const problems: { field: string; message: string }[] = [];
+  if (!Number.isSafeInteger(args.estimatedTokens))
+    problems.push({ field: 'estimatedTokens', message: 'must be a whole number' });
+  else if (args.estimatedTokens < 0)
+    problems.push({ field: 'estimatedTokens', message: 'must not be negative' });
+  if (!args.person.trim()) problems.push({ field: 'person', message: 'is empty' });
+  if (args.environment != null && !['production', 'sandbox'].includes(args.environment))
+    problems.push({ field: 'environment', message: 'must be production or sandbox' });
+  if (problems.length > 0) throw new InvalidRequestError(problems);
+  return {
+    personId: args.person,
+    model: args.model,
+    estimatedTokens: args.estimatedTokens,
+    environment: args.environment ?? null,
+  };
+}
+
+export type QuotaService = {
+  /** The decision for one request, in one batched statement shared with concurrent checks. */
+  check(caller: Caller, args: QuotaCheckArgs): Promise<CheckQuotaResult>;
+  /** The decision for an already validated request (workers, benches, tests). */
+  decide(request: CheckQuotaRequest): Promise<CheckQuotaResult>;
+  /** A person's quota: a member's own, anyone's for governance (audited by the caller's adapter). */
+  personQuota(caller: Caller, person: string | null): Promise<PersonQuota>;
+  /** Quota bands of people (null without a tier), from the same decision as checkQuota. */
+  personBands(ids: readonly string[]): Promise<(BandInfo | null)[]>;
+  /** Each team's worst budget band, over exception-raised limits. */
+  teamBands(ids: readonly string[]): Promise<(BandInfo | null)[]>;
+};
+
+export type BandInfo = { band: Band; percent: number };
+
+export type PersonQuota = {
+  personId: string;
+  tier: TierAssignment;
+  state: QuotaState;
+  /** the band over the exception-raised limit: the same band checkQuota and Person.band give */
+  band: Band;
+  effectiveLimit: number;
+  exceptions: ExceptionRow[];
+  /** true when the caller read someone else's quota (the adapter audits it) */
+  named: boolean;
+};
+
+const services = new WeakMap<Store, QuotaService>();
+
+export function quotaFor(store: Store): QuotaService {
+  let service = services.get(store);
+  if (!service) {
+    service = createQuotaService(store);
+    services.set(store, service);
+  }
+  return service;
+}
+
+const WORST: Record<Band, number> = { green: 0, yellow: 1, red: 2 };
+
+function createQuotaService(store: Store): QuotaService {
+  const policy = activePolicyFor(store);
+  const reader = usageReader(store);
+
+  // checkQuota reads in batches. A check joins the next statement to be sent, never one
+  // already on its way, so the snapshot it gets is taken after it was asked: it sees every
+  // write committed before it. While a statement is out, arrivals wait and go together in
+  // the next one (one round trip and one plan for many checks under load, no wait when idle).
+  type Waiting = {
+    request: CheckQuotaRequest;
+    resolve(result: CheckQuotaResult): void;
+    reject(error: unknown): void;
+  };
+  let waiting: Waiting[] = [];
+  let reading = 0;
+
+  function pump() {
+    while (reading < READS_IN_FLIGHT && waiting.length > 0) {
+      const batch = waiting.length <= MAX_READ_BATCH ? waiting : waiting.slice(0, MAX_READ_BATCH);
+      waiting = batch === waiting ? [] : waiting.slice(MAX_READ_BATCH);
+      reading++;
+      checkBatch(batch).finally(() => {
+        reading--;
+        pump();
+      });
+    }
+  }
+
+  async function checkBatch(batch: readonly Waiting[]): Promise<void> {
+    const now = policy.now();
+    try {
+      let ruleSet = policy.lastKnown() ?? (await policy.require()).ruleSet;
+      const people = batch.map((w) => w.request.personId);
+      let snapshots = await readQuotaSnapshots(store, people, quotaPlan(ruleSet).windows(now), now);
+      if (snapshots[0].policyHash !== ruleSet.hash) {
+        // the active policy changed since we cached it: rebuild and read again
+        ruleSet = (await policy.require()).ruleSet;
+        snapshots = await readQuotaSnapshots(store, people, quotaPlan(ruleSet).windows(now), now);
+      }
+      for (let i = 0; i < batch.length; i++) {
+        try {
+          batch[i].resolve(checkQuotaWith(ruleSet, snapshots[i], batch[i].request, now));
+        } catch (error) {
+          batch[i].reject(error);
+        }
+      }
+    } catch (error) {
+      for (const w of batch) w.reject(error);
+    }
+  }
+
+  const service: QuotaService = {
+    check(caller, args) {
+      return service.decide(quotaCheckRequest(caller, args));
+    },
+
+    async decide(request) {
+      const result = await new Promise<CheckQuotaResult>((resolve, reject) => {
+        waiting.push({ request, resolve, reject });
+        pump();
+      });
+      reportQuotaDecision(result.decision);
+      return result;
+    },
+
+    async personQuota(caller, person) {
+      const personId = person ?? caller.person;
+      if (!personId) throw new ForbiddenError('this key is bound to no person: pass `person`');
+      if (personId !== caller.person && !seesNames(caller.role))
+        throw new ForbiddenError(
+          `role "${caller.role}" may read only its own quota; other people's need a governance key`,
+        );
+      const active = await policy.require();
+      const now = policy.now();
+      const [evaluation, exceptions] = await Promise.all([
+        evaluatePerson(reader, active.ruleSet, personId, now, { team: false }),
+        listExceptions(store, { subjectId: personId, activeAt: now }, { limit: 100 }).then((rows) =>
+          rows.filter((e) => e.subjectKind === 'person'),
+        ),
+      ]);
+      if (!evaluation.known) throw new NotFoundError('person', personId);
+      const { tier, quota } = evaluation.person;
+      if (!tier || !quota)
+        throw new NotFoundError(
+          'quota (no tier assigned by the active policy) for person',
+          personId,
+        );
+      const extra = exceptions.reduce((sum, e) => sum + (e.extraTokens ?? 0), 0);
+      const effectiveLimit = quota.limit + extra;
+      const percent = effectiveLimit > 0 ? (quota.used / effectiveLimit) * 100 : 100;
+      return {
+        personId,
+        tier,
+        state: quota,
+        band: bandFor(active.ruleSet.ladders.quota ?? null, percent),
+        effectiveLimit,
+        exceptions,
+        named: personId !== caller.person,
+      };
+    },
+
+    async personBands(ids) {
+      const active = await policy.current();
+      if (!active || ids.length === 0) return ids.map(() => null);
+      const now = policy.now();
+      const rs = active.ruleSet;
+      const plan = quotaPlan(rs);
+      const snapshots = await readQuotaSnapshots(store, ids, plan.windows(now), now);
+      return ids.map((id, i) => {
+        const result = checkQuotaWith(
+          rs,
+          snapshots[i],
+          { personId: id, model: '', estimatedTokens: 0 },
+          now,
+        );
+        if (!result.quota) return null;
+        return {
+          band: result.band,
+          percent: (result.quota.used / Math.max(result.effectiveLimit, 1)) * 100,
+        };
+      });
+    },
+
+    async teamBands(ids) {
+      const active = await policy.current();
+      if (!active || ids.length === 0) return ids.map(() => null);
+      const now = policy.now();
+      const rs = active.ruleSet;
+      const evaluation = await evaluateTeams(reader, rs, ids, now);
+      const extras = await activeExtras(store, now, { teams: [...ids] });
+      const ladder = rs.ladders.budget ?? null;
+      const byId = new Map<string, BandInfo>();
+      for (const s of evaluation.subjects) {
+        if (s.kind !== 'team' || s.budgets.length === 0) continue;
+        // approved money exceptions raise every budget of the team
+        const extra = extras.money.get(`team:${s.id}`) ?? 0;
+        let worst: BandInfo | null = null;
+        for (const b of s.budgets) {
+          const percent = b.limit + extra > 0 ? (b.spent / (b.limit + extra)) * 100 : 0;
+          const band = bandFor(ladder, percent);
+          if (
+            !worst ||
+            WORST[band] > WORST[worst.band] ||
+            (band === worst.band && percent > worst.percent)
+          )
+            worst = { band, percent };
+        }
+        if (worst) byId.set(s.id, worst);
+      }
+      return ids.map((id) => byId.get(id) ?? null);
+    },
+  };
+  return service;
+}

@@ -1,0 +1,164 @@
+// Re-evaluation: after ingest (the people it touched), on a decision that changes a limit,
+// and in the periodic sweep (everyone, with org budgets and time-based rules). Each round
+// records the escalations it finds (idempotent by key), replaces the evaluated subjects'
+// holds (what checkQuota weighs besides the tier), and announces new escalations.
+import { type EscalationDraft, escalationsFrom, withExceptions } from '../engine/escalations.ts';
+import { evaluateOrg } from '../engine/evaluation.ts';
+import { holdsFrom } from '../engine/holds.ts';
+import { evaluatePeople } from '../engine/reevaluate.ts';
+import type { Store } from '../store/db.ts';
+import type { EscalationRow } from '../store/escalations.ts';
+import { recordEscalations, resolveEndedEscalations } from '../store/escalations.ts';
+import { activeExtras, expireExceptions } from '../store/exceptions.ts';
+import { replaceHolds } from '../store/holds.ts';
+import { lastDirtySeq, markDirty, releaseLease, takeDirtyPeople, tryLease } from '../store/jobs.ts';
+import { usageReader } from '../store/usage-reader.ts';
+import { activePolicyFor } from './active-policy.ts';
+import { escalationEventsFor } from './escalation-events.ts';
+import { withRecipients } from './notifications.ts';
+
+export const SWEEP_JOB = 'escalation-sweep';
+
+export type SweepReport = {
+  skipped: boolean;
+  reason?: string;
+  at: string;
+  evaluated: number;
+  created: number;
+  expiredExceptions: number;
+  resolvedEscalations: number;
+};
+
+export type DrainReport = { people: number; created: number; failed: string[] };
+
+export type Reevaluation = {
+  /** Evaluates these people (and their teams), records what they crossed, replaces their holds. */
+  reevaluatePeople(people: readonly string[]): Promise<EscalationRow[]>;
+  /** Re-evaluates the people ingest marked since the last drain. */
+  drainDirty(limit?: number): Promise<DrainReport>;
+  /**
+   * The periodic sweep: everyone (forecasts, time-based rules, org budgets), expiries, ended
+   * periods. Runs only under the job lease, so of N instances one sweeps at a time; `force`
+   * skips the lease (records stay idempotent either way).
+   */
+  sweep(options?: { force?: boolean; holder?: string }): Promise<SweepReport>;
+};
+
+const services = new WeakMap<Store, Reevaluation>();
+
+export function reevaluationFor(store: Store): Reevaluation {
+  let service = services.get(store);
+  if (!service) {
+    service = createReevaluation(store);
+    services.set(store, service);
+  }
+  return service;
+}
+
+/** A service of its own (another instance's, in tests); reevaluationFor shares one per store. */
+export function createReevaluation(store: Store): Reevaluation {
+  const policy = activePolicyFor(store);
+  const reader = usageReader(store);
+  const events = escalationEventsFor(store);
+  const holder = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+
+  async function record(
+    drafts: readonly EscalationDraft[],
+    directory: Parameters<typeof withRecipients>[1],
+    now: Date,
+  ): Promise<EscalationRow[]> {
+    const full = withRecipients(drafts, directory);
+    const created: EscalationRow[] = [];
+    for (let i = 0; i < full.length; i += 1000) {
+      created.push(...(await recordEscalations(store, full.slice(i, i + 1000), now)));
+    }
+    await events.announce(created);
+    return created;
+  }
+
+  const service: Reevaluation = {
+    async reevaluatePeople(people) {
+      const active = await policy.current();
+      if (!active || people.length === 0) return [];
+      const now = policy.now();
+      const { result, directory } = await evaluatePeople(reader, active.ruleSet, people, now);
+      const extra = await activeExtras(store, now, {
+        people,
+        teams: directory.teams.map((t) => t.id),
+      });
+      const drafts = withExceptions(
+        // org budgets belong to the sweep: a batch sees only its own slice of the org
+        escalationsFrom(result).filter((d) => d.subject.kind !== 'org'),
+        extra,
+      );
+      const created = await record(drafts, directory, now);
+      await replaceHolds(
+        store,
+        result.subjects.map((s) => ({ kind: s.kind, id: s.id })),
+        holdsFrom(drafts),
+      );
+      return created;
+    },
+
+    async drainDirty(limit = 500) {
+      const report: DrainReport = { people: 0, created: 0, failed: [] };
+      // an exception that just expired lowers a limit: its people are re-evaluated now
+      await markDirty(store, await expireExceptions(store, policy.now()));
+      // a round takes only what was queued before it began: under sustained ingest the
+      // queue never empties, and an unbounded round never rested (see drainRestFactor)
+      const end = await lastDirtySeq(store);
+      if (end === null) return report;
+      for (;;) {
+        const people = await takeDirtyPeople(store, limit, end);
+        if (people.length === 0) break;
+        report.people += people.length;
+        try {
+          report.created += (await service.reevaluatePeople(people)).length;
+        } catch (error) {
+          // put them back for the next round; the sweep catches them in any case
+          await markDirty(store, people).catch(() => {});
+          report.failed.push(error instanceof Error ? error.message : String(error));
+          break;
+        }
+        if (people.length < limit) break;
+      }
+      return report;
+    },
+
+    async sweep(options = {}) {
+      const now = policy.now();
+      const me = options.holder ?? holder;
+      const report: SweepReport = {
+        skipped: false,
+        at: now.toISOString(),
+        evaluated: 0,
+        created: 0,
+        expiredExceptions: 0,
+        resolvedEscalations: 0,
+      };
+      if (!options.force && !(await tryLease(store, SWEEP_JOB, me, 10 * 60_000))) {
+        return { ...report, skipped: true, reason: 'another instance holds the sweep lease' };
+      }
+      try {
+        report.expiredExceptions = (await expireExceptions(store, now)).length;
+        report.resolvedEscalations = await resolveEndedEscalations(store, now);
+        const active = await policy.current();
+        if (!active) {
+          await replaceHolds(store, 'all', []);
+          return { ...report, reason: 'no active policy' };
+        }
+        const evaluation = await evaluateOrg(reader, active.ruleSet, now);
+        report.evaluated = evaluation.result.subjects.length;
+        const extra = await activeExtras(store, now);
+        const drafts = withExceptions(escalationsFrom(evaluation.result), extra);
+        const created = await record(drafts, evaluation.directory, now);
+        await replaceHolds(store, 'all', holdsFrom(drafts));
+        report.created = created.length;
+        return report;
+      } finally {
+        if (!options.force) await releaseLease(store, SWEEP_JOB, me, report);
+      }
+    },
+  };
+  return service;
+}

@@ -1,0 +1,68 @@
+// Webhook endpoints (admin) and the outbox's deliveries.
+import { randomBytes } from 'node:crypto';
+import { WEBHOOK_AUDIENCES } from '../engine/escalations.ts';
+import type { Store } from '../store/db.ts';
+import {
+  addWebhook,
+  type DeliveryFilter,
+  listDeliveries,
+  listWebhooks,
+  type OutboxRow,
+  removeWebhook,
+  type WebhookRow,
+} from '../store/webhooks.ts';
+import type { Session } from './caller.ts';
+import { type FieldProblem, InvalidRequestError } from './errors.ts';
+
+export type WebhookView = Omit<WebhookRow, 'secret'> & { secret?: string };
+
+export type Webhooks = {
+  /** Adds an endpoint; the signing secret is returned this once. */
+  add(session: Session, audience: string, url: string, secret: string | null): Promise<WebhookView>;
+  remove(session: Session, idOrUrl: string): Promise<number>;
+  list(): Promise<WebhookView[]>;
+  deliveries(
+    filter: DeliveryFilter,
+    page: { beforeId: string | null; limit: number },
+  ): Promise<OutboxRow[]>;
+};
+
+export function webhooksFor(store: Store): Webhooks {
+  return {
+    async add({ audit }, audience, rawUrl, secretArg) {
+      const problems: FieldProblem[] = [];
+      if (!WEBHOOK_AUDIENCES.includes(audience))
+        problems.push({ field: 'audience', message: `use one of ${WEBHOOK_AUDIENCES.join(', ')}` });
+      let url: URL | null = null;
+      try {
+        url = new URL(rawUrl);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:')
+          problems.push({ field: 'url', message: 'must be http or https' });
+      } catch {
+        problems.push({ field: 'url', message: `not a URL: ${rawUrl}` });
+      }
+      if (secretArg != null && secretArg.length < 8)
+        problems.push({ field: 'secret', message: 'must be at least 8 characters' });
+      if (problems.length || !url) throw new InvalidRequestError(problems);
+      const secret = secretArg ?? randomBytes(24).toString('base64url');
+      const hook = await addWebhook(store, audience, url.toString(), secret);
+      await audit.record({
+        action: 'webhook.add',
+        subject: hook.id,
+        detail: { audience: hook.audience, url: hook.url },
+      });
+      return hook;
+    },
+    async remove({ audit }, idOrUrl) {
+      const removed = await removeWebhook(store, idOrUrl);
+      if (removed) await audit.record({ action: 'webhook.remove', subject: idOrUrl });
+      return removed;
+    },
+    async list() {
+      return (await listWebhooks(store)).map(({ secret: _secret, ...rest }) => rest);
+    },
+    deliveries(filter, page) {
+      return listDeliveries(store, filter, page);
+    },
+  };
+}

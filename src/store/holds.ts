@@ -1,0 +1,82 @@
+// The holds table (src/engine/holds.ts): replaced per evaluated subject, read by the quota
+// snapshot statement.
+import type { SubjectRef } from '../engine/escalations.ts';
+import type { Hold } from '../engine/holds.ts';
+import type { Store } from './db.ts';
+
+/**
+ * Replaces the holds of the evaluated subjects with `holds` in one transaction; with
+ * `all`, every subject was evaluated (the sweep) and every other hold goes too.
+ */
+export async function replaceHolds(
+  store: Store,
+  evaluated: readonly SubjectRef[] | 'all',
+  holds: readonly Hold[],
+): Promise<void> {
+  const rows = holds.map((h) => ({
+    subject_kind: h.subject.kind,
+    subject_id: h.subject.id,
+    key: h.key,
+    source: h.source,
+    name: h.name,
+    environment: h.environment,
+    threshold: h.threshold,
+    observed: h.observed,
+    action: h.action,
+    period_end: h.periodEnd,
+    policy_hash: h.policyHash,
+  }));
+  await store.transaction(async (client) => {
+    if (evaluated === 'all') await client.query('delete from enforcement_holds');
+    else if (evaluated.length > 0)
+      await client.query(
+        `delete from enforcement_holds h using unnest($1::text[], $2::text[]) as s(kind, id)
+          where h.subject_kind = s.kind and h.subject_id = s.id`,
+        [evaluated.map((s) => s.kind), evaluated.map((s) => s.id)],
+      );
+    if (rows.length === 0) return;
+    await client.query(
+      `insert into enforcement_holds (subject_kind, subject_id, key, source, name, environment,
+              threshold, observed, action, period_end, policy_hash, updated_at)
+       select subject_kind, subject_id, key, source, name, environment, threshold, observed,
+              action, period_end, policy_hash, now()
+         from jsonb_to_recordset($1::jsonb) as x(subject_kind text, subject_id text, key text,
+              source text, name text, environment text, threshold numeric, observed numeric,
+              action jsonb, period_end timestamptz, policy_hash text)
+       on conflict (subject_kind, subject_id, key) do update set
+              observed = excluded.observed, action = excluded.action,
+              period_end = excluded.period_end, policy_hash = excluded.policy_hash,
+              updated_at = now()`,
+      [JSON.stringify(rows)],
+    );
+  });
+}
+
+/** Every hold, for tests and `quotient explain`. */
+export async function listHolds(store: Pick<Store, 'query'>): Promise<Hold[]> {
+  const rows = await store.query<{
+    subject_kind: SubjectRef['kind'];
+    subject_id: string;
+    key: string;
+    source: Hold['source'];
+    name: string;
+    environment: string | null;
+    threshold: string | null;
+    observed: string | null;
+    action: Hold['action'];
+    period_end: Date;
+    policy_hash: string;
+  }>('select * from enforcement_holds order by key');
+  return rows.map((r) => ({
+    subject: { kind: r.subject_kind, id: r.subject_id },
+    key: r.key,
+    source: r.source,
+    name: r.name,
+    environment: r.environment,
+    threshold: r.threshold === null ? null : Number(r.threshold),
+    observed: r.observed === null ? null : Number(r.observed),
+    action: r.action,
+    periodEnd: new Date(r.period_end).toISOString(),
+    policyHash: r.policy_hash,
+  }));
+}
