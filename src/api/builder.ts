@@ -19,6 +19,7 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };
+    Decimal: { Input: string; Output: string };
   };
 }>({
   // scope-auth first, so no other plugin's wrapper runs before the role check

@@ -30,6 +30,9 @@ export type ExceptionRequestArgs = {
   expiresAt: Date;
 };
 
+/** An exception with the currency its money is in (the active policy's). */
+export type ExceptionView = ExceptionRow & { currency: string };
+
 export type ExceptionQuery = {
   status: string[] | null;
   subject: string | null;
@@ -37,18 +40,18 @@ export type ExceptionQuery = {
 };
 
 export type Exceptions = {
-  request(session: Session, args: ExceptionRequestArgs): Promise<ExceptionRow>;
+  request(session: Session, args: ExceptionRequestArgs): Promise<ExceptionView>;
   decide(
     session: Session,
     id: string,
     approve: boolean,
     note: string | null,
-  ): Promise<ExceptionRow>;
+  ): Promise<ExceptionView>;
   list(
     session: Session,
     query: ExceptionQuery,
     page: { beforeId: string | null; limit: number },
-  ): Promise<ExceptionRow[]>;
+  ): Promise<ExceptionView[]>;
   /** Approved and unexpired by the server clock. */
   isActive(row: ExceptionRow): boolean;
 };
@@ -66,6 +69,15 @@ export function exceptionsFor(store: Store): Exceptions {
 
 function createExceptions(store: Store): Exceptions {
   const policy = activePolicyFor(store);
+  const currency = async () => (await policy.current())?.ruleSet.ir.currency ?? 'USD';
+  const view = async (row: ExceptionRow): Promise<ExceptionView> => ({
+    ...row,
+    currency: await currency(),
+  });
+  const views = async (rows: ExceptionRow[]): Promise<ExceptionView[]> => {
+    const c = await currency();
+    return rows.map((row) => ({ ...row, currency: c }));
+  };
   return {
     async request({ caller, audit }, args) {
       const subjectKind = (args.subjectKind ?? 'person') as 'person' | 'team';
@@ -125,7 +137,7 @@ function createExceptions(store: Store): Exceptions {
           approver,
         },
       });
-      return created;
+      return { ...created, currency: active.ruleSet.ir.currency };
     },
 
     async decide({ caller, audit }, id, approve, note) {
@@ -182,7 +194,7 @@ function createExceptions(store: Store): Exceptions {
             : await membersOf(store, found.subjectId);
         await reevaluationFor(store).reevaluatePeople(people);
       }
-      return decided;
+      return view(decided);
     },
 
     async list({ caller }, query, page) {
@@ -190,18 +202,22 @@ function createExceptions(store: Store): Exceptions {
       const me = caller.person;
       if (query.awaitingMe) {
         if (governance)
-          return listExceptions(store, { status: ['requested'], subjectId: query.subject }, page);
+          return views(
+            await listExceptions(store, { status: ['requested'], subjectId: query.subject }, page),
+          );
         if (!me) return [];
-        return listExceptions(store, { approvableBy: me }, page);
+        return views(await listExceptions(store, { approvableBy: me }, page));
       }
       if (!governance) {
         if (!me) throw new ForbiddenError('listing exceptions needs a member or governance key');
-        return listExceptions(store, { status: query.status, subjects: [me] }, page);
+        return views(await listExceptions(store, { status: query.status, subjects: [me] }, page));
       }
-      return listExceptions(store, { status: query.status, subjectId: query.subject }, page);
+      return views(
+        await listExceptions(store, { status: query.status, subjectId: query.subject }, page),
+      );
     },
 
-    isActive(row) {
+    isActive(row: ExceptionRow) {
       return (
         row.status === 'approved' && new Date(row.expiresAt).getTime() > policy.now().getTime()
       );

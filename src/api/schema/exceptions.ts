@@ -7,12 +7,12 @@ import {
   NoActivePolicyError,
   NotFoundError,
 } from '../../app/errors.ts';
-import { exceptionsFor } from '../../app/exceptions.ts';
-import type { ExceptionRow } from '../../store/exceptions.ts';
+import { type ExceptionView, exceptionsFor } from '../../app/exceptions.ts';
 import { builder } from '../builder.ts';
 import { pageById } from '../connections.ts';
 import { type Context, sessionOf } from '../context.ts';
 import { auditSubject, subjectShown } from './escalations.ts';
+import { DecimalResolver, MoneyRef } from './money.ts';
 import { DateTimeResolver } from './scalars.ts';
 
 const ExceptionStatusEnum = builder.enumType('ExceptionStatus', {
@@ -20,13 +20,13 @@ const ExceptionStatusEnum = builder.enumType('ExceptionStatus', {
 });
 
 /** The approver must see who asks and why: a manager sees their reports' requests named. */
-function exceptionSubjectShown(ctx: Context, x: ExceptionRow): { id: string; masked: boolean } {
+function exceptionSubjectShown(ctx: Context, x: ExceptionView): { id: string; masked: boolean } {
   if (x.subjectManager !== null && x.subjectManager === ctx.caller.person)
     return { id: x.subjectId, masked: false };
   return subjectShown(ctx, x.subjectKind, x.subjectId);
 }
 
-const ExceptionRef = builder.objectRef<ExceptionRow>('QuotaException').implement({
+const ExceptionRef = builder.objectRef<ExceptionView>('QuotaException').implement({
   description:
     'A time-boxed raise of a limit: extra tokens raise the quota, extra money the budgets, once approved and until it expires.',
   fields: (t) => ({
@@ -41,9 +41,12 @@ const ExceptionRef = builder.objectRef<ExceptionRow>('QuotaException').implement
       },
     }),
     extraTokens: t.exposeFloat('extraTokens', { nullable: true }),
-    extraMoney: t.exposeString('extraMoney', {
+    extraMoney: t.field({
+      type: MoneyRef,
       nullable: true,
-      description: 'Exact decimal, policy currency.',
+      description: 'Extra money for the budgets, in the policy currency.',
+      resolve: (x) =>
+        x.extraMoney === null ? null : { amount: x.extraMoney, currency: x.currency },
     }),
     justification: t.string({
       nullable: true,
@@ -102,7 +105,11 @@ builder.mutationFields((t) => ({
       subject: t.arg.string({ required: false, description: "Defaults to the key's own person." }),
       subjectKind: t.arg.string({ required: false, description: '`person` (default) or `team`.' }),
       extraTokens: t.arg.float({ required: false }),
-      extraMoney: t.arg.float({ required: false }),
+      extraMoney: t.arg({
+        type: DecimalResolver,
+        required: false,
+        description: 'Extra money, an exact decimal in the policy currency.',
+      }),
       justification: t.arg.string({ required: true }),
       expiresAt: t.arg({ type: DateTimeResolver, required: true }),
     },
@@ -115,7 +122,7 @@ builder.mutationFields((t) => ({
         subject: args.subject ?? null,
         subjectKind: args.subjectKind ?? null,
         extraTokens: args.extraTokens ?? null,
-        extraMoney: args.extraMoney ?? null,
+        extraMoney: args.extraMoney == null ? null : Number(args.extraMoney),
         justification: args.justification,
         expiresAt: args.expiresAt,
       }),
