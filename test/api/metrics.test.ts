@@ -2,7 +2,9 @@
 // text-format parser, and each family checked against figures computed by hand from the
 // rows sent. Budgets obey the privacy rules of roles below governance.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enforcementFor } from '../../src/api/enforcement.ts';
+import { activePolicyFor } from '../../src/app/active-policy.ts';
+import { escalationEventsFor } from '../../src/app/escalation-events.ts';
+import { reevaluationFor } from '../../src/app/reevaluation.ts';
 import { addWebhook } from '../../src/store/webhooks.ts';
 import { type PromFamily, parsePrometheusText } from '../support/prometheus-text.ts';
 import { startTestApi, type TestApi } from './support.ts';
@@ -62,7 +64,7 @@ async function gql(key: string, query: string, variables?: Record<string, unknow
 
 beforeAll(async () => {
   api = await startTestApi({ metrics: { key: METRICS_KEY } });
-  enforcementFor(api.store).setClock(() => new Date('2026-10-20T12:00:00Z'));
+  activePolicyFor(api.store).setClock(() => new Date('2026-10-20T12:00:00Z'));
   await gql(
     api.keys.admin.key,
     `mutation($teams: [TeamInput!], $people: [PersonInput!]) {
@@ -89,7 +91,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await enforcementFor(api.store).close();
+  await escalationEventsFor(api.store).close();
   await api?.stop();
 });
 
@@ -204,7 +206,7 @@ describe('/metrics', () => {
 
   it('reads escalations by step and queue depths, and budgets without restricted or personal figures', async () => {
     await addWebhook(api.store, 'all', 'http://127.0.0.1:9/unreachable', 'secret-for-tests');
-    expect((await enforcementFor(api.store).sweep()).created).toBe(9);
+    expect((await reevaluationFor(api.store).sweep()).created).toBe(9);
     const families = await scrape();
     // ana and cy used 1M of 1M (100%), di 2M (200%): each crossed 70, 90 and 100
     for (const [step, action] of [
