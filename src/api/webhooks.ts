@@ -1,16 +1,15 @@
-// Webhook delivery from the outbox: at-least-once, retried with exponential backoff,
-// signed with HMAC-SHA256 over the exact body, and carrying an idempotency key so a
-// receiver can drop repeats. Delivery runs in the background: a receiver that is down
-// only delays its own notifications, never ingest or quota decisions.
-import { createHmac } from 'node:crypto';
+// Webhook delivery from the outbox: at-least-once, retried with exponential backoff and
+// jitter, signed in the Standard Webhooks format (src/notify/webhook.ts) with the outbox
+// row's id as the message id, so a receiver can drop repeats and a replayed capture fails
+// verification. Delivery runs in the background: a receiver that is down only delays its
+// own notifications, never ingest or quota decisions.
 import { reportDelivery } from '../engine/telemetry.ts';
+import { sendWebhook } from '../notify/webhook.ts';
 import type { Store } from '../store/db.ts';
 import { claimDeliveries, markDelivered, markFailed, type OutboxRow } from '../store/webhooks.ts';
 
-export const SIGNATURE_HEADER = 'x-quotient-signature';
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const EVENT_HEADER = 'x-quotient-event';
-export const DELIVERY_HEADER = 'x-quotient-delivery';
 
 export type DeliveryOptions = {
   now: Date;
@@ -25,6 +24,8 @@ export type DeliveryOptions = {
   maxDelayMs?: number;
   /** attempts before giving up (default 15); the row stays listed as failed */
   maxAttempts?: number;
+  /** a number in [0, 1) for the jitter (tests pass a fixed one) */
+  random?: () => number;
 };
 
 export type DeliveryReport = {
@@ -34,55 +35,36 @@ export type DeliveryReport = {
   gaveUp: number;
 };
 
-/** `sha256=<hex>`: HMAC-SHA256 of the raw body with the endpoint's secret. */
-export function sign(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+/**
+ * Delay before attempt `attempts + 1`, after `attempts` failures: base × 2^(attempts-1),
+ * capped, then scaled into [½, 1] of that by `random` ("equal jitter"), so receivers that
+ * come back are not hit by every sender at the same instant.
+ */
+export function backoffMs(
+  attempts: number,
+  baseMs = 1_000,
+  maxMs = 3_600_000,
+  random: () => number = Math.random,
+): number {
+  const full = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
+  return Math.round(full / 2 + (full / 2) * random());
 }
 
-/** Delay before attempt `attempts + 1`, after `attempts` failures: base × 2^(attempts-1), capped. */
-export function backoffMs(attempts: number, baseMs = 1_000, maxMs = 3_600_000): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
-}
-
-/** The body sent for an outbox row: stable across retries, so its signature is too. */
+/** The body sent for an outbox row: stable across retries. */
 export function deliveryBody(row: OutboxRow): string {
   return JSON.stringify({ ...row.payload, idempotencyKey: row.idempotencyKey });
 }
 
-async function post(
-  row: OutboxRow,
-  timeoutMs: number,
-): Promise<{ status: number | null; error: string | null }> {
-  const body = deliveryBody(row);
-  try {
-    const response = await fetch(row.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'quotient-webhooks/1',
-        [SIGNATURE_HEADER]: sign(row.secret, body),
-        [IDEMPOTENCY_HEADER]: row.idempotencyKey,
-        [EVENT_HEADER]: row.eventType,
-        [DELIVERY_HEADER]: row.id,
-      },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    await response.arrayBuffer().catch(() => undefined);
-    if (response.ok) return { status: response.status, error: null };
-    return { status: response.status, error: `HTTP ${response.status} ${response.statusText}` };
-  } catch (error) {
-    const e = error as {
-      name?: string;
-      message?: string;
-      cause?: { code?: string; message?: string };
-    };
-    const why =
-      e.name === 'TimeoutError'
-        ? `timed out after ${timeoutMs} ms`
-        : (e.cause?.code ?? e.cause?.message ?? e.message ?? String(error));
-    return { status: null, error: why };
-  }
+function post(row: OutboxRow, timeoutMs: number, at: Date) {
+  return sendWebhook({
+    url: row.url,
+    secret: row.secret,
+    messageId: `msg_${row.id}`,
+    body: deliveryBody(row),
+    at,
+    extraHeaders: { [IDEMPOTENCY_HEADER]: row.idempotencyKey, [EVENT_HEADER]: row.eventType },
+    timeoutMs,
+  });
 }
 
 /** One round: claim due rows, post them in parallel, record each outcome. */
@@ -95,7 +77,10 @@ export async function deliverDue(store: Store, options: DeliveryOptions): Promis
     options.leaseMs ?? 30_000,
   );
   report.attempted = rows.length;
-  const outcomes = await Promise.all(rows.map((row) => post(row, options.timeoutMs ?? 5_000)));
+  // signed at the real time of sending: a receiver checks the timestamp against its clock
+  const outcomes = await Promise.all(
+    rows.map((row) => post(row, options.timeoutMs ?? 5_000, new Date())),
+  );
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
     const outcome = outcomes[i];
@@ -113,7 +98,8 @@ export async function deliverDue(store: Store, options: DeliveryOptions): Promis
     const retryAt = giveUp
       ? null
       : new Date(
-          options.now.getTime() + backoffMs(row.attempts, options.baseDelayMs, options.maxDelayMs),
+          options.now.getTime() +
+            backoffMs(row.attempts, options.baseDelayMs, options.maxDelayMs, options.random),
         );
     await markFailed(store, row.id, outcome.error, outcome.status, retryAt);
   }

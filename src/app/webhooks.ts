@@ -44,7 +44,8 @@ export function webhooksFor(store: Store): Webhooks {
       if (secretArg != null && secretArg.length < 8)
         problems.push({ field: 'secret', message: 'must be at least 8 characters' });
       if (problems.length || !url) throw new InvalidRequestError(problems);
-      const secret = secretArg ?? randomBytes(24).toString('base64url');
+      // the Standard Webhooks form: whsec_ + base64 key material (src/notify/webhook.ts)
+      const secret = secretArg ?? `whsec_${randomBytes(32).toString('base64')}`;
       const hook = await addWebhook(store, audience, url.toString(), secret);
       await audit.record({
         action: 'webhook.add',

@@ -1,11 +1,11 @@
 // `quotient webhooks add|list|remove`: where notifications go. Each audience a policy names
 // (person, manager, team_owner, finance, security, …, or `all`) maps to endpoints; every
 // escalation queues one signed delivery per matching endpoint.
-import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { apiEntities } from '../api/entities.ts';
 import { writeAudit } from '../app/audit.ts';
 import { WEBHOOK_AUDIENCES } from '../engine/escalations.ts';
+import { newWebhookSecret } from '../notify/webhook.ts';
 import { addWebhook, listWebhooks, removeWebhook } from '../store/webhooks.ts';
 import { dataDirOption, type StoreFlags, withStore as withStoreOf } from './store-options.ts';
 
@@ -24,7 +24,7 @@ export function registerWebhookCommands(program: Command): void {
 
   hooks
     .command('add')
-    .description('send notifications for <audience> to <url> (signed with HMAC-SHA256)')
+    .description('send notifications for <audience> to <url> (signed as Standard Webhooks)')
     .argument('<audience>', `who the endpoint speaks for: ${WEBHOOK_AUDIENCES.join(', ')}`)
     .argument('<url>', 'http(s) URL that receives POSTed JSON')
     .option('--secret <secret>', 'signing secret (default: a random one, printed once)')
@@ -48,7 +48,7 @@ export function registerWebhookCommands(program: Command): void {
           usage(`the URL must be http or https, not ${parsed.protocol}`);
         if (flags.secret !== undefined && flags.secret.length < 8)
           usage('--secret must be at least 8 characters');
-        const secret = flags.secret ?? randomBytes(24).toString('base64url');
+        const secret = flags.secret ?? newWebhookSecret();
         await withStore(flags, async (store) => {
           const hook = await addWebhook(store, audience, parsed.toString(), secret);
           await writeAudit(store, null, [
@@ -59,7 +59,7 @@ export function registerWebhookCommands(program: Command): void {
             console.log(`webhook ${hook.id}: ${audience} → ${hook.url}`);
             if (!flags.secret) console.log(`secret (shown once): ${secret}`);
             console.log(
-              'deliveries carry x-quotient-signature: sha256=HMAC-SHA256(secret, body) and idempotency-key',
+              'deliveries are signed in the Standard Webhooks format (webhook-id, webhook-timestamp, webhook-signature): verify with the standardwebhooks package and this secret',
             );
           }
         });

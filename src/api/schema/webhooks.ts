@@ -93,7 +93,7 @@ builder.mutationFields((t) => ({
   addWebhook: t.field({
     type: WebhookRef,
     description:
-      'Send the notifications of an audience to a URL, signed with HMAC-SHA256 (`x-quotient-signature: sha256=<hex>`). Same as `quotient webhooks add`.',
+      'Send the notifications of an audience to a URL, signed in the Standard Webhooks format (webhook-id, webhook-timestamp, webhook-signature). Same as `quotient webhooks add`.',
     authScopes: { admin: true },
     args: {
       audience: t.arg.string({ required: true }),
