@@ -4,8 +4,11 @@
 import type { Logger } from 'pino';
 import { activePolicyFor } from '../app/active-policy.ts';
 import { escalationEventsFor } from '../app/escalation-events.ts';
+import type { NotificationSettings } from '../app/notifications.ts';
 import { reevaluationFor } from '../app/reevaluation.ts';
+import type { Senders } from '../notify/index.ts';
 import type { Store } from '../store/db.ts';
+import { digestRound, notifyRound } from './notification-delivery.ts';
 import { deliverDue } from './webhooks.ts';
 
 export type WorkerOptions = {
@@ -24,6 +27,13 @@ export type WorkerOptions = {
   deliverEveryMs?: number;
   /** how long stop() waits for running rounds (default 10 s) */
   stopGraceMs?: number;
+  /** notifications to people (email, Slack, Teams); none: only webhooks are delivered */
+  notifications?: {
+    settings: NotificationSettings;
+    senders: Senders;
+    /** UTC hour of the daily digest (default 8) */
+    digestHourUtc?: number;
+  };
 };
 
 export type Workers = { stop(): Promise<void> };
@@ -70,6 +80,21 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
   );
   loop('sweep', options.sweepEveryMs ?? 300_000, () => service.sweep());
   loop('deliver', options.deliverEveryMs ?? 1_000, () => deliverDue(store, { now: policy.now() }));
+  const notifications = options.notifications;
+  if (notifications) {
+    loop('notify', options.deliverEveryMs ?? 1_000, () =>
+      notifyRound(store, notifications.settings, notifications.senders, { now: policy.now() }),
+    );
+    loop('digest', 60_000, async () => {
+      const done = await digestRound(
+        store,
+        notifications.settings,
+        policy.now(),
+        notifications.digestHourUtc ?? 8,
+      );
+      return done ?? {};
+    });
+  }
 
   return {
     async stop() {
@@ -86,6 +111,7 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
         log.warn({ rounds: running.size }, 'stopping with rounds still running');
       }
       clearTimeout(grace);
+      notifications?.senders.close();
       await escalationEventsFor(store).close();
     },
   };
@@ -94,6 +120,14 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
 function hasNews(result: object): boolean {
   const r = result as Record<string, unknown>;
   return Boolean(
-    r.people || r.created || r.attempted || r.expiredExceptions || r.resolvedEscalations,
+    r.people ||
+      r.created ||
+      r.attempted ||
+      r.expiredExceptions ||
+      r.resolvedEscalations ||
+      r.queued ||
+      r.sent ||
+      r.failed ||
+      r.digests,
   );
 }

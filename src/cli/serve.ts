@@ -7,6 +7,8 @@ import { apiEntities } from '../api/entities.ts';
 import { warmLeaderboards } from '../api/loaders.ts';
 import { DEFAULT_PORT, startServer } from '../api/server.ts';
 import { startEnforcementWorkers } from '../api/workers.ts';
+import { parseGroups } from '../app/notifications.ts';
+import { createSenders } from '../notify/index.ts';
 import { openStore } from '../store/db.ts';
 import { seedIfEmpty } from '../store/seed.ts';
 import { createLogger } from './logger.ts';
@@ -63,7 +65,10 @@ export function registerServeCommand(program: Command): void {
       if (backupToken)
         writeServerFile(flags.dataDir, { pid: process.pid, url: server.url, backupToken });
       // escalation sweeps (a singleton across instances), re-evaluation after ingest, webhooks
-      const workers = startEnforcementWorkers(store, { log });
+      const workers = startEnforcementWorkers(store, {
+        log,
+        notifications: notificationsFromEnvironment(server.url),
+      });
       const warming = performance.now();
       warmLeaderboards(store)
         .then((boards) => {
@@ -151,4 +156,27 @@ export function startBanner(input: {
   }
   lines.push(rule, '');
   return `${lines.join('\n')}\n`;
+}
+
+/** Notification channels from QUOTIENT_* variables (docs/operations-notifications.md). */
+function notificationsFromEnvironment(serverUrl: string) {
+  const env = process.env;
+  const smtp = env.QUOTIENT_SMTP_URL
+    ? {
+        url: env.QUOTIENT_SMTP_URL,
+        from: env.QUOTIENT_SMTP_FROM ?? 'Quotient <quotient@localhost>',
+      }
+    : null;
+  let groups: ReturnType<typeof parseGroups>;
+  try {
+    groups = parseGroups(env.QUOTIENT_NOTIFY_GROUPS ?? '');
+  } catch (error) {
+    console.error(`error: QUOTIENT_NOTIFY_GROUPS: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  return {
+    settings: { consoleUrl: env.QUOTIENT_PUBLIC_URL ?? serverUrl, groups, email: smtp !== null },
+    senders: createSenders({ smtp }),
+    digestHourUtc: env.QUOTIENT_DIGEST_HOUR ? Number(env.QUOTIENT_DIGEST_HOUR) : 8,
+  };
 }

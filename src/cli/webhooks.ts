@@ -100,4 +100,66 @@ export function registerWebhookCommands(program: Command): void {
         console.log(`removed ${removed} webhook${removed === 1 ? '' : 's'}`);
       });
     });
+
+  hooks
+    .command('failed')
+    .description(
+      'list deliveries that gave up: webhooks (w<id>) and notifications to people (n<id>)',
+    )
+    .option('--json', 'print JSON')
+    .addOption(dataDirOption())
+    .action(async (flags: StoreFlags & { json?: boolean }) => {
+      await withStore(flags, async (store) => {
+        const { listDeliveries } = await import('../store/webhooks.ts');
+        const { listNotifications } = await import('../store/notifications.ts');
+        const hooksFailed = (
+          await listDeliveries(store, { failed: true }, { beforeId: null, limit: 500 })
+        )
+          .filter((d) => !d.deliveredAt && !d.nextAttemptAt)
+          .map((d) => ({
+            id: `w${d.id}`,
+            channel: 'webhook',
+            to: `${d.audience} ${d.url}`,
+            attempts: d.attempts,
+            lastError: d.lastError,
+          }));
+        const notes = (await listNotifications(store, { status: 'failed', limit: 500 })).map(
+          (n) => ({
+            id: `n${n.id}`,
+            channel: n.channel,
+            to: n.address,
+            attempts: n.attempts,
+            lastError: n.lastError,
+          }),
+        );
+        const rows = [...hooksFailed, ...notes];
+        if (flags.json) return console.log(JSON.stringify(rows, null, 2));
+        if (rows.length === 0) return console.log('no failed deliveries');
+        for (const r of rows)
+          console.log(
+            `${r.id.padEnd(8)} ${r.channel.padEnd(8)} ${r.attempts} attempts  ${r.to}  (${r.lastError})`,
+          );
+        console.log('send them again with `quotient webhooks redrive [id …]`');
+      });
+    });
+
+  hooks
+    .command('redrive')
+    .description('send failed deliveries again now (all of them, or the ids given: w<id>, n<id>)')
+    .argument('[ids...]', 'ids from `quotient webhooks failed`')
+    .addOption(dataDirOption())
+    .action(async (ids: string[], flags: StoreFlags) => {
+      const bad = ids.filter((i) => !/^[wn]\d+$/.test(i));
+      if (bad.length > 0) usage(`not a delivery id: ${bad.join(', ')} (expected w<id> or n<id>)`);
+      await withStore(flags, async (store) => {
+        const { redriveFailed } = await import('../store/notifications.ts');
+        const result = await redriveFailed(store, new Date(), ids.length > 0 ? ids : null);
+        await writeAudit(store, null, [
+          { action: 'notifications.redrive', subject: ids.join(',') || 'all', detail: result },
+        ]);
+        console.log(
+          `queued again: ${result.webhooks} webhook deliver${result.webhooks === 1 ? 'y' : 'ies'}, ${result.notifications} notification${result.notifications === 1 ? '' : 's'}`,
+        );
+      });
+    });
 }

@@ -16,5 +16,6 @@ import './escalations.ts';
 import './exceptions.ts';
 import './webhooks.ts';
 import './standing.ts';
+import './notifications.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });
