@@ -32,8 +32,8 @@ function printDiagnostics(file: string, diagnostics: readonly Diagnostic[]): voi
 
 function compileFile(file: string) {
   const text = readText(file);
-  const { ast, diagnostics } = parsePolicy(text, file);
-  return { ast, result: compilePolicy(ast, diagnostics) };
+  const { ast, diagnostics, recovery } = parsePolicy(text, file);
+  return { ast, result: compilePolicy(ast, diagnostics, recovery) };
 }
 
 /** Run an action; usage errors exit 2, other failures exit 1 with a message, no stack. */

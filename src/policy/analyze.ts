@@ -18,7 +18,7 @@ export type Analysis = {
 
 export function analyzePolicy(text: string, file?: string): Analysis {
   const parsed = parsePolicy(text, file);
-  const compiled = compilePolicy(parsed.ast, parsed.diagnostics);
+  const compiled = compilePolicy(parsed.ast, parsed.diagnostics, parsed.recovery);
   const diagnostics = file
     ? compiled.diagnostics.map((d) => (d.file ? d : { ...d, file }))
     : compiled.diagnostics;

@@ -6,15 +6,21 @@ import { policyParser } from '../../grammar/parser.ts';
 import * as T from '../../grammar/tokens.ts';
 import type { Declaration, PolicyFile } from './ast.ts';
 import type { Diagnostic } from './diagnostics.ts';
-import { codes } from './diagnostics.ts';
+import { codes, hasErrors } from './diagnostics.ts';
 import { BuildContext } from './parse-context.ts';
 import { buildDeclaration, buildFile } from './parse-decl.ts';
 import { syntaxDiagnostic } from './parse-errors.ts';
+import { type Recovery, recoveryOf } from './recovery.ts';
 
 export { BuildContext, isReal, numberValue, unquote } from './parse-context.ts';
 export { buildExpr } from './parse-expr.ts';
 
-export type ParseResult = { ast: PolicyFile; diagnostics: Diagnostic[] };
+export type ParseResult = {
+  ast: PolicyFile;
+  diagnostics: Diagnostic[];
+  /** with syntax errors: what the text holds beyond the declarations that were built */
+  recovery?: Recovery;
+};
 
 /** Lexing only, for benchmarks and tools. */
 export function lexPolicy(text: string) {
@@ -139,7 +145,10 @@ export function parsePolicy(text: string, file?: string): ParseResult {
       declarations,
       comments,
     };
-    return { ast, diagnostics: finish(ctx.diagnostics, file) };
+    const diagnostics = finish(ctx.diagnostics, file);
+    return hasErrors(diagnostics)
+      ? { ast, diagnostics, recovery: recoveryOf(tokens, source) }
+      : { ast, diagnostics };
   } catch (error) {
     // A bug in the front end must not crash `check` or `fmt`: report it at the file start.
     const overflow = error instanceof RangeError;

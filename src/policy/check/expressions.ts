@@ -341,6 +341,9 @@ function inferCall(e: Extract<Expr, { kind: 'Call' }>, scope: ExprScope): Typed 
       return ERR_T;
     }
   }
+  // an argument already in error has no known unit or range: the call has none either, so
+  // no follow-on unit error or hazard warning is reported about it
+  if (args.some((arg) => arg.ty.t === 'err')) return ERR_T;
   const name = e.callee.text;
   if (fn.unit === 'dimensionless') {
     const r = args[0].range;
