@@ -3,7 +3,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { createGraphQLError, createYoga, maskError, type Plugin } from 'graphql-yoga';
+import {
+  createGraphQLError,
+  createYoga,
+  maskError,
+  type Plugin,
+  renderGraphiQL as renderGraphiQLFromCdn,
+} from 'graphql-yoga';
 import { type Logger, pino } from 'pino';
 import { type Audit, auditFor } from '../app/audit.ts';
 import { pendingMigrations, type Store } from '../store/db.ts';
@@ -18,13 +24,16 @@ import {
   touchApiKey,
 } from './auth.ts';
 import { BACKUP_PATH, handleBackup } from './backup-http.ts';
+import { consoleHandler, graphiqlPage } from './console.ts';
 import type { Context } from './context.ts';
 import { csrfPlugin } from './csrf.ts';
 import { registerApiEntities } from './entities.ts';
 import { createMetrics, handleMetrics, METRICS_PATH } from './metrics.ts';
+import { createOidc, type OidcConfig, oidcConfigFromEnv } from './oidc.ts';
 import { handleOtlpTraces } from './otlp.ts';
 import { handleQuotaCheck, QUOTA_CHECK_PATH } from './quota-http.ts';
 import { schema } from './schema/index.ts';
+import { createSessions, type Sessions } from './session.ts';
 import { isDatabaseUnavailable, UNAVAILABLE_MESSAGE } from './unavailable.ts';
 
 export type ServerOptions = {
@@ -48,6 +57,8 @@ export type ServerOptions = {
   metrics?: { key?: string | null; port?: number | null; host?: string };
   /** a token that may fetch a backup at /admin/backup besides admin keys (`quotient backup`) */
   backupToken?: string | null;
+  /** console sign-in with an OpenID provider; default from QUOTIENT_OIDC_* variables */
+  oidc?: OidcConfig | null;
 };
 
 export type RunningServer = {
@@ -71,6 +82,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const secret = pseudonymSource(store);
   const metrics = createMetrics({ store, log, key: options.metrics?.key });
   const metricsApart = options.metrics?.port != null;
+  const sessions = createSessions(store, { keyCacheMs: options.keyCacheMs });
+  const oidcConfig = options.oidc === undefined ? oidcConfigFromEnv() : options.oidc;
+  const handleConsole = consoleHandler({
+    sessions,
+    oidc: oidcConfig ? createOidc(oidcConfig, sessions, log) : null,
+    authenticateKey: (key) => keys.authenticate(key),
+    log,
+    send: sendJson,
+  });
 
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema,
@@ -84,13 +104,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           defaultQuery:
             '# Put your API key in the Headers tab below.\n{\n  viewer { role person capabilities }\n}\n',
         },
+    // the bundled GraphiQL (web/graphiql.html): no CDN; Yoga's CDN page if not built
+    renderGraphiQL: (options) => graphiqlPage() ?? renderGraphiQLFromCdn(options),
     landingPage: false,
     healthCheckEndpoint: '/yoga-health',
     logging: log.child({ component: 'yoga' }) as never,
     plugins: [
       armorPlugin(),
       csrfPlugin(),
-      requestContextPlugin(keys, secret, store, log),
+      requestContextPlugin(keys, sessions, secret, store, log),
       chunkedBodyLimitPlugin(maxBodyBytes),
       metrics.yogaPlugin(),
     ],
@@ -150,10 +172,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (path === QUOTA_CHECK_PATH) {
         return await handleQuotaCheck(req, res, { store, keys, maxBodyBytes, send: sendJson });
       }
-      if (path === '/') {
-        res.writeHead(302, { location: '/graphql' });
-        return res.end();
-      }
+      if (await handleConsole(req, res, path)) return;
       sendJson(res, 404, { error: `no route ${path}: the API is at /graphql` });
     } catch (error) {
       log.error({ err: error }, 'request failed');
@@ -261,6 +280,7 @@ async function listenMetrics(
  */
 function requestContextPlugin(
   keys: KeyAuthenticator,
+  sessions: Sessions,
   secret: () => Promise<Pseudonymizer>,
   store: Store,
   log: Logger,
@@ -268,9 +288,12 @@ function requestContextPlugin(
   return {
     async onContextBuilding({ context }) {
       const request = (context as unknown as { request: Request }).request;
-      const token = bearerToken(request.headers.get('authorization'));
+      const authorization = request.headers.get('authorization');
+      // the console's cookie session stands in for a key when no Authorization is sent
+      const session = authorization ? null : await sessions.callerFor(request);
+      const token = session ? '' : bearerToken(authorization);
       if (typeof token !== 'string') throw unauthenticated(token.reason);
-      const caller = await keys.authenticate(token);
+      const caller = session ?? (await keys.authenticate(token));
       if ('reason' in caller) throw unauthenticated(caller.reason);
       const pseudonym = await secret();
       let em: EntityManager | undefined;

@@ -1,0 +1,141 @@
+// Component logic of the console (pure functions the views draw from).
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { analyzePolicy } from '../../src/policy/analyze.ts';
+import { burnDown, dayList } from '../../web/src/lib/burndown.ts';
+import { csvField, toCsv } from '../../web/src/lib/csv.ts';
+import { formatMoney, formatPercent, formatTokens, plainError } from '../../web/src/lib/format.ts';
+import { ladderSteps, placeLadder } from '../../web/src/lib/ladder.ts';
+import { boardsOf } from '../../web/src/lib/policy-text.ts';
+import { whyNotRanked } from '../../web/src/lib/ranking.ts';
+import { viewsFor } from '../../web/src/lib/views.ts';
+
+const defaultPolicy = analyzePolicy(
+  readFileSync(new URL('../../policies/default.policy', import.meta.url), 'utf8'),
+);
+
+describe('burn-down', () => {
+  it('lists the days of a period, end exclusive', () => {
+    expect(dayList('2026-02-27T00:00:00Z', '2026-03-02T00:00:00Z')).toEqual([
+      '2026-02-27',
+      '2026-02-28',
+      '2026-03-01',
+    ]);
+  });
+
+  it('accumulates use to today and draws the forecast from there to the period end', () => {
+    const series = burnDown(
+      [
+        { day: '2026-03-01', amount: 10 },
+        { day: '2026-03-02', amount: 20 },
+        { day: '2026-03-02', amount: 5 },
+      ],
+      '2026-03-01',
+      '2026-03-05',
+      '2026-03-02',
+      100,
+      70,
+    );
+    expect(series.days).toEqual(['2026-03-01', '2026-03-02', '2026-03-03', '2026-03-04']);
+    expect(series.used).toEqual([10, 35, null, null]);
+    // from 35 today to the forecast total 70 on the last day
+    expect(series.forecast).toEqual([null, 35, 52.5, 70]);
+  });
+});
+
+describe('escalation ladder', () => {
+  it('reads the quota ladder of the default policy and marks the steps reached', () => {
+    const steps = ladderSteps(defaultPolicy.ir, 'quota');
+    expect(steps.length).toBeGreaterThan(0);
+    const placed = placeLadder(steps, 1_000_000, 95);
+    expect(placed.map((s) => s.percent)).toEqual(
+      [...placed.map((s) => s.percent)].sort((a, b) => a - b),
+    );
+    for (const s of placed) {
+      expect(s.reached).toBe(s.percent <= 95);
+      expect(s.amount).toBe((1_000_000 * s.percent) / 100);
+    }
+    expect(placed.some((s) => s.label === 'blocked')).toBe(true);
+  });
+
+  it('is empty without a policy', () => {
+    expect(ladderSteps(null, 'quota')).toEqual([]);
+  });
+});
+
+describe('CSV', () => {
+  it('quotes fields with commas, quotes and newlines (RFC 4180)', () => {
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField(null)).toBe('');
+    expect(
+      toCsv(
+        [
+          { key: 'team', header: 'team' },
+          { key: 'cost', header: 'cost_USD' },
+        ],
+        [
+          { team: 'platform', cost: '1.50' },
+          { team: 'r&d, labs', cost: '2' },
+        ],
+      ),
+    ).toBe('team,cost_USD\r\nplatform,1.50\r\n"r&d, labs",2\r\n');
+  });
+});
+
+describe('formatting', () => {
+  it('shortens token counts and money', () => {
+    expect(formatTokens(950)).toBe('950');
+    expect(formatTokens(12_500)).toBe('12.5k');
+    expect(formatTokens(2_000_000)).toBe('2M');
+    expect(formatTokens(12_762_258)).toBe('12.8M');
+    expect(formatMoney('1234.5', 'USD')).toBe('1,234.50 USD');
+    expect(formatPercent(127.6)).toBe('128%');
+    expect(formatPercent(1.23)).toBe('1.2%');
+  });
+
+  it('turns failures into plain words', () => {
+    expect(plainError('plain')).toBe('plain');
+    const network = Object.assign(new Error('[Network] fetch failed'), {
+      networkError: new Error('x'),
+      graphQLErrors: [],
+    });
+    expect(plainError(network as never)).toMatch(/could not be reached/);
+    const forbidden = Object.assign(new Error('[GraphQL] Not authorized'), {
+      graphQLErrors: [{ message: 'Not authorized to resolve Query.usage', extensions: {} }],
+    });
+    expect(plainError(forbidden as never)).toBe('Your role may not see this.');
+  });
+});
+
+describe('boards and ranking', () => {
+  it('reads boards with their rules from the policy IR', () => {
+    const boards = boardsOf(defaultPolicy.ir);
+    const vpt = boards.find((b) => b.name === 'value_per_token');
+    expect(vpt).toBeDefined();
+    expect(vpt?.scoreText).toContain('acceptance');
+  });
+
+  it('says why a person is not ranked, in the order the rules apply', () => {
+    const rules = {
+      requiresOptIn: true,
+      eligibleText: 'tasks >= 5 and opted_in',
+      excludeText: 'team.sensitivity == "restricted"',
+    };
+    expect(whyNotRanked(rules, { optedIn: false, restrictedTeam: true })).toMatch(/not opted in/);
+    expect(whyNotRanked(rules, { optedIn: true, restrictedTeam: true })).toMatch(/restricted/);
+    expect(whyNotRanked(rules, { optedIn: true, restrictedTeam: false })).toMatch(/eligib/);
+  });
+});
+
+describe('views by role', () => {
+  it('offers Me only to a session bound to a person, and nothing to ingest', () => {
+    expect(viewsFor('member', 'ana@x')).toContain('me');
+    expect(viewsFor('viewer', null)).not.toContain('me');
+    expect(viewsFor('viewer', null)).not.toContain('inbox');
+    expect(viewsFor('governance', null)).toContain('inbox');
+    expect(viewsFor('ingest', null)).toEqual([]);
+  });
+});

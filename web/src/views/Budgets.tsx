@@ -1,0 +1,249 @@
+// Budgets: every budget the role may see, spend against the limit with the forecast and
+// the ladder's thresholds; choose a team to drill down (the server suppresses small teams
+// and other people's personal budgets below governance).
+import { useMemo, useState } from 'react';
+import { useQuery } from 'urql';
+import { Chart } from '../components/Chart.tsx';
+import { Band, Empty, ErrorBox, Loading } from '../components/ui.tsx';
+import { graphql, type ResultOf } from '../graphql.ts';
+import { burnDown } from '../lib/burndown.ts';
+import { formatMoney, formatPercent } from '../lib/format.ts';
+import { ladderSteps, placeLadder } from '../lib/ladder.ts';
+import type { ViewProps } from './props.ts';
+
+const BudgetsQuery = graphql(`
+  query Budgets($team: String) {
+    activePolicy { id ir }
+    budgets(team: $team, first: 100) {
+      __typename
+      ... on BudgetConnection {
+        suppressed
+        minGroupSize
+        stale
+        edges {
+          node {
+            key subjectKind subjectId currency limit effectiveLimit spent percent remaining
+            band bandReason period periodStart periodEnd environment
+            forecast { percent value formula }
+            nextThreshold { percent action }
+          }
+        }
+      }
+      ... on Problem { message }
+    }
+  }
+`);
+
+const SpendQuery = graphql(`
+  query BudgetSpend($filter: UsageFilter) {
+    usage(filter: $filter, bucket: day, first: 100) {
+      __typename
+      ... on UsageConnection { edges { node { bucket cost } } }
+      ... on Problem { message }
+    }
+  }
+`);
+
+type Budget = Extract<
+  NonNullable<ResultOf<typeof BudgetsQuery>['budgets']>,
+  { __typename: 'BudgetConnection' }
+>['edges'][number]['node'];
+
+export default function Budgets({ session }: ViewProps) {
+  // a member's usage query returns only their own usage: it cannot draw a team's days
+  const daily = session.role !== 'member';
+  const [team, setTeam] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [{ data, fetching, error }] = useQuery({ query: BudgetsQuery, variables: { team } });
+  if (fetching && !data) return <Loading what="budgets" />;
+  if (error) return <ErrorBox error={error} />;
+  const result = data?.budgets;
+  if (!result) return null;
+  if (result.__typename !== 'BudgetConnection') return <ErrorBox error={result.message} />;
+  const budgets = result.edges.map((e) => e.node);
+  const steps = ladderSteps(data?.activePolicy?.ir, 'budget');
+  const chosen = budgets.find((b) => keyOf(b) === selected) ?? budgets[0];
+  return (
+    <div className="view">
+      <h1>Budgets</h1>
+      <nav aria-label="Budget level" className="crumbs">
+        <button
+          type="button"
+          onClick={() => setTeam(null)}
+          aria-current={team ? undefined : 'page'}
+        >
+          Organisation
+        </button>
+        {team && <span> › team {team}</span>}
+      </nav>
+      {result.suppressed > 0 && (
+        <p className="muted" data-testid="suppressed">
+          {result.suppressed} budget(s) hidden for privacy (groups under {result.minGroupSize}{' '}
+          people, or other people’s personal budgets).
+        </p>
+      )}
+      {budgets.length === 0 ? (
+        <Empty>No budgets to show. The active policy’s `budget` lines define them.</Empty>
+      ) : (
+        <>
+          {chosen && <BudgetChart budget={chosen} steps={steps} daily={daily} />}
+          <table data-testid="budgets">
+            <thead>
+              <tr>
+                <th scope="col">Budget</th>
+                <th scope="col">For</th>
+                <th scope="col" className="num">
+                  Spent
+                </th>
+                <th scope="col" className="num">
+                  Limit
+                </th>
+                <th scope="col" className="num">
+                  Used
+                </th>
+                <th scope="col" className="num">
+                  Forecast
+                </th>
+                <th scope="col">Band</th>
+                <th scope="col">Show</th>
+              </tr>
+            </thead>
+            <tbody>
+              {budgets.map((b) => (
+                <tr key={keyOf(b)} className={b === chosen ? 'mine' : undefined}>
+                  <td>{b.key}</td>
+                  <td>
+                    {b.subjectKind === 'team' && b.subjectId && !team ? (
+                      <button type="button" className="link" onClick={() => setTeam(b.subjectId)}>
+                        team {b.subjectId}
+                      </button>
+                    ) : (
+                      `${b.subjectKind}${b.subjectId ? ` ${b.subjectId}` : ''}`
+                    )}
+                  </td>
+                  <td className="num">{formatMoney(b.spent, b.currency)}</td>
+                  <td className="num">{formatMoney(b.effectiveLimit, b.currency)}</td>
+                  <td className="num">{formatPercent(b.percent)}</td>
+                  <td className="num">{formatPercent(b.forecast.percent)}</td>
+                  <td>
+                    <Band band={b.band} />
+                  </td>
+                  <td>
+                    <button
+                      type="button"
+                      aria-pressed={b === chosen}
+                      onClick={() => setSelected(keyOf(b))}
+                    >
+                      Chart<span className="sr-only"> {b.key}</span>
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </div>
+  );
+}
+
+function keyOf(b: Budget): string {
+  return `${b.key}|${b.subjectId ?? ''}`;
+}
+
+function BudgetChart({
+  budget,
+  steps,
+  daily,
+}: {
+  budget: Budget;
+  steps: ReturnType<typeof ladderSteps>;
+  daily: boolean;
+}) {
+  const filter = {
+    from: budget.periodStart.slice(0, 10),
+    ...(budget.subjectKind === 'team' && budget.subjectId ? { teams: [budget.subjectId] } : {}),
+    ...(budget.environment ? { environments: [budget.environment] } : {}),
+  };
+  const [{ data, error }] = useQuery({ query: SpendQuery, variables: { filter }, pause: !daily });
+  const usage = data?.usage;
+  const ladder = placeLadder(steps, budget.effectiveLimit, budget.percent);
+  const series = useMemo(() => {
+    const today = new Date().toISOString().slice(0, 10);
+    if (!daily) {
+      // period to date as one step: the server's spend, without a daily history
+      const rows = [{ day: today, amount: budget.spent }];
+      return burnDown(
+        rows,
+        budget.periodStart,
+        budget.periodEnd,
+        today,
+        budget.effectiveLimit,
+        budget.forecast.value,
+      );
+    }
+    if (usage?.__typename !== 'UsageConnection') return null;
+    const rows = usage.edges.map((e) => ({
+      day: e.node.bucket ?? '',
+      amount: Number(e.node.cost),
+    }));
+    return burnDown(
+      rows,
+      budget.periodStart,
+      budget.periodEnd,
+      today,
+      budget.effectiveLimit,
+      budget.forecast.value,
+    );
+  }, [usage, budget, daily]);
+  if (error) return <ErrorBox error={error} />;
+  if (usage && usage.__typename !== 'UsageConnection') return <ErrorBox error={usage.message} />;
+  if (!series) return <Loading what="spend by day" />;
+  return (
+    <section className="card" aria-labelledby="budget-chart-title">
+      <h2 id="budget-chart-title">
+        {budget.key}
+        {budget.subjectId ? ` (${budget.subjectId})` : ''}: {formatPercent(budget.percent)} spent
+      </h2>
+      <p className="muted">
+        {budget.bandReason}. Forecast {formatPercent(budget.forecast.percent)} by{' '}
+        {budget.periodEnd.slice(0, 10)} ({budget.forecast.formula}).
+      </p>
+      <Chart
+        label={`Cumulative spend against the limit of ${formatMoney(budget.effectiveLimit, budget.currency)}`}
+        option={{
+          tooltip: { trigger: 'axis' },
+          legend: { data: ['spent', 'forecast'] },
+          grid: { left: 70, right: 90, top: 40, bottom: 30 },
+          xAxis: { type: 'category', data: series.days },
+          yAxis: { type: 'value' },
+          series: [
+            {
+              name: 'spent',
+              type: 'line',
+              data: series.used,
+              showSymbol: false,
+              markLine: {
+                symbol: 'none',
+                label: { formatter: '{b}' },
+                data: [
+                  { name: 'limit', yAxis: budget.effectiveLimit },
+                  ...ladder
+                    .filter((s) => s.percent !== 100)
+                    .map((s) => ({ name: `${s.percent}%`, yAxis: s.amount })),
+                ],
+              },
+            },
+            {
+              name: 'forecast',
+              type: 'line',
+              data: series.forecast,
+              showSymbol: false,
+              lineStyle: { type: 'dashed' },
+            },
+          ],
+        }}
+      />
+    </section>
+  );
+}

@@ -1,0 +1,200 @@
+// Inbox: exception requests waiting for my decision (a manager's reports; everything for
+// governance), approve or deny with a reason, and what has been decided, with who and when.
+import { useState } from 'react';
+import { useMutation, useQuery } from 'urql';
+import { Card, ErrorBox, Loading } from '../components/ui.tsx';
+import { graphql, type ResultOf } from '../graphql.ts';
+import { formatTokens, plainError } from '../lib/format.ts';
+import type { ViewProps } from './props.ts';
+
+const InboxQuery = graphql(`
+  query Inbox {
+    waiting: exceptions(awaitingMe: true, status: [requested], first: 50) {
+      edges { node { id subject subjectKind extraTokens extraMoney justification requestedBy createdAt expiresAt approver } }
+    }
+    decided: exceptions(status: [approved, denied], first: 20) {
+      edges { node { id subject extraTokens extraMoney status decidedBy decidedAt note createdAt requestedBy } }
+    }
+    escalations(status: [open], first: 20) {
+      edges { node { id subject subjectKind ladder rule actionKind threshold createdAt severity } }
+    }
+  }
+`);
+
+const Decide = graphql(`
+  mutation Decide($id: ID!, $approve: Boolean!, $note: String) {
+    decideException(id: $id, approve: $approve, note: $note) {
+      __typename
+      ... on QuotaException { id subject extraTokens extraMoney status decidedBy decidedAt note createdAt requestedBy }
+      ... on Problem { message }
+    }
+  }
+`);
+
+export default function Inbox(_: ViewProps) {
+  const [{ data, fetching, error }, refetch] = useQuery({ query: InboxQuery });
+  // decisions made here: below governance the list of exceptions holds only one's own
+  const [justDecided, setJustDecided] = useState<Decision[]>([]);
+  if (fetching && !data) return <Loading what="your inbox" />;
+  if (error) return <ErrorBox error={error} />;
+  const waiting = data?.waiting.edges.map((e) => e.node) ?? [];
+  const listed = data?.decided.edges.map((e) => e.node) ?? [];
+  const decided = [
+    ...justDecided,
+    ...listed.filter((x) => !justDecided.some((d) => d.id === x.id)),
+  ];
+  const escalations = data?.escalations.edges.map((e) => e.node) ?? [];
+  const refresh = () => refetch({ requestPolicy: 'network-only' });
+  return (
+    <div className="view">
+      <h1>Inbox</h1>
+      <Card title={`Waiting for your decision (${waiting.length})`} id="waiting">
+        {waiting.length === 0 ? (
+          <p className="empty">
+            Nothing waits for you. Requests from the people you approve for appear here.
+          </p>
+        ) : (
+          <ul className="requests" data-testid="waiting">
+            {waiting.map((x) => (
+              <Request
+                key={x.id}
+                request={x}
+                onDone={(decision) => {
+                  setJustDecided((list) => [decision, ...list]);
+                  refresh();
+                }}
+              />
+            ))}
+          </ul>
+        )}
+      </Card>
+      <Card title="Open escalations you can see" id="escalations">
+        {escalations.length === 0 ? (
+          <p className="empty">No open escalations.</p>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">What</th>
+                <th scope="col">Action</th>
+              </tr>
+            </thead>
+            <tbody>
+              {escalations.map((e) => (
+                <tr key={e.id}>
+                  <td>{e.createdAt.slice(0, 10)}</td>
+                  <td>
+                    {e.subjectKind} {e.subject}
+                  </td>
+                  <td>{e.ladder ? `${e.ladder} at ${e.threshold}%` : `rule ${e.rule}`}</td>
+                  <td>{e.actionKind.replaceAll('_', ' ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+      <Card title="Decided recently (audit trail)" id="decided">
+        {decided.length === 0 ? (
+          <p className="empty">No decisions yet.</p>
+        ) : (
+          <table data-testid="decided">
+            <thead>
+              <tr>
+                <th scope="col">Requested</th>
+                <th scope="col">For</th>
+                <th scope="col">Amount</th>
+                <th scope="col">Decision</th>
+                <th scope="col">By</th>
+                <th scope="col">Reason</th>
+              </tr>
+            </thead>
+            <tbody>
+              {decided.map((x) => (
+                <tr key={x.id}>
+                  <td>
+                    {x.createdAt.slice(0, 10)} by {x.requestedBy ?? '—'}
+                  </td>
+                  <td>{x.subject}</td>
+                  <td>
+                    {x.extraTokens
+                      ? `${formatTokens(x.extraTokens)} tokens`
+                      : (x.extraMoney ?? '—')}
+                  </td>
+                  <td>{x.status}</td>
+                  <td>
+                    {x.decidedBy ?? '—'} {x.decidedAt ? `on ${x.decidedAt.slice(0, 10)}` : ''}
+                  </td>
+                  <td>{x.note ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+    </div>
+  );
+}
+
+type Decision = Extract<
+  NonNullable<ResultOf<typeof Decide>['decideException']>,
+  { __typename: 'QuotaException' }
+>;
+
+type Waiting = {
+  id: string;
+  subject: string;
+  extraTokens: number | null;
+  extraMoney: string | null;
+  justification: string | null;
+  requestedBy: string | null;
+  createdAt: string;
+  expiresAt: string;
+};
+
+function Request({ request, onDone }: { request: Waiting; onDone: (decision: Decision) => void }) {
+  const [note, setNote] = useState('');
+  const [message, setMessage] = useState<string | null>(null);
+  const [state, decide] = useMutation(Decide);
+  const act = async (approve: boolean) => {
+    const r = await decide({ id: request.id, approve, note: note || null });
+    const out = r.data?.decideException;
+    if (r.error) setMessage(plainError(r.error));
+    else if (!out) setMessage('No answer from the server; try again.');
+    else if (out.__typename !== 'QuotaException') setMessage(out.message);
+    else onDone(out);
+  };
+  return (
+    <li className="request">
+      <p>
+        <strong>{request.subject}</strong> asks for{' '}
+        {request.extraTokens
+          ? `${formatTokens(request.extraTokens)} extra tokens`
+          : `${request.extraMoney} extra`}{' '}
+        until {request.expiresAt.slice(0, 10)}: “{request.justification}”
+      </p>
+      <label htmlFor={`note-${request.id}`}>Reason for your decision</label>
+      <input id={`note-${request.id}`} value={note} onChange={(e) => setNote(e.target.value)} />
+      <div className="actions">
+        <button
+          type="button"
+          className="primary"
+          disabled={state.fetching}
+          onClick={() => act(true)}
+        >
+          Approve
+        </button>
+        <button type="button" disabled={state.fetching} onClick={() => act(false)}>
+          Deny
+        </button>
+      </div>
+      {message && (
+        <p className="error" role="alert">
+          {message}
+        </p>
+      )}
+    </li>
+  );
+}

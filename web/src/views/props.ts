@@ -1,0 +1,3 @@
+import type { SessionView } from '../session.ts';
+
+export type ViewProps = { session: SessionView };
