@@ -282,10 +282,13 @@ describe('health, readiness and GraphiQL', () => {
     expect(await ready.json()).toEqual({ status: 'ready' });
   });
 
-  it('serves GraphiQL to a browser outside production', async () => {
+  it('serves the bundled GraphiQL to a browser outside production, with nothing from a CDN', async () => {
     const res = await fetch(`${api.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(res.status).toBe(200);
-    expect(await res.text()).toMatch(/<title>Quotient<\/title>/);
+    const html = await res.text();
+    expect(html).toMatch(/<title>Quotient GraphiQL<\/title>/);
+    expect(html).toMatch(/src="\/assets\/graphiql-[\w-]+\.js"/);
+    expect(html).not.toMatch(/https?:\/\//);
   });
 
   it('does not serve GraphiQL in production', async () => {

@@ -33,6 +33,7 @@ export type Stack = {
   url: string;
   adminKey: string;
   issuer: string;
+  // biome-ignore lint/suspicious/noExplicitAny: each test reads its own query's shape
   gql<T = any>(key: string, query: string, variables?: Record<string, unknown>): Promise<T>;
   key(role: string, name: string, person?: string): Promise<string>;
   stop(): Promise<void>;
@@ -109,6 +110,7 @@ export async function startStack(): Promise<Stack> {
   } as never);
   idpServer.on('request', provider.callback());
 
+  // biome-ignore lint/suspicious/noExplicitAny: each test reads its own query's shape
   const gql = async <T = any>(
     key: string,
     query: string,
