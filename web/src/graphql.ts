@@ -6,7 +6,7 @@ import type { introspection } from './graphql-env.d.ts';
 
 export const graphql = initGraphQLTada<{
   introspection: introspection;
-  scalars: { DateTime: string; JSON: unknown };
+  scalars: { DateTime: string; JSON: unknown; Decimal: string };
 }>();
 
 export type { FragmentOf, ResultOf, VariablesOf } from 'gql.tada';

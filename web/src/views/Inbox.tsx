@@ -10,10 +10,10 @@ import type { ViewProps } from './props.ts';
 const InboxQuery = graphql(`
   query Inbox {
     waiting: exceptions(awaitingMe: true, status: [requested], first: 50) {
-      edges { node { id subject subjectKind extraTokens extraMoney justification requestedBy createdAt expiresAt approver } }
+      edges { node { id subject subjectKind extraTokens extraMoney { amount currency } justification requestedBy createdAt expiresAt approver } }
     }
     decided: exceptions(status: [approved, denied], first: 20) {
-      edges { node { id subject extraTokens extraMoney status decidedBy decidedAt note createdAt requestedBy } }
+      edges { node { id subject extraTokens extraMoney { amount currency } status decidedBy decidedAt note createdAt requestedBy } }
     }
     escalations(status: [open], first: 20) {
       edges { node { id subject subjectKind ladder rule actionKind threshold createdAt severity } }
@@ -25,7 +25,7 @@ const Decide = graphql(`
   mutation Decide($id: ID!, $approve: Boolean!, $note: String) {
     decideException(id: $id, approve: $approve, note: $note) {
       __typename
-      ... on QuotaException { id subject extraTokens extraMoney status decidedBy decidedAt note createdAt requestedBy }
+      ... on QuotaException { id subject extraTokens extraMoney { amount currency } status decidedBy decidedAt note createdAt requestedBy }
       ... on Problem { message }
     }
   }
@@ -121,7 +121,9 @@ export default function Inbox(_: ViewProps) {
                   <td>
                     {x.extraTokens
                       ? `${formatTokens(x.extraTokens)} tokens`
-                      : (x.extraMoney ?? '—')}
+                      : x.extraMoney
+                        ? `${x.extraMoney.amount} ${x.extraMoney.currency}`
+                        : '—'}
                   </td>
                   <td>{x.status}</td>
                   <td>
@@ -147,7 +149,7 @@ type Waiting = {
   id: string;
   subject: string;
   extraTokens: number | null;
-  extraMoney: string | null;
+  extraMoney: { amount: string; currency: string } | null;
   justification: string | null;
   requestedBy: string | null;
   createdAt: string;
@@ -172,7 +174,7 @@ function Request({ request, onDone }: { request: Waiting; onDone: (decision: Dec
         <strong>{request.subject}</strong> asks for{' '}
         {request.extraTokens
           ? `${formatTokens(request.extraTokens)} extra tokens`
-          : `${request.extraMoney} extra`}{' '}
+          : `${request.extraMoney?.amount} ${request.extraMoney?.currency} extra`}{' '}
         until {request.expiresAt.slice(0, 10)}: “{request.justification}”
       </p>
       <label htmlFor={`note-${request.id}`}>Reason for your decision</label>
