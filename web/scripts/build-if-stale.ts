@@ -62,7 +62,8 @@ export function build(): void {
   const result = spawnSync(
     process.execPath,
     [vite, 'build', '--config', join(root, 'web/vite.config.ts'), '--logLevel', 'warn'],
-    { cwd: root, stdio: 'inherit' },
+    // production React whatever the caller's NODE_ENV (vitest sets "test")
+    { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } },
   );
   if (result.status !== 0) throw new Error(`the console build failed (exit ${result.status})`);
   writeFileSync(STAMP, `${inputsHash()}\n`);

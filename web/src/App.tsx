@@ -1,22 +1,40 @@
 // The shell: session, navigation by role, and the views (each loaded on first visit).
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import {
+  type ComponentType,
+  type LazyExoticComponent,
+  lazy,
+  Suspense,
+  useCallback,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+} from 'react';
 import { Provider } from 'urql';
 import { createClient } from './client.ts';
 import { ErrorBox, Loading } from './components/ui.tsx';
 import { VIEW_LABELS, type ViewId, viewsFor } from './lib/views.ts';
 import { navigate, usePath } from './router.ts';
 import { fetchSession, type SessionView, signOut } from './session.ts';
+import type { ViewProps } from './views/props.ts';
 import { SignIn } from './views/SignIn.tsx';
 
-const VIEWS: Record<ViewId, ReturnType<typeof lazy>> = {
-  me: lazy(() => import('./views/Me.tsx')),
-  leaderboards: lazy(() => import('./views/Leaderboards.tsx')),
-  budgets: lazy(() => import('./views/Budgets.tsx')),
-  inbox: lazy(() => import('./views/Inbox.tsx')),
-  usage: lazy(() => import('./views/Usage.tsx')),
-  policies: lazy(() => import('./views/Policies.tsx')),
-  playground: lazy(() => import('./views/Playground.tsx')),
+const LOADERS: Record<ViewId, () => Promise<{ default: ComponentType<ViewProps> }>> = {
+  me: () => import('./views/Me.tsx'),
+  leaderboards: () => import('./views/Leaderboards.tsx'),
+  budgets: () => import('./views/Budgets.tsx'),
+  inbox: () => import('./views/Inbox.tsx'),
+  usage: () => import('./views/Usage.tsx'),
+  policies: () => import('./views/Policies.tsx'),
+  playground: () => import('./views/Playground.tsx'),
 };
+const VIEWS = Object.fromEntries(
+  Object.entries(LOADERS).map(([id, load]) => [id, lazy(load)]),
+) as Record<ViewId, LazyExoticComponent<ComponentType<ViewProps>>>;
+
+// the view in the address starts loading while the session is fetched, not after
+const first = location.pathname.slice(1) as ViewId;
+if (first in LOADERS) void LOADERS[first]();
 
 export function App() {
   const [session, setSession] = useState<SessionView | null>(null);

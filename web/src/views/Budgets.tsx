@@ -11,6 +11,9 @@ import { formatMoney, formatPercent } from '../lib/format.ts';
 import { ladderSteps, placeLadder } from '../lib/ladder.ts';
 import type { ViewProps } from './props.ts';
 
+// this view draws a chart at once: fetch the chart code alongside the data
+void import('../components/EChart.tsx');
+
 const BudgetsQuery = graphql(`
   query Budgets($team: String) {
     activePolicy { id ir }

@@ -12,6 +12,9 @@ import { whyNotRanked } from '../lib/ranking.ts';
 import { seesNames } from '../lib/views.ts';
 import type { ViewProps } from './props.ts';
 
+// this view draws a chart at once: fetch the chart code alongside the data
+void import('../components/EChart.tsx');
+
 const MeQuery = graphql(`
   query Me($person: String, $subject: String) {
     quota(person: $person) {
