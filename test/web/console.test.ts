@@ -144,6 +144,20 @@ describe('member', () => {
     await context.close();
   });
 
+  it('is keyboard navigable: skip link, then the views as links', async () => {
+    const { context, page } = await signInWithKey(browser, stack.url, keys.member);
+    await page.getByTestId('tier').waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Leaderboards');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Leaderboards', level: 1 }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/leaderboards');
+    await context.close();
+  });
+
   it('is usable at phone width on Me', async () => {
     const { context, page } = await signInWithKey(browser, stack.url, keys.member, {
       width: 390,
