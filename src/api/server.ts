@@ -34,7 +34,7 @@ import { handleOtlpTraces } from './otlp.ts';
 import { handleQuotaCheck, QUOTA_CHECK_PATH } from './quota-http.ts';
 import { schema } from './schema/index.ts';
 import { createSessions, type Sessions } from './session.ts';
-import { isDatabaseUnavailable, UNAVAILABLE_MESSAGE } from './unavailable.ts';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE } from './unavailable.ts';
 
 export type ServerOptions = {
   store: Store;
@@ -175,11 +175,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (await handleConsole(req, res, path)) return;
       sendJson(res, 404, { error: `no route ${path}: the API is at /graphql` });
     } catch (error) {
-      log.error({ err: error }, 'request failed');
+      const down =
+        isDatabaseUnavailable(error) ||
+        (error as { extensions?: { code?: unknown } }).extensions?.code === 'UNAVAILABLE';
+      // an unreachable database is an expected condition: a warning without a stack
+      if (down) log.warn({ url: req.url, reason: describe(error) }, 'database unavailable');
+      else log.error({ err: error }, 'request failed');
       if (!res.headersSent) {
-        const down =
-          isDatabaseUnavailable(error) ||
-          (error as { extensions?: { code?: unknown } }).extensions?.code === 'UNAVAILABLE';
         sendJson(res, down ? 503 : 500, {
           error: down ? UNAVAILABLE_MESSAGE : 'unexpected error',
           code: down ? 'UNAVAILABLE' : 'INTERNAL_SERVER_ERROR',
@@ -204,9 +206,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
       sendJson(res, 200, { status: 'ready' });
     } catch (error) {
+      log.warn({ reason: describe(error) }, 'readiness check failed');
       sendJson(res, 503, {
         status: 'unavailable',
-        reason: `database unreachable: ${describe(error)}`,
+        // the database's own words go to the log only
+        reason: `database unreachable${codeOf(error)}`,
       });
     }
   }
@@ -391,7 +395,10 @@ function unavailableError(error: unknown) {
   return createGraphQLError(UNAVAILABLE_MESSAGE, {
     path: located.path,
     nodes: located.nodes,
-    extensions: { code: 'UNAVAILABLE', http: { status: 503, headers: { 'Retry-After': '5' } } },
+    extensions: {
+      code: 'UNAVAILABLE',
+      http: { status: 503, headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } },
+    },
   });
 }
 
@@ -463,9 +470,15 @@ export function sendJson(
   headers: Record<string, string> = {},
 ) {
   const text = JSON.stringify(body);
+  const retry =
+    (status === 503 || status === 429) &&
+    !Object.keys(headers).some((h) => h.toLowerCase() === 'retry-after')
+      ? { 'retry-after': String(RETRY_AFTER_SECONDS) }
+      : {};
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
+    ...retry,
     ...headers,
   });
   res.end(text);
@@ -479,6 +492,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
       timer = setTimeout(() => reject(new Error(message)), ms);
     }),
   ]);
+}
+
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$|^E[A-Z]+$/.test(code) ? ` (${code})` : '';
 }
 
 function describe(error: unknown): string {

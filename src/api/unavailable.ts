@@ -12,10 +12,15 @@ const NETWORK_CODES = new Set([
   'EAI_AGAIN',
 ]);
 // SQLSTATE: connection failures (08000–08007; not 08P01, a protocol violation caused by the
-// request itself, e.g. a NUL character), server shutting down or starting (57P01–57P04)
-const SQLSTATE = /^(0800[0-7]|57P0[1-4])$/;
+// request itself, e.g. a NUL character), server shutting down or starting (57P01–57P04),
+// a statement or lock wait that ran out of time (57014, 55P03), too many connections (53300)
+const SQLSTATE = /^(0800[0-7]|57P0[1-4]|57014|55P03|53300)$/;
+// "Query read timeout": node-postgres gave up on a server that stopped answering
 const MESSAGES =
-  /connection terminated|connection ended|timeout exceeded when trying to connect|client has encountered a connection error|connection refused|the database system is (starting up|shutting down)|Client was closed/i;
+  /connection terminated|connection ended|timeout exceeded when trying to connect|client has encountered a connection error|connection refused|the database system is (starting up|shutting down)|Client was closed|Query read timeout/i;
+
+/** Seconds a client should wait before retrying when the database is unavailable. */
+export const RETRY_AFTER_SECONDS = 5;
 
 export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   if (!error || typeof error !== 'object' || depth > 6) return false;

@@ -27,9 +27,11 @@ export async function withStore<T>(
   options: WithStoreOptions = {},
 ): Promise<T> {
   // loaded on use: commands that only parse options or hand work to a worker stay light
-  const { openStore } = await import('../store/db.ts');
+  const { DEFAULT_TIMEOUTS, openStore, timeoutsFromEnv } = await import('../store/db.ts');
   const store = await openStore({
     dataDir: flags.dataDir,
+    // commands run long statements (migrations, retention, big chunks): 10 minutes each
+    timeouts: timeoutsFromEnv({ ...DEFAULT_TIMEOUTS, statementMs: 600_000 }),
     migrate: options.migrate ?? true,
     ...(options.entities ? { entities: options.entities } : {}),
   });

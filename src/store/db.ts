@@ -33,7 +33,54 @@ export type OpenStoreOptions = {
   entities?: EntitySchema[];
   /** Pool size for a real server (default 10). The embedded database always uses 1. */
   poolSize?: number;
+  /**
+   * Tests only: the URL the pool should use instead of the database's own (a proxy that
+   * injects faults between the pool and the database, embedded or not).
+   */
+  wrapUrl?: (url: string) => Promise<string>;
+  /** How long the database may take before the caller hears an error (DEFAULT_TIMEOUTS). */
+  timeouts?: Partial<DatabaseTimeouts>;
 };
+
+/**
+ * Limits on waiting for the database, on every pool. A stalled or overloaded database then
+ * fails a request within a known time (the API answers 503 with Retry-After) instead of
+ * holding it and its connection indefinitely; docs/operations-faults.md has the figures.
+ */
+export type DatabaseTimeouts = {
+  /** waiting for a connection (a new one, or a free one from the pool) */
+  connectMs: number;
+  /** one statement, enforced by the server (statement_timeout) and, 2 s later, by the client */
+  statementMs: number;
+  /** waiting for a row or table lock (lock_timeout) */
+  lockMs: number;
+  /** a transaction left idle (idle_in_transaction_session_timeout) */
+  idleInTransactionMs: number;
+};
+
+export const DEFAULT_TIMEOUTS: DatabaseTimeouts = {
+  connectMs: 5_000,
+  statementMs: 10_000,
+  lockMs: 5_000,
+  idleInTransactionMs: 60_000,
+};
+
+/** Timeouts from the environment (QUOTIENT_DB_*_MS), over the given defaults. */
+export function timeoutsFromEnv(base: DatabaseTimeouts = DEFAULT_TIMEOUTS): DatabaseTimeouts {
+  const read = (name: string, fallback: number) => {
+    const value = Number(process.env[name]);
+    return Number.isFinite(value) && value > 0 ? value : fallback;
+  };
+  return {
+    connectMs: read('QUOTIENT_DB_CONNECT_TIMEOUT_MS', base.connectMs),
+    statementMs: read('QUOTIENT_DB_STATEMENT_TIMEOUT_MS', base.statementMs),
+    lockMs: read('QUOTIENT_DB_LOCK_TIMEOUT_MS', base.lockMs),
+    idleInTransactionMs: read('QUOTIENT_DB_IDLE_TRANSACTION_TIMEOUT_MS', base.idleInTransactionMs),
+  };
+}
+
+/** Slack between the server's statement_timeout and the client's own read timeout. */
+const CLIENT_TIMEOUT_SLACK_MS = 2_000;
 
 export type Store = {
   orm: MikroORM;
@@ -60,6 +107,8 @@ export type Store = {
    * on a different connection (it would wait forever).
    */
   maxConnections: number;
+  /** The waits this store's pool allows (see DatabaseTimeouts). */
+  timeouts: DatabaseTimeouts;
 };
 
 type Embedded = { db: PGlite; server: PGLiteSocketServer; url: string; unlock: () => void };
@@ -144,9 +193,11 @@ async function startEmbedded(dataDir: string): Promise<Embedded> {
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL ?? '';
   const embedded = databaseUrl ? null : await startEmbedded(options.dataDir ?? DEFAULT_DATA_DIR);
-  const url = embedded ? embedded.url : databaseUrl;
+  const direct = embedded ? embedded.url : databaseUrl;
+  const url = options.wrapUrl ? await options.wrapUrl(direct) : direct;
   const max = embedded ? 1 : (options.poolSize ?? 10);
   const logger = options.logger;
+  const timeouts = { ...timeoutsFromEnv(), ...options.timeouts };
 
   let orm: MikroORM;
   try {
@@ -156,6 +207,16 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
       extensions: [Migrator],
       // idle connections stay open: the embedded server has room for exactly one
       pool: { min: 0, max, idleTimeoutMillis: embedded ? 0 : 30_000 },
+      // node-postgres pool settings: the server enforces statement and lock timeouts; the
+      // client's query_timeout also covers a server that stopped answering altogether
+      driverOptions: {
+        connectionTimeoutMillis: timeouts.connectMs,
+        query_timeout: timeouts.statementMs + CLIENT_TIMEOUT_SLACK_MS,
+        statement_timeout: timeouts.statementMs,
+        lock_timeout: timeouts.lockMs,
+        idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+        keepAlive: true,
+      },
       discovery: { warnWhenNoEntities: false },
       migrations: {
         path: MIGRATIONS_DIR,
@@ -187,16 +248,20 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
     },
     async transaction(work) {
       const client = await pool.connect();
+      let broken: Error | undefined;
       try {
         await client.query('begin');
         const value = await work(client);
         await client.query('commit');
         return value;
       } catch (error) {
-        await client.query('rollback').catch(() => {});
+        await client.query('rollback').catch((rollbackError: Error) => {
+          // a connection that cannot even roll back (timed out, cut off) is not reused
+          broken = rollbackError;
+        });
         throw error;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     async close() {
@@ -211,6 +276,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
     embedded: embedded !== null,
     pglite: embedded?.db ?? null,
     maxConnections: max,
+    timeouts,
   };
 
   if (options.migrate) {
