@@ -7,7 +7,14 @@ import { readFileSync } from 'node:fs';
 import axe from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, type Stack, shot, signInWithKey, startStack } from './support.ts';
+import {
+  launchBrowser,
+  type Stack,
+  shot,
+  signInWithKey,
+  startStack,
+  waitUntil,
+} from './support.ts';
 
 let stack: Stack;
 let browser: Browser;
@@ -41,7 +48,47 @@ beforeAll(async () => {
   keys.manager = await stack.key('member', 'e2e manager', manager);
   keys.viewer = await stack.key('viewer', 'e2e viewer');
   keys.ingest = await stack.key('ingest', 'e2e ingest');
-}, 240_000);
+  // take the member to 95% of their quota, as real usage would: the ingest-driven
+  // re-evaluation then opens the 70% and 90% steps (whatever the day of the month)
+  const quota = await stack.gql(
+    gov,
+    'query($p: String) { quota(person: $p) { ... on Quota { used effectiveLimit } } }',
+    { p: member },
+  );
+  const needed = Math.ceil(quota.quota.effectiveLimit * 0.95 - quota.quota.used);
+  if (needed > 0) {
+    const written = await stack.gql(
+      keys.ingest,
+      'mutation($rows: [UsageInput!]!) { recordUsage(rows: $rows) { ... on IngestSummary { accepted } } }',
+      {
+        rows: [
+          {
+            id: 'e2e-push-to-95',
+            ts: new Date().toISOString(),
+            person: member,
+            model: 'gpt-4o',
+            provider: 'openai',
+            inputTokens: needed,
+            outputTokens: 0,
+            environment: 'production',
+          },
+        ],
+      },
+    );
+    expect(written.recordUsage.accepted).toBe(1);
+  }
+  // the re-evaluation runs in the background: wait (bounded) until the step is open
+  await waitUntil('the 90% step opens for the member', async () => {
+    const open = await stack.gql(
+      gov,
+      'query($p: String) { escalations(subject: $p, status: [open], first: 20) { edges { node { actionKind } } } }',
+      { p: member },
+    );
+    return open.escalations.edges.some(
+      (e: { node: { actionKind: string } }) => e.node.actionKind === 'require_justification',
+    );
+  });
+}, 360_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -139,8 +186,25 @@ describe('member', () => {
     await page.getByRole('figure', { name: 'Escalation ladder' }).waitFor();
     await page.locator('[data-chart]').first().waitFor();
     await page.locator('[data-testid^="rank-"], [data-testid^="not-ranked-"]').first().waitFor();
+    expect(await page.getByTestId('band-reason').textContent()).toMatch(/^Why red:/);
     await shot(page, 'me-member');
     expect(await axeViolations(page)).toEqual([]);
+
+    // the open 90% step asks for a justification: give it, and the step closes
+    const step = page.locator('li.step', { hasText: 'quota reached 90%' });
+    await step.getByLabel('Why do you need this usage?').fill('load test of the new router');
+    await step.getByRole('button', { name: 'Send justification' }).click();
+    await step.waitFor({ state: 'detached' });
+    const after = await stack.gql(
+      keys.governance,
+      'query($p: String) { escalations(subject: $p, first: 20) { edges { node { threshold status justification } } } }',
+      { p: member },
+    );
+    expect(after.escalations.edges.map((e: { node: unknown }) => e.node)).toContainEqual({
+      threshold: 90,
+      status: 'justified',
+      justification: 'load test of the new router',
+    });
     await context.close();
   });
 

@@ -216,7 +216,7 @@ function BudgetChart({
         label={`Cumulative spend against the limit of ${formatMoney(budget.effectiveLimit, budget.currency)}`}
         option={{
           tooltip: { trigger: 'axis' },
-          legend: { data: ['spent', 'forecast'] },
+          legend: { data: ['spent', 'forecast'], top: 0 },
           grid: { left: 70, right: 90, top: 40, bottom: 30 },
           xAxis: { type: 'category', data: series.days },
           yAxis: { type: 'value' },

@@ -283,7 +283,7 @@ function BurnDownChart(props: {
       label={`Cumulative tokens this period against the limit of ${formatTokens(props.limit)}`}
       option={{
         tooltip: { trigger: 'axis' },
-        legend: { data: ['used', 'forecast'] },
+        legend: { data: ['used', 'forecast'], top: 0 },
         grid: { left: 60, right: 90, top: 40, bottom: 30 },
         xAxis: { type: 'category', data: series.days },
         yAxis: { type: 'value', axisLabel: { formatter: (v: number) => formatTokens(v) } },
@@ -467,7 +467,8 @@ function MyRank(props: {
     body = mine ? (
       <span data-testid={`rank-${props.board.name}`}>
         Rank <strong>{mine.rank}</strong>
-        {mine.cohort ? ` in cohort ${mine.cohort}` : ''} with score {mine.score.toFixed(1)}.
+        {mine.cohort ? ` in cohort ${mine.cohort}` : ''} with score {mine.score.toFixed(1)}{' '}
+        <span className="muted">(score = {props.board.scoreText})</span>.
       </span>
     ) : (
       <span data-testid={`not-ranked-${props.board.name}`}>
