@@ -35,6 +35,7 @@ import { handleQuotaCheck, QUOTA_CHECK_PATH } from './quota-http.ts';
 import { schema } from './schema/index.ts';
 import { createSessions, type Sessions } from './session.ts';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE } from './unavailable.ts';
+import { handleWhoami, WHOAMI_PATH } from './whoami.ts';
 
 export type ServerOptions = {
   store: Store;
@@ -172,6 +173,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (path === QUOTA_CHECK_PATH) {
         return await handleQuotaCheck(req, res, { store, keys, maxBodyBytes, send: sendJson });
       }
+      if (path === WHOAMI_PATH) return await handleWhoami(req, res, { keys, send: sendJson });
       if (await handleConsole(req, res, path)) return;
       sendJson(res, 404, { error: `no route ${path}: the API is at /graphql` });
     } catch (error) {

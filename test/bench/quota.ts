@@ -6,7 +6,11 @@
 //   - the GraphQL field checkQuota at /graphql (the issue's figure),
 //   - the same check as plain JSON at POST /v1/quota/check (same key check, role rules
 //     and engine call, without GraphQL's per-request work),
-//   - the smallest authenticated GraphQL query, { viewer { role } }: the HTTP + GraphQL floor.
+//   - the smallest authenticated GraphQL query, { viewer { role } }: the HTTP + GraphQL floor,
+//   - GET /v1/whoami, an authenticated request that does nothing else: the plain HTTP floor
+//     (the plain check should reach at least 0.6 of it).
+// The policy is the default one with `at 110% block` on budgets; the bench then measures how
+// long a budget block takes to reach checkQuota while other clients ingest.
 // Prints a table, then one JSON line.
 //
 // Connections: 10 by default (autocannon's own default). A gateway keeps a small pool of
@@ -25,6 +29,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +41,7 @@ import { apiEntities } from '../../src/api/entities.ts';
 import { azureTrace, prng } from '../../src/store/azure-trace.ts';
 import { openStore } from '../../src/store/db.ts';
 import { ensureMonthPartitions } from '../../src/store/partitions.ts';
-import { ensureActivePolicy } from '../../src/store/seed.ts';
+import { publishPolicySource } from '../../src/store/policies.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 20_000);
@@ -78,7 +83,14 @@ const url = withDatabase(serverUrl, dbName);
 let child: ChildProcess | null = null;
 try {
   const store = await openStore({ databaseUrl: url, migrate: true, entities: apiEntities });
-  await ensureActivePolicy(store);
+  // the default policy, with a budget step that blocks: what the propagation figure measures
+  const source = readFileSync(join(root, 'policies/default.policy'), 'utf8').replace(
+    'escalation budget {',
+    'escalation budget {\n  at 110% block',
+  );
+  const published = await publishPolicySource(store, { source, activate: true });
+  if (published.kind === 'invalid')
+    throw new Error(`bench policy: ${JSON.stringify(published.diagnostics)}`);
   const tz = (
     await store.query<{ tz: string }>(
       "select ir->>'timezone' as tz from policy_versions where status = 'active'",
@@ -258,15 +270,16 @@ try {
     seconds: number,
     path = '/graphql',
     connections = CONNECTIONS,
+    method: 'POST' | 'GET' = 'POST',
   ): Promise<Load> {
     const times: number[] = [];
     const run = autocannon({
       url: `${base}${path}`,
-      method: 'POST',
+      method,
       connections,
       duration: seconds,
       headers,
-      requests: bodies.map((b) => ({ method: 'POST', body: b })),
+      requests: bodies.map((b) => (method === 'GET' ? { method } : { method, body: b })),
     });
     run.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
       times.push(ms);
@@ -313,6 +326,13 @@ try {
   step(`load: { viewer { role } }, ${CONNECTIONS} connections for ${SECONDS} s`);
   const floor = await load([JSON.stringify({ query: '{ viewer { role } }' })], SECONDS);
 
+  // the same server answering an authenticated request that does nothing else
+  step(`load: GET /v1/whoami, ${CONNECTIONS} connections for ${SECONDS} s`);
+  const noop = await load([''], SECONDS, '/v1/whoami', CONNECTIONS, 'GET');
+
+  step('block propagation under ingest load');
+  const propagation = await blockPropagation();
+
   // the same questions at other connection counts: how latency and throughput trade
   const sweepSeconds = Number(process.env.BENCH_SWEEP_SECONDS ?? 5);
   const byConnections: { connections: number; graphql: Load; http: Load }[] = [];
@@ -331,6 +351,95 @@ try {
       connections,
     );
     byConnections.push({ connections, graphql, http: httpAt });
+  }
+
+  /**
+   * After one recordUsage pushes a team past its budget's `at 110% block` step, how long
+   * until checkQuota blocks another member, while other clients keep ingesting: recordUsage
+   * batches of 1,000 events from 2 connections, as the api bench drives it. Five teams, one
+   * after the other; each delay runs from the spike's acknowledgement to the first block.
+   */
+  async function blockPropagation() {
+    const record = `mutation($rows: [UsageInput!]!) { recordUsage(rows: $rows) { ... on IngestSummary { accepted } } }`;
+    const post = (rows: unknown[]) =>
+      fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ query: record, variables: { rows } }),
+      }).then((r) => r.json() as Promise<{ data?: { recordUsage?: { accepted?: number } } }>);
+    let ingesting = true;
+    let ingested = 0;
+    let seq = 0;
+    const run = `${Date.now().toString(36)}`;
+    const driver = async () => {
+      while (ingesting) {
+        const now = new Date().toISOString();
+        const rows = Array.from({ length: 1000 }, () => {
+          seq++;
+          return {
+            id: `load-${run}-${seq}`,
+            ts: now,
+            person: `person-${(seq * 7_919) % PEOPLE}`,
+            model: 'gpt-4o-mini',
+            inputTokens: 400 + (seq % 900),
+            outputTokens: 100 + (seq % 300),
+          };
+        });
+        ingested += (await post(rows)).data?.recordUsage?.accepted ?? 0;
+      }
+    };
+    const drivers = [driver(), driver()];
+    const loadStarted = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const decisionOf = async (person: string) => {
+      const answer = (await (
+        await fetch(`${base}/v1/quota/check`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ person, model: 'gpt-4o-mini', estimatedTokens: 100 }),
+        })
+      ).json()) as { decision: string; binding?: { kind: string } | null };
+      return answer;
+    };
+    const delays: number[] = [];
+    for (let team = 0; team < 5; team++) {
+      const spender = `person-${team}`;
+      const watched = `person-${team + TEAMS}`; // same team (ids are assigned modulo TEAMS)
+      const before = await decisionOf(watched);
+      if (before.decision === 'block') continue;
+      const spike = await post([
+        {
+          id: `spike-${run}-${team}`,
+          ts: new Date().toISOString(),
+          person: spender,
+          model: 'claude-opus-4-1',
+          inputTokens: 1_000_000_000,
+          outputTokens: 0,
+        },
+      ]);
+      if (spike.data?.recordUsage?.accepted !== 1)
+        throw new Error(`spike not accepted: ${JSON.stringify(spike)}`);
+      const acknowledged = performance.now();
+      for (;;) {
+        const answer = await decisionOf(watched);
+        if (answer.decision === 'block' && answer.binding?.kind === 'budget') break;
+        if (performance.now() - acknowledged > 60_000)
+          throw new Error(`team-${team} never blocked: ${JSON.stringify(answer)}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      delays.push(Math.round(performance.now() - acknowledged));
+    }
+    ingesting = false;
+    await Promise.all(drivers);
+    const seconds = (performance.now() - loadStarted) / 1000;
+    const sorted = [...delays].sort((a, b) => a - b);
+    return {
+      delaysMs: delays,
+      medianMs: sorted[Math.floor(sorted.length / 2)] ?? null,
+      maxMs: sorted.at(-1) ?? null,
+      ingestEventsPerSecond: Math.round(ingested / seconds),
+      meetsTarget: sorted.length > 0 && (sorted.at(-1) ?? Infinity) <= 1000,
+    };
   }
 
   const meets = (l: Load) => l.rps >= 2000 && l.p99 < 10 && l.errors === 0 && l.non2xx === 0;
@@ -352,12 +461,15 @@ try {
     graphqlMeetsTargets: meets(quota),
     http: { path: '/v1/quota/check', ...http, meetsTargets: meets(http) },
     viewerFloor: floor,
+    noop: { path: '/v1/whoami', ...noop },
+    httpToNoop: Math.round((http.rps / Math.max(noop.rps, 1)) * 100) / 100,
+    blockPropagation: propagation,
     byConnections,
     ratioToFloor: Math.round((quota.rps / Math.max(floor.rps, 1)) * 100) / 100,
     loadAverage: loadavg().map((x) => Math.round(x * 10) / 10),
     cpus: cpus().length,
     firstSweep: sweep,
-    targets: { requestsPerSecond: 2000, p99Ms: 10 },
+    targets: { requestsPerSecond: 2000, p99Ms: 10, httpToNoop: 0.6, blockPropagationMs: 1000 },
   };
 
   const row = (name: string, l: Load) =>
@@ -375,9 +487,13 @@ try {
   console.log(row('checkQuota (GraphQL)', quota));
   console.log(row('POST /v1/quota/check', http));
   console.log(row('viewer (floor)', floor));
+  console.log(row('GET /v1/whoami (no-op)', noop));
   const verdict = (l: Load) => (meets(l) ? 'meets' : 'misses');
   console.log(
-    `  targets ≥ 2,000 req/s and p99 < 10 ms: GraphQL ${verdict(quota)}, plain HTTP ${verdict(http)}; checkQuota / floor req/s: ${figures.ratioToFloor}`,
+    `  targets ≥ 2,000 req/s and p99 < 10 ms: GraphQL ${verdict(quota)}, plain HTTP ${verdict(http)}; checkQuota / floor req/s: ${figures.ratioToFloor}; plain / no-op req/s: ${figures.httpToNoop} (target ≥ 0.6)`,
+  );
+  console.log(
+    `  block propagation under ingest (${propagation.ingestEventsPerSecond.toLocaleString('en')} events/s): ${propagation.delaysMs.join(', ')} ms; max ${propagation.maxMs} ms (target ≤ 1,000 ms)`,
   );
   if (byConnections.length > 0) {
     console.log(`  other connection counts (${sweepSeconds} s each):`);
