@@ -1,4 +1,5 @@
 // The `quotient` command: the program is assembled in src/cli/program.ts.
+import { DomainError } from './app/errors.ts';
 import { buildProgram } from './cli/program.ts';
 
 const program = await buildProgram(process.argv.slice(2));
@@ -9,7 +10,8 @@ try {
   // database unreachable, a file missing): one sentence; QUOTIENT_DEBUG=1 shows the stack
   console.error(`error: ${plainMessage(error)}`);
   if (process.env.QUOTIENT_DEBUG) console.error(error);
-  process.exit(1);
+  // a domain error exits with its catalog code (src/app/errors.ts), anything else with 1
+  process.exit(error instanceof DomainError ? error.exitCode : 1);
 }
 
 function plainMessage(error: unknown): string {
