@@ -13,10 +13,11 @@ const Boards = graphql(`
 `);
 
 const BoardQuery = graphql(`
-  query Board($name: String!, $cohort: String, $window: String) {
-    leaderboard(name: $name, cohort: $cohort, window: $window, first: 50) {
+  query Board($name: String!, $cohort: String, $window: String, $after: String) {
+    leaderboard(name: $name, cohort: $cohort, window: $window, first: 50, after: $after) {
       __typename
       ... on LeaderboardConnection {
+        pageInfo { hasNextPage endCursor }
         board { name label window periodStart periodEnd cohorts cohort total subjectKind stale }
         edges {
           node {
@@ -127,7 +128,13 @@ export default function Leaderboards({ session }: ViewProps) {
           </>
         )}
       </p>
-      <BoardTable name={current.name} cohort={cohort} window={window} me={session.person ?? null} />
+      <BoardTable
+        key={`${current.name}|${cohort}|${window}`}
+        name={current.name}
+        cohort={cohort}
+        window={window}
+        me={session.person ?? null}
+      />
     </div>
   );
 }
@@ -165,9 +172,17 @@ function BoardCohorts(props: {
 }
 
 function BoardTable(props: { name: string; cohort: string; window: string; me: string | null }) {
+  // cursors of the pages before this one, for "Previous"
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const after = cursors[cursors.length - 1];
   const [{ data, fetching, error }] = useQuery({
     query: BoardQuery,
-    variables: { name: props.name, cohort: props.cohort || null, window: props.window || null },
+    variables: {
+      name: props.name,
+      cohort: props.cohort || null,
+      window: props.window || null,
+      after,
+    },
   });
   const [open, setOpen] = useState<Entry | null>(null);
   if (fetching && !data) return <Loading what="the board" />;
@@ -234,6 +249,24 @@ function BoardTable(props: { name: string; cohort: string; window: string; me: s
               })}
             </tbody>
           </table>
+        )}
+        {(cursors.length > 1 || result.pageInfo.hasNextPage) && (
+          <div className="actions">
+            <button
+              type="button"
+              disabled={cursors.length === 1}
+              onClick={() => setCursors((c) => c.slice(0, -1))}
+            >
+              Previous page
+            </button>
+            <button
+              type="button"
+              disabled={!result.pageInfo.hasNextPage}
+              onClick={() => setCursors((c) => [...c, result.pageInfo.endCursor ?? null])}
+            >
+              Next page
+            </button>
+          </div>
         )}
       </div>
       {open && <Explanation entry={open} onClose={() => setOpen(null)} />}

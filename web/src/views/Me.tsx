@@ -1,9 +1,9 @@
 // Me: where I stand and what to do next.
-import { useMemo, useState } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useEffect, useMemo, useState } from 'react';
+import { type CombinedError, type OperationResult, useClient, useMutation, useQuery } from 'urql';
 import { Chart } from '../components/Chart.tsx';
 import { Band, Card, Empty, ErrorBox, Loading } from '../components/ui.tsx';
-import { graphql } from '../graphql.ts';
+import { graphql, type ResultOf } from '../graphql.ts';
 import { burnDown } from '../lib/burndown.ts';
 import { formatPercent, formatTokens, plainError } from '../lib/format.ts';
 import { ladderSteps, placeLadder } from '../lib/ladder.ts';
@@ -82,10 +82,11 @@ const RequestException = graphql(`
 `);
 
 const BoardQuery = graphql(`
-  query MyBoard($name: String!) {
-    leaderboard(name: $name, first: 100) {
+  query MyBoard($name: String!, $after: String) {
+    leaderboard(name: $name, first: 100, after: $after) {
       __typename
       ... on LeaderboardConnection {
+        pageInfo { hasNextPage endCursor }
         board { total window periodStart }
         edges { node { rank score subjectId cohort } }
       }
@@ -451,19 +452,56 @@ function ExceptionForm({ subject, onDone }: { subject: string | null; onDone: ()
   );
 }
 
+type Entry = { rank: number; score: number; subjectId: string; cohort: string | null };
+
+/** My entry on a board, paging through it (a board can hold more than one page). */
+function useMyEntry(name: string, person: string) {
+  const client = useClient();
+  const [state, setState] = useState<{
+    done: boolean;
+    entry: Entry | null;
+    problem: string | CombinedError | null;
+  }>({ done: false, entry: null, problem: null });
+  useEffect(() => {
+    let cancelled = false;
+    (async () => {
+      let after: string | null = null;
+      for (let page = 0; page < 50; page++) {
+        const r: OperationResult<ResultOf<typeof BoardQuery>> = await client
+          .query(BoardQuery, { name, after })
+          .toPromise();
+        if (cancelled) return;
+        const board = r.data?.leaderboard;
+        if (r.error || !board || board.__typename !== 'LeaderboardConnection') {
+          const problem = r.error ?? (board && 'message' in board ? board.message : 'no answer');
+          setState({ done: true, entry: null, problem });
+          return;
+        }
+        const mine = board.edges.find((e) => e.node.subjectId === person)?.node ?? null;
+        if (mine || !board.pageInfo.hasNextPage) {
+          setState({ done: true, entry: mine, problem: null });
+          return;
+        }
+        after = board.pageInfo.endCursor ?? null;
+      }
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [client, name, person]);
+  return state;
+}
+
 function MyRank(props: {
   board: BoardInfo;
   person: string;
   optedIn: boolean;
   restricted: boolean;
 }) {
-  const [{ data, error }] = useQuery({ query: BoardQuery, variables: { name: props.board.name } });
-  const result = data?.leaderboard;
+  const { done, entry: mine, problem } = useMyEntry(props.board.name, props.person);
   let body: React.ReactNode = <Loading what="the board" />;
-  if (error) body = <ErrorBox error={error} />;
-  else if (result && result.__typename !== 'LeaderboardConnection') body = result.message;
-  else if (result) {
-    const mine = result.edges.find((e) => e.node.subjectId === props.person)?.node;
+  if (problem) body = <ErrorBox error={problem} />;
+  else if (done) {
     body = mine ? (
       <span data-testid={`rank-${props.board.name}`}>
         Rank <strong>{mine.rank}</strong>
