@@ -6,6 +6,7 @@ import type { RuleSetIR } from '../policy/ir.ts';
 import type { Store } from '../store/db.ts';
 import { activePolicyHead, policyIrById } from '../store/policies.ts';
 import { NoActivePolicyError } from './errors.ts';
+import { perStore } from './per-store.ts';
 
 export type Clock = () => Date;
 
@@ -28,16 +29,7 @@ export type ActivePolicyService = {
   lastKnown(): RuleSet | null;
 };
 
-const services = new WeakMap<Store, ActivePolicyService>();
-
-export function activePolicyFor(store: Store): ActivePolicyService {
-  let service = services.get(store);
-  if (!service) {
-    service = createActivePolicy(store);
-    services.set(store, service);
-  }
-  return service;
-}
+export const activePolicyFor = perStore(createActivePolicy);
 
 const built = new Map<string, RuleSet>();
 

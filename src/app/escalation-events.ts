@@ -9,6 +9,7 @@ import {
   notifyEscalations,
 } from '../store/escalation-channel.ts';
 import { type EscalationRow, getEscalation } from '../store/escalations.ts';
+import { perStore } from './per-store.ts';
 
 /** Events one subscriber has not read yet; past this, its oldest are dropped. */
 export const SUBSCRIBER_BUFFER = 1024;
@@ -24,16 +25,7 @@ export type EscalationEvents = {
   close(): Promise<void>;
 };
 
-const services = new WeakMap<Store, EscalationEvents>();
-
-export function escalationEventsFor(store: Store): EscalationEvents {
-  let service = services.get(store);
-  if (!service) {
-    service = createEscalationEvents(store);
-    services.set(store, service);
-  }
-  return service;
-}
+export const escalationEventsFor = perStore(createEscalationEvents);
 
 /** A fan-out of its own (tests); escalationEventsFor shares one per store. */
 export function createEscalationEvents(store: Store): EscalationEvents {

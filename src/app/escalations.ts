@@ -16,6 +16,7 @@ import { activePolicyFor } from './active-policy.ts';
 import type { Caller, Session } from './caller.ts';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
 import { escalationEventsFor } from './escalation-events.ts';
+import { perStore } from './per-store.ts';
 import { reevaluationFor } from './reevaluation.ts';
 import { seesNames } from './roles.ts';
 
@@ -39,16 +40,7 @@ export type Escalations = {
   subscribe(caller: Caller, subjectKind: string | null): Promise<AsyncIterable<EscalationRow>>;
 };
 
-const services = new WeakMap<Store, Escalations>();
-
-export function escalationsFor(store: Store): Escalations {
-  let service = services.get(store);
-  if (!service) {
-    service = createEscalations(store);
-    services.set(store, service);
-  }
-  return service;
-}
+export const escalationsFor = perStore(createEscalations);
 
 function createEscalations(store: Store): Escalations {
   const policy = activePolicyFor(store);

@@ -18,6 +18,7 @@ import {
 import { activePolicyFor } from './active-policy.ts';
 import type { Session } from './caller.ts';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
+import { perStore } from './per-store.ts';
 import { reevaluationFor } from './reevaluation.ts';
 import { seesNames } from './roles.ts';
 
@@ -56,16 +57,7 @@ export type Exceptions = {
   isActive(row: ExceptionRow): boolean;
 };
 
-const services = new WeakMap<Store, Exceptions>();
-
-export function exceptionsFor(store: Store): Exceptions {
-  let service = services.get(store);
-  if (!service) {
-    service = createExceptions(store);
-    services.set(store, service);
-  }
-  return service;
-}
+export const exceptionsFor = perStore(createExceptions);
 
 function createExceptions(store: Store): Exceptions {
   const policy = activePolicyFor(store);

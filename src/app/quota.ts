@@ -18,6 +18,7 @@ import { usageReader } from '../store/usage-reader.ts';
 import { activePolicyFor } from './active-policy.ts';
 import type { Caller } from './caller.ts';
 import { ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
+import { perStore } from './per-store.ts';
 import { can, seesNames } from './roles.ts';
 
 export type { CheckQuotaResult };
@@ -93,16 +94,7 @@ export type PersonQuota = {
   named: boolean;
 };
 
-const services = new WeakMap<Store, QuotaService>();
-
-export function quotaFor(store: Store): QuotaService {
-  let service = services.get(store);
-  if (!service) {
-    service = createQuotaService(store);
-    services.set(store, service);
-  }
-  return service;
-}
+export const quotaFor = perStore(createQuotaService);
 
 const WORST: Record<Band, number> = { green: 0, yellow: 1, red: 2 };
 

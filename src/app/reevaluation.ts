@@ -16,6 +16,7 @@ import { usageReader } from '../store/usage-reader.ts';
 import { activePolicyFor } from './active-policy.ts';
 import { escalationEventsFor } from './escalation-events.ts';
 import { withRecipients } from './notifications.ts';
+import { perStore } from './per-store.ts';
 
 export const SWEEP_JOB = 'escalation-sweep';
 
@@ -44,16 +45,7 @@ export type Reevaluation = {
   sweep(options?: { force?: boolean; holder?: string }): Promise<SweepReport>;
 };
 
-const services = new WeakMap<Store, Reevaluation>();
-
-export function reevaluationFor(store: Store): Reevaluation {
-  let service = services.get(store);
-  if (!service) {
-    service = createReevaluation(store);
-    services.set(store, service);
-  }
-  return service;
-}
+export const reevaluationFor = perStore(createReevaluation);
 
 /** A service of its own (another instance's, in tests); reevaluationFor shares one per store. */
 export function createReevaluation(store: Store): Reevaluation {
