@@ -79,6 +79,8 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
     options.drainRestFactor ?? 4,
   );
   loop('sweep', options.sweepEveryMs ?? 300_000, () => service.sweep());
+  // a newly activated policy gets its holds now, not at the next periodic sweep
+  loop('policy-watch', options.drainEveryMs ?? 1_000, () => service.sweepIfPolicyChanged());
   loop('deliver', options.deliverEveryMs ?? 1_000, () => deliverDue(store, { now: policy.now() }));
   const notifications = options.notifications;
   if (notifications) {

@@ -43,6 +43,12 @@ export type Reevaluation = {
    * skips the lease (records stay idempotent either way).
    */
   sweep(options?: { force?: boolean; holder?: string }): Promise<SweepReport>;
+  /**
+   * Sweeps when the active policy changed since this service last swept (null otherwise):
+   * holds record the policy that made them, and the hot path ignores another policy's, so
+   * a newly activated version needs its holds at once, not at the next periodic sweep.
+   */
+  sweepIfPolicyChanged(): Promise<SweepReport | null>;
 };
 
 export const reevaluationFor = perStore(createReevaluation);
@@ -53,6 +59,7 @@ export function createReevaluation(store: Store): Reevaluation {
   const reader = usageReader(store);
   const events = escalationEventsFor(store);
   const holder = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  let sweptHash: string | null = null;
 
   async function record(
     drafts: readonly EscalationDraft[],
@@ -139,6 +146,7 @@ export function createReevaluation(store: Store): Reevaluation {
           await replaceHolds(store, 'all', []);
           return { ...report, reason: 'no active policy' };
         }
+        sweptHash = active.hash;
         const evaluation = await evaluateOrg(reader, active.ruleSet, now);
         report.evaluated = evaluation.result.subjects.length;
         const extra = await activeExtras(store, now);
@@ -150,6 +158,15 @@ export function createReevaluation(store: Store): Reevaluation {
       } finally {
         if (!options.force) await releaseLease(store, SWEEP_JOB, me, report);
       }
+    },
+
+    async sweepIfPolicyChanged() {
+      const active = await policy.current();
+      if (!active || active.hash === sweptHash) return null;
+      const report = await service.sweep();
+      // another instance holds the lease and sweeps: it evaluates the same active version
+      if (report.skipped) sweptHash = active.hash;
+      return report;
     },
   };
   return service;

@@ -4,7 +4,7 @@
 // every band shown for a person agrees. The clock is injected; nothing sleeps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activePolicyFor } from '../../src/app/active-policy.ts';
-import { reevaluationFor } from '../../src/app/reevaluation.ts';
+import { createReevaluation, reevaluationFor } from '../../src/app/reevaluation.ts';
 import { MEMBER_PERSON, seedDirectory, startTestApi, type TestApi } from '../api/support.ts';
 
 const POLICY = `
@@ -228,5 +228,30 @@ describe('bands', () => {
     );
     const after = await bands();
     expect(after).toEqual({ quota: 'green', person: 'green', check: 'green' });
+  });
+});
+
+describe('a newly activated policy', () => {
+  it('is swept once, and its holds decide from then on', async () => {
+    const service = createReevaluation(api.store);
+    expect(await service.sweepIfPolicyChanged()).not.toBeNull();
+    expect(await service.sweepIfPolicyChanged()).toBeNull();
+    // platform: 16 USD spent against 10 USD + a 10 USD exception (80%); a 5 USD budget
+    // with a block at 100% makes that 107%
+    const stricter = POLICY.replace('{ 10 USD per month }', '{ 5 USD per month }').replace(
+      '  at 110% block',
+      '  at 100% block',
+    );
+    await gql(
+      api.keys.governance.key,
+      'mutation($s: String!) { publishPolicy(source: $s, activate: true) { __typename } }',
+      { s: stricter },
+    );
+    expect((await ask('di@acme.test')).decision).not.toBe('block');
+    const report = await service.sweepIfPolicyChanged();
+    expect(report?.skipped).toBe(false);
+    const answer = await ask('di@acme.test');
+    expect(answer.decision).toBe('block');
+    expect(answer.binding).toMatchObject({ kind: 'budget', name: 'each team' });
   });
 });
