@@ -6,6 +6,7 @@ import { apiEntities } from '../api/entities.ts';
 import { writeAudit } from '../app/audit.ts';
 import { ROLES } from '../app/roles.ts';
 import type { Store } from '../store/db.ts';
+import { formatOption, legacyJsonOption, wantsJson } from './output.ts';
 import { dataDirOption, type StoreFlags, withStore } from './store-options.ts';
 
 /** Keys and the audit log are API entities. */
@@ -23,11 +24,18 @@ export function registerKeysCommands(program: Command): void {
     )
     .option('--person <id>', 'the person a member key acts for (required for --role member)')
     .requiredOption('--name <label>', 'a label to recognise the key by, e.g. "gateway-prod"')
-    .option('--json', 'print the key and its id as JSON')
+    .addOption(formatOption(['text', 'json'], 'text'))
+    .addOption(legacyJsonOption())
     .addOption(dataDirOption())
     .action(
       async (
-        flags: StoreFlags & { role: string; person?: string; name: string; json?: boolean },
+        flags: StoreFlags & {
+          role: string;
+          person?: string;
+          name: string;
+          format: string;
+          json?: boolean;
+        },
       ) => {
         if (flags.role === 'member' && !flags.person) {
           console.error('error: a member key is bound to one person: pass --person <id>');
@@ -46,7 +54,7 @@ export function registerKeysCommands(program: Command): void {
               detail: { role: created.role, name: created.name },
             },
           ]);
-          if (flags.json) {
+          if (wantsJson(flags)) {
             console.log(JSON.stringify(created));
             return;
           }
@@ -66,9 +74,10 @@ export function registerKeysCommands(program: Command): void {
   keys
     .command('list')
     .description('list keys (never the keys themselves)')
-    .option('--json', 'print JSON')
+    .addOption(formatOption(['text', 'json'], 'text'))
+    .addOption(legacyJsonOption())
     .addOption(dataDirOption())
-    .action(async (flags: StoreFlags & { json?: boolean }) => {
+    .action(async (flags: StoreFlags & { format: string; json?: boolean }) => {
       await withApiStore(flags, async (store) => {
         const rows = await listApiKeys(store.em());
         const view = rows.map((k) => ({
@@ -81,7 +90,7 @@ export function registerKeysCommands(program: Command): void {
           lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
           revokedAt: k.revokedAt?.toISOString() ?? null,
         }));
-        if (flags.json) {
+        if (wantsJson(flags)) {
           console.log(JSON.stringify(view, null, 2));
           return;
         }

@@ -1,10 +1,14 @@
 // `quotient policy check` and `quotient policy fmt`.
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { analyzePolicy } from '../policy/analyze.ts';
 import { codes, type Diagnostic, hasErrors } from '../policy/diagnostics.ts';
 import { formatPolicy } from '../policy/format.ts';
 import { parsePolicy } from '../policy/parse.ts';
+import { toGithubAnnotations, toSarif } from './ci-formats.ts';
+import { expandPolicyPaths, formatOption, readInput, STDIN_NAME } from './output.ts';
+import { quotientVersion } from './program.ts';
 
 /** Exit codes: 0 clean, 1 problems found, 2 usage errors (missing file, bad option). */
 const EXIT_USAGE = 2;
@@ -15,13 +19,12 @@ type Source = { file: string; text: string };
 function readSources(files: string[]): Source[] {
   const sources: Source[] = [];
   let failed = false;
-  for (const file of files) {
+  for (const file of expandPolicyPaths(files)) {
+    if (file === '-') {
+      sources.push({ file: STDIN_NAME, text: readInput('-') });
+      continue;
+    }
     try {
-      if (statSync(file).isDirectory()) {
-        console.error(`quotient: ${file} is a directory; pass .policy files`);
-        failed = true;
-        continue;
-      }
       sources.push({ file, text: readFileSync(file, 'utf8') });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
@@ -99,17 +102,25 @@ export function renderDiagnostic(
   return out.join('\n');
 }
 
+function summary(errors: number, warnings: number, files: number): string {
+  return errors + warnings > 0
+    ? `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`
+    : `${files} file${files === 1 ? '' : 's'} checked, no problems`;
+}
+
 export function registerPolicyCheckCommands(policyGroup: Command): void {
   policyGroup
     .command('check')
     .description('report syntax and meaning errors in policy files, with line and column')
-    .argument('<files...>', '.policy files to check')
-    .option('--format <format>', 'output format: text or json', 'text')
-    .action((files: string[], options: { format: string }) => {
-      if (options.format !== 'text' && options.format !== 'json') {
-        console.error(`quotient: unknown --format ${options.format}; use text or json`);
-        process.exit(EXIT_USAGE);
-      }
+    .argument('<files...>', '.policy files or directories to check ("-" reads standard input)')
+    .addOption(
+      formatOption(
+        ['text', 'json', 'sarif', 'github'],
+        'text',
+        'output format: text, json, sarif (SARIF 2.1.0) or github (Actions annotations)',
+      ),
+    )
+    .action((files: string[], options: { format: 'text' | 'json' | 'sarif' | 'github' }) => {
       const sources = readSources(files);
       let errors = 0;
       let warnings = 0;
@@ -123,14 +134,13 @@ export function registerPolicyCheckCommands(policyGroup: Command): void {
       }
       if (options.format === 'json') {
         console.log(JSON.stringify({ files: report, errors, warnings }, null, 2));
-      } else if (errors + warnings > 0) {
-        console.log(
-          `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
-        );
+      } else if (options.format === 'sarif') {
+        console.log(JSON.stringify(toSarif(report, quotientVersion()), null, 2));
+      } else if (options.format === 'github') {
+        for (const line of toGithubAnnotations(report)) console.log(line);
+        console.log(summary(errors, warnings, sources.length));
       } else {
-        console.log(
-          `${sources.length} file${sources.length === 1 ? '' : 's'} checked, no problems`,
-        );
+        console.log(summary(errors, warnings, sources.length));
       }
       process.exitCode = errors > 0 ? 1 : 0;
     });
@@ -138,12 +148,18 @@ export function registerPolicyCheckCommands(policyGroup: Command): void {
   policyGroup
     .command('fmt')
     .description('print policy files in canonical layout (comments kept)')
-    .argument('<files...>', '.policy files to format')
+    .argument('<files...>', '.policy files or directories to format ("-" reads standard input)')
     .option('--check', 'list files whose layout is not canonical; exit 1 if any')
+    .option('--diff', 'print a unified diff to the canonical layout; exit 1 if any')
     .option('--write', 'rewrite files in place')
-    .action((files: string[], options: { check?: boolean; write?: boolean }) => {
-      if (options.check && options.write) {
-        console.error('quotient: use either --check or --write, not both');
+    .action((files: string[], options: { check?: boolean; diff?: boolean; write?: boolean }) => {
+      const modes = [options.check, options.diff, options.write].filter(Boolean).length;
+      if (modes > 1) {
+        console.error('quotient: use one of --check, --diff or --write');
+        process.exit(EXIT_USAGE);
+      }
+      if (options.write && files.includes('-')) {
+        console.error('quotient: --write cannot rewrite standard input; leave it out to print');
         process.exit(EXIT_USAGE);
       }
       const sources = readSources(files);
@@ -164,6 +180,15 @@ export function registerPolicyCheckCommands(policyGroup: Command): void {
             changed++;
             console.log(file);
           }
+        } else if (options.diff) {
+          if (formatted !== text) {
+            changed++;
+            process.stdout.write(
+              createTwoFilesPatch(file, file, text, formatted, 'as written', 'formatted', {
+                headerOptions: FILE_HEADERS_ONLY,
+              }),
+            );
+          }
         } else if (options.write) {
           if (formatted !== text) {
             writeFileSync(file, formatted);
@@ -174,6 +199,6 @@ export function registerPolicyCheckCommands(policyGroup: Command): void {
           process.stdout.write(formatted);
         }
       }
-      process.exitCode = broken > 0 || (options.check && changed > 0) ? 1 : 0;
+      process.exitCode = broken > 0 || ((options.check || options.diff) && changed > 0) ? 1 : 0;
     });
 }

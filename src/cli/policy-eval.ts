@@ -1,6 +1,5 @@
 // `quotient policy compile | eval | test`: the policy's meaning from the command line.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { buildRuleSet, compilePolicy } from '../policy/compile/index.ts';
 import type { Diagnostic } from '../policy/diagnostics.ts';
@@ -8,12 +7,21 @@ import { evaluate } from '../policy/evaluate/index.ts';
 import { runPolicyTests } from '../policy/evaluate/tests.ts';
 import { canonicalJson } from '../policy/ir.ts';
 import { parsePolicy } from '../policy/parse.ts';
+import { type JunitSuite, toJunit } from './ci-formats.ts';
+import {
+  displayName,
+  expandPolicyPaths,
+  formatOption,
+  legacyJsonOption,
+  readInput,
+  wantsJson,
+} from './output.ts';
 
 class UsageError extends Error {}
 
 function readText(file: string): string {
   try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
+    return readInput(file);
   } catch (e) {
     throw new UsageError(
       `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
@@ -32,7 +40,7 @@ function printDiagnostics(file: string, diagnostics: readonly Diagnostic[]): voi
 
 function compileFile(file: string) {
   const text = readText(file);
-  const { ast, diagnostics, recovery } = parsePolicy(text, file);
+  const { ast, diagnostics, recovery } = parsePolicy(text, displayName(file));
   return { ast, result: compilePolicy(ast, diagnostics, recovery) };
 }
 
@@ -49,40 +57,30 @@ function guarded<A extends unknown[]>(fn: (...args: A) => number): (...args: A) 
 }
 
 function policyFiles(paths: string[]): string[] {
-  const out: string[] = [];
-  const visit = (p: string) => {
-    let st: ReturnType<typeof statSync>;
-    try {
-      st = statSync(p);
-    } catch {
-      throw new UsageError(`no such file or directory: ${p}`);
-    }
-    if (st.isDirectory()) {
-      for (const entry of readdirSync(p).sort()) {
-        const child = join(p, entry);
-        if (statSync(child).isDirectory() || entry.endsWith('.policy')) visit(child);
-      }
-    } else out.push(p);
-  };
-  for (const p of paths) visit(p);
-  return out;
+  const files = expandPolicyPaths(paths);
+  const missing = files.find((f) => f !== '-' && !existsSync(f));
+  if (missing) throw new UsageError(`no such file or directory: ${missing}`);
+  return files;
 }
 
 export function registerPolicyEvalCommands(policy: Command): void {
   policy
     .command('compile <file>')
     .description('check and compile a policy; print its rule-set IR and identity hash')
-    .option('--json', 'print one JSON object { hash, ir, diagnostics }')
+    .addOption(
+      formatOption(['text', 'json'], 'text', 'text, or json: one object { hash, ir, diagnostics }'),
+    )
+    .addOption(legacyJsonOption())
     .action(
-      guarded((file: string, opts: { json?: boolean }) => {
+      guarded((file: string, opts: { format: string; json?: boolean }) => {
         const { result } = compileFile(file);
-        if (opts.json) {
+        if (wantsJson(opts)) {
           process.stdout.write(
             `${JSON.stringify({ hash: result.hash, ir: result.ir, diagnostics: result.diagnostics }, null, 2)}\n`,
           );
           return result.ok ? 0 : 1;
         }
-        printDiagnostics(file, result.diagnostics);
+        printDiagnostics(displayName(file), result.diagnostics);
         if (!result.ok) return 1;
         process.stdout.write(`hash ${result.hash}\n`);
         process.stdout.write(`${JSON.stringify(JSON.parse(canonicalJson(result.ir)), null, 2)}\n`);
@@ -149,43 +147,107 @@ export function registerPolicyEvalCommands(policy: Command): void {
       '--coverage',
       'list metrics, rules, tiers, escalation steps, leaderboards no test exercised',
     )
+    .option('--run <pattern>', 'run only the tests whose name matches this regular expression')
+    .addOption(
+      formatOption(['text', 'json', 'junit'], 'text', 'output format: text, json or junit (XML)'),
+    )
     .action(
-      guarded((paths: string[], opts: { coverage?: boolean }) => {
-        const files = policyFiles(paths.length ? paths : ['policies']);
-        let passed = 0;
-        let failed = 0;
-        const gaps: string[] = [];
-        for (const file of files) {
-          const name = file;
-          const { ast, result } = compileFile(file);
-          if (!result.ok) {
-            printDiagnostics(name, result.diagnostics);
-            process.stdout.write(`FAIL ${name}: does not compile\n`);
-            failed++;
-            continue;
+      guarded(
+        (
+          paths: string[],
+          opts: { coverage?: boolean; run?: string; format: 'text' | 'json' | 'junit' },
+        ) => {
+          let only: RegExp | undefined;
+          try {
+            only = opts.run === undefined ? undefined : new RegExp(opts.run);
+          } catch (e) {
+            throw new UsageError(`--run: not a regular expression: ${(e as Error).message}`);
           }
-          const report = runPolicyTests(ast, buildRuleSet(result.ir));
-          for (const r of report.results) {
-            process.stdout.write(`${r.passed ? 'ok  ' : 'FAIL'} ${name}: ${r.name}\n`);
-            for (const f of r.failures) process.stdout.write(`       ${name}:${f}\n`);
+          const files = policyFiles(paths.length ? paths : ['policies']);
+          const text = opts.format === 'text';
+          const out = (line: string) => {
+            if (text) process.stdout.write(`${line}\n`);
+          };
+          let passed = 0;
+          let failed = 0;
+          const gaps: string[] = [];
+          const suites: (JunitSuite & { uncovered?: Record<string, string[]> })[] = [];
+          for (const file of files) {
+            const name = displayName(file);
+            const { ast, result } = compileFile(file);
+            if (!result.ok) {
+              if (text) printDiagnostics(name, result.diagnostics);
+              out(`FAIL ${name}: does not compile`);
+              const errors = result.diagnostics.filter((d) => d.severity === 'error');
+              suites.push({
+                name,
+                cases: [],
+                error: errors
+                  .map(
+                    (d) =>
+                      `${name}:${d.range.start.line}:${d.range.start.column}: ${d.code}: ${d.message}`,
+                  )
+                  .join('\n'),
+              });
+              failed++;
+              continue;
+            }
+            const report = runPolicyTests(ast, buildRuleSet(result.ir));
+            const results = report.results.filter((r) => !only || only.test(r.name));
+            for (const r of results) {
+              out(`${r.passed ? 'ok  ' : 'FAIL'} ${name}: ${r.name}`);
+              for (const f of r.failures) out(`       ${name}:${f}`);
+            }
+            passed += results.filter((r) => r.passed).length;
+            failed += results.filter((r) => !r.passed).length;
+            suites.push({
+              name,
+              cases: results.map((r) => ({
+                name: r.name,
+                failures: r.failures.map((f) => `${name}:${f}`),
+              })),
+              ...(opts.coverage ? { uncovered: report.uncovered } : {}),
+            });
+            if (opts.coverage) {
+              const u = report.uncovered;
+              const lines = Object.entries(u)
+                .filter(([, items]) => items.length > 0)
+                .map(([what, items]) => `  ${what}: ${items.join(', ')}`);
+              gaps.push(
+                lines.length
+                  ? `${name}: not exercised by any test\n${lines.join('\n')}`
+                  : `${name}: every construct exercised`,
+              );
+            }
           }
-          passed += report.passed;
-          failed += report.failed;
-          if (opts.coverage) {
-            const u = report.uncovered;
-            const lines = Object.entries(u)
-              .filter(([, items]) => items.length > 0)
-              .map(([what, items]) => `  ${what}: ${items.join(', ')}`);
-            gaps.push(
-              lines.length
-                ? `${name}: not exercised by any test\n${lines.join('\n')}`
-                : `${name}: every construct exercised`,
-            );
+          if (opts.format === 'json') {
+            const json = {
+              files: suites.map((s) => ({
+                file: s.name,
+                ...(s.error ? { error: s.error } : {}),
+                tests: s.cases.map((c) => ({
+                  name: c.name,
+                  passed: c.failures.length === 0,
+                  failures: c.failures,
+                })),
+                ...(s.uncovered ? { uncovered: s.uncovered } : {}),
+              })),
+              passed,
+              failed,
+            };
+            process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+          } else if (opts.format === 'junit') {
+            process.stdout.write(toJunit(suites));
+          } else {
+            if (opts.coverage) process.stdout.write(`\ncoverage\n${gaps.join('\n')}\n\n`);
+            process.stdout.write(`${passed} passed, ${failed} failed\n`);
           }
-        }
-        if (opts.coverage) process.stdout.write(`\ncoverage\n${gaps.join('\n')}\n\n`);
-        process.stdout.write(`${passed} passed, ${failed} failed\n`);
-        return failed > 0 ? 1 : 0;
-      }),
+          if (only && passed + failed === 0) {
+            process.stderr.write(`no test matches --run ${opts.run}\n`);
+            return 1;
+          }
+          return failed > 0 ? 1 : 0;
+        },
+      ),
     );
 }

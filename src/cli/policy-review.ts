@@ -1,7 +1,8 @@
 // Quarterly review commands: publish, activate (and roll back), log, diff and impact.
 // Diff and impact take each side as a .policy file or a stored version (`v3`, a version
-// label, a hash prefix). Exit codes follow diff(1): 0 same meaning, 1 changes, 2 trouble
-// (a file with errors, an unknown version or window, a usage error).
+// label, a hash prefix), or `-` for standard input. As with `git diff`, diff exits 1 for
+// changes only with --exit-code; 2 is trouble (a file with errors, an unknown version or
+// window, a usage error).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { loadPseudonymSecret, pseudonymizer } from '../api/auth.ts';
@@ -28,6 +29,7 @@ import {
   UnknownVersionError,
 } from '../store/policies.ts';
 import { usageReader } from '../store/usage-reader.ts';
+import { displayName, formatOption, legacyJsonOption, readInput, wantsJson } from './output.ts';
 import { renderDiagnostic } from './policy-check.ts';
 import { dataDirOption, type StoreFlags, withStore } from './store-options.ts';
 
@@ -52,8 +54,9 @@ export type LoadedSide = DiffInput & { label: string };
 
 /** A file path, or else a stored version reference. */
 async function loadSide(ref: string, store: () => Promise<Store>): Promise<LoadedSide> {
-  if (existsSync(ref) && statSync(ref).isFile()) {
-    const text = readFileSync(ref, 'utf8');
+  if (ref === '-' || (existsSync(ref) && statSync(ref).isFile())) {
+    const text = readInput(ref);
+    ref = displayName(ref);
     const analysis = analyzePolicy(text, ref);
     if (!analysis.ir || hasErrors(analysis.diagnostics)) {
       const shown = sortDiagnostics(analysis.diagnostics.filter((d) => d.severity === 'error'));
@@ -81,7 +84,7 @@ function fail(message: string): void {
 }
 
 type PublishFlags = StoreFlags & { activate?: boolean; message?: string; author?: string };
-type DiffFlags = StoreFlags & { format: DiffFormat };
+type DiffFlags = StoreFlags & { format: DiffFormat; exitCode?: boolean };
 type ImpactFlags = StoreFlags & {
   window: string;
   format: ImpactFormat;
@@ -94,14 +97,15 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
     .description(
       'store a policy file as a new immutable version (nothing new if its meaning is already stored)',
     )
-    .argument('<file>', 'the .policy file')
+    .argument('<file>', 'the .policy file ("-" reads standard input)')
     .option('--activate', 'make it the active version in the same step')
     .option('--message <text>', 'why this version exists')
     .option('--author <name>', 'who wrote it (default: $USER)')
     .addOption(dataDirOption())
     .action(async (file: string, flags: PublishFlags) => {
-      if (!existsSync(file)) return fail(`${file}: no such file`);
-      const source = readFileSync(file, 'utf8');
+      if (file !== '-' && !existsSync(file)) return fail(`${file}: no such file`);
+      const source = readInput(file);
+      file = displayName(file);
       await withStore(flags, async (store) => {
         const outcome = await publishPolicySource(store, {
           source,
@@ -161,12 +165,13 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
   policyGroup
     .command('log')
     .description('list the stored policy versions, newest first')
-    .option('--json', 'print JSON')
+    .addOption(formatOption(['text', 'json'], 'text'))
+    .addOption(legacyJsonOption())
     .addOption(dataDirOption())
-    .action(async (flags: StoreFlags & { json?: boolean }) => {
+    .action(async (flags: StoreFlags & { format: string; json?: boolean }) => {
       await withStore(flags, async (store) => {
         const rows = await policyLog(store);
-        if (flags.json) {
+        if (wantsJson(flags)) {
           console.log(JSON.stringify(rows, null, 2));
           return;
         }
@@ -187,12 +192,14 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
 
   policyGroup
     .command('diff')
-    .description('what changed in meaning between two policies (exit 0 same, 1 changed, 2 trouble)')
-    .argument('<old>', 'a .policy file or a stored version (v3, a label, a hash prefix)')
-    .argument('<new>', 'a .policy file or a stored version')
-    .addOption(
-      new Option('--format <format>', 'output format').choices(DIFF_FORMATS).default('text'),
+    .description('what changed in meaning between two policies')
+    .argument(
+      '<old>',
+      'a .policy file, "-" for standard input, or a stored version (v3, a label, a hash prefix)',
     )
+    .argument('<new>', 'a .policy file, "-", or a stored version')
+    .addOption(formatOption(DIFF_FORMATS, 'text'))
+    .option('--exit-code', 'exit 1 when the meaning changed (0 when it did not), as git diff does')
     .addOption(dataDirOption())
     .action(async (oldRef: string, newRef: string, flags: DiffFlags) => {
       const store = lazyStore(flags);
@@ -201,7 +208,7 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
         const b = await loadSide(newRef, store.get);
         const diff = diffPolicies(a, b);
         process.stdout.write(renderDiff(diff, flags.format));
-        process.exitCode = diff.equivalent ? 0 : 1;
+        process.exitCode = flags.exitCode && !diff.equivalent ? 1 : 0;
       } catch (error) {
         if (error instanceof SideError) return fail(error.message);
         throw error;
@@ -213,17 +220,13 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
   policyGroup
     .command('impact')
     .description('replay a window of stored usage under two policies and report what would change')
-    .argument('<old>', 'a .policy file or a stored version')
-    .argument('<new>', 'a .policy file or a stored version')
+    .argument('<old>', 'a .policy file, "-" for standard input, or a stored version')
+    .argument('<new>', 'a .policy file, "-", or a stored version')
     .requiredOption(
       '--window <period>',
       'e.g. 2026-Q3, 2026-10, 2026-W40, last-quarter, last-month',
     )
-    .addOption(
-      new Option('--format <format>', 'output format')
-        .choices(['text', 'json', 'markdown'])
-        .default('text'),
-    )
+    .addOption(formatOption(['text', 'json', 'markdown'], 'text'))
     .addOption(
       new Option('--as-role <role>', 'whose view: governance sees names, viewer sees pseudonyms')
         .choices(['governance', 'viewer'])

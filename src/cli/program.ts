@@ -1,7 +1,15 @@
 // The `quotient` program. Each command group registers itself from src/cli/. Groups load
 // lazily: `policy check` should not pay for the GraphQL server and the ORM at start-up.
+
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Command as Program } from 'commander';
+
+/** The version in package.json (`quotient --version`, SARIF reports). */
+export function quotientVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  return String(pkg.version);
+}
 
 type Group = {
   /** `policy` groups hang under the `policy` command; the others under the program */
@@ -71,6 +79,7 @@ function groupsFor(argv: readonly string[]): readonly Group[] {
 export async function buildProgram(argv: readonly string[] | 'all'): Promise<Command> {
   const program = new Program('quotient')
     .description('Quotient: outcome-weighted AI usage governance')
+    .version(quotientVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride((err) => {
       // commander usage errors exit 2, like other Unix tools; help and version exit 0

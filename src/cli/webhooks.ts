@@ -7,6 +7,7 @@ import { writeAudit } from '../app/audit.ts';
 import { WEBHOOK_AUDIENCES } from '../engine/escalations.ts';
 import { newWebhookSecret } from '../notify/webhook.ts';
 import { addWebhook, listWebhooks, removeWebhook } from '../store/webhooks.ts';
+import { formatOption, legacyJsonOption, wantsJson } from './output.ts';
 import { dataDirOption, type StoreFlags, withStore as withStoreOf } from './store-options.ts';
 
 const withStore = <T>(flags: StoreFlags, work: Parameters<typeof withStoreOf<T>>[1]) =>
@@ -28,13 +29,14 @@ export function registerWebhookCommands(program: Command): void {
     .argument('<audience>', `who the endpoint speaks for: ${WEBHOOK_AUDIENCES.join(', ')}`)
     .argument('<url>', 'http(s) URL that receives POSTed JSON')
     .option('--secret <secret>', 'signing secret (default: a random one, printed once)')
-    .option('--json', 'print the endpoint as JSON')
+    .addOption(formatOption(['text', 'json'], 'text'))
+    .addOption(legacyJsonOption())
     .addOption(dataDirOption())
     .action(
       async (
         audience: string,
         url: string,
-        flags: StoreFlags & { secret?: string; json?: boolean },
+        flags: StoreFlags & { secret?: string; format: string; json?: boolean },
       ) => {
         if (!WEBHOOK_AUDIENCES.includes(audience))
           usage(`unknown audience "${audience}": use one of ${WEBHOOK_AUDIENCES.join(', ')}`);
@@ -54,7 +56,7 @@ export function registerWebhookCommands(program: Command): void {
           await writeAudit(store, null, [
             { action: 'webhook.add', subject: hook.id, detail: { audience, url: hook.url } },
           ]);
-          if (flags.json) console.log(JSON.stringify(hook));
+          if (wantsJson(flags)) console.log(JSON.stringify(hook));
           else {
             console.log(`webhook ${hook.id}: ${audience} → ${hook.url}`);
             if (!flags.secret) console.log(`secret (shown once): ${secret}`);
@@ -69,12 +71,13 @@ export function registerWebhookCommands(program: Command): void {
   hooks
     .command('list')
     .description('list webhook endpoints (secrets are not shown)')
-    .option('--json', 'print JSON')
+    .addOption(formatOption(['text', 'json'], 'text'))
+    .addOption(legacyJsonOption())
     .addOption(dataDirOption())
-    .action(async (flags: StoreFlags & { json?: boolean }) => {
+    .action(async (flags: StoreFlags & { format: string; json?: boolean }) => {
       await withStore(flags, async (store) => {
         const rows = (await listWebhooks(store)).map(({ secret: _s, ...rest }) => rest);
-        if (flags.json) return console.log(JSON.stringify(rows, null, 2));
+        if (wantsJson(flags)) return console.log(JSON.stringify(rows, null, 2));
         if (rows.length === 0)
           return console.log('no webhooks: add one with `quotient webhooks add <audience> <url>`');
         const width = Math.max(8, ...rows.map((r) => r.audience.length));
@@ -106,9 +109,10 @@ export function registerWebhookCommands(program: Command): void {
     .description(
       'list deliveries that gave up: webhooks (w<id>) and notifications to people (n<id>)',
     )
-    .option('--json', 'print JSON')
+    .addOption(formatOption(['text', 'json'], 'text'))
+    .addOption(legacyJsonOption())
     .addOption(dataDirOption())
-    .action(async (flags: StoreFlags & { json?: boolean }) => {
+    .action(async (flags: StoreFlags & { format: string; json?: boolean }) => {
       await withStore(flags, async (store) => {
         const { listDeliveries } = await import('../store/webhooks.ts');
         const { listNotifications } = await import('../store/notifications.ts');
@@ -133,7 +137,7 @@ export function registerWebhookCommands(program: Command): void {
           }),
         );
         const rows = [...hooksFailed, ...notes];
-        if (flags.json) return console.log(JSON.stringify(rows, null, 2));
+        if (wantsJson(flags)) return console.log(JSON.stringify(rows, null, 2));
         if (rows.length === 0) return console.log('no failed deliveries');
         for (const r of rows)
           console.log(

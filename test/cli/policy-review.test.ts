@@ -35,9 +35,11 @@ afterAll(async () => {
 });
 
 describe('quotient policy diff', () => {
-  it('exits 1 with changes, 0 without, in every format', () => {
+  it('exits 0 whatever changed, and with --exit-code 1 with changes, 0 without', () => {
     const text = quotient('diff', Q3, Q4);
-    expect(text.code).toBe(1);
+    expect(text.code).toBe(0);
+    expect(quotient('diff', Q3, Q4, '--exit-code').code).toBe(1);
+    expect(quotient('diff', Q4, Q4, '--exit-code').code).toBe(0);
     expect(text.out).toContain('semantic changes');
     expect(text.out).toContain('~ tier power changed');
     expect(text.out).toContain('limit: 20M tokens per month  →  10M tokens per month');
@@ -98,7 +100,7 @@ describe('version history', () => {
     expect(second.out).toContain('published v2 (2026-Q4');
     expect(second.out).toContain('parent v1');
 
-    expect(quotient('diff', 'v1', 'v2').code).toBe(1);
+    expect(quotient('diff', 'v1', 'v2', '--exit-code').code).toBe(1);
     expect(quotient('diff', '2026-Q4', Q4).code).toBe(0);
 
     const rollback = quotient('activate', 'v1');
