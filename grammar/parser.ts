@@ -144,12 +144,53 @@ export class PolicyParser extends CstParser {
     this.CONSUME(T.StringLiteral);
     this.CONSUME(T.Class);
     this.CONSUME(T.Identifier);
+    // the provider names this model covers: `matches "claude-sonnet-4-5-*", "*/claude-sonnet-4-5"`
     this.OPTION(() => {
+      this.CONSUME(T.Matches);
+      this.AT_LEAST_ONE_SEP({
+        SEP: T.Comma,
+        DEF: () => this.CONSUME2(T.StringLiteral, { LABEL: 'pattern' }),
+      });
+    });
+    this.OPTION2(() => {
       this.CONSUME(T.Price);
       this.CONSUME(T.LCurly);
-      this.MANY(() => this.SUBRULE(this.priceEntry));
+      this.MANY(() => this.SUBRULE(this.priceItem));
       this.CONSUME(T.RCurly);
     });
+  });
+
+  priceItem = this.RULE('priceItem', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.priceEntry) },
+      {
+        // a per-call price: `web_search 10.00 per 1k`
+        ALT: () => {
+          this.CONSUME(T.WebSearch);
+          this.CONSUME(T.NumberLit, { LABEL: 'amount' });
+          this.CONSUME(T.Per);
+          this.CONSUME2(T.NumberLit, { LABEL: 'calls' });
+        },
+      },
+      {
+        // a service-tier multiplier: `batch 50%`, `priority 175%`
+        ALT: () => {
+          this.OR2([{ ALT: () => this.CONSUME(T.Batch) }, { ALT: () => this.CONSUME(T.Priority) }]);
+          this.CONSUME(T.PercentLit);
+        },
+      },
+      {
+        // a long-context tier: `above 200k input { input 6.00 output 22.50 }`
+        ALT: () => {
+          this.CONSUME(T.Above);
+          this.CONSUME3(T.NumberLit, { LABEL: 'threshold' });
+          this.CONSUME(T.Input);
+          this.CONSUME(T.LCurly);
+          this.MANY(() => this.SUBRULE2(this.priceEntry));
+          this.CONSUME(T.RCurly);
+        },
+      },
+    ]);
   });
 
   priceEntry = this.RULE('priceEntry', () => {
@@ -158,6 +199,9 @@ export class PolicyParser extends CstParser {
       { ALT: () => this.CONSUME(T.Output) },
       { ALT: () => this.CONSUME(T.CacheRead) },
       { ALT: () => this.CONSUME(T.CacheWrite) },
+      { ALT: () => this.CONSUME(T.CacheWrite1h) },
+      { ALT: () => this.CONSUME(T.AudioInput) },
+      { ALT: () => this.CONSUME(T.AudioOutput) },
     ]);
     this.CONSUME(T.NumberLit);
   });

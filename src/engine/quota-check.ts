@@ -7,6 +7,8 @@
 import type { RuleSet } from '../policy/compile/ruleset.ts';
 import { evaluate } from '../policy/evaluate/index.ts';
 import type { FactsByWindow, QuotaState } from '../policy/evaluate/types.ts';
+import { priceTable } from '../policy/ir.ts';
+import { resolveModel } from '../policy/price.ts';
 import { decideRequest, type RequestDecision, type RequestDecisionInput } from './decision.ts';
 import { factWindows, personAttributes, teamAttributes } from './facts.ts';
 import type { HoldState } from './holds.ts';
@@ -133,7 +135,9 @@ export function checkQuotaWith(
     const why = result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
     throw new Error(`quota evaluation of ${request.personId} failed: ${why}`);
   }
-  const modelClass = rs.ir.models[request.model]?.class ?? null;
+  // a provider's name (dated, prefixed) has the class of the declared model it matches
+  const declared = resolveModel(priceTable(rs.ir), request.model);
+  const modelClass = declared === null ? null : (rs.ir.models[declared]?.class ?? null);
   const quota = subject.quota;
   const common = {
     person: request.personId,

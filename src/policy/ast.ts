@@ -85,13 +85,41 @@ export type ExceptionsDecl = Node<'Exceptions'> & { maxDuration: DurationExpr | 
 
 export type ClassDecl = Node<'Class'> & { name: Name; label: StringLit | null };
 
-export type PriceKind = 'input' | 'output' | 'cache_read' | 'cache_write';
+export type PriceKind =
+  | 'input'
+  | 'output'
+  | 'cache_read'
+  | 'cache_write'
+  | 'cache_write_1h'
+  | 'audio_input'
+  | 'audio_output';
 /** Price per 1M tokens, in the policy currency. */
 export type PriceEntry = Node<'Price'> & { priceKind: PriceKind; amount: NumberExpr };
+/** `web_search 10.00 per 1k`: a price per number of calls. */
+export type CallPrice = Node<'CallPrice'> & {
+  call: 'web_search';
+  amount: NumberExpr;
+  per: NumberExpr;
+};
+/** `batch 50%`: the share of the token price a service tier pays. */
+export type TierMultiplier = Node<'TierMultiplier'> & {
+  tier: 'batch' | 'priority';
+  percent: PercentExpr;
+};
+/** `above 200k input { input 6.00 }`: prices for a request whose input exceeds a size. */
+export type LongContextTier = Node<'LongContext'> & {
+  threshold: NumberExpr;
+  prices: PriceEntry[];
+};
 export type ModelDecl = Node<'Model'> & {
   model: StringLit;
   className: Name;
+  /** glob patterns (`*` = any text) of the provider names this model covers */
+  matches: StringLit[];
   prices: PriceEntry[];
+  calls: CallPrice[];
+  multipliers: TierMultiplier[];
+  longContext: LongContextTier[];
 };
 
 export type MetricDecl = Node<'Metric'> & { name: Name; label: StringLit | null; formula: Expr };

@@ -268,6 +268,24 @@ export const DIAGNOSTICS = {
     help: 'Choose another name for the metric.',
     example: 'metric tokens = input_tokens + output_tokens\n',
   },
+  modelPatternCollision: {
+    code: 'Q3014',
+    severities: ['error'],
+    title: 'Model pattern collides',
+    summary:
+      "A `matches` pattern covers another declared model's name (so that model's dated and prefixed names would be priced as this one), or one pattern is given to two models.",
+    help: 'Make the pattern more specific, e.g. `"claude-sonnet-4-2*"` instead of `"claude-sonnet-4-*"` next to `claude-sonnet-4-5`; keep a pattern on one model.',
+    example:
+      'class standard\nmodel "claude-sonnet-4" class standard matches "claude-sonnet-4-*"\nmodel "claude-sonnet-4-5" class standard\n',
+  },
+  patternMatchesAll: {
+    code: 'Q3015',
+    severities: ['error'],
+    title: 'Pattern matches every name',
+    summary: 'A `matches` pattern made only of `*` would price every model name as this model.',
+    help: 'Write the name the pattern stands for, e.g. `"claude-sonnet-4-5-*"`.',
+    example: 'class standard\nmodel "any" class standard matches "*"\n',
+  },
   mixedUnitsSum: {
     code: 'Q4001',
     severities: ['error'],
@@ -356,6 +374,15 @@ export const DIAGNOSTICS = {
     summary: 'A price or budget has more than 6 decimals, so it cannot be stored exactly.',
     help: 'Round the amount to at most 6 decimals.',
     example: 'class economy\nmodel "tiny" class economy price { input 0.1234567 }\n',
+  },
+  badPriceQuantity: {
+    code: 'Q4012',
+    severities: ['error'],
+    title: 'Price quantity out of range',
+    summary:
+      '`web_search … per N` with N not a whole number of calls ≥ 1, a `batch` or `priority` share outside 0–1000% or with more than 2 decimals, or `above N input` with N not a whole number ≥ 1.',
+    help: 'Write `web_search 10.00 per 1k`, `batch 50%`, `above 200k input { … }`.',
+    example: 'class standard\nmodel "m" class standard price { web_search 10.00 per 0 }\n',
   },
   metricCycle: {
     code: 'Q5001',
@@ -450,6 +477,14 @@ export const DIAGNOSTICS = {
     summary:
       'An expression nests more than 400 operators deep. It is reported alone, before other checks.',
     help: 'Split it into metrics.',
+  },
+  longContextChangesNothing: {
+    code: 'Q5013',
+    severities: ['warning'],
+    title: 'Long-context tier changes nothing',
+    summary: 'An `above N input { }` tier gives no rate, so requests above N cost the same.',
+    help: 'Give the rates that apply above the threshold, e.g. `above 200k input { input 6.00 output 22.50 }`.',
+    example: 'class standard\nmodel "m" class standard price { input 3.00 above 200k input { } }\n',
   },
   maybeDivisionByZero: {
     code: 'Q6001',

@@ -13,7 +13,9 @@ import type {
   Expr,
   Given,
   LeaderboardDecl,
+  ModelDecl,
   PolicyFile,
+  PriceEntry,
   Range,
   RuleDecl,
   StringLit,
@@ -183,7 +185,9 @@ export function formatPolicy(ast: PolicyFile): string {
       for (const c of queue.takeBefore(decl.range.end.offset)) {
         rows.push({ type: 'comment', text: commentText(c) });
       }
-      rows.push({ type: 'cells', kind: decl.kind, cells: cellsOf(decl) });
+      if (decl.kind === 'Model' && isLongModel(decl))
+        rows.push({ type: 'lines', lines: printModel(decl) });
+      else rows.push({ type: 'cells', kind: decl.kind, cells: cellsOf(decl) });
     }
     const trailing = queue.takeTrailing(decl.range.end.line, decl.range.end.offset, Infinity);
     if (trailing) appendTrailing(rows[rows.length - 1], commentText(trailing));
@@ -311,6 +315,59 @@ function cellsOf(
       ];
   }
 }
+
+/** A model with name patterns or more than token rates gets a block of its own. */
+function isLongModel(d: ModelDecl): boolean {
+  return (
+    d.matches.length > 0 ||
+    d.calls.length > 0 ||
+    d.multipliers.length > 0 ||
+    d.longContext.length > 0
+  );
+}
+
+const priceText = (prices: PriceEntry[]) =>
+  prices.map((p) => `${p.priceKind} ${p.amount.raw}`).join('  ');
+
+/**
+ * model "claude-sonnet-4-5" class standard
+ *   matches "claude-sonnet-4-5-*", "claude-sonnet-4-5@*"
+ *   price {
+ *     input 3.00  output 15.00
+ *     web_search 10.00 per 1k
+ *     batch 50%
+ *     above 200k input { input 6.00  output 22.50 }
+ *   }
+ */
+function printModel(d: ModelDecl): string[] {
+  const lines = [`model ${quote(d.model.value)} class ${d.className.text}`];
+  if (d.matches.length > 0) {
+    const lead = '  matches ';
+    let line = lead;
+    d.matches.forEach((p, i) => {
+      const item = quote(p.value) + (i < d.matches.length - 1 ? ',' : '');
+      if (line !== lead && line.length + 1 + item.length > MODEL_WIDTH) {
+        lines.push(line.trimEnd());
+        line = ' '.repeat(lead.length);
+      }
+      line += line.endsWith(' ') ? item : ` ${item}`;
+    });
+    lines.push(line);
+  }
+  const items: string[] = [];
+  if (d.prices.length > 0) items.push(priceText(d.prices));
+  for (const c of d.calls) items.push(`${c.call} ${c.amount.raw} per ${c.per.raw}`);
+  if (d.multipliers.length > 0)
+    items.push(d.multipliers.map((m) => `${m.tier} ${m.percent.raw}`).join('  '));
+  for (const t of d.longContext)
+    items.push(
+      `above ${t.threshold.raw} input ${inlineBlock(t.prices.map((p) => `${p.priceKind} ${p.amount.raw}`))}`,
+    );
+  if (items.length > 0) lines.push('  price {', ...items.map((i) => `    ${i}`), '  }');
+  return lines;
+}
+
+const MODEL_WIDTH = 100;
 
 /** `{ limit … ` and `models … }` as separate cells, so a run of tiers aligns its clauses. */
 function tierBlock(clauses: string[]): string[] {

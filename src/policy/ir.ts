@@ -214,8 +214,16 @@ const hashes = new WeakMap<RuleSetIR, string>();
 
 /** The price table the store prices usage with. */
 export function priceTable(ir: RuleSetIR): PriceTable {
-  return { currency: ir.currency, models: { ...ir.models } };
+  // one table per IR (never mutated), so name resolutions cached on the table are reused
+  let table = tables.get(ir);
+  if (!table) {
+    table = { currency: ir.currency, models: { ...ir.models } };
+    tables.set(ir, table);
+  }
+  return table;
 }
+
+const tables = new WeakMap<RuleSetIR, PriceTable>();
 
 const PRECEDENCE: Record<IrBinaryOp, number> = {
   or: 1,

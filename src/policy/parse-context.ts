@@ -295,7 +295,15 @@ export function firstKeyword(c: Children, words: readonly string[]): string | nu
 export const PERIODS: readonly Period[] = ['day', 'week', 'month', 'quarter', 'year'];
 export const SUBJECTS: readonly SubjectKind[] = ['person', 'team'];
 export const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
-export const PRICE_KINDS: readonly PriceKind[] = ['input', 'output', 'cache_read', 'cache_write'];
+export const PRICE_KINDS: readonly PriceKind[] = [
+  'input',
+  'output',
+  'cache_read',
+  'cache_write_1h',
+  'cache_write',
+  'audio_input',
+  'audio_output',
+];
 
 export function period(n: CstNode | undefined): Period | null {
   return n ? (firstKeyword(n.children, PERIODS) as Period | null) : null;

@@ -12,6 +12,7 @@ import type {
   Given,
   GivenAttribute,
   LeaderboardDecl,
+  ModelDecl,
   Name,
   PolicyFile,
   PriceEntry,
@@ -45,6 +46,30 @@ import {
   tok,
 } from './parse-context.ts';
 import { buildArith, buildExpr, buildLiteral } from './parse-expr.ts';
+
+function priceEntries(entries: CstNode[], model: string, ctx: BuildContext): PriceEntry[] {
+  const prices: PriceEntry[] = [];
+  const seen = new Set<PriceKind>();
+  for (const entry of entries) {
+    const priceKind = firstKeyword(entry.children, PRICE_KINDS) as PriceKind | null;
+    const amount = numberExpr(tok(entry.children, 'NumberLit'), ctx);
+    const entryRange =
+      amount && priceKind ? fromTo(edgeToken(entry, true), ctx, amount.range) : null;
+    if (!priceKind || !amount || !entryRange) continue;
+    if (seen.has(priceKind)) {
+      ctx.error(
+        codes.duplicateClause,
+        `the \`${priceKind}\` price of model "${model}" is given twice`,
+        entryRange,
+        'keep one of them',
+      );
+      continue;
+    }
+    seen.add(priceKind);
+    prices.push({ kind: 'Price', range: entryRange, priceKind, amount });
+  }
+  return prices;
+}
 
 type DeclBuilder = (n: CstNode, range: Range, ctx: BuildContext) => Declaration | null;
 
@@ -97,27 +122,72 @@ const declarationBuilders: Record<string, DeclBuilder> = {
     const model = stringLit(tok(c, 'StringLiteral'), ctx);
     const className = name(tok(c, 'Identifier'), ctx);
     if (!model || !className) return null;
-    const prices: PriceEntry[] = [];
-    const seen = new Set<PriceKind>();
-    for (const entry of (c.priceEntry ?? []) as CstNode[]) {
-      const priceKind = firstKeyword(entry.children, PRICE_KINDS) as PriceKind | null;
-      const amount = numberExpr(tok(entry.children, 'NumberLit'), ctx);
-      const entryRange =
-        amount && priceKind ? fromTo(edgeToken(entry, true), ctx, amount.range) : null;
-      if (!priceKind || !amount || !entryRange) continue;
-      if (seen.has(priceKind)) {
-        ctx.error(
-          codes.duplicateClause,
-          `the \`${priceKind}\` price of model "${model.value}" is given twice`,
-          entryRange,
-          'keep one of them',
-        );
-        continue;
+    const matches = ((c.pattern ?? []) as IToken[])
+      .map((t) => stringLit(t, ctx))
+      .filter((s): s is NonNullable<typeof s> => s !== null);
+    const decl: ModelDecl = {
+      kind: 'Model',
+      range,
+      model,
+      className,
+      matches,
+      prices: [],
+      calls: [],
+      multipliers: [],
+      longContext: [],
+    };
+    for (const item of (c.priceItem ?? []) as CstNode[]) {
+      const ic = item.children;
+      const entries = (ic.priceEntry ?? []) as CstNode[];
+      if (has(ic, 'KwAbove')) {
+        const threshold = numberExpr(tok(ic, 'threshold'), ctx);
+        if (!threshold) continue;
+        decl.longContext.push({
+          kind: 'LongContext',
+          range: nodeRange(item, ctx) ?? range,
+          threshold,
+          prices: priceEntries(entries, model.value, ctx),
+        });
+      } else if (has(ic, 'KwWebSearch')) {
+        const amount = numberExpr(tok(ic, 'amount'), ctx);
+        const per = numberExpr(tok(ic, 'calls'), ctx);
+        if (!amount || !per) continue;
+        decl.calls.push({
+          kind: 'CallPrice',
+          range: nodeRange(item, ctx) ?? range,
+          call: 'web_search',
+          amount,
+          per,
+        });
+      } else if (has(ic, 'KwBatch') || has(ic, 'KwPriority')) {
+        const percent = percentExpr(tok(ic, 'PercentLit'), ctx);
+        if (!percent) continue;
+        decl.multipliers.push({
+          kind: 'TierMultiplier',
+          range: nodeRange(item, ctx) ?? range,
+          tier: has(ic, 'KwBatch') ? 'batch' : 'priority',
+          percent,
+        });
+      } else {
+        decl.prices.push(...priceEntries(entries, model.value, ctx));
       }
-      seen.add(priceKind);
-      prices.push({ kind: 'Price', range: entryRange, priceKind, amount });
     }
-    return { kind: 'Model', range, model, className, prices };
+    // a kind given twice at the top level of one price block
+    const seen = new Set<PriceKind>();
+    decl.prices = decl.prices.filter((p) => {
+      if (!seen.has(p.priceKind)) {
+        seen.add(p.priceKind);
+        return true;
+      }
+      ctx.error(
+        codes.duplicateClause,
+        `the \`${p.priceKind}\` price of model "${model.value}" is given twice`,
+        p.range,
+        'keep one of them',
+      );
+      return false;
+    });
+    return decl;
   },
   metricDecl(n, range, ctx) {
     const c = n.children;

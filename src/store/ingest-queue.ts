@@ -3,6 +3,8 @@
 // rollup rows are then summed and locked once per write: concurrent batches that shared a
 // person used to wait on each other's row locks until commit, the main wait measured under
 // load. Each batch still gets its own per-row results and totals, as if written alone.
+
+import { resolveModel } from '../policy/price.ts';
 import type { Store } from './db.ts';
 import { DEFAULT_CHUNK_SIZE } from './defaults.ts';
 import type { IngestRow } from './ingest/native.ts';
@@ -101,7 +103,7 @@ async function writeGroup(store: Store, group: Waiting[], source: string): Promi
           totals.accepted++;
           if (r.type) totals.byType[r.type]++;
           const model = acceptedUsageModel(w.rows[r.line]);
-          if (model !== null && !settings.prices.models[model]) {
+          if (model !== null && resolveModel(settings.prices, model) === null) {
             totals.unpriced++;
             totals.unpricedModels[model] = (totals.unpricedModels[model] ?? 0) + 1;
           }

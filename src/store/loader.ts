@@ -4,7 +4,14 @@
 // new (an id already stored is a duplicate and never counts twice).
 import type pg from 'pg';
 import { reportIngest } from '../engine/telemetry.ts';
-import { costPico, type PriceTable } from '../policy/price.ts';
+import {
+  costOfPrice,
+  type ModelPrice,
+  type PriceTable,
+  priceOf,
+  resolveModel,
+  type TokenCounts,
+} from '../policy/price.ts';
 import type { Store } from './db.ts';
 import { DEFAULT_CHUNK_SIZE } from './defaults.ts';
 import {
@@ -110,21 +117,47 @@ type Valid = { line: number; record: NativeRecord };
  * common case, and far cheaper than BigInt), else the exact BigInt as a decimal string.
  */
 function costInPico(prices: PriceTable, record: UsageRecord): CostPico {
-  const price = prices.models[record.model];
+  const price = priceOf(prices, record.model);
   if (!price) return null;
-  const sum =
-    record.input_tokens * price.input +
-    record.output_tokens * price.output +
-    record.cache_read_tokens * price.cacheRead +
-    record.cache_write_tokens * price.cacheWrite;
-  if (Number.isSafeInteger(sum)) return sum;
-  const exact = costPico(prices, record.model, {
-    inputTokens: record.input_tokens,
-    outputTokens: record.output_tokens,
-    cacheReadTokens: record.cache_read_tokens,
-    cacheWriteTokens: record.cache_write_tokens,
-  });
-  return exact === null ? null : exact.toString();
+  if (isPlainTokens(price, record)) {
+    const sum =
+      record.input_tokens * price.input +
+      record.output_tokens * price.output +
+      record.cache_read_tokens * price.cacheRead +
+      record.cache_write_tokens * price.cacheWrite;
+    if (Number.isSafeInteger(sum)) return sum;
+  }
+  const exact = costOfPrice(price, tokenCountsOf(record));
+  return Number.isSafeInteger(Number(exact)) ? Number(exact) : exact.toString();
+}
+
+/** An event on the plain token rates: no extension field, no long-context tier. */
+function isPlainTokens(price: ModelPrice, r: UsageRecord): boolean {
+  return (
+    !price.longContext &&
+    !r.cache_write_1h_tokens &&
+    !r.audio_input_tokens &&
+    !r.audio_output_tokens &&
+    !r.web_search_requests &&
+    (r.service_tier === undefined || r.service_tier === null || r.service_tier === 'standard')
+  );
+}
+
+/** The pricing view of a usage record. */
+export function tokenCountsOf(r: UsageRecord): TokenCounts {
+  return {
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    cacheReadTokens: r.cache_read_tokens,
+    cacheWriteTokens: r.cache_write_tokens,
+    cacheWrite1hTokens: r.cache_write_1h_tokens,
+    audioInputTokens: r.audio_input_tokens,
+    audioOutputTokens: r.audio_output_tokens,
+    webSearchRequests: r.web_search_requests,
+    serviceTier: r.service_tier,
+    longContext: r.long_context,
+    requests: r.requests,
+  };
 }
 
 /** Validates and stores rows; returns one result per input row plus totals. */
@@ -367,7 +400,15 @@ async function loadChunk(
   // (the database divides by 10^12 in numeric, exactly).
   const costs: CostPico[] = [];
   const unpricedModels: Record<string, number> = {};
-  for (const { record } of usage.first) costs.push(costInPico(prices, record));
+  for (const { record } of usage.first) {
+    // a provider's name (dated, prefixed) is stored under the declared model it matches
+    const declared = resolveModel(prices, record.model);
+    if (declared !== null && declared !== record.model) {
+      record.provider_model = record.model;
+      record.model = declared;
+    } else record.provider_model = null;
+    costs.push(costInPico(prices, record));
+  }
 
   const outcome = [] as unknown as ChunkOutcome;
   outcome.unpriced = 0;

@@ -113,6 +113,13 @@ const EVENT_COLUMNS = [
   'environment',
   'task',
   'source',
+  'cache_write_1h_tokens',
+  'audio_input_tokens',
+  'audio_output_tokens',
+  'web_search_requests',
+  'service_tier',
+  'long_context',
+  'provider_model',
 ] as const;
 
 /** Exact numeric text of an integer number of pico-units: PostgreSQL reads `123e-12` exactly. */
@@ -146,6 +153,14 @@ async function copyEvents(client: pg.PoolClient, events: PricedUsage, source: st
     rows.text(r.environment);
     rows.text(r.task);
     rows.text(source);
+    rows.number(r.cache_write_1h_tokens ?? 0);
+    rows.number(r.audio_input_tokens ?? 0);
+    rows.number(r.audio_output_tokens ?? 0);
+    rows.number(r.web_search_requests ?? 0);
+    rows.text(r.service_tier ?? null);
+    if (r.long_context === undefined || r.long_context === null) rows.text(null);
+    else rows.ascii(r.long_context ? 't' : 'f');
+    rows.text(r.provider_model ?? null);
     rows.endRow();
   }
   await copyInto(client, 'usage_events', EVENT_COLUMNS, rows.bytes());
@@ -158,9 +173,15 @@ async function insertEvents(client: pg.PoolClient, events: PricedUsage, source: 
   const numbers = (pick: (r: UsageRecord) => number) => numberArray(events.records.map(pick));
   await client.query(
     `insert into usage_events (${EVENT_COLUMNS.join(', ')})
-     select t.*, $16 from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
-                                 $6::text[], $7::int8[], $8::int8[], $9::int8[], $10::int8[],
-                                 $11::int4[], $12::numeric[], $13::text[], $14::text[], $15::text[]) as t`,
+     select t.c1, t.c2, t.c3, t.c4, t.c5, t.c6, t.c7, t.c8, t.c9, t.c10, t.c11, t.c12, t.c13,
+            t.c14, t.c15, $16, t.c17, t.c18, t.c19, t.c20, t.c21, t.c22, t.c23
+       from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+                   $6::text[], $7::int8[], $8::int8[], $9::int8[], $10::int8[],
+                   $11::int4[], $12::numeric[], $13::text[], $14::text[], $15::text[],
+                   $17::int8[], $18::int8[], $19::int8[], $20::int8[], $21::text[], $22::boolean[],
+                   $23::text[])
+         as t(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c17, c18, c19,
+              c20, c21, c22, c23)`,
     [
       text((r) => r.id),
       text((r) => formatTimestamp(r.ts)),
@@ -178,6 +199,17 @@ async function insertEvents(client: pg.PoolClient, events: PricedUsage, source: 
       text((r) => r.environment),
       text((r) => r.task),
       source,
+      numbers((r) => r.cache_write_1h_tokens ?? 0),
+      numbers((r) => r.audio_input_tokens ?? 0),
+      numbers((r) => r.audio_output_tokens ?? 0),
+      numbers((r) => r.web_search_requests ?? 0),
+      text((r) => r.service_tier ?? null),
+      textArray(
+        events.records.map((r) =>
+          r.long_context === undefined || r.long_context === null ? null : String(r.long_context),
+        ),
+      ),
+      text((r) => r.provider_model ?? null),
     ],
   );
 }

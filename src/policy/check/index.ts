@@ -14,7 +14,9 @@ import type {
   MetricDecl,
   ModelDecl,
   Name,
+  NumberExpr,
   PolicyFile,
+  PriceEntry,
   Range,
   RuleDecl,
   TestDecl,
@@ -22,7 +24,7 @@ import type {
 } from '../ast.ts';
 import type { Diagnostic, DiagnosticCode } from '../diagnostics.ts';
 import { codes, sortDiagnostics } from '../diagnostics.ts';
-import { decimalToMicros } from '../price.ts';
+import { decimalToMicros, globMatches, percentToBasisPoints } from '../price.ts';
 import { suggest } from '../suggest.ts';
 import { isValidTimeZone } from '../windows.ts';
 import { ERR_T, type ExprScope, exprText, inferExpr, type Typed } from './expressions.ts';
@@ -53,6 +55,149 @@ function group(ast: PolicyFile): Decls {
     out[d.kind].push(d);
   }
   return new Proxy(out, { get: (t, k: string) => t[k] ?? [] }) as unknown as Decls;
+}
+
+/** Price amounts, per-call prices, tier multipliers and long-context thresholds of a model. */
+function checkModelPrices(m: ModelDecl, report: (d: Diagnostic) => void): void {
+  const amount = (n: NumberExpr) => {
+    try {
+      decimalToMicros(n.raw);
+    } catch {
+      report(
+        err(
+          codes.inexactMoney,
+          `price \`${n.raw}\` is not a non-negative amount with at most 6 decimals`,
+          n.range,
+        ),
+      );
+    }
+  };
+  const entries = (prices: PriceEntry[]) => {
+    const seen = new Set<string>();
+    for (const p of prices) {
+      if (seen.has(p.priceKind))
+        report(err(codes.duplicateName, `price \`${p.priceKind}\` is given twice`, p.range));
+      seen.add(p.priceKind);
+      amount(p.amount);
+    }
+  };
+  entries(m.prices);
+  if (m.calls.length > 1)
+    report(err(codes.duplicateName, 'price `web_search` is given twice', m.calls[1].range));
+  for (const c of m.calls) {
+    amount(c.amount);
+    if (!Number.isSafeInteger(c.per.value) || c.per.value < 1)
+      report(
+        err(
+          codes.badPriceQuantity,
+          `\`per ${c.per.raw}\` must be a whole number of calls, 1 or more`,
+          c.per.range,
+        ),
+      );
+  }
+  const tiers = new Set<string>();
+  for (const t of m.multipliers) {
+    if (tiers.has(t.tier))
+      report(err(codes.duplicateName, `\`${t.tier}\` is given twice`, t.range));
+    tiers.add(t.tier);
+    let ok = true;
+    try {
+      ok = percentToBasisPoints(t.percent.raw) <= 100_000;
+    } catch {
+      ok = false;
+    }
+    if (!ok)
+      report(
+        err(
+          codes.badPriceQuantity,
+          `\`${t.tier} ${t.percent.raw}\` must be a share of the price from 0% to 1000% with at most 2 decimals`,
+          t.percent.range,
+          t.tier === 'batch' ? 'providers bill batch work at 50%: `batch 50%`' : undefined,
+        ),
+      );
+  }
+  const thresholds = new Set<number>();
+  for (const t of m.longContext) {
+    if (!Number.isSafeInteger(t.threshold.value) || t.threshold.value < 1)
+      report(
+        err(
+          codes.badPriceQuantity,
+          `\`above ${t.threshold.raw} input\` must be a whole number of tokens, 1 or more`,
+          t.threshold.range,
+        ),
+      );
+    if (thresholds.has(t.threshold.value))
+      report(
+        err(codes.duplicateName, `\`above ${t.threshold.raw} input\` is given twice`, t.range),
+      );
+    thresholds.add(t.threshold.value);
+    if (t.prices.length === 0)
+      report(
+        warn(
+          codes.longContextChangesNothing,
+          `\`above ${t.threshold.raw} input\` changes no price`,
+          t.range,
+          'give the rates that apply above the threshold, e.g. `{ input 6.00 output 22.50 }`',
+        ),
+      );
+    entries(t.prices);
+  }
+}
+
+/**
+ * Every provider name must have one price. A name matching patterns of several models goes
+ * to the most specific pattern (most literal characters), so only two collisions are real:
+ * a pattern that covers another model's declared name (that model's dated and prefixed
+ * names would then be priced as this one, Q3014), and the same pattern given to two models
+ * (Q3014). A pattern must say something (Q3015).
+ */
+function checkModelNames(models: ModelDecl[], report: (d: Diagnostic) => void): void {
+  const owner = new Map<string, ModelDecl>();
+  for (const m of models) {
+    for (const p of m.matches) {
+      if (p.value.replaceAll('*', '') === '') {
+        report(
+          err(
+            codes.patternMatchesAll,
+            `pattern "${p.value}" of model "${m.model.value}" matches every model name`,
+            p.range,
+            'write the name it stands for, e.g. "claude-sonnet-4-5-*"',
+          ),
+        );
+        continue;
+      }
+      const first = owner.get(p.value);
+      if (first && first.model.value !== m.model.value)
+        report(
+          err(
+            codes.modelPatternCollision,
+            `pattern "${p.value}" is given to model "${first.model.value}" (line ${first.range.start.line}) and to model "${m.model.value}"`,
+            p.range,
+            'keep it on one model',
+          ),
+        );
+      else owner.set(p.value, m);
+      for (const other of models) {
+        if (other.model.value === m.model.value || !globMatches(p.value, other.model.value))
+          continue;
+        report(
+          err(
+            codes.modelPatternCollision,
+            `pattern "${p.value}" of model "${m.model.value}" covers model "${other.model.value}" (line ${other.range.start.line}), so its dated and prefixed names would be priced as "${m.model.value}"`,
+            p.range,
+            `make the pattern more specific, e.g. "${specificHint(p.value)}"`,
+          ),
+        );
+      }
+    }
+  }
+}
+
+/** "claude-sonnet-4-*" → "claude-sonnet-4-2025*": a date where the pattern is open. */
+function specificHint(pattern: string): string {
+  return pattern.endsWith('-*')
+    ? `${pattern.slice(0, -1)}2025*`
+    : `${pattern.replace(/\*$/, '')}-2025*`;
 }
 
 function err(code: DiagnosticCode, message: string, range: Range, hint?: string): Diagnostic {
@@ -329,24 +474,9 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
       'model class',
       `declare it: class ${m.className.text} "..."`,
     );
-    const seen = new Set<string>();
-    for (const p of m.prices) {
-      if (seen.has(p.priceKind))
-        report(err(codes.duplicateName, `price \`${p.priceKind}\` is given twice`, p.range));
-      seen.add(p.priceKind);
-      try {
-        decimalToMicros(p.amount.raw);
-      } catch {
-        report(
-          err(
-            codes.inexactMoney,
-            `price \`${p.amount.raw}\` is not a non-negative amount with at most 6 decimals`,
-            p.amount.range,
-          ),
-        );
-      }
-    }
+    checkModelPrices(m, report);
   }
+  checkModelNames(d.Model, report);
 
   // ---- metrics: names, cycles, units ----
   for (const m of d.Metric) {

@@ -2,7 +2,17 @@
 // meaning is dropped here: ranges, comments, parentheses, declaration order (except for
 // `assign`), the spelling of numbers (2,000 / 2k), of durations (1w / 7d) and list order
 // of audiences.
-import type { Action, BudgetDecl, Declaration, Expr, PolicyFile, SubjectKind } from '../ast.ts';
+import type {
+  Action,
+  BudgetDecl,
+  Declaration,
+  Expr,
+  ModelDecl,
+  PolicyFile,
+  PriceEntry,
+  PriceKind,
+  SubjectKind,
+} from '../ast.ts';
 import { budgetKey, metricRefs } from '../check/index.ts';
 import { FACTS } from '../check/vocabulary.ts';
 import {
@@ -17,7 +27,12 @@ import {
   type IrTier,
   type RuleSetIR,
 } from '../ir.ts';
-import { decimalToMicros, type ModelPrice } from '../price.ts';
+import {
+  decimalToMicros,
+  type ModelPrice,
+  percentToBasisPoints,
+  type TokenRates,
+} from '../price.ts';
 import { durationMinutes, windowKey } from '../windows.ts';
 
 type Ctx = { metrics: ReadonlySet<string>; subject: SubjectKind };
@@ -112,6 +127,51 @@ function lowerAction(a: Action): IrAction {
   }
 }
 
+const RATE_KEYS: Record<PriceKind, keyof TokenRates> = {
+  input: 'input',
+  output: 'output',
+  cache_read: 'cacheRead',
+  cache_write: 'cacheWrite',
+  cache_write_1h: 'cacheWrite1h',
+  audio_input: 'audioInput',
+  audio_output: 'audioOutput',
+};
+
+/** A model's prices. Optional parts appear only when written, so older policies keep their hash. */
+function lowerModel(m: ModelDecl): ModelPrice {
+  const rates = (entries: PriceEntry[], base: TokenRates): TokenRates => {
+    const out: TokenRates = { ...base };
+    for (const p of entries) out[RATE_KEYS[p.priceKind]] = micros(p.amount.raw, p.amount.value);
+    return out;
+  };
+  const base = rates(m.prices, { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 });
+  const price: ModelPrice = { class: m.className.text, ...base };
+  const patterns = [...new Set(m.matches.map((s) => s.value))].sort();
+  if (patterns.length > 0) price.matches = patterns;
+  const search = m.calls.find((c) => c.call === 'web_search');
+  if (search) {
+    price.webSearch = {
+      micros: micros(search.amount.raw, search.amount.value),
+      per: search.per.value,
+    };
+  }
+  for (const t of m.multipliers) price[t.tier] = basisPoints(t.percent.raw, t.percent.value);
+  if (m.longContext.length > 0) {
+    price.longContext = m.longContext
+      .map((t) => ({ above: t.threshold.value, ...rates(t.prices, base) }))
+      .sort((a, b) => a.above - b.above);
+  }
+  return price;
+}
+
+function basisPoints(raw: string, value: number): number {
+  try {
+    return percentToBasisPoints(raw);
+  } catch {
+    return Math.round(value * 100);
+  }
+}
+
 function micros(raw: string, value: number): number {
   try {
     return decimalToMicros(raw);
@@ -201,22 +261,7 @@ export function lowerPolicy(ast: PolicyFile, metricUnits: Record<string, string>
   );
 
   const models = sortedRecord<ModelPrice>(
-    byKind(ast, 'Model').map((m) => {
-      const price = (kind: string) => {
-        const p = m.prices.find((x) => x.priceKind === kind);
-        return p ? micros(p.amount.raw, p.amount.value) : 0;
-      };
-      return [
-        m.model.value,
-        {
-          class: m.className.text,
-          input: price('input'),
-          output: price('output'),
-          cacheRead: price('cache_read'),
-          cacheWrite: price('cache_write'),
-        },
-      ];
-    }),
+    byKind(ast, 'Model').map((m) => [m.model.value, lowerModel(m)]),
   );
 
   const leaderboards = sortedRecord<IrLeaderboard>(

@@ -27,6 +27,7 @@ import {
   type SubjectKind,
   walkIr,
 } from '../ir.ts';
+import type { TokenRates } from '../price.ts';
 import { diffExpr, type ExprScope, type SubExprChange } from './expr.ts';
 
 /** Constructs in the order a review document lists them. */
@@ -332,6 +333,26 @@ function diffModels(d: Differ): void {
       ...field('output', x.output, y.output, (v) => microsText(v as number)),
       ...field('cache_read', x.cacheRead, y.cacheRead, (v) => microsText(v as number)),
       ...field('cache_write', x.cacheWrite, y.cacheWrite, (v) => microsText(v as number)),
+      ...field('cache_write_1h', x.cacheWrite1h, y.cacheWrite1h, (v) => microsText(v as number)),
+      ...field('audio_input', x.audioInput, y.audioInput, (v) => microsText(v as number)),
+      ...field('audio_output', x.audioOutput, y.audioOutput, (v) => microsText(v as number)),
+      ...field('matches', x.matches, y.matches, (v) =>
+        (v as string[]).map((p) => JSON.stringify(p)).join(', '),
+      ),
+      ...field('web_search', x.webSearch, y.webSearch, (v) => {
+        const w = v as { micros: number; per: number };
+        return `${microsText(w.micros)} per ${w.per}`;
+      }),
+      ...field('batch', x.batch, y.batch, (v) => `${(v as number) / 100}%`),
+      ...field('priority', x.priority, y.priority, (v) => `${(v as number) / 100}%`),
+      ...field('long_context', x.longContext, y.longContext, (v) =>
+        (v as ({ above: number } & TokenRates)[])
+          .map(
+            (t) =>
+              `above ${t.above} input { input ${microsText(t.input)} output ${microsText(t.output)} cache_read ${microsText(t.cacheRead)} cache_write ${microsText(t.cacheWrite)}${t.cacheWrite1h === undefined ? '' : ` cache_write_1h ${microsText(t.cacheWrite1h)}`} }`,
+          )
+          .join('; '),
+      ),
     ],
   );
 }

@@ -18,6 +18,13 @@ const tokens = z
   .nonnegative('must be a non-negative integer')
   .max(MAX_COUNT, `must be at most ${MAX_COUNT.toLocaleString('en')}`)
   .default(0);
+/** A count that is absent unless given (the price-bearing extensions below). */
+const optionalCount = z
+  .number({ error: 'must be a number' })
+  .int('must be a non-negative integer')
+  .nonnegative('must be a non-negative integer')
+  .max(Number.MAX_SAFE_INTEGER, 'is too large')
+  .optional();
 
 /** An ISO-8601 timestamp, no more than 5 minutes in the future (relative to `now`). */
 function timestamp(now: number) {
@@ -66,24 +73,61 @@ export function nativeSchema(now: number) {
     opted_in: z.boolean().default(false),
     attributes: z.record(z.string(), z.unknown()).default({}),
   });
-  const usage = z.object({
-    type: z.literal('usage'),
-    id: text,
-    ts,
-    person: text,
-    team: optionalText,
-    model: text,
-    provider: optionalText,
-    input_tokens: tokens,
-    output_tokens: tokens,
-    cache_read_tokens: tokens,
-    cache_write_tokens: tokens,
-    /** extension: pre-aggregated exports (OpenAI buckets) carry a request count */
-    requests: tokens.default(1),
-    project: optionalText.transform((v) => v ?? ''),
-    environment: z.enum(['production', 'sandbox']).default('production'),
-    task: optionalText,
-  });
+  const usage = z
+    .object({
+      type: z.literal('usage'),
+      id: text,
+      ts,
+      person: text,
+      team: optionalText,
+      model: text,
+      provider: optionalText,
+      input_tokens: tokens,
+      output_tokens: tokens,
+      cache_read_tokens: tokens,
+      cache_write_tokens: tokens,
+      /** extension: pre-aggregated exports (OpenAI buckets) carry a request count */
+      requests: tokens.default(1),
+      project: optionalText.transform((v) => v ?? ''),
+      environment: z.enum(['production', 'sandbox']).default('production'),
+      task: optionalText,
+      // Price-bearing extensions (docs/ingest-pricing.md). Absent unless given; the parts
+      // are included in the main counts, so token totals never count them twice.
+      /** part of cache_write_tokens written with the 1-hour lifetime */
+      cache_write_1h_tokens: optionalCount,
+      /** part of input_tokens that was audio */
+      audio_input_tokens: optionalCount,
+      /** part of output_tokens that was audio */
+      audio_output_tokens: optionalCount,
+      /** server-side web search calls */
+      web_search_requests: optionalCount,
+      /** the provider's service tier: batch and priority have their own price shares */
+      service_tier: z.string().trim().toLowerCase().nullish(),
+      /** whether the provider billed the long-context rate; absent: judged by prompt size */
+      long_context: z.boolean().nullish(),
+      /** set by the loader: the provider's name when a `matches` pattern priced it as `model` */
+      provider_model: z.string().nullish(),
+    })
+    .superRefine((u, ctx) => {
+      const parts = [
+        [
+          'cache_write_1h_tokens',
+          u.cache_write_1h_tokens,
+          'cache_write_tokens',
+          u.cache_write_tokens,
+        ],
+        ['audio_input_tokens', u.audio_input_tokens, 'input_tokens', u.input_tokens],
+        ['audio_output_tokens', u.audio_output_tokens, 'output_tokens', u.output_tokens],
+      ] as const;
+      for (const [name, value, whole, total] of parts) {
+        if (value !== undefined && value > total)
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `is ${value}, more than ${whole} (${total}), which includes it`,
+          });
+      }
+    });
   const outcome = z.object({
     type: z.literal('outcome'),
     id: text,

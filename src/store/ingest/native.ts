@@ -124,6 +124,16 @@ function cleanCount(value: unknown, absent: number): number {
 
 export function cleanUsage(data: Record<string, unknown>, now: number): UsageRecord | null {
   const { id, person, model } = data;
+  // the price-bearing extensions are rare: their rows take the general path
+  if (
+    data.cache_write_1h_tokens !== undefined ||
+    data.audio_input_tokens !== undefined ||
+    data.audio_output_tokens !== undefined ||
+    data.web_search_requests !== undefined ||
+    data.service_tier !== undefined ||
+    data.long_context !== undefined
+  )
+    return null;
   if (!isCleanText(id) || !isCleanText(person) || !isCleanText(model)) return null;
   if (typeof data.ts !== 'string') return null;
   const ts = parseTimestamp(data.ts);
