@@ -4,6 +4,7 @@
 // thread only draws the progress bar and prints the summary.
 import { appendFileSync, statSync, writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { declarationToAdd } from '../policy/suggest-model.ts';
 import { type ImportSummary, importFiles } from '../store/import.ts';
 import type { Format } from '../store/ingest/read.ts';
 import { addTotals, emptyTotals, type IngestTotals } from '../store/loader.ts';
@@ -21,7 +22,13 @@ export type ImportJob = StoreFlags & {
 
 export type ImportMessage =
   | { kind: 'progress'; bytes: number; totalBytes: number; totals: IngestTotals }
-  | { kind: 'done'; summary: ImportSummary; priced: boolean };
+  | {
+      kind: 'done';
+      summary: ImportSummary;
+      priced: boolean;
+      /** unpriced provider name → the declaration that would price it */
+      toAdd: Record<string, string>;
+    };
 
 const job = workerData as ImportJob;
 const post = (message: ImportMessage) => parentPort?.postMessage(message);
@@ -65,5 +72,8 @@ await withStore(job, async (store) => {
     summary.seconds += done.seconds;
     bytesBefore += statSync(path).size;
   }
-  post({ kind: 'done', summary, priced: Object.keys(prices.models).length > 0 });
+  const toAdd: Record<string, string> = {};
+  for (const model of Object.keys(summary.totals.unpricedModels))
+    toAdd[model] = declarationToAdd(prices, model);
+  post({ kind: 'done', summary, priced: Object.keys(prices.models).length > 0, toAdd });
 });

@@ -41,6 +41,11 @@ const GROUPS: readonly Group[] = [
   },
   {
     parent: 'program',
+    commands: ['reprice'],
+    register: async () => (await import('./pricing.ts')).registerPricingCommands,
+  },
+  {
+    parent: 'program',
     commands: ['serve'],
     register: async () => (await import('./serve.ts')).registerServeCommand,
   },

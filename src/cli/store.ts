@@ -212,7 +212,16 @@ async function importCommand(files: string[], flags: ImportFlags): Promise<numbe
     const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
     const usage = process.cpuUsage();
     const cpuSeconds = (usage.user + usage.system) / 1e6;
-    console.log(JSON.stringify({ ...totals, seconds, peakRssMB, cpuSeconds, problems }));
+    console.log(
+      JSON.stringify({
+        ...totals,
+        unpricedDeclarations: result.toAdd,
+        seconds,
+        peakRssMB,
+        cpuSeconds,
+        problems,
+      }),
+    );
   } else {
     const label = files.length === 1 ? basename(files[0]) : `${files.length} files`;
     const named = [...new Set(formats.values())].join(', ');
@@ -227,6 +236,10 @@ async function importCommand(files: string[], flags: ImportFlags): Promise<numbe
     console.log(`  unpriced    ${totals.unpriced}${models ? ` (${models})` : ''}`);
     if (totals.unpriced > 0 && !result.priced) {
       console.log('  (no active policy: publish and activate one to price usage)');
+    } else if (totals.unpriced > 0) {
+      console.log('to price them, add:');
+      for (const [model, n] of Object.entries(totals.unpricedModels).sort((a, b) => b[1] - a[1]))
+        console.log(`  ${model} ×${n}: ${result.toAdd[model] ?? ''}`);
     }
     if (problems.length > 0) {
       console.log(

@@ -72,7 +72,7 @@ export type RepriceDayResult = {
 
 type EventRow = {
   id: string;
-  ts: Date;
+  ts: string;
   model: string;
   provider_model: string | null;
   input_tokens: string;
@@ -100,7 +100,7 @@ export async function repriceDay(
 ): Promise<RepriceDayResult> {
   return store.transaction(async (client) => {
     const { rows } = await client.query<EventRow>(
-      `select id, ts, model, provider_model, input_tokens, output_tokens, cache_read_tokens,
+      `select id, ts::text as ts, model, provider_model, input_tokens, output_tokens, cache_read_tokens,
               cache_write_tokens, cache_write_1h_tokens, audio_input_tokens, audio_output_tokens,
               web_search_requests, service_tier, long_context, requests, cost::text as cost
          from usage_events where ${DAY_BOUNDS}
@@ -147,7 +147,7 @@ export async function repriceDay(
       if (before === cost && model === e.model && providerModel === e.provider_model) continue;
       result.changed++;
       changed.ids.push(e.id);
-      changed.ts.push(e.ts.toISOString());
+      changed.ts.push(e.ts);
       changed.models.push(model);
       providerModels.push(providerModel);
       costs.push(cost === null ? null : picoNumeric(cost));

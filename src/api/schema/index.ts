@@ -17,5 +17,6 @@ import './exceptions.ts';
 import './webhooks.ts';
 import './standing.ts';
 import './notifications.ts';
+import './pricing.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -1,7 +1,9 @@
 // The per-row result of a batch write, shared by the record* mutations, upsertDirectory
 // and the OTLP receiver's reply.
+import { declarationToAdd } from '../../policy/suggest-model.ts';
 import type { IngestRow } from '../../store/ingest/native.ts';
 import type { IngestResult } from '../../store/loader.ts';
+import { activePriceTable } from '../../store/prices.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { isDatabaseUnavailable } from '../unavailable.ts';
@@ -22,7 +24,7 @@ type SummaryShape = {
   duplicates: number;
   rejected: number;
   unpriced: number;
-  unpricedModels: { model: string; events: number }[];
+  unpricedModels: UnpricedModelShape[];
   results: RowShape[];
 };
 
@@ -39,11 +41,30 @@ const RowResultRef = builder.objectRef<RowShape>('IngestRowResult').implement({
   }),
 });
 
-const ModelCountRef = builder
-  .objectRef<{ model: string; events: number }>('UnpricedModel')
-  .implement({
-    fields: (t) => ({ model: t.exposeString('model'), events: t.exposeInt('events') }),
-  });
+export type UnpricedModelShape = {
+  model: string;
+  events: number;
+  people?: number | null;
+  declaration: string;
+};
+
+export const ModelCountRef = builder.objectRef<UnpricedModelShape>('UnpricedModel').implement({
+  description:
+    'A provider model name with no price in the active policy, and what to declare to price it.',
+  fields: (t) => ({
+    model: t.exposeString('model', { description: 'The name as the provider wrote it.' }),
+    events: t.exposeInt('events', { description: 'Unpriced usage events with this name.' }),
+    people: t.int({
+      nullable: true,
+      description: 'Distinct people with such events (governance only; null otherwise).',
+      resolve: (m) => m.people ?? null,
+    }),
+    declaration: t.exposeString('declaration', {
+      description:
+        'The policy text that would price it: a `matches` pattern for a declared model, or a new model.',
+    }),
+  }),
+});
 
 export const IngestSummaryRef = builder.objectRef<SummaryShape>('IngestSummary').implement({
   description: 'Totals and per-row results of a batch write. A bad row never fails the others.',
@@ -59,6 +80,20 @@ export const IngestSummaryRef = builder.objectRef<SummaryShape>('IngestSummary')
     results: t.field({ type: [RowResultRef], resolve: (s) => s.results }),
   }),
 });
+
+async function unpricedShapes(
+  ctx: Context,
+  counts: Record<string, number>,
+): Promise<UnpricedModelShape[]> {
+  const entries = Object.entries(counts);
+  if (entries.length === 0) return [];
+  const prices = await activePriceTable(ctx.store);
+  return entries.map(([model, events]) => ({
+    model,
+    events,
+    declaration: declarationToAdd(prices, model),
+  }));
+}
 
 /**
  * Shapes the loader's result for GraphQL. A chunk the database rolled back because it was
@@ -78,10 +113,7 @@ export async function toIngestSummary(ctx: Context, result: IngestResult): Promi
     duplicates: result.totals.duplicates,
     rejected: result.totals.rejected,
     unpriced: result.totals.unpriced,
-    unpricedModels: Object.entries(result.totals.unpricedModels).map(([model, events]) => ({
-      model,
-      events,
-    })),
+    unpricedModels: await unpricedShapes(ctx, result.totals.unpricedModels),
     results: result.results.map((r) => ({
       index: r.line,
       status: r.status,
