@@ -262,10 +262,7 @@ describe('broken copies of default.policy', () => {
       'at 85% require approval by manager',
     );
     expect(where(diagnose(text), 'Q5002')).toEqual([at(text, '85%')]);
-    const cls = original.replace(
-      'model "gpt-4o" class standard',
-      'model "gpt-4o" class standrd',
-    );
+    const cls = original.replace('model "gpt-4o" class standard', 'model "gpt-4o" class standrd');
     expect(where(diagnose(cls), 'Q3002')).toEqual([at(cls, 'standrd')]);
   });
 });
