@@ -1,25 +1,42 @@
-// POST /v1/traces: the OTLP/HTTP JSON trace receiver. Any OpenTelemetry SDK or Collector
+// POST /v1/traces: the OTLP/HTTP trace receiver (JSON or protobuf, plain or gzip). Any OpenTelemetry SDK or Collector
 // can export GenAI spans here with an ingest key; they are mapped by the store's OTLP
 // adapter and loaded through the same path as every other ingest.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCallback } from 'node:zlib';
 import type { Logger } from 'pino';
 import { can } from '../app/roles.ts';
 import type { Store } from '../store/db.ts';
-import { otlpToRows } from '../store/ingest/otlp.ts';
+import {
+  MalformedOtlp,
+  type OtlpRow,
+  otlpToRows,
+  type PersonFallback,
+} from '../store/ingest/otlp.ts';
 import { type IngestTotals, ingestBatch } from '../store/loader.ts';
 import { bearerToken } from './auth.ts';
+import { decodeTraceRequest, encodeTraceResponse } from './otlp-protobuf.ts';
 import type { KeyAuthenticator } from './server.ts';
 import { sendJson } from './server.ts';
 import { UNAVAILABLE_MESSAGE } from './unavailable.ts';
 
-export type OtlpDeps = { store: Store; keys: KeyAuthenticator; log: Logger; maxBodyBytes: number };
+const gunzip = promisify(gunzipCallback);
+
+export type OtlpDeps = {
+  store: Store;
+  keys: KeyAuthenticator;
+  log: Logger;
+  maxBodyBytes: number;
+  /** who a span naming no person is attributed to (default: its service) */
+  personFallback?: PersonFallback;
+};
 
 export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse, deps: OtlpDeps) {
   if (req.method !== 'POST') {
     return sendJson(
       res,
       405,
-      { code: 3, message: 'use POST with an OTLP/HTTP JSON body' },
+      { code: 3, message: 'use POST with an OTLP/HTTP JSON or protobuf body' },
       { allow: 'POST' },
     );
   }
@@ -40,42 +57,91 @@ export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse
     });
   }
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  if (type !== 'application/json') {
+  const protobufBody = type === 'application/x-protobuf';
+  if (type !== 'application/json' && !protobufBody) {
     return sendJson(res, 415, {
       code: 3,
-      message: `unsupported content type "${type}": this receiver takes OTLP/HTTP JSON (application/json)`,
+      message: `unsupported content type "${type}": this receiver takes OTLP/HTTP JSON (application/json) or protobuf (application/x-protobuf)`,
+    });
+  }
+  const encoding = String(req.headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
+  if (encoding !== 'identity' && encoding !== 'gzip') {
+    return sendJson(res, 415, {
+      code: 3,
+      message: `unsupported content encoding "${encoding}": send gzip or no encoding`,
     });
   }
   let body: unknown;
   try {
-    body = JSON.parse(await readBody(req, deps.maxBodyBytes));
+    let bytes = await readBody(req, deps.maxBodyBytes);
+    // the limit holds for the inflated body too: a small gzip bomb cannot grow past it
+    if (encoding === 'gzip') bytes = await gunzip(bytes, { maxOutputLength: deps.maxBodyBytes });
+    body = protobufBody ? decodeTraceRequest(bytes) : JSON.parse(bytes.toString('utf8'));
   } catch (error) {
-    const tooLarge = error instanceof BodyTooLarge;
-    return sendJson(res, tooLarge ? 413 : 400, {
+    const tooLarge =
+      error instanceof BodyTooLarge || (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+    const message = tooLarge
+      ? `body exceeds the ${deps.maxBodyBytes}-byte limit: export smaller batches`
+      : encoding === 'gzip' && (error as { code?: string }).code?.startsWith('Z_')
+        ? `body is not valid gzip: ${(error as Error).message}`
+        : protobufBody
+          ? `body is not an OTLP protobuf ExportTraceServiceRequest: ${(error as Error).message}`
+          : `body is not valid JSON: ${(error as Error).message}`;
+    return sendJson(res, tooLarge ? 413 : 400, { code: 3, message });
+  }
+  let rows: OtlpRow[];
+  try {
+    rows = otlpToRows(body, { personFallback: deps.personFallback });
+  } catch (error) {
+    if (!(error instanceof MalformedOtlp)) throw error;
+    // not a trace export at all: nothing is stored, and a retry would fail the same way
+    return sendJson(res, 400, {
       code: 3,
-      message: tooLarge ? error.message : `body is not valid JSON: ${(error as Error).message}`,
+      message: `malformed OTLP export: ${error.message}`,
+      details: [{ rejectedSpans: '0', errorMessage: error.message }],
     });
   }
-  const result = await ingestBatch(deps.store, otlpToRows(body), { source: 'otlp' });
+  const result = await ingestBatch(deps.store, rows, { source: 'otlp' });
   if (result.totals.failedChunks > 0) {
     // a chunk rolled back: tell the exporter to retry the whole export later
     return sendJson(res, 503, { code: 14, message: UNAVAILABLE_MESSAGE }, { 'retry-after': '5' });
   }
   deps.log.info({ key: caller.keyId, ...summary(result.totals) }, 'otlp export ingested');
-  // OTLP partial success: spans that were not GenAI usage are skipped, not rejected
-  const rejected = result.totals.rejected;
-  const firstReasons = result.results
-    .filter((r) => r.status === 'rejected')
+  // OTLP partial success: spans that were not model calls are skipped, not rejected; a
+  // rejected span is named by its trace and span ids
+  const labels = new Map(rows.map((r) => [r.line, r.span]));
+  const rejected = result.results.filter((r) => r.status === 'rejected');
+  const firstReasons = rejected
     .slice(0, 3)
-    .map((r) => `span ${r.line}: ${r.reason}`);
+    .map((r) => `span ${labels.get(r.line) ?? r.line}: ${r.reason}`);
+  const partial =
+    rejected.length > 0
+      ? {
+          rejectedSpans: rejected.length,
+          errorMessage:
+            firstReasons.join('; ') +
+            (rejected.length > 3 ? `; and ${rejected.length - 3} more` : ''),
+        }
+      : null;
+  if (protobufBody) {
+    const bytes = encodeTraceResponse(partial);
+    res.writeHead(200, {
+      'content-type': 'application/x-protobuf',
+      'content-length': bytes.length,
+    });
+    res.end(bytes);
+    return;
+  }
   return sendJson(
     res,
     200,
-    rejected > 0
+    partial
       ? {
           partialSuccess: {
-            rejectedSpans: String(rejected),
-            errorMessage: firstReasons.join('; '),
+            rejectedSpans: String(partial.rejectedSpans),
+            errorMessage: partial.errorMessage,
           },
         }
       : {},
@@ -84,7 +150,7 @@ export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse
 
 class BodyTooLarge extends Error {}
 
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -97,7 +163,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

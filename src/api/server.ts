@@ -13,6 +13,7 @@ import {
 import { type Logger, pino } from 'pino';
 import { type Audit, auditFor } from '../app/audit.ts';
 import { pendingMigrations, type Store } from '../store/db.ts';
+import type { PersonFallback } from '../store/ingest/otlp.ts';
 import { armorPlugin } from './armor.ts';
 import {
   bearerToken,
@@ -49,6 +50,8 @@ export type ServerOptions = {
   keyCacheMs?: number;
   /** request bodies above this get 413 */
   maxBodyBytes?: number;
+  /** who an OTLP span naming no person is attributed to (default: its service) */
+  otlpPersonFallback?: PersonFallback;
   /** grace period for in-flight requests on close */
   shutdownGraceMs?: number;
   /**
@@ -161,7 +164,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (path === '/health') return sendJson(res, 200, { status: 'ok' });
       if (path === '/ready') return await ready(res);
       if (path === '/v1/traces') {
-        return await handleOtlpTraces(req, res, { store, keys, log, maxBodyBytes });
+        return await handleOtlpTraces(req, res, {
+          store,
+          keys,
+          log,
+          maxBodyBytes,
+          personFallback: options.otlpPersonFallback,
+        });
       }
       if (path === '/graphql') return await yoga.requestListener(req, res);
       if (path === METRICS_PATH && !metricsApart)

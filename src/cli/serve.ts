@@ -10,6 +10,7 @@ import { startEnforcementWorkers } from '../api/workers.ts';
 import { parseGroups } from '../app/notifications.ts';
 import { createSenders } from '../notify/index.ts';
 import { openStore } from '../store/db.ts';
+import { parsePersonFallback } from '../store/ingest/otlp.ts';
 import { seedIfEmpty } from '../store/seed.ts';
 import { createLogger } from './logger.ts';
 import { removeServerFile, writeServerFile } from './server-file.ts';
@@ -54,6 +55,7 @@ export function registerServeCommand(program: Command): void {
         port: flags.port,
         host: flags.host,
         logger: log,
+        otlpPersonFallback: parsePersonFallback(process.env.QUOTIENT_OTLP_FALLBACK_PERSON),
         metrics: {
           key: process.env.QUOTIENT_METRICS_KEY || null,
           port: process.env.QUOTIENT_METRICS_PORT

@@ -229,6 +229,7 @@ async function importCommand(files: string[], flags: ImportFlags): Promise<numbe
     console.log(`  rows        ${totals.rows}`);
     console.log(`  accepted    ${totals.accepted}`);
     console.log(`  duplicates  ${totals.duplicates}`);
+    if (totals.replaced > 0) console.log(`  replaced    ${totals.replaced} (restated report rows)`);
     console.log(`  rejected    ${totals.rejected}`);
     const models = Object.entries(totals.unpricedModels)
       .map(([m, n]) => `${m} ×${n}`)

@@ -49,7 +49,7 @@ export type TokenCounts = {
   audioInputTokens?: number;
   audioOutputTokens?: number;
   webSearchRequests?: number;
-  /** "batch", "priority", or anything else for the standard rate */
+  /** "batch", "priority", "subscription" (no API cost), or anything else for the list price */
   serviceTier?: string | null;
   /** the provider says the request ran on the long-context rate; null: decide by size */
   longContext?: boolean | null;
@@ -149,6 +149,9 @@ function halfUp(numerator: bigint, denominator: bigint): bigint {
 
 /** Cost of one event under a model's price, in pico-units of the currency. */
 export function costOfPrice(price: ModelPrice, tokens: TokenCounts): bigint {
+  // a subscription seat (Claude Code on a Pro/Max/Team plan) is paid for by the seat, not
+  // per token: its usage counts, at no API cost
+  if (tokens.serviceTier === 'subscription') return 0n;
   const rates = ratesFor(price, tokens);
   const audioIn = part(tokens.inputTokens, tokens.audioInputTokens);
   const audioOut = part(tokens.outputTokens, tokens.audioOutputTokens);

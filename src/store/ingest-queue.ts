@@ -108,6 +108,7 @@ async function writeGroup(store: Store, group: Waiting[], source: string): Promi
             totals.unpricedModels[model] = (totals.unpricedModels[model] ?? 0) + 1;
           }
         } else if (r.status === 'duplicate') totals.duplicates++;
+        else if (r.status === 'replaced') totals.replaced++;
         else totals.rejected++;
       }
       // only a batch that lost rows to the database hears of the failed write

@@ -31,7 +31,8 @@ import { ensureMonthPartitions, monthKeysOf } from './partitions.ts';
 import { activeIngestSettings } from './prices.ts';
 import { type CostPico, writeUsage } from './usage-writer.ts';
 
-export type RowStatus = 'accepted' | 'duplicate' | 'rejected';
+/** `replaced`: a report row restated a stored one (same bucket and group keys, new values). */
+export type RowStatus = 'accepted' | 'duplicate' | 'replaced' | 'rejected';
 export type RowResult = {
   line: number;
   status: RowStatus;
@@ -46,6 +47,8 @@ export type IngestTotals = {
   rows: number;
   accepted: number;
   duplicates: number;
+  /** report rows that replaced a stored row of the same bucket and group keys */
+  replaced: number;
   rejected: number;
   /** accepted usage events whose model has no price in the active policy */
   unpriced: number;
@@ -81,11 +84,23 @@ export type IngestOptions = {
 
 export { DEFAULT_CHUNK_SIZE };
 
+/**
+ * Report formats: each row is a snapshot of a bucket (its id names the bucket and group
+ * keys), so a later pull of the same bucket replaces the stored values. Event formats
+ * (native, CSV, OTLP, LiteLLM) keep id de-duplication: an id seen before is a duplicate.
+ */
+export const RESTATED_SOURCES: ReadonlySet<string> = new Set([
+  'anthropic',
+  'openai',
+  'claude-code',
+]);
+
 export function emptyTotals(): IngestTotals {
   return {
     rows: 0,
     accepted: 0,
     duplicates: 0,
+    replaced: 0,
     rejected: 0,
     unpriced: 0,
     unpricedModels: {},
@@ -99,6 +114,7 @@ export function addTotals(into: IngestTotals, more: IngestTotals): IngestTotals 
   into.rows += more.rows;
   into.accepted += more.accepted;
   into.duplicates += more.duplicates;
+  into.replaced += more.replaced;
   into.rejected += more.rejected;
   into.unpriced += more.unpriced;
   into.failedChunks += more.failedChunks;
@@ -139,7 +155,10 @@ function isPlainTokens(price: ModelPrice, r: UsageRecord): boolean {
     !r.audio_input_tokens &&
     !r.audio_output_tokens &&
     !r.web_search_requests &&
-    (r.service_tier === undefined || r.service_tier === null || r.service_tier === 'standard')
+    (r.service_tier === undefined ||
+      r.service_tier === null ||
+      r.service_tier === 'standard' ||
+      r.service_tier === 'default')
   );
 }
 
@@ -198,6 +217,7 @@ export async function ingestBatch(
     for (const r of outcome) {
       if (r.status === 'accepted') totals.accepted++;
       else if (r.status === 'duplicate') totals.duplicates++;
+      else if (r.status === 'replaced') totals.replaced++;
       else totals.rejected++;
       keep(r);
     }
@@ -420,10 +440,10 @@ async function loadChunk(
   const known = knownFor(store);
   const fresh = await retryingDeadlocks(() =>
     store.transaction(async (client) => {
-      const usageStoredBefore = await writeUsage(
+      const usageWrite = await writeUsage(
         client,
         { records: usage.first.map((u) => u.record), costs },
-        { source, timezone, copy: !store.embedded },
+        { source, timezone, copy: !store.embedded, restate: RESTATED_SOURCES.has(source) },
       );
       const outcomeIds = await insertOutcomes(
         client,
@@ -448,7 +468,7 @@ async function loadChunk(
         chunk,
         known,
       );
-      return { usageStoredBefore, outcomeIds, complianceIds, ensured };
+      return { usageWrite, outcomeIds, complianceIds, ensured };
     }),
   );
   for (const id of fresh.ensured.people) known.people.add(id);
@@ -466,12 +486,16 @@ async function loadChunk(
       outcome.push({ line: item.line, status: 'accepted', type: 'person', id: r.person });
   }
   usage.first.forEach((u, i) => {
-    const isNew = !fresh.usageStoredBefore.has(u.record.id);
+    const isNew = !fresh.usageWrite.stored.has(u.record.id);
     if (isNew && !listAccepted) outcome.acceptedUnlisted++;
     else
       outcome.push({
         line: u.line,
-        status: isNew ? 'accepted' : 'duplicate',
+        status: isNew
+          ? 'accepted'
+          : fresh.usageWrite.replaced.has(u.record.id)
+            ? 'replaced'
+            : 'duplicate',
         type: 'usage',
         id: u.record.id,
       });

@@ -13,8 +13,11 @@ import { numberArray, textArray } from './pg-array.ts';
 /** Cost in integer pico-units (a decimal string past 2^53), or null when unpriced. */
 export type CostPico = number | string | null;
 
-/** Usage events with their costs, as parallel arrays (no object per event). */
-export type PricedUsage = { records: UsageRecord[]; costs: CostPico[] };
+/**
+ * Usage events with their costs, as parallel arrays (no object per event). `signs` (-1)
+ * takes an event out of the rollups instead of adding it (a restatement's old values).
+ */
+export type PricedUsage = { records: UsageRecord[]; costs: CostPico[]; signs?: number[] };
 
 export type UsageWriteOptions = {
   /** Recorded on each event: the input format. */
@@ -23,26 +26,226 @@ export type UsageWriteOptions = {
   timezone: string;
   /** Whether the connection takes COPY FROM STDIN (a real server, not the embedded PGlite). */
   copy: boolean;
+  /** Report rows: an id stored before with other values replaces the stored event. */
+  restate?: boolean;
 };
 
-/** Stores the events whose ids are new; returns the ids that were stored before. */
+export type UsageWriteResult = {
+  /** ids stored before this write (duplicates, or restated rows) */
+  stored: Set<string>;
+  /** ids whose stored event was replaced by a restatement */
+  replaced: Set<string>;
+};
+
+/**
+ * Stores the events whose ids are new. With `restate`, an id stored before whose values
+ * differ replaces the stored event, and its rollups move by the difference.
+ */
 export async function writeUsage(
   client: pg.PoolClient,
   events: PricedUsage,
   options: UsageWriteOptions,
-): Promise<Set<string>> {
-  if (events.records.length === 0) return new Set();
+): Promise<UsageWriteResult> {
+  const replaced = new Set<string>();
+  if (events.records.length === 0) return { stored: new Set(), replaced };
   const stored = await claimIds(
     client,
     events.records.map((r) => r.id),
     options.copy,
   );
+  if (options.restate && stored.size > 0) {
+    const again: PricedUsage = { records: [], costs: [] };
+    events.records.forEach((r, i) => {
+      if (!stored.has(r.id)) return;
+      again.records.push(r);
+      again.costs.push(events.costs[i]);
+    });
+    for (const id of await restateEvents(client, again, options.timezone)) replaced.add(id);
+  }
   const fresh = stored.size === 0 ? events : withoutIds(events, stored);
-  if (fresh.records.length === 0) return stored;
+  if (fresh.records.length === 0) return { stored, replaced };
   if (options.copy) await copyEvents(client, fresh, options.source);
   else await insertEvents(client, fresh, options.source);
   await addToRollups(client, fresh, options.timezone);
-  return stored;
+  return { stored, replaced };
+}
+
+type StoredEvent = {
+  id: string;
+  ts: string;
+  person_id: string;
+  team_id: string | null;
+  model: string;
+  provider: string | null;
+  provider_model: string | null;
+  input_tokens: string;
+  output_tokens: string;
+  cache_read_tokens: string;
+  cache_write_tokens: string;
+  cache_write_1h_tokens: string;
+  audio_input_tokens: string;
+  audio_output_tokens: string;
+  web_search_requests: string;
+  service_tier: string | null;
+  long_context: boolean | null;
+  requests: number;
+  cost: string | null;
+  project: string;
+  environment: string;
+  task: string | null;
+};
+
+const costText = (cost: CostPico) => (cost === null ? null : String(cost));
+
+/**
+ * Restatements of report rows (a later pull of the same bucket and group keys): each new
+ * value replaces the stored event of the same id and bucket time; the rollups lose the old
+ * values and gain the new ones, exactly. Returns the ids that changed.
+ */
+async function restateEvents(
+  client: pg.PoolClient,
+  events: PricedUsage,
+  timezone: string,
+): Promise<string[]> {
+  if (events.records.length === 0) return [];
+  const { rows } = await client.query<StoredEvent>(
+    `select e.id, e.ts::text as ts, person_id, team_id, model, provider, provider_model,
+            input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+            cache_write_1h_tokens, audio_input_tokens, audio_output_tokens, web_search_requests,
+            service_tier, long_context, requests, (cost * 1e12)::numeric(40, 0)::text as cost,
+            project, environment, task
+       from usage_events e
+       join unnest($1::text[], $2::timestamptz[]) as t(id, ts) on e.id = t.id and e.ts = t.ts
+      order by e.id
+        for update of e`,
+    [
+      textArray(events.records.map((r) => r.id)),
+      textArray(events.records.map((r) => formatTimestamp(r.ts))),
+    ],
+  );
+  const old = new Map(rows.map((r) => [r.id, r]));
+  const changed: PricedUsage = { records: [], costs: [] };
+  const removed: PricedUsage = { records: [], costs: [], signs: [] };
+  events.records.forEach((r, i) => {
+    const before = old.get(r.id);
+    if (!before) return; // same id at another time: not a restatement of this bucket
+    const beforeRecord = storedRecord(before);
+    if (sameEvent(beforeRecord, before.cost, r, events.costs[i])) return;
+    changed.records.push(r);
+    changed.costs.push(events.costs[i]);
+    removed.records.push(beforeRecord);
+    removed.costs.push(before.cost);
+    removed.signs?.push(-1);
+  });
+  if (changed.records.length === 0) return [];
+  const { records, costs } = changed;
+  const text = (pick: (r: UsageRecord) => string | null) => textArray(records.map(pick));
+  const numbers = (pick: (r: UsageRecord) => number) => numberArray(records.map(pick));
+  await client.query(
+    `update usage_events e set
+       person_id = t.person_id, team_id = t.team_id, model = t.model, provider = t.provider,
+       provider_model = t.provider_model, input_tokens = t.input_tokens,
+       output_tokens = t.output_tokens, cache_read_tokens = t.cache_read_tokens,
+       cache_write_tokens = t.cache_write_tokens, cache_write_1h_tokens = t.cache_write_1h_tokens,
+       audio_input_tokens = t.audio_input_tokens, audio_output_tokens = t.audio_output_tokens,
+       web_search_requests = t.web_search_requests, service_tier = t.service_tier,
+       long_context = t.long_context, requests = t.requests, cost = t.cost, project = t.project,
+       environment = t.environment, task = t.task, ingested_at = now()
+     from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
+                 $7::text[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[],
+                 $13::int8[], $14::int8[], $15::int8[], $16::text[], $17::boolean[], $18::int4[],
+                 $19::numeric[], $20::text[], $21::text[], $22::text[])
+       as t(id, ts, person_id, team_id, model, provider, provider_model, input_tokens,
+            output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
+            audio_input_tokens, audio_output_tokens, web_search_requests, service_tier,
+            long_context, requests, cost, project, environment, task)
+     where e.id = t.id and e.ts = t.ts`,
+    [
+      text((r) => r.id),
+      text((r) => formatTimestamp(r.ts)),
+      text((r) => r.person),
+      text((r) => r.team),
+      text((r) => r.model),
+      text((r) => r.provider),
+      text((r) => r.provider_model ?? null),
+      numbers((r) => r.input_tokens),
+      numbers((r) => r.output_tokens),
+      numbers((r) => r.cache_read_tokens),
+      numbers((r) => r.cache_write_tokens),
+      numbers((r) => r.cache_write_1h_tokens ?? 0),
+      numbers((r) => r.audio_input_tokens ?? 0),
+      numbers((r) => r.audio_output_tokens ?? 0),
+      numbers((r) => r.web_search_requests ?? 0),
+      text((r) => r.service_tier ?? null),
+      textArray(
+        records.map((r) =>
+          r.long_context === undefined || r.long_context === null ? null : String(r.long_context),
+        ),
+      ),
+      numbers((r) => r.requests),
+      numberArray(costs.map((c) => (c === null ? null : picoNumeric(c)))),
+      text((r) => r.project),
+      text((r) => r.environment),
+      text((r) => r.task),
+    ],
+  );
+  // the old values leave their rollup rows, the new ones arrive (one statement each way)
+  await addToRollups(client, removed, timezone);
+  await addToRollups(client, changed, timezone);
+  return records.map((r) => r.id);
+}
+
+/** A stored event as the record it came from (cost in pico-units as text). */
+function storedRecord(e: StoredEvent): UsageRecord {
+  return {
+    type: 'usage',
+    id: e.id,
+    ts: Date.parse(e.ts.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')),
+    person: e.person_id,
+    team: e.team_id,
+    model: e.model,
+    provider: e.provider,
+    provider_model: e.provider_model,
+    input_tokens: Number(e.input_tokens),
+    output_tokens: Number(e.output_tokens),
+    cache_read_tokens: Number(e.cache_read_tokens),
+    cache_write_tokens: Number(e.cache_write_tokens),
+    cache_write_1h_tokens: Number(e.cache_write_1h_tokens),
+    audio_input_tokens: Number(e.audio_input_tokens),
+    audio_output_tokens: Number(e.audio_output_tokens),
+    web_search_requests: Number(e.web_search_requests),
+    service_tier: e.service_tier,
+    long_context: e.long_context,
+    requests: e.requests,
+    project: e.project,
+    environment: e.environment as UsageRecord['environment'],
+    task: e.task,
+  };
+}
+
+function sameEvent(a: UsageRecord, aCost: string | null, b: UsageRecord, bCost: CostPico): boolean {
+  return (
+    aCost === costText(bCost) &&
+    a.person === b.person &&
+    a.team === b.team &&
+    a.model === b.model &&
+    a.provider === b.provider &&
+    (a.provider_model ?? null) === (b.provider_model ?? null) &&
+    a.input_tokens === b.input_tokens &&
+    a.output_tokens === b.output_tokens &&
+    a.cache_read_tokens === b.cache_read_tokens &&
+    a.cache_write_tokens === b.cache_write_tokens &&
+    (a.cache_write_1h_tokens ?? 0) === (b.cache_write_1h_tokens ?? 0) &&
+    (a.audio_input_tokens ?? 0) === (b.audio_input_tokens ?? 0) &&
+    (a.audio_output_tokens ?? 0) === (b.audio_output_tokens ?? 0) &&
+    (a.web_search_requests ?? 0) === (b.web_search_requests ?? 0) &&
+    (a.service_tier ?? null) === (b.service_tier ?? null) &&
+    (a.long_context ?? null) === (b.long_context ?? null) &&
+    a.requests === b.requests &&
+    a.project === b.project &&
+    a.environment === b.environment &&
+    a.task === b.task
+  );
 }
 
 function withoutIds(events: PricedUsage, ids: Set<string>): PricedUsage {
@@ -246,6 +449,7 @@ async function addToRollups(client: pg.PoolClient, events: PricedUsage, timezone
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
     const costPico = costs[i];
+    const sign = events.signs?.[i] ?? 1;
     const cost = costPico === null ? 0 : typeof costPico === 'number' ? costPico : BigInt(costPico);
     // a session's events arrive together: most rows belong to the previous row's group
     if (
@@ -277,13 +481,23 @@ async function addToRollups(client: pg.PoolClient, events: PricedUsage, timezone
         groups.set(key, group);
       }
     }
-    group.input = plus(group.input, r.input_tokens);
-    group.output = plus(group.output, r.output_tokens);
-    group.cacheRead = plus(group.cacheRead, r.cache_read_tokens);
-    group.cacheWrite = plus(group.cacheWrite, r.cache_write_tokens);
-    group.costPico = plus(group.costPico, cost);
-    group.requests = plus(group.requests, r.requests);
-    if (costPico === null) group.unpriced++;
+    if (sign === 1) {
+      group.input = plus(group.input, r.input_tokens);
+      group.output = plus(group.output, r.output_tokens);
+      group.cacheRead = plus(group.cacheRead, r.cache_read_tokens);
+      group.cacheWrite = plus(group.cacheWrite, r.cache_write_tokens);
+      group.costPico = plus(group.costPico, cost);
+      group.requests = plus(group.requests, r.requests);
+      if (costPico === null) group.unpriced++;
+    } else {
+      group.input = plus(group.input, -r.input_tokens);
+      group.output = plus(group.output, -r.output_tokens);
+      group.cacheRead = plus(group.cacheRead, -r.cache_read_tokens);
+      group.cacheWrite = plus(group.cacheWrite, -r.cache_write_tokens);
+      group.costPico = plus(group.costPico, typeof cost === 'bigint' ? -cost : -cost);
+      group.requests = plus(group.requests, -r.requests);
+      if (costPico === null) group.unpriced--;
+    }
   }
   const deltas = [...groups.values()];
   const text = (pick: (d: RollupDelta) => string) => textArray(deltas.map(pick));

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { otlpToRows } from '../../src/store/ingest/otlp.ts';
+import { otlpDocumentToRows, otlpToRows } from '../../src/store/ingest/otlp.ts';
 import type { Format } from '../../src/store/ingest/read.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
 import { eventSums, FIXTURES, importFixture, rollupSums } from './helpers.ts';
@@ -40,26 +40,28 @@ const CASES: Expected[] = [
     usage: { events: 4, input: 1000, output: 100, cacheRead: 50, cacheWrite: 25, requests: 4 },
   },
   {
+    // span 6 names no person: attributed to its service (the default fallback)
     file: 'otlp.json',
     format: 'otlp',
-    accepted: 4,
-    rejected: [6],
-    usage: { events: 4, input: 2900, output: 1050, cacheRead: 500, cacheWrite: 1000, requests: 4 },
+    accepted: 5,
+    rejected: [],
+    usage: { events: 5, input: 2970, output: 1057, cacheRead: 500, cacheWrite: 1000, requests: 5 },
   },
   {
+    // log 3 has no user: attributed to its API key; log 4's end_user is not a person
     file: 'litellm.json',
     format: 'litellm',
-    accepted: 3,
-    rejected: [3],
-    usage: { events: 3, input: 310, output: 135, cacheRead: 0, cacheWrite: 0, requests: 3 },
+    accepted: 4,
+    rejected: [],
+    usage: { events: 4, input: 330, output: 145, cacheRead: 0, cacheWrite: 0, requests: 4 },
   },
   {
     // LiteLLM's UI export; sums by source include the JSON fixture above
     file: 'litellm.csv',
     format: 'litellm',
-    accepted: 1,
-    rejected: [3],
-    usage: { events: 4, input: 410, output: 185, cacheRead: 0, cacheWrite: 0, requests: 4 },
+    accepted: 2,
+    rejected: [],
+    usage: { events: 6, input: 630, output: 275, cacheRead: 0, cacheWrite: 0, requests: 6 },
   },
   {
     file: 'anthropic.json',
@@ -151,19 +153,22 @@ describe('field mappings', () => {
         id: 'otlp:5b8efff798038103d269b633813fc60c:aaa19b7ec3c1b102',
         person_id: 'dana@acme.test',
       }),
+      expect.objectContaining({ person_id: 'service:anonymous-tool', project: 'anonymous-tool' }),
     ]);
     const [cost] = await store.query<{ cost: string }>(
       "select sum(cost)::text as cost from usage_events where source = 'otlp'",
     );
-    expect(cost.cost).toBe('0.079185000000');
+    // + span 6: 70 × $0.15 + 7 × $0.60 per 1M = $0.0000147
+    expect(cost.cost).toBe('0.079199700000');
   });
 
   it('OTLP: otlpToRows takes a parsed body (the API receiver reuses it) and skips non-GenAI spans', () => {
     const body = JSON.parse(readFileSync(join(FIXTURES, 'otlp.json'), 'utf8'));
     const rows = otlpToRows(body);
     expect(rows.map((r) => r.line)).toEqual([1, 2, 4, 5, 6]);
-    expect(otlpToRows({ nope: true })).toEqual([
-      { line: 1, error: expect.stringMatching(/resourceSpans/) },
+    expect(() => otlpToRows({ nope: true })).toThrow(/resourceSpans/);
+    expect(otlpDocumentToRows({ resourceSpans: [null] })).toEqual([
+      { line: 1, error: 'resourceSpans[0] is not an object' },
     ]);
   });
 
@@ -174,17 +179,20 @@ describe('field mappings', () => {
     expect(rows.map((r) => [r.id, r.person_id, r.team_id, r.project, r.task])).toEqual([
       ['litellm:chatcmpl-7f1b2c3d', 'ana@acme.test', 'platform', 'support-bot', null],
       ['litellm:chatcmpl-7f1b2c3e', 'bo@acme.test', 'platform', '', 'T-9'],
-      ['litellm:chatcmpl-7f1b2c40', 'eve@acme.test', 'data', '', null],
+      ['litellm:chatcmpl-7f1b2c3f', 'key:88dc28d0', null, '', null],
+      // end_user is the app's own customer, not a person: the key is
+      ['litellm:chatcmpl-7f1b2c40', 'key:88dc28d0', 'data', '', null],
       ['litellm:chatcmpl-csv-1', 'ana@acme.test', 'platform', 'support-bot', null],
+      ['litellm:chatcmpl-csv-2', 'key:88dc28d0', 'platform', '', null],
     ]);
-    expect(new Date(String(rows[2].ts)).toISOString()).toBe('2026-10-05T10:00:00.000Z');
+    expect(new Date(String(rows[3].ts)).toISOString()).toBe('2026-10-05T10:00:00.000Z');
     // the CSV export: JSON-encoded tags in a cell, naive timestamps
-    expect(rows[3]).toMatchObject({
+    expect(rows[4]).toMatchObject({
       id: 'litellm:chatcmpl-csv-1',
       project: 'support-bot',
       team_id: 'platform',
     });
-    expect(new Date(String(rows[3].ts)).toISOString()).toBe('2026-10-06T08:00:00.000Z');
+    expect(new Date(String(rows[4].ts)).toISOString()).toBe('2026-10-06T08:00:00.000Z');
   });
 
   it('Claude Code: tool actions become accepted and rejected outcomes (tasks)', async () => {

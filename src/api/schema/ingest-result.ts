@@ -9,12 +9,12 @@ import type { Context } from '../context.ts';
 import { isDatabaseUnavailable } from '../unavailable.ts';
 
 export const IngestStatus = builder.enumType('IngestStatus', {
-  values: ['accepted', 'duplicate', 'rejected'] as const,
+  values: ['accepted', 'duplicate', 'replaced', 'rejected'] as const,
 });
 
 type RowShape = {
   index: number;
-  status: 'accepted' | 'duplicate' | 'rejected';
+  status: 'accepted' | 'duplicate' | 'replaced' | 'rejected';
   id: string | null;
   reason: string | null;
 };

@@ -1,5 +1,8 @@
 // Anthropic Admin API usage report (GET /v1/organizations/usage_report/messages) → native
-// usage rows, one per bucket × result group.
+// usage rows, one per bucket × result group. Field names from the Admin API reference
+// (docs.claude.com/en/api/admin-api/usage-cost/get-messages-usage-report): 5-minute and
+// 1-hour cache writes (cache_creation.ephemeral_*), server_tool_use.web_search_requests,
+// service_tier (standard, batch, priority) and context_window (0-200k, 200k-1M) are kept.
 import { countOrZero, type IngestRow } from './native.ts';
 
 type Result = Record<string, unknown> & {
@@ -22,14 +25,17 @@ export function anthropicUsageToRows(body: unknown): IngestRow[] {
       position++;
       // the person is the most specific group key present: account, then API key
       const person = result.account_id ?? result.api_key_id ?? result.service_account_id;
-      const cacheWrite = add(
-        countOrZero(
-          result.cache_creation?.ephemeral_5m_input_tokens ?? result.cache_creation_5m_input_tokens,
-        ),
-        countOrZero(
-          result.cache_creation?.ephemeral_1h_input_tokens ?? result.cache_creation_1h_input_tokens,
-        ),
+      const write5m = countOrZero(
+        result.cache_creation?.ephemeral_5m_input_tokens ?? result.cache_creation_5m_input_tokens,
       );
+      const write1h = countOrZero(
+        result.cache_creation?.ephemeral_1h_input_tokens ?? result.cache_creation_1h_input_tokens,
+      );
+      const cacheWrite = add(write5m, write1h);
+      const webSearch = (result.server_tool_use as { web_search_requests?: unknown } | undefined)
+        ?.web_search_requests;
+      // context_window groups the report by the rate billed: "0-200k" or "200k-1M"
+      const window = typeof result.context_window === 'string' ? result.context_window : null;
       // a stable id from the bucket and every group key, so re-importing a report is idempotent
       const key = [
         bucket.starting_at,
@@ -58,6 +64,12 @@ export function anthropicUsageToRows(body: unknown): IngestRow[] {
           output_tokens: countOrZero(result.output_tokens),
           cache_read_tokens: countOrZero(result.cache_read_input_tokens),
           cache_write_tokens: cacheWrite,
+          ...(typeof write1h === 'number' && write1h > 0 ? { cache_write_1h_tokens: write1h } : {}),
+          ...(typeof webSearch === 'number' && webSearch > 0
+            ? { web_search_requests: webSearch }
+            : {}),
+          ...(typeof result.service_tier === 'string' ? { service_tier: result.service_tier } : {}),
+          ...(window ? { long_context: !window.startsWith('0-') } : {}),
           // the report has no request counts
           requests: 0,
           project: result.workspace_id ?? undefined,

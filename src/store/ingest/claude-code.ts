@@ -5,6 +5,8 @@ import { countOrZero, type IngestRow } from './native.ts';
 
 type Record_ = {
   actor?: { type?: string; email_address?: string; api_key_name?: string };
+  /** "api" (billed per token) or "subscription" (a Pro/Max/Team seat) */
+  customer_type?: string;
   date?: string;
   model_breakdown?: { model?: string; tokens?: Record<string, unknown> }[];
   tool_actions?: Record<string, { accepted?: number; rejected?: number }>;
@@ -43,6 +45,8 @@ export function claudeCodeToRows(body: unknown): IngestRow[] {
           output_tokens: countOrZero(entry.tokens?.output),
           cache_read_tokens: countOrZero(entry.tokens?.cache_read),
           cache_write_tokens: countOrZero(entry.tokens?.cache_creation),
+          // a subscription seat is not billed per token: counted, never priced as API usage
+          ...(record.customer_type === 'subscription' ? { service_tier: 'subscription' } : {}),
           requests: 0,
           project: 'claude-code',
         },

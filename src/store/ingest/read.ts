@@ -13,7 +13,7 @@ import { MAX_LINE_BYTES, printable } from './limits.ts';
 import { litellmLogToNative, litellmToRows } from './litellm.ts';
 import type { IngestRow } from './native.ts';
 import { openaiUsageToRows } from './openai.ts';
-import { otlpToRows } from './otlp.ts';
+import { otlpDocumentToRows } from './otlp.ts';
 
 export type Format = ImportFormat;
 
@@ -24,7 +24,7 @@ export type ReadOptions = {
 };
 
 const DOCUMENT_MAPPERS: Record<string, (body: unknown) => IngestRow[]> = {
-  otlp: otlpToRows,
+  otlp: otlpDocumentToRows,
   anthropic: anthropicUsageToRows,
   openai: openaiUsageToRows,
   'claude-code': claudeCodeToRows,
@@ -39,7 +39,10 @@ export async function* readBatches(
   if (format === 'native') yield* readJsonLines(path, options, (data, line) => ({ line, data }));
   else if (format === 'csv') yield* readCsv(path, options, csvRecordToRow);
   else if (format === 'litellm' && path.endsWith('.csv')) {
-    yield* readCsv(path, options, (record, line) => ({ line, data: litellmLogToNative(record) }));
+    yield* readCsv(path, options, (record, line) => {
+      const data = litellmLogToNative(record);
+      return data ? { line, data } : null;
+    });
   } else yield* readDocuments(path, options, DOCUMENT_MAPPERS[format]);
 }
 
@@ -136,7 +139,8 @@ async function* readJsonLines(
 async function* readCsv(
   path: string,
   options: ReadOptions,
-  toRow: (record: Record<string, string>, line: number) => IngestRow,
+  /** null: the record is not data (a LiteLLM cache hit or failed call) and is skipped */
+  toRow: (record: Record<string, string>, line: number) => IngestRow | null,
 ): AsyncGenerator<IngestRow[]> {
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   stream.on('data', () => options.onBytes?.(stream.bytesRead));
@@ -190,7 +194,8 @@ async function* readCsv(
     } else {
       const record: Record<string, string> = {};
       for (let i = 0; i < header.length; i++) record[header[i]] = fields[i];
-      batch.push(toRow(record, line));
+      const row = toRow(record, line);
+      if (row) batch.push(row);
     }
     if (batch.length >= options.batchSize) {
       yield batch;
