@@ -161,7 +161,8 @@ describe('OTLP/HTTP JSON receiver', () => {
     const body = await res.json();
     expect(body.partialSuccess).toEqual({
       rejectedSpans: '1',
-      errorMessage: 'span cc:d2: person: contains a NUL character (\\u0000), which cannot be stored',
+      errorMessage:
+        'span cc:d2: person: contains a NUL character (\\u0000), which cannot be stored',
     });
     const stored = await api.store.query("select id from usage_events where id = 'otlp:cc:d1'");
     expect(stored).toHaveLength(1);

@@ -283,12 +283,21 @@ export function otlpToRows(body: unknown, options: OtlpOptions = {}): OtlpRow[] 
     const cacheWrite = count(pick([attrs], CACHE_WRITE_KEYS));
     // a failed call that reports no usage never reached the model: not a request
     if (isError(span.status) && !input && !output && !cacheRead && !cacheWrite) return;
+    // (a negative count stays as it is, so the validator rejects it naming the field)
     const uncached =
-      typeof input === 'number' && typeof cacheRead === 'number' && typeof cacheWrite === 'number'
+      typeof input === 'number' &&
+      input >= 0 &&
+      typeof cacheRead === 'number' &&
+      typeof cacheWrite === 'number'
         ? Math.max(0, input - cacheRead - cacheWrite)
         : input;
     const own = [attrs, ...ancestors(entry), resource];
-    let person = pick(own, PERSON_KEYS) ?? association(own, 'user_id');
+    // the nearest source that names a person wins: the span, its ancestors, the resource
+    let person: unknown;
+    for (const source of own) {
+      person = pick([source], PERSON_KEYS) ?? association([source], 'user_id');
+      if (person !== undefined) break;
+    }
     if (person === undefined) {
       const service = resource.get('service.name');
       if (fallback.kind === 'fixed') person = fallback.person;
