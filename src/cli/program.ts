@@ -46,6 +46,11 @@ const GROUPS: readonly Group[] = [
   },
   {
     parent: 'program',
+    commands: ['pull'],
+    register: async () => (await import('./pull.ts')).registerPullCommand,
+  },
+  {
+    parent: 'program',
     commands: ['serve'],
     register: async () => (await import('./serve.ts')).registerServeCommand,
   },

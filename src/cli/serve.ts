@@ -9,6 +9,7 @@ import { DEFAULT_PORT, startServer } from '../api/server.ts';
 import { startEnforcementWorkers } from '../api/workers.ts';
 import { parseGroups } from '../app/notifications.ts';
 import { createSenders } from '../notify/index.ts';
+import { startPullSchedule } from '../app/pull.ts';
 import { openStore } from '../store/db.ts';
 import { parsePersonFallback } from '../store/ingest/otlp.ts';
 import { seedIfEmpty } from '../store/seed.ts';
@@ -71,6 +72,8 @@ export function registerServeCommand(program: Command): void {
         log,
         notifications: notificationsFromEnvironment(server.url),
       });
+      // QUOTIENT_PULL_SOURCES: pull usage from the providers' APIs on a schedule
+      const pulls = startPullSchedule(store, process.env, log);
       const warming = performance.now();
       warmLeaderboards(store)
         .then((boards) => {
@@ -106,6 +109,7 @@ export function registerServeCommand(program: Command): void {
         if (stopping) return;
         stopping = true;
         log.info({ signal }, 'shutting down: finishing in-flight requests');
+        pulls?.stop();
         await workers.stop();
         await server.close();
         if (backupToken) removeServerFile(flags.dataDir);

@@ -148,8 +148,8 @@ function checkModelPrices(m: ModelDecl, report: (d: Diagnostic) => void): void {
  * Every provider name must have one price. A name matching patterns of several models goes
  * to the most specific pattern (most literal characters), so only two collisions are real:
  * a pattern that covers another model's declared name (that model's dated and prefixed
- * names would then be priced as this one, Q3014), and the same pattern given to two models
- * (Q3014). A pattern must say something (Q3015).
+ * names would then be priced as this one), and the same pattern given to two models (both
+ * `modelPatternCollision`). A pattern must say something (`patternMatchesAll`).
  */
 function checkModelNames(models: ModelDecl[], report: (d: Diagnostic) => void): void {
   const owner = new Map<string, ModelDecl>();
