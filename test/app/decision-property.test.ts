@@ -255,7 +255,7 @@ describe('the hot-path decision equals a full evaluation', () => {
         }
       }),
       // each run builds a database: report the first counterexample instead of shrinking it
-      { numRuns: Number(process.env.DECISION_PROPERTY_RUNS ?? 12), endOnFailure: true },
+      { numRuns: Number(process.env.DECISION_PROPERTY_RUNS ?? 8), endOnFailure: true },
     );
   }, 600_000);
 });
