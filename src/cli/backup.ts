@@ -12,10 +12,10 @@ function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
-function refusePostgres(what: string): void {
-  if (process.env.DATABASE_URL)
+function refusePostgres(what: string, flags: StoreFlags): void {
+  if (flags.databaseUrl)
     fail(
-      `DATABASE_URL is set: ${what} a PostgreSQL server with pg_dump / pg_restore (docs/operations-backup.md)`,
+      `a database URL is set (--database-url, QUOTIENT_DATABASE_URL or DATABASE_URL): ${what} a PostgreSQL server with pg_dump / pg_restore (docs/operations-backup.md)`,
       2,
     );
 }
@@ -47,7 +47,7 @@ export function registerBackupCommands(program: Command): void {
     .argument('<file>', 'where to write the backup (e.g. quotient-2026-12-06.tar.gz)')
     .addOption(dataDirOption())
     .action(async (file: string, flags: StoreFlags) => {
-      refusePostgres('back up');
+      refusePostgres('back up', flags);
       const server = runningServer(flags.dataDir);
       let bytes: Buffer;
       let how: string;
@@ -84,7 +84,7 @@ export function registerBackupCommands(program: Command): void {
     )
     .addOption(dataDirOption())
     .action(async (file: string, flags: StoreFlags & { replace?: boolean }) => {
-      refusePostgres('restore');
+      refusePostgres('restore', flags);
       const server = runningServer(flags.dataDir);
       if (server) fail(`a server (pid ${server.pid}) is using ${flags.dataDir}: stop it first`);
       const { restoreDataDirectory } = await import('../store/backup.ts');

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Command as Program } from 'commander';
+import { applyEnvAliases, settingOption } from '../config.ts';
 
 /** The version in package.json (`quotient --version`, SARIF reports). */
 export function quotientVersion(): string {
@@ -66,6 +67,11 @@ const GROUPS: readonly Group[] = [
   },
   {
     parent: 'program',
+    commands: ['config'],
+    register: async () => (await import('./config.ts')).registerConfigCommand,
+  },
+  {
+    parent: 'program',
     commands: ['webhooks'],
     register: async () => (await import('./webhooks.ts')).registerWebhookCommands,
   },
@@ -87,6 +93,8 @@ function groupsFor(argv: readonly string[]): readonly Group[] {
  * every group (for help and the generated command reference).
  */
 export async function buildProgram(argv: readonly string[] | 'all'): Promise<Command> {
+  // DATABASE_URL, PORT, HOST and LOG_LEVEL stand for their QUOTIENT_ names when those are unset
+  applyEnvAliases();
   const program = new Program('quotient')
     .description('Quotient: outcome-weighted AI usage governance')
     .version(quotientVersion(), '-V, --version', 'print the version')
@@ -101,5 +109,15 @@ export async function buildProgram(argv: readonly string[] | 'all'): Promise<Com
   for (const group of argv === 'all' ? GROUPS : groupsFor(argv)) {
     (await group.register())(group.parent === 'policy' ? policy : program);
   }
+  // every command that opens the database takes the server URL as well as the directory
+  const withDatabase = (command: Command) => {
+    if (
+      command.options.some((o) => o.long === '--data-dir') &&
+      !command.options.some((o) => o.long === '--database-url')
+    )
+      command.addOption(settingOption('database-url'));
+    for (const sub of command.commands) withDatabase(sub);
+  };
+  withDatabase(program);
   return program;
 }

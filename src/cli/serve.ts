@@ -1,14 +1,15 @@
 // `quotient serve` (`npm start`): applies migrations, seeds the demo organisation into an
 // empty database (unless --no-seed), and serves the API until SIGTERM or SIGINT.
 import { randomBytes } from 'node:crypto';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { createApiKey } from '../api/auth.ts';
 import { apiEntities } from '../api/entities.ts';
 import { warmLeaderboards } from '../api/loaders.ts';
-import { DEFAULT_PORT, startServer } from '../api/server.ts';
+import { startServer } from '../api/server.ts';
 import { startEnforcementWorkers } from '../api/workers.ts';
 import { parseGroups } from '../app/notifications.ts';
 import { startPullSchedule } from '../app/pull.ts';
+import { type Config, exportFlagsToEnv, loadConfig, settingOption } from '../config.ts';
 import { createSenders } from '../notify/index.ts';
 import { openStore } from '../store/db.ts';
 import { parsePersonFallback } from '../store/ingest/otlp.ts';
@@ -17,28 +18,60 @@ import { createLogger } from './logger.ts';
 import { removeServerFile, writeServerFile } from './server-file.ts';
 import { dataDirOption } from './store-options.ts';
 
-type ServeFlags = { port: number; host: string; dataDir: string; seed: boolean };
+type ServeFlags = { dataDir: string; databaseUrl?: string; seed: boolean };
 
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535)
-    throw new InvalidArgumentError('expected a port number 0–65535');
-  return n;
-}
+/** The settings `quotient serve` takes as options (all also QUOTIENT_* variables). */
+export const SERVE_SETTINGS = [
+  'port',
+  'otlp-fallback-person',
+  'pull-sources',
+  'pull-every-minutes',
+  'host',
+  'public-url',
+  'log-level',
+  'log-format',
+  'metrics-key',
+  'metrics-port',
+  'metrics-host',
+  'smtp-url',
+  'smtp-from',
+  'notify-groups',
+  'digest-hour',
+  'max-body-bytes',
+  'key-cache-ms',
+  'shutdown-grace-ms',
+  'db-connect-timeout-ms',
+  'db-statement-timeout-ms',
+  'db-lock-timeout-ms',
+  'db-idle-transaction-timeout-ms',
+  'oidc-issuer',
+  'oidc-client-id',
+  'oidc-client-secret',
+  'oidc-redirect-uri',
+  'oidc-scope',
+  'oidc-person-claim',
+  'oidc-role-claim',
+  'oidc-role-map',
+  'oidc-default-role',
+] as const;
 
 const STORE_CLOSE_GRACE_MS = 5_000;
 
 export function registerServeCommand(program: Command): void {
-  program
+  const serve = program
     .command('serve')
-    .description('serve the GraphQL API (GraphiQL at /graphql outside production)')
-    .option('--port <port>', 'port to listen on', port, Number(process.env.PORT) || DEFAULT_PORT)
-    .option('--host <host>', 'interface to listen on', process.env.HOST ?? '127.0.0.1')
+    .description('serve the GraphQL API (GraphiQL at /graphql outside production)');
+  for (const name of SERVE_SETTINGS) serve.addOption(settingOption(name));
+  serve
     .addOption(dataDirOption())
     .option('--no-seed', 'do not seed the demo organisation into an empty database')
-    .action(async (flags: ServeFlags) => {
-      const log = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
+    .action(async (flags: ServeFlags, command: Command) => {
+      const config = loadConfig(command);
+      // modules that still read their QUOTIENT_* variables see flags given on this command
+      exportFlagsToEnv(command);
+      const log = createLogger({ level: config.logLevel, format: config.logFormat });
       const store = await openStore({
+        databaseUrl: config.databaseUrl ?? '',
         dataDir: flags.dataDir,
         migrate: true,
         entities: apiEntities,
@@ -53,16 +86,17 @@ export function registerServeCommand(program: Command): void {
       const server = await startServer({
         store,
         backupToken,
-        port: flags.port,
-        host: flags.host,
+        port: config.port,
+        host: config.host,
         logger: log,
         otlpPersonFallback: parsePersonFallback(process.env.QUOTIENT_OTLP_FALLBACK_PERSON),
+        maxBodyBytes: config.maxBodyBytes,
+        keyCacheMs: config.keyCacheMs,
+        shutdownGraceMs: config.shutdownGraceMs,
         metrics: {
-          key: process.env.QUOTIENT_METRICS_KEY || null,
-          port: process.env.QUOTIENT_METRICS_PORT
-            ? Number(process.env.QUOTIENT_METRICS_PORT)
-            : null,
-          host: process.env.QUOTIENT_METRICS_HOST ?? '127.0.0.1',
+          key: config.metricsKey ?? null,
+          port: config.metricsPort ?? null,
+          host: config.metricsHost,
         },
       });
       if (backupToken)
@@ -70,7 +104,7 @@ export function registerServeCommand(program: Command): void {
       // escalation sweeps (a singleton across instances), re-evaluation after ingest, webhooks
       const workers = startEnforcementWorkers(store, {
         log,
-        notifications: notificationsFromEnvironment(server.url),
+        notifications: notificationsOf(config, server.url),
       });
       // QUOTIENT_PULL_SOURCES: pull usage from the providers' APIs on a schedule
       const pulls = startPullSchedule(store, process.env, log);
@@ -164,25 +198,19 @@ export function startBanner(input: {
   return `${lines.join('\n')}\n`;
 }
 
-/** Notification channels from QUOTIENT_* variables (docs/operations-notifications.md). */
-function notificationsFromEnvironment(serverUrl: string) {
-  const env = process.env;
-  const smtp = env.QUOTIENT_SMTP_URL
-    ? {
-        url: env.QUOTIENT_SMTP_URL,
-        from: env.QUOTIENT_SMTP_FROM ?? 'Quotient <quotient@localhost>',
-      }
-    : null;
+/** Notification channels from the configuration (docs/operations-notifications.md). */
+function notificationsOf(config: Config, serverUrl: string) {
+  const smtp = config.smtpUrl ? { url: config.smtpUrl, from: config.smtpFrom } : null;
   let groups: ReturnType<typeof parseGroups>;
   try {
-    groups = parseGroups(env.QUOTIENT_NOTIFY_GROUPS ?? '');
+    groups = parseGroups(config.notifyGroups ?? '');
   } catch (error) {
-    console.error(`error: QUOTIENT_NOTIFY_GROUPS: ${(error as Error).message}`);
+    console.error(`error: --notify-groups (QUOTIENT_NOTIFY_GROUPS): ${(error as Error).message}`);
     process.exit(2);
   }
   return {
-    settings: { consoleUrl: env.QUOTIENT_PUBLIC_URL ?? serverUrl, groups, email: smtp !== null },
+    settings: { consoleUrl: config.publicUrl ?? serverUrl, groups, email: smtp !== null },
     senders: createSenders({ smtp }),
-    digestHourUtc: env.QUOTIENT_DIGEST_HOUR ? Number(env.QUOTIENT_DIGEST_HOUR) : 8,
+    digestHourUtc: config.digestHour,
   };
 }
