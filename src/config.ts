@@ -217,6 +217,13 @@ export const SETTINGS: readonly Setting[] = [
     parse: oneOf('auto', 'pretty', 'json'),
     description: 'pretty (coloured lines), json, or auto: pretty on a terminal, JSON otherwise',
   },
+  {
+    name: 'debug',
+    group: 'logging',
+    value: '<0|1>',
+    parse: oneOf('0', '1'),
+    description: '1 prints stack traces of unexpected CLI errors',
+  },
   // metrics
   {
     name: 'metrics-key',
@@ -317,6 +324,13 @@ export const SETTINGS: readonly Setting[] = [
     group: 'oidc',
     value: '<map>',
     description: 'claim values to roles: quotient-admins=admin,finance=viewer',
+  },
+  {
+    name: 'oidc-allow-http',
+    group: 'oidc',
+    value: '<0|1>',
+    parse: oneOf('0', '1'),
+    description: '1 allows an http:// issuer (local test providers only)',
   },
   {
     name: 'oidc-default-role',
@@ -461,6 +475,7 @@ export type Config = {
     roleClaim: string | undefined;
     roleMap: string | undefined;
     defaultRole: string | undefined;
+    allowHttp: boolean;
   };
 };
 
@@ -502,6 +517,7 @@ export function configOf(settings: EffectiveSetting[]): Config {
       roleClaim: str('oidc-role-claim'),
       roleMap: str('oidc-role-map'),
       defaultRole: str('oidc-default-role'),
+      allowHttp: v.get('oidc-allow-http') === '1',
     },
   };
 }

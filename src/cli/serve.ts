@@ -53,6 +53,7 @@ export const SERVE_SETTINGS = [
   'oidc-role-claim',
   'oidc-role-map',
   'oidc-default-role',
+  'oidc-allow-http',
 ] as const;
 
 const STORE_CLOSE_GRACE_MS = 5_000;
