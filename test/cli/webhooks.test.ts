@@ -79,4 +79,53 @@ describe('quotient webhooks', () => {
     },
     SLOW,
   );
+
+  it(
+    'lists given-up deliveries of webhooks and notifications, and re-drives them',
+    async () => {
+      const added = quotient('add', 'security', 'http://127.0.0.1:8787/security', '--json');
+      const hook = JSON.parse(added.stdout) as { id: string; secret: string };
+      // a generated secret is a Standard Webhooks one
+      expect(hook.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      const store = await db.open();
+      let outboxId: string;
+      let noteId: string;
+      try {
+        [{ id: outboxId }] = await store.query<{ id: string }>(
+          `insert into outbox (webhook_id, event_type, payload, idempotency_key, attempts, next_attempt_at, last_error)
+           values ($1, 'escalation.raised', '{}', 'given-up-1', 15, null, 'HTTP 500 Internal Server Error')
+           returning id::text`,
+          [hook.id],
+        );
+        [{ id: noteId }] = await store.query<{ id: string }>(
+          `insert into notifications (recipient, role, channel, address, dedup_key, status, message, attempts, last_error)
+           values ('ana@acme.test', 'person', 'email', 'ana@acme.test', 'given-up-2', 'failed', '{}', 15, 'connect ECONNREFUSED')
+           returning id::text`,
+        );
+      } finally {
+        await store.close();
+      }
+      const failed = quotient('failed', '--json');
+      expect(failed.code, failed.stderr).toBe(0);
+      expect(JSON.parse(failed.stdout)).toEqual([
+        expect.objectContaining({
+          id: `w${outboxId}`,
+          channel: 'webhook',
+          lastError: 'HTTP 500 Internal Server Error',
+        }),
+        expect.objectContaining({ id: `n${noteId}`, channel: 'email', to: 'ana@acme.test' }),
+      ]);
+      expect(quotient('redrive', `w${outboxId}`).stdout).toContain(
+        'queued again: 1 webhook delivery, 0 notifications',
+      );
+      expect(quotient('redrive').stdout).toContain(
+        'queued again: 0 webhook deliveries, 1 notification',
+      );
+      expect(quotient('failed').stdout).toContain('no failed deliveries');
+      const bad = quotient('redrive', '12');
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('not a delivery id: 12 (expected w<id> or n<id>)');
+    },
+    SLOW,
+  );
 });
