@@ -52,6 +52,11 @@ const GROUPS: readonly Group[] = [
   },
   {
     parent: 'program',
+    commands: ['lsp'],
+    register: async () => (await import('./lsp.ts')).registerLspCommand,
+  },
+  {
+    parent: 'program',
     commands: ['serve'],
     register: async () => (await import('./serve.ts')).registerServeCommand,
   },
