@@ -31,7 +31,13 @@ export default function EChart({ option, height = 260, label }: EChartProps) {
   useEffect(() => {
     if (!ref.current) return;
     const chart = echarts.init(ref.current, null, { renderer: 'svg' });
-    chart.setOption({ animation: false, ...option });
+    const legend = (option as { legend?: object }).legend;
+    // legends on top, clear of the axis labels
+    chart.setOption({
+      animation: false,
+      ...option,
+      ...(legend ? { legend: { top: 0, ...legend } } : {}),
+    });
     const resize = () => chart.resize();
     window.addEventListener('resize', resize);
     return () => {

@@ -338,27 +338,29 @@ export function Impact({
           ) : (
             <p className="empty">No tier moves.</p>
           )}
-          <table>
-            <caption>Tier transitions</caption>
-            <thead>
-              <tr>
-                <th scope="col">From</th>
-                <th scope="col">To</th>
-                <th scope="col" className="num">
-                  People
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {impact.tierTransitions.map((t) => (
-                <tr key={`${t.from}-${t.to}`}>
-                  <td>{t.from ?? '—'}</td>
-                  <td>{t.to ?? '—'}</td>
-                  <td className="num">{t.count}</td>
+          {impact.tierTransitions.length > 0 && (
+            <table>
+              <caption>Tier transitions</caption>
+              <thead>
+                <tr>
+                  <th scope="col">From</th>
+                  <th scope="col">To</th>
+                  <th scope="col" className="num">
+                    People
+                  </th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {impact.tierTransitions.map((t) => (
+                  <tr key={`${t.from}-${t.to}`}>
+                    <td>{t.from ?? '—'}</td>
+                    <td>{t.to ?? '—'}</td>
+                    <td className="num">{t.count}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
           <h3>Escalation steps fired</h3>
           <Chart
             label="Subjects each escalation step fires at, before and after"
@@ -449,9 +451,9 @@ function CostTable({
         {[...cost.byTeam, { ...cost.total, key: 'total' }].map((line) => (
           <tr key={line.key}>
             <td>{line.key}</td>
-            <td className="num">{line.before}</td>
-            <td className="num">{line.after}</td>
-            <td className="num">{line.delta}</td>
+            <td className="num">{Number(line.before).toFixed(2)}</td>
+            <td className="num">{Number(line.after).toFixed(2)}</td>
+            <td className="num">{Number(line.delta).toFixed(2)}</td>
           </tr>
         ))}
       </tbody>
