@@ -6,15 +6,21 @@
 import { readFileSync } from 'node:fs';
 import axe from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   launchBrowser,
+  newContext,
   type Stack,
   shot,
   signInWithKey,
   startStack,
   waitUntil,
 } from './support.ts';
+
+// a browser test waits on the page; on a loaded machine a test may take minutes
+vi.setConfig({ testTimeout: 300_000 });
+/** expect.poll gives up after 1 s by default: far too soon on a shared machine */
+const POLL = { timeout: 120_000, interval: 200 };
 
 let stack: Stack;
 let browser: Browser;
@@ -116,12 +122,12 @@ async function axeViolations(page: Page) {
 
 describe('sign-in', () => {
   it('refuses a wrong key in plain words and accepts the right one into an HttpOnly session', async () => {
-    const context = await browser.newContext();
+    const context = await newContext(browser);
     const page = await context.newPage();
     await page.goto(`${stack.url}/me`);
     await page.getByLabel('API key').fill('qk_not-a-key');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('invalid API key');
+    await page.getByRole('alert').filter({ hasText: 'invalid API key' }).waitFor();
     await page.getByLabel('API key').fill(keys.member);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByTestId('who').waitFor();
@@ -137,7 +143,7 @@ describe('sign-in', () => {
   });
 
   it('signs in through the OpenID provider (code + PKCE), role from the group claim', async () => {
-    const context = await browser.newContext();
+    const context = await newContext(browser);
     const page = await context.newPage();
     await page.goto(`${stack.url}/`);
     await page.getByRole('link', { name: 'Sign in with your company account' }).click();
@@ -155,7 +161,7 @@ describe('sign-in', () => {
   });
 
   it('refuses an account whose claims map to no role', async () => {
-    const context = await browser.newContext();
+    const context = await newContext(browser);
     const page = await context.newPage();
     await page.goto(`${stack.url}/`);
     await page.getByRole('link', { name: 'Sign in with your company account' }).click();
@@ -163,7 +169,7 @@ describe('sign-in', () => {
     await page.locator('input[name="password"]').fill('any');
     await page.locator('button[type="submit"]').click();
     await page.locator('button[type="submit"]').click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('no Quotient role');
+    await page.getByRole('alert').filter({ hasText: 'no Quotient role' }).waitFor();
     await context.close();
   });
 });
@@ -258,9 +264,9 @@ describe('member', () => {
     const toggle = page.getByLabel('Show me on boards that need opt-in');
     const before = await toggle.isChecked();
     await toggle.click();
-    await expect.poll(() => toggle.isChecked()).toBe(!before);
+    await expect.poll(() => toggle.isChecked(), POLL).toBe(!before);
     await toggle.click();
-    await expect.poll(() => toggle.isChecked()).toBe(before);
+    await expect.poll(() => toggle.isChecked(), POLL).toBe(before);
     expect(await axeViolations(page)).toEqual([]);
     await context.close();
   });
@@ -477,6 +483,7 @@ describe('governance', () => {
     await expect
       .poll(
         async () => (await stack.gql(keys.governance, '{ activePolicy { id } }')).activePolicy.id,
+        POLL,
       )
       .toBe(1);
     await context.close();

@@ -164,6 +164,19 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
+/**
+ * A browser context whose waits allow for a loaded machine (the suite shares 2 cores):
+ * tests wait for what the page shows, never for a fixed time.
+ */
+export async function newContext(
+  browser: Browser,
+  options: Parameters<Browser['newContext']>[0] = {},
+): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
+  context.setDefaultTimeout(120_000);
+  return context;
+}
+
 /** A fresh browser context signed in with an API key through the sign-in form. */
 export async function signInWithKey(
   browser: Browser,
@@ -172,7 +185,7 @@ export async function signInWithKey(
   viewport = { width: 1280, height: 800 },
 ): Promise<{ context: BrowserContext; page: Page }> {
   // bypassCSP: axe-core is injected as an inline script; the console itself runs under its CSP
-  const context = await browser.newContext({ viewport, acceptDownloads: true, bypassCSP: true });
+  const context = await newContext(browser, { viewport, acceptDownloads: true, bypassCSP: true });
   const page = await context.newPage();
   await page.goto(`${url}/`);
   await page.getByLabel('API key').fill(key);
