@@ -2,9 +2,10 @@
 // command (resourceLimits): an import streams, so a small heap suffices, and the cap keeps
 // V8 from letting garbage from millions of rows pile up before collecting it. The main
 // thread only draws the progress bar and prints the summary.
-import { appendFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { declarationToAdd } from '../policy/suggest-model.ts';
+import type { Store } from '../store/db.ts';
 import { type ImportSummary, importFiles } from '../store/import.ts';
 import type { Format } from '../store/ingest/read.ts';
 import { addTotals, emptyTotals, type IngestTotals } from '../store/loader.ts';
@@ -31,6 +32,29 @@ export type ImportMessage =
     };
 
 const job = workerData as ImportJob;
+
+/** The core_metrics of a Claude Code report file (one JSON page, or one page per line). */
+async function keepClaudeCodeActivity(store: Store, path: string): Promise<void> {
+  const { claudeCodeActivity } = await import('../store/ingest/claude-code.ts');
+  const { writeClaudeCodeActivity } = await import('../store/claude-code-activity.ts');
+  const text = readFileSync(path, 'utf8');
+  const pages: unknown[] = [];
+  try {
+    pages.push(JSON.parse(text));
+  } catch {
+    for (const line of text.split('\n')) {
+      try {
+        if (line.trim()) pages.push(JSON.parse(line));
+      } catch {
+        // an unreadable page is reported by the import itself
+      }
+    }
+  }
+  await writeClaudeCodeActivity(
+    store,
+    pages.flatMap((p) => claudeCodeActivity(p)),
+  );
+}
 const post = (message: ImportMessage) => parentPort?.postMessage(message);
 
 await withStore(job, async (store) => {
@@ -70,6 +94,8 @@ await withStore(job, async (store) => {
     addTotals(summary.totals, done.totals);
     summary.problems.push(...done.problems.slice(0, 10 - summary.problems.length));
     summary.seconds += done.seconds;
+    // Claude Code core_metrics (sessions, lines, commits, pull requests) are kept apart
+    if (format === 'claude-code') await keepClaudeCodeActivity(store, path);
     bytesBefore += statSync(path).size;
   }
   const toAdd: Record<string, string> = {};

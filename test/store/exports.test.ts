@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzePolicy } from '../../src/policy/analyze.ts';
 import { priceTable } from '../../src/policy/ir.ts';
+import { writeClaudeCodeActivity } from '../../src/store/claude-code-activity.ts';
+import { claudeCodeActivity } from '../../src/store/ingest/claude-code.ts';
 import { type Format, readBatches } from '../../src/store/ingest/read.ts';
 import { addTotals, emptyTotals, type IngestTotals, ingestBatch } from '../../src/store/loader.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
@@ -26,6 +28,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await store?.destroy();
 });
+
+const fixture = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
 
 async function load(file: string, format: Format): Promise<IngestTotals> {
   const totals = emptyTotals();
@@ -194,5 +198,38 @@ describe('Claude Code analytics', () => {
     );
     expect(ana).toEqual({ output: '200', accepted: '3', rejected: '1' });
     await rollupsEqualEvents();
+  });
+
+  it('keeps core_metrics per actor and day, the latest pull winning', async () => {
+    const first = fixture('claude-code.json');
+    expect(await writeClaudeCodeActivity(store, claudeCodeActivity(first))).toBe(2);
+    await writeClaudeCodeActivity(store, claudeCodeActivity(fixture('claude-code-restated.json')));
+    const rows = await store.query<Record<string, unknown>>(
+      `select to_char(day, 'YYYY-MM-DD') as day, person_id, sessions, lines_added, lines_removed,
+              commits, pull_requests, customer_type
+         from claude_code_activity order by person_id`,
+    );
+    expect(rows).toEqual([
+      {
+        day: '2026-11-10',
+        person_id: 'ana@acme.test',
+        sessions: 4,
+        lines_added: 120,
+        lines_removed: 30,
+        commits: 3,
+        pull_requests: 1,
+        customer_type: 'subscription',
+      },
+      {
+        day: '2026-11-10',
+        person_id: 'ci-bot',
+        sessions: 1,
+        lines_added: 10,
+        lines_removed: 2,
+        commits: 1,
+        pull_requests: 0,
+        customer_type: 'api',
+      },
+    ]);
   });
 });

@@ -197,6 +197,14 @@ describe('quotient pull', () => {
     expect(await costOf('openai')).toBe('0.065450000000');
     expect(await costOf('claude-code')).toBe('0.001500000000');
     expect(await costOf('litellm')).toBe('0.030111000000');
+    // Claude Code core_metrics are kept per actor and day
+    const activity = await store.query<{ person_id: string; sessions: number; commits: number }>(
+      'select person_id, sessions, commits from claude_code_activity order by person_id',
+    );
+    expect(activity).toEqual([
+      { person_id: 'ana@acme.test', sessions: 3, commits: 2 },
+      { person_id: 'ci-bot', sessions: 1, commits: 1 },
+    ]);
   });
 
   it('reports errors with the API message, never the key, and keeps the cursor', async () => {

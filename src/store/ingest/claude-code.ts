@@ -7,6 +7,13 @@ type Record_ = {
   actor?: { type?: string; email_address?: string; api_key_name?: string };
   /** "api" (billed per token) or "subscription" (a Pro/Max/Team seat) */
   customer_type?: string;
+  terminal_type?: string;
+  core_metrics?: {
+    num_sessions?: number;
+    lines_of_code?: { added?: number; removed?: number };
+    commits_by_claude_code?: number;
+    pull_requests_by_claude_code?: number;
+  };
   date?: string;
   model_breakdown?: { model?: string; tokens?: Record<string, unknown> }[];
   tool_actions?: Record<string, { accepted?: number; rejected?: number }>;
@@ -79,4 +86,44 @@ export function claudeCodeToRows(body: unknown): IngestRow[] {
     }
   });
   return rows;
+}
+
+/** One actor's Claude Code activity on one day (`core_metrics`). */
+export type ClaudeCodeActivity = {
+  day: string;
+  person: string;
+  sessions: number;
+  linesAdded: number;
+  linesRemoved: number;
+  commits: number;
+  pullRequests: number;
+  customerType: string | null;
+  terminalType: string | null;
+};
+
+const whole = (n: unknown) => (Number.isSafeInteger(n) && (n as number) >= 0 ? (n as number) : 0);
+
+/** The `core_metrics` of a report page (records without an actor or a day are left out). */
+export function claudeCodeActivity(body: unknown): ClaudeCodeActivity[] {
+  const records = (body as { data?: Record_[] } | null)?.data;
+  if (!Array.isArray(records)) return [];
+  const out: ClaudeCodeActivity[] = [];
+  for (const record of records) {
+    const person = record?.actor?.email_address ?? record?.actor?.api_key_name;
+    const day = dayOf(record?.date)?.slice(0, 10);
+    const metrics = record?.core_metrics;
+    if (!person || !day || !/^\d{4}-\d{2}-\d{2}$/.test(day) || !metrics) continue;
+    out.push({
+      day,
+      person,
+      sessions: whole(metrics.num_sessions),
+      linesAdded: whole(metrics.lines_of_code?.added),
+      linesRemoved: whole(metrics.lines_of_code?.removed),
+      commits: whole(metrics.commits_by_claude_code),
+      pullRequests: whole(metrics.pull_requests_by_claude_code),
+      customerType: typeof record.customer_type === 'string' ? record.customer_type : null,
+      terminalType: typeof record.terminal_type === 'string' ? record.terminal_type : null,
+    });
+  }
+  return out;
 }

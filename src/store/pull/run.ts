@@ -3,9 +3,10 @@
 // their buckets, events de-duplicate by id), then move the cursor. A failed pull leaves the
 // cursor where it was: the next one reads the same window again, and nothing counts twice.
 import type { PriceTable } from '../../policy/price.ts';
+import { writeClaudeCodeActivity } from '../claude-code-activity.ts';
 import type { Store } from '../db.ts';
 import { anthropicUsageToRows } from '../ingest/anthropic.ts';
-import { claudeCodeToRows } from '../ingest/claude-code.ts';
+import { claudeCodeActivity, claudeCodeToRows } from '../ingest/claude-code.ts';
 import { litellmToRows } from '../ingest/litellm.ts';
 import type { IngestRow } from '../ingest/native.ts';
 import { openaiUsageToRows } from '../ingest/openai.ts';
@@ -88,6 +89,8 @@ export async function pullSource(
       onlyProblems: true,
     });
     addTotals(totals, result.totals);
+    // Claude Code core_metrics (sessions, lines, commits, pull requests) are kept apart
+    if (source === 'claude-code') await writeClaudeCodeActivity(store, claudeCodeActivity(body));
     options.onPage?.(count, totals);
   }
   if (totals.failedChunks === 0) await moveCursor(store, source, now, totals.rows);
