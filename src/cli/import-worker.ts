@@ -34,9 +34,13 @@ export type ImportMessage =
 const job = workerData as ImportJob;
 
 /** The core_metrics of a Claude Code report file (one JSON page, or one page per line). */
-async function keepClaudeCodeActivity(store: Store, path: string): Promise<void> {
-  const { claudeCodeActivity } = await import('../store/ingest/claude-code.ts');
-  const { writeClaudeCodeActivity } = await import('../store/claude-code-activity.ts');
+async function keepClaudeCodeActivity(store: Store, path: string, timezone: string) {
+  const { claudeCodeActivity, claudeCodeOutcomeIds } = await import(
+    '../store/ingest/claude-code.ts'
+  );
+  const { restateClaudeCodeOutcomes, writeClaudeCodeActivity } = await import(
+    '../store/claude-code-activity.ts'
+  );
   const text = readFileSync(path, 'utf8');
   const pages: unknown[] = [];
   try {
@@ -95,7 +99,7 @@ await withStore(job, async (store) => {
     summary.problems.push(...done.problems.slice(0, 10 - summary.problems.length));
     summary.seconds += done.seconds;
     // Claude Code core_metrics (sessions, lines, commits, pull requests) are kept apart
-    if (format === 'claude-code') await keepClaudeCodeActivity(store, path);
+    if (format === 'claude-code') await keepClaudeCodeActivity(store, path, timezone);
     bytesBefore += statSync(path).size;
   }
   const toAdd: Record<string, string> = {};

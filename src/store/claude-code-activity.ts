@@ -38,3 +38,48 @@ export async function writeClaudeCodeActivity(
   );
   return list.length;
 }
+
+/**
+ * A restated Claude Code day whose accepted or rejected counts went down: the outcome
+ * events it no longer stands for are deleted, and their day's rollup loses them. (Counts
+ * that went up arrive as new ids through the loader.) Returns how many were deleted.
+ */
+export async function restateClaudeCodeOutcomes(
+  store: Store,
+  records: { prefix: string; ids: string[] }[],
+  timezone: string,
+): Promise<number> {
+  if (records.length === 0) return 0;
+  const rows = await store.query<{ n: string }>(
+    `with doomed as (
+       select o.id from outcome_events o
+         join unnest($1::text[]) as p(prefix) on left(o.id, length(p.prefix)) = p.prefix
+        where o.source = 'claude-code' and not (o.id = any($2::text[]))
+     ),
+     gone as (
+       delete from outcome_events o using doomed d where o.id = d.id
+       returning o.person_id, o.ts, o.outcome, o.minutes_saved
+     ),
+     lost as (
+       select person_id, (ts at time zone $3)::date as day, count(*) as tasks,
+              count(*) filter (where outcome = 'accepted') as accepted,
+              count(*) filter (where outcome = 'rejected') as rejected,
+              count(*) filter (where outcome = 'reworked') as reworked,
+              count(*) filter (where outcome = 'completed') as completed,
+              sum(minutes_saved) as minutes_saved
+         from gone group by 1, 2
+     ),
+     rolled as (
+       update daily_rollups r set tasks = r.tasks - l.tasks, accepted = r.accepted - l.accepted,
+              rejected = r.rejected - l.rejected, reworked = r.reworked - l.reworked,
+              completed = r.completed - l.completed, minutes_saved = r.minutes_saved - l.minutes_saved
+         from lost l
+        where r.person_id = l.person_id and r.day = l.day and r.model = '' and r.project = ''
+          and r.environment = ''
+        returning 1
+     )
+     select (select count(*) from gone)::text as n`,
+    [textArray(records.map((r) => r.prefix)), textArray(records.flatMap((r) => r.ids)), timezone],
+  );
+  return Number(rows[0]?.n ?? 0);
+}

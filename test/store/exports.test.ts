@@ -6,8 +6,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzePolicy } from '../../src/policy/analyze.ts';
 import { priceTable } from '../../src/policy/ir.ts';
-import { writeClaudeCodeActivity } from '../../src/store/claude-code-activity.ts';
-import { claudeCodeActivity } from '../../src/store/ingest/claude-code.ts';
+import {
+  restateClaudeCodeOutcomes,
+  writeClaudeCodeActivity,
+} from '../../src/store/claude-code-activity.ts';
+import { claudeCodeActivity, claudeCodeOutcomeIds } from '../../src/store/ingest/claude-code.ts';
 import { type Format, readBatches } from '../../src/store/ingest/read.ts';
 import { addTotals, emptyTotals, type IngestTotals, ingestBatch } from '../../src/store/loader.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
@@ -198,6 +201,26 @@ describe('Claude Code analytics', () => {
     );
     expect(ana).toEqual({ output: '200', accepted: '3', rejected: '1' });
     await rollupsEqualEvents();
+  });
+
+  it('a re-pull with fewer tool actions removes the outcomes the day no longer has', async () => {
+    const lower = fixture('claude-code-restated.json');
+    lower.data[0].tool_actions.edit_tool = { accepted: 1, rejected: 0 };
+    const removed = await restateClaudeCodeOutcomes(store, claudeCodeOutcomeIds(lower), timezone);
+    // accepted 3 → 1 and rejected 1 → 0: three outcome events go
+    expect(removed).toBe(3);
+    const [ana] = await store.query<Record<string, string>>(
+      `select sum(accepted)::text as accepted, sum(rejected)::text as rejected,
+              sum(tasks)::text as tasks
+         from daily_rollups where person_id = 'ana@acme.test' and day = '2026-11-10'`,
+    );
+    expect(ana).toEqual({ accepted: '1', rejected: '0', tasks: '1' });
+    const [events] = await store.query<{ n: string }>(
+      "select count(*)::text as n from outcome_events where source = 'claude-code'",
+    );
+    expect(events.n).toBe('1');
+    // the same page again removes nothing more
+    expect(await restateClaudeCodeOutcomes(store, claudeCodeOutcomeIds(lower), timezone)).toBe(0);
   });
 
   it('keeps core_metrics per actor and day, the latest pull winning', async () => {

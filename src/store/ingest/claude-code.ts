@@ -127,3 +127,34 @@ export function claudeCodeActivity(body: unknown): ClaudeCodeActivity[] {
   }
   return out;
 }
+
+/**
+ * The outcome ids each record of a report page stands for, by record: a restated day whose
+ * counts went down leaves ids that must go (see restateClaudeCodeOutcomes).
+ */
+export function claudeCodeOutcomeIds(body: unknown): { prefix: string; ids: string[] }[] {
+  const out: { prefix: string; ids: string[] }[] = [];
+  for (const row of claudeCodeToRows(body)) {
+    if (!('data' in row)) continue;
+    const data = row.data as { type?: string; id?: string };
+    if (data.type !== 'outcome' || typeof data.id !== 'string') continue;
+    // claude-code:<day>:<person>:<tool>:<outcome>:<i>
+    const prefix = data.id.split(':').slice(0, 3).join(':') + ':';
+    let entry = out.find((e) => e.prefix === prefix);
+    if (!entry) {
+      entry = { prefix, ids: [] };
+      out.push(entry);
+    }
+    entry.ids.push(data.id);
+  }
+  // records with no tool actions at all: every stored outcome of that day goes
+  const records = (body as { data?: Record_[] } | null)?.data;
+  for (const record of Array.isArray(records) ? records : []) {
+    const person = record?.actor?.email_address ?? record?.actor?.api_key_name;
+    const day = dayOf(record?.date)?.slice(0, 10);
+    if (!person || !day) continue;
+    const prefix = `claude-code:${day}:${person}:`;
+    if (!out.some((e) => e.prefix === prefix)) out.push({ prefix, ids: [] });
+  }
+  return out;
+}

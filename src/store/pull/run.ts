@@ -3,10 +3,14 @@
 // their buckets, events de-duplicate by id), then move the cursor. A failed pull leaves the
 // cursor where it was: the next one reads the same window again, and nothing counts twice.
 import type { PriceTable } from '../../policy/price.ts';
-import { writeClaudeCodeActivity } from '../claude-code-activity.ts';
+import { restateClaudeCodeOutcomes, writeClaudeCodeActivity } from '../claude-code-activity.ts';
 import type { Store } from '../db.ts';
 import { anthropicUsageToRows } from '../ingest/anthropic.ts';
-import { claudeCodeActivity, claudeCodeToRows } from '../ingest/claude-code.ts';
+import {
+  claudeCodeActivity,
+  claudeCodeOutcomeIds,
+  claudeCodeToRows,
+} from '../ingest/claude-code.ts';
 import { litellmToRows } from '../ingest/litellm.ts';
 import type { IngestRow } from '../ingest/native.ts';
 import { openaiUsageToRows } from '../ingest/openai.ts';
@@ -90,7 +94,11 @@ export async function pullSource(
     });
     addTotals(totals, result.totals);
     // Claude Code core_metrics (sessions, lines, commits, pull requests) are kept apart
-    if (source === 'claude-code') await writeClaudeCodeActivity(store, claudeCodeActivity(body));
+    // and a restated day whose tool-action counts went down loses the outcomes it no longer has
+    if (source === 'claude-code') {
+      await writeClaudeCodeActivity(store, claudeCodeActivity(body));
+      await restateClaudeCodeOutcomes(store, claudeCodeOutcomeIds(body), settings.timezone);
+    }
     options.onPage?.(count, totals);
   }
   if (totals.failedChunks === 0) await moveCursor(store, source, now, totals.rows);
