@@ -58,7 +58,14 @@ async function keepClaudeCodeActivity(store: Store, path: string, timezone: stri
     store,
     pages.flatMap((p) => claudeCodeActivity(p)),
   );
+  // a restated day whose tool-action counts went down loses the outcomes it no longer has
+  await restateClaudeCodeOutcomes(
+    store,
+    pages.flatMap((p) => claudeCodeOutcomeIds(p)),
+    timezone,
+  );
 }
+
 const post = (message: ImportMessage) => parentPort?.postMessage(message);
 
 await withStore(job, async (store) => {

@@ -69,7 +69,7 @@ describe('unpricedModels', () => {
   it('shows a viewer only names used by min_group_size people, and refuses a member', async () => {
     const viewer = await api.gql(api.keys.viewer.key, QUERY);
     const rows = (
-      viewer.body.data?.unpricedModels as { data: { model: string; people: unknown }[] }
+      viewer.body.data!.unpricedModels as { data: { model: string; people: unknown }[] }
     ).data;
     expect(rows.map((r) => [r.model, r.people])).toEqual([['claude-sonnet-4-5-20250929', null]]);
     const member = await api.gql(api.keys.member.key, QUERY);
