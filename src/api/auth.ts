@@ -2,10 +2,12 @@
 // database leak reveals no usable key. Pseudonyms are an HMAC of the person id under a
 // server secret kept in the database, stable across restarts and instances.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Caller } from '../app/caller.ts';
 import { isRole, type Role } from '../app/roles.ts';
 import { ApiKey, ServerSecret } from '../store/entities/api-key.ts';
+import { KEY_REVOKED_CHANNEL } from '../store/key-revocations.ts';
 
 export type { ApiKey, Caller };
 
@@ -56,12 +58,21 @@ export async function listApiKeys(em: EntityManager): Promise<ApiKey[]> {
   return em.find(ApiKey, {}, { orderBy: { createdAt: 'asc', id: 'asc' } });
 }
 
-/** Returns false when no active key has that id. */
+/** Revocations made in this process, for key caches that do not listen on the database. */
+export const revokedHere = new EventEmitter<{ revoked: [keyId: string] }>();
+
+/**
+ * Returns false when no active key has that id. Every server instance hears of the
+ * revocation at once (NOTIFY on KEY_REVOKED_CHANNEL, and in this process directly), so a
+ * cached key stops working everywhere without waiting for its cache entry to expire.
+ */
 export async function revokeApiKey(em: EntityManager, id: string): Promise<boolean> {
   const key = await em.findOne(ApiKey, { id, revokedAt: null });
   if (!key) return false;
   key.revokedAt = new Date();
   await em.flush();
+  revokedHere.emit('revoked', id);
+  await em.execute('select pg_notify(?, ?)', [KEY_REVOKED_CHANNEL, id]);
   return true;
 }
 

@@ -15,6 +15,7 @@ import {
 } from '../store/ingest/otlp.ts';
 import { type IngestTotals, ingestBatch } from '../store/loader.ts';
 import { bearerToken } from './auth.ts';
+import { readLimitedBody } from './body.ts';
 import { decodeTraceRequest, encodeTraceResponse } from './otlp-protobuf.ts';
 import type { KeyAuthenticator } from './server.ts';
 import { sendJson } from './server.ts';
@@ -75,7 +76,7 @@ export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse
   }
   let body: unknown;
   try {
-    let bytes = await readBody(req, deps.maxBodyBytes);
+    let bytes = await readBody(req, res, deps.maxBodyBytes);
     // the limit holds for the inflated body too: a small gzip bomb cannot grow past it
     if (encoding === 'gzip') bytes = await gunzip(bytes, { maxOutputLength: deps.maxBodyBytes });
     body = protobufBody ? decodeTraceRequest(bytes) : JSON.parse(bytes.toString('utf8'));
@@ -150,22 +151,12 @@ export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse
 
 class BodyTooLarge extends Error {}
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new BodyTooLarge(`body exceeds the ${limit}-byte limit: export smaller batches`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+/** The body; past the limit the rest is read and dropped (a 413, not a reset connection). */
+async function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer> {
+  const bytes = await readLimitedBody(req, res, limit);
+  if (bytes === null)
+    throw new BodyTooLarge(`body exceeds the ${limit}-byte limit: export smaller batches`);
+  return bytes;
 }
 
 function summary(totals: IngestTotals) {

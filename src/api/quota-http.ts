@@ -8,6 +8,7 @@ import { DomainError, InvalidRequestError } from '../app/errors.ts';
 import { quotaFor } from '../app/quota.ts';
 import type { Store } from '../store/db.ts';
 import { bearerToken, type Caller } from './auth.ts';
+import { readLimitedBody } from './body.ts';
 import { quotaCheckJson } from './schema/quota.ts';
 
 export const QUOTA_CHECK_PATH = '/v1/quota/check';
@@ -44,7 +45,8 @@ export async function handleQuotaCheck(
   const caller = await deps.keys.authenticate(token);
   if ('reason' in caller) return fail(401, 'UNAUTHENTICATED', caller.reason);
 
-  const text = await readBody(req, deps.maxBodyBytes);
+  const bytes = await readLimitedBody(req, res, deps.maxBodyBytes);
+  const text = bytes?.toString('utf8') ?? null;
   if (text === null)
     return fail(
       413,
@@ -106,15 +108,3 @@ export async function handleQuotaCheck(
 }
 
 const AUTH_HEADER = { 'WWW-Authenticate': 'Bearer realm="quotient"' };
-
-/** The body as text, or null once it passes `limit` bytes (chunked bodies included). */
-async function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) return null;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}

@@ -14,6 +14,7 @@ import { type Logger, pino } from 'pino';
 import { type Audit, auditFor } from '../app/audit.ts';
 import { pendingMigrations, type Store } from '../store/db.ts';
 import type { PersonFallback } from '../store/ingest/otlp.ts';
+import { keyRevocationFeed } from '../store/key-revocations.ts';
 import { armorPlugin } from './armor.ts';
 import {
   bearerToken,
@@ -22,6 +23,7 @@ import {
   loadPseudonymSecret,
   type Pseudonymizer,
   pseudonymizer,
+  revokedHere,
   touchApiKey,
 } from './auth.ts';
 import { BACKUP_PATH, handleBackup } from './backup-http.ts';
@@ -29,6 +31,14 @@ import { consoleHandler, graphiqlPage } from './console.ts';
 import type { Context } from './context.ts';
 import { csrfPlugin } from './csrf.ts';
 import { registerApiEntities } from './entities.ts';
+import {
+  type ApiLimits,
+  evaluationCostPlugin,
+  limitsFromEnv,
+  type RateLimiter,
+  rateLimiter,
+  subscriptionCapPlugin,
+} from './limits.ts';
 import { createMetrics, handleMetrics, METRICS_PATH } from './metrics.ts';
 import { createOidc, type OidcConfig, oidcConfigFromEnv } from './oidc.ts';
 import { handleOtlpTraces } from './otlp.ts';
@@ -48,6 +58,8 @@ export type ServerOptions = {
   production?: boolean;
   /** how long a validated key is trusted before it is looked up again (revocation delay) */
   keyCacheMs?: number;
+  /** rate, subscription and evaluation limits (default: limitsFromEnv) */
+  limits?: Partial<ApiLimits>;
   /** request bodies above this get 413 */
   maxBodyBytes?: number;
   /** who an OTLP span naming no person is attributed to (default: its service) */
@@ -82,7 +94,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   registerApiEntities(store);
 
-  const keys = keyAuthenticator(store, options.keyCacheMs ?? 5_000, log);
+  const limits = { ...limitsFromEnv(), ...options.limits };
+  const keys = keyAuthenticator(
+    store,
+    options.keyCacheMs ?? 5_000,
+    rateLimiter(limits.requestsPerSecond),
+    log,
+  );
   const secret = pseudonymSource(store);
   const metrics = createMetrics({ store, log, key: options.metrics?.key });
   const metricsApart = options.metrics?.port != null;
@@ -117,6 +135,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       armorPlugin(),
       csrfPlugin(),
       requestContextPlugin(keys, sessions, secret, store, log),
+      evaluationCostPlugin(limits),
+      subscriptionCapPlugin(limits),
       chunkedBodyLimitPlugin(maxBodyBytes),
       metrics.yogaPlugin(),
     ],
@@ -136,6 +156,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const started = performance.now();
     log.debug({ method: req.method, url: req.url }, 'request started');
     metrics.observe(req, res, started);
+    // a body left unread (an early 413, 401 or 403) is read to its end and dropped, so that
+    // the client gets the answer and its connection stays usable instead of being reset
+    res.on('finish', () => {
+      if (!req.complete && !req.destroyed) req.resume();
+    });
     if (log.isLevelEnabled('info'))
       res.on('finish', () => {
         log.info(
@@ -186,9 +211,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (await handleConsole(req, res, path)) return;
       sendJson(res, 404, { error: `no route ${path}: the API is at /graphql` });
     } catch (error) {
-      const down =
-        isDatabaseUnavailable(error) ||
-        (error as { extensions?: { code?: unknown } }).extensions?.code === 'UNAVAILABLE';
+      const extensions = (
+        error as { extensions?: { code?: unknown; http?: { headers?: Record<string, string> } } }
+      ).extensions;
+      if (extensions?.code === 'RATE_LIMITED' && !res.headersSent) {
+        return sendJson(
+          res,
+          429,
+          { error: (error as Error).message, code: 'RATE_LIMITED' },
+          extensions.http?.headers ?? {},
+        );
+      }
+      const down = isDatabaseUnavailable(error) || extensions?.code === 'UNAVAILABLE';
       // an unreachable database is an expected condition: a warning without a stack
       if (down) log.warn({ url: req.url, reason: describe(error) }, 'database unavailable');
       else log.error({ err: error }, 'request failed');
@@ -415,23 +449,52 @@ function unavailableError(error: unknown) {
 
 export type KeyAuthenticator = {
   authenticate(token: string): Promise<Caller | { reason: string }>;
-  /** waits for pending last-used writes (on shutdown) */
+  /** waits for pending last-used writes and stops listening for revocations (on shutdown) */
   settle(): Promise<void>;
 };
 
-/** Validates keys against api_keys, trusting a validated key for `ttlMs`. */
-function keyAuthenticator(store: Store, ttlMs: number, log: Logger): KeyAuthenticator {
+/** How long a failed key lookup is remembered: a repeated bogus key costs no database read. */
+const FAILED_KEY_CACHE_MS = 30_000;
+const KEY_CACHE_ENTRIES = 10_000;
+
+/**
+ * Validates keys against api_keys, trusting a validated key for `ttlMs` and a failed lookup
+ * for FAILED_KEY_CACHE_MS. A revocation anywhere evicts the key at once (revocationFeed).
+ * Each authenticated request takes one token from its key's rate-limit bucket.
+ */
+function keyAuthenticator(
+  store: Store,
+  ttlMs: number,
+  limiter: RateLimiter,
+  log: Logger,
+): KeyAuthenticator {
   const cache = new Map<string, { caller: Caller; until: number }>();
+  const failed = new Map<string, { result: { reason: string }; until: number }>();
   const touched = new Map<string, number>();
   const pending = new Set<Promise<void>>();
+  const feed = keyRevocationFeed(
+    store,
+    revokedHere,
+    (keyId) => {
+      for (const [token, entry] of cache) if (entry.caller.keyId === keyId) cache.delete(token);
+    },
+    () => cache.clear(),
+    log,
+  );
   return {
     async settle() {
       await Promise.allSettled([...pending]);
+      await feed.close();
     },
     async authenticate(token) {
       const now = Date.now();
       const hit = cache.get(token);
-      if (hit && hit.until > now) return hit.caller;
+      if (hit && hit.until > now) {
+        await limiter.take(hit.caller.keyId);
+        return hit.caller;
+      }
+      const miss = failed.get(token);
+      if (miss && miss.until > now) return miss.result;
       let result: Caller | { reason: string };
       try {
         result = await findCaller(store.em(), token);
@@ -441,10 +504,12 @@ function keyAuthenticator(store: Store, ttlMs: number, log: Logger): KeyAuthenti
       }
       if ('reason' in result) {
         cache.delete(token);
+        if (failed.size >= KEY_CACHE_ENTRIES) failed.clear();
+        failed.set(token, { result, until: now + FAILED_KEY_CACHE_MS });
         return result;
       }
       if (ttlMs > 0) {
-        if (cache.size > 10_000) cache.clear();
+        if (cache.size >= KEY_CACHE_ENTRIES) cache.clear();
         cache.set(token, { caller: result, until: now + ttlMs });
       }
       // last_used_at at most once a minute per key, off the request path
@@ -454,6 +519,7 @@ function keyAuthenticator(store: Store, ttlMs: number, log: Logger): KeyAuthenti
           log.warn({ err }, 'could not record key use'),
         );
       }
+      await limiter.take(result.keyId);
       return result;
     },
   };

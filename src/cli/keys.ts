@@ -119,7 +119,7 @@ export function registerKeysCommands(program: Command): void {
   keys
     .command('revoke')
     .description(
-      'revoke a key by its id (see `keys list`); servers stop accepting it within seconds',
+      'revoke a key by its id (see `keys list`); every server stops accepting it at once',
     )
     .argument('<id>', 'key id, e.g. k_3f9a2c1b7d')
     .addOption(dataDirOption())

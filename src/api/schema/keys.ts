@@ -83,7 +83,7 @@ builder.mutationFields((t) => ({
   revokeApiKey: t.field({
     type: ApiKeyRef,
     authScopes: { admin: true },
-    description: 'Revoke a key; servers stop accepting it within the key cache time (5 s).',
+    description: 'Revoke a key; every server instance stops accepting it at once.',
     args: { id: t.arg.string({ required: true }) },
     errors: { types: [NotFoundError] },
     resolve: async (_root, args, ctx) => {
