@@ -15,8 +15,10 @@ import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Context } from './context.ts';
 
 export type ApiLimits = {
-  /** requests per second one key may make (a burst of this many, refilled each second); 0: no limit */
+  /** requests one key may make per window (rateWindowSeconds); 0: no limit */
   requestsPerSecond: number;
+  /** the window of requestsPerSecond, in seconds (1 unless a test needs a slower clock) */
+  rateWindowSeconds: number;
   /** open subscriptions (SSE streams) of one key */
   subscriptionsPerKey: number;
   /** open subscriptions on this instance */
@@ -33,6 +35,7 @@ function fromEnv(name: string, fallback: number): number {
 export function limitsFromEnv(): ApiLimits {
   return {
     requestsPerSecond: fromEnv('QUOTIENT_RATE_LIMIT_PER_SECOND', 1_000),
+    rateWindowSeconds: 1,
     subscriptionsPerKey: fromEnv('QUOTIENT_SUBSCRIPTIONS_PER_KEY', 10),
     subscriptionsTotal: fromEnv('QUOTIENT_SUBSCRIPTIONS_TOTAL', 1_000),
     maxEvaluationCost: fromEnv('QUOTIENT_MAX_EVALUATION_COST', 4),
@@ -52,9 +55,9 @@ export function tooManyRequests(message: string, retryAfterSeconds: number) {
 export type RateLimiter = { take(keyId: string): Promise<void> };
 
 /** A token bucket per key; `take` throws tooManyRequests when the key's bucket is empty. */
-export function rateLimiter(requestsPerSecond: number): RateLimiter {
+export function rateLimiter(requestsPerSecond: number, windowSeconds = 1): RateLimiter {
   if (requestsPerSecond <= 0) return { take: async () => {} };
-  const limiter = new RateLimiterMemory({ points: requestsPerSecond, duration: 1 });
+  const limiter = new RateLimiterMemory({ points: requestsPerSecond, duration: windowSeconds });
   return {
     async take(keyId) {
       try {
@@ -63,7 +66,7 @@ export function rateLimiter(requestsPerSecond: number): RateLimiter {
         if (!(error instanceof RateLimiterRes)) throw error;
         const seconds = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
         throw tooManyRequests(
-          `rate limit: this key may make ${requestsPerSecond} requests per second; retry in ${seconds} s`,
+          `rate limit: this key may make ${requestsPerSecond} requests per ${windowSeconds === 1 ? 'second' : `${windowSeconds} s`}; retry in ${seconds} s`,
           seconds,
         );
       }

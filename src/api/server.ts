@@ -98,7 +98,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const keys = keyAuthenticator(
     store,
     options.keyCacheMs ?? 5_000,
-    rateLimiter(limits.requestsPerSecond),
+    rateLimiter(limits.requestsPerSecond, limits.rateWindowSeconds),
     log,
   );
   const secret = pseudonymSource(store);
