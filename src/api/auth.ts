@@ -6,8 +6,10 @@ import { EventEmitter } from 'node:events';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Caller } from '../app/caller.ts';
 import { isRole, type Role } from '../app/roles.ts';
-import { ApiKey, ServerSecret } from '../store/entities/api-key.ts';
+import { ApiKey } from '../store/entities/api-key.ts';
 import { KEY_REVOKED_CHANNEL } from '../store/key-revocations.ts';
+import { sharedSecret } from '../store/secrets.ts';
+import type { Queryable } from '../store/sql-text.ts';
 
 export type { ApiKey, Caller };
 
@@ -112,15 +114,8 @@ export async function touchApiKey(em: EntityManager, keyId: string): Promise<voi
 const PSEUDONYM_SECRET = 'pseudonym-hmac-key';
 
 /** The pseudonym secret, created on first use; concurrent instances agree on one value. */
-export async function loadPseudonymSecret(em: EntityManager): Promise<Buffer> {
-  const existing = await em.findOne(ServerSecret, { name: PSEUDONYM_SECRET });
-  if (existing) return Buffer.from(existing.value, 'base64');
-  await em.execute(
-    'insert into server_secrets (name, value) values (?, ?) on conflict do nothing',
-    [PSEUDONYM_SECRET, randomBytes(32).toString('base64')],
-  );
-  const row = await em.fork().findOneOrFail(ServerSecret, { name: PSEUDONYM_SECRET });
-  return Buffer.from(row.value, 'base64');
+export function loadPseudonymSecret(store: Queryable): Promise<Buffer> {
+  return sharedSecret(store, PSEUDONYM_SECRET);
 }
 
 export type Pseudonymizer = (personId: string) => string;

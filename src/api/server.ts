@@ -15,6 +15,7 @@ import { type Audit, auditFor } from '../app/audit.ts';
 import { pendingMigrations, type Store } from '../store/db.ts';
 import type { PersonFallback } from '../store/ingest/otlp.ts';
 import { keyRevocationFeed } from '../store/key-revocations.ts';
+import { ping } from '../store/secrets.ts';
 import { armorPlugin } from './armor.ts';
 import {
   bearerToken,
@@ -237,7 +238,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   async function ready(res: ServerResponse) {
     try {
-      await withTimeout(store.query('select 1'), 2_000, 'database did not answer within 2 s');
+      await withTimeout(ping(store), 2_000, 'database did not answer within 2 s');
       const pending = await withTimeout(
         pendingMigrations(store),
         5_000,
@@ -529,7 +530,7 @@ function keyAuthenticator(
 function pseudonymSource(store: Store): () => Promise<Pseudonymizer> {
   let pending: Promise<Pseudonymizer> | null = null;
   return () => {
-    pending ??= loadPseudonymSecret(store.em())
+    pending ??= loadPseudonymSecret(store)
       .then(pseudonymizer)
       .catch((error) => {
         pending = null;

@@ -9,7 +9,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isRole, type Role } from '../app/roles.ts';
 import type { Store } from '../store/db.ts';
-import { ApiKey, ServerSecret } from '../store/entities/api-key.ts';
+import { ApiKey } from '../store/entities/api-key.ts';
+import { sharedSecret } from '../store/secrets.ts';
 import type { Caller } from './auth.ts';
 
 export const SESSION_COOKIE = 'quotient_session';
@@ -223,16 +224,8 @@ export function sameOrigin(req: IncomingMessage): boolean {
   }
 }
 
-async function loadSessionSecret(store: Store): Promise<Buffer> {
-  const em = store.em();
-  const existing = await em.findOne(ServerSecret, { name: SESSION_SECRET });
-  if (existing) return Buffer.from(existing.value, 'base64');
-  await em.execute(
-    'insert into server_secrets (name, value) values (?, ?) on conflict do nothing',
-    [SESSION_SECRET, randomBytes(32).toString('base64')],
-  );
-  const row = await em.fork().findOneOrFail(ServerSecret, { name: SESSION_SECRET });
-  return Buffer.from(row.value, 'base64');
+function loadSessionSecret(store: Store): Promise<Buffer> {
+  return sharedSecret(store, SESSION_SECRET);
 }
 
 export async function readJsonBody(req: IncomingMessage, limit = 16_384): Promise<unknown> {

@@ -18,6 +18,7 @@
 import { audiencesOf, type EscalationDraft } from '../engine/escalations.ts';
 import type { Store } from '../store/db.ts';
 import type { EscalationToRecord } from '../store/escalations.ts';
+import { queryableOf } from '../store/sql-text.ts';
 import {
   claimUnnotifiedEscalations,
   type EscalationToNotify,
@@ -322,9 +323,7 @@ export async function fanOut(
   limit = 200,
 ): Promise<{ escalations: number; notifications: number }> {
   return store.transaction(async (client) => {
-    const db = {
-      query: async (text: string, params?: unknown[]) => (await client.query(text, params)).rows,
-    };
+    const db = queryableOf(client);
     const escalations = await claimUnnotifiedEscalations(db as never, limit);
     if (escalations.length === 0) return { escalations: 0, notifications: 0 };
     const people = new Set<string>();

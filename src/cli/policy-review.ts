@@ -5,8 +5,10 @@
 // window, a usage error).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import { loadPseudonymSecret, pseudonymizer } from '../api/auth.ts';
 import { apiEntities } from '../api/entities.ts';
+import { auditFor } from '../app/audit.ts';
+import { aggregatesOnly, visibleReader } from '../app/policy-review.ts';
+import { privacyFor } from '../app/privacy.ts';
 import { type ImpactReport, impactReplay, WindowError } from '../engine/impact.ts';
 import { type ImpactFormat, renderImpact } from '../engine/impact-render.ts';
 import { analyzePolicy } from '../policy/analyze.ts';
@@ -240,16 +242,23 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
         const b = await loadSide(newRef, store.get);
         const s = await store.get();
         const named = flags.asRole === 'governance';
-        const pseudonym = named ? null : pseudonymizer(await loadPseudonymSecret(s.em()));
-        const report: ImpactReport = await impactReplay({
-          reader: usageReader(s),
+        // the same privacy as the API's policyImpact for the role asked (src/app/privacy.ts)
+        const caller = {
+          keyId: 'local',
+          name: 'quotient policy impact',
+          role: named ? ('governance' as const) : ('viewer' as const),
+          person: null,
+        };
+        const view = await privacyFor(s).view({ caller, audit: auditFor(s, caller) });
+        const replayed: ImpactReport = await impactReplay({
+          reader: named ? usageReader(s) : visibleReader(usageReader(s), view.visibleTeams ?? []),
           costs: storeCostReader(s),
           from: { ir: a.ir, label: a.label },
           to: { ir: b.ir, label: b.label },
           window: flags.window,
-          identity: (id) =>
-            pseudonym ? { id: pseudonym(id), masked: true } : { id, masked: false },
+          identity: (id) => view.identity(id, 'impact'),
         });
+        const report = named ? replayed : aggregatesOnly(replayed, view);
         process.stdout.write(renderImpact(report, flags.format));
       } catch (error) {
         if (error instanceof SideError || error instanceof WindowError) return fail(error.message);

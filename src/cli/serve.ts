@@ -13,6 +13,7 @@ import { type Config, exportFlagsToEnv, loadConfig, settingOption } from '../con
 import { createSenders } from '../notify/index.ts';
 import { openStore } from '../store/db.ts';
 import { parsePersonFallback } from '../store/ingest/otlp.ts';
+import { activeKeyCount } from '../store/secrets.ts';
 import { seedIfEmpty } from '../store/seed.ts';
 import { createLogger } from './logger.ts';
 import { removeServerFile, writeServerFile } from './server-file.ts';
@@ -121,13 +122,11 @@ export function registerServeCommand(program: Command): void {
             'warming the leaderboards failed; the first board request evaluates them instead',
           ),
         );
-      const active = await store.query<{ n: string }>(
-        'select count(*) as n from api_keys where revoked_at is null',
-      );
+      const active = await activeKeyCount(store);
       // a first admin key, so a new user can start at once (the embedded database allows
       // one process: `quotient keys` cannot run beside the server); shown this once only
       const bootstrap =
-        Number(active[0]?.n ?? 0) === 0
+        active === 0
           ? await createApiKey(store.em(), { role: 'admin', name: 'bootstrap admin' })
           : null;
       process.stdout.write(

@@ -4,8 +4,8 @@
 //
 // - Eligibility and exclusion (opt-in, restricted teams, ...) are the policy's `eligible`
 //   and `exclude` rules, applied by the evaluator.
-// - Public views (callers who do not see names) also never show people from restricted
-//   teams, or restricted teams themselves, whatever the policy says (DESIGN principle 3);
+// - Public views leave out the subjects src/app/privacy.ts hides (restricted teams and
+//   their members, teams smaller than min_group_size), whatever the policy says;
 //   ranks are then renumbered so the gaps do not betray where someone was.
 // - Public views also leave out cohorts with fewer than the policy's min_group_size
 //   ranked subjects (k-anonymity).
@@ -69,8 +69,17 @@ export class UnknownBoardError extends Error {
 export type BoardOptions = {
   /** keep only this cohort */
   cohort?: string | null;
-  /** false for callers who do not see names: restricted teams are left off */
-  named: boolean;
+  /**
+   * Subjects this caller may not see (src/app/privacy.ts decides), or null for callers who
+   * see everything; with a set, cohorts smaller than min_group_size are left off too.
+   */
+  hidden: HiddenOf | null;
+};
+
+/** Hidden subjects per evaluation; `key` names the view in the per-evaluation memo. */
+export type HiddenOf = {
+  key: string;
+  of: (evaluation: Evaluation) => ReadonlySet<string> | null;
 };
 
 /** The instant whose evaluation gives the previous window of a board evaluated at `now`. */
@@ -105,10 +114,12 @@ function visibleRanks(
   ruleSet: RuleSet,
   evaluation: Evaluation,
   board: string,
-  named: boolean,
+  hidden: (evaluation: Evaluation) => ReadonlySet<string> | null,
+  view: string,
 ): Ranked {
-  return memoized(evaluation, `ranks|${board}|${named}`, () =>
-    computeVisibleRanks(ruleSet, evaluation, board, named),
+  // the hidden set depends only on the evaluation's directory and whether names are seen
+  return memoized(evaluation, `ranks|${board}|${view}`, () =>
+    computeVisibleRanks(ruleSet, evaluation, board, hidden(evaluation)),
   );
 }
 
@@ -124,26 +135,14 @@ function computeVisibleRanks(
   ruleSet: RuleSet,
   evaluation: Evaluation,
   board: string,
-  named: boolean,
+  hidden: ReadonlySet<string> | null,
 ): Ranked {
   const result = evaluation.result.leaderboards[board];
-  const kind = ruleSet.ir.leaderboards[board].subject;
-  const restricted = new Set<string>();
-  if (!named) {
-    const restrictedTeams = new Set(
-      evaluation.directory.teams.filter((t) => t.sensitivity === 'restricted').map((t) => t.id),
-    );
-    if (kind === 'team') for (const t of restrictedTeams) restricted.add(t);
-    else {
-      for (const p of evaluation.directory.people)
-        if (p.team && restrictedTeams.has(p.team)) restricted.add(p.id);
-    }
-  }
   const out: Ranked = new Map();
   for (const [cohort, ranked] of Object.entries(result?.cohorts ?? {})) {
-    const kept = ranked.filter((r) => !restricted.has(r.id));
+    const kept = hidden ? ranked.filter((r) => !hidden.has(r.id)) : ranked;
     // k-anonymity: a public cohort smaller than min_group_size is not shown at all
-    if (!named && kept.length < ruleSet.ir.privacy.minGroupSize) continue;
+    if (hidden && kept.length < ruleSet.ir.privacy.minGroupSize) continue;
     const rows = kept.map((r, i) => ({ rank: i + 1, score: r.score, id: r.id }));
     out.set(cohort, { rows, rankOf: new Map(rows.map((r) => [r.id, r.rank])) });
   }
@@ -162,9 +161,10 @@ export function boardView(
   const tz = ruleSet.ir.timezone;
   const asOf = new Date(current.result.now);
   const bounds = periodBounds(b.window, asOf, tz);
-  const now = visibleRanks(ruleSet, current, board, options.named);
+  const hiddenOf: HiddenOf = options.hidden ?? { key: 'all', of: () => null };
+  const now = visibleRanks(ruleSet, current, board, hiddenOf.of, hiddenOf.key);
   const before: Ranked = previous
-    ? visibleRanks(ruleSet, previous, board, options.named)
+    ? visibleRanks(ruleSet, previous, board, hiddenOf.of, hiddenOf.key)
     : new Map();
   const subjects = subjectIndex(current, b.subject);
   const cohorts = [...now.keys()].sort();

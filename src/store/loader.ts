@@ -598,47 +598,60 @@ async function upsertDirectory(
       [[...referenced].sort()],
     );
   }
+  // Directory rows are patches: a field the row leaves out keeps its stored value. Every
+  // team exists by now (placeholders above), so teams are updated; people are inserted
+  // when new, then updated.
   if (teams.length > 0) {
     await client.query(
-      `insert into teams (id, name, parent_id, cost_center, sensitivity, owner, from_directory)
-       select id, coalesce(name, id), parent_id, cost_center, sensitivity, owner, true
+      `update teams set name = coalesce(t.name, teams.name),
+              parent_id = coalesce(t.parent_id, teams.parent_id),
+              cost_center = coalesce(t.cost_center, teams.cost_center),
+              sensitivity = coalesce(t.sensitivity, teams.sensitivity),
+              owner = coalesce(t.owner, teams.owner), from_directory = true, updated_at = now()
          from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
            as t(id, name, parent_id, cost_center, sensitivity, owner)
-         order by id
-       on conflict (id) do update set
-         name = excluded.name, parent_id = excluded.parent_id, cost_center = excluded.cost_center,
-         sensitivity = excluded.sensitivity, owner = excluded.owner, from_directory = true,
-         updated_at = now()`,
+        where teams.id = t.id`,
       [
         teams.map((t) => t.team),
-        teams.map((t) => t.name),
-        teams.map((t) => t.parent),
-        teams.map((t) => t.cost_center),
-        teams.map((t) => t.sensitivity),
-        teams.map((t) => t.owner),
+        teams.map((t) => t.name ?? null),
+        teams.map((t) => t.parent ?? null),
+        teams.map((t) => t.cost_center ?? null),
+        teams.map((t) => t.sensitivity ?? null),
+        teams.map((t) => t.owner ?? null),
       ],
     );
   }
   if (people.length > 0) {
+    const columns = [
+      people.map((p) => p.person),
+      people.map((p) => p.name ?? null),
+      people.map((p) => p.team ?? null),
+      people.map((p) => p.role ?? null),
+      people.map((p) => p.manager ?? null),
+      people.map((p) => p.opted_in ?? null),
+      people.map((p) => (p.attributes === undefined ? null : JSON.stringify(p.attributes))),
+    ];
+    const input = `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::jsonb[])
+           as t(id, name, team_id, role, manager_id, opted_in, attributes)`;
     await client.query(
       `insert into people (id, name, team_id, role, manager_id, opted_in, attributes, from_directory)
-       select id, name, team_id, role, manager_id, opted_in, attributes, true
-         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::jsonb[])
-           as t(id, name, team_id, role, manager_id, opted_in, attributes)
+       select id, name, team_id, role, manager_id, coalesce(opted_in, false),
+              coalesce(attributes, '{}'::jsonb), true
+         from ${input}
          order by id
-       on conflict (id) do update set
-         name = excluded.name, team_id = excluded.team_id, role = excluded.role,
-         manager_id = excluded.manager_id, opted_in = excluded.opted_in,
-         attributes = excluded.attributes, from_directory = true, updated_at = now()`,
-      [
-        people.map((p) => p.person),
-        people.map((p) => p.name),
-        people.map((p) => p.team),
-        people.map((p) => p.role),
-        people.map((p) => p.manager),
-        people.map((p) => p.opted_in),
-        people.map((p) => JSON.stringify(p.attributes)),
-      ],
+       on conflict (id) do nothing`,
+      columns,
+    );
+    await client.query(
+      `update people set name = coalesce(t.name, people.name),
+              team_id = coalesce(t.team_id, people.team_id), role = coalesce(t.role, people.role),
+              manager_id = coalesce(t.manager_id, people.manager_id),
+              opted_in = coalesce(t.opted_in, people.opted_in),
+              attributes = coalesce(t.attributes, people.attributes), from_directory = true,
+              updated_at = now()
+         from ${input}
+        where people.id = t.id`,
+      columns,
     );
   }
   if (autoPeople.size > 0) {

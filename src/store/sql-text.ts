@@ -7,3 +7,13 @@ export type Queryable = Pick<Store, 'query'>;
 /** A timestamptz column as an ISO-8601 UTC string with milliseconds. */
 export const isoText = (col: string) =>
   `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** A transaction's client as a Queryable, so store functions run inside the transaction. */
+export function queryableOf(client: {
+  query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
+}): Queryable {
+  return {
+    query: async <Row extends Record<string, unknown>>(text: string, params?: unknown[]) =>
+      (await client.query(text, params)).rows as Row[],
+  } as Queryable;
+}

@@ -46,7 +46,7 @@ type Entry = {
   score: number;
   movement: { status: string; previousRank: number | null; change: number | null };
   explanation: { facts: { name: string; value: number }[] };
-  person: { id: string; name: string | null; team: { id: string } | null };
+  person: { id: string; name: string | null; team: { id: string } | null } | null;
 };
 
 async function board(key: string, variables: Record<string, unknown>) {
@@ -86,7 +86,8 @@ describe('leaderboard', () => {
     for (const e of viewer.entries) {
       expect(e.masked).toBe(true);
       expect(['ana', 'bo']).not.toContain(e.subjectId);
-      expect(e.person.name).toBeNull();
+      // a masked entry carries no directory entry: its team and role would identify people
+      expect(e.person).toBeNull();
     }
     const member = await board(ana, {});
     expect(member.entries.map((e) => [e.subjectId, e.masked])).toEqual([
@@ -204,7 +205,7 @@ const BUDGETS = `{
     __typename
     ... on BudgetConnection {
       suppressed minGroupSize
-      edges { node { key subjectKind subjectId environment period limit spent percent band } }
+      edges { node { key subjectKind subjectId environment period limit { amount currency } spent { amount } percent band } }
     }
   }
 }`;
@@ -214,8 +215,8 @@ type BudgetRow = {
   subjectKind: string;
   subjectId: string | null;
   environment: string | null;
-  limit: number;
-  spent: number;
+  limit: { amount: string; currency: string };
+  spent: { amount: string };
 };
 
 async function budgets(key: string) {
@@ -231,20 +232,28 @@ describe('budgets', () => {
   it('lists org and team budgets with exact spend', async () => {
     const { rows, suppressed } = await budgets(api.keys.governance.key);
     expect(suppressed).toBe(0);
-    const summary = rows.map((r) => [r.subjectKind, r.subjectId, r.environment, r.limit, r.spent]);
-    expect(summary).toEqual([
-      ['org', null, null, 1000, expect.closeTo(1.86, 9)],
-      ['team', 'eng', null, 100, expect.closeTo(0.76, 9)],
-      ['team', 'eng', 'sandbox', 1, expect.closeTo(0.06, 9)],
-      ['team', 'legal', null, 100, expect.closeTo(0.1, 9)],
-      ['team', 'legal', 'sandbox', 1, 0],
+    const summary = rows.map((r) => [
+      r.subjectKind,
+      r.subjectId,
+      r.environment,
+      r.limit.amount,
+      r.spent.amount,
     ]);
+    expect(summary).toEqual([
+      ['org', null, null, '1000.000000', '1.860000'],
+      ['team', 'eng', null, '100.000000', '0.760000'],
+      ['team', 'eng', 'sandbox', '1.000000', '0.060000'],
+      ['team', 'legal', null, '100.000000', '0.100000'],
+      ['team', 'legal', 'sandbox', '1.000000', '0.000000'],
+    ]);
+    expect(rows[0].limit.currency).toBe('USD');
   });
 
-  it('suppresses teams below min_group_size for viewers', async () => {
+  it('leaves restricted teams out for viewers, and the org total that includes them', async () => {
     const { rows, suppressed } = await budgets(api.keys.viewer.key);
-    expect(suppressed).toBe(2);
-    expect(rows.map((r) => r.subjectId)).toEqual([null, 'eng', 'eng']);
+    // legal is restricted: absent, not even counted; the org budget includes its spend
+    expect(suppressed).toBe(1);
+    expect(rows.map((r) => r.subjectId)).toEqual(['eng', 'eng']);
   });
 });
 
@@ -254,12 +263,14 @@ const USAGE = `query($filter: UsageFilter, $groupBy: [UsageDimension!], $bucket:
     ... on Problem { code message }
     ... on UsageConnection {
       from to suppressedGroups minGroupSize currency
-      edges { node { bucket person team model class people tokens inputTokens outputTokens cost requests } }
+      edges { node { bucket person team model class people tokens inputTokens outputTokens cost { amount currency } requests } }
     }
   }
 }`;
 
-type UsageNode = Record<string, string | number | null>;
+type UsageNode = Record<string, string | number | null> & {
+  cost?: { amount: string; currency: string };
+};
 
 async function usage(key: string, variables: Record<string, unknown>) {
   const res = await api.gql<{ usage: Record<string, unknown> }>(key, USAGE, variables);
@@ -279,16 +290,19 @@ describe('usage', () => {
   it('groups by team over this month (default window) for governance', async () => {
     const u = await usage(api.keys.governance.key, { groupBy: ['team'] });
     expect([u.from, u.to]).toEqual(['2026-11-01', '2026-11-21']);
-    expect(u.rows.map((r) => [r.team, r.people, r.tokens, r.cost, r.requests])).toEqual([
+    expect(u.rows.map((r) => [r.team, r.people, r.tokens, r.cost?.amount, r.requests])).toEqual([
       ['eng', 3, 1_150_000, '0.760000000000', 3],
       ['legal', 1, 1_000_000, '0.100000000000', 1],
     ]);
+    expect(u.rows[0].cost?.currency).toBe('USD');
   });
 
-  it('suppresses groups smaller than min_group_size for viewers', async () => {
+  it('leaves restricted and small teams out of every figure for viewers', async () => {
     const u = await usage(api.keys.viewer.key, { groupBy: ['team'] });
-    expect(u.suppressedGroups).toBe(1);
+    // legal (restricted, one person) is in no group and no total
     expect(u.rows.map((r) => r.team)).toEqual(['eng']);
+    const total = await usage(api.keys.viewer.key, {});
+    expect(total.rows.map((r) => r.tokens)).toEqual([1_150_000]);
   });
 
   it('maps models to classes, and buckets by month', async () => {

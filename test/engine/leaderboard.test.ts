@@ -1,5 +1,7 @@
 // Board views and k-anonymity as pure functions over hand-made evaluations (no database).
+
 import { describe, expect, it } from 'vitest';
+import { boardHiddenOf, viewOf } from '../../src/app/privacy.ts';
 import type { Evaluation } from '../../src/engine/evaluation.ts';
 import { boardView, previousClock } from '../../src/engine/leaderboard.ts';
 import type { Directory } from '../../src/engine/ports.ts';
@@ -94,9 +96,16 @@ const before = evaluation('2026-10-31T23:59:59.999Z', [
   ['h', 'hr', 'engineer', 1, 1],
 ]);
 
+const viewer = viewOf(
+  { keyId: 'k', name: 'viewer', role: 'viewer', person: null },
+  { teams: [], teamless: 0 },
+  ruleSet.ir.privacy.minGroupSize,
+  () => '',
+);
+
 describe('boardView', () => {
   it('shows governance every ranked subject, top N per cohort, with movement', () => {
-    const view = boardView(ruleSet, 'value', now, before, { named: true });
+    const view = boardView(ruleSet, 'value', now, before, { hidden: null });
     expect(view.cohorts).toEqual(['analyst', 'engineer']);
     expect(
       view.entries.map((e) => [e.cohort, e.rank, e.id, e.movement.status, e.movement.change]),
@@ -108,7 +117,9 @@ describe('boardView', () => {
   });
 
   it('leaves restricted teams and small cohorts off public boards, renumbering ranks', () => {
-    const view = boardView(ruleSet, 'value', now, before, { named: false });
+    const view = boardView(ruleSet, 'value', now, before, {
+      hidden: boardHiddenOf(viewer, 'person'),
+    });
     // h (HR, restricted) is gone; the analyst cohort has one member (< min_group_size 2)
     expect(view.entries.map((e) => [e.cohort, e.rank, e.id, e.movement.status])).toEqual([
       ['engineer', 1, 'a', 'up'],
@@ -117,7 +128,7 @@ describe('boardView', () => {
   });
 
   it('filters by cohort and finds the previous window', () => {
-    const view = boardView(ruleSet, 'value', now, null, { named: true, cohort: 'analyst' });
+    const view = boardView(ruleSet, 'value', now, null, { hidden: null, cohort: 'analyst' });
     expect(view.entries.map((e) => e.id)).toEqual(['s']);
     expect(previousClock(ruleSet, 'value', new Date('2026-11-20T12:00:00Z')).toISOString()).toBe(
       '2026-10-31T23:59:59.999Z',

@@ -1,33 +1,19 @@
 // `budgets`: every budget of the active policy with limit, spent, remaining, percent,
 // forecast and band. Facts come from the cached org evaluation; states are re-evaluated
-// at the exact clock (forecasts move with time). Below governance, team budgets of teams
-// smaller than the policy's min_group_size are suppressed (k-anonymity) and person budgets
-// are shown only to that person.
+// at the exact clock (forecasts move with time). The rules are in src/app/budgets.ts; money
+// travels as exact decimals with the currency.
 
 import { resolveArrayConnection } from '@pothos/plugin-relay';
+import { type BudgetRow, budgetsFor } from '../../app/budgets.ts';
 import { NoActivePolicyError } from '../../app/errors.ts';
-import { seesNames } from '../../app/roles.ts';
-import { evaluateAt } from '../../engine/cache.ts';
-import { groupVisible } from '../../engine/privacy.ts';
-import type { BudgetState } from '../../policy/evaluate/types.ts';
-import { activeExtras } from '../../store/exceptions.ts';
 import { builder } from '../builder.ts';
 import { connectionWith } from '../connections.ts';
-import { type Context, identityFor } from '../context.ts';
-import { readService } from '../loaders.ts';
+import { sessionOf } from '../context.ts';
 import { BandEnum } from './band.ts';
+import { MoneyRef, moneyOf } from './money.ts';
 import { ForecastRef, ThresholdRef } from './state.ts';
 
-type BudgetShape = {
-  subjectKind: 'org' | 'team' | 'person';
-  subjectId: string | null;
-  currency: string;
-  /** people in the team (team budgets) */
-  people: number | null;
-  state: BudgetState;
-  /** extra money of approved, unexpired exceptions for this subject */
-  extraMoney: number;
-};
+type BudgetShape = BudgetRow;
 
 const BudgetRef = builder.objectRef<BudgetShape>('Budget').implement({
   description: 'A money budget in its current period.',
@@ -44,30 +30,33 @@ const BudgetRef = builder.objectRef<BudgetShape>('Budget').implement({
     subjectId: t.string({
       nullable: true,
       description: 'The team id, the person id (masked below governance), or null for the org.',
-      resolve: (b, _args, ctx) =>
-        b.subjectKind === 'person' && b.subjectId ? identityFor(ctx, b.subjectId).id : b.subjectId,
+      resolve: (b) => b.shown?.id ?? null,
     }),
     environment: t.string({ nullable: true, resolve: (b) => b.state.environment }),
     currency: t.string({ resolve: (b) => b.currency }),
     period: t.string({ resolve: (b) => b.state.period }),
     periodStart: t.string({ resolve: (b) => b.state.periodStart }),
     periodEnd: t.string({ resolve: (b) => b.state.periodEnd }),
-    limit: t.float({
+    limit: t.field({
+      type: MoneyRef,
       description: 'Money per period, from the policy.',
-      resolve: (b) => b.state.limit,
+      resolve: (b) => moneyOf(b.state.limit, b.currency),
     }),
-    exceptionMoney: t.float({
+    exceptionMoney: t.field({
+      type: MoneyRef,
       description: 'Extra money of approved, unexpired exceptions for this team or person.',
-      resolve: (b) => b.extraMoney,
+      resolve: (b) => moneyOf(b.extraMoney, b.currency),
     }),
-    effectiveLimit: t.float({
+    effectiveLimit: t.field({
+      type: MoneyRef,
       description: 'The limit plus the extra money of active exceptions.',
-      resolve: (b) => b.state.limit + b.extraMoney,
+      resolve: (b) => moneyOf(b.state.limit + b.extraMoney, b.currency),
     }),
-    spent: t.float({ resolve: (b) => b.state.spent }),
-    remaining: t.float({
+    spent: t.field({ type: MoneyRef, resolve: (b) => moneyOf(b.state.spent, b.currency) }),
+    remaining: t.field({
+      type: MoneyRef,
       description: 'effectiveLimit − spent: negative once over.',
-      resolve: (b) => b.state.limit + b.extraMoney - b.state.spent,
+      resolve: (b) => moneyOf(b.state.limit + b.extraMoney - b.state.spent, b.currency),
     }),
     percent: t.float({ description: 'spent ÷ limit × 100', resolve: (b) => b.state.percent }),
     band: t.field({ type: BandEnum, resolve: (b) => b.state.band }),
@@ -83,92 +72,6 @@ const BudgetRef = builder.objectRef<BudgetShape>('Budget').implement({
     }),
   }),
 });
-
-async function loadBudgets(
-  ctx: Context,
-  filter: { team?: string | null },
-): Promise<{ rows: BudgetShape[]; suppressed: number; minGroupSize: number; stale: boolean }> {
-  const service = readService(ctx);
-  const active = await service.active();
-  if (!active) throw new NoActivePolicyError();
-  const { ruleSet, watermark } = active;
-  const now = service.now();
-  const { evaluation, stale } = await service.cache.current(ruleSet, now, watermark);
-  const personBudgets = new Set(
-    ruleSet.budgets.filter((b) => b.subject === 'person' && b.id).map((b) => b.id as string),
-  );
-  const result = evaluateAt(
-    ruleSet,
-    evaluation,
-    now,
-    (s) => s.kind === 'team' || personBudgets.has(s.id),
-    true,
-  );
-  const named = seesNames(ctx.caller.role);
-  const k = ruleSet.ir.privacy.minGroupSize;
-  const sizes = new Map<string, number>();
-  for (const p of evaluation.directory.people) {
-    if (p.team) sizes.set(p.team, (sizes.get(p.team) ?? 0) + 1);
-  }
-  const currency = ruleSet.ir.currency;
-  const rows: BudgetShape[] = [];
-  let suppressed = 0;
-  if (!filter.team) {
-    for (const state of result.org?.budgets ?? []) {
-      rows.push({
-        subjectKind: 'org',
-        subjectId: null,
-        currency,
-        people: null,
-        state,
-        extraMoney: 0,
-      });
-    }
-  }
-  const subjects = [...result.subjects].sort((a, b) =>
-    a.kind === b.kind ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.kind === 'team' ? -1 : 1,
-  );
-  for (const s of subjects) {
-    if (filter.team && !(s.kind === 'team' && s.id === filter.team)) continue;
-    for (const state of s.budgets) {
-      if (s.kind === 'person') {
-        if (!named && s.id !== ctx.caller.person) {
-          suppressed++;
-          continue;
-        }
-        rows.push({
-          subjectKind: 'person',
-          subjectId: s.id,
-          currency,
-          people: 1,
-          state,
-          extraMoney: 0,
-        });
-        continue;
-      }
-      const people = sizes.get(s.id) ?? 0;
-      if (!groupVisible(people, k, named)) {
-        suppressed++;
-        continue;
-      }
-      rows.push({ subjectKind: 'team', subjectId: s.id, currency, people, state, extraMoney: 0 });
-    }
-  }
-  // approved money exceptions raise the limit until they expire, as they do for escalations
-  const extras = await activeExtras(ctx.store, now, {
-    people: rows.filter((r) => r.subjectKind === 'person').map((r) => r.subjectId as string),
-    teams: rows.filter((r) => r.subjectKind === 'team').map((r) => r.subjectId as string),
-  });
-  for (const r of rows)
-    if (r.subjectKind !== 'org')
-      r.extraMoney = extras.money.get(`${r.subjectKind}:${r.subjectId}`) ?? 0;
-  if (named && rows.some((r) => r.subjectKind === 'person')) {
-    for (const r of rows)
-      if (r.subjectKind === 'person' && r.subjectId && r.subjectId !== ctx.caller.person)
-        await ctx.audit.record({ action: 'read.budget', subject: r.subjectId });
-  }
-  return { rows, suppressed, minGroupSize: k, stale };
-}
 
 const BudgetConnection = builder.connectionObject({
   type: BudgetRef,
@@ -200,7 +103,10 @@ builder.queryField('budgets', (t) =>
       args: { team: t.arg.string({ required: false, description: 'Only this team’s budgets.' }) },
       errors: { types: [NoActivePolicyError], directResult: true },
       resolve: async (_root, args, ctx) => {
-        const { rows, suppressed, minGroupSize, stale } = await loadBudgets(ctx, args);
+        const { rows, suppressed, minGroupSize, stale } = await budgetsFor(ctx.store).list(
+          sessionOf(ctx),
+          args,
+        );
         const connection = resolveArrayConnection({ args, defaultSize: 50, maxSize: 500 }, rows);
         return connectionWith(connection, { suppressed, minGroupSize, stale });
       },

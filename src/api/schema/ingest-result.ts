@@ -4,6 +4,7 @@ import { declarationToAdd } from '../../policy/suggest-model.ts';
 import type { IngestRow } from '../../store/ingest/native.ts';
 import type { IngestResult } from '../../store/loader.ts';
 import { activePriceTable } from '../../store/prices.ts';
+import { ping } from '../../store/secrets.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { isDatabaseUnavailable } from '../unavailable.ts';
@@ -102,7 +103,7 @@ async function unpricedShapes(
 export async function toIngestSummary(ctx: Context, result: IngestResult): Promise<SummaryShape> {
   if (result.totals.failedChunks > 0) {
     try {
-      await ctx.store.query('select 1');
+      await ping(ctx.store);
     } catch (error) {
       if (isDatabaseUnavailable(error)) throw error;
     }

@@ -3,20 +3,11 @@
 // with movement against the previous window. Subjects are masked below governance;
 // nested `person` and `team` go through the directory's dataloaders (no N+1).
 import { resolveArrayConnection } from '@pothos/plugin-relay';
+import { type Board, type BoardEntry, boardsFor } from '../../app/boards.ts';
 import { InvalidRequestError, NoActivePolicyError, NotFoundError } from '../../app/errors.ts';
-import { seesNames } from '../../app/roles.ts';
-import { parseWindow, replayClock, WindowError } from '../../engine/impact-window.ts';
-import {
-  type BoardView,
-  type BoardViewEntry,
-  boardView,
-  previousClock,
-  UnknownBoardError,
-} from '../../engine/leaderboard.ts';
 import { builder } from '../builder.ts';
 import { connectionWith } from '../connections.ts';
-import { type Context, identityFor } from '../context.ts';
-import { readService } from '../loaders.ts';
+import { sessionOf } from '../context.ts';
 import { PersonRef, TeamRef } from './directory.ts';
 import { ExplanationRef } from './explanation.ts';
 
@@ -24,7 +15,7 @@ const MovementStatus = builder.enumType('MovementStatus', {
   values: ['up', 'down', 'same', 'new'] as const,
 });
 
-const MovementRef = builder.objectRef<BoardViewEntry['movement']>('Movement').implement({
+const MovementRef = builder.objectRef<BoardEntry['movement']>('Movement').implement({
   description:
     'Rank change against the previous window (the board evaluated at the last instant of the previous period).',
   fields: (t) => ({
@@ -37,23 +28,23 @@ const MovementRef = builder.objectRef<BoardViewEntry['movement']>('Movement').im
   }),
 });
 
-const EntryRef = builder.objectRef<BoardViewEntry>('LeaderboardEntry').implement({
+const EntryRef = builder.objectRef<BoardEntry>('LeaderboardEntry').implement({
   description: 'One ranked subject.',
   fields: (t) => ({
     rank: t.exposeInt('rank', { description: '1-based rank within the cohort' }),
     subjectKind: t.exposeString('subject', { description: '"person" or "team"' }),
     subjectId: t.string({
-      description: 'The subject id; for people below governance a stable pseudonym.',
-      resolve: (e, _args, ctx) => (e.subject === 'person' ? identityFor(ctx, e.id).id : e.id),
+      description:
+        'The subject id; for people below governance a pseudonym scoped to this board and period (it matches no other view).',
+      resolve: (e) => e.shown.id,
     }),
-    masked: t.boolean({
-      resolve: (e, _args, ctx) => e.subject === 'person' && identityFor(ctx, e.id).masked,
-    }),
+    masked: t.boolean({ resolve: (e) => e.shown.masked }),
     person: t.field({
       type: PersonRef,
       nullable: true,
-      description: 'The person, for person boards (masked below governance).',
-      resolve: (e) => (e.subject === 'person' ? e.id : null),
+      description:
+        'The person, for person boards: null when masked (their directory entry would identify them).',
+      resolve: (e) => (e.subject === 'person' && !e.shown.masked ? e.id : null),
     }),
     team: t.field({
       type: TeamRef,
@@ -68,7 +59,7 @@ const EntryRef = builder.objectRef<BoardViewEntry>('LeaderboardEntry').implement
   }),
 });
 
-type BoardShape = BoardView & { stale: boolean; dataVersion: string };
+type BoardShape = Board;
 
 const LeaderboardRef = builder.objectRef<BoardShape>('Leaderboard');
 
@@ -113,50 +104,6 @@ LeaderboardRef.implement({
   }),
 });
 
-/** The board at `window` (default: now) and the previous window, through the cache. */
-export async function loadBoard(
-  ctx: Context,
-  args: { name: string; cohort?: string | null; window?: string | null },
-): Promise<BoardShape> {
-  const service = readService(ctx);
-  const active = await service.active();
-  if (!active) throw new NoActivePolicyError();
-  const { ruleSet, watermark } = active;
-  if (!ruleSet.ir.leaderboards[args.name]) {
-    throw new NotFoundError('leaderboard', args.name);
-  }
-  const now = service.now();
-  let clock = now;
-  if (args.window) {
-    try {
-      clock = replayClock(parseWindow(args.window, ruleSet.ir.timezone, now), now);
-    } catch (error) {
-      if (error instanceof WindowError) {
-        throw new InvalidRequestError([{ field: 'window', message: error.message }]);
-      }
-      throw error;
-    }
-  }
-  const [current, previous] = await Promise.all([
-    service.cache.current(ruleSet, clock, watermark, 'boards'),
-    service.cache.current(ruleSet, previousClock(ruleSet, args.name, clock), watermark, 'boards'),
-  ]);
-  try {
-    const view = boardView(ruleSet, args.name, current.evaluation, previous.evaluation, {
-      cohort: args.cohort,
-      named: seesNames(ctx.caller.role),
-    });
-    return {
-      ...view,
-      stale: current.stale || previous.stale,
-      dataVersion: current.watermark,
-    };
-  } catch (error) {
-    if (error instanceof UnknownBoardError) throw new NotFoundError('leaderboard', args.name);
-    throw error;
-  }
-}
-
 builder.queryField('leaderboard', (t) =>
   t.connection(
     {
@@ -178,7 +125,7 @@ builder.queryField('leaderboard', (t) =>
         directResult: true,
       },
       resolve: async (_root, args, ctx) => {
-        const board = await loadBoard(ctx, args);
+        const board = await boardsFor(ctx.store).board(sessionOf(ctx), args);
         const connection = resolveArrayConnection(
           { args, defaultSize: 50, maxSize: 500 },
           board.entries,

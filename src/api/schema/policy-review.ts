@@ -2,40 +2,35 @@
 // of a past window under both. Each side is a stored version or unpublished policy text.
 // The work is done in src/policy/diff.ts and src/engine/impact.ts; this file only maps it.
 
-import { InvalidWindowError, NotFoundError, PolicyInvalidError } from '../../app/errors.ts';
 import {
-  type BoardImpact,
-  type BudgetFlip,
-  type Identity,
-  type ImpactReport,
-  impactReplay,
-  type RankMove,
-  type RuleDelta,
-  type StepDelta,
-  type TierMove,
-  WindowError,
+  ForbiddenError,
+  InvalidWindowError,
+  NotFoundError,
+  PolicyInvalidError,
+} from '../../app/errors.ts';
+import { type DiffResult, policyReviewFor } from '../../app/policy-review.ts';
+import type {
+  BoardImpact,
+  BudgetFlip,
+  Identity,
+  ImpactReport,
+  RankMove,
+  RuleDelta,
+  StepDelta,
+  TierMove,
 } from '../../engine/impact.ts';
 import { renderImpactMarkdown } from '../../engine/impact-render.ts';
-import { analyzePolicy } from '../../policy/analyze.ts';
-import { codes, hasErrors } from '../../policy/diagnostics.ts';
 import {
   type Change,
-  type DiffInput,
-  diffPolicies,
   type FieldChange,
-  type PolicyDiff,
   type PolicySide,
   renderDiffMarkdown,
   renderDiffText,
   type SubExprChange,
   semanticChangeCount,
 } from '../../policy/diff.ts';
-import { parsePolicy } from '../../policy/parse.ts';
-import { storeCostReader } from '../../store/impact-costs.ts';
-import { findPolicyVersion, UnknownVersionError } from '../../store/policies.ts';
-import { usageReader } from '../../store/usage-reader.ts';
 import { builder } from '../builder.ts';
-import { type Context, identityFor } from '../context.ts';
+import { sessionOf } from '../context.ts';
 import { JSONResolver } from './scalars.ts';
 
 // ---------- sides ----------
@@ -48,41 +43,6 @@ const PolicySideInput = builder.inputType('PolicySideInput', {
     source: t.string({ required: false }),
   }),
 });
-
-type SideArg = { version?: string | null; source?: string | null };
-type LoadedSide = DiffInput & { label: string };
-
-async function loadSide(ctx: Context, side: SideArg, which: string): Promise<LoadedSide> {
-  if ((side.version == null) === (side.source == null)) {
-    throw new PolicyInvalidError([
-      {
-        severity: 'error',
-        code: codes.invalidRequest,
-        message: `${which}: give exactly one of \`version\` or \`source\``,
-        range: {
-          start: { line: 1, column: 1, offset: 0 },
-          end: { line: 1, column: 1, offset: 0 },
-        },
-      },
-    ]);
-  }
-  if (side.source != null) {
-    const analysis = analyzePolicy(side.source);
-    if (!analysis.ir || hasErrors(analysis.diagnostics)) {
-      throw new PolicyInvalidError(analysis.diagnostics);
-    }
-    return { ast: analysis.ast, ir: analysis.ir, label: `${which} source` };
-  }
-  try {
-    const row = await findPolicyVersion(ctx.store, side.version ?? '');
-    return { ast: parsePolicy(row.source).ast, ir: row.ir, label: `v${row.id} (${row.version})` };
-  } catch (error) {
-    if (error instanceof UnknownVersionError) {
-      throw new NotFoundError('policy version', side.version ?? '');
-    }
-    throw error;
-  }
-}
 
 // ---------- diff ----------
 
@@ -133,7 +93,7 @@ const PolicySideRef = builder
     }),
   });
 
-type DiffShape = PolicyDiff & { fromLabel: string; toLabel: string };
+type DiffShape = DiffResult;
 
 const PolicyDiffRef = builder.objectRef<DiffShape>('PolicyDiff').implement({
   description: 'What changed in meaning between two policies, grouped by construct.',
@@ -318,48 +278,21 @@ builder.queryFields((t) => ({
       to: t.arg({ type: PolicySideInput, required: true }),
     },
     errors: { types: [NotFoundError, PolicyInvalidError] },
-    resolve: async (_root, args, ctx) => {
-      const a = await loadSide(ctx, args.from, 'from');
-      const b = await loadSide(ctx, args.to, 'to');
-      return { ...diffPolicies(a, b), fromLabel: a.label, toLabel: b.label };
-    },
+    resolve: (_root, args, ctx) =>
+      policyReviewFor(ctx.store).diff(sessionOf(ctx), args.from, args.to),
   }),
   policyImpact: t.field({
     type: ImpactRef,
     authScopes: { readPolicies: true },
     description:
-      'Replay the stored usage of a window (2026-Q3, 2026-10, 2026-W40, last-quarter) under both policies. Identities are masked unless the role sees names.',
+      'Replay the stored usage of a window (2026-Q3, 2026-10, 2026-W40, last-quarter) under both policies. Policy `source` sides and lists of people need governance; below governance published versions replay over visible teams as aggregates only (see docs/privacy.md).',
     args: {
       from: t.arg({ type: PolicySideInput, required: true }),
       to: t.arg({ type: PolicySideInput, required: true }),
       window: t.arg.string({ required: true }),
     },
-    errors: { types: [NotFoundError, PolicyInvalidError, InvalidWindowError] },
-    resolve: async (_root, args, ctx) => {
-      const a = await loadSide(ctx, args.from, 'from');
-      const b = await loadSide(ctx, args.to, 'to');
-      let report: ImpactReport;
-      try {
-        report = await impactReplay({
-          reader: usageReader(ctx.store),
-          costs: storeCostReader(ctx.store),
-          from: { ir: a.ir, label: a.label },
-          to: { ir: b.ir, label: b.label },
-          window: args.window,
-          identity: (id) => identityFor(ctx, id),
-        });
-      } catch (error) {
-        if (error instanceof WindowError) throw new InvalidWindowError(args.window, error.message);
-        throw error;
-      }
-      if (report.identities === 'named' && report.hasData) {
-        await ctx.audit.record({
-          action: 'policy.impact',
-          subject: `window ${report.window.label}`,
-          detail: { from: a.label, to: b.label, named: true },
-        });
-      }
-      return report;
-    },
+    errors: { types: [NotFoundError, PolicyInvalidError, InvalidWindowError, ForbiddenError] },
+    resolve: (_root, args, ctx) =>
+      policyReviewFor(ctx.store).impact(sessionOf(ctx), args.from, args.to, args.window),
   }),
 }));

@@ -1,24 +1,15 @@
 // `usage(filter, groupBy, bucket)`: token and cost aggregates from the daily rollups, by
 // person, team, model, class, project and environment, in day, week or month buckets of
-// the policy timezone. Members see only their own usage. Below governance, groups of
-// fewer than min_group_size people are suppressed (k-anonymity) and person values are
-// pseudonyms. Governance reads that name individuals are audited.
+// the policy timezone. The rules (members their own, privacy below governance, audit) are
+// in src/app/usage.ts.
 import { resolveArrayConnection } from '@pothos/plugin-relay';
 import { ForbiddenError, InvalidRequestError } from '../../app/errors.ts';
-import { seesNames } from '../../app/roles.ts';
-import { suppressSmallGroups } from '../../engine/privacy.ts';
-import {
-  resolveUsageRequest,
-  USAGE_BUCKETS,
-  USAGE_DIMENSIONS,
-  type UsageQuery,
-  UsageRequestError,
-  type UsageRow,
-} from '../../engine/usage.ts';
+import { type UsageGroup, usageReadsFor } from '../../app/usage.ts';
+import { USAGE_BUCKETS, USAGE_DIMENSIONS, type UsageQuery } from '../../engine/usage.ts';
 import { builder } from '../builder.ts';
 import { connectionWith } from '../connections.ts';
-import { identityFor } from '../context.ts';
-import { readService } from '../loaders.ts';
+import { sessionOf } from '../context.ts';
+import { MoneyRef } from './money.ts';
 
 const UsageDimensionEnum = builder.enumType('UsageDimension', { values: USAGE_DIMENSIONS });
 const UsageBucketEnum = builder.enumType('UsageBucket', { values: USAGE_BUCKETS });
@@ -40,7 +31,7 @@ const UsageFilter = builder.inputType('UsageFilter', {
   }),
 });
 
-const UsageGroupRef = builder.objectRef<UsageRow>('UsageGroup').implement({
+const UsageGroupRef = builder.objectRef<UsageGroup & { currency: string }>('UsageGroup').implement({
   description: 'Usage summed over one group (and bucket). Dimensions not grouped by are null.',
   fields: (t) => ({
     bucket: t.exposeString('bucket', {
@@ -49,8 +40,8 @@ const UsageGroupRef = builder.objectRef<UsageRow>('UsageGroup').implement({
     }),
     person: t.string({
       nullable: true,
-      description: 'Person id (a stable pseudonym below governance).',
-      resolve: (r, _args, ctx) => (r.group.person ? identityFor(ctx, r.group.person).id : null),
+      description: "Person id (governance, or a member's own).",
+      resolve: (r) => r.shownPerson?.id ?? null,
     }),
     team: t.string({ nullable: true, resolve: (r) => r.group.team ?? null }),
     model: t.string({ nullable: true, resolve: (r) => r.group.model ?? null }),
@@ -63,7 +54,11 @@ const UsageGroupRef = builder.objectRef<UsageRow>('UsageGroup').implement({
     cacheReadTokens: t.exposeFloat('cacheReadTokens'),
     cacheWriteTokens: t.exposeFloat('cacheWriteTokens'),
     tokens: t.exposeFloat('tokens', { description: 'input + output + cache read + cache write' }),
-    cost: t.exposeString('cost', { description: 'Exact decimal, in the policy currency.' }),
+    cost: t.field({
+      type: MoneyRef,
+      description: 'Exact, in the policy currency.',
+      resolve: (r) => ({ amount: r.cost, currency: r.currency }),
+    }),
     requests: t.exposeFloat('requests'),
     unpricedRequests: t.exposeFloat('unpricedRequests'),
   }),
@@ -123,56 +118,19 @@ builder.queryField('usage', (t) =>
       },
       errors: { types: [InvalidRequestError, ForbiddenError], directResult: true },
       resolve: async (_root, args, ctx) => {
-        const service = readService(ctx);
-        const active = await service.active();
-        const ir = active?.ruleSet.ir ?? null;
-        const filter = args.filter ?? {};
-        const own = ctx.caller.role === 'member';
-        if (own && !ctx.caller.person)
-          throw new ForbiddenError('this member key is bound to no person');
-        let query: UsageQuery;
-        try {
-          query = resolveUsageRequest(
-            {
-              ...filter,
-              // a member's usage is their own, whatever the filter says
-              people: own ? [ctx.caller.person as string] : filter.people,
-              teams: own ? null : filter.teams,
-              groupBy: args.groupBy,
-              bucket: args.bucket,
-            },
-            ir,
-            service.now(),
-          );
-        } catch (error) {
-          if (error instanceof UsageRequestError) {
-            throw new InvalidRequestError([
-              { field: `filter.${error.field}`, message: error.message },
-            ]);
-          }
-          throw error;
-        }
-        const named = seesNames(ctx.caller.role);
-        if (named && (query.groupBy.includes('person') || query.people)) {
-          await ctx.audit.record({
-            action: 'read.usage',
-            subject: query.people?.length === 1 ? query.people[0] : null,
-            detail: { groupBy: query.groupBy, people: query.people },
-          });
-        }
-        const rows = await service.reader.usage(query);
-        const k = ir?.privacy.minGroupSize ?? 1;
-        const kept = suppressSmallGroups(rows, k, named || own);
-        const connection = resolveArrayConnection(
-          { args, defaultSize: 100, maxSize: 1000 },
-          kept.rows,
-        );
+        const result = await usageReadsFor(ctx.store).usage(sessionOf(ctx), {
+          ...(args.filter ?? {}),
+          groupBy: args.groupBy,
+          bucket: args.bucket,
+        });
+        const rows = result.rows.map((r) => ({ ...r, currency: result.currency }));
+        const connection = resolveArrayConnection({ args, defaultSize: 100, maxSize: 1000 }, rows);
         const extra: UsageConnectionExtra = {
-          query,
-          currency: ir?.currency ?? 'USD',
-          timezone: ir?.timezone ?? 'UTC',
-          suppressed: kept.suppressed,
-          minGroupSize: kept.minGroupSize,
+          query: result.query,
+          currency: result.currency,
+          timezone: result.timezone,
+          suppressed: result.suppressed,
+          minGroupSize: result.minGroupSize,
         };
         return connectionWith(connection, extra);
       },

@@ -60,7 +60,8 @@ export function nativeSchema(now: number) {
     name: optionalText,
     parent: optionalText,
     cost_center: optionalText,
-    sensitivity: z.enum(['normal', 'restricted']).default('normal'),
+    // absent fields are patches: the stored value stays (a new team is `normal`)
+    sensitivity: z.enum(['normal', 'restricted']).optional(),
     owner: optionalText,
   });
   const person = z.object({
@@ -70,8 +71,9 @@ export function nativeSchema(now: number) {
     team: optionalText,
     role: optionalText,
     manager: optionalText,
-    opted_in: z.boolean().default(false),
-    attributes: z.record(z.string(), z.unknown()).default({}),
+    // absent fields are patches: the stored value stays (a new person: not opted in, {})
+    opted_in: z.boolean().optional(),
+    attributes: z.record(z.string(), z.unknown()).optional(),
   });
   const usage = z
     .object({

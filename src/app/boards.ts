@@ -1,0 +1,94 @@
+// Leaderboards: the board at a window (default now) and the previous window, through the
+// org evaluation cache, as this caller may see it. Privacy (restricted subjects, small
+// teams and cohorts, scoped pseudonyms, no quasi-identifiers) comes from privacy.ts.
+import { parseWindow, replayClock, WindowError } from '../engine/impact-window.ts';
+import {
+  type BoardView,
+  type BoardViewEntry,
+  boardView,
+  previousClock,
+  UnknownBoardError,
+} from '../engine/leaderboard.ts';
+import type { Store } from '../store/db.ts';
+import type { Session } from './caller.ts';
+import { InvalidRequestError, NoActivePolicyError, NotFoundError } from './errors.ts';
+import { boardHiddenOf, type Identity, privacyFor } from './privacy.ts';
+import { readServiceFor } from './reads.ts';
+
+export type BoardEntry = BoardViewEntry & {
+  /** the subject as this caller sees it (a board- and period-scoped pseudonym when masked) */
+  shown: Identity;
+};
+
+export type Board = Omit<BoardView, 'entries'> & {
+  entries: BoardEntry[];
+  stale: boolean;
+  dataVersion: string;
+};
+
+export type BoardRequest = { name: string; cohort?: string | null; window?: string | null };
+
+export type Boards = { board(session: Session, request: BoardRequest): Promise<Board> };
+
+const services = new WeakMap<Store, Boards>();
+
+export function boardsFor(store: Store): Boards {
+  let service = services.get(store);
+  if (!service) {
+    service = createBoards(store);
+    services.set(store, service);
+  }
+  return service;
+}
+
+function createBoards(store: Store): Boards {
+  const reads = readServiceFor(store);
+  const privacy = privacyFor(store);
+  return {
+    async board(session, args) {
+      const { caller } = session;
+      const active = await reads.active();
+      if (!active) throw new NoActivePolicyError();
+      const { ruleSet, watermark } = active;
+      const definition = ruleSet.ir.leaderboards[args.name];
+      if (!definition) throw new NotFoundError('leaderboard', args.name);
+      const now = reads.now();
+      let clock = now;
+      if (args.window) {
+        try {
+          clock = replayClock(parseWindow(args.window, ruleSet.ir.timezone, now), now);
+        } catch (error) {
+          if (error instanceof WindowError)
+            throw new InvalidRequestError([{ field: 'window', message: error.message }]);
+          throw error;
+        }
+      }
+      const [view, current, previous] = await Promise.all([
+        privacy.view(session),
+        reads.cache.current(ruleSet, clock, watermark, 'boards'),
+        reads.cache.current(ruleSet, previousClock(ruleSet, args.name, clock), watermark, 'boards'),
+      ]);
+      let board: BoardView;
+      try {
+        board = boardView(ruleSet, args.name, current.evaluation, previous.evaluation, {
+          cohort: args.cohort,
+          hidden: boardHiddenOf(view, definition.subject),
+        });
+      } catch (error) {
+        if (error instanceof UnknownBoardError) throw new NotFoundError('leaderboard', args.name);
+        throw error;
+      }
+      // pseudonyms are scoped to this board and period: they join to nothing else
+      const scope = `board:${board.name}:${board.periodStart}`;
+      return {
+        ...board,
+        entries: board.entries.map((e) => ({
+          ...e,
+          shown: e.subject === 'person' ? view.identity(e.id, scope) : { id: e.id, masked: false },
+        })),
+        stale: current.stale || previous.stale,
+        dataVersion: current.watermark,
+      };
+    },
+  };
+}

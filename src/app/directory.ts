@@ -1,0 +1,367 @@
+// The directory: people and teams as this caller may see them, directory upserts (patches)
+// and opt-in changes. Below governance, restricted teams and their members are absent,
+// people are directory-scoped pseudonyms with no identifying fields, and team owners are
+// not shown. Changes that move someone in or out of a privacy rule (a person's team or
+// consent, a team's sensitivity) need governance and are audited with the key.
+import { createHmac } from 'node:crypto';
+import type { Store } from '../store/db.ts';
+import {
+  childrenOfTeams,
+  membersOfTeams,
+  type PersonRow,
+  pagePeople,
+  pageTeams,
+  peopleByIds,
+  setOptIn,
+  type TeamRow,
+  teamsByIds,
+} from '../store/directory.ts';
+import { type IngestResult, ingestBatch, type RowResult } from '../store/loader.ts';
+import type { Session } from './caller.ts';
+import {
+  BatchTooLargeError,
+  ForbiddenError,
+  InvalidRequestError,
+  MAX_BATCH_ROWS,
+  NotFoundError,
+} from './errors.ts';
+import { type PrivacyView, privacyFor } from './privacy.ts';
+import { can, seesNames } from './roles.ts';
+
+export type { PersonRow, TeamRow };
+
+/** The directory scope of pseudonyms: they join to no board, usage or impact output. */
+export const DIRECTORY_SCOPE = '';
+
+export type TeamPatch = {
+  team?: string | null;
+  name?: string | null;
+  parent?: string | null;
+  costCenter?: string | null;
+  sensitivity?: 'normal' | 'restricted' | null;
+  owner?: string | null;
+};
+
+export type PersonPatch = {
+  person?: string | null;
+  name?: string | null;
+  team?: string | null;
+  role?: string | null;
+  manager?: string | null;
+  optedIn?: boolean | null;
+  attributes?: unknown;
+};
+
+export type Page = {
+  before?: string;
+  after?: string;
+  limit: number;
+  inverted: boolean;
+};
+
+/** A privacy-relevant change a directory write makes, as audited. */
+export type DirectoryChange = {
+  action: 'directory.person.team' | 'directory.person.consent' | 'directory.team.sensitivity';
+  subject: string;
+  from: unknown;
+  to: unknown;
+};
+
+export type DirectoryService = {
+  view(session: Session): Promise<PrivacyView>;
+  /** People by id (the loader of nested fields); ids a caller may not see are not found. */
+  people(session: Session, ids: readonly string[]): Promise<(PersonRow | Error)[]>;
+  teams(session: Session, ids: readonly string[]): Promise<(TeamRow | Error)[]>;
+  person(session: Session, id: string): Promise<PersonRow>;
+  team(session: Session, id: string): Promise<TeamRow>;
+  pagePeople(
+    session: Session,
+    filter: { team?: string | null },
+    page: Page,
+  ): Promise<{ id: string; cursor: string }[]>;
+  pageTeams(session: Session, filter: { parent?: string | null }, page: Page): Promise<TeamRow[]>;
+  members(session: Session, teams: readonly string[]): Promise<string[][]>;
+  children(session: Session, teams: readonly string[]): Promise<string[][]>;
+  upsert(
+    session: Session,
+    input: { teams: readonly TeamPatch[]; people: readonly PersonPatch[] },
+  ): Promise<IngestResult>;
+  setOptIn(session: Session, person: string | null, optedIn: boolean): Promise<PersonRow>;
+};
+
+const services = new WeakMap<Store, DirectoryService>();
+
+export function directoryFor(store: Store): DirectoryService {
+  let service = services.get(store);
+  if (!service) {
+    service = createDirectory(store);
+    services.set(store, service);
+  }
+  return service;
+}
+
+const encode = (s: string) => Buffer.from(s).toString('base64url');
+const decode = (s: string | undefined) =>
+  s === undefined ? undefined : Buffer.from(s, 'base64url').toString();
+
+function withoutNulls(fields: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const key in fields) {
+    const value = fields[key];
+    if (value !== null && value !== undefined) kept[key] = value;
+  }
+  return kept;
+}
+
+function group(rows: { key: string; id: string }[], keys: readonly string[]): string[][] {
+  const grouped = new Map<string, string[]>();
+  for (const row of rows) {
+    const list = grouped.get(row.key) ?? [];
+    list.push(row.id);
+    grouped.set(row.key, list);
+  }
+  return keys.map((k) => grouped.get(k) ?? []);
+}
+
+function createDirectory(store: Store): DirectoryService {
+  const privacy = privacyFor(store);
+  /** A secret 64-bit seed from the pseudonym key: masked pages follow a keyed hash order. */
+  const seed = async () => {
+    const pseudonym = await privacy.pseudonym();
+    const digest = createHmac('sha256', pseudonym('\u0000page-order'))
+      .update('order')
+      .digest('hex');
+    return BigInt.asIntN(64, BigInt(`0x${digest.slice(0, 16)}`)).toString();
+  };
+  /** Below governance a restricted team's members are absent, except to themselves. */
+  const personVisible = (view: PrivacyView, p: PersonRow) =>
+    view.named || p.id === view.caller.person || !view.teamAbsent(p.teamId);
+  const teamVisible = async (view: PrivacyView, t: TeamRow) => {
+    if (!view.teamAbsent(t.id)) return true;
+    // a member sees their own team, restricted or not
+    if (!view.caller.person) return false;
+    const [me] = await peopleByIds(store, [view.caller.person]);
+    return me?.teamId === t.id;
+  };
+
+  const service: DirectoryService = {
+    view: (session) => privacy.view(session),
+
+    async people(session, ids) {
+      const [view, rows] = await Promise.all([privacy.view(session), peopleByIds(store, ids)]);
+      const byId = new Map(rows.map((p) => [p.id, p]));
+      return ids.map((id) => {
+        const p = byId.get(id);
+        return p && personVisible(view, p) ? p : new NotFoundError('person', id);
+      });
+    },
+
+    async teams(session, ids) {
+      const [view, rows] = await Promise.all([privacy.view(session), teamsByIds(store, ids)]);
+      const byId = new Map(rows.map((t) => [t.id, t]));
+      return Promise.all(
+        ids.map(async (id) => {
+          const t = byId.get(id);
+          return t && (await teamVisible(view, t)) ? t : new NotFoundError('team', id);
+        }),
+      );
+    },
+
+    async person(session, id) {
+      const { caller } = session;
+      if (!seesNames(caller.role) && id !== caller.person)
+        throw new ForbiddenError(
+          `role "${caller.role}" sees other people only masked, through \`people\`; ` +
+            'looking someone up by id needs a governance key',
+        );
+      const [found] = await peopleByIds(store, [id]);
+      if (!found) throw new NotFoundError('person', id);
+      return found;
+    },
+
+    async team(session, id) {
+      const [view, [found]] = await Promise.all([privacy.view(session), teamsByIds(store, [id])]);
+      if (!found || !(await teamVisible(view, found))) throw new NotFoundError('team', id);
+      return found;
+    },
+
+    async pagePeople(session, filter, page) {
+      const view = await privacy.view(session);
+      const masked = !view.named;
+      const after = decode(page.after);
+      const before = decode(page.before);
+      for (const cursor of [after, before])
+        if (masked && cursor !== undefined && !/^-?\d{1,19}$/.test(cursor))
+          throw new InvalidRequestError([
+            { field: 'after', message: 'invalid cursor: use a cursor returned by this connection' },
+          ]);
+      if (filter.team && view.teamAbsent(filter.team)) return [];
+      const rows = await pagePeople(store, {
+        team: filter.team ?? null,
+        excludeTeams: masked ? [...view.restrictedTeams] : [],
+        requireTeam: false,
+        seed: masked ? await seed() : null,
+        after,
+        before,
+        limit: page.limit,
+        inverted: page.inverted,
+      });
+      return rows.map((r) => ({ id: r.id, cursor: encode(r.k) }));
+    },
+
+    async pageTeams(session, filter, page) {
+      const view = await privacy.view(session);
+      if (filter.parent && view.teamAbsent(filter.parent)) return [];
+      return pageTeams(store, {
+        parent: filter.parent ?? null,
+        excludeTeams: view.named ? [] : [...view.restrictedTeams],
+        after: decode(page.after),
+        before: decode(page.before),
+        limit: page.limit,
+        inverted: page.inverted,
+      });
+    },
+
+    async members(session, teams) {
+      const view = await privacy.view(session);
+      const shown = teams.filter((t) => !view.teamAbsent(t));
+      return group(await membersOfTeams(store, shown), teams);
+    },
+
+    async children(session, teams) {
+      const view = await privacy.view(session);
+      const rows = await childrenOfTeams(store, teams);
+      return group(
+        rows.filter((r) => !view.teamAbsent(r.id)),
+        teams,
+      );
+    },
+
+    async upsert({ caller, audit }, input) {
+      const total = input.teams.length + input.people.length;
+      if (total > MAX_BATCH_ROWS) throw new BatchTooLargeError(total);
+      const [teamsBefore, peopleBefore] = await Promise.all([
+        teamsByIds(store, input.teams.map((t) => t.team ?? '').filter(Boolean)),
+        peopleByIds(store, input.people.map((p) => p.person ?? '').filter(Boolean)),
+      ]);
+      const teamById = new Map(teamsBefore.map((t) => [t.id, t]));
+      const personById = new Map(peopleBefore.map((p) => [p.id, p]));
+      const mayChange = can(caller.role, 'governance');
+      const refused: RowResult[] = [];
+      const changes = new Map<number, DirectoryChange[]>();
+      const rows: { line: number; data: Record<string, unknown> }[] = [];
+      input.teams.forEach((team, line) => {
+        const before = team.team ? teamById.get(team.team) : undefined;
+        const found: DirectoryChange[] = [];
+        if (before && team.sensitivity != null && team.sensitivity !== before.sensitivity)
+          found.push({
+            action: 'directory.team.sensitivity',
+            subject: before.id,
+            from: before.sensitivity,
+            to: team.sensitivity,
+          });
+        if (found.length && !mayChange) {
+          refused.push(refusal(line, 'team', before?.id, 'sensitivity'));
+          return;
+        }
+        if (found.length) changes.set(line, found);
+        rows.push({
+          line,
+          data: {
+            type: 'team',
+            ...withoutNulls({
+              team: team.team,
+              name: team.name,
+              parent: team.parent,
+              cost_center: team.costCenter,
+              sensitivity: team.sensitivity,
+              owner: team.owner,
+            }),
+          },
+        });
+      });
+      input.people.forEach((person, index) => {
+        const line = input.teams.length + index;
+        const before = person.person ? personById.get(person.person) : undefined;
+        const found: DirectoryChange[] = [];
+        if (before && person.team != null && person.team !== before.teamId)
+          found.push({
+            action: 'directory.person.team',
+            subject: before.id,
+            from: before.teamId,
+            to: person.team,
+          });
+        if (before && person.optedIn != null && person.optedIn !== before.optedIn)
+          found.push({
+            action: 'directory.person.consent',
+            subject: before.id,
+            from: before.optedIn,
+            to: person.optedIn,
+          });
+        if (found.length && !mayChange) {
+          const fields = found.map((c) =>
+            c.action === 'directory.person.team' ? 'team' : 'opted_in',
+          );
+          refused.push(refusal(line, 'person', before?.id, fields.join(' and ')));
+          return;
+        }
+        if (found.length) changes.set(line, found);
+        rows.push({
+          line,
+          data: {
+            type: 'person',
+            ...withoutNulls({
+              person: person.person,
+              name: person.name,
+              team: person.team,
+              role: person.role,
+              manager: person.manager,
+              opted_in: person.optedIn,
+              attributes: person.attributes,
+            }),
+          },
+        });
+      });
+      const result = await ingestBatch(store, rows, { source: 'api' });
+      for (const r of result.results) {
+        if (r.status !== 'accepted') continue;
+        for (const change of changes.get(r.line) ?? [])
+          await audit.record({
+            action: change.action,
+            subject: change.subject,
+            detail: { from: change.from, to: change.to },
+          });
+      }
+      return {
+        results: [...result.results, ...refused].sort((a, b) => a.line - b.line),
+        totals: {
+          ...result.totals,
+          rows: result.totals.rows + refused.length,
+          rejected: result.totals.rejected + refused.length,
+        },
+      };
+    },
+
+    async setOptIn({ caller, audit }, person, optedIn) {
+      const target = person ?? caller.person;
+      if (!target) throw new ForbiddenError('this key is bound to no person: pass `person`');
+      if (target !== caller.person && !seesNames(caller.role))
+        throw new ForbiddenError('a member may change only their own opt-in');
+      const updated = await setOptIn(store, target, optedIn);
+      if (!updated) throw new NotFoundError('person', target);
+      await audit.record({ action: 'person.opt_in', subject: target, detail: { optedIn } });
+      return updated;
+    },
+  };
+  return service;
+}
+
+function refusal(line: number, type: 'team' | 'person', id: string | undefined, field: string) {
+  return {
+    line,
+    status: 'rejected' as const,
+    type,
+    ...(id ? { id } : {}),
+    reason: `${field}: changing this on an existing ${type} needs a governance key (it moves people in or out of a privacy rule; see docs/privacy.md)`,
+  };
+}

@@ -1,0 +1,216 @@
+// Quarterly review: the semantic diff of two policies and the impact replay of a past window
+// under both. Each side is a stored version or policy text. The diff reads no data, so any
+// policy reader may ask for it. The replay reads real usage, so (privacy.ts, docs/privacy.md):
+// - replaying caller-written text, or any output that names or ranks people, is governance
+//   work (audited when it names people);
+// - below governance only published versions replay, over visible teams only, and the
+//   report keeps aggregates: no person lists, no ranked entries, and counts of fewer than
+//   the ACTIVE policy's min_group_size people left out (never the replayed versions' own).
+
+import { type ImpactReport, impactReplay, WindowError } from '../engine/impact.ts';
+import type { CostReader } from '../engine/impact-costs.ts';
+import type { UsageReader } from '../engine/ports.ts';
+import { analyzePolicy } from '../policy/analyze.ts';
+import { codes, hasErrors } from '../policy/diagnostics.ts';
+import { type DiffInput, diffPolicies, type PolicyDiff } from '../policy/diff.ts';
+import { parsePolicy } from '../policy/parse.ts';
+import type { Store } from '../store/db.ts';
+import { storeCostReader } from '../store/impact-costs.ts';
+import { findPolicyVersion, UnknownVersionError } from '../store/policies.ts';
+import { usageReader } from '../store/usage-reader.ts';
+import { activePolicyFor } from './active-policy.ts';
+import type { Session } from './caller.ts';
+import { ForbiddenError, InvalidWindowError, NotFoundError, PolicyInvalidError } from './errors.ts';
+import { countShown, type PrivacyView, privacyFor } from './privacy.ts';
+
+export type PolicySideRequest = { version?: string | null; source?: string | null };
+export type LoadedSide = DiffInput & { label: string };
+
+export type DiffResult = PolicyDiff & { fromLabel: string; toLabel: string };
+
+export type PolicyReview = {
+  diff(session: Session, from: PolicySideRequest, to: PolicySideRequest): Promise<DiffResult>;
+  impact(
+    session: Session,
+    from: PolicySideRequest,
+    to: PolicySideRequest,
+    window: string,
+  ): Promise<ImpactReport>;
+};
+
+const services = new WeakMap<Store, PolicyReview>();
+
+export function policyReviewFor(store: Store): PolicyReview {
+  let service = services.get(store);
+  if (!service) {
+    service = createPolicyReview(store);
+    services.set(store, service);
+  }
+  return service;
+}
+
+function createPolicyReview(store: Store): PolicyReview {
+  const privacy = privacyFor(store);
+  const policy = activePolicyFor(store);
+
+  async function loadSide(side: PolicySideRequest, which: string): Promise<LoadedSide> {
+    if ((side.version == null) === (side.source == null)) {
+      throw new PolicyInvalidError([
+        {
+          severity: 'error',
+          code: codes.invalidRequest,
+          message: `${which}: give exactly one of \`version\` or \`source\``,
+          range: {
+            start: { line: 1, column: 1, offset: 0 },
+            end: { line: 1, column: 1, offset: 0 },
+          },
+        },
+      ]);
+    }
+    if (side.source != null) {
+      const analysis = analyzePolicy(side.source);
+      if (!analysis.ir || hasErrors(analysis.diagnostics))
+        throw new PolicyInvalidError(analysis.diagnostics);
+      return { ast: analysis.ast, ir: analysis.ir, label: `${which} source` };
+    }
+    try {
+      const row = await findPolicyVersion(store, side.version ?? '');
+      return { ast: parsePolicy(row.source).ast, ir: row.ir, label: `v${row.id} (${row.version})` };
+    } catch (error) {
+      if (error instanceof UnknownVersionError)
+        throw new NotFoundError('policy version', side.version ?? '');
+      throw error;
+    }
+  }
+
+  return {
+    async diff(_session, from, to) {
+      const a = await loadSide(from, 'from');
+      const b = await loadSide(to, 'to');
+      return { ...diffPolicies(a, b), fromLabel: a.label, toLabel: b.label };
+    },
+
+    async impact(session, from, to, window) {
+      const { audit } = session;
+      const view = await privacy.view(session);
+      if (!view.named && (from.source != null || to.source != null))
+        throw new ForbiddenError(
+          'replaying policy text over real usage needs a governance key: below governance, compare published versions',
+        );
+      const a = await loadSide(from, 'from');
+      const b = await loadSide(to, 'to');
+      const reader = usageReader(store);
+      const costs = storeCostReader(store);
+      let report: ImpactReport;
+      try {
+        report = await impactReplay({
+          reader: view.named ? reader : visibleReader(reader, view.visibleTeams ?? []),
+          costs: view.named ? costs : visibleCosts(costs, view),
+          from: { ir: a.ir, label: a.label },
+          to: { ir: b.ir, label: b.label },
+          window,
+          now: policy.now(),
+          identity: (id) => view.identity(id, 'impact'),
+        });
+      } catch (error) {
+        if (error instanceof WindowError) throw new InvalidWindowError(window, error.message);
+        throw error;
+      }
+      if (view.named) {
+        if (report.hasData)
+          await audit.record({
+            action: 'policy.impact',
+            subject: `window ${report.window.label}`,
+            detail: { from: a.label, to: b.label, named: true },
+          });
+        return report;
+      }
+      return aggregatesOnly(report, view);
+    },
+  };
+}
+
+/** A reader over the people of visible teams only: hidden people are in no figure. */
+export function visibleReader(reader: UsageReader, teams: readonly string[]): UsageReader {
+  const visible = new Set(teams);
+  const scope = { people: [] as string[], teams: [...teams] };
+  const narrow = (s: Parameters<UsageReader['directory']>[0]) =>
+    s
+      ? {
+          people: [],
+          teams: (s.teams ?? []).filter((t) => visible.has(t)),
+        }
+      : scope;
+  return {
+    directory: (s) => reader.directory(narrow(s)),
+    sumFacts: (windows, groupings, s) => reader.sumFacts(windows, groupings, narrow(s)),
+    teamBudgetCosts: (periods, ts, refresh) =>
+      reader.teamBudgetCosts(
+        periods,
+        ts.filter((t) => visible.has(t)),
+        refresh,
+      ),
+    watermark: () => reader.watermark(),
+    usage: (q) =>
+      reader.usage({
+        ...q,
+        people: [],
+        teams: (q.teams ?? [...visible]).filter((t) => visible.has(t)),
+      }),
+  };
+}
+
+function visibleCosts(costs: CostReader, view: PrivacyView): CostReader {
+  return {
+    async costSums(request) {
+      const sums = await costs.costSums(request);
+      return {
+        // per-person sums only feed the replay's facts; hidden people are not in its directory
+        person: sums.person,
+        teamModel: sums.teamModel.filter((r) => r.team !== null && view.teamVisible(r.team)),
+      };
+    },
+  };
+}
+
+/** The report as a lower role may see it: aggregates that pass the active suppression. */
+export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactReport {
+  const shown = (n: number) => countShown(view, n);
+  const transitions = report.tiers.transitions.filter((t) => shown(t.count));
+  const keep = (counts: Record<string, number>) =>
+    Object.fromEntries(Object.entries(counts).filter(([, n]) => shown(n)));
+  const withheld =
+    report.tiers.transitions.length -
+    transitions.length +
+    report.escalations.filter((s) => !shown(s.before) || !shown(s.after)).length +
+    report.rules.filter((r) => !shown(r.before) || !shown(r.after)).length;
+  return {
+    ...report,
+    identities: 'masked',
+    tiers: {
+      changed: transitions.reduce((sum, t) => sum + t.count, 0),
+      transitions,
+      before: keep(report.tiers.before),
+      after: keep(report.tiers.after),
+      people: [],
+    },
+    escalations: report.escalations.filter((s) => shown(s.before) && shown(s.after)),
+    rules: report.rules.filter((r) => shown(r.before) && shown(r.after)),
+    budgets: {
+      // team budgets of visible teams are group figures; people's budgets are personal
+      flips: report.budgets.flips.filter((f) => f.subject.kind === 'team'),
+      count: report.budgets.flips.filter((f) => f.subject.kind === 'team').length,
+      evaluated: report.budgets.evaluated,
+    },
+    leaderboards: report.leaderboards.map((b) => ({
+      ...b,
+      entering: [],
+      leaving: [],
+      largestMoves: [],
+    })),
+    notes: [
+      ...report.notes,
+      `below governance: the replay covers visible teams only (restricted teams and teams under ${view.minGroupSize} people are left out), lists of people and ranked entries are withheld, and ${withheld} count(s) under ${view.minGroupSize} people were left out (the active policy's min_group_size)`,
+    ],
+  };
+}

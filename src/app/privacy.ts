@@ -1,0 +1,213 @@
+// Privacy: the one place that decides what a caller may learn, for every read path (GraphQL
+// fields, plain HTTP, SSE, impact and diff output, exports). docs/privacy.md is the threat
+// model these rules enforce; the role table (roles.ts) says who sees names.
+//
+// Below governance (viewer, member, ingest):
+// - People are pseudonyms, scoped: the directory's pseudonyms differ from each board's, and
+//   a board's differ per period, so no pseudonym joins one view to another.
+// - A team is *hidden* when it is restricted or has fewer members than the active policy's
+//   min_group_size; people with no team form one group, hidden the same way. Hidden people
+//   are left out of every aggregate a lower role sees, org totals included, so a total
+//   minus the visible parts reveals nothing about them.
+// - Restricted teams and their members are absent altogether (lists, boards, escalations).
+// - Person-level filters and groupings are governance work; a member sees their own.
+import { createHmac } from 'node:crypto';
+import type { HiddenOf } from '../engine/leaderboard.ts';
+import type { Directory } from '../engine/ports.ts';
+import type { Store } from '../store/db.ts';
+import { type Membership, membership } from '../store/directory.ts';
+import { sharedSecret } from '../store/secrets.ts';
+import { activePolicyFor } from './active-policy.ts';
+import type { Audit } from './audit.ts';
+import type { Caller, Session } from './caller.ts';
+import { seesNames } from './roles.ts';
+
+export const PSEUDONYM_SECRET = 'pseudonym-hmac-key';
+
+/** A pseudonym per (scope, person): `anon-` + 12 hex digits of an HMAC under the server key. */
+export type Pseudonymizer = (personId: string, scope?: string) => string;
+
+export function pseudonymizer(secret: Buffer): Pseudonymizer {
+  const cache = new Map<string, string>();
+  return (personId, scope = '') => {
+    const input = scope ? `${scope}\u0000${personId}` : personId;
+    let value = cache.get(input);
+    if (!value) {
+      value = `anon-${createHmac('sha256', secret).update(input).digest('hex').slice(0, 12)}`;
+      if (cache.size > 100_000) cache.clear();
+      cache.set(input, value);
+    }
+    return value;
+  };
+}
+
+export type Identity = { id: string; masked: boolean };
+
+/** What one caller may see, under the active policy and the directory as it is now. */
+export type PrivacyView = {
+  caller: Caller;
+  /** governance and admin: names, every group, no suppression */
+  named: boolean;
+  /** min_group_size of the ACTIVE policy (1 without one) */
+  minGroupSize: number;
+  restrictedTeams: ReadonlySet<string>;
+  /** restricted teams and teams smaller than min_group_size (empty when named) */
+  hiddenTeams: ReadonlySet<string>;
+  /** the teams whose members lower roles see in aggregates (null when named: all) */
+  visibleTeams: readonly string[] | null;
+  /** people without a team are hidden (their group is smaller than min_group_size) */
+  teamlessHidden: boolean;
+  /** some people are hidden: org-wide figures would include them */
+  anyHidden: boolean;
+  teamSize(team: string): number;
+  /** How a person is shown: real id to governance and to themselves, else a pseudonym. */
+  identity(personId: string, scope?: string): Identity;
+  /** May this caller see figures of this team as a group? */
+  teamVisible(team: string | null): boolean;
+  /** Is this team absent altogether (restricted) for this caller? */
+  teamAbsent(team: string | null): boolean;
+};
+
+export type Privacy = {
+  /** The caller's view; one per request (memoised on the request's audit trail). */
+  view(session: Session): Promise<PrivacyView>;
+  pseudonym(): Promise<Pseudonymizer>;
+};
+
+const services = new WeakMap<Store, Privacy>();
+
+export function privacyFor(store: Store): Privacy {
+  let service = services.get(store);
+  if (!service) {
+    service = createPrivacy(store);
+    services.set(store, service);
+  }
+  return service;
+}
+
+function createPrivacy(store: Store): Privacy {
+  const policy = activePolicyFor(store);
+  let secret: Promise<Pseudonymizer> | null = null;
+  let cached: { key: string; members: Membership } | null = null;
+  const perRequest = new WeakMap<Audit, Promise<PrivacyView>>();
+  const pseudonym = () => {
+    secret ??= sharedSecret(store, PSEUDONYM_SECRET)
+      .then(pseudonymizer)
+      .catch((error) => {
+        secret = null;
+        throw error;
+      });
+    return secret;
+  };
+  return {
+    pseudonym,
+    view(session) {
+      let view = perRequest.get(session.audit);
+      if (!view) {
+        view = viewNow(session.caller);
+        perRequest.set(session.audit, view);
+        view.catch(() => perRequest.delete(session.audit));
+      }
+      return view;
+    },
+  };
+
+  async function viewNow(caller: Caller): Promise<PrivacyView> {
+    const active = await policy.current();
+    const k = active?.ruleSet.ir.privacy.minGroupSize ?? 1;
+    // the watermark changes with the directory: one membership read per change
+    const key = active?.watermark ?? '';
+    if (!cached || cached.key !== key || !active)
+      cached = { key, members: await membership(store) };
+    return viewOf(caller, cached.members, k, await pseudonym());
+  }
+}
+
+/** The view from membership counts (also used over an evaluation's own directory). */
+export function viewOf(
+  caller: Caller,
+  members: Membership,
+  minGroupSize: number,
+  pseudonym: Pseudonymizer,
+): PrivacyView {
+  const named = seesNames(caller.role);
+  const restricted = new Set(
+    members.teams.filter((t) => t.sensitivity === 'restricted').map((t) => t.id),
+  );
+  const sizes = new Map(members.teams.map((t) => [t.id, t.members]));
+  const hidden = new Set<string>();
+  if (!named)
+    for (const t of members.teams)
+      if (restricted.has(t.id) || t.members < minGroupSize) hidden.add(t.id);
+  const teamlessHidden = !named && members.teamless > 0 && members.teamless < minGroupSize;
+  const anyHidden = teamlessHidden || members.teams.some((t) => hidden.has(t.id) && t.members > 0);
+  return {
+    caller,
+    named,
+    minGroupSize,
+    restrictedTeams: restricted,
+    hiddenTeams: hidden,
+    visibleTeams: named ? null : members.teams.filter((t) => !hidden.has(t.id)).map((t) => t.id),
+    teamlessHidden,
+    anyHidden,
+    teamSize: (team) => sizes.get(team) ?? 0,
+    identity(personId, scope) {
+      if (named || personId === caller.person) return { id: personId, masked: false };
+      return { id: pseudonym(personId, scope), masked: true };
+    },
+    teamVisible: (team) => named || (team === null ? !teamlessHidden : !hidden.has(team)),
+    teamAbsent: (team) => !named && team !== null && restricted.has(team),
+  };
+}
+
+/** Membership counts from an evaluation's directory (boards judge by the data they rank). */
+export function membershipOf(directory: Directory): Membership {
+  const counts = new Map<string, number>();
+  let teamless = 0;
+  for (const p of directory.people) {
+    if (p.team) counts.set(p.team, (counts.get(p.team) ?? 0) + 1);
+    else teamless++;
+  }
+  const teams = directory.teams.map((t) => ({
+    id: t.id,
+    sensitivity: t.sensitivity,
+    members: counts.get(t.id) ?? 0,
+  }));
+  for (const [id, n] of counts)
+    if (!directory.teams.some((t) => t.id === id))
+      teams.push({ id, sensitivity: 'normal', members: n });
+  return { teams, teamless };
+}
+
+/**
+ * Subjects of a board a lower role may not see: members of restricted teams (person
+ * boards); restricted teams and teams with fewer members than min_group_size (team boards).
+ * Null for named callers.
+ */
+export function hiddenBoardSubjects(
+  view: PrivacyView,
+  kind: 'person' | 'team' | 'org',
+  directory: Directory,
+): ReadonlySet<string> | null {
+  if (view.named) return null;
+  const own = viewOf(view.caller, membershipOf(directory), view.minGroupSize, () => '');
+  const out = new Set<string>();
+  if (kind === 'team') for (const t of own.hiddenTeams) out.add(t);
+  else if (kind === 'person')
+    for (const p of directory.people) if (own.teamAbsent(p.team)) out.add(p.id);
+  return out;
+}
+
+/** The hidden subjects of a board, per evaluation, for the engine's board view. */
+export function boardHiddenOf(view: PrivacyView, kind: 'person' | 'team' | 'org'): HiddenOf | null {
+  if (view.named) return null;
+  return {
+    key: 'public',
+    of: (evaluation) => hiddenBoardSubjects(view, kind, evaluation.directory),
+  };
+}
+
+/** Suppresses counts of people below min_group_size (0 stays 0: nobody is no one). */
+export function countShown(view: PrivacyView, n: number): boolean {
+  return view.named || n === 0 || n >= view.minGroupSize;
+}

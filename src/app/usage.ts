@@ -1,0 +1,115 @@
+// Usage reads: token and cost aggregates from the daily rollups, grouped and bucketed, as
+// this caller may see them. Governance sees everything (reads naming people audited); a
+// member sees their own; below that, aggregates cover only visible teams (privacy.ts), no
+// filter or grouping names a person, and groups of fewer than min_group_size people are
+// left out.
+import { suppressSmallGroups } from '../engine/privacy.ts';
+import {
+  resolveUsageRequest,
+  type UsageQuery,
+  type UsageRequest,
+  UsageRequestError,
+  type UsageRow,
+} from '../engine/usage.ts';
+import type { Store } from '../store/db.ts';
+import type { Session } from './caller.ts';
+import { ForbiddenError, InvalidRequestError } from './errors.ts';
+import { type Identity, privacyFor } from './privacy.ts';
+import { readServiceFor } from './reads.ts';
+
+export type UsageGroup = UsageRow & {
+  /** the person of a person group, as this caller may see them */
+  shownPerson: Identity | null;
+};
+
+export type UsageResult = {
+  query: UsageQuery;
+  rows: UsageGroup[];
+  currency: string;
+  timezone: string;
+  suppressed: number;
+  minGroupSize: number | null;
+};
+
+export type UsageReads = { usage(session: Session, request: UsageRequest): Promise<UsageResult> };
+
+const services = new WeakMap<Store, UsageReads>();
+
+export function usageReadsFor(store: Store): UsageReads {
+  let service = services.get(store);
+  if (!service) {
+    service = createUsageReads(store);
+    services.set(store, service);
+  }
+  return service;
+}
+
+function createUsageReads(store: Store): UsageReads {
+  const reads = readServiceFor(store);
+  const privacy = privacyFor(store);
+  return {
+    async usage(session, request) {
+      const { caller, audit } = session;
+      const [active, view] = await Promise.all([reads.active(), privacy.view(session)]);
+      const ir = active?.ruleSet.ir ?? null;
+      const own = caller.role === 'member';
+      if (own && !caller.person) throw new ForbiddenError('this member key is bound to no person');
+      if (!view.named && !own) {
+        if (request.people?.length)
+          throw new ForbiddenError(
+            'filtering usage by person needs a governance key: below governance usage is read by team and other groups',
+          );
+        if (request.groupBy?.includes('person'))
+          throw new ForbiddenError(
+            'grouping usage by person needs a governance key: below governance usage is read by team and other groups',
+          );
+      }
+      let teams: readonly string[] | null | undefined = request.teams;
+      if (!view.named && !own) {
+        // only visible teams count, whatever the filter: hidden people are in no total
+        const visible = new Set(view.visibleTeams ?? []);
+        teams = (request.teams ?? [...visible]).filter((t) => visible.has(t));
+      }
+      let query: UsageQuery;
+      try {
+        query = resolveUsageRequest(
+          {
+            ...request,
+            // a member's usage is their own, whatever the filter says
+            people: own ? [caller.person as string] : view.named ? request.people : [],
+            teams: own ? null : teams,
+          },
+          ir,
+          reads.now(),
+        );
+      } catch (error) {
+        if (error instanceof UsageRequestError)
+          throw new InvalidRequestError([
+            { field: `filter.${error.field}`, message: error.message },
+          ]);
+        throw error;
+      }
+      if (view.named && (query.groupBy.includes('person') || query.people)) {
+        await audit.record({
+          action: 'read.usage',
+          subject: query.people?.length === 1 ? query.people[0] : null,
+          detail: { groupBy: query.groupBy, people: query.people },
+        });
+      }
+      const empty = !view.named && !own && query.teams?.length === 0;
+      const rows = empty ? [] : await reads.reader.usage(query);
+      const kept = suppressSmallGroups(rows, view.minGroupSize, view.named || own);
+      return {
+        query,
+        rows: kept.rows.map((r) => ({
+          ...r,
+          shownPerson: r.group.person ? view.identity(r.group.person, 'usage') : null,
+        })),
+        currency: ir?.currency ?? 'USD',
+        timezone: ir?.timezone ?? 'UTC',
+        suppressed: kept.suppressed,
+        minGroupSize: kept.minGroupSize,
+      };
+    },
+  };
+}
