@@ -46,7 +46,6 @@ function createBoards(store: Store): Boards {
   const privacy = privacyFor(store);
   return {
     async board(session, args) {
-      const { caller } = session;
       const active = await reads.active();
       if (!active) throw new NoActivePolicyError();
       const { ruleSet, watermark } = active;
