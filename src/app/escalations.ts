@@ -17,6 +17,7 @@ import type { Caller, Session } from './caller.ts';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
 import { escalationEventsFor } from './escalation-events.ts';
 import { perStore } from './per-store.ts';
+import { privacyFor, subjectVisible } from './privacy.ts';
 import { reevaluationFor } from './reevaluation.ts';
 import { seesNames } from './roles.ts';
 
@@ -45,7 +46,8 @@ export const escalationsFor = perStore(createEscalations);
 function createEscalations(store: Store): Escalations {
   const policy = activePolicyFor(store);
   return {
-    async list({ caller }, filter, page) {
+    async list(session, filter, page) {
+      const { caller } = session;
       if (
         filter.subjectId &&
         filter.subjectKind !== 'team' &&
@@ -54,7 +56,18 @@ function createEscalations(store: Store): Escalations {
       )
         throw new ForbiddenError('filtering by a person needs a governance key (or your own id)');
       const people = caller.role === 'member' ? [caller.person ?? ''] : null;
-      return listEscalations(store, { ...filter, people }, page);
+      const view = await privacyFor(store).view(session);
+      if (view.named) return listEscalations(store, { ...filter, people }, page);
+      // below governance: people's own only, visible teams', the org's while nobody is hidden
+      const shown: EscalationRow[] = [];
+      let beforeId = page.beforeId;
+      for (let pass = 0; pass < 20 && shown.length < page.limit; pass++) {
+        const rows = await listEscalations(store, { ...filter, people }, { beforeId, limit: 200 });
+        for (const row of rows) if (subjectVisible(view, row)) shown.push(row);
+        if (rows.length < 200) break;
+        beforeId = rows[rows.length - 1].id;
+      }
+      return shown.slice(0, page.limit);
     },
 
     async acknowledge({ caller, audit }, id, justification) {
@@ -147,12 +160,15 @@ function createEscalations(store: Store): Escalations {
 
     async subscribe(caller, subjectKind) {
       const member = caller.role === 'member';
+      const privacy = privacyFor(store);
       return pipe(
         await escalationEventsFor(store).subscribe(),
-        filter((e: EscalationRow) => {
+        filter(async (e: EscalationRow) => {
           if (subjectKind && e.subjectKind !== subjectKind) return false;
-          if (member) return e.subjectKind === 'person' && e.subjectId === caller.person;
-          return true;
+          if (member && !(e.subjectKind === 'person' && e.subjectId === caller.person))
+            return false;
+          // the same rule as the list, against the directory as it is when the event comes
+          return subjectVisible(await privacy.viewNow(caller), e);
         }),
       );
     },

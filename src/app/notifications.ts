@@ -18,7 +18,6 @@
 import { audiencesOf, type EscalationDraft } from '../engine/escalations.ts';
 import type { Store } from '../store/db.ts';
 import type { EscalationToRecord } from '../store/escalations.ts';
-import { queryableOf } from '../store/sql-text.ts';
 import {
   claimUnnotifiedEscalations,
   type EscalationToNotify,
@@ -28,6 +27,7 @@ import {
   setPreference,
   takeHeldNotifications,
 } from '../store/notifications.ts';
+import { queryableOf } from '../store/sql-text.ts';
 import { ForbiddenError, InvalidRequestError } from './errors.ts';
 import { type Role as AppRole, seesNames } from './roles.ts';
 

@@ -71,6 +71,8 @@ export type PrivacyView = {
 export type Privacy = {
   /** The caller's view; one per request (memoised on the request's audit trail). */
   view(session: Session): Promise<PrivacyView>;
+  /** The caller's view as of now, not memoised (long-lived subscriptions). */
+  viewNow(caller: Caller): Promise<PrivacyView>;
   pseudonym(): Promise<Pseudonymizer>;
 };
 
@@ -101,6 +103,7 @@ function createPrivacy(store: Store): Privacy {
   };
   return {
     pseudonym,
+    viewNow: (caller) => viewNow(caller),
     view(session) {
       let view = perRequest.get(session.audit);
       if (!view) {
@@ -180,9 +183,9 @@ export function membershipOf(directory: Directory): Membership {
 }
 
 /**
- * Subjects of a board a lower role may not see: members of restricted teams (person
- * boards); restricted teams and teams with fewer members than min_group_size (team boards).
- * Null for named callers.
+ * Subjects of a board a lower role may not see: hidden people (members of restricted teams
+ * and of teams under min_group_size) on person boards; restricted teams and teams with
+ * fewer members than min_group_size on team boards. Null for named callers.
  */
 export function hiddenBoardSubjects(
   view: PrivacyView,
@@ -194,7 +197,7 @@ export function hiddenBoardSubjects(
   const out = new Set<string>();
   if (kind === 'team') for (const t of own.hiddenTeams) out.add(t);
   else if (kind === 'person')
-    for (const p of directory.people) if (own.teamAbsent(p.team)) out.add(p.id);
+    for (const p of directory.people) if (!own.teamVisible(p.team)) out.add(p.id);
   return out;
 }
 
@@ -205,6 +208,20 @@ export function boardHiddenOf(view: PrivacyView, kind: 'person' | 'team' | 'org'
     key: 'public',
     of: (evaluation) => hiddenBoardSubjects(view, kind, evaluation.directory),
   };
+}
+
+/**
+ * May this caller see an escalation (or any record about one subject)? A person's only by
+ * that person; a team's when the team is visible; the org's when nobody is hidden.
+ */
+export function subjectVisible(
+  view: PrivacyView,
+  subject: { subjectKind: string; subjectId: string },
+): boolean {
+  if (view.named) return true;
+  if (subject.subjectKind === 'person') return subject.subjectId === view.caller.person;
+  if (subject.subjectKind === 'team') return view.teamVisible(subject.subjectId);
+  return !view.anyHidden;
 }
 
 /** Suppresses counts of people below min_group_size (0 stays 0: nobody is no one). */

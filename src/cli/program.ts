@@ -80,6 +80,11 @@ const GROUPS: readonly Group[] = [
     commands: ['webhooks'],
     register: async () => (await import('./webhooks.ts')).registerWebhookCommands,
   },
+  {
+    parent: 'program',
+    commands: ['audit'],
+    register: async () => (await import('./audit.ts')).registerAuditCommand,
+  },
 ];
 
 /** The groups this invocation needs: the named command's group, or all of them for help. */

@@ -138,11 +138,13 @@ function computeVisibleRanks(
   hidden: ReadonlySet<string> | null,
 ): Ranked {
   const result = evaluation.result.leaderboards[board];
+  const kind = ruleSet.ir.leaderboards[board].subject;
   const out: Ranked = new Map();
   for (const [cohort, ranked] of Object.entries(result?.cohorts ?? {})) {
     const kept = hidden ? ranked.filter((r) => !hidden.has(r.id)) : ranked;
-    // k-anonymity: a public cohort smaller than min_group_size is not shown at all
-    if (hidden && kept.length < ruleSet.ir.privacy.minGroupSize) continue;
+    // k-anonymity: a public cohort of fewer than min_group_size people is not shown at all
+    // (each team on a team board already has that many members)
+    if (hidden && kind === 'person' && kept.length < ruleSet.ir.privacy.minGroupSize) continue;
     const rows = kept.map((r, i) => ({ rank: i + 1, score: r.score, id: r.id }));
     out.set(cohort, { rows, rankOf: new Map(rows.map((r) => [r.id, r.rank])) });
   }

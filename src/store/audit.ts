@@ -1,5 +1,5 @@
 // The audit log table.
-import type { Queryable } from './sql-text.ts';
+import { isoText, type Queryable } from './sql-text.ts';
 
 export type AuditEntry = {
   actor: string | null;
@@ -17,5 +17,45 @@ export async function appendAudit(db: Queryable, entries: readonly AuditEntry[])
        from jsonb_to_recordset($1::jsonb)
          as x(actor text, role text, action text, subject text, detail jsonb)`,
     [JSON.stringify(entries)],
+  );
+}
+
+export type AuditRecord = AuditEntry & { id: string; at: string };
+
+export type AuditFilter = {
+  actions: readonly string[] | null;
+  /** an action prefix such as `directory.` */
+  actionPrefix: string | null;
+  actor: string | null;
+  subject: string | null;
+  /** inclusive start, exclusive end (ISO instants) */
+  from: string | null;
+  to: string | null;
+};
+
+/** Audit entries newest first; key-set pages by id. */
+export async function listAudit(
+  db: Queryable,
+  filter: AuditFilter,
+  page: { beforeId: string | null; limit: number },
+): Promise<AuditRecord[]> {
+  const params: unknown[] = [];
+  const add = (v: unknown, cast = '') => {
+    params.push(v);
+    return `$${params.length}${cast}`;
+  };
+  const where: string[] = [];
+  if (filter.actions?.length) where.push(`action = any(${add([...filter.actions], '::text[]')})`);
+  if (filter.actionPrefix) where.push(`starts_with(action, ${add(filter.actionPrefix)})`);
+  if (filter.actor) where.push(`actor = ${add(filter.actor)}`);
+  if (filter.subject) where.push(`subject = ${add(filter.subject)}`);
+  if (filter.from) where.push(`at >= ${add(filter.from, '::timestamptz')}`);
+  if (filter.to) where.push(`at < ${add(filter.to, '::timestamptz')}`);
+  if (page.beforeId) where.push(`id < ${add(page.beforeId, '::bigint')}`);
+  return db.query<AuditRecord>(
+    `select id::text as id, ${isoText('at')} as at, actor, role, action, subject, detail
+       from audit_log ${where.length ? `where ${where.join(' and ')}` : ''}
+      order by id desc limit ${add(page.limit)}`,
+    params,
   );
 }

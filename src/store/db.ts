@@ -1,7 +1,10 @@
 // Starting the database. With a DATABASE_URL we talk to that PostgreSQL server. Without
-// one, an embedded PGlite persisted under <dataDir>/pgdata is served over loopback by
-// pglite-socket, so the very same pg driver, SQL and migrations run in both cases.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// one, an embedded PGlite persisted under <dataDir>/pgdata is served by pglite-socket, so
+// the very same pg driver, SQL and migrations run in both cases. PGlite has no password
+// authentication, so it listens on a Unix socket in a fresh directory only this process's
+// user may open (mode 0700), never on a TCP port another local user could reach.
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -96,7 +99,7 @@ export type Store = {
   /** Run `work` in one transaction on one connection; rolled back if it throws. */
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
-  /** Connection URL (for the embedded database, the loopback socket's URL). */
+  /** Connection URL (for the embedded database, its private Unix socket's directory as `host`). */
   url: string;
   embedded: boolean;
   /** the embedded PGlite instance (backups), or null on a PostgreSQL server */
@@ -111,7 +114,14 @@ export type Store = {
   timeouts: DatabaseTimeouts;
 };
 
-type Embedded = { db: PGlite; server: PGLiteSocketServer; url: string; unlock: () => void };
+type Embedded = {
+  db: PGlite;
+  server: PGLiteSocketServer;
+  url: string;
+  /** the private directory holding the Unix socket */
+  socketDir: string;
+  unlock: () => void;
+};
 
 /** The embedded data directory is open in another process (a running `quotient serve`). */
 export class DataDirInUseError extends Error {
@@ -165,6 +175,9 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The port number in the socket's file name (pg derives the name from host and port). */
+const SOCKET_PORT = 5432;
+
 async function startEmbedded(dataDir: string): Promise<Embedded> {
   let db: PGlite;
   let unlock = () => {};
@@ -184,10 +197,19 @@ async function startEmbedded(dataDir: string): Promise<Embedded> {
   // PGlite is single-session: concurrent extended-protocol messages from two sockets
   // interleave (electric-sql/pglite#1046), so the client pool is sized to one connection.
   // The server allows a little slack for a pool reconnecting while an old socket closes.
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 4 });
+  const socketDir = mkdtempSync(join(tmpdir(), 'quotient-pg-'));
+  chmodSync(socketDir, 0o700);
+  const path = join(socketDir, `.s.PGSQL.${SOCKET_PORT}`);
+  const server = new PGLiteSocketServer({ db, path, maxConnections: 4 });
   await server.start();
-  const url = `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
-  return { db, server, url, unlock };
+  chmodSync(path, 0o600);
+  const url = `postgres://postgres@localhost:${SOCKET_PORT}/postgres?host=${encodeURIComponent(socketDir)}`;
+  const release = unlock;
+  unlock = () => {
+    release();
+    rmSync(socketDir, { recursive: true, force: true });
+  };
+  return { db, server, url, socketDir, unlock };
 }
 
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
@@ -203,6 +225,8 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   try {
     orm = await MikroORM.init({
       clientUrl: url,
+      // the embedded server's socket directory: pg connects to <host>/.s.PGSQL.<port>
+      ...(embedded ? { host: embedded.socketDir, port: SOCKET_PORT } : {}),
       entities: [...storeEntities, ...(options.entities ?? [])],
       extensions: [Migrator],
       // idle connections stay open: the embedded server has room for exactly one

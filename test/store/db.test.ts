@@ -1,7 +1,7 @@
 // The embedded database: persisted under the data dir, one process at a time, and the
 // same migrations as a server.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,11 @@ describe.skipIf(!!process.env.DATABASE_URL)('embedded PGlite', () => {
     const store = await openStore({ databaseUrl: '', dataDir: dir, migrate: true });
     try {
       expect(store.embedded).toBe(true);
-      expect(store.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres/);
+      // a Unix socket in a private directory, not a TCP port (docs/privacy.md, attack 6)
+      expect(store.url).toMatch(/^postgres:\/\/postgres@localhost:5432\/postgres\?host=/);
+      const socketDir = decodeURIComponent(new URL(store.url).searchParams.get('host') ?? '');
+      expect(statSync(socketDir).mode & 0o777).toBe(0o700);
+      expect(statSync(join(socketDir, '.s.PGSQL.5432')).mode & 0o777).toBe(0o600);
       expect(await pendingMigrations(store)).toEqual([]);
       await store.transaction(async (client) => {
         await client.query("insert into teams (id, name) values ('kept', 'Kept')");

@@ -18,5 +18,6 @@ import './webhooks.ts';
 import './standing.ts';
 import './notifications.ts';
 import './pricing.ts';
+import './audit.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -1,0 +1,223 @@
+// The suppression property (docs/privacy.md): for random organisations, usage and viewer
+// query sequences (filters, groupings, buckets, windows, budgets, boards), adding usage to a
+// person in a suppressed or restricted group changes no figure a viewer receives. So no
+// figure, nor any difference or complement of figures, can determine that person's value.
+// A control checks the perturbation is real: governance's answer does change.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activePolicyFor } from '../../src/app/active-policy.ts';
+import { auditFor } from '../../src/app/audit.ts';
+import { boardsFor } from '../../src/app/boards.ts';
+import { budgetsFor } from '../../src/app/budgets.ts';
+import type { Caller, Session } from '../../src/app/caller.ts';
+import type { Role } from '../../src/app/roles.ts';
+import { usageReadsFor } from '../../src/app/usage.ts';
+import type { UsageDimension } from '../../src/engine/usage.ts';
+import { ingestBatch } from '../../src/store/loader.ts';
+import { publishPolicySource } from '../../src/store/policies.ts';
+import { createTestStore, type TestStore } from '../support/db.ts';
+
+const NOW = new Date('2026-11-20T12:00:00Z');
+const K = 3;
+const MODELS = ['m1', 'm2'];
+const PROJECTS = ['alpha', 'beta'];
+
+const POLICY = `policy "property" version "1"
+currency USD
+timezone "UTC"
+privacy { min_group_size ${K}  identities masked }
+class standard "General"
+class economy "Cheap"
+model "m1" class standard price { input 1.00 output 2.00 }
+model "m2" class economy price { input 0.10 output 0.20 }
+leaderboard people "People" { subject person window month score = 1000 / log10(10 + tokens) top 100 }
+leaderboard teams "Teams" { subject team window month score = 1000 / log10(10 + tokens) top 100 }
+tier base "Base" { limit 10M tokens per month models any }
+assign base otherwise
+budget each team { 1,000 USD per month }
+budget org { 10,000 USD per month }
+`;
+
+let store: TestStore;
+beforeAll(async () => {
+  store = await createTestStore();
+  activePolicyFor(store).setClock(() => NOW);
+  await publishPolicySource(store, { source: POLICY, activate: true });
+}, 120_000);
+afterAll(async () => {
+  await store?.destroy();
+});
+
+const session = (role: Role): Session => {
+  const caller: Caller = { keyId: `k-${role}`, name: role, role, person: null };
+  return { caller, audit: auditFor(store, caller) };
+};
+
+type Team = { size: number; restricted: boolean };
+type Event = { person: number; day: number; model: string; project: string; tokens: number };
+type UsageAsk = {
+  kind: 'usage';
+  groupBy: UsageDimension[];
+  bucket: 'day' | 'week' | 'month' | null;
+  teams: number[] | null;
+  models: string[] | null;
+  projects: string[] | null;
+  from: number;
+  days: number;
+};
+type Ask = UsageAsk | { kind: 'budgets'; team: number | null } | { kind: 'board'; name: string };
+
+const day = (d: number) => `2026-11-${String(d).padStart(2, '0')}`;
+
+const orgArb = fc.record({
+  teams: fc.array(fc.record({ size: fc.integer({ min: 1, max: 5 }), restricted: fc.boolean() }), {
+    minLength: 2,
+    maxLength: 5,
+  }),
+  teamless: fc.integer({ min: 0, max: 2 }),
+});
+
+const askArb = (teams: number): fc.Arbitrary<Ask> =>
+  fc.oneof(
+    fc.record({
+      kind: fc.constant('usage' as const),
+      groupBy: fc.subarray<UsageDimension>(['team', 'model', 'class', 'project', 'environment']),
+      bucket: fc.constantFrom('day' as const, 'week' as const, 'month' as const, null),
+      teams: fc.option(fc.subarray([...Array(teams).keys()], { minLength: 1 }), { nil: null }),
+      models: fc.option(fc.subarray(MODELS, { minLength: 1 }), { nil: null }),
+      projects: fc.option(fc.subarray(PROJECTS, { minLength: 1 }), { nil: null }),
+      from: fc.integer({ min: 1, max: 20 }),
+      days: fc.integer({ min: 1, max: 20 }),
+    }),
+    fc.record({
+      kind: fc.constant('budgets' as const),
+      team: fc.option(fc.integer({ min: 0, max: teams - 1 }), { nil: null }),
+    }),
+    fc.record({ kind: fc.constant('board' as const), name: fc.constantFrom('people', 'teams') }),
+  );
+
+const eventArb = (people: number) =>
+  fc.record({
+    person: fc.integer({ min: 0, max: people - 1 }),
+    day: fc.integer({ min: 1, max: 20 }),
+    model: fc.constantFrom(...MODELS),
+    project: fc.constantFrom(...PROJECTS),
+    tokens: fc.integer({ min: 1, max: 5_000_000 }),
+  });
+
+let run = 0;
+
+describe('viewer figures never determine a suppressed or restricted person', () => {
+  it('are unchanged by any change to a hidden person’s usage', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        orgArb.chain((org) => {
+          const people = org.teams.reduce((s, t) => s + t.size, 0) + org.teamless;
+          return fc.record({
+            org: fc.constant(org),
+            usage: fc.array(eventArb(people), { minLength: 1, maxLength: 25 }),
+            asks: fc.array(askArb(org.teams.length), { minLength: 1, maxLength: 6 }),
+            extra: fc.array(eventArb(people), { minLength: 1, maxLength: 3 }),
+            pick: fc.nat(),
+          });
+        }),
+        async ({ org, usage, asks, extra, pick }) => {
+          const r = run++;
+          // each run is its own organisation inside the same database (ids namespaced)
+          const teamId = (i: number) => `r${r}-t${i}`;
+          const members: { id: string; team: number | null }[] = [];
+          org.teams.forEach((t: Team, i: number) => {
+            for (let j = 0; j < t.size; j++) members.push({ id: `r${r}-t${i}-p${j}`, team: i });
+          });
+          for (let j = 0; j < org.teamless; j++)
+            members.push({ id: `r${r}-none-p${j}`, team: null });
+          const hidden = members.filter(
+            (m) => m.team !== null && (org.teams[m.team].restricted || org.teams[m.team].size < K),
+          );
+          if (hidden.length === 0) return; // nothing to protect in this organisation
+          const target = hidden[pick % hidden.length];
+          const events = (list: Event[], tag: string, person?: string) =>
+            list.map((e, i) => ({
+              type: 'usage',
+              id: `r${r}-${tag}-${i}`,
+              ts: `${day(e.day)}T10:00:00Z`,
+              person: person ?? members[e.person].id,
+              model: e.model,
+              project: e.project,
+              input_tokens: e.tokens,
+              output_tokens: Math.floor(e.tokens / 3),
+            }));
+          await load([
+            ...org.teams.map((t: Team, i: number) => ({
+              type: 'team',
+              team: teamId(i),
+              sensitivity: t.restricted ? 'restricted' : 'normal',
+            })),
+            ...members.map((m) => ({
+              type: 'person',
+              person: m.id,
+              ...(m.team === null ? {} : { team: teamId(m.team) }),
+              role: 'engineer',
+              opted_in: true,
+            })),
+            ...events(usage, 'u'),
+          ]);
+          const before = await answers(asks, teamId, 'viewer');
+          const governanceBefore = await answers(asks, teamId, 'governance');
+          // the hidden person uses more: every other figure stays as it was
+          await load(events(extra, 'x', target.id));
+          const after = await answers(asks, teamId, 'viewer');
+          expect(after).toEqual(before);
+          // control: the perturbation is real (governance's org-wide usage moved)
+          const total = async () =>
+            JSON.stringify(await usageReadsFor(store).usage(session('governance'), {}));
+          expect(await total()).not.toEqual(JSON.stringify(governanceBefore.at(-1)));
+        },
+      ),
+      { numRuns: Number(process.env.PRIVACY_RUNS ?? 15), endOnFailure: true },
+    );
+  }, 600_000);
+});
+
+async function load(rows: Record<string, unknown>[]) {
+  const result = await ingestBatch(
+    store,
+    rows.map((data, line) => ({ line, data })),
+    { now: NOW.getTime() },
+  );
+  if (result.totals.rejected > 0) throw new Error(JSON.stringify(result.results.slice(0, 3)));
+}
+
+/** What a caller receives for each ask, plus (last) the unfiltered usage. */
+async function answers(asks: Ask[], teamId: (i: number) => string, role: Role): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const ask of asks) {
+    const s = session(role);
+    if (ask.kind === 'usage') {
+      const to = Math.min(ask.from + ask.days, 21);
+      const result = await usageReadsFor(store).usage(s, {
+        from: day(ask.from),
+        to: to > ask.from ? day(to) : day(21),
+        groupBy: ask.groupBy,
+        bucket: ask.bucket,
+        teams: ask.teams?.map(teamId) ?? null,
+        models: ask.models,
+        projects: ask.projects,
+      });
+      out.push({ rows: result.rows, suppressed: result.suppressed });
+    } else if (ask.kind === 'budgets') {
+      const result = await budgetsFor(store).list(s, {
+        team: ask.team === null ? null : teamId(ask.team),
+      });
+      out.push({
+        rows: result.rows.map((r) => [r.subjectKind, r.subjectId, r.state.spent, r.state.percent]),
+        suppressed: result.suppressed,
+      });
+    } else {
+      const board = await boardsFor(store).board(s, { name: ask.name });
+      out.push(board.entries.map((e) => [e.shown.id, e.rank, e.score, e.explanation.facts]));
+    }
+  }
+  out.push(await usageReadsFor(store).usage(session(role), {}));
+  return out;
+}
