@@ -25,7 +25,8 @@ const BudgetsQuery = graphql(`
         stale
         edges {
           node {
-            key subjectKind subjectId currency limit effectiveLimit spent percent remaining
+            key subjectKind subjectId currency percent
+            limit { amount } effectiveLimit { amount } spent { amount } remaining { amount }
             band bandReason period periodStart periodEnd environment
             forecast { percent value formula }
             nextThreshold { percent action }
@@ -41,16 +42,32 @@ const SpendQuery = graphql(`
   query BudgetSpend($filter: UsageFilter) {
     usage(filter: $filter, bucket: day, first: 100) {
       __typename
-      ... on UsageConnection { edges { node { bucket cost } } }
+      ... on UsageConnection { edges { node { bucket cost { amount } } } }
       ... on Problem { message }
     }
   }
 `);
 
-type Budget = Extract<
+type BudgetNode = Extract<
   NonNullable<ResultOf<typeof BudgetsQuery>['budgets']>,
   { __typename: 'BudgetConnection' }
 >['edges'][number]['node'];
+
+/** Money arrives as exact decimals with a currency; the charts work in numbers. */
+type Budget = Omit<BudgetNode, 'limit' | 'effectiveLimit' | 'spent' | 'remaining'> & {
+  limit: number;
+  effectiveLimit: number;
+  spent: number;
+  remaining: number;
+};
+
+const asBudget = (node: BudgetNode): Budget => ({
+  ...node,
+  limit: Number(node.limit.amount),
+  effectiveLimit: Number(node.effectiveLimit.amount),
+  spent: Number(node.spent.amount),
+  remaining: Number(node.remaining.amount),
+});
 
 export default function Budgets({ session }: ViewProps) {
   // a member's usage query returns only their own usage: it cannot draw a team's days
@@ -63,7 +80,7 @@ export default function Budgets({ session }: ViewProps) {
   const result = data?.budgets;
   if (!result) return null;
   if (result.__typename !== 'BudgetConnection') return <ErrorBox error={result.message} />;
-  const budgets = result.edges.map((e) => e.node);
+  const budgets = result.edges.map((e) => asBudget(e.node));
   const steps = ladderSteps(data?.activePolicy?.ir, 'budget');
   const chosen = budgets.find((b) => keyOf(b) === selected) ?? budgets[0];
   return (
@@ -188,7 +205,7 @@ function BudgetChart({
     if (usage?.__typename !== 'UsageConnection') return null;
     const rows = usage.edges.map((e) => ({
       day: e.node.bucket ?? '',
-      amount: Number(e.node.cost),
+      amount: Number(e.node.cost.amount),
     }));
     return burnDown(
       rows,

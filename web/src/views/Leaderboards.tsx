@@ -331,7 +331,7 @@ function OptInToggle({ person }: { person: string }) {
     <label className="toggle">
       <input
         type="checkbox"
-        checked={me.optedIn}
+        checked={me.optedIn ?? false}
         disabled={state.fetching}
         onChange={async (e) => {
           const r = await setOptIn({ optedIn: e.target.checked });

@@ -215,7 +215,7 @@ export default function Me({ session }: ViewProps) {
                 key={b.name}
                 board={b}
                 person={person}
-                optedIn={quota.person.optedIn}
+                optedIn={quota.person.optedIn ?? false}
                 restricted={quota.person.team?.sensitivity === 'restricted'}
               />
             ))}

@@ -19,7 +19,8 @@ const UsageQuery = graphql(`
         edges {
           node {
             bucket team model class project environment person
-            inputTokens outputTokens cacheReadTokens cacheWriteTokens tokens requests cost people
+            inputTokens outputTokens cacheReadTokens cacheWriteTokens tokens requests people
+            cost { amount }
           }
         }
       }
@@ -182,7 +183,9 @@ export default function Usage(_: ViewProps) {
 }
 
 type UsageResult = NonNullable<ResultOf<typeof UsageQuery>['usage']>;
-type UsageRow = Extract<UsageResult, { __typename: 'UsageConnection' }>['edges'][number]['node'];
+type UsageNode = Extract<UsageResult, { __typename: 'UsageConnection' }>['edges'][number]['node'];
+/** A row with its cost as the exact decimal string (the currency is the connection's). */
+type UsageRow = Omit<UsageNode, 'cost'> & { cost: string };
 
 /** Every page of the grouping (pages of 100 keep each query under the server's cost limit). */
 function useAllUsage(variables: Vars) {
@@ -209,7 +212,7 @@ function useAllUsage(variables: Vars) {
           setState({ usage, rows: [], fetching: false, error: r.error ?? null });
           return;
         }
-        rows.push(...usage.edges.map((e) => e.node));
+        rows.push(...usage.edges.map((e) => ({ ...e.node, cost: e.node.cost.amount })));
         if (!usage.pageInfo.hasNextPage) {
           setState({ usage, rows, fetching: false, error: null });
           return;
