@@ -787,24 +787,29 @@ describe('team budgets after ingest', () => {
 describe('budgets with money exceptions', () => {
   it('an approved money exception raises the team budget until it expires', async () => {
     clock = new Date('2026-11-02T09:00:00Z');
+    // money fields are exact decimals with a currency; compared here as numbers
     const budget = async () => {
+      type Money = { amount: string };
       const data = await gql<{
         budgets: {
           edges: {
             node: {
-              limit: number;
-              exceptionMoney: number;
-              effectiveLimit: number;
-              spent: number;
-              remaining: number;
+              limit: Money;
+              exceptionMoney: Money;
+              effectiveLimit: Money;
+              spent: Money;
+              remaining: Money;
             };
           }[];
         };
       }>(
         api.keys.governance.key,
-        '{ budgets(team: "platform") { ... on BudgetConnection { edges { node { limit exceptionMoney effectiveLimit spent remaining } } } } }',
+        '{ budgets(team: "platform") { ... on BudgetConnection { edges { node { limit { amount } exceptionMoney { amount } effectiveLimit { amount } spent { amount } remaining { amount } } } } } }',
       );
-      return data.budgets.edges[0].node;
+      const node = data.budgets.edges[0].node;
+      return Object.fromEntries(
+        Object.entries(node).map(([k, v]) => [k, Number(v.amount)]),
+      ) as Record<keyof typeof node, number>;
     };
     const before = await budget();
     expect(before).toMatchObject({ limit: 1000, exceptionMoney: 0, effectiveLimit: 1000 });
