@@ -226,7 +226,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
     orm = await MikroORM.init({
       clientUrl: url,
       // the embedded server's socket directory: pg connects to <host>/.s.PGSQL.<port>
-      ...(embedded ? { host: embedded.socketDir, port: SOCKET_PORT } : {}),
+      ...(embedded && url === direct ? { host: embedded.socketDir, port: SOCKET_PORT } : {}),
       entities: [...storeEntities, ...(options.entities ?? [])],
       extensions: [Migrator],
       // idle connections stay open: the embedded server has room for exactly one

@@ -5,6 +5,9 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/auth.ts';
+import { escalationEventsFor } from '../../src/app/escalation-events.ts';
+import { escalationsFor } from '../../src/app/escalations.ts';
+import { listEscalations } from '../../src/store/escalations.ts';
 import { publishPolicySource } from '../../src/store/policies.ts';
 import { startTestApi, type TestApi } from '../api/support.ts';
 import { HIDDEN_PEOPLE, loadOrg, PEOPLE, POLICY, VISIBLE_TEAMS } from './org.ts';
@@ -294,6 +297,32 @@ type Entry = {
 };
 const entriesOf = (body: Body): Entry[] =>
   ((field(body, 'leaderboard') as { edges?: { node: Entry }[] }).edges ?? []).map((e) => e.node);
+
+describe('attack 3 over SSE: the escalationRaised stream', () => {
+  it('streams a lower role only what the list shows it', async () => {
+    const rows = await listEscalations(
+      api.store,
+      { status: null, subjectId: null, subjectKind: null, ladder: null, rule: null, people: null },
+      { beforeId: null, limit: 500 },
+    );
+    const hiddenPerson = rows.find((r) => r.subjectId === HIDDEN_PEOPLE[0].id);
+    const restrictedTeam = rows.find((r) => r.subjectKind === 'team' && r.subjectId === 'security');
+    const otherPerson = rows.find((r) => r.subjectId === 'p1@acme.test');
+    const visibleTeam = rows.find((r) => r.subjectKind === 'team' && r.subjectId === 'platform');
+    expect([hiddenPerson, restrictedTeam, otherPerson, visibleTeam].every(Boolean)).toBe(true);
+    const viewer = { keyId: 'k', name: 'viewer', role: 'viewer' as const, person: null };
+    const stream = await escalationsFor(api.store).subscribe(viewer, null);
+    const iterator = stream[Symbol.asyncIterator]();
+    const next = iterator.next();
+    const events = escalationEventsFor(api.store);
+    // the hidden and personal ones first: the first event through must be the visible team's
+    for (const row of [hiddenPerson, restrictedTeam, otherPerson, visibleTeam])
+      events.publish(row!);
+    const first = await next;
+    expect(first.value).toMatchObject({ subjectKind: 'team', subjectId: 'platform' });
+    await iterator.return?.();
+  });
+});
 
 describe('attack 4: small teams on team boards', () => {
   it('ranks only teams with at least min_group_size members below governance', async () => {

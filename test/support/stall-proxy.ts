@@ -17,7 +17,11 @@ export async function startStallProxy(databaseUrl: string): Promise<StallProxy> 
   let paused = false;
   const pairs: { client: Socket; upstream: Socket }[] = [];
   const server: Server = createServer((client) => {
-    const upstream = connect(Number(target.port || 5432), target.hostname);
+    // the embedded database listens on a Unix socket in the directory named by `host`
+    const socketDir = target.searchParams.get('host');
+    const upstream = socketDir?.startsWith('/')
+      ? connect({ path: `${socketDir}/.s.PGSQL.${target.port || 5432}` })
+      : connect(Number(target.port || 5432), target.hostname);
     sockets.add(client);
     sockets.add(upstream);
     const pair = { client, upstream };
@@ -44,6 +48,7 @@ export async function startStallProxy(databaseUrl: string): Promise<StallProxy> 
   const url = new URL(databaseUrl);
   url.hostname = '127.0.0.1';
   url.port = String(port);
+  url.searchParams.delete('host');
   return {
     url: url.toString(),
     pause() {
