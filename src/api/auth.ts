@@ -7,7 +7,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Caller } from '../app/caller.ts';
 import { isRole, type Role } from '../app/roles.ts';
 import { ApiKey } from '../store/entities/api-key.ts';
-import { KEY_REVOKED_CHANNEL } from '../store/key-revocations.ts';
+import { announceKeyRevoked } from '../store/key-revocations.ts';
 import { sharedSecret } from '../store/secrets.ts';
 import type { Queryable } from '../store/sql-text.ts';
 
@@ -74,7 +74,7 @@ export async function revokeApiKey(em: EntityManager, id: string): Promise<boole
   key.revokedAt = new Date();
   await em.flush();
   revokedHere.emit('revoked', id);
-  await em.execute('select pg_notify(?, ?)', [KEY_REVOKED_CHANNEL, id]);
+  await announceKeyRevoked(em, id);
   return true;
 }
 

@@ -8,6 +8,14 @@ import type { Store } from './db.ts';
 /** The PostgreSQL channel on which a revoked key's id is announced to every instance. */
 export const KEY_REVOKED_CHANNEL = 'quotient_api_key_revoked';
 
+/** Announces a revoked key to every instance listening on the database. */
+export async function announceKeyRevoked(
+  em: { execute(sql: string, params: unknown[]): Promise<unknown> },
+  keyId: string,
+): Promise<void> {
+  await em.execute('select pg_notify(?, ?)', [KEY_REVOKED_CHANNEL, keyId]);
+}
+
 /**
  * Tells this instance of every key revocation: those made in this process directly, and
  * those of other instances (or `quotient keys revoke`) through LISTEN on the database. A
