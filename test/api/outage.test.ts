@@ -14,17 +14,23 @@ import { createTestDatabase, createTestStore, type TestStore } from '../support/
 class TcpProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
-  private readonly host: string;
-  private readonly target: number;
+  private readonly url: URL;
   port = 0;
-  constructor(host: string, target: number) {
-    this.host = host;
-    this.target = target;
+  constructor(url: URL) {
+    this.url = url;
+  }
+  /** The database: a TCP address, or the embedded database's Unix socket (its `host` dir). */
+  private upstream(): Socket {
+    const dir = this.url.searchParams.get('host');
+    const port = Number(this.url.port || 5432);
+    return dir?.startsWith('/')
+      ? connect({ path: `${dir}/.s.PGSQL.${port}` })
+      : connect(port, this.url.hostname);
   }
 
   async start(): Promise<void> {
     const server = createServer((client) => {
-      const upstream = connect(this.target, this.host);
+      const upstream = this.upstream();
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));
@@ -57,9 +63,10 @@ let key: string;
 beforeAll(async () => {
   base = await createTestStore();
   const target = new URL(base.url);
-  proxy = new TcpProxy(target.hostname, Number(target.port));
+  proxy = new TcpProxy(new URL(base.url));
   await proxy.start();
   target.host = `127.0.0.1:${proxy.port}`;
+  target.searchParams.delete('host');
   store = await openStore({ databaseUrl: target.toString(), entities: apiEntities, poolSize: 1 });
   key = (await createApiKey(store.em(), { role: 'governance', name: 'outage' })).key;
   server = await startServer({
