@@ -3,7 +3,7 @@
 // label, a hash prefix), or `-` for standard input. As with `git diff`, diff exits 1 for
 // changes only with --exit-code; 2 is trouble (a file with errors, an unknown version or
 // window, a usage error).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { apiEntities } from '../api/entities.ts';
 import { auditFor } from '../app/audit.ts';

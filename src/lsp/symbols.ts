@@ -1,6 +1,6 @@
 // What a policy declares and where each declared name is used: the index behind hover,
 // go to definition, references, rename and document symbols. Pure: AST in, index out.
-import type { Action, Declaration, Expectation, Expr, PolicyFile, Range } from '../policy/ast.ts';
+import type { Declaration, Expectation, Expr, PolicyFile, Range } from '../policy/ast.ts';
 
 export type SymbolKind = 'class' | 'model' | 'metric' | 'leaderboard' | 'tier' | 'rule' | 'test';
 

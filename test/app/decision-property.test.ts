@@ -130,7 +130,7 @@ describe('the hot-path decision equals a full evaluation', () => {
             owner: email('p1'),
             sensitivity: 'normal',
           }));
-          PEOPLE.forEach((p, i) =>
+          for (const [i, p] of PEOPLE.entries())
             rows.push({
               type: 'person',
               person: email(p),
@@ -138,9 +138,8 @@ describe('the hot-path decision equals a full evaluation', () => {
               role: i === 0 ? 'lead' : 'engineer',
               manager: i === 0 ? null : email('p1'),
               opted_in: true,
-            }),
-          );
-          s.usage.forEach((u, i) =>
+            });
+          for (const [i, u] of s.usage.entries())
             rows.push({
               type: 'usage',
               id: `u-${i}`,
@@ -150,9 +149,8 @@ describe('the hot-path decision equals a full evaluation', () => {
               input_tokens: u.tokensK * 1000,
               output_tokens: 0,
               environment: u.sandbox ? 'sandbox' : 'production',
-            }),
-          );
-          s.flags.forEach((p, i) =>
+            });
+          for (const [i, p] of s.flags.entries())
             rows.push({
               type: 'compliance',
               id: `c-${i}`,
@@ -160,8 +158,7 @@ describe('the hot-path decision equals a full evaluation', () => {
               person: email(p),
               flag: 'sensitive_data',
               severity: 'high',
-            }),
-          );
+            });
           const ingested = await ingestBatch(
             store,
             rows.map((data, i) => ({ line: i + 1, data })),
