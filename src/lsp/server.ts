@@ -16,6 +16,7 @@ import {
   TextEdit,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import * as T from '../../grammar/tokens.ts';
 import { analyzePolicy } from '../policy/analyze.ts';
 import type { Declaration, Range } from '../policy/ast.ts';
 import { checkPolicy } from '../policy/check/index.ts';
@@ -314,7 +315,7 @@ export function startLanguageServer(connection: Connection): void {
         `\`${newName}\` is not a name: letters, digits and _, not starting with a digit`,
       );
     }
-    if (!quoted && RESERVED.has(newName)) {
+    if (!quoted && T.reservedWords.has(newName)) {
       throw new Error(`\`${newName}\` is a reserved word`);
     }
     const edits = occurrences(a.index, symbol.kind, symbol.name).map((r) =>
@@ -369,12 +370,6 @@ export function startLanguageServer(connection: Connection): void {
   documents.listen(connection);
   connection.listen();
 }
-
-const RESERVED = new Set(
-  'and or not in if then else true false within when otherwise given facts expect now any policy currency timezone privacy exceptions class model metric leaderboard tier assign budget escalation rule test'.split(
-    ' ',
-  ),
-);
 
 const SYMBOL_KIND: Record<SymbolKind, LspSymbolKind> = {
   class: LspSymbolKind.Class,

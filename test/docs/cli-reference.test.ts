@@ -32,5 +32,6 @@ describe('docs/cli.md', () => {
         }),
       );
     }
-  });
+    // one process per command: slow on a loaded machine, never wrong
+  }, 300_000);
 });
