@@ -438,11 +438,16 @@ describe('governance', () => {
     const api = await stack.gql(
       keys.governance,
       `query($f: UsageFilter) { usage(groupBy: [team], bucket: month, filter: $f, first: 100) {
-        ... on UsageConnection { edges { node { bucket team tokens cost } } } } }`,
+        ... on UsageConnection { edges { node { bucket team tokens cost { amount } } } } } }`,
       { f: { from, to } },
     );
     const rows = api.usage.edges.map(
-      (e: { node: { bucket: string; team: string; tokens: number; cost: string } }) => e.node,
+      (e: {
+        node: { bucket: string; team: string; tokens: number; cost: { amount: string } };
+      }) => ({
+        ...e.node,
+        cost: e.node.cost.amount,
+      }),
     );
     expect(lines.length - 1).toBe(rows.length);
     for (const row of rows) {
