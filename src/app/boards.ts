@@ -12,6 +12,7 @@ import {
 import type { Store } from '../store/db.ts';
 import type { Session } from './caller.ts';
 import { InvalidRequestError, NoActivePolicyError, NotFoundError } from './errors.ts';
+import { perStore } from './per-store.ts';
 import { boardHiddenOf, type Identity, privacyFor } from './privacy.ts';
 import { readServiceFor } from './reads.ts';
 
@@ -30,16 +31,7 @@ export type BoardRequest = { name: string; cohort?: string | null; window?: stri
 
 export type Boards = { board(session: Session, request: BoardRequest): Promise<Board> };
 
-const services = new WeakMap<Store, Boards>();
-
-export function boardsFor(store: Store): Boards {
-  let service = services.get(store);
-  if (!service) {
-    service = createBoards(store);
-    services.set(store, service);
-  }
-  return service;
-}
+export const boardsFor = perStore(createBoards);
 
 function createBoards(store: Store): Boards {
   const reads = readServiceFor(store);

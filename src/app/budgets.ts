@@ -10,6 +10,7 @@ import type { Store } from '../store/db.ts';
 import { activeExtras } from '../store/exceptions.ts';
 import type { Session } from './caller.ts';
 import { NoActivePolicyError } from './errors.ts';
+import { perStore } from './per-store.ts';
 import { type Identity, privacyFor } from './privacy.ts';
 import { readServiceFor } from './reads.ts';
 
@@ -37,16 +38,7 @@ export type Budgets = {
   list(session: Session, filter: { team?: string | null }): Promise<BudgetList>;
 };
 
-const services = new WeakMap<Store, Budgets>();
-
-export function budgetsFor(store: Store): Budgets {
-  let service = services.get(store);
-  if (!service) {
-    service = createBudgets(store);
-    services.set(store, service);
-  }
-  return service;
-}
+export const budgetsFor = perStore(createBudgets);
 
 function createBudgets(store: Store): Budgets {
   const reads = readServiceFor(store);

@@ -25,6 +25,7 @@ import {
   MAX_BATCH_ROWS,
   NotFoundError,
 } from './errors.ts';
+import { perStore } from './per-store.ts';
 import { type PrivacyView, privacyFor } from './privacy.ts';
 import { can, seesNames } from './roles.ts';
 
@@ -89,16 +90,7 @@ export type DirectoryService = {
   setOptIn(session: Session, person: string | null, optedIn: boolean): Promise<PersonRow>;
 };
 
-const services = new WeakMap<Store, DirectoryService>();
-
-export function directoryFor(store: Store): DirectoryService {
-  let service = services.get(store);
-  if (!service) {
-    service = createDirectory(store);
-    services.set(store, service);
-  }
-  return service;
-}
+export const directoryFor = perStore(createDirectory);
 
 const encode = (s: string) => Buffer.from(s).toString('base64url');
 const decode = (s: string | undefined) =>

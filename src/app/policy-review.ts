@@ -21,6 +21,7 @@ import { usageReader } from '../store/usage-reader.ts';
 import { activePolicyFor } from './active-policy.ts';
 import type { Session } from './caller.ts';
 import { ForbiddenError, InvalidWindowError, NotFoundError, PolicyInvalidError } from './errors.ts';
+import { perStore } from './per-store.ts';
 import { countShown, type PrivacyView, privacyFor } from './privacy.ts';
 
 export type PolicySideRequest = { version?: string | null; source?: string | null };
@@ -38,16 +39,7 @@ export type PolicyReview = {
   ): Promise<ImpactReport>;
 };
 
-const services = new WeakMap<Store, PolicyReview>();
-
-export function policyReviewFor(store: Store): PolicyReview {
-  let service = services.get(store);
-  if (!service) {
-    service = createPolicyReview(store);
-    services.set(store, service);
-  }
-  return service;
-}
+export const policyReviewFor = perStore(createPolicyReview);
 
 function createPolicyReview(store: Store): PolicyReview {
   const privacy = privacyFor(store);

@@ -20,6 +20,7 @@ import { sharedSecret } from '../store/secrets.ts';
 import { activePolicyFor } from './active-policy.ts';
 import type { Audit } from './audit.ts';
 import type { Caller, Session } from './caller.ts';
+import { perStore } from './per-store.ts';
 import { seesNames } from './roles.ts';
 
 export const PSEUDONYM_SECRET = 'pseudonym-hmac-key';
@@ -76,16 +77,7 @@ export type Privacy = {
   pseudonym(): Promise<Pseudonymizer>;
 };
 
-const services = new WeakMap<Store, Privacy>();
-
-export function privacyFor(store: Store): Privacy {
-  let service = services.get(store);
-  if (!service) {
-    service = createPrivacy(store);
-    services.set(store, service);
-  }
-  return service;
-}
+export const privacyFor = perStore(createPrivacy);
 
 function createPrivacy(store: Store): Privacy {
   const policy = activePolicyFor(store);

@@ -8,6 +8,7 @@ import type { UsageReader } from '../engine/ports.ts';
 import type { Store } from '../store/db.ts';
 import { usageReader } from '../store/usage-reader.ts';
 import { type ActivePolicy, activePolicyFor } from './active-policy.ts';
+import { perStore } from './per-store.ts';
 
 export type ReadService = {
   reader: UsageReader;
@@ -18,16 +19,7 @@ export type ReadService = {
   now(): Date;
 };
 
-const services = new WeakMap<Store, ReadService>();
-
-export function readServiceFor(store: Store): ReadService {
-  let service = services.get(store);
-  if (!service) {
-    service = createReadService(store);
-    services.set(store, service);
-  }
-  return service;
-}
+export const readServiceFor = perStore(createReadService);
 
 function createReadService(store: Store): ReadService {
   const reader = usageReader(store);

@@ -14,6 +14,7 @@ import {
 import type { Store } from '../store/db.ts';
 import type { Session } from './caller.ts';
 import { ForbiddenError, InvalidRequestError } from './errors.ts';
+import { perStore } from './per-store.ts';
 import { type Identity, privacyFor } from './privacy.ts';
 import { readServiceFor } from './reads.ts';
 
@@ -33,16 +34,7 @@ export type UsageResult = {
 
 export type UsageReads = { usage(session: Session, request: UsageRequest): Promise<UsageResult> };
 
-const services = new WeakMap<Store, UsageReads>();
-
-export function usageReadsFor(store: Store): UsageReads {
-  let service = services.get(store);
-  if (!service) {
-    service = createUsageReads(store);
-    services.set(store, service);
-  }
-  return service;
-}
+export const usageReadsFor = perStore(createUsageReads);
 
 function createUsageReads(store: Store): UsageReads {
   const reads = readServiceFor(store);
