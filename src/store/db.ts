@@ -3,7 +3,16 @@
 // the very same pg driver, SQL and migrations run in both cases. PGlite has no password
 // authentication, so it listens on a Unix socket in a fresh directory only this process's
 // user may open (mode 0700), never on a TCP port another local user could reach.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -178,6 +187,51 @@ function isAlive(pid: number): boolean {
 /** The port number in the socket's file name (pg derives the name from host and port). */
 const SOCKET_PORT = 5432;
 
+/** Socket directories are named after their process, so a later process can sweep a dead one's. */
+const SOCKET_DIR_PREFIX = 'quotient-pg-';
+const openSocketDirs = new Set<string>();
+
+// a process that exits without closing its store (process.exit in a command, a failed test)
+// still removes its socket directories; only one killed outright leaves them to the sweep
+process.on('exit', () => {
+  for (const dir of openSocketDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function makeSocketDir(): string {
+  sweepStaleSocketDirs();
+  const dir = mkdtempSync(join(tmpdir(), `${SOCKET_DIR_PREFIX}${process.pid}-`));
+  chmodSync(dir, 0o700);
+  openSocketDirs.add(dir);
+  return dir;
+}
+
+function removeSocketDir(dir: string): void {
+  openSocketDirs.delete(dir);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Removes this user's socket directories whose process is gone (killed before it closed). */
+export function sweepStaleSocketDirs(): void {
+  const uid = process.getuid?.();
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^quotient-pg-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || isAlive(pid)) continue;
+    const dir = join(tmpdir(), name);
+    try {
+      if (uid !== undefined && statSync(dir).uid !== uid) continue;
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // another process swept it first, or it is not ours to remove
+    }
+  }
+}
+
 async function startEmbedded(dataDir: string): Promise<Embedded> {
   let db: PGlite;
   let unlock = () => {};
@@ -197,17 +251,24 @@ async function startEmbedded(dataDir: string): Promise<Embedded> {
   // PGlite is single-session: concurrent extended-protocol messages from two sockets
   // interleave (electric-sql/pglite#1046), so the client pool is sized to one connection.
   // The server allows a little slack for a pool reconnecting while an old socket closes.
-  const socketDir = mkdtempSync(join(tmpdir(), 'quotient-pg-'));
-  chmodSync(socketDir, 0o700);
+  const socketDir = makeSocketDir();
   const path = join(socketDir, `.s.PGSQL.${SOCKET_PORT}`);
   const server = new PGLiteSocketServer({ db, path, maxConnections: 4 });
-  await server.start();
-  chmodSync(path, 0o600);
+  try {
+    await server.start();
+    chmodSync(path, 0o600);
+  } catch (error) {
+    await server.stop().catch(() => {});
+    await db.close().catch(() => {});
+    unlock();
+    removeSocketDir(socketDir);
+    throw error;
+  }
   const url = `postgres://postgres@localhost:${SOCKET_PORT}/postgres?host=${encodeURIComponent(socketDir)}`;
   const release = unlock;
   unlock = () => {
     release();
-    rmSync(socketDir, { recursive: true, force: true });
+    removeSocketDir(socketDir);
   };
   return { db, server, url, socketDir, unlock };
 }
@@ -255,9 +316,12 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
       ensureDatabase: false,
     });
   } catch (error) {
-    await embedded?.server.stop();
-    await embedded?.db.close();
-    embedded?.unlock();
+    try {
+      await embedded?.server.stop();
+      await embedded?.db.close();
+    } finally {
+      embedded?.unlock();
+    }
     throw error;
   }
   const pool = (await orm.em.getConnection().getNativeClient()) as pg.Pool;
@@ -289,11 +353,13 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
       }
     },
     async close() {
-      await orm.close(true);
-      if (embedded) {
-        await embedded.server.stop();
-        await embedded.db.close();
-        embedded.unlock();
+      try {
+        await orm.close(true);
+        await embedded?.server.stop();
+        await embedded?.db.close();
+      } finally {
+        // the lock and the socket directory go even when a step above fails
+        embedded?.unlock();
       }
     },
     url,

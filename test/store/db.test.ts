@@ -1,11 +1,11 @@
 // The embedded database: persisted under the data dir, one process at a time, and the
 // same migrations as a server.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStore, pendingMigrations } from '../../src/store/db.ts';
+import { openStore, pendingMigrations, sweepStaleSocketDirs } from '../../src/store/db.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'quotient-db-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,6 +45,48 @@ describe.skipIf(!!process.env.DATABASE_URL)('embedded PGlite', () => {
       expect(await reopened.query('select id from teams')).toEqual([{ id: 'kept' }]);
     } finally {
       await reopened.close();
+    }
+  });
+
+  it("removes its socket directory on close, on process.exit, and a dead process's later", async () => {
+    const socketDirOf = (url: string) =>
+      decodeURIComponent(new URL(url).searchParams.get('host') ?? '');
+    const store = await openStore({ databaseUrl: '', dataDir: 'memory' });
+    const socketDir = socketDirOf(store.url);
+    expect(existsSync(socketDir)).toBe(true);
+    await store.close();
+    expect(existsSync(socketDir)).toBe(false);
+
+    // a command that calls process.exit with the store open still removes its directory
+    const exited = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `import('${join(import.meta.dirname, '../../src/store/db.ts')}').then(async (m) => { const s = await m.openStore({ databaseUrl: '', dataDir: 'memory' }); console.log(decodeURIComponent(new URL(s.url).searchParams.get('host'))); process.exit(0); })`,
+      ],
+      { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '' } },
+    );
+    expect(exited.status).toBe(0);
+    const exitedDir = exited.stdout.trim();
+    expect(exitedDir).toContain('quotient-pg-');
+    expect(existsSync(exitedDir)).toBe(false);
+
+    // one killed outright leaves it; the next opener sweeps it (its process is gone), while a
+    // live process's directory stays
+    const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], {
+      encoding: 'utf8',
+    });
+    const deadDir = join(tmpdir(), `quotient-pg-${dead.stdout.trim()}-stale`);
+    const liveDir = join(tmpdir(), `quotient-pg-${process.pid}-live`);
+    mkdirSync(deadDir);
+    mkdirSync(liveDir);
+    try {
+      sweepStaleSocketDirs();
+      expect(existsSync(deadDir)).toBe(false);
+      expect(existsSync(liveDir)).toBe(true);
+    } finally {
+      rmSync(deadDir, { recursive: true, force: true });
+      rmSync(liveDir, { recursive: true, force: true });
     }
   });
 });
