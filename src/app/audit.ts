@@ -32,7 +32,7 @@ export function auditFor(store: Pick<Store, 'query'>, caller: Caller | null): Au
 
 export function writeAudit(
   store: Pick<Store, 'query'>,
-  caller: Caller | null,
+  caller: Pick<Caller, 'keyId' | 'role'> | null,
   entries: readonly AuditInput[],
 ): Promise<void> {
   return appendAudit(

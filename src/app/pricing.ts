@@ -1,6 +1,7 @@
 // Pricing use cases: which provider names are unpriced (and what to declare for them), and
 // repricing stored usage under the active policy (`quotient reprice`, the `repriceUsage`
-// mutation).
+// mutation). Every reprice run is audited (`usage.reprice`: who, which days, how many
+// events changed), also one stopped by an error, with the days it finished.
 //
 // Privacy: model names and event counts are not personal, and the counts are org-wide.
 // Governance sees every unpriced name with its counts. A viewer sees only names used by
@@ -11,6 +12,8 @@ import { declarationToAdd } from '../policy/suggest-model.ts';
 import type { Store } from '../store/db.ts';
 import { activeIngestSettings, activePolicyIr } from '../store/prices.ts';
 import { repriceDay, unpricedModelCounts, usageDays } from '../store/pricing.ts';
+import { writeAudit } from './audit.ts';
+import type { Caller } from './caller.ts';
 import {
   ForbiddenError,
   InvalidArgumentError,
@@ -76,6 +79,9 @@ export type RepriceResult = {
 
 export type RepriceArgs = { since?: string | null; until?: string | null };
 
+/** Who reprices: a key's caller, or null for the local command (it holds the database). */
+export type RepriceCaller = Pick<Caller, 'keyId' | 'role'> | null;
+
 /**
  * Prices stored usage again under the active policy, one local day per transaction (so a
  * stopped run leaves whole days done and the rest as they were; running it again finishes
@@ -83,11 +89,11 @@ export type RepriceArgs = { since?: string | null; until?: string | null };
  */
 export async function repriceUsage(
   store: Store,
-  caller: PricingCaller,
+  caller: RepriceCaller,
   args: RepriceArgs,
   onDay?: (done: number, total: number) => void,
 ): Promise<RepriceResult> {
-  if (!can(caller.role, 'governance'))
+  if (caller !== null && !can(caller.role, 'governance'))
     throw new ForbiddenError('repricing stored usage is governance work');
   const since = checkDay('since', args.since);
   const until = checkDay('until', args.until);
@@ -102,16 +108,46 @@ export async function repriceUsage(
   const result = { days: days.length, events: 0, changed: 0, unpriced: 0 };
   let before = 0n;
   let after = 0n;
+  let done = 0;
+  const audit = (error: unknown) =>
+    writeAudit(store, caller, [
+      {
+        action: 'usage.reprice',
+        subject: `${since ?? 'start'}..${until ?? 'end'}`,
+        detail: {
+          since,
+          until,
+          policy: ir.meta.version,
+          daysDone: done,
+          days: days.length,
+          events: result.events,
+          changed: result.changed,
+          unpriced: result.unpriced,
+          costBefore: picoToDecimal(before),
+          costAfter: picoToDecimal(after),
+          currency: ir.currency,
+          ...(error === null ? {} : { stopped: String(error) }),
+        },
+      },
+    ]);
   onDay?.(0, days.length);
-  for (let i = 0; i < days.length; i++) {
-    const day = await repriceDay(store, days[i], prices, timezone);
-    result.events += day.events;
-    result.changed += day.changed;
-    result.unpriced += day.unpriced;
-    before += day.costBefore;
-    after += day.costAfter;
-    onDay?.(i + 1, days.length);
+  try {
+    for (const d of days) {
+      const day = await repriceDay(store, d, prices, timezone);
+      result.events += day.events;
+      result.changed += day.changed;
+      result.unpriced += day.unpriced;
+      before += day.costBefore;
+      after += day.costAfter;
+      done++;
+      onDay?.(done, days.length);
+    }
+  } catch (error) {
+    // the days already done stay repriced: the log says how far it got
+    if (done > 0) await audit(error);
+    throw error;
   }
+  await audit(null);
   return {
     ...result,
     costBefore: picoToDecimal(before),

@@ -43,8 +43,8 @@ export async function pullUsage(
 
 /**
  * The schedule inside `quotient serve`: QUOTIENT_PULL_SOURCES (comma list) every
- * QUOTIENT_PULL_EVERY_MINUTES (default 60). One pull at a time per process; with several
- * instances each pulls, which is harmless (report rows restate, events de-duplicate).
+ * QUOTIENT_PULL_EVERY_MINUTES (default 60). One run at a time per process; across
+ * processes the pull lock (src/store/pull/lock.ts) lets one pull a source, the others skip it.
  */
 export function startPullSchedule(
   store: Store,

@@ -1,5 +1,5 @@
 // `quotient reprice`: price stored usage again under the active policy. Whoever runs the
-// command holds the database, so it acts with the admin role.
+// command holds the database, so it may reprice; the audit log records it as local.
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { DomainError } from '../app/errors.ts';
@@ -30,7 +30,7 @@ export function registerPricingCommands(program: Command): void {
         try {
           const result = await repriceUsage(
             store,
-            { role: 'admin' },
+            null,
             { since: flags.since, until: flags.until },
             (done, total) => {
               if (done === 0) bar?.start(total, 0);

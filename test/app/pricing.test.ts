@@ -117,11 +117,15 @@ describe('unpriced provider names', () => {
 
 describe('repriceUsage', () => {
   it('is governance work and checks its dates', async () => {
-    await expect(repriceUsage(store, { role: 'viewer' }, {})).rejects.toBeInstanceOf(
-      ForbiddenError,
-    );
     await expect(
-      repriceUsage(store, { role: 'governance' }, { since: '2026-11-21', until: '2026-11-20' }),
+      repriceUsage(store, { role: 'viewer', keyId: 'k-viewer' }, {}),
+    ).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(
+      repriceUsage(
+        store,
+        { role: 'governance', keyId: 'k-gov' },
+        { since: '2026-11-21', until: '2026-11-20' },
+      ),
     ).rejects.toBeInstanceOf(InvalidRequestError);
   });
 
@@ -133,7 +137,9 @@ describe('repriceUsage', () => {
 
     await publishPolicySource(store, { source: MATCHING, activate: true });
     const days: number[] = [];
-    const first = await repriceUsage(store, { role: 'governance' }, {}, (done) => days.push(done));
+    const first = await repriceUsage(store, { role: 'governance', keyId: 'k-gov' }, {}, (done) =>
+      days.push(done),
+    );
     expect(days).toEqual([0, 1]);
     // 3 × $0.0045 + $0.00525
     expect(first).toMatchObject({
@@ -159,9 +165,32 @@ describe('repriceUsage', () => {
       provider_model: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
     });
 
-    const second = await repriceUsage(store, { role: 'governance' }, {});
+    const second = await repriceUsage(store, null, { since: '2026-11-01' });
     expect(second).toMatchObject({ changed: 0, costBefore: '0.018750000000' });
     expect(await sums()).toEqual(after);
+
+    // each run is in the audit log: who, which days, how many events changed
+    const audit = await store.query<{
+      actor: string | null;
+      role: string;
+      subject: string;
+      detail: Record<string, unknown>;
+    }>(
+      `select actor, role, subject, detail from audit_log where action = 'usage.reprice' order by id`,
+    );
+    expect(audit).toHaveLength(2);
+    expect(audit[0]).toMatchObject({
+      actor: 'k-gov',
+      role: 'governance',
+      subject: 'start..end',
+      detail: { daysDone: 1, days: 1, events: 5, changed: 3, costAfter: '0.018750000000' },
+    });
+    expect(audit[1]).toMatchObject({
+      actor: null,
+      role: 'local',
+      subject: '2026-11-01..end',
+      detail: { since: '2026-11-01', until: null, changed: 0 },
+    });
   });
 
   it('new usage is priced at ingest under the patterns', async () => {

@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pullUsage } from '../../src/app/pull.ts';
 import { analyzePolicy } from '../../src/policy/analyze.ts';
 import { priceTable } from '../../src/policy/ir.ts';
+import { openStore, type Store } from '../../src/store/db.ts';
 import { PullError } from '../../src/store/pull/http.ts';
+import { PullBusyError } from '../../src/store/pull/lock.ts';
 import { pullCursor, pullSource } from '../../src/store/pull/run.ts';
 import { sourceConfig } from '../../src/store/pull/sources.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
@@ -36,6 +38,8 @@ const requests: Request[] = [];
 let throttleNext = false;
 let failWith: number | null = null;
 let anthropicBody = fixture('anthropic-usage.json');
+/** holds the next request until released, telling the test it arrived */
+let hold: { arrived: () => void; release: Promise<void> } | null = null;
 
 function send(res: ServerResponse, status: number, body: unknown, headers = {}) {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -43,6 +47,13 @@ function send(res: ServerResponse, status: number, body: unknown, headers = {}) 
 }
 
 function handle(req: IncomingMessage, res: ServerResponse) {
+  if (hold) {
+    const held = hold;
+    hold = null;
+    held.arrived();
+    void held.release.then(() => handle(req, res));
+    return;
+  }
   const url = new URL(req.url ?? '/', 'http://localhost');
   requests.push({ path: url.pathname, query: url.searchParams });
   if (throttleNext) {
@@ -240,5 +251,45 @@ describe('quotient pull', () => {
     await expect(pullUsage(store, { role: 'viewer' }, ['openai'], { env })).rejects.toThrow(
       /governance/,
     );
+  });
+
+  it('runs one pull of a source at a time: a second one says so and does nothing', async () => {
+    const pull = (on: Store) =>
+      pullUsage(on, { role: 'admin' }, ['litellm'], { ...options(), env });
+    let arrived = () => {};
+    let release = () => {};
+    const reached = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    hold = { arrived, release: new Promise<void>((resolve) => (release = resolve)) };
+    const first = pull(store);
+    await reached; // the first pull holds the lock and waits on its first page
+    const cursor = await pullCursor(store, 'litellm');
+    const second = await pull(store);
+    expect(second.results).toEqual([]);
+    expect(second.failures).toEqual([
+      {
+        source: 'litellm',
+        message:
+          'a pull of litellm is already running (another quotient pull, or the schedule in quotient serve); this one did nothing: run it again when that one has finished',
+      },
+    ]);
+    // on a server the lock holds across processes: a second store is a second session
+    let other: Store | null = null;
+    if (!store.embedded) {
+      other = await openStore({ databaseUrl: store.url });
+      await expect(
+        pullSource(other, 'litellm', sourceConfig('litellm', env), options()),
+      ).rejects.toBeInstanceOf(PullBusyError);
+    }
+    expect(await pullCursor(store, 'litellm')).toEqual(cursor);
+    release();
+    const done = await first;
+    expect(done.failures).toEqual([]);
+    expect(done.results[0].pages).toBe(2);
+    // once it is over, the next pull runs (from the other session too)
+    const again = await pull(other ?? store);
+    expect(again.failures).toEqual([]);
+    await other?.close();
   });
 });
