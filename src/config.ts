@@ -263,12 +263,28 @@ export const SETTINGS: readonly Setting[] = [
     description: 'sender of email notifications',
   },
   {
+    name: 'slack-bot-token',
+    group: 'notifications',
+    value: '<token>',
+    secret: 'whole',
+    description:
+      'Slack bot token (xoxb-…, scopes chat:write and users:read.email): posts to #channels and DMs people; unset: Slack incoming webhooks only',
+  },
+  {
+    name: 'slack-api-url',
+    group: 'notifications',
+    value: '<url>',
+    default: 'https://slack.com/api',
+    parse: url,
+    description: 'Slack Web API base the bot token is used on',
+  },
+  {
     name: 'notify-groups',
     group: 'notifications',
     value: '<map>',
     secret: 'urls',
     description:
-      'named groups to channels: finance=email:fin@acme.test,slack:https://…;security=teams:https://…',
+      'named groups to channels: finance=email:fin@acme.test,slack:https://…;security=slack:#security,teams:https://…',
   },
   {
     name: 'digest-hour',
@@ -463,6 +479,8 @@ export type Config = {
   metricsHost: string;
   smtpUrl: string | undefined;
   smtpFrom: string;
+  slackBotToken: string | undefined;
+  slackApiUrl: string;
   notifyGroups: string | undefined;
   digestHour: number;
   oidc: {
@@ -505,6 +523,8 @@ export function configOf(settings: EffectiveSetting[]): Config {
     metricsHost: v.get('metrics-host') as string,
     smtpUrl: str('smtp-url'),
     smtpFrom: v.get('smtp-from') as string,
+    slackBotToken: str('slack-bot-token'),
+    slackApiUrl: v.get('slack-api-url') as string,
     notifyGroups: str('notify-groups'),
     digestHour: num('digest-hour'),
     oidc: {

@@ -8,7 +8,8 @@
 // approver is told to decide, and a block also tells the manager. Named groups (finance,
 // security, legal, …) are mapped in configuration to channels and addresses. A person's
 // preference picks the channel (email by default, to their directory id when it is an
-// address) and immediate or daily-digest delivery; notices to a person as a manager or
+// address; on Slack with a bot token, a DM to the Slack user with their directory address)
+// and immediate or daily-digest delivery; notices to a person as a manager or
 // team owner default to the daily digest, so a ladder over a large team does not flood
 // them, while an approval request is sent at once. One address hears about one
 // escalation once, however many audiences lead to it.
@@ -61,6 +62,42 @@ export const CHANNELS: readonly Channel[] = ['email', 'slack', 'teams'];
 
 export type Destination = { channel: Channel; address: string };
 
+/**
+ * Where a Slack notice goes: an incoming-webhook URL; with a bot token, a conversation the
+ * Web API's chat.postMessage takes (a #channel name, or a channel or user ID: a user ID is
+ * the bot's DM with them), or an email address the bot looks up (users.lookupByEmail).
+ */
+export type SlackAddress =
+  | { kind: 'webhook'; url: string }
+  | { kind: 'conversation'; channel: string }
+  | { kind: 'email'; email: string };
+
+export function slackAddress(address: string): SlackAddress | null {
+  if (/^https?:\/\//.test(address)) return { kind: 'webhook', url: address };
+  if (/^#[a-z0-9][a-z0-9._-]{0,79}$/.test(address) || /^[CGDUW][A-Z0-9]{2,}$/.test(address))
+    return { kind: 'conversation', channel: address };
+  if (EMAIL.test(address)) return { kind: 'email', email: address };
+  return null;
+}
+
+/** An address of the channel, or why not (for configuration and preference errors). */
+function addressProblem(channel: Channel, address: string): string | null {
+  if (channel === 'email') return EMAIL.test(address) ? null : 'is not an email address';
+  if (channel === 'slack')
+    return slackAddress(address)
+      ? null
+      : 'is not a Slack webhook URL, #channel, channel or user ID, or email address';
+  return /^https?:\/\//.test(address) ? null : 'is not an http(s) URL';
+}
+
+/** Whether the destination can be sent with the channels configured. */
+function reachable(destination: Destination, settings: NotificationSettings): boolean {
+  if (destination.channel === 'email') return settings.email;
+  if (destination.channel === 'slack')
+    return settings.slackBot || slackAddress(destination.address)?.kind === 'webhook';
+  return true;
+}
+
 export type Preference = {
   channel: Channel | 'none';
   /** email address or webhook URL; null: the person's id, when it is an email address */
@@ -75,11 +112,13 @@ export type NotificationSettings = {
   groups: Record<string, Destination[]>;
   /** false when no SMTP server is configured: email destinations are then skipped */
   email: boolean;
+  /** true when a Slack bot token is configured: without it only Slack webhooks are sent */
+  slackBot: boolean;
 };
 
 /**
  * Parses the group map of the configuration:
- * `finance=email:finance@acme.test,slack:https://hooks.slack.com/…;security=teams:https://…`.
+ * `finance=email:finance@acme.test,slack:https://hooks.slack.com/…;security=slack:#security,teams:https://…`.
  * Throws naming the part that is wrong.
  */
 export function parseGroups(text: string): Record<string, Destination[]> {
@@ -105,10 +144,8 @@ export function parseGroups(text: string): Record<string, Destination[]> {
           throw new Error(
             `notification group ${group}: "${d}" should start with email:, slack: or teams:`,
           );
-        if (channel === 'email' ? !EMAIL.test(address) : !/^https?:\/\//.test(address))
-          throw new Error(
-            `notification group ${group}: "${address}" is not ${channel === 'email' ? 'an email address' : 'an http(s) URL'}`,
-          );
+        const problem = colon > 0 ? addressProblem(channel, address) : null;
+        if (problem) throw new Error(`notification group ${group}: "${address}" ${problem}`);
         return { channel, address };
       });
   }
@@ -201,18 +238,19 @@ export function planNotifications(
     const group = settings.groups[audience];
     if (role === 'group' || (group && !personAudience(audience))) {
       for (const destination of group ?? [])
-        if (destination.channel !== 'email' || settings.email)
-          add(audience, 'group', destination, false);
+        if (reachable(destination, settings)) add(audience, 'group', destination, false);
       continue;
     }
     const person = personFor(audience, escalation);
     if (!person) continue;
     const preference = preferences.get(person);
     const channel = preference?.channel ?? 'email';
-    if (channel === 'none' || (channel === 'email' && !settings.email)) continue;
+    if (channel === 'none') continue;
+    // no address of their own: their directory id, when it is an email address (the Slack
+    // bot finds the person's Slack user by it)
     const address =
-      preference?.address ?? (channel === 'email' && EMAIL.test(person) ? person : null);
-    if (!address) continue;
+      preference?.address ?? (channel !== 'teams' && EMAIL.test(person) ? person : null);
+    if (!address || !reachable({ channel, address }, settings)) continue;
     const mode =
       preference?.mode ?? (role === 'manager' || role === 'team_owner' ? 'digest' : 'immediate');
     add(person, role, { channel, address }, mode === 'digest');
@@ -378,13 +416,13 @@ export async function setNotificationPreference(
   if (input.mode !== 'immediate' && input.mode !== 'digest')
     problems.push({ field: 'mode', message: 'use immediate or digest' });
   const address = input.address?.trim() || null;
-  if (address && channel === 'email' && !EMAIL.test(address))
-    problems.push({ field: 'address', message: 'is not an email address' });
-  if ((channel === 'slack' || channel === 'teams') && !(address && /^https?:\/\//.test(address)))
-    problems.push({
-      field: 'address',
-      message: `a ${channel} webhook URL (http or https) is required`,
-    });
+  const problem =
+    address && CHANNELS.includes(channel as Channel)
+      ? addressProblem(channel as Channel, address)
+      : null;
+  if (problem) problems.push({ field: 'address', message: problem });
+  if (channel === 'teams' && !address)
+    problems.push({ field: 'address', message: 'a teams webhook URL (http or https) is required' });
   if (problems.length > 0) throw new InvalidRequestError(problems);
   const preference: Preference = { channel, address, mode: input.mode as Preference['mode'] };
   await setPreference(store, person, preference);

@@ -1,16 +1,18 @@
 // Writes the generated documentation: docs/cli.md, the `--help` text of every `quotient`
 // command generated from the program itself, and the diagnostics pages from the catalog.
 // `npm run docs` refreshes them; tests in test/docs/ fail when a committed page is stale.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { settingsTable } from '../config.ts';
 import { diagnosticsPages } from './diagnostics-docs.ts';
 import { buildProgram } from './program.ts';
 
 const docsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs');
 export const referencePath = join(docsDir, 'cli.md');
 export const diagnosticsDir = join(docsDir, 'diagnostics');
+export const configPath = join(docsDir, 'operations-config.md');
 
 /** Help is wrapped at 80 columns, as `--help` prints it when not writing to a terminal. */
 const HELP_WIDTH = 80;
@@ -59,4 +61,17 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   }
   for (const [name, text] of pages) writeFileSync(join(diagnosticsDir, name), text);
   console.log(`wrote ${pages.size} pages in ${diagnosticsDir}`);
+  writeFileSync(configPath, withSettingsTable(readFileSync(configPath, 'utf8')));
+  console.log(`wrote the settings table in ${configPath}`);
+}
+
+/** docs/operations-config.md with its settings table replaced by the one src/config.ts makes. */
+function withSettingsTable(doc: string): string {
+  const lines = doc.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('| group | option |'));
+  if (start < 0) throw new Error(`${configPath}: no settings table ("| group | option |")`);
+  let end = start;
+  while (end < lines.length && lines[end].startsWith('|')) end++;
+  lines.splice(start, end - start, ...settingsTable().split('\n'));
+  return lines.join('\n');
 }

@@ -36,6 +36,8 @@ export const SERVE_SETTINGS = [
   'metrics-host',
   'smtp-url',
   'smtp-from',
+  'slack-bot-token',
+  'slack-api-url',
   'notify-groups',
   'digest-hour',
   'max-body-bytes',
@@ -201,6 +203,9 @@ export function startBanner(input: {
 /** Notification channels from the configuration (docs/operations-notifications.md). */
 function notificationsOf(config: Config, serverUrl: string) {
   const smtp = config.smtpUrl ? { url: config.smtpUrl, from: config.smtpFrom } : null;
+  const slackBot = config.slackBotToken
+    ? { token: config.slackBotToken, apiUrl: config.slackApiUrl }
+    : null;
   let groups: ReturnType<typeof parseGroups>;
   try {
     groups = parseGroups(config.notifyGroups ?? '');
@@ -209,8 +214,13 @@ function notificationsOf(config: Config, serverUrl: string) {
     process.exit(2);
   }
   return {
-    settings: { consoleUrl: config.publicUrl ?? serverUrl, groups, email: smtp !== null },
-    senders: createSenders({ smtp }),
+    settings: {
+      consoleUrl: config.publicUrl ?? serverUrl,
+      groups,
+      email: smtp !== null,
+      slackBot: slackBot !== null,
+    },
+    senders: createSenders({ smtp, slackBot }),
     digestHourUtc: config.digestHour,
   };
 }

@@ -2,7 +2,7 @@
 import type { Channel, Message } from '../app/notifications.ts';
 import { createMailer, type Mailer, type SmtpSettings } from './email.ts';
 import type { Delivered } from './http.ts';
-import { sendSlack } from './slack.ts';
+import { createSlackSender, type SlackBotSettings } from './slack.ts';
 import { sendTeams } from './teams.ts';
 
 export type Senders = {
@@ -10,12 +10,17 @@ export type Senders = {
   close(): void;
 };
 
-export function createSenders(options: { smtp: SmtpSettings | null; timeoutMs?: number }): Senders {
+export function createSenders(options: {
+  smtp: SmtpSettings | null;
+  slackBot?: SlackBotSettings | null;
+  timeoutMs?: number;
+}): Senders {
   const timeoutMs = options.timeoutMs ?? 5_000;
+  const slack = createSlackSender(options.slackBot ?? null, timeoutMs);
   let mailer: Mailer | null = null;
   return {
     send(channel, address, message) {
-      if (channel === 'slack') return sendSlack(address, message, timeoutMs);
+      if (channel === 'slack') return slack.send(address, message);
       if (channel === 'teams') return sendTeams(address, message, timeoutMs);
       if (!options.smtp)
         return Promise.resolve({

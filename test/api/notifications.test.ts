@@ -76,6 +76,7 @@ beforeAll(async () => {
   settings = {
     consoleUrl: CONSOLE,
     email: true,
+    slackBot: false,
     groups: parseGroups(
       `finance=slack:${chat.url}/slack/finance,teams:${chat.url}/teams/finance,email:finance@acme.test,email:ed@acme.test`,
     ),
@@ -122,7 +123,9 @@ describe('notifications', () => {
       channel: 'slack',
       address: 'not-a-url',
     });
-    expect(JSON.stringify(bad)).toContain('a slack webhook URL (http or https) is required');
+    expect(JSON.stringify(bad)).toContain(
+      'is not a Slack webhook URL, #channel, channel or user ID, or email address',
+    );
     const own = await gql(api.keys.member.key, SET_PREFERENCE, { channel: 'email' });
     expect(own.setNotificationPreference).toMatchObject({
       person: 'ana@acme.test',

@@ -6,6 +6,13 @@
 //   ≤ 3000 or ≤ 10 fields of ≤ 2000; actions ≤ 25 elements; a button's text plain_text
 //   ≤ 75, url ≤ 3000, action_id ≤ 255, style primary or danger. Slack answers 400
 //   `invalid_blocks` otherwise, and 200 `ok`.
+// - Slack's Web API with a bot token (api.slack.com/web): paths under /api/ act as
+//   https://slack.com/api/. chat.postMessage is a POST of JSON (content-type
+//   application/json) with `Authorization: Bearer xoxb-…`, a `channel` (an ID, or a #name),
+//   and `text` or `blocks` (the same Block Kit rules as above); users.lookupByEmail a GET
+//   with ?email=. The Web API answers HTTP 200 with {ok: true, …} or {ok: false, error}:
+//   not_authed (no token), invalid_auth (a wrong one), channel_not_found, no_text,
+//   invalid_blocks, users_not_found.
 // - Teams Workflows webhooks take a message activity with attachments of contentType
 //   application/vnd.microsoft.card.adaptive whose content is an Adaptive Card
 //   (adaptivecards.io/schemas/adaptive-card.json: type AdaptiveCard, version, body of
@@ -129,9 +136,24 @@ export function teamsProblems(payload: Record<string, unknown>): string[] {
   return problems;
 }
 
+/** What the Slack Web API stand-in knows: the bot token, the workspace's people and channels. */
+export type SlackWorkspace = {
+  token: string;
+  /** email → user ID */
+  users: Record<string, string>;
+  /** channel IDs and #names the bot is in */
+  channels: string[];
+};
+
+export type SlackApiPost = { channel: string; body: Record<string, unknown> };
+
 export type ChatReceiver = {
   url: string;
   slack: ChatPost[];
+  /** messages the bot posted with chat.postMessage, to a channel or a user ID (a DM) */
+  slackApi: SlackApiPost[];
+  /** users.lookupByEmail calls, by email */
+  slackLookups: string[];
   teams: ChatPost[];
   /** paths that answer 500 (a receiver that is down) */
   down: Set<string>;
@@ -139,14 +161,81 @@ export type ChatReceiver = {
 };
 
 /** One HTTP server: paths under /slack/ act as Slack webhooks, under /teams/ as Teams ones. */
-export async function startChatReceiver(): Promise<ChatReceiver> {
-  const receiver: Omit<ChatReceiver, 'url' | 'close'> = { slack: [], teams: [], down: new Set() };
+export async function startChatReceiver(
+  workspace: SlackWorkspace = { token: 'xoxb-none', users: {}, channels: [] },
+): Promise<ChatReceiver> {
+  const receiver: Omit<ChatReceiver, 'url' | 'close'> = {
+    slack: [],
+    slackApi: [],
+    slackLookups: [],
+    teams: [],
+    down: new Set(),
+  };
+  const slackApi = (
+    method: string,
+    req: { method?: string; headers: Record<string, string | string[] | undefined> },
+    query: URLSearchParams,
+    raw: string,
+  ): Record<string, unknown> => {
+    const auth = req.headers.authorization;
+    if (typeof auth !== 'string' || !auth.startsWith('Bearer '))
+      return { ok: false, error: 'not_authed' };
+    if (auth !== `Bearer ${workspace.token}`) return { ok: false, error: 'invalid_auth' };
+    if (method === 'users.lookupByEmail') {
+      if (req.method !== 'GET') return { ok: false, error: 'invalid_request' };
+      const email = query.get('email') ?? '';
+      receiver.slackLookups.push(email);
+      const id = workspace.users[email.toLowerCase()];
+      return id
+        ? { ok: true, user: { id, profile: { email } } }
+        : { ok: false, error: 'users_not_found' };
+    }
+    if (method === 'chat.postMessage') {
+      if (req.method !== 'POST') return { ok: false, error: 'invalid_request' };
+      if (!String(req.headers['content-type'] ?? '').startsWith('application/json'))
+        return { ok: false, error: 'invalid_form_data' };
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return { ok: false, error: 'invalid_json' };
+      }
+      const channel = body.channel;
+      const users = Object.values(workspace.users);
+      if (
+        typeof channel !== 'string' ||
+        !(workspace.channels.includes(channel) || users.includes(channel))
+      )
+        return { ok: false, error: 'channel_not_found' };
+      if (body.blocks === undefined && (typeof body.text !== 'string' || body.text === ''))
+        return { ok: false, error: 'no_text' };
+      if (body.blocks !== undefined) {
+        const problems = slackProblems(body);
+        if (problems.length > 0) return { ok: false, error: 'invalid_blocks', errors: problems };
+      }
+      receiver.slackApi.push({ channel, body });
+      return { ok: true, channel, ts: `${Date.now() / 1000}` };
+    }
+    return { ok: false, error: 'unknown_method' };
+  };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      const path = req.url ?? '/';
+      const url = new URL(req.url ?? '/', 'http://stand-in');
+      const path = url.pathname;
       if (receiver.down.has(path)) return res.writeHead(500).end('down');
+      if (path.startsWith('/api/')) {
+        const answer = slackApi(
+          path.slice(5),
+          req,
+          url.searchParams,
+          Buffer.concat(chunks).toString('utf8'),
+        );
+        return res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify(answer));
+      }
       let body: Record<string, unknown>;
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
