@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { buildRuleSet, compilePolicy } from '../policy/compile/index.ts';
 import type { Diagnostic } from '../policy/diagnostics.ts';
+import { evaluationText } from '../policy/evaluate/explain-text.ts';
 import { evaluate } from '../policy/evaluate/index.ts';
 import { runPolicyTests } from '../policy/evaluate/tests.ts';
 import { canonicalJson } from '../policy/ir.ts';
@@ -90,14 +91,21 @@ export function registerPolicyEvalCommands(policy: Command): void {
 
   policy
     .command('eval <file>')
-    .description('evaluate a policy against subjects and facts; print explained results as JSON')
+    .description('evaluate a policy against subjects and facts; print the explained results')
     .requiredOption(
       '--facts <file>',
       'JSON file ("-" for stdin): { "now"?: ISO time, "subjects": [...], "org"?: { "facts": {...} } }',
     )
     .option('--now <iso>', 'evaluation clock (overrides "now" in the facts file)')
+    .addOption(
+      formatOption(
+        ['json', 'text'],
+        'json',
+        'json (every field, for tools), or text: each subject explained in sentences',
+      ),
+    )
     .action(
-      guarded((file: string, opts: { facts: string; now?: string }) => {
+      guarded((file: string, opts: { facts: string; now?: string; format: 'json' | 'text' }) => {
         const { result } = compileFile(file);
         printDiagnostics(file, result.diagnostics);
         if (!result.ok) return 1;
@@ -133,7 +141,9 @@ export function registerPolicyEvalCommands(policy: Command): void {
           subjects: data.subjects as never,
           org: data.org,
         });
-        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        process.stdout.write(
+          opts.format === 'text' ? evaluationText(out) : `${JSON.stringify(out, null, 2)}\n`,
+        );
         for (const e of out.errors)
           process.stderr.write(`${opts.facts}: subject ${e.subject}: ${e.field}: ${e.message}\n`);
         return out.errors.length > 0 ? 1 : 0;

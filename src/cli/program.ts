@@ -82,6 +82,11 @@ const GROUPS: readonly Group[] = [
   },
   {
     parent: 'program',
+    commands: ['explain'],
+    register: async () => (await import('./explain.ts')).registerExplainCommand,
+  },
+  {
+    parent: 'program',
     commands: ['audit'],
     register: async () => (await import('./audit.ts')).registerAuditCommand,
   },

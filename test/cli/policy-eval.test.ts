@@ -100,6 +100,30 @@ describe('quotient policy eval', () => {
     expect(out.org.budgets[0]).toMatchObject({ key: 'org', spent: 21_000, percent: 35 });
   });
 
+  it('renders each subject as sentences with --format text', () => {
+    const r = quotient('policy', 'eval', defaultPolicy, '--facts', facts, '--format', 'text');
+    expect(r.code).toBe(1);
+    const ana = r.stdout.slice(r.stdout.indexOf('person ana@halcyon.test'));
+    const block = ana.slice(0, ana.indexOf('\n\n'));
+    expect(block).toContain('Tier: power ("Builders")');
+    expect(block).toContain('because assign rule 2: when role in ["engineer", "data-scientist"]');
+    expect(block).toContain('with role = "engineer", team = "platform"');
+    // period dates in the policy's timezone (Europe/London), not UTC
+    expect(block).toContain(
+      '7,600,000 of 10,000,000 tokens used this month (2026-10-01 up to 2026-11-01): 76%',
+    );
+    expect(block).toContain('band yellow: 70% ≤ 76% < 90%');
+    expect(block).toContain('next step: at 90% (9,000,000 tokens): require a justification');
+    expect(block).toContain('quota power: at 70% (observed 76%): notify person');
+    expect(block).toContain(
+      'Leaderboard value_per_token: rank 1 of 2 in cohort engineer (in the published top)',
+    );
+    expect(block).toContain('accepted (quarter) = 9');
+    expect(block).toContain('acceptance = accepted / max(accepted + rejected + reworked, 1) = 0.9');
+    expect(r.stdout).toContain('subject bad-negative@halcyon.test: not evaluated');
+    expect(() => JSON.parse(r.stdout)).toThrow();
+  });
+
   it('reads facts from stdin with --facts -', () => {
     const r = spawnSync(process.execPath, [cli, 'policy', 'eval', defaultPolicy, '--facts', '-'], {
       cwd: root,
