@@ -1,8 +1,8 @@
 // Usage reads: token and cost aggregates from the daily rollups, grouped and bucketed, as
 // this caller may see them. Governance sees everything (reads naming people audited); a
-// member sees their own; below that, aggregates cover only visible teams (privacy.ts), no
-// filter or grouping names a person, and groups of fewer than min_group_size people are
-// left out.
+// member sees their own; below that, aggregates cover only visible teams (privacy.ts), are
+// filtered and grouped by team and time only (no person, model, class, project or
+// environment), and groups of fewer than min_group_size active people are left out.
 import { suppressSmallGroups } from '../engine/privacy.ts';
 import {
   resolveUsageRequest,
@@ -32,6 +32,14 @@ export type UsageResult = {
   minGroupSize: number | null;
 };
 
+/** Dimensions below governance may neither filter nor group by (a member's own usage aside). */
+const TEAM_ONLY = [
+  ['model', 'models'],
+  ['class', 'classes'],
+  ['project', 'projects'],
+  ['environment', 'environments'],
+] as const;
+
 export type UsageReads = { usage(session: Session, request: UsageRequest): Promise<UsageResult> };
 
 export const usageReadsFor = perStore(createUsageReads);
@@ -55,6 +63,14 @@ function createUsageReads(store: Store): UsageReads {
           throw new ForbiddenError(
             'grouping usage by person needs a governance key: below governance usage is read by team and other groups',
           );
+        // A model, class, project or environment cell inside a visible team can hold one
+        // person, and two such filters differ by one; below governance every figure is
+        // therefore a visible team's (or their sum) over days (docs/privacy.md, R2)
+        for (const [dimension, field] of TEAM_ONLY)
+          if (request[field]?.length || request.groupBy?.includes(dimension))
+            throw new ForbiddenError(
+              `filtering or grouping usage by ${dimension} needs a governance key: below governance usage is read by team and time only`,
+            );
       }
       let teams: readonly string[] | null | undefined = request.teams;
       if (!view.named && !own) {

@@ -179,6 +179,52 @@ describe('attack 2: differencing two person filters', () => {
   });
 });
 
+describe('attack 2 by other filters: differencing model, class, project or environment cells', () => {
+  // team platform's usage of model m1 minus platform's usage overall, or the complement of a
+  // project or environment filter, would be the few people inside the difference
+  const cells = [
+    { filter: { teams: ['platform'], models: ['m1'] } },
+    { filter: { teams: ['platform'], models: ['m1', 'other'] } },
+    { filter: { classes: ['standard'] } },
+    { filter: { projects: ['alpha'] } },
+    { filter: { environments: ['production'] } },
+    { groupBy: ['model'] },
+    { groupBy: ['team', 'class'] },
+    { groupBy: ['project'] },
+    { groupBy: ['environment'] },
+  ];
+
+  it('refuses every non-team filter and grouping below governance', async () => {
+    for (const role of ['viewer', 'ingest'] as const) {
+      for (const variables of cells) {
+        const body = await ask(role, USAGE, variables);
+        if (role === 'ingest') expect(forbidden(body)).toBe(true);
+        else
+          expect(body.data?.usage).toMatchObject({
+            __typename: 'Forbidden',
+            message: expect.stringMatching(
+              /^filtering or grouping usage by \w+ needs a governance key/,
+            ),
+          });
+        expect(leaks(body, role)).toEqual([]);
+      }
+    }
+    // the same team, unfiltered, still answers
+    expect(rowsOf(await ask('viewer', USAGE, { filter: { teams: ['platform'] } }))).toHaveLength(1);
+  });
+
+  it('gives a member only their own usage under such filters, and governance everything', async () => {
+    const byModel = rowsOf(await ask('member', USAGE, cells[0]));
+    const overall = rowsOf(await ask('member', USAGE, { filter: { teams: ['platform'] } }));
+    expect(byModel).toEqual(overall);
+    expect(byModel.map((r) => r.tokens)).toEqual([200_000]); // p2's own
+    const gov = rowsOf(await ask('governance', USAGE, cells[0]));
+    expect(gov.map((r) => r.tokens)).toEqual([
+      PEOPLE.filter((p) => p.team === 'platform').reduce((s, p) => s + p.tokens, 0),
+    ]);
+  });
+});
+
 const BUDGETS = `{ budgets(first: 100) { __typename ... on BudgetConnection {
   suppressed edges { node { key subjectKind subjectId spent { amount } percent } } } } }`;
 const PEOPLE_OF = `query($team: String) { people(team: $team, first: 100) { edges { node {
@@ -203,6 +249,14 @@ describe('attack 3: complements, budgets, people and escalations', () => {
     for (const teams of [['security'], ['tiny'], ['security', 'tiny']]) {
       const body = await ask('viewer', USAGE, { filter: { teams } });
       expect(rowsOf(body)).toEqual([]);
+    }
+    // a member's totals are their own, whatever the team filter; ingest reads no usage
+    for (const teams of [null, ['security'], ['platform', 'security']]) {
+      const own = rowsOf(await ask('member', USAGE, { filter: { teams } }));
+      expect(own.map((r) => r.tokens)).toEqual([200_000]);
+      const body = await ask('ingest', USAGE, { filter: { teams } });
+      expect(forbidden(body)).toBe(true);
+      expect(leaks(body, 'ingest')).toEqual([]);
     }
   });
 
@@ -336,6 +390,9 @@ describe('attack 4: small teams on team boards', () => {
       for (const e of entriesOf(body)) expect(e.team?.owner).toBeNull();
       expect(leaks(body, role)).toEqual([]);
     }
+    const ingest = await ask('ingest', BOARD, { name: 'teams' });
+    expect(forbidden(ingest)).toBe(true);
+    expect(leaks(ingest, 'ingest')).toEqual([]);
     const gov = entriesOf(await ask('governance', BOARD, { name: 'teams' }));
     expect(gov.map((e) => e.subjectId).sort()).toEqual(['data', 'platform', 'security', 'tiny']);
   });
@@ -358,6 +415,11 @@ describe('attack 5: joining pseudonyms to quasi-identifiers', () => {
         expect(e.person).toBeNull();
       }
       expect(leaks(body, role)).toEqual([]);
+    }
+    for (const query of [BOARD, PEOPLE_OF]) {
+      const ingest = await ask('ingest', query, { name: 'people', team: null });
+      expect(forbidden(ingest)).toBe(true);
+      expect(leaks(ingest, 'ingest')).toEqual([]);
     }
     // the member sees themselves named on the board
     const own = entriesOf(await ask('member', BOARD, { name: 'people' })).filter((e) => !e.masked);

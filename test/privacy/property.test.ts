@@ -1,8 +1,12 @@
-// The suppression property (docs/privacy.md): for random organisations, usage and viewer
-// query sequences (filters, groupings, buckets, windows, budgets, boards), adding usage to a
-// person in a suppressed or restricted group changes no figure a viewer receives. So no
-// figure, nor any difference or complement of figures, can determine that person's value.
-// A control checks the perturbation is real: governance's answer does change.
+// The suppression properties (docs/privacy.md): for random organisations, usage and viewer
+// query sequences (filters, groupings, buckets, windows, budgets, boards),
+// 1. adding usage to a person in a suppressed or restricted group changes no figure a viewer
+//    receives, so no figure, difference or complement can determine that person's value;
+// 2. moving usage between models and projects (same person, day and cost) changes no figure
+//    a viewer receives, so no difference of two filters can single out the few people
+//    inside a model, class, project or environment cell of a visible team. Viewer queries
+//    that filter or group by those dimensions are refused, and the property checks it.
+// Controls check each perturbation is real: governance's answer does change.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activePolicyFor } from '../../src/app/active-policy.ts';
@@ -10,6 +14,7 @@ import { auditFor } from '../../src/app/audit.ts';
 import { boardsFor } from '../../src/app/boards.ts';
 import { budgetsFor } from '../../src/app/budgets.ts';
 import type { Caller, Session } from '../../src/app/caller.ts';
+import { ForbiddenError } from '../../src/app/errors.ts';
 import type { Role } from '../../src/app/roles.ts';
 import { usageReadsFor } from '../../src/app/usage.ts';
 import type { UsageDimension } from '../../src/engine/usage.ts';
@@ -29,7 +34,7 @@ privacy { min_group_size ${K}  identities masked }
 class standard "General"
 class economy "Cheap"
 model "m1" class standard price { input 1.00 output 2.00 }
-model "m2" class economy price { input 0.10 output 0.20 }
+model "m2" class economy price { input 1.00 output 2.00 }
 leaderboard people "People" { subject person window month score = 1000 / log10(10 + tokens) top 100 }
 leaderboard teams "Teams" { subject team window month score = 1000 / log10(10 + tokens) top 100 }
 tier base "Base" { limit 10M tokens per month models any }
@@ -179,6 +184,113 @@ describe('viewer figures never determine a suppressed or restricted person', () 
   }, 600_000);
 });
 
+describe('viewer figures never single out a model, class or project cell of a team', () => {
+  it('are unchanged when usage moves between models and projects', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        orgArb.chain((org) => {
+          const people = org.teams.reduce((s, t) => s + t.size, 0) + org.teamless;
+          return fc.record({
+            org: fc.constant(org),
+            usage: fc.array(eventArb(people), { minLength: 1, maxLength: 25 }),
+            moves: fc.array(fc.record({ model: fc.boolean(), project: fc.boolean() }), {
+              minLength: 25,
+              maxLength: 25,
+            }),
+            asks: fc.array(
+              askArb(org.teams.length).map((ask): Ask => {
+                // answers about this organisation only (the database holds every run's)
+                if (ask.kind === 'usage') return { ...ask, teams: ask.teams ?? [0] };
+                if (ask.kind === 'budgets') return { ...ask, team: ask.team ?? 0 };
+                return { kind: 'usage', ...EVERYTHING_BY_TEAM };
+              }),
+              { minLength: 1, maxLength: 6 },
+            ),
+          });
+        }),
+        async ({ org, usage, moves, asks }) => {
+          const r = run++;
+          const other = (list: readonly string[], v: string) => list[(list.indexOf(v) + 1) % 2];
+          // the same people, days, tokens and cost; other models and projects
+          const moved = usage.map((e, i) => ({
+            ...e,
+            model: moves[i].model ? other(MODELS, e.model) : e.model,
+            project: moves[i].project ? other(PROJECTS, e.project) : e.project,
+          }));
+          const worlds = [`r${r}a`, `r${r}b`];
+          await loadWorld(worlds[0], org, usage);
+          await loadWorld(worlds[1], org, moved);
+          // (the last answer, the org-wide usage, covers both worlds: left out)
+          const seen = async (world: string, role: Role) =>
+            JSON.stringify(
+              (await answers(asks, (i) => `${world}-t${i}`, role)).slice(0, -1),
+            ).replaceAll(world, 'world');
+          expect(await seen(worlds[1], 'viewer')).toEqual(await seen(worlds[0], 'viewer'));
+          // control: where the move changed a cell, governance sees it
+          const byCell = (world: string) =>
+            usageReadsFor(store)
+              .usage(session('governance'), {
+                from: day(1),
+                to: day(21),
+                groupBy: ['team', 'model', 'project'],
+                teams: org.teams.map((_t: Team, i: number) => `${world}-t${i}`),
+              })
+              .then((u) => JSON.stringify(u.rows).replaceAll(world, 'world'));
+          const changed = moved.some(
+            (e, i) => e.model !== usage[i].model || e.project !== usage[i].project,
+          );
+          if (changed && usage.some((e) => e.person < org.teams.reduce((s, t) => s + t.size, 0)))
+            expect(await byCell(worlds[1])).not.toEqual(await byCell(worlds[0]));
+        },
+      ),
+      { numRuns: Number(process.env.PRIVACY_RUNS ?? 15), endOnFailure: true },
+    );
+  }, 600_000);
+});
+
+const EVERYTHING_BY_TEAM = {
+  groupBy: ['team'] as UsageDimension[],
+  bucket: 'day' as const,
+  teams: [0],
+  models: null,
+  projects: null,
+  from: 1,
+  days: 20,
+};
+
+/** One organisation, its people named `<world>-t<i>-p<j>`, with this usage. */
+async function loadWorld(world: string, org: { teams: Team[]; teamless: number }, usage: Event[]) {
+  const members: { id: string; team: number | null }[] = [];
+  org.teams.forEach((t, i) => {
+    for (let j = 0; j < t.size; j++) members.push({ id: `${world}-t${i}-p${j}`, team: i });
+  });
+  for (let j = 0; j < org.teamless; j++) members.push({ id: `${world}-none-p${j}`, team: null });
+  await load([
+    ...org.teams.map((t, i) => ({
+      type: 'team',
+      team: `${world}-t${i}`,
+      sensitivity: t.restricted ? 'restricted' : 'normal',
+    })),
+    ...members.map((m) => ({
+      type: 'person',
+      person: m.id,
+      ...(m.team === null ? {} : { team: `${world}-t${m.team}` }),
+      role: 'engineer',
+      opted_in: true,
+    })),
+    ...usage.map((e, i) => ({
+      type: 'usage',
+      id: `${world}-u${i}`,
+      ts: `${day(e.day)}T10:00:00Z`,
+      person: members[e.person].id,
+      model: e.model,
+      project: e.project,
+      input_tokens: e.tokens,
+      output_tokens: Math.floor(e.tokens / 3),
+    })),
+  ]);
+}
+
 async function load(rows: Record<string, unknown>[]) {
   const result = await ingestBatch(
     store,
@@ -195,7 +307,7 @@ async function answers(asks: Ask[], teamId: (i: number) => string, role: Role): 
     const s = session(role);
     if (ask.kind === 'usage') {
       const to = Math.min(ask.from + ask.days, 21);
-      const result = await usageReadsFor(store).usage(s, {
+      const request = {
         from: day(ask.from),
         to: to > ask.from ? day(to) : day(21),
         groupBy: ask.groupBy,
@@ -203,7 +315,15 @@ async function answers(asks: Ask[], teamId: (i: number) => string, role: Role): 
         teams: ask.teams?.map(teamId) ?? null,
         models: ask.models,
         projects: ask.projects,
-      });
+      };
+      const refused = !!(ask.models || ask.projects || ask.groupBy.some((d) => d !== 'team'));
+      if (refused && role !== 'governance') {
+        // below governance only team filters and groupings answer
+        await expect(usageReadsFor(store).usage(s, request)).rejects.toThrow(ForbiddenError);
+        out.push('refused');
+        continue;
+      }
+      const result = await usageReadsFor(store).usage(s, request);
       out.push({ rows: result.rows, suppressed: result.suppressed });
     } else if (ask.kind === 'budgets') {
       const result = await budgetsFor(store).list(s, {

@@ -1,5 +1,5 @@
-// Usage: group and filter by team, model, class, project, environment (cost centre rolls
-// up from teams), over time, as a chart and a table, with a CSV download for chargeback.
+// Usage: group and filter by team, model, class, project, environment (viewers: team only;
+// cost centre rolls up from teams), over time, as a chart and a table, with a CSV download.
 import { useEffect, useMemo, useState } from 'react';
 import { type CombinedError, type OperationResult, useClient } from 'urql';
 import { Chart } from '../components/Chart.tsx';
@@ -7,6 +7,7 @@ import { Empty, ErrorBox, Loading } from '../components/ui.tsx';
 import { graphql, type ResultOf, type VariablesOf } from '../graphql.ts';
 import { toCsv } from '../lib/csv.ts';
 import { formatMoney, formatTokens } from '../lib/format.ts';
+import { seesNames } from '../lib/views.ts';
 import type { ViewProps } from './props.ts';
 
 const UsageQuery = graphql(`
@@ -40,7 +41,10 @@ function monthStart(offset: number): string {
     .slice(0, 10);
 }
 
-export default function Usage(_: ViewProps) {
+export default function Usage({ session }: ViewProps) {
+  // viewers read usage by team and time only (docs/privacy.md, R2); a member's is their own
+  const dimensions =
+    seesNames(session.role!) || session.role === 'member' ? DIMENSIONS : (['team'] as const);
   const [groupBy, setGroupBy] = useState<Dimension>('team');
   const [bucket, setBucket] = useState<'day' | 'week' | 'month' | ''>('month');
   const [from, setFrom] = useState(monthStart(-2));
@@ -91,7 +95,7 @@ export default function Usage(_: ViewProps) {
         <label>
           Group by{' '}
           <select value={groupBy} onChange={(e) => setGroupBy(e.target.value as Dimension)}>
-            {DIMENSIONS.map((d) => (
+            {dimensions.map((d) => (
               <option key={d}>{d}</option>
             ))}
           </select>
