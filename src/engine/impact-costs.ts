@@ -1,7 +1,10 @@
 // Exact cost under several price tables, from token sums: what impact replay needs when two
 // versions price models differently. The port is answered by one set-based statement in the
-// store (src/store/impact-costs.ts); `usageCostReader` answers it through any UsageReader's
-// `usage` aggregation, one query per window, for readers without the fast path.
+// store (src/store/impact-costs.ts), which prices with each version's full price model (it
+// reads the events whose price-bearing parts the rollups do not keep). `usageCostReader`
+// answers it through any UsageReader's `usage` aggregation, one query per window, for
+// readers without the store: it sees token sums per model only, so it prices names
+// (patterns included) at the list rates, without tiers, long context, audio or web search.
 import { costPico, type PriceTable } from '../policy/price.ts';
 import type { FactWindow, UsageReader } from './ports.ts';
 import type { UsageQuery, UsageRow } from './usage.ts';

@@ -658,7 +658,7 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
   report.notes.push(
     `both versions evaluated at ${clock.toISOString()} (the end of ${window.label} in ${timezone}): monthly quotas and budgets are the window's last month, quarterly boards its quarter, trailing windows end there`,
     reprice
-      ? `prices differ: cost facts were recomputed from token sums under each version's prices (${evaluated.sums?.person.size ?? 0} window(s)), exactly in pico-units`
+      ? `prices differ: cost facts were recomputed under each version's full price model (${evaluated.sums?.person.size ?? 0} window(s)), exactly in pico-units`
       : 'prices are the same in both versions: the costs stored at ingest were used',
   );
   return report;

@@ -1,9 +1,29 @@
-// The impact replay's cost port in one statement: every window's cost under every price
-// table, per person, plus the review window per team and model, from a single scan of
-// daily_rollups. Prices join in as a VALUES list of integer micro-units per 1M tokens, so
-// tokens × price is an exact count of pico-units, summed as numeric.
+// The impact replay's cost port: every window's cost under every price table, per person,
+// plus the review window per team and model.
+//
+// Two parts, exact together. First, one statement over daily_rollups prices each rollup
+// row's token sums at the base rates of the model its name resolves to under each table
+// (exact names and `matches` patterns, resolved here with the same function ingest uses).
+// Prices join in as a VALUES list of integer micro-units per 1M tokens, so tokens × price
+// is an exact count of pico-units, summed as numeric. Base rates are all a rollup can
+// carry: it keeps neither the provider's name nor the price-bearing parts of its events.
+// Second, the events the base rates may misprice under some table (a provider name kept
+// apart from the stored model, 1-hour cache writes, audio, web search calls, a service
+// tier, a long-context flag, or a prompt above the smallest long-context threshold either
+// table declares) are read from usage_events and priced one by one with the version's full
+// price model (src/policy/price.ts, as ingest and reprice do); each adds its exact cost and
+// takes back its base-rate cost. Rollups and events use the ingest timezone's days.
+
 import type { CostReader, CostRequest, CostSums } from '../engine/impact-costs.ts';
+import {
+  costOfPrice,
+  costPico,
+  type PriceTable,
+  priceOf,
+  type TokenCounts,
+} from '../policy/price.ts';
 import type { Store } from './db.ts';
+import { activeIngestSettings } from './prices.ts';
 
 const KINDS = [
   ['input_tokens', 'input'],
@@ -21,12 +41,15 @@ export function storeCostReader(store: Store): CostReader {
         params.push(v);
         return `$${params.length}${cast}`;
       };
-      const models = [...new Set(tables.flatMap((t) => Object.keys(t.models)))].sort();
-      // one VALUES row per model: its prices under each table (null = unpriced there)
-      const priceRows = models.map((m) => {
+      const from = [...windows.map((w) => w.from), review.from].sort()[0];
+      const to = [...windows.map((w) => w.to), review.to].sort().at(-1) as string;
+      const names = await rollupNames(store, from, to);
+      // one VALUES row per stored name: the base rates it resolves to under each table
+      // (null = unpriced there)
+      const priceRows = names.map((m) => {
         const cells = tables.flatMap((t) =>
           KINDS.map(([, k]) => {
-            const price = t.models[m];
+            const price = priceOf(t, m);
             return price ? `${Math.trunc(price[k])}::numeric` : 'null::numeric';
           }),
         );
@@ -68,8 +91,6 @@ export function storeCostReader(store: Store): CostReader {
           selects.push(`sum(${cost})::text as c${wi}_${ti}`);
         });
       });
-      const from = [...windows.map((w) => w.from), review.from].sort()[0];
-      const to = [...windows.map((w) => w.to), review.to].sort().at(-1) as string;
       const values = priceRows.length
         ? `(values ${priceRows.join(', ')}) as pr(model, ${priceColumns.join(', ')})`
         : `(select null::text as model, ${priceColumns.map((c) => `null::numeric as ${c}`).join(', ')}) pr`;
@@ -106,7 +127,131 @@ export function storeCostReader(store: Store): CostReader {
           });
         }
       }
-      return { person, teamModel };
+      const sums = { person, teamModel };
+      await correctFromEvents(store, request, from, to, sums);
+      return sums;
     },
   };
+}
+
+async function rollupNames(store: Store, from: string, to: string): Promise<string[]> {
+  const rows = await store.query<{ model: string }>(
+    `select distinct model from daily_rollups
+      where day >= $1::date and day < $2::date and model <> '' order by 1`,
+    [from, to],
+  );
+  return rows.map((r) => r.model);
+}
+
+type SpecialEvent = {
+  person_id: string;
+  team_id: string | null;
+  day: string;
+  environment: string;
+  model: string;
+  provider_model: string | null;
+  input_tokens: string;
+  output_tokens: string;
+  cache_read_tokens: string;
+  cache_write_tokens: string;
+  cache_write_1h_tokens: string;
+  audio_input_tokens: string;
+  audio_output_tokens: string;
+  web_search_requests: string;
+  service_tier: string | null;
+  long_context: boolean | null;
+  requests: number;
+};
+
+/** The smallest long-context threshold any table declares, or null when none has tiers. */
+function smallestThreshold(tables: readonly PriceTable[]): number | null {
+  let least: number | null = null;
+  for (const t of tables)
+    for (const price of Object.values(t.models))
+      for (const tier of price.longContext ?? []) least = Math.min(least ?? tier.above, tier.above);
+  return least;
+}
+
+/** Adds each special event's exact cost and takes back its base-rate cost (see the head). */
+async function correctFromEvents(
+  store: Store,
+  { windows, tables, review }: CostRequest,
+  from: string,
+  to: string,
+  sums: CostSums,
+): Promise<void> {
+  const { timezone } = await activeIngestSettings(store);
+  const threshold = smallestThreshold(tables);
+  const events = await store.query<SpecialEvent>(
+    `select e.person_id, p.team_id, to_char((e.ts at time zone $3)::date, 'YYYY-MM-DD') as day,
+            e.environment, e.model, e.provider_model, e.input_tokens, e.output_tokens,
+            e.cache_read_tokens, e.cache_write_tokens, e.cache_write_1h_tokens,
+            e.audio_input_tokens, e.audio_output_tokens, e.web_search_requests, e.service_tier,
+            e.long_context, e.requests
+       from usage_events e
+       join people p on p.id = e.person_id
+      where e.ts >= ($1::date)::timestamp at time zone $3
+        and e.ts < ($2::date)::timestamp at time zone $3
+        and (e.provider_model is not null or e.cache_write_1h_tokens > 0
+             or e.audio_input_tokens > 0 or e.audio_output_tokens > 0
+             or e.web_search_requests > 0 or e.service_tier is not null
+             or e.long_context is not null
+             or ($4::int8 is not null and e.input_tokens + e.cache_read_tokens
+                 + e.cache_write_tokens > $4::int8 * greatest(e.requests, 1)))`,
+    [from, to, timezone, threshold],
+  );
+  const teamModel = new Map(sums.teamModel.map((r) => [JSON.stringify([r.team, r.model]), r]));
+  for (const e of events) {
+    const tokens: TokenCounts = {
+      inputTokens: Number(e.input_tokens),
+      outputTokens: Number(e.output_tokens),
+      cacheReadTokens: Number(e.cache_read_tokens),
+      cacheWriteTokens: Number(e.cache_write_tokens),
+    };
+    const full: TokenCounts = {
+      ...tokens,
+      cacheWrite1hTokens: Number(e.cache_write_1h_tokens),
+      audioInputTokens: Number(e.audio_input_tokens),
+      audioOutputTokens: Number(e.audio_output_tokens),
+      webSearchRequests: Number(e.web_search_requests),
+      serviceTier: e.service_tier,
+      longContext: e.long_context,
+      requests: e.requests,
+    };
+    const name = e.provider_model ?? e.model;
+    const delta = tables.map((t) => {
+      const exact = costPico(t, name, full) ?? 0n;
+      // what the rollup part charged: the stored name's base rates, nothing else
+      const price = priceOf(t, e.model);
+      const base = price ? costOfPrice(price, { ...tokens, longContext: false }) : 0n;
+      return exact - base;
+    });
+    if (delta.every((d) => d === 0n)) continue;
+    const add = (into: bigint[]) => {
+      delta.forEach((d, i) => {
+        into[i] += d;
+      });
+    };
+    windows.forEach((w) => {
+      if (e.day < w.from || e.day >= w.to) return;
+      if (w.environment && e.environment !== w.environment) return;
+      const byPerson = sums.person.get(w.key);
+      if (!byPerson) return;
+      let costs = byPerson.get(e.person_id);
+      if (!costs) {
+        costs = tables.map(() => 0n);
+        byPerson.set(e.person_id, costs);
+      }
+      add(costs);
+    });
+    if (e.day < review.from || e.day >= review.to) continue;
+    const key = JSON.stringify([e.team_id, e.model]);
+    let row = teamModel.get(key);
+    if (!row) {
+      row = { team: e.team_id, model: e.model, pico: tables.map(() => 0n) };
+      teamModel.set(key, row);
+      sums.teamModel.push(row);
+    }
+    add(row.pico);
+  }
 }
