@@ -8,13 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { Caller } from './auth.ts';
+import { readLimitedBody, tooLargeMessage } from './body.ts';
 import type { Oidc } from './oidc.ts';
 import {
   CSRF_HEADER,
   isSecure,
-  readJsonBody,
   type SendJson,
   type Sessions,
+  SIGN_IN_BODY_LIMIT,
   sameOrigin,
   viewOf,
 } from './session.ts';
@@ -139,9 +140,13 @@ export function consoleHandler(deps: ConsoleDeps) {
       if (!sameOrigin(req)) {
         return deps.send(res, 403, { error: 'sign-in must come from the console page' });
       }
+      const body = await readLimitedBody(req, SIGN_IN_BODY_LIMIT);
+      if (body === null) {
+        return deps.send(res, 413, { error: tooLargeMessage(SIGN_IN_BODY_LIMIT) });
+      }
       let key: unknown;
       try {
-        key = ((await readJsonBody(req)) as { key?: unknown }).key;
+        key = (JSON.parse(body.toString('utf8') || '{}') as { key?: unknown } | null)?.key;
       } catch {
         return deps.send(res, 400, { error: 'send JSON: {"key": "qk_…"}' });
       }

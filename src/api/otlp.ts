@@ -76,7 +76,7 @@ export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse
   }
   let body: unknown;
   try {
-    let bytes = await readBody(req, res, deps.maxBodyBytes);
+    let bytes = await readBody(req, deps.maxBodyBytes);
     // the limit holds for the inflated body too: a small gzip bomb cannot grow past it
     if (encoding === 'gzip') bytes = await gunzip(bytes, { maxOutputLength: deps.maxBodyBytes });
     body = protobufBody ? decodeTraceRequest(bytes) : JSON.parse(bytes.toString('utf8'));
@@ -152,8 +152,8 @@ export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse
 class BodyTooLarge extends Error {}
 
 /** The body; past the limit the rest is read and dropped (a 413, not a reset connection). */
-async function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer> {
-  const bytes = await readLimitedBody(req, res, limit);
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const bytes = await readLimitedBody(req, limit);
   if (bytes === null)
     throw new BodyTooLarge(`body exceeds the ${limit}-byte limit: export smaller batches`);
   return bytes;

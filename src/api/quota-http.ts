@@ -8,7 +8,7 @@ import { DomainError, InvalidRequestError } from '../app/errors.ts';
 import { quotaFor } from '../app/quota.ts';
 import type { Store } from '../store/db.ts';
 import { bearerToken, type Caller } from './auth.ts';
-import { readLimitedBody } from './body.ts';
+import { readLimitedBody, tooLargeMessage } from './body.ts';
 import { quotaCheckJson } from './schema/quota.ts';
 
 export const QUOTA_CHECK_PATH = '/v1/quota/check';
@@ -45,14 +45,9 @@ export async function handleQuotaCheck(
   const caller = await deps.keys.authenticate(token);
   if ('reason' in caller) return fail(401, 'UNAUTHENTICATED', caller.reason);
 
-  const bytes = await readLimitedBody(req, res, deps.maxBodyBytes);
+  const bytes = await readLimitedBody(req, deps.maxBodyBytes);
   const text = bytes?.toString('utf8') ?? null;
-  if (text === null)
-    return fail(
-      413,
-      'PAYLOAD_TOO_LARGE',
-      `request body exceeds the ${deps.maxBodyBytes}-byte limit`,
-    );
+  if (text === null) return fail(413, 'PAYLOAD_TOO_LARGE', tooLargeMessage(deps.maxBodyBytes));
   let input: unknown;
   try {
     input = JSON.parse(text);

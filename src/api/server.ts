@@ -28,6 +28,12 @@ import {
   touchApiKey,
 } from './auth.ts';
 import { BACKUP_PATH, handleBackup } from './backup-http.ts';
+import {
+  lingerAfterTooLarge,
+  readLimitedBody,
+  TOO_LARGE_HEADERS,
+  tooLargeMessage,
+} from './body.ts';
 import { consoleHandler, graphiqlPage } from './console.ts';
 import type { Context } from './context.ts';
 import { csrfPlugin } from './csrf.ts';
@@ -138,12 +144,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       requestContextPlugin(keys, sessions, secret, store, log),
       evaluationCostPlugin(limits),
       subscriptionCapPlugin(limits),
-      chunkedBodyLimitPlugin(maxBodyBytes),
       metrics.yogaPlugin(),
     ],
-    // Yoga's own body limit pipes every body through a TransformStream (and an abort per
-    // request); a request with Content-Length is checked before Yoga (413 above) and the
-    // HTTP parser never reads past that length, so only chunked bodies need counting
+    // the body is read, within the limit, before Yoga (graphqlBody): Yoga's own limit errors
+    // its body stream, which destroys the request and resets the client's connection
     maxRequestBodySize: false,
     maskedErrors: {
       maskError: (error, message) => {
@@ -157,8 +161,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const started = performance.now();
     log.debug({ method: req.method, url: req.url }, 'request started');
     metrics.observe(req, res, started);
-    // a body left unread (an early 413, 401 or 403) is read to its end and dropped, so that
-    // the client gets the answer and its connection stays usable instead of being reset
+    lingerAfterTooLarge(req, res);
+    // a body left unread (an early 401 or 403) is read to its end and dropped, so that the
+    // client gets the answer and its connection stays usable instead of being reset; a 413
+    // closes the connection once the client stops sending (lingerAfterTooLarge)
     res.on('finish', () => {
       if (!req.complete && !req.destroyed) req.resume();
     });
@@ -177,16 +183,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     try {
       const path = (req.url ?? '/').split('?')[0];
       const length = Number(req.headers['content-length'] ?? 0);
-      if (length > maxBodyBytes) {
-        return sendJson(res, 413, {
-          errors: [
-            {
-              message: `request body of ${length} bytes exceeds the ${maxBodyBytes}-byte limit`,
-              extensions: { code: 'PAYLOAD_TOO_LARGE' },
-            },
-          ],
-        });
-      }
+      if (length > maxBodyBytes) return tooLarge(res, tooLargeMessage(maxBodyBytes, length));
       if (path === '/health') return sendJson(res, 200, { status: 'ok' });
       if (path === '/ready') return await ready(res);
       if (path === '/v1/traces') {
@@ -198,7 +195,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           personFallback: options.otlpPersonFallback,
         });
       }
-      if (path === '/graphql') return await yoga.requestListener(req, res);
+      if (path === '/graphql') {
+        if (!(await graphqlBody(req, maxBodyBytes)))
+          return tooLarge(res, tooLargeMessage(maxBodyBytes));
+        return await yoga.requestListener(req, res);
+      }
       if (path === METRICS_PATH && !metricsApart)
         return await handleMetrics(req, res, metrics, keys);
       if (path === BACKUP_PATH) {
@@ -384,47 +385,21 @@ function requestContextPlugin(
   };
 }
 
-/** 413 for a chunked body (no Content-Length) that grows past the limit. */
-function chunkedBodyLimitPlugin(limit: number): Plugin {
-  return {
-    onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
-      if (request.headers.has('content-length') || !request.body || !requestParser) return;
-      const original = requestParser;
-      setRequestParser((req) => {
-        // as Yoga does: a native body needs the native TransformStream, a ponyfilled one the ponyfill
-        const Transform =
-          req.body instanceof ReadableStream
-            ? globalThis.TransformStream
-            : fetchAPI.TransformStream;
-        let bytes = 0;
-        const body = (req.body as ReadableStream<Uint8Array>).pipeThrough(
-          new Transform<Uint8Array, Uint8Array>({
-            transform(chunk, controller) {
-              bytes += chunk.byteLength;
-              if (bytes > limit) {
-                controller.error(
-                  createGraphQLError(`request body exceeds the ${limit}-byte limit`, {
-                    extensions: { code: 'PAYLOAD_TOO_LARGE', http: { status: 413 } },
-                  }),
-                );
-                return;
-              }
-              controller.enqueue(chunk);
-            },
-          }),
-        );
-        return original(
-          new fetchAPI.Request(req.url, {
-            method: req.method,
-            headers: req.headers,
-            signal: req.signal,
-            body,
-            duplex: 'half',
-          } as RequestInit),
-        );
-      });
-    },
-  };
+/**
+ * Reads a POST body for Yoga, within the limit; false when it passed the limit. Yoga takes a
+ * body already read from `req.body` (as it does behind Express's body parsers).
+ */
+async function graphqlBody(req: IncomingMessage, limit: number): Promise<boolean> {
+  if (req.method !== 'POST') return true;
+  const body = await readLimitedBody(req, limit);
+  if (body === null) return false;
+  (req as IncomingMessage & { body?: Buffer }).body = body;
+  return true;
+}
+
+/** A 413 in the shape of a GraphQL error (the other endpoints give their own shapes). */
+function tooLarge(res: ServerResponse, message: string) {
+  sendJson(res, 413, { errors: [{ message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
 }
 
 function unauthenticated(reason: string) {
@@ -557,6 +532,7 @@ export function sendJson(
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     ...retry,
+    ...(status === 413 ? TOO_LARGE_HEADERS : {}),
     ...headers,
   });
   res.end(text);

@@ -228,16 +228,8 @@ function loadSessionSecret(store: Store): Promise<Buffer> {
   return sharedSecret(store, SESSION_SECRET);
 }
 
-export async function readJsonBody(req: IncomingMessage, limit = 16_384): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new RangeError('request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-}
+/** The largest sign-in body: a JSON object holding one key. */
+export const SIGN_IN_BODY_LIMIT = 16_384;
 
 export type SendJson = (
   res: ServerResponse,
