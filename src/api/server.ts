@@ -102,16 +102,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   registerApiEntities(store);
 
   const limits = { ...limitsFromEnv(), ...options.limits };
+  const sessions = createSessions(store, { keyCacheMs: options.keyCacheMs });
   const keys = keyAuthenticator(
     store,
     options.keyCacheMs ?? 5_000,
     rateLimiter(limits.requestsPerSecond, limits.rateWindowSeconds),
     log,
+    // a console session of a revoked key ends at once too
+    (keyId) => sessions.forgetKey(keyId),
   );
   const secret = pseudonymSource(store);
   const metrics = createMetrics({ store, log, key: options.metrics?.key });
   const metricsApart = options.metrics?.port != null;
-  const sessions = createSessions(store, { keyCacheMs: options.keyCacheMs });
   const oidcConfig = options.oidc === undefined ? oidcConfigFromEnv() : options.oidc;
   const handleConsole = consoleHandler({
     sessions,
@@ -346,6 +348,8 @@ function requestContextPlugin(
       if (typeof token !== 'string') throw unauthenticated(token.reason);
       const caller = session ?? (await keys.authenticate(token));
       if ('reason' in caller) throw unauthenticated(caller.reason);
+      // a console session spends from its key's rate-limit bucket like the key itself
+      if (session) await keys.take(caller.keyId);
       const pseudonym = await secret();
       let em: EntityManager | undefined;
       let audit: Audit | undefined;
@@ -425,6 +429,8 @@ function unavailableError(error: unknown) {
 
 export type KeyAuthenticator = {
   authenticate(token: string): Promise<Caller | { reason: string }>;
+  /** takes one request from a key's rate-limit bucket (callers that came with a session) */
+  take(keyId: string): Promise<void>;
   /** waits for pending last-used writes and stops listening for revocations (on shutdown) */
   settle(): Promise<void>;
 };
@@ -443,6 +449,8 @@ function keyAuthenticator(
   ttlMs: number,
   limiter: RateLimiter,
   log: Logger,
+  /** told of every revoked key (undefined: any key may have been revoked) */
+  alsoForget: (keyId?: string) => void,
 ): KeyAuthenticator {
   const cache = new Map<string, { caller: Caller; until: number }>();
   const failed = new Map<string, { result: { reason: string }; until: number }>();
@@ -453,11 +461,16 @@ function keyAuthenticator(
     revokedHere,
     (keyId) => {
       for (const [token, entry] of cache) if (entry.caller.keyId === keyId) cache.delete(token);
+      alsoForget(keyId);
     },
-    () => cache.clear(),
+    () => {
+      cache.clear();
+      alsoForget();
+    },
     log,
   );
   return {
+    take: (keyId) => limiter.take(keyId),
     async settle() {
       await Promise.allSettled([...pending]);
       await feed.close();

@@ -51,6 +51,8 @@ export type Sessions = {
   /** signs a short-lived value (the OpenID Connect flow state) with the session secret */
   seal(value: object, ttlMs: number): Promise<string>;
   unseal<T>(sealed: string | undefined): Promise<T | null>;
+  /** forgets what is cached about a key (it was revoked); no key id: about every key */
+  forgetKey(keyId?: string): void;
 };
 
 export function createSessions(store: Store, options: { keyCacheMs?: number } = {}): Sessions {
@@ -120,6 +122,10 @@ export function createSessions(store: Store, options: { keyCacheMs?: number } = 
     },
     clear(secure) {
       return cookieHeader(SESSION_COOKIE, '', { maxAgeS: 0, secure });
+    },
+    forgetKey(keyId) {
+      if (keyId === undefined) keyChecks.clear();
+      else keyChecks.delete(keyId);
     },
     async seal(value, ttlMs) {
       return signValue({ value, exp: Date.now() + ttlMs }, await keySecret());

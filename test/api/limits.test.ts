@@ -95,6 +95,63 @@ describe('per-key rate limits', () => {
   });
 });
 
+/** Signs in to the console with a key; the cookie and CSRF token of the session. */
+async function consoleSession(url: string, key: string) {
+  const res = await fetch(`${url}/auth/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: url },
+    body: JSON.stringify({ key }),
+  });
+  expect(res.status).toBe(200);
+  const { csrf } = (await res.json()) as { csrf: string };
+  return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0], csrf };
+}
+
+async function withSession(url: string, session: { cookie: string; csrf: string }) {
+  return fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      cookie: session.cookie,
+      'x-quotient-csrf': session.csrf,
+    },
+    body: JSON.stringify({ query: '{ viewer { role } }' }),
+  });
+}
+
+describe('per-key rate limits on console sessions', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ limits: { requestsPerSecond: 5, rateWindowSeconds: 60 } });
+  });
+  afterAll(async () => api?.stop());
+
+  it('spend from the bucket of their key: 429 with Retry-After past it', async () => {
+    // the sign-in itself is one request of the key
+    const session = await consoleSession(api.url, api.keys.admin.key);
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 6; i++) {
+      const res = await withSession(api.url, session);
+      statuses.push(res.status);
+      if (res.status === 429) {
+        retryAfter = res.headers.get('retry-after');
+        expect(
+          ((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]
+            .extensions.code,
+        ).toBe('RATE_LIMITED');
+      } else await res.text();
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    // the key itself is out of requests too: the session and the key share one bucket
+    const direct = await post(`${api.url}/graphql`, api.keys.admin.key, {
+      query: '{ viewer { role } }',
+    });
+    expect(direct.status).toBe(429);
+  });
+});
+
 describe('subscription caps', () => {
   let api: TestApi;
   beforeAll(async () => {
@@ -236,6 +293,27 @@ describe('key revocation', () => {
     });
     expect(res.status).toBe(200);
     await expectRefusedEverywhere(victim.key);
+  });
+
+  it('ends a console session of the key at once on every instance', async () => {
+    const admin = await createApiKey(stores[0].em(), { role: 'admin', name: 'admin 2' });
+    const victim = await createApiKey(stores[0].em(), { role: 'viewer', name: 'signed in' });
+    // one session, good on every instance (the cookie is signed with a shared secret)
+    const session = await consoleSession(servers[0].url, victim.key);
+    for (const server of servers) expect((await withSession(server.url, session)).status).toBe(200);
+    const res = await post(`${servers[0].url}/graphql`, admin.key, {
+      query: `mutation { revokeApiKey(id: "${victim.id}") { __typename } }`,
+    });
+    expect(res.status).toBe(200);
+    for (const server of servers) {
+      let status = (await withSession(server.url, session)).status;
+      // a notification takes a moment to arrive; the key cache alone would take an hour
+      for (let i = 0; i < 40 && status !== 401; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        status = (await withSession(server.url, session)).status;
+      }
+      expect(status).toBe(401);
+    }
   });
 
   it.skipIf(!process.env.DATABASE_URL)(
