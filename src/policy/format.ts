@@ -6,8 +6,6 @@ import type {
   Action,
   BudgetDecl,
   Comment,
-  Declaration,
-  EscalationDecl,
   Expect,
   Expectation,
   Expr,
@@ -17,11 +15,11 @@ import type {
   PolicyFile,
   PriceEntry,
   Range,
-  RuleDecl,
   StringLit,
   TestDecl,
   TierDecl,
 } from './ast.ts';
+import type { DeclarationKind, DeclarationOf } from './constructs.ts';
 import { ADDITIVE, COMPARISON, NEGATE_LEVEL, NOT_LEVEL, PRECEDENCE } from './precedence.ts';
 
 const INDENT = '  ';
@@ -158,10 +156,8 @@ type Row =
   | { type: 'blank' }
   | { type: 'comment'; text: string }
   /** a one-line declaration, split into cells so runs of the same kind align */
-  | { type: 'cells'; kind: string; cells: string[]; trailing?: string }
+  | { type: 'cells'; kind: DeclarationKind | null; cells: string[]; trailing?: string }
   | { type: 'lines'; lines: string[] };
-
-const ALIGNED = new Set(['Class', 'Model', 'Metric', 'Tier', 'Assign', 'Budget']);
 
 export function formatPolicy(ast: PolicyFile): string {
   const queue = new CommentQueue(ast.comments);
@@ -178,16 +174,16 @@ export function formatPolicy(ast: PolicyFile): string {
       lastLine = Math.max(lastLine, c.range.end.line);
     }
     blankBefore(decl.range.start.line);
-    if (isBlock(decl)) {
-      rows.push({ type: 'lines', lines: printBlock(decl, queue) });
+    const layout = layoutOf(decl);
+    if (layout.type === 'block') {
+      rows.push({ type: 'lines', lines: printBlock(layout, decl.range, queue) });
     } else {
       // comments inside a one-line declaration move above it
       for (const c of queue.takeBefore(decl.range.end.offset)) {
         rows.push({ type: 'comment', text: commentText(c) });
       }
-      if (decl.kind === 'Model' && isLongModel(decl))
-        rows.push({ type: 'lines', lines: printModel(decl) });
-      else rows.push({ type: 'cells', kind: decl.kind, cells: cellsOf(decl) });
+      if (layout.type === 'lines') rows.push(layout);
+      else rows.push({ type: 'cells', kind: layout.align ? decl.kind : null, cells: layout.cells });
     }
     const trailing = queue.takeTrailing(decl.range.end.line, decl.range.end.offset, Infinity);
     if (trailing) appendTrailing(rows[rows.length - 1], commentText(trailing));
@@ -217,7 +213,7 @@ function renderRows(rows: Row[]): string[] {
       let j = i + 1;
       while (j < rows.length) {
         const next = rows[j];
-        if (next.type !== 'cells' || next.kind !== row.kind || !ALIGNED.has(row.kind)) break;
+        if (next.type !== 'cells' || row.kind === null || next.kind !== row.kind) break;
         j++;
       }
       out.push(...alignCells(rows.slice(i, j) as Extract<Row, { type: 'cells' }>[]));
@@ -251,12 +247,6 @@ function alignCells(run: { cells: string[]; trailing?: string }[], indent = ''):
   });
 }
 
-function isBlock(d: Declaration): d is LeaderboardDecl | EscalationDecl | RuleDecl | TestDecl {
-  return (
-    d.kind === 'Leaderboard' || d.kind === 'Escalation' || d.kind === 'Rule' || d.kind === 'Test'
-  );
-}
-
 const withLabel = (text: string, label: StringLit | null) =>
   label ? `${text} ${quote(label.value)}` : text;
 
@@ -264,56 +254,94 @@ function inlineBlock(clauses: string[]): string {
   return clauses.length === 0 ? '{ }' : `{ ${clauses.join('  ')} }`;
 }
 
-function cellsOf(
-  d: Exclude<Declaration, LeaderboardDecl | EscalationDecl | RuleDecl | TestDecl>,
-): string[] {
-  switch (d.kind) {
-    case 'PolicyHeader':
-      return [`policy ${quote(d.name.value)} version ${quote(d.version.value)}`];
-    case 'Currency':
-      return [`currency ${d.code.text}`];
-    case 'Timezone':
-      return [`timezone ${quote(d.zone.value)}`];
-    case 'Privacy': {
-      const clauses: string[] = [];
-      if (d.minGroupSize) clauses.push(`min_group_size ${d.minGroupSize.raw}`);
-      if (d.identities) clauses.push(`identities ${d.identities}`);
-      return [`privacy ${inlineBlock(clauses)}`];
+/**
+ * How a declaration is laid out: one line split into cells (`align`: consecutive
+ * declarations of the kind line their cells up), lines of its own, or a `{ }` block of items
+ * that comments may sit between.
+ */
+type Layout =
+  | { type: 'cells'; cells: string[]; align: boolean }
+  | { type: 'lines'; lines: string[] }
+  | { type: 'block'; header: string; items: Item[]; alignItems: boolean };
+
+/** One layout per declaration kind (tsc refuses a kind without one). */
+const FORMATTERS: { [K in DeclarationKind]: (d: DeclarationOf<K>) => Layout } = {
+  PolicyHeader: (d) => line(`policy ${quote(d.name.value)} version ${quote(d.version.value)}`),
+  Currency: (d) => line(`currency ${d.code.text}`),
+  Timezone: (d) => line(`timezone ${quote(d.zone.value)}`),
+  Privacy: (d) => {
+    const clauses: string[] = [];
+    if (d.minGroupSize) clauses.push(`min_group_size ${d.minGroupSize.raw}`);
+    if (d.identities) clauses.push(`identities ${d.identities}`);
+    return line(`privacy ${inlineBlock(clauses)}`);
+  },
+  Exceptions: (d) =>
+    line(`exceptions ${inlineBlock(d.maxDuration ? [`max_duration ${d.maxDuration.raw}`] : [])}`),
+  Class: (d) => aligned(['class', d.name.text, d.label ? quote(d.label.value) : '']),
+  Model: (d) => {
+    if (isLongModel(d)) return { type: 'lines', lines: printModel(d) };
+    const cells = ['model', quote(d.model.value), 'class', d.className.text];
+    if (d.prices.length > 0) {
+      // one cell per price, so a run of models lines its prices up
+      const prices = d.prices.map((p) => `${p.priceKind} ${p.amount.raw}`);
+      prices[prices.length - 1] += ' }';
+      cells.push('price {', ...prices);
     }
-    case 'Exceptions':
-      return [
-        `exceptions ${inlineBlock(d.maxDuration ? [`max_duration ${d.maxDuration.raw}`] : [])}`,
-      ];
-    case 'Class':
-      return ['class', d.name.text, d.label ? quote(d.label.value) : ''];
-    case 'Model': {
-      const cells = ['model', quote(d.model.value), 'class', d.className.text];
-      if (d.prices.length > 0) {
-        // one cell per price, so a run of models lines its prices up
-        const prices = d.prices.map((p) => `${p.priceKind} ${p.amount.raw}`);
-        prices[prices.length - 1] += ' }';
-        cells.push('price {', ...prices);
-      }
-      return cells;
-    }
-    case 'Metric':
-      return ['metric', withLabel(d.name.text, d.label), `= ${formatExpr(d.formula)}`];
-    case 'Tier':
-      return [
-        'tier',
-        d.name.text,
-        d.label ? quote(d.label.value) : '',
-        ...tierBlock(tierClauses(d)),
-      ];
-    case 'Assign':
-      return ['assign', d.tier.text, d.when ? `when ${formatExpr(d.when)}` : 'otherwise'];
-    case 'Budget':
-      return [
-        'budget',
-        budgetTarget(d),
-        `{ ${d.amount.raw} ${d.amount.currency} per ${d.period} }`,
-      ];
-  }
+    return aligned(cells);
+  },
+  Metric: (d) => aligned(['metric', withLabel(d.name.text, d.label), `= ${formatExpr(d.formula)}`]),
+  Leaderboard: (d) => ({
+    type: 'block',
+    header: `leaderboard ${withLabel(d.name.text, d.label)}`,
+    items: leaderboardItems(d),
+    alignItems: false,
+  }),
+  Tier: (d) =>
+    aligned([
+      'tier',
+      d.name.text,
+      d.label ? quote(d.label.value) : '',
+      ...tierBlock(tierClauses(d)),
+    ]),
+  Assign: (d) =>
+    aligned(['assign', d.tier.text, d.when ? `when ${formatExpr(d.when)}` : 'otherwise']),
+  Budget: (d) =>
+    aligned([
+      'budget',
+      budgetTarget(d),
+      `{ ${d.amount.raw} ${d.amount.currency} per ${d.period} }`,
+    ]),
+  Escalation: (d) => ({
+    type: 'block',
+    header: `escalation ${d.target.text}`,
+    items: d.steps.map((s) => ({
+      cells: [`${s.trigger} ${s.threshold.raw}`, printAction(s.action)],
+      range: s.range,
+    })),
+    alignItems: true,
+  }),
+  Rule: (d) => ({
+    type: 'block',
+    header: `rule ${withLabel(d.name.text, d.label)}${d.severity ? ` severity ${d.severity}` : ''}`,
+    items: [
+      { cells: [`when ${formatExpr(d.when)}`], range: d.when.range },
+      { cells: [`then ${printAction(d.then)}`], range: d.then.range },
+    ],
+    alignItems: false,
+  }),
+  Test: (d) => ({
+    type: 'block',
+    header: `test ${quote(d.name.value)}`,
+    items: testItems(d),
+    alignItems: false,
+  }),
+};
+
+const line = (text: string): Layout => ({ type: 'cells', cells: [text], align: false });
+const aligned = (cells: string[]): Layout => ({ type: 'cells', cells, align: true });
+
+function layoutOf<K extends DeclarationKind>(d: DeclarationOf<K>): Layout {
+  return (FORMATTERS[d.kind as K] as (d: DeclarationOf<K>) => Layout)(d);
 }
 
 /** A model with name patterns or more than token rates gets a block of its own. */
@@ -412,43 +440,15 @@ function printAction(a: Action): string {
 type Item = { cells: string[]; range: Range | null; extra?: string[] };
 
 function printBlock(
-  d: LeaderboardDecl | EscalationDecl | RuleDecl | TestDecl,
+  { header, items, alignItems }: Extract<Layout, { type: 'block' }>,
+  range: Range,
   queue: CommentQueue,
 ): string[] {
-  let header: string;
-  let items: Item[];
-  let alignItems = false;
-  switch (d.kind) {
-    case 'Leaderboard':
-      header = `leaderboard ${withLabel(d.name.text, d.label)}`;
-      items = leaderboardItems(d);
-      break;
-    case 'Escalation':
-      header = `escalation ${d.target.text}`;
-      items = d.steps.map((s) => ({
-        cells: [`${s.trigger} ${s.threshold.raw}`, printAction(s.action)],
-        range: s.range,
-      }));
-      alignItems = true;
-      break;
-    case 'Rule':
-      header = `rule ${withLabel(d.name.text, d.label)}${d.severity ? ` severity ${d.severity}` : ''}`;
-      items = [
-        { cells: [`when ${formatExpr(d.when)}`], range: d.when.range },
-        { cells: [`then ${printAction(d.then)}`], range: d.then.range },
-      ];
-      break;
-    case 'Test':
-      header = `test ${quote(d.name.value)}`;
-      items = testItems(d);
-      break;
-  }
-
   const lines = [`${header} {`];
   // Comments go before the first item whose own place, or any later item's, follows them;
   // items without a range (e.g. `subject person`) never pull comments past ranged ones.
   const anchors = new Array<number>(items.length);
-  let min = d.range.end.offset;
+  let min = range.end.offset;
   for (let i = items.length - 1; i >= 0; i--) {
     const r = items[i].range;
     if (r) min = Math.min(min, r.start.offset);
@@ -474,7 +474,7 @@ function printBlock(
       for (const c of before) lines.push(INDENT + commentText(c));
     }
     const trailing = item.range
-      ? queue.takeTrailing(item.range.end.line, item.range.end.offset, d.range.end.offset)
+      ? queue.takeTrailing(item.range.end.line, item.range.end.offset, range.end.offset)
       : undefined;
     const entry: { cells: string[]; trailing?: string; extra?: string[] } = { cells: item.cells };
     if (item.extra) {
@@ -484,7 +484,7 @@ function printBlock(
     rendered.push(entry);
   });
   flushRendered();
-  for (const c of queue.takeBefore(d.range.end.offset)) lines.push(INDENT + commentText(c));
+  for (const c of queue.takeBefore(range.end.offset)) lines.push(INDENT + commentText(c));
   lines.push('}');
   return lines;
 }

@@ -6,7 +6,6 @@ import type {
   Action,
   AssignDecl,
   BudgetDecl,
-  ClassDecl,
   Declaration,
   EscalationDecl,
   Expr,
@@ -18,10 +17,15 @@ import type {
   PolicyFile,
   PriceEntry,
   Range,
-  RuleDecl,
   TestDecl,
-  TierDecl,
 } from '../ast.ts';
+import {
+  CONSTRUCT_DOCS,
+  type DeclarationKind,
+  type DeclarationOf,
+  type DeclarationsByKind,
+  groupDeclarations,
+} from '../constructs.ts';
 import type { Diagnostic, DiagnosticCode } from '../diagnostics.ts';
 import { codes, sortDiagnostics } from '../diagnostics.ts';
 import { decimalToMicros, globMatches, percentToBasisPoints } from '../price.ts';
@@ -43,19 +47,6 @@ export type CheckResult = {
   /** unit text of every metric that type-checked, e.g. { acceptance: "1" } */
   metricUnits: Record<string, string>;
 };
-
-type Decls = {
-  [K in Declaration['kind']]: Extract<Declaration, { kind: K }>[];
-};
-
-function group(ast: PolicyFile): Decls {
-  const out = {} as Record<string, Declaration[]>;
-  for (const d of ast.declarations) {
-    if (!out[d.kind]) out[d.kind] = [];
-    out[d.kind].push(d);
-  }
-  return new Proxy(out, { get: (t, k: string) => t[k] ?? [] }) as unknown as Decls;
-}
 
 /** Price amounts, per-call prices, tier multipliers and long-context thresholds of a model. */
 function checkModelPrices(m: ModelDecl, report: (d: Diagnostic) => void): void {
@@ -311,243 +302,227 @@ function expressionsOf(decl: Declaration): Expr[] {
   }
 }
 
-export function checkPolicy(ast: PolicyFile): CheckResult {
-  const diagnostics: Diagnostic[] = [];
-  const report = (d: Diagnostic) => diagnostics.push(d);
-  const d = group(ast);
+/** What the passes share: the declarations, the names they declare, and the typing scopes. */
+type CheckContext = {
+  ast: PolicyFile;
+  d: DeclarationsByKind;
+  report: (d: Diagnostic) => void;
+  needName: NeedName;
+  currency: string;
+  classes: ReadonlySet<string>;
+  tiers: ReadonlySet<string>;
+  boards: ReadonlySet<string>;
+  rules: ReadonlySet<string>;
+  metricDecls: ReadonlyMap<string, MetricDecl>;
+  metricSet: ReadonlySet<string>;
+  /** escalation ladder → its thresholds, for `expect fires <ladder> at N%` */
+  ladderSteps: ReadonlyMap<string, number[]>;
+  /** set by the `metric types` pass */
+  personScope: ExprScope;
+  teamScope: ExprScope;
+  metricUnits: Record<string, string>;
+  /** an optional expression must be a condition (true/false) */
+  condition: (e: Expr | null, scope: ExprScope, where: string) => void;
+};
 
-  // absurdly long operator chains would overflow the recursive passes below
-  for (const decl of ast.declarations) {
-    for (const e of expressionsOf(decl)) {
-      const depth = exprDepth(e);
-      if (depth > MAX_EXPRESSION_DEPTH) {
-        report(
-          err(
-            codes.expressionTooDeep,
-            `this expression nests ${depth} operators deep; at most ${MAX_EXPRESSION_DEPTH} are allowed`,
-            e.range,
-            'split it into metrics',
+/**
+ * How duplicates of a kind are found: `singleton` kinds may appear once, `repeatable` ones
+ * any number of times, others are unique by a key (`what` names them in the message).
+ */
+type Identity<K extends DeclarationKind> =
+  | 'singleton'
+  | 'repeatable'
+  | { what: string; key: (d: DeclarationOf<K>) => { text: string; range: Range } };
+
+type DeclarationCheck<K extends DeclarationKind> = {
+  identity: Identity<K>;
+  /** the kind's own checks, run by the `declarations` pass after names and metric types */
+  check: (decls: DeclarationOf<K>[], ctx: CheckContext) => void;
+};
+
+const named = (n: Name) => ({ text: n.text, range: n.range });
+
+/**
+ * The per-kind checks, one entry per declaration kind (tsc refuses a kind without one).
+ * The `declarations` pass runs them in this order.
+ */
+const DECLARATION_CHECKS: { [K in DeclarationKind]: DeclarationCheck<K> } = {
+  PolicyHeader: {
+    identity: 'singleton',
+    check(headers, ctx) {
+      if (headers.length === 0 && ctx.ast.declarations.length > 0) {
+        ctx.report(
+          warn(
+            codes.headerProblem,
+            'the policy has no `policy "<name>" version "<v>"` header',
+            ctx.ast.declarations[0].range,
           ),
         );
       }
-    }
-  }
-  if (diagnostics.length > 0) return { diagnostics: sortDiagnostics(diagnostics), metricUnits: {} };
-
-  // ---- singletons ----
-  for (const kind of ['PolicyHeader', 'Currency', 'Timezone', 'Privacy', 'Exceptions'] as const) {
-    const list = d[kind] as Declaration[];
-    for (const extra of list.slice(1)) {
-      report(
-        err(
-          codes.headerProblem,
-          `\`${keyword(kind)}\` is declared more than once`,
-          extra.range,
-          'keep one',
-        ),
-      );
-    }
-  }
-  if (d.PolicyHeader.length === 0 && ast.declarations.length > 0) {
-    report(
-      warn(
-        codes.headerProblem,
-        'the policy has no `policy "<name>" version "<v>"` header',
-        ast.declarations[0].range,
-      ),
-    );
-  }
-  const currencyDecl = d.Currency[0];
-  const currency = currencyDecl?.code.text ?? 'USD';
-  if (currencyDecl && !/^[A-Z]{3}$/.test(currency)) {
-    report(
-      err(
-        codes.badCurrency,
-        `\`${currency}\` is not an ISO 4217 currency code`,
-        currencyDecl.code.range,
-        'e.g. USD, EUR, GBP',
-      ),
-    );
-  }
-  const tz = d.Timezone[0];
-  if (tz && !isValidTimeZone(tz.zone.value)) {
-    const guess = suggest(tz.zone.value, Intl.supportedValuesOf('timeZone'));
-    report(
-      err(
-        codes.unknownTimezone,
-        `unknown timezone "${tz.zone.value}"${guess ? `; did you mean "${guess}"?` : ''}`,
-        tz.zone.range,
-        'an IANA zone name such as "Europe/London"',
-      ),
-    );
-  }
-  const privacy = d.Privacy[0];
-  if (
-    privacy?.minGroupSize &&
-    (privacy.minGroupSize.value < 1 || !Number.isInteger(privacy.minGroupSize.value))
-  ) {
-    report(
-      err(
-        codes.missingValue,
-        '`min_group_size` must be a whole number of at least 1',
-        privacy.minGroupSize.range,
-      ),
-    );
-  }
-  const exceptions = d.Exceptions[0];
-  if (exceptions?.maxDuration && exceptions.maxDuration.amount <= 0) {
-    report(
-      err(codes.missingValue, '`max_duration` must be positive', exceptions.maxDuration.range),
-    );
-  }
-
-  // ---- duplicates ----
-  const uniq = <T>(
-    items: T[],
-    nameOf: (t: T) => Name | { text: string; range: Range },
-    what: string,
-  ) => {
-    const seen = new Map<string, Range>();
-    for (const item of items) {
-      const n = nameOf(item);
-      const first = seen.get(n.text);
-      if (first) {
-        report(
-          err(
-            codes.duplicateName,
-            `${what} \`${n.text}\` is already declared at line ${first.start.line}`,
-            n.range,
-            'rename or remove one of them',
-          ),
-        );
-      } else seen.set(n.text, n.range);
-    }
-  };
-  uniq(d.Class, (c: ClassDecl) => c.name, 'class');
-  uniq(d.Model, (m: ModelDecl) => ({ text: m.model.value, range: m.model.range }), 'model');
-  uniq(d.Metric, (m: MetricDecl) => m.name, 'metric');
-  uniq(d.Leaderboard, (l: LeaderboardDecl) => l.name, 'leaderboard');
-  uniq(d.Tier, (t: TierDecl) => t.name, 'tier');
-  uniq(d.Rule, (r: RuleDecl) => r.name, 'rule');
-  uniq(d.Escalation, (e: EscalationDecl) => e.target, 'escalation ladder');
-  uniq(d.Test, (t: TestDecl) => ({ text: t.name.value, range: t.name.range }), 'test');
-  uniq(d.Budget, (b: BudgetDecl) => ({ text: budgetKey(b), range: b.range }), 'budget');
-
-  const classes = new Set(d.Class.map((c) => c.name.text));
-  const tiers = new Set(d.Tier.map((t) => t.name.text));
-  const boards = new Set(d.Leaderboard.map((l) => l.name.text));
-  const rules = new Set(d.Rule.map((r) => r.name.text));
-  const metricDecls = new Map<string, MetricDecl>();
-  for (const m of d.Metric) if (!metricDecls.has(m.name.text)) metricDecls.set(m.name.text, m);
-  const metricNames = [...metricDecls.keys()];
-  const metricSet = new Set(metricNames);
-
-  const needName = (
-    name: Name,
-    set: ReadonlySet<string> | readonly string[],
-    code: DiagnosticCode,
-    what: string,
-    hint?: string,
-  ) => {
-    const has = Array.isArray(set)
-      ? set.includes(name.text)
-      : (set as ReadonlySet<string>).has(name.text);
-    if (has) return true;
-    const guess = suggest(name.text, set as Iterable<string>);
-    report(
-      err(
-        code,
-        `unknown ${what} \`${name.text}\`${guess ? `; did you mean \`${guess}\`?` : ''}`,
-        name.range,
-        guess ? `replace with \`${guess}\`` : hint,
-      ),
-    );
-    return false;
-  };
-
-  // ---- models and prices ----
-  for (const m of d.Model) {
-    needName(
-      m.className,
-      classes,
-      codes.unknownClass,
-      'model class',
-      `declare it: class ${m.className.text} "..."`,
-    );
-    checkModelPrices(m, report);
-  }
-  checkModelNames(d.Model, report);
-
-  // ---- metrics: names, cycles, units ----
-  for (const m of d.Metric) {
-    if (FACTS[m.name.text] || PERSON_ATTRIBUTES[m.name.text] || TEAM_ATTRIBUTES[m.name.text]) {
-      report(
-        err(
-          codes.metricShadowsName,
-          `metric \`${m.name.text}\` hides the fact or attribute of the same name`,
-          m.name.range,
-          'choose another name',
-        ),
-      );
-    }
-  }
-  const { inCycle, order: metricOrder } = reportCycles(d.Metric, metricSet, report);
-  const memo = new Map<string, Typed>();
-  const inProgress = new Set<string>();
-  const scopeFor = (subject: 'person' | 'team'): ExprScope => ({
-    subject,
-    currency,
-    metricNames,
-    report,
-    metric(name) {
-      const decl = metricDecls.get(name);
-      if (!decl) return undefined;
-      const done = memo.get(name);
-      if (done) return done;
-      if (inProgress.has(name) || inCycle.has(name)) return ERR_T;
-      inProgress.add(name);
-      const t = inferExpr(decl.formula, personScope);
-      inProgress.delete(name);
-      if (t.ty.t !== 'num' && t.ty.t !== 'err') {
-        report(
-          err(
-            codes.notANumber,
-            `metric \`${name}\` must be a number, but its formula is ${unitText(t.ty)}`,
-            decl.formula.range,
-          ),
-        );
-      }
-      memo.set(name, t);
-      return t;
     },
-  });
-  const personScope = scopeFor('person');
-  const teamScope = scopeFor('team');
-  // dependencies first, so typing a metric never recurses through a long chain
-  for (const name of metricOrder) personScope.metric(name);
-  const metricUnits: Record<string, string> = {};
-  for (const [name, t] of memo) {
-    // a metric made only of plain numbers is a dimensionless ratio
-    if (t.ty.t === 'num') metricUnits[name] = t.ty.dims === null ? '1' : unitText(t.ty);
-  }
+  },
+  Currency: {
+    identity: 'singleton',
+    check([currencyDecl], ctx) {
+      if (currencyDecl && !/^[A-Z]{3}$/.test(ctx.currency)) {
+        ctx.report(
+          err(
+            codes.badCurrency,
+            `\`${ctx.currency}\` is not an ISO 4217 currency code`,
+            currencyDecl.code.range,
+            'e.g. USD, EUR, GBP',
+          ),
+        );
+      }
+    },
+  },
+  Timezone: {
+    identity: 'singleton',
+    check([tz], ctx) {
+      if (tz && !isValidTimeZone(tz.zone.value)) {
+        const guess = suggest(tz.zone.value, Intl.supportedValuesOf('timeZone'));
+        ctx.report(
+          err(
+            codes.unknownTimezone,
+            `unknown timezone "${tz.zone.value}"${guess ? `; did you mean "${guess}"?` : ''}`,
+            tz.zone.range,
+            'an IANA zone name such as "Europe/London"',
+          ),
+        );
+      }
+    },
+  },
+  Privacy: {
+    identity: 'singleton',
+    check([privacy], ctx) {
+      const size = privacy?.minGroupSize;
+      if (size && (size.value < 1 || !Number.isInteger(size.value))) {
+        ctx.report(
+          err(
+            codes.missingValue,
+            '`min_group_size` must be a whole number of at least 1',
+            size.range,
+          ),
+        );
+      }
+    },
+  },
+  Exceptions: {
+    identity: 'singleton',
+    check([exceptions], ctx) {
+      if (exceptions?.maxDuration && exceptions.maxDuration.amount <= 0) {
+        ctx.report(
+          err(codes.missingValue, '`max_duration` must be positive', exceptions.maxDuration.range),
+        );
+      }
+    },
+  },
+  Class: { identity: { what: 'class', key: (c) => named(c.name) }, check() {} },
+  Model: {
+    identity: { what: 'model', key: (m) => ({ text: m.model.value, range: m.model.range }) },
+    check(models, ctx) {
+      for (const m of models) {
+        ctx.needName(
+          m.className,
+          ctx.classes,
+          codes.unknownClass,
+          'model class',
+          `declare it: class ${m.className.text} "..."`,
+        );
+        checkModelPrices(m, ctx.report);
+      }
+      checkModelNames(models, ctx.report);
+    },
+  },
+  // names, cycles and units are the `metric types` pass: every later check reads them
+  Metric: { identity: { what: 'metric', key: (m) => named(m.name) }, check() {} },
+  Leaderboard: {
+    identity: { what: 'leaderboard', key: (l) => named(l.name) },
+    check: checkLeaderboards,
+  },
+  Tier: {
+    identity: { what: 'tier', key: (t) => named(t.name) },
+    check(tiers, ctx) {
+      for (const t of tiers) {
+        if (!t.limit)
+          ctx.report(
+            err(
+              codes.missingValue,
+              `tier \`${t.name.text}\` has no \`limit N tokens per <period>\``,
+              t.name.range,
+            ),
+          );
+        else if (t.limit.value <= 0)
+          ctx.report(err(codes.missingValue, 'a tier limit must be positive', t.limit.range));
+        if (Array.isArray(t.models)) {
+          for (const c of t.models)
+            ctx.needName(
+              c,
+              ctx.classes,
+              codes.unknownClass,
+              'model class',
+              `declare it: class ${c.text} "..."`,
+            );
+        }
+      }
+    },
+  },
+  Assign: {
+    identity: 'repeatable',
+    check(assigns, ctx) {
+      checkAssignments(assigns, ctx.d.Tier.length > 0, ctx.report);
+      for (const a of assigns) {
+        ctx.needName(a.tier, ctx.tiers, codes.unknownTier, 'tier');
+        ctx.condition(a.when, ctx.personScope, '`assign ... when`');
+      }
+    },
+  },
+  Budget: {
+    identity: { what: 'budget', key: (b) => ({ text: budgetKey(b), range: b.range }) },
+    check(budgets, ctx) {
+      for (const b of budgets) {
+        inferExpr(b.amount, ctx.personScope);
+        if (b.amount.amount <= 0)
+          ctx.report(err(codes.missingValue, 'a budget must be positive', b.amount.range));
+        else {
+          try {
+            decimalToMicros(String(b.amount.amount));
+          } catch {
+            ctx.report(
+              err(codes.inexactMoney, 'a budget amount needs at most 6 decimals', b.amount.range),
+            );
+          }
+        }
+      }
+    },
+  },
+  Escalation: {
+    identity: { what: 'escalation ladder', key: (e) => named(e.target) },
+    check(ladders, ctx) {
+      for (const e of ladders) checkLadder(e, ctx);
+    },
+  },
+  Rule: {
+    identity: { what: 'rule', key: (r) => named(r.name) },
+    check(rules, ctx) {
+      for (const r of rules) {
+        ctx.condition(r.when, ctx.personScope, '`when`');
+        checkAction(r.then, ctx.report, ctx.needName);
+      }
+    },
+  },
+  Test: {
+    identity: { what: 'test', key: (t) => ({ text: t.name.value, range: t.name.range }) },
+    check(tests, ctx) {
+      for (const t of tests) checkTest(t, ctx, ctx.report, ctx.needName);
+    },
+  },
+};
 
-  const condition = (e: Expr | null, scope: ExprScope, where: string) => {
-    if (!e) return;
-    const t = inferExpr(e, scope);
-    if (t.ty.t !== 'bool' && t.ty.t !== 'err' && t.ty.t !== 'any') {
-      report(
-        err(
-          codes.notACondition,
-          `${where} needs a condition (true/false), but \`${exprText(e)}\` is ${unitText(t.ty)}`,
-          e.range,
-        ),
-      );
-    }
-  };
-
-  // ---- leaderboards ----
-  for (const l of d.Leaderboard) {
-    const scope = l.subject === 'team' ? teamScope : personScope;
+function checkLeaderboards(boards: LeaderboardDecl[], ctx: CheckContext): void {
+  const { report } = ctx;
+  for (const l of boards) {
+    const scope = l.subject === 'team' ? ctx.teamScope : ctx.personScope;
     if (l.cohort) {
       const t = inferExpr(l.cohort, scope);
       if (t.ty.t === 'num') {
@@ -560,8 +535,8 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
         );
       }
     }
-    condition(l.eligible, scope, '`eligible when`');
-    condition(l.exclude, scope, '`exclude when`');
+    ctx.condition(l.eligible, scope, '`eligible when`');
+    ctx.condition(l.exclude, scope, '`exclude when`');
     if (!l.score) {
       report(
         err(
@@ -599,114 +574,254 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
       report(err(codes.missingValue, '`top` must be a whole number of at least 1', l.top.range));
     }
   }
-
-  // ---- tiers and assignments ----
-  for (const t of d.Tier) {
-    if (!t.limit)
-      report(
-        err(
-          codes.missingValue,
-          `tier \`${t.name.text}\` has no \`limit N tokens per <period>\``,
-          t.name.range,
-        ),
-      );
-    else if (t.limit.value <= 0)
-      report(err(codes.missingValue, 'a tier limit must be positive', t.limit.range));
-    if (Array.isArray(t.models)) {
-      for (const c of t.models)
-        needName(
-          c,
-          classes,
-          codes.unknownClass,
-          'model class',
-          `declare it: class ${c.text} "..."`,
-        );
-    }
-  }
-  checkAssignments(d.Assign, d.Tier.length > 0, report);
-  for (const a of d.Assign) {
-    needName(a.tier, tiers, codes.unknownTier, 'tier');
-    condition(a.when, personScope, '`assign ... when`');
-  }
-
-  // ---- budgets ----
-  for (const b of d.Budget) {
-    inferExpr(b.amount, personScope);
-    if (b.amount.amount <= 0)
-      report(err(codes.missingValue, 'a budget must be positive', b.amount.range));
-    else {
-      try {
-        decimalToMicros(String(b.amount.amount));
-      } catch {
-        report(err(codes.inexactMoney, 'a budget amount needs at most 6 decimals', b.amount.range));
-      }
-    }
-  }
-
-  // ---- escalations ----
-  const ladderSteps = new Map<string, number[]>();
-  for (const e of d.Escalation) {
-    needName(
-      e.target,
-      LADDERS,
-      codes.unknownLadder,
-      'escalation ladder',
-      'ladders: quota (tier limits), budget (budgets)',
-    );
-    const last: Record<string, { value: number; range: Range } | undefined> = {};
-    ladderSteps.set(
-      e.target.text,
-      e.steps.map((s) => s.threshold.value),
-    );
-    for (const s of e.steps) {
-      if (s.threshold.value <= 0)
-        report(
-          err(
-            codes.thresholdsNotRising,
-            'an escalation threshold must be above 0%',
-            s.threshold.range,
-          ),
-        );
-      const prev = last[s.trigger];
-      if (prev && s.threshold.value <= prev.value) {
-        report(
-          err(
-            codes.thresholdsNotRising,
-            `escalation thresholds must rise: ${s.threshold.raw} comes after ${prev.value}% (line ${prev.range.start.line})`,
-            s.threshold.range,
-            'order the steps from the lowest threshold to the highest, without repeats',
-          ),
-        );
-      }
-      last[s.trigger] = { value: s.threshold.value, range: s.threshold.range };
-      checkAction(s.action, report, needName);
-    }
-  }
-
-  // ---- rules ----
-  for (const r of d.Rule) {
-    condition(r.when, personScope, '`when`');
-    checkAction(r.then, report, needName);
-  }
-
-  // ---- tests ----
-  for (const t of d.Test) {
-    checkTest(t, { tiers, boards, metricSet, rules, ladderSteps }, report, needName);
-  }
-
-  return { diagnostics: sortDiagnostics(diagnostics), metricUnits };
 }
 
-function keyword(kind: string): string {
-  return (
-    {
-      PolicyHeader: 'policy',
-      Currency: 'currency',
-      Timezone: 'timezone',
-      Privacy: 'privacy',
-      Exceptions: 'exceptions',
-    }[kind] ?? kind
+function checkLadder(e: EscalationDecl, ctx: CheckContext): void {
+  ctx.needName(
+    e.target,
+    LADDERS,
+    codes.unknownLadder,
+    'escalation ladder',
+    'ladders: quota (tier limits), budget (budgets)',
   );
+  const last: Record<string, { value: number; range: Range } | undefined> = {};
+  for (const s of e.steps) {
+    if (s.threshold.value <= 0)
+      ctx.report(
+        err(
+          codes.thresholdsNotRising,
+          'an escalation threshold must be above 0%',
+          s.threshold.range,
+        ),
+      );
+    const prev = last[s.trigger];
+    if (prev && s.threshold.value <= prev.value) {
+      ctx.report(
+        err(
+          codes.thresholdsNotRising,
+          `escalation thresholds must rise: ${s.threshold.raw} comes after ${prev.value}% (line ${prev.range.start.line})`,
+          s.threshold.range,
+          'order the steps from the lowest threshold to the highest, without repeats',
+        ),
+      );
+    }
+    last[s.trigger] = { value: s.threshold.value, range: s.threshold.range };
+    checkAction(s.action, ctx.report, ctx.needName);
+  }
+}
+
+type CheckPass = {
+  name: string;
+  run: (ctx: CheckContext) => void;
+  /** later passes recurse on expressions, so they must not run after this pass reports */
+  stopOnError?: boolean;
+};
+
+/** The checker, as an ordered list of named passes (each reads what the earlier ones set). */
+export const CHECK_PASSES: readonly CheckPass[] = [
+  {
+    // absurdly long operator chains would overflow the recursive passes below
+    name: 'expression depth',
+    stopOnError: true,
+    run(ctx) {
+      for (const decl of ctx.ast.declarations) {
+        for (const e of expressionsOf(decl)) {
+          const depth = exprDepth(e);
+          if (depth > MAX_EXPRESSION_DEPTH) {
+            ctx.report(
+              err(
+                codes.expressionTooDeep,
+                `this expression nests ${depth} operators deep; at most ${MAX_EXPRESSION_DEPTH} are allowed`,
+                e.range,
+                'split it into metrics',
+              ),
+            );
+          }
+        }
+      }
+    },
+  },
+  { name: 'duplicates', run: checkDuplicates },
+  { name: 'metric types', run: checkMetricTypes },
+  {
+    name: 'declarations',
+    run(ctx) {
+      for (const kind of Object.keys(DECLARATION_CHECKS) as DeclarationKind[]) {
+        runCheck(kind, ctx);
+      }
+    },
+  },
+];
+
+function runCheck<K extends DeclarationKind>(kind: K, ctx: CheckContext): void {
+  const entry = DECLARATION_CHECKS[kind] as DeclarationCheck<K>;
+  entry.check(ctx.d[kind] as DeclarationOf<K>[], ctx);
+}
+
+function checkDuplicates(ctx: CheckContext): void {
+  for (const kind of Object.keys(DECLARATION_CHECKS) as DeclarationKind[]) {
+    duplicatesOf(kind, ctx);
+  }
+}
+
+function duplicatesOf<K extends DeclarationKind>(kind: K, ctx: CheckContext): void {
+  const identity = (DECLARATION_CHECKS[kind] as DeclarationCheck<K>).identity;
+  const decls = ctx.d[kind] as DeclarationOf<K>[];
+  if (identity === 'repeatable') return;
+  if (identity === 'singleton') {
+    const keyword = CONSTRUCT_DOCS[kind].keyword;
+    for (const extra of decls.slice(1)) {
+      ctx.report(
+        err(
+          codes.headerProblem,
+          `\`${keyword}\` is declared more than once`,
+          extra.range,
+          'keep one',
+        ),
+      );
+    }
+    return;
+  }
+  const seen = new Map<string, Range>();
+  for (const decl of decls) {
+    const n = identity.key(decl);
+    const first = seen.get(n.text);
+    if (first) {
+      ctx.report(
+        err(
+          codes.duplicateName,
+          `${identity.what} \`${n.text}\` is already declared at line ${first.start.line}`,
+          n.range,
+          'rename or remove one of them',
+        ),
+      );
+    } else seen.set(n.text, n.range);
+  }
+}
+
+/** Metric names may not hide facts, form no cycle, and each gets a unit. */
+function checkMetricTypes(ctx: CheckContext): void {
+  const { report } = ctx;
+  for (const m of ctx.d.Metric) {
+    if (FACTS[m.name.text] || PERSON_ATTRIBUTES[m.name.text] || TEAM_ATTRIBUTES[m.name.text]) {
+      report(
+        err(
+          codes.metricShadowsName,
+          `metric \`${m.name.text}\` hides the fact or attribute of the same name`,
+          m.name.range,
+          'choose another name',
+        ),
+      );
+    }
+  }
+  const { inCycle, order: metricOrder } = reportCycles(ctx.d.Metric, ctx.metricSet, report);
+  const memo = new Map<string, Typed>();
+  const inProgress = new Set<string>();
+  const metricNames = [...ctx.metricDecls.keys()];
+  const scopeFor = (subject: 'person' | 'team'): ExprScope => ({
+    subject,
+    currency: ctx.currency,
+    metricNames,
+    report,
+    metric(name) {
+      const decl = ctx.metricDecls.get(name);
+      if (!decl) return undefined;
+      const done = memo.get(name);
+      if (done) return done;
+      if (inProgress.has(name) || inCycle.has(name)) return ERR_T;
+      inProgress.add(name);
+      const t = inferExpr(decl.formula, ctx.personScope);
+      inProgress.delete(name);
+      if (t.ty.t !== 'num' && t.ty.t !== 'err') {
+        report(
+          err(
+            codes.notANumber,
+            `metric \`${name}\` must be a number, but its formula is ${unitText(t.ty)}`,
+            decl.formula.range,
+          ),
+        );
+      }
+      memo.set(name, t);
+      return t;
+    },
+  });
+  ctx.personScope = scopeFor('person');
+  ctx.teamScope = scopeFor('team');
+  // dependencies first, so typing a metric never recurses through a long chain
+  for (const name of metricOrder) ctx.personScope.metric(name);
+  for (const [name, t] of memo) {
+    // a metric made only of plain numbers is a dimensionless ratio
+    if (t.ty.t === 'num') ctx.metricUnits[name] = t.ty.dims === null ? '1' : unitText(t.ty);
+  }
+}
+
+export function checkPolicy(ast: PolicyFile): CheckResult {
+  const diagnostics: Diagnostic[] = [];
+  const report = (d: Diagnostic) => diagnostics.push(d);
+  const d = groupDeclarations(ast);
+  const metricDecls = new Map<string, MetricDecl>();
+  for (const m of d.Metric) if (!metricDecls.has(m.name.text)) metricDecls.set(m.name.text, m);
+  const needName: NeedName = (name, set, code, what, hint) => {
+    const has = Array.isArray(set)
+      ? set.includes(name.text)
+      : (set as ReadonlySet<string>).has(name.text);
+    if (has) return true;
+    const guess = suggest(name.text, set as Iterable<string>);
+    report(
+      err(
+        code,
+        `unknown ${what} \`${name.text}\`${guess ? `; did you mean \`${guess}\`?` : ''}`,
+        name.range,
+        guess ? `replace with \`${guess}\`` : hint,
+      ),
+    );
+    return false;
+  };
+  const unset: ExprScope = {
+    subject: 'person',
+    currency: 'USD',
+    metricNames: [],
+    report,
+    metric: () => undefined,
+  };
+  const ctx: CheckContext = {
+    ast,
+    d,
+    report,
+    needName,
+    currency: d.Currency[0]?.code.text ?? 'USD',
+    classes: new Set(d.Class.map((c) => c.name.text)),
+    tiers: new Set(d.Tier.map((t) => t.name.text)),
+    boards: new Set(d.Leaderboard.map((l) => l.name.text)),
+    rules: new Set(d.Rule.map((r) => r.name.text)),
+    metricDecls,
+    metricSet: new Set(metricDecls.keys()),
+    ladderSteps: new Map(
+      d.Escalation.map((e) => [e.target.text, e.steps.map((s) => s.threshold.value)]),
+    ),
+    personScope: unset,
+    teamScope: unset,
+    metricUnits: {},
+    condition(e, scope, where) {
+      if (!e) return;
+      const t = inferExpr(e, scope);
+      if (t.ty.t !== 'bool' && t.ty.t !== 'err' && t.ty.t !== 'any') {
+        report(
+          err(
+            codes.notACondition,
+            `${where} needs a condition (true/false), but \`${exprText(e)}\` is ${unitText(t.ty)}`,
+            e.range,
+          ),
+        );
+      }
+    },
+  };
+  for (const pass of CHECK_PASSES) {
+    pass.run(ctx);
+    if (pass.stopOnError && diagnostics.length > 0)
+      return { diagnostics: sortDiagnostics(diagnostics), metricUnits: {} };
+  }
+  return { diagnostics: sortDiagnostics(diagnostics), metricUnits: ctx.metricUnits };
 }
 
 /** "each team", "team platform", "org", with "@sandbox" for an environment scope. */

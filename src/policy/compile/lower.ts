@@ -5,7 +5,6 @@
 import type {
   Action,
   BudgetDecl,
-  Declaration,
   Expr,
   ModelDecl,
   PolicyFile,
@@ -16,6 +15,14 @@ import type {
 import { budgetKey, metricRefs } from '../check/index.ts';
 import { FACTS } from '../check/vocabulary.ts';
 import {
+  DECLARATION_KINDS,
+  type DeclarationKind,
+  type DeclarationOf,
+  type DeclarationsByKind,
+  groupDeclarations,
+} from '../constructs.ts';
+import {
+  assertIr,
   IR_VERSION,
   type IrAction,
   type IrBudget,
@@ -180,13 +187,6 @@ function micros(raw: string, value: number): number {
   }
 }
 
-function byKind<K extends Declaration['kind']>(
-  ast: PolicyFile,
-  kind: K,
-): Extract<Declaration, { kind: K }>[] {
-  return ast.declarations.filter((d): d is Extract<Declaration, { kind: K }> => d.kind === kind);
-}
-
 /** Record with keys in sorted order, so even non-canonical JSON of the IR is stable. */
 function sortedRecord<T>(entries: [string, T][]): Record<string, T> {
   const out: Record<string, T> = {};
@@ -240,124 +240,157 @@ function budgetOf(b: BudgetDecl): IrBudget {
   };
 }
 
-export function lowerPolicy(ast: PolicyFile, metricUnits: Record<string, string>): RuleSetIR {
-  const header = byKind(ast, 'PolicyHeader')[0];
-  const privacy = byKind(ast, 'Privacy')[0];
-  const exceptions = byKind(ast, 'Exceptions')[0];
-  const metricDecls = byKind(ast, 'Metric');
-  const metricSet = new Set(metricDecls.map((m) => m.name.text));
-  const person: Ctx = { metrics: metricSet, subject: 'person' };
+type LowerContext = {
+  metricSet: ReadonlySet<string>;
+  metricUnits: Record<string, string>;
+  person: Ctx;
+};
 
-  const metrics = sortedRecord<IrMetric>(
-    metricDecls.map((m) => [
-      m.name.text,
-      {
-        label: m.label?.value ?? null,
-        unit: metricUnits[m.name.text] ?? '1',
-        expr: lowerExpr(m.formula, person),
-        deps: [...new Set(metricRefs(m.formula, metricSet).map((n) => n.text))].sort(),
-      },
-    ]),
-  );
+/** The IR fields a kind's declarations lower to (tests lower to nothing: they are not meaning). */
+type Lowerers = {
+  [K in DeclarationKind]: (
+    decls: DeclarationOf<K>[],
+    ctx: LowerContext,
+  ) => Partial<Omit<RuleSetIR, 'irVersion'>>;
+};
 
-  const models = sortedRecord<ModelPrice>(
-    byKind(ast, 'Model').map((m) => [m.model.value, lowerModel(m)]),
-  );
-
-  const leaderboards = sortedRecord<IrLeaderboard>(
-    byKind(ast, 'Leaderboard').map((l) => {
-      const ctx: Ctx = { metrics: metricSet, subject: l.subject ?? 'person' };
-      const opt = (e: Expr | null) => (e ? lowerExpr(e, ctx) : null);
-      return [
-        l.name.text,
-        {
-          label: l.label?.value ?? null,
-          subject: l.subject ?? 'person',
-          window: l.window ?? 'quarter',
-          cohort: opt(l.cohort),
-          eligible: opt(l.eligible),
-          exclude: opt(l.exclude),
-          score: l.score ? lowerExpr(l.score, ctx) : { k: 'num', v: 0 },
-          top: l.top?.value ?? null,
-        },
-      ];
-    }),
-  );
-
-  const tiers = sortedRecord<IrTier>(
-    byKind(ast, 'Tier').map((t) => [
-      t.name.text,
-      {
-        label: t.label?.value ?? null,
-        limit: t.limit?.value ?? 0,
-        period: t.period ?? 'month',
-        models:
-          t.models === null || t.models === 'any'
-            ? 'any'
-            : [...new Set(t.models.map((n) => n.text))].sort(),
-      },
-    ]),
-  );
-
-  const escalations = sortedRecord<{ steps: IrStep[] }>(
-    byKind(ast, 'Escalation').map((e) => [
-      e.target.text,
-      {
-        steps: e.steps
-          .map((s) => ({
-            trigger: s.trigger,
-            threshold: s.threshold.value,
-            action: lowerAction(s.action),
-          }))
-          .sort((a, b) =>
-            a.trigger === b.trigger ? a.threshold - b.threshold : a.trigger === 'at' ? -1 : 1,
-          ),
-      },
-    ]),
-  );
-
-  const rules = sortedRecord<IrRule>(
-    byKind(ast, 'Rule').map((r) => [
-      r.name.text,
-      {
-        label: r.label?.value ?? null,
-        severity: r.severity ?? 'medium',
-        when: lowerExpr(r.when, person),
-        action: lowerAction(r.then),
-      },
-    ]),
-  );
-
-  const exceptionsMinutes = exceptions?.maxDuration
-    ? durationMinutes(exceptions.maxDuration.amount, exceptions.maxDuration.unit)
-    : null;
-
-  return {
-    irVersion: IR_VERSION,
+/** One lowering per declaration kind (tsc refuses a kind without one). */
+const LOWERERS: Lowerers = {
+  PolicyHeader: ([header]) => ({
     meta: { name: header?.name.value ?? null, version: header?.version.value ?? null },
-    currency: byKind(ast, 'Currency')[0]?.code.text ?? 'USD',
-    timezone: byKind(ast, 'Timezone')[0]?.zone.value ?? 'UTC',
+  }),
+  Currency: ([currency]) => ({ currency: currency?.code.text ?? 'USD' }),
+  Timezone: ([timezone]) => ({ timezone: timezone?.zone.value ?? 'UTC' }),
+  Privacy: ([privacy]) => ({
     privacy: {
       minGroupSize: privacy?.minGroupSize?.value ?? 5,
       identities: privacy?.identities ?? 'masked',
     },
-    exceptions: { maxDurationMs: exceptionsMinutes === null ? null : exceptionsMinutes * 60_000 },
-    classes: sortedRecord(
-      byKind(ast, 'Class').map((c) => [c.name.text, { label: c.label?.value ?? null }]),
+  }),
+  Exceptions: ([exceptions]) => {
+    const minutes = exceptions?.maxDuration
+      ? durationMinutes(exceptions.maxDuration.amount, exceptions.maxDuration.unit)
+      : null;
+    return { exceptions: { maxDurationMs: minutes === null ? null : minutes * 60_000 } };
+  },
+  Class: (classes) => ({
+    classes: sortedRecord(classes.map((c) => [c.name.text, { label: c.label?.value ?? null }])),
+  }),
+  Model: (models) => ({
+    models: sortedRecord<ModelPrice>(models.map((m) => [m.model.value, lowerModel(m)])),
+  }),
+  Metric: (metricDecls, { metricSet, metricUnits, person }) => {
+    const metrics = sortedRecord<IrMetric>(
+      metricDecls.map((m) => [
+        m.name.text,
+        {
+          label: m.label?.value ?? null,
+          unit: metricUnits[m.name.text] ?? '1',
+          expr: lowerExpr(m.formula, person),
+          deps: [...new Set(metricRefs(m.formula, metricSet).map((n) => n.text))].sort(),
+        },
+      ]),
+    );
+    return { metrics, metricOrder: topoOrder(metrics) };
+  },
+  Leaderboard: (boards, { metricSet }) => ({
+    leaderboards: sortedRecord<IrLeaderboard>(
+      boards.map((l) => {
+        const ctx: Ctx = { metrics: metricSet, subject: l.subject ?? 'person' };
+        const opt = (e: Expr | null) => (e ? lowerExpr(e, ctx) : null);
+        return [
+          l.name.text,
+          {
+            label: l.label?.value ?? null,
+            subject: l.subject ?? 'person',
+            window: l.window ?? 'quarter',
+            cohort: opt(l.cohort),
+            eligible: opt(l.eligible),
+            exclude: opt(l.exclude),
+            score: l.score ? lowerExpr(l.score, ctx) : { k: 'num', v: 0 },
+            top: l.top?.value ?? null,
+          },
+        ];
+      }),
     ),
-    models,
-    metrics,
-    metricOrder: topoOrder(metrics),
-    leaderboards,
-    tiers,
-    assignments: byKind(ast, 'Assign').map((a) => ({
+  }),
+  Tier: (tiers) => ({
+    tiers: sortedRecord<IrTier>(
+      tiers.map((t) => [
+        t.name.text,
+        {
+          label: t.label?.value ?? null,
+          limit: t.limit?.value ?? 0,
+          period: t.period ?? 'month',
+          models:
+            t.models === null || t.models === 'any'
+              ? 'any'
+              : [...new Set(t.models.map((n) => n.text))].sort(),
+        },
+      ]),
+    ),
+  }),
+  Assign: (assigns, { person }) => ({
+    assignments: assigns.map((a) => ({
       tier: a.tier.text,
       when: a.when ? lowerExpr(a.when, person) : null,
     })),
-    budgets: byKind(ast, 'Budget')
-      .map(budgetOf)
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
-    escalations,
-    rules,
+  }),
+  Budget: (budgets) => ({
+    budgets: budgets.map(budgetOf).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+  }),
+  Escalation: (ladders) => ({
+    escalations: sortedRecord<{ steps: IrStep[] }>(
+      ladders.map((e) => [
+        e.target.text,
+        {
+          steps: e.steps
+            .map((s) => ({
+              trigger: s.trigger,
+              threshold: s.threshold.value,
+              action: lowerAction(s.action),
+            }))
+            .sort((a, b) =>
+              a.trigger === b.trigger ? a.threshold - b.threshold : a.trigger === 'at' ? -1 : 1,
+            ),
+        },
+      ]),
+    ),
+  }),
+  Rule: (rules, { person }) => ({
+    rules: sortedRecord<IrRule>(
+      rules.map((r) => [
+        r.name.text,
+        {
+          label: r.label?.value ?? null,
+          severity: r.severity ?? 'medium',
+          when: lowerExpr(r.when, person),
+          action: lowerAction(r.then),
+        },
+      ]),
+    ),
+  }),
+  Test: () => ({}),
+};
+
+function lowerKind<K extends DeclarationKind>(
+  kind: K,
+  d: DeclarationsByKind,
+  ctx: LowerContext,
+): Partial<RuleSetIR> {
+  return (LOWERERS[kind] as Lowerers[K])(d[kind] as DeclarationOf<K>[], ctx);
+}
+
+export function lowerPolicy(ast: PolicyFile, metricUnits: Record<string, string>): RuleSetIR {
+  const d = groupDeclarations(ast);
+  const metricSet = new Set(d.Metric.map((m) => m.name.text));
+  const ctx: LowerContext = {
+    metricSet,
+    metricUnits,
+    person: { metrics: metricSet, subject: 'person' },
   };
+  const ir: Partial<RuleSetIR> = { irVersion: IR_VERSION };
+  for (const kind of DECLARATION_KINDS) Object.assign(ir, lowerKind(kind, d, ctx));
+  // every IR field must come from some kind's lowering
+  return assertIr(ir);
 }

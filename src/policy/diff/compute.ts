@@ -18,6 +18,7 @@ import type {
   TierDecl,
 } from '../ast.ts';
 import { budgetKey } from '../check/index.ts';
+import { DECLARATION_KINDS, type DeclarationKind } from '../constructs.ts';
 import { formatExpr, formatPolicy } from '../format.ts';
 import {
   canonicalJson,
@@ -232,77 +233,87 @@ function field(
 
 // ---------- per construct ----------
 
-function diffSettings(d: Differ): void {
+function diffHeader(d: Differ): void {
+  const ma = d.a.ir.meta;
+  const mb = d.b.ir.meta;
+  if (same(ma, mb)) return;
+  const header = (ir: RuleSetIR) =>
+    `policy "${ir.meta.name ?? ''}" version "${ir.meta.version ?? ''}"`;
+  d.push({
+    construct: 'header',
+    kind: 'changed',
+    subject: 'policy header',
+    before: header(d.a.ir),
+    after: header(d.b.ir),
+    fields: [...field('name', ma.name, mb.name), ...field('version', ma.version, mb.version)],
+    semantic: false,
+  });
+}
+
+function diffCurrency(d: Differ): void {
   const { a, b } = d;
-  const ma = a.ir.meta;
-  const mb = b.ir.meta;
-  if (!same(ma, mb)) {
-    const header = (ir: RuleSetIR) =>
-      `policy "${ir.meta.name ?? ''}" version "${ir.meta.version ?? ''}"`;
-    d.push({
-      construct: 'header',
-      kind: 'changed',
-      subject: 'policy header',
-      before: header(a.ir),
-      after: header(b.ir),
-      fields: [...field('name', ma.name, mb.name), ...field('version', ma.version, mb.version)],
-      semantic: false,
-    });
-  }
-  if (a.ir.currency !== b.ir.currency) {
-    d.push({
-      construct: 'currency',
-      kind: 'changed',
-      subject: 'currency',
-      before: `currency ${a.ir.currency}`,
-      after: `currency ${b.ir.currency}`,
-      fields: field('currency', a.ir.currency, b.ir.currency),
-    });
-  }
-  if (a.ir.timezone !== b.ir.timezone) {
-    d.push({
-      construct: 'timezone',
-      kind: 'changed',
-      subject: 'timezone',
-      before: `timezone "${a.ir.timezone}"`,
-      after: `timezone "${b.ir.timezone}"`,
-      fields: field('timezone', a.ir.timezone, b.ir.timezone),
-    });
-  }
-  if (!same(a.ir.privacy, b.ir.privacy)) {
-    const text = (p: RuleSetIR['privacy']) =>
-      `privacy { min_group_size ${p.minGroupSize}  identities ${p.identities} }`;
-    d.push({
-      construct: 'privacy',
-      kind: 'changed',
-      subject: 'privacy',
-      before: text(a.ir.privacy),
-      after: text(b.ir.privacy),
-      fields: [
-        ...field('min_group_size', a.ir.privacy.minGroupSize, b.ir.privacy.minGroupSize),
-        ...field('identities', a.ir.privacy.identities, b.ir.privacy.identities),
-      ],
-    });
-  }
-  if (!same(a.ir.exceptions, b.ir.exceptions)) {
-    const text = (ast: PolicyFile) => {
-      const e = decls(ast, 'Exceptions')[0];
-      return e ? declarationText(e) : null;
-    };
-    const days = (ms: number | null) => (ms === null ? null : `${ms / 86_400_000}d`);
-    d.push({
-      construct: 'exceptions',
-      kind: 'changed',
-      subject: 'exceptions',
-      before: text(a.ast),
-      after: text(b.ast),
-      fields: field(
-        'max_duration',
-        days(a.ir.exceptions.maxDurationMs),
-        days(b.ir.exceptions.maxDurationMs),
-      ),
-    });
-  }
+  if (a.ir.currency === b.ir.currency) return;
+  d.push({
+    construct: 'currency',
+    kind: 'changed',
+    subject: 'currency',
+    before: `currency ${a.ir.currency}`,
+    after: `currency ${b.ir.currency}`,
+    fields: field('currency', a.ir.currency, b.ir.currency),
+  });
+}
+
+function diffTimezone(d: Differ): void {
+  const { a, b } = d;
+  if (a.ir.timezone === b.ir.timezone) return;
+  d.push({
+    construct: 'timezone',
+    kind: 'changed',
+    subject: 'timezone',
+    before: `timezone "${a.ir.timezone}"`,
+    after: `timezone "${b.ir.timezone}"`,
+    fields: field('timezone', a.ir.timezone, b.ir.timezone),
+  });
+}
+
+function diffPrivacy(d: Differ): void {
+  const { a, b } = d;
+  if (same(a.ir.privacy, b.ir.privacy)) return;
+  const text = (p: RuleSetIR['privacy']) =>
+    `privacy { min_group_size ${p.minGroupSize}  identities ${p.identities} }`;
+  d.push({
+    construct: 'privacy',
+    kind: 'changed',
+    subject: 'privacy',
+    before: text(a.ir.privacy),
+    after: text(b.ir.privacy),
+    fields: [
+      ...field('min_group_size', a.ir.privacy.minGroupSize, b.ir.privacy.minGroupSize),
+      ...field('identities', a.ir.privacy.identities, b.ir.privacy.identities),
+    ],
+  });
+}
+
+function diffExceptions(d: Differ): void {
+  const { a, b } = d;
+  if (same(a.ir.exceptions, b.ir.exceptions)) return;
+  const text = (ast: PolicyFile) => {
+    const e = decls(ast, 'Exceptions')[0];
+    return e ? declarationText(e) : null;
+  };
+  const days = (ms: number | null) => (ms === null ? null : `${ms / 86_400_000}d`);
+  d.push({
+    construct: 'exceptions',
+    kind: 'changed',
+    subject: 'exceptions',
+    before: text(a.ast),
+    after: text(b.ast),
+    fields: field(
+      'max_duration',
+      days(a.ir.exceptions.maxDurationMs),
+      days(b.ir.exceptions.maxDurationMs),
+    ),
+  });
 }
 
 function diffClasses(d: Differ): void {
@@ -697,19 +708,39 @@ function diffRules(d: Differ): void {
   );
 }
 
+/**
+ * How each kind's changes are found: the construct they are listed under and its differ,
+ * or why the kind has none (tsc refuses a kind without an entry). Kinds run in registry order.
+ */
+const DIFFERS: {
+  [K in DeclarationKind]:
+    | { construct: Construct; diff: (d: Differ) => void }
+    | { construct: null; why: string };
+} = {
+  PolicyHeader: { construct: 'header', diff: diffHeader },
+  Currency: { construct: 'currency', diff: diffCurrency },
+  Timezone: { construct: 'timezone', diff: diffTimezone },
+  Privacy: { construct: 'privacy', diff: diffPrivacy },
+  Exceptions: { construct: 'exceptions', diff: diffExceptions },
+  Class: { construct: 'classes', diff: diffClasses },
+  Model: { construct: 'prices', diff: diffModels },
+  Metric: { construct: 'metrics', diff: diffMetrics },
+  Leaderboard: { construct: 'leaderboards', diff: diffLeaderboards },
+  Tier: { construct: 'tiers', diff: diffTiers },
+  Assign: { construct: 'assignments', diff: diffAssignments },
+  Budget: { construct: 'budgets', diff: diffBudgets },
+  Escalation: { construct: 'escalations', diff: diffEscalations },
+  Rule: { construct: 'rules', diff: diffRules },
+  Test: { construct: null, why: 'tests check the meaning; they are not part of it (no IR)' },
+};
+
 /** The semantic diff of two checked policies (both must compile without errors). */
 export function diffPolicies(from: DiffInput, to: DiffInput): PolicyDiff {
   const d = new Differ(from, to);
-  diffSettings(d);
-  diffClasses(d);
-  diffModels(d);
-  diffMetrics(d);
-  diffLeaderboards(d);
-  diffTiers(d);
-  diffAssignments(d);
-  diffBudgets(d);
-  diffEscalations(d);
-  diffRules(d);
+  for (const kind of DECLARATION_KINDS) {
+    const entry = DIFFERS[kind];
+    if (entry.construct !== null) entry.diff(d);
+  }
   const counts: Partial<Record<Construct, number>> = {};
   for (const c of d.changes) if (c.semantic) counts[c.construct] = (counts[c.construct] ?? 0) + 1;
   const side = (ir: RuleSetIR): PolicySide => ({
