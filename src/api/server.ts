@@ -6,7 +6,6 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   createGraphQLError,
   createYoga,
-  maskError,
   type Plugin,
   renderGraphiQL as renderGraphiQLFromCdn,
 } from 'graphql-yoga';
@@ -38,6 +37,7 @@ import { consoleHandler, graphiqlPage } from './console.ts';
 import type { Context } from './context.ts';
 import { csrfPlugin } from './csrf.ts';
 import { registerApiEntities } from './entities.ts';
+import { describe, maskGraphqlError, unavailableError, yogaLogger } from './graphql-errors.ts';
 import {
   type ApiLimits,
   evaluationCostPlugin,
@@ -139,7 +139,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     renderGraphiQL: (options) => graphiqlPage() ?? renderGraphiQLFromCdn(options),
     landingPage: false,
     healthCheckEndpoint: '/yoga-health',
-    logging: log.child({ component: 'yoga' }) as never,
+    logging: yogaLogger(log.child({ component: 'yoga' })),
     plugins: [
       armorPlugin(),
       csrfPlugin(),
@@ -151,12 +151,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // the body is read, within the limit, before Yoga (graphqlBody): Yoga's own limit errors
     // its body stream, which destroys the request and resets the client's connection
     maxRequestBodySize: false,
-    maskedErrors: {
-      maskError: (error, message) => {
-        if (isDatabaseUnavailable(error)) return unavailableError(error);
-        return maskError(error, message, false);
-      },
-    },
+    maskedErrors: { maskError: maskGraphqlError },
   });
 
   const server = createServer(async (req, res) => {
@@ -415,18 +410,6 @@ function unauthenticated(reason: string) {
   });
 }
 
-function unavailableError(error: unknown) {
-  const located = error as { path?: readonly (string | number)[]; nodes?: never };
-  return createGraphQLError(UNAVAILABLE_MESSAGE, {
-    path: located.path,
-    nodes: located.nodes,
-    extensions: {
-      code: 'UNAVAILABLE',
-      http: { status: 503, headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } },
-    },
-  });
-}
-
 export type KeyAuthenticator = {
   authenticate(token: string): Promise<Caller | { reason: string }>;
   /** takes one request from a key's rate-limit bucket (callers that came with a session) */
@@ -564,9 +547,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
 function codeOf(error: unknown): string {
   const code = (error as { code?: unknown })?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$|^E[A-Z]+$/.test(code) ? ` (${code})` : '';
-}
-
-function describe(error: unknown): string {
-  const e = error as { code?: string; message?: string };
-  return [e?.code, e?.message].filter(Boolean).join(' ') || String(error);
 }
