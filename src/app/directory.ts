@@ -16,7 +16,13 @@ import {
   type TeamRow,
   teamsByIds,
 } from '../store/directory.ts';
-import { type IngestResult, ingestBatch, type RowResult } from '../store/loader.ts';
+import {
+  type DirectoryChange,
+  directoryChanges,
+  type IngestResult,
+  ingestBatch,
+  type RowResult,
+} from '../store/loader.ts';
 import type { Session } from './caller.ts';
 import {
   BatchTooLargeError,
@@ -58,14 +64,6 @@ export type Page = {
   after?: string;
   limit: number;
   inverted: boolean;
-};
-
-/** A privacy-relevant change a directory write makes, as audited. */
-export type DirectoryChange = {
-  action: 'directory.person.team' | 'directory.person.consent' | 'directory.team.sensitivity';
-  subject: string;
-  from: unknown;
-  to: unknown;
 };
 
 export type DirectoryService = {
@@ -229,101 +227,64 @@ function createDirectory(store: Store): DirectoryService {
       );
     },
 
-    async upsert({ caller, audit }, input) {
+    async upsert({ caller }, input) {
       const total = input.teams.length + input.people.length;
       if (total > MAX_BATCH_ROWS) throw new BatchTooLargeError(total);
-      const [teamsBefore, peopleBefore] = await Promise.all([
-        teamsByIds(store, input.teams.map((t) => t.team ?? '').filter(Boolean)),
-        peopleByIds(store, input.people.map((p) => p.person ?? '').filter(Boolean)),
-      ]);
-      const teamById = new Map(teamsBefore.map((t) => [t.id, t]));
-      const personById = new Map(peopleBefore.map((p) => [p.id, p]));
-      const mayChange = can(caller.role, 'governance');
-      const refused: RowResult[] = [];
-      const changes = new Map<number, DirectoryChange[]>();
-      const rows: { line: number; data: Record<string, unknown> }[] = [];
-      input.teams.forEach((team, line) => {
-        const before = team.team ? teamById.get(team.team) : undefined;
-        const found: DirectoryChange[] = [];
-        if (before && team.sensitivity != null && team.sensitivity !== before.sensitivity)
-          found.push({
-            action: 'directory.team.sensitivity',
-            subject: before.id,
-            from: before.sensitivity,
-            to: team.sensitivity,
-          });
-        if (found.length && !mayChange) {
-          refused.push(refusal(line, 'team', before?.id, 'sensitivity'));
-          return;
+      const teamRows = input.teams.map((team) => ({
+        type: 'team',
+        ...withoutNulls({
+          team: team.team,
+          name: team.name,
+          parent: team.parent,
+          cost_center: team.costCenter,
+          sensitivity: team.sensitivity,
+          owner: team.owner,
+        }),
+      }));
+      const personRows = input.people.map((person) => ({
+        type: 'person',
+        ...withoutNulls({
+          person: person.person,
+          name: person.name,
+          team: person.team,
+          role: person.role,
+          manager: person.manager,
+          opted_in: person.optedIn,
+          attributes: person.attributes,
+        }),
+      }));
+      // a change privacy rests on needs governance; the loader audits it as it writes
+      const refusedFields = new Map<number, string[]>();
+      if (!can(caller.role, 'governance')) {
+        // rows without an id are rejected by the loader; they change nothing stored
+        const teams = input.teams.map((t) => ({ team: t.team ?? '', sensitivity: t.sensitivity }));
+        const people = input.people.map((p) => ({
+          person: p.person ?? '',
+          team: p.team,
+          opted_in: p.optedIn,
+        }));
+        for (const change of await directoryChanges(store, teams, people)) {
+          const line =
+            change.action === 'directory.team.sensitivity'
+              ? change.row
+              : input.teams.length + change.row;
+          refusedFields.set(line, [...(refusedFields.get(line) ?? []), FIELD_OF[change.action]]);
         }
-        if (found.length) changes.set(line, found);
-        rows.push({
-          line,
-          data: {
-            type: 'team',
-            ...withoutNulls({
-              team: team.team,
-              name: team.name,
-              parent: team.parent,
-              cost_center: team.costCenter,
-              sensitivity: team.sensitivity,
-              owner: team.owner,
-            }),
-          },
-        });
-      });
-      input.people.forEach((person, index) => {
-        const line = input.teams.length + index;
-        const before = person.person ? personById.get(person.person) : undefined;
-        const found: DirectoryChange[] = [];
-        if (before && person.team != null && person.team !== before.teamId)
-          found.push({
-            action: 'directory.person.team',
-            subject: before.id,
-            from: before.teamId,
-            to: person.team,
-          });
-        if (before && person.optedIn != null && person.optedIn !== before.optedIn)
-          found.push({
-            action: 'directory.person.consent',
-            subject: before.id,
-            from: before.optedIn,
-            to: person.optedIn,
-          });
-        if (found.length && !mayChange) {
-          const fields = found.map((c) =>
-            c.action === 'directory.person.team' ? 'team' : 'opted_in',
-          );
-          refused.push(refusal(line, 'person', before?.id, fields.join(' and ')));
-          return;
-        }
-        if (found.length) changes.set(line, found);
-        rows.push({
-          line,
-          data: {
-            type: 'person',
-            ...withoutNulls({
-              person: person.person,
-              name: person.name,
-              team: person.team,
-              role: person.role,
-              manager: person.manager,
-              opted_in: person.optedIn,
-              attributes: person.attributes,
-            }),
-          },
-        });
-      });
-      const result = await ingestBatch(store, rows, { source: 'api' });
-      for (const r of result.results) {
-        if (r.status !== 'accepted') continue;
-        for (const change of changes.get(r.line) ?? [])
-          await audit.record({
-            action: change.action,
-            subject: change.subject,
-            detail: { from: change.from, to: change.to },
-          });
       }
+      const refused: RowResult[] = [];
+      const rows: { line: number; data: Record<string, unknown> }[] = [];
+      [...teamRows, ...personRows].forEach((data, line) => {
+        const fields = refusedFields.get(line);
+        if (fields)
+          refused.push(
+            refusal(line, data.type as 'team' | 'person', subjectOf(data), fields.join(' and ')),
+          );
+        else rows.push({ line, data });
+      });
+      const result = await ingestBatch(store, rows, {
+        source: 'api',
+        actor: { keyId: caller.keyId, role: caller.role },
+      });
       return {
         results: [...result.results, ...refused].sort((a, b) => a.line - b.line),
         totals: {
@@ -347,6 +308,18 @@ function createDirectory(store: Store): DirectoryService {
   };
   return service;
 }
+
+/** The input field behind each audited change, named in a refusal. */
+const FIELD_OF: Record<DirectoryChange['action'], string> = {
+  'directory.team.sensitivity': 'sensitivity',
+  'directory.person.team': 'team',
+  'directory.person.consent': 'opted_in',
+};
+
+const subjectOf = (data: Record<string, unknown>): string | undefined => {
+  const id = data.type === 'team' ? data.team : data.person;
+  return typeof id === 'string' ? id : undefined;
+};
 
 function refusal(line: number, type: 'team' | 'person', id: string | undefined, field: string) {
   return {

@@ -12,6 +12,7 @@ import {
   resolveModel,
   type TokenCounts,
 } from '../policy/price.ts';
+import { appendAudit } from './audit.ts';
 import type { Store } from './db.ts';
 import { DEFAULT_CHUNK_SIZE } from './defaults.ts';
 import {
@@ -29,6 +30,7 @@ import {
 import type { CheckedUsageRow } from './ingest/native-lines.ts';
 import { ensureMonthPartitions, monthKeysOf } from './partitions.ts';
 import { activeIngestSettings } from './prices.ts';
+import { type Queryable, queryableOf } from './sql-text.ts';
 import { type CostPico, writeUsage } from './usage-writer.ts';
 
 /** `replaced`: a report row restated a stored one (same bucket and group keys, new values). */
@@ -80,7 +82,15 @@ export type IngestOptions = {
    * carry only its SQLSTATE, since database text can name tables, values and limits.
    */
   onDatabaseError?: (error: unknown, lines: { first: number; last: number }) => void;
+  /**
+   * Who writes: directory changes that privacy rests on (a person's team or consent, a
+   * team's sensitivity) are audited under this key and role, in the chunk's transaction.
+   * Default: no key, role `local` (the command line, the seed).
+   */
+  actor?: DirectoryActor;
 };
+
+export type DirectoryActor = { keyId: string | null; role: string };
 
 export { DEFAULT_CHUNK_SIZE };
 
@@ -211,6 +221,7 @@ export async function ingestBatch(
       source,
       listAccepted: !options.onlyProblems,
       onDatabaseError: options.onDatabaseError,
+      actor: options.actor ?? { keyId: null, role: 'local' },
     });
     totals.accepted += outcome.acceptedUnlisted;
     totals.byType.usage += outcome.acceptedUnlisted;
@@ -283,6 +294,16 @@ type ChunkOutcome = RowResult[] & {
   unpricedModels: Record<string, number>;
 };
 
+/** A directory row over an earlier one for the same id: the fields it gives win (null and
+ * absent alike keep the earlier value, as they keep the stored one). */
+function patched<T extends object>(earlier: T | undefined, later: T): T {
+  if (!earlier) return later;
+  const out = { ...earlier };
+  for (const [key, value] of Object.entries(later))
+    if (value != null) (out as Record<string, unknown>)[key] = value;
+  return out;
+}
+
 /** Keeps the first occurrence of each id within a chunk; later ones are duplicates. */
 function splitById<T extends UsageRecord | OutcomeRecord | ComplianceRecord>(
   items: Valid[],
@@ -313,6 +334,7 @@ type ChunkSettings = {
   source: string;
   listAccepted: boolean;
   onDatabaseError?: IngestOptions['onDatabaseError'];
+  actor: DirectoryActor;
 };
 
 /**
@@ -394,7 +416,7 @@ async function loadRowSafe(
 async function loadChunk(
   store: Store,
   chunk: Valid[],
-  { prices, timezone, source, listAccepted }: ChunkSettings,
+  { prices, timezone, source, listAccepted, actor }: ChunkSettings,
 ): Promise<ChunkOutcome> {
   // Every write goes in key order, so concurrent chunks lock rows in the same order and
   // cannot deadlock on shared people, ids or rollup rows.
@@ -409,11 +431,16 @@ async function loadChunk(
   const teams = new Map<string, { line: number; record: TeamRecord }>();
   const people = new Map<string, { line: number; record: PersonRecord }>();
   for (const item of chunk) {
-    // within a chunk the last directory row for an id wins
-    if (item.record.type === 'team')
-      teams.set(item.record.team, { line: item.line, record: item.record });
-    if (item.record.type === 'person')
-      people.set(item.record.person, { line: item.line, record: item.record });
+    // rows are patches: within a chunk, later rows for an id add to (and override the
+    // fields they give of) earlier ones, as they would in two chunks
+    if (item.record.type === 'team') {
+      const earlier = teams.get(item.record.team)?.record;
+      teams.set(item.record.team, { line: item.line, record: patched(earlier, item.record) });
+    }
+    if (item.record.type === 'person') {
+      const earlier = people.get(item.record.person)?.record;
+      people.set(item.record.person, { line: item.line, record: patched(earlier, item.record) });
+    }
   }
 
   // Price before touching the database: cost is fixed at ingest, in integer pico-units
@@ -467,6 +494,7 @@ async function loadChunk(
         [...people.values()].map((p) => p.record),
         chunk,
         known,
+        actor,
       );
       return { usageWrite, outcomeIds, complianceIds, ensured };
     }),
@@ -477,7 +505,7 @@ async function loadChunk(
     outcome.push({ line: t.line, status: 'accepted', type: 'team', id: t.record.team });
   for (const p of people.values())
     outcome.push({ line: p.line, status: 'accepted', type: 'person', id: p.record.person });
-  // directory rows superseded later in the same chunk still count as accepted upserts
+  // directory rows merged into a later row for the same id still count as accepted upserts
   for (const item of chunk) {
     const r = item.record;
     if (r.type === 'team' && teams.get(r.team)?.line !== item.line)
@@ -567,7 +595,9 @@ async function upsertDirectory(
   people: PersonRecord[],
   chunk: Valid[],
   known: { people: Set<string>; teams: Set<string> },
+  actor: DirectoryActor,
 ): Promise<{ people: string[]; teams: string[] }> {
+  const changes = await directoryChanges(queryableOf(client), teams, people);
   // Every team referenced anywhere must exist before rows point at it: placeholders first
   // (not from the directory), real directory rows then overwrite them.
   const referenced = new Set<string>();
@@ -664,7 +694,88 @@ async function upsertDirectory(
       [[...autoPeople.keys()], [...autoPeople.values()]],
     );
   }
+  if (changes.length > 0)
+    await appendAudit(
+      queryableOf(client),
+      changes.map((c) => ({
+        actor: actor.keyId,
+        role: actor.role,
+        action: c.action,
+        subject: c.subject,
+        detail: { from: c.from, to: c.to },
+      })),
+    );
   return { people: [...autoPeople.keys(), ...people.map((p) => p.person)], teams: [...referenced] };
+}
+
+/** A directory change privacy rests on, as audited (docs/privacy.md, R9). */
+export type DirectoryChange = {
+  action: 'directory.team.sensitivity' | 'directory.person.team' | 'directory.person.consent';
+  subject: string;
+  from: unknown;
+  to: unknown;
+  /** index of the changing row in the teams or people given */
+  row: number;
+};
+
+/**
+ * What these directory rows would change in stored people and teams (new ones change
+ * nothing). The API checks them before writing (who may); the loader audits them as it writes.
+ */
+export async function directoryChanges(
+  db: Queryable,
+  teams: readonly { team: string; sensitivity?: string | null }[],
+  people: readonly { person: string; team?: string | null; opted_in?: boolean | null }[],
+): Promise<DirectoryChange[]> {
+  const changes: DirectoryChange[] = [];
+  const sensitive = teams.filter((t) => t.sensitivity != null);
+  if (sensitive.length > 0) {
+    const before = await db.query<{ id: string; sensitivity: string }>(
+      'select id, sensitivity from teams where id = any($1::text[]) order by id',
+      [sensitive.map((t) => t.team)],
+    );
+    const byId = new Map(before.map((r) => [r.id, r.sensitivity]));
+    for (const [row, t] of teams.entries()) {
+      const was = t.sensitivity == null ? undefined : byId.get(t.team);
+      if (was !== undefined && was !== t.sensitivity)
+        changes.push({
+          action: 'directory.team.sensitivity',
+          subject: t.team,
+          from: was,
+          to: t.sensitivity,
+          row,
+        });
+    }
+  }
+  const moved = people.filter((p) => p.team != null || p.opted_in != null);
+  if (moved.length > 0) {
+    const before = await db.query<{ id: string; team_id: string | null; opted_in: boolean }>(
+      'select id, team_id, opted_in from people where id = any($1::text[]) order by id',
+      [moved.map((p) => p.person)],
+    );
+    const byId = new Map(before.map((r) => [r.id, r]));
+    for (const [row, p] of people.entries()) {
+      const was = byId.get(p.person);
+      if (!was) continue;
+      if (p.team != null && p.team !== was.team_id)
+        changes.push({
+          action: 'directory.person.team',
+          subject: p.person,
+          from: was.team_id,
+          to: p.team,
+          row,
+        });
+      if (p.opted_in != null && p.opted_in !== was.opted_in)
+        changes.push({
+          action: 'directory.person.consent',
+          subject: p.person,
+          from: was.opted_in,
+          to: p.opted_in,
+          row,
+        });
+    }
+  }
+  return changes;
 }
 
 /**
