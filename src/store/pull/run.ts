@@ -17,6 +17,7 @@ import { openaiUsageToRows } from '../ingest/openai.ts';
 import { addTotals, emptyTotals, type IngestTotals, ingestBatch } from '../loader.ts';
 import { activeIngestSettings } from '../prices.ts';
 import type { PullHttp } from './http.ts';
+import { withPullLock } from './lock.ts';
 import { type PullSource, pages, REOPEN_MS, type SourceConfig } from './sources.ts';
 
 const MAPPERS: Record<PullSource, (body: unknown) => IngestRow[]> = {
@@ -64,11 +65,21 @@ export type PullOptions = {
   onPage?: (pages: number, totals: IngestTotals) => void;
 };
 
-export async function pullSource(
+/** Pulls one source, holding its pull lock (src/store/pull/lock.ts) throughout. */
+export function pullSource(
   store: Store,
   source: PullSource,
   config: SourceConfig,
   options: PullOptions = {},
+): Promise<PullResult> {
+  return withPullLock(store, source, () => pullUnlocked(store, source, config, options));
+}
+
+async function pullUnlocked(
+  store: Store,
+  source: PullSource,
+  config: SourceConfig,
+  options: PullOptions,
 ): Promise<PullResult> {
   const now = options.now ?? new Date();
   const cursor = await pullCursor(store, source);
