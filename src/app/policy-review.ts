@@ -7,7 +7,12 @@
 //   report keeps aggregates: no person lists, no ranked entries, and counts of fewer than
 //   the ACTIVE policy's min_group_size people left out (never the replayed versions' own).
 
-import { type ImpactReport, impactReplay, WindowError } from '../engine/impact.ts';
+import {
+  type GroupImpact,
+  type ImpactReport,
+  impactReplay,
+  WindowError,
+} from '../engine/impact.ts';
 import type { CostReader } from '../engine/impact-costs.ts';
 import type { UsageReader } from '../engine/ports.ts';
 import { analyzePolicy } from '../policy/analyze.ts';
@@ -171,11 +176,29 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
   const transitions = report.tiers.transitions.filter((t) => shown(t.count));
   const keep = (counts: Record<string, number>) =>
     Object.fromEntries(Object.entries(counts).filter(([, n]) => shown(n)));
+  const consequenceShown = (c: ImpactReport['consequences'][number]) =>
+    [c.before, c.after, c.newly, c.noLonger].every(shown);
+  // a group smaller than k is left out; within a group, counts under k are withheld (null)
+  const cell = (n: number | null) => (n === null || shown(n) ? n : null);
+  const cells = <K extends string>(counts: Record<K, number | null>) =>
+    Object.fromEntries(
+      Object.entries(counts).map(([k, n]) => [k, cell(n as number | null)]),
+    ) as Record<K, number | null>;
+  const groups = (list: GroupImpact[]) =>
+    list
+      .filter((g) => shown(g.people))
+      .map((g) => ({
+        ...g,
+        tierChanges: cell(g.tierChanges),
+        newly: cells(g.newly),
+        noLonger: cells(g.noLonger),
+      }));
   const withheld =
     report.tiers.transitions.length -
     transitions.length +
     report.escalations.filter((s) => !shown(s.before) || !shown(s.after)).length +
-    report.rules.filter((r) => !shown(r.before) || !shown(r.after)).length;
+    report.rules.filter((r) => !shown(r.before) || !shown(r.after)).length +
+    report.consequences.filter((c) => !consequenceShown(c)).length;
   return {
     ...report,
     identities: 'masked',
@@ -187,6 +210,19 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
       people: [],
     },
     escalations: report.escalations.filter((s) => shown(s.before) && shown(s.after)),
+    consequences: report.consequences.filter(consequenceShown),
+    groups: {
+      byTeam: groups(report.groups.byTeam),
+      byRole: groups(report.groups.byRole),
+    },
+    quotaDistribution: {
+      ...report.quotaDistribution,
+      bins: report.quotaDistribution.bins.map((b) => ({
+        ...b,
+        before: cell(b.before),
+        after: cell(b.after),
+      })),
+    },
     rules: report.rules.filter((r) => shown(r.before) && shown(r.after)),
     budgets: {
       // team budgets of visible teams are group figures; people's budgets are personal
@@ -202,7 +238,7 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
     })),
     notes: [
       ...report.notes,
-      `below governance: the replay covers visible teams only (restricted teams and teams under ${view.minGroupSize} people are left out), lists of people and ranked entries are withheld, and ${withheld} count(s) under ${view.minGroupSize} people were left out (the active policy's min_group_size)`,
+      `below governance: the replay covers visible teams only (restricted teams and teams under ${view.minGroupSize} people are left out), lists of people and ranked entries are withheld, teams and roles of fewer people are left out (smaller counts within them show as withheld), and ${withheld} count(s) under ${view.minGroupSize} people were left out (the active policy's min_group_size)`,
     ],
   };
 }

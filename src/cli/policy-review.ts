@@ -10,7 +10,7 @@ import { auditFor } from '../app/audit.ts';
 import { aggregatesOnly, visibleReader } from '../app/policy-review.ts';
 import { privacyFor } from '../app/privacy.ts';
 import { type ImpactReport, impactReplay, WindowError } from '../engine/impact.ts';
-import { type ImpactFormat, renderImpact } from '../engine/impact-render.ts';
+import { IMPACT_FORMATS, type ImpactFormat, renderImpact } from '../engine/impact-render.ts';
 import { analyzePolicy } from '../policy/analyze.ts';
 import { hasErrors, sortDiagnostics } from '../policy/diagnostics.ts';
 import {
@@ -228,7 +228,13 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
       '--window <period>',
       'e.g. 2026-Q3, 2026-10, 2026-W40, last-quarter, last-month',
     )
-    .addOption(formatOption(['text', 'json', 'markdown'], 'text'))
+    .addOption(
+      formatOption(
+        IMPACT_FORMATS,
+        'text',
+        'text, json, markdown (with Mermaid charts) or html (a page with SVG charts)',
+      ),
+    )
     .addOption(
       new Option('--as-role <role>', 'whose view: governance sees names, viewer sees pseudonyms')
         .choices(['governance', 'viewer'])

@@ -1,23 +1,30 @@
 // Renderers for an impact report: text for a terminal, JSON for tools, Markdown for the
 // quarterly review document. Every number comes from the report; nothing is recomputed.
-import type { BoardImpact, Identity, ImpactReport, ImpactSide } from './impact.ts';
 
-export const IMPACT_FORMATS = ['text', 'json', 'markdown'] as const;
+import type { BoardImpact, Identity, ImpactReport } from './impact.ts';
+import {
+  type Chart,
+  consequenceHeadlines,
+  type Inline,
+  money,
+  reviewDocument,
+  sideText,
+  signed,
+  TAU_EXPLAINED,
+  type Table,
+  unpricedWarnings,
+} from './impact-document.ts';
+import { renderImpactHtml } from './impact-html.ts';
+
+export const IMPACT_FORMATS = ['text', 'json', 'markdown', 'html'] as const;
 export type ImpactFormat = (typeof IMPACT_FORMATS)[number];
 
-const sideText = (s: ImpactSide) =>
-  `${s.label} (${[s.name, s.version].filter(Boolean).join(' ')}, ${s.hash.slice(0, 12)})`;
 const who = (i: Identity) => i.id;
-const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
 const tier = (t: string | null) => t ?? '(none)';
-const money = (decimal: string) => {
-  // 12-decimal exact strings → two decimals for reading (the JSON keeps every digit)
-  const n = Number(decimal);
-  return n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-};
 const band = (b: { band: string; percent: number } | null) =>
   b ? `${b.band} (${b.percent}%)` : '(none)';
 const step = (s: { trigger: string; threshold: number }) => `${s.trigger} ${s.threshold}%`;
+const plain = (text: Inline) => text.map((p) => (typeof p === 'string' ? p : p.strong)).join('');
 
 function headline(r: ImpactReport): string[] {
   const w = r.window;
@@ -36,9 +43,22 @@ export function renderImpactText(r: ImpactReport): string {
   const out = [`policy impact: ${sideText(r.from)} → ${sideText(r.to)}`];
   if (!r.hasData) return `${[...out, r.message ?? 'no usage in window'].join('\n')}\n`;
   out.push(...headline(r), '');
-  out.push(`tiers: ${r.tiers.changed} people change tier`);
+  for (const line of consequenceHeadlines(r)) out.push(plain(line));
+  for (const line of unpricedWarnings(r)) out.push(`warning: ${plain(line)}`);
+  out.push('', `tiers: ${r.tiers.changed} people change tier`);
   for (const t of r.tiers.transitions) out.push(`  ${tier(t.from)} → ${tier(t.to)}: ${t.count}`);
   for (const p of r.tiers.people) out.push(`    ${who(p.person)}: ${tier(p.from)} → ${tier(p.to)}`);
+  const groups = (label: string, list: ImpactReport['groups']['byTeam']) => {
+    const changed = list.filter((g) => g.tierChanges !== 0);
+    if (changed.length === 0) return;
+    out.push('', `by ${label} (people, tier changes, newly blocked):`);
+    for (const g of changed)
+      out.push(
+        `  ${g.key}: ${g.people}, ${g.tierChanges ?? 'withheld'}, ${g.newly.block ?? 'withheld'}`,
+      );
+  };
+  groups('team', r.groups.byTeam);
+  groups('role', r.groups.byRole);
   out.push('', 'escalation steps (subjects at which each step fires):');
   for (const s of r.escalations) {
     out.push(`  ${s.ladder} ${step(s)}: ${s.before} → ${s.after} (${signed(s.delta)})`);
@@ -54,12 +74,15 @@ export function renderImpactText(r: ImpactReport): string {
   for (const b of r.leaderboards) {
     out.push(
       '',
+      `note: ${TAU_EXPLAINED}`,
       `leaderboard ${b.name} (${b.presentIn === 'both' ? 'in both' : `only in ${b.presentIn}`}): ${boardSummary(b)}`,
     );
     for (const e of b.entering)
       out.push(`  + ${who(e.subject)} enters at #${e.rank}${e.cohort ? ` in ${e.cohort}` : ''}`);
     for (const e of b.leaving)
-      out.push(`  - ${who(e.subject)} leaves (was #${e.rank}${e.cohort ? ` in ${e.cohort}` : ''})`);
+      out.push(
+        `  - ${who(e.subject)} leaves (was #${e.rank}${e.cohort ? ` in ${e.cohort}` : ' on the whole board'})`,
+      );
     for (const m of b.largestMoves.slice(0, 10)) {
       out.push(
         `  ${m.move > 0 ? '↑' : '↓'} ${who(m.subject)}: #${m.before.rank} → #${m.after.rank} (${signed(m.move)})`,
@@ -82,129 +105,90 @@ export function renderImpactText(r: ImpactReport): string {
   return `${out.join('\n')}\n`;
 }
 
+/** Escapes text for Markdown, tables included: `|` and the inline markup characters. */
+export function markdownText(text: string): string {
+  return text.replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+}
+
+const inlineMarkdown = (text: Inline) =>
+  text
+    .map((part) =>
+      typeof part === 'string' ? markdownText(part) : `**${markdownText(part.strong)}**`,
+    )
+    .join('');
+
+/** Mermaid labels are quoted; quotes and markup inside become entities. */
+const mermaidLabel = (text: string) =>
+  `"${text.replace(/["#]/g, (c) => (c === '"' ? '#quot;' : '#35;'))}"`;
+
+function mermaid(chart: Chart): string[] {
+  if (chart.kind === 'flow') {
+    const ids = new Map<string, string>();
+    const id = (side: 'a' | 'b', name: string) => {
+      const key = `${side}\u0000${name}`;
+      if (!ids.has(key)) ids.set(key, `${side}${ids.size}`);
+      return ids.get(key) as string;
+    };
+    const lines = ['flowchart LR'];
+    for (const e of chart.edges) {
+      lines.push(
+        `  ${id('a', e.from)}[${mermaidLabel(`${e.from} (before)`)}] -->|${e.count}| ${id('b', e.to)}[${mermaidLabel(`${e.to} (after)`)}]`,
+      );
+    }
+    return ['```mermaid', ...lines, '```'];
+  }
+  if (chart.kind === 'bars') {
+    const values = (v: (number | null)[]) => `[${v.map((n) => n ?? 0).join(', ')}]`;
+    const max = Math.max(1, ...chart.series.flatMap((x) => x.values.map((n) => n ?? 0)));
+    const lines = [
+      'xychart-beta',
+      `  title ${mermaidLabel(`${chart.title} (${chart.series.map((x, i) => `${x.name}: ${i === 0 ? 'line' : 'bars'}`).join(', ')})`)}`,
+      `  x-axis [${chart.categories.map(mermaidLabel).join(', ')}]`,
+      `  y-axis ${mermaidLabel(chart.yLabel)} 0 --> ${Math.ceil(max * 1.1)}`,
+    ];
+    // the newer version as bars, the older as a line over them
+    const [before, ...rest] = chart.series;
+    for (const x of rest) lines.push(`  bar ${values(x.values)}`);
+    if (before) lines.push(`  line ${values(before.values)}`);
+    return ['```mermaid', ...lines, '```'];
+  }
+  const lines = ['xychart-beta', `  title ${mermaidLabel(chart.title)}`];
+  lines.push(`  x-axis [${chart.items.map((i) => mermaidLabel(i.label)).join(', ')}]`);
+  lines.push(`  y-axis ${mermaidLabel('rank (before: line, after: bars)')}`);
+  lines.push(`  bar [${chart.items.map((i) => i.after).join(', ')}]`);
+  lines.push(`  line [${chart.items.map((i) => i.before).join(', ')}]`);
+  return ['```mermaid', ...lines, '```'];
+}
+
+function markdownTable(t: Table): string[] {
+  return [
+    `| ${t.head.map(markdownText).join(' | ')} |`,
+    `|${t.numeric.map((n) => (n ? '---:' : '---')).join('|')}|`,
+    ...t.rows.map((row) => `| ${row.map(markdownText).join(' | ')} |`),
+  ];
+}
+
 export function renderImpactMarkdown(r: ImpactReport): string {
-  const out = [`# Impact review: ${sideText(r.from)} → ${sideText(r.to)}`, ''];
-  if (!r.hasData) return `${[...out, `**${r.message ?? 'no usage in window'}.**`].join('\n')}\n`;
-  out.push(...headline(r).map((l) => `${l}.  `), '');
-  // the summary a reviewer reads first
-  const up = r.escalations.reduce((n, s) => n + Math.max(s.delta, 0), 0);
-  const down = r.escalations.reduce((n, s) => n + Math.min(s.delta, 0), 0);
-  out.push('## Summary', '');
-  out.push(`- **${r.tiers.changed}** people change tier.`);
-  out.push(`- Escalation steps firing: **${signed(up)}** more, **${down}** fewer.`);
-  out.push(`- **${r.budgets.count}** budget states change band.`);
-  for (const b of r.leaderboards) out.push(`- Leaderboard \`${b.name}\`: ${boardSummary(b)}.`);
-  if (r.cost)
-    out.push(
-      `- Cost over the window: ${money(r.cost.total.before)} → ${money(r.cost.total.after)} ${r.cost.currency} (${money(r.cost.total.delta)}).`,
-    );
-  out.push('', '## Tiers', '');
-  if (r.tiers.transitions.length === 0) out.push('No one changes tier.');
-  else {
-    out.push('| from | to | people |', '|---|---|---:|');
-    for (const t of r.tiers.transitions)
-      out.push(`| ${tier(t.from)} | ${tier(t.to)} | ${t.count} |`);
-    const names = [
-      ...new Set([...Object.keys(r.tiers.before), ...Object.keys(r.tiers.after)]),
-    ].sort();
-    out.push('', '| tier | before | after |', '|---|---:|---:|');
-    for (const n of names)
-      out.push(`| ${n} | ${r.tiers.before[n] ?? 0} | ${r.tiers.after[n] ?? 0} |`);
-    if (r.tiers.people.length) {
-      out.push(
-        '',
-        `People (first ${r.tiers.people.length} of ${r.tiers.changed}): ${r.tiers.people.map((p) => `${who(p.person)} (${tier(p.from)} → ${tier(p.to)})`).join(', ')}.`,
-      );
+  const doc = reviewDocument(r);
+  const out = [`# ${markdownText(doc.title)}`, ''];
+  out.push(...doc.intro.map((line) => `${inlineMarkdown(line)}  `));
+  for (const section of doc.sections) {
+    out.push('', `## ${markdownText(section.title)}`);
+    for (const block of section.blocks) {
+      out.push('');
+      if (block.kind === 'paragraph') out.push(inlineMarkdown(block.text));
+      else if (block.kind === 'warning') out.push(`> **Warning:** ${inlineMarkdown(block.text)}`);
+      else if (block.kind === 'list') out.push(...block.items.map((i) => `- ${inlineMarkdown(i)}`));
+      else if (block.kind === 'table') out.push(...markdownTable(block.table));
+      else out.push(...mermaid(block.chart));
     }
   }
-  out.push(
-    '',
-    '## Escalation steps',
-    '',
-    'Subjects (people, teams, the organisation) at which each step would fire.',
-    '',
-  );
-  out.push('| ladder | step | before | after | delta |', '|---|---|---:|---:|---:|');
-  for (const s of r.escalations)
-    out.push(`| ${s.ladder} | ${step(s)} | ${s.before} | ${s.after} | ${signed(s.delta)} |`);
-  out.push(
-    '',
-    '## Rules',
-    '',
-    '| rule | severity | before | after | delta |',
-    '|---|---|---:|---:|---:|',
-  );
-  for (const x of r.rules)
-    out.push(`| ${x.rule} | ${x.severity ?? ''} | ${x.before} | ${x.after} | ${signed(x.delta)} |`);
-  out.push(
-    '',
-    '## Budgets',
-    '',
-    `${r.budgets.count} of ${r.budgets.evaluated} budget states change band.`,
-  );
-  if (r.budgets.flips.length) {
-    out.push('', '| subject | budget | before | after |', '|---|---|---|---|');
-    for (const f of r.budgets.flips)
-      out.push(
-        `| ${f.subject.kind} ${who(f.subject)} | ${f.budget} | ${band(f.before)} | ${band(f.after)} |`,
-      );
-  }
-  for (const b of r.leaderboards) {
-    out.push('', `## Leaderboard \`${b.name}\``, '', `${boardSummary(b)}.`);
-    if (b.entering.length) {
-      const shown =
-        b.entering.length < b.counts.entering
-          ? ` (first ${b.entering.length} of ${b.counts.entering})`
-          : '';
-      out.push('', `| entering${shown} | cohort | rank | score |`, '|---|---|---:|---:|');
-      for (const e of b.entering)
-        out.push(`| ${who(e.subject)} | ${e.cohort ?? ''} | ${e.rank} | ${e.score} |`);
-    }
-    if (b.leaving.length) {
-      const shown =
-        b.leaving.length < b.counts.leaving
-          ? ` (first ${b.leaving.length} of ${b.counts.leaving})`
-          : '';
-      out.push('', `| leaving${shown} | cohort | was rank | score |`, '|---|---|---:|---:|');
-      for (const e of b.leaving)
-        out.push(`| ${who(e.subject)} | ${e.cohort ?? ''} | ${e.rank} | ${e.score} |`);
-    }
-    if (b.largestMoves.length) {
-      out.push('', '| largest moves | before | after | move |', '|---|---|---|---:|');
-      for (const m of b.largestMoves.slice(0, 10)) {
-        const at = (x: { rank: number; cohort: string | null }) =>
-          `#${x.rank}${x.cohort ? ` (${x.cohort})` : ''}`;
-        out.push(`| ${who(m.subject)} | ${at(m.before)} | ${at(m.after)} | ${signed(m.move)} |`);
-      }
-    }
-  }
-  if (r.cost) {
-    const c = r.cost;
-    out.push(
-      '',
-      '## Cost',
-      '',
-      `Recomputed from token sums under each version's prices (${c.currency}, exact).`,
-      '',
-    );
-    out.push('| model | before | after | delta |', '|---|---:|---:|---:|');
-    out.push(
-      `| **total** | ${money(c.total.before)} | ${money(c.total.after)} | ${money(c.total.delta)} |`,
-    );
-    for (const m of c.byModel)
-      out.push(`| ${m.key} | ${money(m.before)} | ${money(m.after)} | ${money(m.delta)} |`);
-    if (c.byTeam.length) {
-      out.push('', '| team | before | after | delta |', '|---|---:|---:|---:|');
-      for (const t of c.byTeam)
-        out.push(`| ${t.key} | ${money(t.before)} | ${money(t.after)} | ${money(t.delta)} |`);
-    }
-  }
-  out.push('', '## How this was computed', '', ...r.notes.map((n) => `- ${n}`));
   return `${out.join('\n')}\n`;
 }
 
 export function renderImpact(r: ImpactReport, format: ImpactFormat): string {
   if (format === 'json') return `${JSON.stringify(r, null, 2)}\n`;
   if (format === 'markdown') return renderImpactMarkdown(r);
+  if (format === 'html') return renderImpactHtml(r);
   return renderImpactText(r);
 }

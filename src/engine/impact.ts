@@ -87,6 +87,46 @@ export type CostImpact = {
   unpriced: { before: string[]; after: string[] };
 };
 
+/** The friction a policy puts on a person, strongest first. */
+export const CONSEQUENCES = [
+  'block',
+  'require_approval',
+  'require_justification',
+  'notify',
+] as const;
+export type Consequence = (typeof CONSEQUENCES)[number];
+
+/** People on whom an action falls (through an escalation step or a rule), before and after. */
+export type ConsequenceDelta = {
+  action: Consequence;
+  before: number;
+  after: number;
+  /** under the new version only */
+  newly: number;
+  /** under the old version only */
+  noLonger: number;
+};
+
+/** One team's or role's share of the change, in counts of people. */
+export type GroupImpact = {
+  key: string;
+  people: number;
+  /** null: withheld (fewer people than the viewer's suppression threshold) */
+  tierChanges: number | null;
+  /** people on whom each action newly falls */
+  newly: Record<Consequence, number | null>;
+  /** people on whom each action no longer falls */
+  noLonger: Record<Consequence, number | null>;
+};
+
+/** People by quota use (percent of their limit), in bins, with the ladder's thresholds. */
+export type QuotaDistribution = {
+  /** null counts: withheld below the viewer's suppression threshold */
+  bins: { from: number; to: number | null; before: number | null; after: number | null }[];
+  /** the new version's quota steps (percent of the limit) */
+  thresholds: { trigger: 'at' | 'forecast'; percent: number; action: string }[];
+};
+
 export type ImpactReport = {
   from: ImpactSide;
   to: ImpactSide;
@@ -111,6 +151,11 @@ export type ImpactReport = {
     people: TierMove[];
   };
   escalations: StepDelta[];
+  /** people newly (or no longer) blocked, asked for approval, justification, notified */
+  consequences: ConsequenceDelta[];
+  /** the same, per team and per role (people without one under "(none)") */
+  groups: { byTeam: GroupImpact[]; byRole: GroupImpact[] };
+  quotaDistribution: QuotaDistribution;
   rules: RuleDelta[];
   budgets: { flips: BudgetFlip[]; count: number; evaluated: number };
   leaderboards: BoardImpact[];
@@ -354,6 +399,105 @@ function compareSteps(
     );
 }
 
+/** The actions that fall on a subject: its escalation steps' and its rules'. */
+function actionsOf(s: SubjectResult | undefined): Set<Consequence> {
+  const out = new Set<Consequence>();
+  if (!s) return out;
+  for (const x of [...s.escalations, ...s.rules]) out.add(x.action.kind);
+  return out;
+}
+
+const noCounts = (): Record<Consequence, number> => ({
+  block: 0,
+  require_approval: 0,
+  require_justification: 0,
+  notify: 0,
+});
+
+function consequencesOf(
+  ps: Pair[],
+  directory: Directory,
+): { totals: ConsequenceDelta[]; groups: ImpactReport['groups'] } {
+  const totals = new Map<Consequence, ConsequenceDelta>(
+    CONSEQUENCES.map((action) => [action, { action, before: 0, after: 0, newly: 0, noLonger: 0 }]),
+  );
+  const person = new Map(directory.people.map((p) => [p.id, p]));
+  const byTeam = new Map<string, GroupImpact>();
+  const byRole = new Map<string, GroupImpact>();
+  const group = (map: Map<string, GroupImpact>, key: string) => {
+    let g = map.get(key);
+    if (!g) {
+      g = { key, people: 0, tierChanges: 0, newly: noCounts(), noLonger: noCounts() };
+      map.set(key, g);
+    }
+    return g;
+  };
+  for (const p of ps) {
+    if (p.kind !== 'person') continue;
+    const entry = person.get(p.id);
+    const groups = [group(byTeam, entry?.team ?? '(none)'), group(byRole, entry?.role ?? '(none)')];
+    const before = actionsOf(p.a);
+    const after = actionsOf(p.b);
+    const tierChanged = (p.a?.tier?.tier ?? null) !== (p.b?.tier?.tier ?? null);
+    for (const g of groups) {
+      g.people++;
+      if (tierChanged) g.tierChanges = (g.tierChanges ?? 0) + 1;
+    }
+    for (const action of CONSEQUENCES) {
+      const t = totals.get(action) as ConsequenceDelta;
+      const x = before.has(action);
+      const y = after.has(action);
+      if (x) t.before++;
+      if (y) t.after++;
+      if (y && !x) {
+        t.newly++;
+        for (const g of groups) g.newly[action] = (g.newly[action] ?? 0) + 1;
+      }
+      if (x && !y) {
+        t.noLonger++;
+        for (const g of groups) g.noLonger[action] = (g.noLonger[action] ?? 0) + 1;
+      }
+    }
+  }
+  const changed = (g: GroupImpact) =>
+    (g.tierChanges ?? 0) +
+    CONSEQUENCES.reduce((n, c) => n + (g.newly[c] ?? 0) + (g.noLonger[c] ?? 0), 0);
+  const order = (map: Map<string, GroupImpact>) =>
+    [...map.values()].sort((x, y) => changed(y) - changed(x) || x.key.localeCompare(y.key));
+  return {
+    totals: [...totals.values()],
+    groups: { byTeam: order(byTeam), byRole: order(byRole) },
+  };
+}
+
+/** Bins of 10 points up to 150%, then one open bin; people with a quota under each side. */
+function quotaDistribution(ps: Pair[], ib: RuleSetIR): QuotaDistribution {
+  const width = 10;
+  const last = 150;
+  const bins: QuotaDistribution['bins'] = [];
+  for (let from = 0; from < last; from += width)
+    bins.push({ from, to: from + width, before: 0, after: 0 });
+  bins.push({ from: last, to: null, before: 0, after: 0 });
+  const put = (percent: number, field: 'before' | 'after') => {
+    const i = Math.min(Math.floor(Math.max(percent, 0) / width), bins.length - 1);
+    bins[i][field] = (bins[i][field] ?? 0) + 1;
+  };
+  for (const p of ps) {
+    if (p.kind !== 'person') continue;
+    if (p.a?.quota) put(p.a.quota.percent, 'before');
+    if (p.b?.quota) put(p.b.quota.percent, 'after');
+  }
+  const steps = ib.escalations.quota?.steps ?? [];
+  return {
+    bins,
+    thresholds: steps.map((x) => ({
+      trigger: x.trigger,
+      percent: x.threshold,
+      action: x.action.kind,
+    })),
+  };
+}
+
 function compareRules(
   ra: EvaluateResult,
   rb: EvaluateResult,
@@ -560,6 +704,9 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
     population: { people: 0, teams: 0 },
     tiers: { changed: 0, transitions: [], before: {}, after: {}, people: [] },
     escalations: [],
+    consequences: [],
+    groups: { byTeam: [], byRole: [] },
+    quotaDistribution: { bins: [], thresholds: [] },
     rules: [],
     budgets: { flips: [], count: 0, evaluated: 0 },
     leaderboards: [],
@@ -574,10 +721,16 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
   const rsB = buildRuleSet(ib);
   const reprice = !samePrices(ia, ib);
   const costs = request.costs ?? usageCostReader(reader);
-  const evaluated: { a: EvaluateResult; b: EvaluateResult; sums: CostSums | null } = {
+  const evaluated: {
+    a: EvaluateResult;
+    b: EvaluateResult;
+    sums: CostSums | null;
+    directory: Directory;
+  } = {
     a: null as unknown as EvaluateResult,
     b: null as unknown as EvaluateResult,
     sums: null,
+    directory: { people: [], teams: [] },
   };
   if (ia.timezone === ib.timezone) {
     // one read of the window's facts serves both versions
@@ -599,6 +752,7 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
     const present =
       presence ?? ((sums?.teamModel.length ?? 0) > 0 || (await windowHasData(reader, days)));
     if (!present) return noData();
+    evaluated.directory = directory;
     if (sums) {
       evaluated.sums = sums;
       applyCosts(input, sums, 0, directory);
@@ -619,6 +773,7 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
       const needs = needsOf([rs]);
       const tz = rs.ir.timezone;
       const { input, directory } = await collectOrg(reader, needs, clock, tz);
+      evaluated.directory = directory;
       if (!reprice) {
         evaluated[slot] = evaluate(rs, input);
         continue;
@@ -649,6 +804,10 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
   };
   report.tiers = compareTiers(ps, seen, limit);
   report.escalations = compareSteps(a.result, b.result, ia, ib);
+  const people = consequencesOf(ps, evaluated.directory);
+  report.consequences = people.totals;
+  report.groups = people.groups;
+  report.quotaDistribution = quotaDistribution(ps, ib);
   report.rules = compareRules(a.result, b.result, ia, ib);
   report.budgets = compareBudgets(ps, a.result, b.result, seen, limit);
   report.leaderboards = compareBoards(ps, ia, ib, seen, limit);

@@ -235,7 +235,7 @@ describe('impact replay', () => {
     const md = renderImpact(governance, 'markdown');
     expect(md).toContain('| big | small | 1 |');
     expect(md).toContain('| quota | at 80% | 0 | 1 | +1 |');
-    expect(md).toContain('| **total** | 1.70 | 3.40 | 1.70 |');
+    expect(md).toContain('| total | 1.70 | 3.40 | 1.70 |');
     expect(renderImpact(report, 'text')).toContain('anon-di: big → small');
   });
 

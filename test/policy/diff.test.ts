@@ -234,4 +234,35 @@ describe('policy diff', () => {
     const spike = d.changes.find((c) => c.subject === 'rule spike');
     expect(spike?.fields[0].subexpressions).toEqual([{ before: '4', after: '3' }]);
   });
+
+  it('shows only the changed lines of a changed block, and escapes | in table cells', () => {
+    const read = (f: string) =>
+      side(readFileSync(new URL(`../../policies/${f}`, import.meta.url), 'utf8'));
+    const d = diffPolicies(read('2026-q3.policy'), read('2026-q4.policy'));
+    const md = renderDiff(d, 'markdown');
+    const section = md.slice(md.indexOf('### ~ model "gpt-4o": changed'));
+    const block = section.slice(section.indexOf('```diff'), section.indexOf('```\n', 8) + 3);
+    // the price line changed; the model's header and `matches` line did not
+    expect(block).toBe(
+      '```diff\n-     input 2.50  output 10.00  cache_read 1.25\n+     input 2.00  output 8.00  cache_read 1.00\n```',
+    );
+    const text = renderDiff(d, 'text');
+    expect(text).not.toContain('matches "gpt-4o-2*"');
+    // a one-line change in a four-line rule prints that line only
+    const before = `${BASE}\nrule r "R" severity low {\n  when tokens within 1d > 10\n  then notify person\n}\n`;
+    const r = renderDiff(
+      diffPolicies(side(before), side(before.replace('> 10', '> 20'))),
+      'markdown',
+    );
+    expect(r).toContain(
+      '```diff\n-   when tokens within 1d > 10\n+   when tokens within 1d > 20\n```',
+    );
+    expect(r).not.toContain('notify person');
+    // a label holding | stays in its table cell
+    const piped = renderDiff(
+      diffPolicies(side(before), side(before.replace('"R"', '"R | S"'))),
+      'markdown',
+    );
+    expect(piped).toContain('| label | `"R"` | `"R \\| S"` |');
+  });
 });

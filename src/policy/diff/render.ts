@@ -1,5 +1,6 @@
 // Renderers for a policy diff: readable text for a terminal, JSON for tools, and Markdown
 // for the quarterly review document.
+import { diffLines } from 'diff';
 import {
   type Change,
   CONSTRUCTS,
@@ -7,6 +8,21 @@ import {
   type PolicySide,
   semanticChangeCount,
 } from './compute.ts';
+
+/**
+ * The lines of a declaration that differ, `-` before and `+` after: a one-line change
+ * inside a block shows that line, not the block. Unchanged lines are left out.
+ */
+export function changedLines(before: string | null, after: string | null): string[] {
+  const out: string[] = [];
+  for (const part of diffLines(before ?? '', after ?? '', { ignoreWhitespace: false })) {
+    if (!part.added && !part.removed) continue;
+    const sign = part.added ? '+' : '-';
+    for (const line of part.value.split('\n').filter((l) => l.trim() !== ''))
+      out.push(`${sign} ${line}`);
+  }
+  return out;
+}
 
 export const DIFF_FORMATS = ['text', 'json', 'markdown'] as const;
 export type DiffFormat = (typeof DIFF_FORMATS)[number];
@@ -56,11 +72,8 @@ export function renderDiffText(diff: PolicyDiff): string {
           out.push(`        changed: ${s.before}  →  ${s.after}`);
       }
       if (c.affects) out.push(`      affects: ${c.affects.join(', ')}`);
-      if (!detailed || c.construct === 'escalations') {
-        for (const line of (c.before ?? '').split('\n').filter(Boolean))
-          out.push(`      - ${line}`);
-        for (const line of (c.after ?? '').split('\n').filter(Boolean)) out.push(`      + ${line}`);
-      }
+      if (!detailed || c.construct === 'escalations')
+        for (const line of changedLines(c.before, c.after)) out.push(`      ${line}`);
     }
   }
   return `${out.join('\n')}\n`;
@@ -70,7 +83,9 @@ export function renderDiffJson(diff: PolicyDiff): string {
   return `${JSON.stringify({ ...diff, semanticChanges: semanticChangeCount(diff) }, null, 2)}\n`;
 }
 
-const code = (s: string | null) => (s === null ? '_(none)_' : `\`${s.replaceAll('`', "'")}\``);
+/** A table cell in code: a `|` would end the cell even inside backticks, so it is escaped. */
+const code = (s: string | null) =>
+  s === null ? '_(none)_' : `\`${s.replaceAll('`', "'").replaceAll('|', '\\|')}\``;
 
 export function renderDiffMarkdown(diff: PolicyDiff): string {
   const out: string[] = [
@@ -120,10 +135,7 @@ export function renderDiffMarkdown(diff: PolicyDiff): string {
         }
       }
       if (c.affects) out.push('', `Affects: ${c.affects.join(', ')}.`);
-      out.push('', '```diff');
-      for (const line of (c.before ?? '').split('\n').filter(Boolean)) out.push(`- ${line}`);
-      for (const line of (c.after ?? '').split('\n').filter(Boolean)) out.push(`+ ${line}`);
-      out.push('```');
+      out.push('', '```diff', ...changedLines(c.before, c.after), '```');
     }
   }
   return `${out.join('\n')}\n`;
