@@ -170,6 +170,32 @@ function visibleCosts(costs: CostReader, view: PrivacyView): CostReader {
   };
 }
 
+/**
+ * Withholds (null) counts a lower role may not see in one column of a table whose total is
+ * shown elsewhere: rows left out, and counts under k. Then, while the withheld counts add up
+ * to fewer than k (the total minus the shown cells would reveal them), the smallest shown
+ * count is withheld too.
+ */
+export function withholdSmall(
+  values: readonly (number | null)[],
+  hiddenRow: readonly boolean[],
+  shown: (n: number) => boolean,
+): (number | null)[] {
+  const out = values.map((n, i) => (n === null || hiddenRow[i] || !shown(n) ? null : n));
+  const withheldSum = () =>
+    values.reduce<number>((sum, n, i) => (out[i] === null ? sum + (n ?? 0) : sum), 0);
+  if (withheldSum() === 0) return out;
+  while (!shown(withheldSum())) {
+    let smallest = -1;
+    out.forEach((n, i) => {
+      if (n !== null && n > 0 && (smallest < 0 || n < (out[smallest] as number))) smallest = i;
+    });
+    if (smallest < 0) break;
+    out[smallest] = null;
+  }
+  return out;
+}
+
 /** The report as a lower role may see it: aggregates that pass the active suppression. */
 export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactReport {
   const shown = (n: number) => countShown(view, n);
@@ -178,21 +204,36 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
     Object.fromEntries(Object.entries(counts).filter(([, n]) => shown(n)));
   const consequenceShown = (c: ImpactReport['consequences'][number]) =>
     [c.before, c.after, c.newly, c.noLonger].every(shown);
-  // a group smaller than k is left out; within a group, counts under k are withheld (null)
-  const cell = (n: number | null) => (n === null || shown(n) ? n : null);
-  const cells = <K extends string>(counts: Record<K, number | null>) =>
-    Object.fromEntries(
-      Object.entries(counts).map(([k, n]) => [k, cell(n as number | null)]),
-    ) as Record<K, number | null>;
-  const groups = (list: GroupImpact[]) =>
-    list
-      .filter((g) => shown(g.people))
-      .map((g) => ({
+  // a team or role smaller than k is left out; within the others, counts under k are
+  // withheld, with enough others beside them that no total minus the shown parts is under k
+  const groups = (list: GroupImpact[]): GroupImpact[] => {
+    const hiddenRow = list.map((g) => !shown(g.people));
+    const column = (values: (number | null)[]) => withholdSmall(values, hiddenRow, shown);
+    const tierChanges = column(list.map((g) => g.tierChanges));
+    const kinds = Object.keys(list[0]?.newly ?? {}) as (keyof GroupImpact['newly'])[];
+    const newly = new Map(kinds.map((c) => [c, column(list.map((g) => g.newly[c]))]));
+    const noLonger = new Map(kinds.map((c) => [c, column(list.map((g) => g.noLonger[c]))]));
+    return list
+      .map((g, i) => ({
         ...g,
-        tierChanges: cell(g.tierChanges),
-        newly: cells(g.newly),
-        noLonger: cells(g.noLonger),
-      }));
+        tierChanges: tierChanges[i],
+        newly: Object.fromEntries(kinds.map((c) => [c, newly.get(c)?.[i] ?? null])),
+        noLonger: Object.fromEntries(kinds.map((c) => [c, noLonger.get(c)?.[i] ?? null])),
+      }))
+      .filter((_, i) => !hiddenRow[i]) as GroupImpact[];
+  };
+  const bins = report.quotaDistribution.bins;
+  const none = bins.map(() => false);
+  const binsBefore = withholdSmall(
+    bins.map((b) => b.before),
+    none,
+    shown,
+  );
+  const binsAfter = withholdSmall(
+    bins.map((b) => b.after),
+    none,
+    shown,
+  );
   const withheld =
     report.tiers.transitions.length -
     transitions.length +
@@ -217,11 +258,7 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
     },
     quotaDistribution: {
       ...report.quotaDistribution,
-      bins: report.quotaDistribution.bins.map((b) => ({
-        ...b,
-        before: cell(b.before),
-        after: cell(b.after),
-      })),
+      bins: bins.map((b, i) => ({ ...b, before: binsBefore[i], after: binsAfter[i] })),
     },
     rules: report.rules.filter((r) => shown(r.before) && shown(r.after)),
     budgets: {
