@@ -1,8 +1,9 @@
-// Background work of one server instance: re-evaluating people touched by ingest, the
-// periodic escalation sweep (a singleton across instances, by lease) and webhook delivery.
+// Background work of one server instance: the budget pass (budget steps a fraction of a
+// second behind ingest), re-evaluating people touched by ingest, the periodic escalation sweep (a singleton across instances, by lease) and webhook delivery.
 // Each loop runs one round at a time; a failing round is logged and retried next tick.
 import type { Logger } from 'pino';
 import { activePolicyFor } from '../app/active-policy.ts';
+import { budgetHoldsFor } from '../app/budget-holds.ts';
 import { escalationEventsFor } from '../app/escalation-events.ts';
 import type { NotificationSettings } from '../app/notifications.ts';
 import { reevaluationFor } from '../app/reevaluation.ts';
@@ -13,6 +14,8 @@ import { deliverDue } from './webhooks.ts';
 
 export type WorkerOptions = {
   log: Logger;
+  /** how often ingest's cost deltas are folded into budget holds (default 250 ms) */
+  budgetEveryMs?: number;
   /** how often ingest-touched people are re-evaluated (default 1 s) */
   drainEveryMs?: number;
   /** how often the full sweep is attempted (default 5 min; ingest-driven changes do not wait for it) */
@@ -72,6 +75,12 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
     tick();
   };
 
+  const budgets = budgetHoldsFor(store);
+  // four times a second: logged only when a pass records a new step
+  loop('budgets', options.budgetEveryMs ?? 250, async () => {
+    const pass = await budgets.refresh();
+    return pass.created > 0 ? pass : {};
+  });
   loop(
     'reevaluate',
     options.drainEveryMs ?? 1_000,

@@ -141,11 +141,10 @@ export function visibleReader(reader: UsageReader, teams: readonly string[]): Us
   return {
     directory: (s) => reader.directory(narrow(s)),
     sumFacts: (windows, groupings, s) => reader.sumFacts(windows, groupings, narrow(s)),
-    teamBudgetCosts: (periods, ts, refresh) =>
+    teamBudgetCosts: (periods, ts) =>
       reader.teamBudgetCosts(
         periods,
         ts.filter((t) => visible.has(t)),
-        refresh,
       ),
     watermark: () => reader.watermark(),
     usage: (q) =>

@@ -1,21 +1,24 @@
 // Re-evaluation: after ingest (the people it touched), on a decision that changes a limit,
-// and in the periodic sweep (everyone, with org budgets and time-based rules). Each round
-// records the escalations it finds (idempotent by key), replaces the evaluated subjects'
-// holds (what checkQuota weighs besides the tier), and announces new escalations.
-import { type EscalationDraft, escalationsFrom, withExceptions } from '../engine/escalations.ts';
+// and in the periodic sweep (everyone, with time-based rules). Each round records the
+// escalations it finds (idempotent by key), replaces the evaluated subjects' rule holds
+// (what checkQuota weighs besides the tier and budgets), and announces new escalations.
+// Budget steps belong to the budget pass (budget-holds.ts), which each round asks to
+// re-weigh the same people, and the sweep everyone.
+import { isBudgetStep } from '../engine/budget-evaluation.ts';
+import { escalationsFrom, withExceptions } from '../engine/escalations.ts';
 import { evaluateOrg } from '../engine/evaluation.ts';
 import { holdsFrom } from '../engine/holds.ts';
 import { evaluatePeople } from '../engine/reevaluate.ts';
 import type { Store } from '../store/db.ts';
 import type { EscalationRow } from '../store/escalations.ts';
-import { recordEscalations, resolveEndedEscalations } from '../store/escalations.ts';
+import { resolveEndedEscalations } from '../store/escalations.ts';
 import { activeExtras, expireExceptions } from '../store/exceptions.ts';
 import { replaceHolds } from '../store/holds.ts';
 import { lastDirtySeq, markDirty, releaseLease, takeDirtyPeople, tryLease } from '../store/jobs.ts';
 import { usageReader } from '../store/usage-reader.ts';
 import { activePolicyFor } from './active-policy.ts';
-import { escalationEventsFor } from './escalation-events.ts';
-import { withRecipients } from './notifications.ts';
+import { budgetHoldsFor } from './budget-holds.ts';
+import { recordFound } from './escalation-records.ts';
 import { perStore } from './per-store.ts';
 
 export const SWEEP_JOB = 'escalation-sweep';
@@ -57,23 +60,9 @@ export const reevaluationFor = perStore(createReevaluation);
 export function createReevaluation(store: Store): Reevaluation {
   const policy = activePolicyFor(store);
   const reader = usageReader(store);
-  const events = escalationEventsFor(store);
+  const budgets = budgetHoldsFor(store);
   const holder = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   let sweptHash: string | null = null;
-
-  async function record(
-    drafts: readonly EscalationDraft[],
-    directory: Parameters<typeof withRecipients>[1],
-    now: Date,
-  ): Promise<EscalationRow[]> {
-    const full = withRecipients(drafts, directory);
-    const created: EscalationRow[] = [];
-    for (let i = 0; i < full.length; i += 1000) {
-      created.push(...(await recordEscalations(store, full.slice(i, i + 1000), now)));
-    }
-    await events.announce(created);
-    return created;
-  }
 
   const service: Reevaluation = {
     async reevaluatePeople(people) {
@@ -86,16 +75,17 @@ export function createReevaluation(store: Store): Reevaluation {
         teams: directory.teams.map((t) => t.id),
       });
       const drafts = withExceptions(
-        // org budgets belong to the sweep: a batch sees only its own slice of the org
-        escalationsFrom(result).filter((d) => d.subject.kind !== 'org'),
+        escalationsFrom(result).filter((d) => !isBudgetStep(d)),
         extra,
       );
-      const created = await record(drafts, directory, now);
+      const created = await recordFound(store, drafts, directory, now);
       await replaceHolds(
         store,
+        'rule',
         result.subjects.map((s) => ({ kind: s.kind, id: s.id })),
         holdsFrom(drafts),
       );
+      await budgets.refresh({ people });
       return created;
     },
 
@@ -143,17 +133,21 @@ export function createReevaluation(store: Store): Reevaluation {
         report.resolvedEscalations = await resolveEndedEscalations(store, now);
         const active = await policy.current();
         if (!active) {
-          await replaceHolds(store, 'all', []);
+          await replaceHolds(store, 'rule', 'all', []);
+          await budgets.refreshAll();
           return { ...report, reason: 'no active policy' };
         }
         sweptHash = active.hash;
         const evaluation = await evaluateOrg(reader, active.ruleSet, now);
         report.evaluated = evaluation.result.subjects.length;
         const extra = await activeExtras(store, now);
-        const drafts = withExceptions(escalationsFrom(evaluation.result), extra);
-        const created = await record(drafts, evaluation.directory, now);
-        await replaceHolds(store, 'all', holdsFrom(drafts));
-        report.created = created.length;
+        const drafts = withExceptions(
+          escalationsFrom(evaluation.result).filter((d) => !isBudgetStep(d)),
+          extra,
+        );
+        const created = await recordFound(store, drafts, evaluation.directory, now);
+        await replaceHolds(store, 'rule', 'all', holdsFrom(drafts));
+        report.created = created.length + (await budgets.refreshAll()).created;
         return report;
       } finally {
         if (!options.force) await releaseLease(store, SWEEP_JOB, me, report);

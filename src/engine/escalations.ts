@@ -78,6 +78,7 @@ function budgetFacts(b: BudgetState, s: TriggeredStep) {
     percent: b.percent,
     forecast: b.forecast,
     budget: b.key,
+    environment: b.environment,
   };
 }
 

@@ -148,7 +148,7 @@ export function teamAttributes(t: DirectoryTeam): Record<string, unknown> {
 }
 
 /** Facts for one subject: every required fact in every required window, 0 where no rows. */
-function factsFor(req: Requirements, sums: FactSums | undefined, id: string): FactsByWindow {
+export function factsFor(req: Requirements, sums: FactSums | undefined, id: string): FactsByWindow {
   const out: FactsByWindow = {};
   for (const [window, names] of req) {
     const found = sums?.get(window)?.get(id);

@@ -47,13 +47,14 @@ export function holdsFrom(drafts: readonly EscalationDraft[]): Hold[] {
     if (d.source === 'ladder' && d.ladder === 'quota') continue; // weighed live
     const budget = d.source === 'ladder';
     const name = budget ? (d.of ?? '') : (d.rule ?? '');
-    const facts = d.facts as { observedPercent?: number };
+    const facts = d.facts as { observedPercent?: number; environment?: string | null };
     out.push({
       subject: d.subject,
       key: d.key,
       source: budget ? 'budget' : 'rule',
       name,
-      environment: budget ? environmentOfBudgetKey(name) : null,
+      // from the budget itself: a key such as "person ana@acme.test" holds an @ of its own
+      environment: budget ? (facts.environment ?? null) : null,
       threshold: d.threshold,
       observed: budget ? (facts.observedPercent ?? null) : null,
       action: d.action,
@@ -62,12 +63,6 @@ export function holdsFrom(drafts: readonly EscalationDraft[]): Hold[] {
     });
   }
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-}
-
-/** "each team@sandbox" → "sandbox" (the IR's budget keys carry their environment scope). */
-export function environmentOfBudgetKey(key: string): string | null {
-  const at = key.lastIndexOf('@');
-  return at < 0 ? null : key.slice(at + 1);
 }
 
 /** The holds that bear on one person: their own, their team's and the organisation's. */

@@ -80,13 +80,9 @@ export interface UsageReader {
   ): Promise<GroupedFactSums>;
   /**
    * Cost per team (by members' current team) for each budget period, from per-person period
-   * totals kept by the store: `refresh` are people whose usage changed, re-summed first.
+   * totals the store keeps current with ingest.
    */
-  teamBudgetCosts(
-    periods: readonly BudgetPeriod[],
-    teams: readonly string[],
-    refresh: readonly string[],
-  ): Promise<FactSums>;
+  teamBudgetCosts(periods: readonly BudgetPeriod[], teams: readonly string[]): Promise<FactSums>;
   /**
    * A value that changes whenever anything the engine reads changes (usage, outcomes,
    * compliance, the directory). Equal watermarks mean equal data: caches key on it.

@@ -1,16 +1,14 @@
 // Evaluating a batch of people (those ingest just touched) with their teams, for
 // escalations only (leaderboards are not re-ranked here): the people's own windows from
 // their rollups, and team budget periods from per-person period totals (see
-// UsageReader.teamBudgetCosts), which the store re-sums for exactly these people first.
-// Org budgets are left to the full sweep.
+// UsageReader.teamBudgetCosts). Budget steps themselves belong to the budget pass
+// (src/app/budget-holds.ts), which follows ingest more closely.
 import type { RuleSet } from '../policy/compile/ruleset.ts';
 import { evaluate } from '../policy/evaluate/index.ts';
 import type { EvaluateResult } from '../policy/evaluate/types.ts';
-import type { Period } from '../policy/ir.ts';
-import { periodBounds } from '../policy/windows.ts';
+import { budgetPeriods } from './budget-evaluation.ts';
 import { escalationNeeds, factWindows, needsOf, subjectsOf, unknownPerson } from './facts.ts';
-import type { BudgetPeriod, Directory, FactSums, UsageReader } from './ports.ts';
-import { localDate } from './usage.ts';
+import type { Directory, FactSums, UsageReader } from './ports.ts';
 
 export async function evaluatePeople(
   reader: UsageReader,
@@ -33,7 +31,6 @@ export async function evaluatePeople(
     ? await reader.teamBudgetCosts(
         periods,
         found.teams.map((t) => t.id),
-        ids,
       )
     : undefined;
   // facts the policy reads but escalations do not (board windows) are 0 here
@@ -45,18 +42,4 @@ export async function evaluatePeople(
     result: evaluate(rs, { now, subjects }),
     directory: { people, teams: found.teams },
   };
-}
-
-/** The current period of each team budget window key ("month", "month@sandbox"). */
-function budgetPeriods(keys: readonly string[], now: Date, timeZone: string): BudgetPeriod[] {
-  return keys.map((key) => {
-    const [base, environment = null] = key.split('@');
-    const bounds = periodBounds(base as Period, now, timeZone);
-    return {
-      key,
-      environment,
-      from: localDate(bounds.start, timeZone),
-      until: localDate(bounds.end, timeZone),
-    };
-  });
 }

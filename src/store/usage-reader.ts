@@ -17,8 +17,8 @@ import type {
 import type { UsageDimension, UsageQuery, UsageRow } from '../engine/usage.ts';
 import { UNCLASSIFIED } from '../engine/usage.ts';
 import { decimalToPico, picoToDecimal } from '../policy/price.ts';
+import { teamBudgetCosts } from './budget-spend.ts';
 import type { Store } from './db.ts';
-import { teamBudgetCosts } from './team-costs.ts';
 
 /** SQL for each fact over a row of daily_rollups (or the raw-event union below). */
 const FACT_SQL: Record<string, string> = {
@@ -412,8 +412,8 @@ export function usageReader(store: Store): UsageReader {
       return out;
     },
 
-    teamBudgetCosts(periods, teams, refresh) {
-      return teamBudgetCosts(store, periods, teams, refresh);
+    teamBudgetCosts(periods, teams) {
+      return teamBudgetCosts(store, periods, teams);
     },
 
     async watermark() {

@@ -1,0 +1,58 @@
+// Budgets on their own, from spend per period (the budget pass: see src/app/budget-holds.ts).
+// Pure. The same evaluator as everywhere else weighs the budgets; the subjects carry only
+// their budget spend, so their other verdicts (quota, rules, boards) mean nothing here and
+// only budget steps are kept.
+import type { RuleSet } from '../policy/compile/ruleset.ts';
+import { evaluate } from '../policy/evaluate/index.ts';
+import type { Period } from '../policy/ir.ts';
+import { periodBounds } from '../policy/windows.ts';
+import { type EscalationDraft, escalationsFrom } from './escalations.ts';
+import { factsFor, needsOf, subjectsOf } from './facts.ts';
+import type { BudgetPeriod, Directory, FactSums } from './ports.ts';
+import { localDate } from './usage.ts';
+
+/** The current period of each budget window key ("month", "month@sandbox"). */
+export function budgetPeriods(
+  keys: readonly string[],
+  now: Date,
+  timeZone: string,
+): BudgetPeriod[] {
+  return keys.map((key) => {
+    const [base, environment = null] = key.split('@');
+    const bounds = periodBounds(base as Period, now, timeZone);
+    return {
+      key,
+      environment,
+      from: localDate(bounds.start, timeZone),
+      until: localDate(bounds.end, timeZone),
+    };
+  });
+}
+
+/** The current period of every budget the rule set declares, whatever its scope. */
+export function budgetPeriodsOf(rs: RuleSet, now: Date): BudgetPeriod[] {
+  const keys = new Set(
+    rs.ir.budgets.map((b) => (b.environment ? `${b.period}@${b.environment}` : b.period)),
+  );
+  return budgetPeriods([...keys].sort(), now, rs.ir.timezone);
+}
+
+export function isBudgetStep(d: EscalationDraft): boolean {
+  return d.source === 'ladder' && d.ladder === 'budget';
+}
+
+/** The budget steps crossed by these people, teams and (with org spend) the organisation. */
+export function budgetSteps(
+  rs: RuleSet,
+  now: Date,
+  directory: Directory,
+  spend: { person: FactSums; team: FactSums; org: FactSums | null },
+): EscalationDraft[] {
+  const needs = needsOf([rs]);
+  const input = {
+    now,
+    subjects: subjectsOf(needs, directory.people, directory.teams, spend),
+    org: spend.org ? { facts: factsFor(needs.org, spend.org, 'org') } : undefined,
+  };
+  return escalationsFrom(evaluate(rs, input)).filter(isBudgetStep);
+}

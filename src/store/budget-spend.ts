@@ -1,0 +1,193 @@
+// Budget spend per person and period (enforcement_person_costs), kept current by folding
+// the cost deltas that triggers on daily_rollups append with every change
+// (Migration20261206002000_cost_deltas). Team and org totals are then sums over one row per
+// person, and a fold's work grows with what ingest changed since the last fold, not with
+// the size of the organisation.
+//
+// Why this stays exact: a delta is appended in the transaction that changes the rollup, and
+// a fold deletes the deltas it applies in the transaction that applies them, so each is
+// applied once. A period is filled once from the rollups while holding a lock that no
+// delta-writing transaction can hold at the same time; the deltas pending at that moment
+// are folded (into the periods already filled) in the same transaction, and every later
+// delta is a change the fill did not see.
+import type { BudgetPeriod, FactSums } from '../engine/ports.ts';
+import type { Store } from './db.ts';
+import type { Queryable } from './sql-text.ts';
+
+type Client = Queryable;
+
+/** Budget holds are written by one pass at a time, each from totals read under the lock. */
+const BUDGET_HOLDS_LOCK = 7_101_202_612;
+
+/**
+ * Applies every pending cost delta to the filled periods it falls in, and returns the
+ * people whose rows changed (sorted). Safe to run concurrently: a delta is deleted by one
+ * fold only, and increments commute.
+ */
+export async function foldCostDeltas(db: Client): Promise<string[]> {
+  const rows = await db.query<{ person_id: string }>(
+    `with taken as (
+       delete from enforcement_cost_deltas returning person_id, day, environment, cost
+     ), applied as (
+       insert into enforcement_person_costs (window_key, period_from, person_id, cost)
+       select p.window_key, p.period_from, t.person_id, sum(t.cost)
+         from taken t join enforcement_cost_periods p
+           on t.day >= p.period_from and t.day < p.period_until
+          and (p.environment is null or p.environment = t.environment)
+        group by p.window_key, p.period_from, t.person_id
+        order by p.window_key, p.period_from, t.person_id
+       on conflict (window_key, period_from, person_id)
+       do update set cost = enforcement_person_costs.cost + excluded.cost
+       returning person_id
+     )
+     select distinct person_id from applied order by person_id`,
+  );
+  return rows.map((r) => r.person_id);
+}
+
+/** Fills each period that is not filled yet (once per period; see the header). */
+export async function fillBudgetPeriods(
+  store: Store,
+  periods: readonly BudgetPeriod[],
+): Promise<void> {
+  for (const period of periods) await ensureFilled(store, period);
+}
+
+async function ensureFilled(store: Store, period: BudgetPeriod): Promise<void> {
+  const isFilled = async (db: Client) =>
+    (
+      await db.query(
+        'select 1 from enforcement_cost_periods where window_key = $1 and period_from = $2::date',
+        [period.key, period.from],
+      )
+    ).length > 0;
+  if (await isFilled(store)) return;
+  await store.transaction(async (client) => {
+    const db: Client = { query: async (t, p) => (await client.query(t, p)).rows };
+    // no transaction that appends deltas can commit while the fill reads the rollups
+    await client.query('lock table enforcement_cost_deltas in share row exclusive mode');
+    if (await isFilled(db)) return;
+    await foldCostDeltas(db);
+    // one scan of the period's rollups: no JIT, and room for the hash aggregate
+    await client.query("set local jit = off; set local work_mem = '64MB'");
+    const params: unknown[] = [period.key, period.from, period.until];
+    let environment = '';
+    if (period.environment !== null) {
+      params.push(period.environment);
+      environment = 'and x.environment = $4';
+    }
+    await client.query(
+      `insert into enforcement_person_costs (window_key, period_from, person_id, cost)
+       select $1, $2::date, x.person_id, sum(x.cost) from daily_rollups x
+        where x.day >= $2::date and x.day < $3::date ${environment}
+        group by x.person_id order by x.person_id
+       on conflict do nothing`,
+      params,
+    );
+    await client.query(
+      `insert into enforcement_cost_periods (window_key, period_from, period_until, environment)
+       values ($1, $2::date, $3::date, $4) on conflict do nothing`,
+      [period.key, period.from, period.until, period.environment],
+    );
+    // earlier periods of this window are over
+    await client.query(
+      'delete from enforcement_person_costs where window_key = $1 and period_from < $2::date',
+      [period.key, period.from],
+    );
+    await client.query(
+      'delete from enforcement_cost_periods where window_key = $1 and period_from < $2::date',
+      [period.key, period.from],
+    );
+  });
+}
+
+/**
+ * Cost per team for each budget period, after folding the pending deltas. Teams with no
+ * cost in a period are absent.
+ */
+export async function teamBudgetCosts(
+  store: Store,
+  periods: readonly BudgetPeriod[],
+  teams: readonly string[],
+): Promise<FactSums> {
+  await fillBudgetPeriods(store, periods);
+  if (periods.length > 0) await foldCostDeltas(store);
+  const out: FactSums = new Map();
+  for (const period of periods) {
+    const rows = await store.query<{ team_id: string; cost: string }>(
+      `select p.team_id, sum(c.cost)::text as cost
+         from enforcement_person_costs c join people p on p.id = c.person_id
+        where c.window_key = $1 and c.period_from = $2::date and p.team_id = any($3::text[])
+        group by p.team_id`,
+      [period.key, period.from, teams],
+    );
+    out.set(period.key, new Map(rows.map((r) => [r.team_id, { cost: Number(r.cost) }])));
+  }
+  return out;
+}
+
+export type SpendScope = {
+  /** people whose own spend is wanted; 'all': everyone with spend */
+  people: readonly string[] | 'all';
+  /** teams whose members' spend is summed; 'all': every team */
+  teams: readonly string[] | 'all';
+  org: boolean;
+};
+
+export type BudgetSpend = { person: FactSums; team: FactSums; org: FactSums };
+
+/** Spend per person, team (members' current team) and org in each filled period. */
+export async function budgetSpend(
+  db: Client,
+  periods: readonly BudgetPeriod[],
+  scope: SpendScope,
+): Promise<BudgetSpend> {
+  const out: BudgetSpend = { person: new Map(), team: new Map(), org: new Map() };
+  for (const period of periods) {
+    const at = [period.key, period.from];
+    const people =
+      scope.people === 'all' || scope.people.length > 0
+        ? await db.query<{ id: string; cost: string }>(
+            `select person_id as id, cost::text as cost from enforcement_person_costs
+              where window_key = $1 and period_from = $2::date
+                ${scope.people === 'all' ? '' : 'and person_id = any($3::text[])'}`,
+            scope.people === 'all' ? at : [...at, scope.people],
+          )
+        : [];
+    const teams =
+      scope.teams === 'all' || scope.teams.length > 0
+        ? await db.query<{ id: string; cost: string }>(
+            `select p.team_id as id, sum(c.cost)::text as cost
+               from enforcement_person_costs c join people p on p.id = c.person_id
+              where c.window_key = $1 and c.period_from = $2::date and p.team_id is not null
+                ${scope.teams === 'all' ? '' : 'and p.team_id = any($3::text[])'}
+              group by p.team_id`,
+            scope.teams === 'all' ? at : [...at, scope.teams],
+          )
+        : [];
+    const org = scope.org
+      ? await db.query<{ id: string; cost: string }>(
+          `select 'org' as id, coalesce(sum(cost), 0)::text as cost from enforcement_person_costs
+            where window_key = $1 and period_from = $2::date`,
+          at,
+        )
+      : [];
+    const costs = (rows: { id: string; cost: string }[]) =>
+      new Map(rows.map((r) => [r.id, { cost: Number(r.cost) }]));
+    out.person.set(period.key, costs(people));
+    out.team.set(period.key, costs(teams));
+    out.org.set(period.key, costs(org));
+  }
+  return out;
+}
+
+/** Runs `work` in a transaction that holds the budget-holds lock (one writer at a time). */
+export async function withBudgetHoldsLock<T>(
+  store: Store,
+  work: (db: Client) => Promise<T>,
+): Promise<T> {
+  return store.transaction(async (client) => {
+    await client.query('select pg_advisory_xact_lock($1)', [BUDGET_HOLDS_LOCK]);
+    return work({ query: async (text, params) => (await client.query(text, params)).rows });
+  });
+}
