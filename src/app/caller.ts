@@ -1,5 +1,6 @@
 // Who is asking: every use case takes the caller as a plain input and decides from its role.
-import type { Audit } from './audit.ts';
+import type { Store } from '../store/db.ts';
+import { type Audit, auditFor } from './audit.ts';
 import type { Role } from './roles.ts';
 
 export type Caller = {
@@ -12,3 +13,17 @@ export type Caller = {
 
 /** What a use case needs of a request: who asks, and where its audit entries go. */
 export type Session = { caller: Caller; audit: Audit };
+
+/**
+ * Whoever runs `quotient` where the database is: an operator with admin rights (they hold
+ * the data dir or the database URL), recorded in the audit log as the key id `local`.
+ */
+export function localCaller(command: string): Caller {
+  return { keyId: 'local', name: `quotient ${command}`, role: 'admin', person: null };
+}
+
+/** A use case's session for a local command: the local operator, audited as such. */
+export function localSession(store: Pick<Store, 'query'>, command: string): Session {
+  const caller = localCaller(command);
+  return { caller, audit: auditFor(store, caller) };
+}

@@ -1,7 +1,7 @@
 // Quota decisions: checkQuota (GraphQL and POST /v1/quota/check), a person's quota, and the
 // bands shown on people and teams. Every one of them answers from decideRequest (via
 // checkQuotaWith) or the same band rule over exception-raised limits, so they cannot differ.
-import { bandFor } from '../engine/decision.ts';
+import { bandFor, type Constraint } from '../engine/decision.ts';
 import { evaluatePerson, evaluateTeams } from '../engine/evaluation.ts';
 import {
   type CheckQuotaRequest,
@@ -96,6 +96,24 @@ export type PersonQuota = {
 
 export const quotaFor = perStore(createQuotaService);
 
+/**
+ * A team's or the organisation's budget percent is a group figure: with a small team, or
+ * the org total beside the visible teams', it gives away someone else's spend. Below
+ * governance a shared budget's constraint says which step holds, not how far along it is.
+ */
+function withoutGroupFigures(caller: Caller, result: CheckQuotaResult): CheckQuotaResult {
+  if (seesNames(caller.role)) return result;
+  const hide = (c: Constraint): Constraint =>
+    c.kind === 'budget' && c.subject !== null && c.subject.kind !== 'person'
+      ? { ...c, percent: null }
+      : c;
+  return {
+    ...result,
+    binding: result.binding && hide(result.binding),
+    constraints: result.constraints.map(hide),
+  };
+}
+
 const WORST: Record<Band, number> = { green: 0, yellow: 1, red: 2 };
 
 function createQuotaService(store: Store): QuotaService {
@@ -150,8 +168,8 @@ function createQuotaService(store: Store): QuotaService {
   }
 
   const service: QuotaService = {
-    check(caller, args) {
-      return service.decide(quotaCheckRequest(caller, args));
+    async check(caller, args) {
+      return withoutGroupFigures(caller, await service.decide(quotaCheckRequest(caller, args)));
     },
 
     async decide(request) {

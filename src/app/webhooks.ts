@@ -32,12 +32,18 @@ export function webhooksFor(store: Store): Webhooks {
     async add({ audit }, audience, rawUrl, secretArg) {
       const problems: FieldProblem[] = [];
       if (!WEBHOOK_AUDIENCES.includes(audience))
-        problems.push({ field: 'audience', message: `use one of ${WEBHOOK_AUDIENCES.join(', ')}` });
+        problems.push({
+          field: 'audience',
+          message: `unknown audience "${audience}": use one of ${WEBHOOK_AUDIENCES.join(', ')}`,
+        });
       let url: URL | null = null;
       try {
         url = new URL(rawUrl);
         if (url.protocol !== 'http:' && url.protocol !== 'https:')
-          problems.push({ field: 'url', message: 'must be http or https' });
+          problems.push({
+            field: 'url',
+            message: `the URL must be http or https, not ${url.protocol}`,
+          });
       } catch {
         problems.push({ field: 'url', message: `not a URL: ${rawUrl}` });
       }

@@ -1,9 +1,10 @@
 // `quotient keys create|list|revoke`: API keys. A key is printed once at creation; only its
 // SHA-256 hash is stored, so a lost key is revoked and replaced, never recovered.
 import { type Command, Option } from 'commander';
-import { createApiKey, listApiKeys, revokeApiKey } from '../api/auth.ts';
 import { apiEntities } from '../api/entities.ts';
-import { writeAudit } from '../app/audit.ts';
+import { localSession } from '../app/caller.ts';
+import { NotFoundError } from '../app/errors.ts';
+import { keysFor } from '../app/keys.ts';
 import { ROLES } from '../app/roles.ts';
 import type { Store } from '../store/db.ts';
 import { formatOption, legacyJsonOption, wantsJson } from './output.ts';
@@ -37,23 +38,11 @@ export function registerKeysCommands(program: Command): void {
           json?: boolean;
         },
       ) => {
-        if (flags.role === 'member' && !flags.person) {
-          console.error('error: a member key is bound to one person: pass --person <id>');
-          process.exit(2);
-        }
-        if (!flags.name.trim()) {
-          console.error('error: --name must not be empty');
-          process.exit(2);
-        }
         await withApiStore(flags, async (store) => {
-          const created = await createApiKey(store.em(), flags);
-          await writeAudit(store, null, [
-            {
-              action: 'key.create',
-              subject: created.id,
-              detail: { role: created.role, name: created.name },
-            },
-          ]);
+          const { created } = await keysFor(store).create(
+            localSession(store, 'keys create'),
+            flags,
+          );
           if (wantsJson(flags)) {
             console.log(JSON.stringify(created));
             return;
@@ -79,7 +68,7 @@ export function registerKeysCommands(program: Command): void {
     .addOption(dataDirOption())
     .action(async (flags: StoreFlags & { format: string; json?: boolean }) => {
       await withApiStore(flags, async (store) => {
-        const rows = await listApiKeys(store.em());
+        const rows = await keysFor(store).list();
         const view = rows.map((k) => ({
           id: k.id,
           name: k.name,
@@ -125,13 +114,14 @@ export function registerKeysCommands(program: Command): void {
     .addOption(dataDirOption())
     .action(async (id: string, flags: StoreFlags) => {
       await withApiStore(flags, async (store) => {
-        const revoked = await revokeApiKey(store.em(), id);
-        if (!revoked) {
+        try {
+          await keysFor(store).revoke(localSession(store, 'keys revoke'), id);
+        } catch (error) {
+          if (!(error instanceof NotFoundError)) throw error;
           console.error(`error: no active key with id "${id}" (see \`quotient keys list\`)`);
           process.exitCode = 1;
           return;
         }
-        await writeAudit(store, null, [{ action: 'key.revoke', subject: id }]);
         console.log(`revoked ${id}`);
       });
     });

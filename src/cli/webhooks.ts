@@ -3,10 +3,9 @@
 // escalation queues one signed delivery per matching endpoint.
 import type { Command } from 'commander';
 import { apiEntities } from '../api/entities.ts';
-import { writeAudit } from '../app/audit.ts';
+import { localSession } from '../app/caller.ts';
+import { webhooksFor } from '../app/webhooks.ts';
 import { WEBHOOK_AUDIENCES } from '../engine/escalations.ts';
-import { newWebhookSecret } from '../notify/webhook.ts';
-import { addWebhook, listWebhooks, removeWebhook } from '../store/webhooks.ts';
 import { formatOption, legacyJsonOption, wantsJson } from './output.ts';
 import { dataDirOption, type StoreFlags, withStore as withStoreOf } from './store-options.ts';
 
@@ -38,28 +37,17 @@ export function registerWebhookCommands(program: Command): void {
         url: string,
         flags: StoreFlags & { secret?: string; format: string; json?: boolean },
       ) => {
-        if (!WEBHOOK_AUDIENCES.includes(audience))
-          usage(`unknown audience "${audience}": use one of ${WEBHOOK_AUDIENCES.join(', ')}`);
-        let parsed: URL;
-        try {
-          parsed = new URL(url);
-        } catch {
-          usage(`not a URL: ${url}`);
-        }
-        if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-          usage(`the URL must be http or https, not ${parsed.protocol}`);
-        if (flags.secret !== undefined && flags.secret.length < 8)
-          usage('--secret must be at least 8 characters');
-        const secret = flags.secret ?? newWebhookSecret();
         await withStore(flags, async (store) => {
-          const hook = await addWebhook(store, audience, parsed.toString(), secret);
-          await writeAudit(store, null, [
-            { action: 'webhook.add', subject: hook.id, detail: { audience, url: hook.url } },
-          ]);
+          const hook = await webhooksFor(store).add(
+            localSession(store, 'webhooks add'),
+            audience,
+            url,
+            flags.secret ?? null,
+          );
           if (wantsJson(flags)) console.log(JSON.stringify(hook));
           else {
             console.log(`webhook ${hook.id}: ${audience} → ${hook.url}`);
-            if (!flags.secret) console.log(`secret (shown once): ${secret}`);
+            if (!flags.secret) console.log(`secret (shown once): ${hook.secret}`);
             console.log(
               'deliveries are signed in the Standard Webhooks format (webhook-id, webhook-timestamp, webhook-signature): verify with the standardwebhooks package and this secret',
             );
@@ -76,7 +64,7 @@ export function registerWebhookCommands(program: Command): void {
     .addOption(dataDirOption())
     .action(async (flags: StoreFlags & { format: string; json?: boolean }) => {
       await withStore(flags, async (store) => {
-        const rows = (await listWebhooks(store)).map(({ secret: _s, ...rest }) => rest);
+        const rows = await webhooksFor(store).list();
         if (wantsJson(flags)) return console.log(JSON.stringify(rows, null, 2));
         if (rows.length === 0)
           return console.log('no webhooks: add one with `quotient webhooks add <audience> <url>`');
@@ -93,13 +81,15 @@ export function registerWebhookCommands(program: Command): void {
     .addOption(dataDirOption())
     .action(async (idOrUrl: string, flags: StoreFlags) => {
       await withStore(flags, async (store) => {
-        const removed = await removeWebhook(store, idOrUrl);
+        const removed = await webhooksFor(store).remove(
+          localSession(store, 'webhooks remove'),
+          idOrUrl,
+        );
         if (removed === 0) {
           console.error(`error: no webhook with id or URL ${idOrUrl}`);
           process.exitCode = 1;
           return;
         }
-        await writeAudit(store, null, [{ action: 'webhook.remove', subject: idOrUrl }]);
         console.log(`removed ${removed} webhook${removed === 1 ? '' : 's'}`);
       });
     });
@@ -158,9 +148,11 @@ export function registerWebhookCommands(program: Command): void {
       await withStore(flags, async (store) => {
         const { redriveFailed } = await import('../store/notifications.ts');
         const result = await redriveFailed(store, new Date(), ids.length > 0 ? ids : null);
-        await writeAudit(store, null, [
-          { action: 'notifications.redrive', subject: ids.join(',') || 'all', detail: result },
-        ]);
+        await localSession(store, 'webhooks redrive').audit.record({
+          action: 'notifications.redrive',
+          subject: ids.join(',') || 'all',
+          detail: result,
+        });
         console.log(
           `queued again: ${result.webhooks} webhook deliver${result.webhooks === 1 ? 'y' : 'ies'}, ${result.notifications} notification${result.notifications === 1 ? '' : 's'}`,
         );

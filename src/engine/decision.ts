@@ -263,9 +263,12 @@ function holdConstraint(h: HoldState): Constraint {
       : h.subject.kind === 'team'
         ? `team ${h.subject.id}`
         : 'your own';
+  // a shared budget's percent is a team's or the organisation's spend: it stays in
+  // `percent`, which the use case shows only to roles that may see group figures
+  const level = h.subject.kind === 'person' ? `at ${pct(h.observed ?? 0)}` : 'past a step';
   const what =
     h.source === 'budget'
-      ? `budget "${h.name}" (${whose}) at ${pct(h.observed ?? 0)}: the ${h.threshold}% step says ${describeAction({ threshold: h.threshold ?? 0, action: h.action } as IrStep)}`
+      ? `budget "${h.name}" (${whose}) ${level}: the ${h.threshold}% step says ${describeAction({ threshold: h.threshold ?? 0, action: h.action } as IrStep)}`
       : `rule "${h.name}" fired for ${h.subject.kind === 'person' ? 'you' : whose}: ${describeAction({ threshold: 0, action: h.action } as IrStep)}`;
   return {
     kind: h.source,

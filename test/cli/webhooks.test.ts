@@ -74,7 +74,7 @@ describe('quotient webhooks', () => {
       expect(url.stderr).toContain('the URL must be http or https, not ftp:');
       expect(quotient('add', 'finance', 'not a url').stderr).toContain('not a URL: not a url');
       expect(quotient('add', 'finance', 'http://x.test/', '--secret', 'short').stderr).toContain(
-        '--secret must be at least 8 characters',
+        'secret: must be at least 8 characters',
       );
     },
     SLOW,

@@ -59,7 +59,7 @@ export type introspection_types = {
     'MutationActivatePolicyResult': { kind: 'UNION'; name: 'MutationActivatePolicyResult'; fields: {}; possibleTypes: 'MutationActivatePolicySuccess' | 'NotFound'; };
     'MutationActivatePolicySuccess': { kind: 'OBJECT'; name: 'MutationActivatePolicySuccess'; fields: { 'data': { name: 'data'; type: { kind: 'NON_NULL'; name: never; ofType: { kind: 'OBJECT'; name: 'PolicyVersion'; ofType: null; }; } }; }; };
     'MutationAddWebhookResult': { kind: 'UNION'; name: 'MutationAddWebhookResult'; fields: {}; possibleTypes: 'InvalidRequest' | 'Webhook'; };
-    'MutationCreateApiKeyResult': { kind: 'UNION'; name: 'MutationCreateApiKeyResult'; fields: {}; possibleTypes: 'InvalidArgument' | 'MutationCreateApiKeySuccess'; };
+    'MutationCreateApiKeyResult': { kind: 'UNION'; name: 'MutationCreateApiKeyResult'; fields: {}; possibleTypes: 'InvalidRequest' | 'MutationCreateApiKeySuccess'; };
     'MutationCreateApiKeySuccess': { kind: 'OBJECT'; name: 'MutationCreateApiKeySuccess'; fields: { 'data': { name: 'data'; type: { kind: 'NON_NULL'; name: never; ofType: { kind: 'OBJECT'; name: 'CreatedApiKey'; ofType: null; }; } }; }; };
     'MutationDecideEscalationResult': { kind: 'UNION'; name: 'MutationDecideEscalationResult'; fields: {}; possibleTypes: 'Conflict' | 'Escalation' | 'Forbidden' | 'NotFound'; };
     'MutationDecideExceptionResult': { kind: 'UNION'; name: 'MutationDecideExceptionResult'; fields: {}; possibleTypes: 'Conflict' | 'Forbidden' | 'NotFound' | 'QuotaException'; };

@@ -1,10 +1,11 @@
-// API keys over GraphQL, for admins: list, create (the key is returned once), revoke. The
-// CLI (`quotient keys`) does the same against the database directly.
+// API keys over GraphQL, for admins: list, create (the key is returned once), revoke, through
+// the same use case as `quotient keys` (src/app/keys.ts).
 import { resolveArrayConnection } from '@pothos/plugin-relay';
-import { InvalidArgumentError, NotFoundError } from '../../app/errors.ts';
+import { InvalidRequestError, NotFoundError } from '../../app/errors.ts';
+import { type ApiKey, keysFor } from '../../app/keys.ts';
 import { ROLES } from '../../app/roles.ts';
-import { type ApiKey, createApiKey, listApiKeys, revokeApiKey } from '../auth.ts';
 import { builder } from '../builder.ts';
+import { sessionOf } from '../context.ts';
 import { DateTimeResolver } from './scalars.ts';
 
 const RoleEnum = builder.enumType('Role', { values: ROLES });
@@ -46,7 +47,7 @@ builder.queryField('apiKeys', (t) =>
     authScopes: { admin: true },
     description: 'All API keys, oldest first.',
     resolve: async (_root, args, ctx) =>
-      resolveArrayConnection({ args }, await listApiKeys(ctx.em)),
+      resolveArrayConnection({ args }, await keysFor(ctx.store, ctx.em).list()),
   }),
 );
 
@@ -60,23 +61,9 @@ builder.mutationFields((t) => ({
       name: t.arg.string({ required: true }),
       person: t.arg.string({ required: false }),
     },
-    errors: { types: [InvalidArgumentError] },
+    errors: { types: [InvalidRequestError] },
     resolve: async (_root, args, ctx) => {
-      if (args.role === 'member' && !args.person) {
-        throw new InvalidArgumentError(
-          'person',
-          'a member key is bound to one person: pass `person`',
-        );
-      }
-      if (!args.name.trim())
-        throw new InvalidArgumentError('name', 'a key needs a non-empty `name`');
-      const created = await createApiKey(ctx.em, args);
-      await ctx.audit.record({
-        action: 'key.create',
-        subject: created.id,
-        detail: { role: created.role, name: created.name },
-      });
-      const apiKey = (await listApiKeys(ctx.em)).find((k) => k.id === created.id)!;
+      const { created, apiKey } = await keysFor(ctx.store, ctx.em).create(sessionOf(ctx), args);
       return { key: created.key, apiKey };
     },
   }),
@@ -86,11 +73,6 @@ builder.mutationFields((t) => ({
     description: 'Revoke a key; every server instance stops accepting it at once.',
     args: { id: t.arg.string({ required: true }) },
     errors: { types: [NotFoundError] },
-    resolve: async (_root, args, ctx) => {
-      if (!(await revokeApiKey(ctx.em, args.id)))
-        throw new NotFoundError('active API key', args.id);
-      await ctx.audit.record({ action: 'key.revoke', subject: args.id });
-      return (await listApiKeys(ctx.em)).find((k) => k.id === args.id)!;
-    },
+    resolve: (_root, args, ctx) => keysFor(ctx.store, ctx.em).revoke(sessionOf(ctx), args.id),
   }),
 }));
