@@ -42,6 +42,11 @@ export type PolicyReview = {
     to: PolicySideRequest,
     window: string,
   ): Promise<ImpactReport>;
+  /**
+   * The replay of two loaded sides as this caller may see it (the command line loads files
+   * and stored versions itself); whether the caller may replay text is the caller's check.
+   */
+  replay(session: Session, a: LoadedSide, b: LoadedSide, window: string): Promise<ImpactReport>;
 };
 
 export const policyReviewFor = perStore(createPolicyReview);
@@ -88,43 +93,52 @@ function createPolicyReview(store: Store): PolicyReview {
     },
 
     async impact(session, from, to, window) {
-      const { audit } = session;
       const view = await privacy.view(session);
       if (!view.named && (from.source != null || to.source != null))
         throw new ForbiddenError(
           'replaying policy text over real usage needs a governance key: below governance, compare published versions',
         );
-      const a = await loadSide(from, 'from');
-      const b = await loadSide(to, 'to');
-      const reader = usageReader(store);
-      const costs = storeCostReader(store);
-      let report: ImpactReport;
-      try {
-        report = await impactReplay({
-          reader: view.named ? reader : visibleReader(reader, view.visibleTeams ?? []),
-          costs: view.named ? costs : visibleCosts(costs, view),
-          from: { ir: a.ir, label: a.label },
-          to: { ir: b.ir, label: b.label },
-          window,
-          now: policy.now(),
-          identity: (id) => view.identity(id, 'impact'),
-        });
-      } catch (error) {
-        if (error instanceof WindowError) throw new InvalidWindowError(window, error.message);
-        throw error;
-      }
-      if (view.named) {
-        if (report.hasData)
-          await audit.record({
-            action: 'policy.impact',
-            subject: `window ${report.window.label}`,
-            detail: { from: a.label, to: b.label, named: true },
-          });
-        return report;
-      }
-      return aggregatesOnly(report, view);
+      return replay(session, await loadSide(from, 'from'), await loadSide(to, 'to'), window);
     },
+    replay,
   };
+
+  async function replay(
+    session: Session,
+    a: LoadedSide,
+    b: LoadedSide,
+    window: string,
+  ): Promise<ImpactReport> {
+    const { audit } = session;
+    const view = await privacy.view(session);
+    const reader = usageReader(store);
+    const costs = storeCostReader(store);
+    let report: ImpactReport;
+    try {
+      report = await impactReplay({
+        reader: view.named ? reader : visibleReader(reader, view.visibleTeams ?? []),
+        costs: view.named ? costs : visibleCosts(costs, view),
+        from: { ir: a.ir, label: a.label },
+        to: { ir: b.ir, label: b.label },
+        window,
+        now: policy.now(),
+        identity: (id) => view.identity(id, 'impact'),
+      });
+    } catch (error) {
+      if (error instanceof WindowError) throw new InvalidWindowError(window, error.message);
+      throw error;
+    }
+    if (view.named) {
+      if (report.hasData)
+        await audit.record({
+          action: 'policy.impact',
+          subject: `window ${report.window.label}`,
+          detail: { from: a.label, to: b.label, named: true },
+        });
+      return report;
+    }
+    return aggregatesOnly(report, view);
+  }
 }
 
 /** A reader over the people of visible teams only: hidden people are in no figure. */

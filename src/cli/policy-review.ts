@@ -7,9 +7,8 @@ import { existsSync, statSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { apiEntities } from '../api/entities.ts';
 import { auditFor } from '../app/audit.ts';
-import { aggregatesOnly, visibleReader } from '../app/policy-review.ts';
-import { privacyFor } from '../app/privacy.ts';
-import { type ImpactReport, impactReplay, WindowError } from '../engine/impact.ts';
+import { InvalidWindowError } from '../app/errors.ts';
+import { policyReviewFor } from '../app/policy-review.ts';
 import { IMPACT_FORMATS, type ImpactFormat, renderImpact } from '../engine/impact-render.ts';
 import { analyzePolicy } from '../policy/analyze.ts';
 import { hasErrors, sortDiagnostics } from '../policy/diagnostics.ts';
@@ -22,7 +21,6 @@ import {
 } from '../policy/diff.ts';
 import { parsePolicy } from '../policy/parse.ts';
 import { openStore, type Store } from '../store/db.ts';
-import { storeCostReader } from '../store/impact-costs.ts';
 import {
   activatePolicy,
   findPolicyVersion,
@@ -30,7 +28,6 @@ import {
   publishPolicySource,
   UnknownVersionError,
 } from '../store/policies.ts';
-import { usageReader } from '../store/usage-reader.ts';
 import { displayName, formatOption, legacyJsonOption, readInput, wantsJson } from './output.ts';
 import { renderDiagnostic } from './policy-check.ts';
 import { dataDirOption, type StoreFlags, withStore } from './store-options.ts';
@@ -247,27 +244,24 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
         const a = await loadSide(oldRef, store.get);
         const b = await loadSide(newRef, store.get);
         const s = await store.get();
-        const named = flags.asRole === 'governance';
-        // the same privacy as the API's policyImpact for the role asked (src/app/privacy.ts)
+        // the API's policyImpact for the role asked (src/app/policy-review.ts): a governance
+        // replay names people and is audited, as the local operator; a viewer's is aggregates
         const caller = {
           keyId: 'local',
           name: 'quotient policy impact',
-          role: named ? ('governance' as const) : ('viewer' as const),
+          role: flags.asRole === 'governance' ? ('governance' as const) : ('viewer' as const),
           person: null,
         };
-        const view = await privacyFor(s).view({ caller, audit: auditFor(s, caller) });
-        const replayed: ImpactReport = await impactReplay({
-          reader: named ? usageReader(s) : visibleReader(usageReader(s), view.visibleTeams ?? []),
-          costs: storeCostReader(s),
-          from: { ir: a.ir, label: a.label },
-          to: { ir: b.ir, label: b.label },
-          window: flags.window,
-          identity: (id) => view.identity(id, 'impact'),
-        });
-        const report = named ? replayed : aggregatesOnly(replayed, view);
+        const report = await policyReviewFor(s).replay(
+          { caller, audit: auditFor(s, caller) },
+          a,
+          b,
+          flags.window,
+        );
         process.stdout.write(renderImpact(report, flags.format));
       } catch (error) {
-        if (error instanceof SideError || error instanceof WindowError) return fail(error.message);
+        if (error instanceof SideError || error instanceof InvalidWindowError)
+          return fail(error.message);
         throw error;
       } finally {
         await store.close();

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestBatch } from '../../src/store/loader.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -146,5 +147,58 @@ describe('quotient policy impact', () => {
     const usage = quotient('impact', 'v1', 'v2');
     expect(usage.code).toBe(2);
     expect(usage.err).toContain("required option '--window <period>'");
+  }, 240_000);
+
+  it('audits a governance replay as the local operator; a viewer replay names nobody', async () => {
+    const store = await db.open();
+    try {
+      const rows = [
+        { type: 'team', team: 'platform' },
+        { type: 'person', person: 'ana@halcyon.test', team: 'platform' },
+        {
+          type: 'usage',
+          id: 'cli-impact-1',
+          ts: '2026-10-14T10:00:00Z',
+          person: 'ana@halcyon.test',
+          model: 'claude-sonnet-4-5',
+          input_tokens: 1_000,
+          output_tokens: 100,
+        },
+      ];
+      const loaded = await ingestBatch(
+        store,
+        rows.map((data, line) => ({ line, data })),
+      );
+      expect(loaded.totals.rejected).toBe(0);
+    } finally {
+      await store.close();
+    }
+    const viewer = quotient('impact', Q3, Q4, '--window', '2026-10', '--format', 'json');
+    expect(viewer.code).toBe(0);
+    expect(viewer.out).not.toContain('ana@halcyon.test');
+    const governance = quotient(
+      'impact',
+      Q3,
+      Q4,
+      '--window',
+      '2026-10',
+      '--as-role',
+      'governance',
+      '--format',
+      'json',
+    );
+    expect(governance.code).toBe(0);
+    expect(JSON.parse(governance.out).identities).toBe('named');
+    const after = await db.open();
+    try {
+      const audit = await after.query<Record<string, unknown>>(
+        "select actor, role, action, subject from audit_log where action = 'policy.impact'",
+      );
+      expect(audit).toEqual([
+        { actor: 'local', role: 'governance', action: 'policy.impact', subject: 'window 2026-10' },
+      ]);
+    } finally {
+      await after.close();
+    }
   }, 240_000);
 });
