@@ -58,7 +58,8 @@ const IMPACT = `query($from: PolicySideInput!, $to: PolicySideInput!, $w: String
   policyImpact(from: $from, to: $to, window: $w) {
     __typename
     ... on QueryPolicyImpactSuccess { data { hasData message identities tierChanges tierTransitions { from to count }
-      tierMoves { person { id masked } from to } cost markdown } }
+      tierMoves { person { id masked } from to } cost markdown html groups
+      consequences { action before after newly noLonger } } }
     ... on InvalidWindow { code message window }
     ... on NotFound { code }
     ... on Forbidden { code }
@@ -134,6 +135,15 @@ describe('policy review over GraphQL', () => {
     expect(g.tierMoves).toEqual([
       { person: { id: 'di@acme.test', masked: false }, from: 'big', to: 'small' },
     ]);
+    expect((g.consequences as { action: string }[]).map((c) => c.action)).toEqual([
+      'block',
+      'require_approval',
+      'require_justification',
+      'notify',
+    ]);
+    expect(String(g.html)).toMatch(/^<!doctype html>/);
+    expect(String(g.markdown)).toContain('## By team and role');
+    expect(v.groups).toEqual({ byTeam: [], byRole: [] });
     const audit = await api.store.query<{ action: string }>(
       "select action from audit_log where action = 'policy.impact'",
     );

@@ -12,6 +12,7 @@ import { type DiffResult, policyReviewFor } from '../../app/policy-review.ts';
 import type {
   BoardImpact,
   BudgetFlip,
+  ConsequenceDelta,
   Identity,
   ImpactReport,
   RankMove,
@@ -19,6 +20,7 @@ import type {
   StepDelta,
   TierMove,
 } from '../../engine/impact.ts';
+import { renderImpactHtml } from '../../engine/impact-html.ts';
 import { renderImpactMarkdown } from '../../engine/impact-render.ts';
 import {
   type Change,
@@ -169,6 +171,24 @@ const RuleDeltaRef = builder.objectRef<RuleDelta>('ImpactRuleDelta').implement({
   }),
 });
 
+const ConsequenceRef = builder.objectRef<ConsequenceDelta>('ImpactConsequence').implement({
+  description:
+    'People on whom an action falls (through an escalation step or a rule) under each version.',
+  fields: (t) => ({
+    action: t.exposeString('action', {
+      description: 'block, require_approval, require_justification or notify',
+    }),
+    before: t.exposeInt('before'),
+    after: t.exposeInt('after'),
+    newly: t.exposeInt('newly', {
+      description: 'People on whom it falls under the new version only.',
+    }),
+    noLonger: t.exposeInt('noLonger', {
+      description: 'People on whom it falls under the old version only.',
+    }),
+  }),
+});
+
 const BandRef = builder.objectRef<{ band: string; percent: number }>('ImpactBand').implement({
   fields: (t) => ({ band: t.exposeString('band'), percent: t.exposeFloat('percent') }),
 });
@@ -250,6 +270,19 @@ const ImpactRef = builder.objectRef<ImpactShape>('PolicyImpact').implement({
     tierTransitions: t.field({ type: [TierTransitionRef], resolve: (r) => r.tiers.transitions }),
     tierMoves: t.field({ type: [TierMoveRef], resolve: (r) => r.tiers.people }),
     escalations: t.field({ type: [StepDeltaRef], resolve: (r) => r.escalations }),
+    consequences: t.field({ type: [ConsequenceRef], resolve: (r) => r.consequences }),
+    groups: t.field({
+      type: JSONResolver,
+      description:
+        '{ byTeam, byRole }: per group its people, tier changes, and the people each action newly (or no longer) falls on; below governance small groups are left out and small counts are null.',
+      resolve: (r) => r.groups,
+    }),
+    quotaDistribution: t.field({
+      type: JSONResolver,
+      description:
+        '{ bins: [{ from, to, before, after }], thresholds }: people by percent of quota used, with the quota steps.',
+      resolve: (r) => r.quotaDistribution,
+    }),
     rules: t.field({ type: [RuleDeltaRef], resolve: (r) => r.rules }),
     budgetFlipCount: t.int({ resolve: (r) => r.budgets.count }),
     budgetFlips: t.field({ type: [BudgetFlipRef], resolve: (r) => r.budgets.flips }),
@@ -262,8 +295,12 @@ const ImpactRef = builder.objectRef<ImpactShape>('PolicyImpact').implement({
     }),
     notes: t.stringList({ resolve: (r) => r.notes }),
     markdown: t.string({
-      description: 'The review document.',
+      description: 'The review document, with Mermaid charts.',
       resolve: (r) => renderImpactMarkdown(r),
+    }),
+    html: t.string({
+      description: 'The review document as one HTML page with SVG charts.',
+      resolve: (r) => renderImpactHtml(r),
     }),
   }),
 });
