@@ -111,4 +111,9 @@ export const FACT_NAMES = [
   'sensitive_flags',
   'policy_exceptions',
   'active_days',
+  'sessions',
+  'lines_added',
+  'lines_removed',
+  'commits',
+  'pull_requests',
 ] as const;

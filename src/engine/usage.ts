@@ -70,6 +70,19 @@ export type UsageRow = {
   cost: string;
   requests: number;
   unpricedRequests: number;
+  /**
+   * Claude Code activity (core_metrics) of the group's people and days. It has no model,
+   * project or environment: a query grouped or filtered by one of those reads it as zero.
+   */
+  activity: CodingActivity;
+};
+
+export type CodingActivity = {
+  sessions: number;
+  linesAdded: number;
+  linesRemoved: number;
+  commits: number;
+  pullRequests: number;
 };
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;

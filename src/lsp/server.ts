@@ -56,6 +56,11 @@ const FACT_MEANING: Readonly<Record<string, string>> = {
   sensitive_flags: 'compliance flags: sensitive data',
   policy_exceptions: 'compliance flags: policy exceptions',
   active_days: 'days with any usage',
+  sessions: 'Claude Code sessions (core_metrics), per report day',
+  lines_added: 'lines of code added with Claude Code (core_metrics)',
+  lines_removed: 'lines of code removed with Claude Code (core_metrics)',
+  commits: 'commits made with Claude Code (core_metrics)',
+  pull_requests: 'pull requests made with Claude Code (core_metrics)',
 };
 
 const DECLARATION_KEYWORDS = [

@@ -246,7 +246,7 @@ export const DIAGNOSTICS = {
     severities: ['error'],
     title: 'Unknown fact',
     summary: 'A name before `within`, or in a test’s `facts { … }`, is not a fact.',
-    help: 'Facts: `tokens`, `input_tokens`, `output_tokens`, `cache_read_tokens`, `cache_write_tokens`, `cost`, `requests`, `tasks`, `accepted`, `rejected`, `reworked`, `completed`, `minutes_saved`, `redaction_failures`, `sensitive_flags`, `policy_exceptions`, `active_days`.',
+    help: 'Facts: `tokens`, `input_tokens`, `output_tokens`, `cache_read_tokens`, `cache_write_tokens`, `cost`, `requests`, `tasks`, `accepted`, `rejected`, `reworked`, `completed`, `minutes_saved`, `redaction_failures`, `sensitive_flags`, `policy_exceptions`, `active_days`, `sessions`, `lines_added`, `lines_removed`, `commits`, `pull_requests`.',
     example:
       'test "facts" {\n  given person "ana" facts { tokns 5 }\n  expect not fires leak\n}\nrule leak { when redaction_failures > 0 then notify security }\n',
   },

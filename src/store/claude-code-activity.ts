@@ -1,5 +1,8 @@
 // Claude Code `core_metrics` per actor and day. A report row: a later pull of the same day
-// replaces it (restatement), so the stored numbers are always the provider's latest.
+// replaces it (restatement), so the stored numbers are always the provider's latest. The
+// same figures are set (not added) on the person's rollup row without a model for that
+// report day, in the same statement, where the facts `sessions`, `lines_added`,
+// `lines_removed`, `commits` and `pull_requests` read them.
 import type { Store } from './db.ts';
 import type { ClaudeCodeActivity } from './ingest/claude-code.ts';
 import { numberArray, textArray } from './pg-array.ts';
@@ -15,15 +18,28 @@ export async function writeClaudeCodeActivity(
   );
   if (list.length === 0) return 0;
   await store.query(
-    `insert into claude_code_activity as a (day, person_id, sessions, lines_added, lines_removed,
-                                             commits, pull_requests, customer_type, terminal_type)
-     select * from unnest($1::date[], $2::text[], $3::int4[], $4::int4[], $5::int4[], $6::int4[],
-                          $7::int4[], $8::text[], $9::text[])
-     on conflict (person_id, day) do update set
+    `with written as (
+       insert into claude_code_activity as a (day, person_id, sessions, lines_added, lines_removed,
+                                               commits, pull_requests, customer_type, terminal_type)
+       select * from unnest($1::date[], $2::text[], $3::int4[], $4::int4[], $5::int4[], $6::int4[],
+                            $7::int4[], $8::text[], $9::text[])
+       on conflict (person_id, day) do update set
+         sessions = excluded.sessions, lines_added = excluded.lines_added,
+         lines_removed = excluded.lines_removed, commits = excluded.commits,
+         pull_requests = excluded.pull_requests, customer_type = excluded.customer_type,
+         terminal_type = excluded.terminal_type, updated_at = now()
+       returning day, person_id, sessions, lines_added, lines_removed, commits, pull_requests
+     )
+     insert into daily_rollups as r (day, person_id, model, project, environment, sessions,
+                                     lines_added, lines_removed, commits, pull_requests)
+     select day, person_id, '', '', '', sessions, lines_added, lines_removed, commits,
+            pull_requests
+       from written
+      order by person_id, day
+     on conflict (person_id, day, model, project, environment) do update set
        sessions = excluded.sessions, lines_added = excluded.lines_added,
        lines_removed = excluded.lines_removed, commits = excluded.commits,
-       pull_requests = excluded.pull_requests, customer_type = excluded.customer_type,
-       terminal_type = excluded.terminal_type, updated_at = now()`,
+       pull_requests = excluded.pull_requests`,
     [
       textArray(list.map((r) => r.day)),
       textArray(list.map((r) => r.person)),

@@ -27,6 +27,11 @@ const ROLLUP_FACT: Record<string, string> = {
   redaction_failures: 'redaction_failures',
   sensitive_flags: 'sensitive_flags',
   policy_exceptions: 'policy_exceptions',
+  sessions: 'sessions',
+  lines_added: 'lines_added',
+  lines_removed: 'lines_removed',
+  commits: 'commits',
+  pull_requests: 'pull_requests',
 };
 
 /** The same facts over raw usage events, for sub-day windows. */

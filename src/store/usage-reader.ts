@@ -38,7 +38,16 @@ const FACT_SQL: Record<string, string> = {
   redaction_failures: 'x.redaction_failures',
   sensitive_flags: 'x.sensitive_flags',
   policy_exceptions: 'x.policy_exceptions',
+  sessions: 'x.sessions',
+  lines_added: 'x.lines_added',
+  lines_removed: 'x.lines_removed',
+  commits: 'x.commits',
+  pull_requests: 'x.pull_requests',
 };
+
+/** Claude Code activity has a day, no time: sub-day windows read it as zero. */
+const NO_ACTIVITY =
+  '0::bigint as sessions, 0::bigint as lines_added, 0::bigint as lines_removed, 0::bigint as commits, 0::bigint as pull_requests';
 
 /** Raw events shaped like rollup rows, for sub-day windows ($1 start, $2 end). */
 const RAW_EVENTS = `(
@@ -46,15 +55,15 @@ const RAW_EVENTS = `(
          cache_write_tokens, coalesce(cost, 0) as cost, requests::bigint as requests,
          0::bigint as tasks, 0::bigint as accepted, 0::bigint as rejected, 0::bigint as reworked,
          0::bigint as completed, 0::numeric as minutes_saved, 0::bigint as redaction_failures,
-         0::bigint as sensitive_flags, 0::bigint as policy_exceptions
+         0::bigint as sensitive_flags, 0::bigint as policy_exceptions, ${NO_ACTIVITY}
     from usage_events where ts > $1 and ts <= $2
   union all
   select person_id, ts, '', 0, 0, 0, 0, 0, 0, 1, (outcome = 'accepted')::int, (outcome = 'rejected')::int,
-         (outcome = 'reworked')::int, (outcome = 'completed')::int, minutes_saved, 0, 0, 0
+         (outcome = 'reworked')::int, (outcome = 'completed')::int, minutes_saved, 0, 0, 0, 0, 0, 0, 0, 0
     from outcome_events where ts > $1 and ts <= $2
   union all
   select person_id, ts, '', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (flag = 'redaction_failure')::int,
-         (flag = 'sensitive_data')::int, (flag = 'policy_exception')::int
+         (flag = 'sensitive_data')::int, (flag = 'policy_exception')::int, 0, 0, 0, 0, 0
     from compliance_events where ts > $1 and ts <= $2
 )`;
 
@@ -428,9 +437,20 @@ export function usageReader(store: Store): UsageReader {
       const where = [
         `x.day >= ${params.add(query.from, '::date')}`,
         `x.day < ${params.add(query.to, '::date')}`,
-        // outcome and compliance facts sit in rows with no model: they are not usage
-        `x.model <> ''`,
       ];
+      // outcome and compliance facts sit in rows with no model: they are not usage. Claude
+      // Code activity sits there too, and counts when no model-level dimension is asked for
+      const modelLevel =
+        query.models ||
+        query.classes ||
+        query.projects ||
+        query.environments ||
+        query.groupBy.some((d) => d !== 'person' && d !== 'team');
+      where.push(
+        modelLevel
+          ? `x.model <> ''`
+          : `(x.model <> '' or x.sessions + x.lines_added + x.lines_removed + x.commits + x.pull_requests > 0)`,
+      );
       const filter = (column: string, values: readonly string[] | null) => {
         if (values) where.push(`${column} = any(${params.add([...values], '::text[]')})`);
       };
@@ -464,7 +484,10 @@ export function usageReader(store: Store): UsageReader {
                 sum(x.cache_read_tokens)::text as cache_read_tokens,
                 sum(x.cache_write_tokens)::text as cache_write_tokens,
                 sum(x.cost)::text as cost, sum(x.requests)::text as requests,
-                sum(x.unpriced_requests)::text as unpriced_requests
+                sum(x.unpriced_requests)::text as unpriced_requests,
+                sum(x.sessions)::text as sessions, sum(x.lines_added)::text as lines_added,
+                sum(x.lines_removed)::text as lines_removed, sum(x.commits)::text as commits,
+                sum(x.pull_requests)::text as pull_requests
            from daily_rollups x
            join people p on p.id = x.person_id
            left join unnest(${classModels}, ${classNames}) as c(model, class) on c.model = x.model
@@ -494,6 +517,13 @@ export function usageReader(store: Store): UsageReader {
           cost: r.cost ?? '0',
           requests: Number(r.requests),
           unpricedRequests: Number(r.unpriced_requests),
+          activity: {
+            sessions: Number(r.sessions),
+            linesAdded: Number(r.lines_added),
+            linesRemoved: Number(r.lines_removed),
+            commits: Number(r.commits),
+            pullRequests: Number(r.pull_requests),
+          },
         };
       });
     },

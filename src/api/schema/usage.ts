@@ -5,7 +5,12 @@
 import { resolveArrayConnection } from '@pothos/plugin-relay';
 import { ForbiddenError, InvalidRequestError } from '../../app/errors.ts';
 import { type UsageGroup, usageReadsFor } from '../../app/usage.ts';
-import { USAGE_BUCKETS, USAGE_DIMENSIONS, type UsageQuery } from '../../engine/usage.ts';
+import {
+  type CodingActivity,
+  USAGE_BUCKETS,
+  USAGE_DIMENSIONS,
+  type UsageQuery,
+} from '../../engine/usage.ts';
 import { builder } from '../builder.ts';
 import { connectionWith } from '../connections.ts';
 import { sessionOf } from '../context.ts';
@@ -28,6 +33,18 @@ const UsageFilter = builder.inputType('UsageFilter', {
     classes: t.stringList({ required: false }),
     projects: t.stringList({ required: false }),
     environments: t.stringList({ required: false }),
+  }),
+});
+
+const CodingActivityRef = builder.objectRef<CodingActivity>('CodingActivity').implement({
+  description:
+    'Claude Code activity from its analytics report (core_metrics): the latest figures the provider reported for each day.',
+  fields: (t) => ({
+    sessions: t.exposeFloat('sessions'),
+    linesAdded: t.exposeFloat('linesAdded'),
+    linesRemoved: t.exposeFloat('linesRemoved'),
+    commits: t.exposeFloat('commits'),
+    pullRequests: t.exposeFloat('pullRequests'),
   }),
 });
 
@@ -61,6 +78,12 @@ const UsageGroupRef = builder.objectRef<UsageGroup & { currency: string }>('Usag
     }),
     requests: t.exposeFloat('requests'),
     unpricedRequests: t.exposeFloat('unpricedRequests'),
+    activity: t.field({
+      type: CodingActivityRef,
+      description:
+        "Claude Code activity (core_metrics) of the group's people and days. It has no model, project or environment: zero when the query groups or filters by one of those.",
+      resolve: (r) => r.activity,
+    }),
   }),
 });
 

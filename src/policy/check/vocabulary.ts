@@ -22,6 +22,12 @@ export const FACTS: Readonly<Record<string, BaseUnit>> = {
   sensitive_flags: 'count',
   policy_exceptions: 'count',
   active_days: 'count',
+  // Claude Code activity (core_metrics), per report day
+  sessions: 'count',
+  lines_added: 'count',
+  lines_removed: 'count',
+  commits: 'count',
+  pull_requests: 'count',
 };
 
 export type AttrType = 'str' | 'bool';

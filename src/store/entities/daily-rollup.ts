@@ -3,7 +3,9 @@ import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 /**
  * Sums per UTC day × person × model × project × environment, maintained in the same
  * transaction as the events. Outcome and compliance facts have model = project =
- * environment = ''. `tasks` counts outcome events (one reported outcome = one task).
+ * environment = '', and so does Claude Code activity (sessions, lines, commits, pull
+ * requests: the provider's latest figures for the day, replaced when restated). `tasks`
+ * counts outcome events (one reported outcome = one task).
  */
 export const DailyRollup = defineEntity({
   name: 'DailyRollup',
@@ -31,6 +33,12 @@ export const DailyRollup = defineEntity({
     redactionFailures: p.bigint('number'),
     sensitiveFlags: p.bigint('number'),
     policyExceptions: p.bigint('number'),
+    /** Claude Code activity (core_metrics) of the day, in the row without a model */
+    sessions: p.bigint('number'),
+    linesAdded: p.bigint('number'),
+    linesRemoved: p.bigint('number'),
+    commits: p.bigint('number'),
+    pullRequests: p.bigint('number'),
   },
 });
 export type IDailyRollup = InferEntity<typeof DailyRollup>;
