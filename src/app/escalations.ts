@@ -1,7 +1,7 @@
 // Escalations: listing them (members their own), acknowledging or justifying one, deciding
 // an approval step (the approver the policy names, or governance), and the live feed.
+
 import { filter, pipe } from 'graphql-yoga';
-import { mayDecide } from '../engine/exceptions.ts';
 import type { Store } from '../store/db.ts';
 import {
   acknowledgeEscalation,
@@ -11,8 +11,8 @@ import {
   getEscalation,
   listEscalations,
 } from '../store/escalations.ts';
-import { relationsOf, teamOwnerOf } from '../store/exceptions.ts';
 import { activePolicyFor } from './active-policy.ts';
+import { assertMayDecide } from './approvals.ts';
 import type { Caller, Session } from './caller.ts';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
 import { escalationEventsFor } from './escalation-events.ts';
@@ -105,40 +105,22 @@ function createEscalations(store: Store): Escalations {
       return updated;
     },
 
-    async decide({ caller, audit }, id, approve, note) {
+    async decide(session, id, approve, note) {
+      const { caller, audit } = session;
       const found = await getEscalation(store, id);
       if (!found) throw new NotFoundError('escalation', id);
       if (found.action.kind !== 'require_approval')
         throw new ConflictError(
           `escalation ${id} asks for ${found.action.kind.replaceAll('_', ' ')}, not approval`,
         );
-      const approver = found.action.approver;
-      const relations =
-        found.subjectKind === 'person'
-          ? (await relationsOf(store, [found.subjectId])).get(found.subjectId)
-          : undefined;
-      const teamOwner =
-        found.subjectKind === 'team'
-          ? await teamOwnerOf(store, found.subjectId)
-          : (relations?.teamOwner ?? null);
-      const refusal = mayDecide(
-        { role: caller.role, person: caller.person },
-        {
-          approver,
-          subjectId: found.subjectId,
-          requestedBy: null,
-          manager: relations?.manager ?? null,
-          teamOwner,
-        },
-      );
-      if (refusal) {
-        await audit.record({
-          action: 'escalation.decide.refused',
-          subject: found.subjectId,
-          detail: { escalation: id, reason: refusal },
-        });
-        throw new ForbiddenError(refusal);
-      }
+      await assertMayDecide(store, session, {
+        what: 'escalation',
+        id,
+        subjectKind: found.subjectKind,
+        subjectId: found.subjectId,
+        approver: found.action.approver,
+        requestedBy: null,
+      });
       const decided = await decideEscalation(
         store,
         id,

@@ -1,8 +1,9 @@
 // Exceptions: asking for extra tokens (quota) or money (budgets) until a time, deciding a
 // request (the approver the policy names, or governance; never the subject), and listing.
 // A decision re-evaluates the subject at once, so its holds follow the raised limit.
+
 import { ladderApprover } from '../engine/escalations.ts';
-import { mayDecide, validateExceptionRequest } from '../engine/exceptions.ts';
+import { validateExceptionRequest } from '../engine/exceptions.ts';
 import type { Store } from '../store/db.ts';
 import { settleApprovalEscalations } from '../store/escalations.ts';
 import {
@@ -12,10 +13,9 @@ import {
   getException,
   listExceptions,
   membersOf,
-  relationsOf,
-  teamOwnerOf,
 } from '../store/exceptions.ts';
 import { activePolicyFor } from './active-policy.ts';
+import { assertMayDecide } from './approvals.ts';
 import type { Session } from './caller.ts';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
 import { perStore } from './per-store.ts';
@@ -132,35 +132,18 @@ function createExceptions(store: Store): Exceptions {
       return { ...created, currency: active.ruleSet.ir.currency };
     },
 
-    async decide({ caller, audit }, id, approve, note) {
+    async decide(session, id, approve, note) {
+      const { caller, audit } = session;
       const found = await getException(store, id);
       if (!found) throw new NotFoundError('exception', id);
-      const relations =
-        found.subjectKind === 'person'
-          ? (await relationsOf(store, [found.subjectId])).get(found.subjectId)
-          : undefined;
-      const teamOwner =
-        found.subjectKind === 'team'
-          ? await teamOwnerOf(store, found.subjectId)
-          : (relations?.teamOwner ?? null);
-      const refusal = mayDecide(
-        { role: caller.role, person: caller.person },
-        {
-          approver: found.approver,
-          subjectId: found.subjectId,
-          requestedBy: found.requestedBy,
-          manager: relations?.manager ?? null,
-          teamOwner,
-        },
-      );
-      if (refusal) {
-        await audit.record({
-          action: 'exception.decide.refused',
-          subject: found.subjectId,
-          detail: { exception: id, reason: refusal },
-        });
-        throw new ForbiddenError(refusal);
-      }
+      await assertMayDecide(store, session, {
+        what: 'exception',
+        id,
+        subjectKind: found.subjectKind,
+        subjectId: found.subjectId,
+        approver: found.approver,
+        requestedBy: found.requestedBy,
+      });
       const now = policy.now();
       const decided = await decideException(
         store,

@@ -285,8 +285,10 @@ try {
         [tz],
       );
     });
-    // enforcement re-evaluates people marked dirty by rollup triggers; the seed is not news
+    // enforcement re-evaluates people marked dirty by rollup triggers, and the budget pass
+    // folds their cost deltas; the seed is not news (budget periods fill from the rollups)
     await db.query('delete from enforcement_dirty').catch(() => {});
+    await db.query('delete from enforcement_cost_deltas').catch(() => {});
     await timed('vacuum analyze', () => db.query('vacuum analyze'));
   }
   const [{ rollups }] = (await db.query('select count(*)::int as rollups from daily_rollups')).rows;

@@ -156,16 +156,21 @@ try {
       step(`  ${(offset + n).toLocaleString('en')} events`);
     }
     step('rolling up by local day');
-    // in day order, as ingest lays them out (see the same step in api.ts)
-    await store.query(
-      `insert into daily_rollups (day, person_id, model, project, environment, input_tokens,
-                                output_tokens, cost, requests)
-     select (ts at time zone $1)::date, person_id, model, project, environment,
-            sum(input_tokens), sum(output_tokens), sum(cost), sum(requests)
-       from usage_events group by 1, 2, 3, 4, 5 order by 1, 2`,
-      [tz],
-    );
-    await store.query('delete from enforcement_dirty');
+    // in day order, as ingest lays them out (see the same step in api.ts); the seed is
+    // history, not news: without the rollup triggers (re-evaluation queue, cost deltas),
+    // and with no statement timeout for one statement over every event
+    await store.transaction(async (client) => {
+      await client.query('set local session_replication_role = replica');
+      await client.query('set local statement_timeout = 0');
+      await client.query(
+        `insert into daily_rollups (day, person_id, model, project, environment, input_tokens,
+                                  output_tokens, cost, requests)
+       select (ts at time zone $1)::date, person_id, model, project, environment,
+              sum(input_tokens), sum(output_tokens), sum(cost), sum(requests)
+         from usage_events group by 1, 2, 3, 4, 5 order by 1, 2`,
+        [tz],
+      );
+    });
     await store.query('analyze');
   }
   const rollups = Number(
