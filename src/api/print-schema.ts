@@ -1,4 +1,4 @@
-// `npm run schema`: writes schema.graphql, lexicographically sorted so that diffs show only
+// `npm run schema`: writes schema.graphql (and docs/api-reference.md from it), lexicographically sorted so that diffs show only
 // real changes. A test fails when the committed file is stale.
 import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -17,4 +17,7 @@ export function printedSchema(): string {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   writeFileSync(SCHEMA_FILE, printedSchema());
   console.log(`wrote ${SCHEMA_FILE}`);
+  const { API_REFERENCE_FILE, apiReferenceMarkdown } = await import('./reference.ts');
+  writeFileSync(API_REFERENCE_FILE, apiReferenceMarkdown());
+  console.log(`wrote ${API_REFERENCE_FILE}`);
 }
