@@ -4,7 +4,7 @@
 // can read the database files anyway), may ask for it.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dumpEmbedded } from '../store/backup.ts';
+import { auditedBackup } from '../app/backup.ts';
 import type { Store } from '../store/db.ts';
 import { bearerToken, type Caller } from './auth.ts';
 
@@ -24,18 +24,20 @@ export async function handleBackup(
   if (req.method !== 'GET') return send(res, 405, { error: `${BACKUP_PATH} takes GET` });
   const token = bearerToken(req.headers.authorization ?? null);
   if (typeof token !== 'string') return send(res, 401, { error: token.reason });
+  let caller: Caller | null = null;
   if (!sameToken(token, deps.localToken)) {
-    const caller = await deps.keys.authenticate(token);
-    if ('reason' in caller) return send(res, 401, { error: caller.reason });
-    if (caller.role !== 'admin')
-      return send(res, 403, { error: `backups take an admin key, not a ${caller.role} key` });
+    const found = await deps.keys.authenticate(token);
+    if ('reason' in found) return send(res, 401, { error: found.reason });
+    if (found.role !== 'admin')
+      return send(res, 403, { error: `backups take an admin key, not a ${found.role} key` });
+    caller = found;
   }
   if (!deps.store.pglite)
     return send(res, 409, {
       error: 'this server uses PostgreSQL (DATABASE_URL): back it up with pg_dump',
       code: 'NOT_EMBEDDED',
     });
-  const body = await dumpEmbedded(deps.store);
+  const body = await auditedBackup(deps.store, caller);
   res.writeHead(200, {
     'content-type': 'application/gzip',
     'content-length': body.length,
