@@ -195,18 +195,15 @@ function boardBlocks(b: BoardImpact): Block[] {
     { kind: 'paragraph', text: [TAU_EXPLAINED] },
   ];
   const capped = (n: number, total: number) => (n < total ? ` (first ${n} of ${total})` : '');
-  if (b.entering.length)
+  const list = (what: 'entering' | 'leaving', rankHead: string) => {
+    const entries = b[what];
+    if (entries.length === 0) return;
     blocks.push({
       kind: 'table',
       table: {
-        head: [
-          `entering${capped(b.entering.length, b.counts.entering)}`,
-          'cohort',
-          'rank',
-          'score',
-        ],
+        head: [`${what}${capped(entries.length, b.counts[what])}`, 'cohort', rankHead, 'score'],
         numeric: [false, false, true, true],
-        rows: b.entering.map((e) => [
+        rows: entries.map((e) => [
           who(e.subject),
           cohort(e.cohort),
           String(e.rank),
@@ -214,25 +211,9 @@ function boardBlocks(b: BoardImpact): Block[] {
         ]),
       },
     });
-  if (b.leaving.length)
-    blocks.push({
-      kind: 'table',
-      table: {
-        head: [
-          `leaving${capped(b.leaving.length, b.counts.leaving)}`,
-          'cohort',
-          'was rank',
-          'score',
-        ],
-        numeric: [false, false, true, true],
-        rows: b.leaving.map((e) => [
-          who(e.subject),
-          cohort(e.cohort),
-          String(e.rank),
-          String(e.score),
-        ]),
-      },
-    });
+  };
+  list('entering', 'rank');
+  list('leaving', 'was rank');
   const moves = b.largestMoves.slice(0, 10);
   if (moves.length) {
     blocks.push({
