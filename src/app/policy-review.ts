@@ -274,6 +274,9 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
       bins: bins.map((b, i) => ({ ...b, before: binsBefore[i], after: binsAfter[i] })),
     },
     rules: report.rules.filter((r) => shown(r.before) && shown(r.after)),
+    // costs under two price tables are two equations over per-model usage (and byModel is
+    // per-model outright): a model cell, perhaps one person's, so withheld (privacy.md, R1)
+    cost: null,
     budgets: {
       // team budgets of visible teams are group figures; people's budgets are personal
       flips: report.budgets.flips.filter((f) => f.subject.kind === 'team'),
@@ -288,6 +291,11 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
     })),
     notes: [
       ...report.notes,
+      ...(report.cost
+        ? [
+            'below governance: cost under the two price tables is withheld (repriced totals give usage by model, which a team filter does not)',
+          ]
+        : []),
       `below governance: the replay covers visible teams only (restricted teams and teams under ${view.minGroupSize} people are left out), lists of people and ranked entries are withheld, teams and roles of fewer people are left out (smaller counts within them show as withheld), and ${withheld} count(s) under ${view.minGroupSize} people were left out (the active policy's min_group_size)`,
     ],
   };

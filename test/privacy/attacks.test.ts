@@ -130,6 +130,26 @@ leaderboard spies "Spies" {
       }
       expect(leaks(body, role)).toEqual([]);
     }
+    // a published version that reprices a model: repriced costs are per-model figures,
+    // withheld below governance (governance sees them)
+    await publishPolicySource(api.store, {
+      source: POLICY.replace('version "1"', 'version "reprice"').replace(
+        'input 1.00 output 2.00',
+        'input 3.00 output 2.00',
+      ),
+    });
+    for (const role of ['viewer', 'member'] as const) {
+      const body = await ask(role, IMPACT, { from: { version: 'v1' }, to: { version: 'v3' } });
+      const report = (field(body, 'policyImpact') as { data: Record<string, unknown> }).data;
+      expect(report.cost).toBeNull();
+    }
+    const repriced = await ask('governance', IMPACT, {
+      from: { version: 'v1' },
+      to: { version: 'v3' },
+    });
+    expect(
+      (field(repriced, 'policyImpact') as { data: { cost: unknown } }).data.cost,
+    ).not.toBeNull();
     // governance sees the named replay (audited)
     const gov = await ask('governance', IMPACT, { from: { version: 'v1' }, to: { source: probe } });
     const named = (field(gov, 'policyImpact') as { data: { identities: string; people: number } })

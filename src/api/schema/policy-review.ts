@@ -290,7 +290,8 @@ const ImpactRef = builder.objectRef<ImpactShape>('PolicyImpact').implement({
     cost: t.field({
       type: JSONResolver,
       nullable: true,
-      description: 'Exact cost before/after per model and team, when prices changed.',
+      description:
+        'Exact cost before/after per model and team, when prices changed; null below governance (per-model figures).',
       resolve: (r) => r.cost,
     }),
     notes: t.stringList({ resolve: (r) => r.notes }),
