@@ -1,6 +1,7 @@
 // The `quotient` command: the program is assembled in src/cli/program.ts.
 import { DomainError } from './app/errors.ts';
 import { buildProgram } from './cli/program.ts';
+import { debugging } from './config.ts';
 
 const program = await buildProgram(process.argv.slice(2));
 try {
@@ -9,7 +10,7 @@ try {
   // no stack trace for a condition a user can act on (the data directory in use, the
   // database unreachable, a file missing): one sentence; QUOTIENT_DEBUG=1 shows the stack
   console.error(`error: ${plainMessage(error)}`);
-  if (process.env.QUOTIENT_DEBUG) console.error(error);
+  if (debugging()) console.error(error);
   // a domain error exits with its catalog code (src/app/errors.ts), anything else with 1
   process.exit(error instanceof DomainError ? error.exitCode : 1);
 }

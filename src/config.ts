@@ -6,6 +6,7 @@
 // effective values with secrets redacted; docs/operations-config.md is the table.
 import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DATA_DIR } from './store/defaults.ts';
+import type { ProviderEndpoints } from './store/pull/sources.ts';
 
 export type SettingGroup =
   | 'storage'
@@ -139,7 +140,7 @@ export const SETTINGS: readonly Setting[] = [
     group: 'ingest',
     value: '<list>',
     description:
-      'providers `quotient serve` pulls usage from on a schedule: anthropic, openai, litellm, claude-code (their keys come from ANTHROPIC_ADMIN_KEY, OPENAI_ADMIN_KEY, LITELLM_API_KEY + LITELLM_URL only)',
+      'providers `quotient serve` pulls usage from on a schedule, comma-separated: anthropic, openai, litellm, claude-code (keys: the settings below)',
   },
   {
     name: 'pull-every-minutes',
@@ -148,6 +149,56 @@ export const SETTINGS: readonly Setting[] = [
     default: 60,
     parse: integer(1, 7 * 24 * 60),
     description: 'how often the scheduled pull runs',
+  },
+  {
+    name: 'anthropic-admin-key',
+    group: 'ingest',
+    value: '<key>',
+    secret: 'whole',
+    aliases: ['ANTHROPIC_ADMIN_KEY'],
+    description: 'Anthropic Admin API key (sk-ant-admin…) the anthropic and claude-code pulls use',
+  },
+  {
+    name: 'anthropic-base-url',
+    group: 'ingest',
+    value: '<url>',
+    default: 'https://api.anthropic.com',
+    aliases: ['ANTHROPIC_BASE_URL'],
+    parse: url,
+    description: 'Anthropic API base the pulls read',
+  },
+  {
+    name: 'openai-admin-key',
+    group: 'ingest',
+    value: '<key>',
+    secret: 'whole',
+    aliases: ['OPENAI_ADMIN_KEY'],
+    description: 'OpenAI admin key the openai pull uses',
+  },
+  {
+    name: 'openai-base-url',
+    group: 'ingest',
+    value: '<url>',
+    default: 'https://api.openai.com',
+    aliases: ['OPENAI_BASE_URL'],
+    parse: url,
+    description: 'OpenAI API base the pull reads',
+  },
+  {
+    name: 'litellm-api-key',
+    group: 'ingest',
+    value: '<key>',
+    secret: 'whole',
+    aliases: ['LITELLM_API_KEY'],
+    description: 'LiteLLM proxy key the litellm pull uses',
+  },
+  {
+    name: 'litellm-url',
+    group: 'ingest',
+    value: '<url>',
+    aliases: ['LITELLM_URL'],
+    parse: url,
+    description: 'the LiteLLM proxy the litellm pull reads (no default)',
   },
   // server
   {
@@ -190,6 +241,40 @@ export const SETTINGS: readonly Setting[] = [
     default: 5_000,
     parse: integer(0, 3_600_000),
     description: 'how long a checked API key is trusted (the revocation delay)',
+  },
+  {
+    name: 'rate-limit-per-second',
+    group: 'limits',
+    value: '<n>',
+    default: 1_000,
+    parse: integer(0, 1_000_000),
+    description:
+      'requests per second one API key may make (more get 429 and Retry-After; 0: no limit)',
+  },
+  {
+    name: 'subscriptions-per-key',
+    group: 'limits',
+    value: '<n>',
+    default: 10,
+    parse: integer(0, 100_000),
+    description: 'open subscriptions (SSE streams) of one API key',
+  },
+  {
+    name: 'subscriptions-total',
+    group: 'limits',
+    value: '<n>',
+    default: 1_000,
+    parse: integer(0, 1_000_000),
+    description: 'open subscriptions on one instance',
+  },
+  {
+    name: 'max-evaluation-cost',
+    group: 'limits',
+    value: '<n>',
+    default: 4,
+    parse: integer(1, 1_000),
+    description:
+      'policy evaluations one GraphQL operation may price (distinct leaderboard windows)',
   },
   {
     name: 'shutdown-grace-ms',
@@ -413,6 +498,8 @@ export function effectiveSettings(
   options: Record<string, unknown> = {},
   sources: (key: string) => string | undefined = () => undefined,
   env: NodeJS.ProcessEnv = process.env,
+  /** defaults of this use, over the table's (CLI commands allow longer statements) */
+  defaults: Record<string, unknown> = {},
 ): EffectiveSetting[] {
   applyEnvAliases(env);
   return SETTINGS.map((s) => {
@@ -424,7 +511,8 @@ export function effectiveSettings(
     const raw = env[envName(s.name)];
     if (raw !== undefined && raw !== '')
       return { ...base, value: s.parse ? s.parse(raw) : raw, source: 'env' };
-    if (s.default !== undefined) return { ...base, value: s.default, source: 'default' };
+    const fallback = s.name in defaults ? defaults[s.name] : s.default;
+    if (fallback !== undefined) return { ...base, value: fallback, source: 'default' };
     return { ...base, value: undefined, source: 'unset' };
   });
 }
@@ -466,13 +554,28 @@ export type Config = {
     lockMs: number;
     idleInTransactionMs: number;
   };
+  otlpFallbackPerson: string;
+  pull: {
+    sources: string[];
+    everyMinutes: number;
+    providers: ProviderEndpoints;
+  };
   port: number;
   host: string;
   publicUrl: string | undefined;
   maxBodyBytes: number;
   keyCacheMs: number;
   shutdownGraceMs: number;
+  limits: {
+    requestsPerSecond: number;
+    subscriptionsPerKey: number;
+    subscriptionsTotal: number;
+    maxEvaluationCost: number;
+  };
+  /** NODE_ENV=production: GraphiQL off (the Node convention, not a QUOTIENT_ setting) */
+  production: boolean;
   logLevel: string;
+  debug: boolean;
   logFormat: 'auto' | 'pretty' | 'json';
   metricsKey: string | undefined;
   metricsPort: number | undefined;
@@ -497,10 +600,16 @@ export type Config = {
   };
 };
 
-export function configOf(settings: EffectiveSetting[]): Config {
+export function configOf(settings: EffectiveSetting[], production = false): Config {
   const v = new Map(settings.map((s) => [s.name, s.value]));
-  const str = (name: string) => (v.get(name) as string | undefined) || undefined;
+  const str = (name: string) => (v.get(name) as string | undefined)?.trim() || undefined;
   const num = (name: string) => v.get(name) as number;
+  const provider = (key: string, url: string) => ({
+    key: str(key),
+    baseUrl: str(url)?.replace(/\/+$/, ''),
+    keySetting: envName(key),
+    urlSetting: envName(url),
+  });
   return {
     dataDir: v.get('data-dir') as string,
     databaseUrl: str('database-url'),
@@ -510,13 +619,34 @@ export function configOf(settings: EffectiveSetting[]): Config {
       lockMs: num('db-lock-timeout-ms'),
       idleInTransactionMs: num('db-idle-transaction-timeout-ms'),
     },
+    otlpFallbackPerson: v.get('otlp-fallback-person') as string,
+    pull: {
+      sources: (str('pull-sources') ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+      everyMinutes: num('pull-every-minutes'),
+      providers: {
+        anthropic: provider('anthropic-admin-key', 'anthropic-base-url'),
+        openai: provider('openai-admin-key', 'openai-base-url'),
+        litellm: provider('litellm-api-key', 'litellm-url'),
+      },
+    },
     port: num('port'),
     host: v.get('host') as string,
     publicUrl: str('public-url'),
     maxBodyBytes: num('max-body-bytes'),
     keyCacheMs: num('key-cache-ms'),
     shutdownGraceMs: num('shutdown-grace-ms'),
+    limits: {
+      requestsPerSecond: num('rate-limit-per-second'),
+      subscriptionsPerKey: num('subscriptions-per-key'),
+      subscriptionsTotal: num('subscriptions-total'),
+      maxEvaluationCost: num('max-evaluation-cost'),
+    },
+    production,
     logLevel: v.get('log-level') as string,
+    debug: v.get('debug') === '1',
     logFormat: v.get('log-format') as Config['logFormat'],
     metricsKey: str('metrics-key'),
     metricsPort: v.get('metrics-port') as number | undefined,
@@ -549,29 +679,25 @@ export function loadConfig(
     getOptionValueSource(key: string): string | undefined;
   },
   env: NodeJS.ProcessEnv = process.env,
+  defaults: Record<string, unknown> = {},
 ): Config {
   return configOf(
-    effectiveSettings(command?.opts() ?? {}, (key) => command?.getOptionValueSource(key), env),
+    effectiveSettings(
+      command?.opts() ?? {},
+      (key) => command?.getOptionValueSource(key),
+      env,
+      defaults,
+    ),
+    env.NODE_ENV === 'production',
   );
 }
 
 /**
- * Copies the settings given as flags on `command` into their QUOTIENT_* variables, so
- * modules that read a variable directly (the database timeouts, OIDC) see a flag too.
+ * Whether stack traces of unexpected CLI errors are wanted (QUOTIENT_DEBUG=1). Read where an
+ * error is being reported, so it never throws, whatever else the environment holds.
  */
-export function exportFlagsToEnv(
-  command: {
-    opts(): Record<string, unknown>;
-    getOptionValueSource(key: string): string | undefined;
-  },
-  env: NodeJS.ProcessEnv = process.env,
-): void {
-  const options = command.opts();
-  for (const s of SETTINGS) {
-    const key = keyOf(s.name);
-    if (command.getOptionValueSource(key) === 'cli' && options[key] !== undefined)
-      env[envName(s.name)] = String(options[key]);
-  }
+export function debugging(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[envName('debug')] === '1';
 }
 
 /** The settings as a Markdown table, grouped (docs/operations-config.md carries it). */

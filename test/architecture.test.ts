@@ -1,5 +1,6 @@
 // The layer rules of DESIGN.md that a reader cannot see at a glance: only src/store/ holds
-// SQL, and src/policy/ does no I/O. Each check reads the source files as text.
+// SQL, src/policy/ does no I/O, and only src/config.ts reads the environment. Each check
+// reads the source files as text.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -98,4 +99,30 @@ describe('layers', () => {
       .map(({ path }) => path);
     expect(upward).toEqual([]);
   });
+
+  it('reads the environment only in src/config.ts, where every setting is', () => {
+    // what may stay: the web build script hands NODE_ENV to the bundler it runs
+    const allowed = new Set(['src/config.ts', 'web/scripts/build-if-stale.ts']);
+    const files = [...sourceFiles('src'), ...sourceFiles('web/scripts'), ...sourceFiles('web/src')]
+      .filter((path) => !allowed.has(path))
+      .map(read);
+    expect(readsEnvironment(files)).toEqual([]);
+    // and the check sees the ways code reads it
+    for (const text of [
+      'const url = process.env.DATABASE_URL;',
+      "const key = process.env['QUOTIENT_METRICS_KEY'];",
+      'const { PORT } = process.env;',
+      'function f(env = process.env) {}',
+    ])
+      expect(readsEnvironment([{ path: 'sample.ts', text }])).toEqual(['sample.ts']);
+    expect(
+      readsEnvironment([{ path: 'sample.ts', text: '// process.env is read by config' }]),
+    ).toEqual([]);
+  });
 });
+
+function readsEnvironment(files: { path: string; text: string }[]): string[] {
+  return files
+    .filter(({ text }) => /\bprocess\s*\.\s*env\b/.test(code(text)))
+    .map(({ path }) => path);
+}

@@ -27,20 +27,14 @@ export type ApiLimits = {
   maxEvaluationCost: number;
 };
 
-function fromEnv(name: string, fallback: number): number {
-  const value = Number(process.env[name]);
-  return Number.isFinite(value) && value >= 0 && process.env[name] !== '' ? value : fallback;
-}
-
-export function limitsFromEnv(): ApiLimits {
-  return {
-    requestsPerSecond: fromEnv('QUOTIENT_RATE_LIMIT_PER_SECOND', 1_000),
-    rateWindowSeconds: 1,
-    subscriptionsPerKey: fromEnv('QUOTIENT_SUBSCRIPTIONS_PER_KEY', 10),
-    subscriptionsTotal: fromEnv('QUOTIENT_SUBSCRIPTIONS_TOTAL', 1_000),
-    maxEvaluationCost: fromEnv('QUOTIENT_MAX_EVALUATION_COST', 4),
-  };
-}
+/** The defaults of the limits settings (src/config.ts); `quotient serve` passes the effective ones. */
+export const DEFAULT_LIMITS: ApiLimits = {
+  requestsPerSecond: 1_000,
+  rateWindowSeconds: 1,
+  subscriptionsPerKey: 10,
+  subscriptionsTotal: 1_000,
+  maxEvaluationCost: 4,
+};
 
 /** An error that the HTTP layer answers with 429 and Retry-After. */
 export function tooManyRequests(message: string, retryAfterSeconds: number) {

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import { isRole, type Role } from '../app/roles.ts';
+import type { Config } from '../config.ts';
 import { cookieHeader, isSecure, parseCookies, type Sessions } from './session.ts';
 
 export type OidcConfig = {
@@ -39,28 +40,28 @@ const FLOW_TTL_MS = 10 * 60 * 1000;
 /** strongest first */
 const ROLE_STRENGTH: Role[] = ['admin', 'governance', 'viewer', 'member', 'ingest'];
 
-/** Reads QUOTIENT_OIDC_* variables; null when no issuer is set. */
-export function oidcConfigFromEnv(env: NodeJS.ProcessEnv = process.env): OidcConfig | null {
-  if (!env.QUOTIENT_OIDC_ISSUER) return null;
-  if (!env.QUOTIENT_OIDC_CLIENT_ID) {
+/** The OIDC settings (src/config.ts, --oidc-* / QUOTIENT_OIDC_*) checked; null without an issuer. */
+export function oidcConfigOf(settings: Config['oidc']): OidcConfig | null {
+  if (!settings.issuer) return null;
+  if (!settings.clientId) {
     throw new Error('QUOTIENT_OIDC_ISSUER is set but QUOTIENT_OIDC_CLIENT_ID is not');
   }
-  const roleMap = parseRoleMap(env.QUOTIENT_OIDC_ROLE_MAP ?? '');
-  const defaultRole = env.QUOTIENT_OIDC_DEFAULT_ROLE || null;
+  const roleMap = parseRoleMap(settings.roleMap ?? '');
+  const defaultRole = settings.defaultRole ?? null;
   if (defaultRole !== null && !isRole(defaultRole)) {
     throw new Error(`QUOTIENT_OIDC_DEFAULT_ROLE: unknown role "${defaultRole}"`);
   }
   return {
-    issuer: env.QUOTIENT_OIDC_ISSUER,
-    clientId: env.QUOTIENT_OIDC_CLIENT_ID,
-    clientSecret: env.QUOTIENT_OIDC_CLIENT_SECRET || undefined,
-    redirectUri: env.QUOTIENT_OIDC_REDIRECT_URI || undefined,
-    scope: env.QUOTIENT_OIDC_SCOPE || undefined,
-    personClaim: env.QUOTIENT_OIDC_PERSON_CLAIM || undefined,
-    roleClaim: env.QUOTIENT_OIDC_ROLE_CLAIM || undefined,
+    issuer: settings.issuer,
+    clientId: settings.clientId,
+    clientSecret: settings.clientSecret,
+    redirectUri: settings.redirectUri,
+    scope: settings.scope,
+    personClaim: settings.personClaim,
+    roleClaim: settings.roleClaim,
     roleMap,
     defaultRole,
-    allowInsecure: env.QUOTIENT_OIDC_ALLOW_HTTP === '1',
+    allowInsecure: settings.allowHttp,
   };
 }
 

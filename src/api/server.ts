@@ -40,14 +40,14 @@ import { registerApiEntities } from './entities.ts';
 import { describe, maskGraphqlError, unavailableError, yogaLogger } from './graphql-errors.ts';
 import {
   type ApiLimits,
+  DEFAULT_LIMITS,
   evaluationCostPlugin,
-  limitsFromEnv,
   type RateLimiter,
   rateLimiter,
   subscriptionCapPlugin,
 } from './limits.ts';
 import { createMetrics, handleMetrics, METRICS_PATH } from './metrics.ts';
-import { createOidc, type OidcConfig, oidcConfigFromEnv } from './oidc.ts';
+import { createOidc, type OidcConfig } from './oidc.ts';
 import { handleOtlpTraces } from './otlp.ts';
 import { handleQuotaCheck, QUOTA_CHECK_PATH } from './quota-http.ts';
 import { schema } from './schema/index.ts';
@@ -61,11 +61,11 @@ export type ServerOptions = {
   port?: number;
   host?: string;
   logger?: Logger;
-  /** disables GraphiQL; defaults to NODE_ENV === 'production' */
+  /** disables GraphiQL (`quotient serve`: NODE_ENV=production) */
   production?: boolean;
   /** how long a validated key is trusted before it is looked up again (revocation delay) */
   keyCacheMs?: number;
-  /** rate, subscription and evaluation limits (default: limitsFromEnv) */
+  /** rate, subscription and evaluation limits (default: DEFAULT_LIMITS) */
   limits?: Partial<ApiLimits>;
   /** request bodies above this get 413 */
   maxBodyBytes?: number;
@@ -80,7 +80,7 @@ export type ServerOptions = {
   metrics?: { key?: string | null; port?: number | null; host?: string };
   /** a token that may fetch a backup at /admin/backup besides admin keys (`quotient backup`) */
   backupToken?: string | null;
-  /** console sign-in with an OpenID provider; default from QUOTIENT_OIDC_* variables */
+  /** console sign-in with an OpenID provider (`quotient serve`: the oidc-* settings); default none */
   oidc?: OidcConfig | null;
 };
 
@@ -97,11 +97,11 @@ const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { store } = options;
   const log = options.logger ?? pino({ name: 'quotient' });
-  const production = options.production ?? process.env.NODE_ENV === 'production';
+  const production = options.production ?? false;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   registerApiEntities(store);
 
-  const limits = { ...limitsFromEnv(), ...options.limits };
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const sessions = createSessions(store, { keyCacheMs: options.keyCacheMs });
   const keys = keyAuthenticator(
     store,
@@ -114,7 +114,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const secret = pseudonymSource(store);
   const metrics = createMetrics({ store, log, key: options.metrics?.key });
   const metricsApart = options.metrics?.port != null;
-  const oidcConfig = options.oidc === undefined ? oidcConfigFromEnv() : options.oidc;
+  const oidcConfig = options.oidc ?? null;
   const handleConsole = consoleHandler({
     sessions,
     oidc: oidcConfig ? createOidc(oidcConfig, sessions, log) : null,

@@ -1,10 +1,15 @@
 // Pulling usage from the providers' APIs (`quotient pull`, and the schedule inside
-// `quotient serve`). Credentials come from the environment only: they are never stored,
-// logged or put in an error (src/store/pull/http.ts names the URL without its query).
+// `quotient serve`). Credentials come from the configuration (settings, or variables) only:
+// they are never stored, logged or put in an error (src/store/pull/http.ts names the URL without its query).
 import type { Store } from '../store/db.ts';
 import { PullError } from '../store/pull/http.ts';
 import { type PullOptions, type PullResult, pullSource } from '../store/pull/run.ts';
-import { PULL_SOURCES, type PullSource, sourceConfig } from '../store/pull/sources.ts';
+import {
+  type ProviderEndpoints,
+  PULL_SOURCES,
+  type PullSource,
+  sourceConfig,
+} from '../store/pull/sources.ts';
 import { ForbiddenError, InvalidArgumentError } from './errors.ts';
 import { can, type Role } from './roles.ts';
 
@@ -19,7 +24,7 @@ export async function pullUsage(
   store: Store,
   caller: { role: Role },
   sources: readonly string[],
-  options: PullOptions & { env?: Record<string, string | undefined> } = {},
+  options: PullOptions & { providers: ProviderEndpoints },
 ): Promise<{ results: PullResult[]; failures: { source: string; message: string }[] }> {
   if (!can(caller.role, 'governance')) throw new ForbiddenError('pulling usage is governance work');
   for (const s of sources)
@@ -32,7 +37,9 @@ export async function pullUsage(
   const failures: { source: string; message: string }[] = [];
   for (const source of sources as PullSource[]) {
     try {
-      results.push(await pullSource(store, source, sourceConfig(source, options.env), options));
+      results.push(
+        await pullSource(store, source, sourceConfig(source, options.providers), options),
+      );
     } catch (error) {
       if (!(error instanceof PullError)) throw error;
       failures.push({ source, message: error.message });
@@ -42,31 +49,27 @@ export async function pullUsage(
 }
 
 /**
- * The schedule inside `quotient serve`: QUOTIENT_PULL_SOURCES (comma list) every
- * QUOTIENT_PULL_EVERY_MINUTES (default 60). One run at a time per process; across
- * processes the pull lock (src/store/pull/lock.ts) lets one pull a source, the others skip it.
+ * The schedule inside `quotient serve`: the pull-sources setting every pull-every-minutes.
+ * One run at a time per process; across processes the pull lock (src/store/pull/lock.ts)
+ * lets one pull a source, the others skip it.
  */
 export function startPullSchedule(
   store: Store,
-  env: Record<string, string | undefined>,
+  pull: { sources: readonly string[]; everyMinutes: number; providers: ProviderEndpoints },
   log: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void },
 ): { stop(): void } | null {
-  const sources = (env.QUOTIENT_PULL_SOURCES ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const { sources, everyMinutes: minutes, providers } = pull;
   if (sources.length === 0) return null;
   const unknown = sources.filter((s) => !isPullSource(s));
   if (unknown.length > 0) throw new Error(`QUOTIENT_PULL_SOURCES: unknown ${unknown.join(', ')}`);
-  const minutes = Number(env.QUOTIENT_PULL_EVERY_MINUTES ?? 60);
-  if (!Number.isFinite(minutes) || minutes < 1)
-    throw new Error('QUOTIENT_PULL_EVERY_MINUTES: expected a number of minutes, 1 or more');
   let running = false;
   const run = async () => {
     if (running) return;
     running = true;
     try {
-      const { results, failures } = await pullUsage(store, { role: 'admin' }, sources, { env });
+      const { results, failures } = await pullUsage(store, { role: 'admin' }, sources, {
+        providers,
+      });
       for (const r of results)
         log.info(
           { source: r.source, pages: r.pages, rows: r.totals.rows, replaced: r.totals.replaced },

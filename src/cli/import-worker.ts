@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { declarationToAdd } from '../policy/suggest-model.ts';
 import type { Store } from '../store/db.ts';
 import { type ImportSummary, importFiles } from '../store/import.ts';
+import type { PersonFallback } from '../store/ingest/otlp.ts';
 import type { Format } from '../store/ingest/read.ts';
 import { addTotals, emptyTotals, type IngestTotals } from '../store/loader.ts';
 import { activeIngestSettings } from '../store/prices.ts';
@@ -19,6 +20,8 @@ export type ImportJob = StoreFlags & {
   concurrency?: number;
   /** a JSON lines file to write every rejected row to */
   rejects?: string;
+  /** the otlp-fallback-person setting, parsed */
+  otlpPersonFallback: PersonFallback;
 };
 
 export type ImportMessage =
@@ -80,6 +83,7 @@ await withStore(job, async (store) => {
       format,
       chunkSize: job.chunkSize,
       concurrency: job.concurrency,
+      otlpPersonFallback: job.otlpPersonFallback,
       prices,
       timezone,
       onProblems: job.rejects

@@ -4,6 +4,7 @@
 // changes only with --exit-code; 2 is trouble (a file with errors, an unknown version or
 // window, a usage error).
 import { existsSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { type Command, Option } from 'commander';
 import { apiEntities } from '../api/entities.ts';
 import { auditFor } from '../app/audit.ts';
@@ -20,7 +21,7 @@ import {
   renderDiff,
 } from '../policy/diff.ts';
 import { parsePolicy } from '../policy/parse.ts';
-import { openStore, type Store } from '../store/db.ts';
+import type { Store } from '../store/db.ts';
 import {
   activatePolicy,
   findPolicyVersion,
@@ -30,14 +31,14 @@ import {
 } from '../store/policies.ts';
 import { displayName, formatOption, legacyJsonOption, readInput, wantsJson } from './output.ts';
 import { renderDiagnostic } from './policy-check.ts';
-import { dataDirOption, type StoreFlags, withStore } from './store-options.ts';
+import { dataDirOption, openCliStore, type StoreFlags, withStore } from './store-options.ts';
 
 /** Opens the store lazily: diffing two files needs no database. */
 function lazyStore(flags: StoreFlags) {
   let opened: Promise<Store> | null = null;
   return {
     get: () => {
-      opened ??= openStore({ dataDir: flags.dataDir, migrate: true, entities: apiEntities });
+      opened ??= openCliStore(flags, { entities: apiEntities });
       return opened;
     },
     close: async () => {
@@ -99,7 +100,7 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
     .argument('<file>', 'the .policy file ("-" reads standard input)')
     .option('--activate', 'make it the active version in the same step')
     .option('--message <text>', 'why this version exists')
-    .option('--author <name>', 'who wrote it (default: $USER)')
+    .option('--author <name>', 'who wrote it (default: your login name)')
     .addOption(dataDirOption())
     .action(async (file: string, flags: PublishFlags) => {
       if (file !== '-' && !existsSync(file)) return fail(`${file}: no such file`);
@@ -109,7 +110,7 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
         const outcome = await publishPolicySource(store, {
           source,
           file,
-          author: flags.author ?? process.env.USER ?? null,
+          author: flags.author ?? userInfo().username ?? null,
           message: flags.message ?? null,
           activate: flags.activate,
         });

@@ -5,17 +5,19 @@ import type { Command } from 'commander';
 import { createApiKey } from '../api/auth.ts';
 import { apiEntities } from '../api/entities.ts';
 import { warmLeaderboards } from '../api/loaders.ts';
+import { oidcConfigOf } from '../api/oidc.ts';
 import { startServer } from '../api/server.ts';
 import { startEnforcementWorkers } from '../api/workers.ts';
 import { parseGroups } from '../app/notifications.ts';
 import { startPullSchedule } from '../app/pull.ts';
-import { type Config, exportFlagsToEnv, loadConfig, settingOption } from '../config.ts';
+import { type Config, loadConfig, settingOption } from '../config.ts';
 import { createSenders } from '../notify/index.ts';
 import { openStore } from '../store/db.ts';
 import { parsePersonFallback } from '../store/ingest/otlp.ts';
 import { activeKeyCount } from '../store/secrets.ts';
 import { seedIfEmpty } from '../store/seed.ts';
 import { createLogger } from './logger.ts';
+import { PROVIDER_SETTINGS } from './pull.ts';
 import { removeServerFile, writeServerFile } from './server-file.ts';
 import { dataDirOption } from './store-options.ts';
 
@@ -27,6 +29,7 @@ export const SERVE_SETTINGS = [
   'otlp-fallback-person',
   'pull-sources',
   'pull-every-minutes',
+  ...PROVIDER_SETTINGS,
   'host',
   'public-url',
   'log-level',
@@ -42,6 +45,10 @@ export const SERVE_SETTINGS = [
   'digest-hour',
   'max-body-bytes',
   'key-cache-ms',
+  'rate-limit-per-second',
+  'subscriptions-per-key',
+  'subscriptions-total',
+  'max-evaluation-cost',
   'shutdown-grace-ms',
   'db-connect-timeout-ms',
   'db-statement-timeout-ms',
@@ -71,12 +78,18 @@ export function registerServeCommand(program: Command): void {
     .option('--no-seed', 'do not seed the demo organisation into an empty database')
     .action(async (flags: ServeFlags, command: Command) => {
       const config = loadConfig(command);
-      // modules that still read their QUOTIENT_* variables see flags given on this command
-      exportFlagsToEnv(command);
+      let oidc: ReturnType<typeof oidcConfigOf>;
+      try {
+        oidc = oidcConfigOf(config.oidc);
+      } catch (error) {
+        console.error(`error: ${(error as Error).message}`);
+        process.exit(2);
+      }
       const log = createLogger({ level: config.logLevel, format: config.logFormat });
       const store = await openStore({
         databaseUrl: config.databaseUrl ?? '',
         dataDir: flags.dataDir,
+        timeouts: config.dbTimeouts,
         migrate: true,
         entities: apiEntities,
         logger: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
@@ -93,7 +106,10 @@ export function registerServeCommand(program: Command): void {
         port: config.port,
         host: config.host,
         logger: log,
-        otlpPersonFallback: parsePersonFallback(process.env.QUOTIENT_OTLP_FALLBACK_PERSON),
+        otlpPersonFallback: parsePersonFallback(config.otlpFallbackPerson),
+        production: config.production,
+        limits: config.limits,
+        oidc,
         maxBodyBytes: config.maxBodyBytes,
         keyCacheMs: config.keyCacheMs,
         shutdownGraceMs: config.shutdownGraceMs,
@@ -110,8 +126,8 @@ export function registerServeCommand(program: Command): void {
         log,
         notifications: notificationsOf(config, server.url),
       });
-      // QUOTIENT_PULL_SOURCES: pull usage from the providers' APIs on a schedule
-      const pulls = startPullSchedule(store, process.env, log);
+      // --pull-sources: pull usage from the providers' APIs on a schedule
+      const pulls = startPullSchedule(store, config.pull, log);
       const warming = performance.now();
       warmLeaderboards(store)
         .then((boards) => {

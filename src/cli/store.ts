@@ -5,6 +5,7 @@ import { basename } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { debugging, settingOption } from '../config.ts';
 import { DEFAULT_CHUNK_SIZE } from '../store/defaults.ts';
 import {
   IMPORT_FORMATS as FORMATS,
@@ -61,6 +62,7 @@ export function registerStoreCommands(program: Command): void {
       '--rejects <file>',
       'write every rejected row (file, line, reason) to this JSON lines file',
     )
+    .addOption(settingOption('otlp-fallback-person'))
     .addOption(
       new Option('--chunk-log', 'log each committed chunk to stderr (for tests)').hideHelp(),
     )
@@ -119,6 +121,8 @@ type ImportFlags = StoreFlags & {
   json?: boolean;
   strict?: boolean;
   chunkLog?: boolean;
+  /** the otlp-fallback-person setting (flag, variable or default) */
+  otlpFallbackPerson: string;
 };
 
 /**
@@ -160,8 +164,11 @@ async function importCommand(files: string[], flags: ImportFlags): Promise<numbe
       if (!flags.json) console.error(`${file}: reading as ${sniffed.format} (${sniffed.because})`);
     }
   }
+  const { parsePersonFallback } = await import('../store/ingest/otlp.ts');
   const job: ImportJob = {
     dataDir: flags.dataDir,
+    databaseUrl: flags.databaseUrl,
+    otlpPersonFallback: parsePersonFallback(flags.otlpFallbackPerson),
     files: files.map((path) => ({ path, format: formats.get(path) as Format })),
     rejects: flags.rejects,
     chunkSize: flags.chunkSize,
@@ -202,7 +209,7 @@ async function importCommand(files: string[], flags: ImportFlags): Promise<numbe
     // an expected condition (the data directory in use, the database unreachable) in one
     // sentence; the stack only when asked for
     console.error(`error: ${result.message}`);
-    if (process.env.QUOTIENT_DEBUG) console.error(result.stack);
+    if (debugging()) console.error(result.stack);
     return 2;
   }
   const { totals, problems, seconds } = result.summary;

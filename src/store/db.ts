@@ -34,7 +34,7 @@ export type StoreLogger = {
 };
 
 export type OpenStoreOptions = {
-  /** PostgreSQL URL; defaults to process.env.DATABASE_URL. Empty → embedded PGlite. */
+  /** PostgreSQL URL (the database-url setting); unset or empty: embedded PGlite. */
   databaseUrl?: string;
   /** Where the embedded database lives (default `.quotient/`); 'memory' keeps it in RAM. */
   dataDir?: string;
@@ -76,20 +76,6 @@ export const DEFAULT_TIMEOUTS: DatabaseTimeouts = {
   lockMs: 5_000,
   idleInTransactionMs: 60_000,
 };
-
-/** Timeouts from the environment (QUOTIENT_DB_*_MS), over the given defaults. */
-export function timeoutsFromEnv(base: DatabaseTimeouts = DEFAULT_TIMEOUTS): DatabaseTimeouts {
-  const read = (name: string, fallback: number) => {
-    const value = Number(process.env[name]);
-    return Number.isFinite(value) && value > 0 ? value : fallback;
-  };
-  return {
-    connectMs: read('QUOTIENT_DB_CONNECT_TIMEOUT_MS', base.connectMs),
-    statementMs: read('QUOTIENT_DB_STATEMENT_TIMEOUT_MS', base.statementMs),
-    lockMs: read('QUOTIENT_DB_LOCK_TIMEOUT_MS', base.lockMs),
-    idleInTransactionMs: read('QUOTIENT_DB_IDLE_TRANSACTION_TIMEOUT_MS', base.idleInTransactionMs),
-  };
-}
 
 /** Slack between the server's statement_timeout and the client's own read timeout. */
 const CLIENT_TIMEOUT_SLACK_MS = 2_000;
@@ -274,13 +260,13 @@ async function startEmbedded(dataDir: string): Promise<Embedded> {
 }
 
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
-  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL ?? '';
+  const databaseUrl = options.databaseUrl ?? '';
   const embedded = databaseUrl ? null : await startEmbedded(options.dataDir ?? DEFAULT_DATA_DIR);
   const direct = embedded ? embedded.url : databaseUrl;
   const url = options.wrapUrl ? await options.wrapUrl(direct) : direct;
   const max = embedded ? 1 : (options.poolSize ?? 10);
   const logger = options.logger;
-  const timeouts = { ...timeoutsFromEnv(), ...options.timeouts };
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
 
   let orm: MikroORM;
   try {

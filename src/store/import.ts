@@ -6,7 +6,8 @@ import type { PriceTable } from '../policy/price.ts';
 import type { Store } from './db.ts';
 import type { IngestRow } from './ingest/native.ts';
 import { type NativeLineRow, readNativeBatches } from './ingest/native-lines.ts';
-import type { Format } from './ingest/read.ts';
+import type { PersonFallback } from './ingest/otlp.ts';
+import type { Format, ReadOptions } from './ingest/read.ts';
 import {
   addTotals,
   DEFAULT_CHUNK_SIZE,
@@ -32,6 +33,8 @@ export type ImportOptions = {
   onChunk?: (progress: ImportProgress) => void;
   /** Told every rejected row, batch by batch (the summary keeps only the first few). */
   onProblems?: (problems: RowResult[]) => void;
+  /** OTLP spans with no person attribute (the otlp-fallback-person setting) */
+  otlpPersonFallback?: PersonFallback;
 };
 
 export type ImportSummary = {
@@ -68,6 +71,7 @@ export async function importFiles(
     let bytesNow = 0;
     const read = {
       batchSize: chunkSize,
+      otlpPersonFallback: options.otlpPersonFallback,
       onBytes: (b: number) => {
         bytesNow = b;
       },
@@ -113,7 +117,7 @@ export async function importFiles(
 async function* batchesOf(
   file: string,
   format: Format,
-  options: { batchSize: number; onBytes: (bytes: number) => void },
+  options: ReadOptions & { onBytes: (bytes: number) => void },
 ): AsyncGenerator<{ rows: (IngestRow | NativeLineRow)[]; now?: number }> {
   if (format === 'native') yield* readNativeBatches(file, options);
   else {

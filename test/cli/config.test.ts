@@ -6,11 +6,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { envName, loadConfig, SETTINGS, settingsTable } from '../../src/config.ts';
 
+const ALIASES = SETTINGS.flatMap((s) => s.aliases ?? []);
+
 function quotient(args: string[], env: Record<string, string> = {}) {
   const base = { ...process.env } as Record<string, string>;
   for (const key of Object.keys(base))
-    if (key.startsWith('QUOTIENT_') || ['DATABASE_URL', 'PORT', 'HOST', 'LOG_LEVEL'].includes(key))
-      delete base[key];
+    if (key.startsWith('QUOTIENT_') || ALIASES.includes(key)) delete base[key];
   return spawnSync(process.execPath, ['src/cli.ts', ...args], {
     env: { ...base, ...env },
     encoding: 'utf8',
@@ -46,6 +47,9 @@ describe('quotient config', () => {
       DATABASE_URL: 'postgres://quotient:db-password@db.internal:5432/quotient',
       QUOTIENT_SMTP_URL: 'smtp://mailer:smtp-password@smtp.acme.test:587',
       QUOTIENT_OIDC_CLIENT_SECRET: 'oidc-secret-456',
+      QUOTIENT_SLACK_BOT_TOKEN: 'xoxb-slack-secret-789',
+      // a provider key under its older name
+      OPENAI_ADMIN_KEY: 'sk-admin-openai-secret',
       QUOTIENT_NOTIFY_GROUPS:
         'finance=slack:https://hooks.slack.com/services/T000/B000/hook-secret,email:finance@acme.test',
     });
@@ -56,6 +60,8 @@ describe('quotient config', () => {
       'smtp-password',
       'oidc-secret-456',
       'hook-secret',
+      'slack-secret',
+      'openai-secret',
     ])
       expect(run.stdout).not.toContain(secret);
     expect(s.get('metrics-key')?.value).toBe('********');
@@ -68,6 +74,8 @@ describe('quotient config', () => {
       'finance=slack:https://hooks.slack.com/********,email:finance@acme.test',
     );
     expect(s.get('oidc-client-secret')?.value).toBe('********');
+    expect(s.get('slack-bot-token')?.value).toBe('********');
+    expect(s.get('openai-admin-key')).toMatchObject({ value: '********', source: 'env' });
     // the readable listing redacts the same way
     const text = quotient(['config', '--metrics-key', 'flag-secret-123']);
     expect(text.status).toBe(0);

@@ -3,12 +3,14 @@
 // OpenAI's organisation usage (Bearer, has_more / next_page) and LiteLLM's /spend/logs/v2
 // (Bearer, page / total_pages); a 429 with Retry-After first, errors with the APIs' own
 // error bodies. The page bodies reuse test/fixtures/exports (sources in its README).
+
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pullUsage } from '../../src/app/pull.ts';
+import { loadConfig } from '../../src/config.ts';
 import { analyzePolicy } from '../../src/policy/analyze.ts';
 import { priceTable } from '../../src/policy/ir.ts';
 import { openStore, type Store } from '../../src/store/db.ts';
@@ -121,6 +123,9 @@ function handle(req: IncomingMessage, res: ServerResponse) {
 let store: TestStore;
 let server: Server;
 let env: Record<string, string>;
+/** The providers as the configuration reads them from these variables (the older names). */
+const providersOf = (variables: Record<string, string>) =>
+  loadConfig(undefined, { ...variables }).pull.providers;
 const waits: number[] = [];
 const http = { sleep: async (ms: number) => void waits.push(ms), attempts: 3 };
 
@@ -159,7 +164,7 @@ describe('quotient pull', () => {
     const result = await pullSource(
       store,
       'anthropic',
-      sourceConfig('anthropic', env),
+      sourceConfig('anthropic', providersOf(env)),
       options({ since: new Date('2026-11-10T00:00:00Z') }),
     );
     expect(waits).toEqual([7000]);
@@ -180,7 +185,7 @@ describe('quotient pull', () => {
     const result = await pullSource(
       store,
       'anthropic',
-      sourceConfig('anthropic', env),
+      sourceConfig('anthropic', providersOf(env)),
       options({ now: later }),
     );
     // the cursor (11-12 00:00) less two days: the 11-10 bucket is read again
@@ -196,7 +201,7 @@ describe('quotient pull', () => {
       store,
       { role: 'admin' },
       ['openai', 'claude-code', 'litellm'],
-      { ...options({ since }), env },
+      { ...options({ since }), providers: providersOf(env) },
     );
     expect(failures).toEqual([]);
     expect(results.map((r) => [r.source, r.pages, r.totals.accepted])).toEqual([
@@ -224,7 +229,7 @@ describe('quotient pull', () => {
     waits.length = 0;
     const { failures } = await pullUsage(store, { role: 'admin' }, ['openai'], {
       ...options(),
-      env,
+      providers: providersOf(env),
     });
     failWith = null;
     expect(failures).toEqual([
@@ -242,20 +247,20 @@ describe('quotient pull', () => {
     const wrong = { ...env, OPENAI_ADMIN_KEY: 'sk-wrong-secret' };
     const denied = await pullUsage(store, { role: 'admin' }, ['openai'], {
       ...options(),
-      env: wrong,
+      providers: providersOf(wrong),
     });
     expect(denied.failures[0].message).toMatch(/HTTP 401: Incorrect API key provided$/);
     expect(JSON.stringify(denied)).not.toContain('sk-wrong-secret');
 
-    expect(() => sourceConfig('litellm', { LITELLM_API_KEY: 'x' })).toThrow(PullError);
-    await expect(pullUsage(store, { role: 'viewer' }, ['openai'], { env })).rejects.toThrow(
-      /governance/,
-    );
+    expect(() => sourceConfig('litellm', providersOf({ LITELLM_API_KEY: 'x' }))).toThrow(PullError);
+    await expect(
+      pullUsage(store, { role: 'viewer' }, ['openai'], { providers: providersOf(env) }),
+    ).rejects.toThrow(/governance/);
   });
 
   it('runs one pull of a source at a time: a second one says so and does nothing', async () => {
     const pull = (on: Store) =>
-      pullUsage(on, { role: 'admin' }, ['litellm'], { ...options(), env });
+      pullUsage(on, { role: 'admin' }, ['litellm'], { ...options(), providers: providersOf(env) });
     let arrived = () => {};
     let release = () => {};
     const reached = new Promise<void>((resolve) => {
@@ -279,7 +284,7 @@ describe('quotient pull', () => {
     if (!store.embedded) {
       other = await openStore({ databaseUrl: store.url });
       await expect(
-        pullSource(other, 'litellm', sourceConfig('litellm', env), options()),
+        pullSource(other, 'litellm', sourceConfig('litellm', providersOf(env)), options()),
       ).rejects.toBeInstanceOf(PullBusyError);
     }
     expect(await pullCursor(store, 'litellm')).toEqual(cursor);

@@ -345,13 +345,11 @@ export function otlpToRows(body: unknown, options: OtlpOptions = {}): OtlpRow[] 
 
 /**
  * An export file for `quotient import --format otlp`: a structural fault becomes one
- * rejected record; spans with no person follow QUOTIENT_OTLP_FALLBACK_PERSON.
+ * rejected record; spans with no person follow the otlp-fallback-person setting.
  */
-export function otlpDocumentToRows(body: unknown): IngestRow[] {
+export function otlpDocumentToRows(body: unknown, options: OtlpOptions = {}): IngestRow[] {
   try {
-    return otlpToRows(body, {
-      personFallback: parsePersonFallback(process.env.QUOTIENT_OTLP_FALLBACK_PERSON),
-    });
+    return otlpToRows(body, options);
   } catch (error) {
     if (error instanceof MalformedOtlp) return [{ line: 1, error: error.message }];
     throw error;

@@ -13,7 +13,7 @@ import { MAX_LINE_BYTES, printable } from './limits.ts';
 import { litellmLogToNative, litellmToRows } from './litellm.ts';
 import type { IngestRow } from './native.ts';
 import { openaiUsageToRows } from './openai.ts';
-import { otlpDocumentToRows } from './otlp.ts';
+import { otlpDocumentToRows, type PersonFallback } from './otlp.ts';
 
 export type Format = ImportFormat;
 
@@ -21,10 +21,12 @@ export type ReadOptions = {
   batchSize: number;
   /** Called with the total bytes read so far (for progress bars). */
   onBytes?: (bytes: number) => void;
+  /** OTLP spans with no person attribute (the otlp-fallback-person setting) */
+  otlpPersonFallback?: PersonFallback;
 };
 
-const DOCUMENT_MAPPERS: Record<string, (body: unknown) => IngestRow[]> = {
-  otlp: otlpDocumentToRows,
+const DOCUMENT_MAPPERS: Record<string, (body: unknown, options: ReadOptions) => IngestRow[]> = {
+  otlp: (body, options) => otlpDocumentToRows(body, { personFallback: options.otlpPersonFallback }),
   anthropic: anthropicUsageToRows,
   openai: openaiUsageToRows,
   'claude-code': claudeCodeToRows,
@@ -209,7 +211,7 @@ async function* readCsv(
 async function* readDocuments(
   path: string,
   options: ReadOptions,
-  map: (body: unknown) => IngestRow[],
+  map: (body: unknown, options: ReadOptions) => IngestRow[],
 ): AsyncGenerator<IngestRow[]> {
   const { readFile } = await import('node:fs/promises');
   const text = await readFile(path, 'utf8');
@@ -239,7 +241,7 @@ async function* readDocuments(
   for (const [index, document] of documents.entries()) {
     let mapped: IngestRow[];
     try {
-      mapped = map(document);
+      mapped = map(document, options);
     } catch (error) {
       // a document of the right format but the wrong shape: reported, the others go on
       yield [

@@ -15,25 +15,26 @@ import { getJson, PullError, type PullHttp } from './http.ts';
 export const PULL_SOURCES = ['anthropic', 'openai', 'litellm', 'claude-code'] as const;
 export type PullSource = (typeof PULL_SOURCES)[number];
 
-/** Where a source lives and its credential, from the environment (never stored or logged). */
+/** Where a source lives and its credential, from the configuration (never stored or logged). */
 export type SourceConfig = { baseUrl: string; key: string };
 
-type Env = Record<string, string | undefined>;
+/** Each provider's endpoint and key as configured (src/config.ts), with the settings' names. */
+export type ProviderEndpoints = Record<
+  'anthropic' | 'openai' | 'litellm',
+  { key: string | undefined; baseUrl: string | undefined; keySetting: string; urlSetting: string }
+>;
 
-/** The environment variables each source reads: [key variable, base URL variable, default URL]. */
-export const SOURCE_ENV: Record<PullSource, [string, string, string | null]> = {
-  anthropic: ['ANTHROPIC_ADMIN_KEY', 'ANTHROPIC_BASE_URL', 'https://api.anthropic.com'],
-  'claude-code': ['ANTHROPIC_ADMIN_KEY', 'ANTHROPIC_BASE_URL', 'https://api.anthropic.com'],
-  openai: ['OPENAI_ADMIN_KEY', 'OPENAI_BASE_URL', 'https://api.openai.com'],
-  litellm: ['LITELLM_API_KEY', 'LITELLM_URL', null],
+const PROVIDER: Record<PullSource, keyof ProviderEndpoints> = {
+  anthropic: 'anthropic',
+  'claude-code': 'anthropic',
+  openai: 'openai',
+  litellm: 'litellm',
 };
 
-export function sourceConfig(source: PullSource, env: Env = process.env): SourceConfig {
-  const [keyVar, urlVar, defaultUrl] = SOURCE_ENV[source];
-  const key = env[keyVar]?.trim();
-  const baseUrl = env[urlVar]?.trim() || defaultUrl;
-  if (!key) throw new PullError(`${source}: set ${keyVar} to the API key to pull with`);
-  if (!baseUrl) throw new PullError(`${source}: set ${urlVar} to the LiteLLM proxy's URL`);
+export function sourceConfig(source: PullSource, providers: ProviderEndpoints): SourceConfig {
+  const { key, baseUrl, keySetting, urlSetting } = providers[PROVIDER[source]];
+  if (!key) throw new PullError(`${source}: set ${keySetting} to the API key to pull with`);
+  if (!baseUrl) throw new PullError(`${source}: set ${urlSetting} to the LiteLLM proxy's URL`);
   return { key, baseUrl: baseUrl.replace(/\/+$/, '') };
 }
 
