@@ -296,6 +296,17 @@ describe('notifications on the demo organisation', () => {
       `query Gate($p: String!) { checkQuota(person: $p, model: "claude-sonnet-4-5", estimatedTokens: 10) { ... on QuotaCheck { decision } } }`,
       { p: ana },
     );
+    // the same decision over the plain HTTP endpoint
+    const rest = await fetch(`${api.url}/v1/quota/check`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${api.keys.ingest.key}`,
+      },
+      body: JSON.stringify({ person: ana, model: 'claude-sonnet-4-5', estimatedTokens: 10 }),
+    });
+    expect(rest.status).toBe(200);
+    await rest.arrayBuffer();
     const after = await scrape();
     const delta = (name: string, labels: Record<string, string>) =>
       sample(after, name, labels) - sample(before, name, labels);
@@ -319,7 +330,32 @@ describe('notifications on the demo organisation', () => {
         (sum, s) => sum + s.value,
         0,
       );
-    expect(decisions(after) - decisions(before)).toBe(1);
+    expect(decisions(after) - decisions(before)).toBe(2);
+    // requests per endpoint and operation, with their latency
+    expect(
+      delta('quotient_http_requests_total', {
+        endpoint: '/graphql',
+        operation: 'Gate',
+        status: '200',
+      }),
+    ).toBe(1);
+    expect(
+      delta('quotient_http_requests_total', {
+        endpoint: '/v1/quota/check',
+        operation: '-',
+        status: '200',
+      }),
+    ).toBe(1);
+    const H = 'quotient_http_request_duration_seconds';
+    expect(
+      after
+        .get(H)
+        ?.samples.find((m) => m.name === `${H}_count` && m.labels.endpoint === '/v1/quota/check')
+        ?.value,
+    ).toBe(1);
+    expect(sample(after, 'quotient_db_pool_connections', { state: 'max' })).toBe(
+      api.store.maxConnections,
+    );
     const events = await api.store.query<{ n: number }>(
       'select count(*)::int as n from usage_events',
     );
