@@ -307,6 +307,10 @@ describe('attack 3: complements, budgets, people and escalations', () => {
   });
 
   it('lists no restricted people, and no one else’s figures', async () => {
+    expect(forbidden(await ask('ingest', PEOPLE_OF, { team: null }))).toBe(true);
+    expect(forbidden(await ask('ingest', '{ teams(first: 10) { edges { node { id } } } }'))).toBe(
+      true,
+    );
     for (const role of ['viewer', 'member'] as const) {
       for (const team of ['security', 'tiny', null]) {
         const body = await ask(role, PEOPLE_OF, { team });
@@ -331,6 +335,20 @@ describe('attack 3: complements, budgets, people and escalations', () => {
       }
       const team = await ask(role, '{ team(id: "security") { __typename } }');
       expect(team.data?.team).toMatchObject({ __typename: 'NotFound' });
+      // the team list leaves the restricted team out; a visible team lists masked members
+      const teams = await ask(
+        role,
+        '{ teams(first: 10) { edges { node { id owner members(first: 10) { edges { node { id masked } } } } } } }',
+      );
+      expect(teams.errors).toBeUndefined();
+      const listed = (
+        field(teams, 'teams') as {
+          edges: { node: { id: string; owner: unknown; members: { edges: unknown[] } } }[];
+        }
+      ).edges.map((e) => e.node);
+      expect(listed.map((t) => t.id)).not.toContain('security');
+      expect(listed.every((t) => t.owner === null)).toBe(true);
+      expect(leaks(teams, role, { directory: true })).toEqual([]);
     }
   });
 
