@@ -209,6 +209,52 @@ export function withholdSmall(
   return out;
 }
 
+export const SMALLER_GROUPS = '(smaller groups)';
+
+/**
+ * Teams or roles of fewer than k people are not shown by name: they are added up into one
+ * row, `(smaller groups)`, and while that row holds fewer than k people the smallest named
+ * group joins it. So every row, and the population minus the named rows, is k or more.
+ */
+export function mergeSmallGroups(
+  list: GroupImpact[],
+  shown: (n: number) => boolean,
+): GroupImpact[] {
+  const named = list.filter((g) => shown(g.people));
+  const small = list.filter((g) => !shown(g.people));
+  if (small.length === 0) return list;
+  named.sort((a, b) => a.people - b.people);
+  while (!shown(small.reduce((n, g) => n + g.people, 0)) && named.length > 0)
+    small.push(named.shift() as GroupImpact);
+  const add = (a: number | null, b: number | null) => (a ?? 0) + (b ?? 0);
+  const merged = small.reduce<GroupImpact>(
+    (m, g) => ({
+      key: SMALLER_GROUPS,
+      people: m.people + g.people,
+      tierChanges: add(m.tierChanges, g.tierChanges),
+      newly: Object.fromEntries(
+        Object.entries(g.newly).map(([c, n]) => [c, add(m.newly[c as keyof typeof m.newly], n)]),
+      ) as GroupImpact['newly'],
+      noLonger: Object.fromEntries(
+        Object.entries(g.noLonger).map(([c, n]) => [
+          c,
+          add(m.noLonger[c as keyof typeof m.noLonger], n),
+        ]),
+      ) as GroupImpact['noLonger'],
+    }),
+    {
+      key: SMALLER_GROUPS,
+      people: 0,
+      tierChanges: 0,
+      newly: { block: 0, require_approval: 0, require_justification: 0, notify: 0 },
+      noLonger: { block: 0, require_approval: 0, require_justification: 0, notify: 0 },
+    },
+  );
+  const order = new Map(list.map((g, i) => [g.key, i]));
+  named.sort((a, b) => (order.get(a.key) ?? 0) - (order.get(b.key) ?? 0));
+  return [...named, merged];
+}
+
 /** The report as a lower role may see it: aggregates that pass the active suppression. */
 export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactReport {
   const shown = (n: number) => countShown(view, n);
@@ -219,21 +265,20 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
     [c.before, c.after, c.newly, c.noLonger].every(shown);
   // a team or role smaller than k is left out; within the others, counts under k are
   // withheld, with enough others beside them that no total minus the shown parts is under k
-  const groups = (list: GroupImpact[]): GroupImpact[] => {
-    const hiddenRow = list.map((g) => !shown(g.people));
-    const column = (values: (number | null)[]) => withholdSmall(values, hiddenRow, shown);
+  const groups = (all: GroupImpact[]): GroupImpact[] => {
+    const list = mergeSmallGroups(all, shown);
+    const none = list.map(() => false);
+    const column = (values: (number | null)[]) => withholdSmall(values, none, shown);
     const tierChanges = column(list.map((g) => g.tierChanges));
     const kinds = Object.keys(list[0]?.newly ?? {}) as (keyof GroupImpact['newly'])[];
     const newly = new Map(kinds.map((c) => [c, column(list.map((g) => g.newly[c]))]));
     const noLonger = new Map(kinds.map((c) => [c, column(list.map((g) => g.noLonger[c]))]));
-    return list
-      .map((g, i) => ({
-        ...g,
-        tierChanges: tierChanges[i],
-        newly: Object.fromEntries(kinds.map((c) => [c, newly.get(c)?.[i] ?? null])),
-        noLonger: Object.fromEntries(kinds.map((c) => [c, noLonger.get(c)?.[i] ?? null])),
-      }))
-      .filter((_, i) => !hiddenRow[i]) as GroupImpact[];
+    return list.map((g, i) => ({
+      ...g,
+      tierChanges: tierChanges[i],
+      newly: Object.fromEntries(kinds.map((c) => [c, newly.get(c)?.[i] ?? null])),
+      noLonger: Object.fromEntries(kinds.map((c) => [c, noLonger.get(c)?.[i] ?? null])),
+    })) as GroupImpact[];
   };
   const bins = report.quotaDistribution.bins;
   const none = bins.map(() => false);
@@ -296,7 +341,7 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
             'below governance: cost under the two price tables is withheld (repriced totals give usage by model, which a team filter does not)',
           ]
         : []),
-      `below governance: the replay covers visible teams only (restricted teams and teams under ${view.minGroupSize} people are left out), lists of people and ranked entries are withheld, teams and roles of fewer people are left out (smaller counts within them show as withheld), and ${withheld} count(s) under ${view.minGroupSize} people were left out (the active policy's min_group_size)`,
+      `below governance: the replay covers visible teams only (restricted teams and teams under ${view.minGroupSize} people are left out), lists of people and ranked entries are withheld, teams and roles of fewer people are added up into one row (counts under k in any row show as withheld), and ${withheld} count(s) under ${view.minGroupSize} people were left out (the active policy's min_group_size)`,
     ],
   };
 }

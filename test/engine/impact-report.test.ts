@@ -3,7 +3,12 @@
 // impact.test.ts). Real database (embedded, or DATABASE_URL).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aggregatesOnly, withholdSmall } from '../../src/app/policy-review.ts';
+import {
+  aggregatesOnly,
+  mergeSmallGroups,
+  SMALLER_GROUPS,
+  withholdSmall,
+} from '../../src/app/policy-review.ts';
 import { viewOf } from '../../src/app/privacy.ts';
 import { type ImpactReport, impactReplay } from '../../src/engine/impact.ts';
 import { renderImpact } from '../../src/engine/impact-render.ts';
@@ -164,6 +169,8 @@ describe('the q3 → q4 review report', () => {
     const view = viewOf(caller, { teams, teamless: 0 }, 5, (id) => `anon-${id}`);
     const masked = aggregatesOnly(report, view);
     for (const list of [masked.groups.byTeam, masked.groups.byRole]) {
+      // small groups are added up, never dropped: the rows still account for everyone
+      expect(list.reduce((n, g) => n + g.people, 0)).toBe(masked.population.people);
       for (const g of list) {
         expect(g.people).toBeGreaterThanOrEqual(5);
         for (const n of [g.tierChanges, ...Object.values(g.newly), ...Object.values(g.noLonger)])
@@ -181,5 +188,23 @@ describe('the q3 → q4 review report', () => {
     expect(withholdSmall([7, 40], [true, false], (n) => n === 0 || n >= 5)).toEqual([null, 40]);
     expect(withholdSmall([3, 40], [true, false], (n) => n === 0 || n >= 5)).toEqual([null, null]);
     expect(renderImpact(masked, 'markdown')).not.toMatch(/@halcyon/);
+    const group = (key: string, people: number, tierChanges: number) => ({
+      key,
+      people,
+      tierChanges,
+      newly: { block: 0, require_approval: 0, require_justification: 0, notify: tierChanges },
+      noLonger: { block: 0, require_approval: 0, require_justification: 0, notify: 0 },
+    });
+    const k5 = (n: number) => n === 0 || n >= 5;
+    // two roles of 1 and 2 people join the smallest named one, 6, so the row holds 9
+    expect(
+      mergeSmallGroups(
+        [group('a', 40, 3), group('b', 1, 1), group('c', 6, 0), group('d', 2, 2)],
+        k5,
+      ).map((g) => [g.key, g.people, g.tierChanges]),
+    ).toEqual([
+      ['a', 40, 3],
+      [SMALLER_GROUPS, 9, 3],
+    ]);
   });
 });
