@@ -262,7 +262,8 @@ describe('the real OpenTelemetry exporters', () => {
         0,
         '0.000067500000',
       ),
-      row('dana@acme.test', 'text-embedding-3-small', '', 64, 0, 0, 0, 'unpriced'),
+      // 64 × $0.02 = $0.00000128: every token row is priced under default.policy
+      row('dana@acme.test', 'text-embedding-3-small', '', 64, 0, 0, 0, '0.000001280000'),
     ]);
   });
 
