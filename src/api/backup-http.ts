@@ -1,8 +1,7 @@
 // GET /admin/backup: the running server's embedded database as a gzipped tarball, for
 // `quotient backup` while the server holds the data directory. An admin API key, or the
-// local token `quotient serve` writes into the data directory (readable only by whoever
-// can read the database files anyway), may ask for it.
-import { timingSafeEqual } from 'node:crypto';
+// local token `quotient serve` writes into the data directory (it authenticates as an
+// admin: readable only by whoever can read the database files anyway), may ask for it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { auditedBackup } from '../app/backup.ts';
 import type { Store } from '../store/db.ts';
@@ -16,7 +15,6 @@ export async function handleBackup(
   deps: {
     store: Store;
     keys: { authenticate(token: string): Promise<Caller | { reason: string }> };
-    localToken: string | null;
     send: (res: ServerResponse, status: number, body: unknown) => void;
   },
 ): Promise<void> {
@@ -24,14 +22,10 @@ export async function handleBackup(
   if (req.method !== 'GET') return send(res, 405, { error: `${BACKUP_PATH} takes GET` });
   const token = bearerToken(req.headers.authorization ?? null);
   if (typeof token !== 'string') return send(res, 401, { error: token.reason });
-  let caller: Caller | null = null;
-  if (!sameToken(token, deps.localToken)) {
-    const found = await deps.keys.authenticate(token);
-    if ('reason' in found) return send(res, 401, { error: found.reason });
-    if (found.role !== 'admin')
-      return send(res, 403, { error: `backups take an admin key, not a ${found.role} key` });
-    caller = found;
-  }
+  const caller = await deps.keys.authenticate(token);
+  if ('reason' in caller) return send(res, 401, { error: caller.reason });
+  if (caller.role !== 'admin')
+    return send(res, 403, { error: `backups take an admin key, not a ${caller.role} key` });
   if (!deps.store.pglite)
     return send(res, 409, {
       error: 'this server uses PostgreSQL (DATABASE_URL): back it up with pg_dump',
@@ -44,11 +38,4 @@ export async function handleBackup(
     'content-disposition': 'attachment; filename="quotient-backup.tar.gz"',
   });
   res.end(body);
-}
-
-function sameToken(given: string, expected: string | null): boolean {
-  if (!expected) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -1,5 +1,6 @@
 // The HTTP server: GraphQL (Yoga) at /graphql, liveness at /health, readiness at /ready,
 // and the OTLP/HTTP trace receiver at /v1/traces, on node:http.
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -11,6 +12,7 @@ import {
 } from 'graphql-yoga';
 import { type Logger, pino } from 'pino';
 import { type Audit, auditFor } from '../app/audit.ts';
+import { localCaller } from '../app/caller.ts';
 import { pendingMigrations, type Store } from '../store/db.ts';
 import type { PersonFallback } from '../store/ingest/otlp.ts';
 import { keyRevocationFeed } from '../store/key-revocations.ts';
@@ -78,8 +80,13 @@ export type ServerOptions = {
    * `port` serves it on its own listener instead (no token; bind it with care).
    */
   metrics?: { key?: string | null; port?: number | null; host?: string };
-  /** a token that may fetch a backup at /admin/backup besides admin keys (`quotient backup`) */
-  backupToken?: string | null;
+  /**
+   * The token of the command line on this machine (`quotient serve` writes it into the
+   * embedded data directory, readable only by whoever may read the database files): it
+   * acts as an admin key, so `quotient backup`, `keys` and `policy log` work through the
+   * server that holds the directory.
+   */
+  localToken?: string | null;
   /** console sign-in with an OpenID provider (`quotient serve`: the oidc-* settings); default none */
   oidc?: OidcConfig | null;
 };
@@ -110,6 +117,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log,
     // a console session of a revoked key ends at once too
     (keyId) => sessions.forgetKey(keyId),
+    options.localToken ?? null,
   );
   const secret = pseudonymSource(store);
   const metrics = createMetrics({ store, log, key: options.metrics?.key });
@@ -200,8 +208,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (path === METRICS_PATH && !metricsApart)
         return await handleMetrics(req, res, metrics, keys);
       if (path === BACKUP_PATH) {
-        const localToken = options.backupToken ?? null;
-        return await handleBackup(req, res, { store, keys, localToken, send: sendJson });
+        return await handleBackup(req, res, { store, keys, send: sendJson });
       }
       if (path === QUOTA_CHECK_PATH) {
         return await handleQuotaCheck(req, res, { store, keys, maxBodyBytes, send: sendJson });
@@ -418,6 +425,15 @@ export type KeyAuthenticator = {
   settle(): Promise<void>;
 };
 
+/** Who the command line on this machine is, when it sends the server's local token. */
+const LOCAL_CALLER = localCaller('through the server');
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 /** How long a failed key lookup is remembered: a repeated bogus key costs no database read. */
 const FAILED_KEY_CACHE_MS = 30_000;
 const KEY_CACHE_ENTRIES = 10_000;
@@ -434,6 +450,7 @@ function keyAuthenticator(
   log: Logger,
   /** told of every revoked key (undefined: any key may have been revoked) */
   alsoForget: (keyId?: string) => void,
+  localToken: string | null,
 ): KeyAuthenticator {
   const cache = new Map<string, { caller: Caller; until: number }>();
   const failed = new Map<string, { result: { reason: string }; until: number }>();
@@ -459,6 +476,7 @@ function keyAuthenticator(
       await feed.close();
     },
     async authenticate(token) {
+      if (localToken && sameToken(token, localToken)) return LOCAL_CALLER;
       const now = Date.now();
       const hit = cache.get(token);
       if (hit && hit.until > now) {

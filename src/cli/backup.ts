@@ -53,7 +53,7 @@ export function registerBackupCommands(program: Command): void {
       let how: string;
       if (server) {
         const response = await fetch(`${server.url}/admin/backup`, {
-          headers: { authorization: `Bearer ${server.backupToken}` },
+          headers: { authorization: `Bearer ${server.localToken}` },
         }).catch((error: Error) =>
           fail(
             `the server of ${flags.dataDir} (pid ${server.pid}) did not answer at ${server.url}: ${error.message}`,

@@ -9,6 +9,7 @@ import { ROLES } from '../app/roles.ts';
 import type { Store } from '../store/db.ts';
 import { formatOption, legacyJsonOption, wantsJson } from './output.ts';
 import { dataDirOption, type StoreFlags, withStore } from './store-options.ts';
+import { askServer, serverHolding } from './via-server.ts';
 
 /** Keys and the audit log are API entities. */
 const withApiStore = <T>(flags: StoreFlags, work: (store: Store) => Promise<T>) =>
@@ -38,25 +39,20 @@ export function registerKeysCommands(program: Command): void {
           json?: boolean;
         },
       ) => {
-        await withApiStore(flags, async (store) => {
-          const { created } = await keysFor(store).create(
-            localSession(store, 'keys create'),
-            flags,
-          );
-          if (wantsJson(flags)) {
-            console.log(JSON.stringify(created));
-            return;
-          }
-          console.log(
-            `created key ${created.id} (${created.role}${created.person ? ` for ${created.person}` : ''}, "${created.name}")`,
-          );
-          console.log('');
-          console.log(`  ${created.key}`);
-          console.log('');
-          console.log(
-            'This is the only time the key is shown. Send it as "Authorization: Bearer <key>".',
-          );
-        });
+        const created = await createKey(flags);
+        if (wantsJson(flags)) {
+          console.log(JSON.stringify(created));
+          return;
+        }
+        console.log(
+          `created key ${created.id} (${created.role}${created.person ? ` for ${created.person}` : ''}, "${created.name}")`,
+        );
+        console.log('');
+        console.log(`  ${created.key}`);
+        console.log('');
+        console.log(
+          'This is the only time the key is shown. Send it as "Authorization: Bearer <key>".',
+        );
       },
     );
 
@@ -67,42 +63,30 @@ export function registerKeysCommands(program: Command): void {
     .addOption(legacyJsonOption())
     .addOption(dataDirOption())
     .action(async (flags: StoreFlags & { format: string; json?: boolean }) => {
-      await withApiStore(flags, async (store) => {
-        const rows = await keysFor(store).list();
-        const view = rows.map((k) => ({
-          id: k.id,
-          name: k.name,
-          role: k.role,
-          person: k.person ?? null,
-          prefix: k.prefix,
-          createdAt: k.createdAt.toISOString(),
-          lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
-          revokedAt: k.revokedAt?.toISOString() ?? null,
-        }));
-        if (wantsJson(flags)) {
-          console.log(JSON.stringify(view, null, 2));
-          return;
-        }
-        if (view.length === 0) {
-          console.log(
-            'no keys yet: create one with `quotient keys create --role admin --name <label>`',
-          );
-          return;
-        }
-        printTable(
-          ['ID', 'NAME', 'ROLE', 'PERSON', 'KEY', 'CREATED', 'LAST USED', 'STATUS'],
-          view.map((k) => [
-            k.id,
-            k.name,
-            k.role,
-            k.person ?? '-',
-            `${k.prefix}…`,
-            k.createdAt.slice(0, 16).replace('T', ' '),
-            k.lastUsedAt?.slice(0, 16).replace('T', ' ') ?? 'never',
-            k.revokedAt ? `revoked ${k.revokedAt.slice(0, 10)}` : 'active',
-          ]),
+      const view = await listKeys(flags);
+      if (wantsJson(flags)) {
+        console.log(JSON.stringify(view, null, 2));
+        return;
+      }
+      if (view.length === 0) {
+        console.log(
+          'no keys yet: create one with `quotient keys create --role admin --name <label>`',
         );
-      });
+        return;
+      }
+      printTable(
+        ['ID', 'NAME', 'ROLE', 'PERSON', 'KEY', 'CREATED', 'LAST USED', 'STATUS'],
+        view.map((k) => [
+          k.id,
+          k.name,
+          k.role,
+          k.person ?? '-',
+          `${k.prefix}…`,
+          k.createdAt.slice(0, 16).replace('T', ' '),
+          k.lastUsedAt?.slice(0, 16).replace('T', ' ') ?? 'never',
+          k.revokedAt ? `revoked ${k.revokedAt.slice(0, 10)}` : 'active',
+        ]),
+      );
     });
 
   keys
@@ -113,18 +97,110 @@ export function registerKeysCommands(program: Command): void {
     .argument('<id>', 'key id, e.g. k_3f9a2c1b7d')
     .addOption(dataDirOption())
     .action(async (id: string, flags: StoreFlags) => {
-      await withApiStore(flags, async (store) => {
-        try {
-          await keysFor(store).revoke(localSession(store, 'keys revoke'), id);
-        } catch (error) {
-          if (!(error instanceof NotFoundError)) throw error;
-          console.error(`error: no active key with id "${id}" (see \`quotient keys list\`)`);
-          process.exitCode = 1;
-          return;
-        }
-        console.log(`revoked ${id}`);
-      });
+      if (!(await revokeKey(id, flags))) {
+        console.error(`error: no active key with id "${id}" (see \`quotient keys list\`)`);
+        process.exitCode = 1;
+        return;
+      }
+      console.log(`revoked ${id}`);
     });
+}
+
+type KeyView = {
+  id: string;
+  name: string;
+  role: string;
+  person: string | null;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+};
+
+const KEY_FIELDS = 'id name role person prefix createdAt lastUsedAt revokedAt';
+
+async function createKey(flags: StoreFlags & { role: string; person?: string; name: string }) {
+  const server = serverHolding(flags);
+  if (server) {
+    const data = await askServer<{
+      createApiKey: { data?: { key: string; apiKey: KeyView }; message?: string };
+    }>(
+      server,
+      `mutation($role: Role!, $name: String!, $person: String) {
+        createApiKey(role: $role, name: $name, person: $person) {
+          ... on MutationCreateApiKeySuccess { data { key apiKey { ${KEY_FIELDS} } } }
+          ... on Problem { message }
+        } }`,
+      { role: flags.role, name: flags.name, person: flags.person ?? null },
+    );
+    const result = data.createApiKey;
+    if (!result.data) throw new Error(result.message ?? 'the server did not create the key');
+    const { key, apiKey } = result.data;
+    return { id: apiKey.id, key, name: apiKey.name, role: apiKey.role, person: apiKey.person };
+  }
+  return withApiStore(flags, async (store) => {
+    const { created } = await keysFor(store).create(localSession(store, 'keys create'), flags);
+    return created;
+  });
+}
+
+async function listKeys(flags: StoreFlags): Promise<KeyView[]> {
+  const server = serverHolding(flags);
+  if (server) {
+    const keys: KeyView[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: {
+        apiKeys: {
+          edges: { node: KeyView }[];
+          pageInfo: { hasNextPage: boolean; endCursor: string | null };
+        };
+      } = await askServer(
+        server,
+        `query($after: String) { apiKeys(first: 100, after: $after) {
+          edges { node { ${KEY_FIELDS} } } pageInfo { hasNextPage endCursor } } }`,
+        { after },
+      );
+      keys.push(...page.apiKeys.edges.map((e) => e.node));
+      if (!page.apiKeys.pageInfo.hasNextPage) return keys;
+      after = page.apiKeys.pageInfo.endCursor;
+    }
+  }
+  return withApiStore(flags, async (store) =>
+    (await keysFor(store).list()).map((k) => ({
+      id: k.id,
+      name: k.name,
+      role: k.role,
+      person: k.person ?? null,
+      prefix: k.prefix,
+      createdAt: k.createdAt.toISOString(),
+      lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+      revokedAt: k.revokedAt?.toISOString() ?? null,
+    })),
+  );
+}
+
+/** False when no active key has that id. */
+async function revokeKey(id: string, flags: StoreFlags): Promise<boolean> {
+  const server = serverHolding(flags);
+  if (server) {
+    const data = await askServer<{ revokeApiKey: { data?: { id: string } } }>(
+      server,
+      `mutation($id: String!) { revokeApiKey(id: $id) {
+        ... on MutationRevokeApiKeySuccess { data { id } } ... on NotFound { key } } }`,
+      { id },
+    );
+    return 'data' in data.revokeApiKey;
+  }
+  return withApiStore(flags, async (store) => {
+    try {
+      await keysFor(store).revoke(localSession(store, 'keys revoke'), id);
+      return true;
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      return false;
+    }
+  });
 }
 
 function printTable(header: string[], rows: string[][]): void {

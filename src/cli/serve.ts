@@ -98,11 +98,11 @@ export function registerServeCommand(program: Command): void {
         log.info('checking for an empty database to seed the demo organisation');
         if (await seedIfEmpty(store)) log.info('seeded the demo organisation');
       }
-      // `quotient backup` beside a running server asks it for the dump with this token
-      const backupToken = store.embedded ? randomBytes(24).toString('base64url') : null;
+      // the command line beside a running server (backup, keys, policy log) sends this token
+      const localToken = store.embedded ? randomBytes(24).toString('base64url') : null;
       const server = await startServer({
         store,
-        backupToken,
+        localToken,
         port: config.port,
         host: config.host,
         logger: log,
@@ -119,8 +119,8 @@ export function registerServeCommand(program: Command): void {
           host: config.metricsHost,
         },
       });
-      if (backupToken)
-        writeServerFile(flags.dataDir, { pid: process.pid, url: server.url, backupToken });
+      if (localToken)
+        writeServerFile(flags.dataDir, { pid: process.pid, url: server.url, localToken });
       // escalation sweeps (a singleton across instances), re-evaluation after ingest, webhooks
       const workers = startEnforcementWorkers(store, {
         log,
@@ -164,7 +164,7 @@ export function registerServeCommand(program: Command): void {
         pulls?.stop();
         await workers.stop();
         await server.close();
-        if (backupToken) removeServerFile(flags.dataDir);
+        if (localToken) removeServerFile(flags.dataDir);
         // closing the pool waits for every query to end; a runaway one must not keep the
         // process alive (exiting drops its connection)
         const closed = await Promise.race([

@@ -1,10 +1,10 @@
 // <data dir>/server.json: where the server holding an embedded data directory listens, and
-// the token it accepts for backups. Written at start (readable by the owner only), removed
+// the token it accepts from the command line on this machine as an admin key. Written at start (readable by the owner only), removed
 // on a clean stop; a file left by a crashed server names a pid that no longer runs.
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-export type ServerFile = { pid: number; url: string; backupToken: string };
+export type ServerFile = { pid: number; url: string; localToken: string };
 
 const NAME = 'server.json';
 

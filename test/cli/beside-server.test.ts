@@ -1,7 +1,8 @@
 // The command line beside a running server (issue 15, item 7): while another process owns
-// the embedded data directory, every database command stops with one plain sentence that
-// says what to do, and no stack trace.
-import { spawn } from 'node:child_process';
+// the embedded data directory, `keys` go through the running `quotient serve`, and every
+// other database command stops with one plain sentence that says what to do, and no stack
+// trace.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,10 +14,13 @@ const FIXTURE = join(import.meta.dirname, '../fixtures/ingest/native.jsonl');
 const dir = mkdtempSync(join(tmpdir(), 'quotient-beside-'));
 let owner: Store | undefined;
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  dataDir = dir,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = { ...process.env };
   delete env.DATABASE_URL;
-  const child = spawn(process.execPath, [CLI, ...args, '--data-dir', dir], { env });
+  const child = spawn(process.execPath, [CLI, ...args, '--data-dir', dataDir], { env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => {
@@ -65,5 +69,120 @@ describe.skipIf(!!process.env.DATABASE_URL)(
         ]);
       });
     }
+  },
+);
+
+describe.skipIf(!!process.env.DATABASE_URL)(
+  'the command line beside a running quotient serve',
+  () => {
+    const served = mkdtempSync(join(tmpdir(), 'quotient-served-'));
+    let server: ChildProcess | undefined;
+    let url = '';
+
+    function cli(args: string[]) {
+      return run(args, served);
+    }
+
+    beforeAll(async () => {
+      const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info' };
+      delete env.DATABASE_URL;
+      server = spawn(
+        process.execPath,
+        [CLI, 'serve', '--port', '0', '--no-seed', '--data-dir', served],
+        {
+          env,
+        },
+      );
+      let output = '';
+      server.stderr?.on('data', (d) => {
+        output += d;
+      });
+      url = await new Promise<string>((resolve, reject) => {
+        server?.stdout?.on('data', (d) => {
+          output += d;
+          const match = /Quotient API at (http:\/\/\S+)\/graphql/.exec(output);
+          if (match) resolve(match[1]);
+        });
+        server?.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
+      });
+    }, 120_000);
+    afterAll(async () => {
+      if (server && server.exitCode === null) {
+        server.kill('SIGTERM');
+        await new Promise((resolve) => server?.once('exit', resolve));
+      }
+      rmSync(served, { recursive: true, force: true });
+    });
+
+    const viewerStatus = async (key: string) =>
+      (
+        await fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({ query: '{ viewer { role } }' }),
+        })
+      ).status;
+
+    it('keys create, list and revoke go through the server', async () => {
+      const created = await cli([
+        'keys',
+        'create',
+        '--role',
+        'viewer',
+        '--name',
+        'beside',
+        '--format',
+        'json',
+      ]);
+      expect(created.code).toBe(0);
+      expect(created.stderr).toContain(`(through the server of ${served} at ${url})`);
+      const { id, key, role } = JSON.parse(created.stdout) as {
+        id: string;
+        key: string;
+        role: string;
+      };
+      expect(role).toBe('viewer');
+      expect(await viewerStatus(key)).toBe(200);
+
+      const listed = await cli(['keys', 'list', '--format', 'json']);
+      expect(listed.code).toBe(0);
+      // beside the bootstrap admin key that serve made
+      expect(JSON.parse(listed.stdout)).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ id, name: 'beside', role: 'viewer', revokedAt: null }),
+        ]),
+      );
+
+      const revoked = await cli(['keys', 'revoke', id]);
+      expect({ code: revoked.code, stdout: revoked.stdout }).toEqual({
+        code: 0,
+        stdout: `revoked ${id}\n`,
+      });
+      // revoked through the server: refused at once
+      expect(await viewerStatus(key)).toBe(401);
+      const again = await cli(['keys', 'revoke', id]);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain(`no active key with id "${id}"`);
+    });
+
+    it.each([[['import', FIXTURE]], [['policy', 'log']], [['seed', '--people', '5']]])(
+      'quotient %j stops with one sentence naming the server process',
+      async (args) => {
+        const result = await cli(args);
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).not.toMatch(/^\s+at /m);
+        const lines = result.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => !l.includes('reading as'));
+        expect(lines).toEqual([
+          expect.stringMatching(
+            new RegExp(
+              `^error: the embedded database in .+ is in use by process ${server?.pid} .*`,
+            ),
+          ),
+        ]);
+      },
+    );
   },
 );
