@@ -16,14 +16,15 @@ export type Session = { caller: Caller; audit: Audit };
 
 /**
  * Whoever runs `quotient` where the database is: an operator with admin rights (they hold
- * the data dir or the database URL), recorded in the audit log as the key id `local`.
+ * the data dir or the database URL).
  */
+export const LOCAL_KEY_ID = 'local';
+
 export function localCaller(command: string): Caller {
-  return { keyId: 'local', name: `quotient ${command}`, role: 'admin', person: null };
+  return { keyId: LOCAL_KEY_ID, name: `quotient ${command}`, role: 'admin', person: null };
 }
 
-/** A use case's session for a local command: the local operator, audited as such. */
+/** A use case's session for a local command: the local operator, audited as role `local`. */
 export function localSession(store: Pick<Store, 'query'>, command: string): Session {
-  const caller = localCaller(command);
-  return { caller, audit: auditFor(store, caller) };
+  return { caller: localCaller(command), audit: auditFor(store, null) };
 }

@@ -8,8 +8,8 @@ import type { Store } from '../store/db.ts';
 import { ApiKey } from '../store/entities/api-key.ts';
 import { announceKeyRevoked } from '../store/key-revocations.ts';
 import type { Session } from './caller.ts';
-import { type FieldProblem, InvalidRequestError, NotFoundError } from './errors.ts';
-import { isRole, ROLES, type Role } from './roles.ts';
+import { type FieldProblem, ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
+import { can, isRole, ROLES, type Role } from './roles.ts';
 
 export type { ApiKey };
 
@@ -92,10 +92,17 @@ export type Keys = {
   revoke(session: Session, id: string): Promise<ApiKey>;
 };
 
+function mustAdmin({ caller }: Session): void {
+  if (!can(caller.role, 'admin'))
+    throw new ForbiddenError(`role "${caller.role}" may not manage API keys (admin only)`);
+}
+
 export function keysFor(store: Store, em: EntityManager = store.em()): Keys {
   const find = async (id: string) => (await listApiKeys(em)).find((k) => k.id === id);
   return {
-    async create({ audit }, input) {
+    async create(session, input) {
+      mustAdmin(session);
+      const { audit } = session;
       const created = await createApiKey(em, input);
       await audit.record({
         action: 'key.create',
@@ -107,7 +114,9 @@ export function keysFor(store: Store, em: EntityManager = store.em()): Keys {
       return { created, apiKey };
     },
     list: () => listApiKeys(em),
-    async revoke({ audit }, id) {
+    async revoke(session, id) {
+      mustAdmin(session);
+      const { audit } = session;
       if (!(await revokeApiKey(em, id))) throw new NotFoundError('active API key', id);
       await audit.record({ action: 'key.revoke', subject: id });
       const apiKey = await find(id);

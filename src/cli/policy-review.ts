@@ -8,7 +8,9 @@ import { userInfo } from 'node:os';
 import { type Command, Option } from 'commander';
 import { apiEntities } from '../api/entities.ts';
 import { auditFor } from '../app/audit.ts';
-import { InvalidWindowError } from '../app/errors.ts';
+import { localSession } from '../app/caller.ts';
+import { InvalidRequestError, InvalidWindowError, NotFoundError } from '../app/errors.ts';
+import { policiesFor } from '../app/policies.ts';
 import { policyReviewFor } from '../app/policy-review.ts';
 import { IMPACT_FORMATS, type ImpactFormat, renderImpact } from '../engine/impact-render.ts';
 import { analyzePolicy } from '../policy/analyze.ts';
@@ -22,13 +24,7 @@ import {
 } from '../policy/diff.ts';
 import { parsePolicy } from '../policy/parse.ts';
 import type { Store } from '../store/db.ts';
-import {
-  activatePolicy,
-  findPolicyVersion,
-  policyLog,
-  publishPolicySource,
-  UnknownVersionError,
-} from '../store/policies.ts';
+import { findPolicyVersion, policyLog, UnknownVersionError } from '../store/policies.ts';
 import { displayName, formatOption, legacyJsonOption, readInput, wantsJson } from './output.ts';
 import { renderDiagnostic } from './policy-check.ts';
 import { dataDirOption, openCliStore, type StoreFlags, withStore } from './store-options.ts';
@@ -107,7 +103,7 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
       const source = readInput(file);
       file = displayName(file);
       await withStore(flags, async (store) => {
-        const outcome = await publishPolicySource(store, {
+        const outcome = await policiesFor(store).publish(localSession(store, 'policy publish'), {
           source,
           file,
           author: flags.author ?? userInfo().username ?? null,
@@ -143,20 +139,21 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
     .action(async (ref: string, flags: StoreFlags) => {
       await withStore(flags, async (store) => {
         try {
-          const target = await findPolicyVersion(store, ref);
-          const before = (await policyLog(store)).find((r) => r.status === 'active');
-          if (before?.id === target.id) {
-            console.log(`v${target.id} (${target.version}) is already active`);
+          const { version, before, rollback } = await policiesFor(store).activate(
+            localSession(store, 'policy activate'),
+            ref,
+          );
+          if (before?.id === version.id) {
+            console.log(`v${version.id} (${version.version}) is already active`);
             return;
           }
-          const row = await activatePolicy(store, target.id);
-          const rollback = before && row.id < before.id;
           console.log(
-            `${rollback ? 'rolled back to' : 'activated'} v${row.id} (${row.version}, hash ${row.hash.slice(0, 12)})` +
+            `${rollback ? 'rolled back to' : 'activated'} v${version.id} (${version.version}, hash ${version.hash.slice(0, 12)})` +
               (before ? `; v${before.id} (${before.version}) retired` : ''),
           );
         } catch (error) {
-          if (error instanceof UnknownVersionError) return fail(error.message);
+          if (error instanceof NotFoundError || error instanceof InvalidRequestError)
+            return fail(`${error.message} (see \`quotient policy log\`)`);
           throw error;
         }
       });

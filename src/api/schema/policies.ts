@@ -4,14 +4,13 @@
 // src/store/policies.ts.
 import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { NotFoundError, PolicyInvalidError, PolicyUnchangedError } from '../../app/errors.ts';
+import { policiesFor } from '../../app/policies.ts';
 import { analyzePolicy } from '../../policy/analyze.ts';
 import { hasErrors } from '../../policy/diagnostics.ts';
-import { formatPolicy } from '../../policy/format.ts';
 import { PolicyVersion } from '../../store/entities/index.ts';
 import type { IPolicyVersion } from '../../store/entities/policy-version.ts';
-import { type Actor, activatePolicy, publishPolicyVersion } from '../../store/policies.ts';
 import { builder } from '../builder.ts';
-import type { Context } from '../context.ts';
+import { type Context, sessionOf } from '../context.ts';
 import { DiagnosticRef } from './errors.ts';
 import { DateTimeResolver, JSONResolver } from './scalars.ts';
 
@@ -95,9 +94,6 @@ async function findVersion(ctx: Context, args: { id?: number | null; version?: s
 }
 
 /** The caller, as recorded in the audit entry the store writes with the change. */
-function actorOf(ctx: Context): Actor {
-  return { id: ctx.caller.keyId, role: ctx.caller.role, name: ctx.caller.name };
-}
 
 builder.queryFields((t) => ({
   policies: t.connection({
@@ -163,36 +159,17 @@ builder.mutationFields((t) => ({
     },
     errors: { types: [PolicyInvalidError, PolicyUnchangedError], directResult: true },
     resolve: async (_root, args, ctx) => {
-      const analysis = analyzePolicy(args.source);
-      if (!analysis.ir || !analysis.hash || hasErrors(analysis.diagnostics)) {
-        throw new PolicyInvalidError(analysis.diagnostics);
-      }
-      // the same meaning is already stored: report it rather than store a duplicate
-      const same = await ctx.em.findOne(
-        PolicyVersion,
-        { hash: analysis.hash },
-        { orderBy: { id: 'desc' } },
-      );
-      if (same) throw new PolicyUnchangedError(same);
-      let canonical = args.source;
-      try {
-        canonical = formatPolicy(analysis.ast);
-      } catch {
-        // the formatter is best effort here: the hash, not the text, is the identity
-      }
-      const row = await publishPolicyVersion(ctx.store, {
-        version: analysis.ir.meta.version ?? 'unversioned',
-        name: analysis.ir.meta.name,
+      const outcome = await policiesFor(ctx.store).publish(sessionOf(ctx), {
         source: args.source,
-        canonical,
-        hash: analysis.hash,
-        ir: analysis.ir,
-        author: `${ctx.caller.name} (${ctx.caller.keyId})`,
         message: args.message ?? null,
         activate: args.activate ?? false,
-        actor: actorOf(ctx),
       });
-      return ctx.em.findOneOrFail(PolicyVersion, { id: row.id });
+      if (outcome.kind === 'invalid') throw new PolicyInvalidError(outcome.diagnostics);
+      // the same meaning is already stored: reported rather than stored again
+      if (outcome.kind === 'unchanged' && !outcome.activated)
+        throw new PolicyUnchangedError(outcome.existing);
+      const id = outcome.kind === 'unchanged' ? outcome.existing.id : outcome.version.id;
+      return ctx.em.fork().findOneOrFail(PolicyVersion, { id });
     },
   }),
   activatePolicy: t.field({
@@ -204,8 +181,8 @@ builder.mutationFields((t) => ({
     errors: { types: [NotFoundError] },
     resolve: async (_root, args, ctx) => {
       const target = await findVersion(ctx, args);
-      const row = await activatePolicy(ctx.store, target.id, actorOf(ctx));
-      return ctx.em.fork().findOneOrFail(PolicyVersion, { id: row.id });
+      const { version } = await policiesFor(ctx.store).activate(sessionOf(ctx), `v${target.id}`);
+      return ctx.em.fork().findOneOrFail(PolicyVersion, { id: version.id });
     },
   }),
 }));

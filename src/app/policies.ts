@@ -1,0 +1,82 @@
+// Publishing and activating policy versions (governance): `publishPolicy` and
+// `activatePolicy` over GraphQL and `quotient policy publish|activate` come here. A text
+// whose meaning is already stored publishes nothing; activation happens in one transaction
+// with its audit entry (src/store/policies.ts).
+
+import type { Store } from '../store/db.ts';
+import {
+  type Actor,
+  activatePolicy,
+  findPolicyVersion,
+  LOCAL_ACTOR,
+  type PolicyVersionRow,
+  type PublishOutcome,
+  policyLog,
+  publishPolicySource,
+  UnknownVersionError,
+} from '../store/policies.ts';
+import { LOCAL_KEY_ID, type Session } from './caller.ts';
+import { ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
+import { can } from './roles.ts';
+
+export type PublishInput = {
+  source: string;
+  /** the file name diagnostics point at */
+  file?: string;
+  author?: string | null;
+  message?: string | null;
+  activate?: boolean;
+};
+
+export type Activation = {
+  version: PolicyVersionRow;
+  /** the version that was active before (null: none); equal ids mean nothing changed */
+  before: PolicyVersionRow | null;
+  rollback: boolean;
+};
+
+export type Policies = {
+  publish(session: Session, input: PublishInput): Promise<PublishOutcome>;
+  /** `ref`: v3, 3, a version label or a hash prefix (see findPolicyVersion) */
+  activate(session: Session, ref: string): Promise<Activation>;
+};
+
+function actorOf({ caller }: Session): Actor {
+  return caller.keyId === LOCAL_KEY_ID
+    ? LOCAL_ACTOR
+    : { id: caller.keyId, role: caller.role, name: caller.name };
+}
+
+function mustGovern(session: Session, what: string): void {
+  if (!can(session.caller.role, 'governance'))
+    throw new ForbiddenError(`role "${session.caller.role}" may not ${what} (governance or admin)`);
+}
+
+export function policiesFor(store: Store): Policies {
+  return {
+    async publish(session, input) {
+      mustGovern(session, 'publish policies');
+      return publishPolicySource(store, {
+        ...input,
+        author: input.author ?? `${session.caller.name} (${session.caller.keyId})`,
+        actor: actorOf(session),
+      });
+    },
+    async activate(session, ref) {
+      mustGovern(session, 'activate policies');
+      let target: { id: number };
+      try {
+        target = await findPolicyVersion(store, ref);
+      } catch (error) {
+        if (!(error instanceof UnknownVersionError)) throw error;
+        if (error.message.includes('ambiguous'))
+          throw new InvalidRequestError([{ field: 'version', message: error.message }]);
+        throw new NotFoundError('policy version', ref);
+      }
+      const before = (await policyLog(store)).find((r) => r.status === 'active') ?? null;
+      if (before?.id === target.id) return { version: before, before, rollback: false };
+      const version = await activatePolicy(store, target.id, actorOf(session));
+      return { version, before, rollback: before !== null && version.id < before.id };
+    },
+  };
+}
