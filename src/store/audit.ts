@@ -55,7 +55,7 @@ export async function listAudit(
   return db.query<AuditRecord>(
     `select id::text as id, ${isoText('at')} as at, actor, role, action, subject, detail
        from audit_log ${where.length ? `where ${where.join(' and ')}` : ''}
-      order by id desc limit ${add(page.limit)}`,
+      order by audit_log.id desc limit ${add(page.limit)}`,
     params,
   );
 }

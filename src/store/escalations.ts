@@ -210,7 +210,7 @@ export async function listEscalations(
   }
   params.push(page.limit);
   return db.query<EscalationRow>(
-    `select ${ESCALATION_COLUMNS} from escalations ${where} order by id desc limit $${params.length}`,
+    `select ${ESCALATION_COLUMNS} from escalations ${where} order by escalations.id desc limit $${params.length}`,
     params,
   );
 }

@@ -133,7 +133,7 @@ export async function listExceptions(
   params.push(page.limit);
   return db.query<ExceptionRow>(
     `select ${EXCEPTION_COLUMNS} from exceptions ${where.length ? `where ${where.join(' and ')}` : ''}
-      order by id desc limit $${params.length}`,
+      order by exceptions.id desc limit $${params.length}`,
     params,
   );
 }

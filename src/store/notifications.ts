@@ -195,7 +195,7 @@ export async function listNotifications(
   return db.query<NotificationRow>(
     `select ${columns('n')} from notifications n
       where ($1::text is null or status = $1)
-      order by id desc limit $2`,
+      order by n.id desc limit $2`,
     [filter.status ?? null, filter.limit ?? 100],
   );
 }
