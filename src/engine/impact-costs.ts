@@ -41,6 +41,7 @@ function usageQuery(
     teams: null,
     models: null,
     classes: null,
+    costCenters: null,
     projects: null,
     environments: env === null ? null : [env],
     groupBy,

@@ -10,6 +10,7 @@ export const USAGE_DIMENSIONS = [
   'class',
   'project',
   'environment',
+  'costCenter',
 ] as const;
 export type UsageDimension = (typeof USAGE_DIMENSIONS)[number];
 
@@ -31,6 +32,8 @@ export type UsageRequest = {
   classes?: readonly string[] | null;
   projects?: readonly string[] | null;
   environments?: readonly string[] | null;
+  /** the cost centres of people's current teams (chargeback) */
+  costCenters?: readonly string[] | null;
   groupBy?: readonly UsageDimension[] | null;
   bucket?: UsageBucket | null;
 };
@@ -46,6 +49,7 @@ export type UsageQuery = {
   classes: readonly string[] | null;
   projects: readonly string[] | null;
   environments: readonly string[] | null;
+  costCenters: readonly string[] | null;
   groupBy: readonly UsageDimension[];
   bucket: UsageBucket | null;
   /** model → class, from the policy IR; models not listed are UNCLASSIFIED */
@@ -146,6 +150,7 @@ export function resolveUsageRequest(
     classes: list(request.classes),
     projects: list(request.projects),
     environments: list(request.environments),
+    costCenters: list(request.costCenters),
     groupBy,
     bucket: request.bucket ?? null,
     classOf: classMap(ir),

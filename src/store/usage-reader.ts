@@ -256,6 +256,8 @@ const DIMENSION_SQL: Record<UsageDimension, string> = {
   class: `coalesce(c.class, '${UNCLASSIFIED}')`,
   project: 'x.project',
   environment: 'x.environment',
+  // by the person's current team, as team grouping is
+  costCenter: 't.cost_center',
 };
 
 export function usageReader(store: Store): UsageReader {
@@ -463,6 +465,7 @@ export function usageReader(store: Store): UsageReader {
       filter(DIMENSION_SQL.class, query.classes);
       filter('x.project', query.projects);
       filter('x.environment', query.environments);
+      filter('t.cost_center', query.costCenters);
       const models = Object.keys(query.classOf).sort();
       const classModels = params.add(models, '::text[]');
       const classNames = params.add(
@@ -490,6 +493,7 @@ export function usageReader(store: Store): UsageReader {
                 sum(x.pull_requests)::text as pull_requests
            from daily_rollups x
            join people p on p.id = x.person_id
+           left join teams t on t.id = p.team_id
            left join unnest(${classModels}, ${classNames}) as c(model, class) on c.model = x.model
           where ${where.join(' and ')}
           group by ${groupKeys.join(', ')}

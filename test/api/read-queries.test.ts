@@ -263,7 +263,7 @@ const USAGE = `query($filter: UsageFilter, $groupBy: [UsageDimension!], $bucket:
     ... on Problem { code message }
     ... on UsageConnection {
       from to suppressedGroups minGroupSize currency
-      edges { node { bucket person team model class people tokens inputTokens outputTokens cost { amount currency } requests } }
+      edges { node { bucket person team model class costCenter people tokens inputTokens outputTokens cost { amount currency } requests } }
     }
   }
 }`;
@@ -338,6 +338,35 @@ describe('usage', () => {
         tokens: 150_000,
       }),
     ]);
+  });
+
+  it("groups and filters by cost centre (of the people's current team) for chargeback", async () => {
+    const set = await api.gql<{ upsertDirectory: { accepted: number } }>(
+      api.keys.governance.key,
+      `mutation($teams: [TeamInput!]) { upsertDirectory(teams: $teams) { ... on IngestSummary { accepted } } }`,
+      {
+        teams: [
+          { team: 'eng', costCenter: 'CC-100' },
+          { team: 'legal', costCenter: 'CC-200' },
+        ],
+      },
+    );
+    expect(set.body.data?.upsertDirectory.accepted).toBe(2);
+    const byCentre = await usage(api.keys.governance.key, { groupBy: ['costCenter'] });
+    expect(
+      byCentre.rows.map((r) => [r.costCenter, r.team, r.people, r.tokens, r.cost?.amount]),
+    ).toEqual([
+      ['CC-100', null, 3, 1_150_000, '0.760000000000'],
+      ['CC-200', null, 1, 1_000_000, '0.100000000000'],
+    ]);
+    const one = await usage(api.keys.governance.key, {
+      filter: { costCenters: ['CC-200'] },
+      groupBy: ['team'],
+    });
+    expect(one.rows.map((r) => [r.team, r.tokens])).toEqual([['legal', 1_000_000]]);
+    // legal is restricted: its cost centre is in no figure a viewer sees
+    const viewer = await usage(api.keys.viewer.key, { groupBy: ['costCenter'] });
+    expect(viewer.rows.map((r) => r.costCenter)).toEqual(['CC-100']);
   });
 
   it('rejects bad dates with the field named', async () => {

@@ -1,5 +1,5 @@
 // `usage(filter, groupBy, bucket)`: token and cost aggregates from the daily rollups, by
-// person, team, model, class, project and environment, in day, week or month buckets of
+// person, team, model, class, project, environment and cost centre, in day, week or month buckets of
 // the policy timezone. The rules (members their own, privacy below governance, audit) are
 // in src/app/usage.ts.
 import { resolveArrayConnection } from '@pothos/plugin-relay';
@@ -33,6 +33,10 @@ const UsageFilter = builder.inputType('UsageFilter', {
     classes: t.stringList({ required: false }),
     projects: t.stringList({ required: false }),
     environments: t.stringList({ required: false }),
+    costCenters: t.stringList({
+      required: false,
+      description: "Cost centres of the people's current teams.",
+    }),
   }),
 });
 
@@ -65,6 +69,11 @@ const UsageGroupRef = builder.objectRef<UsageGroup & { currency: string }>('Usag
     class: t.string({ nullable: true, resolve: (r) => r.group.class ?? null }),
     project: t.string({ nullable: true, resolve: (r) => r.group.project ?? null }),
     environment: t.string({ nullable: true, resolve: (r) => r.group.environment ?? null }),
+    costCenter: t.string({
+      nullable: true,
+      description: "The cost centre of the people's current team (chargeback).",
+      resolve: (r) => r.group.costCenter ?? null,
+    }),
     people: t.exposeInt('people', { description: 'Distinct people in the group.' }),
     inputTokens: t.exposeFloat('inputTokens'),
     outputTokens: t.exposeFloat('outputTokens'),

@@ -1,5 +1,6 @@
-// Usage: group and filter by team, model, class, project, environment (viewers: team only;
-// cost centre rolls up from teams), over time, as a chart and a table, with a CSV download.
+// Usage: group and filter by team, model, class, project, environment and cost centre (of
+// people's current teams; viewers: team and cost centre only), over time, as a chart and a
+// table, with a CSV download for chargeback.
 import { useEffect, useMemo, useState } from 'react';
 import { type CombinedError, type OperationResult, useClient } from 'urql';
 import { Chart } from '../components/Chart.tsx';
@@ -19,7 +20,7 @@ const UsageQuery = graphql(`
         pageInfo { hasNextPage endCursor }
         edges {
           node {
-            bucket team model class project environment person
+            bucket team model class project environment costCenter person
             inputTokens outputTokens cacheReadTokens cacheWriteTokens tokens requests people
             cost { amount }
           }
@@ -31,8 +32,16 @@ const UsageQuery = graphql(`
 `);
 
 type Vars = VariablesOf<typeof UsageQuery>;
-type Dimension = 'team' | 'model' | 'class' | 'project' | 'environment';
-const DIMENSIONS: Dimension[] = ['team', 'model', 'class', 'project', 'environment'];
+type Dimension = 'team' | 'model' | 'class' | 'project' | 'environment' | 'costCenter';
+const DIMENSION_LABELS: Record<Dimension, { one: string; many: string; csv: string }> = {
+  team: { one: 'team', many: 'teams', csv: 'team' },
+  model: { one: 'model', many: 'models', csv: 'model' },
+  class: { one: 'class', many: 'classes', csv: 'class' },
+  project: { one: 'project', many: 'projects', csv: 'project' },
+  environment: { one: 'environment', many: 'environments', csv: 'environment' },
+  costCenter: { one: 'cost centre', many: 'cost centres', csv: 'cost_center' },
+};
+const DIMENSIONS = Object.keys(DIMENSION_LABELS) as Dimension[];
 
 function monthStart(offset: number): string {
   const d = new Date();
@@ -42,9 +51,10 @@ function monthStart(offset: number): string {
 }
 
 export default function Usage({ session }: ViewProps) {
-  // viewers read usage by team and time only (docs/privacy.md, R2); a member's is their own
-  const dimensions =
-    seesNames(session.role!) || session.role === 'member' ? DIMENSIONS : (['team'] as const);
+  // viewers read usage by team (or cost centre, a sum of teams) and time only
+  // (docs/privacy.md, R2); a member's is their own
+  const dimensions: readonly Dimension[] =
+    seesNames(session.role!) || session.role === 'member' ? DIMENSIONS : ['team', 'costCenter'];
   const [groupBy, setGroupBy] = useState<Dimension>('team');
   const [bucket, setBucket] = useState<'day' | 'week' | 'month' | ''>('month');
   const [from, setFrom] = useState(monthStart(-2));
@@ -64,6 +74,7 @@ export default function Usage({ session }: ViewProps) {
           class: 'classes',
           project: 'projects',
           environment: 'environments',
+          costCenter: 'costCenters',
         } as const
       )[groupBy];
       filter[field] = values;
@@ -77,7 +88,7 @@ export default function Usage({ session }: ViewProps) {
     toCsv(
       [
         { key: 'bucket', header: 'bucket' },
-        { key: groupBy, header: groupBy },
+        { key: groupBy, header: DIMENSION_LABELS[groupBy].csv },
         { key: 'inputTokens', header: 'input_tokens' },
         { key: 'outputTokens', header: 'output_tokens' },
         { key: 'cacheReadTokens', header: 'cache_read_tokens' },
@@ -96,7 +107,9 @@ export default function Usage({ session }: ViewProps) {
           Group by{' '}
           <select value={groupBy} onChange={(e) => setGroupBy(e.target.value as Dimension)}>
             {dimensions.map((d) => (
-              <option key={d}>{d}</option>
+              <option key={d} value={d}>
+                {DIMENSION_LABELS[d].one}
+              </option>
             ))}
           </select>
         </label>
@@ -116,7 +129,7 @@ export default function Usage({ session }: ViewProps) {
           To (exclusive) <input type="date" value={to} onChange={(e) => setTo(e.target.value)} />
         </label>
         <label>
-          Only {groupBy}s{' '}
+          Only {DIMENSION_LABELS[groupBy].many}{' '}
           <input
             value={filterValue}
             placeholder="comma-separated, empty for all"
@@ -154,7 +167,7 @@ export default function Usage({ session }: ViewProps) {
                 <thead>
                   <tr>
                     {bucket && <th scope="col">Bucket</th>}
-                    <th scope="col">{groupBy}</th>
+                    <th scope="col">{DIMENSION_LABELS[groupBy].one}</th>
                     <th scope="col" className="num">
                       Tokens
                     </th>
@@ -255,5 +268,5 @@ function UsageChart({ rows, groupBy }: { rows: Row[]; groupBy: Dimension }) {
       })),
     };
   }, [rows, groupBy]);
-  return <Chart label={`Cost by ${groupBy}`} option={option} height={300} />;
+  return <Chart label={`Cost by ${DIMENSION_LABELS[groupBy].one}`} option={option} height={300} />;
 }
