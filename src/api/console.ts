@@ -46,6 +46,7 @@ export const APP_ROUTES = [
   '/usage',
   '/policies',
   '/playground',
+  '/audit',
 ];
 
 // The policy evaluator compiles formulas with `new Function` in the playground: hence

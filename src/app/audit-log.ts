@@ -39,6 +39,13 @@ export function auditLogFor(store: Store): AuditLog {
         from: instant(query.from, 'from'),
         to: instant(query.to, 'to'),
       };
+      if (filter.from && filter.to && filter.from >= filter.to)
+        throw new InvalidRequestError([
+          {
+            field: 'to',
+            message: `the end (${filter.to}) must be after the start (${filter.from})`,
+          },
+        ]);
       if (query.action?.endsWith('*')) filter.actionPrefix = query.action.slice(0, -1);
       else if (query.action) filter.actions = [query.action];
       if (page.beforeId !== null && !/^\d{1,19}$/.test(page.beforeId))

@@ -558,4 +558,22 @@ describe('attack 7: directory writes', () => {
     ]);
     for (const role of LOWER) expect(forbidden(await ask(role, LOG))).toBe(true);
   });
+
+  it('refuses an audit log range that ends before it starts, naming the field', async () => {
+    const body = await ask(
+      'governance',
+      `{ auditLog(from: "2026-05-01T00:00:00Z", to: "2026-04-01T00:00:00Z") { __typename
+        ... on InvalidRequest { problems { field message } } } }`,
+    );
+    expect(field(body, 'auditLog')).toEqual({
+      __typename: 'InvalidRequest',
+      problems: [
+        {
+          field: 'to',
+          message:
+            'the end (2026-04-01T00:00:00.000Z) must be after the start (2026-05-01T00:00:00.000Z)',
+        },
+      ],
+    });
+  });
 });

@@ -27,6 +27,8 @@ let browser: Browser;
 const keys: Record<string, string> = {};
 let member = '';
 let manager = '';
+/** another person with a manager, taken past 100% for the approval step */
+let overQuota = '';
 
 beforeAll(async () => {
   stack = await startStack();
@@ -48,6 +50,7 @@ beforeAll(async () => {
         (b.quotaPercent ?? 0) - (a.quotaPercent ?? 0),
     );
   member = candidates[0].id;
+  overQuota = candidates[1].id;
   manager = candidates[0].manager.id;
   keys.governance = gov;
   keys.member = await stack.key('member', 'e2e member', member);
@@ -118,6 +121,31 @@ async function axeViolations(page: Page) {
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+}
+
+/** Asks /graphql with the page's own session (cookie and CSRF token), as the console does. */
+async function askAsSession(page: Page, query: string) {
+  return page.evaluate(async (q) => {
+    const session = await (await fetch('/auth/session')).json();
+    const res = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-quotient-csrf': session.csrf },
+      body: JSON.stringify({ query: q }),
+    });
+    return res.json();
+  }, query);
+}
+
+/** A viewer or member: no Audit log in the navigation, its address falls back, the API refuses. */
+async function expectNoAuditLog(page: Page, fallback: string) {
+  expect(await views(page)).not.toContain('Audit log');
+  await page.goto(`${stack.url}/audit`);
+  await page.getByRole('heading', { level: 1 }).first().waitFor();
+  expect(new URL(page.url()).pathname).toBe(fallback);
+  expect(await page.getByRole('heading', { name: 'Audit log' }).count()).toBe(0);
+  const body = await askAsSession(page, '{ auditLog(first: 1) { __typename } }');
+  expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  expect(body.data?.auditLog ?? null).toBeNull();
 }
 
 describe('sign-in', () => {
@@ -211,6 +239,12 @@ describe('member', () => {
       status: 'justified',
       justification: 'load test of the new router',
     });
+    await context.close();
+  });
+
+  it('cannot reach the audit log', async () => {
+    const { context, page } = await signInWithKey(browser, stack.url, keys.member);
+    await expectNoAuditLog(page, '/me');
     await context.close();
   });
 
@@ -330,6 +364,12 @@ describe('viewer', () => {
     await context.close();
   });
 
+  it('cannot reach the audit log', async () => {
+    const { context, page } = await signInWithKey(browser, stack.url, keys.viewer);
+    await expectNoAuditLog(page, '/leaderboards');
+    await context.close();
+  });
+
   it('refuses the ingest role with a plain sentence', async () => {
     const { context, page } = await signInWithKey(browser, stack.url, keys.ingest);
     expect(await views(page)).toEqual([]);
@@ -405,6 +445,7 @@ describe('governance', () => {
       'Usage',
       'Policies',
       'Playground',
+      'Audit log',
     ]);
     await page.getByLabel('Board', { exact: true }).selectOption({ label: 'Value per token' });
     const board = page.locator('[data-testid=board][data-board=value_per_token]');
@@ -459,6 +500,254 @@ describe('governance', () => {
         ),
       );
     }
+
+    // chargeback by cost centre: the same figures as the API's costCenter grouping
+    await page.getByLabel('Group by').selectOption({ label: 'cost centre' });
+    await expect
+      .poll(async () => (await table.locator('th').first().textContent()) ?? '', POLL)
+      .toBe('Bucket');
+    await expect.poll(() => table.locator('th').nth(1).textContent(), POLL).toBe('cost centre');
+    const [byCentre] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('csv').click(),
+    ]);
+    const centreLines = readFileSync((await byCentre.path())!, 'utf8')
+      .trimEnd()
+      .split('\r\n');
+    expect(centreLines[0].startsWith('bucket,cost_center,')).toBe(true);
+    const centres = await stack.gql(
+      keys.governance,
+      `query($f: UsageFilter) { usage(groupBy: [costCenter], bucket: month, filter: $f, first: 100) {
+        ... on UsageConnection { edges { node { bucket costCenter tokens cost { amount } } } } } }`,
+      { f: { from, to } },
+    );
+    const centreRows = centres.usage.edges.map(
+      (e: {
+        node: { bucket: string; costCenter: string; tokens: number; cost: { amount: string } };
+      }) => `${e.node.bucket},${e.node.costCenter},${e.node.tokens},${e.node.cost.amount}`,
+    );
+    expect(centreRows.length).toBeGreaterThan(1);
+    expect(
+      centreLines.slice(1).map((line) => {
+        const f = line.split(',');
+        return `${f[0]},${f[1]},${f[6]},${f[8]}`;
+      }),
+    ).toEqual(centreRows);
+    await context.close();
+  });
+
+  it('reaches every budget, 50 at a time', async () => {
+    // the API's full list, paged as any client would
+    const all: string[] = [];
+    for (let after: string | null = null; ; ) {
+      const page: {
+        budgets: {
+          pageInfo: { hasNextPage: boolean; endCursor: string | null };
+          edges: { node: { key: string; subjectId: string | null } }[];
+        };
+      } = await stack.gql(
+        keys.governance,
+        `query($after: String) { budgets(first: 50, after: $after) { ... on BudgetConnection {
+          pageInfo { hasNextPage endCursor } edges { node { key subjectId } } } } }`,
+        { after },
+      );
+      all.push(
+        ...page.budgets.edges.map(
+          (e: { node: { key: string; subjectId: string | null } }) =>
+            `${e.node.key}|${e.node.subjectId ?? ''}`,
+        ),
+      );
+      if (!page.budgets.pageInfo.hasNextPage) break;
+      after = page.budgets.pageInfo.endCursor;
+    }
+    // the seeded demo has more budgets than one page holds, or this test proves nothing
+    expect(all.length).toBeGreaterThan(50);
+    const { context, page } = await signInWithKey(browser, stack.url, keys.governance);
+    await open(page, 'Budgets');
+    const rows = page.getByTestId('budgets').locator('tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(50);
+    const more = page.getByRole('button', { name: 'Show more budgets' });
+    while ((await more.count()) > 0) {
+      const before = await rows.count();
+      await more.click();
+      await expect.poll(() => rows.count(), POLL).toBeGreaterThan(before);
+    }
+    const shown = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-budget')));
+    expect(shown).toEqual(all);
+    expect(await page.getByTestId('budget-count').textContent()).toBe(
+      `${all.length} budget(s) shown.`,
+    );
+    await shot(page, 'budgets-governance');
+    expect(await axeViolations(page)).toEqual([]);
+    await context.close();
+  });
+
+  it('approves a `require approval` step from the Inbox', async () => {
+    // past 100% of the quota the ladder asks for the manager's approval (governance may give it)
+    const quota = await stack.gql(
+      keys.governance,
+      'query($p: String) { quota(person: $p) { ... on Quota { used effectiveLimit } } }',
+      { p: overQuota },
+    );
+    const needed = Math.ceil(quota.quota.effectiveLimit * 1.05 - quota.quota.used);
+    if (needed > 0)
+      await stack.gql(
+        keys.ingest,
+        'mutation($rows: [UsageInput!]!) { recordUsage(rows: $rows) { ... on IngestSummary { accepted } } }',
+        {
+          rows: [
+            {
+              id: 'e2e-push-past-100',
+              ts: new Date().toISOString(),
+              person: overQuota,
+              model: 'gpt-4o',
+              provider: 'openai',
+              inputTokens: needed,
+              outputTokens: 0,
+              environment: 'production',
+            },
+          ],
+        },
+      );
+    const approvalStep = async () => {
+      const open = await stack.gql(
+        keys.governance,
+        'query($p: String) { escalations(subject: $p, status: [open], first: 20) { edges { node { id actionKind } } } }',
+        { p: overQuota },
+      );
+      return open.escalations.edges
+        .map((e: { node: { id: string; actionKind: string } }) => e.node)
+        .find((n: { actionKind: string }) => n.actionKind === 'require_approval') as
+        | { id: string }
+        | undefined;
+    };
+    await waitUntil(
+      'the 100% approval step opens',
+      async () => (await approvalStep()) !== undefined,
+    );
+    const step = (await approvalStep())!;
+
+    const { context, page } = await signInWithKey(browser, stack.url, keys.governance);
+    await open(page, 'Inbox');
+    const row = page.locator(`[data-testid=escalations] tr[data-id="${step.id}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain(`person ${overQuota}`);
+    expect(await row.textContent()).toContain('require approval by manager');
+    await shot(page, 'inbox-governance');
+    expect(await axeViolations(page)).toEqual([]);
+    await row.getByLabel(/^Reason/).fill('quarter-end batch, agreed');
+    await row.getByRole('button', { name: /^Approve/ }).click();
+    await row.waitFor({ state: 'detached' });
+    const decided = await stack.gql(
+      keys.governance,
+      'query($p: String) { escalations(subject: $p, first: 50) { edges { node { id status } } } }',
+      { p: overQuota },
+    );
+    expect(decided.escalations.edges.map((e: { node: unknown }) => e.node)).toContainEqual({
+      id: step.id,
+      status: 'approved',
+    });
+    await context.close();
+  });
+
+  it('reads the audit log by action, actor, subject and time, page by page', async () => {
+    // governance reads of the member are audited: enough of them for several pages
+    for (let i = 0; i < 30; i++)
+      await stack.gql(
+        keys.governance,
+        'query($p: String!) { person(id: $p) { ... on QueryPersonSuccess { data { id } } } }',
+        {
+          p: member,
+        },
+      );
+    const { context, page } = await signInWithKey(browser, stack.url, keys.governance);
+    await open(page, 'Audit log');
+    const table = page.getByTestId('audit');
+    const ids = () =>
+      table
+        .locator('tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id') ?? ''));
+    await table.waitFor();
+    await shot(page, 'audit-governance');
+    expect(await axeViolations(page)).toEqual([]);
+
+    // every page, newest first, until "Older entries" is disabled
+    const seen: string[] = [...(await ids())];
+    expect(seen).toHaveLength(25);
+    const older = page.getByRole('button', { name: 'Older entries' });
+    let pageNo = 1;
+    while (await older.isEnabled()) {
+      const last = seen[seen.length - 1];
+      await older.click();
+      pageNo++;
+      await page.getByText(`Page ${pageNo}`, { exact: true }).waitFor();
+      // the next page's rows are all older than the last one seen
+      await expect
+        .poll(async () => BigInt((await ids())[0] ?? last) < BigInt(last), POLL)
+        .toBe(true);
+      seen.push(...(await ids()));
+    }
+    expect(pageNo).toBeGreaterThan(1);
+    // the API's log up to the newest entry the first page showed (later reads add newer ones)
+    const log = await stack.gql(
+      keys.governance,
+      '{ auditLog(first: 500) { ... on QueryAuditLogConnection { edges { node { id } } } } }',
+    );
+    const apiIds: string[] = log.auditLog.edges
+      .map((e: { node: { id: string } }) => e.node.id)
+      .filter((id: string) => BigInt(id) <= BigInt(seen[0]));
+    expect(seen).toEqual(apiIds);
+    await page.getByRole('button', { name: 'Newer entries' }).click();
+    await page.getByText(`Page ${pageNo - 1}`, { exact: true }).waitFor();
+
+    // action, exact and by prefix
+    const cells = (column: number) =>
+      table
+        .locator('tbody tr')
+        .evaluateAll(
+          (trs, c) => trs.map((tr) => tr.querySelectorAll('td')[c]?.textContent ?? ''),
+          column,
+        );
+    const filters = page.getByRole('form', { name: 'Audit log filters' });
+    await filters.getByLabel('Action').fill('key.create');
+    await filters.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(async () => new Set(await cells(3)), POLL).toEqual(new Set(['key.create']));
+    // the e2e keys were made by the admin key: its id is the actor
+    const actor = (await cells(1))[0];
+    expect(actor).toMatch(/^k_\w+$/);
+    const keyCreations = (await cells(3)).length;
+    await filters.getByLabel('Actor (key id)').fill(actor);
+    await filters.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(async () => new Set(await cells(1)), POLL).toEqual(new Set([actor]));
+    expect((await cells(3)).length).toBeLessThanOrEqual(keyCreations);
+    await filters.getByLabel('Action').fill('read.*');
+    await filters.getByLabel('Actor (key id)').fill(actor);
+    await filters.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('No audit entries match these filters').waitFor();
+
+    // subject: the member's reads, by the governance key
+    await filters.getByLabel('Actor (key id)').fill('');
+    await filters.getByLabel('Subject').fill(member);
+    await filters.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(async () => new Set(await cells(4)), POLL).toEqual(new Set([member]));
+    expect((await cells(3)).every((a) => a.startsWith('read.'))).toBe(true);
+    expect(new Set(await cells(2))).toEqual(new Set(['governance']));
+
+    // time: nothing from tomorrow on; a range that ends before it starts is refused in words
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    await filters.getByLabel('From').fill(tomorrow);
+    await filters.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('No audit entries match these filters').waitFor();
+    await filters.getByLabel('To (exclusive)').fill('2020-01-01');
+    await filters.getByRole('button', { name: 'Apply filters' }).click();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'These filters cannot be used: to: the end' })
+      .waitFor();
+    await shot(page, 'audit-governance-refused-range');
+    await filters.getByRole('button', { name: 'Clear' }).click();
+    await table.waitFor();
     await context.close();
   });
 

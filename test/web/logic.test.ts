@@ -2,14 +2,16 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { APP_ROUTES } from '../../src/api/console.ts';
 import { analyzePolicy } from '../../src/policy/analyze.ts';
+import { auditFilterVariables, EMPTY_AUDIT_FILTER } from '../../web/src/lib/audit.ts';
 import { burnDown, dayList } from '../../web/src/lib/burndown.ts';
 import { csvField, toCsv } from '../../web/src/lib/csv.ts';
 import { formatMoney, formatPercent, formatTokens, plainError } from '../../web/src/lib/format.ts';
 import { ladderSteps, placeLadder } from '../../web/src/lib/ladder.ts';
 import { boardsOf } from '../../web/src/lib/policy-text.ts';
 import { whyNotRanked } from '../../web/src/lib/ranking.ts';
-import { viewsFor } from '../../web/src/lib/views.ts';
+import { VIEW_LABELS, viewsFor } from '../../web/src/lib/views.ts';
 
 const defaultPolicy = analyzePolicy(
   readFileSync(new URL('../../policies/default.policy', import.meta.url), 'utf8'),
@@ -137,5 +139,44 @@ describe('views by role', () => {
     expect(viewsFor('viewer', null)).not.toContain('inbox');
     expect(viewsFor('governance', null)).toContain('inbox');
     expect(viewsFor('ingest', null)).toEqual([]);
+  });
+
+  it('has each view served as a page by the server (a reload or a link lands on it)', () => {
+    for (const view of Object.keys(VIEW_LABELS)) expect(APP_ROUTES).toContain(`/${view}`);
+  });
+
+  it('offers the audit log to governance and admin only', () => {
+    expect(viewsFor('governance', null)).toContain('audit');
+    expect(viewsFor('governance', 'gov@x')).toContain('audit');
+    expect(viewsFor('admin', null)).toContain('audit');
+    expect(viewsFor('viewer', null)).not.toContain('audit');
+    expect(viewsFor('member', 'ana@x')).not.toContain('audit');
+  });
+});
+
+describe('audit log filters', () => {
+  it('sends blank fields as no filter and dates as whole UTC days', () => {
+    expect(auditFilterVariables(EMPTY_AUDIT_FILTER)).toEqual({
+      action: null,
+      actor: null,
+      subject: null,
+      from: null,
+      to: null,
+    });
+    expect(
+      auditFilterVariables({
+        action: ' policy.* ',
+        actor: '12',
+        subject: '',
+        from: '2026-03-01',
+        to: '2026-04-01',
+      }),
+    ).toEqual({
+      action: 'policy.*',
+      actor: '12',
+      subject: null,
+      from: '2026-03-01T00:00:00.000Z',
+      to: '2026-04-01T00:00:00.000Z',
+    });
   });
 });

@@ -27,6 +27,7 @@ const LOADERS: Record<ViewId, () => Promise<{ default: ComponentType<ViewProps> 
   usage: () => import('./views/Usage.tsx'),
   policies: () => import('./views/Policies.tsx'),
   playground: () => import('./views/Playground.tsx'),
+  audit: () => import('./views/Audit.tsx'),
 };
 const VIEWS = Object.fromEntries(
   Object.entries(LOADERS).map(([id, load]) => [id, lazy(load)]),

@@ -9,7 +9,8 @@ export type ViewId =
   | 'inbox'
   | 'usage'
   | 'policies'
-  | 'playground';
+  | 'playground'
+  | 'audit';
 
 export const VIEW_LABELS: Record<ViewId, string> = {
   me: 'Me',
@@ -19,6 +20,7 @@ export const VIEW_LABELS: Record<ViewId, string> = {
   usage: 'Usage',
   policies: 'Policies',
   playground: 'Playground',
+  audit: 'Audit log',
 };
 
 export function viewsFor(role: Role, person: string | null | undefined): ViewId[] {
@@ -29,6 +31,8 @@ export function viewsFor(role: Role, person: string | null | undefined): ViewId[
   // the inbox lists requests awaiting the caller: a manager's reports, or all for governance
   if (person || role === 'governance' || role === 'admin') views.push('inbox');
   views.push('usage', 'policies', 'playground');
+  // the audit log names who read whom: governance and admin only (the API refuses others)
+  if (seesNames(role)) views.push('audit');
   return views;
 }
 

@@ -2,12 +2,12 @@
 // the ladder's thresholds; choose a team to drill down (the server suppresses small teams
 // and other people's personal budgets below governance).
 import { useMemo, useState } from 'react';
-import { useQuery } from 'urql';
+import { useClient, useQuery } from 'urql';
 import { Chart } from '../components/Chart.tsx';
 import { Band, Empty, ErrorBox, Loading } from '../components/ui.tsx';
 import { graphql, type ResultOf } from '../graphql.ts';
 import { burnDown } from '../lib/burndown.ts';
-import { formatMoney, formatPercent } from '../lib/format.ts';
+import { formatMoney, formatPercent, plainError } from '../lib/format.ts';
 import { ladderSteps, placeLadder } from '../lib/ladder.ts';
 import type { ViewProps } from './props.ts';
 
@@ -15,14 +15,15 @@ import type { ViewProps } from './props.ts';
 void import('../components/EChart.tsx');
 
 const BudgetsQuery = graphql(`
-  query Budgets($team: String) {
+  query Budgets($team: String, $after: String) {
     activePolicy { id ir }
-    budgets(team: $team, first: 50) { # 100 would pass the server's query cost limit
+    budgets(team: $team, first: 50, after: $after) { # 100 would pass the server's query cost limit
       __typename
       ... on BudgetConnection {
         suppressed
         minGroupSize
         stale
+        pageInfo { hasNextPage endCursor }
         edges {
           node {
             key subjectKind subjectId currency percent
@@ -73,16 +74,6 @@ export default function Budgets({ session }: ViewProps) {
   // a member's usage query returns only their own usage: it cannot draw a team's days
   const daily = session.role !== 'member';
   const [team, setTeam] = useState<string | null>(null);
-  const [selected, setSelected] = useState<string | null>(null);
-  const [{ data, fetching, error }] = useQuery({ query: BudgetsQuery, variables: { team } });
-  if (fetching && !data) return <Loading what="budgets" />;
-  if (error) return <ErrorBox error={error} />;
-  const result = data?.budgets;
-  if (!result) return null;
-  if (result.__typename !== 'BudgetConnection') return <ErrorBox error={result.message} />;
-  const budgets = result.edges.map((e) => asBudget(e.node));
-  const steps = ladderSteps(data?.activePolicy?.ir, 'budget');
-  const chosen = budgets.find((b) => keyOf(b) === selected) ?? budgets[0];
   return (
     <div className="view">
       <h1>Budgets</h1>
@@ -96,6 +87,58 @@ export default function Budgets({ session }: ViewProps) {
         </button>
         {team && <span> › team {team}</span>}
       </nav>
+      <BudgetList key={team ?? ''} team={team} daily={daily} onTeam={setTeam} />
+    </div>
+  );
+}
+
+/** One level's budgets, 50 a page (the query cost limit); "Show more" appends the next. */
+function BudgetList({
+  team,
+  daily,
+  onTeam,
+}: {
+  team: string | null;
+  daily: boolean;
+  onTeam: (team: string) => void;
+}) {
+  const client = useClient();
+  const [selected, setSelected] = useState<string | null>(null);
+  const [more, setMore] = useState<{ nodes: BudgetNode[]; next: string | null } | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [moreError, setMoreError] = useState<string | null>(null);
+  const [{ data, fetching, error }] = useQuery({
+    query: BudgetsQuery,
+    variables: { team, after: null },
+  });
+  if (fetching && !data) return <Loading what="budgets" />;
+  if (error) return <ErrorBox error={error} />;
+  const result = data?.budgets;
+  if (!result) return null;
+  if (result.__typename !== 'BudgetConnection') return <ErrorBox error={result.message} />;
+  const nodes = [...result.edges.map((e) => e.node), ...(more?.nodes ?? [])];
+  const budgets = nodes.map(asBudget);
+  const next = more ? more.next : result.pageInfo.hasNextPage ? result.pageInfo.endCursor : null;
+  const showMore = async () => {
+    if (!next) return;
+    setLoadingMore(true);
+    setMoreError(null);
+    const r = await client.query(BudgetsQuery, { team, after: next }).toPromise();
+    setLoadingMore(false);
+    const page = r.data?.budgets;
+    if (r.error) setMoreError(plainError(r.error));
+    else if (page?.__typename !== 'BudgetConnection')
+      setMoreError(page?.message ?? 'No answer from the server; try again.');
+    else
+      setMore({
+        nodes: [...(more?.nodes ?? []), ...page.edges.map((e) => e.node)],
+        next: page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null,
+      });
+  };
+  const steps = ladderSteps(data?.activePolicy?.ir, 'budget');
+  const chosen = budgets.find((b) => keyOf(b) === selected) ?? budgets[0];
+  return (
+    <>
       {result.suppressed > 0 && (
         <p className="muted" data-testid="suppressed">
           {result.suppressed} budget(s) hidden for privacy (groups under {result.minGroupSize}{' '}
@@ -108,6 +151,9 @@ export default function Budgets({ session }: ViewProps) {
         <>
           {chosen && <BudgetChart budget={chosen} steps={steps} daily={daily} />}
           <table data-testid="budgets">
+            <caption className="sr-only">
+              {budgets.length} budgets{next ? ', more to show' : ''}
+            </caption>
             <thead>
               <tr>
                 <th scope="col">Budget</th>
@@ -130,11 +176,19 @@ export default function Budgets({ session }: ViewProps) {
             </thead>
             <tbody>
               {budgets.map((b) => (
-                <tr key={keyOf(b)} className={b === chosen ? 'mine' : undefined}>
+                <tr
+                  key={keyOf(b)}
+                  data-budget={keyOf(b)}
+                  className={b === chosen ? 'mine' : undefined}
+                >
                   <td>{b.key}</td>
                   <td>
                     {b.subjectKind === 'team' && b.subjectId && !team ? (
-                      <button type="button" className="link" onClick={() => setTeam(b.subjectId)}>
+                      <button
+                        type="button"
+                        className="link"
+                        onClick={() => b.subjectId && onTeam(b.subjectId)}
+                      >
                         team {b.subjectId}
                       </button>
                     ) : (
@@ -161,9 +215,20 @@ export default function Budgets({ session }: ViewProps) {
               ))}
             </tbody>
           </table>
+          <p className="muted" data-testid="budget-count">
+            {budgets.length} budget(s) shown{next ? '; more below' : ''}.
+          </p>
+          {next && (
+            <div className="actions">
+              <button type="button" disabled={loadingMore} onClick={showMore}>
+                {loadingMore ? 'Loading more budgets…' : 'Show more budgets'}
+              </button>
+            </div>
+          )}
+          {moreError && <ErrorBox error={moreError} />}
         </>
       )}
-    </div>
+    </>
   );
 }
 

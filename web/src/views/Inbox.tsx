@@ -5,6 +5,7 @@ import { useMutation, useQuery } from 'urql';
 import { Card, ErrorBox, Loading } from '../components/ui.tsx';
 import { graphql, type ResultOf } from '../graphql.ts';
 import { formatTokens, plainError } from '../lib/format.ts';
+import { seesNames } from '../lib/views.ts';
 import type { ViewProps } from './props.ts';
 
 const InboxQuery = graphql(`
@@ -15,8 +16,24 @@ const InboxQuery = graphql(`
     decided: exceptions(status: [approved, denied], first: 20) {
       edges { node { id subject extraTokens extraMoney { amount currency } status decidedBy decidedAt note createdAt requestedBy } }
     }
-    escalations(status: [open], first: 20) {
-      edges { node { id subject subjectKind ladder rule actionKind threshold createdAt severity } }
+  }
+`);
+
+const OpenEscalations = graphql(`
+  query OpenEscalations($after: String) {
+    escalations(status: [open], first: 20, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      edges { node { id subject subjectKind ladder rule actionKind threshold createdAt severity action } }
+    }
+  }
+`);
+
+const DecideEscalation = graphql(`
+  mutation DecideEscalation($id: ID!, $approve: Boolean!, $note: String) {
+    decideEscalation(id: $id, approve: $approve, note: $note) {
+      __typename
+      ... on Escalation { id status }
+      ... on Problem { message }
     }
   }
 `);
@@ -31,7 +48,7 @@ const Decide = graphql(`
   }
 `);
 
-export default function Inbox(_: ViewProps) {
+export default function Inbox({ session }: ViewProps) {
   const [{ data, fetching, error }, refetch] = useQuery({ query: InboxQuery });
   // decisions made here: below governance the list of exceptions holds only one's own
   const [justDecided, setJustDecided] = useState<Decision[]>([]);
@@ -43,7 +60,6 @@ export default function Inbox(_: ViewProps) {
     ...justDecided,
     ...listed.filter((x) => !justDecided.some((d) => d.id === x.id)),
   ];
-  const escalations = data?.escalations.edges.map((e) => e.node) ?? [];
   const refresh = () => refetch({ requestPolicy: 'network-only' });
   return (
     <div className="view">
@@ -69,32 +85,8 @@ export default function Inbox(_: ViewProps) {
         )}
       </Card>
       <Card title="Open escalations you can see" id="escalations">
-        {escalations.length === 0 ? (
-          <p className="empty">No open escalations.</p>
-        ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">What</th>
-                <th scope="col">Action</th>
-              </tr>
-            </thead>
-            <tbody>
-              {escalations.map((e) => (
-                <tr key={e.id}>
-                  <td>{e.createdAt.slice(0, 10)}</td>
-                  <td>
-                    {e.subjectKind} {e.subject}
-                  </td>
-                  <td>{e.ladder ? `${e.ladder} at ${e.threshold}%` : `rule ${e.rule}`}</td>
-                  <td>{e.actionKind.replaceAll('_', ' ')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        {/* the subject never decides their own step; governance decides any */}
+        <Escalations canDecide={session.role ? seesNames(session.role) : false} />
       </Card>
       <Card title="Decided recently (audit trail)" id="decided">
         {decided.length === 0 ? (
@@ -198,5 +190,113 @@ function Request({ request, onDone }: { request: Waiting; onDone: (decision: Dec
         </p>
       )}
     </li>
+  );
+}
+
+/** Open escalations, 20 a page, newest first; `require approval` steps can be decided here. */
+function Escalations({ canDecide }: { canDecide: boolean }) {
+  // cursors of the pages before this one, for "Newer"
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: OpenEscalations,
+    variables: { after: cursors[cursors.length - 1] },
+  });
+  if (fetching && !data) return <Loading what="open escalations" />;
+  if (error) return <ErrorBox error={error} />;
+  const page = data?.escalations;
+  const escalations = page?.edges.map((e) => e.node) ?? [];
+  if (escalations.length === 0 && cursors.length === 1)
+    return <p className="empty">No open escalations.</p>;
+  return (
+    <>
+      <table data-testid="escalations">
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Who</th>
+            <th scope="col">What</th>
+            <th scope="col">Action</th>
+          </tr>
+        </thead>
+        <tbody>
+          {escalations.map((e) => (
+            <tr key={e.id} data-id={e.id}>
+              <td>{e.createdAt.slice(0, 10)}</td>
+              <td>
+                {e.subjectKind} {e.subject}
+              </td>
+              <td>{e.ladder ? `${e.ladder} at ${e.threshold}%` : `rule ${e.rule}`}</td>
+              <td>
+                {e.actionKind.replaceAll('_', ' ')}
+                {approverOf(e.action) && ` by ${approverOf(e.action)}`}
+                {canDecide && e.actionKind === 'require_approval' && (
+                  <DecideStep
+                    id={e.id}
+                    label={`${e.subject} at ${e.threshold ?? e.rule}`}
+                    onDone={() => refetch({ requestPolicy: 'network-only' })}
+                  />
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {(cursors.length > 1 || page?.pageInfo.hasNextPage) && (
+        <div className="actions">
+          <button
+            type="button"
+            disabled={cursors.length === 1}
+            onClick={() => setCursors((c) => c.slice(0, -1))}
+          >
+            Newer escalations
+          </button>
+          <button
+            type="button"
+            disabled={!page?.pageInfo.hasNextPage}
+            onClick={() => setCursors((c) => [...c, page?.pageInfo.endCursor ?? null])}
+          >
+            Older escalations
+          </button>
+        </div>
+      )}
+    </>
+  );
+}
+
+function approverOf(action: unknown): string | null {
+  const approver = (action as { approver?: unknown } | null)?.approver;
+  return typeof approver === 'string' ? approver.replaceAll('_', ' ') : null;
+}
+
+function DecideStep({ id, label, onDone }: { id: string; label: string; onDone: () => void }) {
+  const [note, setNote] = useState('');
+  const [message, setMessage] = useState<string | null>(null);
+  const [state, decide] = useMutation(DecideEscalation);
+  const act = async (approve: boolean) => {
+    const r = await decide({ id, approve, note: note || null });
+    const out = r.data?.decideEscalation;
+    if (r.error) setMessage(plainError(r.error));
+    else if (!out) setMessage('No answer from the server; try again.');
+    else if (out.__typename !== 'Escalation') setMessage(out.message);
+    else onDone();
+  };
+  return (
+    <div className="decide-step">
+      <label htmlFor={`step-note-${id}`}>
+        Reason<span className="sr-only"> for the decision on {label}</span>
+      </label>
+      <input id={`step-note-${id}`} value={note} onChange={(e) => setNote(e.target.value)} />
+      <button type="button" className="primary" disabled={state.fetching} onClick={() => act(true)}>
+        Approve<span className="sr-only"> {label}</span>
+      </button>
+      <button type="button" disabled={state.fetching} onClick={() => act(false)}>
+        Deny<span className="sr-only"> {label}</span>
+      </button>
+      {message && (
+        <p className="error" role="alert">
+          {message}
+        </p>
+      )}
+    </div>
   );
 }
