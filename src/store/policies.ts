@@ -21,6 +21,7 @@ export type PolicyVersionRow = {
   parent_id: number | null;
   created_at: string;
   activated_at: string | null;
+  activated_by: string | null;
 };
 
 export type StoredPolicy = PolicyVersionRow & { source: string; ir: RuleSetIR };
@@ -44,7 +45,7 @@ export type PublishInput = {
 };
 
 const COLUMNS =
-  'id, version, name, hash, status, author, message, parent_id, created_at, activated_at';
+  'id, version, name, hash, status, author, message, parent_id, created_at, activated_at, activated_by';
 
 export class UnknownVersionError extends Error {
   readonly ref: string;
@@ -124,8 +125,9 @@ async function activateWithin(
     [id],
   );
   const updated = await client.query<PolicyVersionRow>(
-    `update policy_versions set status = 'active', activated_at = now() where id = $1 returning ${COLUMNS}`,
-    [id],
+    `update policy_versions set status = 'active', activated_at = now(), activated_by = $2
+      where id = $1 returning ${COLUMNS}`,
+    [id, actorLabel(actor)],
   );
   const row = updated.rows[0];
   const rollback = previousId !== null && id < previousId;
@@ -134,6 +136,12 @@ async function activateWithin(
     ...(reason ? { reason } : {}),
   });
   return row;
+}
+
+/** An actor as people read it: the key's name and id, as a version's author is written. */
+function actorLabel(actor: Actor): string {
+  if (actor.id === null) return 'command line';
+  return `${actor.name ?? actor.role} (${actor.id})`;
 }
 
 async function audit(

@@ -117,6 +117,21 @@ describe('policies', () => {
       { id: 1, status: 'active' },
       { id: 2, status: 'retired' },
     ]);
+    // who activated each, as every reader sees it beside when
+    const who = await api.gql(
+      api.keys.viewer.key,
+      '{ policies { edges { node { id activatedBy activatedAt } } } }',
+    );
+    const nodes = (
+      who.body.data as {
+        policies: { edges: { node: { id: number; activatedBy: string; activatedAt: string } }[] };
+      }
+    ).policies.edges.map((e) => e.node);
+    expect(nodes.map((n) => [n.id, n.activatedBy])).toEqual([
+      [2, `test governance (${api.keys.governance.id})`],
+      [1, `test admin (${api.keys.admin.id})`],
+    ]);
+    expect(nodes.every((n) => n.activatedAt !== null)).toBe(true);
     const unknown = await api.gql(api.keys.governance.key, activate, { v: 'v9' });
     expect(unknown.body.data).toEqual({
       activatePolicy: { __typename: 'NotFound', message: 'policy version "v9" not found' },

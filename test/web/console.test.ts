@@ -27,6 +27,7 @@ let browser: Browser;
 const keys: Record<string, string> = {};
 let member = '';
 let manager = '';
+let memberTeam = '';
 /** another person with a manager, taken past 100% for the approval step */
 let overQuota = '';
 
@@ -37,7 +38,7 @@ beforeAll(async () => {
   // the member: the person furthest over quota who has a manager (deterministic seed)
   const people = await stack.gql(
     gov,
-    `{ people(first: 100) { edges { node { id quotaPercent role manager { id } team { sensitivity } } } } }`,
+    `{ people(first: 100) { edges { node { id quotaPercent role manager { id } team { id sensitivity } } } } }`,
   );
   const candidates = people.people.edges
     .map((e: { node: unknown }) => e.node)
@@ -50,6 +51,7 @@ beforeAll(async () => {
         (b.quotaPercent ?? 0) - (a.quotaPercent ?? 0),
     );
   member = candidates[0].id;
+  memberTeam = candidates[0].team.id;
   overQuota = candidates[1].id;
   manager = candidates[0].manager.id;
   keys.governance = gov;
@@ -307,8 +309,21 @@ describe('member', () => {
 
   it('sees only their own usage, and the playground checks policy text in the browser', async () => {
     const { context, page } = await signInWithKey(browser, stack.url, keys.member);
+    await open(page, 'Usage');
+    const table = page.getByTestId('usage-table');
+    await table.waitFor();
+    // grouped by team, a member's usage is one team's: their own
+    const teams = await table
+      .locator('tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => tr.querySelectorAll('td')[1]?.textContent));
+    expect(teams.length).toBeGreaterThan(0);
+    expect(new Set(teams)).toEqual(new Set([memberTeam]));
+    await shot(page, 'usage-member');
+    expect(await axeViolations(page)).toEqual([]);
+
     await open(page, 'Playground');
     await page.getByTestId('test-summary').waitFor();
+    expect(await axeViolations(page)).toEqual([]);
     expect(await page.getByTestId('test-summary').textContent()).toMatch(/^\d+ passed, 0 failed$/);
     // break the policy: an unknown name in a metric
     const graphqlPosts: string[] = [];
@@ -504,9 +519,9 @@ describe('governance', () => {
     // chargeback by cost centre: the same figures as the API's costCenter grouping
     await page.getByLabel('Group by').selectOption({ label: 'cost centre' });
     await expect
-      .poll(async () => (await table.locator('th').first().textContent()) ?? '', POLL)
-      .toBe('Bucket');
-    await expect.poll(() => table.locator('th').nth(1).textContent(), POLL).toBe('cost centre');
+      .poll(() => table.locator('tbody tr td').nth(1).textContent(), POLL)
+      .toMatch(/^CC-\d+$/);
+    expect(await table.locator('th').nth(1).textContent()).toBe('cost centre');
     const [byCentre] = await Promise.all([
       page.waitForEvent('download'),
       page.getByTestId('csv').click(),
@@ -767,8 +782,16 @@ describe('governance', () => {
     await open(page, 'Policies');
     await page.getByTestId('diff').waitFor();
     expect(await page.getByTestId('diff').textContent()).toContain('output 60');
+    // who published and who activated each version
+    const versions = (await page.getByTestId('versions').textContent()) ?? '';
+    expect(versions).toMatch(/by e2e governance \(k_\w+\)/);
+    expect(versions).toContain('by command line');
     await page.getByRole('button', { name: 'Replay' }).click();
     await page.getByTestId('impact').waitFor({ timeout: 120_000 });
+    // the quota-use histogram with the ladder's thresholds marked
+    const histogram = page.getByTestId('quota-histogram');
+    await histogram.locator('[data-chart]').waitFor();
+    expect(await histogram.textContent()).toMatch(/Steps of the new version: \d+% /);
     await shot(page, 'policies-governance');
     expect(await axeViolations(page)).toEqual([]);
     await page.getByRole('button', { name: 'Roll back to v1' }).click();

@@ -10,6 +10,7 @@ import { csvField, toCsv } from '../../web/src/lib/csv.ts';
 import { formatMoney, formatPercent, formatTokens, plainError } from '../../web/src/lib/format.ts';
 import { ladderSteps, placeLadder } from '../../web/src/lib/ladder.ts';
 import { boardsOf } from '../../web/src/lib/policy-text.ts';
+import { quotaHistogram } from '../../web/src/lib/quota-histogram.ts';
 import { whyNotRanked } from '../../web/src/lib/ranking.ts';
 import { VIEW_LABELS, viewsFor } from '../../web/src/lib/views.ts';
 
@@ -178,5 +179,31 @@ describe('audit log filters', () => {
       from: '2026-03-01T00:00:00.000Z',
       to: '2026-04-01T00:00:00.000Z',
     });
+  });
+});
+
+describe('quota-use histogram', () => {
+  it('labels bins, keeps withheld counts empty and places each step on its bin', () => {
+    const h = quotaHistogram({
+      bins: [
+        { from: 0, to: 50, before: 4, after: null },
+        { from: 50, to: 100, before: 3, after: 5 },
+        { from: 100, to: null, before: null, after: 3 },
+      ],
+      thresholds: [
+        { trigger: 'at', percent: 100, action: 'require_approval' },
+        { trigger: 'at', percent: 70, action: 'notify' },
+        { trigger: 'forecast', percent: 100, action: 'notify' },
+      ],
+    });
+    expect(h.labels).toEqual(['0–50%', '50–100%', '100%+']);
+    expect(h.before).toEqual([4, 3, null]);
+    expect(h.after).toEqual([null, 5, 3]);
+    expect(h.withheld).toBe(true);
+    expect(h.marks).toEqual([
+      { label: '50–100%', name: '70% notify' },
+      { label: '100%+', name: '100% require approval' },
+      { label: '100%+', name: 'forecast 100% notify' },
+    ]);
   });
 });

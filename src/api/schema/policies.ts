@@ -56,6 +56,12 @@ PolicyVersionRef.implement({
       nullable: true,
       resolve: (p) => p.activatedAt ?? null,
     }),
+    activatedBy: t.string({
+      nullable: true,
+      description:
+        'Who activated it last (key name and id, or "command line"); null if never activated, or activated before this was recorded.',
+      resolve: (p) => p.activatedBy ?? null,
+    }),
   }),
 });
 

@@ -18,6 +18,8 @@ export const PolicyVersion = defineEntity({
     parent: () => p.manyToOne(PolicyVersion).nullable().ref(),
     createdAt: p.datetime().onCreate(() => new Date()),
     activatedAt: p.datetime().nullable(),
+    /** who activated it last: key name and id, or the command line */
+    activatedBy: p.string().nullable(),
   },
 });
 export type IPolicyVersion = InferEntity<typeof PolicyVersion>;

@@ -63,7 +63,8 @@ function PlaygroundEditor(props: { initial: string; activeId: number | null; gov
           keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
           lintGutter(),
           policyLinter,
-          EditorView.contentAttributes.of({ 'aria-label': 'Policy text' }),
+          // tabindex: axe counts the scroller as keyboard-reachable only through a focusable child
+          EditorView.contentAttributes.of({ 'aria-label': 'Policy text', tabindex: '0' }),
           EditorView.updateListener.of((u) => {
             if (u.docChanged) setText(u.state.doc.toString());
           }),

@@ -6,6 +6,7 @@ import { Chart } from '../components/Chart.tsx';
 import { Card, Empty, ErrorBox, Loading } from '../components/ui.tsx';
 import { graphql, type ResultOf } from '../graphql.ts';
 import { plainError } from '../lib/format.ts';
+import { type QuotaDistribution, quotaHistogram } from '../lib/quota-histogram.ts';
 import { seesNames } from '../lib/views.ts';
 import type { ViewProps } from './props.ts';
 
@@ -13,7 +14,7 @@ const PoliciesQuery = graphql(`
   query Policies {
     policies(first: 50) {
       edges {
-        node { id version name status author message createdAt activatedAt hash parent { id version } }
+        node { id version name status author message createdAt activatedAt activatedBy hash parent { id version } }
       }
     }
   }
@@ -43,6 +44,7 @@ export const ImpactQuery = graphql(`
         data {
           hasData message window windowFrom windowTo people teams identities notes
           tierChanges tierTransitions { from to count }
+          quotaDistribution
           escalations { ladder trigger threshold before after delta }
           rules { rule before after delta }
           budgetFlipCount
@@ -109,7 +111,11 @@ export default function Policies({ session }: ViewProps) {
               <td>
                 {v.createdAt.slice(0, 16).replace('T', ' ')} by {v.author ?? 'unknown'}
               </td>
-              <td>{v.activatedAt ? v.activatedAt.slice(0, 16).replace('T', ' ') : '—'}</td>
+              <td>
+                {v.activatedAt
+                  ? `${v.activatedAt.slice(0, 16).replace('T', ' ')}${v.activatedBy ? ` by ${v.activatedBy}` : ''}`
+                  : '—'}
+              </td>
               <td>{v.message ?? ''}</td>
               {governs && (
                 <td>
@@ -361,6 +367,7 @@ export function Impact({
               </tbody>
             </table>
           )}
+          <QuotaUse distribution={impact.quotaDistribution as QuotaDistribution} />
           <h3>Escalation steps fired</h3>
           <Chart
             label="Subjects each escalation step fires at, before and after"
@@ -458,5 +465,43 @@ function CostTable({
         ))}
       </tbody>
     </table>
+  );
+}
+
+function QuotaUse({ distribution }: { distribution: QuotaDistribution | null }) {
+  const h = useMemo(() => (distribution ? quotaHistogram(distribution) : null), [distribution]);
+  if (!h || h.labels.length === 0) return null;
+  return (
+    <section data-testid="quota-histogram" aria-labelledby="quota-histogram-title">
+      <h3 id="quota-histogram-title">Quota use, before and after</h3>
+      <Chart
+        label="People by quota use at the end of the window, before and after, with the new version's quota steps"
+        height={260}
+        option={{
+          tooltip: { trigger: 'axis' },
+          legend: { data: ['before', 'after'] },
+          grid: { left: 50, right: 20, top: 40, bottom: 40 },
+          xAxis: { type: 'category', data: h.labels },
+          yAxis: { type: 'value', name: 'people' },
+          series: [
+            {
+              name: 'before',
+              type: 'bar',
+              data: h.before,
+              markLine: {
+                symbol: 'none',
+                label: { formatter: '{b}' },
+                data: h.marks.map((m) => ({ name: m.name, xAxis: m.label })),
+              },
+            },
+            { name: 'after', type: 'bar', data: h.after },
+          ],
+        }}
+      />
+      <p className="muted">
+        Steps of the new version: {h.marks.map((m) => m.name).join(', ') || 'none'}.
+        {h.withheld && ' Empty bars are counts under the minimum group size, withheld for privacy.'}
+      </p>
+    </section>
   );
 }

@@ -215,7 +215,8 @@ function useAllUsage(variables: Vars) {
   }>({ usage: null, rows: [], fetching: true, error: null });
   useEffect(() => {
     let cancelled = false;
-    setState((s) => ({ ...s, fetching: true }));
+    // drop the previous grouping's rows: a table or CSV must never mix two groupings
+    setState({ usage: null, rows: [], fetching: true, error: null });
     (async () => {
       const rows: UsageRow[] = [];
       let after: string | null = null;
