@@ -24,6 +24,7 @@ import {
 } from '../policy/price.ts';
 import type { Store } from './db.ts';
 import { activeIngestSettings } from './prices.ts';
+import { PRICE_COLUMNS, type PriceColumns, tokenCountsOf } from './pricing.ts';
 
 const KINDS = [
   ['input_tokens', 'input'],
@@ -143,24 +144,13 @@ async function rollupNames(store: Store, from: string, to: string): Promise<stri
   return rows.map((r) => r.model);
 }
 
-type SpecialEvent = {
+type SpecialEvent = PriceColumns & {
   person_id: string;
   team_id: string | null;
   day: string;
   environment: string;
   model: string;
   provider_model: string | null;
-  input_tokens: string;
-  output_tokens: string;
-  cache_read_tokens: string;
-  cache_write_tokens: string;
-  cache_write_1h_tokens: string;
-  audio_input_tokens: string;
-  audio_output_tokens: string;
-  web_search_requests: string;
-  service_tier: string | null;
-  long_context: boolean | null;
-  requests: number;
 };
 
 /** The smallest long-context threshold any table declares, or null when none has tiers. */
@@ -184,10 +174,7 @@ async function correctFromEvents(
   const threshold = smallestThreshold(tables);
   const events = await store.query<SpecialEvent>(
     `select e.person_id, p.team_id, to_char((e.ts at time zone $3)::date, 'YYYY-MM-DD') as day,
-            e.environment, e.model, e.provider_model, e.input_tokens, e.output_tokens,
-            e.cache_read_tokens, e.cache_write_tokens, e.cache_write_1h_tokens,
-            e.audio_input_tokens, e.audio_output_tokens, e.web_search_requests, e.service_tier,
-            e.long_context, e.requests
+            e.environment, e.model, e.provider_model, ${PRICE_COLUMNS}
        from usage_events e
        join people p on p.id = e.person_id
       where e.ts >= ($1::date)::timestamp at time zone $3
@@ -202,21 +189,13 @@ async function correctFromEvents(
   );
   const teamModel = new Map(sums.teamModel.map((r) => [JSON.stringify([r.team, r.model]), r]));
   for (const e of events) {
+    const full = tokenCountsOf(e);
+    // the four counts a rollup keeps, at list rates
     const tokens: TokenCounts = {
-      inputTokens: Number(e.input_tokens),
-      outputTokens: Number(e.output_tokens),
-      cacheReadTokens: Number(e.cache_read_tokens),
-      cacheWriteTokens: Number(e.cache_write_tokens),
-    };
-    const full: TokenCounts = {
-      ...tokens,
-      cacheWrite1hTokens: Number(e.cache_write_1h_tokens),
-      audioInputTokens: Number(e.audio_input_tokens),
-      audioOutputTokens: Number(e.audio_output_tokens),
-      webSearchRequests: Number(e.web_search_requests),
-      serviceTier: e.service_tier,
-      longContext: e.long_context,
-      requests: e.requests,
+      inputTokens: full.inputTokens,
+      outputTokens: full.outputTokens,
+      cacheReadTokens: full.cacheReadTokens,
+      cacheWriteTokens: full.cacheWriteTokens,
     };
     const name = e.provider_model ?? e.model;
     const delta = tables.map((t) => {

@@ -13,6 +13,7 @@ import {
   type PriceTable,
   priceOf,
   resolveModel,
+  type TokenCounts,
 } from '../policy/price.ts';
 import type { Store } from './db.ts';
 import { numberArray, textArray } from './pg-array.ts';
@@ -70,11 +71,8 @@ export type RepriceDayResult = {
   unpriced: number;
 };
 
-type EventRow = {
-  id: string;
-  ts: string;
-  model: string;
-  provider_model: string | null;
+/** The price-bearing columns of a usage event, as read back (bigints as text). */
+export type PriceColumns = {
   input_tokens: string;
   output_tokens: string;
   cache_read_tokens: string;
@@ -86,6 +84,35 @@ type EventRow = {
   service_tier: string | null;
   long_context: boolean | null;
   requests: number;
+};
+
+/** The same columns in SQL, for a select over usage_events aliased `e`. */
+export const PRICE_COLUMNS = `e.input_tokens, e.output_tokens, e.cache_read_tokens,
+  e.cache_write_tokens, e.cache_write_1h_tokens, e.audio_input_tokens, e.audio_output_tokens,
+  e.web_search_requests, e.service_tier, e.long_context, e.requests`;
+
+/** What costOfPrice needs of a stored event. */
+export function tokenCountsOf(e: PriceColumns): TokenCounts {
+  return {
+    inputTokens: Number(e.input_tokens),
+    outputTokens: Number(e.output_tokens),
+    cacheReadTokens: Number(e.cache_read_tokens),
+    cacheWriteTokens: Number(e.cache_write_tokens),
+    cacheWrite1hTokens: Number(e.cache_write_1h_tokens),
+    audioInputTokens: Number(e.audio_input_tokens),
+    audioOutputTokens: Number(e.audio_output_tokens),
+    webSearchRequests: Number(e.web_search_requests),
+    serviceTier: e.service_tier,
+    longContext: e.long_context,
+    requests: e.requests,
+  };
+}
+
+type EventRow = PriceColumns & {
+  id: string;
+  ts: string;
+  model: string;
+  provider_model: string | null;
   cost: string | null;
 };
 
@@ -100,10 +127,9 @@ export async function repriceDay(
 ): Promise<RepriceDayResult> {
   return store.transaction(async (client) => {
     const { rows } = await client.query<EventRow>(
-      `select id, ts::text as ts, model, provider_model, input_tokens, output_tokens, cache_read_tokens,
-              cache_write_tokens, cache_write_1h_tokens, audio_input_tokens, audio_output_tokens,
-              web_search_requests, service_tier, long_context, requests, cost::text as cost
-         from usage_events where ${DAY_BOUNDS}
+      `select e.id, e.ts::text as ts, e.model, e.provider_model, ${PRICE_COLUMNS},
+              e.cost::text as cost
+         from usage_events e where ${DAY_BOUNDS}
         order by id
           for update`,
       [day, timezone],
@@ -125,21 +151,7 @@ export async function repriceDay(
       const model = declared ?? name;
       const providerModel = declared !== null && declared !== name ? name : null;
       const price = priceOf(prices, name);
-      const cost = price
-        ? costOfPrice(price, {
-            inputTokens: Number(e.input_tokens),
-            outputTokens: Number(e.output_tokens),
-            cacheReadTokens: Number(e.cache_read_tokens),
-            cacheWriteTokens: Number(e.cache_write_tokens),
-            cacheWrite1hTokens: Number(e.cache_write_1h_tokens),
-            audioInputTokens: Number(e.audio_input_tokens),
-            audioOutputTokens: Number(e.audio_output_tokens),
-            webSearchRequests: Number(e.web_search_requests),
-            serviceTier: e.service_tier,
-            longContext: e.long_context,
-            requests: e.requests,
-          })
-        : null;
+      const cost = price ? costOfPrice(price, tokenCountsOf(e)) : null;
       const before = e.cost === null ? null : decimalToPico(e.cost);
       result.costBefore += before ?? 0n;
       result.costAfter += cost ?? 0n;
