@@ -3,6 +3,7 @@
 // cursor. The server refuses lower roles; the shell does not offer them the view.
 import { type FormEvent, useState } from 'react';
 import { useQuery } from 'urql';
+import { type CursorPages, Pager, useCursorPages } from '../components/paging.tsx';
 import { Empty, ErrorBox, Loading } from '../components/ui.tsx';
 import { graphql, type VariablesOf } from '../graphql.ts';
 import { type AuditFilterForm, auditFilterVariables, EMPTY_AUDIT_FILTER } from '../lib/audit.ts';
@@ -46,8 +47,7 @@ const KNOWN_ACTIONS = [
 export default function Audit(_: ViewProps) {
   const [form, setForm] = useState<AuditFilterForm>(EMPTY_AUDIT_FILTER);
   const [applied, setApplied] = useState<AuditFilterForm>(EMPTY_AUDIT_FILTER);
-  // cursors of the pages before this one, for "Newer entries"
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const pages = useCursorPages();
   const field = (name: keyof AuditFilterForm) => ({
     value: form[name],
     onChange: (e: { target: { value: string } }) => setForm({ ...form, [name]: e.target.value }),
@@ -55,12 +55,12 @@ export default function Audit(_: ViewProps) {
   const apply = (e: FormEvent) => {
     e.preventDefault();
     setApplied(form);
-    setCursors([null]);
+    pages.reset();
   };
   const clear = () => {
     setForm(EMPTY_AUDIT_FILTER);
     setApplied(EMPTY_AUDIT_FILTER);
-    setCursors([null]);
+    pages.reset();
   };
   return (
     <div className="view">
@@ -106,12 +106,10 @@ export default function Audit(_: ViewProps) {
         variables={{
           ...auditFilterVariables(applied),
           first: AUDIT_PAGE_SIZE,
-          after: cursors[cursors.length - 1],
+          after: pages.after,
         }}
-        page={cursors.length}
+        pages={pages}
         filtered={Object.values(applied).some((v) => v.trim() !== '')}
-        onNewer={() => setCursors((c) => c.slice(0, -1))}
-        onOlder={(cursor) => setCursors((c) => [...c, cursor])}
       />
     </div>
   );
@@ -119,10 +117,8 @@ export default function Audit(_: ViewProps) {
 
 function AuditPage(props: {
   variables: VariablesOf<typeof AuditQuery>;
-  page: number;
+  pages: CursorPages;
   filtered: boolean;
-  onNewer: () => void;
-  onOlder: (cursor: string) => void;
 }) {
   const [{ data, fetching, error }] = useQuery({ query: AuditQuery, variables: props.variables });
   if (fetching && !data) return <Loading what="the audit log" />;
@@ -137,7 +133,6 @@ function AuditPage(props: {
     );
   if (result.__typename === 'Forbidden') return <ErrorBox error={result.message} />;
   const entries = result.edges.map((e) => e.node);
-  const { hasNextPage, endCursor } = result.pageInfo;
   return (
     <>
       {entries.length === 0 ? (
@@ -148,7 +143,9 @@ function AuditPage(props: {
         </Empty>
       ) : (
         <table data-testid="audit">
-          <caption className="sr-only">Audit entries, page {props.page}, newest first</caption>
+          <caption className="sr-only">
+            Audit entries, page {props.pages.page}, newest first
+          </caption>
           <thead>
             <tr>
               <th scope="col">When (UTC)</th>
@@ -175,21 +172,11 @@ function AuditPage(props: {
           </tbody>
         </table>
       )}
-      {(props.page > 1 || hasNextPage) && (
-        <div className="actions">
-          <button type="button" disabled={props.page === 1} onClick={props.onNewer}>
-            Newer entries
-          </button>
-          <span className="muted">Page {props.page}</span>
-          <button
-            type="button"
-            disabled={!hasNextPage || !endCursor}
-            onClick={() => endCursor && props.onOlder(endCursor)}
-          >
-            Older entries
-          </button>
-        </div>
-      )}
+      <Pager
+        pages={props.pages}
+        pageInfo={result.pageInfo}
+        labels={{ back: 'Newer entries', forward: 'Older entries' }}
+      />
     </>
   );
 }

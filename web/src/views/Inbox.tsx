@@ -2,6 +2,7 @@
 // governance), approve or deny with a reason, and what has been decided, with who and when.
 import { useState } from 'react';
 import { useMutation, useQuery } from 'urql';
+import { Pager, useCursorPages } from '../components/paging.tsx';
 import { Card, ErrorBox, Loading } from '../components/ui.tsx';
 import { graphql, type ResultOf } from '../graphql.ts';
 import { formatTokens, plainError } from '../lib/format.ts';
@@ -195,17 +196,16 @@ function Request({ request, onDone }: { request: Waiting; onDone: (decision: Dec
 
 /** Open escalations, 20 a page, newest first; `require approval` steps can be decided here. */
 function Escalations({ canDecide }: { canDecide: boolean }) {
-  // cursors of the pages before this one, for "Newer"
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const pages = useCursorPages();
   const [{ data, fetching, error }, refetch] = useQuery({
     query: OpenEscalations,
-    variables: { after: cursors[cursors.length - 1] },
+    variables: { after: pages.after },
   });
   if (fetching && !data) return <Loading what="open escalations" />;
   if (error) return <ErrorBox error={error} />;
   const page = data?.escalations;
   const escalations = page?.edges.map((e) => e.node) ?? [];
-  if (escalations.length === 0 && cursors.length === 1)
+  if (escalations.length === 0 && pages.page === 1)
     return <p className="empty">No open escalations.</p>;
   return (
     <>
@@ -241,24 +241,11 @@ function Escalations({ canDecide }: { canDecide: boolean }) {
           ))}
         </tbody>
       </table>
-      {(cursors.length > 1 || page?.pageInfo.hasNextPage) && (
-        <div className="actions">
-          <button
-            type="button"
-            disabled={cursors.length === 1}
-            onClick={() => setCursors((c) => c.slice(0, -1))}
-          >
-            Newer escalations
-          </button>
-          <button
-            type="button"
-            disabled={!page?.pageInfo.hasNextPage}
-            onClick={() => setCursors((c) => [...c, page?.pageInfo.endCursor ?? null])}
-          >
-            Older escalations
-          </button>
-        </div>
-      )}
+      <Pager
+        pages={pages}
+        pageInfo={page?.pageInfo}
+        labels={{ back: 'Newer escalations', forward: 'Older escalations' }}
+      />
     </>
   );
 }

@@ -2,6 +2,7 @@
 // Below governance the server masks people (pseudonyms) and leaves restricted teams out.
 import { useState } from 'react';
 import { useMutation, useQuery } from 'urql';
+import { Pager, useCursorPages } from '../components/paging.tsx';
 import { Card, Empty, ErrorBox, Loading } from '../components/ui.tsx';
 import { graphql, type ResultOf } from '../graphql.ts';
 import { plainError } from '../lib/format.ts';
@@ -172,9 +173,8 @@ function BoardCohorts(props: {
 }
 
 function BoardTable(props: { name: string; cohort: string; window: string; me: string | null }) {
-  // cursors of the pages before this one, for "Previous"
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const after = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const after = pages.after;
   const [{ data, fetching, error }] = useQuery({
     query: BoardQuery,
     variables: {
@@ -250,24 +250,11 @@ function BoardTable(props: { name: string; cohort: string; window: string; me: s
             </tbody>
           </table>
         )}
-        {(cursors.length > 1 || result.pageInfo.hasNextPage) && (
-          <div className="actions">
-            <button
-              type="button"
-              disabled={cursors.length === 1}
-              onClick={() => setCursors((c) => c.slice(0, -1))}
-            >
-              Previous page
-            </button>
-            <button
-              type="button"
-              disabled={!result.pageInfo.hasNextPage}
-              onClick={() => setCursors((c) => [...c, result.pageInfo.endCursor ?? null])}
-            >
-              Next page
-            </button>
-          </div>
-        )}
+        <Pager
+          pages={pages}
+          pageInfo={result.pageInfo}
+          labels={{ back: 'Previous page', forward: 'Next page' }}
+        />
       </div>
       {open && <Explanation entry={open} onClose={() => setOpen(null)} />}
     </div>
