@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pullUsage } from '../../src/app/pull.ts';
+import { pullUsage, startPullSchedule } from '../../src/app/pull.ts';
 import { loadConfig } from '../../src/config.ts';
 import { analyzePolicy } from '../../src/policy/analyze.ts';
 import { priceTable } from '../../src/policy/ir.ts';
@@ -296,5 +296,39 @@ describe('quotient pull', () => {
     const again = await pull(other ?? store);
     expect(again.failures).toEqual([]);
     await other?.close();
+  });
+
+  it('the schedule inside serve pulls when it starts, and logs what the run loaded', async () => {
+    const logged: { message: string; fields: Record<string, unknown> }[] = [];
+    let ran = () => {};
+    const first = new Promise<void>((resolve) => {
+      ran = resolve;
+    });
+    const log = {
+      info: (fields: object, message: string) => {
+        logged.push({ message, fields: fields as Record<string, unknown> });
+        ran();
+      },
+      warn: (fields: object, message: string) => {
+        logged.push({ message, fields: fields as Record<string, unknown> });
+        ran();
+      },
+    };
+    const schedule = startPullSchedule(
+      store,
+      { sources: ['litellm'], everyMinutes: 60, providers: providersOf(env) },
+      log,
+    );
+    await first; // the first run starts with the server, without waiting an interval
+    schedule?.stop();
+    expect(logged).toEqual([
+      {
+        message: 'pulled usage',
+        fields: { source: 'litellm', pages: 2, rows: 4, replaced: 0 },
+      },
+    ]);
+    expect(
+      startPullSchedule(store, { sources: [], everyMinutes: 60, providers: providersOf(env) }, log),
+    ).toBeNull();
   });
 });
