@@ -15,7 +15,7 @@ import type {
   UsageReader,
 } from '../engine/ports.ts';
 import type { UsageDimension, UsageQuery, UsageRow } from '../engine/usage.ts';
-import { UNCLASSIFIED } from '../engine/usage.ts';
+import { addDays, UNCLASSIFIED } from '../engine/usage.ts';
 import { decimalToPico, picoToDecimal } from '../policy/price.ts';
 import { teamBudgetCosts } from './budget-spend.ts';
 import type { Store } from './db.ts';
@@ -183,6 +183,162 @@ function activeDaysStatement(
   return { sql, counts };
 }
 
+/** The first day of the month of an ISO date, and of the month after. */
+const monthOf = (day: string) => `${day.slice(0, 7)}-01`;
+const monthAfter = (day: string) => addDays(`${day.slice(0, 7)}-28`, 7).replace(/-\d\d$/, '-01');
+
+/** How a day window is read: whole months from person_months, the other days from daily_rollups. */
+type MonthPlan = { months: string[]; ranges: [string, string][] };
+
+/**
+ * Splits each day window into whole months (person_months) and leftover day ranges
+ * (daily_rollups). A window that ends inside a month (a period to date) reads that month's
+ * row when no rollup lies between its end and the month's end: true of the current period
+ * unless a clock in the past or future-dated data say otherwise, which is checked.
+ */
+async function monthPlans(
+  store: Store,
+  windows: readonly (FactWindow & { kind: 'days' })[],
+): Promise<MonthPlan[]> {
+  const tails = new Map<string, [string, string]>();
+  const shapes = windows.map((w) => {
+    const parts: { month: string; tail: string | null; range: [string, string] }[] = [];
+    for (let m = monthOf(w.from); m < w.to; m = monthAfter(m)) {
+      const end = monthAfter(m);
+      const from = w.from > m ? w.from : m;
+      const to = w.to < end ? w.to : end;
+      const tail = from === m && to < end ? `${to}|${end}` : null;
+      if (tail) tails.set(tail, [to, end]);
+      parts.push({ month: m, tail, range: [from, to] });
+    }
+    return parts;
+  });
+  const keys = [...tails.keys()];
+  const empty = new Set<string>();
+  if (keys.length > 0) {
+    const params = new Params();
+    const checks = keys.map((k) => {
+      const [to, end] = tails.get(k) as [string, string];
+      return `not exists (select 1 from daily_rollups where day >= ${params.add(to, '::date')} and day < ${params.add(end, '::date')}) as t${keys.indexOf(k)}`;
+    });
+    const [row] = await store.query<Record<string, boolean>>(
+      `select ${checks.join(', ')}`,
+      params.values,
+    );
+    keys.forEach((k, i) => {
+      if (row[`t${i}`]) empty.add(k);
+    });
+  }
+  return shapes.map((parts) => {
+    const plan: MonthPlan = { months: [], ranges: [] };
+    for (const p of parts) {
+      const whole = p.range[0] === p.month && p.range[1] === monthAfter(p.month);
+      if (whole || (p.tail && empty.has(p.tail))) plan.months.push(p.month);
+      else plan.ranges.push(p.range);
+    }
+    return plan;
+  });
+}
+
+/** The summed columns both tables share (what FACT_SQL reads). */
+const MONTHLY_COLUMNS = [
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_write_tokens',
+  'cost',
+  'requests',
+  'tasks',
+  'accepted',
+  'rejected',
+  'reworked',
+  'completed',
+  'minutes_saved',
+  'redaction_failures',
+  'sensitive_flags',
+  'policy_exceptions',
+].join(', ');
+
+/** Rows of person_months and daily_rollups, shaped alike, that the planned windows read. */
+function monthlySource(plans: readonly MonthPlan[], params: Params): string {
+  const columns = MONTHLY_COLUMNS;
+  const months = [...new Set(plans.flatMap((p) => p.months))].sort();
+  const ranges = plans.flatMap((p) => p.ranges);
+  const parts = [
+    `select person_id, month as day, environment, ${columns}, active_mask, true as monthly
+       from person_months where month = any(${params.add(months, '::date[]')})`,
+  ];
+  if (ranges.length > 0) {
+    const where = ranges
+      .map(([a, b]) => `(day >= ${params.add(a, '::date')} and day < ${params.add(b, '::date')})`)
+      .join(' or ');
+    parts.push(`select person_id, day, environment, ${columns},
+              case when requests > 0 then 1 << (extract(day from day)::int - 1) else 0 end, false
+         from daily_rollups where ${where}`);
+  }
+  return `(${parts.join('\n union all\n')})`;
+}
+
+/** Whether a row of monthlySource belongs to a window, by its plan. */
+function monthlyCondition(plan: MonthPlan, params: Params): string {
+  const parts = [`(x.monthly and x.day = any(${params.add(plan.months, '::date[]')}))`];
+  for (const [a, b] of plan.ranges) {
+    parts.push(
+      `(not x.monthly and x.day >= ${params.add(a, '::date')} and x.day < ${params.add(b, '::date')})`,
+    );
+  }
+  return `(${parts.join(' or ')})`;
+}
+
+/**
+ * Distinct active days per person, team and org from month bit masks (bit d-1: day d had a
+ * request): per month, OR the masks of the window's rows (a team's members, the whole org),
+ * count the bits, and add the months up.
+ */
+function activeDaysFromMonths(
+  windows: readonly (FactWindow & { kind: 'days' })[],
+  plans: readonly MonthPlan[],
+  environment: string | null,
+  groupings: readonly FactGrouping[],
+  params: Params,
+) {
+  const source = monthlySource(plans, params);
+  const env = environment ? `where x.environment = ${params.add(environment)}` : '';
+  const counts = windows.map((w, i) => ({ window: w.key, alias: `a${i}` }));
+  const masks = windows
+    .map(
+      (_w, i) =>
+        `bit_or(x.active_mask) filter (where ${monthlyCondition(plans[i], params)}) as a${i}`,
+    )
+    .join(', ');
+  const ored = counts.map((c) => `bit_or(${c.alias}) as ${c.alias}`).join(', ');
+  const bits = counts
+    .map((c) => `coalesce(sum(bit_count(coalesce(${c.alias}, 0)::bit(32))), 0)::int as ${c.alias}`)
+    .join(', ');
+  const parts: string[] = [];
+  if (groupings.includes('person')) {
+    parts.push(`select 'person' as g, pm.person_id as id, ${bits} from pm group by pm.person_id`);
+  }
+  if (groupings.includes('team')) {
+    parts.push(`select 'team' as g, t.team_id as id, ${bits}
+                  from (select p.team_id, pm.m, ${ored} from pm join people p on p.id = pm.person_id
+                         where p.team_id is not null group by 1, 2) t
+                 group by t.team_id`);
+  }
+  if (groupings.includes('org')) {
+    parts.push(
+      `select 'org' as g, 'org' as id, ${bits} from (select pm.m, ${ored} from pm group by pm.m) o`,
+    );
+  }
+  const sql = `
+    with pm as (
+      select x.person_id, date_trunc('month', x.day)::date as m, ${masks}
+        from ${source} x ${env}
+       group by 1, 2)
+    ${parts.join('\n    union all\n    ')}`;
+  return { sql, counts };
+}
+
 function put(sums: FactSums, window: string, id: string, fact: string, value: number) {
   let byId = sums.get(window);
   if (!byId) {
@@ -341,7 +497,7 @@ export function usageReader(store: Store): UsageReader {
         });
       const out: GroupedFactSums = {};
       if (groupings.length === 0) return out;
-      const days = windows.filter((w) => w.kind === 'days');
+      const days = windows.filter((w): w is FactWindow & { kind: 'days' } => w.kind === 'days');
       const spans = windows.filter((w) => w.kind === 'span');
       const rows: { rows: PersonRow[]; columns: Column[] }[] = [];
       const active: {
@@ -349,7 +505,44 @@ export function usageReader(store: Store): UsageReader {
         counts: { window: string; alias: string }[];
       }[] = [];
       const work: Promise<void>[] = [];
-      if (days.length > 0) {
+      if (days.length > 0 && !scope) {
+        // org-wide: whole months from person_months, leftover days from the rollups
+        const plans = await monthPlans(store, days);
+        const planOf = new Map<FactWindow, MonthPlan>(days.map((w, i) => [w, plans[i]]));
+        const params = new Params();
+        const source = monthlySource(plans, params);
+        const { sql, columns } = perPersonStatement(
+          source,
+          days,
+          scope,
+          params,
+          (w) => monthlyCondition(planOf.get(w) as MonthPlan, params),
+          'true',
+          groupings.includes('team'),
+        );
+        work.push(
+          read<PersonRow>(sql, params.values).then((r) => {
+            rows.push({ rows: r, columns });
+          }),
+        );
+        const wantsActive = days.filter((w) => w.facts.includes('active_days'));
+        for (const environment of new Set(wantsActive.map((w) => w.environment))) {
+          const group = wantsActive.filter((w) => w.environment === environment);
+          const activeParams = new Params();
+          const statement = activeDaysFromMonths(
+            group,
+            group.map((w) => planOf.get(w) as MonthPlan),
+            environment,
+            groupings,
+            activeParams,
+          );
+          work.push(
+            read<Record<string, string>>(statement.sql, activeParams.values).then((r) => {
+              active.push({ rows: r, counts: statement.counts });
+            }),
+          );
+        }
+      } else if (days.length > 0) {
         const params = new Params();
         // ISO dates sort as text
         const from = days.map((w) => w.from).sort()[0];
