@@ -11,7 +11,7 @@ import {
   renderGraphiQL as renderGraphiQLFromCdn,
 } from 'graphql-yoga';
 import { type Logger, pino } from 'pino';
-import { type Audit, auditFor } from '../app/audit.ts';
+import { type Audit, auditFor, auditTrailFor } from '../app/audit.ts';
 import { localCaller } from '../app/caller.ts';
 import { pendingMigrations, type Store } from '../store/db.ts';
 import type { PersonFallback } from '../store/ingest/otlp.ts';
@@ -299,7 +299,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         metricsServer?.server.closeAllConnections();
         // stop accepting; in-flight requests finish; idle keep-alive sockets close now
         server.close(() => {
-          keys.settle().then(() => resolve());
+          // audited reads answered so far are written before close() resolves (a failed
+          // write stays queued: store.close() tries again)
+          const audited = auditTrailFor(store)
+            .flush()
+            .catch((error: unknown) => log.error({ err: error }, 'audit trail not written yet'));
+          Promise.all([keys.settle(), audited]).then(() => resolve());
         });
         server.closeIdleConnections();
         const timer = setTimeout(

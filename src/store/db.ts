@@ -93,6 +93,8 @@ export type Store = {
   ): Promise<Row[]>;
   /** Run `work` in one transaction on one connection; rolled back if it throws. */
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /** Runs `hook` at the start of close(), while the database is still open (buffered writes). */
+  beforeClose(hook: () => Promise<void>): void;
   close(): Promise<void>;
   /** Connection URL (for the embedded database, its private Unix socket's directory as `host`). */
   url: string;
@@ -311,6 +313,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
     throw error;
   }
   const pool = (await orm.em.getConnection().getNativeClient()) as pg.Pool;
+  const closeHooks: (() => Promise<void>)[] = [];
 
   const store: Store = {
     orm,
@@ -338,7 +341,13 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
         client.release(broken);
       }
     },
+    beforeClose(hook) {
+      closeHooks.push(hook);
+    },
     async close() {
+      // a failing hook (the database gone) must not keep the store open: close, then report it
+      let failed: unknown = null;
+      for (const hook of closeHooks.splice(0)) await hook().catch((error) => (failed ??= error));
       try {
         await orm.close(true);
         await embedded?.server.stop();
@@ -347,6 +356,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
         // the lock and the socket directory go even when a step above fails
         embedded?.unlock();
       }
+      if (failed) throw failed;
     },
     url,
     embedded: embedded !== null,

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/auth.ts';
 import { activePolicyFor } from '../../src/app/active-policy.ts';
+import { auditTrailFor } from '../../src/app/audit.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { loadTinyOrg, NOW } from '../engine/fixture.ts';
 import { startTestApi, type TestApi } from './support.ts';
@@ -187,6 +188,8 @@ describe('quota', () => {
       band: 'yellow',
       nextThreshold: { percent: 100, action: 'block' },
     });
+    // reads are audited in batches after the answer: flush to see them
+    await auditTrailFor(api.store).flush();
     const audit = await api.store.query(
       "select 1 from audit_log where action = 'read.quota' and subject = 'di'",
     );

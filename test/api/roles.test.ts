@@ -3,6 +3,7 @@
 // table in the README ("The GraphQL API").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/auth.ts';
+import { auditTrailFor } from '../../src/app/audit.ts';
 import type { Role } from '../../src/app/roles.ts';
 import { MEMBER_PERSON, seedDirectory, startTestApi, type TestApi } from './support.ts';
 
@@ -365,10 +366,13 @@ describe('masked versus named identities', () => {
     await api.store.query('delete from audit_log');
     await people('viewer');
     await people('member');
+    // reads are audited in batches after the answer: flush to see them
+    await auditTrailFor(api.store).flush();
     expect(await api.store.query("select * from audit_log where action = 'read.person'")).toEqual(
       [],
     );
     await people('governance');
+    await auditTrailFor(api.store).flush();
     const rows = await api.store.query<{ actor: string; role: string; subject: string }>(
       "select actor, role, subject from audit_log where action = 'read.person' order by subject",
     );
