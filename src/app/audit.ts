@@ -47,7 +47,10 @@ export function auditFor(store: Store, caller: Caller | null): Audit {
   };
 }
 
-function auditRows(caller: Caller | null, entries: readonly AuditInput[]): AuditEntry[] {
+function auditRows(
+  caller: Pick<Caller, 'keyId' | 'role'> | null,
+  entries: readonly AuditInput[],
+): AuditEntry[] {
   return entries.map((e) => ({
     actor: caller?.keyId ?? null,
     role: caller?.role ?? 'local',

@@ -25,6 +25,6 @@ export function localCaller(command: string): Caller {
 }
 
 /** A use case's session for a local command: the local operator, audited as role `local`. */
-export function localSession(store: Pick<Store, 'query'>, command: string): Session {
+export function localSession(store: Store, command: string): Session {
   return { caller: localCaller(command), audit: auditFor(store, null) };
 }

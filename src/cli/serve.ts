@@ -121,15 +121,14 @@ export function registerServeCommand(program: Command): void {
       });
       if (localToken)
         writeServerFile(flags.dataDir, { pid: process.pid, url: server.url, localToken });
-      // escalation sweeps (a singleton across instances), re-evaluation after ingest, webhooks
-      const workers = startEnforcementWorkers(store, {
-        log,
-        notifications: notificationsOf(config, server.url),
-      });
       // --pull-sources: pull usage from the providers' APIs on a schedule
       const pulls = startPullSchedule(store, config.pull, log);
+      // The boards of this and the previous window first: a board request made meanwhile
+      // joins this load. The enforcement workers (escalation sweep over everyone,
+      // re-evaluation after ingest, webhooks) start once it is done, so the first sweep's
+      // whole-org evaluation does not compete with the first board for the CPU.
       const warming = performance.now();
-      warmLeaderboards(store)
+      const warmed = warmLeaderboards(store)
         .then((boards) => {
           const ms = Math.round(performance.now() - warming);
           log.info({ boards, ms }, 'leaderboards evaluated into the cache');
@@ -140,6 +139,15 @@ export function registerServeCommand(program: Command): void {
             'warming the leaderboards failed; the first board request evaluates them instead',
           ),
         );
+      let stopping = false;
+      const workers = warmed.then(() =>
+        stopping
+          ? null
+          : startEnforcementWorkers(store, {
+              log,
+              notifications: notificationsOf(config, server.url),
+            }),
+      );
       const active = await activeKeyCount(store);
       // a first admin key, so a new user can start at once (the embedded database allows
       // one process: `quotient keys` cannot run beside the server); shown this once only
@@ -156,13 +164,12 @@ export function registerServeCommand(program: Command): void {
         }),
       );
 
-      let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
         log.info({ signal }, 'shutting down: finishing in-flight requests');
         pulls?.stop();
-        await workers.stop();
+        await (await workers)?.stop();
         await server.close();
         if (localToken) removeServerFile(flags.dataDir);
         // closing the pool waits for every query to end; a runaway one must not keep the

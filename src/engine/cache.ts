@@ -202,7 +202,8 @@ export class OrgEvaluationCache {
       ruleSet.ir.timezone,
       purpose === 'boards' ? boardNeeds(ruleSet) : needs,
     );
-    return { result: evaluate(ruleSet, input), directory, input };
+    const only = purpose === 'boards' ? 'boards' : undefined;
+    return { result: evaluate(ruleSet, input, { only }), directory, input };
   }
 
   stats(): CacheStats {

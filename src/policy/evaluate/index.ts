@@ -302,7 +302,21 @@ function toInstant(now: EvaluateInput['now']): number {
   return t;
 }
 
-export function evaluate(rs: RuleSet, input: EvaluateInput): EvaluateResult {
+export type EvaluateOptions = {
+  /**
+   * `boards`: only leaderboard entries and rankings are computed; metric reports, tiers,
+   * quotas, rules and budgets are left empty (an org evaluation for boards reads only the
+   * facts boards use, so those would mean nothing, and skipping them halves the work).
+   */
+  only?: 'boards';
+};
+
+export function evaluate(
+  rs: RuleSet,
+  input: EvaluateInput,
+  options: EvaluateOptions = {},
+): EvaluateResult {
+  const boardsOnly = options.only === 'boards';
   const now = toInstant(input.now);
   const tz = rs.ir.timezone;
   const errors: InputError[] = [];
@@ -321,7 +335,7 @@ export function evaluate(rs: RuleSet, input: EvaluateInput): EvaluateResult {
     const S = attributeView(subject, teams);
     const flags: RuntimeFlag[] = [];
     const metrics: SubjectResult['metrics'] = {};
-    for (const report of rs.metricReports[subject.kind]) {
+    for (const report of boardsOnly ? [] : rs.metricReports[subject.kind]) {
       const out = run(report, F, S, true);
       flags.push(...out.flags);
       metrics[report.window] = Object.fromEntries(
@@ -333,7 +347,7 @@ export function evaluate(rs: RuleSet, input: EvaluateInput): EvaluateResult {
     let quota: QuotaState | null = null;
     const escalations: TriggeredStep[] = [];
     const rules: FiredRule[] = [];
-    if (subject.kind === 'person') {
+    if (subject.kind === 'person' && !boardsOnly) {
       tier = assignTier(rs, F, S, flags);
       const t = tier ? rs.tiers[tier.tier] : undefined;
       if (tier && t) {
@@ -372,7 +386,7 @@ export function evaluate(rs: RuleSet, input: EvaluateInput): EvaluateResult {
         }
       }
     }
-    const budgets = budgetsFor(rs.budgets, subject).map((b) =>
+    const budgets = (boardsOnly ? [] : budgetsFor(rs.budgets, subject)).map((b) =>
       budgetState(b, subject.facts, budgetLadder, now, tz),
     );
     for (const b of budgets)
@@ -466,7 +480,7 @@ export function evaluate(rs: RuleSet, input: EvaluateInput): EvaluateResult {
   }
 
   let org: EvaluateResult['org'] = null;
-  const orgBudgets = budgetsFor(rs.budgets, null);
+  const orgBudgets = boardsOnly ? [] : budgetsFor(rs.budgets, null);
   if (orgBudgets.length > 0 && input.org) {
     const parsed = factsSchema.safeParse(input.org.facts ?? {});
     if (!parsed.success) {
