@@ -58,6 +58,14 @@ function markDays(changed: string): string {
      where m.person_id = a.person_id and m.month = a.month and m.environment = a.environment;`;
 }
 
+/** Fills person_months from the rollups in one pass (after a bulk load with the triggers off). */
+export const PERSON_MONTHS_FILL = `
+  insert into person_months (person_id, month, environment, ${SUMS.join(', ')}, active_mask)
+  select person_id, ${MONTH}, environment, ${SUMS.map((c) => `sum(${c})`).join(', ')},
+         bit_or(case when requests > 0 then ${DAY_BIT} else 0 end)
+    from daily_rollups group by 1, 2, 3
+  on conflict do nothing`;
+
 const signed = (table: string, sign: 1 | -1) =>
   `(select ${sign} as sign, person_id, day, environment, ${SUMS.join(', ')} from ${table})`;
 
@@ -88,12 +96,7 @@ export class Migration20261206003100_person_months extends Migration {
         primary key (person_id, month, environment)
       ) with (fillfactor = 70)`);
     this.addSql('create index if not exists person_months_month on person_months (month)');
-    this.addSql(`
-      insert into person_months (person_id, month, environment, ${SUMS.join(', ')}, active_mask)
-      select person_id, ${MONTH}, environment, ${SUMS.map((c) => `sum(${c})`).join(', ')},
-             bit_or(case when requests > 0 then ${DAY_BIT} else 0 end)
-        from daily_rollups group by 1, 2, 3
-      on conflict do nothing`);
+    this.addSql(PERSON_MONTHS_FILL);
     this.addSql(`
       create or replace function quotient_person_months() returns trigger language plpgsql as $$
       begin

@@ -5,6 +5,7 @@ import { type AuditFilter, type AuditRecord, listAudit } from '../store/audit.ts
 import type { Store } from '../store/db.ts';
 import type { Caller } from './caller.ts';
 import { ForbiddenError, InvalidRequestError } from './errors.ts';
+import { auditTrailFor } from './audit.ts';
 import { can } from './roles.ts';
 
 export type { AuditRecord };
@@ -52,6 +53,8 @@ export function auditLogFor(store: Store): AuditLog {
         throw new InvalidRequestError([
           { field: 'after', message: 'invalid cursor: use a cursor returned by auditLog' },
         ]);
+      // reads audited a moment ago are still queued: write them first
+      await auditTrailFor(store).flush();
       return listAudit(store, filter, page);
     },
   };

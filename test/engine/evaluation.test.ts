@@ -1,8 +1,9 @@
 // evaluateOrg / evaluatePerson over the real store, on the hand-built org of fixture.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateOrg, evaluatePerson } from '../../src/engine/evaluation.ts';
-import { factWindow } from '../../src/engine/facts.ts';
+import { collectOrg, factWindow, needsOf } from '../../src/engine/facts.ts';
 import type { UsageReader } from '../../src/engine/ports.ts';
+import { evaluate } from '../../src/policy/evaluate/index.ts';
 import { usageReader } from '../../src/store/usage-reader.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
 import { loadTinyOrg, NOW, tinyPolicy } from './fixture.ts';
@@ -41,6 +42,23 @@ describe('fact windows', () => {
     const span = factWindow('12h', ['tokens'], NOW, tz);
     expect(span).toMatchObject({ kind: 'span', end: NOW });
     expect(span.kind === 'span' && span.start.toISOString()).toBe('2026-11-20T00:00:00.000Z');
+  });
+});
+
+describe('a boards-only evaluation', () => {
+  it('ranks and explains every board entry as the full evaluation does, and computes nothing else', async () => {
+    const { input } = await collectOrg(reader, needsOf([ruleSet]), NOW, ruleSet.ir.timezone);
+    const full = evaluate(ruleSet, input);
+    const boards = evaluate(ruleSet, input, { only: 'boards' });
+    expect(boards.leaderboards).toEqual(full.leaderboards);
+    expect(Object.keys(full.leaderboards).length).toBeGreaterThan(0);
+    expect(boards.subjects.map((s) => s.leaderboards)).toEqual(
+      full.subjects.map((s) => s.leaderboards),
+    );
+    expect(
+      boards.subjects.every((s) => s.quota === null && s.tier === null && s.budgets.length === 0),
+    ).toBe(true);
+    expect(full.subjects.some((s) => s.quota !== null)).toBe(true);
   });
 });
 

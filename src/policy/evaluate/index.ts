@@ -306,7 +306,8 @@ export type EvaluateOptions = {
   /**
    * `boards`: only leaderboard entries and rankings are computed; metric reports, tiers,
    * quotas, rules and budgets are left empty (an org evaluation for boards reads only the
-   * facts boards use, so those would mean nothing, and skipping them halves the work).
+   * facts boards use, so those would mean nothing, and skipping them halves the work);
+   * an entry's explanation is built when first read.
    */
   only?: 'boards';
 };
@@ -396,7 +397,6 @@ export function evaluate(
     for (const board of rs.boards) {
       if (board.ir.subject !== subject.kind) continue;
       const score = run(board.score, F, S, true);
-      const explanation = explain(rs.ir, board.score, F, S, score);
       let reason: string | null = null;
       if (board.eligible) {
         const e = run(board.eligible, F, S, false);
@@ -410,7 +410,7 @@ export function evaluate(
       }
       const cohort = board.cohort ? String(run(board.cohort, F, S, false).value ?? '(none)') : null;
       flags.push(...score.flags);
-      leaderboards[board.name] = {
+      const entry = {
         eligible: reason === null,
         reason,
         cohort,
@@ -418,8 +418,20 @@ export function evaluate(
         rank: null,
         cohortSize: 0,
         inTop: false,
-        explanation,
-      };
+      } as Omit<BoardEntry, 'explanation'> as BoardEntry;
+      if (boardsOnly) {
+        // a board shows a few dozen of its 20,000 entries: explain those when read
+        let explained: Explanation | undefined;
+        Object.defineProperty(entry, 'explanation', {
+          enumerable: true,
+          configurable: true,
+          get: () => {
+            explained ??= explain(rs.ir, board.score, F, S, score);
+            return explained;
+          },
+        });
+      } else entry.explanation = explain(rs.ir, board.score, F, S, score);
+      leaderboards[board.name] = entry;
     }
     return {
       kind: subject.kind,
