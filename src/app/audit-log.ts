@@ -3,9 +3,9 @@
 
 import { type AuditFilter, type AuditRecord, listAudit } from '../store/audit.ts';
 import type { Store } from '../store/db.ts';
+import { auditTrailFor } from './audit.ts';
 import type { Caller } from './caller.ts';
 import { ForbiddenError, InvalidRequestError } from './errors.ts';
-import { auditTrailFor } from './audit.ts';
 import { can } from './roles.ts';
 
 export type { AuditRecord };

@@ -257,6 +257,11 @@ const MONTHLY_COLUMNS = [
   'redaction_failures',
   'sensitive_flags',
   'policy_exceptions',
+  'sessions',
+  'lines_added',
+  'lines_removed',
+  'commits',
+  'pull_requests',
 ].join(', ');
 
 /** Rows of person_months and daily_rollups, shaped alike, that the planned windows read. */

@@ -31,7 +31,7 @@ import { join } from 'node:path';
 // @ts-expect-error autocannon ships no types: the slice used here is typed below
 import autocannonUntyped from 'autocannon';
 import pg from 'pg';
-import { PERSON_MONTHS_FILL } from '../../migrations/Migration20261206003100_person_months.ts';
+import { PERSON_MONTHS_FILL } from '../../migrations/Migration20261206224000_person_months.ts';
 import { createApiKey } from '../../src/api/auth.ts';
 import { apiEntities } from '../../src/api/entities.ts';
 import { localDate } from '../../src/engine/usage.ts';

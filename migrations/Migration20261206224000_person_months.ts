@@ -24,6 +24,11 @@ const SUMS = [
   'redaction_failures',
   'sensitive_flags',
   'policy_exceptions',
+  'sessions',
+  'lines_added',
+  'lines_removed',
+  'commits',
+  'pull_requests',
 ] as const;
 
 const MONTH = "date_trunc('month', day)::date";
@@ -69,7 +74,7 @@ export const PERSON_MONTHS_FILL = `
 const signed = (table: string, sign: 1 | -1) =>
   `(select ${sign} as sign, person_id, day, environment, ${SUMS.join(', ')} from ${table})`;
 
-export class Migration20261206003100_person_months extends Migration {
+export class Migration20261206224000_person_months extends Migration {
   override up(): void {
     this.addSql(`
       create table if not exists person_months (
@@ -92,6 +97,11 @@ export class Migration20261206003100_person_months extends Migration {
         redaction_failures bigint not null default 0,
         sensitive_flags bigint not null default 0,
         policy_exceptions bigint not null default 0,
+        sessions bigint not null default 0,
+        lines_added bigint not null default 0,
+        lines_removed bigint not null default 0,
+        commits bigint not null default 0,
+        pull_requests bigint not null default 0,
         active_mask integer not null default 0,
         primary key (person_id, month, environment)
       ) with (fillfactor = 70)`);
