@@ -46,7 +46,12 @@ function addSums(source: string): string {
       ${SUMS.map((c) => `${c} = m.${c} + excluded.${c}`).join(',\n      ')};`;
 }
 
-/** Sets or clears the day bits of the (person, day, environment) groups in `changed`. */
+/**
+ * Sets or clears the day bits of the (person, day, environment) groups in `changed`, whose
+ * `requests` are those of rows as they are now (0 for rows deleted or replaced): a group
+ * with such a row is active without a look at the rollups, so ordinary ingest (every usage
+ * row has a request) probes nothing; only groups that may have gone quiet are looked up.
+ */
 function markDays(changed: string): string {
   return `
     update person_months m
@@ -55,10 +60,11 @@ function markDays(changed: string): string {
                    bit_or(${DAY_BIT.replace('day from day', 'day from g.day')}) filter (where g.active) as on_bits,
                    bit_or(${DAY_BIT.replace('day from day', 'day from g.day')}) filter (where not g.active) as off_bits
               from (select c.person_id, c.day, c.environment,
-                           exists (select 1 from daily_rollups r
+                           c.lit or exists (select 1 from daily_rollups r
                                     where r.person_id = c.person_id and r.day = c.day
                                       and r.environment = c.environment and r.requests > 0) as active
-                      from (select distinct person_id, day, environment from ${changed} u) c) g
+                      from (select person_id, day, environment, bool_or(requests > 0) as lit
+                              from ${changed} u group by 1, 2, 3) c) g
              group by 1, 2, 3) a
      where m.person_id = a.person_id and m.month = a.month and m.environment = a.environment;`;
 }
@@ -115,10 +121,10 @@ export class Migration20261206224000_person_months extends Migration {
           ${markDays('new_rollups')}
         elsif tg_op = 'UPDATE' then
           ${addSums(`(${signed('new_rollups', 1)} union all ${signed('old_rollups', -1)})`)}
-          ${markDays('(select person_id, day, environment from new_rollups union all select person_id, day, environment from old_rollups)')}
+          ${markDays('(select person_id, day, environment, requests from new_rollups union all select person_id, day, environment, 0 from old_rollups)')}
         else
           ${addSums(signed('old_rollups', -1))}
-          ${markDays('old_rollups')}
+          ${markDays('(select person_id, day, environment, 0 as requests from old_rollups)')}
         end if;
         return null;
       end $$`);
