@@ -360,6 +360,12 @@ export class PolicyParser extends CstParser {
         },
       },
       { ALT: () => this.CONSUME(T.Org) },
+      {
+        ALT: () => {
+          this.CONSUME(T.Project);
+          this.CONSUME3(T.StringLiteral, { LABEL: 'project' });
+        },
+      },
     ]);
     this.OPTION(() => {
       this.CONSUME(T.Environment);
@@ -367,7 +373,8 @@ export class PolicyParser extends CstParser {
     });
     this.CONSUME(T.LCurly);
     this.CONSUME(T.NumberLit);
-    this.CONSUME(T.CurrencyCode);
+    // a money budget, or a token budget: `{ 50M tokens per month }`
+    this.OR2([{ ALT: () => this.CONSUME(T.CurrencyCode) }, { ALT: () => this.CONSUME(T.Tokens) }]);
     this.CONSUME(T.Per);
     this.SUBRULE(this.period);
     this.CONSUME(T.RCurly);

@@ -192,6 +192,7 @@ export const Models = keyword('models');
 export const Each = keyword('each');
 export const Org = keyword('org');
 export const Environment = keyword('environment');
+export const Project = keyword('project');
 export const At = keyword('at');
 export const Forecast = keyword('forecast');
 export const Notify = keyword('notify');

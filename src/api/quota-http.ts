@@ -66,6 +66,8 @@ export async function handleQuotaCheck(
     typeof body.environment !== 'string'
   )
     problems.push({ field: 'environment', message: 'must be production or sandbox' });
+  if (body.project !== undefined && body.project !== null && typeof body.project !== 'string')
+    problems.push({ field: 'project', message: 'must be a project name (string)' });
   if (typeof body.estimatedTokens !== 'number')
     problems.push({
       field: 'estimatedTokens',
@@ -88,6 +90,7 @@ export async function handleQuotaCheck(
       model: body.model as string,
       estimatedTokens: body.estimatedTokens as number,
       environment: (body.environment as string | null | undefined) ?? null,
+      project: (body.project as string | null | undefined) ?? null,
     });
     send(res, 200, quotaCheckJson(result));
   } catch (error) {

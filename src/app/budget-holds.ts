@@ -87,7 +87,8 @@ function createBudgetHolds(store: Store): BudgetHolds {
     }
     const people = directory.people.map((p) => p.id);
     const teams = directory.teams.map((t) => t.id);
-    const withOrg = rs.ir.budgets.some((b) => b.scope === 'org');
+    // project budgets are the organisation's too (its usage of the project)
+    const withOrg = rs.ir.budgets.some((b) => b.scope === 'org' || b.scope === 'project');
     const extras = await activeExtras(store, now, extra === 'all' ? null : { people, teams });
     const drafts = await withBudgetHoldsLock(store, async (db) => {
       const spend = await budgetSpend(db, periods, {

@@ -26,7 +26,7 @@ export type BudgetFigure = {
 
 export type BudgetFigures = {
   figures: BudgetFigure[];
-  /** budgets left out, by reason (person, small_or_restricted_team, org_complement) */
+  /** budgets left out, by reason (person, small_or_restricted_team, org_complement, project) */
   withheld: Record<string, number>;
 };
 
@@ -62,7 +62,7 @@ export function budgetFiguresForMetrics(
         continue;
       }
       exportedTeams.add(subject.id);
-      figures.push(figure(state, subject.id, currency));
+      figures.push(figure(state, subject.id, state.unit === 'tokens' ? 'tokens' : currency));
     }
   }
 
@@ -71,11 +71,16 @@ export function budgetFiguresForMetrics(
     hidden.length === 0 ||
     (hidden.length >= k && !hidden.some((p) => p.team && restricted.has(p.team)));
   for (const state of result.org?.budgets ?? []) {
+    // a project may be one person's work
+    if (state.project !== null) {
+      withhold('project');
+      continue;
+    }
     if (exportedTeams.size > 0 && !complementSafe) {
       withhold('org_complement');
       continue;
     }
-    figures.push(figure(state, '', currency));
+    figures.push(figure(state, '', state.unit === 'tokens' ? 'tokens' : currency));
   }
   figures.sort((a, b) => (a.budget + a.team < b.budget + b.team ? -1 : 1));
   return { figures, withheld };

@@ -72,7 +72,8 @@ function createBudgets(store: Store): Budgets {
       let suppressed = 0;
       if (!filter.team) {
         for (const state of result.org?.budgets ?? []) {
-          if (!view.named && view.anyHidden) {
+          // a project may be one person's work: its budget is shown to governance only
+          if (!view.named && (view.anyHidden || state.project !== null)) {
             suppressed++;
             continue;
           }
@@ -131,8 +132,9 @@ function createBudgets(store: Store): Budgets {
         people: rows.filter((r) => r.subjectKind === 'person').map((r) => r.subjectId as string),
         teams: rows.filter((r) => r.subjectKind === 'team').map((r) => r.subjectId as string),
       });
+      // money exceptions raise money budgets only
       for (const r of rows)
-        if (r.subjectKind !== 'org')
+        if (r.subjectKind !== 'org' && r.state.unit === 'money')
           r.extraMoney = extras.money.get(`${r.subjectKind}:${r.subjectId}`) ?? 0;
       if (view.named)
         for (const r of rows)

@@ -37,6 +37,7 @@ export type QuotaCheckArgs = {
   model: string;
   estimatedTokens: number;
   environment?: string | null;
+  project?: string | null;
 };
 
 /**
@@ -64,6 +65,7 @@ export function quotaCheckRequest(caller: Caller, args: QuotaCheckArgs): CheckQu
     model: args.model,
     estimatedTokens: args.estimatedTokens,
     environment: args.environment ?? null,
+    project: args.project?.trim() || null,
   };
 }
 
@@ -250,10 +252,11 @@ function createQuotaService(store: Store): QuotaService {
       const byId = new Map<string, BandInfo>();
       for (const s of evaluation.subjects) {
         if (s.kind !== 'team' || s.budgets.length === 0) continue;
-        // approved money exceptions raise every budget of the team
-        const extra = extras.money.get(`team:${s.id}`) ?? 0;
         let worst: BandInfo | null = null;
         for (const b of s.budgets) {
+          // approved exceptions raise the team's budgets: money ones by money, token ones by tokens
+          const extra =
+            (b.unit === 'tokens' ? extras.tokens : extras.money).get(`team:${s.id}`) ?? 0;
           const percent = b.limit + extra > 0 ? (b.spent / (b.limit + extra)) * 100 : 0;
           const band = bandFor(ladder, percent);
           if (

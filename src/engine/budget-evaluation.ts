@@ -4,25 +4,26 @@
 // only budget steps are kept.
 import type { RuleSet } from '../policy/compile/ruleset.ts';
 import { evaluate } from '../policy/evaluate/index.ts';
-import type { Period } from '../policy/ir.ts';
-import { periodBounds } from '../policy/windows.ts';
+import { budgetWindowKey, type Period } from '../policy/ir.ts';
+import { parseWindowKey, periodBounds } from '../policy/windows.ts';
 import { type EscalationDraft, escalationsFrom } from './escalations.ts';
 import { factsFor, needsOf, subjectsOf } from './facts.ts';
 import type { BudgetPeriod, Directory, FactSums } from './ports.ts';
 import { localDate } from './usage.ts';
 
-/** The current period of each budget window key ("month", "month@sandbox"). */
+/** The current period of each budget window key ("month", "month@sandbox", "quarter#launch"). */
 export function budgetPeriods(
   keys: readonly string[],
   now: Date,
   timeZone: string,
 ): BudgetPeriod[] {
   return keys.map((key) => {
-    const [base, environment = null] = key.split('@');
+    const { base, environment, project } = parseWindowKey(key);
     const bounds = periodBounds(base as Period, now, timeZone);
     return {
       key,
       environment,
+      project,
       from: localDate(bounds.start, timeZone),
       until: localDate(bounds.end, timeZone),
     };
@@ -31,9 +32,7 @@ export function budgetPeriods(
 
 /** The current period of every budget the rule set declares, whatever its scope. */
 export function budgetPeriodsOf(rs: RuleSet, now: Date): BudgetPeriod[] {
-  const keys = new Set(
-    rs.ir.budgets.map((b) => (b.environment ? `${b.period}@${b.environment}` : b.period)),
-  );
+  const keys = new Set(rs.ir.budgets.map(budgetWindowKey));
   return budgetPeriods([...keys].sort(), now, rs.ir.timezone);
 }
 

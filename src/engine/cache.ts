@@ -10,7 +10,7 @@
 import type { RuleSet } from '../policy/compile/ruleset.ts';
 import { evaluate } from '../policy/evaluate/index.ts';
 import type { EvaluateResult, SubjectInput } from '../policy/evaluate/types.ts';
-import { windowKeyMinutes } from '../policy/windows.ts';
+import { parseWindowKey, windowKeyMinutes } from '../policy/windows.ts';
 import type { Evaluation } from './evaluation.ts';
 import { boardNeeds, collectOrg, needsOf } from './facts.ts';
 import type { UsageReader } from './ports.ts';
@@ -21,7 +21,7 @@ export function clockStamp(ruleSet: RuleSet, now: Date): string {
   const tz = ruleSet.ir.timezone;
   const subDay = Object.values(ruleSet.required).some((req) =>
     [...req.keys()].some((key) => {
-      const minutes = windowKeyMinutes(key.split('@')[0]);
+      const minutes = windowKeyMinutes(parseWindowKey(key).base);
       return minutes !== null && minutes % 1440 !== 0;
     }),
   );

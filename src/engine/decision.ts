@@ -247,6 +247,8 @@ export type RequestDecisionInput = Omit<DecisionInput, 'quota'> & {
   holds: readonly HoldState[];
   /** the request's environment; environment-scoped budgets hold only matching requests */
   environment: string | null;
+  /** the request's project; project budgets hold only that project's requests */
+  project?: string | null;
 };
 
 function holdConstraint(h: HoldState): Constraint {
@@ -374,7 +376,11 @@ export function decideRequest(input: RequestDecisionInput): RequestDecision {
     escalationId: null,
   };
   const holds = input.holds
-    .filter((h) => h.environment === null || h.environment === input.environment)
+    .filter(
+      (h) =>
+        (h.environment === null || h.environment === input.environment) &&
+        (h.project == null || h.project === (input.project ?? null)),
+    )
     .map(holdConstraint);
   const constraints = input.quota ? [tierConstraint, ...holds] : holds;
   let binding = tierConstraint;

@@ -79,6 +79,9 @@ function budgetFacts(b: BudgetState, s: TriggeredStep) {
     forecast: b.forecast,
     budget: b.key,
     environment: b.environment,
+    // project budgets hold only their project's requests; token budgets are raised by tokens
+    ...(b.project === null ? {} : { project: b.project }),
+    ...(b.unit === 'tokens' ? { unit: 'tokens' } : {}),
   };
 }
 
@@ -209,7 +212,9 @@ export function withExceptions(
     if (d.source !== 'ladder' || d.threshold === null) return true;
     const key = `${d.subject.kind}:${d.subject.id}`;
     const quota = d.ladder === 'quota';
-    const extra = (quota ? extras.tokens : extras.money).get(key) ?? 0;
+    // extra tokens raise the quota and token budgets, extra money the money budgets
+    const inTokens = quota || (d.facts as { unit?: string }).unit === 'tokens';
+    const extra = (inTokens ? extras.tokens : extras.money).get(key) ?? 0;
     if (extra <= 0) return true;
     const f = d.facts as {
       used?: number;

@@ -7,11 +7,12 @@
 //   day of the period containing `now` through the local day of `now`, inclusive;
 // - trailing `Nd` windows: the last N local days, today included;
 // - sub-day windows (`12h`, `90m`): raw events with now - span < ts <= now;
-// - `<window>@<environment>`: the same days, usage in that environment only.
+// - `<window>@<environment>`: the same days, usage in that environment only;
+// - `<window>#<project>`: the same days, usage tagged with that project only.
 import type { Requirements, RuleSet } from '../policy/compile/ruleset.ts';
 import type { EvaluateInput, FactsByWindow, SubjectInput } from '../policy/evaluate/types.ts';
 import type { SubjectKind } from '../policy/ir.ts';
-import { PERIODS, periodBounds, windowKeyMinutes } from '../policy/windows.ts';
+import { PERIODS, parseWindowKey, periodBounds, windowKeyMinutes } from '../policy/windows.ts';
 import type {
   Directory,
   DirectoryPerson,
@@ -83,7 +84,7 @@ export function factWindow(
   now: Date,
   timeZone: string,
 ): FactWindow {
-  const [base, environment = null] = key.split('@');
+  const { base, project, environment } = parseWindowKey(key);
   const list = [...facts].sort();
   const today = localDate(now, timeZone);
   if ((PERIODS as readonly string[]).includes(base)) {
@@ -94,6 +95,7 @@ export function factWindow(
       to: addDays(today, 1),
       key,
       environment,
+      project,
       facts: list,
     };
   }
@@ -106,6 +108,7 @@ export function factWindow(
       to: addDays(today, 1),
       key,
       environment,
+      project,
       facts: list,
     };
   }
@@ -115,6 +118,7 @@ export function factWindow(
     end: now,
     key,
     environment,
+    project,
     facts: list,
   };
 }

@@ -18,6 +18,8 @@ export type Hold = {
   name: string;
   /** an environment-scoped budget holds only requests in that environment */
   environment: string | null;
+  /** a project budget holds only requests for that project */
+  project: string | null;
   threshold: number | null;
   /** the percent observed when the step was crossed (actual or forecast) */
   observed: number | null;
@@ -47,14 +49,19 @@ export function holdsFrom(drafts: readonly EscalationDraft[]): Hold[] {
     if (d.source === 'ladder' && d.ladder === 'quota') continue; // weighed live
     const budget = d.source === 'ladder';
     const name = budget ? (d.of ?? '') : (d.rule ?? '');
-    const facts = d.facts as { observedPercent?: number; environment?: string | null };
+    const facts = d.facts as {
+      observedPercent?: number;
+      environment?: string | null;
+      project?: string;
+    };
     out.push({
       subject: d.subject,
       key: d.key,
       source: budget ? 'budget' : 'rule',
       name,
-      // from the budget itself: a key such as "person ana@acme.test" holds an @ of its own
+      // from the budget's own scope, not its key: a person's key holds an `@` of its own
       environment: budget ? (facts.environment ?? null) : null,
+      project: budget ? (facts.project ?? null) : null,
       threshold: d.threshold,
       observed: budget ? (facts.observedPercent ?? null) : null,
       action: d.action,

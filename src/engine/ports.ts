@@ -47,6 +47,8 @@ export type FactWindow = (
   /** the window key the evaluator reads ("month", "7d", "12h", "month@sandbox") */
   key: string;
   environment: string | null;
+  /** restricts usage facts to one project (project budgets: `month#launch`) */
+  project?: string | null;
   /** fact names to sum (see FACT_NAMES) */
   facts: readonly string[];
 };
@@ -55,7 +57,14 @@ export type FactWindow = (
  * A team budget's current period in local days: [from, until), `until` being the first
  * day of the next period; `key` is the window key ("month", "month@sandbox").
  */
-export type BudgetPeriod = { key: string; environment: string | null; from: string; until: string };
+export type BudgetPeriod = {
+  key: string;
+  environment: string | null;
+  /** a project budget's project: only usage tagged with it counts */
+  project: string | null;
+  from: string;
+  until: string;
+};
 
 /** How to group fact sums: per person, per team (by the person's current team), or one org total. */
 export type FactGrouping = 'person' | 'team' | 'org';

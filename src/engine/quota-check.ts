@@ -93,6 +93,8 @@ export type CheckQuotaRequest = {
   estimatedTokens: number;
   /** production or sandbox: environment-scoped budgets hold only their environment */
   environment?: string | null;
+  /** the request's project: project budgets hold only their project */
+  project?: string | null;
 };
 
 export type CheckQuotaResult = RequestDecision & {
@@ -172,6 +174,7 @@ export function checkQuotaWith(
     satisfied,
     holds: snapshot.holds.filter((h) => h.policyHash === rs.hash),
     environment: request.environment ?? null,
+    project: request.project ?? null,
   };
   return { ...common, ...decideRequest(input) };
 }

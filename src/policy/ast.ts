@@ -157,12 +157,15 @@ export type AssignDecl = Node<'Assign'> & { tier: Name; when: Expr | null };
 export type BudgetScope =
   | { scope: 'each'; subject: SubjectKind }
   | { scope: 'one'; subject: SubjectKind; id: StringLit }
-  | { scope: 'org' };
+  | { scope: 'org' }
+  /** `project "launch"`: everyone's usage tagged with the project, organisation-wide */
+  | { scope: 'project'; id: StringLit };
 export type BudgetDecl = Node<'Budget'> & {
   target: BudgetScope;
   /** `environment "sandbox"`: the budget counts only that environment's usage */
   environment: StringLit | null;
-  amount: MoneyExpr;
+  /** money (`2,000 USD`), or a number of tokens (`50M tokens`) */
+  amount: MoneyExpr | NumberExpr;
   period: Period;
 };
 

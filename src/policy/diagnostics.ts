@@ -486,6 +486,15 @@ export const DIAGNOSTICS = {
     help: 'Give the rates that apply above the threshold, e.g. `above 200k input { input 6.00 output 22.50 }`.',
     example: 'class standard\nmodel "m" class standard price { input 3.00 above 200k input { } }\n',
   },
+  badBudget: {
+    code: 'Q5014',
+    severities: ['error'],
+    title: 'Budget target or amount not usable',
+    summary:
+      'A token budget that is not a whole number of tokens, or a project name that is empty or holds `@` or `#` (which the budget windows use as separators).',
+    help: 'Write `budget project "launch" { 50M tokens per month }`: a plain project name and a whole number of tokens.',
+    example: 'budget project "a@b" { 5,000 USD per month }\n',
+  },
   maybeDivisionByZero: {
     code: 'Q6001',
     severities: ['warning'],

@@ -305,12 +305,7 @@ const FORMATTERS: { [K in DeclarationKind]: (d: DeclarationOf<K>) => Layout } = 
     ]),
   Assign: (d) =>
     aligned(['assign', d.tier.text, d.when ? `when ${formatExpr(d.when)}` : 'otherwise']),
-  Budget: (d) =>
-    aligned([
-      'budget',
-      budgetTarget(d),
-      `{ ${d.amount.raw} ${d.amount.currency} per ${d.period} }`,
-    ]),
+  Budget: (d) => aligned(['budget', budgetTarget(d), `{ ${budgetAmount(d)} per ${d.period} }`]),
   Escalation: (d) => ({
     type: 'block',
     header: `escalation ${d.target.text}`,
@@ -412,14 +407,23 @@ function tierClauses(d: TierDecl): string[] {
   return clauses;
 }
 
+/** `2,000 USD` or `50M tokens` */
+export function budgetAmount(d: BudgetDecl): string {
+  return d.amount.kind === 'Money'
+    ? `${d.amount.raw} ${d.amount.currency}`
+    : `${d.amount.raw} tokens`;
+}
+
 function budgetTarget(d: BudgetDecl): string {
   const t = d.target;
   const target =
     t.scope === 'org'
       ? 'org'
-      : t.scope === 'each'
-        ? `each ${t.subject}`
-        : `${t.subject} ${quote(t.id.value)}`;
+      : t.scope === 'project'
+        ? `project ${quote(t.id.value)}`
+        : t.scope === 'each'
+          ? `each ${t.subject}`
+          : `${t.subject} ${quote(t.id.value)}`;
   return d.environment ? `${target} environment ${quote(d.environment.value)}` : target;
 }
 

@@ -92,16 +92,30 @@ export type IrTier = {
 export type IrAssignment = { tier: string; when: IrExpr | null };
 
 export type IrBudget = {
-  /** stable key, e.g. "each team", "team platform", "org", with "@sandbox" for environment scopes */
+  /**
+   * stable key, e.g. "each team", "team platform", "org", "project launch", with " (tokens)"
+   * for token budgets and "@sandbox" for environment scopes
+   */
   key: string;
-  scope: 'each' | 'one' | 'org';
+  /** `project`: the usage tagged with project `id`, organisation-wide */
+  scope: 'each' | 'one' | 'org' | 'project';
   subject: SubjectKind | null;
   id: string | null;
   environment: string | null;
-  /** exact amount in integer micro-units of the policy currency */
+  /** exact amount in integer micro-units of the policy currency (0 for a token budget) */
   amountMicros: number;
+  /** a token budget's limit in tokens (absent for money budgets, so their hash is kept) */
+  tokens?: number;
   period: Period;
 };
+
+/** The fact window a budget reads: "month", "month#launch" (project), "month@sandbox". */
+export function budgetWindowKey(
+  b: Pick<IrBudget, 'period' | 'environment' | 'scope' | 'id'>,
+): string {
+  const project = b.scope === 'project' ? `#${b.id}` : '';
+  return `${b.period}${project}${b.environment ? `@${b.environment}` : ''}`;
+}
 
 export type IrRule = {
   label: string | null;

@@ -293,7 +293,10 @@ const declarationBuilders: Record<string, DeclBuilder> = {
     let target: BudgetScope | null = null;
     const kinds = (c.subjectKind ?? []) as CstNode[];
     if (has(c, 'KwOrg')) target = { scope: 'org' };
-    else if (has(c, 'KwEach')) {
+    else if (has(c, 'KwProject')) {
+      const id = stringLit(tok(c, 'project'), ctx);
+      target = id && { scope: 'project', id };
+    } else if (has(c, 'KwEach')) {
       const subject = subjectKind(kinds[0]);
       target = subject && { scope: 'each', subject };
     } else {
@@ -303,20 +306,23 @@ const declarationBuilders: Record<string, DeclBuilder> = {
     }
     const amount = numberExpr(tok(c, 'NumberLit'), ctx);
     const code = tok(c, 'CurrencyCode');
+    const tokens = has(c, 'KwTokens');
     const per = period(sub(c, 'period'));
-    if (!target || !amount || !code || !per) return null;
+    if (!target || !amount || !(code || tokens) || !per) return null;
     return {
       kind: 'Budget',
       range,
       target,
       environment: stringLit(tok(c, 'environment'), ctx),
-      amount: {
-        kind: 'Money',
-        range: span(amount.range, ctx.tokenRange(code)),
-        amount: amount.value,
-        raw: amount.raw,
-        currency: code.image,
-      },
+      amount: code
+        ? {
+            kind: 'Money',
+            range: span(amount.range, ctx.tokenRange(code)),
+            amount: amount.value,
+            raw: amount.raw,
+            currency: code.image,
+          }
+        : amount,
       period: per,
     };
   },

@@ -176,6 +176,24 @@ export function windowKey(minutes: number): string {
   return `${minutes}m`;
 }
 
+/**
+ * The parts of a window key: "month#launch@sandbox" is the month, usage of project launch in
+ * the sandbox environment (budget scopes; see budgetWindowKey in ir.ts).
+ */
+export function parseWindowKey(key: string): {
+  base: string;
+  project: string | null;
+  environment: string | null;
+} {
+  const at = key.indexOf('@');
+  const scoped = at < 0 ? key : key.slice(0, at);
+  const environment = at < 0 ? null : key.slice(at + 1);
+  const hash = scoped.indexOf('#');
+  return hash < 0
+    ? { base: scoped, project: null, environment }
+    : { base: scoped.slice(0, hash), project: scoped.slice(hash + 1), environment };
+}
+
 /** Minutes in a trailing window key, or null when the key is not one. */
 export function windowKeyMinutes(key: string): number | null {
   const match = /^(\d+)(d|h|m)$/.exec(key);
@@ -184,7 +202,7 @@ export function windowKeyMinutes(key: string): number | null {
 
 /** Bounds of any window key: a calendar period or a trailing window ending at `clock`. */
 export function windowBounds(key: string, clock: Date | string | number, timeZone: string): Bounds {
-  const base = key.split('@')[0];
+  const { base } = parseWindowKey(key);
   if ((PERIODS as readonly string[]).includes(base)) {
     const bounds = periodBounds(base as Period, clock, timeZone);
     return { start: bounds.start, end: new Date(toInstant(clock)) };

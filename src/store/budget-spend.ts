@@ -27,17 +27,20 @@ const BUDGET_HOLDS_LOCK = 7_101_202_612;
 export async function foldCostDeltas(db: Client): Promise<string[]> {
   const rows = await db.query<{ person_id: string }>(
     `with taken as (
-       delete from enforcement_cost_deltas returning person_id, day, environment, cost
+       delete from enforcement_cost_deltas
+       returning person_id, day, environment, project, cost, tokens
      ), applied as (
-       insert into enforcement_person_costs (window_key, period_from, person_id, cost)
-       select p.window_key, p.period_from, t.person_id, sum(t.cost)
+       insert into enforcement_person_costs (window_key, period_from, person_id, cost, tokens)
+       select p.window_key, p.period_from, t.person_id, sum(t.cost), sum(t.tokens)
          from taken t join enforcement_cost_periods p
            on t.day >= p.period_from and t.day < p.period_until
           and (p.environment is null or p.environment = t.environment)
+          and (p.project is null or p.project = t.project)
         group by p.window_key, p.period_from, t.person_id
         order by p.window_key, p.period_from, t.person_id
        on conflict (window_key, period_from, person_id)
-       do update set cost = enforcement_person_costs.cost + excluded.cost
+       do update set cost = enforcement_person_costs.cost + excluded.cost,
+                     tokens = enforcement_person_costs.tokens + excluded.tokens
        returning person_id
      )
      select distinct person_id from applied order by person_id`,
@@ -71,23 +74,30 @@ async function ensureFilled(store: Store, period: BudgetPeriod): Promise<void> {
     // one scan of the period's rollups: no JIT, and room for the hash aggregate
     await client.query("set local jit = off; set local work_mem = '64MB'");
     const params: unknown[] = [period.key, period.from, period.until];
-    let environment = '';
+    let scope = '';
     if (period.environment !== null) {
       params.push(period.environment);
-      environment = 'and x.environment = $4';
+      scope += ` and x.environment = $${params.length}`;
+    }
+    if (period.project !== null) {
+      params.push(period.project);
+      scope += ` and x.project = $${params.length}`;
     }
     await client.query(
-      `insert into enforcement_person_costs (window_key, period_from, person_id, cost)
-       select $1, $2::date, x.person_id, sum(x.cost) from daily_rollups x
-        where x.day >= $2::date and x.day < $3::date ${environment}
+      `insert into enforcement_person_costs (window_key, period_from, person_id, cost, tokens)
+       select $1, $2::date, x.person_id, sum(x.cost),
+              sum(x.input_tokens + x.output_tokens + x.cache_read_tokens + x.cache_write_tokens)
+         from daily_rollups x
+        where x.day >= $2::date and x.day < $3::date ${scope}
         group by x.person_id order by x.person_id
        on conflict do nothing`,
       params,
     );
     await client.query(
-      `insert into enforcement_cost_periods (window_key, period_from, period_until, environment)
-       values ($1, $2::date, $3::date, $4) on conflict do nothing`,
-      [period.key, period.from, period.until, period.environment],
+      `insert into enforcement_cost_periods
+              (window_key, period_from, period_until, environment, project)
+       values ($1, $2::date, $3::date, $4, $5) on conflict do nothing`,
+      [period.key, period.from, period.until, period.environment, period.project],
     );
     // earlier periods of this window are over
     await client.query(
@@ -102,7 +112,7 @@ async function ensureFilled(store: Store, period: BudgetPeriod): Promise<void> {
 }
 
 /**
- * Cost per team for each budget period, after folding the pending deltas. Teams with no
+ * Cost and tokens per team for each budget period, after folding the pending deltas. Teams with no
  * cost in a period are absent.
  */
 export async function teamBudgetCosts(
@@ -114,14 +124,17 @@ export async function teamBudgetCosts(
   if (periods.length > 0) await foldCostDeltas(store);
   const out: FactSums = new Map();
   for (const period of periods) {
-    const rows = await store.query<{ team_id: string; cost: string }>(
-      `select p.team_id, sum(c.cost)::text as cost
+    const rows = await store.query<{ team_id: string; cost: string; tokens: string }>(
+      `select p.team_id, sum(c.cost)::text as cost, sum(c.tokens)::text as tokens
          from enforcement_person_costs c join people p on p.id = c.person_id
         where c.window_key = $1 and c.period_from = $2::date and p.team_id = any($3::text[])
         group by p.team_id`,
       [period.key, period.from, teams],
     );
-    out.set(period.key, new Map(rows.map((r) => [r.team_id, { cost: Number(r.cost) }])));
+    out.set(
+      period.key,
+      new Map(rows.map((r) => [r.team_id, { cost: Number(r.cost), tokens: Number(r.tokens) }])),
+    );
   }
   return out;
 }
@@ -136,6 +149,9 @@ export type SpendScope = {
 
 export type BudgetSpend = { person: FactSums; team: FactSums; org: FactSums };
 
+/** One subject's spend in a period: money (cost) and tokens, for both kinds of budget. */
+type Spent = { id: string; cost: string; tokens: string };
+
 /** Spend per person, team (members' current team) and org in each filled period. */
 export async function budgetSpend(
   db: Client,
@@ -147,8 +163,9 @@ export async function budgetSpend(
     const at = [period.key, period.from];
     const people =
       scope.people === 'all' || scope.people.length > 0
-        ? await db.query<{ id: string; cost: string }>(
-            `select person_id as id, cost::text as cost from enforcement_person_costs
+        ? await db.query<Spent>(
+            `select person_id as id, cost::text as cost, tokens::text as tokens
+               from enforcement_person_costs
               where window_key = $1 and period_from = $2::date
                 ${scope.people === 'all' ? '' : 'and person_id = any($3::text[])'}`,
             scope.people === 'all' ? at : [...at, scope.people],
@@ -156,8 +173,8 @@ export async function budgetSpend(
         : [];
     const teams =
       scope.teams === 'all' || scope.teams.length > 0
-        ? await db.query<{ id: string; cost: string }>(
-            `select p.team_id as id, sum(c.cost)::text as cost
+        ? await db.query<Spent>(
+            `select p.team_id as id, sum(c.cost)::text as cost, sum(c.tokens)::text as tokens
                from enforcement_person_costs c join people p on p.id = c.person_id
               where c.window_key = $1 and c.period_from = $2::date and p.team_id is not null
                 ${scope.teams === 'all' ? '' : 'and p.team_id = any($3::text[])'}
@@ -166,14 +183,15 @@ export async function budgetSpend(
           )
         : [];
     const org = scope.org
-      ? await db.query<{ id: string; cost: string }>(
-          `select 'org' as id, coalesce(sum(cost), 0)::text as cost from enforcement_person_costs
+      ? await db.query<Spent>(
+          `select 'org' as id, coalesce(sum(cost), 0)::text as cost,
+                  coalesce(sum(tokens), 0)::text as tokens from enforcement_person_costs
             where window_key = $1 and period_from = $2::date`,
           at,
         )
       : [];
-    const costs = (rows: { id: string; cost: string }[]) =>
-      new Map(rows.map((r) => [r.id, { cost: Number(r.cost) }]));
+    const costs = (rows: Spent[]) =>
+      new Map(rows.map((r) => [r.id, { cost: Number(r.cost), tokens: Number(r.tokens) }]));
     out.person.set(period.key, costs(people));
     out.team.set(period.key, costs(teams));
     out.org.set(period.key, costs(org));

@@ -43,6 +43,7 @@ export async function writeHolds(
       source: h.source,
       name: h.name,
       environment: h.environment,
+      project: h.project,
       threshold: h.threshold,
       observed: h.observed,
       action: h.action,
@@ -60,12 +61,12 @@ export async function writeHolds(
   if (rows.length === 0) return;
   await db.query(
     `insert into enforcement_holds (subject_kind, subject_id, key, source, name, environment,
-            threshold, observed, action, period_end, policy_hash, updated_at)
-     select subject_kind, subject_id, key, source, name, environment, threshold, observed,
-            action, period_end, policy_hash, now()
+            project, threshold, observed, action, period_end, policy_hash, updated_at)
+     select subject_kind, subject_id, key, source, name, environment, project, threshold,
+            observed, action, period_end, policy_hash, now()
        from jsonb_to_recordset($1::jsonb) as x(subject_kind text, subject_id text, key text,
-            source text, name text, environment text, threshold numeric, observed numeric,
-            action jsonb, period_end timestamptz, policy_hash text)
+            source text, name text, environment text, project text, threshold numeric,
+            observed numeric, action jsonb, period_end timestamptz, policy_hash text)
      on conflict (subject_kind, subject_id, key) do update set
             observed = excluded.observed, action = excluded.action,
             period_end = excluded.period_end, policy_hash = excluded.policy_hash,
@@ -83,6 +84,7 @@ export async function listHolds(store: Pick<Store, 'query'>): Promise<Hold[]> {
     source: Hold['source'];
     name: string;
     environment: string | null;
+    project: string | null;
     threshold: string | null;
     observed: string | null;
     action: Hold['action'];
@@ -95,6 +97,7 @@ export async function listHolds(store: Pick<Store, 'query'>): Promise<Hold[]> {
     source: r.source,
     name: r.name,
     environment: r.environment,
+    project: r.project,
     threshold: r.threshold === null ? null : Number(r.threshold),
     observed: r.observed === null ? null : Number(r.observed),
     action: r.action,

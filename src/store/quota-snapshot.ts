@@ -91,6 +91,7 @@ type HoldJson = {
   source: 'budget' | 'rule';
   name: string;
   environment: string | null;
+  project: string | null;
   threshold: number | null;
   observed: number | null;
   action: HoldState['action'];
@@ -168,7 +169,7 @@ export async function readQuotaSnapshots(
          where subject_kind = 'person' and subject_id = q.id and ladder = 'quota'
            and status in ('justified', 'approved') and period_end > $2::timestamptz) as satisfied,
        (select jsonb_agg(jsonb_build_object('subject_kind', h.subject_kind, 'subject_id', h.subject_id,
-                 'key', h.key, 'source', h.source, 'name', h.name, 'environment', h.environment,
+                 'key', h.key, 'source', h.source, 'name', h.name, 'environment', h.environment, 'project', h.project,
                  'threshold', h.threshold, 'observed', h.observed, 'action', h.action,
                  'period_end', ${isoText('h.period_end')}, 'policy_hash', h.policy_hash,
                  'escalation_id', e.id::text, 'escalation_status', e.status))
@@ -251,6 +252,7 @@ function holdOf(h: HoldJson): HoldState {
     source: h.source,
     name: h.name,
     environment: h.environment,
+    project: h.project,
     threshold: h.threshold === null ? null : Number(h.threshold),
     observed: h.observed === null ? null : Number(h.observed),
     action: h.action,

@@ -51,7 +51,7 @@ const NO_ACTIVITY =
 
 /** Raw events shaped like rollup rows, for sub-day windows ($1 start, $2 end). */
 const RAW_EVENTS = `(
-  select person_id, ts, environment, input_tokens, output_tokens, cache_read_tokens,
+  select person_id, ts, environment, project, input_tokens, output_tokens, cache_read_tokens,
          cache_write_tokens, coalesce(cost, 0) as cost, requests::bigint as requests,
          0::bigint as tasks, 0::bigint as accepted, 0::bigint as rejected, 0::bigint as reworked,
          0::bigint as completed, 0::numeric as minutes_saved, 0::bigint as redaction_failures,
@@ -111,6 +111,7 @@ function perPersonStatement(
   windows.forEach((w, wi) => {
     let cond = windowCondition(w);
     if (w.environment) cond += ` and x.environment = ${params.add(w.environment)}`;
+    if (w.project) cond += ` and x.project = ${params.add(w.project)}`;
     w.facts.forEach((fact, fi) => {
       const alias = `c${wi}_${fi}`;
       if (fact === 'active_days') {

@@ -3,7 +3,8 @@
 // approved exceptions and clocks, the hot path (the one-statement snapshot plus the holds
 // that the ingest re-evaluation keeps) answers every person exactly as a full evaluation of
 // the same state does (evaluateOrg, then the same escalation and hold rules, in memory).
-// Org budgets are left out: their holds are kept by the sweep, which is the full evaluation.
+// Token budgets and project budgets (the organisation's usage of a project) go through the
+// same budget pass as money budgets.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { activePolicyFor } from '../../src/app/active-policy.ts';
@@ -41,6 +42,8 @@ const scenario = fc.record({
       'budget team "red" { 5 USD per month }',
       'budget person "p2@x.test" { 3 USD per month }',
       'budget each team environment "sandbox" { 2 USD per month }',
+      'budget each team { 12M tokens per month }',
+      'budget project "launch" { 3 USD per month }',
     ],
     { minLength: 1 },
   ),
@@ -62,6 +65,7 @@ const scenario = fc.record({
       tokensK: fc.integer({ min: 1, max: 4000 }),
       day: fc.integer({ min: 1, max: 18 }),
       sandbox: fc.boolean(),
+      launch: fc.boolean(),
     }),
     { minLength: 1, maxLength: 25 },
   ),
@@ -77,6 +81,7 @@ const scenario = fc.record({
     model: fc.constantFrom(...MODELS, 'unknown-model'),
     estimatedK: fc.integer({ min: 0, max: 3000 }),
     sandbox: fc.boolean(),
+    launch: fc.boolean(),
   }),
 });
 
@@ -149,6 +154,7 @@ describe('the hot-path decision equals a full evaluation', () => {
               input_tokens: u.tokensK * 1000,
               output_tokens: 0,
               environment: u.sandbox ? 'sandbox' : 'production',
+              ...(u.launch ? { project: 'launch' } : {}),
             });
           for (const [i, p] of s.flags.entries())
             rows.push({
@@ -209,12 +215,14 @@ describe('the hot-path decision equals a full evaluation', () => {
             (h) => ({ ...h, escalationId: null, escalationStatus: null }),
           );
           const environment = s.ask.sandbox ? 'sandbox' : 'production';
+          const project = s.ask.launch ? 'launch' : null;
           for (const p of PEOPLE.map(email)) {
             const request = {
               personId: p,
               model: s.ask.model,
               estimatedTokens: s.ask.estimatedK * 1000,
               environment,
+              project,
             };
             const hot = await quotaFor(store).decide(request);
             const subject = full.result.subjects.find((x) => x.kind === 'person' && x.id === p);
@@ -235,6 +243,7 @@ describe('the hot-path decision equals a full evaluation', () => {
               satisfied: new Set(),
               holds: holdsOfPerson(holds, p, team),
               environment,
+              project,
             });
             const shape = (d: typeof expected) => ({
               decision: d.decision,

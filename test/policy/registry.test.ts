@@ -54,6 +54,18 @@ const choices = {
   teamBudget: fc.constantFrom('2,000', '2,500'),
   sandbox: fc.constantFrom('', 'budget each team environment "sandbox" { 300 USD per month }'),
   orgBudget: fc.constantFrom('', 'budget org { 60,000 USD per quarter }'),
+  projectBudget: fc.constantFrom(
+    '',
+    'budget project "launch" { 4,000 USD per quarter }',
+    'budget project "launch" { 5,000 USD per quarter }',
+    'budget project "launch" environment "sandbox" { 4,000 USD per quarter }',
+  ),
+  tokenBudget: fc.constantFrom(
+    '',
+    'budget each team { 40M tokens per month }',
+    'budget each team { 50M tokens per month }',
+    'budget project "launch" { 40M tokens per quarter }',
+  ),
   steps: fc.subarray(['at 70% notify person', 'at 90% require justification', 'at 120% block'], {
     minLength: 1,
   }),
@@ -98,6 +110,8 @@ function policyText(c: Choices): string {
     `budget each team { ${money(c.teamBudget.replace(',', ''))} }`,
     c.sandbox.replace('USD', c.currency),
     c.orgBudget.replace('USD', c.currency),
+    c.projectBudget.replace('USD', c.currency),
+    c.tokenBudget,
     `escalation quota { ${[...c.steps, c.forecast].filter(Boolean).join('\n')} }`,
     c.rule
       ? `rule leakage severity ${c.rule} { when redaction_failures within 7d > ${c.ruleThreshold} then notify security }`

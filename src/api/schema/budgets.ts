@@ -15,13 +15,44 @@ import { ForecastRef, ThresholdRef } from './state.ts';
 
 type BudgetShape = BudgetRow;
 
+const TokenBudgetRef = builder.objectRef<BudgetRow['state']>('TokenBudget').implement({
+  description: 'A token budget in tokens per period.',
+  fields: (t) => ({
+    limit: t.float({ resolve: (s) => s.limit }),
+    spent: t.float({ resolve: (s) => s.spent }),
+    remaining: t.float({
+      description: 'limit − spent: negative once over.',
+      resolve: (s) => s.limit - s.spent,
+    }),
+  }),
+});
+
+const money = (b: BudgetRow, amount: number) =>
+  moneyOf(b.state.unit === 'money' ? amount : 0, b.currency);
+
 const BudgetRef = builder.objectRef<BudgetShape>('Budget').implement({
-  description: 'A money budget in its current period.',
+  description:
+    'A budget in its current period: money (the Money fields) or tokens (`unit` tokens: read `tokens`; the Money fields are then 0).',
   fields: (t) => ({
     key: t.string({
       description:
-        'The budget as the policy names it: "each team", "team platform", "org", "…@sandbox".',
+        'The budget as the policy names it: "each team", "team platform", "org", "project launch", "… (tokens)", "…@sandbox".',
       resolve: (b) => b.state.key,
+    }),
+    unit: t.string({
+      description: '"money" or "tokens": what the budget counts.',
+      resolve: (b) => b.state.unit,
+    }),
+    project: t.string({
+      nullable: true,
+      description: "A project budget's project (its usage across the organisation).",
+      resolve: (b) => b.state.project,
+    }),
+    tokens: t.field({
+      type: TokenBudgetRef,
+      nullable: true,
+      description: 'Limit, spent and remaining tokens of a token budget; null for money.',
+      resolve: (b) => (b.state.unit === 'tokens' ? b.state : null),
     }),
     subjectKind: t.string({
       description: '"org", "team" or "person"',
@@ -40,7 +71,7 @@ const BudgetRef = builder.objectRef<BudgetShape>('Budget').implement({
     limit: t.field({
       type: MoneyRef,
       description: 'Money per period, from the policy.',
-      resolve: (b) => moneyOf(b.state.limit, b.currency),
+      resolve: (b) => money(b, b.state.limit),
     }),
     exceptionMoney: t.field({
       type: MoneyRef,
@@ -50,13 +81,13 @@ const BudgetRef = builder.objectRef<BudgetShape>('Budget').implement({
     effectiveLimit: t.field({
       type: MoneyRef,
       description: 'The limit plus the extra money of active exceptions.',
-      resolve: (b) => moneyOf(b.state.limit + b.extraMoney, b.currency),
+      resolve: (b) => money(b, b.state.limit + b.extraMoney),
     }),
-    spent: t.field({ type: MoneyRef, resolve: (b) => moneyOf(b.state.spent, b.currency) }),
+    spent: t.field({ type: MoneyRef, resolve: (b) => money(b, b.state.spent) }),
     remaining: t.field({
       type: MoneyRef,
       description: 'effectiveLimit − spent: negative once over.',
-      resolve: (b) => moneyOf(b.state.limit + b.extraMoney - b.state.spent, b.currency),
+      resolve: (b) => money(b, b.state.limit + b.extraMoney - b.state.spent),
     }),
     percent: t.float({ description: 'spent ÷ limit × 100', resolve: (b) => b.state.percent }),
     band: t.field({ type: BandEnum, resolve: (b) => b.state.band }),

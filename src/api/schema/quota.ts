@@ -192,6 +192,10 @@ builder.queryField('checkQuota', (t) =>
         required: false,
         description: 'production or sandbox: environment-scoped budgets hold only their own.',
       }),
+      project: t.arg.string({
+        required: false,
+        description: 'The project the request is for: project budgets hold only their own.',
+      }),
     },
     errors: {
       types: [InvalidRequestError, ForbiddenError, NoActivePolicyError],
@@ -203,6 +207,7 @@ builder.queryField('checkQuota', (t) =>
         model: args.model,
         estimatedTokens: args.estimatedTokens,
         environment: args.environment ?? null,
+        project: args.project ?? null,
       }),
   }),
 );

@@ -481,6 +481,25 @@ const DECLARATION_CHECKS: { [K in DeclarationKind]: DeclarationCheck<K> } = {
     identity: { what: 'budget', key: (b) => ({ text: budgetKey(b), range: b.range }) },
     check(budgets, ctx) {
       for (const b of budgets) {
+        if (b.target.scope === 'project' && !/^[^@#]+$/.test(b.target.id.value))
+          ctx.report(
+            err(
+              codes.badBudget,
+              `project name "${b.target.id.value}" must not be empty or hold \`@\` or \`#\``,
+              b.target.id.range,
+            ),
+          );
+        if (b.amount.kind === 'Number') {
+          if (!Number.isSafeInteger(b.amount.value) || b.amount.value < 1)
+            ctx.report(
+              err(
+                codes.badBudget,
+                `a token budget must be a whole number of tokens, 1 or more (\`${b.amount.raw} tokens\`)`,
+                b.amount.range,
+              ),
+            );
+          continue;
+        }
         inferExpr(b.amount, ctx.personScope);
         if (b.amount.amount <= 0)
           ctx.report(err(codes.missingValue, 'a budget must be positive', b.amount.range));
@@ -824,16 +843,22 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
   return { diagnostics: sortDiagnostics(diagnostics), metricUnits: ctx.metricUnits };
 }
 
-/** "each team", "team platform", "org", with "@sandbox" for an environment scope. */
+/**
+ * "each team", "team platform", "org", "project launch", with " (tokens)" for a token
+ * budget and "@sandbox" for an environment scope.
+ */
 export function budgetKey(b: BudgetDecl): string {
   const t = b.target;
   const base =
     t.scope === 'org'
       ? 'org'
-      : t.scope === 'each'
-        ? `each ${t.subject}`
-        : `${t.subject} ${t.id.value}`;
-  return b.environment ? `${base}@${b.environment.value}` : base;
+      : t.scope === 'project'
+        ? `project ${t.id.value}`
+        : t.scope === 'each'
+          ? `each ${t.subject}`
+          : `${t.subject} ${t.id.value}`;
+  const unit = b.amount.kind === 'Number' ? ' (tokens)' : '';
+  return b.environment ? `${base}${unit}@${b.environment.value}` : `${base}${unit}`;
 }
 
 /**
@@ -1066,7 +1091,7 @@ function checkTest(
     const attrs = g.subject === 'person' ? PERSON_ATTRIBUTES : TEAM_ATTRIBUTES;
     for (const a of g.attributes) {
       const text = a.name.text;
-      if (text.startsWith('attributes.') || text === 'environment') continue;
+      if (text.startsWith('attributes.') || text === 'environment' || text === 'project') continue;
       needName(a.name, Object.keys(attrs), codes.unknownAttribute, `${g.subject} attribute`);
     }
     for (const f of g.facts) needName(f.fact, Object.keys(FACTS), codes.unknownFact, 'fact');

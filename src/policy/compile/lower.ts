@@ -229,15 +229,17 @@ function topoOrder(metrics: Record<string, IrMetric>): string[] {
 
 function budgetOf(b: BudgetDecl): IrBudget {
   const t = b.target;
-  return {
+  const budget: IrBudget = {
     key: budgetKey(b),
     scope: t.scope,
-    subject: t.scope === 'org' ? null : t.subject,
-    id: t.scope === 'one' ? t.id.value : null,
+    subject: t.scope === 'org' || t.scope === 'project' ? null : t.subject,
+    id: t.scope === 'one' || t.scope === 'project' ? t.id.value : null,
     environment: b.environment?.value ?? null,
-    amountMicros: Math.round(b.amount.amount * 1_000_000),
+    amountMicros: b.amount.kind === 'Money' ? Math.round(b.amount.amount * 1_000_000) : 0,
     period: b.period,
   };
+  if (b.amount.kind === 'Number') budget.tokens = b.amount.value;
+  return budget;
 }
 
 type LowerContext = {

@@ -12,7 +12,7 @@ import type {
   RuleSetIR,
   SubjectKind,
 } from '../ir.ts';
-import { irToText, policyHash, walkIr } from '../ir.ts';
+import { budgetWindowKey, irToText, policyHash, walkIr } from '../ir.ts';
 import { type CompiledFormula, compileFormula } from './codegen.ts';
 
 /** The default window for bare facts in assignments and rules. */
@@ -117,10 +117,6 @@ function needAll(req: Requirements, f: CompiledFormula | null): void {
   if (f) for (const x of f.facts) need(req, x.window, x.name);
 }
 
-function envKey(period: string, environment: string | null): string {
-  return environment ? `${period}@${environment}` : period;
-}
-
 const factsCache = new WeakMap<RuleSetIR, Map<string, { name: string; within?: string }[]>>();
 
 /** Facts a metric reads, directly or through other metrics (`within` set for trailing windows). */
@@ -203,10 +199,11 @@ export function buildRuleSet(ir: RuleSetIR): RuleSet {
     for (const t of Object.values(ir.tiers)) need(escalationRequired.person, t.period, 'tokens');
   }
   for (const b of ir.budgets) {
-    const key = envKey(b.period, b.environment);
     const req =
-      b.scope === 'org' ? escalationRequired.org : escalationRequired[b.subject ?? 'person'];
-    need(req, key, 'cost');
+      b.scope === 'org' || b.scope === 'project'
+        ? escalationRequired.org
+        : escalationRequired[b.subject ?? 'person'];
+    need(req, budgetWindowKey(b), b.tokens === undefined ? 'cost' : 'tokens');
   }
   const required = mergeRequirements(boardRequired, escalationRequired);
   const ladders: Record<string, Ladder> = {};

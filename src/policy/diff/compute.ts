@@ -19,9 +19,10 @@ import type {
 } from '../ast.ts';
 import { budgetKey } from '../check/index.ts';
 import { DECLARATION_KINDS, type DeclarationKind } from '../constructs.ts';
-import { formatExpr, formatPolicy } from '../format.ts';
+import { budgetAmount, formatExpr, formatPolicy } from '../format.ts';
 import {
   canonicalJson,
+  type IrBudget,
   type IrExpr,
   policyHash,
   type RuleSetIR,
@@ -606,36 +607,46 @@ function diffAssignments(d: Differ): void {
   for (const c of changes) d.push(c.change);
 }
 
-/** "team platform@sandbox" → `budget team "platform" environment "sandbox"` */
-function budgetLabel(key: string): string {
-  const [base, environment] = key.split('@');
-  const [scope, ...rest] = base.split(' ');
-  const target = scope !== 'each' && rest.length > 0 ? `${scope} "${rest.join(' ')}"` : base;
-  return `budget ${target}${environment ? ` environment "${environment}"` : ''}`;
+/** `budget team "platform" environment "sandbox"`, `budget project "launch" (tokens)` */
+function budgetLabel(b: IrBudget): string {
+  const target =
+    b.scope === 'org'
+      ? 'org'
+      : b.scope === 'project'
+        ? `project "${b.id}"`
+        : b.scope === 'each'
+          ? `each ${b.subject}`
+          : `${b.subject} "${b.id}"`;
+  const unit = b.tokens === undefined ? '' : ' (tokens)';
+  return `budget ${target}${b.environment ? ` environment "${b.environment}"` : ''}${unit}`;
 }
 
 function diffBudgets(d: Differ): void {
   const rec = (ir: RuleSetIR) => Object.fromEntries(ir.budgets.map((b) => [b.key, b]));
+  const irA = rec(d.a.ir);
+  const irB = rec(d.b.ir);
   const key = (b: BudgetDecl) => budgetKey(b);
-  const amount = (b: BudgetDecl | undefined, micros: number, currency: string, period: string) =>
+  const amount = (b: BudgetDecl | undefined, ir: IrBudget, currency: string) =>
     b
-      ? `${b.amount.raw} ${b.amount.currency} per ${b.period}`
-      : `${micros / 1e6} ${currency} per ${period}`;
+      ? `${budgetAmount(b)} per ${b.period}`
+      : ir.tokens !== undefined
+        ? `${ir.tokens} tokens per ${ir.period}`
+        : `${ir.amountMicros / 1e6} ${currency} per ${ir.period}`;
   d.keyed(
     'budgets',
-    budgetLabel,
-    rec(d.a.ir),
-    rec(d.b.ir),
+    (k) => budgetLabel(irB[k] ?? irA[k]),
+    irA,
+    irB,
     byName(decls(d.a.ast, 'Budget'), key),
     byName(decls(d.b.ast, 'Budget'), key),
     (_k, x, y, dx, dy) =>
-      x.amountMicros === y.amountMicros && x.period === y.period
+      x.amountMicros === y.amountMicros && x.tokens === y.tokens && x.period === y.period
         ? []
         : [
             {
               field: 'amount',
-              before: amount(dx, x.amountMicros, d.a.ir.currency, x.period),
-              after: amount(dy, y.amountMicros, d.b.ir.currency, y.period),
+              before: amount(dx, x, d.a.ir.currency),
+              after: amount(dy, y, d.b.ir.currency),
             },
           ],
   );

@@ -103,10 +103,10 @@ export function budgetLines(
   budgets: readonly BudgetState[],
   options: TextOptions & { whose?: string } = {},
 ): string[] {
-  const unit = options.currency ? ` ${options.currency}` : '';
+  const money = options.currency ? ` ${options.currency}` : '';
   return budgets.flatMap((b) => [
     `${options.whose ?? 'Budget'} "${b.key}"${b.environment ? ` (${b.environment})` : ''}:`,
-    ...standingLines(b, b.spent, unit, options.timezone),
+    ...standingLines(b, b.spent, b.unit === 'tokens' ? ' tokens' : money, options.timezone),
   ]);
 }
 

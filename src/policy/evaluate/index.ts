@@ -3,7 +3,7 @@
 // the only time there is. Semantics (bands, forecasts, ranking, x/0) are in the README ("Policy meaning").
 import type { Attributes, CompiledFormula, Facts, Sink } from '../compile/codegen.ts';
 import type { Ladder, RuleSet } from '../compile/ruleset.ts';
-import { type IrBudget, type IrStep, irToText, type Period } from '../ir.ts';
+import { budgetWindowKey, type IrBudget, type IrStep, irToText, type Period } from '../ir.ts';
 import { elapsedFraction, periodBounds } from '../windows.ts';
 import type {
   Band,
@@ -224,7 +224,7 @@ function budgetsFor(budgets: readonly IrBudget[], subject: SubjectInput | null):
   // a budget for one named subject replaces `each` for the same environment and period
   const mine = budgets.filter((b) =>
     subject === null
-      ? b.scope === 'org'
+      ? b.scope === 'org' || b.scope === 'project'
       : b.subject === subject.kind &&
         (b.scope === 'each' || (b.scope === 'one' && b.id === subject.id)),
   );
@@ -244,14 +244,16 @@ function budgetState(
   now: number,
   tz: string,
 ): BudgetState {
-  const key = b.environment ? `${b.period}@${b.environment}` : b.period;
-  const spent = facts[key]?.cost ?? 0;
-  const limit = b.amountMicros / 1_000_000;
+  const tokens = b.tokens !== undefined;
+  const spent = facts[budgetWindowKey(b)]?.[tokens ? 'tokens' : 'cost'] ?? 0;
+  const limit = b.tokens ?? b.amountMicros / 1_000_000;
   const bounds = periodBounds(b.period, now, tz);
   const percent = percentOf(spent, limit);
   return {
     key: b.key,
     environment: b.environment,
+    project: b.scope === 'project' ? b.id : null,
+    unit: tokens ? 'tokens' : 'money',
     period: b.period,
     periodStart: bounds.start.toISOString(),
     periodEnd: bounds.end.toISOString(),

@@ -11,7 +11,7 @@
 import type { Expr, FactValue, GivenAttribute, PolicyFile, TestDecl } from '../ast.ts';
 import { compileFormula } from '../compile/codegen.ts';
 import type { RuleSet } from '../compile/ruleset.ts';
-import { durationMinutes, localMidnight, PERIODS, windowKey } from '../windows.ts';
+import { durationMinutes, localMidnight, PERIODS, parseWindowKey, windowKey } from '../windows.ts';
 import { attributeView, evaluate } from './index.ts';
 import type { BudgetState, EvaluateResult, SubjectInput, SubjectResult } from './types.ts';
 
@@ -84,7 +84,8 @@ function attributesOf(list: GivenAttribute[]): Record<string, unknown> {
   const extra: Record<string, unknown> = {};
   for (const a of list) {
     const value = a.value ? constValue(a.value) : true;
-    if (a.name.text === 'environment') continue; // scopes the facts, see factsOf
+    // scope the facts, see factsOf
+    if (a.name.text === 'environment' || a.name.text === 'project') continue;
     if (a.name.text.startsWith('attributes.'))
       extra[a.name.text.slice('attributes.'.length)] = value;
     else out[a.name.text] = value;
@@ -93,8 +94,8 @@ function attributesOf(list: GivenAttribute[]): Record<string, unknown> {
   return out;
 }
 
-function environmentOf(list: GivenAttribute[]): string | null {
-  const a = list.find((x) => x.name.text === 'environment');
+function scopeOf(list: GivenAttribute[], name: 'environment' | 'project'): string | null {
+  const a = list.find((x) => x.name.text === name);
   const v = a?.value ? constValue(a.value) : null;
   return typeof v === 'string' ? v : null;
 }
@@ -104,18 +105,24 @@ function factsOf(
   kind: 'person' | 'team',
   given: FactValue[],
   environment: string | null,
+  project: string | null,
 ): SubjectInput['facts'] {
   const facts: SubjectInput['facts'] = {};
   const windows = new Set<string>(PERIODS);
   for (const key of rs.required[kind].keys()) windows.add(key);
+  // project budgets are the organisation's: a team given `project "x"` carries its share
+  for (const key of rs.required.org.keys())
+    if (project !== null && parseWindowKey(key).project === project) windows.add(key);
   for (const w of windows) facts[w] = {};
   for (const [w, names] of rs.required[kind]) for (const n of names) facts[w][n] = 0;
-  // bare facts fill the plain calendar windows, and with `environment "x"` also that
-  // environment's scopes (month@x); other environment scopes stay 0
+  // bare facts fill the plain calendar windows, and with `environment "x"` (`project "p"`)
+  // also that environment's (project's) scopes (month@x, month#p); other scopes stay 0
   const calendar = [...windows].filter((w) => {
-    const [period, env] = w.split('@');
+    const key = parseWindowKey(w);
     return (
-      (PERIODS as readonly string[]).includes(period) && (env === undefined || env === environment)
+      (PERIODS as readonly string[]).includes(key.base) &&
+      (key.environment === null || key.environment === environment) &&
+      (key.project === null || key.project === project)
     );
   });
   for (const f of given) {
@@ -184,7 +191,13 @@ function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
     kind: g.subject,
     id: g.id.value,
     attributes: attributesOf(g.attributes),
-    facts: factsOf(rs, g.subject, g.facts, environmentOf(g.attributes)),
+    facts: factsOf(
+      rs,
+      g.subject,
+      g.facts,
+      scopeOf(g.attributes, 'environment'),
+      scopeOf(g.attributes, 'project'),
+    ),
   }));
   let result: EvaluateResult;
   try {

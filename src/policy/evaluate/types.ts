@@ -114,6 +114,10 @@ export type QuotaState = PeriodStanding & {
 export type BudgetState = PeriodStanding & {
   key: string;
   environment: string | null;
+  /** a project budget's project (its usage across the organisation) */
+  project: string | null;
+  /** what limit, spent and remaining count: money in the policy currency, or tokens */
+  unit: 'money' | 'tokens';
   spent: number;
 };
 
