@@ -28,7 +28,13 @@ describe('spend from cost deltas', () => {
   const PEOPLE = ['p1', 'p2', 'p3'];
   const periods: BudgetPeriod[] = [
     { key: 'month', environment: null, project: null, from: '2026-10-01', until: '2026-11-01' },
-    { key: 'month@prod', environment: 'prod', project: null, from: '2026-10-01', until: '2026-11-01' },
+    {
+      key: 'month@prod',
+      environment: 'prod',
+      project: null,
+      from: '2026-10-01',
+      until: '2026-11-01',
+    },
   ];
   const op = fc.oneof(
     fc.record({
