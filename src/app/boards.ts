@@ -7,11 +7,18 @@ import {
   type BoardViewEntry,
   boardView,
   previousClock,
+  type Standing,
+  standingOf,
   UnknownBoardError,
 } from '../engine/leaderboard.ts';
 import type { Store } from '../store/db.ts';
 import type { Session } from './caller.ts';
-import { InvalidRequestError, NoActivePolicyError, NotFoundError } from './errors.ts';
+import {
+  ForbiddenError,
+  InvalidRequestError,
+  NoActivePolicyError,
+  NotFoundError,
+} from './errors.ts';
 import { perStore } from './per-store.ts';
 import { boardHiddenOf, type Identity, privacyFor } from './privacy.ts';
 import { readServiceFor } from './reads.ts';
@@ -29,7 +36,14 @@ export type Board = Omit<BoardView, 'entries'> & {
 
 export type BoardRequest = { name: string; cohort?: string | null; window?: string | null };
 
-export type Boards = { board(session: Session, request: BoardRequest): Promise<Board> };
+export type Boards = {
+  board(session: Session, request: BoardRequest): Promise<Board>;
+  /**
+   * The caller's own standing on a board (their team's, on a team board): the rank, or why
+   * they are not ranked. The board's privacy rules decide what counts as shown.
+   */
+  standing(session: Session, board: string): Promise<Standing & { stale: boolean }>;
+};
 
 export const boardsFor = perStore(createBoards);
 
@@ -79,6 +93,31 @@ function createBoards(store: Store): Boards {
         })),
         stale: current.stale || previous.stale,
         dataVersion: current.watermark,
+      };
+    },
+
+    async standing(session, name) {
+      const person = session.caller.person;
+      if (!person)
+        throw new ForbiddenError('this key is bound to no person: a standing is your own');
+      const active = await reads.active();
+      if (!active) throw new NoActivePolicyError();
+      const { ruleSet, watermark } = active;
+      const definition = ruleSet.ir.leaderboards[name];
+      if (!definition) throw new NotFoundError('leaderboard', name);
+      const [view, current] = await Promise.all([
+        privacy.view(session),
+        reads.cache.current(ruleSet, reads.now(), watermark, 'boards'),
+      ]);
+      const id =
+        definition.subject === 'person'
+          ? person
+          : current.evaluation.directory.people.find((p) => p.id === person)?.team;
+      if (!id) throw new NotFoundError('team of person', person);
+      const hidden = boardHiddenOf(view, definition.subject);
+      return {
+        ...standingOf(ruleSet, name, current.evaluation, id, hidden),
+        stale: current.stale,
       };
     },
   };

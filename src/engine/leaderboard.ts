@@ -208,3 +208,107 @@ export function boardView(
     entries,
   };
 }
+
+/** Where one subject stands on a board, as the board shows it to this caller, and why. */
+export type Standing = {
+  board: string;
+  subject: SubjectKind;
+  id: string;
+  periodStart: string;
+  periodEnd: string;
+  /** true when the subject appears on the board (eligible, shown, within `top`) */
+  ranked: boolean;
+  /** rank within the cohort as the board shows it (null when not eligible or not shown) */
+  rank: number | null;
+  top: number | null;
+  cohort: string | null;
+  /** subjects in the cohort as the board shows it */
+  cohortSize: number | null;
+  score: number | null;
+  eligible: boolean;
+  /** why the subject is not on the board; null when it is */
+  reason: string | null;
+  explanation: Explanation | null;
+};
+
+/**
+ * A subject's standing on a board at the evaluation's clock: its rank, or the reason it is
+ * not ranked (not eligible, excluded, hidden from this caller's view of the board, a cohort
+ * too small to show, or below `top`).
+ */
+export function standingOf(
+  ruleSet: RuleSet,
+  board: string,
+  current: Evaluation,
+  id: string,
+  hidden: HiddenOf | null,
+): Standing {
+  const b = ruleSet.ir.leaderboards[board];
+  if (!b) throw new UnknownBoardError(board, Object.keys(ruleSet.ir.leaderboards));
+  const bounds = periodBounds(b.window, new Date(current.result.now), ruleSet.ir.timezone);
+  const base = {
+    board,
+    subject: b.subject,
+    id,
+    periodStart: bounds.start.toISOString(),
+    periodEnd: bounds.end.toISOString(),
+    top: b.top,
+  };
+  const entry = subjectIndex(current, b.subject).get(id)?.leaderboards[board];
+  const none = { rank: null, cohort: null, cohortSize: null, score: null, explanation: null };
+  if (!entry)
+    return {
+      ...base,
+      ...none,
+      ranked: false,
+      eligible: false,
+      reason: `no ${b.subject} "${id}" was evaluated for this board's ${b.window}`,
+    };
+  const own = {
+    cohort: b.cohort ? entry.cohort : null,
+    score: entry.score,
+    explanation: entry.explanation,
+    eligible: entry.eligible,
+  };
+  if (!entry.eligible)
+    return { ...base, ...own, rank: null, cohortSize: null, ranked: false, reason: entry.reason };
+  const hiddenSet = hidden?.of(current) ?? null;
+  if (hiddenSet?.has(id))
+    return {
+      ...base,
+      ...own,
+      rank: null,
+      cohortSize: null,
+      ranked: false,
+      reason: `not shown on boards below governance: the ${b.subject === 'person' ? "person's team" : 'team'} is restricted or smaller than min_group_size (${ruleSet.ir.privacy.minGroupSize})`,
+    };
+  const ranks = visibleRanks(
+    ruleSet,
+    current,
+    board,
+    hidden?.of ?? (() => null),
+    hidden?.key ?? 'all',
+  );
+  const cohort = ranks.get(entry.cohort ?? 'all');
+  const rank = cohort?.rankOf.get(id) ?? null;
+  if (!cohort || rank === null)
+    return {
+      ...base,
+      ...own,
+      rank: null,
+      cohortSize: null,
+      ranked: false,
+      reason: `the cohort "${entry.cohort ?? 'all'}" has fewer than ${ruleSet.ir.privacy.minGroupSize} people on the board, so it is not shown`,
+    };
+  const inTop = b.top === null || rank <= b.top;
+  return {
+    ...base,
+    ...own,
+    rank,
+    cohortSize: cohort.rows.length,
+    ranked: inTop,
+    reason: inTop
+      ? null
+      : `rank ${rank} of ${cohort.rows.length} is below the board's top ${b.top}`,
+  };
+}

@@ -4,7 +4,12 @@
 // nested `person` and `team` go through the directory's dataloaders (no N+1).
 import { resolveArrayConnection } from '@pothos/plugin-relay';
 import { type Board, type BoardEntry, boardsFor } from '../../app/boards.ts';
-import { InvalidRequestError, NoActivePolicyError, NotFoundError } from '../../app/errors.ts';
+import {
+  ForbiddenError,
+  InvalidRequestError,
+  NoActivePolicyError,
+  NotFoundError,
+} from '../../app/errors.ts';
 import { builder } from '../builder.ts';
 import { connectionWith } from '../connections.ts';
 import { sessionOf } from '../context.ts';
@@ -135,4 +140,52 @@ builder.queryField('leaderboard', (t) =>
     },
     LeaderboardConnection,
   ),
+);
+
+type StandingShape = Awaited<ReturnType<ReturnType<typeof boardsFor>['standing']>>;
+
+const StandingRef = builder.objectRef<StandingShape>('Standing').implement({
+  description:
+    "The caller's own place on a board (their team's, on a team board): the rank, or the reason they are not ranked.",
+  fields: (t) => ({
+    board: t.exposeString('board'),
+    subjectKind: t.exposeString('subject', { description: '"person" or "team"' }),
+    periodStart: t.exposeString('periodStart'),
+    periodEnd: t.exposeString('periodEnd'),
+    ranked: t.exposeBoolean('ranked', {
+      description: 'True when the board shows the subject (eligible, visible, within top).',
+    }),
+    rank: t.exposeInt('rank', {
+      nullable: true,
+      description: 'Rank within the cohort as the board shows it, also below `top`.',
+    }),
+    top: t.exposeInt('top', { nullable: true }),
+    cohort: t.exposeString('cohort', { nullable: true }),
+    cohortSize: t.exposeInt('cohortSize', { nullable: true }),
+    score: t.exposeFloat('score', { nullable: true }),
+    eligible: t.exposeBoolean('eligible'),
+    reason: t.exposeString('reason', {
+      nullable: true,
+      description:
+        'Why the subject is not ranked: not eligible (the condition and its values), excluded, not shown below governance, a cohort too small to show, or below top. Null when ranked.',
+    }),
+    explanation: t.field({
+      type: ExplanationRef,
+      nullable: true,
+      resolve: (s) => s.explanation,
+    }),
+    stale: t.exposeBoolean('stale'),
+  }),
+});
+
+builder.queryField('myStanding', (t) =>
+  t.field({
+    type: StandingRef,
+    authScopes: { self: true },
+    description:
+      "Where the caller stands on a board of the active policy: their rank, or why they are not ranked. Needs a key bound to a person; it shows only the caller's own figures.",
+    args: { board: t.arg.string({ required: true }) },
+    errors: { types: [NotFoundError, NoActivePolicyError, ForbiddenError], directResult: true },
+    resolve: (_root, args, ctx) => boardsFor(ctx.store).standing(sessionOf(ctx), args.board),
+  }),
 );
