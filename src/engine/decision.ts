@@ -375,7 +375,9 @@ export function decideRequest(input: RequestDecisionInput): RequestDecision {
     approver: tier.approver,
     escalationId: null,
   };
-  const holds = input.holds
+  // ties go to holds in key order, whatever order the store returned them in
+  const holds = [...input.holds]
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .filter(
       (h) =>
         (h.environment === null || h.environment === input.environment) &&
