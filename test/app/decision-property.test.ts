@@ -261,7 +261,17 @@ describe('the hot-path decision equals a full evaluation', () => {
         }
       }),
       // each run builds a database: report the first counterexample instead of shrinking it
-      { numRuns: Number(process.env.DECISION_PROPERTY_RUNS ?? 8), endOnFailure: true },
+      {
+        numRuns: Number(process.env.DECISION_PROPERTY_RUNS ?? 8),
+        endOnFailure: true,
+        // DECISION_PROPERTY_SEED=<seed> [DECISION_PROPERTY_PATH=<path>] replays a reported failure
+        ...(process.env.DECISION_PROPERTY_SEED
+          ? {
+              seed: Number(process.env.DECISION_PROPERTY_SEED),
+              path: process.env.DECISION_PROPERTY_PATH,
+            }
+          : {}),
+      },
     );
   }, 600_000);
 });
