@@ -58,11 +58,11 @@ const RAW_EVENTS = `(
          0::bigint as sensitive_flags, 0::bigint as policy_exceptions, ${NO_ACTIVITY}
     from usage_events where ts > $1 and ts <= $2
   union all
-  select person_id, ts, '', 0, 0, 0, 0, 0, 0, 1, (outcome = 'accepted')::int, (outcome = 'rejected')::int,
+  select person_id, ts, '', '', 0, 0, 0, 0, 0, 0, 1, (outcome = 'accepted')::int, (outcome = 'rejected')::int,
          (outcome = 'reworked')::int, (outcome = 'completed')::int, minutes_saved, 0, 0, 0, 0, 0, 0, 0, 0
     from outcome_events where ts > $1 and ts <= $2
   union all
-  select person_id, ts, '', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (flag = 'redaction_failure')::int,
+  select person_id, ts, '', '', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (flag = 'redaction_failure')::int,
          (flag = 'sensitive_data')::int, (flag = 'policy_exception')::int, 0, 0, 0, 0, 0
     from compliance_events where ts > $1 and ts <= $2
 )`;
