@@ -511,15 +511,18 @@ export function usageReader(store: Store): UsageReader {
         counts: { window: string; alias: string }[];
       }[] = [];
       const work: Promise<void>[] = [];
-      if (days.length > 0 && !scope) {
-        // org-wide: whole months from person_months, leftover days from the rollups
-        const plans = await monthPlans(store, days);
-        const planOf = new Map<FactWindow, MonthPlan>(days.map((w, i) => [w, plans[i]]));
+      // org-wide: whole months from person_months, leftover days from the rollups; a
+      // project's window (person_months has no project) and scoped reads from the rollups
+      const fromMonths = scope ? [] : days.filter((w) => !w.project);
+      const fromRollups = scope ? days : days.filter((w) => w.project);
+      if (fromMonths.length > 0) {
+        const plans = await monthPlans(store, fromMonths);
+        const planOf = new Map<FactWindow, MonthPlan>(fromMonths.map((w, i) => [w, plans[i]]));
         const params = new Params();
         const source = monthlySource(plans, params);
         const { sql, columns } = perPersonStatement(
           source,
-          days,
+          fromMonths,
           scope,
           params,
           (w) => monthlyCondition(planOf.get(w) as MonthPlan, params),
@@ -531,7 +534,7 @@ export function usageReader(store: Store): UsageReader {
             rows.push({ rows: r, columns });
           }),
         );
-        const wantsActive = days.filter((w) => w.facts.includes('active_days'));
+        const wantsActive = fromMonths.filter((w) => w.facts.includes('active_days'));
         for (const environment of new Set(wantsActive.map((w) => w.environment))) {
           const group = wantsActive.filter((w) => w.environment === environment);
           const activeParams = new Params();
@@ -548,18 +551,19 @@ export function usageReader(store: Store): UsageReader {
             }),
           );
         }
-      } else if (days.length > 0) {
+      }
+      if (fromRollups.length > 0) {
         const params = new Params();
         // ISO dates sort as text
-        const from = days.map((w) => w.from).sort()[0];
-        const to = days
+        const from = fromRollups.map((w) => w.from).sort()[0];
+        const to = fromRollups
           .map((w) => w.to)
           .sort()
           .at(-1) as string;
         const range = `x.day >= ${params.add(from, '::date')} and x.day < ${params.add(to, '::date')}`;
         const { sql, columns } = perPersonStatement(
           'daily_rollups',
-          days,
+          fromRollups,
           scope,
           params,
           (w) =>
@@ -574,7 +578,7 @@ export function usageReader(store: Store): UsageReader {
             rows.push({ rows: r, columns });
           }),
         );
-        const wantsActive = days.filter((w) => w.facts.includes('active_days'));
+        const wantsActive = fromRollups.filter((w) => w.facts.includes('active_days'));
         for (const environment of new Set(wantsActive.map((w) => w.environment))) {
           const group = wantsActive.filter((w) => w.environment === environment);
           const activeParams = new Params();
