@@ -130,15 +130,17 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
 
 function hasNews(result: object): boolean {
   const r = result as Record<string, unknown>;
-  return Boolean(
-    r.people ||
-      r.created ||
-      r.attempted ||
-      r.expiredExceptions ||
-      r.resolvedEscalations ||
-      r.queued ||
-      r.sent ||
-      r.failed ||
-      r.digests,
-  );
+  // a round that did nothing is not logged: counts of 0 and empty lists (failed: []) say so
+  const some = (v: unknown) => (Array.isArray(v) ? v.length > 0 : Boolean(v));
+  return [
+    r.people,
+    r.created,
+    r.attempted,
+    r.expiredExceptions,
+    r.resolvedEscalations,
+    r.queued,
+    r.sent,
+    r.failed,
+    r.digests,
+  ].some(some);
 }
