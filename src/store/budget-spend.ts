@@ -112,8 +112,8 @@ async function ensureFilled(store: Store, period: BudgetPeriod): Promise<void> {
 }
 
 /**
- * Cost and tokens per team for each budget period, after folding the pending deltas. Teams with no
- * cost in a period are absent.
+ * Cost and tokens per team for each budget period, after folding the pending deltas. Teams
+ * with no cost in a period are absent.
  */
 export async function teamBudgetCosts(
   store: Store,
@@ -122,21 +122,7 @@ export async function teamBudgetCosts(
 ): Promise<FactSums> {
   await fillBudgetPeriods(store, periods);
   if (periods.length > 0) await foldCostDeltas(store);
-  const out: FactSums = new Map();
-  for (const period of periods) {
-    const rows = await store.query<{ team_id: string; cost: string; tokens: string }>(
-      `select p.team_id, sum(c.cost)::text as cost, sum(c.tokens)::text as tokens
-         from enforcement_person_costs c join people p on p.id = c.person_id
-        where c.window_key = $1 and c.period_from = $2::date and p.team_id = any($3::text[])
-        group by p.team_id`,
-      [period.key, period.from, teams],
-    );
-    out.set(
-      period.key,
-      new Map(rows.map((r) => [r.team_id, { cost: Number(r.cost), tokens: Number(r.tokens) }])),
-    );
-  }
-  return out;
+  return (await budgetSpend(store, periods, { people: [], teams, org: false })).team;
 }
 
 export type SpendScope = {

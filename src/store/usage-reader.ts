@@ -14,6 +14,7 @@ import type {
   PersonScope,
   UsageReader,
 } from '../engine/ports.ts';
+import { FACT_NAMES } from '../engine/ports.ts';
 import type { UsageDimension, UsageQuery, UsageRow } from '../engine/usage.ts';
 import { addDays, UNCLASSIFIED } from '../engine/usage.ts';
 import { decimalToPico, picoToDecimal } from '../policy/price.ts';
@@ -241,29 +242,8 @@ async function monthPlans(
   });
 }
 
-/** The summed columns both tables share (what FACT_SQL reads). */
-const MONTHLY_COLUMNS = [
-  'input_tokens',
-  'output_tokens',
-  'cache_read_tokens',
-  'cache_write_tokens',
-  'cost',
-  'requests',
-  'tasks',
-  'accepted',
-  'rejected',
-  'reworked',
-  'completed',
-  'minutes_saved',
-  'redaction_failures',
-  'sensitive_flags',
-  'policy_exceptions',
-  'sessions',
-  'lines_added',
-  'lines_removed',
-  'commits',
-  'pull_requests',
-].join(', ');
+/** The summed columns both tables share: every fact but the two derived from others. */
+const MONTHLY_COLUMNS = FACT_NAMES.filter((f) => f !== 'tokens' && f !== 'active_days').join(', ');
 
 /** Rows of person_months and daily_rollups, shaped alike, that the planned windows read. */
 function monthlySource(plans: readonly MonthPlan[], params: Params): string {
