@@ -7,7 +7,7 @@ import { Migration } from '@mikro-orm/migrations';
 // well under a second (docs/scale.md). `active_mask` has bit d-1 set when day d of the
 // month had a request in that environment, so distinct active days of a person, a team
 // (OR of members) or the org are popcounts, exactly as counted from the rollups.
-const SUMS = [
+export const SUMS = [
   'input_tokens',
   'output_tokens',
   'cache_read_tokens',
@@ -31,8 +31,8 @@ const SUMS = [
   'pull_requests',
 ] as const;
 
-const MONTH = "date_trunc('month', day)::date";
-const DAY_BIT = '(1 << (extract(day from day)::int - 1))';
+export const MONTH = "date_trunc('month', day)::date";
+export const DAY_BIT = '(1 << (extract(day from day)::int - 1))';
 
 /** Adds the signed sums of `source` (rows shaped like daily_rollups plus a sign) into person_months. */
 function addSums(source: string): string {
@@ -77,7 +77,7 @@ export const PERSON_MONTHS_FILL = `
     from daily_rollups group by 1, 2, 3
   on conflict do nothing`;
 
-const signed = (table: string, sign: 1 | -1) =>
+export const signed = (table: string, sign: 1 | -1) =>
   `(select ${sign} as sign, person_id, day, environment, ${SUMS.join(', ')} from ${table})`;
 
 export class Migration20261206224000_person_months extends Migration {
