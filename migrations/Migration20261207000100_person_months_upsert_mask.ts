@@ -1,10 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
-import {
-  DAY_BIT,
-  MONTH,
-  SUMS,
-  signed,
-} from './Migration20261206224000_person_months.ts';
+import { DAY_BIT, MONTH, SUMS, signed } from './Migration20261206224000_person_months.ts';
 
 // The person_months trigger set day bits in a second statement that joined every changed
 // group back to person_months; with a transition table's row estimate the planner took the
