@@ -7,6 +7,7 @@ import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import { isRole, type Role } from '../app/roles.ts';
 import type { Config } from '../config.ts';
+import { unstorableTextProblem } from '../store/ingest/limits.ts';
 import { cookieHeader, isSecure, parseCookies, type Sessions } from './session.ts';
 
 export type OidcConfig = {
@@ -208,6 +209,13 @@ export function createOidc(config: OidcConfig, sessions: Sessions, log: Logger):
     }
     const name =
       (typeof claims.name === 'string' && claims.name) || person || String(claims.sub ?? '');
+    // the session's person, name and subject reach SQL (reads by person, the audit trail)
+    const unstorable = [person ?? '', name, String(claims.sub ?? '')]
+      .map(unstorableTextProblem)
+      .find(Boolean);
+    if (unstorable) {
+      return fail(req, res, `the identity provider sent a claim that ${unstorable}`);
+    }
     const cookie = await sessions.issue(
       { kind: 'oidc', keyId: `oidc:${String(claims.sub)}`, name, role, person },
       isSecure(req),

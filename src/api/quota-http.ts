@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DomainError, InvalidRequestError } from '../app/errors.ts';
 import { quotaFor } from '../app/quota.ts';
 import type { Store } from '../store/db.ts';
+import { unstorableTextProblem } from '../store/ingest/limits.ts';
 import { bearerToken, type Caller } from './auth.ts';
 import { readLimitedBody, tooLargeMessage } from './body.ts';
 import { quotaCheckJson } from './schema/quota.ts';
@@ -68,6 +69,12 @@ export async function handleQuotaCheck(
     problems.push({ field: 'environment', message: 'must be production or sandbox' });
   if (body.project !== undefined && body.project !== null && typeof body.project !== 'string')
     problems.push({ field: 'project', message: 'must be a project name (string)' });
+  // text PostgreSQL cannot hold is refused here, naming the field, not by the database
+  for (const field of ['person', 'model', 'environment', 'project'] as const) {
+    const value = body[field];
+    const problem = typeof value === 'string' ? unstorableTextProblem(value) : null;
+    if (problem) problems.push({ field, message: problem });
+  }
   if (typeof body.estimatedTokens !== 'number')
     problems.push({
       field: 'estimatedTokens',

@@ -4,6 +4,7 @@
 // with its audit entry (src/store/policies.ts).
 
 import type { Store } from '../store/db.ts';
+import { unstorableTextProblem } from '../store/ingest/limits.ts';
 import {
   type Actor,
   activatePolicy,
@@ -16,7 +17,7 @@ import {
   UnknownVersionError,
 } from '../store/policies.ts';
 import { LOCAL_KEY_ID, type Session } from './caller.ts';
-import { ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
+import { type FieldProblem, ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
 import { can } from './roles.ts';
 
 export type PublishInput = {
@@ -47,6 +48,21 @@ function actorOf({ caller }: Session): Actor {
     : { id: caller.keyId, role: caller.role, name: caller.name };
 }
 
+/** Text the version row could not hold (a NUL, a lone surrogate), with its line in the source. */
+function unstorableFields(input: PublishInput): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const source = unstorableTextProblem(input.source);
+  if (source) {
+    const line = input.source.split('\n').findIndex((text) => unstorableTextProblem(text)) + 1;
+    problems.push({ field: 'source', message: `line ${line} ${source}` });
+  }
+  for (const field of ['message', 'author'] as const) {
+    const problem = unstorableTextProblem(input[field] ?? '');
+    if (problem) problems.push({ field, message: problem });
+  }
+  return problems;
+}
+
 function mustGovern(session: Session, what: string): void {
   if (!can(session.caller.role, 'governance'))
     throw new ForbiddenError(`role "${session.caller.role}" may not ${what} (governance or admin)`);
@@ -56,6 +72,8 @@ export function policiesFor(store: Store): Policies {
   return {
     async publish(session, input) {
       mustGovern(session, 'publish policies');
+      const unstorable = unstorableFields(input);
+      if (unstorable.length > 0) throw new InvalidRequestError(unstorable);
       return publishPolicySource(store, {
         ...input,
         author: input.author ?? `${session.caller.name} (${session.caller.keyId})`,

@@ -14,6 +14,7 @@ import {
 import { seesNames } from '../../app/roles.ts';
 import { builder } from '../builder.ts';
 import { type Context, identityFor, sessionOf } from '../context.ts';
+import { ROWS_CHECK_TEXT } from '../text-arguments.ts';
 import { IngestSummaryRef, toIngestSummary } from './ingest-result.ts';
 import { JSONResolver } from './scalars.ts';
 
@@ -254,6 +255,7 @@ builder.mutationFields((t) => ({
       people: t.arg({ type: [PersonInput], required: false }),
     },
     errors: { types: [BatchTooLargeError], directResult: true },
+    extensions: ROWS_CHECK_TEXT,
     resolve: async (_root, args, ctx) =>
       toIngestSummary(
         ctx,

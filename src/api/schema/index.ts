@@ -1,5 +1,6 @@
 // The schema: one import per domain file. Add new domains here.
 import { builder } from '../builder.ts';
+import { checkTextArguments } from '../text-arguments.ts';
 import './scalars.ts';
 import './errors.ts';
 import './viewer.ts';
@@ -20,4 +21,5 @@ import './notifications.ts';
 import './pricing.ts';
 import './audit.ts';
 
-export const schema = builder.toSchema({ sortSchema: true });
+// every text argument is checked for what PostgreSQL cannot hold before its resolver runs
+export const schema = checkTextArguments(builder.toSchema({ sortSchema: true }));

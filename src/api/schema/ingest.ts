@@ -6,6 +6,7 @@ import { BatchTooLargeError, MAX_BATCH_ROWS } from '../../app/errors.ts';
 import { ingestTogether } from '../../store/ingest-queue.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
+import { ROWS_CHECK_TEXT } from '../text-arguments.ts';
 import { batchRows, IngestSummaryRef, toIngestSummary, withoutNulls } from './ingest-result.ts';
 
 const UsageInput = builder.inputType('UsageInput', {
@@ -73,6 +74,7 @@ builder.mutationFields((t) => ({
     description: 'Record up to 5,000 usage events. Cost is priced by the active policy.',
     args: { rows: t.arg({ type: [UsageInput], required: true }) },
     errors: { types: [BatchTooLargeError], directResult: true },
+    extensions: ROWS_CHECK_TEXT,
     resolve: (_root, { rows }, ctx) =>
       record(
         ctx,
@@ -100,6 +102,7 @@ builder.mutationFields((t) => ({
     description: 'Record up to 5,000 task outcomes.',
     args: { rows: t.arg({ type: [OutcomeInput], required: true }) },
     errors: { types: [BatchTooLargeError], directResult: true },
+    extensions: ROWS_CHECK_TEXT,
     resolve: (_root, { rows }, ctx) =>
       record(
         ctx,
@@ -120,6 +123,7 @@ builder.mutationFields((t) => ({
     description: 'Record up to 5,000 compliance flags.',
     args: { rows: t.arg({ type: [ComplianceInput], required: true }) },
     errors: { types: [BatchTooLargeError], directResult: true },
+    extensions: ROWS_CHECK_TEXT,
     resolve: (_root, { rows }, ctx) =>
       record(
         ctx,

@@ -29,11 +29,21 @@ function utf8Bytes(text: string, limit: number): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
-/** Why one text value cannot be stored, or null. */
-export function textProblem(text: string, limit: number): string | null {
+/**
+ * Why PostgreSQL cannot hold a text as it is, whatever its length, or null: a NUL fails the
+ * whole statement, a lone surrogate would be stored as U+FFFD (another string).
+ */
+export function unstorableTextProblem(text: string): string | null {
   if (text.includes('\u0000')) return 'contains a NUL character (\\u0000), which cannot be stored';
   if (!text.isWellFormed())
     return 'contains a lone UTF-16 surrogate (not valid Unicode), which cannot be stored';
+  return null;
+}
+
+/** Why one text value cannot be stored, or null. */
+export function textProblem(text: string, limit: number): string | null {
+  const unstorable = unstorableTextProblem(text);
+  if (unstorable) return unstorable;
   const bytes = utf8Bytes(text, limit);
   if (bytes > limit) return `is ${bytes} bytes long; at most ${limit} bytes are allowed`;
   return null;
