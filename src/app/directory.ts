@@ -262,8 +262,10 @@ function createDirectory(store: Store): DirectoryService {
           person: p.person ?? '',
           team: p.team,
           opted_in: p.optedIn,
+          manager: p.manager,
         }));
         for (const change of await directoryChanges(store, teams, people)) {
+          if (!change.privacy) continue;
           const line =
             change.action === 'directory.team.sensitivity'
               ? change.row
@@ -314,6 +316,10 @@ const FIELD_OF: Record<DirectoryChange['action'], string> = {
   'directory.team.sensitivity': 'sensitivity',
   'directory.person.team': 'team',
   'directory.person.consent': 'opted_in',
+  'directory.person.manager': 'manager',
+  // audited, not refused: the org chart's sync moves teams between cost centres
+  'directory.team.cost_center': 'cost_center',
+  'directory.team.parent': 'parent',
 };
 
 const subjectOf = (data: Record<string, unknown>): string | undefined => {

@@ -18,6 +18,10 @@ export const CAPABILITIES = {
   readDirectory: ['member', 'viewer', 'governance', 'admin'],
   /** read policy versions and check policy text */
   readPolicies: ['member', 'viewer', 'governance', 'admin'],
+  /** chargeback: spend by cost centre and team (below governance: visible teams, k-suppressed) */
+  readSpend: ['viewer', 'governance', 'admin'],
+  /** a manager's view of the people who name them as manager: named, every read audited */
+  readReports: ['member', 'governance', 'admin'],
   /** publish and activate policies, change anyone's opt-in, see names */
   governance: ['governance', 'admin'],
   /** change one's own settings (members, bound to a person) */

@@ -87,6 +87,11 @@ const GROUPS: readonly Group[] = [
   },
   {
     parent: 'program',
+    commands: ['report'],
+    register: async () => (await import('./report.ts')).registerReportCommands,
+  },
+  {
+    parent: 'program',
     commands: ['audit'],
     register: async () => (await import('./audit.ts')).registerAuditCommand,
   },

@@ -163,3 +163,12 @@ export async function membership(db: Queryable): Promise<Membership> {
   }
   return { teams, teamless };
 }
+
+/** Every team with its parent and cost centre: the team tree chargeback rolls up. */
+export function teamTree(
+  db: Queryable,
+): Promise<{ id: string; parentId: string | null; costCenter: string | null }[]> {
+  return db.query(
+    'select id, parent_id as "parentId", cost_center as "costCenter" from teams order by id',
+  );
+}

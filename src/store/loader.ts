@@ -708,9 +708,21 @@ async function upsertDirectory(
   return { people: [...autoPeople.keys(), ...people.map((p) => p.person)], teams: [...referenced] };
 }
 
-/** A directory change privacy rests on, as audited (docs/privacy.md, R9). */
+/**
+ * A directory change as audited: those privacy rests on (docs/privacy.md, R9: a team's
+ * sensitivity, a person's team, consent and manager, whose reports they see named) and the
+ * chargeback ones (a team's cost centre and parent move spend between cost centres).
+ */
 export type DirectoryChange = {
-  action: 'directory.team.sensitivity' | 'directory.person.team' | 'directory.person.consent';
+  action:
+    | 'directory.team.sensitivity'
+    | 'directory.team.cost_center'
+    | 'directory.team.parent'
+    | 'directory.person.team'
+    | 'directory.person.consent'
+    | 'directory.person.manager';
+  /** privacy rests on it: below governance the change is refused */
+  privacy: boolean;
   subject: string;
   from: unknown;
   to: unknown;
@@ -724,33 +736,75 @@ export type DirectoryChange = {
  */
 export async function directoryChanges(
   db: Queryable,
-  teams: readonly { team: string; sensitivity?: string | null }[],
-  people: readonly { person: string; team?: string | null; opted_in?: boolean | null }[],
+  teams: readonly {
+    team: string;
+    sensitivity?: string | null;
+    cost_center?: string | null;
+    parent?: string | null;
+  }[],
+  people: readonly {
+    person: string;
+    team?: string | null;
+    opted_in?: boolean | null;
+    manager?: string | null;
+  }[],
 ): Promise<DirectoryChange[]> {
   const changes: DirectoryChange[] = [];
-  const sensitive = teams.filter((t) => t.sensitivity != null);
-  if (sensitive.length > 0) {
-    const before = await db.query<{ id: string; sensitivity: string }>(
-      'select id, sensitivity from teams where id = any($1::text[]) order by id',
-      [sensitive.map((t) => t.team)],
+  const changing = teams.filter(
+    (t) => t.sensitivity != null || t.cost_center != null || t.parent != null,
+  );
+  if (changing.length > 0) {
+    const before = await db.query<{
+      id: string;
+      sensitivity: string;
+      cost_center: string | null;
+      parent_id: string | null;
+    }>(
+      'select id, sensitivity, cost_center, parent_id from teams where id = any($1::text[]) order by id',
+      [changing.map((t) => t.team)],
     );
-    const byId = new Map(before.map((r) => [r.id, r.sensitivity]));
+    const byId = new Map(before.map((r) => [r.id, r]));
     for (const [row, t] of teams.entries()) {
-      const was = t.sensitivity == null ? undefined : byId.get(t.team);
-      if (was !== undefined && was !== t.sensitivity)
+      const was = byId.get(t.team);
+      if (!was) continue;
+      if (t.sensitivity != null && was.sensitivity !== t.sensitivity)
         changes.push({
           action: 'directory.team.sensitivity',
+          privacy: true,
           subject: t.team,
-          from: was,
+          from: was.sensitivity,
           to: t.sensitivity,
+          row,
+        });
+      if (t.cost_center != null && was.cost_center !== t.cost_center)
+        changes.push({
+          action: 'directory.team.cost_center',
+          privacy: false,
+          subject: t.team,
+          from: was.cost_center,
+          to: t.cost_center,
+          row,
+        });
+      if (t.parent != null && was.parent_id !== t.parent)
+        changes.push({
+          action: 'directory.team.parent',
+          privacy: false,
+          subject: t.team,
+          from: was.parent_id,
+          to: t.parent,
           row,
         });
     }
   }
-  const moved = people.filter((p) => p.team != null || p.opted_in != null);
+  const moved = people.filter((p) => p.team != null || p.opted_in != null || p.manager != null);
   if (moved.length > 0) {
-    const before = await db.query<{ id: string; team_id: string | null; opted_in: boolean }>(
-      'select id, team_id, opted_in from people where id = any($1::text[]) order by id',
+    const before = await db.query<{
+      id: string;
+      team_id: string | null;
+      opted_in: boolean;
+      manager_id: string | null;
+    }>(
+      'select id, team_id, opted_in, manager_id from people where id = any($1::text[]) order by id',
       [moved.map((p) => p.person)],
     );
     const byId = new Map(before.map((r) => [r.id, r]));
@@ -760,6 +814,7 @@ export async function directoryChanges(
       if (p.team != null && p.team !== was.team_id)
         changes.push({
           action: 'directory.person.team',
+          privacy: true,
           subject: p.person,
           from: was.team_id,
           to: p.team,
@@ -768,9 +823,19 @@ export async function directoryChanges(
       if (p.opted_in != null && p.opted_in !== was.opted_in)
         changes.push({
           action: 'directory.person.consent',
+          privacy: true,
           subject: p.person,
           from: was.opted_in,
           to: p.opted_in,
+          row,
+        });
+      if (p.manager != null && p.manager !== was.manager_id)
+        changes.push({
+          action: 'directory.person.manager',
+          privacy: true,
+          subject: p.person,
+          from: was.manager_id,
+          to: p.manager,
           row,
         });
     }

@@ -398,9 +398,22 @@ const DIMENSION_SQL: Record<UsageDimension, string> = {
   class: `coalesce(c.class, '${UNCLASSIFIED}')`,
   project: 'x.project',
   environment: 'x.environment',
-  // by the person's current team, as team grouping is
-  costCenter: 't.cost_center',
+  // by the person's current team, as team grouping is, inherited up the team tree
+  costCenter: 'cc.cost_center',
 };
+
+/**
+ * Each team's cost centre for chargeback: its own, or else its nearest ancestor's (a team
+ * without one is charged where its parent is). `cc(team, cost_center)`; a parent cycle stops
+ * at 64 levels.
+ */
+const EFFECTIVE_COST_CENTERS = `recursive chain(team, up, cost_center, depth) as (
+    select id, parent_id, cost_center, 0 from teams
+    union all
+    select c.team, t.parent_id, t.cost_center, c.depth + 1
+      from chain c join teams t on t.id = c.up
+     where c.cost_center is null and c.depth < 64),
+  cc as (select team, max(cost_center) as cost_center from chain group by team)`;
 
 export function usageReader(store: Store): UsageReader {
   return {
@@ -648,7 +661,8 @@ export function usageReader(store: Store): UsageReader {
       filter(DIMENSION_SQL.class, query.classes);
       filter('x.project', query.projects);
       filter('x.environment', query.environments);
-      filter('t.cost_center', query.costCenters);
+      filter(DIMENSION_SQL.costCenter, query.costCenters);
+      const byCostCenter = query.costCenters !== null || query.groupBy.includes('costCenter');
       const models = Object.keys(query.classOf).sort();
       const classModels = params.add(models, '::text[]');
       const classNames = params.add(
@@ -664,7 +678,8 @@ export function usageReader(store: Store): UsageReader {
       const dims = query.groupBy.map((d, i) => `${DIMENSION_SQL[d]} as d${i}`);
       const groupKeys = ['1', ...query.groupBy.map((_d, i) => String(i + 2))];
       const rows = await store.query<Record<string, string | null>>(
-        `select ${bucket} as bucket${dims.length ? `, ${dims.join(', ')}` : ''},
+        `${byCostCenter ? `with ${EFFECTIVE_COST_CENTERS}` : ''}
+         select ${bucket} as bucket${dims.length ? `, ${dims.join(', ')}` : ''},
                 count(distinct x.person_id)::text as people,
                 sum(x.input_tokens)::text as input_tokens, sum(x.output_tokens)::text as output_tokens,
                 sum(x.cache_read_tokens)::text as cache_read_tokens,
@@ -676,7 +691,7 @@ export function usageReader(store: Store): UsageReader {
                 sum(x.pull_requests)::text as pull_requests
            from daily_rollups x
            join people p on p.id = x.person_id
-           left join teams t on t.id = p.team_id
+           ${byCostCenter ? 'left join cc on cc.team = p.team_id' : ''}
            left join unnest(${classModels}, ${classNames}) as c(model, class) on c.model = x.model
           where ${where.join(' and ')}
           group by ${groupKeys.join(', ')}

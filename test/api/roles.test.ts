@@ -127,6 +127,17 @@ const OPERATIONS: Operation[] = [
   },
   { name: 'activePolicy', query: '{ activePolicy { version } }', expect: readers },
   {
+    name: 'spendReport',
+    query: '{ spendReport(by: [team]) { __typename } }',
+    expect: {
+      ingest: 'deny',
+      member: 'deny',
+      viewer: 'allow',
+      governance: 'allow',
+      admin: 'allow',
+    },
+  },
+  {
     name: 'checkPolicy',
     query: 'query($s: String!) { checkPolicy(source: $s) { ok } }',
     variables: () => ({ s: POLICY }),

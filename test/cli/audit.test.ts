@@ -127,7 +127,7 @@ describe('quotient audit', () => {
       const rows = (lines: object[]) =>
         writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
       rows([
-        { type: 'team', team: 'platform' },
+        { type: 'team', team: 'platform', cost_center: 'CC-1' },
         { type: 'team', team: 'security', sensitivity: 'restricted' },
         { type: 'person', person: 'cy@acme.test', team: 'security', opted_in: true },
       ]);
@@ -136,7 +136,14 @@ describe('quotient audit', () => {
       expect(json(quotient('audit', '--action', 'directory.*', '--json').stdout)).toEqual([]);
       rows([
         { type: 'team', team: 'security', sensitivity: 'normal' },
-        { type: 'person', person: 'cy@acme.test', team: 'platform', opted_in: false },
+        { type: 'team', team: 'platform', cost_center: 'CC-2', parent: 'security' },
+        {
+          type: 'person',
+          person: 'cy@acme.test',
+          team: 'platform',
+          opted_in: false,
+          manager: 'bo@acme.test',
+        },
         { type: 'person', person: 'cy@acme.test', name: 'Cy' }, // a patch: nothing audited
       ]);
       expect(quotient('import', file).code).toBe(0);
@@ -154,11 +161,32 @@ describe('quotient audit', () => {
           detail: { from: true, to: false },
         },
         {
+          action: 'directory.person.manager',
+          actor: null,
+          role: 'local',
+          subject: 'cy@acme.test',
+          detail: { from: null, to: 'bo@acme.test' },
+        },
+        {
           action: 'directory.person.team',
           actor: null,
           role: 'local',
           subject: 'cy@acme.test',
           detail: { from: 'security', to: 'platform' },
+        },
+        {
+          action: 'directory.team.cost_center',
+          actor: null,
+          role: 'local',
+          subject: 'platform',
+          detail: { from: 'CC-1', to: 'CC-2' },
+        },
+        {
+          action: 'directory.team.parent',
+          actor: null,
+          role: 'local',
+          subject: 'platform',
+          detail: { from: null, to: 'security' },
         },
         {
           action: 'directory.team.sensitivity',

@@ -501,6 +501,8 @@ describe('attack 7: directory writes', () => {
         { person: 'p12@acme.test', team: 'platform' },
         { person: 'p1@acme.test', optedIn: false },
         { person: 'p3@acme.test', name: 'Renamed' },
+        // naming a manager lets them read the person named (myReports)
+        { person: 'p4@acme.test', manager: 'p12@acme.test' },
       ],
     });
     const summary = body.data?.upsertDirectory as {
@@ -508,13 +510,15 @@ describe('attack 7: directory writes', () => {
       rejected: number;
       results: { index: number; status: string; reason: string | null }[];
     };
-    expect(summary.rejected).toBe(3);
+    expect(summary.rejected).toBe(4);
     expect(summary.results.map((r) => r.status)).toEqual([
       'rejected',
       'rejected',
       'rejected',
       'accepted',
+      'rejected',
     ]);
+    expect(summary.results[4].reason).toMatch(/^manager: .*governance/);
     expect(summary.results[0].reason).toMatch(/^sensitivity: .*governance/);
     expect(summary.results[1].reason).toMatch(/^team: .*governance/);
     expect(summary.results[2].reason).toMatch(/^opted_in: .*governance/);

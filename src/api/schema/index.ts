@@ -20,6 +20,7 @@ import './standing.ts';
 import './notifications.ts';
 import './pricing.ts';
 import './audit.ts';
+import './spend.ts';
 
 // every text argument is checked for what PostgreSQL cannot hold before its resolver runs
 export const schema = checkTextArguments(builder.toSchema({ sortSchema: true }));
