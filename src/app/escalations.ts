@@ -21,7 +21,10 @@ import { privacyFor, subjectVisible } from './privacy.ts';
 import { reevaluationFor } from './reevaluation.ts';
 import { seesNames } from './roles.ts';
 
-export type EscalationQuery = Omit<EscalationFilter, 'people'>;
+export type EscalationQuery = Omit<EscalationFilter, 'people' | 'approvableBy'> & {
+  /** only open approval steps the caller may decide (governance: all; a manager: their reports') */
+  awaitingMe?: boolean;
+};
 
 export type Escalations = {
   list(
@@ -45,6 +48,18 @@ export const escalationsFor = perStore(createEscalations);
 
 function createEscalations(store: Store): Escalations {
   const policy = activePolicyFor(store);
+
+  /** Open approval steps the caller may decide (the same rule as assertMayDecide). */
+  function awaiting(
+    caller: Caller,
+    { awaitingMe: _, ...filter }: EscalationQuery,
+    page: { beforeId: string | null; limit: number },
+  ): Promise<EscalationRow[]> {
+    const steps = { ...filter, status: ['open'], actionKind: 'require_approval' };
+    if (seesNames(caller.role)) return listEscalations(store, steps, page);
+    if (!caller.person) return Promise.resolve([]);
+    return listEscalations(store, { ...steps, approvableBy: caller.person }, page);
+  }
   return {
     async list(session, filter, page) {
       const { caller } = session;
@@ -55,6 +70,7 @@ function createEscalations(store: Store): Escalations {
         filter.subjectId !== caller.person
       )
         throw new ForbiddenError('filtering by a person needs a governance key (or your own id)');
+      if (filter.awaitingMe) return awaiting(caller, filter, page);
       const people = caller.role === 'member' ? [caller.person ?? ''] : null;
       const view = await privacyFor(store).view(session);
       if (view.named) return listEscalations(store, { ...filter, people }, page);

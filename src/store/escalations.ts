@@ -2,6 +2,7 @@
 
 import type { EscalationDraft } from '../engine/escalations.ts';
 import { reportEscalationsOpened } from '../engine/telemetry.ts';
+import { approvableBySql, SUBJECT_MANAGER_COLUMN } from './approvers.ts';
 import { isoText, type Queryable } from './sql-text.ts';
 
 export type EscalationStatus =
@@ -35,6 +36,8 @@ export type EscalationRow = {
   acknowledgedBy: string | null;
   createdAt: string;
   updatedAt: string;
+  /** the subject's manager (person subjects), who sees the step named when it is theirs to decide */
+  subjectManager: string | null;
 };
 
 const ESCALATION_COLUMNS = `id::text, key, source, ladder, rule, of, trigger, threshold::float8 as threshold,
@@ -42,7 +45,7 @@ const ESCALATION_COLUMNS = `id::text, key, source, ladder, rule, of, trigger, th
   ${isoText('period_start')} as "periodStart", ${isoText('period_end')} as "periodEnd",
   policy_version as "policyVersion", policy_hash as "policyHash", facts, status, justification,
   acknowledged_by as "acknowledgedBy", ${isoText('created_at')} as "createdAt",
-  ${isoText('updated_at')} as "updatedAt"`;
+  ${isoText('updated_at')} as "updatedAt", ${SUBJECT_MANAGER_COLUMN}`;
 
 /** Who each audience is for one escalation: person id, manager, team owner … */
 export type Recipients = Record<string, string | null>;
@@ -179,6 +182,10 @@ export type EscalationFilter = {
   rule?: string | null;
   /** only escalations of these people (a member sees their own) */
   people?: string[] | null;
+  /** open approval steps this person may decide as the subject's manager or team owner */
+  approvableBy?: string | null;
+  /** only steps of this action kind (`require_approval` …) */
+  actionKind?: string | null;
 };
 
 function escalationWhere(filter: EscalationFilter, params: unknown[]): string {
@@ -193,6 +200,13 @@ function escalationWhere(filter: EscalationFilter, params: unknown[]): string {
   if (filter.ladder) add('ladder = ?', filter.ladder);
   if (filter.rule) add('rule = ?', filter.rule);
   if (filter.people) add("subject_kind = 'person' and subject_id = any (?::text[])", filter.people);
+  if (filter.actionKind) add("action ->> 'kind' = ?", filter.actionKind);
+  if (filter.approvableBy) {
+    params.push(filter.approvableBy);
+    where.push(
+      `status = 'open' and action ->> 'kind' = 'require_approval' and ${approvableBySql("action ->> 'approver'", `$${params.length}`)}`,
+    );
+  }
   return where.length ? `where ${where.join(' and ')}` : '';
 }
 

@@ -1,4 +1,5 @@
 // Exceptions: time-boxed raises of a limit, and the people relations their approvers need.
+import { approvableBySql, SUBJECT_MANAGER_COLUMN } from './approvers.ts';
 import { isoText, type Queryable } from './sql-text.ts';
 
 export type ExceptionRow = {
@@ -24,9 +25,7 @@ const EXCEPTION_COLUMNS = `id::text, subject_kind as "subjectKind", subject_id a
   extra_tokens::float8 as "extraTokens", extra_money::text as "extraMoney", justification,
   ${isoText('expires_at')} as "expiresAt", status, approver, requested_by as "requestedBy",
   decided_by as "decidedBy", note, ${isoText('created_at')} as "createdAt",
-  ${isoText('decided_at')} as "decidedAt",
-  case when subject_kind = 'person'
-       then (select p.manager_id from people p where p.id = subject_id) end as "subjectManager"`;
+  ${isoText('decided_at')} as "decidedAt", ${SUBJECT_MANAGER_COLUMN}`;
 
 export async function createException(
   db: Queryable,
@@ -118,17 +117,10 @@ export async function listExceptions(
   if (filter.approver) add('approver = any (?::text[])', filter.approver);
   if (filter.activeAt)
     add("status = 'approved' and expires_at > ?::timestamptz", filter.activeAt.toISOString());
-  if (filter.approvableBy)
-    add(
-      `status = 'requested' and subject_id <> ? and (
-         (approver = 'manager' and subject_kind = 'person'
-            and subject_id in (select id from people where manager_id = ?))
-         or (approver = 'team_owner' and (
-              (subject_kind = 'team' and subject_id in (select id from teams where owner = ?))
-              or (subject_kind = 'person' and subject_id in (
-                    select p.id from people p join teams t on t.id = p.team_id where t.owner = ?)))))`,
-      filter.approvableBy,
-    );
+  if (filter.approvableBy) {
+    params.push(filter.approvableBy);
+    where.push(`status = 'requested' and ${approvableBySql('approver', `$${params.length}`)}`);
+  }
   if (page.beforeId) add('id < ?::bigint', page.beforeId);
   params.push(page.limit);
   return db.query<ExceptionRow>(

@@ -30,6 +30,51 @@ let manager = '';
 let memberTeam = '';
 /** another person with a manager, taken past 100% for the approval step */
 let overQuota = '';
+/** a third, whose manager approves their 100% step in the Inbox */
+let report = '';
+let reportManager = '';
+
+/** Ingests what takes `person` to `fraction` of their effective quota (nothing if past it). */
+async function useUpTo(person: string, fraction: number, id: string) {
+  const quota = await stack.gql(
+    keys.governance,
+    'query($p: String) { quota(person: $p) { ... on Quota { used effectiveLimit } } }',
+    { p: person },
+  );
+  const needed = Math.ceil(quota.quota.effectiveLimit * fraction - quota.quota.used);
+  if (needed <= 0) return;
+  const written = await stack.gql(
+    keys.ingest,
+    'mutation($rows: [UsageInput!]!) { recordUsage(rows: $rows) { ... on IngestSummary { accepted } } }',
+    {
+      rows: [
+        {
+          id,
+          ts: new Date().toISOString(),
+          person,
+          model: 'gpt-4o',
+          provider: 'openai',
+          inputTokens: needed,
+          outputTokens: 0,
+          environment: 'production',
+        },
+      ],
+    },
+  );
+  expect(written.recordUsage.accepted).toBe(1);
+}
+
+/** The person's open `require approval` step, if any (read as governance). */
+async function approvalStepOf(person: string): Promise<{ id: string } | undefined> {
+  const open = await stack.gql(
+    keys.governance,
+    'query($p: String) { escalations(subject: $p, status: [open], first: 20) { edges { node { id actionKind } } } }',
+    { p: person },
+  );
+  return open.escalations.edges
+    .map((e: { node: { id: string; actionKind: string } }) => e.node)
+    .find((n: { actionKind: string }) => n.actionKind === 'require_approval');
+}
 
 beforeAll(async () => {
   stack = await startStack();
@@ -54,40 +99,21 @@ beforeAll(async () => {
   memberTeam = candidates[0].team.id;
   overQuota = candidates[1].id;
   manager = candidates[0].manager.id;
+  const third = candidates.find(
+    (p: { id: string; manager: { id: string } }) =>
+      p.id !== member && p.id !== overQuota && p.manager.id !== p.id,
+  );
+  report = third.id;
+  reportManager = third.manager.id;
   keys.governance = gov;
   keys.member = await stack.key('member', 'e2e member', member);
   keys.manager = await stack.key('member', 'e2e manager', manager);
+  keys.reportManager = await stack.key('member', 'e2e report manager', reportManager);
   keys.viewer = await stack.key('viewer', 'e2e viewer');
   keys.ingest = await stack.key('ingest', 'e2e ingest');
   // take the member to 95% of their quota, as real usage would: the ingest-driven
   // re-evaluation then opens the 70% and 90% steps (whatever the day of the month)
-  const quota = await stack.gql(
-    gov,
-    'query($p: String) { quota(person: $p) { ... on Quota { used effectiveLimit } } }',
-    { p: member },
-  );
-  const needed = Math.ceil(quota.quota.effectiveLimit * 0.95 - quota.quota.used);
-  if (needed > 0) {
-    const written = await stack.gql(
-      keys.ingest,
-      'mutation($rows: [UsageInput!]!) { recordUsage(rows: $rows) { ... on IngestSummary { accepted } } }',
-      {
-        rows: [
-          {
-            id: 'e2e-push-to-95',
-            ts: new Date().toISOString(),
-            person: member,
-            model: 'gpt-4o',
-            provider: 'openai',
-            inputTokens: needed,
-            outputTokens: 0,
-            environment: 'production',
-          },
-        ],
-      },
-    );
-    expect(written.recordUsage.accepted).toBe(1);
-  }
+  await useUpTo(member, 0.95, 'e2e-push-to-95');
   // the re-evaluation runs in the background: wait (bounded) until the step is open
   await waitUntil('the 90% step opens for the member', async () => {
     const open = await stack.gql(
@@ -441,6 +467,45 @@ describe('approval end to end', () => {
     await boss.context.close();
   });
 
+  it('a manager approves a report’s `require approval by manager` step from the Inbox', async () => {
+    await useUpTo(report, 1.05, 'e2e-report-past-100');
+    await waitUntil(
+      'the report’s 100% approval step opens',
+      async () => (await approvalStepOf(report)) !== undefined,
+    );
+    const step = (await approvalStepOf(report))!;
+    // the manager is a member: their own escalations only, but this step is theirs to decide
+    const { context, page } = await signInWithKey(browser, stack.url, keys.reportManager);
+    await open(page, 'Inbox');
+    const item = page.locator(`[data-testid=waiting-steps] li[data-id="${step.id}"]`);
+    await item.waitFor();
+    expect(await item.textContent()).toContain(report);
+    expect(await item.textContent()).toContain('approval by manager');
+    await shot(page, 'inbox-manager-step');
+    expect(await axeViolations(page)).toEqual([]);
+    await item.getByLabel(/^Reason/).fill('the migration needs it, agreed');
+    await item.getByRole('button', { name: /^Approve/ }).click();
+    await item.waitFor({ state: 'detached' });
+    const decided = await stack.gql(
+      keys.governance,
+      'query($p: String) { escalations(subject: $p, first: 50) { edges { node { id status } } } }',
+      { p: report },
+    );
+    expect(decided.escalations.edges.map((e: { node: unknown }) => e.node)).toContainEqual({
+      id: step.id,
+      status: 'approved',
+    });
+    // another member (the first report's manager, unless the same person) is not asked
+    if (manager !== reportManager) {
+      const theirs = await stack.gql(
+        keys.manager,
+        '{ escalations(awaitingMe: true, first: 50) { edges { node { id } } } }',
+      );
+      expect(theirs.escalations.edges).not.toContainEqual({ node: { id: step.id } });
+    }
+    await context.close();
+  });
+
   it('a viewer has no inbox and a member cannot decide their own request', async () => {
     const data = await stack.gql(
       keys.member,
@@ -600,48 +665,12 @@ describe('governance', () => {
 
   it('approves a `require approval` step from the Inbox', async () => {
     // past 100% of the quota the ladder asks for the manager's approval (governance may give it)
-    const quota = await stack.gql(
-      keys.governance,
-      'query($p: String) { quota(person: $p) { ... on Quota { used effectiveLimit } } }',
-      { p: overQuota },
-    );
-    const needed = Math.ceil(quota.quota.effectiveLimit * 1.05 - quota.quota.used);
-    if (needed > 0)
-      await stack.gql(
-        keys.ingest,
-        'mutation($rows: [UsageInput!]!) { recordUsage(rows: $rows) { ... on IngestSummary { accepted } } }',
-        {
-          rows: [
-            {
-              id: 'e2e-push-past-100',
-              ts: new Date().toISOString(),
-              person: overQuota,
-              model: 'gpt-4o',
-              provider: 'openai',
-              inputTokens: needed,
-              outputTokens: 0,
-              environment: 'production',
-            },
-          ],
-        },
-      );
-    const approvalStep = async () => {
-      const open = await stack.gql(
-        keys.governance,
-        'query($p: String) { escalations(subject: $p, status: [open], first: 20) { edges { node { id actionKind } } } }',
-        { p: overQuota },
-      );
-      return open.escalations.edges
-        .map((e: { node: { id: string; actionKind: string } }) => e.node)
-        .find((n: { actionKind: string }) => n.actionKind === 'require_approval') as
-        | { id: string }
-        | undefined;
-    };
+    await useUpTo(overQuota, 1.05, 'e2e-push-past-100');
     await waitUntil(
       'the 100% approval step opens',
-      async () => (await approvalStep()) !== undefined,
+      async () => (await approvalStepOf(overQuota)) !== undefined,
     );
-    const step = (await approvalStep())!;
+    const step = (await approvalStepOf(overQuota))!;
 
     const { context, page } = await signInWithKey(browser, stack.url, keys.governance);
     await open(page, 'Inbox');

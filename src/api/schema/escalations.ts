@@ -28,6 +28,19 @@ export function subjectShown(
   return kind === 'person' ? identityFor(ctx, id) : { id, masked: false };
 }
 
+/**
+ * The subject of an approval (an exception request or an approval step) as this caller may
+ * see it: the subject's manager, who decides it, sees their report named.
+ */
+export function approvalSubjectShown(
+  ctx: Context,
+  row: { subjectKind: string; subjectId: string; subjectManager: string | null },
+): { id: string; masked: boolean } {
+  if (row.subjectManager !== null && row.subjectManager === ctx.caller.person)
+    return { id: row.subjectId, masked: false };
+  return subjectShown(ctx, row.subjectKind, row.subjectId);
+}
+
 export async function auditSubject(ctx: Context, kind: string, id: string, action: string) {
   if (kind === 'person' && seesNames(ctx.caller.role) && id !== ctx.caller.person)
     await ctx.audit.record({ action, subject: id });
@@ -40,8 +53,7 @@ const EscalationRef = builder.objectRef<EscalationRow>('Escalation').implement({
     id: t.exposeID('id'),
     key: t.string({
       description: '(step or rule, subject, period): the idempotency key. Masked below governance.',
-      resolve: (e, _a, ctx) =>
-        subjectShown(ctx, e.subjectKind, e.subjectId).masked ? `${e.id}` : e.key,
+      resolve: (e, _a, ctx) => (approvalSubjectShown(ctx, e).masked ? `${e.id}` : e.key),
     }),
     source: t.exposeString('source', { description: '`ladder` or `rule`.' }),
     ladder: t.exposeString('ladder', { nullable: true }),
@@ -57,10 +69,11 @@ const EscalationRef = builder.objectRef<EscalationRow>('Escalation').implement({
     severity: t.exposeString('severity', { nullable: true }),
     subjectKind: t.exposeString('subjectKind'),
     subject: t.string({
-      description: 'Subject id; a stable pseudonym for people below governance.',
+      description:
+        "Subject id; a stable pseudonym for people below governance, except for the subject and their manager (who decides a manager's approval step).",
       resolve: async (e, _a, ctx) => {
         await auditSubject(ctx, e.subjectKind, e.subjectId, 'read.escalation');
-        return subjectShown(ctx, e.subjectKind, e.subjectId).id;
+        return approvalSubjectShown(ctx, e).id;
       },
     }),
     periodStart: t.field({ type: DateTimeResolver, resolve: (e) => e.periodStart }),
@@ -75,8 +88,7 @@ const EscalationRef = builder.objectRef<EscalationRow>('Escalation').implement({
     status: t.field({ type: EscalationStatusEnum, resolve: (e) => e.status }),
     justification: t.string({
       nullable: true,
-      resolve: (e, _a, ctx) =>
-        subjectShown(ctx, e.subjectKind, e.subjectId).masked ? null : e.justification,
+      resolve: (e, _a, ctx) => (approvalSubjectShown(ctx, e).masked ? null : e.justification),
     }),
     createdAt: t.field({ type: DateTimeResolver, resolve: (e) => e.createdAt }),
     updatedAt: t.field({ type: DateTimeResolver, resolve: (e) => e.updatedAt }),
@@ -88,7 +100,7 @@ builder.queryField('escalations', (t) =>
     {
       type: EscalationRef,
       description:
-        'Escalations, newest first. Members see their own; viewers see people masked; governance reads are audited.',
+        "Escalations, newest first. Members see their own; viewers see people masked; governance reads are audited. `awaitingMe` lists the open `require approval` steps the caller may decide: all for governance, their reports' (approval by manager) and their team's (by team owner) for a member.",
       authScopes: { readDirectory: true },
       args: {
         status: t.arg({ type: [EscalationStatusEnum], required: false }),
@@ -99,6 +111,7 @@ builder.queryField('escalations', (t) =>
         subjectKind: t.arg.string({ required: false, description: '`person`, `team` or `org`.' }),
         ladder: t.arg.string({ required: false }),
         rule: t.arg.string({ required: false }),
+        awaitingMe: t.arg.boolean({ required: false }),
       },
       resolve: (_root, args, ctx) =>
         pageById(args, (beforeId, limit) =>
@@ -110,6 +123,7 @@ builder.queryField('escalations', (t) =>
               subjectKind: args.subjectKind ?? null,
               ladder: args.ladder ?? null,
               rule: args.rule ?? null,
+              awaitingMe: args.awaitingMe ?? false,
             },
             { beforeId, limit },
           ),

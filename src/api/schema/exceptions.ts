@@ -10,21 +10,14 @@ import {
 import { type ExceptionView, exceptionsFor } from '../../app/exceptions.ts';
 import { builder } from '../builder.ts';
 import { pageById } from '../connections.ts';
-import { type Context, sessionOf } from '../context.ts';
-import { auditSubject, subjectShown } from './escalations.ts';
+import { sessionOf } from '../context.ts';
+import { approvalSubjectShown, auditSubject } from './escalations.ts';
 import { DecimalResolver, MoneyRef } from './money.ts';
 import { DateTimeResolver } from './scalars.ts';
 
 const ExceptionStatusEnum = builder.enumType('ExceptionStatus', {
   values: ['requested', 'approved', 'denied', 'expired'] as const,
 });
-
-/** The approver must see who asks and why: a manager sees their reports' requests named. */
-function exceptionSubjectShown(ctx: Context, x: ExceptionView): { id: string; masked: boolean } {
-  if (x.subjectManager !== null && x.subjectManager === ctx.caller.person)
-    return { id: x.subjectId, masked: false };
-  return subjectShown(ctx, x.subjectKind, x.subjectId);
-}
 
 const ExceptionRef = builder.objectRef<ExceptionView>('QuotaException').implement({
   description:
@@ -37,7 +30,7 @@ const ExceptionRef = builder.objectRef<ExceptionView>('QuotaException').implemen
         'Masked below governance, except for the subject and their manager (the approver).',
       resolve: async (x, _a, ctx) => {
         await auditSubject(ctx, x.subjectKind, x.subjectId, 'read.exception');
-        return exceptionSubjectShown(ctx, x).id;
+        return approvalSubjectShown(ctx, x).id;
       },
     }),
     extraTokens: t.exposeFloat('extraTokens', { nullable: true }),
@@ -50,7 +43,7 @@ const ExceptionRef = builder.objectRef<ExceptionView>('QuotaException').implemen
     }),
     justification: t.string({
       nullable: true,
-      resolve: (x, _a, ctx) => (exceptionSubjectShown(ctx, x).masked ? null : x.justification),
+      resolve: (x, _a, ctx) => (approvalSubjectShown(ctx, x).masked ? null : x.justification),
     }),
     expiresAt: t.field({ type: DateTimeResolver, resolve: (x) => x.expiresAt }),
     status: t.field({ type: ExceptionStatusEnum, resolve: (x) => x.status }),

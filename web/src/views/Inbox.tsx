@@ -1,6 +1,7 @@
-// Inbox: exception requests waiting for my decision (a manager's reports; everything for
-// governance), approve or deny with a reason, and what has been decided, with who and when.
-import { useState } from 'react';
+// Inbox: exception requests and `require approval` steps waiting for my decision (a manager's
+// reports; everything for governance), approve or deny with a reason, and what has been
+// decided, with who and when.
+import { useId, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { Pager, useCursorPages } from '../components/paging.tsx';
 import { Card, ErrorBox, Loading } from '../components/ui.tsx';
@@ -13,6 +14,9 @@ const InboxQuery = graphql(`
   query Inbox {
     waiting: exceptions(awaitingMe: true, status: [requested], first: 50) {
       edges { node { id subject subjectKind extraTokens extraMoney { amount currency } justification requestedBy createdAt expiresAt approver } }
+    }
+    steps: escalations(awaitingMe: true, first: 50) {
+      edges { node { id subject subjectKind ladder rule threshold createdAt action justification } }
     }
     decided: exceptions(status: [approved, denied], first: 20) {
       edges { node { id subject extraTokens extraMoney { amount currency } status decidedBy decidedAt note createdAt requestedBy } }
@@ -56,6 +60,7 @@ export default function Inbox({ session }: ViewProps) {
   if (fetching && !data) return <Loading what="your inbox" />;
   if (error) return <ErrorBox error={error} />;
   const waiting = data?.waiting.edges.map((e) => e.node) ?? [];
+  const steps = data?.steps.edges.map((e) => e.node) ?? [];
   const listed = data?.decided.edges.map((e) => e.node) ?? [];
   const decided = [
     ...justDecided,
@@ -65,12 +70,14 @@ export default function Inbox({ session }: ViewProps) {
   return (
     <div className="view">
       <h1>Inbox</h1>
-      <Card title={`Waiting for your decision (${waiting.length})`} id="waiting">
-        {waiting.length === 0 ? (
+      <Card title={`Waiting for your decision (${waiting.length + steps.length})`} id="waiting">
+        {waiting.length === 0 && steps.length === 0 && (
           <p className="empty">
-            Nothing waits for you. Requests from the people you approve for appear here.
+            Nothing waits for you. Requests and approval steps of the people you approve for appear
+            here.
           </p>
-        ) : (
+        )}
+        {waiting.length > 0 && (
           <ul className="requests" data-testid="waiting">
             {waiting.map((x) => (
               <Request
@@ -82,6 +89,25 @@ export default function Inbox({ session }: ViewProps) {
                 }}
               />
             ))}
+          </ul>
+        )}
+        {steps.length > 0 && (
+          <ul className="requests" data-testid="waiting-steps">
+            {steps.map((step) => {
+              const what = step.ladder
+                ? `${step.ladder} reached ${step.threshold}%`
+                : `rule ${step.rule ?? ''} fired`;
+              return (
+                <li key={step.id} className="request" data-id={step.id}>
+                  <p>
+                    <strong>{step.subject}</strong>: {what} on {step.createdAt.slice(0, 10)}; the
+                    step asks for approval by {approverOf(step.action) ?? 'an approver'}.
+                    {step.justification && ` Their justification: “${step.justification}”`}
+                  </p>
+                  <DecideStep id={step.id} label={`${step.subject}: ${what}`} onDone={refresh} />
+                </li>
+              );
+            })}
           </ul>
         )}
       </Card>
@@ -259,6 +285,8 @@ function DecideStep({ id, label, onDone }: { id: string; label: string; onDone: 
   const [note, setNote] = useState('');
   const [message, setMessage] = useState<string | null>(null);
   const [state, decide] = useMutation(DecideEscalation);
+  // a step may be shown twice (waiting for me, and among the open escalations)
+  const noteId = useId();
   const act = async (approve: boolean) => {
     const r = await decide({ id, approve, note: note || null });
     const out = r.data?.decideEscalation;
@@ -269,10 +297,10 @@ function DecideStep({ id, label, onDone }: { id: string; label: string; onDone: 
   };
   return (
     <div className="decide-step">
-      <label htmlFor={`step-note-${id}`}>
+      <label htmlFor={noteId}>
         Reason<span className="sr-only"> for the decision on {label}</span>
       </label>
-      <input id={`step-note-${id}`} value={note} onChange={(e) => setNote(e.target.value)} />
+      <input id={noteId} value={note} onChange={(e) => setNote(e.target.value)} />
       <button type="button" className="primary" disabled={state.fetching} onClick={() => act(true)}>
         Approve<span className="sr-only"> {label}</span>
       </button>
