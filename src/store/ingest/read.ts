@@ -158,8 +158,22 @@ async function* readCsv(
     bom: false,
     max_record_size: MAX_LINE_BYTES,
     skip_records_with_error: true,
+    // the line the parser last finished a record on: an unclosed quote opened after it
+    on_record: (record, context) => {
+      lastRecordLine = context.lines;
+      return record;
+    },
   });
-  parser.on('skip', (error: Error & { lines?: number }) => {
+  let lastRecordLine = 0;
+  parser.on('skip', (error: Error & { lines?: number; code?: string }) => {
+    if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
+      // the parser names the file's last line; the quote opened on the record after the last read
+      skipped.push({
+        line: lastRecordLine + 1,
+        error: `unreadable CSV: a quote opened on this line never closes (lines ${lastRecordLine + 1} to ${error.lines ?? '?'} are inside it, and were skipped)`,
+      });
+      return;
+    }
     skipped.push({ line: error.lines ?? 0, error: `unreadable CSV: ${printable(error.message)}` });
   });
   stream.on('error', (error) => parser.destroy(error));
