@@ -9,7 +9,9 @@ import type { NotificationSettings } from '../app/notifications.ts';
 import { reevaluationFor } from '../app/reevaluation.ts';
 import type { Senders } from '../notify/index.ts';
 import type { Store } from '../store/db.ts';
+import { describe } from './graphql-errors.ts';
 import { digestRound, notifyRound } from './notification-delivery.ts';
+import { isDatabaseUnavailable } from './unavailable.ts';
 import { deliverDue } from './webhooks.ts';
 
 export type WorkerOptions = {
@@ -61,7 +63,16 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
           if (result && typeof result === 'object' && hasNews(result))
             log.info({ job: name, ...result }, name);
         })
-        .catch((err) => log.warn({ err, job: name }, `${name} failed; retrying next round`))
+        .catch((err) => {
+          // the database away is expected (a stall, a restart, a backup holding it): one
+          // warning line without a stack; anything else is an error with its stack
+          if (isDatabaseUnavailable(err))
+            log.warn(
+              { job: name, reason: describe(err) },
+              `${name}: database unavailable; retrying next round`,
+            );
+          else log.error({ err, job: name }, `${name} failed; retrying next round`);
+        })
         .finally(() => {
           busy = false;
           notBefore = Date.now() + restFactor * (Date.now() - started);

@@ -1,11 +1,13 @@
 // A stalled database (issue 15, item 4): its connections stay open but nothing answers, as
 // when its processes are stopped. Every endpoint answers 503 with Retry-After within a
 // bounded time (the pool's timeouts), and the service recovers by itself once it answers.
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/auth.ts';
 import { apiEntities } from '../../src/api/entities.ts';
 import { type RunningServer, startServer } from '../../src/api/server.ts';
+import { startEnforcementWorkers } from '../../src/api/workers.ts';
 import type { Store } from '../../src/store/db.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { type StallProxy, startStallProxy } from '../support/stall-proxy.ts';
@@ -142,6 +144,27 @@ describe('a stalled database', () => {
     }
     // liveness does not depend on the database
     expect((await call('/health', null)).status).toBe(200);
+  });
+
+  it('the background jobs log one warning per failed round, without a stack', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const text of String(chunk).split('\n')) if (text) lines.push(JSON.parse(text));
+        done();
+      },
+    });
+    const workers = startEnforcementWorkers(store, {
+      log: pino({ level: 'debug' }, sink),
+      stopGraceMs: BOUND_MS,
+    });
+    const unavailable = (l: { msg: string }) => /database unavailable/.test(l.msg);
+    for (let i = 0; i < 100 && !lines.some(unavailable); i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    await workers.stop();
+    expect(lines.some(unavailable)).toBe(true);
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+    expect(lines.filter((l) => JSON.stringify(l).includes('"stack"'))).toEqual([]);
   });
 
   it('recovers by itself when the database answers again', async () => {
