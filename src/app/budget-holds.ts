@@ -14,6 +14,7 @@ import { withExceptions } from '../engine/escalations.ts';
 import { unknownPerson } from '../engine/facts.ts';
 import { holdsFrom } from '../engine/holds.ts';
 import type { Directory } from '../engine/ports.ts';
+import type { IrBudget } from '../policy/ir.ts';
 import {
   budgetSpend,
   fillBudgetPeriods,
@@ -53,6 +54,13 @@ export const budgetHoldsFor = perStore(createBudgetHolds);
 
 const ORG: SubjectRef = { kind: 'org', id: 'org' };
 
+/** Who person-scoped budgets cover: everyone (`budget each person`) or the people named. */
+function personBudgetSubjects(budgets: readonly IrBudget[]): Set<string> | 'all' {
+  const own = budgets.filter((b) => b.subject === 'person');
+  if (own.some((b) => b.scope === 'each')) return 'all';
+  return new Set(own.flatMap((b) => (b.id === null ? [] : [b.id])));
+}
+
 function createBudgetHolds(store: Store): BudgetHolds {
   const policy = activePolicyFor(store);
   const reader = usageReader(store);
@@ -85,6 +93,12 @@ function createBudgetHolds(store: Store): BudgetHolds {
         teams: found.teams,
       };
     }
+    // a person is weighed only where a budget covers people one by one: a pass after ingest
+    // touches thousands of people, but their spend moves team and org budgets, which are
+    // weighed from the team and org sums
+    const weighed = personBudgetSubjects(rs.ir.budgets);
+    if (weighed !== 'all')
+      directory = { ...directory, people: directory.people.filter((p) => weighed.has(p.id)) };
     const people = directory.people.map((p) => p.id);
     const teams = directory.teams.map((t) => t.id);
     // project budgets are the organisation's too (its usage of the project)

@@ -177,13 +177,14 @@ describe('budget holds after ingest', () => {
     const waiting = await queued();
     expect(await decide(MEMBER_PERSON)).toBe('allow');
     const pass = await budgets.refresh();
-    expect(pass).toMatchObject({ people: 1, teams: 1, org: 1 });
+    // di has no budget of their own: only their team and the organisation are weighed
+    expect(pass).toMatchObject({ people: 0, teams: 1, org: 1 });
     for (const person of [MEMBER_PERSON, 'di@acme.test', 'bo@acme.test'])
       expect(await decide(person)).toBe('block');
     // cy (legal) is not held by platform's budget; her own 3 USD budget holds at 3.6
     expect(await decide('cy@acme.test')).toBe('allow');
     await use('cy@acme.test', 3_600_000);
-    await budgets.refresh();
+    expect(await budgets.refresh()).toMatchObject({ people: 1, teams: 1 });
     expect(await decide('cy@acme.test')).toBe('block');
     // org: 15.6 + 30 = 45.6 of 40 USD, 114%: everyone is held, whoever spent it
     await use('cy@acme.test', 30_000_000);

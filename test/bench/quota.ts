@@ -93,12 +93,17 @@ try {
     timeouts: { statementMs: 3_600_000 },
   });
   // the default policy, with a budget step that blocks: what the propagation figure measures
-  const source = readFileSync(join(root, 'policies/default.policy'), 'utf8').replace(
+  let source = readFileSync(join(root, 'policies/default.policy'), 'utf8').replace(
     /(escalation budget \{[^}]*?)(\n {2}forecast)/,
     '$1\n  at 110% block$2',
   );
   if (!source.includes('at 110% block'))
     throw new Error('bench policy: no budget ladder to extend');
+  // the seed's three months exceed the org's quarterly budget, which would block everyone
+  // before the bench starts; propagation is measured on team budgets alone
+  const orgBudget = /budget org +\{ [^}]* \}/;
+  if (!orgBudget.test(source)) throw new Error('bench policy: no org budget to lift');
+  source = source.replace(orgBudget, 'budget org { 100,000,000 USD per quarter }');
   const published = await publishPolicySource(store, { source, activate: true });
   if (published.kind === 'invalid')
     throw new Error(`bench policy: ${JSON.stringify(published.diagnostics)}`);
@@ -431,12 +436,17 @@ try {
     };
     const delays: number[] = [];
     let timedOut = 0;
+    let alreadyBlocked = 0;
     try {
-      for (let team = 0; team < 5; team++) {
+      // five teams whose budget has not blocked yet (the seed puts some past the step)
+      for (let team = 0; team < TEAMS && delays.length < 5; team++) {
         const spender = `person-${team}`;
         const watched = `person-${team + TEAMS}`; // same team (ids are assigned modulo TEAMS)
         const before = await decisionOf(watched);
-        if (before.decision === 'block') continue;
+        if (before.decision === 'block') {
+          alreadyBlocked++;
+          continue;
+        }
         const spike = await post([
           {
             id: `spike-${run}-${team}`,
@@ -472,8 +482,9 @@ try {
       maxMs: sorted.at(-1) ?? null,
       ingestEventsPerSecond: Math.round(ingested / seconds),
       timedOut,
+      alreadyBlocked,
       timeoutMs: PROPAGATION_TIMEOUT_MS,
-      meetsTarget: sorted.length > 0 && timedOut === 0 && (sorted.at(-1) ?? Infinity) <= 1000,
+      meetsTarget: sorted.length === 5 && timedOut === 0 && (sorted.at(-1) ?? Infinity) <= 1000,
     };
   }
 
@@ -528,7 +539,7 @@ try {
     `  targets ≥ 2,000 req/s and p99 < 10 ms: GraphQL ${verdict(quota)}, plain HTTP ${verdict(http)}; checkQuota / floor req/s: ${figures.ratioToFloor}; plain / no-op req/s: ${figures.httpToNoop} (target ≥ 0.6)`,
   );
   console.log(
-    `  block propagation under ingest (${propagation.ingestEventsPerSecond.toLocaleString('en')} events/s): ${propagation.delaysMs.join(', ')} ms; max ${propagation.maxMs} ms (target ≤ 1,000 ms)`,
+    `  block propagation under ingest (${propagation.ingestEventsPerSecond.toLocaleString('en')} events/s): ${propagation.delaysMs.join(', ')} ms; max ${propagation.maxMs} ms (target ≤ 1,000 ms; ${propagation.alreadyBlocked} teams skipped, blocked by the seed)`,
   );
   if (byConnections.length > 0) {
     console.log(`  other connection counts (${sweepSeconds} s each):`);
