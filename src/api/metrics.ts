@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { budgetFiguresForMetrics } from '../app/budget-metrics.ts';
 import {
+  type BudgetPassReport,
+  budgetPassChannel,
   type DeliveryReportEvent,
   deliveryChannel,
   type EscalationsOpenedReport,
@@ -248,7 +250,17 @@ export function createMetrics(options: MetricsOptions): Metrics {
     const m = message as DeliveryReportEvent;
     deliveries.inc({ channel: m.channel, outcome: m.outcome });
   };
+  const budgetPasses = new Histogram({
+    name: 'quotient_budget_pass_duration_seconds',
+    help: 'Time of one budget pass (fold ingest cost deltas, weigh the budgets they touch, write holds): with the pass interval, how far budget holds trail ingest.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const onBudgetPass = (message: unknown) => {
+    budgetPasses.observe((message as BudgetPassReport).seconds);
+  };
   subscribe(ingestChannel.name, onIngest);
+  subscribe(budgetPassChannel.name, onBudgetPass);
   subscribe(quotaDecisionChannel.name, onDecision);
   subscribe(escalationsOpenedChannel.name, onOpened);
   subscribe(deliveryChannel.name, onDelivery);
@@ -298,6 +310,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
     close() {
       unsubscribe(ingestChannel.name, onIngest);
+      unsubscribe(budgetPassChannel.name, onBudgetPass);
       unsubscribe(quotaDecisionChannel.name, onDecision);
       unsubscribe(escalationsOpenedChannel.name, onOpened);
       unsubscribe(deliveryChannel.name, onDelivery);

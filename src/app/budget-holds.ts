@@ -14,6 +14,7 @@ import { withExceptions } from '../engine/escalations.ts';
 import { unknownPerson } from '../engine/facts.ts';
 import { holdsFrom } from '../engine/holds.ts';
 import type { Directory } from '../engine/ports.ts';
+import { reportBudgetPass } from '../engine/telemetry.ts';
 import type { IrBudget } from '../policy/ir.ts';
 import {
   budgetSpend,
@@ -134,8 +135,20 @@ function createBudgetHolds(store: Store): BudgetHolds {
     return report;
   }
 
+  async function timed(extra: readonly string[] | 'all'): Promise<BudgetPass> {
+    const started = performance.now();
+    const report = await pass(extra);
+    if (report.people + report.teams + report.org > 0)
+      reportBudgetPass({
+        seconds: (performance.now() - started) / 1000,
+        people: report.people,
+        teams: report.teams,
+      });
+    return report;
+  }
+
   return {
-    refresh: (options = {}) => pass(options.people ?? []),
-    refreshAll: () => pass('all'),
+    refresh: (options = {}) => timed(options.people ?? []),
+    refreshAll: () => timed('all'),
   };
 }

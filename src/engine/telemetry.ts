@@ -25,7 +25,15 @@ export type DeliveryReportEvent = {
   outcome: 'delivered' | 'failed' | 'gave_up' | 'suppressed';
 };
 
+export type BudgetPassReport = {
+  seconds: number;
+  /** people and teams weighed */
+  people: number;
+  teams: number;
+};
+
 export const ingestChannel = channel('quotient:ingest');
+export const budgetPassChannel = channel('quotient:budget-pass');
 export const quotaDecisionChannel = channel('quotient:quota-decision');
 export const escalationsOpenedChannel = channel('quotient:escalations-opened');
 export const deliveryChannel = channel('quotient:delivery');
@@ -46,4 +54,8 @@ export function reportEscalationsOpened(steps: EscalationsOpenedReport['steps'])
 
 export function reportDelivery(event: DeliveryReportEvent): void {
   if (deliveryChannel.hasSubscribers) deliveryChannel.publish(event);
+}
+
+export function reportBudgetPass(report: BudgetPassReport): void {
+  if (budgetPassChannel.hasSubscribers) budgetPassChannel.publish(report);
 }

@@ -3,6 +3,7 @@
 // rows sent. Budgets obey the privacy rules of roles below governance.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activePolicyFor } from '../../src/app/active-policy.ts';
+import { budgetHoldsFor } from '../../src/app/budget-holds.ts';
 import { escalationEventsFor } from '../../src/app/escalation-events.ts';
 import { reevaluationFor } from '../../src/app/reevaluation.ts';
 import { addWebhook } from '../../src/store/webhooks.ts';
@@ -240,6 +241,31 @@ describe('/metrics', () => {
     ).toBe(1);
     expect(value(families, 'quotient_budget_withheld', { reason: 'person' })).toBe(1);
     expect(value(families, 'quotient_budget_withheld', { reason: 'org_complement' })).toBe(1);
+  });
+
+  it('times the budget passes that weighed something', async () => {
+    const H = 'quotient_budget_pass_duration_seconds';
+    const count = (families: Map<string, PromFamily>) => value(families, H, {}, `${H}_count`) ?? 0;
+    const before = count(await scrape());
+    await gql(
+      api.keys.ingest.key,
+      'mutation($rows: [UsageInput!]!) { recordUsage(rows: $rows) { __typename } }',
+      {
+        rows: [
+          {
+            id: 'm-pass-1',
+            ts: '2026-10-06T10:00:00Z',
+            person: 'di@acme.test',
+            model: 'claude-sonnet-4-5',
+            inputTokens: 1_000,
+            outputTokens: 0,
+          },
+        ],
+      },
+    );
+    const pass = await budgetHoldsFor(api.store).refresh();
+    expect(pass.teams + pass.org).toBeGreaterThan(0);
+    expect(count(await scrape())).toBeGreaterThan(before);
   });
 
   it('serves the metrics on a separate port without a key when asked to', async () => {

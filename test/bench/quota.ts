@@ -190,6 +190,7 @@ try {
   );
   await store.query('delete from job_leases'); // so the wait below sees this run's sweep
   const key = await createApiKey(store.em(), { role: 'ingest', name: 'bench gateway' });
+  const metricsKey = await createApiKey(store.em(), { role: 'admin', name: 'bench metrics' });
   await store.close();
 
   step('starting quotient serve');
@@ -364,7 +365,28 @@ try {
   const noop = await load([''], SECONDS, '/v1/whoami', CONNECTIONS, 'GET');
 
   step('block propagation under ingest load');
+  const passesBefore = await budgetPasses();
   const propagation = await blockPropagation();
+  const passesAfter = await budgetPasses();
+  const passCount = passesAfter.count - passesBefore.count;
+  const budgetPass = {
+    count: passCount,
+    meanMs:
+      passCount > 0 ? Math.round(((passesAfter.sum - passesBefore.sum) * 1000) / passCount) : null,
+  };
+
+  /** The server's budget-pass histogram (count and seconds in all) from /metrics. */
+  async function budgetPasses(): Promise<{ count: number; sum: number }> {
+    const text = await (
+      await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${metricsKey.key}` } })
+    ).text();
+    const sample = (name: string) =>
+      Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    return {
+      count: sample('quotient_budget_pass_duration_seconds_count'),
+      sum: sample('quotient_budget_pass_duration_seconds_sum'),
+    };
+  }
 
   // the same questions at other connection counts: how latency and throughput trade
   const sweepSeconds = Number(process.env.BENCH_SWEEP_SECONDS ?? 5);
@@ -510,6 +532,7 @@ try {
     noop: { path: '/v1/whoami', ...noop },
     httpToNoop: Math.round((http.rps / Math.max(noop.rps, 1)) * 100) / 100,
     blockPropagation: propagation,
+    budgetPass,
     byConnections,
     ratioToFloor: Math.round((quota.rps / Math.max(floor.rps, 1)) * 100) / 100,
     loadAverage: loadavg().map((x) => Math.round(x * 10) / 10),
@@ -539,7 +562,7 @@ try {
     `  targets ≥ 2,000 req/s and p99 < 10 ms: GraphQL ${verdict(quota)}, plain HTTP ${verdict(http)}; checkQuota / floor req/s: ${figures.ratioToFloor}; plain / no-op req/s: ${figures.httpToNoop} (target ≥ 0.6)`,
   );
   console.log(
-    `  block propagation under ingest (${propagation.ingestEventsPerSecond.toLocaleString('en')} events/s): ${propagation.delaysMs.join(', ')} ms; max ${propagation.maxMs} ms (target ≤ 1,000 ms; ${propagation.alreadyBlocked} teams skipped, blocked by the seed)`,
+    `  block propagation under ingest (${propagation.ingestEventsPerSecond.toLocaleString('en')} events/s): ${propagation.delaysMs.join(', ')} ms; max ${propagation.maxMs} ms (target ≤ 1,000 ms; ${propagation.alreadyBlocked} teams skipped, blocked by the seed); ${budgetPass.count} budget passes meanwhile, mean ${budgetPass.meanMs} ms`,
   );
   if (byConnections.length > 0) {
     console.log(`  other connection counts (${sweepSeconds} s each):`);
