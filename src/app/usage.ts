@@ -2,9 +2,11 @@
 // this caller may see them. Governance sees everything (reads naming people audited); a
 // member sees their own; below that, aggregates cover only visible teams (privacy.ts), are
 // filtered and grouped by team and time only (no person, model, class, project or
-// environment), and groups of fewer than min_group_size active people are left out.
+// environment), count only closed days and team-days with at least min_group_size active
+// people, and groups of fewer than min_group_size active people are left out.
 import { suppressSmallGroups } from '../engine/privacy.ts';
 import {
+  localDate,
   resolveUsageRequest,
   type UsageQuery,
   type UsageRequest,
@@ -104,7 +106,19 @@ function createUsageReads(store: Store): UsageReads {
           detail: { groupBy: query.groupBy, people: query.people },
         });
       }
-      const empty = !view.named && !own && query.teams?.length === 0;
+      const aggregate = !view.named && !own;
+      if (aggregate) {
+        // Time cannot difference (docs/privacy.md, R11): team-days with fewer than k active
+        // people are in no figure, and only closed days are, so two reads never differ by
+        // what someone did in between
+        const today = localDate(reads.now(), ir?.timezone ?? 'UTC');
+        query = {
+          ...query,
+          to: query.to < today ? query.to : today,
+          teamDayFloor: view.minGroupSize > 1 ? view.minGroupSize : null,
+        };
+      }
+      const empty = aggregate && (query.teams?.length === 0 || query.from >= query.to);
       const rows = empty ? [] : await reads.reader.usage(query);
       const kept = suppressSmallGroups(rows, view.minGroupSize, view.named || own);
       return {

@@ -54,6 +54,13 @@ export type UsageQuery = {
   bucket: UsageBucket | null;
   /** model → class, from the policy IR; models not listed are UNCLASSIFIED */
   classOf: Readonly<Record<string, string>>;
+  /**
+   * Privacy floor (docs/privacy.md, R11): when set, a team-day (the people of one team, on
+   * one local day) counts only if at least this many of its people were active that day;
+   * usage with fewer than this many token-using people, and coding activity with fewer
+   * than this many coding people, are in no figure at all. Only people with a team count.
+   */
+  teamDayFloor?: number | null;
 };
 
 /** One group (and bucket) of usage. Token counts are exact integers (safe below 2^53). */

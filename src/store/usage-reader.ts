@@ -632,10 +632,9 @@ export function usageReader(store: Store): UsageReader {
 
     async usage(query: UsageQuery): Promise<UsageRow[]> {
       const params = new Params();
-      const where = [
-        `x.day >= ${params.add(query.from, '::date')}`,
-        `x.day < ${params.add(query.to, '::date')}`,
-      ];
+      const from = params.add(query.from, '::date');
+      const to = params.add(query.to, '::date');
+      const where = [`x.day >= ${from}`, `x.day < ${to}`];
       // outcome and compliance facts sit in rows with no model: they are not usage. Claude
       // Code activity sits there too, and counts when no model-level dimension is asked for
       const modelLevel =
@@ -644,11 +643,30 @@ export function usageReader(store: Store): UsageReader {
         query.projects ||
         query.environments ||
         query.groupBy.some((d) => d !== 'person' && d !== 'team');
-      where.push(
-        modelLevel
-          ? `x.model <> ''`
-          : `(x.model <> '' or x.sessions + x.lines_added + x.lines_removed + x.commits + x.pull_requests > 0)`,
-      );
+      const coding =
+        'x.sessions + x.lines_added + x.lines_removed + x.commits + x.pull_requests > 0';
+      where.push(modelLevel ? `x.model <> ''` : `(x.model <> '' or ${coding})`);
+      // the privacy floor: a team-day's usage counts only with enough people using tokens
+      // that day, its coding activity only with enough people coding; the rest is in no
+      // figure, so no window, bucket or total differs from another by a small team-day
+      const floor = query.teamDayFloor ?? 0;
+      let floorJoin = '';
+      if (floor > 1) {
+        const k = params.add(floor, '::int');
+        const teams = query.teams
+          ? ` and p.team_id = any(${params.add([...query.teams], '::text[]')})`
+          : '';
+        floorJoin = `join (select p.team_id, x.day,
+                                  count(distinct x.person_id) filter (where x.model <> '') as using_tokens,
+                                  count(distinct x.person_id) filter (where x.model = '' and ${coding}) as coding
+                             from daily_rollups x
+                             join people p on p.id = x.person_id
+                            where x.day >= ${from} and x.day < ${to} and p.team_id is not null${teams}
+                            group by 1, 2) a on a.team_id = p.team_id and a.day = x.day`;
+        where.push(
+          `((x.model <> '' and a.using_tokens >= ${k}) or (x.model = '' and ${coding} and a.coding >= ${k}))`,
+        );
+      }
       const filter = (column: string, values: readonly string[] | null) => {
         if (values) where.push(`${column} = any(${params.add([...values], '::text[]')})`);
       };
@@ -692,6 +710,7 @@ export function usageReader(store: Store): UsageReader {
            from daily_rollups x
            join people p on p.id = x.person_id
            ${byCostCenter ? 'left join cc on cc.team = p.team_id' : ''}
+           ${floorJoin}
            left join unnest(${classModels}, ${classNames}) as c(model, class) on c.model = x.model
           where ${where.join(' and ')}
           group by ${groupKeys.join(', ')}

@@ -1,7 +1,8 @@
 // Claude Code activity (core_metrics: sessions, lines added and removed, commits, pull
 // requests) as facts a policy uses and as figures the usage query reads, under the privacy
 // rules: governance per person, a member their own, a viewer by visible team only (a team
-// under min_group_size is in no figure). A restated day replaces the figures.
+// under min_group_size is in no figure, nor a team-day with fewer than min_group_size
+// people coding). A restated day replaces the figures.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzePolicy } from '../../src/policy/analyze.ts';
 import { writeClaudeCodeActivity } from '../../src/store/claude-code-activity.ts';
@@ -169,11 +170,13 @@ describe('Claude Code activity', () => {
 
   it('reads by visible team only for a viewer: a team below min_group_size is in no figure', async () => {
     const u = await usage(api.keys.viewer.key, ['team']);
-    expect(u.rows.map((r) => [r.team, r.people, r.activity])).toEqual([
-      ['eng', 2, figures(6, 170, 32, 3, 1)],
+    // eng on 2026-11-10: ana and bo coding (two people, k is 2) count; bo alone on the 11th
+    // and ana's tokens (the only token user that day) are one person's, in no figure
+    expect(u.rows.map((r) => [r.team, r.people, r.tokens, r.activity])).toEqual([
+      ['eng', 2, 0, figures(4, 130, 32, 3, 1)],
     ]);
     const total = await usage(api.keys.viewer.key, []);
-    expect(total.rows.map((r) => r.activity)).toEqual([figures(6, 170, 32, 3, 1)]);
+    expect(total.rows.map((r) => r.activity)).toEqual([figures(4, 130, 32, 3, 1)]);
     // no person grouping below governance
     expect((await usage(api.keys.viewer.key, ['person'])).type).toBe('Forbidden');
   });

@@ -301,11 +301,35 @@ describe('usage', () => {
   });
 
   it('leaves restricted and small teams out of every figure for viewers', async () => {
-    const u = await usage(api.keys.viewer.key, { groupBy: ['team'] });
+    // this month each of eng's days had one active person (k is 2): a viewer sees none of
+    // them, since a day's figure would be that person's (docs/privacy.md, R11)
+    expect((await usage(api.keys.viewer.key, { groupBy: ['team'] })).rows).toEqual([]);
+    // a September day on which ana and bo both worked (and cy, in restricted legal)
+    await ingestBatch(
+      api.store,
+      [
+        ['ana', 100_000],
+        ['bo', 20_000],
+        ['cy', 3_000],
+      ].map(([person, tokens], line) => ({
+        line,
+        data: {
+          type: 'usage',
+          id: `sep-${person}`,
+          ts: '2026-09-10T10:00:00Z',
+          person,
+          model: 'm-std',
+          input_tokens: tokens,
+          output_tokens: 0,
+        },
+      })),
+    );
+    const september = { from: '2026-09-01', to: '2026-10-01' };
+    const u = await usage(api.keys.viewer.key, { filter: september, groupBy: ['team'] });
     // legal (restricted, one person) is in no group and no total
-    expect(u.rows.map((r) => r.team)).toEqual(['eng']);
-    const total = await usage(api.keys.viewer.key, {});
-    expect(total.rows.map((r) => r.tokens)).toEqual([1_150_000]);
+    expect(u.rows.map((r) => [r.team, r.people, r.tokens])).toEqual([['eng', 2, 120_000]]);
+    const total = await usage(api.keys.viewer.key, { filter: september });
+    expect(total.rows.map((r) => r.tokens)).toEqual([120_000]);
   });
 
   it('maps models to classes, and buckets by month', async () => {
@@ -367,9 +391,13 @@ describe('usage', () => {
       groupBy: ['team'],
     });
     expect(one.rows.map((r) => [r.team, r.tokens])).toEqual([['legal', 1_000_000]]);
-    // legal is restricted: its cost centre is in no figure a viewer sees
-    const viewer = await usage(api.keys.viewer.key, { groupBy: ['costCenter'] });
-    expect(viewer.rows.map((r) => r.costCenter)).toEqual(['CC-100']);
+    // legal is restricted: its cost centre is in no figure a viewer sees (September has
+    // an eng day with two active people, see above)
+    const viewer = await usage(api.keys.viewer.key, {
+      filter: { from: '2026-09-01', to: '2026-10-01' },
+      groupBy: ['costCenter'],
+    });
+    expect(viewer.rows.map((r) => [r.costCenter, r.tokens])).toEqual([['CC-100', 120_000]]);
   });
 
   it('rejects bad dates with the field named', async () => {

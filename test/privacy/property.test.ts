@@ -248,6 +248,177 @@ describe('viewer figures never single out a model, class or project cell of a te
   }, 600_000);
 });
 
+// 3. Time cannot difference: windows, buckets and repeated reads. A viewer may ask a visible
+//    team's usage over [a, b) and [a, b + 1), by day and by month, overlapping windows,
+//    cost centres, and ask again later. A team-day with fewer than k active people (the
+//    team has k members, but fewer used anything that day), and anything used today, must
+//    then change no figure: otherwise two windows or two reads differ by exactly it.
+type TimeAsk = {
+  groupBy: UsageDimension[];
+  bucket: 'day' | 'week' | 'month' | null;
+  teams: number[] | null;
+  from: number;
+  to: number;
+};
+
+const timeAskArb = (teams: number): fc.Arbitrary<TimeAsk> =>
+  fc.record({
+    groupBy: fc.subarray<UsageDimension>(['team', 'costCenter']),
+    bucket: fc.constantFrom('day' as const, 'week' as const, 'month' as const, null),
+    teams: fc.option(fc.subarray([...Array(teams).keys()], { minLength: 1 }), { nil: null }),
+    from: fc.integer({ min: 1, max: 21 }),
+    to: fc.integer({ min: 2, max: 22 }),
+  });
+
+/**
+ * Each ask over [a, b), [a, b + 1), the other bucket, and the month so far (the default
+ * window, today included): differences of any two are in the sequence.
+ */
+const withNeighbours = (
+  asks: TimeAsk[],
+): (TimeAsk | (Omit<TimeAsk, 'from' | 'to'> & { from: null; to: null }))[] =>
+  asks.flatMap((a) => {
+    const from = Math.min(a.from, a.to - 1);
+    return [
+      { ...a, from },
+      { ...a, from, to: a.to + 1 },
+      { ...a, from, bucket: a.bucket === 'day' ? ('month' as const) : ('day' as const) },
+      { ...a, from: null, to: null },
+    ];
+  });
+
+describe('viewer figures never difference a small team-day or a read against a later one', () => {
+  it('are unchanged by usage on a team-day with fewer than k active people, or today', async () => {
+    const TODAY = 20; // NOW is 2026-11-20: a closed day is before it
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .array(fc.integer({ min: K, max: K + 2 }), { minLength: 1, maxLength: 3 })
+          .chain((sizes) => {
+            const people = sizes.reduce((s, n) => s + n, 0);
+            return fc.record({
+              sizes: fc.constant(sizes),
+              centres: fc.array(fc.constantFrom('cc1', 'cc2'), {
+                minLength: sizes.length,
+                maxLength: sizes.length,
+              }),
+              usage: fc.array(eventArb(people), { minLength: 1, maxLength: 40 }),
+              asks: fc.array(timeAskArb(sizes.length), { minLength: 1, maxLength: 4 }),
+              pick: fc.nat(),
+              today: fc.boolean(),
+              tokens: fc.integer({ min: 1, max: 5_000_000 }),
+            });
+          }),
+        async ({ sizes, centres, usage, asks, pick, today, tokens }) => {
+          const r = run++;
+          const world = `r${r}`;
+          const members: { id: string; team: number }[] = [];
+          sizes.forEach((n, i) => {
+            for (let j = 0; j < n; j++) members.push({ id: `${world}-t${i}-p${j}`, team: i });
+          });
+          const teamId = (i: number) => `${world}-t${i}`;
+          // the team-days with fewer than k active people, and who was active in each
+          const active = new Map<string, Set<number>>();
+          for (const e of usage) {
+            const key = `${members[e.person].team}:${e.day}`;
+            active.set(key, (active.get(key) ?? new Set()).add(e.person));
+          }
+          const small: { person: number; day: number }[] = [];
+          sizes.forEach((_n, team) => {
+            for (let d = 1; d < TODAY; d++) {
+              const who = active.get(`${team}:${d}`) ?? new Set<number>();
+              if (who.size >= K) continue;
+              // someone already active that day, or anyone in the team on a quiet day: the
+              // team-day stays under k with the extra usage
+              const candidates = who.size
+                ? [...who]
+                : members.flatMap((m, i) => (m.team === team ? [i] : []));
+              for (const person of candidates) small.push({ person, day: d });
+            }
+          });
+          // or today, in a team whose whole membership is already active today: a team-day
+          // of k people, whose figure a read now and a read later would difference
+          const busy = pick % sizes.length;
+          const todays = members.flatMap((m, i) =>
+            m.team === busy
+              ? [{ person: i, day: TODAY, model: MODELS[0], project: PROJECTS[0], tokens: 1000 }]
+              : [],
+          );
+          const base = today ? [...usage, ...todays] : usage;
+          const target = today ? todays[pick % todays.length] : small[pick % small.length];
+          if (!target) return; // every closed team-day had k active people
+          await load([
+            ...sizes.map((_n, i) => ({
+              type: 'team',
+              team: teamId(i),
+              cost_center: `${world}-${centres[i]}`,
+              sensitivity: 'normal',
+            })),
+            ...members.map((m) => ({
+              type: 'person',
+              person: m.id,
+              team: teamId(m.team),
+              role: 'engineer',
+              opted_in: true,
+            })),
+            ...base.map((e, i) => ({
+              type: 'usage',
+              id: `${world}-u${i}`,
+              ts: `${day(e.day)}T10:00:00Z`,
+              person: members[e.person].id,
+              model: e.model,
+              project: e.project,
+              input_tokens: e.tokens,
+              output_tokens: Math.floor(e.tokens / 3),
+            })),
+          ]);
+          const all = withNeighbours(asks);
+          const seen = async (role: Role) => {
+            const out: unknown[] = [];
+            for (const a of all) {
+              const result = await usageReadsFor(store).usage(session(role), {
+                from: a.from === null ? null : day(a.from),
+                to: a.to === null ? null : day(a.to),
+                groupBy: a.groupBy,
+                bucket: a.bucket,
+                teams: (a.teams ?? [...sizes.keys()]).map(teamId),
+              });
+              out.push({ to: result.query.to, rows: result.rows });
+            }
+            return JSON.stringify(out).replaceAll(world, 'world');
+          };
+          const governanceTotal = () =>
+            usageReadsFor(store)
+              .usage(session('governance'), {
+                from: day(1),
+                to: day(TODAY + 1),
+                teams: sizes.map((_n, i) => teamId(i)),
+              })
+              .then((u) => JSON.stringify(u.rows));
+          const before = await seen('viewer');
+          const governanceBefore = await governanceTotal();
+          await load([
+            {
+              type: 'usage',
+              id: `${world}-extra`,
+              ts: `${day(target.day)}T11:00:00Z`,
+              person: members[target.person].id,
+              model: MODELS[0],
+              project: PROJECTS[0],
+              input_tokens: tokens,
+              output_tokens: 0,
+            },
+          ]);
+          expect(await seen('viewer')).toEqual(before);
+          // control: the extra usage is real, and governance sees it
+          expect(await governanceTotal()).not.toEqual(governanceBefore);
+        },
+      ),
+      { numRuns: Number(process.env.PRIVACY_RUNS ?? 15), endOnFailure: true },
+    );
+  }, 600_000);
+});
+
 const EVERYTHING_BY_TEAM = {
   groupBy: ['team'] as UsageDimension[],
   bucket: 'day' as const,

@@ -142,7 +142,7 @@ builder.queryField('usage', (t) =>
       type: UsageGroupRef,
       authScopes: { readDirectory: true },
       description:
-        'Usage aggregates (tokens by kind, exact cost, requests) grouped and bucketed. Members see only their own; small groups are suppressed below governance.',
+        'Usage aggregates (tokens by kind, exact cost, requests) grouped and bucketed. Members see only their own; below governance only closed days count (`to` says where it stopped), and only team-days on which at least minGroupSize of the team were active (docs/privacy.md, R11).',
       args: {
         filter: t.arg({ type: UsageFilter, required: false }),
         groupBy: t.arg({ type: [UsageDimensionEnum], required: false }),

@@ -1,0 +1,157 @@
+// Time differencing (docs/privacy.md, R11), performed over real HTTP with the viewer, member
+// and ingest keys on the attack organisation (k = 3; data has 3 members, platform 5):
+// - windows: data's usage over [Nov 1, Nov 11) and [Nov 1, Nov 12), where only p6 worked
+//   on Nov 11, would differ by p6's usage that day; so would the day and month buckets;
+// - repeated reads: platform's month so far read, then p1 uses more today, read again.
+// Governance still sees both.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/api/auth.ts';
+import { ingestBatch } from '../../src/store/loader.ts';
+import { startTestApi, type TestApi } from '../api/support.ts';
+import { loadOrg, NOW } from './org.ts';
+
+let api: TestApi;
+let member: string; // bound to p7 (data)
+const ALONE = 777_777; // p6's tokens on Nov 11, when nobody else in data worked
+const LATER = 424_242; // p1's tokens today, after the first read
+
+beforeAll(async () => {
+  api = await startTestApi();
+  await loadOrg(api.store);
+  member = (
+    await createApiKey(api.store.em(), { role: 'member', name: 'p7', person: 'p7@acme.test' })
+  ).key;
+  // today (Nov 20) all of platform worked: a team-day of 5, but not a closed one
+  await load(
+    ['p1', 'p2', 'p3', 'p4', 'p5'].map((p) =>
+      usage(`today-${p}`, p, '2026-11-20T08:00:00Z', 1_000),
+    ),
+  );
+  await load([usage('alone', 'p6', '2026-11-11T10:00:00Z', ALONE)]);
+}, 180_000);
+
+afterAll(async () => {
+  await api?.stop();
+});
+
+const usage = (id: string, person: string, ts: string, tokens: number) => ({
+  type: 'usage',
+  id,
+  ts,
+  person: `${person}@acme.test`,
+  model: 'm1',
+  input_tokens: tokens,
+  output_tokens: 0,
+});
+
+async function load(rows: Record<string, unknown>[]) {
+  const result = await ingestBatch(
+    api.store,
+    rows.map((data, line) => ({ line, data })),
+    { now: NOW.getTime() },
+  );
+  expect(result.totals.rejected).toBe(0);
+}
+
+const USAGE = `query($filter: UsageFilter, $groupBy: [UsageDimension!], $bucket: UsageBucket) {
+  usage(filter: $filter, groupBy: $groupBy, bucket: $bucket, first: 100) {
+    __typename
+    ... on Problem { code message }
+    ... on UsageConnection { from to edges { node { bucket team people tokens } } }
+  }
+}`;
+
+type Row = { bucket: string | null; team: string | null; people: number; tokens: number };
+type Answer = { type: string; to?: string; rows: Row[]; text: string };
+
+async function ask(key: string, variables: Record<string, unknown>): Promise<Answer> {
+  const res = await api.gql<{
+    usage: { __typename: string; to?: string; edges?: { node: Row }[] };
+  }>(key, USAGE, variables);
+  const u = res.body.data?.usage;
+  return {
+    type: u?.__typename ?? (res.body.errors?.[0]?.extensions?.code as string),
+    to: u?.to,
+    rows: (u?.edges ?? []).map((e) => e.node),
+    text: JSON.stringify(res.body),
+  };
+}
+
+const sum = (rows: Row[]) => rows.reduce((s, r) => s + r.tokens, 0);
+const DATA_NOV_10 = (6 + 7 + 8) * 100_000; // p6, p7 and p8 on Nov 10 (org.ts)
+const PLATFORM_NOV_10 = (1 + 2 + 3 + 4 + 5) * 100_000;
+
+describe('time differencing: windows, buckets and repeated reads', () => {
+  it('a viewer gets the same figure for [a, b) and [a, b + 1) when day b had one person', async () => {
+    const data = { teams: ['data'] };
+    const upTo11 = await ask(api.keys.viewer.key, {
+      filter: { ...data, from: '2026-11-01', to: '2026-11-11' },
+    });
+    const upTo12 = await ask(api.keys.viewer.key, {
+      filter: { ...data, from: '2026-11-01', to: '2026-11-12' },
+    });
+    expect(sum(upTo11.rows)).toBe(DATA_NOV_10);
+    expect(sum(upTo12.rows)).toBe(DATA_NOV_10);
+    // by day: Nov 10 only, Nov 11 looks like a quiet day; the month holds the same
+    const byDay = await ask(api.keys.viewer.key, {
+      filter: data,
+      groupBy: ['team'],
+      bucket: 'day',
+    });
+    expect(byDay.rows.map((r) => [r.bucket, r.people, r.tokens])).toEqual([
+      ['2026-11-10', 3, DATA_NOV_10],
+    ]);
+    const byMonth = await ask(api.keys.viewer.key, { filter: data, bucket: 'month' });
+    expect(byMonth.rows.map((r) => r.tokens)).toEqual([DATA_NOV_10]);
+    // the one day alone, and every window around it: nothing
+    const alone = await ask(api.keys.viewer.key, {
+      filter: { ...data, from: '2026-11-11', to: '2026-11-12' },
+    });
+    expect(alone.rows).toEqual([]);
+    for (const a of [upTo11, upTo12, byDay, byMonth, alone])
+      expect(a.text).not.toContain(String(ALONE));
+  });
+
+  it('a viewer reading twice, with usage in between, gets the same figures (closed days only)', async () => {
+    const platform = { filter: { teams: ['platform'] }, groupBy: ['team'], bucket: 'day' };
+    const before = await ask(api.keys.viewer.key, platform);
+    expect(before.to).toBe('2026-11-20'); // stops before today
+    expect(before.rows.map((r) => [r.bucket, r.tokens])).toEqual([['2026-11-10', PLATFORM_NOV_10]]);
+    const org = await ask(api.keys.viewer.key, {});
+    await load([usage('later', 'p1', '2026-11-20T11:00:00Z', LATER)]);
+    expect((await ask(api.keys.viewer.key, platform)).rows).toEqual(before.rows);
+    expect((await ask(api.keys.viewer.key, {})).rows).toEqual(org.rows);
+  });
+
+  it('a member sees their own usage live, and no one else’s by any window', async () => {
+    for (const filter of [
+      { teams: ['data'], from: '2026-11-01', to: '2026-11-11' },
+      { teams: ['data'], from: '2026-11-01', to: '2026-11-12' },
+      { teams: ['data'], from: '2026-11-11', to: '2026-11-12' },
+    ]) {
+      const own = await ask(member, { filter });
+      expect(own.text).not.toContain(String(ALONE));
+      expect(own.rows.every((r) => r.people <= 1)).toBe(true);
+    }
+    // p7's own Nov 10 usage, by day
+    const own = await ask(member, { groupBy: ['team'], bucket: 'day' });
+    expect(own.rows.map((r) => [r.bucket, r.tokens])).toEqual([['2026-11-10', 700_000]]);
+  });
+
+  it('refuses ingest, and governance sees the day and today', async () => {
+    for (const filter of [{ teams: ['data'] }, { from: '2026-11-11', to: '2026-11-12' }])
+      expect((await ask(api.keys.ingest.key, { filter })).type).toBe('FORBIDDEN');
+    const gov = await ask(api.keys.governance.key, {
+      filter: { teams: ['data', 'platform'] },
+      groupBy: ['team'],
+      bucket: 'day',
+    });
+    expect(gov.to).toBe('2026-11-21');
+    expect(gov.rows.map((r) => [r.bucket, r.team, r.tokens])).toEqual([
+      ['2026-11-10', 'data', DATA_NOV_10],
+      ['2026-11-10', 'platform', PLATFORM_NOV_10],
+      ['2026-11-11', 'data', ALONE],
+      ['2026-11-20', 'platform', 5_000 + LATER],
+    ]);
+  });
+});
