@@ -135,7 +135,7 @@ function createSpendReports(store: Store): SpendReports {
       return {
         period: window.label,
         from: window.from,
-        to: window.to,
+        to: result.query.to, // below governance: before today (privacy.md, R11)
         by,
         currency: result.currency,
         timezone: result.timezone,

@@ -1,7 +1,8 @@
 // spendReport (chargeback) over a real server: spend by cost centre and model, a cost centre
 // inherited from the parent team, roll-ups up the team tree, an exact total that reconciles
 // with usage; below governance visible teams only, by team and cost centre only, small
-// groups left out and roll-ups adding up only what is shown. Expected figures are worked
+// groups and team-days with fewer than min_group_size active people left out, and roll-ups
+// adding up only what is shown. Expected figures are worked
 // out by hand in chargeback-fixture.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadChargebackFixture } from './chargeback-fixture.ts';
@@ -99,20 +100,45 @@ describe('spendReport', () => {
   });
 
   it('shows a viewer visible teams only, and roll-ups of what is shown', async () => {
-    // min_group_size 2: engineering (bo alone) is hidden, legal restricted
+    // min_group_size 2: engineering (bo alone) is hidden, legal restricted; and every
+    // November day so far had one person per team, a figure a viewer never gets
+    // (docs/privacy.md, R11)
+    const alone = await spend(api.keys.viewer.key, { p: '2026-11', by: ['team'], r: true });
+    expect(alone.body.data?.spendReport.data?.rows).toEqual([]);
+    // 25 November: ana and di (platform), ed and fay (routing) worked, and cy (legal)
+    const day = [
+      ['ana', 500_000],
+      ['di', 300_000],
+      ['ed', 200_000],
+      ['fay', 100_000],
+      ['cy', 700_000],
+    ].map(([person, inputTokens]) => ({
+      id: `nov25-${person}`,
+      ts: '2026-11-25T10:00:00Z',
+      person: `${person}@acme.test`,
+      model: 'm1',
+      inputTokens,
+      outputTokens: 0,
+    }));
+    const recorded = await api.gql(
+      api.keys.ingest.key,
+      'mutation($rows: [UsageInput!]!) { recordUsage(rows: $rows) { ... on IngestSummary { accepted } } }',
+      { rows: day },
+    );
+    expect(recorded.body.data).toEqual({ recordUsage: { accepted: 5 } });
     const res = await spend(api.keys.viewer.key, { p: '2026-11', by: ['team'], r: true });
     const report = res.body.data?.spendReport.data as Report;
     expect(cells(report.rows)).toEqual([
-      ['platform', null, null, 285],
-      ['routing', null, null, 123],
-      ['engineering', null, 2, 408],
+      ['platform', null, null, 80],
+      ['routing', null, null, 30],
+      ['engineering', null, 2, 110],
     ]);
-    expect(cents(report.total.cost.amount)).toBe(408);
+    expect(cents(report.total.cost.amount)).toBe(110);
     const byCentre = (await spend(api.keys.viewer.key, { p: '2026-11', by: ['cost_center'] })).body
       .data?.spendReport.data as Report;
     expect(cells(byCentre.rows)).toEqual([
-      ['CC-100', null, null, 285],
-      ['CC-ENG', null, null, 123],
+      ['CC-100', null, null, 80],
+      ['CC-ENG', null, null, 30],
     ]);
   });
 
