@@ -80,8 +80,16 @@ export function slackAddress(address: string): SlackAddress | null {
   return null;
 }
 
+/**
+ * Longest address or webhook URL: addresses and URLs are index keys (a btree entry holds at
+ * most 2,704 bytes), and no real one comes near this.
+ */
+export const MAX_ADDRESS_CHARS = 2_048;
+
 /** An address of the channel, or why not (for configuration and preference errors). */
 function addressProblem(channel: Channel, address: string): string | null {
+  if (address.length > MAX_ADDRESS_CHARS)
+    return `is ${address.length} characters long; at most ${MAX_ADDRESS_CHARS} are allowed`;
   if (channel === 'email') return EMAIL.test(address) ? null : 'is not an email address';
   if (channel === 'slack')
     return slackAddress(address)

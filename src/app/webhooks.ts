@@ -13,6 +13,7 @@ import {
 } from '../store/webhooks.ts';
 import type { Session } from './caller.ts';
 import { type FieldProblem, InvalidRequestError } from './errors.ts';
+import { MAX_ADDRESS_CHARS } from './notifications.ts';
 
 export type WebhookView = Omit<WebhookRow, 'secret'> & { secret?: string };
 
@@ -44,8 +45,15 @@ export function webhooksFor(store: Store): Webhooks {
             field: 'url',
             message: `the URL must be http or https, not ${url.protocol}`,
           });
+        // as stored: percent-encoding can make a URL several times longer than it was sent
+        const stored = url.toString().length;
+        if (stored > MAX_ADDRESS_CHARS)
+          problems.push({
+            field: 'url',
+            message: `is ${stored} characters long; at most ${MAX_ADDRESS_CHARS} are allowed`,
+          });
       } catch {
-        problems.push({ field: 'url', message: `not a URL: ${rawUrl}` });
+        problems.push({ field: 'url', message: `not a URL: ${rawUrl.slice(0, 200)}` });
       }
       if (secretArg != null && secretArg.length < 8)
         problems.push({ field: 'secret', message: 'must be at least 8 characters' });

@@ -9,8 +9,29 @@ export type AuditEntry = {
   detail: Record<string, unknown>;
 };
 
+/**
+ * Bytes of a subject as stored: the subject is an index key (a btree entry holds at most
+ * 2,704 bytes). A longer one comes from an argument naming nothing real (ids are at most
+ * 256 bytes at ingest); it is cut, and the whole of it kept in `detail.subject`, so one
+ * entry cannot fail the batch of audited reads it is written with.
+ */
+export const MAX_SUBJECT_BYTES = 512;
+
+function storable(entry: AuditEntry): AuditEntry {
+  const { subject } = entry;
+  if (subject === null || Buffer.byteLength(subject, 'utf8') <= MAX_SUBJECT_BYTES) return entry;
+  // cut on a code point, within the bytes
+  let cut = '';
+  for (const char of subject) {
+    if (Buffer.byteLength(cut + char, 'utf8') > MAX_SUBJECT_BYTES - 3) break;
+    cut += char;
+  }
+  return { ...entry, subject: `${cut}…`, detail: { ...entry.detail, subject } };
+}
+
 export async function appendAudit(db: Queryable, entries: readonly AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
+  entries = entries.map(storable);
   await db.query(
     `insert into audit_log (actor, role, action, subject, detail)
      select actor, role, action, subject, detail

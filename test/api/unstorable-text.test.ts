@@ -2,11 +2,13 @@
 // U+FFFD) is refused where it enters, naming the field, on every transport: a GraphQL
 // argument anywhere in the schema, the JSON of POST /v1/quota/check, rows of recordUsage and
 // upsertDirectory (the bad row alone), a policy's source. Nothing reaches the database, so
-// nothing answers 500. OTLP spans and import lines: test/api/otlp.test.ts and
+// nothing answers 500. Text longer than an index entry holds (a btree entry: 2,704 bytes)
+// is refused where it would be a key, or cut where it is only an audit entry's subject. OTLP spans and import lines: test/api/otlp.test.ts and
 // test/store/ingest.test.ts.
 import type { GraphQLField, GraphQLObjectType, GraphQLResolveInfo } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../../src/api/schema/index.ts';
+import { auditTrailFor } from '../../src/app/audit.ts';
 import { localSession } from '../../src/app/caller.ts';
 import { InvalidRequestError } from '../../src/app/errors.ts';
 import { policiesFor } from '../../src/app/policies.ts';
@@ -196,5 +198,57 @@ describe('a policy source', () => {
     expect((error as InvalidRequestError).problems).toEqual([
       { field: 'source', message: `line 2 ${NUL_REASON}` },
     ]);
+  });
+});
+
+describe('text longer than an index entry holds', () => {
+  // random text: PostgreSQL compresses a repetitive one below the limit
+  const long = Array.from({ length: 4000 }, (_, i) =>
+    String.fromCharCode(65 + ((i * 7919) % 57)),
+  ).join('');
+
+  it('as an audited subject, is cut; the batch of audited reads it is in is written', async () => {
+    const read = (person: string) =>
+      api.gql(
+        api.keys.governance.key,
+        'query($p: String!) { usage(filter: { people: [$p] }, groupBy: [person]) { __typename } }',
+        { p: person },
+      );
+    expect((await read(long)).body.errors).toBeUndefined();
+    expect((await read('ana@acme.test')).body.errors).toBeUndefined();
+    // the trail used to keep failing on the long subject ("index row size … exceeds btree
+    // maximum"), and every audited read after it waited forever
+    await auditTrailFor(api.store).flush();
+    const rows = await api.store.query<{ subject: string; full: string | null }>(
+      `select subject, detail->>'subject' as full from audit_log
+        where action = 'read.usage' order by id`,
+    );
+    expect(rows.map((r) => r.subject)).toEqual([expect.stringMatching(/…$/), 'ana@acme.test']);
+    expect(Buffer.byteLength(rows[0].subject)).toBeLessThanOrEqual(512);
+    expect(rows[0].full).toBe(long);
+  });
+
+  it('as a webhook URL or a notification address, is refused naming the field', async () => {
+    const hook = await api.gql<{ addWebhook: { code: string; problems: unknown[] } }>(
+      api.keys.admin.key,
+      `mutation($u: String!) {
+        addWebhook(audience: "governance", url: $u) { ... on InvalidRequest { code problems { field message } } }
+      }`,
+      { u: `https://hooks.example.test/${long}` },
+    );
+    expect(hook.body.data?.addWebhook).toEqual({
+      code: 'INVALID_REQUEST',
+      problems: [{ field: 'url', message: expect.stringMatching(/at most 2048 are allowed$/) }],
+    });
+    const preference = await api.gql<{ setNotificationPreference: { code: string } }>(
+      api.keys.governance.key,
+      `mutation($a: String!) {
+        setNotificationPreference(person: "ana@acme.test", channel: "teams", address: $a) {
+          __typename ... on InvalidRequest { code message }
+        }
+      }`,
+      { a: `https://teams.example.test/${long}` },
+    );
+    expect(JSON.stringify(preference.body)).toMatch(/INVALID_REQUEST.*at most 2048 are allowed/);
   });
 });
