@@ -15,6 +15,7 @@ import {
   isSecure,
   type SendJson,
   type Sessions,
+  type SessionView,
   SIGN_IN_BODY_LIMIT,
   sameOrigin,
   viewOf,
@@ -56,7 +57,15 @@ const CSP =
   "img-src 'self' data: blob:; worker-src 'self' blob:; font-src 'self' data:; " +
   "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
-type Asset = { body: Buffer; gzip?: Buffer; br?: Buffer; type: string; mtimeMs: number };
+type Asset = {
+  body: Buffer;
+  gzip?: Buffer;
+  br?: Buffer;
+  type: string;
+  mtimeMs: number;
+  /** per-request content (the page with its session): not stored by the browser */
+  noStore?: boolean;
+};
 
 export type ConsoleDeps = {
   sessions: Sessions;
@@ -96,7 +105,11 @@ export function consoleHandler(deps: ConsoleDeps) {
     const compressible = /text|javascript|json|svg/.test(asset.type) && asset.body.length > 1024;
     const headers: Record<string, string | number> = {
       'content-type': asset.type,
-      'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+      'cache-control': asset.noStore
+        ? 'no-store'
+        : immutable
+          ? 'public, max-age=31536000, immutable'
+          : 'no-cache',
       'x-content-type-options': 'nosniff',
       vary: 'accept-encoding',
     };
@@ -210,16 +223,38 @@ export function consoleHandler(deps: ConsoleDeps) {
       sendAsset(req, res, asset, true);
       return true;
     }
-    if (APP_ROUTES.includes(path) || path === '/favicon.svg') {
-      const asset = load(join(dist, path === '/favicon.svg' ? 'favicon.svg' : 'index.html'));
-      if (!asset) {
-        if (path === '/favicon.svg') return false;
-        notBuilt(res);
-      } else sendAsset(req, res, asset, false);
+    if (path === '/favicon.svg') {
+      const asset = load(join(dist, 'favicon.svg'));
+      if (!asset) return false;
+      sendAsset(req, res, asset, false);
+      return true;
+    }
+    if (APP_ROUTES.includes(path)) {
+      const asset = load(join(dist, 'index.html'));
+      if (!asset) notBuilt(res);
+      else {
+        const session = viewOf(await deps.sessions.read(req.headers.cookie), deps.oidc !== null);
+        sendAsset(req, res, withSession(asset, session), false);
+      }
       return true;
     }
     return false;
   };
+}
+
+export const SESSION_ELEMENT_ID = 'quotient-session';
+
+/**
+ * index.html with the session view (what GET /auth/session answers) in a JSON data block,
+ * so the page starts on its view and the view's data without first asking for the session.
+ * A data block is not run, so the CSP's script-src does not apply; `<` is escaped so no
+ * value can close the element. Per request, so never cached.
+ */
+function withSession(page: Asset, session: SessionView): Asset {
+  const json = JSON.stringify(session).replaceAll('<', '\\u003c');
+  const block = `<script type="application/json" id="${SESSION_ELEMENT_ID}">${json}</script>`;
+  const html = page.body.toString('utf8').replace('</head>', `${block}</head>`);
+  return { body: Buffer.from(html), type: page.type, mtimeMs: page.mtimeMs, noStore: true };
 }
 
 /** The bundled GraphiQL page, or null when the console is not built. */

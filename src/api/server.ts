@@ -87,6 +87,8 @@ export type ServerOptions = {
    * server that holds the directory.
    */
   localToken?: string | null;
+  /** the built console (default web/dist); tests serve a page of their own */
+  consoleDist?: string;
   /** console sign-in with an OpenID provider (`quotient serve`: the oidc-* settings); default none */
   oidc?: OidcConfig | null;
 };
@@ -129,6 +131,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     authenticateKey: (key) => keys.authenticate(key),
     log,
     send: sendJson,
+    distDir: options.consoleDist,
   });
 
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({

@@ -168,6 +168,18 @@ describe('quota', () => {
     });
   });
 
+  it('gives the days of the period for the burn-down, adding up to what was used', async () => {
+    const res = await api.gql<{
+      quota: { used: number; periodStart: string; daily: { day: string; tokens: number }[] };
+    }>(ana, '{ quota { ... on Quota { used periodStart daily { day tokens } } } }');
+    const { used, periodStart, daily } = res.body.data!.quota;
+    expect(daily.length).toBeGreaterThan(0);
+    expect(daily.reduce((sum, d) => sum + d.tokens, 0)).toBe(used);
+    const days = daily.map((d) => d.day);
+    expect(days).toEqual([...days].sort());
+    expect(days[0] >= periodStart.slice(0, 10)).toBe(true);
+  });
+
   it('refuses a member asking about someone else, and a viewer asking about anyone', async () => {
     const member = await api.gql<{ quota: Record<string, unknown> }>(ana, QUOTA, { person: 'bo' });
     expect(member.body.data?.quota).toMatchObject({ __typename: 'Forbidden', code: 'FORBIDDEN' });

@@ -1,17 +1,36 @@
 // Console sessions over real HTTP: the key sign-in sets an HttpOnly cookie, every cookie
 // request must echo the CSRF token, sign-in from another origin is refused, a revoked key
 // ends its sessions, and a tampered cookie is worthless.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRoleMap, roleFromClaims } from '../../src/api/oidc.ts';
 import { MEMBER_PERSON, startTestApi, type TestApi } from './support.ts';
 
 let api: TestApi;
+/** a stand-in for the built console: the app page the server writes the session into */
+const dist = mkdtempSync(join(tmpdir(), 'quotient-console-'));
 beforeAll(async () => {
-  api = await startTestApi({ oidc: null });
+  writeFileSync(
+    join(dist, 'index.html'),
+    '<!doctype html><html><head><title>Quotient console</title></head><body><div id="root"></div></body></html>',
+  );
+  api = await startTestApi({ oidc: null, consoleDist: dist });
 });
 afterAll(async () => {
   await api?.stop();
+  rmSync(dist, { recursive: true, force: true });
 });
+
+/** The session view an app page carries (its JSON data block), and the response. */
+async function pageSession(path: string, cookie: string | null) {
+  const res = await fetch(`${api.url}${path}`, { headers: cookie ? { cookie } : {} });
+  const html = await res.text();
+  const block =
+    /<script type="application\/json" id="quotient-session">(.*?)<\/script><\/head>/.exec(html);
+  return { res, html, session: block ? JSON.parse(block[1]) : null };
+}
 
 async function signIn(key: string, headers: Record<string, string> = {}) {
   const origin = api.url;
@@ -54,6 +73,28 @@ describe('console sessions', () => {
     expect(setCookie).not.toContain(api.keys.member.key);
     const again = await fetch(`${api.url}/auth/session`, { headers: { cookie: cookieOf(res) } });
     expect(await again.json()).toMatchObject({ signedIn: true, csrf: body.csrf });
+  });
+
+  it('writes the session into each app page, never cached, with no way to close the block', async () => {
+    const res = await signIn(api.keys.member.key);
+    const body = await res.json();
+    const signedIn = await pageSession('/me', cookieOf(res));
+    expect(signedIn.res.status).toBe(200);
+    expect(signedIn.res.headers.get('cache-control')).toBe('no-store');
+    expect(signedIn.session).toEqual(body);
+    const anonymous = await pageSession('/leaderboards', null);
+    expect(anonymous.session).toEqual({ signedIn: false, oidc: false });
+    expect(anonymous.res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    // a name with markup in it (a key's name is free text) stays inside the JSON
+    const created = await api.gql<{ createApiKey: { data: { key: string } } }>(
+      api.keys.admin.key,
+      `mutation { createApiKey(role: viewer, name: "</script><script>alert(1)</script>") {
+         ... on MutationCreateApiKeySuccess { data { key } } } }`,
+    );
+    const odd = await signIn(created.body.data!.createApiKey.data.key);
+    const page = await pageSession('/', cookieOf(odd));
+    expect(page.session.name).toBe('</script><script>alert(1)</script>');
+    expect(page.html).not.toContain('<script>alert(1)');
   });
 
   it('answers GraphQL for the cookie only with the CSRF token', async () => {

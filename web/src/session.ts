@@ -15,6 +15,21 @@ export type SessionView = {
 
 export const CSRF_HEADER = 'x-quotient-csrf';
 
+/**
+ * The session the server wrote into the page (a JSON data block in index.html), read once:
+ * the first render needs no round trip. Null when the page has none (the Vite dev server).
+ */
+export function embeddedSession(): SessionView | null {
+  const element = document.getElementById('quotient-session');
+  if (!element?.textContent) return null;
+  element.remove();
+  try {
+    return JSON.parse(element.textContent) as SessionView;
+  } catch {
+    return null;
+  }
+}
+
 export async function fetchSession(): Promise<SessionView> {
   const response = await fetch('/auth/session', { credentials: 'same-origin' });
   if (!response.ok) throw new Error(`the server answered ${response.status}`);

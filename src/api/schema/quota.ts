@@ -8,10 +8,11 @@ import {
   NotFoundError,
 } from '../../app/errors.ts';
 import { type CheckQuotaResult, type PersonQuota, quotaFor } from '../../app/quota.ts';
+import { usageReadsFor } from '../../app/usage.ts';
 import type { Constraint, Decision, NextStep } from '../../engine/decision.ts';
 import type { ExceptionRow } from '../../store/exceptions.ts';
 import { builder } from '../builder.ts';
-import { identityFor } from '../context.ts';
+import { identityFor, sessionOf } from '../context.ts';
 import { BandEnum } from './band.ts';
 import { PersonRef } from './directory.ts';
 import { DateTimeResolver } from './scalars.ts';
@@ -222,6 +223,14 @@ const ActiveExceptionRef = builder.objectRef<ExceptionRow>('ActiveException').im
   }),
 });
 
+const QuotaDayRef = builder.objectRef<{ day: string; tokens: number }>('QuotaDay').implement({
+  description: 'Tokens one person used on one day of a quota period.',
+  fields: (t) => ({
+    day: t.exposeString('day', { description: 'The local date (YYYY-MM-DD), policy time zone.' }),
+    tokens: t.exposeFloat('tokens'),
+  }),
+});
+
 const QuotaRef = builder.objectRef<PersonQuota>('Quota').implement({
   description: "A person's token quota in the current period of their tier.",
   fields: (t) => ({
@@ -280,6 +289,19 @@ const QuotaRef = builder.objectRef<PersonQuota>('Quota').implement({
     activeExceptions: t.field({
       type: [ActiveExceptionRef],
       resolve: (q) => q.exceptions,
+    }),
+    daily: t.field({
+      type: [QuotaDayRef],
+      description:
+        "Tokens used on each day of this period so far, for a burn-down (days without usage left out): the same figures, and the same rules, as `usage(filter: {people: [person], from: the period's first day}, bucket: day)`, in the quota's request.",
+      resolve: async (q, _args, ctx) => {
+        const result = await usageReadsFor(ctx.store).usage(sessionOf(ctx), {
+          people: [q.personId],
+          from: q.state.periodStart.slice(0, 10),
+          bucket: 'day',
+        });
+        return result.rows.map((r) => ({ day: r.bucket ?? '', tokens: r.tokens }));
+      },
     }),
   }),
 });

@@ -3,7 +3,7 @@
 // and other people's personal budgets below governance).
 import { useMemo, useState } from 'react';
 import { useClient, useQuery } from 'urql';
-import { Chart } from '../components/Chart.tsx';
+import { Chart, loadChartCode } from '../components/Chart.tsx';
 import { Band, Empty, ErrorBox, Loading } from '../components/ui.tsx';
 import { graphql, type ResultOf } from '../graphql.ts';
 import { burnDown } from '../lib/burndown.ts';
@@ -12,7 +12,7 @@ import { ladderSteps, placeLadder } from '../lib/ladder.ts';
 import type { ViewProps } from './props.ts';
 
 // this view draws a chart at once: fetch the chart code alongside the data
-void import('../components/EChart.tsx');
+void loadChartCode();
 
 const BudgetsQuery = graphql(`
   query Budgets($team: String, $after: String) {

@@ -146,9 +146,10 @@ function BoardCohorts(props: {
   cohort: string;
   setCohort: (c: string) => void;
 }) {
+  // the same variables as the table's first page with all cohorts: one request for both
   const [{ data }] = useQuery({
     query: BoardQuery,
-    variables: { name: props.name, window: props.window || null, cohort: null },
+    variables: { name: props.name, cohort: null, window: props.window || null, after: null },
   });
   const result = data?.leaderboard;
   const cohorts = result?.__typename === 'LeaderboardConnection' ? result.board.cohorts : [];

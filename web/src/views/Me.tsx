@@ -1,7 +1,7 @@
 // Me: where I stand and what to do next.
 import { useEffect, useMemo, useState } from 'react';
 import { type CombinedError, type OperationResult, useClient, useMutation, useQuery } from 'urql';
-import { Chart } from '../components/Chart.tsx';
+import { Chart, loadChartCode } from '../components/Chart.tsx';
 import { Band, Card, Empty, ErrorBox, Loading } from '../components/ui.tsx';
 import { graphql, type ResultOf } from '../graphql.ts';
 import { burnDown } from '../lib/burndown.ts';
@@ -13,7 +13,7 @@ import { seesNames } from '../lib/views.ts';
 import type { ViewProps } from './props.ts';
 
 // this view draws a chart at once: fetch the chart code alongside the data
-void import('../components/EChart.tsx');
+void loadChartCode();
 
 const MeQuery = graphql(`
   query Me($person: String, $subject: String) {
@@ -38,6 +38,7 @@ const MeQuery = graphql(`
         nextThreshold { percent action actionKind amount }
         activeExceptions { id extraTokens expiresAt justification }
         person { id optedIn team { id name sensitivity } }
+        daily { day tokens }
       }
       ... on Problem { code message }
     }
@@ -47,16 +48,6 @@ const MeQuery = graphql(`
     }
     exceptions(subject: $subject, first: 10) {
       edges { node { id status extraTokens expiresAt justification approver createdAt note decidedBy } }
-    }
-  }
-`);
-
-const UsageQuery = graphql(`
-  query MyDailyUsage($filter: UsageFilter) {
-    usage(filter: $filter, bucket: day, first: 100) {
-      __typename
-      ... on UsageConnection { edges { node { bucket tokens } } }
-      ... on Problem { message }
     }
   }
 `);
@@ -81,15 +72,11 @@ const RequestException = graphql(`
   }
 `);
 
-const BoardQuery = graphql(`
-  query MyBoard($name: String!, $after: String) {
-    leaderboard(name: $name, first: 100, after: $after) {
+const StandingQuery = graphql(`
+  query MyStanding($board: String!) {
+    myStanding(board: $board) {
       __typename
-      ... on LeaderboardConnection {
-        pageInfo { hasNextPage endCursor }
-        board { total window periodStart }
-        edges { node { rank score subjectId cohort } }
-      }
+      ... on Standing { ranked rank score cohort reason }
       ... on Problem { message }
     }
   }
@@ -158,7 +145,7 @@ export default function Me({ session }: ViewProps) {
             ` Next step at ${quota.nextThreshold.percent}%: ${quota.nextThreshold.action}.`}
         </p>
         <BurnDownChart
-          person={person}
+          daily={quota.daily}
           periodStart={quota.periodStart}
           periodEnd={quota.periodEnd}
           limit={quota.effectiveLimit}
@@ -214,7 +201,6 @@ export default function Me({ session }: ViewProps) {
               <MyRank
                 key={b.name}
                 board={b}
-                person={person}
                 optedIn={quota.person.optedIn ?? false}
                 restricted={quota.person.team?.sensitivity === 'restricted'}
               />
@@ -258,27 +244,18 @@ function Ladder({ steps, percent }: { steps: ReturnType<typeof placeLadder>; per
 }
 
 function BurnDownChart(props: {
-  person: string;
+  daily: readonly { day: string; tokens: number }[];
   periodStart: string;
   periodEnd: string;
   limit: number;
   forecast: number;
   ladder: ReturnType<typeof placeLadder>;
 }) {
-  const [{ data, error }] = useQuery({
-    query: UsageQuery,
-    variables: { filter: { people: [props.person], from: props.periodStart.slice(0, 10) } },
-  });
-  const usage = data?.usage;
   const series = useMemo(() => {
-    if (usage?.__typename !== 'UsageConnection') return null;
-    const rows = usage.edges.map((e) => ({ day: e.node.bucket ?? '', amount: e.node.tokens }));
+    const rows = props.daily.map((d) => ({ day: d.day, amount: d.tokens }));
     const today = new Date().toISOString().slice(0, 10);
     return burnDown(rows, props.periodStart, props.periodEnd, today, props.limit, props.forecast);
-  }, [usage, props.periodStart, props.periodEnd, props.limit, props.forecast]);
-  if (error) return <ErrorBox error={error} />;
-  if (usage && usage.__typename !== 'UsageConnection') return <ErrorBox error={usage.message} />;
-  if (!series) return <Loading what="daily usage" />;
+  }, [props.daily, props.periodStart, props.periodEnd, props.limit, props.forecast]);
   return (
     <Chart
       label={`Cumulative tokens this period against the limit of ${formatTokens(props.limit)}`}
@@ -452,66 +429,33 @@ function ExceptionForm({ subject, onDone }: { subject: string | null; onDone: ()
   );
 }
 
-type Entry = { rank: number; score: number; subjectId: string; cohort: string | null };
-
-/** My entry on a board, paging through it (a board can hold more than one page). */
-function useMyEntry(name: string, person: string) {
-  const client = useClient();
-  const [state, setState] = useState<{
-    done: boolean;
-    entry: Entry | null;
-    problem: string | CombinedError | null;
-  }>({ done: false, entry: null, problem: null });
-  useEffect(() => {
-    let cancelled = false;
-    (async () => {
-      let after: string | null = null;
-      for (let page = 0; page < 50; page++) {
-        const r: OperationResult<ResultOf<typeof BoardQuery>> = await client
-          .query(BoardQuery, { name, after })
-          .toPromise();
-        if (cancelled) return;
-        const board = r.data?.leaderboard;
-        if (r.error || !board || board.__typename !== 'LeaderboardConnection') {
-          const problem = r.error ?? (board && 'message' in board ? board.message : 'no answer');
-          setState({ done: true, entry: null, problem });
-          return;
-        }
-        const mine = board.edges.find((e) => e.node.subjectId === person)?.node ?? null;
-        if (mine || !board.pageInfo.hasNextPage) {
-          setState({ done: true, entry: mine, problem: null });
-          return;
-        }
-        after = board.pageInfo.endCursor ?? null;
-      }
-    })();
-    return () => {
-      cancelled = true;
-    };
-  }, [client, name, person]);
-  return state;
-}
-
-function MyRank(props: {
-  board: BoardInfo;
-  person: string;
-  optedIn: boolean;
-  restricted: boolean;
-}) {
-  const { done, entry: mine, problem } = useMyEntry(props.board.name, props.person);
+/** My standing on one board: my rank, or why I am not ranked (the server's reason). */
+function MyRank(props: { board: BoardInfo; optedIn: boolean; restricted: boolean }) {
+  const [{ data, error }] = useQuery({
+    query: StandingQuery,
+    variables: { board: props.board.name },
+  });
+  const standing = data?.myStanding;
   let body: React.ReactNode = <Loading what="the board" />;
-  if (problem) body = <ErrorBox error={problem} />;
-  else if (done) {
-    body = mine ? (
+  if (error) body = <ErrorBox error={error} />;
+  else if (standing && standing.__typename !== 'Standing')
+    body = <ErrorBox error={standing.message} />;
+  else if (standing?.ranked && standing.rank !== null && standing.score !== null) {
+    body = (
       <span data-testid={`rank-${props.board.name}`}>
-        Rank <strong>{mine.rank}</strong>
-        {mine.cohort ? ` in cohort ${mine.cohort}` : ''} with score {mine.score.toFixed(1)}{' '}
-        <span className="muted">(score = {props.board.scoreText})</span>.
+        Rank <strong>{standing.rank}</strong>
+        {standing.cohort ? ` in cohort ${standing.cohort}` : ''} with score{' '}
+        {standing.score.toFixed(1)} <span className="muted">(score = {props.board.scoreText})</span>
+        .
       </span>
-    ) : (
+    );
+  } else if (standing) {
+    body = (
       <span data-testid={`not-ranked-${props.board.name}`}>
         Not ranked.{' '}
-        {whyNotRanked(props.board, { optedIn: props.optedIn, restrictedTeam: props.restricted })}
+        {standing.reason ??
+          whyNotRanked(props.board, { optedIn: props.optedIn, restrictedTeam: props.restricted })}
+        {props.board.requiresOptIn && !props.optedIn && ' Opt in on the Leaderboards view.'}
       </span>
     );
   }
