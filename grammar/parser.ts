@@ -69,6 +69,7 @@ export class PolicyParser extends CstParser {
       { ALT: () => this.SUBRULE(this.exceptionsDecl) },
       { ALT: () => this.SUBRULE(this.classDecl) },
       { ALT: () => this.SUBRULE(this.modelDecl) },
+      { ALT: () => this.SUBRULE(this.measureDecl) },
       { ALT: () => this.SUBRULE(this.metricDecl) },
       { ALT: () => this.SUBRULE(this.leaderboardDecl) },
       { ALT: () => this.SUBRULE(this.tierDecl) },
@@ -206,7 +207,41 @@ export class PolicyParser extends CstParser {
     this.CONSUME(T.NumberLit);
   });
 
-  // ---------- metrics and leaderboards ----------
+  // ---------- measures, metrics and leaderboards ----------
+
+  /** `measure review_score "Review score" { unit score  aggregate mean }` */
+  measureDecl = this.RULE('measureDecl', () => {
+    this.CONSUME(T.Measure);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.CONSUME(T.StringLiteral));
+    this.CONSUME(T.LCurly);
+    this.MANY(() => {
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(T.Unit);
+            this.CONSUME2(T.Identifier, { LABEL: 'unit' });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Aggregate);
+            this.OR2([
+              { ALT: () => this.CONSUME(T.Sum) },
+              { ALT: () => this.CONSUME(T.Mean) },
+              {
+                ALT: () => {
+                  this.CONSUME(T.Percentile);
+                  this.CONSUME(T.NumberLit);
+                },
+              },
+            ]);
+          },
+        },
+      ]);
+    });
+    this.CONSUME(T.RCurly);
+  });
 
   metricDecl = this.RULE('metricDecl', () => {
     this.CONSUME(T.Metric);

@@ -151,6 +151,7 @@ export const Exceptions = keyword('exceptions', true);
 export const Class = keyword('class', true);
 export const Model = keyword('model', true);
 export const Metric = keyword('metric', true);
+export const Measure = keyword('measure', true);
 export const Leaderboard = keyword('leaderboard', true);
 export const Tier = keyword('tier', true);
 export const Assign = keyword('assign', true);
@@ -218,6 +219,12 @@ export const Low = keyword('low');
 export const Medium = keyword('medium');
 export const High = keyword('high');
 export const Critical = keyword('critical');
+// measure declarations
+export const Unit = keyword('unit');
+export const Aggregate = keyword('aggregate');
+export const Sum = keyword('sum');
+export const Mean = keyword('mean');
+export const Percentile = keyword('percentile');
 
 /** Words that start a top-level declaration, in the order the docs list them. */
 export const declarationWords = [
@@ -228,6 +235,7 @@ export const declarationWords = [
   'exceptions',
   'class',
   'model',
+  'measure',
   'metric',
   'leaderboard',
   'tier',

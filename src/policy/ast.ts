@@ -122,6 +122,19 @@ export type ModelDecl = Node<'Model'> & {
   longContext: LongContextTier[];
 };
 
+/** How a measure's observations in a window become one value. */
+export type MeasureAggregate = 'sum' | 'mean' | 'percentile';
+/** `measure review_score "Review score" { unit score  aggregate mean }`: a named outcome measure. */
+export type MeasureDecl = Node<'Measure'> & {
+  name: Name;
+  label: StringLit | null;
+  /** count, tokens, money, minutes or score (a plain number) */
+  unit: Name | null;
+  aggregate: MeasureAggregate | null;
+  /** `aggregate percentile 90`: which percentile */
+  percentile: NumberExpr | null;
+};
+
 export type MetricDecl = Node<'Metric'> & { name: Name; label: StringLit | null; formula: Expr };
 
 export type SubjectKind = 'person' | 'team';
@@ -253,6 +266,7 @@ export type Declaration =
   | ExceptionsDecl
   | ClassDecl
   | ModelDecl
+  | MeasureDecl
   | MetricDecl
   | LeaderboardDecl
   | TierDecl

@@ -42,6 +42,7 @@ export const CONSTRUCT_DOCS: { [K in DeclarationKind]: ConstructDocs } = {
   Exceptions: { keyword: 'exceptions', page: 'header.md' },
   Class: { keyword: 'class', page: 'models.md' },
   Model: { keyword: 'model', page: 'models.md' },
+  Measure: { keyword: 'measure', page: 'measures.md' },
   Metric: { keyword: 'metric', page: 'metrics.md' },
   Leaderboard: { keyword: 'leaderboard', page: 'leaderboards.md' },
   Tier: { keyword: 'tier', page: 'tiers.md' },

@@ -495,6 +495,24 @@ export const DIAGNOSTICS = {
     help: 'Write `budget project "launch" { 50M tokens per month }`: a plain project name and a whole number of tokens.',
     example: 'budget project "a@b" { 5,000 USD per month }\n',
   },
+  measureShadowsName: {
+    code: 'Q3030',
+    severities: ['error'],
+    title: 'Measure hides a fact, metric or attribute',
+    summary:
+      'A measure is named like a built-in fact, a metric or an attribute, which it would hide. The Claude Code activity facts (`sessions`, `lines_added`, `lines_removed`, `commits`, `pull_requests`) are the exception: they arrive as measures too, and declaring one chooses its aggregation.',
+    help: 'Choose another name for the measure.',
+    example: 'measure tokens { unit tokens  aggregate sum }\n',
+  },
+  badMeasure: {
+    code: 'Q5030',
+    severities: ['error'],
+    title: 'Measure without a usable unit or aggregation',
+    summary:
+      'A measure needs a `unit` (count, tokens, money, minutes or score) and an `aggregate` (sum, mean, or percentile N with 0 < N ≤ 100); a Claude Code activity measure counts, so its unit is count.',
+    help: 'Write `measure review_score "Review score" { unit score  aggregate mean }`.',
+    example: 'measure cycle_time { unit hours  aggregate percentile 90 }\n',
+  },
   maybeDivisionByZero: {
     code: 'Q6001',
     severities: ['warning'],

@@ -289,6 +289,15 @@ const FORMATTERS: { [K in DeclarationKind]: (d: DeclarationOf<K>) => Layout } = 
     }
     return aligned(cells);
   },
+  Measure: (d) => {
+    const clauses: string[] = [];
+    if (d.unit) clauses.push(`unit ${d.unit.text}`);
+    if (d.aggregate)
+      clauses.push(
+        `aggregate ${d.aggregate}${d.aggregate === 'percentile' && d.percentile ? ` ${d.percentile.raw}` : ''}`,
+      );
+    return aligned(['measure', withLabel(d.name.text, d.label), inlineBlock(clauses)]);
+  },
   Metric: (d) => aligned(['metric', withLabel(d.name.text, d.label), `= ${formatExpr(d.formula)}`]),
   Leaderboard: (d) => ({
     type: 'block',

@@ -70,6 +70,49 @@ export type IrMetric = {
   deps: string[];
 };
 
+/** A declared outcome measure: how its observations in a window become one value. */
+export type IrMeasure = {
+  label: string | null;
+  unit: MeasureUnit;
+  aggregate: 'sum' | 'mean' | 'percentile';
+  /** `aggregate percentile 90` → 90 (only for percentiles) */
+  percentile?: number;
+};
+
+export type MeasureUnit = 'count' | 'tokens' | 'money' | 'minutes' | 'score';
+
+/**
+ * The fact name a measure is read under: "measure:review_score:mean", "measure:lines:sum",
+ * "measure:cycle_time:p90". The aggregation is part of the name, so the store reads it
+ * without the policy at hand, and two versions that aggregate one measure differently
+ * (an impact replay reads both) never share a value.
+ */
+export function measureFact(name: string, m: Pick<IrMeasure, 'aggregate' | 'percentile'>): string {
+  const how = m.aggregate === 'percentile' ? `p${m.percentile ?? 50}` : m.aggregate;
+  return `measure:${name}:${how}`;
+}
+
+export type MeasureRead = {
+  measure: string;
+  aggregate: 'sum' | 'mean' | 'percentile';
+  /** 0 < percentile <= 100 */
+  percentile: number | null;
+};
+
+/** The measure and aggregation a fact name reads, or null for a built-in fact. */
+export function parseMeasureFact(fact: string): MeasureRead | null {
+  const m = /^measure:([A-Za-z_][A-Za-z0-9_]*):(sum|mean|p(\d+(?:\.\d+)?))$/.exec(fact);
+  if (!m) return null;
+  if (m[3] !== undefined)
+    return { measure: m[1], aggregate: 'percentile', percentile: Number(m[3]) };
+  return { measure: m[1], aggregate: m[2] as 'sum' | 'mean', percentile: null };
+}
+
+/** The name a writer gave a fact ("review_score" for "measure:review_score:mean"). */
+export function factDisplayName(fact: string): string {
+  return parseMeasureFact(fact)?.measure ?? fact;
+}
+
 export type IrLeaderboard = {
   label: string | null;
   subject: SubjectKind;
@@ -135,6 +178,8 @@ export type RuleSetIR = {
   classes: Record<string, { label: string | null }>;
   /** prices in integer micro-units per 1M tokens, as in price.ts */
   models: Record<string, ModelPrice>;
+  /** declared outcome measures (absent when none, so older policies keep their hash) */
+  measures?: Record<string, IrMeasure>;
   metrics: Record<string, IrMetric>;
   /** metric names in dependency order (dependencies first, ties by name) */
   metricOrder: string[];
@@ -263,8 +308,10 @@ export function irToText(e: IrExpr, parent = 0): string {
       return JSON.stringify(e.v);
     case 'bool':
       return String(e.v);
-    case 'fact':
-      return e.within ? `${e.name} within ${e.within}` : e.name;
+    case 'fact': {
+      const name = factDisplayName(e.name);
+      return e.within ? `${name} within ${e.within}` : name;
+    }
     case 'metric':
       return e.name;
     case 'attr':

@@ -189,6 +189,28 @@ const declarationBuilders: Record<string, DeclBuilder> = {
     });
     return decl;
   },
+  measureDecl(n, range, ctx) {
+    const c = n.children;
+    const measureName = name(tok(c, 'Identifier'), ctx);
+    if (!measureName) return null;
+    noRepeats(c, ['KwUnit', 'KwAggregate'], `measure \`${measureName.text}\``, ctx);
+    const aggregate = has(c, 'KwSum')
+      ? 'sum'
+      : has(c, 'KwMean')
+        ? 'mean'
+        : has(c, 'KwPercentile')
+          ? 'percentile'
+          : null;
+    return {
+      kind: 'Measure',
+      range,
+      name: measureName,
+      label: stringLit(tok(c, 'StringLiteral'), ctx),
+      unit: name(tok(c, 'unit'), ctx),
+      aggregate,
+      percentile: aggregate === 'percentile' ? numberExpr(tok(c, 'NumberLit'), ctx) : null,
+    };
+  },
   metricDecl(n, range, ctx) {
     const c = n.children;
     const metricName = name(tok(c, 'Identifier'), ctx);

@@ -2,7 +2,9 @@
 // replaces it (restatement), so the stored numbers are always the provider's latest. The
 // same figures are set (not added) on the person's rollup row without a model for that
 // report day, in the same statement, where the facts `sessions`, `lines_added`,
-// `lines_removed`, `commits` and `pull_requests` read them.
+// `lines_removed`, `commits` and `pull_requests` read them; and as one observation each of
+// the measures of the same names (measure_rollups, replaced too), which a policy can
+// declare to read them with another aggregation (commits per day: `aggregate mean`).
 import type { Store } from './db.ts';
 import type { ClaudeCodeActivity } from './ingest/claude-code.ts';
 import { numberArray, textArray } from './pg-array.ts';
@@ -29,6 +31,20 @@ export async function writeClaudeCodeActivity(
          pull_requests = excluded.pull_requests, customer_type = excluded.customer_type,
          terminal_type = excluded.terminal_type, updated_at = now()
        returning day, person_id, sessions, lines_added, lines_removed, commits, pull_requests
+     ),
+     measured as (
+       insert into measure_rollups as m (person_id, day, project, model, measure, n, total, buckets)
+       select w.person_id, w.day, '', '', v.measure, 1, v.value,
+              jsonb_build_object(measure_bucket(v.value), 1)
+         from written w
+        cross join lateral (values ('sessions', w.sessions::numeric),
+                                   ('lines_added', w.lines_added::numeric),
+                                   ('lines_removed', w.lines_removed::numeric),
+                                   ('commits', w.commits::numeric),
+                                   ('pull_requests', w.pull_requests::numeric)) v(measure, value)
+        order by 1, 2, 5
+       on conflict (person_id, day, project, model, measure) do update set
+         n = 1, total = excluded.total, buckets = excluded.buckets
      )
      insert into daily_rollups as r (day, person_id, model, project, environment, sessions,
                                      lines_added, lines_removed, commits, pull_requests)

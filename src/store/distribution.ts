@@ -25,6 +25,7 @@ export const DISTRIBUTION: Record<string, Placement> = {
   usage_events: byPerson('person_id'),
   daily_rollups: byPerson('person_id'),
   person_months: byPerson('person_id'),
+  measure_rollups: byPerson('person_id'),
   enforcement_person_costs: byPerson('person_id'),
   claude_code_activity: byPerson('person_id'),
   notification_preferences: byPerson('person_id'),

@@ -853,7 +853,31 @@ type PersonEventInsert = {
   columns: { name: string; type: string; values: unknown[] }[];
   /** rollup column → aggregate over the inserted events; added to the day's row */
   rollup: Record<string, string>;
+  /** the events carry `project`, `model` and `measures` columns: roll the measures up too */
+  measures?: boolean;
 };
+
+/**
+ * New events' measures into measure_rollups (per person, local day, project, model and
+ * name): observations, exact sum, and histogram buckets merged into the row's.
+ */
+const MEASURE_ROLLUP = (timezoneParam: number) => `,
+     measured as (
+       insert into measure_rollups as r (person_id, day, project, model, measure, n, total, buckets)
+       select person_id, day, project, model, measure, sum(c), sum(s), jsonb_object_agg(b, c)
+         from (select i.person_id, (i.ts at time zone $${timezoneParam})::date as day,
+                      coalesce(i.project, '') as project, coalesce(i.model, '') as model,
+                      m.key as measure, measure_bucket(m.value::numeric) as b, count(*) as c,
+                      sum(m.value::numeric) as s
+                 from inserted i cross join lateral jsonb_each_text(i.measures) m
+                where i.measures is not null
+                group by 1, 2, 3, 4, 5, 6) o
+        group by 1, 2, 3, 4, 5
+        order by 1, 2, 3, 4, 5
+       on conflict (person_id, day, project, model, measure) do update set
+         n = r.n + excluded.n, total = r.total + excluded.total,
+         buckets = measure_buckets_add(r.buckets, excluded.buckets)
+     )`;
 
 async function insertPersonEvents(
   client: pg.PoolClient,
@@ -884,7 +908,7 @@ async function insertPersonEvents(
          from inserted group by 1, 2 order by 2, 1
        on conflict (person_id, day, model, project, environment) do update set
          ${rollup.map((c) => `${c} = r.${c} + excluded.${c}`).join(', ')}
-     )
+     )${spec.measures ? MEASURE_ROLLUP(timezoneParam) : ''}
      select id from inserted`,
     [
       rows.map((r) => r.id),
@@ -910,7 +934,15 @@ function insertOutcomes(
       { name: 'task', type: 'text', values: rows.map((r) => r.task) },
       { name: 'outcome', type: 'text', values: rows.map((r) => r.outcome) },
       { name: 'minutes_saved', type: 'numeric', values: rows.map((r) => r.minutes_saved) },
+      { name: 'project', type: 'text', values: rows.map((r) => r.project ?? null) },
+      { name: 'model', type: 'text', values: rows.map((r) => r.model ?? null) },
+      {
+        name: 'measures',
+        type: 'jsonb',
+        values: rows.map((r) => (r.measures ? JSON.stringify(r.measures) : null)),
+      },
     ],
+    measures: true,
     // tasks = number of outcome events: each reported outcome closes one task
     rollup: {
       tasks: 'count(*)',

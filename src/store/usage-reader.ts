@@ -19,6 +19,7 @@ import type { UsageDimension, UsageQuery, UsageRow } from '../engine/usage.ts';
 import { addDays, UNCLASSIFIED } from '../engine/usage.ts';
 import { decimalToPico, picoToDecimal } from '../policy/price.ts';
 import { teamBudgetCosts } from './budget-spend.ts';
+import { type MeasureQuery, splitMeasures, sumMeasures } from './measure-reader.ts';
 import type { Store } from './db.ts';
 
 /** SQL for each fact over a row of daily_rollups (or the raw-event union below). */
@@ -481,7 +482,7 @@ export function usageReader(store: Store): UsageReader {
       } satisfies Directory;
     },
 
-    async sumFacts(windows, groupings, scope) {
+    async sumFacts(allWindows, groupings, scope) {
       // Org-wide sums scan millions of rows once: JIT compilation would cost more than it
       // saves (seconds of LLVM work measured), and hash aggregates need room not to spill.
       // A scoped read (a few people, or their teams) runs on one core: parallel workers
@@ -496,6 +497,8 @@ export function usageReader(store: Store): UsageReader {
         });
       const out: GroupedFactSums = {};
       if (groupings.length === 0) return out;
+      // declared outcome measures come from measure_rollups, beside the built-in facts
+      const { facts: windows, measures } = splitMeasures(allWindows);
       const days = windows.filter((w): w is FactWindow & { kind: 'days' } => w.kind === 'days');
       const spans = windows.filter((w) => w.kind === 'span');
       const rows: { rows: PersonRow[]; columns: Column[] }[] = [];
@@ -604,6 +607,20 @@ export function usageReader(store: Store): UsageReader {
             rows.push({ rows: r, columns });
           }),
         );
+      }
+      if (measures.length > 0) {
+        const query: MeasureQuery = {
+          read: (sql, values) => read(sql, values),
+          scopeWhere: (s, values, column) => {
+            const params = new Params();
+            params.values.push(...values);
+            const sql = scopeSql(s, params, column);
+            values.push(...params.values.slice(values.length));
+            return sql;
+          },
+        };
+        // writes beside the facts assemble() adds below, whichever finishes first
+        work.push(sumMeasures(query, measures, groupings, scope, out));
       }
       await Promise.all(work);
       for (const r of rows) assemble(r.rows, r.columns, groupings, out);

@@ -28,6 +28,14 @@ const UsageInput = builder.inputType('UsageInput', {
   }),
 });
 
+const MeasureInput = builder.inputType('MeasureInput', {
+  description: 'One named measure of an outcome, e.g. `{ name: "review_score", value: 4.5 }`.',
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    value: t.float({ required: true }),
+  }),
+});
+
 const OutcomeInput = builder.inputType('OutcomeInput', {
   description: 'The outcome of a task, as in the native `outcome` record.',
   fields: (t) => ({
@@ -40,6 +48,14 @@ const OutcomeInput = builder.inputType('OutcomeInput', {
       description: '`accepted`, `rejected`, `reworked` or `completed`.',
     }),
     minutesSaved: t.float({ required: false }),
+    project: t.string({ required: false, description: 'The project the task was for.' }),
+    model: t.string({ required: false, description: 'The model the task used.' }),
+    measures: t.field({
+      type: [MeasureInput],
+      required: false,
+      description:
+        'Named numeric measures (a reviewer score, cycle time …) that policies declare with `measure`.',
+    }),
   }),
 });
 
@@ -114,6 +130,9 @@ builder.mutationFields((t) => ({
           task: r.task,
           outcome: r.outcome,
           minutes_saved: r.minutesSaved,
+          project: r.project,
+          model: r.model,
+          measures: r.measures,
         })),
       ),
   }),
@@ -138,3 +157,4 @@ builder.mutationFields((t) => ({
       ),
   }),
 }));
+

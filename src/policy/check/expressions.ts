@@ -46,6 +46,9 @@ export type ExprScope = {
   /** type and range of a metric, or undefined when no such metric */
   metric(name: string): Typed | undefined;
   metricNames: readonly string[];
+  /** type of a declared measure, or undefined when no such measure */
+  measure(name: string): Typed | undefined;
+  measureNames: readonly string[];
   report(d: Diagnostic): void;
 };
 
@@ -154,9 +157,11 @@ export function inferExpr(e: Expr, scope: ExprScope): Typed {
     case 'Ref':
       return inferRef(e.name, scope);
     case 'Within': {
+      const measure = scope.measure(e.fact.text);
+      if (measure) return measure;
       const unit = FACTS[e.fact.text];
       if (!unit) {
-        const guess = suggest(e.fact.text, Object.keys(FACTS));
+        const guess = suggest(e.fact.text, [...Object.keys(FACTS), ...scope.measureNames]);
         scope.report(
           error(
             codes.unknownFact,
@@ -237,6 +242,8 @@ export function inferExpr(e: Expr, scope: ExprScope): Typed {
 function inferRef(name: Name, scope: ExprScope): Typed {
   const metric = scope.metric(name.text);
   if (metric) return metric;
+  const measure = scope.measure(name.text);
+  if (measure) return measure;
   const fact = FACTS[name.text];
   if (fact) return { ty: unitOf(fact), range: NON_NEGATIVE };
   const attrs = attributesOf(scope.subject);
@@ -246,7 +253,7 @@ function inferRef(name: Name, scope: ExprScope): Typed {
   unknownName(
     name,
     'name',
-    [...scope.metricNames, ...Object.keys(FACTS), ...Object.keys(attrs)],
+    [...scope.metricNames, ...scope.measureNames, ...Object.keys(FACTS), ...Object.keys(attrs)],
     scope,
   );
   return ERR_T;

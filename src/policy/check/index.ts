@@ -10,6 +10,7 @@ import type {
   EscalationDecl,
   Expr,
   LeaderboardDecl,
+  MeasureDecl,
   MetricDecl,
   ModelDecl,
   Name,
@@ -32,12 +33,14 @@ import { decimalToMicros, globMatches, percentToBasisPoints } from '../price.ts'
 import { suggest } from '../suggest.ts';
 import { isValidTimeZone } from '../windows.ts';
 import { ERR_T, type ExprScope, exprText, inferExpr, type Typed } from './expressions.ts';
-import { unitText } from './units.ts';
+import { ALL, DIMENSIONLESS, unitOf, unitText } from './units.ts';
 import {
+  ACTIVITY_MEASURES,
   APPROVERS,
   AUDIENCES,
   FACTS,
   LADDERS,
+  MEASURE_UNITS,
   PERSON_ATTRIBUTES,
   TEAM_ATTRIBUTES,
 } from './vocabulary.ts';
@@ -434,6 +437,7 @@ const DECLARATION_CHECKS: { [K in DeclarationKind]: DeclarationCheck<K> } = {
       checkModelNames(models, ctx.report);
     },
   },
+  Measure: { identity: { what: 'measure', key: (m) => named(m.name) }, check: checkMeasures },
   // names, cycles and units are the `metric types` pass: every later check reads them
   Metric: { identity: { what: 'metric', key: (m) => named(m.name) }, check() {} },
   Leaderboard: {
@@ -537,6 +541,81 @@ const DECLARATION_CHECKS: { [K in DeclarationKind]: DeclarationCheck<K> } = {
     },
   },
 };
+
+function checkMeasures(measures: MeasureDecl[], ctx: CheckContext): void {
+  for (const m of measures) {
+    const n = m.name.text;
+    const activity = ACTIVITY_MEASURES.has(n);
+    if (
+      (FACTS[n] && !activity) ||
+      ctx.metricSet.has(n) ||
+      PERSON_ATTRIBUTES[n] ||
+      TEAM_ATTRIBUTES[n]
+    ) {
+      ctx.report(
+        err(
+          codes.measureShadowsName,
+          `measure \`${n}\` hides the ${ctx.metricSet.has(n) ? 'metric' : FACTS[n] ? 'fact' : 'attribute'} of the same name`,
+          m.name.range,
+          'choose another name',
+        ),
+      );
+    }
+    if (!m.unit)
+      ctx.report(
+        err(
+          codes.badMeasure,
+          `measure \`${n}\` has no \`unit\``,
+          m.name.range,
+          'units: count, tokens, money, minutes, score',
+        ),
+      );
+    else if (!(m.unit.text in MEASURE_UNITS)) {
+      const guess = suggest(m.unit.text, Object.keys(MEASURE_UNITS));
+      ctx.report(
+        err(
+          codes.badMeasure,
+          `unknown measure unit \`${m.unit.text}\`${guess ? `; did you mean \`${guess}\`?` : ''}`,
+          m.unit.range,
+          'units: count, tokens, money, minutes, score',
+        ),
+      );
+    } else if (activity && m.unit.text !== 'count')
+      ctx.report(
+        err(
+          codes.badMeasure,
+          `Claude Code's \`${n}\` counts, so its unit is \`count\``,
+          m.unit.range,
+        ),
+      );
+    if (!m.aggregate)
+      ctx.report(
+        err(
+          codes.badMeasure,
+          `measure \`${n}\` has no \`aggregate\``,
+          m.name.range,
+          'aggregate sum, aggregate mean or aggregate percentile 90',
+        ),
+      );
+    const p = m.percentile;
+    if (m.aggregate === 'percentile' && p && !(p.value > 0 && p.value <= 100))
+      ctx.report(
+        err(codes.badMeasure, 'a percentile lies above 0 and at most 100', p.range, 'e.g. 90'),
+      );
+  }
+}
+
+/** The type of each well-formed measure's value, by name (sum, mean and percentile keep the unit). */
+function measureTypes(measures: readonly MeasureDecl[]): Map<string, Typed> {
+  const out = new Map<string, Typed>();
+  for (const m of measures) {
+    if (out.has(m.name.text) || !m.unit || !(m.unit.text in MEASURE_UNITS)) continue;
+    const base = MEASURE_UNITS[m.unit.text];
+    // observations may be negative (a score's delta), so a measure's range is unknown
+    out.set(m.name.text, { ty: base ? unitOf(base) : DIMENSIONLESS, range: ALL });
+  }
+  return out;
+}
 
 function checkLeaderboards(boards: LeaderboardDecl[], ctx: CheckContext): void {
   const { report } = ctx;
@@ -737,10 +816,14 @@ function checkMetricTypes(ctx: CheckContext): void {
   const memo = new Map<string, Typed>();
   const inProgress = new Set<string>();
   const metricNames = [...ctx.metricDecls.keys()];
+  const measures = measureTypes(ctx.d.Measure);
+  const measureNames = [...measures.keys()];
   const scopeFor = (subject: 'person' | 'team'): ExprScope => ({
     subject,
     currency: ctx.currency,
     metricNames,
+    measureNames,
+    measure: (name) => measures.get(name),
     report,
     metric(name) {
       const decl = ctx.metricDecls.get(name);
@@ -800,6 +883,8 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
     subject: 'person',
     currency: 'USD',
     metricNames: [],
+    measureNames: [],
+    measure: () => undefined,
     report,
     metric: () => undefined,
   };
@@ -1068,6 +1153,8 @@ type Known = {
   metricSet: ReadonlySet<string>;
   rules: ReadonlySet<string>;
   ladderSteps: ReadonlyMap<string, number[]>;
+  /** declared measures: a test gives their values like facts */
+  d: DeclarationsByKind;
 };
 
 function checkTest(
@@ -1094,7 +1181,8 @@ function checkTest(
       if (text.startsWith('attributes.') || text === 'environment' || text === 'project') continue;
       needName(a.name, Object.keys(attrs), codes.unknownAttribute, `${g.subject} attribute`);
     }
-    for (const f of g.facts) needName(f.fact, Object.keys(FACTS), codes.unknownFact, 'fact');
+    const factNames = [...Object.keys(FACTS), ...known.d.Measure.map((m) => m.name.text)];
+    for (const f of g.facts) needName(f.fact, factNames, codes.unknownFact, 'fact');
   }
   for (const x of t.expects) {
     // "org" names the organisation (its facts are the sum of the given teams)

@@ -30,6 +30,28 @@ export const FACTS: Readonly<Record<string, BaseUnit>> = {
   pull_requests: 'count',
 };
 
+/**
+ * Claude Code's activity also arrives as measures of these names (one observation per
+ * person and report day), so a policy may declare a measure of one of them to read it with
+ * another aggregation (`measure commits { unit count  aggregate mean }`: commits per day).
+ */
+export const ACTIVITY_MEASURES: ReadonlySet<string> = new Set([
+  'sessions',
+  'lines_added',
+  'lines_removed',
+  'commits',
+  'pull_requests',
+]);
+
+/** The units a measure may have, and the base unit each stands for (score: a plain number). */
+export const MEASURE_UNITS: Readonly<Record<string, BaseUnit | null>> = {
+  count: 'count',
+  tokens: 'tokens',
+  money: 'money',
+  minutes: 'duration',
+  score: null,
+};
+
 export type AttrType = 'str' | 'bool';
 
 export const PERSON_ATTRIBUTES: Readonly<Record<string, AttrType>> = {

@@ -6,6 +6,7 @@ import type {
   Action,
   BudgetDecl,
   Expr,
+  MeasureDecl,
   ModelDecl,
   PolicyFile,
   PriceEntry,
@@ -28,10 +29,13 @@ import {
   type IrBudget,
   type IrExpr,
   type IrLeaderboard,
+  type IrMeasure,
   type IrMetric,
   type IrRule,
   type IrStep,
   type IrTier,
+  type MeasureUnit,
+  measureFact,
   type RuleSetIR,
 } from '../ir.ts';
 import {
@@ -42,7 +46,12 @@ import {
 } from '../price.ts';
 import { durationMinutes, windowKey } from '../windows.ts';
 
-type Ctx = { metrics: ReadonlySet<string>; subject: SubjectKind };
+type Ctx = {
+  metrics: ReadonlySet<string>;
+  subject: SubjectKind;
+  /** declared measure → the fact name it is read under (`measureFact`) */
+  measures?: ReadonlyMap<string, string>;
+};
 
 export function lowerExpr(e: Expr, ctx: Ctx): IrExpr {
   switch (e.kind) {
@@ -63,13 +72,15 @@ export function lowerExpr(e: Expr, ctx: Ctx): IrExpr {
     case 'Ref': {
       const name = e.name.text;
       if (ctx.metrics.has(name)) return { k: 'metric', name };
+      const measure = ctx.measures?.get(name);
+      if (measure) return { k: 'fact', name: measure };
       if (FACTS[name]) return { k: 'fact', name };
       return { k: 'attr', path: [name] };
     }
     case 'Within':
       return {
         k: 'fact',
-        name: e.fact.text,
+        name: ctx.measures?.get(e.fact.text) ?? e.fact.text,
         within: windowKey(durationMinutes(e.window.amount, e.window.unit)),
       };
     case 'Member':
@@ -242,8 +253,29 @@ function budgetOf(b: BudgetDecl): IrBudget {
   return budget;
 }
 
+function measureOf(m: MeasureDecl): [string, IrMeasure] {
+  const measure: IrMeasure = {
+    label: m.label?.value ?? null,
+    unit: (m.unit?.text ?? 'count') as MeasureUnit,
+    aggregate: m.aggregate ?? 'sum',
+  };
+  if (m.aggregate === 'percentile') measure.percentile = m.percentile?.value ?? 50;
+  return [m.name.text, measure];
+}
+
+/** Declared measure → the fact name expressions read it under. */
+export function measureFacts(measures: readonly MeasureDecl[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of measures) {
+    const [name, ir] = measureOf(m);
+    if (!out.has(name)) out.set(name, measureFact(name, ir));
+  }
+  return out;
+}
+
 type LowerContext = {
   metricSet: ReadonlySet<string>;
+  measures: ReadonlyMap<string, string>;
   metricUnits: Record<string, string>;
   person: Ctx;
 };
@@ -281,6 +313,8 @@ const LOWERERS: Lowerers = {
   Model: (models) => ({
     models: sortedRecord<ModelPrice>(models.map((m) => [m.model.value, lowerModel(m)])),
   }),
+  Measure: (measureDecls) =>
+    measureDecls.length === 0 ? {} : { measures: sortedRecord(measureDecls.map(measureOf)) },
   Metric: (metricDecls, { metricSet, metricUnits, person }) => {
     const metrics = sortedRecord<IrMetric>(
       metricDecls.map((m) => [
@@ -295,10 +329,10 @@ const LOWERERS: Lowerers = {
     );
     return { metrics, metricOrder: topoOrder(metrics) };
   },
-  Leaderboard: (boards, { metricSet }) => ({
+  Leaderboard: (boards, { metricSet, measures }) => ({
     leaderboards: sortedRecord<IrLeaderboard>(
       boards.map((l) => {
-        const ctx: Ctx = { metrics: metricSet, subject: l.subject ?? 'person' };
+        const ctx: Ctx = { metrics: metricSet, subject: l.subject ?? 'person', measures };
         const opt = (e: Expr | null) => (e ? lowerExpr(e, ctx) : null);
         return [
           l.name.text,
@@ -386,10 +420,12 @@ function lowerKind<K extends DeclarationKind>(
 export function lowerPolicy(ast: PolicyFile, metricUnits: Record<string, string>): RuleSetIR {
   const d = groupDeclarations(ast);
   const metricSet = new Set(d.Metric.map((m) => m.name.text));
+  const measures = measureFacts(d.Measure);
   const ctx: LowerContext = {
     metricSet,
+    measures,
     metricUnits,
-    person: { metrics: metricSet, subject: 'person' },
+    person: { metrics: metricSet, subject: 'person', measures },
   };
   const ir: Partial<RuleSetIR> = { irVersion: IR_VERSION };
   for (const kind of DECLARATION_KINDS) Object.assign(ir, lowerKind(kind, d, ctx));

@@ -11,6 +11,7 @@ import type {
   EscalationStep,
   Expr,
   LeaderboardDecl,
+  MeasureDecl,
   MetricDecl,
   ModelDecl,
   PolicyFile,
@@ -24,6 +25,8 @@ import {
   canonicalJson,
   type IrBudget,
   type IrExpr,
+  type IrMeasure,
+  measureFact,
   policyHash,
   type RuleSetIR,
   type SubjectKind,
@@ -41,6 +44,7 @@ export const CONSTRUCTS = [
   'exceptions',
   'classes',
   'prices',
+  'measures',
   'metrics',
   'leaderboards',
   'tiers',
@@ -145,18 +149,22 @@ class Differ {
   readonly b: DiffInput;
   readonly metricsA: ReadonlySet<string>;
   readonly metricsB: ReadonlySet<string>;
+  readonly measuresA: ReadonlyMap<string, string>;
+  readonly measuresB: ReadonlyMap<string, string>;
 
   constructor(a: DiffInput, b: DiffInput) {
     this.a = a;
     this.b = b;
     this.metricsA = new Set(Object.keys(a.ir.metrics));
     this.metricsB = new Set(Object.keys(b.ir.metrics));
+    this.measuresA = measureFactsOf(a.ir);
+    this.measuresB = measureFactsOf(b.ir);
   }
 
   scopes(subject: SubjectKind): [ExprScope, ExprScope] {
     return [
-      { metrics: this.metricsA, subject },
-      { metrics: this.metricsB, subject },
+      { metrics: this.metricsA, subject, measures: this.measuresA },
+      { metrics: this.metricsB, subject, measures: this.measuresB },
     ];
   }
 
@@ -433,6 +441,32 @@ function diffMetrics(d: Differ): void {
     const reach = change.kind === 'removed' ? usersA.get(name) : users.get(name);
     if (reach && reach.size > 0) change.affects = [...reach].sort();
   }
+}
+
+function diffMeasures(d: Differ): void {
+  const key = (m: MeasureDecl) => m.name.text;
+  const aggregateText = (m: IrMeasure) =>
+    m.aggregate === 'percentile' ? `percentile ${m.percentile}` : m.aggregate;
+  d.keyed(
+    'measures',
+    (k) => `measure ${k}`,
+    d.a.ir.measures ?? {},
+    d.b.ir.measures ?? {},
+    byName(decls(d.a.ast, 'Measure'), key),
+    byName(decls(d.b.ast, 'Measure'), key),
+    (_k, x, y) => [
+      ...field('label', x.label, y.label, (v) => JSON.stringify(v)),
+      ...field('unit', x.unit, y.unit),
+      ...field('aggregate', aggregateText(x), aggregateText(y)),
+    ],
+  );
+}
+
+/** Declared measure → the fact name expressions read it under, as the lowering names it. */
+function measureFactsOf(ir: RuleSetIR): Map<string, string> {
+  return new Map(
+    Object.entries(ir.measures ?? {}).map(([name, m]) => [name, measureFact(name, m)]),
+  );
 }
 
 function diffLeaderboards(d: Differ): void {
@@ -735,6 +769,7 @@ const DIFFERS: {
   Exceptions: { construct: 'exceptions', diff: diffExceptions },
   Class: { construct: 'classes', diff: diffClasses },
   Model: { construct: 'prices', diff: diffModels },
+  Measure: { construct: 'measures', diff: diffMeasures },
   Metric: { construct: 'metrics', diff: diffMetrics },
   Leaderboard: { construct: 'leaderboards', diff: diffLeaderboards },
   Tier: { construct: 'tiers', diff: diffTiers },

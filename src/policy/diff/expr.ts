@@ -9,7 +9,12 @@ import { formatExpr } from '../format.ts';
 import { canonicalJson, type SubjectKind } from '../ir.ts';
 
 /** How a formula side is read: which names are metrics, and whose attributes `team.x` means. */
-export type ExprScope = { metrics: ReadonlySet<string>; subject: SubjectKind };
+export type ExprScope = {
+  metrics: ReadonlySet<string>;
+  subject: SubjectKind;
+  /** declared measure → the fact name it is read under */
+  measures?: ReadonlyMap<string, string>;
+};
 
 export type SubExprChange = { before: string; after: string };
 

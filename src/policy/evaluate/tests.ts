@@ -11,6 +11,7 @@
 import type { Expr, FactValue, GivenAttribute, PolicyFile, TestDecl } from '../ast.ts';
 import { compileFormula } from '../compile/codegen.ts';
 import type { RuleSet } from '../compile/ruleset.ts';
+import { measureFact } from '../ir.ts';
 import { durationMinutes, localMidnight, PERIODS, parseWindowKey, windowKey } from '../windows.ts';
 import { attributeView, evaluate } from './index.ts';
 import type { BudgetState, EvaluateResult, SubjectInput, SubjectResult } from './types.ts';
@@ -128,12 +129,15 @@ function factsOf(
   for (const f of given) {
     const v = constValue(f.value);
     const value = typeof v === 'number' ? v : 0;
+    // a declared measure's value is its aggregate (`review_score 4.2`: the mean is 4.2)
+    const measure = rs.ir.measures?.[f.fact.text];
+    const name = measure ? measureFact(f.fact.text, measure) : f.fact.text;
     if (f.window) {
       const key = windowKey(durationMinutes(f.window.amount, f.window.unit));
       facts[key] ??= {};
-      facts[key][f.fact.text] = value;
+      facts[key][name] = value;
     } else {
-      for (const w of calendar) facts[w][f.fact.text] = value;
+      for (const w of calendar) facts[w][name] = value;
     }
   }
   return facts;

@@ -17,7 +17,12 @@ export function csvRecordToRow(record: Record<string, string>, line: number): In
   for (const [key, raw] of Object.entries(record)) {
     const value = raw.trim();
     if (value === '') continue;
-    if (NUMERIC.has(key)) {
+    if (key.startsWith('measure.')) {
+      // `measure.review_score` columns: an outcome's measures, one column each
+      const parsed = Number(value);
+      const measures = (data.measures ??= {}) as Record<string, unknown>;
+      measures[key.slice('measure.'.length)] = Number.isNaN(parsed) ? value : parsed;
+    } else if (NUMERIC.has(key)) {
       const parsed = Number(value);
       data[key] = Number.isNaN(parsed) ? value : parsed;
     } else if (BOOLEAN.has(key)) {

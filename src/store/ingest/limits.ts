@@ -13,6 +13,20 @@ export const MAX_NAME_BYTES = 1024;
 export const MAX_COUNT = 1_000_000_000_000;
 /** Largest `minutes_saved` of one outcome (numeric(12, 2) holds below 10^10). */
 export const MAX_MINUTES_SAVED = 1_000_000;
+/** Largest magnitude of one outcome measure (its sums stay exact in numeric). */
+export const MAX_MEASURE = 1_000_000_000_000;
+/** Measures one outcome may carry. */
+export const MAX_MEASURES = 32;
+/** A measure name: what a policy's `measure <name>` can refer to. */
+export const MEASURE_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+/** Measure names Claude Code's daily activity report writes (one observation per person and day). */
+export const ACTIVITY_MEASURE_NAMES: ReadonlySet<string> = new Set([
+  'sessions',
+  'lines_added',
+  'lines_removed',
+  'commits',
+  'pull_requests',
+]);
 /** Nesting depth of a person's `attributes` (the object itself is depth 1). */
 export const MAX_ATTRIBUTES_DEPTH = 8;
 /** Size of a person's `attributes` as JSON text. */

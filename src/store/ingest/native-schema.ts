@@ -3,7 +3,14 @@
 // never loads zod (the loader imports this module on first need).
 import { z } from 'zod';
 import { impossibleDate, parseTimestamp } from '../iso-time.ts';
-import { MAX_COUNT, MAX_MINUTES_SAVED } from './limits.ts';
+import {
+  ACTIVITY_MEASURE_NAMES,
+  MAX_COUNT,
+  MAX_MEASURE,
+  MAX_MEASURES,
+  MAX_MINUTES_SAVED,
+  MEASURE_NAME,
+} from './limits.ts';
 import { EARLIEST, MAX_FUTURE_MS } from './native.ts';
 
 const text = z.string().trim().min(1, 'must be a non-empty string');
@@ -51,6 +58,53 @@ function timestamp(now: number) {
     return ms;
   });
 }
+
+/**
+ * An outcome's measures: up to MAX_MEASURES names, each a finite number within ±MAX_MEASURE.
+ * Given as an object (`{"review_score": 4.5}`) or as a list of `{name, value}` (the GraphQL
+ * input), where a name given twice is refused rather than one value silently winning.
+ */
+const measureList = (value: unknown, ctx: z.core.$RefinementCtx) => {
+  if (!Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const item of value as { name: string; value: unknown }[]) {
+    if (Object.hasOwn(out, item.name)) {
+      ctx.addIssue({ code: 'custom', message: `measure ${JSON.stringify(item.name)} is given twice` });
+      return z.NEVER;
+    }
+    out[item.name] = item.value;
+  }
+  return out;
+};
+const measureRecord = z
+  .record(
+    z.string(),
+    z
+      .number({ error: 'must be a number' })
+      .refine((v) => Number.isFinite(v) && Math.abs(v) <= MAX_MEASURE, {
+        message: `must be a number from -${MAX_MEASURE.toLocaleString('en')} to ${MAX_MEASURE.toLocaleString('en')}`,
+      }),
+  )
+  .superRefine((m, ctx) => {
+    const names = Object.keys(m);
+    if (names.length > MAX_MEASURES)
+      ctx.addIssue({ code: 'custom', message: `at most ${MAX_MEASURES} measures per outcome` });
+    for (const name of names) {
+      if (!MEASURE_NAME.test(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'a measure name is lower case letters, digits and _, starting with a letter',
+        });
+      else if (ACTIVITY_MEASURE_NAMES.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: "is one of Claude Code's activity measures, which only its report carries",
+        });
+    }
+  });
+const measures = z.preprocess(measureList, measureRecord.nullish());
 
 export function nativeSchema(now: number) {
   const ts = timestamp(now);
@@ -142,6 +196,11 @@ export function nativeSchema(now: number) {
       .nonnegative('must not be negative')
       .max(MAX_MINUTES_SAVED, `must be at most ${MAX_MINUTES_SAVED.toLocaleString('en')}`)
       .default(0),
+    /** what the task was about: the project and model its measures count under */
+    project: optionalText,
+    model: optionalText,
+    /** named numeric measures (`{"review_score": 4.5}`), read by the policies that declare them */
+    measures: measures.transform((v) => (v && Object.keys(v).length > 0 ? v : null)),
   });
   const compliance = z.object({
     type: z.literal('compliance'),
