@@ -71,6 +71,7 @@ const DECLARATION_KEYWORDS = [
   'exceptions',
   'class',
   'model',
+  'measure',
   'metric',
   'leaderboard',
   'tier',
@@ -269,6 +270,7 @@ export function startLanguageServer(connection: Connection): void {
     // inside a formula: metrics, facts, attributes and functions
     return [
       ...names('metric', CompletionItemKind.Function),
+      ...names('measure', CompletionItemKind.Field),
       ...Object.keys(FACTS).map((n) => ({
         label: n,
         kind: CompletionItemKind.Field,
@@ -379,6 +381,7 @@ export function startLanguageServer(connection: Connection): void {
 const SYMBOL_KIND: Record<SymbolKind, LspSymbolKind> = {
   class: LspSymbolKind.Class,
   model: LspSymbolKind.Constant,
+  measure: LspSymbolKind.Field,
   metric: LspSymbolKind.Function,
   leaderboard: LspSymbolKind.Struct,
   tier: LspSymbolKind.EnumMember,
@@ -421,6 +424,8 @@ function hoverOf(kind: SymbolKind, d: Declaration, a: Analyzed): string {
       const prices = d.prices.map((p) => `${p.priceKind} ${p.amount.raw}`).join(', ');
       return `**model** \`${d.model.value}\`, class \`${d.className.text}\`\n\n${prices ? `prices per 1M tokens: ${prices}` : 'no prices: usage of this model is unpriced'}`;
     }
+    case 'Measure':
+      return `**measure** \`${d.name.text}\`${d.label ? ` ${d.label.value}` : ''}\n\nunit ${d.unit?.text ?? '?'}, aggregate ${d.aggregate === 'percentile' ? `percentile ${d.percentile?.raw ?? '?'}` : (d.aggregate ?? '?')}`;
     case 'Class':
       return `**class** \`${d.name.text}\`${d.label ? `: ${d.label.value}` : ''}`;
     case 'Tier':

@@ -2,7 +2,15 @@
 // go to definition, references, rename and document symbols. Pure: AST in, index out.
 import type { Declaration, Expectation, Expr, PolicyFile, Range } from '../policy/ast.ts';
 
-export type SymbolKind = 'class' | 'model' | 'metric' | 'leaderboard' | 'tier' | 'rule' | 'test';
+export type SymbolKind =
+  | 'class'
+  | 'model'
+  | 'measure'
+  | 'metric'
+  | 'leaderboard'
+  | 'tier'
+  | 'rule'
+  | 'test';
 
 export type Definition = {
   kind: SymbolKind;
@@ -107,6 +115,14 @@ export function indexPolicy(ast: PolicyFile): PolicyIndex {
         });
         references.push({ kind: 'class', name: d.className.text, range: d.className.range });
         break;
+      case 'Measure':
+        definitions.push({
+          kind: 'measure',
+          name: d.name.text,
+          nameRange: d.name.range,
+          declaration: d,
+        });
+        break;
       case 'Metric':
         definitions.push({
           kind: 'metric',
@@ -164,9 +180,11 @@ export function indexPolicy(ast: PolicyFile): PolicyIndex {
     }
   }
   const metrics = new Set(definitions.filter((d) => d.kind === 'metric').map((d) => d.name));
+  const measures = new Set(definitions.filter((d) => d.kind === 'measure').map((d) => d.name));
   for (const formula of formulas) {
     for (const ref of exprRefs(formula)) {
       if (metrics.has(ref.name)) references.push({ kind: 'metric', ...ref });
+      else if (measures.has(ref.name)) references.push({ kind: 'measure', ...ref });
     }
   }
   return { definitions, references };

@@ -296,7 +296,7 @@ const FORMATTERS: { [K in DeclarationKind]: (d: DeclarationOf<K>) => Layout } = 
       clauses.push(
         `aggregate ${d.aggregate}${d.aggregate === 'percentile' && d.percentile ? ` ${d.percentile.raw}` : ''}`,
       );
-    return aligned(['measure', withLabel(d.name.text, d.label), inlineBlock(clauses)]);
+    return aligned(['measure', withLabel(d.name.text, d.label), ...tierBlock(clauses)]);
   },
   Metric: (d) => aligned(['metric', withLabel(d.name.text, d.label), `= ${formatExpr(d.formula)}`]),
   Leaderboard: (d) => ({
@@ -401,7 +401,10 @@ function printModel(d: ModelDecl): string[] {
 
 const MODEL_WIDTH = 100;
 
-/** `{ limit … ` and `models … }` as separate cells, so a run of tiers aligns its clauses. */
+/**
+ * `{ limit … ` and `models … }` as separate cells, so a run of tiers aligns its clauses (and
+ * `{ unit … ` and `aggregate … }`, a run of measures).
+ */
 function tierBlock(clauses: string[]): string[] {
   if (clauses.length < 2) return [inlineBlock(clauses)];
   return [`{ ${clauses[0]} `, `${clauses[1]} }`];

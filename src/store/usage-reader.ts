@@ -19,8 +19,8 @@ import type { UsageDimension, UsageQuery, UsageRow } from '../engine/usage.ts';
 import { addDays, UNCLASSIFIED } from '../engine/usage.ts';
 import { decimalToPico, picoToDecimal } from '../policy/price.ts';
 import { teamBudgetCosts } from './budget-spend.ts';
-import { type MeasureQuery, splitMeasures, sumMeasures } from './measure-reader.ts';
 import type { Store } from './db.ts';
+import { type MeasureQuery, splitMeasures, sumMeasures } from './measure-reader.ts';
 
 /** SQL for each fact over a row of daily_rollups (or the raw-event union below). */
 const FACT_SQL: Record<string, string> = {

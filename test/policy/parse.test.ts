@@ -67,6 +67,7 @@ describe('parsePolicy: the shipped policies', () => {
         'Escalation',
         'Exceptions',
         'Leaderboard',
+        'Measure',
         'Metric',
         'Model',
         'PolicyHeader',

@@ -66,7 +66,11 @@ afterAll(async () => {
   await store?.destroy();
 });
 
-const days = (key: string, facts: string[], extra: Partial<FactWindow> = {}): FactWindow => ({
+const days = (
+  key: string,
+  facts: string[],
+  extra: { project?: string; environment?: string } = {},
+): FactWindow => ({
   kind: 'days',
   from: '2026-11-01',
   to: '2026-11-23',

@@ -157,4 +157,3 @@ builder.mutationFields((t) => ({
       ),
   }),
 }));
-

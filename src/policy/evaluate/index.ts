@@ -3,7 +3,14 @@
 // the only time there is. Semantics (bands, forecasts, ranking, x/0) are in the README ("Policy meaning").
 import type { Attributes, CompiledFormula, Facts, Sink } from '../compile/codegen.ts';
 import type { Ladder, RuleSet } from '../compile/ruleset.ts';
-import { budgetWindowKey, type IrBudget, type IrStep, irToText, type Period } from '../ir.ts';
+import {
+  budgetWindowKey,
+  factDisplayName,
+  type IrBudget,
+  type IrStep,
+  irToText,
+  type Period,
+} from '../ir.ts';
 import { elapsedFraction, periodBounds } from '../windows.ts';
 import type {
   Band,
@@ -60,7 +67,8 @@ function explain(
   return {
     formula: f.formula,
     facts: f.facts.map((x) => ({
-      name: x.name,
+      // a measure by the name its writer gave it, not the aggregation-carrying fact name
+      name: factDisplayName(x.name),
       window: x.window,
       value: F[x.window]?.[x.name] ?? 0,
     })),
@@ -93,7 +101,7 @@ function irText(ir: RuleSet['ir'], name: string): string {
 /** " (tasks@quarter = 3, opted_in = false)": the values a condition read. */
 function readings(f: CompiledFormula, F: Facts, S: Attributes): string {
   const parts = [
-    ...f.facts.map((x) => `${x.name}@${x.window} = ${F[x.window]?.[x.name] ?? 0}`),
+    ...f.facts.map((x) => `${factDisplayName(x.name)}@${x.window} = ${F[x.window]?.[x.name] ?? 0}`),
     ...f.attributes.map((a) => `${a} = ${JSON.stringify(S[a]) ?? 'unset'}`),
   ];
   return parts.length ? ` (${parts.join(', ')})` : '';

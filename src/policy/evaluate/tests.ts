@@ -9,9 +9,9 @@
 // midpoint of a 30-day month, so month forecasts double the month-to-date figure.
 
 import type { Expr, FactValue, GivenAttribute, PolicyFile, TestDecl } from '../ast.ts';
-import { compileFormula } from '../compile/codegen.ts';
+import { type CompiledFormula, compileFormula } from '../compile/codegen.ts';
 import type { RuleSet } from '../compile/ruleset.ts';
-import { measureFact } from '../ir.ts';
+import { measureFact, parseMeasureFact } from '../ir.ts';
 import { durationMinutes, localMidnight, PERIODS, parseWindowKey, windowKey } from '../windows.ts';
 import { attributeView, evaluate } from './index.ts';
 import type { BudgetState, EvaluateResult, SubjectInput, SubjectResult } from './types.ts';
@@ -24,6 +24,8 @@ export type TestOutcome = {
 };
 
 export type Coverage = {
+  /** declared measures no exercised formula reads */
+  measures: string[];
   metrics: string[];
   rules: string[];
   tiers: string[];
@@ -218,10 +220,18 @@ function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
   const byId = new Map(result.subjects.map((s) => [s.id, s]));
   if (result.org && !byId.has('org')) byId.set('org', orgResult(result.org));
   const firstId = t.givens[0]?.id.value;
+  const measuresOf = (f: CompiledFormula | null | undefined) => {
+    for (const fact of f?.facts ?? []) {
+      const read = parseMeasureFact(fact.name);
+      if (read) seen.measures.add(read.measure);
+    }
+  };
   const metricsOfBoard = (name: string) => {
     const b = rs.boards.find((x) => x.name === name);
-    for (const f of [b?.score, b?.eligible, b?.exclude, b?.cohort])
+    for (const f of [b?.score, b?.eligible, b?.exclude, b?.cohort]) {
       for (const m of f?.metrics ?? []) seen.metrics.add(m);
+      measuresOf(f);
+    }
   };
   for (const x of t.expects) {
     const id = x.subject?.value ?? firstId;
@@ -259,6 +269,7 @@ function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
             },
           );
           for (const m of f.metrics) seen.metrics.add(m);
+          measuresOf(f);
           const subject = subjects.find((g) => g.id === id)!;
           const teams = new Map(subjects.filter((g) => g.kind === 'team').map((g) => [g.id, g]));
           value = f.fn(subject.facts, attributeView(subject, teams), () => 0, null) as number;
@@ -332,8 +343,9 @@ function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
           if (e.target.text === 'budget') for (const b of s.budgets) seen.budgets.add(b.key);
         } else {
           seen.rules.add(e.target.text);
-          for (const m of rs.rules.find((r) => r.name === e.target.text)?.when.metrics ?? [])
-            seen.metrics.add(m);
+          const rule = rs.rules.find((r) => r.name === e.target.text);
+          for (const m of rule?.when.metrics ?? []) seen.metrics.add(m);
+          measuresOf(rule?.when);
           fired = s.rules.some((r) => r.rule === e.target.text);
         }
         if (fired === e.negated) {
@@ -351,6 +363,7 @@ function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
 /** Run every test block of a policy. Coverage lists what no expectation exercised. */
 export function runPolicyTests(ast: PolicyFile, rs: RuleSet): TestReport {
   const seen: Tracker = {
+    measures: new Set(),
     metrics: new Set(),
     rules: new Set(),
     tiers: new Set(),
@@ -367,6 +380,7 @@ export function runPolicyTests(ast: PolicyFile, rs: RuleSet): TestReport {
   const ir = rs.ir;
   const missing = (all: string[], set: Set<string>) => all.filter((x) => !set.has(x));
   const uncovered: Coverage = {
+    measures: missing(Object.keys(ir.measures ?? {}), seen.measures),
     metrics: missing(ir.metricOrder, seen.metrics),
     rules: missing(Object.keys(ir.rules), seen.rules),
     tiers: missing(Object.keys(ir.tiers), seen.tiers),

@@ -2,6 +2,7 @@
 // reported (naming the subject and the field) while the others are still evaluated.
 import { z } from 'zod';
 import type { Requirements } from '../compile/ruleset.ts';
+import { parseMeasureFact } from '../ir.ts';
 import type { FactsByWindow, InputError, SubjectInput } from './types.ts';
 
 const factValue = z
@@ -96,7 +97,9 @@ export function missingFacts(facts: FactsByWindow, required: Requirements): stri
   const missing: string[] = [];
   for (const [window, names] of sortedRequirements(required)) {
     for (const name of names) {
-      if (facts[window]?.[name] === undefined) missing.push(`facts.${window}.${name}`);
+      // a measure nobody observed is 0, not missing: outcomes need not carry every measure
+      if (facts[window]?.[name] === undefined && parseMeasureFact(name) === null)
+        missing.push(`facts.${window}.${name}`);
     }
   }
   return missing;

@@ -20,7 +20,8 @@ export function csvRecordToRow(record: Record<string, string>, line: number): In
     if (key.startsWith('measure.')) {
       // `measure.review_score` columns: an outcome's measures, one column each
       const parsed = Number(value);
-      const measures = (data.measures ??= {}) as Record<string, unknown>;
+      data.measures ??= {};
+      const measures = data.measures as Record<string, unknown>;
       measures[key.slice('measure.'.length)] = Number.isNaN(parsed) ? value : parsed;
     } else if (NUMERIC.has(key)) {
       const parsed = Number(value);

@@ -69,7 +69,10 @@ const measureList = (value: unknown, ctx: z.core.$RefinementCtx) => {
   const out: Record<string, unknown> = {};
   for (const item of value as { name: string; value: unknown }[]) {
     if (Object.hasOwn(out, item.name)) {
-      ctx.addIssue({ code: 'custom', message: `measure ${JSON.stringify(item.name)} is given twice` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `measure ${JSON.stringify(item.name)} is given twice`,
+      });
       return z.NEVER;
     }
     out[item.name] = item.value;
