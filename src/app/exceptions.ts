@@ -14,6 +14,7 @@ import {
   listExceptions,
   membersOf,
 } from '../store/exceptions.ts';
+import { MAX_KEY_BYTES, textProblem } from '../store/ingest/limits.ts';
 import { activePolicyFor } from './active-policy.ts';
 import { assertMayDecide } from './approvals.ts';
 import type { Session } from './caller.ts';
@@ -82,6 +83,9 @@ function createExceptions(store: Store): Exceptions {
         throw new InvalidRequestError([
           { field: 'subject', message: 'this key is bound to no person: pass subject' },
         ]);
+      // an id as ingest stores them: a longer one names no one, and would overflow the index
+      const tooLong = textProblem(subject, MAX_KEY_BYTES);
+      if (tooLong) throw new InvalidRequestError([{ field: 'subject', message: tooLong }]);
       if (!seesNames(caller.role) && !(subjectKind === 'person' && subject === caller.person))
         throw new ForbiddenError('a member may request exceptions only for themselves');
       const active = await policy.require();

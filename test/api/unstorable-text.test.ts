@@ -5,6 +5,7 @@
 // nothing answers 500. Text longer than an index entry holds (a btree entry: 2,704 bytes)
 // is refused where it would be a key, or cut where it is only an audit entry's subject. OTLP spans and import lines: test/api/otlp.test.ts and
 // test/store/ingest.test.ts.
+import { randomBytes } from 'node:crypto';
 import type { GraphQLField, GraphQLObjectType, GraphQLResolveInfo } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../../src/api/schema/index.ts';
@@ -203,9 +204,7 @@ describe('a policy source', () => {
 
 describe('text longer than an index entry holds', () => {
   // random text: PostgreSQL compresses a repetitive one below the limit
-  const long = Array.from({ length: 4000 }, (_, i) =>
-    String.fromCharCode(65 + ((i * 7919) % 57)),
-  ).join('');
+  const long = randomBytes(3000).toString('base64');
 
   it('as an audited subject, is cut; the batch of audited reads it is in is written', async () => {
     const read = (person: string) =>
@@ -250,5 +249,21 @@ describe('text longer than an index entry holds', () => {
       { a: `https://teams.example.test/${long}` },
     );
     expect(JSON.stringify(preference.body)).toMatch(/INVALID_REQUEST.*at most 2048 are allowed/);
+  });
+
+  it('as the subject of an exception request, is refused naming the field', async () => {
+    const res = await api.gql<{ requestException: unknown }>(
+      api.keys.governance.key,
+      `mutation($s: String!) {
+        requestException(subject: $s, justification: "launch", expiresAt: "2026-12-30T00:00:00Z", extraTokens: 10) {
+          ... on InvalidRequest { code message }
+        }
+      }`,
+      { s: long },
+    );
+    expect(res.body.data?.requestException).toEqual({
+      code: 'INVALID_REQUEST',
+      message: 'subject: is 4000 bytes long; at most 256 bytes are allowed',
+    });
   });
 });
