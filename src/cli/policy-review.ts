@@ -24,10 +24,17 @@ import {
 } from '../policy/diff.ts';
 import { parsePolicy } from '../policy/parse.ts';
 import type { Store } from '../store/db.ts';
-import { findPolicyVersion, policyLog, UnknownVersionError } from '../store/policies.ts';
+import {
+  findPolicyVersion,
+  type PolicyVersionRow,
+  policyLog,
+  UnknownVersionError,
+} from '../store/policies.ts';
 import { displayName, formatOption, legacyJsonOption, readInput, wantsJson } from './output.ts';
 import { renderDiagnostic } from './policy-check.ts';
+import type { ServerFile } from './server-file.ts';
 import { dataDirOption, openCliStore, type StoreFlags, withStore } from './store-options.ts';
+import { askServer, serverHolding } from './via-server.ts';
 
 /** Opens the store lazily: diffing two files needs no database. */
 function lazyStore(flags: StoreFlags) {
@@ -86,6 +93,63 @@ type ImpactFlags = StoreFlags & {
   format: ImpactFormat;
   asRole: 'governance' | 'viewer';
 };
+
+type PolicyVersionNode = {
+  id: number;
+  version: string;
+  name: string | null;
+  hash: string;
+  status: PolicyVersionRow['status'];
+  author: string | null;
+  message: string | null;
+  parent: { id: number } | null;
+  createdAt: string;
+  activatedAt: string | null;
+  activatedBy: string | null;
+};
+
+type PolicyPage = {
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  edges: { node: PolicyVersionNode }[];
+};
+
+/** `policy log`'s rows from the server's `policies`, page by page, newest first. */
+async function policyLogThrough(server: ServerFile): Promise<PolicyVersionRow[]> {
+  const rows: PolicyVersionRow[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const { policies }: { policies: PolicyPage } = await askServer(
+      server,
+      `query($after: String) {
+        policies(first: 100, after: $after) {
+          pageInfo { hasNextPage endCursor }
+          edges { node {
+            id version name hash status author message parent { id }
+            createdAt activatedAt activatedBy
+          } }
+        }
+      }`,
+      { after },
+    );
+    for (const { node: v } of policies.edges) {
+      rows.push({
+        id: v.id,
+        version: v.version,
+        name: v.name,
+        hash: v.hash,
+        status: v.status,
+        author: v.author,
+        message: v.message,
+        parent_id: v.parent?.id ?? null,
+        created_at: v.createdAt,
+        activated_at: v.activatedAt,
+        activated_by: v.activatedBy,
+      });
+    }
+    if (!policies.pageInfo.hasNextPage) return rows;
+    after = policies.pageInfo.endCursor;
+  }
+}
 
 export function registerPolicyReviewCommands(policyGroup: Command): void {
   policyGroup
@@ -166,25 +230,27 @@ export function registerPolicyReviewCommands(policyGroup: Command): void {
     .addOption(legacyJsonOption())
     .addOption(dataDirOption())
     .action(async (flags: StoreFlags & { format: string; json?: boolean }) => {
-      await withStore(flags, async (store) => {
-        const rows = await policyLog(store);
-        if (wantsJson(flags)) {
-          console.log(JSON.stringify(rows, null, 2));
-          return;
-        }
-        if (rows.length === 0) {
-          console.log('no policy versions yet: `quotient policy publish <file>`');
-          return;
-        }
-        for (const r of rows) {
-          const mark = r.status === 'active' ? '*' : ' ';
-          const when = new Date(r.created_at).toISOString().slice(0, 16).replace('T', ' ');
-          console.log(
-            `${mark} v${r.id}  ${r.version.padEnd(10)} ${r.status.padEnd(7)} ${r.hash.slice(0, 12)}  ${when}` +
-              `  ${r.author ?? '-'}${r.parent_id ? `  parent v${r.parent_id}` : ''}${r.message ? `  "${r.message}"` : ''}`,
-          );
-        }
-      });
+      // beside a running quotient serve, through its API (the data directory is its)
+      const server = serverHolding(flags);
+      const rows = server
+        ? await policyLogThrough(server)
+        : await withStore(flags, (store) => policyLog(store));
+      if (wantsJson(flags)) {
+        console.log(JSON.stringify(rows, null, 2));
+        return;
+      }
+      if (rows.length === 0) {
+        console.log('no policy versions yet: `quotient policy publish <file>`');
+        return;
+      }
+      for (const r of rows) {
+        const mark = r.status === 'active' ? '*' : ' ';
+        const when = new Date(r.created_at).toISOString().slice(0, 16).replace('T', ' ');
+        console.log(
+          `${mark} v${r.id}  ${r.version.padEnd(10)} ${r.status.padEnd(7)} ${r.hash.slice(0, 12)}  ${when}` +
+            `  ${r.author ?? '-'}${r.parent_id ? `  parent v${r.parent_id}` : ''}${r.message ? `  "${r.message}"` : ''}`,
+        );
+      }
     });
 
   policyGroup

@@ -1,9 +1,9 @@
 // The command line beside a running server (issue 15, item 7): while another process owns
-// the embedded data directory, `keys` go through the running `quotient serve`, and every
+// the embedded data directory, `keys` and `policy log` go through the running `quotient serve`, and every
 // other database command stops with one plain sentence that says what to do, and no stack
 // trace.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,7 +165,45 @@ describe.skipIf(!!process.env.DATABASE_URL)(
       expect(again.stderr).toContain(`no active key with id "${id}"`);
     });
 
-    it.each([[['import', FIXTURE]], [['policy', 'log']], [['seed', '--people', '5']]])(
+    it('policy log goes through the server', async () => {
+      const empty = await cli(['policy', 'log']);
+      expect(empty).toEqual({
+        code: 0,
+        stdout: 'no policy versions yet: `quotient policy publish <file>`\n',
+        stderr: `(through the server of ${served} at ${url})\n`,
+      });
+      // a version published over the API (with the local token of server.json, an admin's)
+      const { localToken } = JSON.parse(readFileSync(join(served, 'server.json'), 'utf8'));
+      const source = readFileSync(
+        join(import.meta.dirname, '../../policies/default.policy'),
+        'utf8',
+      );
+      const published = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${localToken}` },
+        body: JSON.stringify({
+          query:
+            'mutation($s: String!) { publishPolicy(source: $s, message: "beside", activate: true) { __typename } }',
+          variables: { s: source },
+        }),
+      });
+      expect(await published.text()).toContain('PolicyVersion');
+      const listed = await cli(['policy', 'log', '--format', 'json']);
+      expect(listed.code).toBe(0);
+      expect(JSON.parse(listed.stdout)).toEqual([
+        expect.objectContaining({
+          id: 1,
+          status: 'active',
+          message: 'beside',
+          parent_id: null,
+          hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        }),
+      ]);
+      const text = await cli(['policy', 'log']);
+      expect(text.stdout).toMatch(/^\* v1 .* active .*"beside"\n$/);
+    });
+
+    it.each([[['import', FIXTURE]], [['seed', '--people', '5']]])(
       'quotient %j stops with one sentence naming the server process',
       async (args) => {
         const result = await cli(args);
