@@ -284,6 +284,15 @@ export const SETTINGS: readonly Setting[] = [
     parse: positiveMs,
     description: 'grace period for in-flight requests on SIGTERM',
   },
+  {
+    name: 'heap-growth-percent',
+    group: 'limits',
+    value: '<percent>',
+    default: 50,
+    parse: integer(0, 300),
+    description:
+      "how far the JavaScript heap may grow past what the last full collection kept before the next one (0: V8's own rule, which lets it grow up to 4 times under load)",
+  },
   // logging
   {
     name: 'log-level',
@@ -566,6 +575,7 @@ export type Config = {
   maxBodyBytes: number;
   keyCacheMs: number;
   shutdownGraceMs: number;
+  heapGrowthPercent: number;
   limits: {
     requestsPerSecond: number;
     subscriptionsPerKey: number;
@@ -638,6 +648,7 @@ export function configOf(settings: EffectiveSetting[], production = false): Conf
     maxBodyBytes: num('max-body-bytes'),
     keyCacheMs: num('key-cache-ms'),
     shutdownGraceMs: num('shutdown-grace-ms'),
+    heapGrowthPercent: num('heap-growth-percent'),
     limits: {
       requestsPerSecond: num('rate-limit-per-second'),
       subscriptionsPerKey: num('subscriptions-per-key'),

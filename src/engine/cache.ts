@@ -35,7 +35,15 @@ export function clockStamp(ruleSet: RuleSet, now: Date): string {
  */
 export type Purpose = 'all' | 'boards';
 
-export type CacheStats = { hits: number; misses: number; stale: number; size: number };
+export type CacheStats = {
+  hits: number;
+  misses: number;
+  stale: number;
+  /** evaluations held (finished or under way) */
+  size: number;
+  /** estimated bytes of the finished evaluations held (see `estimatedBytes`) */
+  bytes: number;
+};
 
 /** An evaluation and how fresh it is. */
 export type Freshness = {
@@ -49,24 +57,62 @@ export type Freshness = {
 /** Loads slower than this may be served stale while they are recomputed (see `current`). */
 export const DEFAULT_STALE_AFTER_MS = 1_000;
 
+/**
+ * Heap bytes a cached evaluation holds per subject, measured on the default policy at
+ * 20,000 people (heap after GC, before and after one evaluation; docs/scale.md): a
+ * boards-only one (the compact entries, the board facts, the directory) about 1 KB, a whole
+ * one (every fact, tier, quota, budget and explanation) about 3.9 KB.
+ */
+export const BYTES_PER_SUBJECT: Record<Purpose, number> = { boards: 1_000, all: 3_900 };
+
+/** What finished evaluations may hold by default: 100 MB (five boards evaluations of 20,000). */
+export const DEFAULT_MAX_BYTES = 100_000_000;
+
+/** The estimated heap bytes of an evaluation held for `purpose`. */
+export function estimatedBytes(evaluation: Evaluation, purpose: Purpose): number {
+  return evaluation.result.subjects.length * BYTES_PER_SUBJECT[purpose];
+}
+
+/**
+ * A board needs its window's evaluation and the previous window's: the two finished ones
+ * used last are kept whatever they weigh, or a large organisation would evaluate one of
+ * the pair again on every request.
+ */
+const ALWAYS_KEPT = 2;
+
+export type CacheOptions = {
+  /** evaluations held at most (finished or under way) */
+  maxEntries?: number;
+  /** estimated bytes of finished evaluations held at most, beyond the two last used */
+  maxBytes?: number;
+  staleAfterMs?: number;
+};
+
 export class OrgEvaluationCache {
   readonly #reader: UsageReader;
   readonly #max: number;
+  readonly #maxBytes: number;
   readonly #staleAfterMs: number;
+  /** every evaluation held, least recently used first */
   readonly #entries = new Map<string, Promise<Evaluation>>();
-  /** keys whose load finished */
-  readonly #settled = new Set<string>();
+  /** the entries whose load finished, with their estimated bytes */
+  readonly #settled = new Map<string, { evaluation: Evaluation; bytes: number }>();
+  #bytes = 0;
   /** per (purpose, policy, clock stamp): the newest load under way */
   readonly #loading = new Map<string, { watermark: bigint; loading: Promise<Evaluation> }>();
-  /** per (policy, clock stamp): the newest finished evaluation, its watermark and cost */
+  /**
+   * per (purpose, policy, clock stamp): the newest finished evaluation, its watermark and
+   * cost; always one of the settled entries (forgotten with it)
+   */
   readonly #latest = new Map<string, { evaluation: Evaluation; watermark: bigint; ms: number }>();
   #hits = 0;
   #misses = 0;
   #stale = 0;
 
-  constructor(reader: UsageReader, options: { maxEntries?: number; staleAfterMs?: number } = {}) {
+  constructor(reader: UsageReader, options: CacheOptions = {}) {
     this.#reader = reader;
     this.#max = options.maxEntries ?? 8;
+    this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     this.#staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   }
 
@@ -152,28 +198,51 @@ export class OrgEvaluationCache {
     loading.then(
       (evaluation) => {
         done();
-        // unless a newer evaluation already replaced it (see #dropOlder)
-        if (this.#entries.has(key)) this.#settled.add(key);
+        // unless it was already forgotten (a newer evaluation replaced it, or it was evicted)
+        if (this.#entries.get(key) !== loading) return;
+        const bytes = estimatedBytes(evaluation, purpose);
+        this.#settled.set(key, { evaluation, bytes });
+        this.#bytes += bytes;
         const last = this.#latest.get(base);
         if (!last || last.watermark <= mark) {
           this.#latest.set(base, { evaluation, watermark: mark, ms: performance.now() - started });
           this.#dropOlder(base, mark);
         }
-        if (this.#latest.size > this.#max) {
-          this.#latest.delete(this.#latest.keys().next().value as string);
-        }
+        this.#trim();
       },
       () => {
         done();
-        this.#entries.delete(key);
+        if (this.#entries.get(key) === loading) this.#entries.delete(key);
       },
     );
-    while (this.#entries.size > this.#max) {
-      const oldest = this.#entries.keys().next().value as string;
-      this.#entries.delete(oldest);
-      this.#settled.delete(oldest);
-    }
+    this.#trim();
     return loading;
+  }
+
+  /**
+   * Forgets least recently used evaluations while more than `maxEntries` are held, or
+   * finished ones weigh more than `maxBytes` (never the two finished ones last used). A
+   * load under way is forgotten only for the count: its callers still get it, and it is
+   * not kept.
+   */
+  #trim(): void {
+    for (const key of this.#entries.keys()) {
+      const over = this.#entries.size > this.#max;
+      const heavy = this.#bytes > this.#maxBytes && this.#settled.size > ALWAYS_KEPT;
+      if (!over && !heavy) return;
+      if (over || this.#settled.has(key)) this.#forget(key);
+    }
+  }
+
+  /** Forgets one entry, and the newest-finished record of its base if it is that one. */
+  #forget(key: string): void {
+    this.#entries.delete(key);
+    const settled = this.#settled.get(key);
+    if (!settled) return;
+    this.#settled.delete(key);
+    this.#bytes -= settled.bytes;
+    const base = key.slice(0, key.lastIndexOf('|'));
+    if (this.#latest.get(base)?.evaluation === settled.evaluation) this.#latest.delete(base);
   }
 
   /**
@@ -186,33 +255,35 @@ export class OrgEvaluationCache {
   #dropOlder(base: string, mark: bigint): void {
     for (const key of [...this.#entries.keys()]) {
       const cut = key.lastIndexOf('|');
-      if (key.slice(0, cut) === base && BigInt(key.slice(cut + 1)) < mark) {
-        this.#entries.delete(key);
-        this.#settled.delete(key);
-      }
+      if (key.slice(0, cut) === base && BigInt(key.slice(cut + 1)) < mark) this.#forget(key);
     }
   }
 
   async #load(ruleSet: RuleSet, now: Date, purpose: Purpose): Promise<Evaluation> {
-    const needs = needsOf([ruleSet]);
     const { input, directory } = await collectOrg(
       this.#reader,
-      needs,
+      purpose === 'boards' ? boardNeeds(ruleSet) : needsOf([ruleSet]),
       now,
       ruleSet.ir.timezone,
-      purpose === 'boards' ? boardNeeds(ruleSet) : needs,
     );
     const only = purpose === 'boards' ? 'boards' : undefined;
     return { result: evaluate(ruleSet, input, { only }), directory, input };
   }
 
   stats(): CacheStats {
-    return { hits: this.#hits, misses: this.#misses, stale: this.#stale, size: this.#entries.size };
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      stale: this.#stale,
+      size: this.#entries.size,
+      bytes: this.#bytes,
+    };
   }
 
   clear(): void {
     this.#entries.clear();
     this.#settled.clear();
+    this.#bytes = 0;
     this.#loading.clear();
     this.#latest.clear();
   }

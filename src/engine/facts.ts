@@ -192,19 +192,15 @@ export function subjectsOf(
 
 export type Collected = { input: EvaluateInput; directory: Directory };
 
-/** Everyone: all people and teams, with org facts when the rule sets read any. */
-export async function collectOrg(
-  reader: UsageReader,
-  needs: Needs,
-  now: Date,
-  timeZone: string,
-  /** what to read (default: all of `needs`); facts needed but not read are 0 */
-  reads: Needs = needs,
-) {
+/**
+ * Everyone: all people and teams, with the facts `needs` names (org facts when it names
+ * any). A boards-only evaluation passes `boardNeeds`: its subjects carry no other facts.
+ */
+export async function collectOrg(reader: UsageReader, needs: Needs, now: Date, timeZone: string) {
   const groupings: FactGrouping[] = ['person'];
-  if (reads.team.size > 0) groupings.push('team');
-  if (reads.org.size > 0) groupings.push('org');
-  const windows = factWindows(merge(reads.person, reads.team, reads.org), now, timeZone);
+  if (needs.team.size > 0) groupings.push('team');
+  if (needs.org.size > 0) groupings.push('org');
+  const windows = factWindows(merge(needs.person, needs.team, needs.org), now, timeZone);
   const [directory, sums] = await Promise.all([
     reader.directory(),
     windows.length ? reader.sumFacts(windows, groupings) : Promise.resolve<GroupedFactSums>({}),

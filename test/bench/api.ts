@@ -26,7 +26,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 // @ts-expect-error autocannon ships no types: the slice used here is typed below
 import autocannonUntyped from 'autocannon';
@@ -95,8 +95,12 @@ if (exists.rowCount === 0) await admin.query(`create database ${name}`);
 const url = new URL(serverUrl);
 url.pathname = `/${name}`;
 
+/** The running server's resident memory, for the log: "server RSS 312 MB, peak 455 MB". */
+let serverMemory = (): string => '';
+
 function log(text: string) {
-  console.log(`[${new Date().toISOString().slice(11, 19)}] ${text}`);
+  const memory = serverMemory();
+  console.log(`[${new Date().toISOString().slice(11, 19)}] ${text}${memory ? ` (${memory})` : ''}`);
 }
 
 async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
@@ -167,6 +171,11 @@ function memoryOf(pid: number): { rss: number; hwm: number } {
 }
 let serverPeakRss = 0;
 let serverRssTimer: NodeJS.Timeout | null = null;
+serverMemory = () => {
+  if (!server || server.exitCode !== null) return '';
+  const { rss, hwm } = memoryOf(server.pid as number);
+  return `server RSS ${(rss / 1e6).toFixed(0)} MB, its peak ${(hwm / 1e6).toFixed(0)} MB`;
+};
 try {
   const ir = await ensureActivePolicy(store);
   if (!ir) throw new Error('policies/default.policy did not compile');
@@ -364,11 +373,19 @@ try {
     );
     server = child;
     let banner = '';
+    let started = false;
+    // BENCH_SERVER_STDOUT=<file> keeps what the server prints (with --trace-gc, its heap)
+    const keep = process.env.BENCH_SERVER_STDOUT;
     const apiUrl = await new Promise<string>((resolve, reject) => {
       child.stdout?.on('data', (chunk: Buffer) => {
+        if (keep) appendFileSync(keep, chunk);
+        if (started) return;
         banner += chunk.toString();
         const match = /Quotient API at (\S+)\/graphql/.exec(banner);
-        if (match) resolve(match[1]);
+        if (match) {
+          started = true;
+          resolve(match[1]);
+        }
       });
       child.once('exit', (code) => reject(new Error(`server exited (${code}): ${banner}`)));
     });

@@ -2,7 +2,7 @@
 // stale-while-revalidate only when evaluating is slow. A fake reader counts its reads;
 // "slow" is a threshold of 0 ms, so nothing here depends on timing.
 import { describe, expect, it } from 'vitest';
-import { OrgEvaluationCache } from '../../src/engine/cache.ts';
+import { BYTES_PER_SUBJECT, OrgEvaluationCache } from '../../src/engine/cache.ts';
 import type { FactSums, GroupedFactSums, UsageReader } from '../../src/engine/ports.ts';
 import { NOW, tinyPolicy } from './fixture.ts';
 
@@ -153,5 +153,42 @@ describe('OrgEvaluationCache', () => {
     expect(late).toMatchObject({ stale: false, watermark: '2' });
     expect(tokensOf(late)).toBe(2);
     expect(state.reads).toBe(2);
+  });
+
+  it('holds finished evaluations within their byte bound, always the two last used', async () => {
+    const { reader, state } = fakeReader();
+    const one = BYTES_PER_SUBJECT.all; // the fake organisation has one subject
+    const cache = new OrgEvaluationCache(reader, { maxBytes: 2 * one });
+    const day = (n: number) => new Date(NOW.getTime() + n * 86_400_000);
+    await cache.current(ruleSet, day(0), '1');
+    await cache.current(ruleSet, day(1), '1');
+    expect(cache.stats()).toMatchObject({ size: 2, bytes: 2 * one });
+    await cache.current(ruleSet, day(0), '1'); // day 0 is now the last used
+    await cache.current(ruleSet, day(2), '1');
+    expect(cache.stats()).toMatchObject({ size: 2, bytes: 2 * one });
+    expect(state.reads).toBe(3);
+    // day 1 was forgotten with its newest-finished record: read again, not served from it
+    const again = await cache.current(ruleSet, day(1), '1');
+    expect(again.stale).toBe(false);
+    expect(state.reads).toBe(4);
+    await cache.current(ruleSet, day(2), '1');
+    expect(state.reads).toBe(4);
+    // a bound below one evaluation still keeps the pair a board needs
+    const tight = new OrgEvaluationCache(reader, { maxBytes: 1 });
+    await tight.current(ruleSet, day(0), '1');
+    await tight.current(ruleSet, day(1), '1');
+    await tight.current(ruleSet, day(0), '1');
+    expect(tight.stats()).toMatchObject({ size: 2, bytes: 2 * one });
+    expect(state.reads).toBe(6);
+  });
+
+  it('estimates a boards-only evaluation lighter than a whole one', async () => {
+    const { reader } = fakeReader();
+    const cache = new OrgEvaluationCache(reader);
+    await cache.current(ruleSet, NOW, '1', 'boards');
+    expect(cache.stats().bytes).toBe(BYTES_PER_SUBJECT.boards);
+    await cache.current(ruleSet, NOW, '1', 'all');
+    expect(cache.stats().bytes).toBe(BYTES_PER_SUBJECT.boards + BYTES_PER_SUBJECT.all);
+    expect(BYTES_PER_SUBJECT.boards).toBeLessThan(BYTES_PER_SUBJECT.all);
   });
 });

@@ -1,7 +1,7 @@
 // evaluateOrg / evaluatePerson over the real store, on the hand-built org of fixture.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateOrg, evaluatePerson } from '../../src/engine/evaluation.ts';
-import { collectOrg, factWindow, needsOf } from '../../src/engine/facts.ts';
+import { boardNeeds, collectOrg, factWindow, needsOf } from '../../src/engine/facts.ts';
 import type { UsageReader } from '../../src/engine/ports.ts';
 import { evaluate } from '../../src/policy/evaluate/index.ts';
 import { usageReader } from '../../src/store/usage-reader.ts';
@@ -49,11 +49,32 @@ describe('a boards-only evaluation', () => {
   it('ranks and explains every board entry as the full evaluation does, and computes nothing else', async () => {
     const { input } = await collectOrg(reader, needsOf([ruleSet]), NOW, ruleSet.ir.timezone);
     const full = evaluate(ruleSet, input);
-    const boards = evaluate(ruleSet, input, { only: 'boards' });
+    // the boards-only input carries only the facts boards read
+    const boardsInput = await collectOrg(reader, boardNeeds(ruleSet), NOW, ruleSet.ir.timezone);
+    const boards = evaluate(ruleSet, boardsInput.input, { only: 'boards' });
+    expect(boards.errors).toEqual([]);
     expect(boards.leaderboards).toEqual(full.leaderboards);
     expect(Object.keys(full.leaderboards).length).toBeGreaterThan(0);
-    expect(boards.subjects.map((s) => s.leaderboards)).toEqual(
-      full.subjects.map((s) => s.leaderboards),
+    // entries explain themselves when read: compared as the API and JSON read them
+    const entries = (result: typeof full) =>
+      result.subjects.flatMap((s) =>
+        Object.entries(s.leaderboards).map(([board, e]) => ({
+          subject: s.id,
+          board,
+          eligible: e.eligible,
+          reason: e.reason,
+          cohort: e.cohort,
+          score: e.score,
+          rank: e.rank,
+          cohortSize: e.cohortSize,
+          inTop: e.inTop,
+          explanation: e.explanation,
+        })),
+      );
+    expect(entries(boards)).toEqual(entries(full));
+    expect(entries(full).some((e) => e.reason !== null)).toBe(true);
+    expect(JSON.parse(JSON.stringify(boards.subjects.map((s) => s.leaderboards)))).toEqual(
+      JSON.parse(JSON.stringify(full.subjects.map((s) => s.leaderboards))),
     );
     expect(
       boards.subjects.every((s) => s.quota === null && s.tier === null && s.budgets.length === 0),

@@ -2,7 +2,7 @@
 // facts, and a clock to explained results. No I/O and no hidden clock: `input.now` is
 // the only time there is. Semantics (bands, forecasts, ranking, x/0) are in the README ("Policy meaning").
 import type { Attributes, CompiledFormula, Facts, Sink } from '../compile/codegen.ts';
-import type { Ladder, RuleSet } from '../compile/ruleset.ts';
+import type { CompiledBoard, Ladder, RuleSet } from '../compile/ruleset.ts';
 import {
   budgetWindowKey,
   factDisplayName,
@@ -316,11 +316,93 @@ export type EvaluateOptions = {
   /**
    * `boards`: only leaderboard entries and rankings are computed; metric reports, tiers,
    * quotas, rules and budgets are left empty (an org evaluation for boards reads only the
-   * facts boards use, so those would mean nothing, and skipping them halves the work);
-   * an entry's explanation is built when first read.
+   * facts boards use, `requiredBy.boards`, so those would mean nothing, and skipping them
+   * halves the work); an entry's explanation and reason are built when first read.
    */
   only?: 'boards';
 };
+
+// the empty parts of every boards-only subject result, shared (frozen: nothing fills them)
+const NONE = Object.freeze([]) as unknown as never[];
+const NO_METRICS = Object.freeze({}) as SubjectResult['metrics'];
+
+/** What a deferred board entry reads when asked: shared by every entry of one evaluation. */
+type DeferredSource = { ir: RuleSet['ir']; teams: ReadonlyMap<string, SubjectInput> };
+
+const ELIGIBLE = 0;
+const NOT_ELIGIBLE = 1;
+const EXCLUDED = 2;
+
+// where a deferred entry's explanation comes from: symbol keys, so JSON, spreads and
+// equality see the entry's data only (class private fields broke test libraries' copies)
+const BOARD = Symbol('board');
+const SUBJECT = Symbol('subject');
+const SOURCE = Symbol('source');
+const WHY = Symbol('why');
+const EXPLAINED = Symbol('explained');
+
+/**
+ * A boards-only board entry. A board shows a few dozen of its 20,000 entries, so the
+ * explanation and the reason are built when first read, from the subject's input; the entry
+ * holds no closure, attribute view or formula output (a closure per entry kept 1.6 KB per
+ * subject, 33 MB per cached evaluation of 20,000 people). `toJSON` gives every field.
+ */
+class DeferredBoardEntry implements BoardEntry {
+  eligible: boolean;
+  cohort: string | null;
+  score: number | null;
+  rank: number | null = null;
+  cohortSize = 0;
+  inTop = false;
+  readonly [BOARD]: CompiledBoard;
+  readonly [SUBJECT]: SubjectInput;
+  readonly [SOURCE]: DeferredSource;
+  readonly [WHY]: number;
+  [EXPLAINED]: Explanation | undefined = undefined;
+
+  constructor(
+    board: CompiledBoard,
+    subject: SubjectInput,
+    source: DeferredSource,
+    why: number,
+    cohort: string | null,
+    score: number,
+  ) {
+    this.eligible = why === ELIGIBLE;
+    this.cohort = cohort;
+    this.score = score;
+    this[BOARD] = board;
+    this[SUBJECT] = subject;
+    this[SOURCE] = source;
+    this[WHY] = why;
+  }
+
+  get reason(): string | null {
+    const why = this[WHY];
+    const condition = why === NOT_ELIGIBLE ? this[BOARD].eligible : this[BOARD].exclude;
+    if (why === ELIGIBLE || !condition) return null;
+    const S = attributeView(this[SUBJECT], this[SOURCE].teams);
+    const readout = readings(condition, this[SUBJECT].facts as Facts, S);
+    return `${why === NOT_ELIGIBLE ? 'not eligible' : 'excluded'}: ${condition.formula}${readout}`;
+  }
+
+  get explanation(): Explanation {
+    let explained = this[EXPLAINED];
+    if (!explained) {
+      const F = this[SUBJECT].facts as Facts;
+      const S = attributeView(this[SUBJECT], this[SOURCE].teams);
+      const score = this[BOARD].score;
+      explained = explain(this[SOURCE].ir, score, F, S, run(score, F, S, true));
+      this[EXPLAINED] = explained;
+    }
+    return explained;
+  }
+
+  toJSON(): BoardEntry {
+    const { eligible, reason, cohort, score, rank, cohortSize, inTop, explanation } = this;
+    return { eligible, reason, cohort, score, rank, cohortSize, inTop, explanation };
+  }
+}
 
 export function evaluate(
   rs: RuleSet,
@@ -332,12 +414,15 @@ export function evaluate(
   const tz = rs.ir.timezone;
   const errors: InputError[] = [];
   const subjects: SubjectInput[] = [];
+  // a boards-only evaluation needs only the facts boards read
+  const required = boardsOnly ? rs.requiredBy.boards : rs.required;
   (input.subjects ?? []).forEach((raw, i) => {
-    const v = validateSubject(raw, i, rs.required);
+    const v = validateSubject(raw, i, required);
     if (v.subject) subjects.push(v.subject);
     else errors.push(...v.errors);
   });
   const teams = new Map(subjects.filter((s) => s.kind === 'team').map((s) => [s.id, s]));
+  const deferred: DeferredSource = { ir: rs.ir, teams };
   const quotaLadder = rs.ladders.quota;
   const budgetLadder = rs.ladders.budget;
 
@@ -406,6 +491,10 @@ export function evaluate(
     const leaderboards: Record<string, BoardEntry> = {};
     for (const board of rs.boards) {
       if (board.ir.subject !== subject.kind) continue;
+      if (boardsOnly) {
+        leaderboards[board.name] = deferredEntry(board, subject, F, S, deferred, flags);
+        continue;
+      }
       const score = run(board.score, F, S, true);
       let reason: string | null = null;
       if (board.eligible) {
@@ -420,7 +509,7 @@ export function evaluate(
       }
       const cohort = board.cohort ? String(run(board.cohort, F, S, false).value ?? '(none)') : null;
       flags.push(...score.flags);
-      const entry = {
+      leaderboards[board.name] = {
         eligible: reason === null,
         reason,
         cohort,
@@ -428,20 +517,22 @@ export function evaluate(
         rank: null,
         cohortSize: 0,
         inTop: false,
-      } as Omit<BoardEntry, 'explanation'> as BoardEntry;
-      if (boardsOnly) {
-        // a board shows a few dozen of its 20,000 entries: explain those when read
-        let explained: Explanation | undefined;
-        Object.defineProperty(entry, 'explanation', {
-          enumerable: true,
-          configurable: true,
-          get: () => {
-            explained ??= explain(rs.ir, board.score, F, S, score);
-            return explained;
-          },
-        });
-      } else entry.explanation = explain(rs.ir, board.score, F, S, score);
-      leaderboards[board.name] = entry;
+        explanation: explain(rs.ir, board.score, F, S, score),
+      };
+    }
+    if (boardsOnly) {
+      return {
+        kind: subject.kind,
+        id: subject.id,
+        metrics: NO_METRICS,
+        tier: null,
+        quota: null,
+        budgets: NONE,
+        escalations: NONE,
+        rules: NONE,
+        leaderboards,
+        flags: flags.length ? dedupeFlags(flags) : NONE,
+      };
     }
     return {
       kind: subject.kind,
@@ -534,6 +625,24 @@ export function evaluate(
     org,
     errors,
   };
+}
+
+/** A boards-only entry: ranked now, explained when read (see DeferredBoardEntry). */
+function deferredEntry(
+  board: CompiledBoard,
+  subject: SubjectInput,
+  F: Facts,
+  S: Attributes,
+  source: DeferredSource,
+  flags: RuntimeFlag[],
+): BoardEntry {
+  let why = ELIGIBLE;
+  if (board.eligible && run(board.eligible, F, S, false).value !== true) why = NOT_ELIGIBLE;
+  else if (board.exclude && run(board.exclude, F, S, false).value === true) why = EXCLUDED;
+  const cohort = board.cohort ? String(run(board.cohort, F, S, false).value ?? '(none)') : null;
+  const score = run(board.score, F, S, false);
+  flags.push(...score.flags);
+  return new DeferredBoardEntry(board, subject, source, why, cohort, score.value as number);
 }
 
 function dedupeFlags(flags: RuntimeFlag[]): RuntimeFlag[] {
