@@ -16,6 +16,8 @@ export function budgetPeriods(
   keys: readonly string[],
   now: Date,
   timeZone: string,
+  /** window keys that only org-wide budgets read (spend kept as one total) */
+  orgWide: ReadonlySet<string> = new Set(),
 ): BudgetPeriod[] {
   return keys.map((key) => {
     const { base, environment, project } = parseWindowKey(key);
@@ -26,6 +28,7 @@ export function budgetPeriods(
       project,
       from: localDate(bounds.start, timeZone),
       until: localDate(bounds.end, timeZone),
+      perPerson: !orgWide.has(key),
     };
   });
 }
@@ -33,7 +36,11 @@ export function budgetPeriods(
 /** The current period of every budget the rule set declares, whatever its scope. */
 export function budgetPeriodsOf(rs: RuleSet, now: Date): BudgetPeriod[] {
   const keys = new Set(rs.ir.budgets.map(budgetWindowKey));
-  return budgetPeriods([...keys].sort(), now, rs.ir.timezone);
+  const perSubject = new Set(
+    rs.ir.budgets.filter((b) => b.scope !== 'org' && b.scope !== 'project').map(budgetWindowKey),
+  );
+  const orgWide = new Set([...keys].filter((k) => !perSubject.has(k)));
+  return budgetPeriods([...keys].sort(), now, rs.ir.timezone, orgWide);
 }
 
 export function isBudgetStep(d: EscalationDraft): boolean {

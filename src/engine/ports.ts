@@ -64,6 +64,12 @@ export type BudgetPeriod = {
   project: string | null;
   from: string;
   until: string;
+  /**
+   * Whether spend is kept per person (person and team budgets read it); an org-wide period
+   * (org and project budgets only) keeps one total, so folding ingest costs one row, not one
+   * per person touched.
+   */
+  perPerson: boolean;
 };
 
 /** How to group fact sums: per person, per team (by the person's current team), or one org total. */

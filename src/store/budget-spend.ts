@@ -29,21 +29,22 @@ export async function foldCostDeltas(db: Client): Promise<string[]> {
     `with taken as (
        delete from enforcement_cost_deltas
        returning person_id, day, environment, project, cost, tokens
-     ), applied as (
-       insert into enforcement_person_costs (window_key, period_from, person_id, cost, tokens)
-       select p.window_key, p.period_from, t.person_id, sum(t.cost), sum(t.tokens)
+     ), hit as (
+       select t.person_id, t.cost, t.tokens, p.window_key, p.period_from, p.per_person
          from taken t join enforcement_cost_periods p
            on t.day >= p.period_from and t.day < p.period_until
           and (p.environment is null or p.environment = t.environment)
           and (p.project is null or p.project = t.project)
-        group by p.window_key, p.period_from, t.person_id
-        order by p.window_key, p.period_from, t.person_id
+     ), applied as (
+       insert into enforcement_person_costs (window_key, period_from, person_id, cost, tokens)
+       select window_key, period_from, case when per_person then person_id else '' end,
+              sum(cost), sum(tokens)
+         from hit group by 1, 2, 3 order by 1, 2, 3
        on conflict (window_key, period_from, person_id)
        do update set cost = enforcement_person_costs.cost + excluded.cost,
                      tokens = enforcement_person_costs.tokens + excluded.tokens
-       returning person_id
      )
-     select distinct person_id from applied order by person_id`,
+     select distinct person_id from hit order by person_id`,
   );
   return rows.map((r) => r.person_id);
 }
@@ -57,11 +58,14 @@ export async function fillBudgetPeriods(
 }
 
 async function ensureFilled(store: Store, period: BudgetPeriod): Promise<void> {
+  // a per-person fill serves org-wide reads too; an org-wide one is refilled per person
+  // when a person or team budget comes to read the same window
   const isFilled = async (db: Client) =>
     (
       await db.query(
-        'select 1 from enforcement_cost_periods where window_key = $1 and period_from = $2::date',
-        [period.key, period.from],
+        `select 1 from enforcement_cost_periods
+          where window_key = $1 and period_from = $2::date and (per_person or not $3::boolean)`,
+        [period.key, period.from, period.perPerson],
       )
     ).length > 0;
   if (await isFilled(store)) return;
@@ -83,21 +87,26 @@ async function ensureFilled(store: Store, period: BudgetPeriod): Promise<void> {
       params.push(period.project);
       scope += ` and x.project = $${params.length}`;
     }
+    // an org-wide period filled before is replaced by the per-person fill
+    await client.query(
+      'delete from enforcement_person_costs where window_key = $1 and period_from = $2::date',
+      [period.key, period.from],
+    );
     await client.query(
       `insert into enforcement_person_costs (window_key, period_from, person_id, cost, tokens)
-       select $1, $2::date, x.person_id, sum(x.cost),
+       select $1, $2::date, ${period.perPerson ? 'x.person_id' : "''"}, sum(x.cost),
               sum(x.input_tokens + x.output_tokens + x.cache_read_tokens + x.cache_write_tokens)
          from daily_rollups x
         where x.day >= $2::date and x.day < $3::date ${scope}
-        group by x.person_id order by x.person_id
-       on conflict do nothing`,
+        group by 3 order by 3`,
       params,
     );
     await client.query(
       `insert into enforcement_cost_periods
-              (window_key, period_from, period_until, environment, project)
-       values ($1, $2::date, $3::date, $4, $5) on conflict do nothing`,
-      [period.key, period.from, period.until, period.environment, period.project],
+              (window_key, period_from, period_until, environment, project, per_person)
+       values ($1, $2::date, $3::date, $4, $5, $6)
+       on conflict (window_key, period_from) do update set per_person = excluded.per_person`,
+      [period.key, period.from, period.until, period.environment, period.project, period.perPerson],
     );
     // earlier periods of this window are over
     await client.query(
@@ -136,7 +145,7 @@ export type SpendScope = {
 export type BudgetSpend = { person: FactSums; team: FactSums; org: FactSums };
 
 /** One subject's spend in a period: money (cost) and tokens, for both kinds of budget. */
-type Spent = { id: string; cost: string; tokens: string };
+type Spent = { key: string; id: string; cost: string; tokens: string };
 
 /** Spend per person, team (members' current team) and org in each filled period. */
 export async function budgetSpend(
@@ -146,42 +155,63 @@ export async function budgetSpend(
 ): Promise<BudgetSpend> {
   const out: BudgetSpend = { person: new Map(), team: new Map(), org: new Map() };
   for (const period of periods) {
-    const at = [period.key, period.from];
-    const people =
-      scope.people === 'all' || scope.people.length > 0
-        ? await db.query<Spent>(
-            `select person_id as id, cost::text as cost, tokens::text as tokens
-               from enforcement_person_costs
-              where window_key = $1 and period_from = $2::date
-                ${scope.people === 'all' ? '' : 'and person_id = any($3::text[])'}`,
-            scope.people === 'all' ? at : [...at, scope.people],
-          )
-        : [];
-    const teams =
-      scope.teams === 'all' || scope.teams.length > 0
-        ? await db.query<Spent>(
-            `select p.team_id as id, sum(c.cost)::text as cost, sum(c.tokens)::text as tokens
-               from enforcement_person_costs c join people p on p.id = c.person_id
-              where c.window_key = $1 and c.period_from = $2::date and p.team_id is not null
-                ${scope.teams === 'all' ? '' : 'and p.team_id = any($3::text[])'}
-              group by p.team_id`,
-            scope.teams === 'all' ? at : [...at, scope.teams],
-          )
-        : [];
-    const org = scope.org
-      ? await db.query<Spent>(
-          `select 'org' as id, coalesce(sum(cost), 0)::text as cost,
-                  coalesce(sum(tokens), 0)::text as tokens from enforcement_person_costs
-            where window_key = $1 and period_from = $2::date`,
-          at,
-        )
-      : [];
-    const costs = (rows: Spent[]) =>
-      new Map(rows.map((r) => [r.id, { cost: Number(r.cost), tokens: Number(r.tokens) }]));
-    out.person.set(period.key, costs(people));
-    out.team.set(period.key, costs(teams));
-    out.org.set(period.key, costs(org));
+    out.person.set(period.key, new Map());
+    out.team.set(period.key, new Map());
+    out.org.set(period.key, new Map());
   }
+  // one statement per kind over all periods; org-wide periods keep no per-person spend
+  const perPerson = periods.filter((p) => p.perPerson);
+  const inPeriods = (alias: string) =>
+    `join unnest($1::text[], $2::date[]) as w(window_key, period_from)
+       on ${alias}.window_key = w.window_key and ${alias}.period_from = w.period_from`;
+  const at = (of: readonly BudgetPeriod[]) => [of.map((p) => p.key), of.map((p) => p.from)];
+  const add = (into: FactSums) => (rows: Spent[]) => {
+    for (const r of rows)
+      into.get(r.key)?.set(r.id, { cost: Number(r.cost), tokens: Number(r.tokens) });
+  };
+  const reads: Promise<void>[] = [];
+  if (perPerson.length > 0 && (scope.people === 'all' || scope.people.length > 0))
+    reads.push(
+      db
+        .query<Spent>(
+          `select c.window_key as key, c.person_id as id, c.cost::text as cost,
+                  c.tokens::text as tokens
+             from enforcement_person_costs c ${inPeriods('c')}
+            ${scope.people === 'all' ? '' : 'where c.person_id = any($3::text[])'}`,
+          scope.people === 'all' ? at(perPerson) : [...at(perPerson), scope.people],
+        )
+        .then(add(out.person)),
+    );
+  if (perPerson.length > 0 && (scope.teams === 'all' || scope.teams.length > 0))
+    reads.push(
+      db
+        .query<Spent>(
+          `select c.window_key as key, p.team_id as id, sum(c.cost)::text as cost,
+                  sum(c.tokens)::text as tokens
+             from enforcement_person_costs c ${inPeriods('c')}
+             join people p on p.id = c.person_id
+            where p.team_id is not null
+              ${scope.teams === 'all' ? '' : 'and p.team_id = any($3::text[])'}
+            group by 1, 2`,
+          scope.teams === 'all' ? at(perPerson) : [...at(perPerson), scope.teams],
+        )
+        .then(add(out.team)),
+    );
+  if (scope.org && periods.length > 0)
+    reads.push(
+      db
+        .query<Spent>(
+          `select w.window_key as key, 'org' as id, coalesce(sum(c.cost), 0)::text as cost,
+                  coalesce(sum(c.tokens), 0)::text as tokens
+             from unnest($1::text[], $2::date[]) as w(window_key, period_from)
+             left join enforcement_person_costs c
+               on c.window_key = w.window_key and c.period_from = w.period_from
+            group by 1`,
+          at(periods),
+        )
+        .then(add(out.org)),
+    );
+  await Promise.all(reads);
   return out;
 }
 

@@ -27,15 +27,33 @@ describe('spend from cost deltas', () => {
 
   const PEOPLE = ['p1', 'p2', 'p3'];
   const periods: BudgetPeriod[] = [
-    { key: 'month', environment: null, project: null, from: '2026-10-01', until: '2026-11-01' },
+    {
+      key: 'month',
+      environment: null,
+      project: null,
+      from: '2026-10-01',
+      until: '2026-11-01',
+      perPerson: true,
+    },
     {
       key: 'month@prod',
       environment: 'prod',
       project: null,
       from: '2026-10-01',
       until: '2026-11-01',
+      perPerson: true,
+    },
+    // read by org-wide budgets only: one total, until a person or team budget reads it
+    {
+      key: 'quarter',
+      environment: null,
+      project: null,
+      from: '2026-10-01',
+      until: '2027-01-01',
+      perPerson: false,
     },
   ];
+  const perPersonPeriods = periods.map((p) => ({ ...p, perPerson: true }));
   const op = fc.oneof(
     fc.record({
       kind: fc.constant('add' as const),
@@ -49,6 +67,7 @@ describe('spend from cost deltas', () => {
     fc.record({ kind: fc.constant('drop' as const), person: fc.constantFrom(...PEOPLE) }),
     fc.record({ kind: fc.constant('fold' as const) }),
     fc.record({ kind: fc.constant('fill' as const) }),
+    fc.record({ kind: fc.constant('fillPerPerson' as const) }),
   );
 
   it('equals the sum of the rollups after any history of changes, fills and folds', async () => {
@@ -76,6 +95,7 @@ describe('spend from cost deltas', () => {
               [o.person],
             );
           else if (o.kind === 'fold') await foldCostDeltas(store);
+          else if (o.kind === 'fillPerPerson') await fillBudgetPeriods(store, perPersonPeriods);
           else await fillBudgetPeriods(store, periods);
         }
         await fillBudgetPeriods(store, periods);
@@ -89,7 +109,7 @@ describe('spend from cost deltas', () => {
             [period.from, period.until, period.environment],
           );
           const expected = new Map(truth.map((r) => [r.person_id, Number(r.cost)]));
-          for (const person of PEOPLE) {
+          for (const person of period.perPerson ? PEOPLE : []) {
             const got = spend.person.get(period.key)?.get(person)?.cost ?? 0;
             expect(got, `${period.key} ${person}`).toBeCloseTo(expected.get(person) ?? 0, 9);
           }
