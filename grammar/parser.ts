@@ -72,6 +72,7 @@ export class PolicyParser extends CstParser {
       { ALT: () => this.SUBRULE(this.measureDecl) },
       { ALT: () => this.SUBRULE(this.metricDecl) },
       { ALT: () => this.SUBRULE(this.leaderboardDecl) },
+      { ALT: () => this.SUBRULE(this.badgeDecl) },
       { ALT: () => this.SUBRULE(this.tierDecl) },
       { ALT: () => this.SUBRULE(this.assignDecl) },
       { ALT: () => this.SUBRULE(this.budgetDecl) },
@@ -305,6 +306,39 @@ export class PolicyParser extends CstParser {
         ALT: () => {
           this.CONSUME(T.Top);
           this.CONSUME(T.NumberLit);
+        },
+      },
+    ]);
+  });
+
+  /** `badge token_legend "Token Legend" { subject person  window quarter  when … }` */
+  badgeDecl = this.RULE('badgeDecl', () => {
+    this.CONSUME(T.Badge);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.CONSUME(T.StringLiteral));
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.badgeClause));
+    this.CONSUME(T.RCurly);
+  });
+
+  badgeClause = this.RULE('badgeClause', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Subject);
+          this.SUBRULE(this.subjectKind);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Window);
+          this.SUBRULE(this.period);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.When);
+          this.SUBRULE(this.expression, { LABEL: 'when' });
         },
       },
     ]);
@@ -591,6 +625,12 @@ export class PolicyParser extends CstParser {
               ALT: () => {
                 this.CONSUME(T.Eligible);
                 this.CONSUME5(T.Identifier);
+              },
+            },
+            {
+              ALT: () => {
+                this.CONSUME3(T.Badge);
+                this.CONSUME7(T.Identifier);
               },
             },
             {

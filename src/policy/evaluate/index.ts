@@ -13,6 +13,7 @@ import {
 } from '../ir.ts';
 import { elapsedFraction, periodBounds } from '../windows.ts';
 import type {
+  BadgeAward,
   Band,
   BoardEntry,
   BudgetState,
@@ -534,6 +535,19 @@ export function evaluate(
         flags: flags.length ? dedupeFlags(flags) : NONE,
       };
     }
+    const badges: BadgeAward[] = [];
+    for (const badge of rs.badges) {
+      if (badge.ir.subject !== subject.kind) continue;
+      const out = run(badge.when, F, S, true);
+      flags.push(...out.flags);
+      if (out.value === true)
+        badges.push({
+          badge: badge.name,
+          label: badge.ir.label,
+          window: badge.ir.window,
+          explanation: explain(rs.ir, badge.when, F, S, out),
+        });
+    }
     return {
       kind: subject.kind,
       id: subject.id,
@@ -544,6 +558,7 @@ export function evaluate(
       escalations,
       rules,
       leaderboards,
+      badges,
       flags: dedupeFlags(flags),
     };
   });
