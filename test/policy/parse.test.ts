@@ -61,6 +61,7 @@ describe('parsePolicy: the shipped policies', () => {
     expect([...kinds].sort()).toEqual(
       [
         'Assign',
+        'Badge',
         'Budget',
         'Class',
         'Currency',
