@@ -98,5 +98,5 @@ it('replays badges over stored measures', () => {
       noLonger: 1,
     },
   ]);
-  expect(renderImpact(report)).toContain('well_reviewed: 2 → 1 (0 newly, 1 no longer)');
+  expect(renderImpact(report, 'text')).toContain('well_reviewed: 2 → 1 (0 newly, 1 no longer)');
 });
