@@ -72,12 +72,12 @@ export class PolicyParser extends CstParser {
       { ALT: () => this.SUBRULE(this.measureDecl) },
       { ALT: () => this.SUBRULE(this.metricDecl) },
       { ALT: () => this.SUBRULE(this.leaderboardDecl) },
-      { ALT: () => this.SUBRULE(this.badgeDecl) },
       { ALT: () => this.SUBRULE(this.tierDecl) },
       { ALT: () => this.SUBRULE(this.assignDecl) },
       { ALT: () => this.SUBRULE(this.budgetDecl) },
       { ALT: () => this.SUBRULE(this.escalationDecl) },
       { ALT: () => this.SUBRULE(this.ruleDecl) },
+      { ALT: () => this.SUBRULE(this.requestLimitDecl) },
       { ALT: () => this.SUBRULE(this.testDecl) },
     ]);
   });
@@ -311,39 +311,6 @@ export class PolicyParser extends CstParser {
     ]);
   });
 
-  /** `badge token_legend "Token Legend" { subject person  window quarter  when … }` */
-  badgeDecl = this.RULE('badgeDecl', () => {
-    this.CONSUME(T.Badge);
-    this.CONSUME(T.Identifier);
-    this.OPTION(() => this.CONSUME(T.StringLiteral));
-    this.CONSUME(T.LCurly);
-    this.MANY(() => this.SUBRULE(this.badgeClause));
-    this.CONSUME(T.RCurly);
-  });
-
-  badgeClause = this.RULE('badgeClause', () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(T.Subject);
-          this.SUBRULE(this.subjectKind);
-        },
-      },
-      {
-        ALT: () => {
-          this.CONSUME(T.Window);
-          this.SUBRULE(this.period);
-        },
-      },
-      {
-        ALT: () => {
-          this.CONSUME(T.When);
-          this.SUBRULE(this.expression, { LABEL: 'when' });
-        },
-      },
-    ]);
-  });
-
   subjectKind = this.RULE('subjectKind', () => {
     this.OR([{ ALT: () => this.CONSUME(T.Person) }, { ALT: () => this.CONSUME(T.Team) }]);
   });
@@ -435,6 +402,18 @@ export class PolicyParser extends CstParser {
           this.CONSUME3(T.StringLiteral, { LABEL: 'project' });
         },
       },
+      {
+        // a reserved pool several named teams draw from: `pool "ml" teams "a", "b"`
+        ALT: () => {
+          this.CONSUME(T.Pool);
+          this.CONSUME4(T.StringLiteral, { LABEL: 'pool' });
+          this.CONSUME(T.Teams);
+          this.AT_LEAST_ONE_SEP({
+            SEP: T.Comma,
+            DEF: () => this.CONSUME5(T.StringLiteral, { LABEL: 'poolTeam' }),
+          });
+        },
+      },
     ]);
     this.OPTION(() => {
       this.CONSUME(T.Environment);
@@ -489,6 +468,23 @@ export class PolicyParser extends CstParser {
       },
       { ALT: () => this.CONSUME(T.Block) },
     ]);
+  });
+
+  // `request premium { warn above 50k input "…"  block above 200k input }`: input size per request
+  requestLimitDecl = this.RULE('requestLimitDecl', () => {
+    this.CONSUME(T.Request);
+    this.OR([{ ALT: () => this.CONSUME(T.Identifier) }, { ALT: () => this.CONSUME(T.Any) }]);
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.requestLimitStep));
+    this.CONSUME(T.RCurly);
+  });
+
+  requestLimitStep = this.RULE('requestLimitStep', () => {
+    this.OR([{ ALT: () => this.CONSUME(T.Warn) }, { ALT: () => this.CONSUME(T.Block) }]);
+    this.CONSUME(T.Above);
+    this.CONSUME(T.NumberLit);
+    this.CONSUME(T.Input);
+    this.OPTION(() => this.CONSUME(T.StringLiteral, { LABEL: 'message' }));
   });
 
   ruleDecl = this.RULE('ruleDecl', () => {
@@ -629,12 +625,6 @@ export class PolicyParser extends CstParser {
             },
             {
               ALT: () => {
-                this.CONSUME3(T.Badge);
-                this.CONSUME7(T.Identifier);
-              },
-            },
-            {
-              ALT: () => {
                 this.CONSUME(T.Fires);
                 // a rule name, or a ladder: `quota` is a name, `budget` is reserved
                 this.OR5([
@@ -647,6 +637,23 @@ export class PolicyParser extends CstParser {
                 });
               },
             },
+          ]);
+        },
+      },
+      {
+        // `expect request premium 150k input warn`, or a model: `request "gpt-4o" 1M input block`
+        ALT: () => {
+          this.CONSUME(T.Request);
+          this.OR6([
+            { ALT: () => this.CONSUME7(T.Identifier, { LABEL: 'requestClass' }) },
+            { ALT: () => this.CONSUME2(T.StringLiteral, { LABEL: 'requestModel' }) },
+          ]);
+          this.CONSUME2(T.NumberLit, { LABEL: 'requestInput' });
+          this.CONSUME(T.Input);
+          this.OR7([
+            { ALT: () => this.CONSUME(T.Allow) },
+            { ALT: () => this.CONSUME(T.Warn) },
+            { ALT: () => this.CONSUME(T.Block) },
           ]);
         },
       },

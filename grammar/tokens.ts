@@ -152,13 +152,13 @@ export const Class = keyword('class', true);
 export const Model = keyword('model', true);
 export const Metric = keyword('metric', true);
 export const Measure = keyword('measure', true);
-export const Badge = keyword('badge', true);
 export const Leaderboard = keyword('leaderboard', true);
 export const Tier = keyword('tier', true);
 export const Assign = keyword('assign', true);
 export const Budget = keyword('budget', true);
 export const Escalation = keyword('escalation', true);
 export const Rule = keyword('rule', true);
+export const Request = keyword('request', true);
 export const Test = keyword('test', true);
 
 // clauses
@@ -195,6 +195,10 @@ export const Each = keyword('each');
 export const Org = keyword('org');
 export const Environment = keyword('environment');
 export const Project = keyword('project');
+export const Pool = keyword('pool');
+export const Teams = keyword('teams');
+export const Warn = keyword('warn');
+export const Allow = keyword('allow');
 export const At = keyword('at');
 export const Forecast = keyword('forecast');
 export const Notify = keyword('notify');
@@ -239,12 +243,12 @@ export const declarationWords = [
   'measure',
   'metric',
   'leaderboard',
-  'badge',
   'tier',
   'assign',
   'budget',
   'escalation',
   'rule',
+  'request',
   'test',
 ];
 

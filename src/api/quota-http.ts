@@ -59,8 +59,8 @@ export async function handleQuotaCheck(
   const body = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
   if (typeof body.person !== 'string')
     problems.push({ field: 'person', message: 'is required: a person id (string)' });
-  if (typeof body.model !== 'string')
-    problems.push({ field: 'model', message: 'is required: a model name (string)' });
+  if (body.model !== undefined && body.model !== null && typeof body.model !== 'string')
+    problems.push({ field: 'model', message: 'must be a model name (string)' });
   if (
     body.environment !== undefined &&
     body.environment !== null &&
@@ -75,13 +75,18 @@ export async function handleQuotaCheck(
     const problem = typeof value === 'string' ? unstorableTextProblem(value) : null;
     if (problem) problems.push({ field, message: problem });
   }
-  if (typeof body.estimatedTokens !== 'number')
+  // sizes: estimatedTokens (input plus expected output), inputTokens, or both
+  for (const field of ['estimatedTokens', 'inputTokens'] as const) {
+    const value = body[field];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value > 2_147_483_647)
+      problems.push({ field, message: 'must be a whole number below 2^31' });
+  }
+  if (body.estimatedTokens == null && body.inputTokens == null)
     problems.push({
       field: 'estimatedTokens',
-      message: 'is required: input plus expected output tokens',
+      message: 'is required, or inputTokens: input plus expected output tokens',
     });
-  else if (!Number.isInteger(body.estimatedTokens) || body.estimatedTokens > 2_147_483_647)
-    problems.push({ field: 'estimatedTokens', message: 'must be a whole number below 2^31' });
   if (problems.length > 0)
     return fail(
       400,
@@ -94,8 +99,9 @@ export async function handleQuotaCheck(
   try {
     const result = await quotaFor(deps.store).check(caller, {
       person: body.person as string,
-      model: body.model as string,
-      estimatedTokens: body.estimatedTokens as number,
+      model: (body.model as string | null | undefined) ?? null,
+      estimatedTokens: (body.estimatedTokens as number | null | undefined) ?? null,
+      inputTokens: (body.inputTokens as number | null | undefined) ?? null,
       environment: (body.environment as string | null | undefined) ?? null,
       project: (body.project as string | null | undefined) ?? null,
     });

@@ -11,7 +11,7 @@
 import { budgetPeriodsOf, budgetSteps } from '../engine/budget-evaluation.ts';
 import type { SubjectRef } from '../engine/escalations.ts';
 import { withExceptions } from '../engine/escalations.ts';
-import { unknownPerson } from '../engine/facts.ts';
+import { poolPartners, unknownPerson } from '../engine/facts.ts';
 import { holdsFrom } from '../engine/holds.ts';
 import type { Directory } from '../engine/ports.ts';
 import { reportBudgetPass } from '../engine/telemetry.ts';
@@ -100,6 +100,13 @@ function createBudgetHolds(store: Store): BudgetHolds {
     const weighed = personBudgetSubjects(rs.ir.budgets);
     if (weighed !== 'all')
       directory = { ...directory, people: directory.people.filter((p) => weighed.has(p.id)) };
+    // a pool weighs all its teams together: its other teams are weighed (and held) with these
+    const partners = poolPartners(
+      rs,
+      directory.teams.map((t) => t.id),
+    );
+    if (partners.length > 0)
+      directory.teams.push(...(await reader.directory({ teams: partners })).teams);
     const people = directory.people.map((p) => p.id);
     const teams = directory.teams.map((t) => t.id);
     // project budgets are the organisation's too (its usage of the project)

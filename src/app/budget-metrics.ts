@@ -26,7 +26,7 @@ export type BudgetFigure = {
 
 export type BudgetFigures = {
   figures: BudgetFigure[];
-  /** budgets left out, by reason (person, small_or_restricted_team, org_complement, project) */
+  /** budgets left out, by reason (person, small_or_restricted_team, org_complement, project, pool) */
   withheld: Record<string, number>;
 };
 
@@ -59,6 +59,11 @@ export function budgetFiguresForMetrics(
     for (const state of subject.budgets) {
       if (!visible(subject.id)) {
         withhold('small_or_restricted_team');
+        continue;
+      }
+      // a pool's spend less its team's own is its other teams' spend
+      if (state.poolTeams) {
+        withhold('pool');
         continue;
       }
       exportedTeams.add(subject.id);

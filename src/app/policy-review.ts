@@ -27,7 +27,7 @@ import { activePolicyFor } from './active-policy.ts';
 import type { Session } from './caller.ts';
 import { ForbiddenError, InvalidWindowError, NotFoundError, PolicyInvalidError } from './errors.ts';
 import { perStore } from './per-store.ts';
-import { coarsePercent, countShown, type PrivacyView, privacyFor } from './privacy.ts';
+import { countShown, type PrivacyView, privacyFor } from './privacy.ts';
 
 export type PolicySideRequest = { version?: string | null; source?: string | null };
 export type LoadedSide = DiffInput & { label: string };
@@ -161,6 +161,8 @@ export function visibleReader(reader: UsageReader, teams: readonly string[]): Us
         ts.filter((t) => visible.has(t)),
       ),
     watermark: () => reader.watermark(),
+    requestSizes: (start, end, thresholds, s) =>
+      reader.requestSizes(start, end, thresholds, narrow(s)),
     usage: (q) =>
       reader.usage({
         ...q,
@@ -263,9 +265,6 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
     Object.fromEntries(Object.entries(counts).filter(([, n]) => shown(n)));
   const consequenceShown = (c: ImpactReport['consequences'][number]) =>
     [c.before, c.after, c.newly, c.noLonger].every(shown);
-  // as consequences: who gains or loses a badge is a count that must hold k or more
-  const badgeShown = (b: ImpactReport['badges'][number]) =>
-    [b.before, b.after, b.newly, b.noLonger].every(shown);
   // a team or role smaller than k is left out; within the others, counts under k are
   // withheld, with enough others beside them that no total minus the shown parts is under k
   const groups = (all: GroupImpact[]): GroupImpact[] => {
@@ -300,7 +299,6 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
     transitions.length +
     report.escalations.filter((s) => !shown(s.before) || !shown(s.after)).length +
     report.rules.filter((r) => !shown(r.before) || !shown(r.after)).length +
-    report.badges.filter((b) => !badgeShown(b)).length +
     report.consequences.filter((c) => !consequenceShown(c)).length;
   return {
     ...report,
@@ -323,21 +321,14 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
       bins: bins.map((b, i) => ({ ...b, before: binsBefore[i], after: binsAfter[i] })),
     },
     rules: report.rules.filter((r) => shown(r.before) && shown(r.after)),
-    badges: report.badges.filter(badgeShown),
     // costs under two price tables are two equations over per-model usage (and byModel is
     // per-model outright): a model cell, perhaps one person's, so withheld (privacy.md, R1)
     cost: null,
+    // per class, a count may be one person's requests: below governance only the totals
+    requestLimits: report.requestLimits && { ...report.requestLimits, classes: [] },
     budgets: {
       // team budgets of visible teams are group figures; people's budgets are personal
-      // on the rounded grid of live group figures: the replay's window is the caller's
-      // choice, and an exact team percent would give the team's spend (R12)
-      flips: report.budgets.flips
-        .filter((f) => f.subject.kind === 'team')
-        .map((f) => ({
-          ...f,
-          before: f.before && { ...f.before, percent: coarsePercent(f.before.percent) },
-          after: f.after && { ...f.after, percent: coarsePercent(f.after.percent) },
-        })),
+      flips: report.budgets.flips.filter((f) => f.subject.kind === 'team'),
       count: report.budgets.flips.filter((f) => f.subject.kind === 'team').length,
       evaluated: report.budgets.evaluated,
     },

@@ -34,8 +34,12 @@ const MAX_READ_BATCH = 64;
 
 export type QuotaCheckArgs = {
   person: string;
-  model: string;
-  estimatedTokens: number;
+  /** absent: no model class is checked and no cost estimated */
+  model?: string | null;
+  /** input plus expected output tokens (default: inputTokens) */
+  estimatedTokens?: number | null;
+  /** the request's input tokens, which request limits weigh (default: estimatedTokens) */
+  inputTokens?: number | null;
   environment?: string | null;
   project?: string | null;
 };
@@ -52,18 +56,43 @@ export function quotaCheckRequest(caller: Caller, args: QuotaCheckArgs): CheckQu
   if (caller.role === 'member' && caller.person !== args.person)
     throw new ForbiddenError(`role "${caller.role}" may check quotas only for its own person`);
   const problems: { field: string; message: string }[] = [];
-  if (!Number.isSafeInteger(args.estimatedTokens))
-    problems.push({ field: 'estimatedTokens', message: 'must be a whole number' });
-  else if (args.estimatedTokens < 0)
-    problems.push({ field: 'estimatedTokens', message: 'must not be negative' });
+  const sizes = [
+    ['estimatedTokens', args.estimatedTokens],
+    ['inputTokens', args.inputTokens],
+  ] as const;
+  for (const [field, value] of sizes) {
+    if (value == null) continue;
+    if (!Number.isSafeInteger(value)) problems.push({ field, message: 'must be a whole number' });
+    else if (value < 0) problems.push({ field, message: 'must not be negative' });
+  }
+  if (args.estimatedTokens == null && args.inputTokens == null)
+    problems.push({
+      field: 'estimatedTokens',
+      message: 'give estimatedTokens (input plus expected output), inputTokens, or both',
+    });
+  else if (
+    args.estimatedTokens != null &&
+    args.inputTokens != null &&
+    args.inputTokens > args.estimatedTokens
+  )
+    problems.push({
+      field: 'inputTokens',
+      message: 'must not exceed estimatedTokens (which counts input and output)',
+    });
+  if (args.model != null && !args.model.trim())
+    problems.push({
+      field: 'model',
+      message: 'is empty: leave it out when the model is not known',
+    });
   if (!args.person.trim()) problems.push({ field: 'person', message: 'is empty' });
   if (args.environment != null && !['production', 'sandbox'].includes(args.environment))
     problems.push({ field: 'environment', message: 'must be production or sandbox' });
   if (problems.length > 0) throw new InvalidRequestError(problems);
   return {
     personId: args.person,
-    model: args.model,
-    estimatedTokens: args.estimatedTokens,
+    model: args.model ?? null,
+    estimatedTokens: (args.estimatedTokens ?? args.inputTokens) as number,
+    inputTokens: args.inputTokens ?? null,
     environment: args.environment ?? null,
     project: args.project?.trim() || null,
   };

@@ -3,8 +3,9 @@
 // the strongest `at` step that the usage *after* this request would reach, measured
 // against the limit raised by approved exceptions.
 import type { Ladder } from '../policy/compile/ruleset.ts';
+import { requestVerdict, requestVerdictText } from '../policy/evaluate/request-limits.ts';
 import type { Band } from '../policy/evaluate/types.ts';
-import type { IrStep } from '../policy/ir.ts';
+import type { IrStep, RuleSetIR } from '../policy/ir.ts';
 import type { SubjectRef } from './escalations.ts';
 import type { HoldState } from './holds.ts';
 
@@ -37,6 +38,8 @@ export type DecisionInput = {
   classPrices: Readonly<Record<string, number>>;
   /** thresholds (percent) whose step was already satisfied this period (justified or approved) */
   satisfied?: ReadonlySet<number>;
+  /** the request names no model: its class is not checked (and only `request any` applies) */
+  noModel?: boolean;
 };
 
 export type QuotaDecision = {
@@ -117,7 +120,8 @@ export function decideQuota(input: DecisionInput): QuotaDecision {
   const cheaper = cheaperClass(input.modelClass, quota.allowedClasses, input.classPrices);
   const classAllowed =
     quota.allowedClasses === 'any' ||
-    (input.modelClass !== null && quota.allowedClasses.includes(input.modelClass));
+    (input.modelClass !== null && quota.allowedClasses.includes(input.modelClass)) ||
+    input.noModel === true;
   const base = {
     classAllowed,
     band: bandFor(ladder, percentNow),
@@ -203,8 +207,8 @@ export function describeAction(step: IrStep): string {
 
 /** One thing that bears on a request: the tier, the model's class, a budget or a rule. */
 export type Constraint = {
-  kind: 'tier' | 'model_class' | 'budget' | 'rule';
-  /** the tier, the class, the budget key or the rule name */
+  kind: 'tier' | 'model_class' | 'request' | 'budget' | 'rule';
+  /** the tier, the class, the request limit (its class or "any"), the budget key or the rule name */
   name: string;
   /** whose budget or rule (null for the person's own tier) */
   subject: SubjectRef | null;
@@ -223,6 +227,7 @@ export type NextAction =
   | 'request_approval'
   | 'request_exception'
   | 'switch_model'
+  | 'reduce_input'
   | 'wait';
 
 /** What the person can do about the binding constraint. */
@@ -249,7 +254,33 @@ export type RequestDecisionInput = Omit<DecisionInput, 'quota'> & {
   environment: string | null;
   /** the request's project; project budgets hold only that project's requests */
   project?: string | null;
+  /** the policy's per-request input limits, and the request's input tokens they weigh */
+  requestLimits?: RuleSetIR['requestLimits'];
+  inputTokens?: number;
 };
+
+/** The request limit's verdict as a constraint (null when no limit applies or it allows). */
+function requestConstraint(input: RequestDecisionInput): Constraint | null {
+  if (!input.requestLimits) return null;
+  const inputTokens = input.inputTokens ?? input.estimatedTokens;
+  const verdict = requestVerdict(
+    input,
+    input.noModel ? null : input.modelClass,
+    Math.max(0, inputTokens),
+  );
+  if (verdict.outcome === 'allow' || verdict.limit === null) return null;
+  return {
+    kind: 'request',
+    name: verdict.limit,
+    subject: null,
+    decision: verdict.outcome === 'block' ? 'block' : 'allow_with_notice',
+    percent: null,
+    threshold: null,
+    reason: requestVerdictText(verdict, inputTokens),
+    approver: null,
+    escalationId: null,
+  };
+}
 
 function holdConstraint(h: HoldState): Constraint {
   const decided = decisionOf({ threshold: h.threshold ?? 0, action: h.action } as IrStep);
@@ -312,6 +343,14 @@ function nextStep(binding: Constraint | null, decision: QuotaDecision): NextStep
         message: `request an exception; ${binding.approver} approves it (requestException)`,
       };
     default:
+      if (binding.kind === 'request')
+        return {
+          action: 'reduce_input',
+          approver: null,
+          escalationId: null,
+          message:
+            'send less input (split or summarise the context), or a model class whose request limit allows it',
+        };
       if (binding.kind === 'model_class')
         return {
           action: 'switch_model',
@@ -384,9 +423,12 @@ export function decideRequest(input: RequestDecisionInput): RequestDecision {
         (h.project == null || h.project === (input.project ?? null)),
     )
     .map(holdConstraint);
-  const constraints = input.quota ? [tierConstraint, ...holds] : holds;
+  // the request's own size: weighed after the tier, before holds, on a tie
+  const request = requestConstraint(input);
+  const others = request ? [request, ...holds] : holds;
+  const constraints = input.quota ? [tierConstraint, ...others] : others;
   let binding = tierConstraint;
-  for (const c of holds) if (RANK[c.decision] > RANK[binding.decision]) binding = c;
+  for (const c of others) if (RANK[c.decision] > RANK[binding.decision]) binding = c;
   const ordered = [...constraints].sort((a, b) => RANK[b.decision] - RANK[a.decision]);
   if (binding === tierConstraint)
     return {
@@ -400,7 +442,11 @@ export function decideRequest(input: RequestDecisionInput): RequestDecision {
     decision: binding.decision,
     reason: binding.reason,
     step: null,
-    notice: null,
+    // a request limit's warning is the notice a gateway shows
+    notice:
+      binding.kind === 'request' && binding.decision === 'allow_with_notice'
+        ? binding.reason
+        : null,
     approver: binding.approver,
     binding,
     constraints: ordered,

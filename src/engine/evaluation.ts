@@ -10,6 +10,7 @@ import {
   collectPerson,
   factWindows,
   needsOf,
+  poolPartners,
   teamAttributes,
   teamBudgetReads,
 } from './facts.ts';
@@ -78,6 +79,7 @@ export async function evaluatePerson(
       org: options.org,
       // `team: false` skips the team's rows (its budgets then read 0): a quota needs none
       teamReads: options.team === false ? new Map() : teamBudgetReads(ruleSet),
+      partners: (team) => poolPartners(ruleSet, [team]),
     },
   );
   const result = evaluate(ruleSet, input);
@@ -99,6 +101,8 @@ export async function evaluateTeams(
 ): Promise<EvaluateResult> {
   const clock = toDate(now);
   const windows = factWindows(ruleSet.required.team, clock, ruleSet.ir.timezone);
+  // a pool weighs all its teams: its other teams are evaluated with these
+  teamIds = [...teamIds, ...poolPartners(ruleSet, teamIds)];
   const wanted = new Set(teamIds);
   const [directory, sums] = await Promise.all([
     reader.directory({ teams: teamIds }),

@@ -163,6 +163,19 @@ export function factsFor(req: Requirements, sums: FactSums | undefined, id: stri
   return out;
 }
 
+/**
+ * Teams that share a budget pool with any of `teams` and are not among them: a pool weighs
+ * its teams' usage together, so evaluating one of its teams reads the others too.
+ */
+export function poolPartners(ruleSet: RuleSet, teams: readonly string[]): string[] {
+  const have = new Set(teams);
+  const out = new Set<string>();
+  for (const b of ruleSet.ir.budgets)
+    if (b.scope === 'pool' && b.teams?.some((t) => have.has(t)))
+      for (const t of b.teams) if (!have.has(t)) out.add(t);
+  return [...out].sort();
+}
+
 /** Evaluator subjects for these people and teams, with the facts `needs` asks for. */
 export function subjectsOf(
   needs: Pick<Needs, 'person' | 'team'>,
@@ -236,7 +249,12 @@ export async function collectPerson(
   personId: string,
   now: Date,
   timeZone: string,
-  options: { org?: boolean; teamReads?: Requirements } = {},
+  options: {
+    org?: boolean;
+    teamReads?: Requirements;
+    /** teams sharing a budget pool with the person's team (read with it, not as subjects) */
+    partners?: (team: string) => string[];
+  } = {},
 ): Promise<Collected & { known: boolean }> {
   const directory = await reader.directory({ people: [personId] });
   const found = directory.people.find((p) => p.id === personId);
@@ -245,6 +263,7 @@ export async function collectPerson(
 
   const teamReads = options.teamReads ?? needs.team;
   const withTeam = team !== undefined && teamReads.size > 0;
+  const partners = withTeam && options.partners ? options.partners(team.id) : [];
   const personWindows = factWindows(needs.person, now, timeZone);
   const wantOrg = options.org === true && needs.org.size > 0;
   const none = Promise.resolve<GroupedFactSums>({});
@@ -255,7 +274,9 @@ export async function collectPerson(
       ? reader.sumFacts(personWindows, ['person'], { people: [personId] })
       : none,
     withTeam
-      ? reader.sumFacts(factWindows(teamReads, now, timeZone), ['team'], { teams: [team.id] })
+      ? reader.sumFacts(factWindows(teamReads, now, timeZone), ['team'], {
+          teams: [team.id, ...partners],
+        })
       : none,
     wantOrg ? reader.sumFacts(factWindows(needs.org, now, timeZone), ['org']) : none,
   ]);
@@ -263,6 +284,10 @@ export async function collectPerson(
   const subjects = subjectsOf(needs, [person], team ? [team] : [], sums);
   const input: EvaluateInput = { now, subjects };
   if (wantOrg) input.org = { facts: factsFor(needs.org, orgSums.org, 'org') };
+  if (partners.length > 0)
+    input.poolTeams = Object.fromEntries(
+      partners.map((t) => [t, factsFor(needs.team, ours.team, t)]),
+    );
   return {
     input,
     directory: { people: [person], teams: team ? [team] : [] },

@@ -442,26 +442,6 @@ export function reviewDocument(r: ImpactReport): ReviewDocument {
       },
     ],
   });
-  if (r.badges.length > 0)
-    sections.push({
-      title: 'Badges',
-      blocks: [
-        {
-          kind: 'table',
-          table: {
-            head: ['badge', 'before', 'after', 'newly', 'no longer'],
-            numeric: [false, true, true, true, true],
-            rows: r.badges.map((x) => [
-              x.label ? `${x.badge} (${x.label})` : x.badge,
-              String(x.before),
-              String(x.after),
-              String(x.newly),
-              String(x.noLonger),
-            ]),
-          },
-        },
-      ],
-    });
   const budgetBlocks: Block[] = [
     {
       kind: 'paragraph',
@@ -483,6 +463,37 @@ export function reviewDocument(r: ImpactReport): ReviewDocument {
       },
     });
   sections.push({ title: 'Budgets', blocks: budgetBlocks });
+  if (r.requestLimits) {
+    const q = r.requestLimits;
+    const counts = (c: { before: { warned: number; blocked: number }; after: typeof c.before }) => [
+      String(c.before.warned),
+      String(c.after.warned),
+      String(c.before.blocked),
+      String(c.after.blocked),
+    ];
+    sections.push({
+      title: 'Request limits',
+      blocks: [
+        {
+          kind: 'paragraph',
+          text: [
+            `Of ${q.requests} requests, each version would have warned about and blocked (by the input of each request):`,
+          ],
+        },
+        {
+          kind: 'table',
+          table: {
+            head: ['class', 'requests', 'warned before', 'after', 'blocked before', 'after'],
+            numeric: [false, true, true, true, true, true],
+            rows: [
+              ...q.classes.map((c) => [c.modelClass, String(c.requests), ...counts(c)]),
+              ['all', String(q.requests), ...counts(q)],
+            ],
+          },
+        },
+      ],
+    });
+  }
   for (const b of r.leaderboards)
     sections.push({ title: `Leaderboard ${b.name}`, blocks: boardBlocks(b) });
 

@@ -65,18 +65,22 @@ export function renderImpactText(r: ImpactReport): string {
   }
   out.push('', 'rules (people for whom each rule fires):');
   for (const x of r.rules) out.push(`  ${x.rule}: ${x.before} → ${x.after} (${signed(x.delta)})`);
-  if (r.badges.length > 0) {
-    out.push('', 'badges (subjects who earn each):');
-    for (const x of r.badges)
-      out.push(
-        `  ${x.badge}: ${x.before} → ${x.after} (${x.newly} newly, ${x.noLonger} no longer)`,
-      );
-  }
   out.push('', `budgets: ${r.budgets.count} of ${r.budgets.evaluated} budget states change band`);
   for (const f of r.budgets.flips) {
     out.push(
       `  ${f.subject.kind} ${who(f.subject)} [${f.budget}]: ${band(f.before)} → ${band(f.after)}`,
     );
+  }
+  if (r.requestLimits) {
+    const q = r.requestLimits;
+    out.push(
+      '',
+      `request limits (of ${q.requests} requests): warned ${q.before.warned} → ${q.after.warned}, blocked ${q.before.blocked} → ${q.after.blocked}`,
+    );
+    for (const c of q.classes)
+      out.push(
+        `  ${c.modelClass} (${c.requests} requests): warned ${c.before.warned} → ${c.after.warned}, blocked ${c.before.blocked} → ${c.after.blocked}`,
+      );
   }
   for (const b of r.leaderboards) {
     out.push(

@@ -17,6 +17,7 @@ import { canonicalJson, policyHash, type RuleSetIR } from '../policy/ir.ts';
 import { type PriceTable, picoToDecimal } from '../policy/price.ts';
 import { collectOrg, factWindow, type Needs, needsOf } from './facts.ts';
 import { type CostReader, type CostSums, usageCostReader } from './impact-costs.ts';
+import { compareRequestLimits, type RequestLimitImpact } from './impact-requests.ts';
 import { daysUpTo, parseWindow, type ReviewWindow, replayClock } from './impact-window.ts';
 import { kendallTauB } from './kendall.ts';
 import type { Directory, FactWindow, UsageReader } from './ports.ts';
@@ -49,17 +50,6 @@ export type RuleDelta = {
   before: number;
   after: number;
   delta: number;
-};
-/** Subjects who earn a badge under each version, and who earn it under only one. */
-export type BadgeDelta = {
-  badge: string;
-  label: string | null;
-  before: number;
-  after: number;
-  /** earned under the new version only */
-  newly: number;
-  /** earned under the old version only */
-  noLonger: number;
 };
 export type BudgetFlip = {
   subject: Identity & { kind: 'person' | 'team' | 'org' };
@@ -168,12 +158,12 @@ export type ImpactReport = {
   groups: { byTeam: GroupImpact[]; byRole: GroupImpact[] };
   quotaDistribution: QuotaDistribution;
   rules: RuleDelta[];
-  /** badges awarded before and after (absent from neither version: every declared badge) */
-  badges: BadgeDelta[];
   budgets: { flips: BudgetFlip[]; count: number; evaluated: number };
   leaderboards: BoardImpact[];
   /** null when both versions price every model the same */
   cost: CostImpact | null;
+  /** requests each version's request limits warn about and block; null without any */
+  requestLimits: RequestLimitImpact | null;
   /** how the replay was done, for the review document */
   notes: string[];
 };
@@ -533,33 +523,6 @@ function compareRules(
   });
 }
 
-function compareBadges(ps: Pair[], ia: RuleSetIR, ib: RuleSetIR): BadgeDelta[] {
-  const names = [
-    ...new Set([...Object.keys(ia.badges ?? {}), ...Object.keys(ib.badges ?? {})]),
-  ].sort();
-  const earns = (s: SubjectResult | undefined, name: string) =>
-    s?.badges.some((x) => x.badge === name) ?? false;
-  return names.map((badge) => {
-    const delta: BadgeDelta = {
-      badge,
-      label: ib.badges?.[badge]?.label ?? ia.badges?.[badge]?.label ?? null,
-      before: 0,
-      after: 0,
-      newly: 0,
-      noLonger: 0,
-    };
-    for (const p of ps) {
-      const x = earns(p.a, badge);
-      const y = earns(p.b, badge);
-      if (x) delta.before++;
-      if (y) delta.after++;
-      if (y && !x) delta.newly++;
-      if (x && !y) delta.noLonger++;
-    }
-    return delta;
-  });
-}
-
 function compareBudgets(
   ps: Pair[],
   ra: EvaluateResult,
@@ -748,10 +711,10 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
     groups: { byTeam: [], byRole: [] },
     quotaDistribution: { bins: [], thresholds: [] },
     rules: [],
-    badges: [],
     budgets: { flips: [], count: 0, evaluated: 0 },
     leaderboards: [],
     cost: null,
+    requestLimits: null,
     notes: [],
   };
   const noData = () => {
@@ -850,12 +813,18 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
   report.groups = people.groups;
   report.quotaDistribution = quotaDistribution(ps, ib);
   report.rules = compareRules(a.result, b.result, ia, ib);
-  report.badges = compareBadges(ps, ia, ib);
   report.budgets = compareBudgets(ps, a.result, b.result, seen, limit);
   report.leaderboards = compareBoards(ps, ia, ib, seen, limit);
   masked ||= identity('probe@identity').masked;
   report.identities = masked ? 'masked' : 'named';
   if (evaluated.sums) report.cost = costImpact(evaluated.sums, ia, ib, limit);
+  report.requestLimits = await compareRequestLimits(
+    reader,
+    ia,
+    ib,
+    window.start,
+    new Date(clock.getTime() + 1),
+  );
   report.notes.push(
     `both versions evaluated at ${clock.toISOString()} (the end of ${window.label} in ${timezone}): monthly quotas and budgets are the window's last month, quarterly boards its quarter, trailing windows end there`,
     reprice

@@ -81,6 +81,9 @@ export type FactSums = Map<string, Map<string, FactValues>>;
 /** Sums per asked grouping. */
 export type GroupedFactSums = Partial<Record<FactGrouping, FactSums>>;
 
+/** Requests of one model in a span, and how many of them sent more input than each threshold. */
+export type RequestSizeRow = { model: string; requests: number; above: number[] };
+
 export interface UsageReader {
   /** People and teams. With a scope: those people, plus the teams they belong to. */
   directory(scope?: PersonScope): Promise<Directory>;
@@ -105,6 +108,17 @@ export interface UsageReader {
   watermark(): Promise<string>;
   /** The usage aggregation behind the `usage` query. */
   usage(query: UsageQuery): Promise<UsageRow[]>;
+  /**
+   * Requests in [start, end) by model, with the number whose input per request (input plus
+   * cache reads and writes, over the event's requests) is above each of `thresholds`: the
+   * request limits' replay. Read from the raw events by time.
+   */
+  requestSizes(
+    start: Date,
+    end: Date,
+    thresholds: readonly number[],
+    scope?: PersonScope,
+  ): Promise<RequestSizeRow[]>;
 }
 
 /** Every fact the reader can sum (the policy vocabulary's facts). */

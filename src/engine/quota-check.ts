@@ -8,7 +8,7 @@ import type { RuleSet } from '../policy/compile/ruleset.ts';
 import { evaluate } from '../policy/evaluate/index.ts';
 import type { FactsByWindow, QuotaState } from '../policy/evaluate/types.ts';
 import { priceTable } from '../policy/ir.ts';
-import { resolveModel } from '../policy/price.ts';
+import { costPico, type PriceTable, picoToDecimal, resolveModel } from '../policy/price.ts';
 import { decideRequest, type RequestDecision, type RequestDecisionInput } from './decision.ts';
 import { factWindows, personAttributes, teamAttributes } from './facts.ts';
 import type { HoldState } from './holds.ts';
@@ -89,8 +89,12 @@ export function quotaPlan(rs: RuleSet): QuotaPlan {
 
 export type CheckQuotaRequest = {
   personId: string;
-  model: string;
+  /** null: the request names no model (no class check, no cost estimate) */
+  model: string | null;
+  /** input plus expected output tokens: what the quota counts */
   estimatedTokens: number;
+  /** the request's input tokens: what request limits weigh (default: estimatedTokens) */
+  inputTokens?: number | null;
   /** production or sandbox: environment-scoped budgets hold only their environment */
   environment?: string | null;
   /** the request's project: project budgets hold only their project */
@@ -99,9 +103,17 @@ export type CheckQuotaRequest = {
 
 export type CheckQuotaResult = RequestDecision & {
   person: string;
-  model: string;
+  model: string | null;
   modelClass: string | null;
   estimatedTokens: number;
+  inputTokens: number;
+  /**
+   * the request's cost at the model's list price, as an exact decimal in `currency` (input
+   * tokens at the input rate, the rest of the estimate at the output rate); null without a
+   * priced model
+   */
+  estimatedCost: string | null;
+  currency: string;
   quota: QuotaState | null;
   exceptionTokens: number;
   policyHash: string;
@@ -138,14 +150,19 @@ export function checkQuotaWith(
     throw new Error(`quota evaluation of ${request.personId} failed: ${why}`);
   }
   // a provider's name (dated, prefixed) has the class of the declared model it matches
-  const declared = resolveModel(priceTable(rs.ir), request.model);
+  const prices = priceTable(rs.ir);
+  const declared = request.model === null ? null : resolveModel(prices, request.model);
   const modelClass = declared === null ? null : (rs.ir.models[declared]?.class ?? null);
   const quota = subject.quota;
+  const inputTokens = request.inputTokens ?? request.estimatedTokens;
   const common = {
     person: request.personId,
     model: request.model,
     modelClass,
     estimatedTokens: request.estimatedTokens,
+    inputTokens,
+    estimatedCost: costEstimate(prices, request.model, inputTokens, request.estimatedTokens),
+    currency: rs.ir.currency,
     quota,
     exceptionTokens: snapshot.exceptionTokens,
     policyHash: rs.hash,
@@ -175,6 +192,27 @@ export function checkQuotaWith(
     holds: snapshot.holds.filter((h) => h.policyHash === rs.hash),
     environment: request.environment ?? null,
     project: request.project ?? null,
+    noModel: request.model === null,
+    requestLimits: rs.ir.requestLimits,
+    inputTokens,
   };
   return { ...common, ...decideRequest(input) };
+}
+
+/** The list-price cost of a request, exact (pico-units to a decimal); null for no price. */
+function costEstimate(
+  prices: PriceTable,
+  model: string | null,
+  inputTokens: number,
+  estimatedTokens: number,
+): string | null {
+  if (model === null) return null;
+  const pico = costPico(prices, model, {
+    inputTokens: Math.max(0, inputTokens),
+    outputTokens: Math.max(0, estimatedTokens - inputTokens),
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    requests: 1,
+  });
+  return pico === null ? null : picoToDecimal(pico);
 }

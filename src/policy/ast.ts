@@ -154,19 +154,6 @@ export type LeaderboardDecl = Node<'Leaderboard'> & {
   windowRange?: Range;
 };
 
-/** `badge token_legend "Token Legend" { window quarter  when … }`: recognition. */
-export type BadgeDecl = Node<'Badge'> & {
-  name: Name;
-  label: StringLit | null;
-  subject: SubjectKind | null;
-  window: Period | null;
-  /** who earns it: a condition over the window's facts, measures, metrics and attributes */
-  when: Expr | null;
-  /** where each clause was written, so the formatter keeps comments beside them */
-  subjectRange?: Range;
-  windowRange?: Range;
-};
-
 export type TierDecl = Node<'Tier'> & {
   name: Name;
   label: StringLit | null;
@@ -185,7 +172,9 @@ export type BudgetScope =
   | { scope: 'one'; subject: SubjectKind; id: StringLit }
   | { scope: 'org' }
   /** `project "launch"`: everyone's usage tagged with the project, organisation-wide */
-  | { scope: 'project'; id: StringLit };
+  | { scope: 'project'; id: StringLit }
+  /** `pool "ml" teams "a", "b"`: a reserved pool the named teams' usage draws from together */
+  | { scope: 'pool'; id: StringLit; teams: StringLit[] };
 export type BudgetDecl = Node<'Budget'> & {
   target: BudgetScope;
   /** `environment "sandbox"`: the budget counts only that environment's usage */
@@ -223,6 +212,20 @@ export type RuleDecl = Node<'Rule'> & {
   then: Action;
 };
 
+/** `warn above 50k input "…"` or `block above 200k input`: one step of a request limit */
+export type RequestLimitStep = Node<'RequestStep'> & {
+  action: 'warn' | 'block';
+  /** input tokens of one request above which the step applies */
+  above: NumberExpr;
+  message: StringLit | null;
+};
+/** `request premium { … }` (a model class) or `request any { … }` (every request) */
+export type RequestLimitDecl = Node<'RequestLimit'> & {
+  /** the class; null for `any` */
+  target: Name | null;
+  steps: RequestLimitStep[];
+};
+
 // ---------- tests ----------
 
 /** A fact value in a test, optionally over a trailing window: `tokens within 1d 5k`. */
@@ -250,8 +253,12 @@ export type Expectation =
   | (Node<'ExpectBand'> & { target: 'quota' | 'budget'; band: Name })
   | (Node<'ExpectRank'> & { board: Name; rank: NumberExpr })
   | (Node<'ExpectEligible'> & { board: Name; negated: boolean })
-  /** `expect badge token_legend`: the subject earns the badge in its window */
-  | (Node<'ExpectBadge'> & { badge: Name; negated: boolean })
+  | (Node<'ExpectRequest'> & {
+      /** a model class, or a model name (its class from the prices) */
+      target: Name | StringLit;
+      inputTokens: NumberExpr;
+      outcome: 'allow' | 'warn' | 'block';
+    })
   | (Node<'ExpectFires'> & {
       /** a rule name, or an escalation ladder name with a step threshold */
       target: Name;
@@ -284,12 +291,12 @@ export type Declaration =
   | MeasureDecl
   | MetricDecl
   | LeaderboardDecl
-  | BadgeDecl
   | TierDecl
   | AssignDecl
   | BudgetDecl
   | EscalationDecl
   | RuleDecl
+  | RequestLimitDecl
   | TestDecl;
 
 export type Comment = { text: string; range: Range };

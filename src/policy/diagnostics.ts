@@ -513,13 +513,24 @@ export const DIAGNOSTICS = {
     help: 'Write `measure review_score "Review score" { unit score  aggregate mean }`.',
     example: 'measure cycle_time { unit hours  aggregate percentile 90 }\n',
   },
-  badBadge: {
-    code: 'Q5031',
+  badPool: {
+    code: 'Q5021',
     severities: ['error'],
-    title: 'Badge without a condition',
-    summary: 'A badge needs `when <condition>`: who earns it in its window.',
-    help: 'Write `badge token_legend "Token Legend" { window quarter  when tasks >= 20 and tokens_per_task < 2k }`.',
-    example: 'badge legend "Legend" { window quarter }\n',
+    title: 'Budget pool not usable',
+    summary:
+      'A pool whose name is empty or holds `@` or `#` (which the budget windows use as separators), or that names a team twice or a team with an empty name.',
+    help: 'Write `budget pool "ml-research" teams "platform", "routing" { 10,000 USD per month }`: a plain name and each team once.',
+    example: 'budget pool "ml" teams "platform", "platform" { 5,000 USD per month }\n',
+  },
+  badRequestLimit: {
+    code: 'Q5022',
+    severities: ['error'],
+    title: 'Request limit not usable',
+    summary:
+      'A `request` limit with no step, a step that is not a whole number of input tokens, `warn` or `block` given twice, or a warning at or above the block (it would never show).',
+    help: 'Write `request premium { warn above 50k input "…"  block above 200k input }`: each step once, the warning below the block.',
+    example:
+      'class premium "Frontier"\nrequest premium { warn above 300k input  block above 200k input }\n',
   },
   maybeDivisionByZero: {
     code: 'Q6001',

@@ -4,7 +4,6 @@
 // meaning needs. fmt(fmt(x)) == fmt(x), and parsing the output gives the same AST.
 import type {
   Action,
-  BadgeDecl,
   BudgetDecl,
   Comment,
   Expect,
@@ -306,12 +305,6 @@ const FORMATTERS: { [K in DeclarationKind]: (d: DeclarationOf<K>) => Layout } = 
     items: leaderboardItems(d),
     alignItems: false,
   }),
-  Badge: (d) => ({
-    type: 'block',
-    header: `badge ${withLabel(d.name.text, d.label)}`,
-    items: badgeItems(d),
-    alignItems: false,
-  }),
   Tier: (d) =>
     aligned([
       'tier',
@@ -340,6 +333,15 @@ const FORMATTERS: { [K in DeclarationKind]: (d: DeclarationOf<K>) => Layout } = 
     ],
     alignItems: false,
   }),
+  // a run of request limits lines its steps up: `request premium { warn above 50k input … }`
+  RequestLimit: (d) => {
+    const steps = d.steps.map(
+      (s) =>
+        `${s.action} above ${s.above.raw} input${s.message ? ` ${quote(s.message.value)}` : ''}`,
+    );
+    const block = steps.length <= 2 ? tierBlock(steps) : [inlineBlock(steps)];
+    return aligned(['request', d.target?.text ?? 'any', ...block]);
+  },
   Test: (d) => ({
     type: 'block',
     header: `test ${quote(d.name.value)}`,
@@ -440,9 +442,11 @@ function budgetTarget(d: BudgetDecl): string {
       ? 'org'
       : t.scope === 'project'
         ? `project ${quote(t.id.value)}`
-        : t.scope === 'each'
-          ? `each ${t.subject}`
-          : `${t.subject} ${quote(t.id.value)}`;
+        : t.scope === 'pool'
+          ? `pool ${quote(t.id.value)} teams ${t.teams.map((x) => quote(x.value)).join(', ')}`
+          : t.scope === 'each'
+            ? `each ${t.subject}`
+            : `${t.subject} ${quote(t.id.value)}`;
   return d.environment ? `${target} environment ${quote(d.environment.value)}` : target;
 }
 
@@ -512,14 +516,6 @@ function printBlock(
   return lines;
 }
 
-function badgeItems(d: BadgeDecl): Item[] {
-  const items: Item[] = [];
-  if (d.subject) items.push({ cells: [`subject ${d.subject}`], range: d.subjectRange ?? null });
-  if (d.window) items.push({ cells: [`window ${d.window}`], range: d.windowRange ?? null });
-  if (d.when) items.push({ cells: [`when ${formatExpr(d.when)}`], range: d.when.range });
-  return items;
-}
-
 function leaderboardItems(d: LeaderboardDecl): Item[] {
   const items: Item[] = [];
   if (d.subject) items.push({ cells: [`subject ${d.subject}`], range: d.subjectRange ?? null });
@@ -575,9 +571,9 @@ function expectationText(x: Expectation): string {
       return `rank ${x.board.text} ${x.rank.raw}`;
     case 'ExpectEligible':
       return `${x.negated ? 'not ' : ''}eligible ${x.board.text}`;
-    case 'ExpectBadge':
-      return `${x.negated ? 'not ' : ''}badge ${x.badge.text}`;
     case 'ExpectFires':
       return `${x.negated ? 'not ' : ''}fires ${x.target.text}${x.step ? ` at ${x.step.raw}` : ''}`;
+    case 'ExpectRequest':
+      return `request ${x.target.kind === 'Name' ? x.target.text : quote(x.target.value)} ${x.inputTokens.raw} input ${x.outcome}`;
   }
 }

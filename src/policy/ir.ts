@@ -124,14 +124,6 @@ export type IrLeaderboard = {
   top: number | null;
 };
 
-/** A badge: who earns it in each `window` (the condition, over that window's facts). */
-export type IrBadge = {
-  label: string | null;
-  subject: SubjectKind;
-  window: Period;
-  when: IrExpr;
-};
-
 export type IrTier = {
   label: string | null;
   /** token limit per period */
@@ -148,8 +140,11 @@ export type IrBudget = {
    * for token budgets and "@sandbox" for environment scopes
    */
   key: string;
-  /** `project`: the usage tagged with project `id`, organisation-wide */
-  scope: 'each' | 'one' | 'org' | 'project';
+  /**
+   * `project`: the usage tagged with project `id`, organisation-wide; `pool`: pool `id`, the
+   * usage of `teams` together, weighed on each of those teams (subject `team`)
+   */
+  scope: 'each' | 'one' | 'org' | 'project' | 'pool';
   subject: SubjectKind | null;
   id: string | null;
   environment: string | null;
@@ -157,6 +152,8 @@ export type IrBudget = {
   amountMicros: number;
   /** a token budget's limit in tokens (absent for money budgets, so their hash is kept) */
   tokens?: number;
+  /** a pool's teams, sorted (pools only) */
+  teams?: string[];
   period: Period;
 };
 
@@ -167,6 +164,12 @@ export function budgetWindowKey(
   const project = b.scope === 'project' ? `#${b.id}` : '';
   return `${b.period}${project}${b.environment ? `@${b.environment}` : ''}`;
 }
+
+/** One step of a request limit: above `above` input tokens in one request. */
+export type IrRequestStep = { above: number; message: string | null };
+
+/** Input size per request for one model class (or "any"): a warning, a block, or both. */
+export type IrRequestLimit = { warn: IrRequestStep | null; block: IrRequestStep | null };
 
 export type IrRule = {
   label: string | null;
@@ -192,8 +195,6 @@ export type RuleSetIR = {
   /** metric names in dependency order (dependencies first, ties by name) */
   metricOrder: string[];
   leaderboards: Record<string, IrLeaderboard>;
-  /** badges (absent when none, so older policies keep their hash) */
-  badges?: Record<string, IrBadge>;
   tiers: Record<string, IrTier>;
   /** ordered: first match wins */
   assignments: IrAssignment[];
@@ -202,6 +203,11 @@ export type RuleSetIR = {
   /** ladders keyed by target ("quota", "budget"); steps sorted by trigger then threshold */
   escalations: Record<string, { steps: IrStep[] }>;
   rules: Record<string, IrRule>;
+  /**
+   * per-request input limits by model class, "any" for every request (absent when the
+   * policy has none, so other policies keep their hash)
+   */
+  requestLimits?: Record<string, IrRequestLimit>;
 };
 
 const IR_FIELDS: Record<string, 'object' | 'array' | 'string'> = {

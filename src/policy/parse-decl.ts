@@ -3,7 +3,6 @@
 import type { CstNode, IToken } from 'chevrotain';
 import type {
   Action,
-  BadgeDecl,
   BudgetScope,
   Comment,
   Declaration,
@@ -19,7 +18,9 @@ import type {
   PriceEntry,
   PriceKind,
   Range,
+  RequestLimitStep,
   Severity,
+  StringLit,
   TestDecl,
   TierDecl,
 } from './ast.ts';
@@ -268,35 +269,6 @@ const declarationBuilders: Record<string, DeclBuilder> = {
     }
     return board;
   },
-  badgeDecl(n, range, ctx) {
-    const c = n.children;
-    const badgeName = name(tok(c, 'Identifier'), ctx);
-    if (!badgeName) return null;
-    const badge: BadgeDecl = {
-      kind: 'Badge',
-      range,
-      name: badgeName,
-      label: stringLit(tok(c, 'StringLiteral'), ctx),
-      subject: null,
-      window: null,
-      when: null,
-    };
-    const seen = new Set<string>();
-    for (const clause of (c.badgeClause ?? []) as CstNode[]) {
-      const cc = clause.children;
-      const word = firstKeyword(cc, ['subject', 'window', 'when']);
-      if (!word) continue;
-      if (repeated(seen, word, clause, `badge \`${badgeName.text}\``, ctx)) continue;
-      if (word === 'subject') {
-        badge.subject = subjectKind(sub(cc, 'subjectKind'));
-        badge.subjectRange = nodeRange(clause, ctx) ?? undefined;
-      } else if (word === 'window') {
-        badge.window = period(sub(cc, 'period'));
-        badge.windowRange = nodeRange(clause, ctx) ?? undefined;
-      } else badge.when = buildExpr(sub(cc, 'when'), ctx);
-    }
-    return badge;
-  },
   tierDecl(n, range, ctx) {
     const c = n.children;
     const tierName = name(tok(c, 'Identifier'), ctx);
@@ -348,6 +320,13 @@ const declarationBuilders: Record<string, DeclBuilder> = {
     else if (has(c, 'KwProject')) {
       const id = stringLit(tok(c, 'project'), ctx);
       target = id && { scope: 'project', id };
+    } else if (has(c, 'KwPool')) {
+      const id = stringLit(tok(c, 'pool'), ctx);
+      const teams = ((c.poolTeam ?? []) as IToken[]).map((t) => stringLit(t, ctx));
+      target =
+        id && teams.every((t) => t !== null)
+          ? { scope: 'pool', id, teams: teams as StringLit[] }
+          : null;
     } else if (has(c, 'KwEach')) {
       const subject = subjectKind(kinds[0]);
       target = subject && { scope: 'each', subject };
@@ -410,6 +389,27 @@ const declarationBuilders: Record<string, DeclBuilder> = {
       when,
       then,
     };
+  },
+  requestLimitDecl(n, range, ctx) {
+    const c = n.children;
+    const target = has(c, 'KwAny') ? null : name(tok(c, 'Identifier'), ctx);
+    if (target === undefined || (target === null && !has(c, 'KwAny'))) return null;
+    const steps: RequestLimitStep[] = [];
+    for (const step of (c.requestLimitStep ?? []) as CstNode[]) {
+      const sc = step.children;
+      const above = numberExpr(tok(sc, 'NumberLit'), ctx);
+      const first = tok(sc, 'KwWarn') ?? tok(sc, 'KwBlock');
+      const stepRange = fromTo(first, ctx, tok(sc, 'KwInput'), tok(sc, 'message'));
+      if (!above || !stepRange) return null;
+      steps.push({
+        kind: 'RequestStep',
+        range: stepRange,
+        action: has(sc, 'KwWarn') ? 'warn' : 'block',
+        above,
+        message: stringLit(tok(sc, 'message'), ctx),
+      });
+    }
+    return { kind: 'RequestLimit', range, target, steps };
   },
   testDecl(n, range, ctx) {
     const c = n.children;
@@ -559,6 +559,7 @@ function buildGiven(n: CstNode, ctx: BuildContext): Given | null {
 
 function buildExpect(n: CstNode, ctx: BuildContext): Expect | null {
   const c = n.children;
+  if (has(c, 'KwRequest')) return buildExpectRequest(n, ctx);
   const target = name(
     tok(c, 'Identifier') ?? (has(c, 'KwFires') ? tok(c, 'KwBudget') : undefined),
     ctx,
@@ -575,7 +576,6 @@ function buildExpect(n: CstNode, ctx: BuildContext): Expect | null {
     tok(c, 'KwBand') ??
     tok(c, 'KwRank') ??
     tok(c, 'KwEligible') ??
-    tok(c, 'KwBadge') ??
     tok(c, 'KwFires') ??
     start;
   const low = sub(c, 'low') ? buildArith(sub(c, 'low'), ctx) : null;
@@ -616,8 +616,6 @@ function buildExpect(n: CstNode, ctx: BuildContext): Expect | null {
       board: target,
       negated: has(c, 'KwNot'),
     };
-  } else if (has(c, 'KwBadge')) {
-    expectation = { kind: 'ExpectBadge', range: eRange, badge: target, negated: has(c, 'KwNot') };
   } else if (has(c, 'KwFires')) {
     expectation = {
       kind: 'ExpectFires',
@@ -629,6 +627,32 @@ function buildExpect(n: CstNode, ctx: BuildContext): Expect | null {
   }
   if (!expectation) return null;
   const subject = stringLit(subjectTok, ctx);
+  const subjectKindNode = sub(c, 'subjectKind');
+  const kind = subject && subjectKindNode ? subjectKind(subjectKindNode) : null;
+  return kind
+    ? { kind: 'Expect', range, subject, subjectKind: kind, expectation }
+    : { kind: 'Expect', range, subject, expectation };
+}
+
+/** `expect [person "x"] request premium 150k input warn` */
+function buildExpectRequest(n: CstNode, ctx: BuildContext): Expect | null {
+  const c = n.children;
+  const target = tok(c, 'requestModel')
+    ? stringLit(tok(c, 'requestModel'), ctx)
+    : name(tok(c, 'requestClass'), ctx);
+  const inputTokens = numberExpr(tok(c, 'requestInput'), ctx);
+  const last = tok(c, 'KwAllow') ?? tok(c, 'KwWarn') ?? tok(c, 'KwBlock');
+  const range = fromTo(tok(c, 'KwExpect'), ctx, last);
+  const eRange = fromTo(tok(c, 'KwRequest'), ctx, last);
+  if (!target || !inputTokens || !last || !range || !eRange) return null;
+  const expectation: Expectation = {
+    kind: 'ExpectRequest',
+    range: eRange,
+    target,
+    inputTokens,
+    outcome: has(c, 'KwAllow') ? 'allow' : has(c, 'KwWarn') ? 'warn' : 'block',
+  };
+  const subject = stringLit(tok(c, 'subject'), ctx);
   const subjectKindNode = sub(c, 'subjectKind');
   const kind = subject && subjectKindNode ? subjectKind(subjectKindNode) : null;
   return kind

@@ -647,6 +647,32 @@ export function usageReader(store: Store): UsageReader {
       return rows[0]?.n ?? '0';
     },
 
+    async requestSizes(start, end, thresholds, scope) {
+      const params = new Params();
+      const size = 'x.input_tokens + x.cache_read_tokens + x.cache_write_tokens';
+      // an event covering several requests counts each at its average input
+      const above = thresholds.map(
+        (t, i) =>
+          `coalesce(sum(x.requests) filter (where ${size} > ${params.add(t, '::bigint')} * greatest(x.requests, 1)), 0)::text as a${i}`,
+      );
+      const where = [
+        `x.ts >= ${params.add(start.toISOString(), '::timestamptz')}`,
+        `x.ts < ${params.add(end.toISOString(), '::timestamptz')}`,
+      ];
+      if (scope) where.push(scopeSql(scope, params, 'x.person_id'));
+      const rows = await store.query<Record<string, string>>(
+        `select x.model, sum(x.requests)::text as requests${above.map((a) => `, ${a}`).join('')}
+           from usage_events x where ${where.join(' and ')}
+          group by x.model order by x.model`,
+        params.values,
+      );
+      return rows.map((r) => ({
+        model: r.model,
+        requests: Number(r.requests),
+        above: thresholds.map((_t, i) => Number(r[`a${i}`])),
+      }));
+    },
+
     async usage(query: UsageQuery): Promise<UsageRow[]> {
       const params = new Params();
       const from = params.add(query.from, '::date');
@@ -775,6 +801,7 @@ export class StoreUsageReader implements UsageReader {
   readonly watermark: UsageReader['watermark'];
   readonly usage: UsageReader['usage'];
   readonly teamBudgetCosts: UsageReader['teamBudgetCosts'];
+  readonly requestSizes: UsageReader['requestSizes'];
   constructor(store: Store) {
     const reader = usageReader(store);
     this.directory = reader.directory;
@@ -782,5 +809,6 @@ export class StoreUsageReader implements UsageReader {
     this.watermark = reader.watermark;
     this.usage = reader.usage;
     this.teamBudgetCosts = reader.teamBudgetCosts;
+    this.requestSizes = reader.requestSizes;
   }
 }

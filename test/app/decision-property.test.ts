@@ -3,8 +3,9 @@
 // approved exceptions and clocks, the hot path (the one-statement snapshot plus the holds
 // that the ingest re-evaluation keeps) answers every person exactly as a full evaluation of
 // the same state does (evaluateOrg, then the same escalation and hold rules, in memory).
-// Token budgets and project budgets (the organisation's usage of a project) go through the
-// same budget pass as money budgets.
+// Token budgets, project budgets (the organisation's usage of a project) and pools (several
+// teams' usage together) go through the same budget pass as money budgets; request limits
+// (per class and `any`, with or without inputTokens and a model) are weighed on both sides.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { activePolicyFor } from '../../src/app/active-policy.ts';
@@ -44,6 +45,8 @@ const scenario = fc.record({
       'budget each team environment "sandbox" { 2 USD per month }',
       'budget each team { 12M tokens per month }',
       'budget project "launch" { 3 USD per month }',
+      'budget pool "shared" teams "red", "blue" { 6 USD per month }',
+      'budget pool "reserve" teams "blue", "green" { 9M tokens per month }',
     ],
     { minLength: 1 },
   ),
@@ -56,6 +59,11 @@ const scenario = fc.record({
     ],
     { minLength: 1 },
   ),
+  requestLimits: fc.subarray([
+    'request economy { warn above 500k input  block above 2000k input }',
+    'request premium { block above 1000k input }',
+    'request any { warn above 1500k input "big" }',
+  ]),
   rule: fc.constantFrom(null, 'require approval by security', 'block', 'require justification'),
   people: fc.array(fc.constantFrom(...TEAMS), { minLength: 5, maxLength: 5 }),
   usage: fc.array(
@@ -80,6 +88,9 @@ const scenario = fc.record({
   ask: fc.record({
     model: fc.constantFrom(...MODELS, 'unknown-model'),
     estimatedK: fc.integer({ min: 0, max: 3000 }),
+    /** the input share of the estimate, in per mille (null: inputTokens not given) */
+    inputShare: fc.option(fc.integer({ min: 0, max: 1000 })),
+    noModel: fc.boolean(),
     sandbox: fc.boolean(),
     launch: fc.boolean(),
   }),
@@ -104,6 +115,7 @@ tier big   "Big"   { limit ${s.tierLimitM * 3}M tokens per month models any }
 assign big when role == "lead"
 assign small otherwise
 ${s.budgets.join('\n')}
+${s.requestLimits.join('\n')}
 ${s.quotaSteps.length ? `escalation quota {\n${s.quotaSteps.join('\n')}\n}` : ''}
 escalation budget {
 ${s.budgetSteps.join('\n')}
@@ -217,10 +229,16 @@ describe('the hot-path decision equals a full evaluation', () => {
           const environment = s.ask.sandbox ? 'sandbox' : 'production';
           const project = s.ask.launch ? 'launch' : null;
           for (const p of PEOPLE.map(email)) {
+            const estimatedTokens = s.ask.estimatedK * 1000;
+            const inputTokens =
+              s.ask.inputShare === null
+                ? null
+                : Math.floor((estimatedTokens * s.ask.inputShare) / 1000);
             const request = {
               personId: p,
-              model: s.ask.model,
-              estimatedTokens: s.ask.estimatedK * 1000,
+              model: s.ask.noModel ? null : s.ask.model,
+              estimatedTokens,
+              inputTokens,
               environment,
               project,
             };
@@ -238,7 +256,10 @@ describe('the hot-path decision equals a full evaluation', () => {
               ladder: rs.ladders.quota ?? null,
               exceptionTokens: extras.tokens.get(`person:${p}`) ?? 0,
               estimatedTokens: request.estimatedTokens,
-              modelClass: rs.ir.models[s.ask.model]?.class ?? null,
+              modelClass: s.ask.noModel ? null : (rs.ir.models[s.ask.model]?.class ?? null),
+              noModel: s.ask.noModel,
+              requestLimits: rs.ir.requestLimits,
+              inputTokens: inputTokens ?? estimatedTokens,
               classPrices: quotaPlan(rs).classPrices,
               satisfied: new Set(),
               holds: holdsOfPerson(holds, p, team),
@@ -252,6 +273,7 @@ describe('the hot-path decision equals a full evaluation', () => {
               effectiveLimit: d.effectiveLimit,
               binding: d.binding && { kind: d.binding.kind, name: d.binding.name },
               constraints: d.constraints.map((c) => [c.kind, c.name, c.decision, c.percent]),
+              notice: d.notice,
               next: d.next.action,
             });
             expect(shape(hot), `${p} under\n${policyOf(s)}`).toEqual(shape(expected));

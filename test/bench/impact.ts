@@ -110,6 +110,7 @@ try {
     watermark: timed('watermark', base.watermark.bind(base)),
     usage: timed('usage', base.usage.bind(base)),
     teamBudgetCosts: timed('teamBudgetCosts', base.teamBudgetCosts.bind(base)),
+    requestSizes: timed('requestSizes', base.requestSizes.bind(base)),
   };
   const baseCosts = storeCostReader(store);
   const costs = { costSums: timed('costSums', baseCosts.costSums.bind(baseCosts)) };

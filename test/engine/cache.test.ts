@@ -50,6 +50,9 @@ function fakeReader() {
     async teamBudgetCosts() {
       throw new Error('the cache never re-evaluates people');
     },
+    async requestSizes() {
+      throw new Error('the cache never replays request limits');
+    },
     async usage() {
       return [];
     },

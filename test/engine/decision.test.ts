@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bandFor, cheaperClass, decideQuota } from '../../src/engine/decision.ts';
+import { bandFor, cheaperClass, decideQuota, decideRequest } from '../../src/engine/decision.ts';
 import { buildLadder } from '../../src/policy/compile/ruleset.ts';
 import type { IrStep } from '../../src/policy/ir.ts';
 
@@ -103,5 +103,87 @@ describe('helpers', () => {
     expect(cheaperClass('premium', 'any', prices)).toBe('economy');
     expect(cheaperClass('premium', ['standard', 'premium'], prices)).toBe('standard');
     expect(cheaperClass('standard', ['standard'], prices)).toBeNull();
+  });
+});
+
+describe('request limits in decideRequest', () => {
+  const requestLimits = {
+    premium: {
+      warn: { above: 100_000, message: 'trim it' },
+      block: { above: 400_000, message: null },
+    },
+    any: { warn: { above: 200_000, message: null }, block: null },
+  };
+  const ask = (modelClass: string | null, inputTokens: number, noModel = false) =>
+    decideRequest({
+      quota: { ...quota, limit: 10_000_000, allowedClasses: 'any' },
+      ladder,
+      exceptionTokens: 0,
+      estimatedTokens: inputTokens,
+      modelClass,
+      classPrices: prices,
+      holds: [],
+      environment: null,
+      requestLimits,
+      inputTokens,
+      noModel,
+    });
+
+  it('warns and blocks by the input of one request, the class first, then any', () => {
+    expect(ask('premium', 100_000).decision).toBe('allow');
+    const warned = ask('premium', 150_000);
+    expect(warned.decision).toBe('allow_with_notice');
+    expect(warned.binding).toMatchObject({ kind: 'request', name: 'premium' });
+    expect(warned.notice).toBe(
+      '150000 input tokens is above the 100000 that a premium request may send without a warning: trim it',
+    );
+    expect(warned.next.action).toBe('none');
+    const blocked = ask('premium', 500_000);
+    expect(blocked.decision).toBe('block');
+    expect(blocked.binding).toMatchObject({ kind: 'request', name: 'premium' });
+    expect(blocked.next.action).toBe('reduce_input');
+    // a class with no limit of its own meets `any`
+    expect(ask('economy', 250_000).binding).toMatchObject({ kind: 'request', name: 'any' });
+    expect(ask('economy', 150_000).decision).toBe('allow');
+  });
+
+  it('applies only `any` to a request that names no model, and checks no class for it', () => {
+    const answer = ask(null, 250_000, true);
+    expect(answer.decision).toBe('allow_with_notice');
+    expect(answer.binding).toMatchObject({ kind: 'request', name: 'any' });
+    // a tier that lists its classes refuses an unknown model, but not a request with none
+    const listed = (noModel: boolean) =>
+      decideRequest({
+        quota: { ...quota, limit: 10_000_000 },
+        ladder,
+        exceptionTokens: 0,
+        estimatedTokens: 10,
+        modelClass: null,
+        classPrices: prices,
+        holds: [],
+        environment: null,
+        noModel,
+      });
+    expect(listed(false).decision).toBe('block');
+    expect(listed(false).binding?.kind).toBe('model_class');
+    expect(listed(true).decision).toBe('allow');
+  });
+
+  it('loses to a stronger tier step, and the tier keeps a tie', () => {
+    const near = decideRequest({
+      quota: { ...quota, used: 1_250, allowedClasses: 'any' },
+      ladder,
+      exceptionTokens: 0,
+      estimatedTokens: 150_000,
+      modelClass: 'premium',
+      classPrices: prices,
+      holds: [],
+      environment: null,
+      requestLimits,
+      inputTokens: 150_000,
+    });
+    expect(near.decision).toBe('block');
+    expect(near.binding?.kind).toBe('tier');
+    expect(near.constraints.map((c) => c.kind)).toEqual(['tier', 'request']);
   });
 });

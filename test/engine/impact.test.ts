@@ -177,6 +177,61 @@ describe('impact replay', () => {
     });
   });
 
+  it('replays a pool on each of its teams, over their usage together', async () => {
+    // September: core 0.80 USD (ana 0.60, bo 0.20), ops 0.90 USD (cy 0.70, di 0.20);
+    // together 1.70 of the pool's 2 USD is 85%, past the 80% step, on both teams
+    const pooled = ir(
+      OLD.replace('version "A"', 'version "C"').replace(
+        'budget each team { 2 USD per month }',
+        'budget each team { 2 USD per month }\nbudget pool "shared" teams "core", "ops" { 2 USD per month }',
+      ),
+    );
+    const replay = await impactReplay({
+      reader: usageReader(store),
+      from: { ir: A, label: 'old' },
+      to: { ir: pooled, label: 'pooled' },
+      window: '2026-Q3',
+      identity: anon,
+      now: NOW,
+    });
+    expect(replay.budgets.flips.map((f) => [f.subject.id, f.budget, f.before, f.after])).toEqual([
+      ['core', 'pool shared', null, { band: 'yellow', percent: 85 }],
+      ['ops', 'pool shared', null, { band: 'yellow', percent: 85 }],
+    ]);
+  });
+
+  it("replays request limits over the window's requests, by the input of each", async () => {
+    // inputs: ana 600k, bo 200k, cy 700k, di 100k, one request each
+    const limited = ir(
+      `${OLD.replace('version "A"', 'version "D"')}\nrequest standard { warn above 150k input  block above 650k input }\n`,
+    );
+    const replay = await impactReplay({
+      reader: usageReader(store),
+      from: { ir: A, label: 'old' },
+      to: { ir: limited, label: 'limited' },
+      window: '2026-Q3',
+      identity: anon,
+      now: NOW,
+    });
+    expect(replay.requestLimits).toEqual({
+      requests: 4,
+      before: { warned: 0, blocked: 0 },
+      after: { warned: 2, blocked: 1 },
+      classes: [
+        {
+          modelClass: 'standard',
+          requests: 4,
+          before: { warned: 0, blocked: 0 },
+          after: { warned: 2, blocked: 1 },
+        },
+      ],
+    });
+    expect(renderImpact(replay, 'text')).toContain(
+      'request limits (of 4 requests): warned 0 → 2, blocked 0 → 1',
+    );
+    expect(report.requestLimits).toBeNull();
+  });
+
   it('compares the leaderboard: top N in and out, moves, Kendall tau-b', () => {
     // old scores (tokens/1k): ana 600, bo 200, cy 700, di 150 → cy, ana, bo, di
     // new scores (1000 × acceptance): ana 1000, bo 250, cy 500, di 1000 → ana, di, cy, bo

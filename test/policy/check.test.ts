@@ -187,6 +187,50 @@ describe('checker', () => {
       expect(`${w.range.start.line}:${w.range.start.column}`).toBe(at(text, 'assign power'));
     });
 
+    it('names a pool team given twice, and a pool name that holds a window separator', () => {
+      const text = plus(
+        'budget pool "ml#1" teams "platform", "routing", "platform" { 4,000 USD per month }',
+      );
+      const d = diagnose(text);
+      expect(where(d, 'Q5021')).toEqual([
+        at(text, '"ml#1"'),
+        at(text, '"platform"', text.split('"platform"').length - 2),
+      ]);
+      expect(d.find((x) => x.code === 'Q5021' && x.message.includes('twice'))?.message).toBe(
+        'team "platform" is named twice in this pool',
+      );
+      // a pool of the same teams in another order is the same pool: one meaning
+      const a = compileText(plus('budget pool "ml" teams "a", "b" { 4 USD per month }'));
+      const b = compileText(plus('budget pool "ml" teams "b", "a" { 4 USD per month }'));
+      expect(a.ir?.budgets.find((x) => x.scope === 'pool')?.teams).toEqual(['a', 'b']);
+      expect(a.ir).toEqual(b.ir);
+    });
+
+    it('checks request limits: a warning below the block, each step once, a known class', () => {
+      const text = plus(
+        'request premium { warn above 300k input  block above 200k input }\nrequest huge { block above 1.5 input  block above 2M input }',
+      );
+      const d = diagnose(text);
+      expect(where(d, 'Q5022')).toEqual([
+        at(text, '300k'),
+        at(text, '1.5 input'),
+        at(text, 'block above 2M input'),
+      ]);
+      expect(where(d, 'Q3002')).toEqual([at(text, 'huge')]);
+      const ok = compileText(
+        plus('request premium { block above 400k input  warn above 100k input "trim" }'),
+      );
+      expect(ok.ok).toBe(true);
+      expect(ok.ir?.requestLimits).toEqual({
+        premium: {
+          warn: { above: 100_000, message: 'trim' },
+          block: { above: 400_000, message: null },
+        },
+      });
+      // a policy without request limits keeps its hash: the IR has no requestLimits field
+      expect(compileText(BASE).ir).not.toHaveProperty('requestLimits');
+    });
+
     it('rejects an unknown timezone with a suggestion', () => {
       const text = BASE.replace('"Europe/London"', '"Europe/Londn"');
       const d = diagnose(text);

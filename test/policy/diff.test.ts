@@ -195,6 +195,27 @@ describe('policy diff', () => {
     ]);
   });
 
+  it("a pool's teams and a request limit's steps are compared field by field", () => {
+    const a = `${BASE}\nbudget pool "ml" teams "x", "y" { 900 USD per month }\nrequest standard { warn above 100k input  block above 400k input }\n`;
+    const b = a
+      .replace('teams "x", "y"', 'teams "y", "z"')
+      .replace('warn above 100k input', 'warn above 50k input "trim it"');
+    const d = diff(a, b);
+    expect(d.counts).toEqual({ budgets: 1, request_limits: 1 });
+    expect(d.changes.find((c) => c.construct === 'budgets')).toMatchObject({
+      subject: 'budget pool "ml"',
+      fields: [{ field: 'teams', before: '"x", "y"', after: '"y", "z"' }],
+    });
+    expect(d.changes.find((c) => c.construct === 'request_limits')).toMatchObject({
+      subject: 'request standard',
+      fields: [
+        { field: 'warn', before: 'above 100000 input', after: 'above 50000 input "trim it"' },
+      ],
+    });
+    // the same teams in another order are the same pool
+    expect(diff(a, a.replace('teams "x", "y"', 'teams "y", "x"')).equivalent).toBe(true);
+  });
+
   it('renders text, JSON and a Markdown review document', () => {
     const d = diff(
       BASE,

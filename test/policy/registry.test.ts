@@ -66,6 +66,20 @@ const choices = {
     'budget each team { 50M tokens per month }',
     'budget project "launch" { 40M tokens per quarter }',
   ),
+  pool: fc.constantFrom(
+    '',
+    'budget pool "ml" teams "platform", "routing" { 4,000 USD per month }',
+    'budget pool "ml" teams "platform", "routing" { 5,000 USD per month }',
+    'budget pool "ml" teams "platform" { 4,000 USD per month }',
+    'budget pool "ml" teams "platform", "routing" { 40M tokens per month }',
+  ),
+  requestLimit: fc.constantFrom(
+    '',
+    'request premium { warn above 100k input  block above 400k input }',
+    'request premium { warn above 100k input "trim it"  block above 400k input }',
+    'request premium { block above 400k input }',
+    'request any { warn above 200k input }',
+  ),
   steps: fc.subarray(['at 70% notify person', 'at 90% require justification', 'at 120% block'], {
     minLength: 1,
   }),
@@ -112,6 +126,8 @@ function policyText(c: Choices): string {
     c.orgBudget.replace('USD', c.currency),
     c.projectBudget.replace('USD', c.currency),
     c.tokenBudget,
+    c.pool.replace('USD', c.currency),
+    c.requestLimit,
     `escalation quota { ${[...c.steps, c.forecast].filter(Boolean).join('\n')} }`,
     c.rule
       ? `rule leakage severity ${c.rule} { when redaction_failures within 7d > ${c.ruleThreshold} then notify security }`
@@ -200,7 +216,7 @@ describe('construct registry', () => {
       expect(ast).toContain('  | TestDecl;');
       writeFileSync(
         astPath,
-        ast.replace('  | TestDecl;', "  | TestDecl\n  | (Node<'Probe'> & { name: Name });"),
+        ast.replace('  | TestDecl;', "  | TestDecl\n  | (Node<'Badge'> & { name: Name });"),
       );
       const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
       expect(existsSync(tsc)).toBe(true);
@@ -222,7 +238,7 @@ describe('construct registry', () => {
         'src/policy/diff/compute.ts',
         'src/policy/format.ts',
       ]);
-      expect(output).toContain("Property 'Probe' is missing");
+      expect(output).toContain("Property 'Badge' is missing");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -36,7 +36,7 @@ const BudgetRef = builder.objectRef<BudgetShape>('Budget').implement({
   fields: (t) => ({
     key: t.string({
       description:
-        'The budget as the policy names it: "each team", "team platform", "org", "project launch", "… (tokens)", "…@sandbox".',
+        'The budget as the policy names it: "each team", "team platform", "org", "project launch", "pool ml", "… (tokens)", "…@sandbox".',
       resolve: (b) => b.state.key,
     }),
     unit: t.string({
@@ -47,6 +47,12 @@ const BudgetRef = builder.objectRef<BudgetShape>('Budget').implement({
       nullable: true,
       description: "A project budget's project (its usage across the organisation).",
       resolve: (b) => b.state.project,
+    }),
+    poolTeams: t.stringList({
+      nullable: true,
+      description:
+        "A pool's teams, whose usage together counts against it (shown on each of them); null for other budgets.",
+      resolve: (b) => b.state.poolTeams ?? null,
     }),
     tokens: t.field({
       type: TokenBudgetRef,
@@ -130,7 +136,7 @@ builder.queryField('budgets', (t) =>
       type: BudgetRef,
       authScopes: { readDirectory: true },
       description:
-        'Budgets of the active policy: org first, then teams, then people. Small teams are suppressed below governance, and a team’s or the org’s spend, remaining, percent and forecast are rounded down to a tenth of the limit (docs/privacy.md, R12).',
+        'Budgets of the active policy: org first, then teams, then people. Small teams are suppressed below governance.',
       args: { team: t.arg.string({ required: false, description: 'Only this team’s budgets.' }) },
       errors: { types: [NoActivePolicyError], directResult: true },
       resolve: async (_root, args, ctx) => {

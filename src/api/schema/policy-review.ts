@@ -10,7 +10,6 @@ import {
 } from '../../app/errors.ts';
 import { type DiffResult, policyReviewFor } from '../../app/policy-review.ts';
 import type {
-  BadgeDelta,
   BoardImpact,
   BudgetFlip,
   ConsequenceDelta,
@@ -172,18 +171,6 @@ const RuleDeltaRef = builder.objectRef<RuleDelta>('ImpactRuleDelta').implement({
   }),
 });
 
-const BadgeDeltaRef = builder.objectRef<BadgeDelta>('ImpactBadgeDelta').implement({
-  description: 'Subjects who earn a badge under each version, and who gain or lose it.',
-  fields: (t) => ({
-    badge: t.exposeString('badge'),
-    label: t.exposeString('label', { nullable: true }),
-    before: t.exposeInt('before'),
-    after: t.exposeInt('after'),
-    newly: t.exposeInt('newly', { description: 'Earned under the new version only.' }),
-    noLonger: t.exposeInt('noLonger', { description: 'Earned under the old version only.' }),
-  }),
-});
-
 const ConsequenceRef = builder.objectRef<ConsequenceDelta>('ImpactConsequence').implement({
   description:
     'People on whom an action falls (through an escalation step or a rule) under each version.',
@@ -297,12 +284,6 @@ const ImpactRef = builder.objectRef<ImpactShape>('PolicyImpact').implement({
       resolve: (r) => r.quotaDistribution,
     }),
     rules: t.field({ type: [RuleDeltaRef], resolve: (r) => r.rules }),
-    badges: t.field({
-      type: [BadgeDeltaRef],
-      description:
-        'Badges awarded before and after; below governance, counts under k are left out.',
-      resolve: (r) => r.badges,
-    }),
     budgetFlipCount: t.int({ resolve: (r) => r.budgets.count }),
     budgetFlips: t.field({ type: [BudgetFlipRef], resolve: (r) => r.budgets.flips }),
     leaderboards: t.field({ type: [BoardImpactRef], resolve: (r) => r.leaderboards }),
@@ -312,6 +293,13 @@ const ImpactRef = builder.objectRef<ImpactShape>('PolicyImpact').implement({
       description:
         'Exact cost before/after per model and team, when prices changed; null below governance (per-model figures).',
       resolve: (r) => r.cost,
+    }),
+    requestLimits: t.field({
+      type: JSONResolver,
+      nullable: true,
+      description:
+        "{ requests, before: { warned, blocked }, after, classes: [{ modelClass, requests, before, after }] }: the window's requests each version's request limits would have warned about and blocked; null when neither version has request limits.",
+      resolve: (r) => r.requestLimits,
     }),
     notes: t.stringList({ resolve: (r) => r.notes }),
     markdown: t.string({

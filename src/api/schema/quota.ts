@@ -15,6 +15,7 @@ import { builder } from '../builder.ts';
 import { identityFor, sessionOf } from '../context.ts';
 import { BandEnum } from './band.ts';
 import { PersonRef } from './directory.ts';
+import { MoneyRef } from './money.ts';
 import { DateTimeResolver } from './scalars.ts';
 import { ForecastRef, ThresholdRef } from './state.ts';
 
@@ -38,7 +39,9 @@ const SubjectRefType = builder
 const ConstraintRef = builder.objectRef<Constraint>('QuotaConstraint').implement({
   description: 'One thing weighed for a request: the tier, the model class, a budget or a rule.',
   fields: (t) => ({
-    kind: t.exposeString('kind', { description: '`tier`, `model_class`, `budget` or `rule`.' }),
+    kind: t.exposeString('kind', {
+      description: '`tier`, `model_class`, `request` (a request limit), `budget` or `rule`.',
+    }),
     name: t.exposeString('name', { description: 'The tier, class, budget key or rule name.' }),
     subject: t.field({
       type: SubjectRefType,
@@ -60,7 +63,7 @@ const NextStepRef = builder.objectRef<NextStep>('QuotaNextStep').implement({
   fields: (t) => ({
     action: t.exposeString('action', {
       description:
-        '`none`, `justify`, `request_approval`, `request_exception`, `switch_model` or `wait`.',
+        '`none`, `justify`, `request_approval`, `request_exception`, `switch_model`, `reduce_input` or `wait`.',
     }),
     approver: t.exposeString('approver', { nullable: true }),
     escalationId: t.exposeString('escalationId', { nullable: true }),
@@ -111,7 +114,18 @@ const QuotaCheckRef = builder.objectRef<CheckQuotaResult>('QuotaCheck').implemen
     }),
     notice: t.exposeString('notice', { nullable: true }),
     approver: t.exposeString('approver', { nullable: true }),
-    model: t.exposeString('model'),
+    model: t.exposeString('model', { nullable: true }),
+    inputTokens: t.exposeInt('inputTokens', {
+      description: 'The input tokens weighed by request limits.',
+    }),
+    estimatedCost: t.field({
+      type: MoneyRef,
+      nullable: true,
+      description:
+        "The request's cost at the model's list price: inputTokens at the input rate, the rest of estimatedTokens at the output rate (no cache or batch discounts). Null without a priced model.",
+      resolve: (q) =>
+        q.estimatedCost === null ? null : { amount: q.estimatedCost, currency: q.currency },
+    }),
     modelClass: t.exposeString('modelClass', { nullable: true }),
     allowedClasses: t.stringList({
       description: '["any"] when the tier allows every class.',
@@ -162,6 +176,9 @@ export function quotaCheckJson(q: CheckQuotaResult) {
     notice: q.notice,
     approver: q.approver,
     model: q.model,
+    inputTokens: q.inputTokens,
+    estimatedCost:
+      q.estimatedCost === null ? null : { amount: q.estimatedCost, currency: q.currency },
     modelClass: q.modelClass,
     allowedClasses: q.quota
       ? q.quota.allowedClasses === 'any'
@@ -184,10 +201,20 @@ builder.queryField('checkQuota', (t) =>
     authScopes: { $any: { writeEvents: true, self: true } },
     args: {
       person: t.arg.string({ required: true }),
-      model: t.arg.string({ required: true }),
+      model: t.arg.string({
+        required: false,
+        description:
+          'The model asked for. Without it no model class is checked, only `request any` limits apply and no cost is estimated.',
+      }),
       estimatedTokens: t.arg.int({
-        required: true,
-        description: 'Input plus expected output tokens.',
+        required: false,
+        description:
+          'Input plus expected output tokens: what the quota counts. Defaults to inputTokens; give one or both.',
+      }),
+      inputTokens: t.arg.int({
+        required: false,
+        description:
+          "The request's input tokens: what the policy's request limits weigh. Defaults to estimatedTokens.",
       }),
       environment: t.arg.string({
         required: false,
@@ -205,8 +232,9 @@ builder.queryField('checkQuota', (t) =>
     resolve: (_root, args, ctx) =>
       quotaFor(ctx.store).check(ctx.caller, {
         person: args.person,
-        model: args.model,
-        estimatedTokens: args.estimatedTokens,
+        model: args.model ?? null,
+        estimatedTokens: args.estimatedTokens ?? null,
+        inputTokens: args.inputTokens ?? null,
         environment: args.environment ?? null,
         project: args.project ?? null,
       }),

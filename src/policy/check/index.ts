@@ -18,6 +18,8 @@ import type {
   PolicyFile,
   PriceEntry,
   Range,
+  RequestLimitDecl,
+  StringLit,
   TestDecl,
 } from '../ast.ts';
 import {
@@ -289,8 +291,6 @@ function expressionsOf(decl: Declaration): Expr[] {
       return decl.when ? [decl.when] : [];
     case 'Rule':
       return [decl.when];
-    case 'Badge':
-      return decl.when ? [decl.when] : [];
     case 'Test':
       return decl.givens
         .flatMap((g) => [
@@ -446,23 +446,6 @@ const DECLARATION_CHECKS: { [K in DeclarationKind]: DeclarationCheck<K> } = {
     identity: { what: 'leaderboard', key: (l) => named(l.name) },
     check: checkLeaderboards,
   },
-  Badge: {
-    identity: { what: 'badge', key: (b) => named(b.name) },
-    check(badges, ctx) {
-      for (const b of badges) {
-        if (!b.when)
-          ctx.report(
-            err(
-              codes.badBadge,
-              `badge \`${b.name.text}\` has no \`when <condition>\``,
-              b.name.range,
-              'e.g. `when tasks >= 20 and acceptance >= 90%`',
-            ),
-          );
-        ctx.condition(b.when, b.subject === 'team' ? ctx.teamScope : ctx.personScope, '`when`');
-      }
-    },
-  },
   Tier: {
     identity: { what: 'tier', key: (t) => named(t.name) },
     check(tiers, ctx) {
@@ -512,6 +495,7 @@ const DECLARATION_CHECKS: { [K in DeclarationKind]: DeclarationCheck<K> } = {
               b.target.id.range,
             ),
           );
+        if (b.target.scope === 'pool') checkPool(b.target, ctx);
         if (b.amount.kind === 'Number') {
           if (!Number.isSafeInteger(b.amount.value) || b.amount.value < 1)
             ctx.report(
@@ -550,6 +534,25 @@ const DECLARATION_CHECKS: { [K in DeclarationKind]: DeclarationCheck<K> } = {
       for (const r of rules) {
         ctx.condition(r.when, ctx.personScope, '`when`');
         checkAction(r.then, ctx.report, ctx.needName);
+      }
+    },
+  },
+  RequestLimit: {
+    identity: {
+      what: 'request limit',
+      key: (r) => (r.target ? named(r.target) : { text: 'any', range: r.range }),
+    },
+    check(limits, ctx) {
+      for (const r of limits) {
+        if (r.target)
+          ctx.needName(
+            r.target,
+            ctx.classes,
+            codes.unknownClass,
+            'model class',
+            `declare it: class ${r.target.text} "...", or write \`request any\``,
+          );
+        checkRequestSteps(r, ctx.report);
       }
     },
   },
@@ -948,8 +951,74 @@ export function checkPolicy(ast: PolicyFile): CheckResult {
 }
 
 /**
- * "each team", "team platform", "org", "project launch", with " (tokens)" for a token
- * budget and "@sandbox" for an environment scope.
+ * A request limit has at most one `warn` and one `block`, each above a whole number of input
+ * tokens, and a warning below the block (a warning at or past it would never show).
+ */
+function checkRequestSteps(r: RequestLimitDecl, report: (d: Diagnostic) => void): void {
+  const seen = new Map<string, RequestLimitDecl['steps'][number]>();
+  if (r.steps.length === 0)
+    report(
+      err(
+        codes.badRequestLimit,
+        'a request limit needs a `warn above N input` or `block above N input` step',
+        r.range,
+      ),
+    );
+  for (const step of r.steps) {
+    if (!Number.isSafeInteger(step.above.value) || step.above.value < 1)
+      report(
+        err(
+          codes.badRequestLimit,
+          `a request limit must be a whole number of input tokens, 1 or more (\`${step.above.raw}\`)`,
+          step.above.range,
+        ),
+      );
+    if (seen.has(step.action))
+      report(
+        err(codes.badRequestLimit, `\`${step.action}\` is given twice in this limit`, step.range),
+      );
+    seen.set(step.action, step);
+  }
+  const warn = seen.get('warn');
+  const block = seen.get('block');
+  if (warn && block && warn.above.value >= block.above.value)
+    report(
+      err(
+        codes.badRequestLimit,
+        `the warning (above ${warn.above.raw}) must be below the block (above ${block.above.raw}): a request that large is blocked, never warned`,
+        warn.above.range,
+      ),
+    );
+}
+
+/** A pool's name is a plain word of the budget key; each team draws from it once. */
+function checkPool(
+  pool: Extract<BudgetDecl['target'], { scope: 'pool' }>,
+  ctx: { report(d: Diagnostic): void },
+): void {
+  if (!/^[^@#]+$/.test(pool.id.value))
+    ctx.report(
+      err(
+        codes.badPool,
+        `pool name "${pool.id.value}" must not be empty or hold \`@\` or \`#\``,
+        pool.id.range,
+      ),
+    );
+  const seen = new Set<string>();
+  for (const team of pool.teams) {
+    if (team.value.trim() === '')
+      ctx.report(err(codes.badPool, 'a pool team needs a name', team.range));
+    else if (seen.has(team.value))
+      ctx.report(
+        err(codes.badPool, `team "${team.value}" is named twice in this pool`, team.range),
+      );
+    seen.add(team.value);
+  }
+}
+
+/**
+ * "each team", "team platform", "org", "project launch", "pool ml", with " (tokens)" for a
+ * token budget and "@sandbox" for an environment scope.
  */
 export function budgetKey(b: BudgetDecl): string {
   const t = b.target;
@@ -958,9 +1027,11 @@ export function budgetKey(b: BudgetDecl): string {
       ? 'org'
       : t.scope === 'project'
         ? `project ${t.id.value}`
-        : t.scope === 'each'
-          ? `each ${t.subject}`
-          : `${t.subject} ${t.id.value}`;
+        : t.scope === 'pool'
+          ? `pool ${t.id.value}`
+          : t.scope === 'each'
+            ? `each ${t.subject}`
+            : `${t.subject} ${t.id.value}`;
   const unit = b.amount.kind === 'Number' ? ' (tokens)' : '';
   return b.environment ? `${base}${unit}@${b.environment.value}` : `${base}${unit}`;
 }
@@ -1167,12 +1238,13 @@ function checkAction(a: Action, _report: (d: Diagnostic) => void, needName: Need
 }
 
 type Known = {
+  classes: ReadonlySet<string>;
   tiers: ReadonlySet<string>;
   boards: ReadonlySet<string>;
   metricSet: ReadonlySet<string>;
   rules: ReadonlySet<string>;
   ladderSteps: ReadonlyMap<string, number[]>;
-  /** declared measures: a test gives their values like facts */
+  /** declared measures (a test gives their values like facts) and models */
   d: DeclarationsByKind;
 };
 
@@ -1187,7 +1259,9 @@ function checkTest(
       err(codes.badTest, `\`now\` must be an ISO timestamp, got "${t.now.value}"`, t.now.range),
     );
   }
-  if (t.givens.length === 0)
+  // request limits depend on the request alone: a test of only those needs no subject
+  const needsSubject = t.expects.some((x) => x.expectation.kind !== 'ExpectRequest');
+  if (t.givens.length === 0 && (needsSubject || t.expects.length === 0))
     report(err(codes.badTest, `test "${t.name.value}" has no \`given\` subject`, t.name.range));
   if (t.expects.length === 0)
     report(warn(codes.badTest, `test "${t.name.value}" expects nothing`, t.name.range));
@@ -1231,13 +1305,18 @@ function checkTest(
       case 'ExpectEligible':
         needName(e.board, known.boards, codes.unknownLeaderboard, 'leaderboard');
         break;
-      case 'ExpectBadge':
-        needName(
-          e.badge,
-          known.d.Badge.map((b) => b.name.text),
-          codes.badExpectation,
-          'badge',
-        );
+      case 'ExpectRequest':
+        if (e.target.kind === 'Name')
+          needName(e.target, known.classes, codes.unknownClass, 'model class');
+        else if (!known.d.Model.some((m) => m.model.value === (e.target as StringLit).value))
+          report(
+            err(
+              codes.badExpectation,
+              `no model "${e.target.value}" is declared`,
+              e.target.range,
+              'name a declared model, or its class: `expect request premium 150k input warn`',
+            ),
+          );
         break;
       case 'ExpectFires': {
         const steps = known.ladderSteps.get(e.target.text);

@@ -26,12 +26,12 @@ import {
   assertIr,
   IR_VERSION,
   type IrAction,
-  type IrBadge,
   type IrBudget,
   type IrExpr,
   type IrLeaderboard,
   type IrMeasure,
   type IrMetric,
+  type IrRequestLimit,
   type IrRule,
   type IrStep,
   type IrTier,
@@ -244,13 +244,15 @@ function budgetOf(b: BudgetDecl): IrBudget {
   const budget: IrBudget = {
     key: budgetKey(b),
     scope: t.scope,
-    subject: t.scope === 'org' || t.scope === 'project' ? null : t.subject,
-    id: t.scope === 'one' || t.scope === 'project' ? t.id.value : null,
+    subject:
+      t.scope === 'org' || t.scope === 'project' ? null : t.scope === 'pool' ? 'team' : t.subject,
+    id: t.scope === 'one' || t.scope === 'project' || t.scope === 'pool' ? t.id.value : null,
     environment: b.environment?.value ?? null,
     amountMicros: b.amount.kind === 'Money' ? Math.round(b.amount.amount * 1_000_000) : 0,
     period: b.period,
   };
   if (b.amount.kind === 'Number') budget.tokens = b.amount.value;
+  if (t.scope === 'pool') budget.teams = [...new Set(t.teams.map((x) => x.value))].sort();
   return budget;
 }
 
@@ -351,26 +353,6 @@ const LOWERERS: Lowerers = {
       }),
     ),
   }),
-  Badge: (badges, { metricSet, measures }) =>
-    badges.length === 0
-      ? {}
-      : {
-          badges: sortedRecord<IrBadge>(
-            badges.map((b) => {
-              const subject = b.subject ?? 'person';
-              const ctx: Ctx = { metrics: metricSet, subject, measures };
-              return [
-                b.name.text,
-                {
-                  label: b.label?.value ?? null,
-                  subject,
-                  window: b.window ?? 'quarter',
-                  when: b.when ? lowerExpr(b.when, ctx) : { k: 'bool', v: false },
-                },
-              ];
-            }),
-          ),
-        },
   Tier: (tiers) => ({
     tiers: sortedRecord<IrTier>(
       tiers.map((t) => [
@@ -427,6 +409,20 @@ const LOWERERS: Lowerers = {
       ]),
     ),
   }),
+  RequestLimit: (limits) =>
+    limits.length === 0
+      ? {}
+      : {
+          requestLimits: sortedRecord<IrRequestLimit>(
+            limits.map((r) => {
+              const step = (action: 'warn' | 'block') => {
+                const s = r.steps.find((x) => x.action === action);
+                return s ? { above: s.above.value, message: s.message?.value ?? null } : null;
+              };
+              return [r.target?.text ?? 'any', { warn: step('warn'), block: step('block') }];
+            }),
+          ),
+        },
   Test: () => ({}),
 };
 

@@ -4,7 +4,6 @@
 // reviewer reads the policy language, not JSON.
 import type {
   AssignDecl,
-  BadgeDecl,
   BudgetDecl,
   ClassDecl,
   Declaration,
@@ -16,6 +15,7 @@ import type {
   MetricDecl,
   ModelDecl,
   PolicyFile,
+  RequestLimitDecl,
   RuleDecl,
   TierDecl,
 } from '../ast.ts';
@@ -27,6 +27,7 @@ import {
   type IrBudget,
   type IrExpr,
   type IrMeasure,
+  type IrRequestStep,
   measureFact,
   policyHash,
   type RuleSetIR,
@@ -48,12 +49,12 @@ export const CONSTRUCTS = [
   'measures',
   'metrics',
   'leaderboards',
-  'badges',
   'tiers',
   'assignments',
   'budgets',
   'escalations',
   'rules',
+  'request_limits',
 ] as const;
 export type Construct = (typeof CONSTRUCTS)[number];
 
@@ -496,24 +497,6 @@ function diffLeaderboards(d: Differ): void {
   );
 }
 
-function diffBadges(d: Differ): void {
-  const key = (b: BadgeDecl) => b.name.text;
-  d.keyed(
-    'badges',
-    (k) => `badge ${k}`,
-    d.a.ir.badges ?? {},
-    d.b.ir.badges ?? {},
-    byName(decls(d.a.ast, 'Badge'), key),
-    byName(decls(d.b.ast, 'Badge'), key),
-    (_k, x, y, dx, dy) => [
-      ...field('label', x.label, y.label, (v) => JSON.stringify(v)),
-      ...field('subject', x.subject, y.subject),
-      ...field('window', x.window, y.window),
-      ...(same(x.when, y.when) ? [] : [d.exprField('when', dx?.when, dy?.when, y.subject)]),
-    ],
-  );
-}
-
 function diffTiers(d: Differ): void {
   const key = (t: TierDecl) => t.name.text;
   const limitText = (t: TierDecl | undefined, limit: number, period: string) =>
@@ -668,9 +651,11 @@ function budgetLabel(b: IrBudget): string {
       ? 'org'
       : b.scope === 'project'
         ? `project "${b.id}"`
-        : b.scope === 'each'
-          ? `each ${b.subject}`
-          : `${b.subject} "${b.id}"`;
+        : b.scope === 'pool'
+          ? `pool "${b.id}"`
+          : b.scope === 'each'
+            ? `each ${b.subject}`
+            : `${b.subject} "${b.id}"`;
   const unit = b.tokens === undefined ? '' : ' (tokens)';
   return `budget ${target}${b.environment ? ` environment "${b.environment}"` : ''}${unit}`;
 }
@@ -693,16 +678,23 @@ function diffBudgets(d: Differ): void {
     irB,
     byName(decls(d.a.ast, 'Budget'), key),
     byName(decls(d.b.ast, 'Budget'), key),
-    (_k, x, y, dx, dy) =>
-      x.amountMicros === y.amountMicros && x.tokens === y.tokens && x.period === y.period
-        ? []
-        : [
-            {
-              field: 'amount',
-              before: amount(dx, x, d.a.ir.currency),
-              after: amount(dy, y, d.b.ir.currency),
-            },
-          ],
+    (_k, x, y, dx, dy) => {
+      const changes =
+        x.amountMicros === y.amountMicros && x.tokens === y.tokens && x.period === y.period
+          ? []
+          : [
+              {
+                field: 'amount',
+                before: amount(dx, x, d.a.ir.currency),
+                after: amount(dy, y, d.b.ir.currency),
+              },
+            ];
+      // a pool that gains or loses a team draws from other usage
+      const teams = (b: IrBudget) => (b.teams ?? []).map((t) => `"${t}"`).join(', ');
+      if (teams(x) !== teams(y))
+        changes.push({ field: 'teams', before: teams(x), after: teams(y) });
+      return changes;
+    },
   );
 }
 
@@ -773,6 +765,26 @@ function diffRules(d: Differ): void {
   );
 }
 
+function diffRequestLimits(d: Differ): void {
+  const key = (r: RequestLimitDecl) => r.target?.text ?? 'any';
+  const step = (v: unknown) => {
+    const s = v as IrRequestStep;
+    return `above ${s.above} input${s.message === null ? '' : ` ${JSON.stringify(s.message)}`}`;
+  };
+  d.keyed(
+    'request_limits',
+    (k) => `request ${k}`,
+    d.a.ir.requestLimits ?? {},
+    d.b.ir.requestLimits ?? {},
+    byName(decls(d.a.ast, 'RequestLimit'), key),
+    byName(decls(d.b.ast, 'RequestLimit'), key),
+    (_k, x, y) => [
+      ...field('warn', x.warn, y.warn, step),
+      ...field('block', x.block, y.block, step),
+    ],
+  );
+}
+
 /**
  * How each kind's changes are found: the construct they are listed under and its differ,
  * or why the kind has none (tsc refuses a kind without an entry). Kinds run in registry order.
@@ -792,12 +804,12 @@ const DIFFERS: {
   Measure: { construct: 'measures', diff: diffMeasures },
   Metric: { construct: 'metrics', diff: diffMetrics },
   Leaderboard: { construct: 'leaderboards', diff: diffLeaderboards },
-  Badge: { construct: 'badges', diff: diffBadges },
   Tier: { construct: 'tiers', diff: diffTiers },
   Assign: { construct: 'assignments', diff: diffAssignments },
   Budget: { construct: 'budgets', diff: diffBudgets },
   Escalation: { construct: 'escalations', diff: diffEscalations },
   Rule: { construct: 'rules', diff: diffRules },
+  RequestLimit: { construct: 'request_limits', diff: diffRequestLimits },
   Test: { construct: null, why: 'tests check the meaning; they are not part of it (no IR)' },
 };
 

@@ -13,7 +13,6 @@ import {
 } from '../ir.ts';
 import { elapsedFraction, periodBounds } from '../windows.ts';
 import type {
-  BadgeAward,
   Band,
   BoardEntry,
   BudgetState,
@@ -234,8 +233,10 @@ function budgetsFor(budgets: readonly IrBudget[], subject: SubjectInput | null):
   const mine = budgets.filter((b) =>
     subject === null
       ? b.scope === 'org' || b.scope === 'project'
-      : b.subject === subject.kind &&
-        (b.scope === 'each' || (b.scope === 'one' && b.id === subject.id)),
+      : b.scope === 'pool'
+        ? subject.kind === 'team' && (b.teams ?? []).includes(subject.id)
+        : b.subject === subject.kind &&
+          (b.scope === 'each' || (b.scope === 'one' && b.id === subject.id)),
   );
   return mine.filter(
     (b) =>
@@ -246,15 +247,25 @@ function budgetsFor(budgets: readonly IrBudget[], subject: SubjectInput | null):
   );
 }
 
+/** The facts a pool's teams have: subjects first, then the partners given on their own. */
+type TeamFacts = (team: string) => FactsByWindow | undefined;
+
 function budgetState(
   b: IrBudget,
   facts: FactsByWindow,
   ladder: Ladder | undefined,
   now: number,
   tz: string,
+  teamFacts?: TeamFacts,
 ): BudgetState {
   const tokens = b.tokens !== undefined;
-  const spent = facts[budgetWindowKey(b)]?.[tokens ? 'tokens' : 'cost'] ?? 0;
+  const fact = tokens ? 'tokens' : 'cost';
+  const window = budgetWindowKey(b);
+  // a pool weighs its teams' usage together, on each of them
+  const spent =
+    b.scope === 'pool'
+      ? (b.teams ?? []).reduce((sum, t) => sum + (teamFacts?.(t)?.[window]?.[fact] ?? 0), 0)
+      : (facts[window]?.[fact] ?? 0);
   const limit = b.tokens ?? b.amountMicros / 1_000_000;
   const bounds = periodBounds(b.period, now, tz);
   const percent = percentOf(spent, limit);
@@ -263,6 +274,7 @@ function budgetState(
     environment: b.environment,
     project: b.scope === 'project' ? b.id : null,
     unit: tokens ? 'tokens' : 'money',
+    ...(b.scope === 'pool' ? { poolTeams: b.teams ?? [] } : {}),
     period: b.period,
     periodStart: bounds.start.toISOString(),
     periodEnd: bounds.end.toISOString(),
@@ -426,6 +438,7 @@ export function evaluate(
   const deferred: DeferredSource = { ir: rs.ir, teams };
   const quotaLadder = rs.ladders.quota;
   const budgetLadder = rs.ladders.budget;
+  const teamFacts: TeamFacts = (id) => teams.get(id)?.facts ?? input.poolTeams?.[id];
 
   const results: SubjectResult[] = subjects.map((subject) => {
     const F = subject.facts as Facts;
@@ -484,7 +497,7 @@ export function evaluate(
       }
     }
     const budgets = (boardsOnly ? [] : budgetsFor(rs.budgets, subject)).map((b) =>
-      budgetState(b, subject.facts, budgetLadder, now, tz),
+      budgetState(b, subject.facts, budgetLadder, now, tz, teamFacts),
     );
     for (const b of budgets)
       escalations.push(...triggered(budgetLadder, 'budget', b.key, b.percent, b.forecast.percent));
@@ -535,19 +548,6 @@ export function evaluate(
         flags: flags.length ? dedupeFlags(flags) : NONE,
       };
     }
-    const badges: BadgeAward[] = [];
-    for (const badge of rs.badges) {
-      if (badge.ir.subject !== subject.kind) continue;
-      const out = run(badge.when, F, S, true);
-      flags.push(...out.flags);
-      if (out.value === true)
-        badges.push({
-          badge: badge.name,
-          label: badge.ir.label,
-          window: badge.ir.window,
-          explanation: explain(rs.ir, badge.when, F, S, out),
-        });
-    }
     return {
       kind: subject.kind,
       id: subject.id,
@@ -558,7 +558,6 @@ export function evaluate(
       escalations,
       rules,
       leaderboards,
-      badges,
       flags: dedupeFlags(flags),
     };
   });

@@ -11,9 +11,10 @@
 import type { Expr, FactValue, GivenAttribute, PolicyFile, TestDecl } from '../ast.ts';
 import { type CompiledFormula, compileFormula } from '../compile/codegen.ts';
 import type { RuleSet } from '../compile/ruleset.ts';
-import { factDisplayName, measureFact, parseMeasureFact } from '../ir.ts';
+import { measureFact, parseMeasureFact } from '../ir.ts';
 import { durationMinutes, localMidnight, PERIODS, parseWindowKey, windowKey } from '../windows.ts';
 import { attributeView, evaluate } from './index.ts';
+import { requestVerdict, requestVerdictText } from './request-limits.ts';
 import type { BudgetState, EvaluateResult, SubjectInput, SubjectResult } from './types.ts';
 
 export type TestOutcome = {
@@ -32,8 +33,9 @@ export type Coverage = {
   assignments: string[];
   escalationSteps: string[];
   leaderboards: string[];
-  badges: string[];
   budgets: string[];
+  /** request limit steps, e.g. "premium warn", "any block" */
+  requestLimits: string[];
 };
 
 export type TestReport = {
@@ -184,18 +186,8 @@ function orgResult(org: NonNullable<EvaluateResult['org']>): SubjectResult {
     escalations: org.escalations,
     rules: [],
     leaderboards: {},
-    badges: [],
     flags: [],
   };
-}
-
-/** "tasks@quarter = 3, review_score@quarter = 4": the facts a formula read for a subject. */
-function factReadings(f: CompiledFormula, subject: SubjectInput | undefined): string {
-  return f.facts
-    .map(
-      (x) => `${factDisplayName(x.name)}@${x.window} = ${subject?.facts[x.window]?.[x.name] ?? 0}`,
-    )
-    .join(', ');
 }
 
 type Tracker = { [K in keyof Coverage]: Set<string> };
@@ -249,6 +241,19 @@ function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
     const s: SubjectResult | undefined = byId.get(id);
     const e = x.expectation;
     const fail = (msg: string) => failures.push(`${at(x)}: ${msg}`);
+    // a request limit depends on the model and the request, not on who sends it
+    if (e.kind === 'ExpectRequest') {
+      const modelClass =
+        e.target.kind === 'Name' ? e.target.text : (rs.ir.models[e.target.value]?.class ?? null);
+      const verdict = requestVerdict(rs.ir, modelClass, e.inputTokens.value);
+      if (verdict.limit && verdict.outcome !== 'allow')
+        seen.requestLimits.add(`${verdict.limit} ${verdict.outcome}`);
+      if (verdict.outcome !== e.outcome)
+        fail(
+          `expected ${e.outcome} for ${e.inputTokens.raw} input, got ${verdict.outcome} (${requestVerdictText(verdict, e.inputTokens.value)})`,
+        );
+      continue;
+    }
     if (!s) {
       fail(`no result for subject "${id}"`);
       continue;
@@ -339,25 +344,6 @@ function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
         }
         break;
       }
-      case 'ExpectBadge': {
-        seen.badges.add(e.badge.text);
-        const badge = rs.badges.find((b) => b.name === e.badge.text);
-        for (const m of badge?.when.metrics ?? []) seen.metrics.add(m);
-        measuresOf(badge?.when);
-        const earned = s.badges.some((b) => b.badge === e.badge.text);
-        if (earned === e.negated)
-          fail(
-            `expected ${e.negated ? 'not to earn' : 'to earn'} badge ${e.badge.text}${
-              badge
-                ? ` (${badge.when.formula}; ${factReadings(
-                    badge.when,
-                    subjects.find((g) => g.id === id),
-                  )})`
-                : ''
-            }`,
-          );
-        break;
-      }
       case 'ExpectFires': {
         let fired: boolean;
         if (e.step) {
@@ -400,8 +386,8 @@ export function runPolicyTests(ast: PolicyFile, rs: RuleSet): TestReport {
     assignments: new Set(),
     escalationSteps: new Set(),
     leaderboards: new Set(),
-    badges: new Set(),
     budgets: new Set(),
+    requestLimits: new Set(),
   };
   const tests = ast.declarations.filter((d): d is TestDecl => d.kind === 'Test');
   const results = tests.map((t) => runTest(rs, t, seen));
@@ -426,10 +412,15 @@ export function runPolicyTests(ast: PolicyFile, rs: RuleSet): TestReport {
       seen.escalationSteps,
     ),
     leaderboards: missing(Object.keys(ir.leaderboards), seen.leaderboards),
-    badges: missing(Object.keys(ir.badges ?? {}), seen.badges),
     budgets: missing(
       ir.budgets.map((b) => b.key),
       seen.budgets,
+    ),
+    requestLimits: missing(
+      Object.entries(ir.requestLimits ?? {}).flatMap(([key, l]) =>
+        (['warn', 'block'] as const).filter((a) => l[a] !== null).map((a) => `${key} ${a}`),
+      ),
+      seen.requestLimits,
     ),
   };
   const passed = results.filter((r) => r.passed).length;

@@ -32,6 +32,12 @@ export type EvaluateInput = {
   subjects: SubjectInput[];
   /** organisation-wide facts, for `budget org` */
   org?: { facts: FactsByWindow };
+  /**
+   * Facts of teams that share a budget pool with an evaluated team but are not subjects
+   * here (an evaluation of one team): a pool weighs all its teams' usage. Teams neither
+   * here nor among the subjects count as no usage.
+   */
+  poolTeams?: Record<string, FactsByWindow>;
 };
 
 export type Band = 'green' | 'yellow' | 'red';
@@ -118,6 +124,8 @@ export type BudgetState = PeriodStanding & {
   project: string | null;
   /** what limit, spent and remaining count: money in the policy currency, or tokens */
   unit: 'money' | 'tokens';
+  /** a pool's teams (spent is their usage together); absent for other budgets */
+  poolTeams?: string[];
   spent: number;
 };
 
@@ -154,14 +162,6 @@ export type BoardEntry = {
   explanation: Explanation;
 };
 
-/** A badge the subject earns in the badge's window, with the condition's readings. */
-export type BadgeAward = {
-  badge: string;
-  label: string | null;
-  window: Period;
-  explanation: Explanation;
-};
-
 export type SubjectResult = {
   kind: SubjectKind;
   id: string;
@@ -173,8 +173,6 @@ export type SubjectResult = {
   escalations: TriggeredStep[];
   rules: FiredRule[];
   leaderboards: Record<string, BoardEntry>;
-  /** badges earned, in name order */
-  badges: BadgeAward[];
   flags: RuntimeFlag[];
 };
 
