@@ -5,7 +5,7 @@
 // test-artifacts/console/.
 import { readFileSync } from 'node:fs';
 import axe from 'axe-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   launchBrowser,
@@ -302,6 +302,34 @@ describe('member', () => {
     );
     expect(overflow).toBeLessThanOrEqual(0);
     await shot(page, 'me-member-phone');
+    await context.close();
+  });
+
+  it('opened by its address, a view asks for its data once and never for the session', async () => {
+    const { context, page: signedIn } = await signInWithKey(browser, stack.url, keys.member);
+    await signedIn.close(); // its own requests must not be counted
+    const page = await context.newPage();
+    for (const [path, ready, operation] of [
+      ['/me', '[data-chart] svg', 'Me'],
+      ['/leaderboards', '[data-testid=board] tbody tr', 'Board'],
+    ] as const) {
+      const asked: string[] = [];
+      const onRequest = (request: Request) => {
+        const url = new URL(request.url());
+        if (url.pathname === '/auth/session') asked.push('session');
+        if (url.pathname === '/graphql')
+          asked.push(JSON.parse(request.postData() ?? '{}').query?.match(/query (\w+)/)?.[1]);
+      };
+      page.on('request', onRequest);
+      // a fresh load of the address: the page carries the session, the shell starts the
+      // view's first query with its code, and the view takes that answer
+      await page.goto(`${stack.url}${path}`);
+      await page.locator(ready).first().waitFor();
+      page.off('request', onRequest);
+      expect(asked).not.toContain('session');
+      expect(asked.filter((name) => name === operation)).toHaveLength(1);
+      if (path === '/leaderboards') expect(asked.filter((n) => n === 'Boards')).toHaveLength(1);
+    }
     await context.close();
   });
 

@@ -11,12 +11,13 @@ import {
   useState,
 } from 'react';
 import { Provider } from 'urql';
-import { createClient } from './client.ts';
+import { clientFor } from './client.ts';
 import { loadChartCode } from './components/Chart.tsx';
 import { ErrorBox, Loading } from './components/ui.tsx';
 import { VIEW_LABELS, type ViewId, viewsFor } from './lib/views.ts';
 import { navigate, usePath } from './router.ts';
 import { embeddedSession, fetchSession, type SessionView, signOut } from './session.ts';
+import { prefetchView } from './views/first-queries.ts';
 import type { ViewProps } from './views/props.ts';
 import { SignIn } from './views/SignIn.tsx';
 
@@ -52,12 +53,23 @@ const VIEWS = Object.fromEntries(
 /** Views whose code failed to load: rendered lazily, so the failure shows as an error. */
 const FAILED = new Set<ViewId>();
 
-// the session is in the page; the view in the address starts loading at once
+// the session is in the page: the view about to open starts loading at once, with its data
 const initial = embeddedSession();
-const first = location.pathname.slice(1) as ViewId;
-if (first in LOADERS) load(first).catch(() => FAILED.add(first));
-// views that draw a chart at once: the chart code comes alongside the view's
-if (first === 'me' || first === 'budgets') void loadChartCode();
+const first = openingView(initial);
+if (first) {
+  load(first).catch(() => FAILED.add(first));
+  // views that draw a chart at once: the chart code comes alongside the view's
+  if (first === 'me' || first === 'budgets') void loadChartCode();
+  if (initial?.signedIn) prefetchView(clientFor(initial.csrf ?? ''), first, initial);
+}
+
+/** The view the shell will show for this address and session (as Shell chooses it). */
+function openingView(session: SessionView | null): ViewId | null {
+  const requested = location.pathname.slice(1) as ViewId;
+  if (!session?.signedIn || !session.role) return requested in LOADERS ? requested : null;
+  const views = viewsFor(session.role, session.person);
+  return views.includes(requested) ? requested : (views[0] ?? null);
+}
 
 export function App() {
   const [session, setSession] = useState<SessionView | null>(initial);
@@ -88,7 +100,7 @@ function Shell({
   path: string;
   onSignedOut: () => void;
 }) {
-  const client = useMemo(() => createClient(session.csrf ?? ''), [session.csrf]);
+  const client = useMemo(() => clientFor(session.csrf ?? ''), [session.csrf]);
   const views = viewsFor(session.role!, session.person);
   const requested = path.slice(1) as ViewId;
   const current: ViewId | undefined = views.includes(requested) ? requested : views[0];

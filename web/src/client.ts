@@ -3,7 +3,15 @@
 import { Client, fetchExchange } from '@urql/core';
 import { CSRF_HEADER } from './session.ts';
 
-export function createClient(csrf: string): Client {
+let current: { csrf: string; client: Client } | null = null;
+
+/** One client per session (the shell's and the prefetch's must be the same one). */
+export function clientFor(csrf: string): Client {
+  if (current?.csrf !== csrf) current = { csrf, client: createClient(csrf) };
+  return current.client;
+}
+
+function createClient(csrf: string): Client {
   return new Client({
     url: '/graphql',
     exchanges: [fetchExchange],

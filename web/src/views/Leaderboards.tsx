@@ -7,11 +7,9 @@ import { Card, Empty, ErrorBox, Loading } from '../components/ui.tsx';
 import { graphql, type ResultOf } from '../graphql.ts';
 import { plainError } from '../lib/format.ts';
 import { boardsOf } from '../lib/policy-text.ts';
+import { usePrefetchedQuery } from '../prefetch.ts';
+import { BoardsQuery } from './first-queries.ts';
 import type { ViewProps } from './props.ts';
-
-const Boards = graphql(`
-  query Boards { activePolicy { id version ir } }
-`);
 
 const BoardQuery = graphql(`
   query Board($name: String!, $cohort: String, $window: String, $after: String) {
@@ -69,7 +67,7 @@ const WINDOWS = [
 ];
 
 export default function Leaderboards({ session }: ViewProps) {
-  const [{ data, fetching, error }] = useQuery({ query: Boards });
+  const [{ data, fetching, error }] = usePrefetchedQuery({ query: BoardsQuery, variables: {} });
   const boards = boardsOf(data?.activePolicy?.ir);
   const [name, setName] = useState<string | null>(null);
   const [cohort, setCohort] = useState('');

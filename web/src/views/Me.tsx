@@ -10,47 +10,12 @@ import { ladderSteps, placeLadder } from '../lib/ladder.ts';
 import { type BoardInfo, boardsOf } from '../lib/policy-text.ts';
 import { whyNotRanked } from '../lib/ranking.ts';
 import { seesNames } from '../lib/views.ts';
+import { usePrefetchedQuery } from '../prefetch.ts';
+import { MeQuery, meVariables } from './first-queries.ts';
 import type { ViewProps } from './props.ts';
 
 // this view draws a chart at once: fetch the chart code alongside the data
 void loadChartCode();
-
-const MeQuery = graphql(`
-  query Me($person: String, $subject: String) {
-    quota(person: $person) {
-      __typename
-      ... on Quota {
-        tier
-        tierLabel
-        assignedBy
-        used
-        limit
-        effectiveLimit
-        percent
-        remaining
-        band
-        bandReason
-        period
-        periodStart
-        periodEnd
-        allowedClasses
-        forecast { percent value formula }
-        nextThreshold { percent action actionKind amount }
-        activeExceptions { id extraTokens expiresAt justification }
-        person { id optedIn team { id name sensitivity } }
-        daily { day tokens }
-      }
-      ... on Problem { code message }
-    }
-    activePolicy { id version ir }
-    escalations(status: [open], subject: $subject, first: 20) {
-      edges { node { id ladder rule actionKind action threshold trigger createdAt of periodEnd } }
-    }
-    exceptions(subject: $subject, first: 10) {
-      edges { node { id status extraTokens expiresAt justification approver createdAt note decidedBy } }
-    }
-  }
-`);
 
 const Acknowledge = graphql(`
   mutation Acknowledge($id: ID!, $justification: String) {
@@ -85,9 +50,9 @@ const StandingQuery = graphql(`
 export default function Me({ session }: ViewProps) {
   const person = session.person!;
   const named = seesNames(session.role!);
-  const [{ data, fetching, error }, refetch] = useQuery({
+  const [{ data, fetching, error }, refetch] = usePrefetchedQuery({
     query: MeQuery,
-    variables: { person, subject: named ? person : null },
+    variables: meVariables(session),
   });
   if (fetching && !data) return <Loading what="your quota" />;
   if (error) return <ErrorBox error={error} />;
