@@ -94,6 +94,11 @@ describe('formatting', () => {
     expect(formatTokens(12_500)).toBe('12.5k');
     expect(formatTokens(2_000_000)).toBe('2M');
     expect(formatTokens(12_762_258)).toBe('12.8M');
+    // whole numbers keep their zeros (a burn-down's axis read 12k and 1k for 120k and 100k)
+    expect(formatTokens(120_000)).toBe('120k');
+    expect(formatTokens(100_000)).toBe('100k');
+    expect(formatTokens(200_000_000)).toBe('200M');
+    expect(formatTokens(10_000)).toBe('10k');
     expect(formatMoney('1234.5', 'USD')).toBe('1,234.50 USD');
     expect(formatPercent(127.6)).toBe('128%');
     expect(formatPercent(1.23)).toBe('1.2%');

@@ -10,7 +10,9 @@ export function formatTokens(n: number): string {
 }
 
 function trim(n: number): string {
-  return n.toFixed(Math.abs(n) >= 100 ? 0 : Math.abs(n) >= 10 ? 1 : 2).replace(/\.?0+$/, '');
+  const fixed = n.toFixed(Math.abs(n) >= 100 ? 0 : Math.abs(n) >= 10 ? 1 : 2);
+  // trailing zeros of the fraction only: 120k stays 120k, 2.50M becomes 2.5M
+  return fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
 }
 
 export function formatMoney(amount: number | string, currency: string): string {
