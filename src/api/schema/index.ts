@@ -21,6 +21,7 @@ import './notifications.ts';
 import './pricing.ts';
 import './audit.ts';
 import './spend.ts';
+import './metrics.ts';
 
 // every text argument is checked for what PostgreSQL cannot hold before its resolver runs
 export const schema = checkTextArguments(builder.toSchema({ sortSchema: true }));

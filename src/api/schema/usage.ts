@@ -17,7 +17,7 @@ import { sessionOf } from '../context.ts';
 import { MoneyRef } from './money.ts';
 
 const UsageDimensionEnum = builder.enumType('UsageDimension', { values: USAGE_DIMENSIONS });
-const UsageBucketEnum = builder.enumType('UsageBucket', { values: USAGE_BUCKETS });
+export const UsageBucketEnum = builder.enumType('UsageBucket', { values: USAGE_BUCKETS });
 
 const UsageFilter = builder.inputType('UsageFilter', {
   description: 'Which usage to sum. Dates are local dates (YYYY-MM-DD) in the policy timezone.',
