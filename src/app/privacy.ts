@@ -21,7 +21,7 @@ import { activePolicyFor } from './active-policy.ts';
 import type { Audit } from './audit.ts';
 import type { Caller, Session } from './caller.ts';
 import { perStore } from './per-store.ts';
-import { seesNames } from './roles.ts';
+import { can, seesNames } from './roles.ts';
 
 export const PSEUDONYM_SECRET = 'pseudonym-hmac-key';
 
@@ -214,6 +214,20 @@ export function subjectVisible(
   if (subject.subjectKind === 'person') return subject.subjectId === view.caller.person;
   if (subject.subjectKind === 'team') return view.teamVisible(subject.subjectId);
   return !view.anyHidden;
+}
+
+/**
+ * A manager's view (readReports): the people who name the caller's person as their manager
+ * in the directory are shown to them named, with their own figures (band, quota use,
+ * metrics), whatever their team; nobody else is. Changing a manager needs governance and is
+ * audited (R9), and the caller audits every such read (R11).
+ */
+export function reportsOf<P extends { id: string; managerId: string | null }>(
+  caller: Caller,
+  people: readonly P[],
+): P[] {
+  if (!caller.person || !can(caller.role, 'readReports')) return [];
+  return people.filter((p) => p.managerId === caller.person && p.id !== caller.person);
 }
 
 /** Suppresses counts of people below min_group_size (0 stays 0: nobody is no one). */

@@ -111,7 +111,13 @@ export type QuotaService = {
   teamBands(ids: readonly string[]): Promise<(BandInfo | null)[]>;
 };
 
-export type BandInfo = { band: Band; percent: number };
+export type BandInfo = {
+  band: Band;
+  percent: number;
+  /** a person's tokens used this quota period and their exception-raised limit */
+  used?: number;
+  limit?: number;
+};
 
 export type PersonQuota = {
   personId: string;
@@ -266,6 +272,8 @@ function createQuotaService(store: Store): QuotaService {
         return {
           band: result.band,
           percent: (result.quota.used / Math.max(result.effectiveLimit, 1)) * 100,
+          used: result.quota.used,
+          limit: result.effectiveLimit,
         };
       });
     },

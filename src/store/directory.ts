@@ -172,3 +172,11 @@ export function teamTree(
     'select id, parent_id as "parentId", cost_center as "costCenter" from teams order by id',
   );
 }
+
+/** The people who name this person as their manager (direct reports), in id order. */
+export function reportsOf(db: Queryable, manager: string): Promise<PersonRow[]> {
+  return db.query<PersonRow>(
+    `select ${PERSON_COLUMNS} from people where manager_id = $1 order by id`,
+    [manager],
+  );
+}

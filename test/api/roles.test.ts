@@ -127,6 +127,22 @@ const OPERATIONS: Operation[] = [
   },
   { name: 'activePolicy', query: '{ activePolicy { version } }', expect: readers },
   {
+    name: 'metrics (team series)',
+    query: '{ metrics(subject: team) { __typename } }',
+    expect: readers,
+  },
+  {
+    name: 'myReports (the member manages nobody; other keys are bound to no person)',
+    query: '{ myReports { __typename } }',
+    expect: {
+      ingest: 'deny',
+      member: 'allow',
+      viewer: 'deny',
+      governance: 'refuse',
+      admin: 'refuse',
+    },
+  },
+  {
     name: 'spendReport',
     query: '{ spendReport(by: [team]) { __typename } }',
     expect: {

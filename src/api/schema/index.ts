@@ -22,6 +22,7 @@ import './pricing.ts';
 import './audit.ts';
 import './spend.ts';
 import './metrics.ts';
+import './reports.ts';
 
 // every text argument is checked for what PostgreSQL cannot hold before its resolver runs
 export const schema = checkTextArguments(builder.toSchema({ sortSchema: true }));
