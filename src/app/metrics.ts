@@ -1,16 +1,21 @@
 // Metric series as this caller may see them (privacy.ts): governance and admin read any
 // person, team or the org, named, each person read audited; a member reads their own
-// person series; below governance team series cover visible teams only and the org series
-// adds up visible teams only, and a point with fewer than min_group_size people taking part
-// is left out (an org point counts only teams shown in that bucket, so the org minus the
-// teams shown reveals nothing).
+// person series; below governance team and org series are made of closed team-days of
+// visible teams on which at least min_group_size of the team took part (privacy R11), so
+// two windows, buckets or reads differ only by whole such team-days; a point made of none
+// is left out.
 import {
   type MetricPoint,
   MetricSeriesError,
   metricSeries,
   type SeriesSubjectKind,
 } from '../engine/metric-series.ts';
-import { resolveUsageRequest, type UsageBucket, UsageRequestError } from '../engine/usage.ts';
+import {
+  localDate,
+  resolveUsageRequest,
+  type UsageBucket,
+  UsageRequestError,
+} from '../engine/usage.ts';
 import type { Store } from '../store/db.ts';
 import type { Session } from './caller.ts';
 import { ForbiddenError, InvalidRequestError, NoActivePolicyError } from './errors.ts';
@@ -76,8 +81,7 @@ function createMetricsReads(store: Store): MetricsReads {
       }
       const bucket = request.bucket ?? 'week';
       let ids = request.ids ? [...new Set(request.ids)] : null;
-      let scope: { teams: readonly string[] } | undefined;
-      let orgOfTeamsFrom: number | undefined;
+      let teamDays: { teams: readonly string[]; floor: number } | undefined;
       const k = view.minGroupSize;
       if (request.subject === 'person' && !view.named) {
         if (caller.role !== 'member' || !caller.person)
@@ -90,10 +94,12 @@ function createMetricsReads(store: Store): MetricsReads {
       }
       if (request.subject !== 'person' && !view.named) {
         const visible = view.visibleTeams ?? [];
-        scope = { teams: visible };
+        // team-days of at least k people, closed days only: no two reads differ by less (R11)
+        teamDays = { teams: visible, floor: k };
         if (request.subject === 'team') ids = (ids ?? visible).filter((t) => view.teamVisible(t));
-        else orgOfTeamsFrom = k;
-        if (visible.length === 0 || ids?.length === 0)
+        const today = localDate(reads.now(), ruleSet.ir.timezone);
+        if (range.to > today) range = { from: range.from, to: today };
+        if (visible.length === 0 || ids?.length === 0 || range.from >= range.to)
           return empty(request.subject, bucket, range, ruleSet.ir.timezone, k);
       }
       let result: Awaited<ReturnType<typeof metricSeries>>;
@@ -102,7 +108,7 @@ function createMetricsReads(store: Store): MetricsReads {
           reads.reader,
           ruleSet,
           { metrics: request.metrics ?? null, subject: request.subject, ids, bucket, ...range },
-          { scope, orgOfTeamsFrom },
+          { teamDays },
         );
       } catch (error) {
         if (error instanceof MetricSeriesError)

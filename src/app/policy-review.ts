@@ -163,6 +163,8 @@ export function visibleReader(reader: UsageReader, teams: readonly string[]): Us
     watermark: () => reader.watermark(),
     requestSizes: (start, end, thresholds, s) =>
       reader.requestSizes(start, end, thresholds, narrow(s)),
+    teamDayFacts: (r) =>
+      reader.teamDayFacts({ ...r, teams: r.teams.filter((t) => visible.has(t)) }),
     usage: (q) =>
       reader.usage({
         ...q,

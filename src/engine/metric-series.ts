@@ -103,24 +103,18 @@ export function seriesMetrics(ruleSet: RuleSet, asked: readonly string[] | null)
 const BASE = 'bucket';
 
 /**
- * Metric values per subject and bucket. `scope` narrows whose facts are read (for a team
- * or org series below governance: the visible teams' people); team figures add up the
- * team's current members, as everywhere else.
+ * Metric values per subject and bucket. Team figures add up the team's current members, as
+ * everywhere else. With `teamDays` (team and org series below governance) facts are read
+ * per team-day of the listed teams and only team-days with at least `floor` people count,
+ * whatever the window (privacy R11); sub-day windows cannot be built from days and are
+ * refused.
  */
 export async function metricSeries(
   reader: UsageReader,
   ruleSet: RuleSet,
   request: MetricSeriesRequest,
-  options: {
-    scope?: PersonScope;
-    /**
-     * An org series made of team sums: per bucket, only teams with at least this many
-     * people taking part count, so the org minus the teams shown reveals no team left out.
-     */
-    orgOfTeamsFrom?: number;
-  } = {},
+  options: { teamDays?: { teams: readonly string[]; floor: number } } = {},
 ): Promise<{ metrics: string[]; buckets: Bucket[]; points: MetricPoint[] }> {
-  const scope = options.scope ?? null;
   const ir = ruleSet.ir;
   const metrics = seriesMetrics(ruleSet, request.metrics);
   const buckets = bucketsOf(request.from, request.to, request.bucket);
@@ -164,54 +158,9 @@ export async function metricSeries(
         : null,
   );
   const subjects = subjectsFor(request.subject, ids, directory.people, directory.teams);
-  const readScope: PersonScope =
-    scope ??
-    (ids && request.subject === 'person'
-      ? { people: ids }
-      : ids && request.subject === 'team'
-        ? { teams: ids }
-        : null);
-  const orgOfTeams = request.subject === 'org' && options.orgOfTeamsFrom !== undefined;
-  const groupings: FactGrouping[] =
-    request.subject === 'org'
-      ? ['person', orgOfTeams ? 'team' : 'org']
-      : request.subject === 'team'
-        ? ['person', 'team']
-        : ['person'];
-  const sums = await reader.sumFacts(windows, groupings, readScope);
-  const teamOf = new Map(directory.people.map((p) => [p.id, p.team]));
-  const participants = new Map<string, number>(); // `${i}|${subject}` → people
-  for (const [key, byPerson] of sums.person ?? new Map()) {
-    if (key.includes('|')) continue;
-    for (const [person, values] of byPerson) {
-      if (!Object.values(values).some((v) => v !== 0)) continue;
-      const team = teamOf.get(person);
-      const owner =
-        request.subject === 'person'
-          ? person
-          : request.subject === 'org'
-            ? orgOfTeams
-              ? team && `team:${team}`
-              : 'org'
-            : team;
-      if (!owner) continue;
-      const k = `${key}|${owner}`;
-      participants.set(k, (participants.get(k) ?? 0) + 1);
-    }
-  }
-  const grouped = orgOfTeams
-    ? orgFromTeams(sums.team ?? new Map(), (key, team) => {
-        const bucket = key.split('|')[0];
-        return (participants.get(`${bucket}|team:${team}`) ?? 0) >= (options.orgOfTeamsFrom ?? 1);
-      })
-    : (sums[request.subject] ?? new Map());
-  if (orgOfTeams)
-    // the org's participants are those of the teams counted
-    for (const [key, n] of [...participants]) {
-      const match = /^(\d+)\|team:/.exec(key);
-      if (match && n >= (options.orgOfTeamsFrom ?? 1))
-        participants.set(`${match[1]}|org`, (participants.get(`${match[1]}|org`) ?? 0) + n);
-    }
+  const { grouped, participants } = options.teamDays
+    ? await fromTeamDays(reader, windows, request.subject, ids, options.teamDays)
+    : await fromPeople(reader, windows, request.subject, ids, directory.people);
   const teamInputs = new Map(
     directory.teams.map((t) => [
       t.id,
@@ -248,21 +197,98 @@ export async function metricSeries(
   return { metrics, buckets, points };
 }
 
-/** window key → "org" → the facts of the teams `counted` keeps, added up. */
-function orgFromTeams(
-  teams: Map<string, Map<string, Record<string, number>>>,
-  counted: (windowKey: string, team: string) => boolean,
-): Map<string, Map<string, Record<string, number>>> {
-  const out = new Map<string, Map<string, Record<string, number>>>();
-  for (const [key, byTeam] of teams) {
-    const total: Record<string, number> = {};
-    for (const [team, values] of byTeam) {
-      if (!counted(key, team)) continue;
-      for (const [fact, v] of Object.entries(values)) total[fact] = (total[fact] ?? 0) + v;
+type Sums = {
+  /** window key → subject id → facts */
+  grouped: Map<string, Map<string, Record<string, number>>>;
+  /** `${bucket index}|${subject}` → people taking part */
+  participants: Map<string, number>;
+};
+
+/** Sums from people's rows (governance, and a person's own series). */
+async function fromPeople(
+  reader: UsageReader,
+  windows: readonly FactWindow[],
+  kind: SeriesSubjectKind,
+  ids: readonly string[] | null,
+  people: readonly DirectoryPerson[],
+): Promise<Sums> {
+  const scope: PersonScope =
+    ids && kind === 'person' ? { people: ids } : ids && kind === 'team' ? { teams: ids } : null;
+  const groupings: FactGrouping[] = ['person'];
+  if (kind !== 'person') groupings.push(kind);
+  const sums = await reader.sumFacts(windows, groupings, scope);
+  const teamOf = new Map(people.map((p) => [p.id, p.team]));
+  const participants = new Map<string, number>();
+  for (const [key, byPerson] of sums.person ?? new Map()) {
+    if (key.includes('|')) continue;
+    for (const [person, values] of byPerson) {
+      if (!Object.values(values).some((v) => v !== 0)) continue;
+      const owner = kind === 'person' ? person : kind === 'org' ? 'org' : teamOf.get(person);
+      if (!owner) continue;
+      const k = `${key}|${owner}`;
+      participants.set(k, (participants.get(k) ?? 0) + 1);
     }
-    out.set(key, new Map([['org', total]]));
   }
-  return out;
+  return { grouped: sums[kind] ?? new Map(), participants };
+}
+
+/**
+ * Sums from team-days of at least `floor` people: each window adds up the team-days inside
+ * it (per team, or all teams for the org); `active_days` counts the days kept. A point's
+ * people is the most people of any team-day in it (at least `floor` when any counts).
+ */
+async function fromTeamDays(
+  reader: UsageReader,
+  windows: readonly FactWindow[],
+  kind: SeriesSubjectKind,
+  ids: readonly string[] | null,
+  teamDays: { teams: readonly string[]; floor: number },
+): Promise<Sums> {
+  const days = windows.filter((w): w is FactWindow & { kind: 'days' } => w.kind === 'days');
+  if (days.length < windows.length)
+    throw new MetricSeriesError(
+      'metrics',
+      'a metric reads a sub-day window (within hours or minutes): below governance series are made of whole team-days',
+    );
+  const teams = ids ? teamDays.teams.filter((t) => ids.includes(t)) : teamDays.teams;
+  const facts = [...new Set(days.flatMap((w) => w.facts))].filter((f) => f !== 'active_days');
+  const rows = days.length
+    ? await reader.teamDayFacts({
+        from: days.map((w) => w.from).sort()[0],
+        to: days
+          .map((w) => w.to)
+          .sort()
+          .at(-1) as string,
+        facts,
+        teams,
+        floor: teamDays.floor,
+      })
+    : [];
+  const grouped: Sums['grouped'] = new Map();
+  const participants = new Map<string, number>();
+  for (const w of days) {
+    const bySubject = new Map<string, Record<string, number>>();
+    const activeDays = new Map<string, Set<string>>();
+    for (const row of rows) {
+      if (row.day < w.from || row.day >= w.to) continue;
+      const subject = kind === 'org' ? 'org' : row.team;
+      const total = bySubject.get(subject) ?? {};
+      for (const [fact, v] of Object.entries(row.values)) total[fact] = (total[fact] ?? 0) + v;
+      bySubject.set(subject, total);
+      const seen = activeDays.get(subject) ?? new Set<string>();
+      seen.add(row.day);
+      activeDays.set(subject, seen);
+      if (!w.key.includes('|')) {
+        const k = `${w.key}|${subject}`;
+        participants.set(k, Math.max(participants.get(k) ?? 0, row.people));
+      }
+    }
+    if (w.facts.includes('active_days'))
+      for (const [subject, total] of bySubject)
+        total.active_days = activeDays.get(subject)?.size ?? 0;
+    grouped.set(w.key, bySubject);
+  }
+  return { grouped, participants };
 }
 
 function subjectsFor(

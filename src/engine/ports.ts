@@ -119,7 +119,26 @@ export interface UsageReader {
     thresholds: readonly number[],
     scope?: PersonScope,
   ): Promise<RequestSizeRow[]>;
+  /**
+   * Fact sums per team-day (one team's current members on one local day) over [from, to),
+   * for the given teams: usage facts count when at least `floor` of the team's people used
+   * tokens that day, outcome, compliance and activity facts when at least `floor` reported
+   * any; team-days with neither are left out. What lower roles' metric series are made of
+   * (privacy R11).
+   */
+  teamDayFacts(request: TeamDayRequest): Promise<TeamDay[]>;
 }
+
+export type TeamDayRequest = {
+  from: string;
+  to: string;
+  /** facts of FACT_NAMES but active_days */
+  facts: readonly string[];
+  teams: readonly string[];
+  floor: number;
+};
+
+export type TeamDay = { team: string; day: string; people: number; values: FactValues };
 
 /** Every fact the reader can sum (the policy vocabulary's facts). */
 export const FACT_NAMES = [

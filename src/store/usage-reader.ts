@@ -640,6 +640,43 @@ export function usageReader(store: Store): UsageReader {
       return teamBudgetCosts(store, periods, teams);
     },
 
+    async teamDayFacts(request) {
+      const facts = request.facts.filter((f) => f !== 'active_days');
+      if (request.teams.length === 0) return [];
+      const params = new Params();
+      const k = params.add(request.floor, '::int');
+      // usage facts live in rows with a model, outcome, compliance and activity facts in the
+      // person's model-less row: each part of a team-day counts only with k people of its own
+      const sums = facts.map((f, i) => {
+        const expr = FACT_SQL[f];
+        if (!expr) throw new RangeError(`unknown fact: ${f}`);
+        return `(case when d.users >= ${k} then d.u${i} else 0 end + case when d.reporters >= ${k} then d.o${i} else 0 end)::text as c${i}`;
+      });
+      const parts = facts.flatMap((f, i) => [
+        `coalesce(sum(${FACT_SQL[f]}) filter (where x.model <> ''), 0) as u${i}`,
+        `coalesce(sum(${FACT_SQL[f]}) filter (where x.model = ''), 0) as o${i}`,
+      ]);
+      const rows = await store.query<Record<string, string>>(
+        `select d.team, d.day, greatest(d.users, d.reporters) as people${sums.length ? `, ${sums.join(', ')}` : ''}
+           from (select p.team_id as team, to_char(x.day, 'YYYY-MM-DD') as day,
+                        count(distinct x.person_id) filter (where x.model <> '')::int as users,
+                        count(distinct x.person_id) filter (where x.model = '')::int as reporters${parts.length ? `, ${parts.join(', ')}` : ''}
+                   from daily_rollups x join people p on p.id = x.person_id
+                  where x.day >= ${params.add(request.from, '::date')} and x.day < ${params.add(request.to, '::date')}
+                    and p.team_id = any(${params.add([...request.teams], '::text[]')})
+                  group by 1, 2) d
+          where d.users >= ${k} or d.reporters >= ${k}
+          order by 1, 2`,
+        params.values,
+      );
+      return rows.map((r) => ({
+        team: r.team,
+        day: r.day,
+        people: Number(r.people),
+        values: Object.fromEntries(facts.map((f, i) => [f, Number(r[`c${i}`])])),
+      }));
+    },
+
     async watermark() {
       const rows = await store.query<{ n: string }>(
         'select coalesce(sum(n), 0)::text as n from engine_change_counters',
@@ -802,6 +839,7 @@ export class StoreUsageReader implements UsageReader {
   readonly usage: UsageReader['usage'];
   readonly teamBudgetCosts: UsageReader['teamBudgetCosts'];
   readonly requestSizes: UsageReader['requestSizes'];
+  readonly teamDayFacts: UsageReader['teamDayFacts'];
   constructor(store: Store) {
     const reader = usageReader(store);
     this.directory = reader.directory;
@@ -810,5 +848,6 @@ export class StoreUsageReader implements UsageReader {
     this.usage = reader.usage;
     this.teamBudgetCosts = reader.teamBudgetCosts;
     this.requestSizes = reader.requestSizes;
+    this.teamDayFacts = reader.teamDayFacts;
   }
 }

@@ -2,8 +2,9 @@
 // formulas, over a real server. Figures are worked out by hand from chargeback-fixture.ts:
 // acceptance = accepted / max(accepted + rejected, 1), tokens_per_task = tokens /
 // max(tasks, 1), cost_per_accepted = cost / max(accepted, 1). Below governance: visible
-// teams only, points with fewer than min_group_size (2) people left out, the org made of
-// the teams shown; person series are governance's (audited) or a member's own.
+// teams only, made of team-days on which at least min_group_size (2) of the team used
+// tokens (for usage facts) or reported outcomes (for outcome facts), points made of none
+// left out; person series are governance's (audited) or a member's own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditTrailFor } from '../../src/app/audit.ts';
 import { loadChargebackFixture } from './chargeback-fixture.ts';
@@ -28,6 +29,7 @@ type Point = {
 };
 type Series = {
   metrics: string[];
+  to: string;
   points: Point[];
   suppressedPoints: number;
   minGroupSize: number | null;
@@ -40,7 +42,7 @@ async function series(key: string, variables: Record<string, unknown>) {
     key,
     `query($s: MetricSubject!, $ids: [String!], $m: [String!], $from: String, $to: String, $b: UsageBucket) {
       metrics(subject: $s, ids: $ids, metrics: $m, from: $from, to: $to, bucket: $b) { __typename
-        ... on QueryMetricsSuccess { data { metrics suppressedPoints minGroupSize
+        ... on QueryMetricsSuccess { data { metrics to suppressedPoints minGroupSize
           points { bucket subject masked people values { metric value } } } }
         ... on Problem { code message } } }`,
     variables,
@@ -109,13 +111,13 @@ describe('metrics', () => {
     expect(table(org.data)).toEqual([['2026-11-01', 'org', 6, 0.5714, 1.795, 520_000]]);
   });
 
-  it('shows a viewer visible teams, leaves small points out, and an org of the teams shown', async () => {
+  it('shows a viewer visible teams made of team-days of two or more, and an org of those', async () => {
     const teams = await series(api.keys.viewer.key, { s: 'team', ...NOVEMBER });
-    // engineering (one member) hidden, legal restricted
-    expect(table(teams.data)).toEqual([
-      ['2026-11-01', 'platform', 2, 0.8, 0.7125, 382_000],
-      ['2026-11-01', 'routing', 2, 0, 1.23, 315_000],
-    ]);
+    // engineering (one member) hidden, legal restricted. The only team-day with two people
+    // is platform's 3 November: ana and di reported 4 accepted outcomes, but only di used
+    // tokens, so that day's usage is in no figure; routing never had two on one day
+    expect(table(teams.data)).toEqual([['2026-11-01', 'platform', 2, 1, 0, 0]]);
+    expect(teams.data?.suppressedPoints).toBe(1);
     const weekly = await series(api.keys.viewer.key, {
       s: 'team',
       ids: ['platform', 'engineering', 'legal'],
@@ -129,8 +131,22 @@ describe('metrics', () => {
     expect(weekly.data?.suppressedPoints).toBe(1);
     expect(weekly.data?.minGroupSize).toBe(2);
     const org = await series(api.keys.viewer.key, { s: 'org', ...NOVEMBER });
-    // platform + routing: 2,540,000 tokens, 7 tasks, 4 accepted of 7, 4.08 USD
-    expect(table(org.data)).toEqual([['2026-11-01', 'org', 4, 0.5714, 1.02, 362_857.1429]]);
+    expect(table(org.data)).toEqual([['2026-11-01', 'org', 2, 1, 0, 0]]);
+    // the current month stops before today (5 December): only closed days count
+    const open = await series(api.keys.viewer.key, {
+      s: 'org',
+      from: '2026-12-01',
+      to: '2026-12-10',
+      b: 'month',
+    });
+    expect(open.data?.to).toBe('2026-12-05');
+    const governance = await series(api.keys.governance.key, {
+      s: 'org',
+      from: '2026-12-01',
+      to: '2026-12-10',
+      b: 'month',
+    });
+    expect(governance.data?.to).toBe('2026-12-10');
     const orgWeekly = await series(api.keys.viewer.key, {
       s: 'org',
       m: ['tokens_per_task'],
@@ -138,7 +154,7 @@ describe('metrics', () => {
       to: '2026-11-16',
       b: 'week',
     });
-    // that week only ana (platform) took part among visible teams: no team shown, no org
+    // that week no visible team had two people on one day
     expect(orgWeekly.data?.points).toEqual([]);
   });
 

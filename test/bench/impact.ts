@@ -111,6 +111,7 @@ try {
     usage: timed('usage', base.usage.bind(base)),
     teamBudgetCosts: timed('teamBudgetCosts', base.teamBudgetCosts.bind(base)),
     requestSizes: timed('requestSizes', base.requestSizes.bind(base)),
+    teamDayFacts: timed('teamDayFacts', base.teamDayFacts.bind(base)),
   };
   const baseCosts = storeCostReader(store);
   const costs = { costSums: timed('costSums', baseCosts.costSums.bind(baseCosts)) };

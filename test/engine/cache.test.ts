@@ -56,6 +56,9 @@ function fakeReader() {
     async usage() {
       return [];
     },
+    async teamDayFacts() {
+      throw new Error('the cache reads no team-days');
+    },
   };
   return { reader, state };
 }
