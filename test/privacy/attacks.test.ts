@@ -413,6 +413,16 @@ describe('attack 3 over SSE: the escalationRaised stream', () => {
     const first = await next;
     expect(first.value).toMatchObject({ subjectKind: 'team', subjectId: 'platform' });
     await iterator.return?.();
+    // a member's stream: their own escalations only, not even their team's
+    const own = rows.find((r) => r.subjectKind === 'person' && r.subjectId === ME);
+    expect(own).toBeTruthy();
+    const p2 = { keyId: 'k2', name: 'p2', role: 'member' as const, person: ME };
+    const mine = (await escalationsFor(api.store).subscribe(p2, null))[Symbol.asyncIterator]();
+    const firstMine = mine.next();
+    for (const row of [hiddenPerson, restrictedTeam, otherPerson, visibleTeam, own])
+      events.publish(row!);
+    expect((await firstMine).value).toMatchObject({ subjectKind: 'person', subjectId: ME });
+    await mine.return?.();
   });
 });
 
