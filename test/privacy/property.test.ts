@@ -361,16 +361,11 @@ describe('viewer figures never difference a small team-day or a read against a l
               role: 'engineer',
               opted_in: true,
             })),
-            ...base.map((e, i) => ({
-              type: 'usage',
-              id: `${world}-u${i}`,
-              ts: `${day(e.day)}T10:00:00Z`,
-              person: members[e.person].id,
-              model: e.model,
-              project: e.project,
-              input_tokens: e.tokens,
-              output_tokens: Math.floor(e.tokens / 3),
-            })),
+            ...usageRows(
+              world,
+              members.map((m) => m.id),
+              base,
+            ),
           ]);
           const all = withNeighbours(asks);
           const seen = async (role: Role) => {
@@ -449,17 +444,26 @@ async function loadWorld(world: string, org: { teams: Team[]; teamless: number }
       role: 'engineer',
       opted_in: true,
     })),
-    ...usage.map((e, i) => ({
-      type: 'usage',
-      id: `${world}-u${i}`,
-      ts: `${day(e.day)}T10:00:00Z`,
-      person: members[e.person].id,
-      model: e.model,
-      project: e.project,
-      input_tokens: e.tokens,
-      output_tokens: Math.floor(e.tokens / 3),
-    })),
+    ...usageRows(
+      world,
+      members.map((m) => m.id),
+      usage,
+    ),
   ]);
+}
+
+/** Usage rows `<world>-u<i>`, event i by person ids[event.person]. */
+function usageRows(world: string, ids: readonly string[], list: readonly Event[]) {
+  return list.map((e, i) => ({
+    type: 'usage',
+    id: `${world}-u${i}`,
+    ts: `${day(e.day)}T10:00:00Z`,
+    person: ids[e.person],
+    model: e.model,
+    project: e.project,
+    input_tokens: e.tokens,
+    output_tokens: Math.floor(e.tokens / 3),
+  }));
 }
 
 async function load(rows: Record<string, unknown>[]) {
