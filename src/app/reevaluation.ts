@@ -138,7 +138,7 @@ export function createReevaluation(store: Store): Reevaluation {
           return { ...report, reason: 'no active policy' };
         }
         sweptHash = active.hash;
-        const evaluation = await evaluateOrg(reader, active.ruleSet, now);
+        const evaluation = await evaluateOrg(reader, active.ruleSet, now, { only: 'escalations' });
         report.evaluated = evaluation.result.subjects.length;
         const extra = await activeExtras(store, now);
         const drafts = withExceptions(

@@ -8,6 +8,7 @@ import type { EvaluateInput, EvaluateResult, SubjectResult } from '../policy/eva
 import {
   collectOrg,
   collectPerson,
+  escalationNeeds,
   factWindows,
   needsOf,
   poolPartners,
@@ -38,20 +39,21 @@ function toDate(now: Date | string | number): Date {
   return d;
 }
 
-/** Every person and team at `now`: tiers, quotas, budgets (org too), rules and boards. */
+/**
+ * Every person and team at `now`: tiers, quotas, budgets (org too), rules and boards; with
+ * `only: 'escalations'`, no boards or metric reports, reading only what escalations weigh
+ * (the sweep: a third of the memory at 20,000 people).
+ */
 export async function evaluateOrg(
   reader: UsageReader,
   ruleSet: RuleSet,
   now: Date | string | number,
+  options: { only?: 'escalations' } = {},
 ): Promise<Evaluation> {
   const clock = toDate(now);
-  const { input, directory } = await collectOrg(
-    reader,
-    needsOf([ruleSet]),
-    clock,
-    ruleSet.ir.timezone,
-  );
-  return { result: evaluate(ruleSet, input), directory, input };
+  const needs = options.only ? escalationNeeds(ruleSet) : needsOf([ruleSet]);
+  const { input, directory } = await collectOrg(reader, needs, clock, ruleSet.ir.timezone);
+  return { result: evaluate(ruleSet, input, options), directory, input };
 }
 
 /**

@@ -83,6 +83,35 @@ describe('a boards-only evaluation', () => {
   });
 });
 
+describe('an escalations-only evaluation', () => {
+  it('weighs tiers, quotas, rules and budgets as the full evaluation does, and ranks no board', async () => {
+    const full = (await evaluateOrg(reader, ruleSet, NOW)).result;
+    const lean = await evaluateOrg(reader, ruleSet, NOW, { only: 'escalations' });
+    expect(lean.result.errors).toEqual([]);
+    const weighed = (r: typeof full) =>
+      r.subjects.map(({ kind, id, tier, quota, budgets, escalations, rules }) => ({
+        kind,
+        id,
+        tier,
+        quota,
+        budgets,
+        escalations,
+        rules,
+      }));
+    expect(weighed(lean.result)).toEqual(weighed(full));
+    expect(lean.result.org).toEqual(full.org);
+    expect(full.subjects.some((s) => s.rules.length > 0 && s.quota !== null)).toBe(true);
+    expect(lean.result.leaderboards).toEqual({});
+    expect(lean.result.subjects.every((s) => Object.keys(s.leaderboards).length === 0)).toBe(true);
+    // its input carries only what escalations read: no board window
+    const windows = new Set(lean.input.subjects.flatMap((s) => Object.keys(s.facts)));
+    const boardOnly = [...ruleSet.requiredBy.boards.person.keys()].filter(
+      (w) => !ruleSet.requiredBy.escalations.person.has(w),
+    );
+    for (const w of boardOnly) expect(windows.has(w)).toBe(false);
+  });
+});
+
 describe('evaluateOrg', () => {
   it('computes tiers, quotas, budgets and rules from the rollups', async () => {
     const { result } = await evaluateOrg(reader, ruleSet, NOW);

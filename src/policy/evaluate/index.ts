@@ -332,7 +332,12 @@ export type EvaluateOptions = {
    * facts boards use, `requiredBy.boards`, so those would mean nothing, and skipping them
    * halves the work); an entry's explanation and reason are built when first read.
    */
-  only?: 'boards';
+  /**
+   * `escalations`: only what escalations weigh (tiers, quotas, rules, budgets); no metric
+   * reports and no leaderboards, and the input needs only `requiredBy.escalations` (the
+   * periodic sweep over everyone).
+   */
+  only?: 'boards' | 'escalations';
 };
 
 // the empty parts of every boards-only subject result, shared (frozen: nothing fills them)
@@ -423,12 +428,17 @@ export function evaluate(
   options: EvaluateOptions = {},
 ): EvaluateResult {
   const boardsOnly = options.only === 'boards';
+  const escalationsOnly = options.only === 'escalations';
   const now = toInstant(input.now);
   const tz = rs.ir.timezone;
   const errors: InputError[] = [];
   const subjects: SubjectInput[] = [];
-  // a boards-only evaluation needs only the facts boards read
-  const required = boardsOnly ? rs.requiredBy.boards : rs.required;
+  // a boards-only (escalations-only) evaluation needs only the facts boards (they) read
+  const required = boardsOnly
+    ? rs.requiredBy.boards
+    : escalationsOnly
+      ? rs.requiredBy.escalations
+      : rs.required;
   (input.subjects ?? []).forEach((raw, i) => {
     const v = validateSubject(raw, i, required);
     if (v.subject) subjects.push(v.subject);
@@ -445,7 +455,7 @@ export function evaluate(
     const S = attributeView(subject, teams);
     const flags: RuntimeFlag[] = [];
     const metrics: SubjectResult['metrics'] = {};
-    for (const report of boardsOnly ? [] : rs.metricReports[subject.kind]) {
+    for (const report of options.only ? [] : rs.metricReports[subject.kind]) {
       const out = run(report, F, S, true);
       flags.push(...out.flags);
       metrics[report.window] = Object.fromEntries(
@@ -503,7 +513,7 @@ export function evaluate(
       escalations.push(...triggered(budgetLadder, 'budget', b.key, b.percent, b.forecast.percent));
 
     const leaderboards: Record<string, BoardEntry> = {};
-    for (const board of rs.boards) {
+    for (const board of escalationsOnly ? [] : rs.boards) {
       if (board.ir.subject !== subject.kind) continue;
       if (boardsOnly) {
         leaderboards[board.name] = deferredEntry(board, subject, F, S, deferred, flags);
@@ -563,7 +573,7 @@ export function evaluate(
   });
 
   const boards: Record<string, LeaderboardResult> = {};
-  for (const board of rs.boards) {
+  for (const board of escalationsOnly ? [] : rs.boards) {
     const cohorts = new Map<string, { id: string; entry: BoardEntry }[]>();
     for (const r of results) {
       const entry = r.leaderboards[board.name];
