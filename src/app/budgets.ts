@@ -3,8 +3,9 @@
 // are re-evaluated at the exact clock (forecasts move with time); approved money exceptions
 // raise limits until they expire. Privacy (privacy.ts): below governance, budgets of hidden
 // teams are left out, org-wide budgets are left out while any person is hidden (their spend
-// is in the org total), a pool only when every team drawing from it could be shown, and a
-// personal budget only to its person.
+// is in the org total), a pool only when every team drawing from it could be shown, a
+// personal budget only to its person, and a team's, pool's or the org's spend is rounded
+// down to a tenth of its limit (two reads must not differ by one person's usage).
 import { evaluateAt } from '../engine/cache.ts';
 import type { BudgetState } from '../policy/evaluate/types.ts';
 import type { Store } from '../store/db.ts';
@@ -12,7 +13,7 @@ import { activeExtras } from '../store/exceptions.ts';
 import type { Session } from './caller.ts';
 import { NoActivePolicyError } from './errors.ts';
 import { perStore } from './per-store.ts';
-import { type Identity, privacyFor } from './privacy.ts';
+import { coarseBudgetState, type Identity, privacyFor } from './privacy.ts';
 import { readServiceFor } from './reads.ts';
 
 export type BudgetRow = {
@@ -145,6 +146,9 @@ function createBudgets(store: Store): Budgets {
       for (const r of rows)
         if (r.subjectKind !== 'org' && r.state.unit === 'money')
           r.extraMoney = extras.money.get(`${r.subjectKind}:${r.subjectId}`) ?? 0;
+      // a group's live spend is rounded below governance (privacy.md, R13)
+      if (!view.named)
+        for (const r of rows) if (r.subjectKind !== 'person') r.state = coarseBudgetState(r.state);
       if (view.named)
         for (const r of rows)
           if (r.subjectKind === 'person' && r.subjectId && r.subjectId !== caller.person)

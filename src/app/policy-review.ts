@@ -27,7 +27,7 @@ import { activePolicyFor } from './active-policy.ts';
 import type { Session } from './caller.ts';
 import { ForbiddenError, InvalidWindowError, NotFoundError, PolicyInvalidError } from './errors.ts';
 import { perStore } from './per-store.ts';
-import { countShown, type PrivacyView, privacyFor } from './privacy.ts';
+import { coarsePercent, countShown, type PrivacyView, privacyFor } from './privacy.ts';
 
 export type PolicySideRequest = { version?: string | null; source?: string | null };
 export type LoadedSide = DiffInput & { label: string };
@@ -330,7 +330,15 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
     requestLimits: report.requestLimits && { ...report.requestLimits, classes: [] },
     budgets: {
       // team budgets of visible teams are group figures; people's budgets are personal
-      flips: report.budgets.flips.filter((f) => f.subject.kind === 'team'),
+      // on the rounded grid of live group figures: the replay's window is the caller's
+      // choice, and an exact team percent would give the team's spend (R13)
+      flips: report.budgets.flips
+        .filter((f) => f.subject.kind === 'team')
+        .map((f) => ({
+          ...f,
+          before: f.before && { ...f.before, percent: coarsePercent(f.before.percent) },
+          after: f.after && { ...f.after, percent: coarsePercent(f.after.percent) },
+        })),
       count: report.budgets.flips.filter((f) => f.subject.kind === 'team').length,
       evaluated: report.budgets.evaluated,
     },

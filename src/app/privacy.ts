@@ -14,6 +14,7 @@
 import { createHmac } from 'node:crypto';
 import type { HiddenOf } from '../engine/leaderboard.ts';
 import type { Directory } from '../engine/ports.ts';
+import type { BudgetState } from '../policy/evaluate/types.ts';
 import type { Store } from '../store/db.ts';
 import { type Membership, membership } from '../store/directory.ts';
 import { sharedSecret } from '../store/secrets.ts';
@@ -233,4 +234,42 @@ export function reportsOf<P extends { id: string; managerId: string | null }>(
 /** Suppresses counts of people below min_group_size (0 stays 0: nobody is no one). */
 export function countShown(view: PrivacyView, n: number): boolean {
   return view.named || n === 0 || n >= view.minGroupSize;
+}
+
+/**
+ * Live group figures below governance are rounded down to a tenth of their limit (R13). A
+ * team budget's spend includes today and every team-day, so read exactly it would let two
+ * reads, or the budget against the usage read (R11), differ by what a few people did; on
+ * this grid a difference says only that the spend crossed a step.
+ */
+export const LIVE_FIGURE_STEPS = 10;
+
+/** floor(percent) to the grid, for percents shown beside a band */
+export function coarsePercent(percent: number): number {
+  const step = 100 / LIVE_FIGURE_STEPS;
+  return Math.floor(percent / step + 1e-9) * step;
+}
+
+/** A budget's standing with spend, remaining, percent and forecast on the grid. */
+export function coarseBudgetState(state: BudgetState): BudgetState {
+  const step = state.limit / LIVE_FIGURE_STEPS;
+  const spent = step > 0 ? Math.floor(state.spent / step + 1e-9) * step : 0;
+  const percent = state.limit > 0 ? (spent / state.limit) * 100 : 0;
+  const elapsed = state.forecast.elapsedFraction;
+  // the forecast's divisor from its own figures (it counts at least one day)
+  const divisor = state.forecast.value > 0 ? state.spent / state.forecast.value : elapsed;
+  const value = divisor > 0 ? spent / divisor : spent;
+  return {
+    ...state,
+    spent,
+    remaining: state.limit - spent,
+    percent,
+    bandReason: `${state.band}: about ${percent}% (below governance a group's live spend is shown rounded down to a tenth of the limit)`,
+    forecast: {
+      ...state.forecast,
+      value,
+      percent: state.limit > 0 ? (value / state.limit) * 100 : 0,
+      formula: `rounded spend ÷ elapsed fraction of the ${state.period} = ${spent} ÷ ${Math.round(divisor * 1e6) / 1e6}`,
+    },
+  };
 }

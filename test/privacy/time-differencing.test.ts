@@ -2,7 +2,8 @@
 // and ingest keys on the attack organisation (k = 3; data has 3 members, platform 5):
 // - windows: data's usage over [Nov 1, Nov 11) and [Nov 1, Nov 12), where only p6 worked
 //   on Nov 11, would differ by p6's usage that day; so would the day and month buckets;
-// - repeated reads: platform's month so far read, then p1 uses more today, read again.
+// - repeated reads: platform's month so far read, then p1 uses more today, read again;
+//   the same with platform's budget, whose live spend is shown on a grid (R13).
 // Governance still sees both.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/auth.ts';
@@ -77,6 +78,9 @@ async function ask(key: string, variables: Record<string, unknown>): Promise<Ans
   };
 }
 
+const BUDGETS = `{ budgets(first: 100) { ... on BudgetConnection { edges { node {
+  subjectId spent { amount } percent bandReason forecast { value } } } } } }`;
+
 const sum = (rows: Row[]) => rows.reduce((s, r) => s + r.tokens, 0);
 const DATA_NOV_10 = (6 + 7 + 8) * 100_000; // p6, p7 and p8 on Nov 10 (org.ts)
 const PLATFORM_NOV_10 = (1 + 2 + 3 + 4 + 5) * 100_000;
@@ -123,6 +127,47 @@ describe('time differencing: windows, buckets and repeated reads', () => {
     expect((await ask(api.keys.viewer.key, {})).rows).toEqual(org.rows);
   });
 
+  it('a team budget read twice, with usage in between, differs at most by a step of the grid', async () => {
+    const read = async (key: string) => {
+      const res = await api.gql<{
+        budgets: {
+          edges: {
+            node: {
+              subjectId: string;
+              spent: { amount: string };
+              percent: number;
+              bandReason: string;
+              forecast: { value: number };
+            };
+          }[];
+        };
+      }>(key, BUDGETS);
+      return res.body.data?.budgets.edges.map((e) => e.node) ?? [];
+    };
+    const before = {
+      viewer: await read(api.keys.viewer.key),
+      member: await read(member),
+      governance: await read(api.keys.governance.key),
+    };
+    await load([usage('budget-later', 'p1', '2026-11-20T11:30:00Z', 333_333)]);
+    for (const key of [api.keys.viewer.key, member]) {
+      const role = key === member ? 'member' : 'viewer';
+      const after = await read(key);
+      expect(after).toEqual(before[role]);
+      // platform's 1,000 USD budget: a few dollars spent, shown as the grid's 0
+      const platform = after.find((b) => b.subjectId === 'platform');
+      expect(platform).toMatchObject({ spent: { amount: '0.000000' }, percent: 0 });
+      expect(JSON.stringify(after)).not.toMatch(/1\.5|0\.33|0\.42/);
+    }
+    // governance reads the exact, live spend
+    const exact = (rows: Awaited<ReturnType<typeof read>>) =>
+      Number(rows.find((b) => b.subjectId === 'platform')?.spent.amount);
+    expect(exact(await read(api.keys.governance.key)) - exact(before.governance)).toBeCloseTo(
+      0.333333,
+      6,
+    );
+  });
+
   it('a member sees their own usage live, and no one else’s by any window', async () => {
     for (const filter of [
       { teams: ['data'], from: '2026-11-01', to: '2026-11-11' },
@@ -151,7 +196,7 @@ describe('time differencing: windows, buckets and repeated reads', () => {
       ['2026-11-10', 'data', DATA_NOV_10],
       ['2026-11-10', 'platform', PLATFORM_NOV_10],
       ['2026-11-11', 'data', ALONE],
-      ['2026-11-20', 'platform', 5_000 + LATER],
+      ['2026-11-20', 'platform', 5_000 + LATER + 333_333],
     ]);
   });
 });

@@ -136,7 +136,7 @@ builder.queryField('budgets', (t) =>
       type: BudgetRef,
       authScopes: { readDirectory: true },
       description:
-        'Budgets of the active policy: org first, then teams, then people. Small teams are suppressed below governance.',
+        'Budgets of the active policy: org first, then teams, then people. Small teams are suppressed below governance, and a team’s or the org’s spend, remaining, percent and forecast are rounded down to a tenth of the limit (docs/privacy.md, R13).',
       args: { team: t.arg.string({ required: false, description: 'Only this team’s budgets.' }) },
       errors: { types: [NoActivePolicyError], directResult: true },
       resolve: async (_root, args, ctx) => {
