@@ -48,6 +48,7 @@ export const APP_ROUTES = [
   '/policies',
   '/playground',
   '/audit',
+  '/reports',
 ];
 
 // The policy evaluator compiles formulas with `new Function` in the playground: hence

@@ -235,6 +235,7 @@ describe('member', () => {
     const { context, page } = await signInWithKey(browser, stack.url, keys.member);
     expect(await views(page)).toEqual([
       'Me',
+      'My reports',
       'Leaderboards',
       'Budgets',
       'Inbox',
@@ -493,6 +494,24 @@ describe('approval end to end', () => {
     });
     await asked.context.close();
     await boss.context.close();
+  });
+
+  it('a manager sees their reports named, with band, quota use and metrics, in My reports', async () => {
+    const { context, page } = await signInWithKey(browser, stack.url, keys.manager);
+    await open(page, 'My reports');
+    const table = page.getByRole('table', { name: /^Your reports/ });
+    await table.waitFor();
+    const found = await stack.gql(
+      keys.governance,
+      'query($p: String!) { person(id: $p) { ... on QueryPersonSuccess { data { name } } } }',
+      { p: member },
+    );
+    const rows = await table.getByRole('rowheader').allTextContents();
+    expect(rows).toContain(found.person.data.name ?? member);
+    await page.getByRole('table', { name: /by ISO week/ }).waitFor();
+    await shot(page, 'my-reports');
+    expect(await axeViolations(page)).toEqual([]);
+    await context.close();
   });
 
   it('a manager approves a report’s `require approval by manager` step from the Inbox', async () => {

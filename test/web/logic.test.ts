@@ -151,6 +151,13 @@ describe('views by role', () => {
     for (const view of Object.keys(VIEW_LABELS)) expect(APP_ROUTES).toContain(`/${view}`);
   });
 
+  it('offers My reports to sessions bound to a person, not to viewers', () => {
+    expect(viewsFor('member', 'ana@x')).toContain('reports');
+    expect(viewsFor('governance', 'gov@x')).toContain('reports');
+    expect(viewsFor('governance', null)).not.toContain('reports');
+    expect(viewsFor('viewer', 'vi@x')).not.toContain('reports');
+  });
+
   it('offers the audit log to governance and admin only', () => {
     expect(viewsFor('governance', null)).toContain('audit');
     expect(viewsFor('governance', 'gov@x')).toContain('audit');

@@ -32,6 +32,7 @@ const LOADERS: Record<ViewId, () => Promise<ViewModule>> = {
   policies: () => import('./views/Policies.tsx'),
   playground: () => import('./views/Playground.tsx'),
   audit: () => import('./views/Audit.tsx'),
+  reports: () => import('./views/Reports.tsx'),
 };
 
 /**

@@ -10,7 +10,8 @@ export type ViewId =
   | 'usage'
   | 'policies'
   | 'playground'
-  | 'audit';
+  | 'audit'
+  | 'reports';
 
 export const VIEW_LABELS: Record<ViewId, string> = {
   me: 'Me',
@@ -21,12 +22,15 @@ export const VIEW_LABELS: Record<ViewId, string> = {
   policies: 'Policies',
   playground: 'Playground',
   audit: 'Audit log',
+  reports: 'My reports',
 };
 
 export function viewsFor(role: Role, person: string | null | undefined): ViewId[] {
   if (role === 'ingest') return [];
   const views: ViewId[] = [];
   if (person) views.push('me');
+  // a manager's view of the people naming them as manager (empty for others)
+  if (person && role !== 'viewer') views.push('reports');
   views.push('leaderboards', 'budgets');
   // the inbox lists requests awaiting the caller: a manager's reports, or all for governance
   if (person || role === 'governance' || role === 'admin') views.push('inbox');
