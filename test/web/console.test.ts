@@ -235,10 +235,10 @@ describe('member', () => {
     const { context, page } = await signInWithKey(browser, stack.url, keys.member);
     expect(await views(page)).toEqual([
       'Me',
-      'My reports',
       'Leaderboards',
       'Budgets',
       'Inbox',
+      'My reports',
       'Usage',
       'Policies',
       'Playground',

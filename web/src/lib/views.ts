@@ -29,11 +29,11 @@ export function viewsFor(role: Role, person: string | null | undefined): ViewId[
   if (role === 'ingest') return [];
   const views: ViewId[] = [];
   if (person) views.push('me');
-  // a manager's view of the people naming them as manager (empty for others)
-  if (person && role !== 'viewer') views.push('reports');
   views.push('leaderboards', 'budgets');
   // the inbox lists requests awaiting the caller: a manager's reports, or all for governance
   if (person || role === 'governance' || role === 'admin') views.push('inbox');
+  // a manager's view of the people naming them as manager (empty for others)
+  if (person && role !== 'viewer') views.push('reports');
   views.push('usage', 'policies', 'playground');
   // the audit log names who read whom: governance and admin only (the API refuses others)
   if (seesNames(role)) views.push('audit');
