@@ -2,7 +2,7 @@
 // as manager in the directory (privacy.ts, reportsOf), named, with their quota band and
 // use, this month's metrics and a weekly trend. Every report read is audited
 // (`read.reports`, batched with the other named reads).
-import { type MetricPoint, metricSeries } from '../engine/metric-series.ts';
+import { bucketStart, type MetricPoint, metricSeries } from '../engine/metric-series.ts';
 import { addDays, localDate } from '../engine/usage.ts';
 import { periodBounds } from '../policy/windows.ts';
 import type { Store } from '../store/db.ts';
@@ -71,8 +71,7 @@ function createReportsReads(store: Store): ReportsReads {
       const today = localDate(now, tz);
       const to = addDays(today, 1);
       const monthFrom = localDate(periodBounds('month', now, tz).start, tz);
-      const weekday = (new Date(`${today}T00:00:00Z`).getUTCDay() + 6) % 7;
-      const trendFrom = addDays(today, -weekday - 7 * (weeks - 1));
+      const trendFrom = addDays(bucketStart(today, 'week'), -7 * (weeks - 1));
       const empty: ReportsResult = {
         manager: caller.person,
         metrics: active?.ruleSet.ir.metricOrder ?? [],

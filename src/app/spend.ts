@@ -5,7 +5,7 @@
 // centre only, small groups suppressed; roll-ups add up shown rows only, and teams absent
 // for the caller (restricted) get no roll-up row. Money is added exactly (BigInt pico-units).
 import { parseWindow, WindowError } from '../engine/impact-window.ts';
-import type { UsageDimension } from '../engine/usage.ts';
+import type { UsageDimension, UsageRow } from '../engine/usage.ts';
 import { decimalToPico, picoToDecimal } from '../policy/price.ts';
 import type { Store } from '../store/db.ts';
 import { teamTree } from '../store/directory.ts';
@@ -43,18 +43,19 @@ export type SpendRequest = {
   rollup?: boolean;
 };
 
-export type SpendFigures = {
-  people: number;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  tokens: number;
-  /** exact decimal in the policy currency */
-  cost: string;
-  requests: number;
-  unpricedRequests: number;
-};
+/** The usage figures a spend row carries (tokens by kind, exact cost, requests). */
+export type SpendFigures = Pick<
+  UsageRow,
+  | 'people'
+  | 'inputTokens'
+  | 'outputTokens'
+  | 'cacheReadTokens'
+  | 'cacheWriteTokens'
+  | 'tokens'
+  | 'cost'
+  | 'requests'
+  | 'unpricedRequests'
+>;
 
 export type SpendRow = SpendFigures & {
   group: Partial<Record<SpendDimension, string | null>>;

@@ -53,7 +53,8 @@ export function bucketsOf(from: string, to: string, bucket: UsageBucket): Bucket
   return out;
 }
 
-function bucketStart(day: string, bucket: UsageBucket): string {
+/** The first day of the bucket holding `day` (ISO weeks start on Monday). */
+export function bucketStart(day: string, bucket: UsageBucket): string {
   if (bucket === 'day') return day;
   if (bucket === 'month') return `${day.slice(0, 7)}-01`;
   const weekday = (new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7; // Monday 0
