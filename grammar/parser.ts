@@ -72,6 +72,7 @@ export class PolicyParser extends CstParser {
       { ALT: () => this.SUBRULE(this.measureDecl) },
       { ALT: () => this.SUBRULE(this.metricDecl) },
       { ALT: () => this.SUBRULE(this.leaderboardDecl) },
+      { ALT: () => this.SUBRULE(this.badgeDecl) },
       { ALT: () => this.SUBRULE(this.tierDecl) },
       { ALT: () => this.SUBRULE(this.assignDecl) },
       { ALT: () => this.SUBRULE(this.budgetDecl) },
@@ -306,6 +307,39 @@ export class PolicyParser extends CstParser {
         ALT: () => {
           this.CONSUME(T.Top);
           this.CONSUME(T.NumberLit);
+        },
+      },
+    ]);
+  });
+
+  /** `badge token_legend "Token Legend" { subject person  window quarter  when … }` */
+  badgeDecl = this.RULE('badgeDecl', () => {
+    this.CONSUME(T.Badge);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.CONSUME(T.StringLiteral));
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.badgeClause));
+    this.CONSUME(T.RCurly);
+  });
+
+  badgeClause = this.RULE('badgeClause', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Subject);
+          this.SUBRULE(this.subjectKind);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Window);
+          this.SUBRULE(this.period);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.When);
+          this.SUBRULE(this.expression, { LABEL: 'when' });
         },
       },
     ]);
@@ -625,6 +659,12 @@ export class PolicyParser extends CstParser {
             },
             {
               ALT: () => {
+                this.CONSUME3(T.Badge);
+                this.CONSUME7(T.Identifier);
+              },
+            },
+            {
+              ALT: () => {
                 this.CONSUME(T.Fires);
                 // a rule name, or a ladder: `quota` is a name, `budget` is reserved
                 this.OR5([
@@ -645,7 +685,7 @@ export class PolicyParser extends CstParser {
         ALT: () => {
           this.CONSUME(T.Request);
           this.OR6([
-            { ALT: () => this.CONSUME7(T.Identifier, { LABEL: 'requestClass' }) },
+            { ALT: () => this.CONSUME8(T.Identifier, { LABEL: 'requestClass' }) },
             { ALT: () => this.CONSUME2(T.StringLiteral, { LABEL: 'requestModel' }) },
           ]);
           this.CONSUME2(T.NumberLit, { LABEL: 'requestInput' });

@@ -152,6 +152,7 @@ export const Class = keyword('class', true);
 export const Model = keyword('model', true);
 export const Metric = keyword('metric', true);
 export const Measure = keyword('measure', true);
+export const Badge = keyword('badge', true);
 export const Leaderboard = keyword('leaderboard', true);
 export const Tier = keyword('tier', true);
 export const Assign = keyword('assign', true);
@@ -243,6 +244,7 @@ export const declarationWords = [
   'measure',
   'metric',
   'leaderboard',
+  'badge',
   'tier',
   'assign',
   'budget',

@@ -267,6 +267,9 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
     Object.fromEntries(Object.entries(counts).filter(([, n]) => shown(n)));
   const consequenceShown = (c: ImpactReport['consequences'][number]) =>
     [c.before, c.after, c.newly, c.noLonger].every(shown);
+  // as consequences: who gains or loses a badge is a count that must hold k or more
+  const badgeShown = (b: ImpactReport['badges'][number]) =>
+    [b.before, b.after, b.newly, b.noLonger].every(shown);
   // a team or role smaller than k is left out; within the others, counts under k are
   // withheld, with enough others beside them that no total minus the shown parts is under k
   const groups = (all: GroupImpact[]): GroupImpact[] => {
@@ -301,6 +304,7 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
     transitions.length +
     report.escalations.filter((s) => !shown(s.before) || !shown(s.after)).length +
     report.rules.filter((r) => !shown(r.before) || !shown(r.after)).length +
+    report.badges.filter((b) => !badgeShown(b)).length +
     report.consequences.filter((c) => !consequenceShown(c)).length;
   return {
     ...report,
@@ -323,6 +327,7 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
       bins: bins.map((b, i) => ({ ...b, before: binsBefore[i], after: binsAfter[i] })),
     },
     rules: report.rules.filter((r) => shown(r.before) && shown(r.after)),
+    badges: report.badges.filter(badgeShown),
     // costs under two price tables are two equations over per-model usage (and byModel is
     // per-model outright): a model cell, perhaps one person's, so withheld (privacy.md, R1)
     cost: null,

@@ -1,16 +1,46 @@
 // `quotient webhooks add|list|remove`: where notifications go. Each audience a policy names
 // (person, manager, team_owner, finance, security, …, or `all`) maps to endpoints; every
-// escalation queues one signed delivery per matching endpoint.
+// escalation queues one signed delivery per matching endpoint. Beside a running quotient
+// serve, add, list and remove go through its API.
 import type { Command } from 'commander';
 import { apiEntities } from '../api/entities.ts';
 import { localSession } from '../app/caller.ts';
+import { type FieldProblem, InvalidRequestError } from '../app/errors.ts';
 import { webhooksFor } from '../app/webhooks.ts';
 import { WEBHOOK_AUDIENCES } from '../engine/escalations.ts';
 import { formatOption, legacyJsonOption, wantsJson } from './output.ts';
+import type { ServerFile } from './server-file.ts';
 import { dataDirOption, type StoreFlags, withStore as withStoreOf } from './store-options.ts';
+import { askServer, serverHolding } from './via-server.ts';
 
 const withStore = <T>(flags: StoreFlags, work: Parameters<typeof withStoreOf<T>>[1]) =>
   withStoreOf(flags, work, { entities: apiEntities });
+
+type Hook = { id: string; audience: string; url: string; createdAt: string };
+const HOOK_FIELDS = 'id audience url createdAt';
+
+/** addWebhook on the server holding the data directory; a refusal as the local one's. */
+async function addThrough(
+  server: ServerFile,
+  audience: string,
+  url: string,
+  secret: string | null,
+): Promise<Hook & { secret: string | null }> {
+  const { addWebhook } = await askServer<{
+    addWebhook: (Hook & { secret: string | null }) | { problems: FieldProblem[] };
+  }>(
+    server,
+    `mutation($a: String!, $u: String!, $s: String) {
+      addWebhook(audience: $a, url: $u, secret: $s) {
+        ... on Webhook { ${HOOK_FIELDS} secret }
+        ... on InvalidRequest { problems { field message } }
+      }
+    }`,
+    { a: audience, u: url, s: secret },
+  );
+  if ('problems' in addWebhook) throw new InvalidRequestError(addWebhook.problems);
+  return addWebhook;
+}
 
 function usage(message: string): never {
   console.error(`error: ${message}`);
@@ -37,22 +67,21 @@ export function registerWebhookCommands(program: Command): void {
         url: string,
         flags: StoreFlags & { secret?: string; format: string; json?: boolean },
       ) => {
-        await withStore(flags, async (store) => {
-          const hook = await webhooksFor(store).add(
-            localSession(store, 'webhooks add'),
-            audience,
-            url,
-            flags.secret ?? null,
-          );
-          if (wantsJson(flags)) console.log(JSON.stringify(hook));
-          else {
-            console.log(`webhook ${hook.id}: ${audience} → ${hook.url}`);
-            if (!flags.secret) console.log(`secret (shown once): ${hook.secret}`);
-            console.log(
-              'deliveries are signed in the Standard Webhooks format (webhook-id, webhook-timestamp, webhook-signature): verify with the standardwebhooks package and this secret',
+        const secret = flags.secret ?? null;
+        const server = serverHolding(flags);
+        const hook = server
+          ? await addThrough(server, audience, url, secret)
+          : await withStore(flags, (store) =>
+              webhooksFor(store).add(localSession(store, 'webhooks add'), audience, url, secret),
             );
-          }
-        });
+        if (wantsJson(flags)) console.log(JSON.stringify(hook));
+        else {
+          console.log(`webhook ${hook.id}: ${audience} → ${hook.url}`);
+          if (!flags.secret) console.log(`secret (shown once): ${hook.secret}`);
+          console.log(
+            'deliveries are signed in the Standard Webhooks format (webhook-id, webhook-timestamp, webhook-signature): verify with the standardwebhooks package and this secret',
+          );
+        }
       },
     );
 
@@ -63,15 +92,17 @@ export function registerWebhookCommands(program: Command): void {
     .addOption(legacyJsonOption())
     .addOption(dataDirOption())
     .action(async (flags: StoreFlags & { format: string; json?: boolean }) => {
-      await withStore(flags, async (store) => {
-        const rows = await webhooksFor(store).list();
-        if (wantsJson(flags)) return console.log(JSON.stringify(rows, null, 2));
-        if (rows.length === 0)
-          return console.log('no webhooks: add one with `quotient webhooks add <audience> <url>`');
-        const width = Math.max(8, ...rows.map((r) => r.audience.length));
-        console.log(`${'id'.padEnd(5)} ${'audience'.padEnd(width)} url`);
-        for (const r of rows) console.log(`${r.id.padEnd(5)} ${r.audience.padEnd(width)} ${r.url}`);
-      });
+      const server = serverHolding(flags);
+      const rows = server
+        ? (await askServer<{ webhooks: Hook[] }>(server, `{ webhooks { ${HOOK_FIELDS} } }`))
+            .webhooks
+        : await withStore(flags, (store) => webhooksFor(store).list());
+      if (wantsJson(flags)) return console.log(JSON.stringify(rows, null, 2));
+      if (rows.length === 0)
+        return console.log('no webhooks: add one with `quotient webhooks add <audience> <url>`');
+      const width = Math.max(8, ...rows.map((r) => r.audience.length));
+      console.log(`${'id'.padEnd(5)} ${'audience'.padEnd(width)} url`);
+      for (const r of rows) console.log(`${r.id.padEnd(5)} ${r.audience.padEnd(width)} ${r.url}`);
     });
 
   hooks
@@ -80,18 +111,24 @@ export function registerWebhookCommands(program: Command): void {
     .argument('<id-or-url>')
     .addOption(dataDirOption())
     .action(async (idOrUrl: string, flags: StoreFlags) => {
-      await withStore(flags, async (store) => {
-        const removed = await webhooksFor(store).remove(
-          localSession(store, 'webhooks remove'),
-          idOrUrl,
-        );
-        if (removed === 0) {
-          console.error(`error: no webhook with id or URL ${idOrUrl}`);
-          process.exitCode = 1;
-          return;
-        }
-        console.log(`removed ${removed} webhook${removed === 1 ? '' : 's'}`);
-      });
+      const server = serverHolding(flags);
+      const removed = server
+        ? (
+            await askServer<{ removeWebhook: number }>(
+              server,
+              'mutation($x: String!) { removeWebhook(idOrUrl: $x) }',
+              { x: idOrUrl },
+            )
+          ).removeWebhook
+        : await withStore(flags, (store) =>
+            webhooksFor(store).remove(localSession(store, 'webhooks remove'), idOrUrl),
+          );
+      if (removed === 0) {
+        console.error(`error: no webhook with id or URL ${idOrUrl}`);
+        process.exitCode = 1;
+        return;
+      }
+      console.log(`removed ${removed} webhook${removed === 1 ? '' : 's'}`);
     });
 
   hooks

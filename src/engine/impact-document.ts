@@ -442,6 +442,26 @@ export function reviewDocument(r: ImpactReport): ReviewDocument {
       },
     ],
   });
+  if (r.badges.length > 0)
+    sections.push({
+      title: 'Badges',
+      blocks: [
+        {
+          kind: 'table',
+          table: {
+            head: ['badge', 'before', 'after', 'newly', 'no longer'],
+            numeric: [false, true, true, true, true],
+            rows: r.badges.map((x) => [
+              x.label ? `${x.badge} (${x.label})` : x.badge,
+              String(x.before),
+              String(x.after),
+              String(x.newly),
+              String(x.noLonger),
+            ]),
+          },
+        },
+      ],
+    });
   const budgetBlocks: Block[] = [
     {
       kind: 'paragraph',

@@ -65,6 +65,13 @@ export function renderImpactText(r: ImpactReport): string {
   }
   out.push('', 'rules (people for whom each rule fires):');
   for (const x of r.rules) out.push(`  ${x.rule}: ${x.before} → ${x.after} (${signed(x.delta)})`);
+  if (r.badges.length > 0) {
+    out.push('', 'badges (subjects who earn each):');
+    for (const x of r.badges)
+      out.push(
+        `  ${x.badge}: ${x.before} → ${x.after} (${x.newly} newly, ${x.noLonger} no longer)`,
+      );
+  }
   out.push('', `budgets: ${r.budgets.count} of ${r.budgets.evaluated} budget states change band`);
   for (const f of r.budgets.flips) {
     out.push(

@@ -51,6 +51,17 @@ export type RuleDelta = {
   after: number;
   delta: number;
 };
+/** Subjects who earn a badge under each version, and who earn it under only one. */
+export type BadgeDelta = {
+  badge: string;
+  label: string | null;
+  before: number;
+  after: number;
+  /** earned under the new version only */
+  newly: number;
+  /** earned under the old version only */
+  noLonger: number;
+};
 export type BudgetFlip = {
   subject: Identity & { kind: 'person' | 'team' | 'org' };
   budget: string;
@@ -158,6 +169,8 @@ export type ImpactReport = {
   groups: { byTeam: GroupImpact[]; byRole: GroupImpact[] };
   quotaDistribution: QuotaDistribution;
   rules: RuleDelta[];
+  /** badges awarded before and after (absent from neither version: every declared badge) */
+  badges: BadgeDelta[];
   budgets: { flips: BudgetFlip[]; count: number; evaluated: number };
   leaderboards: BoardImpact[];
   /** null when both versions price every model the same */
@@ -523,6 +536,33 @@ function compareRules(
   });
 }
 
+function compareBadges(ps: Pair[], ia: RuleSetIR, ib: RuleSetIR): BadgeDelta[] {
+  const names = [
+    ...new Set([...Object.keys(ia.badges ?? {}), ...Object.keys(ib.badges ?? {})]),
+  ].sort();
+  const earns = (s: SubjectResult | undefined, name: string) =>
+    s?.badges.some((x) => x.badge === name) ?? false;
+  return names.map((badge) => {
+    const delta: BadgeDelta = {
+      badge,
+      label: ib.badges?.[badge]?.label ?? ia.badges?.[badge]?.label ?? null,
+      before: 0,
+      after: 0,
+      newly: 0,
+      noLonger: 0,
+    };
+    for (const p of ps) {
+      const x = earns(p.a, badge);
+      const y = earns(p.b, badge);
+      if (x) delta.before++;
+      if (y) delta.after++;
+      if (y && !x) delta.newly++;
+      if (x && !y) delta.noLonger++;
+    }
+    return delta;
+  });
+}
+
 function compareBudgets(
   ps: Pair[],
   ra: EvaluateResult,
@@ -711,6 +751,7 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
     groups: { byTeam: [], byRole: [] },
     quotaDistribution: { bins: [], thresholds: [] },
     rules: [],
+    badges: [],
     budgets: { flips: [], count: 0, evaluated: 0 },
     leaderboards: [],
     cost: null,
@@ -813,6 +854,7 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
   report.groups = people.groups;
   report.quotaDistribution = quotaDistribution(ps, ib);
   report.rules = compareRules(a.result, b.result, ia, ib);
+  report.badges = compareBadges(ps, ia, ib);
   report.budgets = compareBudgets(ps, a.result, b.result, seen, limit);
   report.leaderboards = compareBoards(ps, ia, ib, seen, limit);
   masked ||= identity('probe@identity').masked;

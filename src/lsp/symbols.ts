@@ -8,6 +8,7 @@ export type SymbolKind =
   | 'measure'
   | 'metric'
   | 'leaderboard'
+  | 'badge'
   | 'tier'
   | 'rule'
   | 'test';
@@ -83,6 +84,8 @@ function expectationRefs(x: Expectation): Reference[] {
     case 'ExpectRank':
     case 'ExpectEligible':
       return [{ kind: 'leaderboard', name: x.board.text, range: x.board.range }];
+    case 'ExpectBadge':
+      return [{ kind: 'badge', name: x.badge.text, range: x.badge.range }];
     case 'ExpectFires':
       return x.step === null && x.target.text !== 'quota' && x.target.text !== 'budget'
         ? [{ kind: 'rule', name: x.target.text, range: x.target.range }]
@@ -140,6 +143,15 @@ export function indexPolicy(ast: PolicyFile): PolicyIndex {
           declaration: d,
         });
         formulas.push(d.cohort, d.eligible, d.exclude, d.score);
+        break;
+      case 'Badge':
+        definitions.push({
+          kind: 'badge',
+          name: d.name.text,
+          nameRange: d.name.range,
+          declaration: d,
+        });
+        formulas.push(d.when);
         break;
       case 'Tier':
         definitions.push({

@@ -154,6 +154,19 @@ export type LeaderboardDecl = Node<'Leaderboard'> & {
   windowRange?: Range;
 };
 
+/** `badge token_legend "Token Legend" { window quarter  when … }`: recognition. */
+export type BadgeDecl = Node<'Badge'> & {
+  name: Name;
+  label: StringLit | null;
+  subject: SubjectKind | null;
+  window: Period | null;
+  /** who earns it: a condition over the window's facts, measures, metrics and attributes */
+  when: Expr | null;
+  /** where each clause was written, so the formatter keeps comments beside them */
+  subjectRange?: Range;
+  windowRange?: Range;
+};
+
 export type TierDecl = Node<'Tier'> & {
   name: Name;
   label: StringLit | null;
@@ -253,6 +266,8 @@ export type Expectation =
   | (Node<'ExpectBand'> & { target: 'quota' | 'budget'; band: Name })
   | (Node<'ExpectRank'> & { board: Name; rank: NumberExpr })
   | (Node<'ExpectEligible'> & { board: Name; negated: boolean })
+  /** `expect badge token_legend`: the subject earns the badge in its window */
+  | (Node<'ExpectBadge'> & { badge: Name; negated: boolean })
   | (Node<'ExpectRequest'> & {
       /** a model class, or a model name (its class from the prices) */
       target: Name | StringLit;
@@ -291,6 +306,7 @@ export type Declaration =
   | MeasureDecl
   | MetricDecl
   | LeaderboardDecl
+  | BadgeDecl
   | TierDecl
   | AssignDecl
   | BudgetDecl

@@ -513,6 +513,14 @@ export const DIAGNOSTICS = {
     help: 'Write `measure review_score "Review score" { unit score  aggregate mean }`.',
     example: 'measure cycle_time { unit hours  aggregate percentile 90 }\n',
   },
+  badBadge: {
+    code: 'Q5031',
+    severities: ['error'],
+    title: 'Badge without a condition',
+    summary: 'A badge needs `when <condition>`: who earns it in its window.',
+    help: 'Write `badge token_legend "Token Legend" { window quarter  when tasks >= 20 and tokens_per_task < 2k }`.',
+    example: 'badge legend "Legend" { window quarter }\n',
+  },
   badPool: {
     code: 'Q5021',
     severities: ['error'],

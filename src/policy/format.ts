@@ -4,6 +4,7 @@
 // meaning needs. fmt(fmt(x)) == fmt(x), and parsing the output gives the same AST.
 import type {
   Action,
+  BadgeDecl,
   BudgetDecl,
   Comment,
   Expect,
@@ -305,6 +306,12 @@ const FORMATTERS: { [K in DeclarationKind]: (d: DeclarationOf<K>) => Layout } = 
     items: leaderboardItems(d),
     alignItems: false,
   }),
+  Badge: (d) => ({
+    type: 'block',
+    header: `badge ${withLabel(d.name.text, d.label)}`,
+    items: badgeItems(d),
+    alignItems: false,
+  }),
   Tier: (d) =>
     aligned([
       'tier',
@@ -516,6 +523,14 @@ function printBlock(
   return lines;
 }
 
+function badgeItems(d: BadgeDecl): Item[] {
+  const items: Item[] = [];
+  if (d.subject) items.push({ cells: [`subject ${d.subject}`], range: d.subjectRange ?? null });
+  if (d.window) items.push({ cells: [`window ${d.window}`], range: d.windowRange ?? null });
+  if (d.when) items.push({ cells: [`when ${formatExpr(d.when)}`], range: d.when.range });
+  return items;
+}
+
 function leaderboardItems(d: LeaderboardDecl): Item[] {
   const items: Item[] = [];
   if (d.subject) items.push({ cells: [`subject ${d.subject}`], range: d.subjectRange ?? null });
@@ -571,6 +586,8 @@ function expectationText(x: Expectation): string {
       return `rank ${x.board.text} ${x.rank.raw}`;
     case 'ExpectEligible':
       return `${x.negated ? 'not ' : ''}eligible ${x.board.text}`;
+    case 'ExpectBadge':
+      return `${x.negated ? 'not ' : ''}badge ${x.badge.text}`;
     case 'ExpectFires':
       return `${x.negated ? 'not ' : ''}fires ${x.target.text}${x.step ? ` at ${x.step.raw}` : ''}`;
     case 'ExpectRequest':

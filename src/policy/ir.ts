@@ -124,6 +124,14 @@ export type IrLeaderboard = {
   top: number | null;
 };
 
+/** A badge: who earns it in each `window` (the condition, over that window's facts). */
+export type IrBadge = {
+  label: string | null;
+  subject: SubjectKind;
+  window: Period;
+  when: IrExpr;
+};
+
 export type IrTier = {
   label: string | null;
   /** token limit per period */
@@ -195,6 +203,8 @@ export type RuleSetIR = {
   /** metric names in dependency order (dependencies first, ties by name) */
   metricOrder: string[];
   leaderboards: Record<string, IrLeaderboard>;
+  /** badges (absent when none, so older policies keep their hash) */
+  badges?: Record<string, IrBadge>;
   tiers: Record<string, IrTier>;
   /** ordered: first match wins */
   assignments: IrAssignment[];

@@ -3,6 +3,7 @@
 import type { CstNode, IToken } from 'chevrotain';
 import type {
   Action,
+  BadgeDecl,
   BudgetScope,
   Comment,
   Declaration,
@@ -268,6 +269,35 @@ const declarationBuilders: Record<string, DeclBuilder> = {
         board[word as 'cohort' | 'eligible' | 'exclude' | 'score'] = buildExpr(sub(cc, word), ctx);
     }
     return board;
+  },
+  badgeDecl(n, range, ctx) {
+    const c = n.children;
+    const badgeName = name(tok(c, 'Identifier'), ctx);
+    if (!badgeName) return null;
+    const badge: BadgeDecl = {
+      kind: 'Badge',
+      range,
+      name: badgeName,
+      label: stringLit(tok(c, 'StringLiteral'), ctx),
+      subject: null,
+      window: null,
+      when: null,
+    };
+    const seen = new Set<string>();
+    for (const clause of (c.badgeClause ?? []) as CstNode[]) {
+      const cc = clause.children;
+      const word = firstKeyword(cc, ['subject', 'window', 'when']);
+      if (!word) continue;
+      if (repeated(seen, word, clause, `badge \`${badgeName.text}\``, ctx)) continue;
+      if (word === 'subject') {
+        badge.subject = subjectKind(sub(cc, 'subjectKind'));
+        badge.subjectRange = nodeRange(clause, ctx) ?? undefined;
+      } else if (word === 'window') {
+        badge.window = period(sub(cc, 'period'));
+        badge.windowRange = nodeRange(clause, ctx) ?? undefined;
+      } else badge.when = buildExpr(sub(cc, 'when'), ctx);
+    }
+    return badge;
   },
   tierDecl(n, range, ctx) {
     const c = n.children;
@@ -576,6 +606,7 @@ function buildExpect(n: CstNode, ctx: BuildContext): Expect | null {
     tok(c, 'KwBand') ??
     tok(c, 'KwRank') ??
     tok(c, 'KwEligible') ??
+    tok(c, 'KwBadge') ??
     tok(c, 'KwFires') ??
     start;
   const low = sub(c, 'low') ? buildArith(sub(c, 'low'), ctx) : null;
@@ -616,6 +647,8 @@ function buildExpect(n: CstNode, ctx: BuildContext): Expect | null {
       board: target,
       negated: has(c, 'KwNot'),
     };
+  } else if (has(c, 'KwBadge')) {
+    expectation = { kind: 'ExpectBadge', range: eRange, badge: target, negated: has(c, 'KwNot') };
   } else if (has(c, 'KwFires')) {
     expectation = {
       kind: 'ExpectFires',

@@ -1,5 +1,5 @@
 // The command line beside a running server (issue 15, item 7): while another process owns
-// the embedded data directory, `keys` and `policy log` go through the running `quotient serve`, and every
+// the embedded data directory, `keys`, `policy log` and `webhooks add|list|remove` go through the running `quotient serve`, and every
 // other database command stops with one plain sentence that says what to do, and no stack
 // trace.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -201,6 +201,35 @@ describe.skipIf(!!process.env.DATABASE_URL)(
       ]);
       const text = await cli(['policy', 'log']);
       expect(text.stdout).toMatch(/^\* v1 .* active .*"beside"\n$/);
+    });
+
+    it('webhooks add, list and remove go through the server', async () => {
+      const through = `(through the server of ${served} at ${url})\n`;
+      const refused = await cli(['webhooks', 'add', 'nobody', 'https://hooks.example.test/a']);
+      expect(refused).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `${through}error: audience: unknown audience "nobody": use one of person, manager, team_owner, finance, security, governance, admin, legal, hr, all\n`,
+      });
+      const added = await cli(['webhooks', 'add', 'governance', 'https://hooks.example.test/a']);
+      expect(added.code).toBe(0);
+      expect(added.stdout).toMatch(/^webhook 1: governance → https:\/\/hooks\.example\.test\/a\n/);
+      expect(added.stdout).toMatch(/secret \(shown once\): whsec_/);
+      const listed = await cli(['webhooks', 'list', '--format', 'json']);
+      expect(JSON.parse(listed.stdout)).toEqual([
+        {
+          id: '1',
+          audience: 'governance',
+          url: 'https://hooks.example.test/a',
+          createdAt: expect.any(String),
+        },
+      ]);
+      expect(await cli(['webhooks', 'remove', '1'])).toEqual({
+        code: 0,
+        stdout: 'removed 1 webhook\n',
+        stderr: through,
+      });
+      expect((await cli(['webhooks', 'list'])).stdout).toMatch(/^no webhooks/);
     });
 
     it.each([[['import', FIXTURE]], [['seed', '--people', '5']]])(

@@ -216,7 +216,7 @@ describe('construct registry', () => {
       expect(ast).toContain('  | TestDecl;');
       writeFileSync(
         astPath,
-        ast.replace('  | TestDecl;', "  | TestDecl\n  | (Node<'Badge'> & { name: Name });"),
+        ast.replace('  | TestDecl;', "  | TestDecl\n  | (Node<'Probe'> & { name: Name });"),
       );
       const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
       expect(existsSync(tsc)).toBe(true);
@@ -238,7 +238,7 @@ describe('construct registry', () => {
         'src/policy/diff/compute.ts',
         'src/policy/format.ts',
       ]);
-      expect(output).toContain("Property 'Badge' is missing");
+      expect(output).toContain("Property 'Probe' is missing");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

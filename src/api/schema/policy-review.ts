@@ -10,6 +10,7 @@ import {
 } from '../../app/errors.ts';
 import { type DiffResult, policyReviewFor } from '../../app/policy-review.ts';
 import type {
+  BadgeDelta,
   BoardImpact,
   BudgetFlip,
   ConsequenceDelta,
@@ -171,6 +172,18 @@ const RuleDeltaRef = builder.objectRef<RuleDelta>('ImpactRuleDelta').implement({
   }),
 });
 
+const BadgeDeltaRef = builder.objectRef<BadgeDelta>('ImpactBadgeDelta').implement({
+  description: 'Subjects who earn a badge under each version, and who gain or lose it.',
+  fields: (t) => ({
+    badge: t.exposeString('badge'),
+    label: t.exposeString('label', { nullable: true }),
+    before: t.exposeInt('before'),
+    after: t.exposeInt('after'),
+    newly: t.exposeInt('newly', { description: 'Earned under the new version only.' }),
+    noLonger: t.exposeInt('noLonger', { description: 'Earned under the old version only.' }),
+  }),
+});
+
 const ConsequenceRef = builder.objectRef<ConsequenceDelta>('ImpactConsequence').implement({
   description:
     'People on whom an action falls (through an escalation step or a rule) under each version.',
@@ -284,6 +297,12 @@ const ImpactRef = builder.objectRef<ImpactShape>('PolicyImpact').implement({
       resolve: (r) => r.quotaDistribution,
     }),
     rules: t.field({ type: [RuleDeltaRef], resolve: (r) => r.rules }),
+    badges: t.field({
+      type: [BadgeDeltaRef],
+      description:
+        'Badges awarded before and after; below governance, counts under k are left out.',
+      resolve: (r) => r.badges,
+    }),
     budgetFlipCount: t.int({ resolve: (r) => r.budgets.count }),
     budgetFlips: t.field({ type: [BudgetFlipRef], resolve: (r) => r.budgets.flips }),
     leaderboards: t.field({ type: [BoardImpactRef], resolve: (r) => r.leaderboards }),

@@ -291,6 +291,8 @@ function expressionsOf(decl: Declaration): Expr[] {
       return decl.when ? [decl.when] : [];
     case 'Rule':
       return [decl.when];
+    case 'Badge':
+      return decl.when ? [decl.when] : [];
     case 'Test':
       return decl.givens
         .flatMap((g) => [
@@ -445,6 +447,23 @@ const DECLARATION_CHECKS: { [K in DeclarationKind]: DeclarationCheck<K> } = {
   Leaderboard: {
     identity: { what: 'leaderboard', key: (l) => named(l.name) },
     check: checkLeaderboards,
+  },
+  Badge: {
+    identity: { what: 'badge', key: (b) => named(b.name) },
+    check(badges, ctx) {
+      for (const b of badges) {
+        if (!b.when)
+          ctx.report(
+            err(
+              codes.badBadge,
+              `badge \`${b.name.text}\` has no \`when <condition>\``,
+              b.name.range,
+              'e.g. `when tasks >= 20 and acceptance >= 90%`',
+            ),
+          );
+        ctx.condition(b.when, b.subject === 'team' ? ctx.teamScope : ctx.personScope, '`when`');
+      }
+    },
   },
   Tier: {
     identity: { what: 'tier', key: (t) => named(t.name) },
@@ -1304,6 +1323,14 @@ function checkTest(
       case 'ExpectRank':
       case 'ExpectEligible':
         needName(e.board, known.boards, codes.unknownLeaderboard, 'leaderboard');
+        break;
+      case 'ExpectBadge':
+        needName(
+          e.badge,
+          known.d.Badge.map((b) => b.name.text),
+          codes.badExpectation,
+          'badge',
+        );
         break;
       case 'ExpectRequest':
         if (e.target.kind === 'Name')

@@ -26,6 +26,7 @@ import {
   assertIr,
   IR_VERSION,
   type IrAction,
+  type IrBadge,
   type IrBudget,
   type IrExpr,
   type IrLeaderboard,
@@ -353,6 +354,26 @@ const LOWERERS: Lowerers = {
       }),
     ),
   }),
+  Badge: (badges, { metricSet, measures }) =>
+    badges.length === 0
+      ? {}
+      : {
+          badges: sortedRecord<IrBadge>(
+            badges.map((b) => {
+              const subject = b.subject ?? 'person';
+              const ctx: Ctx = { metrics: metricSet, subject, measures };
+              return [
+                b.name.text,
+                {
+                  label: b.label?.value ?? null,
+                  subject,
+                  window: b.window ?? 'quarter',
+                  when: b.when ? lowerExpr(b.when, ctx) : { k: 'bool', v: false },
+                },
+              ];
+            }),
+          ),
+        },
   Tier: (tiers) => ({
     tiers: sortedRecord<IrTier>(
       tiers.map((t) => [

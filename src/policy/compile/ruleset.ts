@@ -2,6 +2,7 @@
 // assignments become a decision list whose simple tests (`role == "x"`, `team in [...]`)
 // are set lookups, and escalation ladders become sorted threshold arrays.
 import type {
+  IrBadge,
   IrBudget,
   IrExpr,
   IrLeaderboard,
@@ -49,6 +50,8 @@ export type CompiledAssignment = {
 
 export type CompiledRule = { name: string; ir: IrRule; when: CompiledFormula };
 
+export type CompiledBadge = { name: string; ir: IrBadge; when: CompiledFormula };
+
 /** fact names needed, per window key */
 export type Requirements = Map<string, Set<string>>;
 
@@ -58,6 +61,7 @@ export type RuleSet = {
   boards: CompiledBoard[];
   assignments: CompiledAssignment[];
   rules: CompiledRule[];
+  badges: CompiledBadge[];
   ladders: Record<string, Ladder>;
   tiers: Record<string, IrTier>;
   budgets: IrBudget[];
@@ -177,6 +181,12 @@ export function buildRuleSet(ir: RuleSetIR): RuleSet {
       needAll(boardRequired[b.subject], part);
     return board;
   });
+  // badges are recognition like boards: read with them (the boards cache awards them too)
+  const badges = Object.entries(ir.badges ?? {}).map(([name, b]): CompiledBadge => {
+    const when = compileFormula(ir, b.when, b.window, `badge ${name}`);
+    needAll(boardRequired[b.subject], when);
+    return { name, ir: b, when };
+  });
   const assignments = ir.assignments.map((a, index): CompiledAssignment => {
     const when = a.when
       ? compileFormula(ir, a.when, DEFAULT_WINDOW, `assign ${a.tier} (#${index + 1})`)
@@ -231,6 +241,7 @@ export function buildRuleSet(ir: RuleSetIR): RuleSet {
     boards,
     assignments,
     rules,
+    badges,
     ladders,
     tiers: ir.tiers,
     budgets: ir.budgets,

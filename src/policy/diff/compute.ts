@@ -4,6 +4,7 @@
 // reviewer reads the policy language, not JSON.
 import type {
   AssignDecl,
+  BadgeDecl,
   BudgetDecl,
   ClassDecl,
   Declaration,
@@ -49,6 +50,7 @@ export const CONSTRUCTS = [
   'measures',
   'metrics',
   'leaderboards',
+  'badges',
   'tiers',
   'assignments',
   'budgets',
@@ -497,6 +499,24 @@ function diffLeaderboards(d: Differ): void {
   );
 }
 
+function diffBadges(d: Differ): void {
+  const key = (b: BadgeDecl) => b.name.text;
+  d.keyed(
+    'badges',
+    (k) => `badge ${k}`,
+    d.a.ir.badges ?? {},
+    d.b.ir.badges ?? {},
+    byName(decls(d.a.ast, 'Badge'), key),
+    byName(decls(d.b.ast, 'Badge'), key),
+    (_k, x, y, dx, dy) => [
+      ...field('label', x.label, y.label, (v) => JSON.stringify(v)),
+      ...field('subject', x.subject, y.subject),
+      ...field('window', x.window, y.window),
+      ...(same(x.when, y.when) ? [] : [d.exprField('when', dx?.when, dy?.when, y.subject)]),
+    ],
+  );
+}
+
 function diffTiers(d: Differ): void {
   const key = (t: TierDecl) => t.name.text;
   const limitText = (t: TierDecl | undefined, limit: number, period: string) =>
@@ -804,6 +824,7 @@ const DIFFERS: {
   Measure: { construct: 'measures', diff: diffMeasures },
   Metric: { construct: 'metrics', diff: diffMetrics },
   Leaderboard: { construct: 'leaderboards', diff: diffLeaderboards },
+  Badge: { construct: 'badges', diff: diffBadges },
   Tier: { construct: 'tiers', diff: diffTiers },
   Assign: { construct: 'assignments', diff: diffAssignments },
   Budget: { construct: 'budgets', diff: diffBudgets },

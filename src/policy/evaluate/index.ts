@@ -13,6 +13,7 @@ import {
 } from '../ir.ts';
 import { elapsedFraction, periodBounds } from '../windows.ts';
 import type {
+  BadgeAward,
   Band,
   BoardEntry,
   BudgetState,
@@ -555,8 +556,22 @@ export function evaluate(
         escalations: NONE,
         rules: NONE,
         leaderboards,
+        badges: NONE,
         flags: flags.length ? dedupeFlags(flags) : NONE,
       };
+    }
+    const badges: BadgeAward[] = [];
+    for (const badge of rs.badges) {
+      if (badge.ir.subject !== subject.kind) continue;
+      const out = run(badge.when, F, S, true);
+      flags.push(...out.flags);
+      if (out.value === true)
+        badges.push({
+          badge: badge.name,
+          label: badge.ir.label,
+          window: badge.ir.window,
+          explanation: explain(rs.ir, badge.when, F, S, out),
+        });
     }
     return {
       kind: subject.kind,
@@ -568,6 +583,7 @@ export function evaluate(
       escalations,
       rules,
       leaderboards,
+      badges,
       flags: dedupeFlags(flags),
     };
   });

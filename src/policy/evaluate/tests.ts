@@ -11,7 +11,7 @@
 import type { Expr, FactValue, GivenAttribute, PolicyFile, TestDecl } from '../ast.ts';
 import { type CompiledFormula, compileFormula } from '../compile/codegen.ts';
 import type { RuleSet } from '../compile/ruleset.ts';
-import { measureFact, parseMeasureFact } from '../ir.ts';
+import { factDisplayName, measureFact, parseMeasureFact } from '../ir.ts';
 import { durationMinutes, localMidnight, PERIODS, parseWindowKey, windowKey } from '../windows.ts';
 import { attributeView, evaluate } from './index.ts';
 import { requestVerdict, requestVerdictText } from './request-limits.ts';
@@ -33,6 +33,7 @@ export type Coverage = {
   assignments: string[];
   escalationSteps: string[];
   leaderboards: string[];
+  badges: string[];
   budgets: string[];
   /** request limit steps, e.g. "premium warn", "any block" */
   requestLimits: string[];
@@ -186,8 +187,18 @@ function orgResult(org: NonNullable<EvaluateResult['org']>): SubjectResult {
     escalations: org.escalations,
     rules: [],
     leaderboards: {},
+    badges: [],
     flags: [],
   };
+}
+
+/** "tasks@quarter = 3, review_score@quarter = 4": the facts a formula read for a subject. */
+function factReadings(f: CompiledFormula, subject: SubjectInput | undefined): string {
+  return f.facts
+    .map(
+      (x) => `${factDisplayName(x.name)}@${x.window} = ${subject?.facts[x.window]?.[x.name] ?? 0}`,
+    )
+    .join(', ');
 }
 
 type Tracker = { [K in keyof Coverage]: Set<string> };
@@ -344,6 +355,25 @@ function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
         }
         break;
       }
+      case 'ExpectBadge': {
+        seen.badges.add(e.badge.text);
+        const badge = rs.badges.find((b) => b.name === e.badge.text);
+        for (const m of badge?.when.metrics ?? []) seen.metrics.add(m);
+        measuresOf(badge?.when);
+        const earned = s.badges.some((b) => b.badge === e.badge.text);
+        if (earned === e.negated)
+          fail(
+            `expected ${e.negated ? 'not to earn' : 'to earn'} badge ${e.badge.text}${
+              badge
+                ? ` (${badge.when.formula}; ${factReadings(
+                    badge.when,
+                    subjects.find((g) => g.id === id),
+                  )})`
+                : ''
+            }`,
+          );
+        break;
+      }
       case 'ExpectFires': {
         let fired: boolean;
         if (e.step) {
@@ -386,6 +416,7 @@ export function runPolicyTests(ast: PolicyFile, rs: RuleSet): TestReport {
     assignments: new Set(),
     escalationSteps: new Set(),
     leaderboards: new Set(),
+    badges: new Set(),
     budgets: new Set(),
     requestLimits: new Set(),
   };
@@ -412,6 +443,7 @@ export function runPolicyTests(ast: PolicyFile, rs: RuleSet): TestReport {
       seen.escalationSteps,
     ),
     leaderboards: missing(Object.keys(ir.leaderboards), seen.leaderboards),
+    badges: missing(Object.keys(ir.badges ?? {}), seen.badges),
     budgets: missing(
       ir.budgets.map((b) => b.key),
       seen.budgets,

@@ -162,6 +162,14 @@ export type BoardEntry = {
   explanation: Explanation;
 };
 
+/** A badge the subject earns in the badge's window, with the condition's readings. */
+export type BadgeAward = {
+  badge: string;
+  label: string | null;
+  window: Period;
+  explanation: Explanation;
+};
+
 export type SubjectResult = {
   kind: SubjectKind;
   id: string;
@@ -173,6 +181,8 @@ export type SubjectResult = {
   escalations: TriggeredStep[];
   rules: FiredRule[];
   leaderboards: Record<string, BoardEntry>;
+  /** badges earned, in name order */
+  badges: BadgeAward[];
   flags: RuntimeFlag[];
 };
 
