@@ -152,3 +152,26 @@ test "x" {
     );
   });
 });
+
+describe('badges in a boards-only evaluation', () => {
+  it('are awarded there too: the boards cache reads their facts', () => {
+    const rs = buildRuleSet(compileText(POLICY).ir!);
+    const result = evaluate(
+      rs,
+      {
+        now: new Date('2026-11-15T12:00:00Z'),
+        subjects: [
+          {
+            kind: 'person',
+            id: 'ana',
+            attributes: {},
+            facts: { quarter: { tasks: 25, tokens: 25_000, 'measure:review_score:mean': 4 } },
+          },
+        ],
+      },
+      { only: 'boards' },
+    );
+    expect(result.errors).toEqual([]);
+    expect(result.subjects[0].badges.map((b) => b.badge)).toEqual(['token_legend']);
+  });
+});

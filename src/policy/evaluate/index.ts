@@ -545,21 +545,8 @@ export function evaluate(
         explanation: explain(rs.ir, board.score, F, S, score),
       };
     }
-    if (boardsOnly) {
-      return {
-        kind: subject.kind,
-        id: subject.id,
-        metrics: NO_METRICS,
-        tier: null,
-        quota: null,
-        budgets: NONE,
-        escalations: NONE,
-        rules: NONE,
-        leaderboards,
-        badges: NONE,
-        flags: flags.length ? dedupeFlags(flags) : NONE,
-      };
-    }
+    // badges are read with the boards (their facts are the boards'): a boards-only
+    // evaluation, which the boards cache keeps, awards them too
     const badges: BadgeAward[] = [];
     for (const badge of rs.badges) {
       if (badge.ir.subject !== subject.kind) continue;
@@ -572,6 +559,21 @@ export function evaluate(
           window: badge.ir.window,
           explanation: explain(rs.ir, badge.when, F, S, out),
         });
+    }
+    if (boardsOnly) {
+      return {
+        kind: subject.kind,
+        id: subject.id,
+        metrics: NO_METRICS,
+        tier: null,
+        quota: null,
+        budgets: NONE,
+        escalations: NONE,
+        rules: NONE,
+        leaderboards,
+        badges,
+        flags: flags.length ? dedupeFlags(flags) : NONE,
+      };
     }
     return {
       kind: subject.kind,
