@@ -119,3 +119,27 @@ export async function seedDirectory(api: TestApi): Promise<void> {
     throw new Error(`directory seed failed: ${JSON.stringify(result.body)}`);
   }
 }
+
+/** The data of a GraphQL answer; its errors, when any, fail the test with their text. */
+export async function gqlData<T>(
+  api: TestApi,
+  key: string,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<T> {
+  const res = await api.gql<T>(key, query, variables);
+  if (res.body.errors?.length) throw new Error(JSON.stringify(res.body.errors));
+  return res.body.data as T;
+}
+
+/** Publishes and activates a policy as governance; fails the test unless it is published. */
+export async function activatePolicySource(api: TestApi, source: string): Promise<void> {
+  const data = await gqlData<{ publishPolicy: { __typename: string } }>(
+    api,
+    api.keys.governance.key,
+    'mutation($s: String!) { publishPolicy(source: $s, activate: true) { __typename } }',
+    { s: source },
+  );
+  if (data.publishPolicy.__typename !== 'PolicyVersion')
+    throw new Error(`policy not published: ${data.publishPolicy.__typename}`);
+}

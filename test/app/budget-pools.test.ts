@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activePolicyFor } from '../../src/app/active-policy.ts';
 import { budgetHoldsFor } from '../../src/app/budget-holds.ts';
 import { reevaluationFor } from '../../src/app/reevaluation.ts';
-import { MEMBER_PERSON, seedDirectory, startTestApi, type TestApi } from '../api/support.ts';
+import {
+  activatePolicySource,
+  gqlData,
+  MEMBER_PERSON,
+  seedDirectory,
+  startTestApi,
+  type TestApi,
+} from '../api/support.ts';
 
 const POLICY = `
 policy "budget-pools" version "t1"
@@ -28,11 +35,8 @@ let api: TestApi;
 const clock = new Date('2026-10-20T12:00:00Z');
 let seq = 0;
 
-async function gql<T>(key: string, query: string, variables?: Record<string, unknown>) {
-  const res = await api.gql<T>(key, query, variables);
-  if (res.body.errors?.length) throw new Error(JSON.stringify(res.body.errors));
-  return res.body.data as T;
-}
+const gql = <T>(key: string, query: string, variables?: Record<string, unknown>) =>
+  gqlData<T>(api, key, query, variables);
 
 async function use(person: string, tokens: number) {
   seq++;
@@ -85,12 +89,7 @@ beforeAll(async () => {
       people: [{ person: 'ed@acme.test', name: 'Ed Park', team: 'ops', role: 'engineer' }],
     },
   );
-  const published = await gql<{ publishPolicy: { __typename: string } }>(
-    api.keys.governance.key,
-    'mutation($s: String!) { publishPolicy(source: $s, activate: true) { __typename } }',
-    { s: POLICY },
-  );
-  expect(published.publishPolicy.__typename).toBe('PolicyVersion');
+  await activatePolicySource(api, POLICY);
   // fill the budget periods now, so the usage below reaches them as ingest's deltas
   await budgetHoldsFor(api.store).refreshAll();
 }, 120_000);

@@ -177,6 +177,17 @@ describe('impact replay', () => {
     });
   });
 
+  /** The old version replayed against `to` over 2026-Q3, masked. */
+  const replayFromOld = (to: RuleSetIR, label: string) =>
+    impactReplay({
+      reader: usageReader(store),
+      from: { ir: A, label: 'old' },
+      to: { ir: to, label },
+      window: '2026-Q3',
+      identity: anon,
+      now: NOW,
+    });
+
   it('replays a pool on each of its teams, over their usage together', async () => {
     // September: core 0.80 USD (ana 0.60, bo 0.20), ops 0.90 USD (cy 0.70, di 0.20);
     // together 1.70 of the pool's 2 USD is 85%, past the 80% step, on both teams
@@ -186,14 +197,7 @@ describe('impact replay', () => {
         'budget each team { 2 USD per month }\nbudget pool "shared" teams "core", "ops" { 2 USD per month }',
       ),
     );
-    const replay = await impactReplay({
-      reader: usageReader(store),
-      from: { ir: A, label: 'old' },
-      to: { ir: pooled, label: 'pooled' },
-      window: '2026-Q3',
-      identity: anon,
-      now: NOW,
-    });
+    const replay = await replayFromOld(pooled, 'pooled');
     expect(replay.budgets.flips.map((f) => [f.subject.id, f.budget, f.before, f.after])).toEqual([
       ['core', 'pool shared', null, { band: 'yellow', percent: 85 }],
       ['ops', 'pool shared', null, { band: 'yellow', percent: 85 }],
@@ -205,14 +209,7 @@ describe('impact replay', () => {
     const limited = ir(
       `${OLD.replace('version "A"', 'version "D"')}\nrequest standard { warn above 150k input  block above 650k input }\n`,
     );
-    const replay = await impactReplay({
-      reader: usageReader(store),
-      from: { ir: A, label: 'old' },
-      to: { ir: limited, label: 'limited' },
-      window: '2026-Q3',
-      identity: anon,
-      now: NOW,
-    });
+    const replay = await replayFromOld(limited, 'limited');
     expect(replay.requestLimits).toEqual({
       requests: 4,
       before: { warned: 0, blocked: 0 },
