@@ -102,7 +102,11 @@ describe('an escalations-only evaluation', () => {
     expect(lean.result.org).toEqual(full.org);
     expect(full.subjects.some((s) => s.rules.length > 0 && s.quota !== null)).toBe(true);
     expect(lean.result.leaderboards).toEqual({});
-    expect(lean.result.subjects.every((s) => Object.keys(s.leaderboards).length === 0)).toBe(true);
+    expect(
+      lean.result.subjects.every(
+        (s) => Object.keys(s.leaderboards).length === 0 && s.badges.length === 0,
+      ),
+    ).toBe(true);
     // its input carries only what escalations read: no board window
     const windows = new Set(lean.input.subjects.flatMap((s) => Object.keys(s.facts)));
     const boardOnly = [...ruleSet.requiredBy.boards.person.keys()].filter(

@@ -335,8 +335,8 @@ export type EvaluateOptions = {
    */
   /**
    * `escalations`: only what escalations weigh (tiers, quotas, rules, budgets); no metric
-   * reports and no leaderboards, and the input needs only `requiredBy.escalations` (the
-   * periodic sweep over everyone).
+   * reports, leaderboards or badges, and the input needs only `requiredBy.escalations`
+   * (the periodic sweep over everyone).
    */
   only?: 'boards' | 'escalations';
 };
@@ -548,7 +548,8 @@ export function evaluate(
     // badges are read with the boards (their facts are the boards'): a boards-only
     // evaluation, which the boards cache keeps, awards them too
     const badges: BadgeAward[] = [];
-    for (const badge of rs.badges) {
+    // badges read the boards' facts, which an escalations-only input does not carry
+    for (const badge of escalationsOnly ? [] : rs.badges) {
       if (badge.ir.subject !== subject.kind) continue;
       const out = run(badge.when, F, S, true);
       flags.push(...out.flags);
