@@ -11,6 +11,7 @@ import {
   standingOf,
   UnknownBoardError,
 } from '../engine/leaderboard.ts';
+import type { BadgeAward } from '../policy/evaluate/types.ts';
 import type { Store } from '../store/db.ts';
 import type { Session } from './caller.ts';
 import {
@@ -43,6 +44,11 @@ export type Boards = {
    * they are not ranked. The board's privacy rules decide what counts as shown.
    */
   standing(session: Session, board: string): Promise<Standing & { stale: boolean }>;
+  /**
+   * The badges a person earns now under the active policy (each in its window), from the
+   * boards cache; null unless the caller is that person or governance (as their figures).
+   */
+  badges(session: Session, person: string): Promise<BadgeAward[] | null>;
 };
 
 export const boardsFor = perStore(createBoards);
@@ -94,6 +100,19 @@ function createBoards(store: Store): Boards {
         stale: current.stale || previous.stale,
         dataVersion: current.watermark,
       };
+    },
+
+    async badges(session, person) {
+      const view = await privacy.view(session);
+      if (view.identity(person).masked) return null;
+      const active = await reads.active();
+      if (!active?.ruleSet.badges.length) return [];
+      const { ruleSet, watermark } = active;
+      const current = await reads.cache.current(ruleSet, reads.now(), watermark, 'boards');
+      const found = current.evaluation.result.subjects.find(
+        (s) => s.kind === 'person' && s.id === person,
+      );
+      return found?.badges ?? [];
     },
 
     async standing(session, name) {

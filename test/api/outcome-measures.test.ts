@@ -2,6 +2,7 @@
 // model (a name given twice is refused with its row), a policy that declares the measures
 // ranks on them, and the board's explanation names the measure with the value read.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/api/auth.ts';
 import { activePolicyFor } from '../../src/app/active-policy.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { publishPolicySource } from '../../src/store/policies.ts';
@@ -22,6 +23,10 @@ leaderboard reviewed "Reviewed quality" {
   window month
   eligible when tasks >= 2 and cycle_time < 1d
   score = 100 * quality
+}
+badge well_reviewed "Well reviewed" {
+  window month
+  when review_score >= 4.5
 }
 tier t "T" { limit 1M tokens per month }
 assign t otherwise
@@ -143,5 +148,44 @@ describe('outcome measures over GraphQL', () => {
     expect(edges[0].node.explanation.facts).toEqual([
       { name: 'review_score', window: 'month', value: 4.5 },
     ]);
+  });
+
+  it("shows a person their badges, and governance anyone's; nobody else", async () => {
+    const PERSON = `query($id: String!) {
+      person(id: $id) {
+        ... on QueryPersonSuccess { data { id badges { name label window explanation { formula facts { name value } } } } }
+      }
+    }`;
+    type Answer = {
+      person: {
+        data: { id: string; badges: { name: string; explanation: { formula: string } }[] | null };
+      };
+    };
+    const ana = await api.gql<Answer>(api.keys.governance.key, PERSON, { id: 'ana' });
+    expect(ana.body.errors).toBeUndefined();
+    expect(ana.body.data!.person.data.badges).toEqual([
+      {
+        name: 'well_reviewed',
+        label: 'Well reviewed',
+        window: 'month',
+        explanation: {
+          formula: 'review_score >= 4.5',
+          facts: [{ name: 'review_score', value: 4.5 }],
+        },
+      },
+    ]);
+    const bo = await api.gql<Answer>(api.keys.governance.key, PERSON, { id: 'bo' });
+    expect(bo.body.data!.person.data.badges).toEqual([]);
+    const own = (await createApiKey(api.store.em(), { role: 'member', name: 'ana', person: 'ana' }))
+      .key;
+    const mine = await api.gql<Answer>(own, PERSON, { id: 'ana' });
+    expect(mine.body.data!.person.data.badges?.map((b) => b.name)).toEqual(['well_reviewed']);
+    // a viewer lists people, masked: no badges
+    const people = await api.gql<{ people: { edges: { node: { badges: unknown } }[] } }>(
+      api.keys.viewer.key,
+      `{ people(first: 10) { edges { node { badges { name } } } } }`,
+    );
+    expect(people.body.errors).toBeUndefined();
+    for (const e of people.body.data!.people.edges) expect(e.node.badges).toBeNull();
   });
 });

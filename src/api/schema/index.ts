@@ -17,6 +17,7 @@ import './escalations.ts';
 import './exceptions.ts';
 import './webhooks.ts';
 import './standing.ts';
+import './badges.ts';
 import './notifications.ts';
 import './pricing.ts';
 import './audit.ts';
