@@ -258,13 +258,8 @@ const declarationBuilders: Record<string, DeclBuilder> = {
       ]);
       if (!word) continue;
       if (repeated(seen, word, clause, `leaderboard \`${boardName.text}\``, ctx)) continue;
-      if (word === 'subject') {
-        board.subject = subjectKind(sub(cc, 'subjectKind'));
-        board.subjectRange = nodeRange(clause, ctx) ?? undefined;
-      } else if (word === 'window') {
-        board.window = period(sub(cc, 'period'));
-        board.windowRange = nodeRange(clause, ctx) ?? undefined;
-      } else if (word === 'top') board.top = numberExpr(tok(cc, 'NumberLit'), ctx);
+      if (subjectOrWindow(board, word, clause, ctx)) continue;
+      if (word === 'top') board.top = numberExpr(tok(cc, 'NumberLit'), ctx);
       else
         board[word as 'cohort' | 'eligible' | 'exclude' | 'score'] = buildExpr(sub(cc, word), ctx);
     }
@@ -289,13 +284,7 @@ const declarationBuilders: Record<string, DeclBuilder> = {
       const word = firstKeyword(cc, ['subject', 'window', 'when']);
       if (!word) continue;
       if (repeated(seen, word, clause, `badge \`${badgeName.text}\``, ctx)) continue;
-      if (word === 'subject') {
-        badge.subject = subjectKind(sub(cc, 'subjectKind'));
-        badge.subjectRange = nodeRange(clause, ctx) ?? undefined;
-      } else if (word === 'window') {
-        badge.window = period(sub(cc, 'period'));
-        badge.windowRange = nodeRange(clause, ctx) ?? undefined;
-      } else badge.when = buildExpr(sub(cc, 'when'), ctx);
+      if (!subjectOrWindow(badge, word, clause, ctx)) badge.when = buildExpr(sub(cc, 'when'), ctx);
     }
     return badge;
   },
@@ -474,6 +463,27 @@ const declarationBuilders: Record<string, DeclBuilder> = {
     return test;
   },
 };
+
+/** A `subject …` or `window …` clause (leaderboards, badges), with where it was written. */
+function subjectOrWindow(
+  target: Pick<LeaderboardDecl, 'subject' | 'window' | 'subjectRange' | 'windowRange'>,
+  word: string,
+  clause: CstNode,
+  ctx: BuildContext,
+): boolean {
+  const cc = clause.children;
+  if (word === 'subject') {
+    target.subject = subjectKind(sub(cc, 'subjectKind'));
+    target.subjectRange = nodeRange(clause, ctx) ?? undefined;
+    return true;
+  }
+  if (word === 'window') {
+    target.window = period(sub(cc, 'period'));
+    target.windowRange = nodeRange(clause, ctx) ?? undefined;
+    return true;
+  }
+  return false;
+}
 
 function noRepeats(c: Children, keys: readonly string[], where: string, ctx: BuildContext): void {
   for (const key of keys) {
