@@ -54,7 +54,7 @@ beforeAll(async () => {
       model: 'm1',
       input_tokens: 1000,
     });
-    values.forEach((value, i) =>
+    for (const [i, value] of values.entries())
       rows.push({
         type: 'outcome',
         id: `o-${person}-${i}`,
@@ -62,8 +62,7 @@ beforeAll(async () => {
         person,
         outcome: 'accepted',
         measures: { review_score: value },
-      }),
-    );
+      });
   }
   const A = ir(OLD);
   const result = await ingestBatch(

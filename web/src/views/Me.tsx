@@ -1,9 +1,9 @@
 // Me: where I stand and what to do next.
-import { useEffect, useMemo, useState } from 'react';
-import { type CombinedError, type OperationResult, useClient, useMutation, useQuery } from 'urql';
+import { useMemo, useState } from 'react';
+import { useMutation, useQuery } from 'urql';
 import { Chart, loadChartCode } from '../components/Chart.tsx';
 import { Band, Card, Empty, ErrorBox, Loading } from '../components/ui.tsx';
-import { graphql, type ResultOf } from '../graphql.ts';
+import { graphql } from '../graphql.ts';
 import { burnDown } from '../lib/burndown.ts';
 import { formatPercent, formatTokens, plainError } from '../lib/format.ts';
 import { ladderSteps, placeLadder } from '../lib/ladder.ts';
