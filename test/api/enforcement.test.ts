@@ -852,7 +852,7 @@ describe('POST /v1/quota/check', () => {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   const FIELDS =
-    'decision reason band tier period periodStart limit exceptionTokens effectiveLimit used estimatedTokens percentAfter remainingAfter threshold notice approver model modelClass allowedClasses cheaperClass policyHash binding { kind name subject { kind id } decision percent threshold reason approver escalationId } constraints { kind name subject { kind id } decision percent threshold reason approver escalationId } next { action approver escalationId message }';
+    'decision reason band tier period periodStart limit exceptionTokens effectiveLimit used estimatedTokens inputTokens estimatedCost { amount currency } percentAfter remainingAfter threshold notice approver model modelClass allowedClasses cheaperClass policyHash binding { kind name subject { kind id } decision percent threshold reason approver escalationId } constraints { kind name subject { kind id } decision percent threshold reason approver escalationId } next { action approver escalationId message }';
 
   it('answers with the same fields and values as the GraphQL field', async () => {
     clock = new Date('2026-11-02T09:00:00Z');
@@ -899,8 +899,8 @@ describe('POST /v1/quota/check', () => {
     const key = api.keys.ingest.key;
     const missing = await post(key, { person: 'bo@acme.test' });
     expect(missing).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST' } });
+    // the model is optional (without it only `request any` limits apply); a size is not
     expect((missing.body.problems as { field: string }[]).map((p) => p.field)).toEqual([
-      'model',
       'estimatedTokens',
     ]);
     const negative = await post(key, { person: 'bo@acme.test', model: 'x', estimatedTokens: -1 });
