@@ -22,14 +22,17 @@ export function loadChartCode(): Promise<void> {
  */
 export function Chart(props: EChartProps) {
   const [, setArrived] = useState(0);
+  // rendered without the code: ask for it, and render again when it is there, even when an
+  // earlier call brought it between this render and the effect (nothing else would)
+  const missing = !EChart && !failure;
   useEffect(() => {
-    if (EChart || failure) return;
+    if (!missing) return;
     let live = true;
     void loadChartCode().then(() => live && setArrived((n) => n + 1));
     return () => {
       live = false;
     };
-  }, []);
+  }, [missing]);
   if (failure) {
     return (
       <p className="error" role="alert">
