@@ -1,6 +1,7 @@
 // Delivery of queued notifications to their channels (src/notify/): claimed with SKIP
 // LOCKED, sent in parallel, retried with backoff and jitter, given up after maxAttempts
 // (then listed as failed and re-drivable). The daily digest job gathers held notices.
+import { fanOutBadges } from '../app/badge-announcements.ts';
 import type { Message, NotificationSettings } from '../app/notifications.ts';
 import { collectDigests, fanOut } from '../app/notifications.ts';
 import { reportDelivery } from '../engine/telemetry.ts';
@@ -32,7 +33,7 @@ export type NotificationReport = {
   gaveUp: number;
 };
 
-/** One round: announce new escalations, then send what is due. */
+/** One round: announce new escalations and badge awards, then send what is due. */
 export async function notifyRound(
   store: Store,
   settings: NotificationSettings,
@@ -41,9 +42,10 @@ export async function notifyRound(
 ): Promise<NotificationReport> {
   const { now } = options;
   const fanned = await fanOut(store, settings, now);
+  const badges = await fanOutBadges(store, settings, now);
   const report: NotificationReport = {
-    announced: fanned.escalations,
-    queued: fanned.notifications,
+    announced: fanned.escalations + badges.awards,
+    queued: fanned.notifications + badges.notifications,
     sent: 0,
     failed: 0,
     gaveUp: 0,

@@ -146,6 +146,7 @@ function hasNews(result: object): boolean {
   return [
     r.people,
     r.created,
+    r.newBadges,
     r.attempted,
     r.expiredExceptions,
     r.resolvedEscalations,

@@ -251,19 +251,32 @@ export function planNotifications(
     }
     const person = personFor(audience, escalation);
     if (!person) continue;
-    const preference = preferences.get(person);
-    const channel = preference?.channel ?? 'email';
-    if (channel === 'none') continue;
-    // no address of their own: their directory id, when it is an email address (the Slack
-    // bot finds the person's Slack user by it)
-    const address =
-      preference?.address ?? (channel !== 'teams' && EMAIL.test(person) ? person : null);
-    if (!address || !reachable({ channel, address }, settings)) continue;
-    const mode =
-      preference?.mode ?? (role === 'manager' || role === 'team_owner' ? 'digest' : 'immediate');
-    add(person, role, { channel, address }, mode === 'digest');
+    const found = personDestination(person, role, preferences.get(person), settings);
+    if (found) add(person, role, found.destination, found.held);
   }
   return planned;
+}
+
+/**
+ * Where a notice to a person goes, by their preference (email to their id by default), and
+ * whether it waits for the digest; null when they chose none or it cannot be sent.
+ */
+export function personDestination(
+  person: string,
+  role: Role,
+  preference: Preference | undefined,
+  settings: NotificationSettings,
+): { destination: Destination; held: boolean } | null {
+  const channel = preference?.channel ?? 'email';
+  if (channel === 'none') return null;
+  // no address of their own: their directory id, when it is an email address (the Slack
+  // bot finds the person's Slack user by it)
+  const address =
+    preference?.address ?? (channel !== 'teams' && EMAIL.test(person) ? person : null);
+  if (!address || !reachable({ channel, address }, settings)) return null;
+  const mode =
+    preference?.mode ?? (role === 'manager' || role === 'team_owner' ? 'digest' : 'immediate');
+  return { destination: { channel, address }, held: mode === 'digest' };
 }
 
 function personAudience(audience: string): boolean {

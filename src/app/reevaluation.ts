@@ -1,7 +1,8 @@
 // Re-evaluation: after ingest (the people it touched), on a decision that changes a limit,
 // and in the periodic sweep (everyone, with time-based rules). Each round records the
 // escalations it finds (idempotent by key), replaces the evaluated subjects' rule holds
-// (what checkQuota weighs besides the tier and budgets), and announces new escalations.
+// (what checkQuota weighs besides the tier and budgets), and announces new escalations;
+// the sweep also records newly earned badges for announcement (badge-announcements.ts).
 // Budget steps belong to the budget pass (budget-holds.ts), which each round asks to
 // re-weigh the same people, and the sweep everyone.
 import { isBudgetStep } from '../engine/budget-evaluation.ts';
@@ -17,6 +18,7 @@ import { replaceHolds } from '../store/holds.ts';
 import { lastDirtySeq, markDirty, releaseLease, takeDirtyPeople, tryLease } from '../store/jobs.ts';
 import { usageReader } from '../store/usage-reader.ts';
 import { activePolicyFor } from './active-policy.ts';
+import { recordNewBadgeAwards } from './badge-announcements.ts';
 import { budgetHoldsFor } from './budget-holds.ts';
 import { recordFound } from './escalation-records.ts';
 import { perStore } from './per-store.ts';
@@ -31,6 +33,8 @@ export type SweepReport = {
   created: number;
   expiredExceptions: number;
   resolvedEscalations: number;
+  /** badge awards newly earned (per badge, person and window), queued for announcement */
+  newBadges: number;
 };
 
 export type DrainReport = { people: number; created: number; failed: string[] };
@@ -124,6 +128,7 @@ export function createReevaluation(store: Store): Reevaluation {
         created: 0,
         expiredExceptions: 0,
         resolvedEscalations: 0,
+        newBadges: 0,
       };
       if (!options.force && !(await tryLease(store, SWEEP_JOB, me, 10 * 60_000))) {
         return { ...report, skipped: true, reason: 'another instance holds the sweep lease' };
@@ -148,6 +153,7 @@ export function createReevaluation(store: Store): Reevaluation {
         const created = await recordFound(store, drafts, evaluation.directory, now);
         await replaceHolds(store, 'rule', 'all', holdsFrom(drafts));
         report.created = created.length + (await budgets.refreshAll()).created;
+        report.newBadges = await recordNewBadgeAwards(store, now);
         return report;
       } finally {
         if (!options.force) await releaseLease(store, SWEEP_JOB, me, report);
