@@ -21,9 +21,11 @@ import { privacyFor, subjectVisible } from './privacy.ts';
 import { reevaluationFor } from './reevaluation.ts';
 import { seesNames } from './roles.ts';
 
-export type EscalationQuery = Omit<EscalationFilter, 'people' | 'approvableBy'> & {
+export type EscalationQuery = Omit<EscalationFilter, 'people' | 'approvableBy' | 'decidedBy'> & {
   /** only open approval steps the caller may decide (governance: all; a manager: their reports') */
   awaitingMe?: boolean;
+  /** only approval steps the caller approved or denied */
+  decidedByMe?: boolean;
 };
 
 export type Escalations = {
@@ -71,6 +73,10 @@ function createEscalations(store: Store): Escalations {
       )
         throw new ForbiddenError('filtering by a person needs a governance key (or your own id)');
       if (filter.awaitingMe) return awaiting(caller, filter, page);
+      if (filter.decidedByMe) {
+        const { decidedByMe: _, ...rest } = filter;
+        return listEscalations(store, { ...rest, decidedBy: caller.person ?? caller.keyId }, page);
+      }
       const people = caller.role === 'member' ? [caller.person ?? ''] : null;
       const view = await privacyFor(store).view(session);
       if (view.named) return listEscalations(store, { ...filter, people }, page);

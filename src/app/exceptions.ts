@@ -39,6 +39,8 @@ export type ExceptionQuery = {
   status: string[] | null;
   subject: string | null;
   awaitingMe: boolean;
+  /** only the requests the caller approved or denied (a manager's decision history) */
+  decidedByMe?: boolean;
 };
 
 export type Exceptions = {
@@ -186,6 +188,10 @@ function createExceptions(store: Store): Exceptions {
           );
         if (!me) return [];
         return views(await listExceptions(store, { approvableBy: me }, page));
+      }
+      if (query.decidedByMe) {
+        const decidedBy = me ?? caller.keyId;
+        return views(await listExceptions(store, { status: query.status, decidedBy }, page));
       }
       if (!governance) {
         if (!me) throw new ForbiddenError('listing exceptions needs a member or governance key');

@@ -34,6 +34,11 @@ export type EscalationRow = {
   status: EscalationStatus;
   justification: string | null;
   acknowledgedBy: string | null;
+  /** who approved or denied an approval step (person id or key id); null when an exception decision settled it */
+  decidedBy: string | null;
+  decidedAt: string | null;
+  /** the decider's reason */
+  decisionNote: string | null;
   createdAt: string;
   updatedAt: string;
   /** the subject's manager (person subjects), who sees the step named when it is theirs to decide */
@@ -44,7 +49,9 @@ const ESCALATION_COLUMNS = `id::text, key, source, ladder, rule, of, trigger, th
   action, severity, subject_kind as "subjectKind", subject_id as "subjectId",
   ${isoText('period_start')} as "periodStart", ${isoText('period_end')} as "periodEnd",
   policy_version as "policyVersion", policy_hash as "policyHash", facts, status, justification,
-  acknowledged_by as "acknowledgedBy", ${isoText('created_at')} as "createdAt",
+  acknowledged_by as "acknowledgedBy", decided_by as "decidedBy",
+  ${isoText('decided_at')} as "decidedAt",
+  decision_note as "decisionNote", ${isoText('created_at')} as "createdAt",
   ${isoText('updated_at')} as "updatedAt", ${SUBJECT_MANAGER_COLUMN}`;
 
 /** Who each audience is for one escalation: person id, manager, team owner … */
@@ -186,6 +193,8 @@ export type EscalationFilter = {
   approvableBy?: string | null;
   /** only steps of this action kind (`require_approval` …) */
   actionKind?: string | null;
+  /** only approval steps this person or key approved or denied */
+  decidedBy?: string | null;
 };
 
 function escalationWhere(filter: EscalationFilter, params: unknown[]): string {
@@ -201,6 +210,7 @@ function escalationWhere(filter: EscalationFilter, params: unknown[]): string {
   if (filter.rule) add('rule = ?', filter.rule);
   if (filter.people) add("subject_kind = 'person' and subject_id = any (?::text[])", filter.people);
   if (filter.actionKind) add("action ->> 'kind' = ?", filter.actionKind);
+  if (filter.decidedBy) add('decided_by = ?', filter.decidedBy);
   if (filter.approvableBy) {
     params.push(filter.approvableBy);
     where.push(
@@ -266,7 +276,7 @@ export async function settleApprovalEscalations(
   now: Date,
 ): Promise<number> {
   const rows = await db.query(
-    `update escalations set status = $2, updated_at = $3
+    `update escalations set status = $2, updated_at = $3, decided_at = $3
       where subject_kind = 'person' and subject_id = $1 and status in ('open', 'acknowledged')
         and action ->> 'kind' = 'require_approval' and period_end > $3::timestamptz
       returning id`,
@@ -295,8 +305,8 @@ export async function decideEscalation(
   now: Date,
 ): Promise<EscalationRow | null> {
   const rows = await db.query<EscalationRow>(
-    `update escalations set status = $2, justification = coalesce($3::text, justification),
-            acknowledged_by = $4, updated_at = $5
+    `update escalations set status = $2, decision_note = $3::text, decided_by = $4,
+            decided_at = $5, updated_at = $5
       where id = $1::bigint and status in ('open', 'acknowledged')
         and action ->> 'kind' = 'require_approval'
       returning ${ESCALATION_COLUMNS}`,

@@ -98,6 +98,8 @@ export type ExceptionFilter = {
   activeAt?: Date | null;
   /** open requests this person may decide as the subject's manager or team owner */
   approvableBy?: string | null;
+  /** requests this person or key approved or denied */
+  decidedBy?: string | null;
 };
 
 export async function listExceptions(
@@ -115,6 +117,7 @@ export async function listExceptions(
   if (filter.subjectId) add('subject_id = ?', filter.subjectId);
   if (filter.subjects) add('subject_id = any (?::text[])', filter.subjects);
   if (filter.approver) add('approver = any (?::text[])', filter.approver);
+  if (filter.decidedBy) add('decided_by = ?', filter.decidedBy);
   if (filter.activeAt)
     add("status = 'approved' and expires_at > ?::timestamptz", filter.activeAt.toISOString());
   if (filter.approvableBy) {

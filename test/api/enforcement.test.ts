@@ -310,6 +310,14 @@ describe('the ladder for one person', () => {
       { id, a: false },
     );
     expect(again.decideException.code).toBe('CONFLICT');
+    // the manager's decision history: the requests bo decided, named; a peer decided none
+    const history = `{ exceptions(decidedByMe: true) { edges { node { id subject status decidedBy note } } } }`;
+    const bos = await gql<{ exceptions: { edges: { node: unknown }[] } }>(bo.key, history);
+    expect(bos.exceptions.edges.map((e) => e.node)).toEqual([
+      { id, subject: ANA, status: 'approved', decidedBy: 'bo@acme.test', note: 'ok' },
+    ]);
+    const dis = await gql<{ exceptions: { edges: unknown[] } }>(di.key, history);
+    expect(dis.exceptions.edges).toEqual([]);
 
     let q = await check(ANA);
     expect(q).toMatchObject({ decision: 'allow', effectiveLimit: 1_500_000, band: 'green' });

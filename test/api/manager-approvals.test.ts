@@ -119,6 +119,13 @@ describe('an approval step addressed to the subject’s manager', () => {
     expect(await decide(api.keys.member.key, true, 'approving myself')).toMatchObject({
       __typename: 'Forbidden',
     });
+    const asked = await gql<{ acknowledgeEscalation: { __typename: string } }>(
+      api.keys.member.key,
+      `mutation($id: ID!) { acknowledgeEscalation(id: $id, justification: "the launch needs it") {
+         __typename } }`,
+      { id: stepId },
+    );
+    expect(asked.acknowledgeEscalation.__typename).toBe('Escalation');
     expect(await decide(bo.key, true, 'launch week')).toEqual({
       __typename: 'Escalation',
       status: 'approved',
@@ -136,5 +143,50 @@ describe('an approval step addressed to the subject’s manager', () => {
            ... on QuotaCheck { decision } } }`,
     );
     expect(check.checkQuota.decision).not.toBe('require_approval');
+  });
+
+  it('keeps the subject’s justification and the decider’s reason apart, and lists it as decided by its decider', async () => {
+    type Decided = {
+      id: string;
+      subject: string;
+      justification: string | null;
+      decidedBy: string | null;
+      decidedAt: string | null;
+      decisionNote: string | null;
+    };
+    const decided = async (key: string) =>
+      (
+        await gql<{ escalations: { edges: { node: Decided }[] } }>(
+          key,
+          `{ escalations(decidedByMe: true, first: 20) { edges { node {
+             id subject justification decidedBy decidedAt decisionNote } } } }`,
+        )
+      ).escalations.edges.map((e) => e.node);
+    expect(await decided(bo.key)).toEqual([
+      {
+        id: stepId,
+        subject: ANA,
+        justification: 'the launch needs it',
+        decidedBy: 'bo@acme.test',
+        decidedAt: '2026-10-20T12:00:00.000Z',
+        decisionNote: 'launch week',
+      },
+    ]);
+    expect(await decided(di.key)).toEqual([]);
+    expect(await decided(api.keys.governance.key)).toEqual([]);
+    // governance lists every decided step, with who decided it
+    const all = await gql<{ escalations: { edges: { node: Decided }[] } }>(
+      api.keys.governance.key,
+      `{ escalations(status: [approved, denied], first: 20) { edges { node {
+         id subject justification decidedBy decidedAt decisionNote } } } }`,
+    );
+    expect(all.escalations.edges.map((e) => e.node.decidedBy)).toEqual(['bo@acme.test']);
+    // the subject reads her own step with who decided it and why
+    const own = await gql<{ escalations: { edges: { node: Decided }[] } }>(
+      api.keys.member.key,
+      `{ escalations(status: [approved], first: 20) { edges { node {
+         id subject justification decidedBy decidedAt decisionNote } } } }`,
+    );
+    expect(own.escalations.edges.map((e) => e.node)).toEqual(await decided(bo.key));
   });
 });

@@ -533,6 +533,11 @@ describe('approval end to end', () => {
     await item.getByLabel(/^Reason/).fill('the migration needs it, agreed');
     await item.getByRole('button', { name: /^Approve/ }).click();
     await item.waitFor({ state: 'detached' });
+    // the step joins the manager's decisions, with its reason
+    const row = page.getByTestId('decided').locator('tr', { hasText: 'approval step' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('the migration needs it, agreed');
+    expect(await row.textContent()).toContain('approved');
     const decided = await stack.gql(
       keys.governance,
       'query($p: String) { escalations(subject: $p, first: 50) { edges { node { id status } } } }',

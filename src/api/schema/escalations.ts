@@ -90,6 +90,22 @@ const EscalationRef = builder.objectRef<EscalationRow>('Escalation').implement({
       nullable: true,
       resolve: (e, _a, ctx) => (approvalSubjectShown(ctx, e).masked ? null : e.justification),
     }),
+    decidedBy: t.string({
+      nullable: true,
+      description:
+        "Who approved or denied this approval step (person or key id); null when an exception decision settled it, and below governance unless the step is the caller's own or their report's.",
+      resolve: (e, _a, ctx) => (approvalSubjectShown(ctx, e).masked ? null : e.decidedBy),
+    }),
+    decidedAt: t.field({
+      type: DateTimeResolver,
+      nullable: true,
+      resolve: (e) => e.decidedAt,
+    }),
+    decisionNote: t.string({
+      nullable: true,
+      description: "The decider's reason; shown to whom `decidedBy` is shown.",
+      resolve: (e, _a, ctx) => (approvalSubjectShown(ctx, e).masked ? null : e.decisionNote),
+    }),
     createdAt: t.field({ type: DateTimeResolver, resolve: (e) => e.createdAt }),
     updatedAt: t.field({ type: DateTimeResolver, resolve: (e) => e.updatedAt }),
   }),
@@ -112,6 +128,10 @@ builder.queryField('escalations', (t) =>
         ladder: t.arg.string({ required: false }),
         rule: t.arg.string({ required: false }),
         awaitingMe: t.arg.boolean({ required: false }),
+        decidedByMe: t.arg.boolean({
+          required: false,
+          description: 'Only the approval steps the caller approved or denied.',
+        }),
       },
       resolve: (_root, args, ctx) =>
         pageById(args, (beforeId, limit) =>
@@ -124,6 +144,7 @@ builder.queryField('escalations', (t) =>
               ladder: args.ladder ?? null,
               rule: args.rule ?? null,
               awaitingMe: args.awaitingMe ?? false,
+              decidedByMe: args.decidedByMe ?? false,
             },
             { beforeId, limit },
           ),

@@ -66,12 +66,13 @@ builder.queryField('exceptions', (t) =>
   t.connection({
     type: ExceptionRef,
     description:
-      'Exceptions, newest first. `awaitingMe` lists open requests the caller may decide: all for governance, their reports for a manager.',
+      'Exceptions, newest first. `awaitingMe` lists open requests the caller may decide: all for governance, their reports for a manager; `decidedByMe` the requests the caller approved or denied.',
     authScopes: { readDirectory: true },
     args: {
       status: t.arg({ type: [ExceptionStatusEnum], required: false }),
       subject: t.arg.string({ required: false }),
       awaitingMe: t.arg.boolean({ required: false }),
+      decidedByMe: t.arg.boolean({ required: false }),
     },
     resolve: (_root, args, ctx) =>
       pageById(args, (beforeId, limit) =>
@@ -81,6 +82,7 @@ builder.queryField('exceptions', (t) =>
             status: args.status ?? null,
             subject: args.subject ?? null,
             awaitingMe: args.awaitingMe ?? false,
+            decidedByMe: args.decidedByMe ?? false,
           },
           { beforeId, limit },
         ),

@@ -11,15 +11,18 @@ import { seesNames } from '../lib/views.ts';
 import type { ViewProps } from './props.ts';
 
 const InboxQuery = graphql(`
-  query Inbox {
+  query Inbox($onlyMine: Boolean!) {
     waiting: exceptions(awaitingMe: true, status: [requested], first: 50) {
       edges { node { id subject subjectKind extraTokens extraMoney { amount currency } justification requestedBy createdAt expiresAt approver } }
     }
     steps: escalations(awaitingMe: true, first: 50) {
       edges { node { id subject subjectKind ladder rule threshold createdAt action justification } }
     }
-    decided: exceptions(status: [approved, denied], first: 20) {
+    decided: exceptions(status: [approved, denied], decidedByMe: $onlyMine, first: 20) {
       edges { node { id subject extraTokens extraMoney { amount currency } status decidedBy decidedAt note createdAt requestedBy } }
+    }
+    decidedSteps: escalations(status: [approved, denied], decidedByMe: $onlyMine, first: 20) {
+      edges { node { id subject ladder rule threshold createdAt status decidedBy decidedAt decisionNote } }
     }
   }
 `);
@@ -54,18 +57,27 @@ const Decide = graphql(`
 `);
 
 export default function Inbox({ session }: ViewProps) {
-  const [{ data, fetching, error }, refetch] = useQuery({ query: InboxQuery });
-  // decisions made here: below governance the list of exceptions holds only one's own
+  // governance sees every decision; anyone else the steps they decided themselves
+  const onlyMine = !(session.role && seesNames(session.role));
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: InboxQuery,
+    variables: { onlyMine },
+  });
+  // decisions made here, shown before the list is fetched again
   const [justDecided, setJustDecided] = useState<Decision[]>([]);
   if (fetching && !data) return <Loading what="your inbox" />;
   if (error) return <ErrorBox error={error} />;
   const waiting = data?.waiting.edges.map((e) => e.node) ?? [];
   const steps = data?.steps.edges.map((e) => e.node) ?? [];
   const listed = data?.decided.edges.map((e) => e.node) ?? [];
-  const decided = [
+  const exceptionRows = [
     ...justDecided,
     ...listed.filter((x) => !justDecided.some((d) => d.id === x.id)),
-  ];
+  ].map(exceptionDecision);
+  const stepRows = (data?.decidedSteps.edges.map((e) => e.node) ?? []).map(stepDecision);
+  const decided = [...exceptionRows, ...stepRows].sort((a, b) =>
+    (b.decidedAt ?? '').localeCompare(a.decidedAt ?? ''),
+  );
   const refresh = () => refetch({ requestPolicy: 'network-only' });
   return (
     <div className="view">
@@ -124,7 +136,7 @@ export default function Inbox({ session }: ViewProps) {
               <tr>
                 <th scope="col">Requested</th>
                 <th scope="col">For</th>
-                <th scope="col">Amount</th>
+                <th scope="col">What</th>
                 <th scope="col">Decision</th>
                 <th scope="col">By</th>
                 <th scope="col">Reason</th>
@@ -132,18 +144,12 @@ export default function Inbox({ session }: ViewProps) {
             </thead>
             <tbody>
               {decided.map((x) => (
-                <tr key={x.id}>
+                <tr key={x.key}>
                   <td>
-                    {x.createdAt.slice(0, 10)} by {x.requestedBy ?? '—'}
+                    {x.createdAt.slice(0, 10)} by {x.requestedBy}
                   </td>
                   <td>{x.subject}</td>
-                  <td>
-                    {x.extraTokens
-                      ? `${formatTokens(x.extraTokens)} tokens`
-                      : x.extraMoney
-                        ? `${x.extraMoney.amount} ${x.extraMoney.currency}`
-                        : '—'}
-                  </td>
+                  <td>{x.what}</td>
                   <td>{x.status}</td>
                   <td>
                     {x.decidedBy ?? '—'} {x.decidedAt ? `on ${x.decidedAt.slice(0, 10)}` : ''}
@@ -157,6 +163,56 @@ export default function Inbox({ session }: ViewProps) {
       </Card>
     </div>
   );
+}
+
+/** One row of "Decided recently": an exception decision or an approval step's. */
+type DecidedRow = {
+  key: string;
+  createdAt: string;
+  requestedBy: string;
+  subject: string;
+  what: string;
+  status: string;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  note: string | null;
+};
+
+function exceptionDecision(x: Omit<Decision, '__typename'>): DecidedRow {
+  const amount = x.extraTokens
+    ? `${formatTokens(x.extraTokens)} tokens`
+    : x.extraMoney
+      ? `${x.extraMoney.amount} ${x.extraMoney.currency}`
+      : '—';
+  return {
+    key: `exception-${x.id}`,
+    createdAt: x.createdAt,
+    requestedBy: x.requestedBy ?? '—',
+    subject: x.subject,
+    what: `exception: ${amount}`,
+    status: x.status,
+    decidedBy: x.decidedBy ?? null,
+    decidedAt: x.decidedAt ?? null,
+    note: x.note ?? null,
+  };
+}
+
+type DecidedStep = ResultOf<typeof InboxQuery>['decidedSteps']['edges'][number]['node'];
+
+function stepDecision(x: DecidedStep): DecidedRow {
+  return {
+    key: `step-${x.id}`,
+    createdAt: x.createdAt,
+    requestedBy: 'the policy',
+    subject: x.subject,
+    what: x.ladder
+      ? `approval step: ${x.ladder} reached ${x.threshold}%`
+      : `approval step: rule ${x.rule ?? ''}`,
+    status: x.status,
+    decidedBy: x.decidedBy ?? null,
+    decidedAt: x.decidedAt ?? null,
+    note: x.decisionNote ?? null,
+  };
 }
 
 type Decision = Extract<
