@@ -1,6 +1,8 @@
 // Leaderboards: the board at a window (default now) and the previous window, through the
 // org evaluation cache, as this caller may see it. Privacy (restricted subjects, small
 // teams and cohorts, scoped pseudonyms, no quasi-identifiers) comes from privacy.ts.
+import { type Purpose, teamDayPurpose } from '../engine/cache.ts';
+import { boardNeeds, factWindows } from '../engine/facts.ts';
 import { parseWindow, replayClock, WindowError } from '../engine/impact-window.ts';
 import {
   type BoardView,
@@ -11,7 +13,11 @@ import {
   standingOf,
   UnknownBoardError,
 } from '../engine/leaderboard.ts';
+import { teamDayUnreadable } from '../engine/team-days.ts';
+import { localDate } from '../engine/usage.ts';
+import type { RuleSet } from '../policy/compile/ruleset.ts';
 import type { BadgeAward } from '../policy/evaluate/types.ts';
+import { localMidnight } from '../policy/windows.ts';
 import type { Store } from '../store/db.ts';
 import type { Session } from './caller.ts';
 import {
@@ -21,7 +27,7 @@ import {
   NotFoundError,
 } from './errors.ts';
 import { perStore } from './per-store.ts';
-import { boardHiddenOf, type Identity, privacyFor } from './privacy.ts';
+import { boardHiddenOf, type Identity, privacyFor, teamBoardFloor } from './privacy.ts';
 import { readServiceFor } from './reads.ts';
 
 export type BoardEntry = BoardViewEntry & {
@@ -74,10 +80,16 @@ function createBoards(store: Store): Boards {
           throw error;
         }
       }
-      const [view, current, previous] = await Promise.all([
-        privacy.view(session),
-        reads.cache.current(ruleSet, clock, watermark, 'boards'),
-        reads.cache.current(ruleSet, previousClock(ruleSet, args.name, clock), watermark, 'boards'),
+      const view = await privacy.view(session);
+      const source = sourceOf(ruleSet, args.name, teamBoardFloor(view, definition.subject), clock);
+      const [current, previous] = await Promise.all([
+        reads.cache.current(ruleSet, source.clock, watermark, source.purpose),
+        reads.cache.current(
+          ruleSet,
+          previousClock(ruleSet, args.name, source.clock),
+          watermark,
+          source.purpose,
+        ),
       ]);
       let board: BoardView;
       try {
@@ -124,10 +136,9 @@ function createBoards(store: Store): Boards {
       const { ruleSet, watermark } = active;
       const definition = ruleSet.ir.leaderboards[name];
       if (!definition) throw new NotFoundError('leaderboard', name);
-      const [view, current] = await Promise.all([
-        privacy.view(session),
-        reads.cache.current(ruleSet, reads.now(), watermark, 'boards'),
-      ]);
+      const view = await privacy.view(session);
+      const source = sourceOf(ruleSet, name, teamBoardFloor(view, definition.subject), reads.now());
+      const current = await reads.cache.current(ruleSet, source.clock, watermark, source.purpose);
       const id =
         definition.subject === 'person'
           ? person
@@ -140,4 +151,27 @@ function createBoards(store: Store): Boards {
       };
     },
   };
+
+  /**
+   * The evaluation a board is read from, and its clock: the live boards evaluation, or
+   * (with a team-day floor, privacy.ts) team boards over team-days of at least that many
+   * people, as of the end of the last closed day: today is in no figure below governance.
+   */
+  function sourceOf(
+    ruleSet: RuleSet,
+    board: string,
+    floor: number | null,
+    clock: Date,
+  ): { purpose: Purpose; clock: Date } {
+    if (floor === null) return { purpose: 'boards', clock };
+    const tz = ruleSet.ir.timezone;
+    const unreadable = teamDayUnreadable(factWindows(boardNeeds(ruleSet).team, clock, tz));
+    if (unreadable)
+      throw new ForbiddenError(
+        `the team board "${board}" needs a governance key: ${unreadable}, and below governance team boards are made of whole team-days`,
+      );
+    const [year, month, day] = localDate(reads.now(), tz).split('-').map(Number);
+    const closed = new Date(localMidnight(year, month, day, tz).getTime() - 1);
+    return { purpose: teamDayPurpose(floor), clock: clock < closed ? clock : closed };
+  }
 }

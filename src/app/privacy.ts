@@ -204,6 +204,17 @@ export function boardHiddenOf(view: PrivacyView, kind: 'person' | 'team' | 'org'
 }
 
 /**
+ * The team-day floor a board is ranked on for this caller (R5, R11), or null for the live
+ * board. Below governance a team board's facts are the team's closed team-days with at
+ * least k active people, so two reads, or two windows, differ only by whole team-days of k
+ * or more people; a team entry's score and explanation are team figures like usage.
+ * Person boards stay live: their entries are masked and in cohorts of at least k.
+ */
+export function teamBoardFloor(view: PrivacyView, kind: 'person' | 'team' | 'org'): number | null {
+  return view.named || kind !== 'team' ? null : view.minGroupSize;
+}
+
+/**
  * May this caller see an escalation (or any record about one subject)? A person's only by
  * that person; a team's when the team is visible; the org's when nobody is hidden.
  */

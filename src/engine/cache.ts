@@ -12,7 +12,7 @@ import { evaluate } from '../policy/evaluate/index.ts';
 import type { EvaluateResult, SubjectInput } from '../policy/evaluate/types.ts';
 import { parseWindowKey, windowKeyMinutes } from '../policy/windows.ts';
 import type { Evaluation } from './evaluation.ts';
-import { boardNeeds, collectOrg, needsOf } from './facts.ts';
+import { boardNeeds, collectOrg, collectTeamDays, needsOf } from './facts.ts';
 import type { UsageReader } from './ports.ts';
 import { localDate } from './usage.ts';
 
@@ -31,9 +31,20 @@ export function clockStamp(ruleSet: RuleSet, now: Date): string {
 /**
  * What an evaluation is for. `boards` reads only the facts leaderboards use (other facts
  * are 0, so tiers, quotas and budgets in it mean nothing): a much narrower scan. `all`
- * reads everything.
+ * reads everything. `team-days:k` holds team subjects only, their board facts made of
+ * team-days with at least k people (team-days.ts): team boards below governance.
  */
-export type Purpose = 'all' | 'boards';
+export type Purpose = 'all' | 'boards' | TeamDayPurpose;
+export type TeamDayPurpose = `team-days:${number}`;
+
+/** The purpose of team boards over team-days of at least `floor` people. */
+export function teamDayPurpose(floor: number): TeamDayPurpose {
+  return `team-days:${floor}`;
+}
+
+function floorOf(purpose: Purpose): number | null {
+  return purpose.startsWith('team-days:') ? Number(purpose.slice('team-days:'.length)) : null;
+}
 
 export type CacheStats = {
   hits: number;
@@ -63,14 +74,16 @@ export const DEFAULT_STALE_AFTER_MS = 1_000;
  * boards-only one (the compact entries, the board facts, the directory) about 1 KB, a whole
  * one (every fact, tier, quota, budget and explanation) about 3.9 KB.
  */
-export const BYTES_PER_SUBJECT: Record<Purpose, number> = { boards: 1_000, all: 3_900 };
+export const BYTES_PER_SUBJECT: Record<'all' | 'boards', number> = { boards: 1_000, all: 3_900 };
 
 /** What finished evaluations may hold by default: 100 MB (five boards evaluations of 20,000). */
 export const DEFAULT_MAX_BYTES = 100_000_000;
 
 /** The estimated heap bytes of an evaluation held for `purpose`. */
 export function estimatedBytes(evaluation: Evaluation, purpose: Purpose): number {
-  return evaluation.result.subjects.length * BYTES_PER_SUBJECT[purpose];
+  return (
+    evaluation.result.subjects.length * BYTES_PER_SUBJECT[purpose === 'all' ? 'all' : 'boards']
+  );
 }
 
 /**
@@ -260,6 +273,11 @@ export class OrgEvaluationCache {
   }
 
   async #load(ruleSet: RuleSet, now: Date, purpose: Purpose): Promise<Evaluation> {
+    const floor = floorOf(purpose);
+    if (floor !== null) {
+      const { input, directory } = await collectTeamDays(this.#reader, ruleSet, now, floor);
+      return { result: evaluate(ruleSet, input, { only: 'boards' }), directory, input };
+    }
     const { input, directory } = await collectOrg(
       this.#reader,
       purpose === 'boards' ? boardNeeds(ruleSet) : needsOf([ruleSet]),

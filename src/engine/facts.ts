@@ -23,6 +23,7 @@ import type {
   GroupedFactSums,
   UsageReader,
 } from './ports.ts';
+import { teamDaySums } from './team-days.ts';
 import { addDays, localDate } from './usage.ts';
 
 /** Fact names needed per window key, for each kind of subject (and the org). */
@@ -293,4 +294,28 @@ export async function collectPerson(
     directory: { people: [person], teams: team ? [team] : [] },
     known: found !== undefined,
   };
+}
+
+/**
+ * Every team with the facts boards read, made of team-days of at least `floor` people
+ * (team-days.ts), beside the whole directory (privacy judges team sizes by it); no people
+ * are subjects. Team boards below governance are ranked on this.
+ */
+export async function collectTeamDays(
+  reader: UsageReader,
+  ruleSet: RuleSet,
+  now: Date,
+  floor: number,
+): Promise<Collected> {
+  const needs = boardNeeds(ruleSet);
+  const windows = factWindows(needs.team, now, ruleSet.ir.timezone);
+  const directory = await reader.directory();
+  const teams = directory.teams.map((t) => t.id);
+  const { sums } = windows.length
+    ? await teamDaySums(reader, windows, { teams, floor })
+    : { sums: undefined };
+  const subjects = subjectsOf({ person: new Map(), team: needs.team }, [], directory.teams, {
+    team: sums,
+  });
+  return { input: { now, subjects }, directory };
 }

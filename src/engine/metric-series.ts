@@ -18,6 +18,7 @@ import type {
   PersonScope,
   UsageReader,
 } from './ports.ts';
+import { type TeamDayFloor, TeamDayWindowError, teamDaySums } from './team-days.ts';
 import { addDays, type UsageBucket } from './usage.ts';
 
 export type SeriesSubjectKind = 'person' | 'team' | 'org';
@@ -107,14 +108,14 @@ const BASE = 'bucket';
  * Metric values per subject and bucket. Team figures add up the team's current members, as
  * everywhere else. With `teamDays` (team and org series below governance) facts are read
  * per team-day of the listed teams and only team-days with at least `floor` people count,
- * whatever the window (privacy R11); sub-day windows cannot be built from days and are
- * refused.
+ * whatever the window (privacy R11); sub-day windows and declared measures cannot be
+ * built from team-days and are refused.
  */
 export async function metricSeries(
   reader: UsageReader,
   ruleSet: RuleSet,
   request: MetricSeriesRequest,
-  options: { teamDays?: { teams: readonly string[]; floor: number } } = {},
+  options: { teamDays?: TeamDayFloor } = {},
 ): Promise<{ metrics: string[]; buckets: Bucket[]; points: MetricPoint[] }> {
   const ir = ruleSet.ir;
   const metrics = seriesMetrics(ruleSet, request.metrics);
@@ -234,62 +235,34 @@ async function fromPeople(
 }
 
 /**
- * Sums from team-days of at least `floor` people: each window adds up the team-days inside
- * it (per team, or all teams for the org); `active_days` counts the days kept. A point's
- * people is the most people of any team-day in it (at least `floor` when any counts).
+ * Sums from team-days of at least `floor` people (team-days.ts): each window adds up the
+ * team-days inside it (per team, or all teams for the org). A point's people is the most
+ * people of any team-day in it (at least `floor` when any counts).
  */
 async function fromTeamDays(
   reader: UsageReader,
   windows: readonly FactWindow[],
   kind: SeriesSubjectKind,
   ids: readonly string[] | null,
-  teamDays: { teams: readonly string[]; floor: number },
+  teamDays: TeamDayFloor,
 ): Promise<Sums> {
-  const days = windows.filter((w): w is FactWindow & { kind: 'days' } => w.kind === 'days');
-  if (days.length < windows.length)
-    throw new MetricSeriesError(
-      'metrics',
-      'a metric reads a sub-day window (within hours or minutes): below governance series are made of whole team-days',
-    );
   const teams = ids ? teamDays.teams.filter((t) => ids.includes(t)) : teamDays.teams;
-  const facts = [...new Set(days.flatMap((w) => w.facts))].filter((f) => f !== 'active_days');
-  const rows = days.length
-    ? await reader.teamDayFacts({
-        from: days.map((w) => w.from).sort()[0],
-        to: days
-          .map((w) => w.to)
-          .sort()
-          .at(-1) as string,
-        facts,
-        teams,
-        floor: teamDays.floor,
-      })
-    : [];
-  const grouped: Sums['grouped'] = new Map();
-  const participants = new Map<string, number>();
-  for (const w of days) {
-    const bySubject = new Map<string, Record<string, number>>();
-    const activeDays = new Map<string, Set<string>>();
-    for (const row of rows) {
-      if (row.day < w.from || row.day >= w.to) continue;
-      const subject = kind === 'org' ? 'org' : row.team;
-      const total = bySubject.get(subject) ?? {};
-      for (const [fact, v] of Object.entries(row.values)) total[fact] = (total[fact] ?? 0) + v;
-      bySubject.set(subject, total);
-      const seen = activeDays.get(subject) ?? new Set<string>();
-      seen.add(row.day);
-      activeDays.set(subject, seen);
-      if (!w.key.includes('|')) {
-        const k = `${w.key}|${subject}`;
-        participants.set(k, Math.max(participants.get(k) ?? 0, row.people));
-      }
-    }
-    if (w.facts.includes('active_days'))
-      for (const [subject, total] of bySubject)
-        total.active_days = activeDays.get(subject)?.size ?? 0;
-    grouped.set(w.key, bySubject);
+  try {
+    const { sums, people } = await teamDaySums(
+      reader,
+      windows,
+      { teams, floor: teamDays.floor },
+      kind === 'org',
+    );
+    return { grouped: sums, participants: people };
+  } catch (error) {
+    if (error instanceof TeamDayWindowError)
+      throw new MetricSeriesError(
+        'metrics',
+        `a metric cannot be read below governance: ${error.message}, and below governance series are made of whole team-days`,
+      );
+    throw error;
   }
-  return { grouped, participants };
 }
 
 function subjectsFor(

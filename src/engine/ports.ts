@@ -136,6 +136,10 @@ export type TeamDayRequest = {
   facts: readonly string[];
   teams: readonly string[];
   floor: number;
+  /** only usage in this environment (and its people count toward the floor) */
+  environment?: string | null;
+  /** only usage tagged with this project (and its people count toward the floor) */
+  project?: string | null;
 };
 
 export type TeamDay = { team: string; day: string; people: number; values: FactValues };

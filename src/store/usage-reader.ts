@@ -656,6 +656,9 @@ export function usageReader(store: Store): UsageReader {
         `coalesce(sum(${FACT_SQL[f]}) filter (where x.model <> ''), 0) as u${i}`,
         `coalesce(sum(${FACT_SQL[f]}) filter (where x.model = ''), 0) as o${i}`,
       ]);
+      let scoped = '';
+      if (request.environment) scoped += ` and x.environment = ${params.add(request.environment)}`;
+      if (request.project) scoped += ` and x.project = ${params.add(request.project)}`;
       const rows = await store.query<Record<string, string>>(
         `select d.team, d.day, greatest(d.users, d.reporters) as people${sums.length ? `, ${sums.join(', ')}` : ''}
            from (select p.team_id as team, to_char(x.day, 'YYYY-MM-DD') as day,
@@ -663,7 +666,7 @@ export function usageReader(store: Store): UsageReader {
                         count(distinct x.person_id) filter (where x.model = '')::int as reporters${parts.length ? `, ${parts.join(', ')}` : ''}
                    from daily_rollups x join people p on p.id = x.person_id
                   where x.day >= ${params.add(request.from, '::date')} and x.day < ${params.add(request.to, '::date')}
-                    and p.team_id = any(${params.add([...request.teams], '::text[]')})
+                    and p.team_id = any(${params.add([...request.teams], '::text[]')})${scoped}
                   group by 1, 2) d
           where d.users >= ${k} or d.reporters >= ${k}
           order by 1, 2`,

@@ -3,8 +3,9 @@
 // - windows: data's usage over [Nov 1, Nov 11) and [Nov 1, Nov 12), where only p6 worked
 //   on Nov 11, would differ by p6's usage that day; so would the day and month buckets;
 // - repeated reads: platform's month so far read, then p1 uses more today, read again;
-//   the same with platform's budget, whose live spend is shown on a grid (R13).
-// Governance still sees both.
+//   the same with platform's budget, whose live spend is shown on a grid (R13), and with
+//   the team board, ranked below governance on closed team-days of k people (R5, R11).
+// Governance still sees them live.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/auth.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
@@ -80,6 +81,31 @@ async function ask(key: string, variables: Record<string, unknown>): Promise<Ans
 
 const BUDGETS = `{ budgets(first: 100) { ... on BudgetConnection { edges { node {
   subjectId spent { amount } percent bandReason forecast { value } } } } } }`;
+
+const TEAM_BOARD = `{ leaderboard(name: "teams", first: 100) { __typename
+  ... on LeaderboardConnection { board { asOf } edges { node { subjectId score
+    explanation { facts { name value } } } } } } }`;
+
+type TeamEntry = {
+  subjectId: string;
+  score: number;
+  explanation: { facts: { name: string; value: number }[] };
+};
+
+async function teamBoard(key: string) {
+  const res = await api.gql<{
+    leaderboard: { board: { asOf: string }; edges: { node: TeamEntry }[] };
+  }>(key, TEAM_BOARD);
+  const board = res.body.data?.leaderboard;
+  const entries = board?.edges?.map((e) => e.node) ?? [];
+  const tokens: Record<string, number> = {};
+  const scores: Record<string, number> = {};
+  for (const e of entries) {
+    tokens[e.subjectId] = e.explanation.facts.find((f) => f.name === 'tokens')?.value ?? -1;
+    scores[e.subjectId] = e.score;
+  }
+  return { asOf: board?.board.asOf, tokens, scores, text: JSON.stringify(res.body) };
+}
 
 const sum = (rows: Row[]) => rows.reduce((s, r) => s + r.tokens, 0);
 const DATA_NOV_10 = (6 + 7 + 8) * 100_000; // p6, p7 and p8 on Nov 10 (org.ts)
@@ -183,6 +209,46 @@ describe('time differencing: windows, buckets and repeated reads', () => {
     expect(own.rows.map((r) => [r.bucket, r.tokens])).toEqual([['2026-11-10', 700_000]]);
   });
 
+  it('a team board read twice, with usage in between, is the same below governance: closed team-days of k people only', async () => {
+    const before = {
+      // governance first: its live evaluation must not be what the lower roles get
+      governance: await teamBoard(api.keys.governance.key),
+      viewer: await teamBoard(api.keys.viewer.key),
+      member: await teamBoard(member),
+    };
+    for (const role of ['viewer', 'member'] as const) {
+      const board = before[role];
+      // platform's 5 people today are not in it (today is open), nor p6's Nov 11 (one of data)
+      expect(board.tokens).toEqual({ platform: PLATFORM_NOV_10, data: DATA_NOV_10 });
+      expect(board.asOf).toBe('2026-11-19T23:59:59.999Z');
+      expect(board.text).not.toContain(String(ALONE));
+    }
+    await load([usage('board-later', 'p2', '2026-11-20T11:45:00Z', 555_555)]);
+    for (const key of [api.keys.viewer.key, member]) {
+      const role = key === member ? 'member' : 'viewer';
+      const after = await teamBoard(key);
+      expect(after).toEqual(before[role]);
+      expect(after.text).not.toContain('555555');
+    }
+    // the member's own team on the board: the same floored figures as the board shows
+    const standing = await api.gql<{
+      myStanding: { score: number; explanation: { facts: { name: string; value: number }[] } };
+    }>(
+      member,
+      '{ myStanding(board: "teams") { ... on Standing { score explanation { facts { name value } } } } }',
+    );
+    expect(standing.body.data?.myStanding.score).toBe(before.member.scores.data);
+    expect(standing.body.data?.myStanding.explanation.facts).toEqual([
+      expect.objectContaining({ name: 'tokens', value: DATA_NOV_10 }),
+    ]);
+    // governance reads the live board: p6's day alone, today, and the usage just recorded
+    const gov = await teamBoard(api.keys.governance.key);
+    expect(gov.tokens.data).toBe(DATA_NOV_10 + ALONE);
+    expect(gov.tokens.platform - before.governance.tokens.platform).toBe(555_555);
+    expect(gov.tokens.platform).toBeGreaterThan(PLATFORM_NOV_10 + 5_000);
+    expect(gov.asOf).toBe(NOW.toISOString());
+  });
+
   it('refuses ingest, and governance sees the day and today', async () => {
     for (const filter of [{ teams: ['data'] }, { from: '2026-11-11', to: '2026-11-12' }])
       expect((await ask(api.keys.ingest.key, { filter })).type).toBe('FORBIDDEN');
@@ -196,7 +262,7 @@ describe('time differencing: windows, buckets and repeated reads', () => {
       ['2026-11-10', 'data', DATA_NOV_10],
       ['2026-11-10', 'platform', PLATFORM_NOV_10],
       ['2026-11-11', 'data', ALONE],
-      ['2026-11-20', 'platform', 5_000 + LATER + 333_333],
+      ['2026-11-20', 'platform', 5_000 + LATER + 333_333 + 555_555],
     ]);
   });
 });

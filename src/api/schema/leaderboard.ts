@@ -115,7 +115,7 @@ builder.queryField('leaderboard', (t) =>
       type: EntryRef,
       authScopes: { readDirectory: true },
       description:
-        'A leaderboard of the active policy: ranked entries with explanations and movement. Names only for governance; restricted teams never appear below governance.',
+        'A leaderboard of the active policy: ranked entries with explanations and movement. Names only for governance; restricted teams never appear below governance, and there a team board is ranked on closed team-days of at least minGroupSize active people (docs/privacy.md, R5).',
       args: {
         name: t.arg.string({ required: true }),
         cohort: t.arg.string({ required: false, description: 'Only this cohort.' }),
@@ -126,7 +126,7 @@ builder.queryField('leaderboard', (t) =>
         }),
       },
       errors: {
-        types: [NotFoundError, NoActivePolicyError, InvalidRequestError],
+        types: [NotFoundError, NoActivePolicyError, InvalidRequestError, ForbiddenError],
         directResult: true,
       },
       resolve: async (_root, args, ctx) => {
