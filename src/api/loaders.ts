@@ -2,7 +2,8 @@
 import { type ReadService, readServiceFor } from '../app/reads.ts';
 import type { Context } from './context.ts';
 
-export { type ReadService, readServiceFor, warmLeaderboards } from '../app/reads.ts';
+export { warmLeaderboards } from '../app/boards.ts';
+export { type ReadService, readServiceFor } from '../app/reads.ts';
 
 export function readService(ctx: Context): ReadService {
   return readServiceFor(ctx.store);

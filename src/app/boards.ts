@@ -81,7 +81,8 @@ function createBoards(store: Store): Boards {
         }
       }
       const view = await privacy.view(session);
-      const source = sourceOf(ruleSet, args.name, teamBoardFloor(view, definition.subject), clock);
+      const floor = teamBoardFloor(view, definition.subject);
+      const source = boardSource(ruleSet, args.name, floor, clock, now);
       const [current, previous] = await Promise.all([
         reads.cache.current(ruleSet, source.clock, watermark, source.purpose),
         reads.cache.current(
@@ -137,7 +138,8 @@ function createBoards(store: Store): Boards {
       const definition = ruleSet.ir.leaderboards[name];
       if (!definition) throw new NotFoundError('leaderboard', name);
       const view = await privacy.view(session);
-      const source = sourceOf(ruleSet, name, teamBoardFloor(view, definition.subject), reads.now());
+      const floor = teamBoardFloor(view, definition.subject);
+      const source = boardSource(ruleSet, name, floor, reads.now(), reads.now());
       const current = await reads.cache.current(ruleSet, source.clock, watermark, source.purpose);
       const id =
         definition.subject === 'person'
@@ -151,27 +153,64 @@ function createBoards(store: Store): Boards {
       };
     },
   };
+}
 
-  /**
-   * The evaluation a board is read from, and its clock: the live boards evaluation, or
-   * (with a team-day floor, privacy.ts) team boards over team-days of at least that many
-   * people, as of the end of the last closed day: today is in no figure below governance.
-   */
-  function sourceOf(
-    ruleSet: RuleSet,
-    board: string,
-    floor: number | null,
-    clock: Date,
-  ): { purpose: Purpose; clock: Date } {
-    if (floor === null) return { purpose: 'boards', clock };
-    const tz = ruleSet.ir.timezone;
-    const unreadable = teamDayUnreadable(factWindows(boardNeeds(ruleSet).team, clock, tz));
-    if (unreadable)
-      throw new ForbiddenError(
-        `the team board "${board}" needs a governance key: ${unreadable}, and below governance team boards are made of whole team-days`,
-      );
-    const [year, month, day] = localDate(reads.now(), tz).split('-').map(Number);
-    const closed = new Date(localMidnight(year, month, day, tz).getTime() - 1);
-    return { purpose: teamDayPurpose(floor), clock: clock < closed ? clock : closed };
+/**
+ * The evaluation a board is read from, and its clock: the live boards evaluation, or (with
+ * a team-day floor, privacy.ts) team boards over team-days of at least that many people, as
+ * of the end of the last closed day: today is in no figure below governance.
+ */
+function boardSource(
+  ruleSet: RuleSet,
+  board: string,
+  floor: number | null,
+  clock: Date,
+  now: Date,
+): { purpose: Purpose; clock: Date } {
+  if (floor === null) return { purpose: 'boards', clock };
+  const tz = ruleSet.ir.timezone;
+  const unreadable = teamDayUnreadable(factWindows(boardNeeds(ruleSet).team, clock, tz));
+  if (unreadable)
+    throw new ForbiddenError(
+      `the team board "${board}" needs a governance key: ${unreadable}, and below governance team boards are made of whole team-days`,
+    );
+  const [year, month, day] = localDate(now, tz).split('-').map(Number);
+  const closed = new Date(localMidnight(year, month, day, tz).getTime() - 1);
+  return { purpose: teamDayPurpose(floor), clock: clock < closed ? clock : closed };
+}
+
+/**
+ * Evaluates the active policy's boards, at now and at each board's previous window, into
+ * the cache, and its team boards as lower roles read them (on the team-day floor): on a
+ * large organisation the first board after a start otherwise waits seconds for these. A
+ * request made meanwhile joins the same load. Returns the boards warmed.
+ */
+export async function warmLeaderboards(store: Store): Promise<number> {
+  const reads = readServiceFor(store);
+  const active = await reads.active();
+  if (!active) return 0;
+  const { ruleSet, watermark } = active;
+  const now = reads.now();
+  const loads = new Map<string, { purpose: Purpose; clock: Date }>();
+  const add = (purpose: Purpose, clock: Date) =>
+    loads.set(`${purpose}|${clock.getTime()}`, { purpose, clock });
+  const boards = Object.entries(ruleSet.ir.leaderboards);
+  add('boards', now);
+  for (const [name, definition] of boards) {
+    add('boards', previousClock(ruleSet, name, now));
+    // the floor of a lower role's view (privacy.ts, teamBoardFloor): the active policy's k
+    if (definition.subject !== 'team') continue;
+    const floor = ruleSet.ir.privacy.minGroupSize;
+    try {
+      const source = boardSource(ruleSet, name, floor, now, now);
+      add(source.purpose, source.clock);
+      add(source.purpose, previousClock(ruleSet, name, source.clock));
+    } catch (error) {
+      if (!(error instanceof ForbiddenError)) throw error;
+    }
   }
+  await Promise.all(
+    [...loads.values()].map((l) => reads.cache.current(ruleSet, l.clock, watermark, l.purpose)),
+  );
+  return boards.length;
 }

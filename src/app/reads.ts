@@ -3,7 +3,6 @@
 // active hash and the change watermark, so a cached leaderboard costs one round trip.
 
 import { OrgEvaluationCache } from '../engine/cache.ts';
-import { previousClock } from '../engine/leaderboard.ts';
 import type { UsageReader } from '../engine/ports.ts';
 import type { Store } from '../store/db.ts';
 import { usageReader } from '../store/usage-reader.ts';
@@ -26,27 +25,4 @@ function createReadService(store: Store): ReadService {
   const cache = new OrgEvaluationCache(reader);
   const policy = activePolicyFor(store);
   return { reader, cache, now: () => policy.now(), active: () => policy.current() };
-}
-
-/**
- * Evaluates the active policy's boards, at now and at each board's previous window, into
- * the cache: on a large organisation the first board after a start otherwise waits seconds
- * for these. A request made meanwhile joins the same load. Returns the boards warmed.
- */
-export async function warmLeaderboards(store: Store): Promise<number> {
-  const service = readServiceFor(store);
-  const active = await service.active();
-  if (!active) return 0;
-  const { ruleSet, watermark } = active;
-  const boards = Object.keys(ruleSet.ir.leaderboards);
-  const now = service.now();
-  const clocks = new Map([[now.getTime(), now]]);
-  for (const board of boards) {
-    const previous = previousClock(ruleSet, board, now);
-    clocks.set(previous.getTime(), previous);
-  }
-  await Promise.all(
-    [...clocks.values()].map((clock) => service.cache.current(ruleSet, clock, watermark, 'boards')),
-  );
-  return boards.length;
 }
