@@ -19,6 +19,7 @@ import type { RuleSet } from '../policy/compile/ruleset.ts';
 import type { BadgeAward } from '../policy/evaluate/types.ts';
 import { localMidnight } from '../policy/windows.ts';
 import type { Store } from '../store/db.ts';
+import { boardSnapshotsFor } from './board-snapshots.ts';
 import type { Session } from './caller.ts';
 import {
   ForbiddenError,
@@ -62,6 +63,7 @@ export const boardsFor = perStore(createBoards);
 function createBoards(store: Store): Boards {
   const reads = readServiceFor(store);
   const privacy = privacyFor(store);
+  const snapshots = boardSnapshotsFor(store);
   return {
     async board(session, args) {
       const active = await reads.active();
@@ -83,14 +85,14 @@ function createBoards(store: Store): Boards {
       const view = await privacy.view(session);
       const floor = teamBoardFloor(view, definition.subject);
       const source = boardSource(ruleSet, args.name, floor, clock, now);
+      // a fresh server answers from the persisted boards while it evaluates its own
+      const served = (at: Date) =>
+        source.purpose === 'boards'
+          ? snapshots.current(reads.cache, ruleSet, at, watermark)
+          : reads.cache.current(ruleSet, at, watermark, source.purpose);
       const [current, previous] = await Promise.all([
-        reads.cache.current(ruleSet, source.clock, watermark, source.purpose),
-        reads.cache.current(
-          ruleSet,
-          previousClock(ruleSet, args.name, source.clock),
-          watermark,
-          source.purpose,
-        ),
+        served(source.clock),
+        served(previousClock(ruleSet, args.name, source.clock)),
       ]);
       let board: BoardView;
       try {
@@ -209,8 +211,15 @@ export async function warmLeaderboards(store: Store): Promise<number> {
       if (!(error instanceof ForbiddenError)) throw error;
     }
   }
-  await Promise.all(
-    [...loads.values()].map((l) => reads.cache.current(ruleSet, l.clock, watermark, l.purpose)),
-  );
+  const wanted = [...loads.values()];
+  const persisted = wanted.filter((l) => l.purpose === 'boards').map((l) => l.clock);
+  // with the boards persisted (a restart), board requests are answered from them: the loads
+  // then run one at a time, those nothing answers meanwhile (team-day boards) first
+  if (await boardSnapshotsFor(store).prefetch(ruleSet, persisted)) {
+    wanted.sort((a, b) => Number(a.purpose === 'boards') - Number(b.purpose === 'boards'));
+    for (const l of wanted) await reads.cache.current(ruleSet, l.clock, watermark, l.purpose);
+    return boards.length;
+  }
+  await Promise.all(wanted.map((l) => reads.cache.current(ruleSet, l.clock, watermark, l.purpose)));
   return boards.length;
 }

@@ -16,6 +16,8 @@ import {
   publishPolicySource,
   UnknownVersionError,
 } from '../store/policies.ts';
+import { boardSnapshotsFor } from './board-snapshots.ts';
+import { warmLeaderboards } from './boards.ts';
 import { LOCAL_KEY_ID, type Session } from './caller.ts';
 import { type FieldProblem, ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
 import { can } from './roles.ts';
@@ -63,6 +65,15 @@ function unstorableFields(input: PublishInput): FieldProblem[] {
   return problems;
 }
 
+/**
+ * Where boards are persisted (`quotient serve`), a newly active version's boards are
+ * evaluated at once, in the background: they are persisted, so the first board request of
+ * the next fresh server does not evaluate them either.
+ */
+function evaluateBoardsOf(store: Store): void {
+  if (boardSnapshotsFor(store).enabled) warmLeaderboards(store).catch(() => {});
+}
+
 function mustGovern(session: Session, what: string): void {
   if (!can(session.caller.role, 'governance'))
     throw new ForbiddenError(`role "${session.caller.role}" may not ${what} (governance or admin)`);
@@ -74,11 +85,13 @@ export function policiesFor(store: Store): Policies {
       mustGovern(session, 'publish policies');
       const unstorable = unstorableFields(input);
       if (unstorable.length > 0) throw new InvalidRequestError(unstorable);
-      return publishPolicySource(store, {
+      const outcome = await publishPolicySource(store, {
         ...input,
         author: input.author ?? `${session.caller.name} (${session.caller.keyId})`,
         actor: actorOf(session),
       });
+      if (outcome.kind !== 'invalid' && outcome.activated) evaluateBoardsOf(store);
+      return outcome;
     },
     async activate(session, ref) {
       mustGovern(session, 'activate policies');
@@ -94,6 +107,7 @@ export function policiesFor(store: Store): Policies {
       const before = (await policyLog(store)).find((r) => r.status === 'active') ?? null;
       if (before?.id === target.id) return { version: before, before, rollback: false };
       const version = await activatePolicy(store, target.id, actorOf(session));
+      evaluateBoardsOf(store);
       return { version, before, rollback: before !== null && version.id < before.id };
     },
   };

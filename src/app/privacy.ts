@@ -14,6 +14,7 @@
 import { createHmac } from 'node:crypto';
 import type { HiddenOf } from '../engine/leaderboard.ts';
 import type { Directory } from '../engine/ports.ts';
+import type { RuleSet } from '../policy/compile/ruleset.ts';
 import type { BudgetState } from '../policy/evaluate/types.ts';
 import type { Store } from '../store/db.ts';
 import { type Membership, membership } from '../store/directory.ts';
@@ -201,6 +202,16 @@ export function boardHiddenOf(view: PrivacyView, kind: 'person' | 'team' | 'org'
     key: 'public',
     of: (evaluation) => hiddenBoardSubjects(view, kind, evaluation.directory),
   };
+}
+
+/** Callers below governance all lose the same board subjects: what any of them sees. */
+const PUBLIC_CALLER: Caller = { keyId: '', name: 'below governance', role: 'viewer', person: null };
+
+/** The board subjects hidden from every caller below governance (persisted boards keep their explanations). */
+export function publicBoardHiddenOf(ruleSet: RuleSet, kind: 'person' | 'team' | 'org'): HiddenOf {
+  const members = { teams: [], teamless: 0 };
+  const view = viewOf(PUBLIC_CALLER, members, ruleSet.ir.privacy.minGroupSize, () => '');
+  return boardHiddenOf(view, kind) as HiddenOf;
 }
 
 /**

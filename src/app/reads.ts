@@ -7,6 +7,7 @@ import type { UsageReader } from '../engine/ports.ts';
 import type { Store } from '../store/db.ts';
 import { usageReader } from '../store/usage-reader.ts';
 import { type ActivePolicy, activePolicyFor } from './active-policy.ts';
+import { boardSnapshotsFor } from './board-snapshots.ts';
 import { perStore } from './per-store.ts';
 
 export type ReadService = {
@@ -22,7 +23,10 @@ export const readServiceFor = perStore(createReadService);
 
 function createReadService(store: Store): ReadService {
   const reader = usageReader(store);
-  const cache = new OrgEvaluationCache(reader);
+  const snapshots = boardSnapshotsFor(store);
+  const cache = new OrgEvaluationCache(reader, {
+    onEvaluated: (loaded) => snapshots.evaluated(loaded),
+  });
   const policy = activePolicyFor(store);
   return { reader, cache, now: () => policy.now(), active: () => policy.current() };
 }

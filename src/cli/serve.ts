@@ -9,6 +9,7 @@ import { warmLeaderboards } from '../api/loaders.ts';
 import { oidcConfigOf } from '../api/oidc.ts';
 import { startServer } from '../api/server.ts';
 import { startEnforcementWorkers } from '../api/workers.ts';
+import { boardSnapshotsFor } from '../app/board-snapshots.ts';
 import { parseGroups } from '../app/notifications.ts';
 import { startPullSchedule } from '../app/pull.ts';
 import { type Config, loadConfig, settingOption } from '../config.ts';
@@ -127,6 +128,8 @@ export function registerServeCommand(program: Command): void {
         writeServerFile(flags.dataDir, { pid: process.pid, url: server.url, localToken });
       // --pull-sources: pull usage from the providers' APIs on a schedule
       const pulls = startPullSchedule(store, config.pull, log);
+      // evaluated boards are persisted: the next fresh server answers from them at once
+      boardSnapshotsFor(store).enable();
       // The boards of this and the previous window first: a board request made meanwhile
       // joins this load. The enforcement workers (escalation sweep over everyone,
       // re-evaluation after ingest, webhooks) start once it is done, so the first sweep's

@@ -99,6 +99,17 @@ export type CacheOptions = {
   /** estimated bytes of finished evaluations held at most, beyond the two last used */
   maxBytes?: number;
   staleAfterMs?: number;
+  /** told of every finished load (persisted boards: src/app/board-snapshots.ts) */
+  onEvaluated?: (loaded: Loaded) => void;
+};
+
+/** A finished load, as `onEvaluated` is told of it. */
+export type Loaded = {
+  ruleSet: RuleSet;
+  now: Date;
+  watermark: string;
+  purpose: Purpose;
+  evaluation: Evaluation;
 };
 
 export class OrgEvaluationCache {
@@ -106,6 +117,7 @@ export class OrgEvaluationCache {
   readonly #max: number;
   readonly #maxBytes: number;
   readonly #staleAfterMs: number;
+  readonly #onEvaluated: ((loaded: Loaded) => void) | undefined;
   /** every evaluation held, least recently used first */
   readonly #entries = new Map<string, Promise<Evaluation>>();
   /** the entries whose load finished, with their estimated bytes */
@@ -127,6 +139,12 @@ export class OrgEvaluationCache {
     this.#max = options.maxEntries ?? 8;
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     this.#staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+    this.#onEvaluated = options.onEvaluated;
+  }
+
+  /** Whether a load for this policy, clock stamp and purpose has finished (at any watermark). */
+  finished(ruleSet: RuleSet, now: Date, purpose: Purpose = 'all'): boolean {
+    return this.#latest.has(`${purpose}|${ruleSet.hash}|${clockStamp(ruleSet, now)}`);
   }
 
   /**
@@ -222,6 +240,7 @@ export class OrgEvaluationCache {
           this.#dropOlder(base, mark);
         }
         this.#trim();
+        this.#onEvaluated?.({ ruleSet, now, watermark: String(mark), purpose, evaluation });
       },
       () => {
         done();

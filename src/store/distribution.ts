@@ -39,6 +39,7 @@ export const DISTRIBUTION: Record<string, Placement> = {
   // the control plane: keys, audit, jobs, enforcement state, notifications, migrations
   api_keys: coordinator,
   audit_log: coordinator,
+  board_snapshots: coordinator,
   enforcement_cost_deltas: coordinator,
   enforcement_cost_periods: coordinator,
   enforcement_dirty: coordinator,

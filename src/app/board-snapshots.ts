@@ -1,0 +1,320 @@
+// Persisted boards (docs/scale.md, Cold boards): after a boards evaluation finishes, what
+// its boards show is written to the database with its watermark, so a freshly started
+// server answers its first board request from it at once (marked stale when the data moved
+// on) while its own evaluation runs. A snapshot keeps, per board, the ranked rows of every
+// cohort, the explanations of the entries any caller can be shown (the top of each cohort
+// as governance and as lower roles see it) and the directory as boards judge privacy by
+// it. Ids are stored unmasked: the board is masked when read, by privacy.ts, as a cached
+// one is. Writes are enabled by `quotient serve` (`persistBoards`), not by every store.
+import {
+  clockStamp,
+  type Freshness,
+  type Loaded,
+  type OrgEvaluationCache,
+} from '../engine/cache.ts';
+import type { Evaluation } from '../engine/evaluation.ts';
+import { boardView } from '../engine/leaderboard.ts';
+import type { RuleSet } from '../policy/compile/ruleset.ts';
+import type {
+  EvaluateResult,
+  Explanation,
+  LeaderboardResult,
+  SubjectResult,
+} from '../policy/evaluate/types.ts';
+import type { SubjectKind } from '../policy/ir.ts';
+import { loadBoardSnapshot, saveBoardSnapshot } from '../store/board-snapshots.ts';
+import type { Store } from '../store/db.ts';
+import { perStore } from './per-store.ts';
+import { publicBoardHiddenOf } from './privacy.ts';
+
+/**
+ * A snapshot is written at most this often per (policy, clock stamp); the last evaluation
+ * of a burst is written when the interval ends, and any waiting one at shutdown.
+ */
+export const SNAPSHOT_EVERY_MS = 30_000;
+
+type SnapshotBoard = {
+  subject: SubjectKind;
+  window: LeaderboardResult['window'];
+  top: number | null;
+  smallCohorts: string[];
+  /** cohort → [id, score, rank] in rank order */
+  cohorts: Record<string, [string, number, number][]>;
+  /** id → cohort and explanation, for the entries a board can show */
+  shown: Record<string, { cohort: string | null; explanation: Explanation }>;
+};
+
+export type BoardSnapshot = {
+  now: string;
+  policy: EvaluateResult['policy'];
+  timezone: string;
+  /** [id, team] of every person evaluated */
+  people: [string, string | null][];
+  /** [id, sensitivity] of every team evaluated */
+  teams: [string, string][];
+  boards: Record<string, SnapshotBoard>;
+};
+
+/** What the boards of an evaluation show, as plain data. */
+export function snapshotOf(ruleSet: RuleSet, evaluation: Evaluation): BoardSnapshot {
+  const boards: Record<string, SnapshotBoard> = {};
+  for (const [name, board] of Object.entries(ruleSet.ir.leaderboards)) {
+    const result = evaluation.result.leaderboards[name];
+    if (!result) continue;
+    const shown: SnapshotBoard['shown'] = {};
+    for (const hidden of [null, publicBoardHiddenOf(ruleSet, board.subject)]) {
+      for (const e of boardView(ruleSet, name, evaluation, null, { hidden }).entries)
+        shown[e.id] = { cohort: e.cohort, explanation: e.explanation };
+    }
+    boards[name] = {
+      subject: result.subject,
+      window: result.window,
+      top: result.top,
+      smallCohorts: result.smallCohorts,
+      cohorts: Object.fromEntries(
+        Object.entries(result.cohorts).map(([cohort, rows]) => [
+          cohort,
+          rows.map((r): [string, number, number] => [r.id, r.score, r.rank]),
+        ]),
+      ),
+      shown,
+    };
+  }
+  const { directory, result } = evaluation;
+  return {
+    now: result.now,
+    policy: result.policy,
+    timezone: result.timezone,
+    people: directory.people.map((p) => [p.id, p.team]),
+    teams: directory.teams.map((t) => [t.id, t.sensitivity]),
+    boards,
+  };
+}
+
+/**
+ * An evaluation that answers board views as the one it was taken from did: the ranked
+ * rows, the shown entries' explanations and the directory. It holds nothing else (no
+ * tiers, badges or standings): only board requests read it.
+ */
+export function evaluationOf(snapshot: BoardSnapshot): Evaluation {
+  const subjects = new Map<string, SubjectResult>();
+  const leaderboards: Record<string, LeaderboardResult> = {};
+  for (const [name, board] of Object.entries(snapshot.boards)) {
+    const cohorts: LeaderboardResult['cohorts'] = {};
+    const rankOf = new Map<string, { rank: number; score: number; size: number }>();
+    for (const [cohort, rows] of Object.entries(board.cohorts)) {
+      cohorts[cohort] = rows.map(([id, score, rank]) => ({ id, score, rank }));
+      for (const [id, score, rank] of rows) rankOf.set(id, { rank, score, size: rows.length });
+    }
+    leaderboards[name] = {
+      subject: board.subject,
+      window: board.window,
+      top: board.top,
+      cohorts,
+      smallCohorts: board.smallCohorts,
+    };
+    for (const [id, entry] of Object.entries(board.shown)) {
+      const key = `${board.subject}|${id}`;
+      let subject = subjects.get(key);
+      if (!subject) {
+        subject = {
+          kind: board.subject,
+          id,
+          metrics: {},
+          tier: null,
+          quota: null,
+          budgets: [],
+          escalations: [],
+          rules: [],
+          leaderboards: {},
+          badges: [],
+          flags: [],
+        };
+        subjects.set(key, subject);
+      }
+      const ranked = rankOf.get(id);
+      subject.leaderboards[name] = {
+        eligible: true,
+        reason: null,
+        cohort: entry.cohort,
+        score: ranked?.score ?? null,
+        rank: ranked?.rank ?? null,
+        cohortSize: ranked?.size ?? 0,
+        inTop: ranked !== undefined && (board.top === null || ranked.rank <= board.top),
+        explanation: entry.explanation,
+      };
+    }
+  }
+  return {
+    result: {
+      policy: snapshot.policy,
+      now: snapshot.now,
+      timezone: snapshot.timezone,
+      subjects: [...subjects.values()],
+      leaderboards,
+      org: null,
+      errors: [],
+    },
+    directory: {
+      people: snapshot.people.map(([id, team]) => ({
+        id,
+        name: null,
+        team,
+        role: null,
+        manager: null,
+        optedIn: false,
+        fromDirectory: false,
+        attributes: {},
+      })),
+      teams: snapshot.teams.map(([id, sensitivity]) => ({
+        id,
+        name: id,
+        parent: null,
+        costCenter: null,
+        sensitivity,
+        owner: null,
+        fromDirectory: false,
+      })),
+    },
+    input: { now: new Date(snapshot.now), subjects: [] },
+  };
+}
+
+export type BoardSnapshots = {
+  /** Starts writing snapshots of boards evaluations (`quotient serve`). */
+  enable(): void;
+  readonly enabled: boolean;
+  /** The cache's hook: a finished boards evaluation, to be written. */
+  evaluated(loaded: Loaded): void;
+  /**
+   * A boards evaluation for a board request: the cache's once it has finished one for this
+   * policy and clock; before that, the persisted one (stale when the data moved on) while
+   * the cache evaluates, or, with none persisted, the cache's load.
+   */
+  current(
+    cache: OrgEvaluationCache,
+    ruleSet: RuleSet,
+    clock: Date,
+    watermark: string,
+  ): Promise<Freshness>;
+  /**
+   * Reads the persisted evaluations of these clocks ahead of the first board request (a
+   * fresh server's start); true when every one was found.
+   */
+  prefetch(ruleSet: RuleSet, clocks: readonly Date[]): Promise<boolean>;
+  /** Writes what waits (shutdown). */
+  flush(): Promise<void>;
+};
+
+export const boardSnapshotsFor = perStore(createBoardSnapshots);
+
+type Pending = { loaded: Loaded; timer: NodeJS.Timeout | null };
+
+function createBoardSnapshots(store: Store): BoardSnapshots {
+  let enabled = false;
+  /** per key: when the last write started */
+  const written = new Map<string, number>();
+  /** per key: the newest evaluation not yet written */
+  const pending = new Map<string, Pending>();
+  const writing = new Set<Promise<void>>();
+  /** per key: the persisted evaluation, parsed once, until the cache has its own */
+  const read = new Map<string, Promise<{ watermark: string; evaluation: Evaluation } | null>>();
+
+  const keyOf = (ruleSet: RuleSet, clock: Date) => `${ruleSet.hash}|${clockStamp(ruleSet, clock)}`;
+
+  const write = (key: string, loaded: Loaded) => {
+    written.set(key, performance.now());
+    const { ruleSet, now, watermark, evaluation } = loaded;
+    const done = saveBoardSnapshot(store, {
+      policyHash: ruleSet.hash,
+      clockStamp: clockStamp(ruleSet, now),
+      watermark,
+      snapshot: snapshotOf(ruleSet, evaluation),
+    })
+      .catch(() => {}) // a lost snapshot costs the next fresh server one evaluation
+      .finally(() => writing.delete(done));
+    writing.add(done);
+  };
+
+  /** The persisted evaluation for a policy and clock, read and parsed once; null when none. */
+  const persisted = (ruleSet: RuleSet, clock: Date) => {
+    const key = keyOf(ruleSet, clock);
+    let saved = read.get(key);
+    if (!saved) {
+      saved = loadBoardSnapshot(store, ruleSet.hash, clockStamp(ruleSet, clock)).then((row) =>
+        row
+          ? { watermark: row.watermark, evaluation: evaluationOf(row.snapshot as BoardSnapshot) }
+          : null,
+      );
+      if (read.size >= 8) read.clear();
+      read.set(key, saved);
+      saved.catch(() => read.delete(key));
+    }
+    return saved.catch(() => null);
+  };
+
+  const service: BoardSnapshots = {
+    enable() {
+      if (enabled) return;
+      enabled = true;
+      store.beforeClose(() => service.flush());
+    },
+    get enabled() {
+      return enabled;
+    },
+    evaluated(loaded) {
+      if (!enabled || loaded.purpose !== 'boards') return;
+      const key = keyOf(loaded.ruleSet, loaded.now);
+      read.delete(key);
+      const waiting = pending.get(key);
+      if (waiting) {
+        // the timer writes the newest when the interval ends
+        if (BigInt(loaded.watermark) >= BigInt(waiting.loaded.watermark)) waiting.loaded = loaded;
+        return;
+      }
+      const since = performance.now() - (written.get(key) ?? Number.NEGATIVE_INFINITY);
+      if (since >= SNAPSHOT_EVERY_MS) {
+        write(key, loaded);
+        return;
+      }
+      const entry: Pending = { loaded, timer: null };
+      entry.timer = setTimeout(() => {
+        pending.delete(key);
+        write(key, entry.loaded);
+      }, SNAPSHOT_EVERY_MS - since);
+      entry.timer.unref();
+      pending.set(key, entry);
+    },
+    async prefetch(ruleSet, clocks) {
+      if (!enabled) return false;
+      const found = await Promise.all(clocks.map((clock) => persisted(ruleSet, clock)));
+      return found.every((f) => f !== null);
+    },
+    async current(cache, ruleSet, clock, watermark) {
+      if (!enabled || cache.finished(ruleSet, clock, 'boards'))
+        return cache.current(ruleSet, clock, watermark, 'boards');
+      const loading = cache.current(ruleSet, clock, watermark, 'boards');
+      const found = await persisted(ruleSet, clock);
+      if (!found) return loading;
+      loading.catch(() => {}); // its callers are those that wait for it; this one does not
+      if (cache.finished(ruleSet, clock, 'boards')) {
+        read.delete(keyOf(ruleSet, clock));
+        return loading;
+      }
+      return {
+        evaluation: found.evaluation,
+        stale: BigInt(found.watermark) < BigInt(watermark),
+        watermark: found.watermark,
+      };
+    },
+    async flush() {
+      for (const [key, entry] of pending) {
+        if (entry.timer) clearTimeout(entry.timer);
+        pending.delete(key);
+        write(key, entry.loaded);
+      }
+      await Promise.all([...writing]);
+    },
+  };
+  return service;
+}

@@ -1,0 +1,184 @@
+// Persisted boards: a server writes its evaluated boards with their watermark; a server
+// started afterwards on the same database answers its first board from them while it
+// evaluates its own, a newer evaluation replaces them, and lower roles still get the
+// masked board. The fresh server's own evaluation is held back (its fact read waits on a
+// gate) so which board answers does not depend on timing.
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/api/auth.ts';
+import { apiEntities } from '../../src/api/entities.ts';
+import { readServiceFor } from '../../src/api/loaders.ts';
+import { type RunningServer, startServer } from '../../src/api/server.ts';
+import { activePolicyFor } from '../../src/app/active-policy.ts';
+import { boardSnapshotsFor } from '../../src/app/board-snapshots.ts';
+import { previousClock } from '../../src/engine/leaderboard.ts';
+import { loadBoardSnapshot, saveBoardSnapshot } from '../../src/store/board-snapshots.ts';
+import type { Store } from '../../src/store/db.ts';
+import { ingestBatch } from '../../src/store/loader.ts';
+import { loadTinyOrg, NOW } from '../engine/fixture.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+
+const BOARD = `{ leaderboard(name: "value", first: 10) {
+  ... on LeaderboardConnection { board { dataVersion stale } edges { node { rank subjectId score } } }
+  ... on Problem { code message } } }`;
+
+type BoardAnswer = {
+  board: { dataVersion: string; stale: boolean };
+  edges: { node: { rank: number; subjectId: string; score: number } }[];
+};
+
+type Running = { store: Store; server: RunningServer; release: () => void };
+
+let database: TestDatabase;
+let keys: { viewer: string; governance: string };
+
+/** A server as `quotient serve` runs it (boards persisted); `held`: its fact reads wait. */
+async function serve(held: boolean): Promise<Running> {
+  const store = await database.open({ entities: apiEntities });
+  activePolicyFor(store).setClock(() => NOW);
+  boardSnapshotsFor(store).enable();
+  let release = () => {};
+  if (held) {
+    const reader = readServiceFor(store).reader;
+    const sumFacts = reader.sumFacts;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    reader.sumFacts = async (...args) => {
+      await gate;
+      return sumFacts(...args);
+    };
+  }
+  const server = await startServer({ store, port: 0, logger: pino({ level: 'silent' }) });
+  return { store, server, release };
+}
+
+async function stop(running: Running): Promise<void> {
+  running.release();
+  await running.server.close();
+  await running.store.close();
+}
+
+async function board(running: Running, key: string): Promise<BoardAnswer> {
+  const response = await fetch(`${running.server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query: BOARD }),
+  });
+  const body = (await response.json()) as { data?: { leaderboard: BoardAnswer }; errors?: unknown };
+  expect(body.errors).toBeUndefined();
+  return body.data?.leaderboard as BoardAnswer;
+}
+
+async function storedWatermark(store: Store): Promise<string[]> {
+  const rows = await store.query<{ watermark: string }>(
+    'select watermark::text as watermark from board_snapshots order by watermark',
+  );
+  return rows.map((r) => r.watermark);
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const store = await database.open({ entities: apiEntities });
+  await loadTinyOrg(store);
+  keys = {
+    viewer: (await createApiKey(store.em(), { role: 'viewer', name: 'wall' })).key,
+    governance: (await createApiKey(store.em(), { role: 'governance', name: 'gov' })).key,
+  };
+  await store.close();
+}, 120_000);
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+describe('persisted boards', () => {
+  let evaluated: BoardAnswer;
+  let firstWatermark: string;
+
+  it('are written after an evaluation, with its watermark (and at shutdown)', async () => {
+    const first = await serve(false);
+    expect(await storedWatermark(first.store)).toEqual([]);
+    evaluated = await board(first, keys.governance);
+    expect(evaluated.board.stale).toBe(false);
+    expect(evaluated.edges.map((e) => e.node.subjectId)).toContain('ana');
+    firstWatermark = evaluated.board.dataVersion;
+    await stop(first);
+    const store = await database.open({ entities: apiEntities });
+    // this window and the previous one, both at the data's watermark
+    expect(await storedWatermark(store)).toEqual([firstWatermark, firstWatermark]);
+    await store.close();
+  });
+
+  it('answer the first request of a restarted server, and lower roles masked', async () => {
+    const restarted = await serve(true);
+    // its own evaluation is held: the answers can only come from the persisted boards
+    const named = await board(restarted, keys.governance);
+    expect(named).toEqual(evaluated);
+    const masked = await board(restarted, keys.viewer);
+    expect(masked.board).toEqual({ dataVersion: firstWatermark, stale: false });
+    const ids = masked.edges.map((e) => e.node.subjectId);
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) expect(id).toMatch(/^anon-[0-9a-f]{12}$/);
+    expect(masked.edges.map((e) => e.node.score)).toEqual(
+      evaluated.edges.filter((e) => e.node.subjectId !== 'cy').map((e) => e.node.score),
+    );
+    await stop(restarted);
+  });
+
+  it('are served stale when the data moved on, and replaced by the newer evaluation', async () => {
+    const restarted = await serve(true);
+    const accepted = await ingestBatch(restarted.store, [
+      {
+        line: 1,
+        data: {
+          type: 'outcome',
+          id: 'o-bo-late',
+          ts: '2026-11-20T11:00:00Z',
+          person: 'bo',
+          task: 'late',
+          outcome: 'accepted',
+        },
+      },
+    ]);
+    expect(accepted.results[0].status).toBe('accepted');
+    const old = await board(restarted, keys.governance);
+    expect(old.board).toEqual({ dataVersion: firstWatermark, stale: true });
+    expect(old.edges).toEqual(evaluated.edges);
+
+    restarted.release();
+    // the held evaluation finishes; the next request waits for nothing and is fresh
+    const { ruleSet } = await activePolicyFor(restarted.store).require();
+    const cache = readServiceFor(restarted.store).cache;
+    for (const clock of [NOW, previousClock(ruleSet, 'value', NOW)])
+      await cache.evaluation(ruleSet, clock, undefined, 'boards');
+    const fresh = await board(restarted, keys.governance);
+    expect(fresh.board.stale).toBe(false);
+    expect(BigInt(fresh.board.dataVersion)).toBeGreaterThan(BigInt(firstWatermark));
+    const bo = (answer: BoardAnswer) => answer.edges.find((e) => e.node.subjectId === 'bo');
+    expect(bo(fresh)?.node.score).toBeGreaterThan(bo(old)?.node.score ?? 0);
+    await stop(restarted);
+
+    const store = await database.open({ entities: apiEntities });
+    const stored = await storedWatermark(store);
+    expect(stored.map(BigInt).some((w) => w > BigInt(firstWatermark))).toBe(true);
+    await store.close();
+  });
+
+  it('keep a newer watermark over a late older write', async () => {
+    const store = await database.open({ entities: apiEntities });
+    const row = { policyHash: 'h', clockStamp: '2026-11-20', snapshot: { n: 2 } };
+    await saveBoardSnapshot(store, { ...row, watermark: '20' });
+    await saveBoardSnapshot(store, { ...row, watermark: '10', snapshot: { n: 1 } });
+    expect(await loadBoardSnapshot(store, 'h', '2026-11-20')).toMatchObject({
+      watermark: '20',
+      snapshot: { n: 2 },
+    });
+    await saveBoardSnapshot(store, { ...row, watermark: '30', snapshot: { n: 3 } });
+    expect(await loadBoardSnapshot(store, 'h', '2026-11-20')).toMatchObject({
+      watermark: '30',
+      snapshot: { n: 3 },
+    });
+    await store.close();
+  });
+});
