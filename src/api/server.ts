@@ -407,8 +407,28 @@ async function graphqlBody(req: IncomingMessage, limit: number): Promise<boolean
   if (req.method !== 'POST') return true;
   const body = await readLimitedBody(req, limit);
   if (body === null) return false;
-  (req as IncomingMessage & { body?: Buffer }).body = body;
+  (req as IncomingMessage & { body?: unknown }).body = parsedJsonBody(req, body) ?? body;
   return true;
+}
+
+/**
+ * A JSON body parsed for Yoga, or null to hand it the bytes. Yoga's server adapter tells a
+ * pre-read body from none by `Object.keys(body)`, which for bytes lists every byte: a
+ * 1,000-row recordUsage (200 KB) cost tens of milliseconds and 200,000 strings of garbage.
+ * A parsed object has a few keys and is what Yoga would parse. Anything else (not JSON,
+ * malformed, not an object with keys) goes as bytes, so Yoga answers it as it always did.
+ */
+function parsedJsonBody(req: IncomingMessage, body: Buffer): object | null {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/(graphql\+)?json\b/i.test(type)) return null;
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    return parsed !== null && typeof parsed === 'object' && Object.keys(parsed).length > 0
+      ? parsed
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A 413 in the shape of a GraphQL error (the other endpoints give their own shapes). */

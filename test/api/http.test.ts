@@ -248,6 +248,74 @@ describe('text PostgreSQL cannot hold', () => {
   });
 });
 
+describe('request bodies', () => {
+  // the server reads a GraphQL body before Yoga and hands it a parsed JSON object where it
+  // can (src/api/server.ts): every other body must get the answer Yoga gives its bytes
+  const post = async (body: string, contentType = 'application/json') => {
+    const res = await fetch(`${api.url}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': contentType,
+        accept: 'application/json',
+        authorization: `Bearer ${api.keys.admin.key}`,
+      },
+      body,
+    });
+    return {
+      status: res.status,
+      body: (await res.json()) as { data?: unknown; errors?: { message: string }[] },
+    };
+  };
+
+  it('answers a JSON body, with a charset or as application/graphql+json', async () => {
+    const query = JSON.stringify({ query: '{ viewer { role } }' });
+    for (const type of [
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/graphql+json',
+    ]) {
+      const res = await post(query, type);
+      expect(res.status, type).toBe(200);
+      expect(res.body.data, type).toEqual({ viewer: { role: 'admin' } });
+    }
+  });
+
+  it("answers malformed JSON, a JSON string, null and an empty object with Yoga's errors", async () => {
+    const cases = [
+      ['{"query": "{ viewer { role } }"', 400, 'POST body sent invalid JSON.'],
+      ['"{ viewer { role } }"', 400, 'POST body is expected to be object but received string'],
+      ['null', 400, 'POST body is expected to be object but received null'],
+      ['{}', 200, 'Must provide query string.'],
+    ] as const;
+    for (const [body, status, message] of cases) {
+      const res = await post(body);
+      expect(res.status, body).toBe(status);
+      expect(res.body.data, body).toBeUndefined();
+      expect(res.body.errors?.[0].message, body).toBe(message);
+    }
+  });
+
+  it('takes a batch of the largest size in one body', async () => {
+    const rows = Array.from({ length: MAX_BATCH_ROWS }, (_, i) => ({
+      id: `body-size-${i}`,
+      ts: new Date(Date.now() - 60_000).toISOString(),
+      person: 'ada@example.com',
+      model: 'claude-sonnet-4',
+      inputTokens: 100,
+      outputTokens: 10,
+    }));
+    const res = await post(
+      JSON.stringify({
+        query:
+          'mutation($rows: [UsageInput!]!) { recordUsage(rows: $rows) { ... on IngestSummary { accepted duplicates } } }',
+        variables: { rows },
+      }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({ recordUsage: { accepted: MAX_BATCH_ROWS, duplicates: 0 } });
+  });
+});
+
 describe('CSRF prevention', () => {
   it('blocks a simple (form) POST without a preflight header', async () => {
     const res = await fetch(`${api.url}/graphql`, {
