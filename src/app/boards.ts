@@ -211,15 +211,13 @@ export async function warmLeaderboards(store: Store): Promise<number> {
       if (!(error instanceof ForbiddenError)) throw error;
     }
   }
-  const wanted = [...loads.values()];
-  const persisted = wanted.filter((l) => l.purpose === 'boards').map((l) => l.clock);
-  // with the boards persisted (a restart), board requests are answered from them: the loads
-  // then run one at a time, those nothing answers meanwhile (team-day boards) first
-  if (await boardSnapshotsFor(store).prefetch(ruleSet, persisted)) {
-    wanted.sort((a, b) => Number(a.purpose === 'boards') - Number(b.purpose === 'boards'));
-    for (const l of wanted) await reads.cache.current(ruleSet, l.clock, watermark, l.purpose);
-    return boards.length;
-  }
-  await Promise.all(wanted.map((l) => reads.cache.current(ruleSet, l.clock, watermark, l.purpose)));
+  // persisted boards first (a restart): a board request made meanwhile is answered from them
+  await boardSnapshotsFor(store).prefetch(
+    ruleSet,
+    [...loads.values()].filter((l) => l.purpose === 'boards').map((l) => l.clock),
+  );
+  await Promise.all(
+    [...loads.values()].map((l) => reads.cache.current(ruleSet, l.clock, watermark, l.purpose)),
+  );
   return boards.length;
 }
