@@ -530,11 +530,50 @@ export class PolicyParser extends CstParser {
       this.SUBRULE(this.severityLevel);
     });
     this.CONSUME(T.LCurly);
-    this.CONSUME(T.When);
-    this.SUBRULE(this.expression);
+    this.MANY(() => this.SUBRULE(this.ruleClause));
     this.CONSUME(T.Then);
     this.SUBRULE(this.action);
     this.CONSUME(T.RCurly);
+  });
+
+  ruleClause = this.RULE('ruleClause', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Subject);
+          this.SUBRULE(this.subjectKind);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.detector) },
+      {
+        ALT: () => {
+          this.CONSUME(T.When);
+          this.SUBRULE(this.expression);
+        },
+      },
+    ]);
+  });
+
+  /** `detect deviation of tokens within 28d above 3.5 history 7d`: a built-in detector */
+  detector = this.RULE('detector', () => {
+    this.CONSUME(T.Detect);
+    this.CONSUME(T.Identifier, { LABEL: 'detector' });
+    this.OPTION(() => {
+      this.CONSUME(T.Of);
+      this.CONSUME2(T.Identifier, { LABEL: 'fact' });
+    });
+    this.CONSUME(T.Within);
+    this.CONSUME(T.DurationLit, { LABEL: 'window' });
+    this.CONSUME(T.Above);
+    this.OR([{ ALT: () => this.CONSUME(T.NumberLit) }, { ALT: () => this.CONSUME(T.PercentLit) }]);
+    this.OPTION2(() => {
+      this.CONSUME(T.History);
+      this.CONSUME2(T.DurationLit, { LABEL: 'history' });
+    });
+    this.OPTION3(() => {
+      this.CONSUME(T.In);
+      this.SUBRULE(this.period);
+    });
   });
 
   severityLevel = this.RULE('severityLevel', () => {
@@ -591,11 +630,26 @@ export class PolicyParser extends CstParser {
 
   factValue = this.RULE('factValue', () => {
     this.CONSUME(T.Identifier);
-    this.OPTION(() => {
-      this.CONSUME(T.Within);
-      this.CONSUME(T.DurationLit);
-    });
-    this.SUBRULE(this.literal);
+    this.OR([
+      {
+        // the days before today, oldest first: `tokens daily [9k, 11k, 10k]`
+        ALT: () => {
+          this.CONSUME(T.Daily);
+          this.CONSUME(T.LBracket);
+          this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE2(this.literal, { LABEL: 'day' }) });
+          this.CONSUME(T.RBracket);
+        },
+      },
+      {
+        ALT: () => {
+          this.OPTION(() => {
+            this.CONSUME(T.Within);
+            this.CONSUME(T.DurationLit);
+          });
+          this.SUBRULE(this.literal);
+        },
+      },
+    ]);
   });
 
   /** Values written directly in tests: no operators, so clauses need no separators. */

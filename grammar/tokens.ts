@@ -231,6 +231,10 @@ export const Aggregate = keyword('aggregate');
 export const Sum = keyword('sum');
 export const Mean = keyword('mean');
 export const Percentile = keyword('percentile');
+export const Detect = keyword('detect');
+export const Of = keyword('of');
+export const History = keyword('history');
+export const Daily = keyword('daily');
 
 /** Words that start a top-level declaration, in the order the docs list them. */
 export const declarationWords = [

@@ -159,6 +159,7 @@ function fromRules(
       formula: r.explanation.formula,
       facts: r.explanation.facts,
       metrics: r.explanation.metrics,
+      ...(r.detector ? { detector: r.detector } : {}),
     },
   }));
 }

@@ -8,11 +8,19 @@
 // - trailing `Nd` windows: the last N local days, today included;
 // - sub-day windows (`12h`, `90m`): raw events with now - span < ts <= now;
 // - `<window>@<environment>`: the same days, usage in that environment only;
-// - `<window>#<project>`: the same days, usage tagged with that project only.
+// - `<window>#<project>`: the same days, usage tagged with that project only;
+// - `day-N`: the one local day N days before today (a detector's daily series).
 import type { Requirements, RuleSet } from '../policy/compile/ruleset.ts';
+import { detectorReads } from '../policy/evaluate/detectors.ts';
 import type { EvaluateInput, FactsByWindow, SubjectInput } from '../policy/evaluate/types.ts';
-import type { SubjectKind } from '../policy/ir.ts';
-import { PERIODS, parseWindowKey, periodBounds, windowKeyMinutes } from '../policy/windows.ts';
+import { budgetWindowKey, type SubjectKind } from '../policy/ir.ts';
+import {
+  PERIODS,
+  parseDaysAgo,
+  parseWindowKey,
+  periodBounds,
+  windowKeyMinutes,
+} from '../policy/windows.ts';
 import type {
   Directory,
   DirectoryPerson,
@@ -65,6 +73,44 @@ export function escalationNeeds(ruleSet: RuleSet): Needs {
   return ruleSet.requiredBy.escalations;
 }
 
+/** Window keys of the budgets each team has (its own, and pools it draws from). */
+export function teamBudgetKeys(ruleSet: RuleSet): Set<string> {
+  return new Set(
+    ruleSet.ir.budgets
+      .filter((b) => b.scope !== 'org' && b.scope !== 'project')
+      .map((b) => budgetWindowKey(b)),
+  );
+}
+
+/** What team rules read: their conditions' facts and their detectors' windows. */
+export function teamRuleReads(ruleSet: RuleSet): Requirements {
+  const out: Requirements = new Map();
+  const need = (window: string, fact: string) => {
+    const set = out.get(window) ?? new Set<string>();
+    set.add(fact);
+    out.set(window, set);
+  };
+  for (const r of ruleSet.rules) {
+    if (r.ir.subject !== 'team') continue;
+    for (const f of r.when.facts) need(f.window, f.name);
+    if (r.ir.detect) for (const [window, fact] of detectorReads(r.ir.detect)) need(window, fact);
+  }
+  return out;
+}
+
+/** Two fact sums together (the second's values win where both hold a fact). */
+export function mergeSums(a: FactSums | undefined, b: FactSums | undefined): FactSums | undefined {
+  if (!a || !b) return a ?? b;
+  const out: FactSums = new Map();
+  for (const sums of [a, b])
+    for (const [window, byId] of sums) {
+      const into = out.get(window) ?? new Map<string, Record<string, number>>();
+      out.set(window, into);
+      for (const [id, values] of byId) into.set(id, { ...into.get(id), ...values });
+    }
+  return out;
+}
+
 /** Merges requirement maps: window → union of facts. */
 export function merge(...reqs: Requirements[]): Requirements {
   const out: Requirements = new Map();
@@ -94,6 +140,18 @@ export function factWindow(
       kind: 'days',
       from: localDate(start, timeZone),
       to: addDays(today, 1),
+      key,
+      environment,
+      project,
+      facts: list,
+    };
+  }
+  const ago = parseDaysAgo(base);
+  if (ago !== null) {
+    return {
+      kind: 'days',
+      from: addDays(today, -ago),
+      to: addDays(today, 1 - ago),
       key,
       environment,
       project,

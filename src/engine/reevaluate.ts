@@ -7,7 +7,16 @@ import type { RuleSet } from '../policy/compile/ruleset.ts';
 import { evaluate } from '../policy/evaluate/index.ts';
 import type { EvaluateResult } from '../policy/evaluate/types.ts';
 import { budgetPeriods } from './budget-evaluation.ts';
-import { escalationNeeds, factWindows, needsOf, subjectsOf, unknownPerson } from './facts.ts';
+import {
+  escalationNeeds,
+  factWindows,
+  mergeSums,
+  needsOf,
+  subjectsOf,
+  teamBudgetKeys,
+  teamRuleReads,
+  unknownPerson,
+} from './facts.ts';
 import type { Directory, FactSums, UsageReader } from './ports.ts';
 
 export async function evaluatePeople(
@@ -22,17 +31,27 @@ export async function evaluatePeople(
   const known = new Map(found.people.map((p) => [p.id, p]));
   const people = ids.map((id) => known.get(id) ?? unknownPerson(id));
   const personWindows = factWindows(reads.person, now, tz);
-  const periods = found.teams.length > 0 ? budgetPeriods([...reads.team.keys()], now, tz) : [];
+  const teamIds = found.teams.map((t) => t.id);
+  const budgetKeys = teamBudgetKeys(rs);
+  const periods =
+    teamIds.length > 0
+      ? budgetPeriods(
+          [...reads.team.keys()].filter((k) => budgetKeys.has(k)),
+          now,
+          tz,
+        )
+      : [];
+  const ruleWindows = teamIds.length > 0 ? factWindows(teamRuleReads(rs), now, tz) : [];
   // one after the other: re-evaluation runs beside ingest and should hold one core at most
   const personSums = personWindows.length
     ? (await reader.sumFacts(personWindows, ['person'], { people: ids })).person
     : undefined;
-  const teamSums = periods.length
-    ? await reader.teamBudgetCosts(
-        periods,
-        found.teams.map((t) => t.id),
-      )
+  const budgetSums = periods.length ? await reader.teamBudgetCosts(periods, teamIds) : undefined;
+  // team rules read the members' usage like any team fact (budgets read spend per period)
+  const ruleSums = ruleWindows.length
+    ? (await reader.sumFacts(ruleWindows, ['team'], { teams: teamIds })).team
     : undefined;
+  const teamSums = mergeSums(budgetSums, ruleSums);
   // facts the policy reads but escalations do not (board windows) are 0 here
   const subjects = subjectsOf(needsOf([rs]), people, found.teams, {
     person: personSums,

@@ -217,12 +217,34 @@ export type EscalationDecl = Node<'Escalation'> & {
 };
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
+/**
+ * `detect deviation of tokens within 28d above 3.5 history 7d`: a built-in anomaly or gaming
+ * detector (docs/language/rules.md says what each one measures).
+ */
+export type DetectClause = Node<'Detect'> & {
+  detector: Name;
+  /** the fact a deviation or a period-end burst weighs; the others name none */
+  fact: Name | null;
+  /** the baseline lookback, the span a ratio is taken over, or a burst's last days */
+  window: DurationExpr;
+  /** a robust z (deviation, task splitting), a ratio (retry loop) or a share (burst) */
+  above: NumberExpr | PercentExpr;
+  /** days of usage needed before the detector may fire (7d when not written) */
+  history: DurationExpr | null;
+  /** a burst's period (month when not written) */
+  period: Period | null;
+};
 export type RuleDecl = Node<'Rule'> & {
   name: Name;
   label: StringLit | null;
   severity: Severity | null;
-  when: Expr;
+  /** `subject team`: the rule weighs each team's usage; null is each person */
+  subject: SubjectKind | null;
+  detect: DetectClause | null;
+  /** the condition; with a detector, a further condition (null: none) */
+  when: Expr | null;
   then: Action;
+  subjectRange?: Range;
 };
 
 /** `warn above 50k input "…"` or `block above 200k input`: one step of a request limit */
@@ -246,6 +268,8 @@ export type FactValue = Node<'FactValue'> & {
   fact: Name;
   window: DurationExpr | null;
   value: Expr;
+  /** `tokens daily [9k, 11k]`: the days before today, oldest first (value is the last) */
+  daily?: Expr[];
 };
 /** `role "engineer"`, `team "platform"`, `opted_in`, `attributes.region "emea"` */
 export type GivenAttribute = Node<'GivenAttribute'> & { name: Name; value: Expr | null };

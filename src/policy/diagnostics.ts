@@ -521,6 +521,26 @@ export const DIAGNOSTICS = {
     help: 'Write `badge token_legend "Token Legend" { window quarter  when tasks >= 20 and tokens_per_task < 2k }`.',
     example: 'badge legend "Legend" { window quarter }\n',
   },
+  badDetector: {
+    code: 'Q5040',
+    severities: ['error'],
+    title: 'Detector not usable',
+    summary:
+      'A rule with neither `when` nor `detect`, an unknown detector, or a detector whose fact, window, threshold, history or period does not fit it.',
+    help: 'Write `detect deviation of tokens within 28d above 3.5 history 7d`, `detect task_splitting within 28d above 3`, `detect retry_loop within 1h above 8` or `detect period_end_burst of tokens within 3d above 50% in month`.',
+    example:
+      'rule odd "Odd use" {\n  detect deviation of tokens within 3d above 3\n  then notify manager\n}\n',
+  },
+  badTeamRule: {
+    code: 'Q5041',
+    severities: ['error'],
+    title: 'Team rule action not usable',
+    summary:
+      'A rule with `subject team` that notifies `person` or `manager`, or that requires something or blocks: a team has neither, and no request of its own to hold.',
+    help: 'Notify the team owner or governance: `then notify team_owner, finance`.',
+    example:
+      'rule team_burst "Team burst" {\n  subject team\n  detect deviation of cost within 28d above 4\n  then notify manager\n}\n',
+  },
   badPool: {
     code: 'Q5021',
     severities: ['error'],

@@ -7,6 +7,7 @@ import type {
   BadgeDecl,
   BudgetDecl,
   Comment,
+  DetectClause,
   Expect,
   Expectation,
   Expr,
@@ -16,6 +17,7 @@ import type {
   PolicyFile,
   PriceEntry,
   Range,
+  RuleDecl,
   StringLit,
   TestDecl,
   TierDecl,
@@ -334,10 +336,7 @@ const FORMATTERS: { [K in DeclarationKind]: (d: DeclarationOf<K>) => Layout } = 
   Rule: (d) => ({
     type: 'block',
     header: `rule ${withLabel(d.name.text, d.label)}${d.severity ? ` severity ${d.severity}` : ''}`,
-    items: [
-      { cells: [`when ${formatExpr(d.when)}`], range: d.when.range },
-      { cells: [`then ${printAction(d.then)}`], range: d.then.range },
-    ],
+    items: ruleItems(d),
     alignItems: false,
   }),
   // a run of request limits lines its steps up: `request premium { warn above 50k input … }`
@@ -531,6 +530,29 @@ function badgeItems(d: BadgeDecl): Item[] {
   return items;
 }
 
+/** `detect deviation of tokens within 28d above 3.5 history 7d`, as written. */
+export function detectText(d: DetectClause): string {
+  return [
+    `detect ${d.detector.text}`,
+    d.fact ? `of ${d.fact.text}` : '',
+    `within ${d.window.raw}`,
+    `above ${d.above.raw}`,
+    d.history ? `history ${d.history.raw}` : '',
+    d.period ? `in ${d.period}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+function ruleItems(d: RuleDecl): Item[] {
+  const items: Item[] = [];
+  if (d.subject) items.push({ cells: [`subject ${d.subject}`], range: d.subjectRange ?? null });
+  if (d.detect) items.push({ cells: [detectText(d.detect)], range: d.detect.range });
+  if (d.when) items.push({ cells: [`when ${formatExpr(d.when)}`], range: d.when.range });
+  items.push({ cells: [`then ${printAction(d.then)}`], range: d.then.range });
+  return items;
+}
+
 function leaderboardItems(d: LeaderboardDecl): Item[] {
   const items: Item[] = [];
   if (d.subject) items.push({ cells: [`subject ${d.subject}`], range: d.subjectRange ?? null });
@@ -560,8 +582,10 @@ function givenItem(g: Given): Item {
     parts.push(a.value ? `${a.name.text} ${formatExpr(a.value)}` : a.name.text);
   const item: Item = { cells: [parts.join(' ')], range: g.range };
   if (g.facts.length > 0) {
-    const facts = g.facts.map(
-      (f) => `${f.fact.text}${f.window ? ` within ${f.window.raw}` : ''} ${formatExpr(f.value)}`,
+    const facts = g.facts.map((f) =>
+      f.daily
+        ? `${f.fact.text} daily [${f.daily.map(formatExpr).join(', ')}]`
+        : `${f.fact.text}${f.window ? ` within ${f.window.raw}` : ''} ${formatExpr(f.value)}`,
     );
     item.extra = [`${INDENT}${INDENT}facts { ${facts.join(' ')} }`];
   }

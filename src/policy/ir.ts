@@ -179,11 +179,35 @@ export type IrRequestStep = { above: number; message: string | null };
 /** Input size per request for one model class (or "any"): a warning, a block, or both. */
 export type IrRequestLimit = { warn: IrRequestStep | null; block: IrRequestStep | null };
 
+export const DETECTORS = ['deviation', 'task_splitting', 'retry_loop', 'period_end_burst'] as const;
+export type DetectorKind = (typeof DETECTORS)[number];
+/** Days of usage a detector needs before it may fire, when the rule writes no `history`. */
+export const DEFAULT_HISTORY_DAYS = 7;
+
+/** A built-in detector (docs/language/rules.md). */
+export type IrDetector = {
+  detector: DetectorKind;
+  /** the fact weighed (deviation, period_end_burst) */
+  fact?: string;
+  /** window key: the baseline lookback, the ratio's span, or a burst's last days */
+  window: string;
+  /** robust z (deviation, task_splitting), requests per task (retry_loop), share in % (burst) */
+  above: number;
+  /** days of usage needed before it may fire */
+  history: number;
+  /** a burst's period */
+  period?: Period;
+};
+
 export type IrRule = {
   label: string | null;
   severity: 'low' | 'medium' | 'high' | 'critical';
+  /** `true` when a detector rule writes no `when` */
   when: IrExpr;
   action: IrAction;
+  /** only for team rules (absent: each person), so older policies keep their hash */
+  subject?: 'team';
+  detect?: IrDetector;
 };
 
 export type RuleSetIR = {

@@ -7,8 +7,10 @@ import type {
   BudgetScope,
   Comment,
   Declaration,
+  DetectClause,
   Expect,
   Expectation,
+  Expr,
   FactValue,
   Given,
   GivenAttribute,
@@ -20,6 +22,7 @@ import type {
   PriceKind,
   Range,
   RequestLimitStep,
+  RuleDecl,
   Severity,
   StringLit,
   TestDecl,
@@ -395,19 +398,33 @@ const declarationBuilders: Record<string, DeclBuilder> = {
   ruleDecl(n, range, ctx) {
     const c = n.children;
     const ruleName = name(tok(c, 'Identifier'), ctx);
-    const when = buildExpr(sub(c, 'expression'), ctx);
     const then = buildAction(sub(c, 'action'), ctx);
-    if (!ruleName || !when || !then) return null;
+    if (!ruleName || !then) return null;
     const level = sub(c, 'severityLevel');
-    return {
+    const rule: RuleDecl = {
       kind: 'Rule',
       range,
       name: ruleName,
       label: stringLit(tok(c, 'StringLiteral'), ctx),
       severity: level ? (firstKeyword(level.children, SEVERITIES) as Severity | null) : null,
-      when,
+      subject: null,
+      detect: null,
+      when: null,
       then,
     };
+    const seen = new Set<string>();
+    for (const clause of (c.ruleClause ?? []) as CstNode[]) {
+      const cc = clause.children;
+      const word = firstKeyword(cc, ['subject', 'when']) ?? (sub(cc, 'detector') ? 'detect' : null);
+      if (!word) continue;
+      if (repeated(seen, word, clause, `rule \`${ruleName.text}\``, ctx)) continue;
+      if (word === 'subject') {
+        rule.subject = subjectKind(sub(cc, 'subjectKind'));
+        rule.subjectRange = nodeRange(clause, ctx) ?? undefined;
+      } else if (word === 'when') rule.when = buildExpr(sub(cc, 'expression'), ctx);
+      else rule.detect = buildDetect(sub(cc, 'detector'), ctx);
+    }
+    return rule;
   },
   requestLimitDecl(n, range, ctx) {
     const c = n.children;
@@ -463,6 +480,26 @@ const declarationBuilders: Record<string, DeclBuilder> = {
     return test;
   },
 };
+
+function buildDetect(n: CstNode | undefined, ctx: BuildContext): DetectClause | null {
+  const range = n ? nodeRange(n, ctx) : null;
+  if (!n || !range) return null;
+  const c = n.children;
+  const detector = name(tok(c, 'detector'), ctx);
+  const window = durationExpr(tok(c, 'window'), ctx);
+  const above = numberExpr(tok(c, 'NumberLit'), ctx) ?? percentExpr(tok(c, 'PercentLit'), ctx);
+  if (!detector || !window || !above) return null;
+  return {
+    kind: 'Detect',
+    range,
+    detector,
+    fact: name(tok(c, 'fact'), ctx),
+    window,
+    above,
+    history: durationExpr(tok(c, 'history'), ctx),
+    period: period(sub(c, 'period')),
+  };
+}
 
 /** A `subject …` or `window …` clause (leaderboards, badges), with where it was written. */
 function subjectOrWindow(
@@ -575,8 +612,25 @@ function buildGiven(n: CstNode, ctx: BuildContext): Given | null {
   for (const f of (c.factValue ?? []) as CstNode[]) {
     const fc = f.children;
     const fact = name(tok(fc, 'Identifier'), ctx);
+    if (!fact) continue;
+    if (has(fc, 'KwDaily')) {
+      const days = ((fc.day ?? []) as CstNode[])
+        .map((d) => buildLiteral(d, ctx))
+        .filter((d): d is Expr => d !== null);
+      const close = tok(fc, 'RBracket');
+      if (days.length === 0 || !close || !isReal(close)) continue;
+      facts.push({
+        kind: 'FactValue',
+        range: span(fact.range, ctx.tokenRange(close)),
+        fact,
+        window: null,
+        value: days[days.length - 1],
+        daily: days,
+      });
+      continue;
+    }
     const value = buildLiteral(sub(fc, 'literal'), ctx);
-    if (!fact || !value) continue;
+    if (!value) continue;
     facts.push({
       kind: 'FactValue',
       range: span(fact.range, value.range),

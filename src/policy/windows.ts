@@ -194,6 +194,20 @@ export function parseWindowKey(key: string): {
     : { base: scoped.slice(0, hash), project: scoped.slice(hash + 1), environment };
 }
 
+/**
+ * `day-3`: the single local day three days before today. Detectors read a daily series as
+ * one such window per day, so the series travels with the other facts.
+ */
+export function daysAgoKey(days: number): string {
+  return `day-${days}`;
+}
+
+/** How many days back a `day-N` key lies, or null when the key is not one. */
+export function parseDaysAgo(key: string): number | null {
+  const match = /^day-(\d+)$/.exec(key);
+  return match ? Number(match[1]) : null;
+}
+
 /** Minutes in a trailing window key, or null when the key is not one. */
 export function windowKeyMinutes(key: string): number | null {
   const match = /^(\d+)(d|h|m)$/.exec(key);

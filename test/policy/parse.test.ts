@@ -86,7 +86,7 @@ describe('default.policy coverage', () => {
       ...['Notify', 'RequireJustification', 'RequireApproval', 'Block'],
       ...['scope:each', 'scope:one', 'scope:org', 'trigger:at', 'trigger:forecast'],
       ...['ExpectTier', 'ExpectValue', 'ExpectBand', 'ExpectRank', 'ExpectEligible', 'ExpectFires'],
-      ...['Given', 'GivenAttribute', 'FactValue', 'Price'],
+      ...['Given', 'GivenAttribute', 'FactValue', 'Price', 'Detect'],
     ];
     expect(expected.filter((k) => !used.has(k))).toEqual([]);
   });
@@ -276,7 +276,46 @@ describe('declarations', () => {
       'Rule',
     );
     expect(rule).toMatchObject({ severity: 'high', label: { value: 'Redaction failure' } });
-    expect(formatExpr(rule.when)).toBe('redaction_failures within 7d > 0');
+    expect(rule.when && formatExpr(rule.when)).toBe('redaction_failures within 7d > 0');
+  });
+
+  it('reads detector rules, team subjects and daily series in tests', () => {
+    const rule = only(
+      `rule unusual "Unusual use" severity medium {
+        subject team
+        detect period_end_burst of tokens within 3d above 50% history 10d in quarter
+        when tokens within 30d > 1M
+        then notify team_owner
+      }`,
+      'Rule',
+    );
+    expect(rule.subject).toBe('team');
+    expect(rule.detect).toMatchObject({
+      detector: { text: 'period_end_burst' },
+      fact: { text: 'tokens' },
+      window: { raw: '3d' },
+      above: { kind: 'Percent', value: 50 },
+      history: { raw: '10d' },
+      period: 'quarter',
+    });
+    expect(rule.when && formatExpr(rule.when)).toBe('tokens within 30d > 1M');
+    const bare = only(
+      'rule spike { detect deviation of tokens within 28d above 3.5 then notify manager }',
+      'Rule',
+    );
+    expect(bare).toMatchObject({
+      when: null,
+      subject: null,
+      detect: { history: null, period: null },
+    });
+    const test = only(
+      'test "t" { given person "ana" facts { tokens daily [1k, 2k, 3k] tokens within 1d 9k } expect fires spike }',
+      'Test',
+    );
+    expect(
+      test.givens[0].facts[0].daily?.map((d) => (d.kind === 'Number' ? d.value : null)),
+    ).toEqual([1000, 2000, 3000]);
+    expect(test.givens[0].facts[1].window?.raw).toBe('1d');
   });
 
   it('reads tests with givens, facts and every expectation', () => {

@@ -7,6 +7,7 @@ import type {
   AssignDecl,
   BudgetDecl,
   Declaration,
+  DetectClause,
   EscalationDecl,
   Expr,
   LeaderboardDecl,
@@ -31,9 +32,10 @@ import {
 } from '../constructs.ts';
 import type { Diagnostic, DiagnosticCode } from '../diagnostics.ts';
 import { codes, sortDiagnostics } from '../diagnostics.ts';
+import { DETECTORS, type DetectorKind, type Period } from '../ir.ts';
 import { decimalToMicros, globMatches, percentToBasisPoints } from '../price.ts';
 import { suggest } from '../suggest.ts';
-import { isValidTimeZone } from '../windows.ts';
+import { durationMinutes, isValidTimeZone } from '../windows.ts';
 import { ERR_T, type ExprScope, exprText, inferExpr, type Typed } from './expressions.ts';
 import { ALL, DIMENSIONLESS, unitOf, unitText } from './units.ts';
 import {
@@ -290,7 +292,7 @@ function expressionsOf(decl: Declaration): Expr[] {
     case 'Assign':
       return decl.when ? [decl.when] : [];
     case 'Rule':
-      return [decl.when];
+      return decl.when ? [decl.when] : [];
     case 'Badge':
       return decl.when ? [decl.when] : [];
     case 'Test':
@@ -551,8 +553,19 @@ const DECLARATION_CHECKS: { [K in DeclarationKind]: DeclarationCheck<K> } = {
     identity: { what: 'rule', key: (r) => named(r.name) },
     check(rules, ctx) {
       for (const r of rules) {
-        ctx.condition(r.when, ctx.personScope, '`when`');
+        if (!r.when && !r.detect)
+          ctx.report(
+            err(
+              codes.badDetector,
+              `rule \`${r.name.text}\` has neither \`when <condition>\` nor \`detect …\``,
+              r.name.range,
+              'e.g. `detect deviation of tokens within 28d above 3.5`',
+            ),
+          );
+        ctx.condition(r.when, r.subject === 'team' ? ctx.teamScope : ctx.personScope, '`when`');
+        if (r.detect) checkDetector(r.detect, ctx.report);
         checkAction(r.then, ctx.report, ctx.needName);
+        if (r.subject === 'team') checkTeamRuleAction(r.then, ctx.report);
       }
     },
   },
@@ -1225,6 +1238,125 @@ function checkAssignments(
       );
     }
   }
+}
+
+/** Bounds of a detector's numbers: what each measures is in docs/language/rules.md. */
+const DETECTOR_SHAPES: Record<
+  DetectorKind,
+  { fact: boolean; days: [number, number] | null; above: 'number' | 'percent'; example: string }
+> = {
+  deviation: {
+    fact: true,
+    days: [7, 90],
+    above: 'number',
+    example: 'detect deviation of tokens within 28d above 3.5 history 7d',
+  },
+  task_splitting: {
+    fact: false,
+    days: [7, 90],
+    above: 'number',
+    example: 'detect task_splitting within 28d above 3 history 7d',
+  },
+  retry_loop: {
+    fact: false,
+    days: null,
+    above: 'number',
+    example: 'detect retry_loop within 1h above 8 history 7d',
+  },
+  period_end_burst: {
+    fact: true,
+    days: [1, 27],
+    above: 'percent',
+    example: 'detect period_end_burst of tokens within 3d above 50% history 7d in month',
+  },
+};
+
+/** Shortest length of each period in days: a burst's last days must fit in it. */
+const PERIOD_DAYS: Record<Period, number> = { day: 1, week: 7, month: 28, quarter: 90, year: 365 };
+
+function checkDetector(d: DetectClause, report: (d: Diagnostic) => void): void {
+  const name = d.detector.text;
+  if (!(DETECTORS as readonly string[]).includes(name)) {
+    const guess = suggest(name, DETECTORS);
+    report(
+      err(
+        codes.badDetector,
+        `unknown detector \`${name}\`${guess ? `; did you mean \`${guess}\`?` : ''}`,
+        d.detector.range,
+        `detectors: ${DETECTORS.join(', ')}`,
+      ),
+    );
+    return;
+  }
+  const shape = DETECTOR_SHAPES[name as DetectorKind];
+  const bad = (message: string, range: Range) =>
+    report(err(codes.badDetector, message, range, `e.g. \`${shape.example}\``));
+  if (shape.fact && !d.fact) bad(`\`${name}\` needs \`of <fact>\``, d.detector.range);
+  if (!shape.fact && d.fact) bad(`\`${name}\` weighs no fact of your choice`, d.fact.range);
+  if (d.fact && (!(d.fact.text in FACTS) || d.fact.text === 'active_days')) {
+    const guess = suggest(d.fact.text, Object.keys(FACTS));
+    bad(
+      `\`${d.fact.text}\` is not a fact a detector can weigh${guess && guess !== 'active_days' ? `; did you mean \`${guess}\`?` : ''}`,
+      d.fact.range,
+    );
+  }
+  const minutes = durationMinutes(d.window.amount, d.window.unit);
+  const windowDays = minutes / 1440;
+  if (shape.days) {
+    const [low, high] = shape.days;
+    const high2 =
+      name === 'period_end_burst' ? Math.min(high, PERIOD_DAYS[d.period ?? 'month'] - 1) : high;
+    if (!Number.isInteger(windowDays) || windowDays < low || windowDays > high2)
+      bad(
+        `\`${name}\` needs \`within\` whole days, ${low}d to ${high2}d (got ${d.window.raw})`,
+        d.window.range,
+      );
+  } else if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440)
+    bad(`\`${name}\` needs \`within\` a span up to 1d (got ${d.window.raw})`, d.window.range);
+  if (shape.above === 'percent') {
+    if (d.above.kind !== 'Percent' || d.above.value <= 0 || d.above.value >= 100)
+      bad(`\`${name}\` needs \`above\` a share between 0% and 100%`, d.above.range);
+  } else if (d.above.kind !== 'Number' || d.above.value <= 0)
+    bad(
+      `\`${name}\` needs \`above\` a positive number (${name === 'retry_loop' ? 'requests per task' : 'a robust z'})`,
+      d.above.range,
+    );
+  if (d.history) {
+    const days = durationMinutes(d.history.amount, d.history.unit) / 1440;
+    const most = shape.days && name !== 'period_end_burst' ? windowDays : 30;
+    if (!Number.isInteger(days) || days < 1 || days > most)
+      bad(
+        `\`history\` must be whole days, 1d to ${most}d (the days it is counted in)`,
+        d.history.range,
+      );
+  }
+  if (d.period && name !== 'period_end_burst')
+    bad(`only \`period_end_burst\` takes \`in <period>\``, d.range);
+}
+
+/** A team has no person or manager to notify, and nobody to hold or block. */
+function checkTeamRuleAction(a: Action, report: (d: Diagnostic) => void): void {
+  if (a.kind !== 'Notify') {
+    report(
+      err(
+        codes.badTeamRule,
+        'a team rule can only `notify`: a team has no request to hold or block',
+        a.range,
+        'e.g. `then notify team_owner, finance`',
+      ),
+    );
+    return;
+  }
+  for (const who of a.audiences)
+    if (who.text === 'person' || who.text === 'manager')
+      report(
+        err(
+          codes.badTeamRule,
+          `a team rule cannot notify \`${who.text}\`: a team has no ${who.text}`,
+          who.range,
+          'notify team_owner, finance, security or governance',
+        ),
+      );
 }
 
 type NeedName = (

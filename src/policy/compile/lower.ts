@@ -5,6 +5,8 @@
 import type {
   Action,
   BudgetDecl,
+  DetectClause,
+  DurationExpr,
   Expr,
   MeasureDecl,
   ModelDecl,
@@ -24,10 +26,13 @@ import {
 } from '../constructs.ts';
 import {
   assertIr,
+  DEFAULT_HISTORY_DAYS,
+  type DetectorKind,
   IR_VERSION,
   type IrAction,
   type IrBadge,
   type IrBudget,
+  type IrDetector,
   type IrExpr,
   type IrLeaderboard,
   type IrMeasure,
@@ -292,6 +297,18 @@ type Lowerers = {
   ) => Partial<Omit<RuleSetIR, 'irVersion'>>;
 };
 
+function lowerDetect(d: DetectClause): IrDetector {
+  const days = (x: DurationExpr) => Math.round(durationMinutes(x.amount, x.unit) / 1440);
+  return {
+    detector: d.detector.text as DetectorKind,
+    ...(d.fact ? { fact: d.fact.text } : {}),
+    window: windowKey(durationMinutes(d.window.amount, d.window.unit)),
+    above: d.above.value,
+    history: d.history ? days(d.history) : DEFAULT_HISTORY_DAYS,
+    ...(d.detector.text === 'period_end_burst' ? { period: d.period ?? 'month' } : {}),
+  };
+}
+
 /** One lowering per declaration kind (tsc refuses a kind without one). */
 const LOWERERS: Lowerers = {
   PolicyHeader: ([header]) => ({
@@ -417,15 +434,22 @@ const LOWERERS: Lowerers = {
       ]),
     ),
   }),
-  Rule: (rules, { person }) => ({
+  Rule: (rules, { person, metricSet, measures }) => ({
     rules: sortedRecord<IrRule>(
       rules.map((r) => [
         r.name.text,
         {
           label: r.label?.value ?? null,
           severity: r.severity ?? 'medium',
-          when: lowerExpr(r.when, person),
+          when: r.when
+            ? lowerExpr(
+                r.when,
+                r.subject === 'team' ? { metrics: metricSet, subject: 'team', measures } : person,
+              )
+            : { k: 'bool', v: true },
           action: lowerAction(r.then),
+          ...(r.subject === 'team' ? { subject: 'team' as const } : {}),
+          ...(r.detect ? { detect: lowerDetect(r.detect) } : {}),
         },
       ]),
     ),

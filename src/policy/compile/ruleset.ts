@@ -1,6 +1,8 @@
 // IR → executable rule set: formulas become generated functions (codegen.ts), ordered
 // assignments become a decision list whose simple tests (`role == "x"`, `team in [...]`)
 // are set lookups, and escalation ladders become sorted threshold arrays.
+
+import { detectorReads } from '../evaluate/detectors.ts';
 import type {
   IrBadge,
   IrBudget,
@@ -202,7 +204,9 @@ export function buildRuleSet(ir: RuleSetIR): RuleSet {
   });
   const rules = Object.entries(ir.rules).map(([name, r]): CompiledRule => {
     const when = compileFormula(ir, r.when, DEFAULT_WINDOW, `rule ${name}`);
-    needAll(escalationRequired.person, when);
+    const reads = escalationRequired[r.subject ?? 'person'];
+    needAll(reads, when);
+    if (r.detect) for (const [window, fact] of detectorReads(r.detect)) need(reads, window, fact);
     return { name, ir: r, when };
   });
   if (ir.assignments.length > 0) {

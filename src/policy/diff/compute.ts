@@ -22,7 +22,7 @@ import type {
 } from '../ast.ts';
 import { budgetKey } from '../check/index.ts';
 import { DECLARATION_KINDS, type DeclarationKind } from '../constructs.ts';
-import { budgetAmount, formatExpr, formatPolicy } from '../format.ts';
+import { budgetAmount, detectText, formatExpr, formatPolicy } from '../format.ts';
 import {
   canonicalJson,
   type IrBudget,
@@ -777,7 +777,19 @@ function diffRules(d: Differ): void {
     (_k, x, y, dx, dy) => [
       ...field('label', x.label, y.label, (v) => JSON.stringify(v)),
       ...field('severity', x.severity, y.severity),
-      ...(same(x.when, y.when) ? [] : [d.exprField('when', dx?.when, dy?.when, 'person')]),
+      ...field('subject', x.subject ?? 'person', y.subject ?? 'person'),
+      ...(same(x.detect, y.detect)
+        ? []
+        : [
+            {
+              field: 'detect',
+              before: orNone(dx?.detect ? detectText(dx.detect) : null),
+              after: orNone(dy?.detect ? detectText(dy.detect) : null),
+            },
+          ]),
+      ...(same(x.when, y.when)
+        ? []
+        : [d.exprField('when', dx?.when, dy?.when, y.subject ?? x.subject ?? 'person')]),
       ...(same(x.action, y.action)
         ? []
         : [{ field: 'then', before: orNone(actionText(dx)), after: orNone(actionText(dy)) }]),

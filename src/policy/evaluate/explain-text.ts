@@ -127,8 +127,11 @@ export function ruleLines(rules: readonly FiredRule[]): string[] {
     'Rules that fire:',
     ...rules.flatMap((r) => [
       `  ${r.rule}${r.label ? ` ("${r.label}")` : ''} [${r.severity}]: ${actionText(r.action)}`,
-      `    when ${r.explanation.formula}`,
-      ...explanationLines(r.explanation, '    '),
+      ...(r.detector ? [`    detected: ${r.detector.text}`] : []),
+      // a detector rule without a condition of its own reads nothing else
+      ...(r.detector && r.explanation.formula === 'true'
+        ? []
+        : [`    when ${r.explanation.formula}`, ...explanationLines(r.explanation, '    ')]),
     ]),
   ];
 }

@@ -12,6 +12,7 @@ import {
   type Period,
 } from '../ir.ts';
 import { elapsedFraction, periodBounds } from '../windows.ts';
+import { runDetector } from './detectors.ts';
 import type {
   BadgeAward,
   Band,
@@ -493,20 +494,26 @@ export function evaluate(
         };
         escalations.push(...triggered(quotaLadder, 'quota', tier.tier, percent, forecast.percent));
       }
+    }
+    if (!boardsOnly)
       for (const r of rs.rules) {
+        if ((r.ir.subject ?? 'person') !== subject.kind) continue;
+        const finding = r.ir.detect ? runDetector(r.ir.detect, F, now, tz) : undefined;
+        if (finding && !finding.fired) continue;
         const out = run(r.when, F, S, true);
         flags.push(...out.flags);
         if (out.value === true) {
-          rules.push({
+          const fired: FiredRule = {
             rule: r.name,
             label: r.ir.label,
             severity: r.ir.severity,
             action: r.ir.action,
             explanation: explain(rs.ir, r.when, F, S, out),
-          });
+          };
+          if (finding) fired.detector = finding;
+          rules.push(fired);
         }
       }
-    }
     const budgets = (boardsOnly ? [] : budgetsFor(rs.budgets, subject)).map((b) =>
       budgetState(b, subject.facts, budgetLadder, now, tz, teamFacts),
     );

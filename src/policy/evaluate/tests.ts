@@ -9,10 +9,18 @@
 // midpoint of a 30-day month, so month forecasts double the month-to-date figure.
 
 import type { Expr, FactValue, GivenAttribute, PolicyFile, TestDecl } from '../ast.ts';
-import { type CompiledFormula, compileFormula } from '../compile/codegen.ts';
+import { type CompiledFormula, compileFormula, type Facts } from '../compile/codegen.ts';
 import type { RuleSet } from '../compile/ruleset.ts';
 import { factDisplayName, measureFact, parseMeasureFact } from '../ir.ts';
-import { durationMinutes, localMidnight, PERIODS, parseWindowKey, windowKey } from '../windows.ts';
+import {
+  daysAgoKey,
+  durationMinutes,
+  localMidnight,
+  PERIODS,
+  parseWindowKey,
+  windowKey,
+} from '../windows.ts';
+import { runDetector } from './detectors.ts';
 import { attributeView, evaluate } from './index.ts';
 import { requestVerdict, requestVerdictText } from './request-limits.ts';
 import type { BudgetState, EvaluateResult, SubjectInput, SubjectResult } from './types.ts';
@@ -133,6 +141,16 @@ function factsOf(
     );
   });
   for (const f of given) {
+    if (f.daily) {
+      // the last value is yesterday's
+      f.daily.forEach((day, i) => {
+        const v = constValue(day);
+        const key = daysAgoKey(f.daily!.length - i);
+        facts[key] ??= {};
+        facts[key][f.fact.text] = typeof v === 'number' ? v : 0;
+      });
+      continue;
+    }
     const v = constValue(f.value);
     const value = typeof v === 'number' ? v : 0;
     // a declared measure's value is its aggregate (`review_score 4.2`: the mean is 4.2)
@@ -395,8 +413,15 @@ function runTest(rs: RuleSet, t: TestDecl, seen: Tracker): TestOutcome {
           fired = s.rules.some((r) => r.rule === e.target.text);
         }
         if (fired === e.negated) {
+          // a detector says what it weighed, fired or not
+          const rule = e.step ? undefined : rs.rules.find((r) => r.name === e.target.text);
+          const subject = subjects.find((g) => g.id === id);
+          const finding =
+            rule?.ir.detect && subject
+              ? `: ${runDetector(rule.ir.detect, subject.facts as Facts, new Date(result.now).getTime(), rs.ir.timezone).text}`
+              : '';
           fail(
-            `expected ${e.target.text}${e.step ? ` at ${e.step.raw}` : ''} ${e.negated ? 'not to fire' : 'to fire'}`,
+            `expected ${e.target.text}${e.step ? ` at ${e.step.raw}` : ''} ${e.negated ? 'not to fire' : 'to fire'}${finding}`,
           );
         }
         break;

@@ -141,12 +141,44 @@ export type TriggeredStep = {
   action: IrAction;
 };
 
+/** What a rule's detector found: the figures it weighed, fired or not. */
+export type DetectorFinding = {
+  detector: string;
+  /** the fact weighed (tasks for task splitting); null for a retry loop */
+  fact: string | null;
+  /** the lookback, the ratio's span, or a burst's last days */
+  window: string;
+  fired: boolean;
+  /** today's value (deviation, task splitting), requests per task, or the burst's share in % */
+  value: number;
+  /** the median of the days with usage in the lookback (baseline detectors) */
+  baseline: number | null;
+  /** MAD × 1.4826 (or mean absolute deviation × 1.2533 when MAD is 0) */
+  spread: number | null;
+  /** (value − baseline) ÷ spread */
+  deviation: number | null;
+  /** the value above which it fires: baseline + z × spread, the ratio, or the share */
+  threshold: number;
+  /** days of usage it saw, and the days it needs before it may fire */
+  history: number;
+  minHistory: number;
+  /** task splitting: today's tokens per task, and the usual (median) tokens per task */
+  tokensPerTask?: number;
+  usualTokensPerTask?: number;
+  /** period-end burst: local days left in the period, today included */
+  daysLeft?: number;
+  /** the finding in one line, with its figures */
+  text: string;
+};
+
 export type FiredRule = {
   rule: string;
   label: string | null;
   severity: string;
   action: IrAction;
   explanation: Explanation;
+  /** the detector that fired, with its figures (detector rules only) */
+  detector?: DetectorFinding;
 };
 
 export type BoardEntry = {

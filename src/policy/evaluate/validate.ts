@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { Requirements } from '../compile/ruleset.ts';
 import { parseMeasureFact } from '../ir.ts';
+import { parseDaysAgo } from '../windows.ts';
 import type { FactsByWindow, InputError, SubjectInput } from './types.ts';
 
 const factValue = z
@@ -96,6 +97,8 @@ export function cleanSubject(raw: unknown): SubjectInput | null {
 export function missingFacts(facts: FactsByWindow, required: Requirements): string[] {
   const missing: string[] = [];
   for (const [window, names] of sortedRequirements(required)) {
+    // a detector's daily series: a day not given is a day without use
+    if (parseDaysAgo(window) !== null) continue;
     for (const name of names) {
       // a measure nobody observed is 0, not missing: outcomes need not carry every measure
       if (facts[window]?.[name] === undefined && parseMeasureFact(name) === null)
