@@ -5,6 +5,7 @@
 // user may open (mode 0700), never on a TCP port another local user could reach.
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -52,6 +53,11 @@ export type OpenStoreOptions = {
   wrapUrl?: (url: string) => Promise<string>;
   /** How long the database may take before the caller hears an error (DEFAULT_TIMEOUTS). */
   timeouts?: Partial<DatabaseTimeouts>;
+  /**
+   * Embedded only: a new data directory starts as a copy of this one (a tarball from
+   * PGlite's dumpDataDir) instead of an empty cluster. Tests start from a migrated copy.
+   */
+  initialData?: Blob;
 };
 
 /**
@@ -220,17 +226,19 @@ export function sweepStaleSocketDirs(): void {
   }
 }
 
-async function startEmbedded(dataDir: string): Promise<Embedded> {
+async function startEmbedded(dataDir: string, initialData?: Blob): Promise<Embedded> {
   let db: PGlite;
   let unlock = () => {};
   if (dataDir === 'memory') {
-    db = await PGlite.create();
+    db = await PGlite.create({ loadDataDir: initialData });
   } else {
     const pgdata = join(resolve(dataDir), 'pgdata');
     mkdirSync(pgdata, { recursive: true });
     unlock = lockDataDir(dataDir);
     try {
-      db = await PGlite.create({ dataDir: pgdata });
+      // PGlite refuses to load a tarball over an existing cluster
+      const fresh = !existsSync(join(pgdata, 'PG_VERSION'));
+      db = await PGlite.create({ dataDir: pgdata, loadDataDir: fresh ? initialData : undefined });
     } catch (error) {
       unlock();
       throw error;
@@ -263,7 +271,9 @@ async function startEmbedded(dataDir: string): Promise<Embedded> {
 
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const databaseUrl = options.databaseUrl ?? '';
-  const embedded = databaseUrl ? null : await startEmbedded(options.dataDir ?? DEFAULT_DATA_DIR);
+  const embedded = databaseUrl
+    ? null
+    : await startEmbedded(options.dataDir ?? DEFAULT_DATA_DIR, options.initialData);
   const direct = embedded ? embedded.url : databaseUrl;
   const url = options.wrapUrl ? await options.wrapUrl(direct) : direct;
   const max = embedded ? 1 : (options.poolSize ?? 10);

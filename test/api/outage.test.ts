@@ -104,7 +104,7 @@ const ready = async () => {
 
 describe('pending migrations', () => {
   it('make /ready answer 503 naming them, until they are applied', async () => {
-    const database = await createTestDatabase();
+    const database = await createTestDatabase({ empty: true });
     const fresh = await database.open({ migrate: false, entities: apiEntities });
     const api = await startServer({ store: fresh, port: 0, logger: pino({ level: 'silent' }) });
     try {

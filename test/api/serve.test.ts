@@ -7,7 +7,8 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
-  db = await createTestDatabase();
+  // empty: the first command on it, and `serve` on a fresh one, apply the migrations
+  db = await createTestDatabase({ empty: true });
 });
 afterAll(async () => {
   await db?.drop();
@@ -79,7 +80,7 @@ describe('quotient serve', () => {
   }, 120_000);
 
   it('prints a bootstrap admin key once when no key exists', async () => {
-    const fresh = await createTestDatabase();
+    const fresh = await createTestDatabase({ empty: true });
     const previous = db;
     db = fresh;
     try {

@@ -1,17 +1,19 @@
 // A fresh, isolated database per test file. With DATABASE_URL: a uniquely named database
 // on that server, dropped afterwards. Without: an embedded PGlite (in memory, or in a temp
-// directory when a child process has to open it too).
+// directory when a child process has to open it too). Each starts as a copy of the run's
+// migrated template (test/support/db-template.ts), or empty when a test asks for that.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { inject } from 'vitest';
 import { type OpenStoreOptions, openStore, type Store } from '../../src/store/db.ts';
+import { adminQuery, withDatabase } from './db-template.ts';
 
 export type TestDatabase = {
   /** Environment for a child process (`quotient …`) to reach this database. */
   env: Record<string, string>;
-  /** --data-dir for a child process (an empty temp dir; unused with DATABASE_URL). */
+  /** --data-dir for a child process (a temp dir; unused with DATABASE_URL). */
   dataDir: string;
   /** Opens (and migrates) a store on this database. */
   open(options?: Partial<OpenStoreOptions>): Promise<Store>;
@@ -21,53 +23,55 @@ export type TestDatabase = {
 
 export type TestStore = Store & { destroy(): Promise<void> };
 
-function withDatabase(url: string, name: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${name}`;
-  return parsed.toString();
-}
+export type TestDatabaseOptions = {
+  /** No tables at all, for tests of migrating (default: every migration applied). */
+  empty?: boolean;
+};
 
-/** A new empty database (server) or data directory (embedded); nothing is opened yet. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A new database (server) or data directory (embedded); nothing is opened yet. */
+export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+  const template = options.empty ? null : inject('databaseTemplate');
   const serverUrl = process.env.DATABASE_URL;
   if (serverUrl) {
     const name = `quotient_test_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
+    const copy = template?.kind === 'server' ? ` template ${template.database}` : '';
+    await adminQuery(serverUrl, `create database ${name}${copy}`);
     const url = withDatabase(serverUrl, name);
     return {
       env: { DATABASE_URL: url },
       dataDir: mkdtempSync(join(tmpdir(), 'quotient-unused-')),
-      open: (options) => openStore({ databaseUrl: url, migrate: true, ...options }),
-      async drop() {
-        const client = new pg.Client({ connectionString: serverUrl });
-        await client.connect();
-        await client.query(`drop database if exists ${name} with (force)`);
-        await client.end();
-      },
+      open: (openOptions) => openStore({ databaseUrl: url, migrate: true, ...openOptions }),
+      drop: () => adminQuery(serverUrl, `drop database if exists ${name} with (force)`),
     };
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'quotient-test-'));
+  if (template?.kind === 'embedded') {
+    cpSync(join(template.dataDir, 'pgdata'), join(dataDir, 'pgdata'), { recursive: true });
+  }
   return {
     env: {},
     dataDir,
-    open: (options) => openStore({ databaseUrl: '', dataDir, migrate: true, ...options }),
+    open: (openOptions) => openStore({ databaseUrl: '', dataDir, migrate: true, ...openOptions }),
     async drop() {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
 
+let templateTarball: Blob | undefined;
+
 /** A migrated store on a fresh database; call destroy() in afterAll. */
 export async function createTestStore(options: Partial<OpenStoreOptions> = {}): Promise<TestStore> {
   if (!process.env.DATABASE_URL) {
     // in-memory PGlite: nothing to clean up but the instance itself
+    const template = inject('databaseTemplate');
+    if (template.kind === 'embedded')
+      templateTarball ??= new Blob([readFileSync(template.tarball)]);
     const store = await openStore({
       databaseUrl: '',
       dataDir: 'memory',
       migrate: true,
+      initialData: templateTarball,
       ...options,
     });
     return Object.assign(store, { destroy: () => store.close() });
