@@ -181,8 +181,8 @@ export function evaluationOf(snapshot: BoardSnapshot): Evaluation {
 }
 
 export type BoardSnapshots = {
-  /** Starts writing snapshots of boards evaluations (`quotient serve`). */
-  enable(): void;
+  /** Starts writing snapshots of boards evaluations (`quotient serve`); `warn` hears of failed writes. */
+  enable(warn?: (error: unknown) => void): void;
   readonly enabled: boolean;
   /** The cache's hook: a finished boards evaluation, to be written. */
   evaluated(loaded: Loaded): void;
@@ -222,16 +222,22 @@ function createBoardSnapshots(store: Store): BoardSnapshots {
 
   const keyOf = (ruleSet: RuleSet, clock: Date) => `${ruleSet.hash}|${clockStamp(ruleSet, clock)}`;
 
+  let warn: (error: unknown) => void = () => {};
+
   const write = (key: string, loaded: Loaded) => {
     written.set(key, performance.now());
     const { ruleSet, now, watermark, evaluation } = loaded;
-    const done = saveBoardSnapshot(store, {
-      policyHash: ruleSet.hash,
-      clockStamp: clockStamp(ruleSet, now),
-      watermark,
-      snapshot: snapshotOf(ruleSet, evaluation),
-    })
-      .catch(() => {}) // a lost snapshot costs the next fresh server one evaluation
+    const done = Promise.resolve()
+      .then(() =>
+        saveBoardSnapshot(store, {
+          policyHash: ruleSet.hash,
+          clockStamp: clockStamp(ruleSet, now),
+          watermark,
+          snapshot: snapshotOf(ruleSet, evaluation),
+        }),
+      )
+      // a lost snapshot costs the next fresh server one evaluation of that window
+      .catch((error) => warn(error))
       .finally(() => writing.delete(done));
     writing.add(done);
   };
@@ -254,7 +260,8 @@ function createBoardSnapshots(store: Store): BoardSnapshots {
   };
 
   const service: BoardSnapshots = {
-    enable() {
+    enable(onWarning) {
+      if (onWarning) warn = onWarning;
       if (enabled) return;
       enabled = true;
       store.beforeClose(() => service.flush());

@@ -129,7 +129,9 @@ export function registerServeCommand(program: Command): void {
       // --pull-sources: pull usage from the providers' APIs on a schedule
       const pulls = startPullSchedule(store, config.pull, log);
       // evaluated boards are persisted: the next fresh server answers from them at once
-      boardSnapshotsFor(store).enable();
+      boardSnapshotsFor(store).enable((err) =>
+        log.warn({ err }, 'persisting boards failed: a fresh server evaluates that window again'),
+      );
       // The boards of this and the previous window first: a board request made meanwhile
       // joins this load. The enforcement workers (escalation sweep over everyone,
       // re-evaluation after ingest, webhooks) start once it is done, so the first sweep's
