@@ -219,6 +219,8 @@ function createBoardSnapshots(store: Store): BoardSnapshots {
   const writing = new Set<Promise<void>>();
   /** per key: the persisted evaluation, parsed once, until the cache has its own */
   const read = new Map<string, Promise<{ watermark: string; evaluation: Evaluation } | null>>();
+  /** per key: the watermark of the persisted board this server read */
+  const storedWatermark = new Map<string, string>();
 
   const keyOf = (ruleSet: RuleSet, clock: Date) => `${ruleSet.hash}|${clockStamp(ruleSet, clock)}`;
 
@@ -247,11 +249,15 @@ function createBoardSnapshots(store: Store): BoardSnapshots {
     const key = keyOf(ruleSet, clock);
     let saved = read.get(key);
     if (!saved) {
-      saved = loadBoardSnapshot(store, ruleSet.hash, clockStamp(ruleSet, clock)).then((row) =>
-        row
-          ? { watermark: row.watermark, evaluation: evaluationOf(row.snapshot as BoardSnapshot) }
-          : null,
-      );
+      saved = loadBoardSnapshot(store, ruleSet.hash, clockStamp(ruleSet, clock)).then((row) => {
+        if (!row) return null;
+        if (storedWatermark.size >= 64) storedWatermark.clear();
+        storedWatermark.set(key, row.watermark);
+        return {
+          watermark: row.watermark,
+          evaluation: evaluationOf(row.snapshot as BoardSnapshot),
+        };
+      });
       if (read.size >= 8) read.clear();
       read.set(key, saved);
       saved.catch(() => read.delete(key));
@@ -273,6 +279,9 @@ function createBoardSnapshots(store: Store): BoardSnapshots {
       if (!enabled || loaded.purpose !== 'boards') return;
       const key = keyOf(loaded.ruleSet, loaded.now);
       read.delete(key);
+      // the evaluation of a persisted board at the same watermark (a restart) adds nothing
+      const stored = storedWatermark.get(key);
+      if (stored !== undefined && BigInt(stored) >= BigInt(loaded.watermark)) return;
       const waiting = pending.get(key);
       if (waiting) {
         // the timer writes the newest when the interval ends

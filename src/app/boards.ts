@@ -185,7 +185,8 @@ function boardSource(
  * Evaluates the active policy's boards, at now and at each board's previous window, into
  * the cache, and its team boards as lower roles read them (on the team-day floor): on a
  * large organisation the first board after a start otherwise waits seconds for these. A
- * request made meanwhile joins the same load. Returns the boards warmed.
+ * request made meanwhile joins the same load. Returns the boards warmed; with every board
+ * persisted (board-snapshots.ts), as soon as those are read, the loads going on after.
  */
 export async function warmLeaderboards(store: Store): Promise<number> {
   const reads = readServiceFor(store);
@@ -211,13 +212,20 @@ export async function warmLeaderboards(store: Store): Promise<number> {
       if (!(error instanceof ForbiddenError)) throw error;
     }
   }
-  // persisted boards first (a restart): a board request made meanwhile is answered from them
-  await boardSnapshotsFor(store).prefetch(
-    ruleSet,
-    [...loads.values()].filter((l) => l.purpose === 'boards').map((l) => l.clock),
-  );
-  await Promise.all(
-    [...loads.values()].map((l) => reads.cache.current(ruleSet, l.clock, watermark, l.purpose)),
-  );
+  const wanted = [...loads.values()];
+  const load = (l: { purpose: Purpose; clock: Date }) =>
+    reads.cache.current(ruleSet, l.clock, watermark, l.purpose);
+  // persisted boards first (a restart): board requests are answered from them meanwhile,
+  // so the loads need not hurry: one at a time in the background (team-day boards, which
+  // nothing answers meanwhile, first), and the start-up work waiting on this goes on
+  const persisted = wanted.filter((l) => l.purpose === 'boards').map((l) => l.clock);
+  if (await boardSnapshotsFor(store).prefetch(ruleSet, persisted)) {
+    wanted.sort((a, b) => Number(a.purpose === 'boards') - Number(b.purpose === 'boards'));
+    (async () => {
+      for (const l of wanted) await load(l);
+    })().catch(() => {}); // a board request evaluates what failed here
+    return boards.length;
+  }
+  await Promise.all(wanted.map(load));
   return boards.length;
 }

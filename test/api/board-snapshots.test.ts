@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/auth.ts';
 import { apiEntities } from '../../src/api/entities.ts';
-import { readServiceFor } from '../../src/api/loaders.ts';
+import { readServiceFor, warmLeaderboards } from '../../src/api/loaders.ts';
 import { type RunningServer, startServer } from '../../src/api/server.ts';
 import { activePolicyFor } from '../../src/app/active-policy.ts';
 import { boardSnapshotsFor } from '../../src/app/board-snapshots.ts';
@@ -112,6 +112,8 @@ describe('persisted boards', () => {
 
   it('answer the first request of a restarted server, and lower roles masked', async () => {
     const restarted = await serve(true);
+    // its start-up warm-up returns once the persisted boards are read, its loads held
+    expect(await warmLeaderboards(restarted.store)).toBe(1);
     // its own evaluation is held: the answers can only come from the persisted boards
     const named = await board(restarted, keys.governance);
     expect(named).toEqual(evaluated);
