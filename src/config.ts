@@ -243,6 +243,23 @@ export const SETTINGS: readonly Setting[] = [
     description: 'how long a checked API key is trusted (the revocation delay)',
   },
   {
+    name: 'quota-cache-staleness-ms',
+    group: 'limits',
+    value: '<ms>',
+    default: 500,
+    parse: integer(0, 60_000),
+    description:
+      'checkQuota answers from memory while its last refresh is younger than this, else from the database (0: always the database)',
+  },
+  {
+    name: 'quota-cache-refresh-ms',
+    group: 'limits',
+    value: '<ms>',
+    default: 100,
+    parse: integer(10, 60_000),
+    description: 'how often the in-memory quota state reads what changed',
+  },
+  {
     name: 'rate-limit-per-second',
     group: 'limits',
     value: '<n>',
@@ -583,6 +600,8 @@ export type Config = {
   publicUrl: string | undefined;
   maxBodyBytes: number;
   keyCacheMs: number;
+  /** the in-memory quota state (src/app/quota-cache.ts); null: off */
+  quotaCache: { maxStalenessMs: number; refreshMs: number } | null;
   shutdownGraceMs: number;
   heapGrowthPercent: number;
   semiSpaceMb: number;
@@ -657,6 +676,13 @@ export function configOf(settings: EffectiveSetting[], production = false): Conf
     publicUrl: str('public-url'),
     maxBodyBytes: num('max-body-bytes'),
     keyCacheMs: num('key-cache-ms'),
+    quotaCache:
+      num('quota-cache-staleness-ms') > 0
+        ? {
+            maxStalenessMs: num('quota-cache-staleness-ms'),
+            refreshMs: num('quota-cache-refresh-ms'),
+          }
+        : null,
     shutdownGraceMs: num('shutdown-grace-ms'),
     heapGrowthPercent: num('heap-growth-percent'),
     semiSpaceMb: num('semi-space-mb'),

@@ -13,6 +13,7 @@ import {
 import { type Logger, pino } from 'pino';
 import { type Audit, auditFor, auditTrailFor } from '../app/audit.ts';
 import { localCaller } from '../app/caller.ts';
+import { quotaCacheFor } from '../app/quota-cache.ts';
 import { pendingMigrations, type Store } from '../store/db.ts';
 import type { PersonFallback } from '../store/ingest/otlp.ts';
 import { keyRevocationFeed } from '../store/key-revocations.ts';
@@ -67,6 +68,11 @@ export type ServerOptions = {
   production?: boolean;
   /** how long a validated key is trusted before it is looked up again (revocation delay) */
   keyCacheMs?: number;
+  /**
+   * checkQuota from the in-memory quota state, refreshed every refreshMs and used while
+   * younger than maxStalenessMs (`quotient serve`: the quota-cache-* settings); default off
+   */
+  quotaCache?: { refreshMs: number; maxStalenessMs: number } | null;
   /** rate, subscription and evaluation limits (default: DEFAULT_LIMITS) */
   limits?: Partial<ApiLimits>;
   /** request bodies above this get 413 */
@@ -111,6 +117,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   registerApiEntities(store);
 
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const quotaCacheOptions = options.quotaCache ?? null;
+  const quotaCache = quotaCacheOptions ? quotaCacheFor(store) : null;
+  if (quotaCache && quotaCacheOptions)
+    quotaCache.start({
+      ...quotaCacheOptions,
+      onError: (error) => log.warn({ err: error }, 'quota cache refresh failed'),
+    });
   const sessions = createSessions(store, { keyCacheMs: options.keyCacheMs });
   const keys = keyAuthenticator(
     store,
@@ -297,6 +310,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metricsUrl: metricsServer ? `${metricsServer.url}${METRICS_PATH}` : `${url}${METRICS_PATH}`,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        quotaCache?.stop();
         metrics.close();
         metricsServer?.server.close();
         metricsServer?.server.closeAllConnections();

@@ -8,17 +8,19 @@ import {
   type CheckQuotaResult,
   checkQuotaWith,
   quotaPlan,
+  snapshotAt,
 } from '../engine/quota-check.ts';
 import { reportQuotaDecision } from '../engine/telemetry.ts';
 import type { Band, QuotaState, TierAssignment } from '../policy/evaluate/types.ts';
 import type { Store } from '../store/db.ts';
 import { activeExtras, type ExceptionRow, listExceptions } from '../store/exceptions.ts';
-import { readQuotaSnapshots } from '../store/quota-snapshot.ts';
+import { readQuotaInputs, readQuotaSnapshots } from '../store/quota-snapshot.ts';
 import { usageReader } from '../store/usage-reader.ts';
 import { activePolicyFor } from './active-policy.ts';
 import type { Caller } from './caller.ts';
 import { ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
 import { perStore } from './per-store.ts';
+import { quotaCacheFor } from './quota-cache.ts';
 import { can, seesNames } from './roles.ts';
 
 export type { CheckQuotaResult };
@@ -99,7 +101,10 @@ export function quotaCheckRequest(caller: Caller, args: QuotaCheckArgs): CheckQu
 }
 
 export type QuotaService = {
-  /** The decision for one request, in one batched statement shared with concurrent checks. */
+  /**
+   * The decision for one request: from the quota cache when it is started and fresh, else
+   * in one batched statement shared with concurrent checks.
+   */
   check(caller: Caller, args: QuotaCheckArgs): Promise<CheckQuotaResult>;
   /** The decision for an already validated request (workers, benches, tests). */
   decide(request: CheckQuotaRequest): Promise<CheckQuotaResult>;
@@ -156,8 +161,10 @@ const WORST: Record<Band, number> = { green: 0, yellow: 1, red: 2 };
 function createQuotaService(store: Store): QuotaService {
   const policy = activePolicyFor(store);
   const reader = usageReader(store);
+  const cache = quotaCacheFor(store);
 
-  // checkQuota reads in batches. A check joins the next statement to be sent, never one
+  // checkQuota answers from the quota cache when it is started and fresh (quota-cache.ts);
+  // otherwise it reads in batches. A check joins the next statement to be sent, never one
   // already on its way, so the snapshot it gets is taken after it was asked: it sees every
   // write committed before it. While a statement is out, arrivals wait and go together in
   // the next one (one round trip and one plan for many checks under load, no wait when idle).
@@ -186,11 +193,19 @@ function createQuotaService(store: Store): QuotaService {
     try {
       let ruleSet = policy.lastKnown() ?? (await policy.require()).ruleSet;
       const people = batch.map((w) => w.request.personId);
-      let snapshots = await readQuotaSnapshots(store, people, quotaPlan(ruleSet).windows(now), now);
+      const read = async () => {
+        const ticket = cache.ticket();
+        const windows = quotaPlan(ruleSet).windows(now);
+        const rows = await readQuotaInputs(store, people, windows, now, { holds: true });
+        const inputs = rows.map((r) => r.inputs);
+        cache.remember(ticket, people, inputs, windows, ruleSet.hash);
+        return rows.map((r) => snapshotAt(r.inputs, r.holds, now));
+      };
+      let snapshots = await read();
       if (snapshots[0].policyHash !== ruleSet.hash) {
         // the active policy changed since we cached it: rebuild and read again
         ruleSet = (await policy.require()).ruleSet;
-        snapshots = await readQuotaSnapshots(store, people, quotaPlan(ruleSet).windows(now), now);
+        snapshots = await read();
       }
       for (let i = 0; i < batch.length; i++) {
         try {
@@ -210,10 +225,12 @@ function createQuotaService(store: Store): QuotaService {
     },
 
     async decide(request) {
-      const result = await new Promise<CheckQuotaResult>((resolve, reject) => {
-        waiting.push({ request, resolve, reject });
-        pump();
-      });
+      const result =
+        cache.answer(request, policy.now()) ??
+        (await new Promise<CheckQuotaResult>((resolve, reject) => {
+          waiting.push({ request, resolve, reject });
+          pump();
+        }));
       reportQuotaDecision(result.decision);
       return result;
     },

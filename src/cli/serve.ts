@@ -117,6 +117,7 @@ export function registerServeCommand(program: Command): void {
         oidc,
         maxBodyBytes: config.maxBodyBytes,
         keyCacheMs: config.keyCacheMs,
+        quotaCache: config.quotaCache,
         shutdownGraceMs: config.shutdownGraceMs,
         metrics: {
           key: config.metricsKey ?? null,

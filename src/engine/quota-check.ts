@@ -29,6 +29,43 @@ export type QuotaSnapshot = {
   holds: HoldState[];
 };
 
+/**
+ * A person's rows as the store read them, before `now` is applied: token exceptions with
+ * their expiry and satisfied steps with their period end (epoch ms), unexpired when read.
+ */
+export type QuotaInputs = Omit<QuotaSnapshot, 'exceptionTokens' | 'satisfied' | 'holds'> & {
+  exceptions: { extraTokens: number; expiresAt: number }[];
+  satisfied: { threshold: number; periodStart: string; periodEnd: number }[];
+};
+
+/**
+ * The snapshot of these rows at `now` (at or after they were read): what has expired since
+ * is left out, exactly as the store's filters leave it out of a fresh read.
+ */
+export function snapshotAt(
+  inputs: QuotaInputs,
+  holds: readonly HoldState[],
+  now: Date,
+): QuotaSnapshot {
+  const at = now.getTime();
+  let exceptionTokens = 0;
+  for (const e of inputs.exceptions) if (e.expiresAt > at) exceptionTokens += e.extraTokens;
+  return {
+    policyHash: inputs.policyHash,
+    person: inputs.person,
+    team: inputs.team,
+    facts: inputs.facts,
+    exceptionTokens,
+    satisfied: inputs.satisfied
+      .filter((s) => s.periodEnd > at)
+      .map((s) => ({ threshold: s.threshold, periodStart: s.periodStart })),
+    // in key order, whatever order they were read in
+    holds: holds
+      .filter((h) => Date.parse(h.periodEnd) > at)
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+  };
+}
+
 export type QuotaPlan = {
   ruleSet: RuleSet;
   /** windows to sum at `now` (whole local days; sub-day windows read raw events) */

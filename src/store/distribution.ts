@@ -53,6 +53,7 @@ export const DISTRIBUTION: Record<string, Placement> = {
   notifications: coordinator,
   outbox: coordinator,
   pull_cursors: coordinator,
+  quota_changes: coordinator,
   server_secrets: coordinator,
   webhooks: coordinator,
 };

@@ -1,10 +1,13 @@
 // The one-query quota snapshot: everything a quota answer needs for a batch of people,
-// including the budget and rule holds re-evaluation keeps (src/engine/holds.ts).
+// including the budget and rule holds re-evaluation keeps (src/engine/holds.ts). The rows
+// come back as read (exceptions with their expiry, steps and holds with their period end),
+// so a snapshot can be taken of them at any later moment (snapshotAt): the quota cache
+// keeps them in memory.
 
 import { createHash } from 'node:crypto';
 import type { HoldState } from '../engine/holds.ts';
 import type { FactWindow } from '../engine/ports.ts';
-import type { QuotaSnapshot } from '../engine/quota-check.ts';
+import { type QuotaInputs, type QuotaSnapshot, snapshotAt } from '../engine/quota-check.ts';
 import type { FactValues } from '../policy/evaluate/types.ts';
 import type { Store } from './db.ts';
 import { isoText, type Queryable } from './sql-text.ts';
@@ -79,9 +82,9 @@ type SnapshotRow = {
   team: Record<string, unknown> | null;
   rollups: Record<string, string | number>;
   spans: Record<string, FactValues> | null;
-  exception_tokens: string;
-  satisfied: { threshold: number; period_start: string }[] | null;
-  holds: HoldJson[] | null;
+  exceptions: { extra_tokens: string | number; expires_at: string }[] | null;
+  satisfied: { threshold: number; period_start: string; period_end: string }[] | null;
+  holds?: HoldJson[] | null;
 };
 
 type HoldJson = {
@@ -114,6 +117,22 @@ export async function readQuotaSnapshots(
   windows: readonly FactWindow[],
   now: Date,
 ): Promise<QuotaSnapshot[]> {
+  const read = await readQuotaInputs(db, personIds, windows, now, { holds: true });
+  return read.map(({ inputs, holds }) => snapshotAt(inputs, holds, now));
+}
+
+/**
+ * The rows of readQuotaSnapshots as read, one per entry of `personIds`: what is unexpired
+ * at `now`, to be weighed at `now` or later by snapshotAt. Without `holds` the statement
+ * skips them (the quota cache keeps every hold apart, by subject).
+ */
+export async function readQuotaInputs(
+  db: Queryable,
+  personIds: readonly string[],
+  windows: readonly FactWindow[],
+  now: Date,
+  options: { holds: boolean },
+): Promise<{ inputs: QuotaInputs; holds: HoldState[] }[]> {
   const params: unknown[] = [personIds, now.toISOString()];
   const fields: string[] = [];
   let minFrom: string | null = null;
@@ -161,24 +180,26 @@ export async function readQuotaSnapshots(
        (select to_jsonb(t) from teams t where t.id = (select team_id from people where id = q.id)) as team,
        ${rollups} as rollups,
        ${spans.length ? `jsonb_build_object(${spans.join(', ')})` : 'null'} as spans,
-       (select coalesce(sum(extra_tokens), 0) from exceptions
+       (select jsonb_agg(jsonb_build_object('extra_tokens', extra_tokens, 'expires_at', ${isoText('expires_at')}))
+          from exceptions
          where subject_id = q.id and subject_kind = 'person' and status = 'approved'
-           and expires_at > $2::timestamptz and extra_tokens is not null) as exception_tokens,
-       (select jsonb_agg(jsonb_build_object('threshold', threshold, 'period_start', ${isoText('period_start')}))
+           and expires_at > $2::timestamptz and extra_tokens is not null) as exceptions,
+       (select jsonb_agg(jsonb_build_object('threshold', threshold, 'period_start', ${isoText('period_start')},
+                 'period_end', ${isoText('period_end')}))
           from escalations
          where subject_kind = 'person' and subject_id = q.id and ladder = 'quota'
-           and status in ('justified', 'approved') and period_end > $2::timestamptz) as satisfied,
-       (select jsonb_agg(jsonb_build_object('subject_kind', h.subject_kind, 'subject_id', h.subject_id,
-                 'key', h.key, 'source', h.source, 'name', h.name, 'environment', h.environment, 'project', h.project,
-                 'threshold', h.threshold, 'observed', h.observed, 'action', h.action,
-                 'period_end', ${isoText('h.period_end')}, 'policy_hash', h.policy_hash,
-                 'escalation_id', e.id::text, 'escalation_status', e.status))
+           and status in ('justified', 'approved') and period_end > $2::timestamptz) as satisfied
+       ${
+         options.holds
+           ? `, (select jsonb_agg(${HOLD_JSON})
           from enforcement_holds h left join escalations e on e.key = h.key
          where h.period_end > $2::timestamptz
            and (h.subject_kind = 'org'
                 or (h.subject_kind = 'person' and h.subject_id = q.id)
                 or (h.subject_kind = 'team'
-                    and h.subject_id = (select team_id from people where id = q.id)))) as holds
+                    and h.subject_id = (select team_id from people where id = q.id)))) as holds`
+           : ''
+       }
      from unnest($1::text[]) with ordinality as q(id, n)
     order by q.n`;
   // a named statement is parsed once per connection and soon runs on a cached generic
@@ -195,10 +216,42 @@ export async function readQuotaSnapshots(
       : await db.query<SnapshotRow>(text, params);
   if (rows.length !== personIds.length)
     throw new Error(`quota snapshot: ${rows.length} rows for ${personIds.length} people`);
-  return rows.map((row) => snapshotOf(row, windows));
+  return rows.map((row) => ({
+    inputs: inputsOf(row, windows),
+    holds: (row.holds ?? []).map(holdOf),
+  }));
 }
 
-function snapshotOf(row: SnapshotRow, windows: readonly FactWindow[]): QuotaSnapshot {
+/** A hold row with its escalation (h: enforcement_holds, e: escalations) as one JSON object. */
+const HOLD_JSON = `jsonb_build_object('subject_kind', h.subject_kind, 'subject_id', h.subject_id,
+  'key', h.key, 'source', h.source, 'name', h.name, 'environment', h.environment, 'project', h.project,
+  'threshold', h.threshold, 'observed', h.observed, 'action', h.action,
+  'period_end', ${isoText('h.period_end')}, 'policy_hash', h.policy_hash,
+  'escalation_id', e.id::text, 'escalation_status', e.status)`;
+
+/**
+ * The unexpired holds of these subjects (every subject's with 'all'), each with the state
+ * of its escalation: what the quota cache keeps beside people.
+ */
+export async function readHoldStates(
+  db: Queryable,
+  subjects: readonly { kind: string; id: string }[] | 'all',
+  now: Date,
+): Promise<HoldState[]> {
+  const all = subjects === 'all';
+  const list = all ? [] : subjects;
+  const rows = await db.query<{ hold: HoldJson }>(
+    `select ${HOLD_JSON} as hold
+       from enforcement_holds h left join escalations e on e.key = h.key
+      where h.period_end > $1::timestamptz
+        and ($2::boolean or (h.subject_kind, h.subject_id) in
+             (select kind, id from unnest($3::text[], $4::text[]) as s(kind, id)))`,
+    [now.toISOString(), all, list.map((s) => s.kind), list.map((s) => s.id)],
+  );
+  return rows.map((r) => holdOf(r.hold));
+}
+
+function inputsOf(row: SnapshotRow, windows: readonly FactWindow[]): QuotaInputs {
   const facts: QuotaSnapshot['facts'] = {};
   for (const w of windows) {
     const values: FactValues = {};
@@ -236,12 +289,15 @@ function snapshotOf(row: SnapshotRow, windows: readonly FactWindow[]): QuotaSnap
         }
       : null,
     facts,
-    exceptionTokens: Number(row.exception_tokens),
+    exceptions: (row.exceptions ?? []).map((e) => ({
+      extraTokens: Number(e.extra_tokens),
+      expiresAt: Date.parse(e.expires_at),
+    })),
     satisfied: (row.satisfied ?? []).map((s) => ({
       threshold: Number(s.threshold),
       periodStart: s.period_start,
+      periodEnd: Date.parse(s.period_end),
     })),
-    holds: (row.holds ?? []).map(holdOf),
   };
 }
 

@@ -6,19 +6,23 @@
 // Token budgets, project budgets (the organisation's usage of a project) and pools (several
 // teams' usage together) go through the same budget pass as money budgets; request limits
 // (per class and `any`, with or without inputTokens and a model) are weighed on both sides.
+// The in-memory quota cache answers every person the same after one refresh: it holds each
+// person from before any of the state was written, so the refresh has to bring it all in.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { activePolicyFor } from '../../src/app/active-policy.ts';
 import { quotaFor } from '../../src/app/quota.ts';
+import { quotaCacheFor } from '../../src/app/quota-cache.ts';
 import { reevaluationFor } from '../../src/app/reevaluation.ts';
 import { decideRequest } from '../../src/engine/decision.ts';
 import { escalationsFrom, withExceptions } from '../../src/engine/escalations.ts';
 import { evaluateOrg } from '../../src/engine/evaluation.ts';
 import { holdsFrom, holdsOfPerson } from '../../src/engine/holds.ts';
-import { quotaPlan } from '../../src/engine/quota-check.ts';
+import { checkQuotaWith, quotaPlan } from '../../src/engine/quota-check.ts';
 import { activeExtras, createException, decideException } from '../../src/store/exceptions.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { publishPolicySource } from '../../src/store/policies.ts';
+import { readQuotaSnapshots } from '../../src/store/quota-snapshot.ts';
 import { usageReader } from '../../src/store/usage-reader.ts';
 import { createTestStore } from '../support/db.ts';
 
@@ -140,6 +144,12 @@ describe('the hot-path decision equals a full evaluation', () => {
             activate: true,
           });
           expect(published.kind, JSON.stringify(published)).toBe('published');
+          // the cache holds everyone before anything else is written (refreshed only here)
+          const cache = quotaCacheFor(store);
+          cache.start({ refreshMs: null, maxStalenessMs: 3_600_000 });
+          await cache.refresh();
+          for (const p of PEOPLE.map(email))
+            await quotaFor(store).decide({ personId: p, model: null, estimatedTokens: 0 });
 
           const rows: unknown[] = TEAMS.map((team) => ({
             type: 'team',
@@ -217,6 +227,7 @@ describe('the hot-path decision equals a full evaluation', () => {
 
           // the hot path: holds as the ingest re-evaluation keeps them
           await reevaluationFor(store).reevaluatePeople(PEOPLE.map(email));
+          await cache.refresh();
 
           // the full evaluation of the same state
           const active = await policy.require();
@@ -242,7 +253,16 @@ describe('the hot-path decision equals a full evaluation', () => {
               environment,
               project,
             };
-            const hot = await quotaFor(store).decide(request);
+            // the database path (what checkQuota reads without the cache) and the cache's
+            const [snapshot] = await readQuotaSnapshots(
+              store,
+              [p],
+              quotaPlan(rs).windows(now),
+              now,
+            );
+            const hot = checkQuotaWith(rs, snapshot, request, now);
+            const cached = cache.answer(request, now);
+            expect(cached, `${p} is answered from memory`).not.toBeNull();
             const subject = full.result.subjects.find((x) => x.kind === 'person' && x.id === p);
             const quota = subject?.quota ?? null;
             const team = full.directory.people.find((x) => x.id === p)?.team ?? null;
@@ -277,8 +297,13 @@ describe('the hot-path decision equals a full evaluation', () => {
               next: d.next.action,
             });
             expect(shape(hot), `${p} under\n${policyOf(s)}`).toEqual(shape(expected));
+            if (cached)
+              expect(shape(cached), `${p} from memory under\n${policyOf(s)}`).toEqual(
+                shape(expected),
+              );
           }
         } finally {
+          quotaCacheFor(store).stop();
           await store.destroy();
         }
       }),

@@ -1,0 +1,250 @@
+// The quota decision state of one process, in memory: each person's rows as the quota
+// statement reads them (usage over the policy's windows, directory entry, exceptions,
+// satisfied steps) and every subject's holds, kept current by a refresher that reads the
+// change log (src/store/quota-changes.ts) and reads again only what changed. checkQuota
+// answers from it while its last refresh is younger than the staleness bound, and from the
+// database otherwise; each server process keeps its own (docs/enforcement.md, "Freshness").
+//
+// Consistency: a refresh reads the changes committed after the previous refresh's
+// snapshot, then reads the changed rows again (after that snapshot). A person read by a
+// checkQuota statement joins the cache only if no refresh result arrived while the
+// statement was out, so the next refresh covers every change the statement could miss.
+
+import type { HoldState } from '../engine/holds.ts';
+import type { FactWindow } from '../engine/ports.ts';
+import {
+  type CheckQuotaRequest,
+  type CheckQuotaResult,
+  checkQuotaWith,
+  type QuotaInputs,
+  quotaPlan,
+  snapshotAt,
+} from '../engine/quota-check.ts';
+import type { Store } from '../store/db.ts';
+import { pruneQuotaChanges, readQuotaChanges } from '../store/quota-changes.ts';
+import { readHoldStates, readQuotaInputs } from '../store/quota-snapshot.ts';
+import { activePolicyFor } from './active-policy.ts';
+import { perStore } from './per-store.ts';
+
+export type QuotaCacheOptions = {
+  /** how often the refresher reads the change log; null: only when refresh() is called */
+  refreshMs: number | null;
+  /** answers come from memory only while the last successful refresh is younger than this */
+  maxStalenessMs: number;
+  /** a failed refresh (checks fall back to the database until one succeeds) */
+  onError?: (error: unknown) => void;
+};
+
+export type QuotaCache = {
+  /** Starts keeping the state (and the refresher, with refreshMs). */
+  start(options: QuotaCacheOptions): void;
+  /** Stops the refresher and forgets the state; answers come from the database again. */
+  stop(): void;
+  /** The answer from memory, or null: not started, stale, not cached, or windows that move. */
+  answer(request: CheckQuotaRequest, now: Date): CheckQuotaResult | null;
+  /** Taken before a checkQuota statement is sent; remember() needs it. */
+  ticket(): number;
+  /** Keeps the rows a checkQuota statement read, if no refresh result arrived meanwhile. */
+  remember(
+    ticket: number,
+    personIds: readonly string[],
+    read: readonly QuotaInputs[],
+    windows: readonly FactWindow[],
+    policyHash: string,
+  ): void;
+  /** Reads the change log once and applies it (the refresher calls this; tests too). */
+  refresh(): Promise<void>;
+  /** The refresh interval while started (null: manual), for the bench and metrics. */
+  refreshMs(): number | null;
+};
+
+type Entry = {
+  inputs: QuotaInputs;
+  windowsKey: string;
+  policyHash: string;
+};
+
+/** People read again per statement by a refresh. */
+const RELOAD_BATCH = 500;
+/** The change log keeps this long; a refresher idle for half of it starts afresh. */
+const LOG_KEEP_MS = 10 * 60_000;
+const PRUNE_EVERY_MS = 60_000;
+/** More people than this and the cache starts over (it holds only people who were asked). */
+const MAX_PEOPLE = 500_000;
+
+export const quotaCacheFor = perStore(createQuotaCache);
+
+const windowKeys = new WeakMap<readonly FactWindow[], string | null>();
+
+/** The identity of a set of whole-day windows; null when one moves with the clock. */
+function windowsKeyOf(windows: readonly FactWindow[]): string | null {
+  let key = windowKeys.get(windows);
+  if (key === undefined) {
+    key = windows.every((w) => w.kind === 'days')
+      ? windows.map((w) => (w.kind === 'days' ? `${w.key}:${w.from}:${w.to}` : '')).join('|')
+      : null;
+    windowKeys.set(windows, key);
+  }
+  return key;
+}
+
+const subjectKey = (kind: string, id: string) => `${kind}\u0000${id}`;
+
+function createQuotaCache(store: Store): QuotaCache {
+  const policy = activePolicyFor(store);
+  let options: QuotaCacheOptions | null = null;
+  let entries = new Map<string, Entry>();
+  let holds = new Map<string, HoldState[]>();
+  /** the snapshot of the last applied change read; null: start afresh */
+  let since: string | null = null;
+  /** when the last successful refresh sent its change read (performance.now()) */
+  let freshAt = Number.NEGATIVE_INFINITY;
+  let lastPrune = 0;
+  let generation = 0;
+  let refreshing: Promise<void> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+
+  function forget() {
+    entries = new Map();
+    holds = new Map();
+    since = null;
+    freshAt = Number.NEGATIVE_INFINITY;
+    generation++;
+  }
+
+  function holdsOf(personId: string, teamId: string | null): HoldState[] {
+    const own = holds.get(subjectKey('person', personId)) ?? [];
+    const team = teamId === null ? [] : (holds.get(subjectKey('team', teamId)) ?? []);
+    const org = holds.get(subjectKey('org', 'org')) ?? [];
+    return own.length + team.length + org.length === 0 ? own : [...own, ...team, ...org];
+  }
+
+  function setHolds(rows: readonly HoldState[]) {
+    for (const h of rows) {
+      const key = subjectKey(h.subject.kind, h.subject.id);
+      const list = holds.get(key);
+      if (list) list.push(h);
+      else holds.set(key, [h]);
+    }
+  }
+
+  async function reload(personIds: readonly string[], now: Date) {
+    const rs = policy.lastKnown();
+    if (!rs) {
+      entries = new Map();
+      return;
+    }
+    const windows = quotaPlan(rs).windows(now);
+    const windowsKey = windowsKeyOf(windows);
+    for (let i = 0; i < personIds.length; i += RELOAD_BATCH) {
+      const batch = personIds.slice(i, i + RELOAD_BATCH);
+      const read = await readQuotaInputs(store, batch, windows, now, { holds: false });
+      for (let j = 0; j < batch.length; j++) {
+        const inputs = read[j].inputs;
+        if (windowsKey === null || inputs.policyHash !== rs.hash) entries.delete(batch[j]);
+        else entries.set(batch[j], { inputs, windowsKey, policyHash: rs.hash });
+      }
+    }
+  }
+
+  async function apply(): Promise<void> {
+    const sentAt = performance.now();
+    if (since !== null && sentAt - freshAt > LOG_KEEP_MS / 2) forget();
+    const changes = await readQuotaChanges(store, since);
+    // from here on, a checkQuota statement still out may have missed what this read found
+    generation++;
+    const now = policy.now();
+    if (since === null || changes.policy) {
+      await policy.current();
+      entries = new Map();
+      holds = new Map();
+      setHolds(await readHoldStates(store, 'all', now));
+    } else {
+      if (changes.holders.length > 0) {
+        const read = await readHoldStates(store, changes.holders, now);
+        for (const s of changes.holders) holds.delete(subjectKey(s.kind, s.id));
+        setHolds(read);
+      }
+      const again = new Set<string>();
+      for (const id of changes.people) if (entries.has(id)) again.add(id);
+      if (changes.teams.size > 0)
+        for (const [id, entry] of entries) {
+          const team = entry.inputs.person?.team;
+          if (team != null && changes.teams.has(team)) again.add(id);
+        }
+      await reload([...again], now);
+    }
+    since = changes.snapshot;
+    freshAt = sentAt;
+    if (sentAt - lastPrune > PRUNE_EVERY_MS) {
+      lastPrune = sentAt;
+      await pruneQuotaChanges(store, LOG_KEEP_MS);
+    }
+  }
+
+  function schedule() {
+    if (!options || options.refreshMs === null || timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      cache
+        .refresh()
+        .catch((error: unknown) => options?.onError?.(error))
+        .finally(schedule);
+    }, options.refreshMs);
+    timer.unref();
+  }
+
+  const cache: QuotaCache = {
+    start(next) {
+      options = next;
+      schedule();
+    },
+
+    stop() {
+      options = null;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      forget();
+    },
+
+    answer(request, now) {
+      if (!options || performance.now() - freshAt > options.maxStalenessMs) return null;
+      const entry = entries.get(request.personId);
+      const rs = policy.lastKnown();
+      if (!entry || !rs || entry.policyHash !== rs.hash) return null;
+      if (windowsKeyOf(quotaPlan(rs).windows(now)) !== entry.windowsKey) return null;
+      const team = entry.inputs.person?.team ?? null;
+      const snapshot = snapshotAt(entry.inputs, holdsOf(request.personId, team), now);
+      return checkQuotaWith(rs, snapshot, request, now);
+    },
+
+    ticket: () => generation,
+
+    remember(ticket, personIds, read, windows, policyHash) {
+      if (!options || since === null || ticket !== generation) return;
+      const windowsKey = windowsKeyOf(windows);
+      if (windowsKey === null) return;
+      if (entries.size + personIds.length > MAX_PEOPLE) entries = new Map();
+      for (let i = 0; i < personIds.length; i++)
+        if (read[i].policyHash === policyHash)
+          entries.set(personIds[i], { inputs: read[i], windowsKey, policyHash });
+    },
+
+    refresh() {
+      if (!options) return Promise.resolve();
+      refreshing ??= apply()
+        .catch((error: unknown) => {
+          // a refresh applied in part leaves no trustworthy state: start afresh
+          forget();
+          throw error;
+        })
+        .finally(() => {
+          refreshing = null;
+        });
+      return refreshing;
+    },
+
+    refreshMs: () => options?.refreshMs ?? null,
+  };
+  return cache;
+}
