@@ -21,6 +21,7 @@ import {
   type IngestReport,
   ingestChannel,
   type QuotaDecisionReport,
+  quotaCacheRefreshChannel,
   quotaDecisionChannel,
 } from '../engine/telemetry.ts';
 import type { Store } from '../store/db.ts';
@@ -96,6 +97,18 @@ export function createMetrics(options: MetricsOptions): Metrics {
     name: 'quotient_quota_decisions_total',
     help: 'checkQuota answers by decision (allow, allow_with_notice, require_justification, require_approval, block).',
     labelNames: ['decision'] as const,
+    registers: [registry],
+  });
+  const answeredFrom = new Counter({
+    name: 'quotient_quota_answers_total',
+    help: 'checkQuota answers by where they came from: memory (the quota cache, fresh) or database.',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
+  const cacheRefreshes = new Histogram({
+    name: 'quotient_quota_cache_refresh_duration_seconds',
+    help: 'Time of one quota cache refresh (read the change log, read again what changed): with the refresh interval, how far answers from memory trail the database.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
   const opened = new Counter({
@@ -240,7 +253,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     if (m.rejected) ingested.inc({ source: m.source, status: 'rejected' }, m.rejected);
   };
   const onDecision = (message: unknown) => {
-    decisions.inc({ decision: (message as QuotaDecisionReport).decision });
+    const m = message as QuotaDecisionReport;
+    decisions.inc({ decision: m.decision });
+    answeredFrom.inc({ source: m.source });
+  };
+  const onCacheRefresh = (message: unknown) => {
+    cacheRefreshes.observe((message as { seconds: number }).seconds);
   };
   const onOpened = (message: unknown) => {
     for (const s of (message as EscalationsOpenedReport).steps)
@@ -262,6 +280,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   subscribe(ingestChannel.name, onIngest);
   subscribe(budgetPassChannel.name, onBudgetPass);
   subscribe(quotaDecisionChannel.name, onDecision);
+  subscribe(quotaCacheRefreshChannel.name, onCacheRefresh);
   subscribe(escalationsOpenedChannel.name, onOpened);
   subscribe(deliveryChannel.name, onDelivery);
 
@@ -312,6 +331,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       unsubscribe(ingestChannel.name, onIngest);
       unsubscribe(budgetPassChannel.name, onBudgetPass);
       unsubscribe(quotaDecisionChannel.name, onDecision);
+      unsubscribe(quotaCacheRefreshChannel.name, onCacheRefresh);
       unsubscribe(escalationsOpenedChannel.name, onOpened);
       unsubscribe(deliveryChannel.name, onDelivery);
       registry.clear();

@@ -1,4 +1,4 @@
-// The quota decision state of one process, in memory: each person's rows as the quota
+// The quota decision state of one process, in memory: every person's rows as the quota
 // statement reads them (usage over the policy's windows, directory entry, exceptions,
 // satisfied steps) and every subject's holds, kept current by a refresher that reads the
 // change log (src/store/quota-changes.ts) and reads again only what changed. checkQuota
@@ -19,8 +19,12 @@ import {
   type QuotaInputs,
   quotaPlan,
   snapshotAt,
+  tierOfSnapshot,
 } from '../engine/quota-check.ts';
+import { reportQuotaCacheRefresh } from '../engine/telemetry.ts';
+import type { TierAssignment } from '../policy/evaluate/types.ts';
 import type { Store } from '../store/db.ts';
+import { allPersonIds } from '../store/directory.ts';
 import { pruneQuotaChanges, readQuotaChanges } from '../store/quota-changes.ts';
 import { readHoldStates, readQuotaInputs } from '../store/quota-snapshot.ts';
 import { activePolicyFor } from './active-policy.ts';
@@ -36,7 +40,7 @@ export type QuotaCacheOptions = {
 };
 
 export type QuotaCache = {
-  /** Starts keeping the state (and the refresher, with refreshMs). */
+  /** Starts keeping the state (and the refresher, with refreshMs); the first refresh loads everyone. */
   start(options: QuotaCacheOptions): void;
   /** Stops the refresher and forgets the state; answers come from the database again. */
   stop(): void;
@@ -62,6 +66,8 @@ type Entry = {
   inputs: QuotaInputs;
   windowsKey: string;
   policyHash: string;
+  /** the tier assigned from these rows, once a check has needed it */
+  tier?: TierAssignment | null;
 };
 
 /** People read again per statement by a refresh. */
@@ -69,7 +75,7 @@ const RELOAD_BATCH = 500;
 /** The change log keeps this long; a refresher idle for half of it starts afresh. */
 const LOG_KEEP_MS = 10 * 60_000;
 const PRUNE_EVERY_MS = 60_000;
-/** More people than this and the cache starts over (it holds only people who were asked). */
+/** More people than this and the cache holds only those asked since it last started over. */
 const MAX_PEOPLE = 500_000;
 
 export const quotaCacheFor = perStore(createQuotaCache);
@@ -159,14 +165,15 @@ function createQuotaCache(store: Store): QuotaCache {
       entries = new Map();
       holds = new Map();
       setHolds(await readHoldStates(store, 'all', now));
+      await reload(await allPersonIds(store), now);
     } else {
       if (changes.holders.length > 0) {
         const read = await readHoldStates(store, changes.holders, now);
         for (const s of changes.holders) holds.delete(subjectKey(s.kind, s.id));
         setHolds(read);
       }
-      const again = new Set<string>();
-      for (const id of changes.people) if (entries.has(id)) again.add(id);
+      // people new to the directory or with their first usage join too
+      const again = new Set(changes.people);
       if (changes.teams.size > 0)
         for (const [id, entry] of entries) {
           const team = entry.inputs.person?.team;
@@ -176,6 +183,7 @@ function createQuotaCache(store: Store): QuotaCache {
     }
     since = changes.snapshot;
     freshAt = sentAt;
+    reportQuotaCacheRefresh((performance.now() - sentAt) / 1000);
     if (sentAt - lastPrune > PRUNE_EVERY_MS) {
       lastPrune = sentAt;
       await pruneQuotaChanges(store, LOG_KEEP_MS);
@@ -215,7 +223,10 @@ function createQuotaCache(store: Store): QuotaCache {
       if (windowsKeyOf(quotaPlan(rs).windows(now)) !== entry.windowsKey) return null;
       const team = entry.inputs.person?.team ?? null;
       const snapshot = snapshotAt(entry.inputs, holdsOf(request.personId, team), now);
-      return checkQuotaWith(rs, snapshot, request, now);
+      // the assignment depends only on the rows and the windows, both fixed for the entry
+      if (entry.tier === undefined)
+        entry.tier = tierOfSnapshot(rs, snapshot, request.personId, now);
+      return checkQuotaWith(rs, snapshot, request, now, entry.tier);
     },
 
     ticket: () => generation,

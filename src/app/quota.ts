@@ -225,13 +225,16 @@ function createQuotaService(store: Store): QuotaService {
     },
 
     async decide(request) {
-      const result =
-        cache.answer(request, policy.now()) ??
-        (await new Promise<CheckQuotaResult>((resolve, reject) => {
-          waiting.push({ request, resolve, reject });
-          pump();
-        }));
-      reportQuotaDecision(result.decision);
+      const remembered = cache.answer(request, policy.now());
+      if (remembered) {
+        reportQuotaDecision(remembered.decision, 'memory');
+        return remembered;
+      }
+      const result = await new Promise<CheckQuotaResult>((resolve, reject) => {
+        waiting.push({ request, resolve, reject });
+        pump();
+      });
+      reportQuotaDecision(result.decision, 'database');
       return result;
     },
 

@@ -5,8 +5,8 @@
 // decideRequest weighs it with the holds. Same evaluator as
 // everywhere else, so checkQuota and `quota(person)` can never disagree.
 import type { RuleSet } from '../policy/compile/ruleset.ts';
-import { evaluate } from '../policy/evaluate/index.ts';
-import type { FactsByWindow, QuotaState } from '../policy/evaluate/types.ts';
+import { evaluate, quotaStateOf } from '../policy/evaluate/index.ts';
+import type { FactsByWindow, QuotaState, TierAssignment } from '../policy/evaluate/types.ts';
 import { priceTable } from '../policy/ir.ts';
 import { costPico, type PriceTable, picoToDecimal, resolveModel } from '../policy/price.ts';
 import { decideRequest, type RequestDecision, type RequestDecisionInput } from './decision.ts';
@@ -156,19 +156,22 @@ export type CheckQuotaResult = RequestDecision & {
   policyHash: string;
 };
 
-/** The answer for one request, from a snapshot taken with `plan.windows(now)`. */
-export function checkQuotaWith(
+/**
+ * The tier the policy assigns the person from a snapshot taken with `plan.windows(now)`
+ * (null: none): the costly part of a check, the same for every check over the same windows.
+ */
+export function tierOfSnapshot(
   rs: RuleSet,
   snapshot: QuotaSnapshot,
-  request: CheckQuotaRequest,
+  personId: string,
   now: Date,
-): CheckQuotaResult {
+): TierAssignment | null {
   const plan = quotaPlan(rs);
   const person = snapshot.person;
   const subjects: Parameters<typeof evaluate>[1]['subjects'] = [
     {
       kind: 'person',
-      id: request.personId,
+      id: personId,
       attributes: person ? personAttributes(person) : { opted_in: false, from_directory: false },
       facts: snapshot.facts,
     },
@@ -184,13 +187,28 @@ export function checkQuotaWith(
   const subject = result.subjects.find((s) => s.kind === 'person');
   if (!subject) {
     const why = result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
-    throw new Error(`quota evaluation of ${request.personId} failed: ${why}`);
+    throw new Error(`quota evaluation of ${personId} failed: ${why}`);
   }
+  return subject.tier;
+}
+
+/**
+ * The answer for one request, from a snapshot taken with `plan.windows(now)` and the tier
+ * assigned from it (tierOfSnapshot, which a caller may have kept from an earlier check).
+ */
+export function checkQuotaWith(
+  rs: RuleSet,
+  snapshot: QuotaSnapshot,
+  request: CheckQuotaRequest,
+  now: Date,
+  tier: TierAssignment | null = tierOfSnapshot(rs, snapshot, request.personId, now),
+): CheckQuotaResult {
+  const plan = quotaPlan(rs);
   // a provider's name (dated, prefixed) has the class of the declared model it matches
   const prices = priceTable(rs.ir);
   const declared = request.model === null ? null : resolveModel(prices, request.model);
   const modelClass = declared === null ? null : (rs.ir.models[declared]?.class ?? null);
-  const quota = subject.quota;
+  const quota = tier && quotaStateOf(rs, tier, snapshot.facts, now);
   const inputTokens = request.inputTokens ?? request.estimatedTokens;
   const common = {
     person: request.personId,

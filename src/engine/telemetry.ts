@@ -12,7 +12,11 @@ export type IngestReport = {
   rejected: number;
 };
 
-export type QuotaDecisionReport = { decision: string };
+export type QuotaDecisionReport = {
+  decision: string;
+  /** answered from the in-memory quota state, or read from the database */
+  source: 'memory' | 'database';
+};
 
 export type EscalationsOpenedReport = {
   /** one entry per escalation created: the step that opened it */
@@ -35,6 +39,7 @@ export type BudgetPassReport = {
 export const ingestChannel = channel('quotient:ingest');
 export const budgetPassChannel = channel('quotient:budget-pass');
 export const quotaDecisionChannel = channel('quotient:quota-decision');
+export const quotaCacheRefreshChannel = channel('quotient:quota-cache-refresh');
 export const escalationsOpenedChannel = channel('quotient:escalations-opened');
 export const deliveryChannel = channel('quotient:delivery');
 
@@ -42,9 +47,13 @@ export function reportIngest(report: IngestReport): void {
   if (ingestChannel.hasSubscribers) ingestChannel.publish(report);
 }
 
-export function reportQuotaDecision(decision: string): void {
+export function reportQuotaDecision(decision: string, source: QuotaDecisionReport['source']): void {
   if (quotaDecisionChannel.hasSubscribers)
-    quotaDecisionChannel.publish({ decision } satisfies QuotaDecisionReport);
+    quotaDecisionChannel.publish({ decision, source } satisfies QuotaDecisionReport);
+}
+
+export function reportQuotaCacheRefresh(seconds: number): void {
+  if (quotaCacheRefreshChannel.hasSubscribers) quotaCacheRefreshChannel.publish({ seconds });
 }
 
 export function reportEscalationsOpened(steps: EscalationsOpenedReport['steps']): void {

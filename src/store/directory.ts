@@ -140,6 +140,12 @@ export async function setOptIn(
   return rows[0] ?? null;
 }
 
+/** Every person's id (the quota cache loads them all when it starts). */
+export async function allPersonIds(db: Queryable): Promise<string[]> {
+  const rows = await db.query<{ id: string }>('select id from people order by id');
+  return rows.map((r) => r.id);
+}
+
 export type Membership = {
   /** every team with its sensitivity and member count (teams only people name count too) */
   teams: { id: string; sensitivity: string; members: number }[];

@@ -11,6 +11,9 @@
 //     (the plain check should reach at least 0.6 of it).
 // The policy is the default one with `at 110% block` on budgets; the bench then measures how
 // long a budget block takes to reach checkQuota while other clients ingest.
+// The server runs with its quota cache as configured (QUOTIENT_QUOTA_CACHE_STALENESS_MS=0
+// turns it off): the bench prints its refresh interval and staleness bound beside the block
+// propagation, which includes both, and the share of checks answered from memory.
 // Prints a table, then one JSON line.
 //
 // Connections: 10 by default (autocannon's own default). A gateway keeps a small pool of
@@ -346,6 +349,7 @@ try {
     2,
     '/v1/quota/check',
   );
+  const answersBefore = await quotaAnswers();
   step(`load: checkQuota over GraphQL, ${CONNECTIONS} connections for ${SECONDS} s`);
   const quota = await load(
     Array.from({ length: 1000 }, (_, i) => body(i)),
@@ -357,6 +361,14 @@ try {
     SECONDS,
     '/v1/quota/check',
   );
+  const answersAfter = await quotaAnswers();
+  // the share of checks answered from the quota cache while both ways were loaded
+  const answered =
+    answersAfter.memory + answersAfter.database - answersBefore.memory - answersBefore.database;
+  const fromMemory =
+    answered > 0
+      ? Math.round(((answersAfter.memory - answersBefore.memory) / answered) * 1000) / 1000
+      : null;
   // the same server answering the smallest authenticated query: the HTTP + GraphQL floor
   step(`load: { viewer { role } }, ${CONNECTIONS} connections for ${SECONDS} s`);
   const floor = await load([JSON.stringify({ query: '{ viewer { role } }' })], SECONDS);
@@ -387,13 +399,27 @@ try {
       passCount > 0 ? Math.round(((passesAfter.sum - passesBefore.sum) * 1000) / passCount) : null,
   };
 
-  /** The server's budget-pass histogram (count and seconds in all) from /metrics. */
-  async function budgetPasses(): Promise<{ count: number; sum: number }> {
+  /** One sample of the server's /metrics, by its name and labels as printed. */
+  async function metricSamples(): Promise<(name: string) => number> {
     const text = await (
       await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${metricsKey.key}` } })
     ).text();
-    const sample = (name: string) =>
-      Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    const escape = (name: string) => name.replace(/[{}"]/g, (c) => `\\${c}`);
+    return (name) => Number(new RegExp(`^${escape(name)} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  }
+
+  /** checkQuota answers so far, from memory and from the database. */
+  async function quotaAnswers(): Promise<{ memory: number; database: number }> {
+    const sample = await metricSamples();
+    return {
+      memory: sample('quotient_quota_answers_total{source="memory"}'),
+      database: sample('quotient_quota_answers_total{source="database"}'),
+    };
+  }
+
+  /** The server's budget-pass histogram (count and seconds in all) from /metrics. */
+  async function budgetPasses(): Promise<{ count: number; sum: number }> {
+    const sample = await metricSamples();
     return {
       count: sample('quotient_budget_pass_duration_seconds_count'),
       sum: sample('quotient_budget_pass_duration_seconds_sum'),
@@ -544,6 +570,7 @@ try {
     noop: { path: '/v1/whoami', ...noop },
     httpToNoop: Math.round((http.rps / Math.max(noop.rps, 1)) * 100) / 100,
     blockPropagation: { ...propagation, quotaCache },
+    checksFromMemory: fromMemory,
     budgetPass,
     byConnections,
     ratioToFloor: Math.round((quota.rps / Math.max(floor.rps, 1)) * 100) / 100,
@@ -578,7 +605,7 @@ try {
   );
   console.log(
     quotaCache.maxStalenessMs > 0
-      ? `  quota cache on: refresh every ${quotaCache.refreshMs} ms, answers from memory while the last refresh is under ${quotaCache.maxStalenessMs} ms old (both inside the delays above)`
+      ? `  quota cache on: refresh every ${quotaCache.refreshMs} ms, answers from memory while the last refresh is under ${quotaCache.maxStalenessMs} ms old (both inside the delays above); checks answered from memory under load: ${fromMemory === null ? 'n/a' : `${Math.round(fromMemory * 1000) / 10}%`}`
       : '  quota cache off (QUOTIENT_QUOTA_CACHE_STALENESS_MS=0): every check reads the database',
   );
   if (byConnections.length > 0) {

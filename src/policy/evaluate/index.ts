@@ -424,6 +424,42 @@ class DeferredBoardEntry implements BoardEntry {
   }
 }
 
+/**
+ * A person's standing against their tier at `now`, from the facts the tier was assigned
+ * from (null for a tier the rule set does not declare).
+ */
+export function quotaStateOf(
+  rs: RuleSet,
+  tier: TierAssignment,
+  facts: FactsByWindow,
+  at: EvaluateInput['now'],
+): QuotaState | null {
+  const t = rs.tiers[tier.tier];
+  if (!t) return null;
+  const now = toInstant(at);
+  const tz = rs.ir.timezone;
+  const quotaLadder = rs.ladders.quota;
+  const used = facts[t.period]?.tokens ?? 0;
+  const percent = percentOf(used, t.limit);
+  const bounds = periodBounds(t.period, now, tz);
+  const band = bandOf(quotaLadder, percent);
+  return {
+    tier: tier.tier,
+    period: t.period,
+    periodStart: bounds.start.toISOString(),
+    periodEnd: bounds.end.toISOString(),
+    limit: t.limit,
+    used,
+    remaining: t.limit - used,
+    percent,
+    band,
+    bandReason: bandReason(quotaLadder, percent, band),
+    forecast: forecastOf(used, t.limit, t.period, now, tz),
+    nextThreshold: nextThreshold(quotaLadder, percent, t.limit),
+    allowedClasses: t.models,
+  };
+}
+
 export function evaluate(
   rs: RuleSet,
   input: EvaluateInput,
@@ -471,29 +507,11 @@ export function evaluate(
     const rules: FiredRule[] = [];
     if (subject.kind === 'person' && !boardsOnly) {
       tier = assignTier(rs, F, S, flags);
-      const t = tier ? rs.tiers[tier.tier] : undefined;
-      if (tier && t) {
-        const used = F[t.period]?.tokens ?? 0;
-        const percent = percentOf(used, t.limit);
-        const bounds = periodBounds(t.period, now, tz);
-        const forecast = forecastOf(used, t.limit, t.period, now, tz);
-        quota = {
-          tier: tier.tier,
-          period: t.period,
-          periodStart: bounds.start.toISOString(),
-          periodEnd: bounds.end.toISOString(),
-          limit: t.limit,
-          used,
-          remaining: t.limit - used,
-          percent,
-          band: bandOf(quotaLadder, percent),
-          bandReason: bandReason(quotaLadder, percent, bandOf(quotaLadder, percent)),
-          forecast,
-          nextThreshold: nextThreshold(quotaLadder, percent, t.limit),
-          allowedClasses: t.models,
-        };
-        escalations.push(...triggered(quotaLadder, 'quota', tier.tier, percent, forecast.percent));
-      }
+      quota = tier && quotaStateOf(rs, tier, subject.facts, now);
+      if (tier && quota)
+        escalations.push(
+          ...triggered(quotaLadder, 'quota', tier.tier, quota.percent, quota.forecast.percent),
+        );
     }
     if (!boardsOnly)
       for (const r of rs.rules) {
