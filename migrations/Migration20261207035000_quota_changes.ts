@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { MARK_DIRTY_APPEND } from './Migration20261122001000_dirty_queue.ts';
 
 // The change log the in-memory quota cache (src/app/quota-cache.ts) refreshes from: one row
 // per statement that changes something a quota answer reads (rollups, people, teams,
@@ -82,12 +83,7 @@ export class Migration20261207035000_quota_changes extends Migration {
   }
 
   override down(): void {
-    this.addSql(`
-      create or replace function quotient_mark_dirty() returns trigger language plpgsql as $$
-      begin
-        insert into enforcement_dirty (person_id) select distinct person_id from changed_rollups;
-        return null;
-      end $$`);
+    this.addSql(MARK_DIRTY_APPEND);
     for (const [table, , ops] of WATCHED)
       for (const op of ops)
         this.addSql(`drop trigger if exists ${table}_quota_change_${op} on ${table}`);

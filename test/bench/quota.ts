@@ -404,8 +404,8 @@ try {
     const text = await (
       await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${metricsKey.key}` } })
     ).text();
-    const escape = (name: string) => name.replace(/[{}"]/g, (c) => `\\${c}`);
-    return (name) => Number(new RegExp(`^${escape(name)} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    const escaped = (name: string) => name.replace(/[{}"]/g, (c) => `\\${c}`);
+    return (name) => Number(new RegExp(`^${escaped(name)} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
   }
 
   /** checkQuota answers so far, from memory and from the database. */
