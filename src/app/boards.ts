@@ -14,10 +14,8 @@ import {
   UnknownBoardError,
 } from '../engine/leaderboard.ts';
 import { teamDayUnreadable } from '../engine/team-days.ts';
-import { localDate } from '../engine/usage.ts';
 import type { RuleSet } from '../policy/compile/ruleset.ts';
 import type { BadgeAward } from '../policy/evaluate/types.ts';
-import { localMidnight } from '../policy/windows.ts';
 import type { Store } from '../store/db.ts';
 import { boardSnapshotsFor } from './board-snapshots.ts';
 import type { Session } from './caller.ts';
@@ -28,7 +26,7 @@ import {
   NotFoundError,
 } from './errors.ts';
 import { perStore } from './per-store.ts';
-import { boardHiddenOf, type Identity, privacyFor, teamBoardFloor } from './privacy.ts';
+import { boardHiddenOf, type Identity, privacyFor, teamBoardFloor, todayStart } from './privacy.ts';
 import { readServiceFor } from './reads.ts';
 
 export type BoardEntry = BoardViewEntry & {
@@ -176,8 +174,7 @@ function boardSource(
     throw new ForbiddenError(
       `the team board "${board}" needs a governance key: ${unreadable}, and below governance team boards are made of whole team-days`,
     );
-  const [year, month, day] = localDate(now, tz).split('-').map(Number);
-  const closed = new Date(localMidnight(year, month, day, tz).getTime() - 1);
+  const closed = new Date(todayStart(now, tz).getTime() - 1);
   return { purpose: teamDayPurpose(floor), clock: clock < closed ? clock : closed };
 }
 

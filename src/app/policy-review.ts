@@ -5,7 +5,8 @@
 //   work (audited when it names people);
 // - below governance only published versions replay, over visible teams only, and the
 //   report keeps aggregates: no person lists, no ranked entries, and counts of fewer than
-//   the ACTIVE policy's min_group_size people left out (never the replayed versions' own).
+//   the ACTIVE policy's min_group_size people left out (never the replayed versions' own);
+//   it reads closed days only and ranks team boards on team-days of k people (R5, R11).
 
 import {
   type GroupImpact,
@@ -27,7 +28,14 @@ import { activePolicyFor } from './active-policy.ts';
 import type { Session } from './caller.ts';
 import { ForbiddenError, InvalidWindowError, NotFoundError, PolicyInvalidError } from './errors.ts';
 import { perStore } from './per-store.ts';
-import { coarsePercent, countShown, type PrivacyView, privacyFor } from './privacy.ts';
+import {
+  coarsePercent,
+  countShown,
+  type PrivacyView,
+  privacyFor,
+  teamBoardFloor,
+  todayStart,
+} from './privacy.ts';
 
 export type PolicySideRequest = { version?: string | null; source?: string | null };
 export type LoadedSide = DiffInput & { label: string };
@@ -113,6 +121,18 @@ function createPolicyReview(store: Store): PolicyReview {
     const view = await privacy.view(session);
     const reader = usageReader(store);
     const costs = storeCostReader(store);
+    // below governance a replay reads closed days only, in both versions' timezones, and
+    // ranks team boards on team-days of k people, as boards do: two replays of the same
+    // versions do not differ by what anyone did today (R5, R11)
+    const now = policy.now();
+    const closedBefore = view.named
+      ? undefined
+      : new Date(
+          Math.min(
+            todayStart(now, a.ir.timezone).getTime(),
+            todayStart(now, b.ir.timezone).getTime(),
+          ),
+        );
     let report: ImpactReport;
     try {
       report = await impactReplay({
@@ -121,7 +141,9 @@ function createPolicyReview(store: Store): PolicyReview {
         from: { ir: a.ir, label: a.label },
         to: { ir: b.ir, label: b.label },
         window,
-        now: policy.now(),
+        now,
+        closedBefore,
+        teamDayFloor: teamBoardFloor(view, 'team'),
         identity: (id) => view.identity(id, 'impact'),
       });
     } catch (error) {
@@ -335,8 +357,8 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
     requestLimits: report.requestLimits && { ...report.requestLimits, classes: [] },
     budgets: {
       // team budgets of visible teams are group figures; people's budgets are personal
-      // on the rounded grid of live group figures: the replay's window is the caller's
-      // choice, and an exact team percent would give the team's spend (R13)
+      // on the rounded grid of group figures: the replay's window is the caller's choice,
+      // and an exact team percent would give the team's spend (R13)
       flips: report.budgets.flips
         .filter((f) => f.subject.kind === 'team')
         .map((f) => ({
@@ -360,7 +382,7 @@ export function aggregatesOnly(report: ImpactReport, view: PrivacyView): ImpactR
             'below governance: cost under the two price tables is withheld (repriced totals give usage by model, which a team filter does not)',
           ]
         : []),
-      `below governance: the replay covers visible teams only (restricted teams and teams under ${view.minGroupSize} people are left out), lists of people and ranked entries are withheld, teams and roles of fewer people are added up into one row (counts under k in any row show as withheld), and ${withheld} count(s) under ${view.minGroupSize} people were left out (the active policy's min_group_size)`,
+      `below governance: the replay reads closed days only (usage before ${report.window.dataTo}), covers visible teams only (restricted teams and teams under ${view.minGroupSize} people are left out), lists of people and ranked entries are withheld, teams and roles of fewer people are added up into one row (counts under k in any row show as withheld), and ${withheld} count(s) under ${view.minGroupSize} people were left out (the active policy's min_group_size)`,
     ],
   };
 }

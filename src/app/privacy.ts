@@ -14,8 +14,10 @@
 import { createHmac } from 'node:crypto';
 import type { HiddenOf } from '../engine/leaderboard.ts';
 import type { Directory } from '../engine/ports.ts';
+import { localDate } from '../engine/usage.ts';
 import type { RuleSet } from '../policy/compile/ruleset.ts';
 import type { BudgetState } from '../policy/evaluate/types.ts';
+import { localMidnight } from '../policy/windows.ts';
 import type { Store } from '../store/db.ts';
 import { type Membership, membership } from '../store/directory.ts';
 import { sharedSecret } from '../store/secrets.ts';
@@ -223,6 +225,15 @@ export function publicBoardHiddenOf(ruleSet: RuleSet, kind: 'person' | 'team' | 
  */
 export function teamBoardFloor(view: PrivacyView, kind: 'person' | 'team' | 'org'): number | null {
   return view.named || kind !== 'team' ? null : view.minGroupSize;
+}
+
+/**
+ * The start of today in `timeZone`: below governance figures read closed days only (R11),
+ * so nothing at or after this instant is in them.
+ */
+export function todayStart(now: Date, timeZone: string): Date {
+  const [year, month, day] = localDate(now, timeZone).split('-').map(Number);
+  return localMidnight(year, month, day, timeZone);
 }
 
 /**

@@ -12,6 +12,13 @@ import type {
   ImpactSide,
 } from './impact.ts';
 
+/** The window, its clock and (when the replay stopped early, e.g. at closed days) its last day. */
+export function windowText(r: ImpactReport): string {
+  const w = r.window;
+  const stopped = w.dataTo < w.to ? `, usage before ${w.dataTo}` : '';
+  return `Window ${w.label} (${w.from} to ${w.to}, ${w.timezone}), evaluated at ${w.evaluatedAt}${stopped}`;
+}
+
 /** Inline text: plain strings, and strong (bold) parts. Renderers escape both. */
 export type Inline = (string | { strong: string })[];
 
@@ -258,9 +265,8 @@ export function reviewDocument(r: ImpactReport): ReviewDocument {
   const title = `Impact review: ${sideText(r.from)} → ${sideText(r.to)}`;
   if (!r.hasData)
     return { title, intro: [[{ strong: `${r.message ?? 'no usage in window'}.` }]], sections: [] };
-  const w = r.window;
   const intro: Inline[] = [
-    [`Window ${w.label} (${w.from} to ${w.to}, ${w.timezone}), evaluated at ${w.evaluatedAt}.`],
+    [`${windowText(r)}.`],
     [`${r.population.people} people and ${r.population.teams} teams; identities ${r.identities}.`],
   ];
   const sections: Section[] = [];

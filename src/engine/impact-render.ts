@@ -13,6 +13,7 @@ import {
   TAU_EXPLAINED,
   type Table,
   unpricedWarnings,
+  windowText,
 } from './impact-document.ts';
 import { renderImpactHtml } from './impact-html.ts';
 
@@ -27,9 +28,8 @@ const step = (s: { trigger: string; threshold: number }) => `${s.trigger} ${s.th
 const plain = (text: Inline) => text.map((p) => (typeof p === 'string' ? p : p.strong)).join('');
 
 function headline(r: ImpactReport): string[] {
-  const w = r.window;
   return [
-    `Window ${w.label} (${w.from} to ${w.to}, ${w.timezone}), evaluated at ${w.evaluatedAt}`,
+    windowText(r),
     `${r.population.people} people and ${r.population.teams} teams; identities ${r.identities}`,
   ];
 }

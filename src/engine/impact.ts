@@ -5,6 +5,7 @@
 // sums under each price table. Identities pass through the caller's `identity` function,
 // so the report is masked unless the caller may see names.
 import { buildRuleSet } from '../policy/compile/index.ts';
+import type { RuleSet } from '../policy/compile/ruleset.ts';
 import { evaluate } from '../policy/evaluate/index.ts';
 import type {
   Band,
@@ -15,12 +16,19 @@ import type {
 } from '../policy/evaluate/types.ts';
 import { canonicalJson, policyHash, type RuleSetIR } from '../policy/ir.ts';
 import { type PriceTable, picoToDecimal } from '../policy/price.ts';
-import { collectOrg, factWindow, type Needs, needsOf } from './facts.ts';
+import { collectOrg, collectTeamDays, factWindow, type Needs, needsOf } from './facts.ts';
 import { type CostReader, type CostSums, usageCostReader } from './impact-costs.ts';
 import { compareRequestLimits, type RequestLimitImpact } from './impact-requests.ts';
-import { daysUpTo, parseWindow, type ReviewWindow, replayClock } from './impact-window.ts';
+import {
+  daysUpTo,
+  parseWindow,
+  type ReviewWindow,
+  replayClock,
+  WindowError,
+} from './impact-window.ts';
 import { kendallTauB } from './kendall.ts';
 import type { Directory, FactWindow, UsageReader } from './ports.ts';
+import { TeamDayWindowError } from './team-days.ts';
 
 export { WindowError } from './impact-window.ts';
 
@@ -149,6 +157,8 @@ export type ImpactReport = {
     to: string;
     timezone: string;
     evaluatedAt: string;
+    /** the day after the last local day whose usage is in the replay (at most `to`) */
+    dataTo: string;
   };
   /** false: the window holds no usage, outcomes or flags; every other section is empty */
   hasData: boolean;
@@ -194,6 +204,13 @@ export type ImpactRequest = {
   costs?: CostReader;
   /** cap on listed individuals per section (default 25); counts are always complete */
   listLimit?: number;
+  /** nothing at or after this instant is read (below governance: the start of today) */
+  closedBefore?: Date;
+  /**
+   * Team boards ranked on team-days of at least this many people (team-days.ts), as lower
+   * roles' team boards are; left out when a version's boards cannot be read that way.
+   */
+  teamDayFloor?: number | null;
 };
 
 const side = (x: { ir: RuleSetIR; label: string }): ImpactSide => ({
@@ -698,6 +715,28 @@ function compareBoards(
 
 // ---------- the replay ----------
 
+/** Team pairs of both versions' boards over team-days of at least `floor` people; null when unreadable. */
+async function teamDayPairs(
+  reader: UsageReader,
+  rsA: RuleSet,
+  rsB: RuleSet,
+  clock: Date,
+  floor: number,
+): Promise<Pair[] | null> {
+  try {
+    const [a, b] = await Promise.all(
+      [rsA, rsB].map(async (rs) => {
+        const { input } = await collectTeamDays(reader, rs, clock, floor);
+        return evaluate(rs, input, { only: 'boards' });
+      }),
+    );
+    return pairs(a, b).filter((p) => p.kind === 'team');
+  } catch (error) {
+    if (error instanceof TeamDayWindowError) return null;
+    throw error;
+  }
+}
+
 async function windowHasData(
   reader: UsageReader,
   days: { from: string; to: string },
@@ -728,7 +767,14 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
   const ib = request.to.ir;
   const timezone = ib.timezone;
   const window: ReviewWindow = parseWindow(request.window, timezone, now);
-  const clock = replayClock(window, now);
+  let clock = replayClock(window, now);
+  if (request.closedBefore && request.closedBefore < now) {
+    if (window.start >= request.closedBefore)
+      throw new WindowError(
+        `window ${window.label} has no closed day yet (it begins ${window.from}): this replay reads closed days only`,
+      );
+    clock = replayClock(window, request.closedBefore);
+  }
   const days = daysUpTo(window, clock);
   const report: ImpactReport = {
     from: side(request.from),
@@ -740,6 +786,7 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
       to: window.to,
       timezone,
       evaluatedAt: clock.toISOString(),
+      dataTo: days.to,
     },
     hasData: false,
     message: null,
@@ -856,7 +903,22 @@ export async function impactReplay(request: ImpactRequest): Promise<ImpactReport
   report.rules = compareRules(a.result, b.result, ia, ib);
   report.badges = compareBadges(ps, ia, ib);
   report.budgets = compareBudgets(ps, a.result, b.result, seen, limit);
-  report.leaderboards = compareBoards(ps, ia, ib, seen, limit);
+  if (request.teamDayFloor == null) report.leaderboards = compareBoards(ps, ia, ib, seen, limit);
+  else {
+    const floor = request.teamDayFloor;
+    const teamDays = await teamDayPairs(reader, rsA, rsB, clock, floor);
+    // people from the replay, teams from their team-days: each board ranks its own kind
+    const people = ps.filter((p) => p.kind === 'person');
+    const boards = compareBoards([...people, ...(teamDays ?? [])], ia, ib, seen, limit);
+    const teamBoard = (name: string) =>
+      ia.leaderboards[name]?.subject === 'team' || ib.leaderboards[name]?.subject === 'team';
+    report.leaderboards = teamDays ? boards : boards.filter((b) => !teamBoard(b.name));
+    report.notes.push(
+      teamDays
+        ? `team boards are ranked on team-days of at least ${floor} active people, with the costs stored at ingest`
+        : `team boards are left out: a version's boards read a window that is not made of whole team-days`,
+    );
+  }
   masked ||= identity('probe@identity').masked;
   report.identities = masked ? 'masked' : 'named';
   if (evaluated.sums) report.cost = costImpact(evaluated.sums, ia, ib, limit);

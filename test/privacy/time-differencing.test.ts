@@ -4,14 +4,17 @@
 //   on Nov 11, would differ by p6's usage that day; so would the day and month buckets;
 // - repeated reads: platform's month so far read, then p1 uses more today, read again;
 //   the same with platform's budget, whose live spend is shown on a grid (R13), and with
-//   the team board, ranked below governance on closed team-days of k people (R5, R11).
+//   the team board, ranked below governance on closed team-days of k people (R5, R11);
+// - impact replays of published versions: read, then p1 uses a lot today, read again; a
+//   team board's ranked count must not include p6's Nov 11 alone either.
 // Governance still sees them live.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/auth.ts';
 import { readServiceFor, warmLeaderboards } from '../../src/api/loaders.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
+import { publishPolicySource } from '../../src/store/policies.ts';
 import { startTestApi, type TestApi } from '../api/support.ts';
-import { loadOrg, NOW } from './org.ts';
+import { loadOrg, NOW, POLICY } from './org.ts';
 
 let api: TestApi;
 let member: string; // bound to p7 (data)
@@ -268,5 +271,68 @@ describe('time differencing: windows, buckets and repeated reads', () => {
       ['2026-11-11', 'data', ALONE],
       ['2026-11-20', 'platform', 5_000 + LATER + 333_333 + 555_555],
     ]);
+  });
+});
+
+const IMPACT = `{ policyImpact(from: { version: "v1" }, to: { version: "v2" }, window: "2026-11") {
+  __typename
+  ... on Problem { code message }
+  ... on QueryPolicyImpactSuccess { data {
+    hasData evaluatedAt windowTo dataTo people teams tierChanges tierTransitions { from to count }
+    consequences { action before after newly noLonger } groups quotaDistribution
+    rules { rule before after } badges { badge before after }
+    budgetFlipCount budgetFlips { kind subject { id } budget before { band percent } after { band percent } }
+    leaderboards { name rankedBefore rankedAfter rankedBoth enteringCount leavingCount movedCount kendallTau }
+    requestLimits notes markdown
+  } } } }`;
+
+type Replay = {
+  evaluatedAt: string;
+  dataTo: string;
+  quotaDistribution: { bins: { from: number; before: number | null; after: number | null }[] };
+  leaderboards: { name: string; rankedBefore: number; rankedAfter: number }[];
+};
+
+async function replay(key: string): Promise<Replay> {
+  const res = await api.gql<{ policyImpact: { __typename: string; data: Replay } }>(key, IMPACT);
+  expect(res.body.data?.policyImpact.__typename).toBe('QueryPolicyImpactSuccess');
+  return res.body.data?.policyImpact.data as Replay;
+}
+
+describe('time differencing: impact replays of published versions', () => {
+  it('a replay read twice, with usage in between, is the same below governance: closed days, and team boards on team-days of k people', async () => {
+    // v2 ranks only teams over 2.5M tokens: data reaches it only with p6's Nov 11 alone
+    await publishPolicySource(api.store, {
+      source: POLICY.replace('version "1"', 'version "2"').replace(
+        '  subject team\n',
+        '  subject team\n  eligible when tokens > 2,500,000\n',
+      ),
+    });
+    const before = { viewer: await replay(api.keys.viewer.key), member: await replay(member) };
+    const governance = await replay(api.keys.governance.key);
+    for (const r of Object.values(before)) {
+      expect(r).toMatchObject({ dataTo: '2026-11-20', evaluatedAt: '2026-11-19T23:59:59.999Z' });
+      // platform's 1.5M and data's 2.1M on Nov 10: no team over 2.5M on closed team-days of 3
+      expect(r.leaderboards.find((b) => b.name === 'teams')).toMatchObject({
+        rankedBefore: 2,
+        rankedAfter: 0,
+      });
+      expect(JSON.stringify(r)).toContain('usage before 2026-11-20');
+    }
+    // governance replays live: data with p6's day alone and security are over 2.5M (and
+    // platform once the earlier tests' usage today is in)
+    expect(governance).toMatchObject({
+      dataTo: '2026-11-21',
+      evaluatedAt: '2026-11-20T11:59:59.999Z',
+    });
+    const ranked = governance.leaderboards.find((b) => b.name === 'teams')?.rankedAfter;
+    expect(ranked).toBeGreaterThanOrEqual(2);
+    // p1 uses half their quota today: a live replay would move them across the quota bins
+    await load([usage('replay-later', 'p1', '2026-11-20T11:55:00Z', 5_000_000)]);
+    expect(await replay(api.keys.viewer.key)).toEqual(before.viewer);
+    expect(await replay(member)).toEqual(before.member);
+    const after = await replay(api.keys.governance.key);
+    expect(after.quotaDistribution).not.toEqual(governance.quotaDistribution);
+    expect(after.quotaDistribution.bins.find((b) => b.from === 50)?.after).toBe(1);
   });
 });

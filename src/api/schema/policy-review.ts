@@ -274,6 +274,11 @@ const ImpactRef = builder.objectRef<ImpactShape>('PolicyImpact').implement({
     windowTo: t.string({ description: 'Day after the last.', resolve: (r) => r.window.to }),
     timezone: t.string({ resolve: (r) => r.window.timezone }),
     evaluatedAt: t.string({ resolve: (r) => r.window.evaluatedAt }),
+    dataTo: t.string({
+      description:
+        'Day after the last local day whose usage is in the replay; below governance at most today (closed days only).',
+      resolve: (r) => r.window.dataTo,
+    }),
     hasData: t.exposeBoolean('hasData'),
     message: t.exposeString('message', { nullable: true }),
     identities: t.exposeString('identities', { description: 'named or masked' }),
