@@ -1,5 +1,5 @@
 // Background work of one server instance: the budget pass (budget steps a fraction of a
-// second behind ingest), re-evaluating people touched by ingest, the periodic escalation sweep (a singleton across instances, by lease) and webhook delivery.
+// second behind ingest), re-evaluating people touched by ingest, the periodic escalation sweep (a singleton across instances, by lease), vacuuming the queues between them and webhook delivery.
 // Each loop runs one round at a time; a failing round is logged and retried next tick.
 import type { Logger } from 'pino';
 import { activePolicyFor } from '../app/active-policy.ts';
@@ -9,6 +9,7 @@ import type { NotificationSettings } from '../app/notifications.ts';
 import { reevaluationFor } from '../app/reevaluation.ts';
 import type { Senders } from '../notify/index.ts';
 import type { Store } from '../store/db.ts';
+import { vacuumQueues } from '../store/jobs.ts';
 import { describe } from './graphql-errors.ts';
 import { digestRound, notifyRound } from './notification-delivery.ts';
 import { isDatabaseUnavailable } from './unavailable.ts';
@@ -28,6 +29,8 @@ export type WorkerOptions = {
    * time, and each round covers every person touched meanwhile, once.
    */
   drainRestFactor?: number;
+  /** how often the queues ingest appends to are vacuumed (default 10 s) */
+  vacuumEveryMs?: number;
   /** how often the outbox is polled (default 1 s) */
   deliverEveryMs?: number;
   /** how long stop() waits for running rounds (default 10 s) */
@@ -99,6 +102,7 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
     options.drainRestFactor ?? 4,
   );
   loop('sweep', options.sweepEveryMs ?? 300_000, () => service.sweep());
+  loop('vacuum-queues', options.vacuumEveryMs ?? 10_000, () => vacuumQueues(store));
   // a newly activated policy gets its holds now, not at the next periodic sweep
   loop('policy-watch', options.drainEveryMs ?? 1_000, () => service.sweepIfPolicyChanged());
   loop('deliver', options.deliverEveryMs ?? 1_000, () => deliverDue(store, { now: policy.now() }));

@@ -35,24 +35,41 @@ export async function releaseLease(
   );
 }
 
-/** Takes up to `limit` people marked by ingest; concurrent workers take disjoint sets. */
+/**
+ * Takes up to `limit` people marked by ingest, each with every row queued for them up to
+ * `throughSeq` (all, when null); of concurrent takes, each row goes to one. A busy person is
+ * queued once per ingest batch: a round takes them once however long its backlog, where a
+ * take by queue rows evaluated them once per few thousand rows. Fewer than `limit` people
+ * back means the queue is empty (up to `throughSeq`).
+ */
 export async function takeDirtyPeople(
   db: Queryable,
   limit: number,
   throughSeq?: string | null,
 ): Promise<string[]> {
-  // The queue is append-only: a busy person is queued once per ingest batch that touched
-  // them. One take removes up to QUEUE_ROWS_PER_PERSON rows per wanted person, so a backlog
-  // of repeats collapses into one evaluation each; fewer than `limit` people back means
-  // the queue is empty (up to `throughSeq`, when given).
   const rows = await db.query<{ person_id: string }>(
-    `delete from enforcement_dirty where seq in (
-       select seq from enforcement_dirty where $2::bigint is null or seq <= $2::bigint
-        order by seq limit $1 for update skip locked)
-     returning person_id`,
-    [limit * QUEUE_ROWS_PER_PERSON, throughSeq ?? null],
+    `with taken as (
+       delete from enforcement_dirty
+        where ($2::bigint is null or seq <= $2::bigint)
+          and person_id = any(array(
+            select distinct person_id from enforcement_dirty
+             where $2::bigint is null or seq <= $2::bigint
+             order by person_id limit $1))
+       returning person_id)
+     select distinct person_id from taken order by person_id`,
+    [limit, throughSeq ?? null],
   );
-  return [...new Set(rows.map((r) => r.person_id))].sort();
+  return rows.map((r) => r.person_id);
+}
+
+/**
+ * Vacuums the queues that ingest appends to and the workers empty (people to re-evaluate,
+ * cost deltas). Every row in them is dead within seconds, and a take or fold reads the dead
+ * rows too until a vacuum frees them: autovacuum runs a minute apart at best, and not at
+ * all where it is off, so under sustained ingest each budget pass read millions of them.
+ */
+export async function vacuumQueues(db: Queryable): Promise<void> {
+  await db.query('vacuum (analyze, truncate false) enforcement_dirty, enforcement_cost_deltas');
 }
 
 /** The newest queue position, or null when the queue is empty: a drain round's end. */
@@ -62,8 +79,6 @@ export async function lastDirtySeq(db: Queryable): Promise<string | null> {
   );
   return rows[0]?.seq ?? null;
 }
-
-const QUEUE_ROWS_PER_PERSON = 20;
 
 /** Puts people back (their evaluation failed); they are retried on the next drain. */
 export async function markDirty(db: Queryable, people: readonly string[]): Promise<void> {

@@ -2,7 +2,7 @@
 // (no uniqueness, so concurrent batches never wait on each other there), and the drain
 // takes each person once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastDirtySeq, markDirty, takeDirtyPeople } from '../../src/store/jobs.ts';
+import { lastDirtySeq, markDirty, takeDirtyPeople, vacuumQueues } from '../../src/store/jobs.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
 import { NOW, TEST_PRICES } from './helpers.ts';
@@ -78,6 +78,30 @@ describe('the dirty-people queue', () => {
     expect(await takeDirtyPeople(store, 100, end)).toEqual(['dq-early-1', 'dq-early-2']);
     expect(await takeDirtyPeople(store, 100, end)).toEqual([]);
     expect(await takeDirtyPeople(store, 100)).toEqual(['dq-early-1', 'dq-late']);
+    expect(await lastDirtySeq(store)).toBeNull();
+  });
+
+  it('takes a busy person once with every row queued for them, however long the backlog', async () => {
+    // queued by 60 batches before anyone else: a take of the oldest rows used to give this
+    // person alone, again and again
+    for (let i = 0; i < 60; i++) await markDirty(store, ['dq-busy']);
+    await markDirty(store, ['dq-quiet', 'dq-busy']);
+    const end = await lastDirtySeq(store);
+    await markDirty(store, ['dq-busy']);
+    expect(await takeDirtyPeople(store, 2, end)).toEqual(['dq-busy', 'dq-quiet']);
+    // the row queued after the round's end stays for the next round
+    const left = await store.query<{ person_id: string }>(
+      'select person_id from enforcement_dirty',
+    );
+    expect(left.map((r) => r.person_id)).toEqual(['dq-busy']);
+    expect(await takeDirtyPeople(store, 1)).toEqual(['dq-busy']);
+    expect(await lastDirtySeq(store)).toBeNull();
+  });
+
+  it('vacuums the queues (outside a transaction, on PGlite and PostgreSQL)', async () => {
+    await markDirty(store, ['dq-vacuum']);
+    await takeDirtyPeople(store, 10);
+    await expect(vacuumQueues(store)).resolves.toBeUndefined();
     expect(await lastDirtySeq(store)).toBeNull();
   });
 });
