@@ -73,6 +73,7 @@ export class PolicyParser extends CstParser {
       { ALT: () => this.SUBRULE(this.metricDecl) },
       { ALT: () => this.SUBRULE(this.leaderboardDecl) },
       { ALT: () => this.SUBRULE(this.badgeDecl) },
+      { ALT: () => this.SUBRULE(this.seasonDecl) },
       { ALT: () => this.SUBRULE(this.tierDecl) },
       { ALT: () => this.SUBRULE(this.assignDecl) },
       { ALT: () => this.SUBRULE(this.budgetDecl) },
@@ -273,7 +274,7 @@ export class PolicyParser extends CstParser {
       {
         ALT: () => {
           this.CONSUME(T.Window);
-          this.SUBRULE(this.period);
+          this.SUBRULE(this.boardWindow);
         },
       },
       {
@@ -333,7 +334,7 @@ export class PolicyParser extends CstParser {
       {
         ALT: () => {
           this.CONSUME(T.Window);
-          this.SUBRULE(this.period);
+          this.SUBRULE(this.boardWindow);
         },
       },
       {
@@ -343,6 +344,38 @@ export class PolicyParser extends CstParser {
         },
       },
     ]);
+  });
+
+  /** `season q4_2026 "Q4 2026" { from "2026-10-01"  until "2027-01-01" }` */
+  seasonDecl = this.RULE('seasonDecl', () => {
+    this.CONSUME(T.Season);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.CONSUME(T.StringLiteral, { LABEL: 'label' }));
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.seasonClause));
+    this.CONSUME(T.RCurly);
+  });
+
+  seasonClause = this.RULE('seasonClause', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.From);
+          this.CONSUME(T.StringLiteral, { LABEL: 'from' });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Until);
+          this.CONSUME2(T.StringLiteral, { LABEL: 'until' });
+        },
+      },
+    ]);
+  });
+
+  /** a leaderboard's or badge's window: a calendar period, or the policy's current season */
+  boardWindow = this.RULE('boardWindow', () => {
+    this.OR([{ ALT: () => this.SUBRULE(this.period) }, { ALT: () => this.CONSUME(T.Season) }]);
   });
 
   subjectKind = this.RULE('subjectKind', () => {

@@ -153,6 +153,7 @@ export const Model = keyword('model', true);
 export const Metric = keyword('metric', true);
 export const Measure = keyword('measure', true);
 export const Badge = keyword('badge', true);
+export const Season = keyword('season', true);
 export const Leaderboard = keyword('leaderboard', true);
 export const Tier = keyword('tier', true);
 export const Assign = keyword('assign', true);
@@ -183,6 +184,8 @@ export const Above = keyword('above');
 export const Matches = keyword('matches');
 export const Subject = keyword('subject');
 export const Window = keyword('window');
+export const From = keyword('from');
+export const Until = keyword('until');
 export const Cohort = keyword('cohort');
 export const Eligible = keyword('eligible');
 export const Exclude = keyword('exclude');
@@ -249,6 +252,7 @@ export const declarationWords = [
   'metric',
   'leaderboard',
   'badge',
+  'season',
   'tier',
   'assign',
   'budget',

@@ -151,6 +151,7 @@ function hasNews(result: object): boolean {
     r.people,
     r.created,
     r.newBadges,
+    r.archivedSeasons,
     r.attempted,
     r.expiredExceptions,
     r.resolvedEscalations,

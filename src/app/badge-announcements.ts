@@ -10,7 +10,7 @@
 import type { Evaluation } from '../engine/evaluation.ts';
 import type { RuleSet } from '../policy/compile/ruleset.ts';
 import type { Explanation } from '../policy/evaluate/types.ts';
-import { periodBounds } from '../policy/windows.ts';
+import { boardBounds } from '../policy/windows.ts';
 import {
   type BadgeAnnouncement,
   type BadgeAnnouncementDraft,
@@ -41,7 +41,7 @@ export function announceableAwards(
     const team = person.team ? teams.get(person.team) : undefined;
     if (team?.sensitivity === 'restricted') continue;
     for (const award of subject.badges) {
-      const bounds = periodBounds(award.window, now, ruleSet.ir.timezone);
+      const bounds = boardBounds(ruleSet.ir, award.window, now);
       drafts.push({
         badge: award.badge,
         label: award.label,
@@ -83,7 +83,7 @@ export function badgeMessage(award: BadgeAnnouncement, consoleUrl: string): Mess
     action: { label: 'See your badges', url: `${consoleUrl.replace(/\/$/, '')}/` },
     facts: [
       ...explanation.facts.map((f): [string, string] => [
-        `${f.name} (${f.window})`,
+        `${f.name} (${f.window.startsWith('season(') ? 'season' : f.window})`,
         number.format(f.value),
       ]),
       ...explanation.metrics.map((m): [string, string] => [m.name, number.format(m.value)]),

@@ -2,7 +2,8 @@
 // and in the periodic sweep (everyone, with time-based rules). Each round records the
 // escalations it finds (idempotent by key), replaces the evaluated subjects' rule holds
 // (what checkQuota weighs besides the tier and budgets), and announces new escalations;
-// the sweep also records newly earned badges for announcement (badge-announcements.ts).
+// the sweep also records newly earned badges for announcement (badge-announcements.ts)
+// and archives the final standings of ended seasons (seasons.ts).
 // Budget steps belong to the budget pass (budget-holds.ts), which each round asks to
 // re-weigh the same people, and the sweep everyone.
 import { isBudgetStep } from '../engine/budget-evaluation.ts';
@@ -22,6 +23,7 @@ import { recordNewBadgeAwards } from './badge-announcements.ts';
 import { budgetHoldsFor } from './budget-holds.ts';
 import { recordFound } from './escalation-records.ts';
 import { perStore } from './per-store.ts';
+import { archiveEndedSeasons } from './seasons.ts';
 
 export const SWEEP_JOB = 'escalation-sweep';
 
@@ -35,6 +37,8 @@ export type SweepReport = {
   resolvedEscalations: number;
   /** badge awards newly earned (per badge, person and window), queued for announcement */
   newBadges: number;
+  /** season boards whose ended season's final standings were archived */
+  archivedSeasons: number;
 };
 
 export type DrainReport = { people: number; created: number; failed: string[] };
@@ -129,6 +133,7 @@ export function createReevaluation(store: Store): Reevaluation {
         expiredExceptions: 0,
         resolvedEscalations: 0,
         newBadges: 0,
+        archivedSeasons: 0,
       };
       if (!options.force && !(await tryLease(store, SWEEP_JOB, me, 10 * 60_000))) {
         return { ...report, skipped: true, reason: 'another instance holds the sweep lease' };
@@ -154,6 +159,7 @@ export function createReevaluation(store: Store): Reevaluation {
         await replaceHolds(store, 'rule', 'all', holdsFrom(drafts));
         report.created = created.length + (await budgets.refreshAll()).created;
         report.newBadges = await recordNewBadgeAwards(store, now);
+        report.archivedSeasons = await archiveEndedSeasons(store, now);
         return report;
       } finally {
         if (!options.force) await releaseLease(store, SWEEP_JOB, me, report);

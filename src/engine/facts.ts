@@ -17,8 +17,10 @@ import { budgetWindowKey, type SubjectKind } from '../policy/ir.ts';
 import {
   PERIODS,
   parseDaysAgo,
+  parseSeasonKey,
   parseWindowKey,
   periodBounds,
+  seasonOn,
   windowKeyMinutes,
 } from '../policy/windows.ts';
 import type {
@@ -134,6 +136,23 @@ export function factWindow(
   const { base, project, environment } = parseWindowKey(key);
   const list = [...facts].sort();
   const today = localDate(now, timeZone);
+  const seasons = parseSeasonKey(base);
+  if (seasons) {
+    // the season's days up to today (none before it starts; all of it once it has ended)
+    const season = seasonOn(seasons, today);
+    const from = season?.from ?? today;
+    const end = addDays(today, 1);
+    const until = season && season.until < end ? season.until : end;
+    return {
+      kind: 'days',
+      from,
+      to: until < from ? from : until,
+      key,
+      environment,
+      project,
+      facts: list,
+    };
+  }
   if ((PERIODS as readonly string[]).includes(base)) {
     const start = periodBounds(base as (typeof PERIODS)[number], now, timeZone).start;
     return {

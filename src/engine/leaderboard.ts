@@ -14,8 +14,8 @@
 //   instant of the previous period: `change` = previous rank − rank (positive = up).
 import type { RuleSet } from '../policy/compile/ruleset.ts';
 import type { Explanation } from '../policy/evaluate/types.ts';
-import type { Period, SubjectKind } from '../policy/ir.ts';
-import { periodBounds } from '../policy/windows.ts';
+import type { BoardWindow, SubjectKind } from '../policy/ir.ts';
+import { boardBounds } from '../policy/windows.ts';
 import type { Evaluation } from './evaluation.ts';
 
 export type Movement = {
@@ -40,7 +40,7 @@ export type BoardView = {
   name: string;
   label: string | null;
   subject: SubjectKind;
-  window: Period;
+  window: BoardWindow;
   periodStart: string;
   periodEnd: string;
   /** the evaluation clock */
@@ -86,7 +86,7 @@ export type HiddenOf = {
 export function previousClock(ruleSet: RuleSet, board: string, now: Date): Date {
   const b = ruleSet.ir.leaderboards[board];
   if (!b) throw new UnknownBoardError(board, Object.keys(ruleSet.ir.leaderboards));
-  const { start } = periodBounds(b.window, now, ruleSet.ir.timezone);
+  const { start } = boardBounds(ruleSet.ir, b.window, now);
   return new Date(start.getTime() - 1);
 }
 
@@ -160,9 +160,8 @@ export function boardView(
 ): BoardView {
   const b = ruleSet.ir.leaderboards[board];
   if (!b) throw new UnknownBoardError(board, Object.keys(ruleSet.ir.leaderboards));
-  const tz = ruleSet.ir.timezone;
   const asOf = new Date(current.result.now);
-  const bounds = periodBounds(b.window, asOf, tz);
+  const bounds = boardBounds(ruleSet.ir, b.window, asOf);
   const hiddenOf: HiddenOf = options.hidden ?? { key: 'all', of: () => null };
   const now = visibleRanks(ruleSet, current, board, hiddenOf.of, hiddenOf.key);
   const before: Ranked = previous
@@ -201,7 +200,11 @@ export function boardView(
     periodStart: bounds.start.toISOString(),
     periodEnd: bounds.end.toISOString(),
     asOf: asOf.toISOString(),
-    previousPeriodStart: periodBounds(b.window, bounds.start.getTime() - 1, tz).start.toISOString(),
+    previousPeriodStart: boardBounds(
+      ruleSet.ir,
+      b.window,
+      bounds.start.getTime() - 1,
+    ).start.toISOString(),
     top: b.top,
     cohorts: b.cohort ? cohorts : [],
     cohort: options.cohort ?? null,
@@ -245,7 +248,7 @@ export function standingOf(
 ): Standing {
   const b = ruleSet.ir.leaderboards[board];
   if (!b) throw new UnknownBoardError(board, Object.keys(ruleSet.ir.leaderboards));
-  const bounds = periodBounds(b.window, new Date(current.result.now), ruleSet.ir.timezone);
+  const bounds = boardBounds(ruleSet.ir, b.window, new Date(current.result.now));
   const base = {
     board,
     subject: b.subject,

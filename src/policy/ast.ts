@@ -138,11 +138,14 @@ export type MeasureDecl = Node<'Measure'> & {
 export type MetricDecl = Node<'Metric'> & { name: Name; label: StringLit | null; formula: Expr };
 
 export type SubjectKind = 'person' | 'team';
+/** A board's or badge's window: a calendar period, or `season` (the policy's current season). */
+export type BoardWindow = Period | 'season';
+
 export type LeaderboardDecl = Node<'Leaderboard'> & {
   name: Name;
   label: StringLit | null;
   subject: SubjectKind | null;
-  window: Period | null;
+  window: BoardWindow | null;
   /** attribute people are grouped by, e.g. `role`; null ranks everyone together */
   cohort: Expr | null;
   eligible: Expr | null;
@@ -159,12 +162,23 @@ export type BadgeDecl = Node<'Badge'> & {
   name: Name;
   label: StringLit | null;
   subject: SubjectKind | null;
-  window: Period | null;
+  window: BoardWindow | null;
   /** who earns it: a condition over the window's facts, measures, metrics and attributes */
   when: Expr | null;
   /** where each clause was written, so the formatter keeps comments beside them */
   subjectRange?: Range;
   windowRange?: Range;
+};
+
+/**
+ * `season q4_2026 "Q4 2026" { from "2026-10-01"  until "2027-01-01" }`: a named window of
+ * local days [from, until) that boards and badges with `window season` read.
+ */
+export type SeasonDecl = Node<'Season'> & {
+  name: Name;
+  label: StringLit | null;
+  from: StringLit | null;
+  until: StringLit | null;
 };
 
 export type TierDecl = Node<'Tier'> & {
@@ -331,6 +345,7 @@ export type Declaration =
   | MetricDecl
   | LeaderboardDecl
   | BadgeDecl
+  | SeasonDecl
   | TierDecl
   | AssignDecl
   | BudgetDecl

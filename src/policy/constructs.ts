@@ -46,6 +46,7 @@ export const CONSTRUCT_DOCS: { [K in DeclarationKind]: ConstructDocs } = {
   Metric: { keyword: 'metric', page: 'metrics.md' },
   Leaderboard: { keyword: 'leaderboard', page: 'leaderboards.md' },
   Badge: { keyword: 'badge', page: 'badges.md' },
+  Season: { keyword: 'season', page: 'seasons.md' },
   Tier: { keyword: 'tier', page: 'tiers.md' },
   Assign: { keyword: 'assign', page: 'tiers.md' },
   Budget: { keyword: 'budget', page: 'budgets.md' },

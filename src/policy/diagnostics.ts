@@ -541,6 +541,24 @@ export const DIAGNOSTICS = {
     example:
       'rule team_burst "Team burst" {\n  subject team\n  detect deviation of cost within 28d above 4\n  then notify manager\n}\n',
   },
+  badSeason: {
+    code: 'Q5032',
+    severities: ['error'],
+    title: 'Season not usable',
+    summary:
+      'A season needs `from "YYYY-MM-DD"` and `until "YYYY-MM-DD"` (local dates of the policy timezone, `until` the first day after it), `from` before `until`, and no day in two seasons.',
+    help: 'Write `season q4_2026 "Q4 2026" { from "2026-10-01"  until "2027-01-01" }`; the next season may start on the day this one ends.',
+    example: 'season q4 "Q4" { from "2026-10-01" }\n',
+  },
+  seasonWithoutSeasons: {
+    code: 'Q5033',
+    severities: ['error'],
+    title: '`window season` without a season',
+    summary:
+      'A leaderboard or badge with `window season` reads the current season, and the policy declares none.',
+    help: 'Declare the seasons: `season q4_2026 "Q4 2026" { from "2026-10-01"  until "2027-01-01" }`, or use a calendar window.',
+    example: 'badge b { window season  when tasks >= 1 }\n',
+  },
   badPool: {
     code: 'Q5021',
     severities: ['error'],

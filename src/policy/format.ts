@@ -314,6 +314,12 @@ const FORMATTERS: { [K in DeclarationKind]: (d: DeclarationOf<K>) => Layout } = 
     items: badgeItems(d),
     alignItems: false,
   }),
+  Season: (d) => {
+    const clauses: string[] = [];
+    if (d.from) clauses.push(`from ${quote(d.from.value)}`);
+    if (d.until) clauses.push(`until ${quote(d.until.value)}`);
+    return aligned(['season', withLabel(d.name.text, d.label), ...tierBlock(clauses)]);
+  },
   Tier: (d) =>
     aligned([
       'tier',

@@ -113,10 +113,16 @@ export function factDisplayName(fact: string): string {
   return parseMeasureFact(fact)?.measure ?? fact;
 }
 
+/** A board's or badge's window: a calendar period, or `season` (the current declared season). */
+export type BoardWindow = Period | 'season';
+
+/** A season: the local days [from, until) of the policy timezone, as YYYY-MM-DD. */
+export type IrSeason = { label: string | null; from: string; until: string };
+
 export type IrLeaderboard = {
   label: string | null;
   subject: SubjectKind;
-  window: Period;
+  window: BoardWindow;
   cohort: IrExpr | null;
   eligible: IrExpr | null;
   exclude: IrExpr | null;
@@ -128,7 +134,7 @@ export type IrLeaderboard = {
 export type IrBadge = {
   label: string | null;
   subject: SubjectKind;
-  window: Period;
+  window: BoardWindow;
   when: IrExpr;
 };
 
@@ -229,6 +235,8 @@ export type RuleSetIR = {
   leaderboards: Record<string, IrLeaderboard>;
   /** badges (absent when none, so older policies keep their hash) */
   badges?: Record<string, IrBadge>;
+  /** seasons by name (absent when none, so older policies keep their hash) */
+  seasons?: Record<string, IrSeason>;
   tiers: Record<string, IrTier>;
   /** ordered: first match wins */
   assignments: IrAssignment[];

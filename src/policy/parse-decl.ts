@@ -23,6 +23,7 @@ import type {
   Range,
   RequestLimitStep,
   RuleDecl,
+  SeasonDecl,
   Severity,
   StringLit,
   TestDecl,
@@ -291,6 +292,27 @@ const declarationBuilders: Record<string, DeclBuilder> = {
     }
     return badge;
   },
+  seasonDecl(n, range, ctx) {
+    const c = n.children;
+    const seasonName = name(tok(c, 'Identifier'), ctx);
+    if (!seasonName) return null;
+    const season: SeasonDecl = {
+      kind: 'Season',
+      range,
+      name: seasonName,
+      label: stringLit(tok(c, 'label'), ctx),
+      from: null,
+      until: null,
+    };
+    const seen = new Set<string>();
+    for (const clause of (c.seasonClause ?? []) as CstNode[]) {
+      const word = firstKeyword(clause.children, ['from', 'until']) as 'from' | 'until' | null;
+      if (!word) continue;
+      if (repeated(seen, word, clause, `season \`${seasonName.text}\``, ctx)) continue;
+      season[word] = stringLit(tok(clause.children, word), ctx);
+    }
+    return season;
+  },
   tierDecl(n, range, ctx) {
     const c = n.children;
     const tierName = name(tok(c, 'Identifier'), ctx);
@@ -515,7 +537,9 @@ function subjectOrWindow(
     return true;
   }
   if (word === 'window') {
-    target.window = period(sub(cc, 'period'));
+    const w = sub(cc, 'boardWindow');
+    target.window =
+      w && has(w.children, 'KwSeason') ? 'season' : period(w && sub(w.children, 'period'));
     target.windowRange = nodeRange(clause, ctx) ?? undefined;
     return true;
   }

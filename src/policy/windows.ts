@@ -3,7 +3,7 @@
 // policy timezone and end (exclusive) where the next one starts; weeks start on Monday
 // (ISO 8601). Trailing windows ("7d") end at `now`. The engine collects facts with the
 // same helpers, so evaluation and storage agree on every boundary, DST days included.
-import type { Period } from './ir.ts';
+import type { BoardWindow, IrSeason, Period } from './ir.ts';
 
 export type Bounds = { start: Date; end: Date };
 
@@ -214,9 +214,88 @@ export function windowKeyMinutes(key: string): number | null {
   return match ? Number(match[1]) * MINUTES[match[2]] : null;
 }
 
+/** A season's local days [from, until), as YYYY-MM-DD. */
+export type SeasonSpan = { from: string; until: string };
+
+/**
+ * The window key `window season` reads: every declared season's days, so that the key alone
+ * finds the season of any clock (`season(2026-10-01..2027-01-01,2027-01-01..2027-04-01)`).
+ */
+export function seasonWindowKey(seasons: Readonly<Record<string, IrSeason>> | undefined): string {
+  const spans = Object.values(seasons ?? {})
+    .map((s) => `${s.from}..${s.until}`)
+    .sort();
+  return `season(${spans.join(',')})`;
+}
+
+/** The seasons of a season window key, in order; null when the key is not one. */
+export function parseSeasonKey(base: string): SeasonSpan[] | null {
+  const m = /^season\((.*)\)$/.exec(base);
+  if (!m) return null;
+  return m[1]
+    ? m[1].split(',').map((part) => {
+        const [from, until] = part.split('..');
+        return { from, until };
+      })
+    : [];
+}
+
+/**
+ * The season of a local day: the last one started on or before it (after a season ends,
+ * its final standings stay until the next starts); before the first, the first. Seasons
+ * never overlap (the checker sees to it). Null when there are none.
+ */
+export function seasonOn<S extends SeasonSpan>(seasons: readonly S[], day: string): S | null {
+  let current: S | null = null;
+  for (const s of [...seasons].sort((a, b) => a.from.localeCompare(b.from)))
+    if (s.from <= day) current = s;
+  return current ?? seasons[0] ?? null;
+}
+
+/** The local date (YYYY-MM-DD) of an instant in a zone. */
+export function localDay(clock: Date | string | number, timeZone: string): string {
+  const w = wallClock(toInstant(clock), timeZone);
+  return `${w.year}-${String(w.month).padStart(2, '0')}-${String(w.day).padStart(2, '0')}`;
+}
+
+/** The instant a local date (YYYY-MM-DD) starts in a zone. */
+export function dayStart(day: string, timeZone: string): Date {
+  const [y, m, d] = day.split('-').map(Number);
+  return localMidnight(y, m, d, timeZone);
+}
+
+/** The fact window key a board or badge with this window reads. */
+export function boardWindowKey(
+  ir: { seasons?: Record<string, IrSeason> },
+  window: BoardWindow,
+): string {
+  return window === 'season' ? seasonWindowKey(ir.seasons) : window;
+}
+
+/**
+ * The whole window of a board or badge containing `clock`: its calendar period, or its
+ * season (as seasonOn picks it). With no season declared a season window is empty.
+ */
+export function boardBounds(
+  ir: { timezone: string; seasons?: Record<string, IrSeason> },
+  window: BoardWindow,
+  clock: Date | string | number,
+): Bounds {
+  if (window !== 'season') return periodBounds(window, clock, ir.timezone);
+  const season = seasonOn(Object.values(ir.seasons ?? {}), localDay(clock, ir.timezone));
+  if (!season) return { start: new Date(toInstant(clock)), end: new Date(toInstant(clock)) };
+  return { start: dayStart(season.from, ir.timezone), end: dayStart(season.until, ir.timezone) };
+}
+
 /** Bounds of any window key: a calendar period or a trailing window ending at `clock`. */
 export function windowBounds(key: string, clock: Date | string | number, timeZone: string): Bounds {
   const { base } = parseWindowKey(key);
+  const seasons = parseSeasonKey(base);
+  if (seasons) {
+    const season = seasonOn(seasons, localDay(clock, timeZone));
+    const end = new Date(toInstant(clock));
+    return { start: season ? dayStart(season.from, timeZone) : end, end };
+  }
   if ((PERIODS as readonly string[]).includes(base)) {
     const bounds = periodBounds(base as Period, clock, timeZone);
     return { start: bounds.start, end: new Date(toInstant(clock)) };

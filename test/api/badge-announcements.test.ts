@@ -11,7 +11,7 @@ import { createSenders, type Senders } from '../../src/notify/index.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { publishPolicySource } from '../../src/store/policies.ts';
 import { type ReceivedMail, startSmtpInbox } from '../support/chat-receivers.ts';
-import { startTestApi, type TestApi } from './support.ts';
+import { startTestApi, type TestApi, usageLine } from './support.ts';
 
 const POLICY = `policy "recognition" version "1"
 currency USD
@@ -38,18 +38,7 @@ const settings: NotificationSettings = {
   groups: {},
 };
 
-const usage = (id: string, person: string, ts: string) => ({
-  line: 0,
-  data: {
-    type: 'usage',
-    id,
-    ts,
-    person,
-    model: 'claude-sonnet-4-5',
-    input_tokens: 2_000,
-    output_tokens: 0,
-  },
-});
+const usage = (id: string, person: string, ts: string) => usageLine(id, person, ts, 2_000);
 
 function mailTo(address: string): ReceivedMail[] {
   return inbox.mail.filter((m) => m.to.includes(address));

@@ -143,3 +143,19 @@ export async function activatePolicySource(api: TestApi, source: string): Promis
   if (data.publishPolicy.__typename !== 'PolicyVersion')
     throw new Error(`policy not published: ${data.publishPolicy.__typename}`);
 }
+
+/** One usage line for ingestBatch: `tokens` input tokens of claude-sonnet-4-5. */
+export function usageLine(id: string, person: string, ts: string, tokens: number) {
+  return {
+    line: 0,
+    data: {
+      type: 'usage',
+      id,
+      ts,
+      person,
+      model: 'claude-sonnet-4-5',
+      input_tokens: tokens,
+      output_tokens: 0,
+    },
+  };
+}

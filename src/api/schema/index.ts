@@ -18,6 +18,7 @@ import './exceptions.ts';
 import './webhooks.ts';
 import './standing.ts';
 import './badges.ts';
+import './seasons.ts';
 import './notifications.ts';
 import './pricing.ts';
 import './audit.ts';

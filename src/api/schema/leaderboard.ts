@@ -33,7 +33,7 @@ const MovementRef = builder.objectRef<BoardEntry['movement']>('Movement').implem
   }),
 });
 
-const EntryRef = builder.objectRef<BoardEntry>('LeaderboardEntry').implement({
+export const EntryRef = builder.objectRef<BoardEntry>('LeaderboardEntry').implement({
   description: 'One ranked subject.',
   fields: (t) => ({
     rank: t.exposeInt('rank', { description: '1-based rank within the cohort' }),

@@ -20,6 +20,7 @@ import type {
   PriceEntry,
   Range,
   RequestLimitDecl,
+  SeasonDecl,
   StringLit,
   TestDecl,
 } from '../ast.ts';
@@ -467,6 +468,7 @@ const DECLARATION_CHECKS: { [K in DeclarationKind]: DeclarationCheck<K> } = {
       }
     },
   },
+  Season: { identity: { what: 'season', key: (s) => named(s.name) }, check: checkSeasons },
   Tier: {
     identity: { what: 'tier', key: (t) => named(t.name) },
     check(tiers, ctx) {
@@ -1504,4 +1506,65 @@ function checkTest(
       }
     }
   }
+}
+
+const LOCAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function isLocalDate(text: string): boolean {
+  if (!LOCAL_DATE.test(text)) return false;
+  const d = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === text;
+}
+
+/** Each season has valid, ordered dates; no two overlap; `window season` needs one. */
+function checkSeasons(seasons: SeasonDecl[], ctx: CheckContext): void {
+  const spans: { name: string; from: string; until: string; range: Range }[] = [];
+  for (const s of seasons) {
+    const problem = (message: string, range: Range) =>
+      ctx.report(
+        err(codes.badSeason, message, range, 'e.g. `from "2026-10-01"  until "2027-01-01"`'),
+      );
+    const where = `season \`${s.name.text}\``;
+    if (!s.from || !s.until) {
+      problem(`${where} needs \`from "YYYY-MM-DD"\` and \`until "YYYY-MM-DD"\``, s.name.range);
+      continue;
+    }
+    const bad = [s.from, s.until].find((d) => !isLocalDate(d.value));
+    if (bad) {
+      problem(`${where}: "${bad.value}" is not a date written YYYY-MM-DD`, bad.range);
+      continue;
+    }
+    if (s.from.value >= s.until.value) {
+      problem(`${where} ends (${s.until.value}) before it starts (${s.from.value})`, s.until.range);
+      continue;
+    }
+    spans.push({
+      name: s.name.text,
+      from: s.from.value,
+      until: s.until.value,
+      range: s.name.range,
+    });
+  }
+  spans.sort((a, b) => a.from.localeCompare(b.from));
+  for (let i = 1; i < spans.length; i++)
+    if (spans[i].from < spans[i - 1].until)
+      ctx.report(
+        err(
+          codes.badSeason,
+          `season \`${spans[i].name}\` starts (${spans[i].from}) before season \`${spans[i - 1].name}\` ends (${spans[i - 1].until})`,
+          spans[i].range,
+          'seasons may not overlap: start it on or after the other ends',
+        ),
+      );
+  if (seasons.length > 0) return;
+  for (const d of [...ctx.d.Leaderboard, ...ctx.d.Badge])
+    if (d.window === 'season')
+      ctx.report(
+        err(
+          codes.seasonWithoutSeasons,
+          `${d.kind === 'Badge' ? 'badge' : 'leaderboard'} \`${d.name.text}\` has \`window season\` and the policy declares no season`,
+          d.windowRange ?? d.name.range,
+          'declare one: `season q4_2026 "Q4 2026" { from "2026-10-01"  until "2027-01-01" }`',
+        ),
+      );
 }

@@ -39,6 +39,7 @@ import {
   type IrMetric,
   type IrRequestLimit,
   type IrRule,
+  type IrSeason,
   type IrStep,
   type IrTier,
   type MeasureUnit,
@@ -371,6 +372,21 @@ const LOWERERS: Lowerers = {
       }),
     ),
   }),
+  Season: (seasons) =>
+    seasons.length === 0
+      ? {}
+      : {
+          seasons: sortedRecord<IrSeason>(
+            seasons.map((s) => [
+              s.name.text,
+              {
+                label: s.label?.value ?? null,
+                from: s.from?.value ?? '',
+                until: s.until?.value ?? '',
+              },
+            ]),
+          ),
+        },
   Badge: (badges, { metricSet, measures }) =>
     badges.length === 0
       ? {}

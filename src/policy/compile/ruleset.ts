@@ -16,6 +16,7 @@ import type {
   SubjectKind,
 } from '../ir.ts';
 import { budgetWindowKey, irToText, policyHash, walkIr } from '../ir.ts';
+import { boardWindowKey } from '../windows.ts';
 import { type CompiledFormula, compileFormula } from './codegen.ts';
 
 /** The default window for bare facts in assignments and rules. */
@@ -169,15 +170,16 @@ export function buildRuleSet(ir: RuleSetIR): RuleSet {
   const escalationRequired = noRequirements();
   const boards = Object.entries(ir.leaderboards).map(([name, b]): CompiledBoard => {
     const where = `leaderboard ${name}`;
+    const window = boardWindowKey(ir, b.window);
     const f = (e: IrExpr | null, part: string, numeric = false) =>
-      e ? compileFormula(ir, e, b.window, `${where} ${part}`, { numeric }) : null;
+      e ? compileFormula(ir, e, window, `${where} ${part}`, { numeric }) : null;
     const board: CompiledBoard = {
       name,
       ir: b,
       cohort: f(b.cohort, 'cohort'),
       eligible: f(b.eligible, 'eligible'),
       exclude: f(b.exclude, 'exclude'),
-      score: compileFormula(ir, b.score, b.window, `${where} score`, { numeric: true }),
+      score: compileFormula(ir, b.score, window, `${where} score`, { numeric: true }),
     };
     for (const part of [board.cohort, board.eligible, board.exclude, board.score])
       needAll(boardRequired[b.subject], part);
@@ -185,7 +187,7 @@ export function buildRuleSet(ir: RuleSetIR): RuleSet {
   });
   // badges are recognition like boards: read with them (the boards cache awards them too)
   const badges = Object.entries(ir.badges ?? {}).map(([name, b]): CompiledBadge => {
-    const when = compileFormula(ir, b.when, b.window, `badge ${name}`);
+    const when = compileFormula(ir, b.when, boardWindowKey(ir, b.window), `badge ${name}`);
     needAll(boardRequired[b.subject], when);
     return { name, ir: b, when };
   });

@@ -18,6 +18,7 @@ import type {
   PolicyFile,
   RequestLimitDecl,
   RuleDecl,
+  SeasonDecl,
   TierDecl,
 } from '../ast.ts';
 import { budgetKey } from '../check/index.ts';
@@ -51,6 +52,7 @@ export const CONSTRUCTS = [
   'metrics',
   'leaderboards',
   'badges',
+  'seasons',
   'tiers',
   'assignments',
   'budgets',
@@ -517,6 +519,23 @@ function diffBadges(d: Differ): void {
   );
 }
 
+function diffSeasons(d: Differ): void {
+  const key = (s: SeasonDecl) => s.name.text;
+  d.keyed(
+    'seasons',
+    (k) => `season ${k}`,
+    d.a.ir.seasons ?? {},
+    d.b.ir.seasons ?? {},
+    byName(decls(d.a.ast, 'Season'), key),
+    byName(decls(d.b.ast, 'Season'), key),
+    (_k, x, y) => [
+      ...field('label', x.label, y.label, (v) => JSON.stringify(v)),
+      ...field('from', x.from, y.from),
+      ...field('until', x.until, y.until),
+    ],
+  );
+}
+
 function diffTiers(d: Differ): void {
   const key = (t: TierDecl) => t.name.text;
   const limitText = (t: TierDecl | undefined, limit: number, period: string) =>
@@ -837,6 +856,7 @@ const DIFFERS: {
   Metric: { construct: 'metrics', diff: diffMetrics },
   Leaderboard: { construct: 'leaderboards', diff: diffLeaderboards },
   Badge: { construct: 'badges', diff: diffBadges },
+  Season: { construct: 'seasons', diff: diffSeasons },
   Tier: { construct: 'tiers', diff: diffTiers },
   Assign: { construct: 'assignments', diff: diffAssignments },
   Budget: { construct: 'budgets', diff: diffBudgets },

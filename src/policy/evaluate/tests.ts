@@ -17,6 +17,7 @@ import {
   durationMinutes,
   localMidnight,
   PERIODS,
+  parseSeasonKey,
   parseWindowKey,
   windowKey,
 } from '../windows.ts';
@@ -130,12 +131,12 @@ function factsOf(
     if (project !== null && parseWindowKey(key).project === project) windows.add(key);
   for (const w of windows) facts[w] = {};
   for (const [w, names] of rs.required[kind]) for (const n of names) facts[w][n] = 0;
-  // bare facts fill the plain calendar windows, and with `environment "x"` (`project "p"`)
+  // bare facts fill the plain calendar windows (and the season), and with `environment "x"` (`project "p"`)
   // also that environment's (project's) scopes (month@x, month#p); other scopes stay 0
   const calendar = [...windows].filter((w) => {
     const key = parseWindowKey(w);
     return (
-      (PERIODS as readonly string[]).includes(key.base) &&
+      ((PERIODS as readonly string[]).includes(key.base) || parseSeasonKey(key.base) !== null) &&
       (key.environment === null || key.environment === environment) &&
       (key.project === null || key.project === project)
     );

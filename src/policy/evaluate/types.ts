@@ -1,7 +1,7 @@
 // Input and output of evaluate(ruleSet, input). Plain data, JSON-serialisable, so the
 // engine, the API and `quotient policy eval` share one shape. the README ("Policy meaning") explains
 // every field.
-import type { IrAction, Period, SubjectKind } from '../ir.ts';
+import type { BoardWindow, IrAction, Period, SubjectKind } from '../ir.ts';
 
 /** Fact values (tokens, cost, tasks, accepted, ...) for one window. Money in currency units. */
 export type FactValues = Record<string, number>;
@@ -198,7 +198,7 @@ export type BoardEntry = {
 export type BadgeAward = {
   badge: string;
   label: string | null;
-  window: Period;
+  window: BoardWindow;
   explanation: Explanation;
 };
 
@@ -224,7 +224,7 @@ export type LeaderboardRow = { rank: number; id: string; score: number };
 
 export type LeaderboardResult = {
   subject: SubjectKind;
-  window: Period;
+  window: BoardWindow;
   top: number | null;
   /** cohort value → ranked rows (the whole cohort; `top` marks the published part) */
   cohorts: Record<string, LeaderboardRow[]>;
