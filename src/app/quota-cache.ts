@@ -68,10 +68,14 @@ type Entry = {
   policyHash: string;
   /** the tier assigned from these rows, once a check has needed it */
   tier?: TierAssignment | null;
+  /** a check asked for this person since the rows were loaded at start */
+  asked: boolean;
 };
 
 /** People read again per statement by a refresh. */
 const RELOAD_BATCH = 500;
+/** People read again by one refresh at most (more changed are dropped instead). */
+const MAX_RELOAD = 5_000;
 /** The change log keeps this long; a refresher idle for half of it starts afresh. */
 const LOG_KEEP_MS = 10 * 60_000;
 const PRUNE_EVERY_MS = 60_000;
@@ -134,7 +138,7 @@ function createQuotaCache(store: Store): QuotaCache {
     }
   }
 
-  async function reload(personIds: readonly string[], now: Date) {
+  async function reload(personIds: readonly string[], now: Date, asked: boolean) {
     const rs = policy.lastKnown();
     if (!rs) {
       entries = new Map();
@@ -148,7 +152,7 @@ function createQuotaCache(store: Store): QuotaCache {
       for (let j = 0; j < batch.length; j++) {
         const inputs = read[j].inputs;
         if (windowsKey === null || inputs.policyHash !== rs.hash) entries.delete(batch[j]);
-        else entries.set(batch[j], { inputs, windowsKey, policyHash: rs.hash });
+        else entries.set(batch[j], { inputs, windowsKey, policyHash: rs.hash, asked });
       }
     }
   }
@@ -165,21 +169,29 @@ function createQuotaCache(store: Store): QuotaCache {
       entries = new Map();
       holds = new Map();
       setHolds(await readHoldStates(store, 'all', now));
-      await reload(await allPersonIds(store), now);
+      await reload(await allPersonIds(store), now, false);
     } else {
       if (changes.holders.length > 0) {
         const read = await readHoldStates(store, changes.holders, now);
         for (const s of changes.holders) holds.delete(subjectKey(s.kind, s.id));
         setHolds(read);
       }
-      // people new to the directory or with their first usage join too
-      const again = new Set(changes.people);
+      // people checks ask for are read again (up to a bound per refresh); the others are
+      // dropped, and their next check reads the database: ingest that touches everyone
+      // costs a refresh no more than the people gateways are asking about
+      const changed = new Set<string>();
+      for (const id of changes.people) if (entries.has(id)) changed.add(id);
       if (changes.teams.size > 0)
         for (const [id, entry] of entries) {
           const team = entry.inputs.person?.team;
-          if (team != null && changes.teams.has(team)) again.add(id);
+          if (team != null && changes.teams.has(team)) changed.add(id);
         }
-      await reload([...again], now);
+      const again: string[] = [];
+      for (const id of changed) {
+        if (entries.get(id)?.asked && again.length < MAX_RELOAD) again.push(id);
+        else entries.delete(id);
+      }
+      await reload(again, now, true);
     }
     since = changes.snapshot;
     freshAt = sentAt;
@@ -220,6 +232,7 @@ function createQuotaCache(store: Store): QuotaCache {
       const entry = entries.get(request.personId);
       const rs = policy.lastKnown();
       if (!entry || !rs || entry.policyHash !== rs.hash) return null;
+      entry.asked = true;
       if (windowsKeyOf(quotaPlan(rs).windows(now)) !== entry.windowsKey) return null;
       const team = entry.inputs.person?.team ?? null;
       const snapshot = snapshotAt(entry.inputs, holdsOf(request.personId, team), now);
@@ -238,7 +251,7 @@ function createQuotaCache(store: Store): QuotaCache {
       if (entries.size + personIds.length > MAX_PEOPLE) entries = new Map();
       for (let i = 0; i < personIds.length; i++)
         if (read[i].policyHash === policyHash)
-          entries.set(personIds[i], { inputs: read[i], windowsKey, policyHash });
+          entries.set(personIds[i], { inputs: read[i], windowsKey, policyHash, asked: true });
     },
 
     refresh() {

@@ -120,6 +120,8 @@ beforeAll(async () => {
     person('ana@x.test', 'platform'),
     person('di@x.test', 'platform'),
     person('cy@x.test', 'legal'),
+    // in memory from the first refresh, never asked about
+    person('ed@x.test', 'legal'),
   ]);
   // budget periods start with the policy: later passes fold spend into them
   await budgetHoldsFor(store).refreshAll();
@@ -208,6 +210,15 @@ describe('the quota cache after one refresh', () => {
     await budgetHoldsFor(store).refreshAll();
     await cache.refresh();
     await expectCurrent();
+  });
+
+  it('drops a changed person no check asked about, and reads them on their next check', async () => {
+    // past the 100M tier of the policy activated above
+    await use('ed@x.test', 'cheap', 120);
+    await cache.refresh();
+    expect(cache.answer(request('ed@x.test'), now)).toBeNull();
+    expect((await quotaFor(store).decide(request('ed@x.test'))).decision).toBe('block');
+    expect(fromMemory('ed@x.test').decision).toBe('block');
   });
 
   it('answers from the database when the state is stale or the day moved', async () => {
