@@ -9,6 +9,7 @@ export type SymbolKind =
   | 'metric'
   | 'leaderboard'
   | 'badge'
+  | 'season'
   | 'tier'
   | 'rule'
   | 'test';
@@ -152,6 +153,14 @@ export function indexPolicy(ast: PolicyFile): PolicyIndex {
           declaration: d,
         });
         formulas.push(d.when);
+        break;
+      case 'Season':
+        definitions.push({
+          kind: 'season',
+          name: d.name.text,
+          nameRange: d.name.range,
+          declaration: d,
+        });
         break;
       case 'Tier':
         definitions.push({
