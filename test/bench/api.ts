@@ -449,7 +449,7 @@ try {
   await startServer();
   const priming = [(await boardOnce()).ms, (await boardOnce(previousQuarter)).ms];
   log(
-    `a server evaluates and persists the boards: first requests ${priming.map((m) => m.toFixed(0)).join(', ')} ms (no persisted board)`,
+    `a server evaluates and persists the boards: first requests ${priming.map((m) => m.toFixed(0)).join(', ')} ms (it evaluates them, unless a run before persisted them)`,
   );
   await stopServer();
 
