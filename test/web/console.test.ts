@@ -21,6 +21,8 @@ import {
 vi.setConfig({ testTimeout: 300_000 });
 /** expect.poll gives up after 1 s by default: far too soon on a shared machine */
 const POLL = { timeout: 120_000, interval: 200 };
+/** The seeded policy's team board (policies/default.policy). */
+const TEAM_BOARD = 'Minutes saved per 1k tokens';
 
 let stack: Stack;
 let browser: Browser;
@@ -421,6 +423,10 @@ describe('viewer', () => {
     expect(masked.every((m) => m === 'true')).toBe(true);
     expect(await page.locator('main').textContent()).not.toMatch(/@halcyon\.test/);
     await shot(page, 'leaderboards-viewer');
+    // a team board below governance counts closed days only, and says so
+    await page.getByLabel('Board', { exact: true }).selectOption({ label: TEAM_BOARD });
+    const teamWindow = page.locator('[data-testid=board-window][data-board=team_time_saved]');
+    expect(await teamWindow.textContent()).toMatch(/as of the end of \d{4}-\d{2}-\d{2}/);
     await open(page, 'Budgets');
     await page.getByTestId('budgets').waitFor();
     await page.locator('[data-chart]').first().waitFor();
@@ -587,6 +593,11 @@ describe('governance', () => {
       .evaluateAll((tds) => tds.map((td) => td.getAttribute('data-masked')));
     expect(masked.every((m) => m === 'false')).toBe(true);
     await shot(page, 'leaderboards-governance');
+    // governance reads the team board live
+    await page.getByLabel('Board', { exact: true }).selectOption({ label: TEAM_BOARD });
+    const teamWindow = page.locator('[data-testid=board-window][data-board=team_time_saved]');
+    expect(await teamWindow.textContent()).not.toContain('as of the end of');
+    await page.getByLabel('Board', { exact: true }).selectOption({ label: 'Value per token' });
     await board.getByRole('button', { name: 'Explain rank 1' }).first().click();
     await page.getByRole('complementary', { name: /Explanation of rank 1/ }).waitFor();
 

@@ -28,6 +28,28 @@ export function formatDate(iso: string): string {
   return iso.slice(0, 10);
 }
 
+/**
+ * The local day (YYYY-MM-DD in `timeZone`) whose last millisecond `iso` is, or null: a board
+ * evaluated then is as of the end of that day, not live.
+ */
+export function dayEndingAt(iso: string, timeZone: string): string | null {
+  const instant = new Date(iso);
+  const next = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).format(new Date(instant.getTime() + 1));
+  if (next !== '00:00:00' || instant.getUTCMilliseconds() !== 999) return null;
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(instant);
+}
+
 /** A GraphQL or network failure as a sentence a person can act on. */
 export function plainError(error: CombinedError | Error | string): string {
   if (typeof error === 'string') return error;

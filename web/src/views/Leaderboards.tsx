@@ -5,7 +5,7 @@ import { useMutation, useQuery } from 'urql';
 import { Pager, useCursorPages } from '../components/paging.tsx';
 import { Card, Empty, ErrorBox, Loading } from '../components/ui.tsx';
 import { graphql, type ResultOf } from '../graphql.ts';
-import { plainError } from '../lib/format.ts';
+import { dayEndingAt, plainError } from '../lib/format.ts';
 import { boardsOf } from '../lib/policy-text.ts';
 import { usePrefetchedQuery } from '../prefetch.ts';
 import { BoardsQuery } from './first-queries.ts';
@@ -17,7 +17,7 @@ const BoardQuery = graphql(`
       __typename
       ... on LeaderboardConnection {
         pageInfo { hasNextPage endCursor }
-        board { name label window periodStart periodEnd cohorts cohort total subjectKind stale }
+        board { name label window periodStart periodEnd asOf cohorts cohort total subjectKind stale }
         edges {
           node {
             rank score subjectId masked cohort subjectKind
@@ -69,6 +69,7 @@ const WINDOWS = [
 export default function Leaderboards({ session }: ViewProps) {
   const [{ data, fetching, error }] = usePrefetchedQuery({ query: BoardsQuery, variables: {} });
   const boards = boardsOf(data?.activePolicy?.ir);
+  const timeZone = (data?.activePolicy?.ir as { timezone?: string } | null)?.timezone ?? 'UTC';
   const [name, setName] = useState<string | null>(null);
   const [cohort, setCohort] = useState('');
   const [window, setWindow] = useState('');
@@ -133,6 +134,7 @@ export default function Leaderboards({ session }: ViewProps) {
         cohort={cohort}
         window={window}
         me={session.person ?? null}
+        timeZone={timeZone}
       />
     </div>
   );
@@ -171,7 +173,13 @@ function BoardCohorts(props: {
   );
 }
 
-function BoardTable(props: { name: string; cohort: string; window: string; me: string | null }) {
+function BoardTable(props: {
+  name: string;
+  cohort: string;
+  window: string;
+  me: string | null;
+  timeZone: string;
+}) {
   const pages = useCursorPages();
   const after = pages.after;
   const [{ data, fetching, error }] = useQuery({
@@ -191,12 +199,15 @@ function BoardTable(props: { name: string; cohort: string; window: string; me: s
   if (result.__typename !== 'LeaderboardConnection') return <ErrorBox error={result.message} />;
   const entries = result.edges.map((e) => e.node);
   const masked = entries.some((e) => e.masked);
+  // a past window, or a team board below governance (closed days only): not live
+  const closedDay = dayEndingAt(result.board.asOf, props.timeZone);
   return (
     <div className="board-layout">
       <div>
-        <p className="muted" data-testid="board-window">
+        <p className="muted" data-testid="board-window" data-board={result.board.name}>
           {result.board.window} from {result.board.periodStart.slice(0, 10)} to{' '}
           {result.board.periodEnd.slice(0, 10)} · {result.board.total} entries
+          {closedDay && ` · as of the end of ${closedDay}`}
           {masked && ' · identities masked for your role'}
           {result.board.stale && ' · newer data is being evaluated'}
         </p>
