@@ -39,6 +39,7 @@ export const DISTRIBUTION: Record<string, Placement> = {
   // the control plane: keys, audit, jobs, enforcement state, notifications, migrations
   api_keys: coordinator,
   audit_log: coordinator,
+  badge_announcements: coordinator,
   board_snapshots: coordinator,
   enforcement_cost_deltas: coordinator,
   enforcement_cost_periods: coordinator,
@@ -54,6 +55,7 @@ export const DISTRIBUTION: Record<string, Placement> = {
   outbox: coordinator,
   pull_cursors: coordinator,
   quota_changes: coordinator,
+  season_standings: coordinator,
   server_secrets: coordinator,
   webhooks: coordinator,
 };
