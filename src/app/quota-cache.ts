@@ -17,11 +17,13 @@ import {
   type CheckQuotaResult,
   checkQuotaWith,
   type QuotaInputs,
+  type QuotaSnapshot,
   quotaPlan,
   snapshotAt,
   tierOfSnapshot,
 } from '../engine/quota-check.ts';
 import { reportQuotaCacheRefresh } from '../engine/telemetry.ts';
+import type { RuleSet } from '../policy/compile/ruleset.ts';
 import type { TierAssignment } from '../policy/evaluate/types.ts';
 import type { Store } from '../store/db.ts';
 import { allPersonIds } from '../store/directory.ts';
@@ -46,6 +48,8 @@ export type QuotaCache = {
   stop(): void;
   /** The answer from memory, or null: not started, stale, not cached, or windows that move. */
   answer(request: CheckQuotaRequest, now: Date): CheckQuotaResult | null;
+  /** The person's snapshot and tier from memory, or null (as for answer). */
+  standing(personId: string, now: Date): QuotaStanding | null;
   /** Taken before a checkQuota statement is sent; remember() needs it. */
   ticket(): number;
   /** Keeps the rows a checkQuota statement read, if no refresh result arrived meanwhile. */
@@ -60,6 +64,13 @@ export type QuotaCache = {
   refresh(): Promise<void>;
   /** The refresh interval while started (null: manual), for the bench and metrics. */
   refreshMs(): number | null;
+};
+
+/** What a quota answer is computed from: the rule set, the person's snapshot and tier. */
+export type QuotaStanding = {
+  ruleSet: RuleSet;
+  snapshot: QuotaSnapshot;
+  tier: TierAssignment | null;
 };
 
 type Entry = {
@@ -127,6 +138,20 @@ function createQuotaCache(store: Store): QuotaCache {
     const team = teamId === null ? [] : (holds.get(subjectKey('team', teamId)) ?? []);
     const org = holds.get(subjectKey('org', 'org')) ?? [];
     return own.length + team.length + org.length === 0 ? own : [...own, ...team, ...org];
+  }
+
+  function standing(personId: string, now: Date): QuotaStanding | null {
+    if (!options || performance.now() - freshAt > options.maxStalenessMs) return null;
+    const entry = entries.get(personId);
+    const rs = policy.lastKnown();
+    if (!entry || !rs || entry.policyHash !== rs.hash) return null;
+    entry.asked = true;
+    if (windowsKeyOf(quotaPlan(rs).windows(now)) !== entry.windowsKey) return null;
+    const team = entry.inputs.person?.team ?? null;
+    const snapshot = snapshotAt(entry.inputs, holdsOf(personId, team), now);
+    // the assignment depends only on the rows and the windows, both fixed for the entry
+    if (entry.tier === undefined) entry.tier = tierOfSnapshot(rs, snapshot, personId, now);
+    return { ruleSet: rs, snapshot, tier: entry.tier };
   }
 
   function setHolds(rows: readonly HoldState[]) {
@@ -228,19 +253,11 @@ function createQuotaCache(store: Store): QuotaCache {
     },
 
     answer(request, now) {
-      if (!options || performance.now() - freshAt > options.maxStalenessMs) return null;
-      const entry = entries.get(request.personId);
-      const rs = policy.lastKnown();
-      if (!entry || !rs || entry.policyHash !== rs.hash) return null;
-      entry.asked = true;
-      if (windowsKeyOf(quotaPlan(rs).windows(now)) !== entry.windowsKey) return null;
-      const team = entry.inputs.person?.team ?? null;
-      const snapshot = snapshotAt(entry.inputs, holdsOf(request.personId, team), now);
-      // the assignment depends only on the rows and the windows, both fixed for the entry
-      if (entry.tier === undefined)
-        entry.tier = tierOfSnapshot(rs, snapshot, request.personId, now);
-      return checkQuotaWith(rs, snapshot, request, now, entry.tier);
+      const found = standing(request.personId, now);
+      return found && checkQuotaWith(found.ruleSet, found.snapshot, request, now, found.tier);
     },
+
+    standing,
 
     ticket: () => generation,
 

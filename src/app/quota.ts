@@ -2,15 +2,17 @@
 // bands shown on people and teams. Every one of them answers from decideRequest (via
 // checkQuotaWith) or the same band rule over exception-raised limits, so they cannot differ.
 import { bandFor, type Constraint } from '../engine/decision.ts';
-import { evaluatePerson, evaluateTeams } from '../engine/evaluation.ts';
+import { evaluateTeams } from '../engine/evaluation.ts';
 import {
   type CheckQuotaRequest,
   type CheckQuotaResult,
   checkQuotaWith,
   quotaPlan,
   snapshotAt,
+  tierOfSnapshot,
 } from '../engine/quota-check.ts';
 import { reportQuotaDecision } from '../engine/telemetry.ts';
+import { quotaStateOf } from '../policy/evaluate/index.ts';
 import type { Band, QuotaState, TierAssignment } from '../policy/evaluate/types.ts';
 import type { Store } from '../store/db.ts';
 import { activeExtras, type ExceptionRow, listExceptions } from '../store/exceptions.ts';
@@ -20,7 +22,7 @@ import { activePolicyFor } from './active-policy.ts';
 import type { Caller } from './caller.ts';
 import { ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
 import { perStore } from './per-store.ts';
-import { quotaCacheFor } from './quota-cache.ts';
+import { type QuotaStanding, quotaCacheFor } from './quota-cache.ts';
 import { can, seesNames } from './roles.ts';
 
 export type { CheckQuotaResult };
@@ -131,7 +133,8 @@ export type PersonQuota = {
   /** the band over the exception-raised limit: the same band checkQuota and Person.band give */
   band: Band;
   effectiveLimit: number;
-  exceptions: ExceptionRow[];
+  /** the person's active exceptions (read on the first call) */
+  exceptions(): Promise<ExceptionRow[]>;
   /** true when the caller read someone else's quota (the adapter audits it) */
   named: boolean;
 };
@@ -169,8 +172,9 @@ function createQuotaService(store: Store): QuotaService {
   // write committed before it. While a statement is out, arrivals wait and go together in
   // the next one (one round trip and one plan for many checks under load, no wait when idle).
   type Waiting = {
-    request: CheckQuotaRequest;
-    resolve(result: CheckQuotaResult): void;
+    personId: string;
+    /** the caller's answer from the person's standing (a throw rejects this one only) */
+    resolve(standing: QuotaStanding, now: Date): void;
     reject(error: unknown): void;
   };
   let waiting: Waiting[] = [];
@@ -192,7 +196,7 @@ function createQuotaService(store: Store): QuotaService {
     const now = policy.now();
     try {
       let ruleSet = policy.lastKnown() ?? (await policy.require()).ruleSet;
-      const people = batch.map((w) => w.request.personId);
+      const people = batch.map((w) => w.personId);
       const read = async () => {
         const ticket = cache.ticket();
         const windows = quotaPlan(ruleSet).windows(now);
@@ -209,7 +213,15 @@ function createQuotaService(store: Store): QuotaService {
       }
       for (let i = 0; i < batch.length; i++) {
         try {
-          batch[i].resolve(checkQuotaWith(ruleSet, snapshots[i], batch[i].request, now));
+          const snapshot = snapshots[i];
+          batch[i].resolve(
+            {
+              ruleSet,
+              snapshot,
+              tier: tierOfSnapshot(ruleSet, snapshot, batch[i].personId, now),
+            },
+            now,
+          );
         } catch (error) {
           batch[i].reject(error);
         }
@@ -231,7 +243,12 @@ function createQuotaService(store: Store): QuotaService {
         return remembered;
       }
       const result = await new Promise<CheckQuotaResult>((resolve, reject) => {
-        waiting.push({ request, resolve, reject });
+        waiting.push({
+          personId: request.personId,
+          resolve: ({ ruleSet, snapshot, tier }, now) =>
+            resolve(checkQuotaWith(ruleSet, snapshot, request, now, tier)),
+          reject,
+        });
         pump();
       });
       reportQuotaDecision(result.decision, 'database');
@@ -245,31 +262,40 @@ function createQuotaService(store: Store): QuotaService {
         throw new ForbiddenError(
           `role "${caller.role}" may read only its own quota; other people's need a governance key`,
         );
-      const active = await policy.require();
+      // the standing checkQuota decides from (memory when fresh, else the batched statement):
+      // the two cannot disagree, and a read costs what a check costs
       const now = policy.now();
-      const [evaluation, exceptions] = await Promise.all([
-        evaluatePerson(reader, active.ruleSet, personId, now, { team: false }),
-        listExceptions(store, { subjectId: personId, activeAt: now }, { limit: 100 }).then((rows) =>
-          rows.filter((e) => e.subjectKind === 'person'),
-        ),
-      ]);
-      if (!evaluation.known) throw new NotFoundError('person', personId);
-      const { tier, quota } = evaluation.person;
+      const { ruleSet, snapshot, tier } =
+        cache.standing(personId, now) ??
+        (await new Promise<QuotaStanding>((resolve, reject) => {
+          waiting.push({ personId, resolve, reject });
+          pump();
+        }));
+      if (!snapshot.person) throw new NotFoundError('person', personId);
+      const quota = tier && quotaStateOf(ruleSet, tier, snapshot.facts, now);
       if (!tier || !quota)
         throw new NotFoundError(
           'quota (no tier assigned by the active policy) for person',
           personId,
         );
-      const extra = exceptions.reduce((sum, e) => sum + (e.extraTokens ?? 0), 0);
-      const effectiveLimit = quota.limit + extra;
+      const effectiveLimit = quota.limit + snapshot.exceptionTokens;
       const percent = effectiveLimit > 0 ? (quota.used / effectiveLimit) * 100 : 100;
+      let exceptions: Promise<ExceptionRow[]> | null = null;
       return {
         personId,
         tier,
         state: quota,
-        band: bandFor(active.ruleSet.ladders.quota ?? null, percent),
+        band: bandFor(ruleSet.ladders.quota ?? null, percent),
         effectiveLimit,
-        exceptions,
+        // read when asked for: most reads want the figures only
+        exceptions: () => {
+          exceptions ??= listExceptions(
+            store,
+            { subjectId: personId, activeAt: now },
+            { limit: 100 },
+          ).then((rows) => rows.filter((e) => e.subjectKind === 'person'));
+          return exceptions;
+        },
         named: personId !== caller.person,
       };
     },

@@ -187,6 +187,33 @@ describe('the quota cache after one refresh', () => {
     await expectCurrent();
   });
 
+  it("gives quota(person) from the same standing as checkQuota's answer", async () => {
+    const governance = { keyId: 'k-gov', name: 'gov', role: 'governance' as const, person: null };
+    const read = () => quotaFor(store).personQuota(governance, 'cy@x.test');
+    const quota = await read();
+    const answer = fromMemory('cy@x.test');
+    expect(quota).toMatchObject({
+      effectiveLimit: 15_000_000,
+      band: answer.band,
+      state: { used: answer.quota?.used, limit: answer.quota?.limit },
+      named: true,
+    });
+    expect((await quota.exceptions()).map((e) => e.justification)).toEqual(['launch week']);
+    // memory, not another statement: new usage shows after the refresh, as for checkQuota
+    await use('cy@x.test', 'cheap', 1);
+    expect((await read()).state.used).toBe(quota.state.used);
+    await cache.refresh();
+    expect((await read()).state.used).toBe(quota.state.used + 1_000_000);
+    // and stale memory reads the database, with the same figures
+    cache.start({ refreshMs: null, maxStalenessMs: -1 });
+    try {
+      expect((await read()).state.used).toBe(quota.state.used + 1_000_000);
+    } finally {
+      cache.start({ refreshMs: null, maxStalenessMs: 3_600_000 });
+    }
+    await expectCurrent();
+  });
+
   it('reflects a person moved to another team', async () => {
     expect(fromMemory('ana@x.test').decision).toBe('block');
     await ingest([person('ana@x.test', 'legal')]);

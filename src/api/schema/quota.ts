@@ -316,7 +316,7 @@ const QuotaRef = builder.objectRef<PersonQuota>('Quota').implement({
     }),
     activeExceptions: t.field({
       type: [ActiveExceptionRef],
-      resolve: (q) => q.exceptions,
+      resolve: (q) => q.exceptions(),
     }),
     daily: t.field({
       type: [QuotaDayRef],
