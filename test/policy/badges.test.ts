@@ -2,14 +2,13 @@
 // condition, names), IR (absent when none), format, diff, evaluation (awards with
 // explanations, person and team), tests (`expect [not] badge`) and coverage.
 import { describe, expect, it } from 'vitest';
-import { analyzePolicy } from '../../src/policy/analyze.ts';
 import { buildRuleSet } from '../../src/policy/compile/index.ts';
 import { diffPolicies } from '../../src/policy/diff.ts';
 import { evaluate } from '../../src/policy/evaluate/index.ts';
 import { runPolicyTests } from '../../src/policy/evaluate/tests.ts';
 import { formatPolicy } from '../../src/policy/format.ts';
 import { parsePolicy } from '../../src/policy/parse.ts';
-import { at, compileText, show, where } from './meaning-helpers.ts';
+import { at, compileText, diffSide, show, where } from './meaning-helpers.ts';
 
 const POLICY = `policy "b" version "1"
 measure review_score { unit score  aggregate mean }
@@ -75,13 +74,9 @@ badge steady { when tasks > 1 }
   });
 
   it('diff a changed condition and window as a badge change', () => {
-    const side = (text: string) => {
-      const a = analyzePolicy(text);
-      return { ast: a.ast, ir: a.ir! };
-    };
     const d = diffPolicies(
-      side(POLICY),
-      side(
+      diffSide(POLICY),
+      diffSide(
         POLICY.replace('tokens_per_task < 2k', 'tokens_per_task < 1k').replace(
           'window month',
           'window week',

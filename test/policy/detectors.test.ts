@@ -2,7 +2,6 @@
 // (Q5040, Q5041), IR, format, diff, evaluation with hand-computed medians and MADs, the
 // minimum history (nobody flagged on a first day), tests with daily series, and coverage.
 import { describe, expect, it } from 'vitest';
-import { analyzePolicy } from '../../src/policy/analyze.ts';
 import { buildRuleSet } from '../../src/policy/compile/index.ts';
 import { diffPolicies } from '../../src/policy/diff.ts';
 import { robustBaseline } from '../../src/policy/evaluate/detectors.ts';
@@ -11,7 +10,7 @@ import { runPolicyTests } from '../../src/policy/evaluate/tests.ts';
 import { formatPolicy } from '../../src/policy/format.ts';
 import { parsePolicy } from '../../src/policy/parse.ts';
 import { daysAgoKey } from '../../src/policy/windows.ts';
-import { at, compileText, show, where } from './meaning-helpers.ts';
+import { at, compileText, diffSide, show, where } from './meaning-helpers.ts';
 
 const POLICY = `policy "d" version "1"
 rule unusual_tokens "Tokens far above the person's usual day" severity medium {
@@ -148,13 +147,9 @@ rule i { subject team  when tokens > 1  then block }
   });
 
   it('diff a changed threshold and subject as rule changes', () => {
-    const side = (text: string) => {
-      const a = analyzePolicy(text);
-      return { ast: a.ast, ir: a.ir! };
-    };
     const d = diffPolicies(
-      side(POLICY),
-      side(
+      diffSide(POLICY),
+      diffSide(
         POLICY.replace('within 28d above 3.5', 'within 28d above 3').replace(
           '  subject team\n',
           '',

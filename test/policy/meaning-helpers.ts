@@ -1,5 +1,6 @@
 // Shared helpers for the checker, compiler and evaluator tests: policy text in, results out.
 import { readFileSync } from 'node:fs';
+import { analyzePolicy } from '../../src/policy/analyze.ts';
 import { buildRuleSet, compilePolicy } from '../../src/policy/compile/index.ts';
 import type { Diagnostic } from '../../src/policy/diagnostics.ts';
 import { parsePolicy } from '../../src/policy/parse.ts';
@@ -38,4 +39,11 @@ export function where(diagnostics: Diagnostic[], code: string): string[] {
   return diagnostics
     .filter((d) => d.code === code)
     .map((d) => `${d.range.start.line}:${d.range.start.column}`);
+}
+
+/** One side of a semantic diff: the policy's AST and IR (it must compile). */
+export function diffSide(text: string) {
+  const a = analyzePolicy(text);
+  if (!a.ir) throw new Error(a.diagnostics.map(show).join('\n'));
+  return { ast: a.ast, ir: a.ir };
 }

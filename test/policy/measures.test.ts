@@ -2,7 +2,6 @@
 // aggregation, use in formulas and tests), IR (the aggregation in the fact name, no field
 // when none is declared), format, diff, evaluation with explanations, tests and coverage.
 import { describe, expect, it } from 'vitest';
-import { analyzePolicy } from '../../src/policy/analyze.ts';
 import { buildRuleSet } from '../../src/policy/compile/index.ts';
 import { diffPolicies, renderDiff } from '../../src/policy/diff.ts';
 import { evaluate } from '../../src/policy/evaluate/index.ts';
@@ -10,7 +9,7 @@ import { runPolicyTests } from '../../src/policy/evaluate/tests.ts';
 import { formatPolicy } from '../../src/policy/format.ts';
 import { irToText, parseMeasureFact, policyHash } from '../../src/policy/ir.ts';
 import { parsePolicy } from '../../src/policy/parse.ts';
-import { at, BASE, compileText, show, where } from './meaning-helpers.ts';
+import { at, BASE, compileText, diffSide, show, where } from './meaning-helpers.ts';
 
 const plus = (extra: string) => `${BASE}\n${extra}\n`;
 
@@ -137,12 +136,8 @@ measure cycle_time { aggregate percentile 90.5  unit minutes }`);
   });
 
   it('diff a changed aggregation as a measure change and in the formulas that read it', () => {
-    const side = (text: string) => {
-      const a = analyzePolicy(text);
-      return { ast: a.ast, ir: a.ir! };
-    };
-    const a = side(plus(MEASURES));
-    const b = side(plus(MEASURES.replace('percentile 90', 'percentile 75')));
+    const a = diffSide(plus(MEASURES));
+    const b = diffSide(plus(MEASURES.replace('percentile 90', 'percentile 75')));
     expect(policyHash(a.ir)).not.toBe(policyHash(b.ir));
     const d = diffPolicies(a, b);
     expect(d.changes.map((c) => [c.construct, c.subject, c.fields.map((f) => f.field)])).toEqual([
@@ -155,7 +150,7 @@ measure cycle_time { aggregate percentile 90.5  unit minutes }`);
     });
     expect(renderDiff(d, 'text')).toContain('measure cycle_time');
     // a relabelled measure is a change; reordering declarations is none
-    const same = side(
+    const same = diffSide(
       plus(
         MEASURES.replace(
           'measure review_score "Review score" { unit score  aggregate mean }\n',

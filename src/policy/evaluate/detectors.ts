@@ -83,22 +83,32 @@ function activeSeries(F: Facts, days: number, fact: string): { day: number; valu
   return out;
 }
 
-function tooNew(d: IrDetector, history: number, what: string): DetectorFinding | null {
-  if (history >= d.history) return null;
+type Figures = Pick<DetectorFinding, 'fired' | 'value' | 'history' | 'text'> &
+  Partial<Omit<DetectorFinding, 'detector' | 'window' | 'minHistory'>>;
+
+/** A finding with the detector's own settings; no baseline unless the figures give one. */
+function finding(d: IrDetector, figures: Figures): DetectorFinding {
   return {
     detector: d.detector,
     fact: d.fact ?? null,
     window: d.window,
-    fired: false,
-    value: 0,
     baseline: null,
     spread: null,
     deviation: null,
     threshold: d.above,
-    history,
     minHistory: d.history,
-    text: `${d.detector}: not weighed, ${history} ${what} of history < ${d.history} needed`,
+    ...figures,
   };
+}
+
+function tooNew(d: IrDetector, history: number, what: string): DetectorFinding | null {
+  if (history >= d.history) return null;
+  return finding(d, {
+    fired: false,
+    value: 0,
+    history,
+    text: `${d.detector}: not weighed, ${history} ${what} of history < ${d.history} needed`,
+  });
 }
 
 function deviation(d: IrDetector, F: Facts): DetectorFinding {
@@ -111,10 +121,7 @@ function deviation(d: IrDetector, F: Facts): DetectorFinding {
   const threshold = base.median + d.above * base.spread;
   const z = base.spread > 0 ? (today - base.median) / base.spread : 0;
   const fired = base.spread > 0 && today > threshold;
-  return {
-    detector: 'deviation',
-    fact,
-    window: d.window,
+  return finding(d, {
     fired,
     value: today,
     baseline: base.median,
@@ -122,12 +129,11 @@ function deviation(d: IrDetector, F: Facts): DetectorFinding {
     deviation: z,
     threshold,
     history: series.length,
-    minHistory: d.history,
     text:
       base.spread > 0
         ? `deviation: ${fact} today ${fmt(today)} ${fired ? '>' : '≤'} ${fmt(threshold)} = median ${fmt(base.median)} + ${d.above} × ${fmt(base.spread)} (MAD ${fmt(base.mad)} × 1.4826) over ${series.length} days with ${fact} in ${d.window}; deviation ${fmt(z)}`
         : `deviation: ${fact} has no spread over ${series.length} days in ${d.window} (every day ${fmt(base.median)}): not weighed`,
-  };
+  });
 }
 
 function taskSplitting(d: IrDetector, F: Facts): DetectorFinding {
@@ -143,10 +149,8 @@ function taskSplitting(d: IrDetector, F: Facts): DetectorFinding {
   const z = base.spread > 0 ? (tasks - base.median) / base.spread : 0;
   const manyTasks = base.spread > 0 && tasks > threshold;
   const smallTasks = tasks > 0 && perTask < SPLIT_TOKENS_SHARE * usualPerTask;
-  return {
-    detector: 'task_splitting',
+  return finding(d, {
     fact: 'tasks',
-    window: d.window,
     fired: manyTasks && smallTasks,
     value: tasks,
     baseline: base.median,
@@ -154,11 +158,10 @@ function taskSplitting(d: IrDetector, F: Facts): DetectorFinding {
     deviation: z,
     threshold,
     history: series.length,
-    minHistory: d.history,
     tokensPerTask: perTask,
     usualTokensPerTask: usualPerTask,
     text: `task_splitting: tasks today ${fmt(tasks)} ${manyTasks ? '>' : '≤'} ${fmt(threshold)} = median ${fmt(base.median)} + ${d.above} × ${fmt(base.spread)} over ${series.length} days with tasks in ${d.window} (deviation ${fmt(z)}), and tokens per task ${fmt(perTask)} ${smallTasks ? '<' : '≥'} half the usual ${fmt(usualPerTask)}`,
-  };
+  });
 }
 
 function activeHistory(F: Facts): number {
@@ -176,20 +179,12 @@ function retryLoop(d: IrDetector, F: Facts): DetectorFinding {
   const tasks = F[d.window]?.tasks ?? 0;
   const ratio = tasks > 0 ? requests / tasks : 0;
   const fired = tasks > 0 && ratio > d.above;
-  return {
-    detector: 'retry_loop',
-    fact: null,
-    window: d.window,
+  return finding(d, {
     fired,
     value: ratio,
-    baseline: null,
-    spread: null,
-    deviation: null,
-    threshold: d.above,
     history,
-    minHistory: d.history,
     text: `retry_loop: ${fmt(requests)} requests for ${fmt(tasks)} tasks in ${d.window} = ${fmt(ratio)} per task ${fired ? '>' : '≤'} ${d.above}`,
-  };
+  });
 }
 
 function periodEndBurst(d: IrDetector, F: Facts, now: number, tz: string): DetectorFinding {
@@ -207,21 +202,13 @@ function periodEndBurst(d: IrDetector, F: Facts, now: number, tz: string): Detec
   const share = total > 0 ? (100 * recent) / total : 0;
   const inLastDays = daysLeft <= lastDays;
   const fired = inLastDays && share > d.above;
-  return {
-    detector: 'period_end_burst',
-    fact,
-    window: d.window,
+  return finding(d, {
     fired,
     value: share,
-    baseline: null,
-    spread: null,
-    deviation: null,
-    threshold: d.above,
     history,
-    minHistory: d.history,
     daysLeft,
     text: `period_end_burst: ${fmt(recent)} of ${fmt(total)} ${fact} this ${period} in the last ${d.window} = ${fmt(share)}% ${fired ? '>' : inLastDays ? '≤' : 'vs'} ${d.above}%, ${daysLeft} day${daysLeft === 1 ? '' : 's'} left${inLastDays ? '' : ` (weighed in the last ${lastDays})`}`,
-  };
+  });
 }
 
 /** What a detector finds for one subject's facts at `now`. */
