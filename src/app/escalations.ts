@@ -1,7 +1,7 @@
 // Escalations: listing them (members their own), acknowledging or justifying one, deciding
 // an approval step (the approver the policy names, or governance), and the live feed.
 
-import { filter, pipe } from 'graphql-yoga';
+import { filter, map, pipe } from 'graphql-yoga';
 import type { Store } from '../store/db.ts';
 import {
   acknowledgeEscalation,
@@ -17,7 +17,7 @@ import type { Caller, Session } from './caller.ts';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from './errors.ts';
 import { escalationEventsFor } from './escalation-events.ts';
 import { perStore } from './per-store.ts';
-import { privacyFor, subjectVisible } from './privacy.ts';
+import { privacyFor, subjectVisible, withoutGroupRuleFigures } from './privacy.ts';
 import { reevaluationFor } from './reevaluation.ts';
 import { seesNames } from './roles.ts';
 
@@ -85,7 +85,8 @@ function createEscalations(store: Store): Escalations {
       let beforeId = page.beforeId;
       for (let pass = 0; pass < 20 && shown.length < page.limit; pass++) {
         const rows = await listEscalations(store, { ...filter, people }, { beforeId, limit: 200 });
-        for (const row of rows) if (subjectVisible(view, row)) shown.push(row);
+        for (const row of rows)
+          if (subjectVisible(view, row)) shown.push(withoutGroupRuleFigures(row));
         if (rows.length < 200) break;
         beforeId = rows[rows.length - 1].id;
       }
@@ -174,6 +175,7 @@ function createEscalations(store: Store): Escalations {
           // the same rule as the list, against the directory as it is when the event comes
           return subjectVisible(await privacy.viewNow(caller), e);
         }),
+        map((e: EscalationRow) => (seesNames(caller.role) ? e : withoutGroupRuleFigures(e))),
       );
     },
   };

@@ -312,6 +312,11 @@ export function messageFor(e: EscalationToNotify, role: Role, consoleUrl: string
     if (typeof f.limit === 'number') facts.push(['Limit', number.format(f.limit)]);
   } else {
     title = `Rule ${e.rule}${e.severity ? ` (${e.severity})` : ''} fired for ${e.subjectKind === 'person' && role === 'person' ? 'you' : e.subjectId}`;
+    const detector = f.detector as { detector?: string; window?: string; text?: string } | null;
+    // a person's own figures go to them and their manager; a group's stay with governance (R16)
+    if (detector?.text && e.subjectKind === 'person') facts.push(['Detected', detector.text]);
+    else if (detector?.detector)
+      facts.push(['Detector', `${detector.detector} within ${detector.window ?? ''}`]);
   }
   if (typeof f.percent === 'number') facts.push(['Percent', `${number.format(f.percent)}%`]);
   facts.push(['Period', `${e.periodStart.slice(0, 10)} to ${e.periodEnd.slice(0, 10)}`]);

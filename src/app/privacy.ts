@@ -277,6 +277,33 @@ export function countShown(view: PrivacyView, n: number): boolean {
  */
 export const LIVE_FIGURE_STEPS = 10;
 
+/**
+ * A team's (or the org's) rule escalation below governance (R16): which rule fired and,
+ * for a detector, which one and over what window, without the figures. Those are live
+ * group figures of a day (the team's usage today against its usual day), which two reads,
+ * or the escalation against the usage read, would let one answer for a few people.
+ */
+export function withoutGroupRuleFigures<
+  E extends { source: string; subjectKind: string; facts: Record<string, unknown> },
+>(row: E): E {
+  if (row.source !== 'rule' || row.subjectKind === 'person') return row;
+  const detector = row.facts.detector as Record<string, unknown> | undefined;
+  const facts: Record<string, unknown> = {
+    label: row.facts.label ?? null,
+    formula: row.facts.formula ?? null,
+    withheld: 'a group rule fired on live figures: governance sees them',
+  };
+  if (detector)
+    facts.detector = {
+      detector: detector.detector,
+      fact: detector.fact,
+      window: detector.window,
+      minHistory: detector.minHistory,
+      fired: detector.fired,
+    };
+  return { ...row, facts };
+}
+
 /** floor(percent) to the grid, for percents shown beside a band */
 export function coarsePercent(percent: number): number {
   const step = 100 / LIVE_FIGURE_STEPS;

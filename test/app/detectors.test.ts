@@ -5,9 +5,10 @@
 // sweep). The clock is injected; nothing sleeps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activePolicyFor } from '../../src/app/active-policy.ts';
+import { messageFor, type Role } from '../../src/app/notifications.ts';
 import { reevaluationFor } from '../../src/app/reevaluation.ts';
 import { evaluateOrg } from '../../src/engine/evaluation.ts';
-import { listEscalations } from '../../src/store/escalations.ts';
+import { type EscalationRow, listEscalations } from '../../src/store/escalations.ts';
 import { usageReader } from '../../src/store/usage-reader.ts';
 import {
   activatePolicySource,
@@ -22,6 +23,7 @@ const POLICY = `
 policy "detectors" version "t1"
 currency USD
 timezone "UTC"
+privacy { min_group_size 3 }
 class standard "General"
 model "m1" class standard price { input 0.10 output 0.10 }
 tier everyone "Everyone" { limit 1000M tokens per month models any }
@@ -113,6 +115,36 @@ describe('detector rules after ingest', () => {
     // the team's day is its members' together: 550k against the same usual days
     const team = found.find((e) => e.rule === 'team_unusual_tokens')!;
     expect(team.facts.detector).toMatchObject({ value: 550_000, baseline: 10_500, history: 8 });
+    // the manager is told the figures; the team owner which detector fired (R16)
+    const told = (row: EscalationRow, role: Role) =>
+      Object.fromEntries(
+        messageFor({ ...row, manager: null, teamOwner: null }, role, 'http://console.test').facts,
+      );
+    expect(told(ana, 'manager').Detected).toContain('deviation: tokens today 50,000 > 15,689.1');
+    expect(told(team, 'team_owner')).toMatchObject({ Detector: 'deviation within 28d' });
+    expect(told(team, 'team_owner')).not.toHaveProperty('Detected');
+  });
+
+  it("shows a team rule's figures to governance only (R16)", async () => {
+    const query = `{ escalations(subjectKind: "team", first: 10) { edges { node { rule facts } } } }`;
+    type Answer = {
+      escalations: { edges: { node: { rule: string; facts: Record<string, unknown> } }[] };
+    };
+    const seen = async (key: string) =>
+      (await gqlData<Answer>(api, key, query)).escalations.edges.map((e) => e.node);
+    const [full] = await seen(api.keys.governance.key);
+    expect(full.facts.detector).toMatchObject({ value: 550_000, baseline: 10_500 });
+    // platform has three people, the policy's min_group_size: its viewers see the escalation
+    const [shown] = await seen(api.keys.viewer.key);
+    expect(shown.rule).toBe('team_unusual_tokens');
+    expect(shown.facts.detector).toEqual({
+      detector: 'deviation',
+      fact: 'tokens',
+      window: '28d',
+      minHistory: 7,
+      fired: true,
+    });
+    expect(JSON.stringify(shown.facts)).not.toMatch(/550|10500|baseline|threshold/);
   });
 
   it('the sweep finds the same escalations (idempotent by key), teams included', async () => {
