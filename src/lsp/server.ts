@@ -28,6 +28,7 @@ import {
 } from '../policy/check/vocabulary.ts';
 import { diagnosticInfo, hasErrors } from '../policy/diagnostics.ts';
 import { formatPolicy } from '../policy/format.ts';
+import { DETECTORS } from '../policy/ir.ts';
 import {
   definitionOf,
   indexPolicy,
@@ -93,6 +94,7 @@ const LEADERBOARD_CLAUSES = [
   'top',
 ];
 const TEST_CLAUSES = ['now', 'given person', 'given team', 'expect'];
+const RULE_CLAUSES = ['subject', 'detect', 'when', 'then'];
 const EXPECTATIONS = [
   'tier',
   'score',
@@ -259,6 +261,7 @@ export function startLanguageServer(connection: Connection): void {
       return [...names('rule', CompletionItemKind.Event), ...keywords(['quota at', 'budget at'])];
     if (/\bexpect\s+(?:(?:person|team)\s+"[^"]*"\s+)?\w*$/.test(line))
       return keywords(EXPECTATIONS);
+    if (/^\s*detect\s+\w*$/.test(line)) return keywords(DETECTORS);
     if (/^\s*model\s+"[^"]*$/.test(line)) return names('model', CompletionItemKind.Value);
     if (/\bteam\.\w*$/.test(line))
       return Object.keys(TEAM_ATTRIBUTES).map((n) => ({
@@ -268,6 +271,7 @@ export function startLanguageServer(connection: Connection): void {
     if (/^\s*\w*$/.test(line)) {
       if (block?.kind === 'Leaderboard') return keywords(LEADERBOARD_CLAUSES);
       if (block?.kind === 'Test') return keywords(TEST_CLAUSES);
+      if (block?.kind === 'Rule') return keywords(RULE_CLAUSES);
       if (block?.kind === 'Escalation') return keywords(['at', 'forecast']);
       if (!block) return keywords(DECLARATION_KEYWORDS);
     }

@@ -194,6 +194,12 @@ describe('policy language server', () => {
     expect(formula).toContain('tokens');
     expect(formula).toContain('log10');
     expect(await withLine('esc')).toContain('escalation');
+    expect(await withLine('rule r {\n  detect ')).toEqual([
+      'deviation',
+      'task_splitting',
+      'retry_loop',
+      'period_end_burst',
+    ]);
   });
 
   it('goes to the definition, finds references and renames them all', async () => {
