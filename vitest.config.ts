@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
@@ -11,6 +11,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // every migration runs once, into a template each test file's database copies
     globalSetup: ['test/support/db-template.ts'],
+    // at least two files at once (Vitest's default leaves one core to its main process, so
+    // one worker on two cores): the files spend much of their time waiting on child
+    // processes, servers and the database, and a second worker uses that time
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },
