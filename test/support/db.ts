@@ -28,9 +28,14 @@ export type TestDatabaseOptions = {
   empty?: boolean;
 };
 
+/** The run's migrated template; none outside Vitest (the benches), which migrate instead. */
+function runTemplate() {
+  return process.env.VITEST ? inject('databaseTemplate') : null;
+}
+
 /** A new database (server) or data directory (embedded); nothing is opened yet. */
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
-  const template = options.empty ? null : inject('databaseTemplate');
+  const template = options.empty ? null : runTemplate();
   const serverUrl = process.env.DATABASE_URL;
   if (serverUrl) {
     const name = `quotient_test_${randomBytes(6).toString('hex')}`;
@@ -64,8 +69,8 @@ let templateTarball: Blob | undefined;
 export async function createTestStore(options: Partial<OpenStoreOptions> = {}): Promise<TestStore> {
   if (!process.env.DATABASE_URL) {
     // in-memory PGlite: nothing to clean up but the instance itself
-    const template = inject('databaseTemplate');
-    if (template.kind === 'embedded')
+    const template = runTemplate();
+    if (template?.kind === 'embedded')
       templateTarball ??= new Blob([readFileSync(template.tarball)]);
     const store = await openStore({
       databaseUrl: '',
