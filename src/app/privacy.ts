@@ -181,7 +181,9 @@ export function membershipOf(directory: Directory): Membership {
 /**
  * Subjects of a board a lower role may not see: hidden people (members of restricted teams
  * and of teams under min_group_size) on person boards; restricted teams and teams with
- * fewer members than min_group_size on team boards. Null for named callers.
+ * fewer members than min_group_size on team boards. Judged by the evaluation's directory
+ * (the data it ranks) and by the directory now (the view's): a team restricted or shrunk
+ * since the evaluation is hidden before a new one replaces it. Null for named callers.
  */
 export function hiddenBoardSubjects(
   view: PrivacyView,
@@ -190,18 +192,21 @@ export function hiddenBoardSubjects(
 ): ReadonlySet<string> | null {
   if (view.named) return null;
   const own = viewOf(view.caller, membershipOf(directory), view.minGroupSize, () => '');
+  const teamHidden = (team: string | null) => !own.teamVisible(team) || !view.teamVisible(team);
   const out = new Set<string>();
-  if (kind === 'team') for (const t of own.hiddenTeams) out.add(t);
+  if (kind === 'team') for (const t of [...own.hiddenTeams, ...view.hiddenTeams]) out.add(t);
   else if (kind === 'person')
-    for (const p of directory.people) if (!own.teamVisible(p.team)) out.add(p.id);
+    for (const p of directory.people) if (teamHidden(p.team)) out.add(p.id);
   return out;
 }
 
 /** The hidden subjects of a board, per evaluation, for the engine's board view. */
 export function boardHiddenOf(view: PrivacyView, kind: 'person' | 'team' | 'org'): HiddenOf | null {
   if (view.named) return null;
+  // the memo key names the directory now as well, so a change in it is never served from memo
+  const now = [...view.hiddenTeams].sort().join(',');
   return {
-    key: 'public',
+    key: `public|${now}|${view.teamlessHidden}`,
     of: (evaluation) => hiddenBoardSubjects(view, kind, evaluation.directory),
   };
 }

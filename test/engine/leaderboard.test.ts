@@ -127,6 +127,25 @@ describe('boardView', () => {
     ]);
   });
 
+  it('hides a team restricted since the evaluation before a new one replaces it', () => {
+    // the directory now: eng has become restricted; the evaluation still has it normal
+    const later = viewOf(
+      { keyId: 'k', name: 'viewer', role: 'viewer', person: null },
+      { teams: [{ id: 'eng', sensitivity: 'restricted', members: 4 }], teamless: 0 },
+      ruleSet.ir.privacy.minGroupSize,
+      () => '',
+    );
+    const view = boardView(ruleSet, 'value', now, before, {
+      hidden: boardHiddenOf(later, 'person'),
+    });
+    expect(view.entries).toEqual([]);
+    // the same evaluation read with the directory of its time still shows eng
+    const earlier = boardView(ruleSet, 'value', now, before, {
+      hidden: boardHiddenOf(viewer, 'person'),
+    });
+    expect(earlier.entries.map((e) => e.id)).toEqual(['a', 'b']);
+  });
+
   it('filters by cohort and finds the previous window', () => {
     const view = boardView(ruleSet, 'value', now, null, { hidden: null, cohort: 'analyst' });
     expect(view.entries.map((e) => e.id)).toEqual(['s']);
