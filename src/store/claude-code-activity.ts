@@ -90,23 +90,24 @@ export async function restateClaudeCodeOutcomes(
      ),
      gone as (
        delete from outcome_events o using doomed d where o.id = d.id
-       returning o.person_id, o.ts, o.outcome, o.minutes_saved
+       returning o.person_id, o.ts, o.outcome, o.minutes_saved, coalesce(o.project, '') as project
      ),
      lost as (
-       select person_id, (ts at time zone $3)::date as day, count(*) as tasks,
+       select person_id, (ts at time zone $3)::date as day, project, count(*) as tasks,
               count(*) filter (where outcome = 'accepted') as accepted,
               count(*) filter (where outcome = 'rejected') as rejected,
               count(*) filter (where outcome = 'reworked') as reworked,
               count(*) filter (where outcome = 'completed') as completed,
               sum(minutes_saved) as minutes_saved
-         from gone group by 1, 2
+         from gone group by 1, 2, 3
      ),
      rolled as (
        update daily_rollups r set tasks = r.tasks - l.tasks, accepted = r.accepted - l.accepted,
               rejected = r.rejected - l.rejected, reworked = r.reworked - l.reworked,
               completed = r.completed - l.completed, minutes_saved = r.minutes_saved - l.minutes_saved
          from lost l
-        where r.person_id = l.person_id and r.day = l.day and r.model = '' and r.project = ''
+        where r.person_id = l.person_id and r.day = l.day and r.model = ''
+          and r.project = l.project
           and r.environment = ''
         returning 1
      )

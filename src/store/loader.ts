@@ -853,7 +853,7 @@ type PersonEventInsert = {
   columns: { name: string; type: string; values: unknown[] }[];
   /** rollup column → aggregate over the inserted events; added to the day's row */
   rollup: Record<string, string>;
-  /** the events carry `project`, `model` and `measures` columns: roll the measures up too */
+  /** the events carry `project`, `model` and `measures` columns: roll up under the project, and the measures too */
   measures?: boolean;
 };
 
@@ -892,6 +892,9 @@ async function insertPersonEvents(
   const sourceParam = names.length + 1;
   const timezoneParam = names.length + 2;
   const rollup = Object.keys(spec.rollup);
+  // outcomes count under the project they were about ("which use cases give value"); a
+  // model-less row is how every reader tells outcome, compliance and activity rows from usage
+  const project = spec.measures ? "coalesce(project, '')" : "''";
   const result = await client.query<{ id: string }>(
     `with inserted as (
        insert into ${spec.table} (${names.join(', ')}, source)
@@ -903,9 +906,9 @@ async function insertPersonEvents(
      ),
      rolled as (
        insert into daily_rollups as r (day, person_id, model, project, environment, ${rollup.join(', ')})
-       select (ts at time zone $${timezoneParam})::date, person_id, '', '', '',
+       select (ts at time zone $${timezoneParam})::date, person_id, '', ${project}, '',
               ${Object.values(spec.rollup).join(', ')}
-         from inserted group by 1, 2 order by 2, 1
+         from inserted group by 1, 2, 4 order by 2, 1, 4
        on conflict (person_id, day, model, project, environment) do update set
          ${rollup.map((c) => `${c} = r.${c} + excluded.${c}`).join(', ')}
      )${spec.measures ? MEASURE_ROLLUP(timezoneParam) : ''}

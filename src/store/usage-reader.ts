@@ -60,7 +60,7 @@ const RAW_EVENTS = `(
          0::bigint as sensitive_flags, 0::bigint as policy_exceptions, ${NO_ACTIVITY}
     from usage_events where ts > $1 and ts <= $2
   union all
-  select person_id, ts, '', '', 0, 0, 0, 0, 0, 0, 1, (outcome = 'accepted')::int, (outcome = 'rejected')::int,
+  select person_id, ts, '', coalesce(project, ''), 0, 0, 0, 0, 0, 0, 1, (outcome = 'accepted')::int, (outcome = 'rejected')::int,
          (outcome = 'reworked')::int, (outcome = 'completed')::int, minutes_saved, 0, 0, 0, 0, 0, 0, 0, 0
     from outcome_events where ts > $1 and ts <= $2
   union all

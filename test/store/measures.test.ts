@@ -231,6 +231,43 @@ describe('measures in fact reads', () => {
     });
   });
 
+  it('counts outcomes under the project they were about, in the model-less row', async () => {
+    const rows = await store.query<Record<string, string>>(
+      `select day::text, project, model, tasks::text, accepted::text from daily_rollups
+        where person_id = 'ana' and tasks > 0 order by day`,
+    );
+    expect(rows).toEqual([
+      {
+        day: '2026-11-20',
+        project: 'launch',
+        model: '',
+        tasks: '1',
+        accepted: '1',
+      },
+      { day: '2026-11-21', project: 'launch', model: '', tasks: '1', accepted: '1' },
+      { day: '2026-11-22', project: '', model: '', tasks: '1', accepted: '1' },
+    ]);
+    // the launch project's value: ana's two accepted outcomes there, of her three
+    const sums = await reader().sumFacts(
+      [
+        days('month#launch', ['accepted', 'tasks'], { project: 'launch' }),
+        {
+          kind: 'span',
+          start: new Date('2026-11-20T00:00:00Z'),
+          end: new Date('2026-11-22T12:00:00Z'),
+          key: '60h#launch',
+          environment: null,
+          project: 'launch',
+          facts: ['accepted'],
+        },
+      ],
+      ['person'],
+      { people: ['ana'] },
+    );
+    expect(sums.person?.get('month#launch')?.get('ana')).toEqual({ accepted: 2, tasks: 2 });
+    expect(sums.person?.get('60h#launch')?.get('ana')).toEqual({ accepted: 2 });
+  });
+
   it('narrows to a project, reads nothing for an environment, and reads raw events for spans', async () => {
     const sums = await reader().sumFacts(
       [
