@@ -541,6 +541,16 @@ export const DIAGNOSTICS = {
     example:
       'rule team_burst "Team burst" {\n  subject team\n  detect deviation of cost within 28d above 4\n  then notify manager\n}\n',
   },
+  measureInAssignment: {
+    code: 'Q5042',
+    severities: ['error'],
+    title: 'Measure in a tier assignment',
+    summary:
+      'An `assign ... when` condition reads a declared outcome measure, directly or through a metric. The quota check answers from usage, the directory and holds before every request, and does not read measures, so the tier it gives would differ from the one a full evaluation gives.',
+    help: 'Assign tiers on usage facts and attributes (`tokens within 30d`, `role`, `team`); use measures in metrics, boards, badges and rules.',
+    example:
+      'measure review_score "Review score" { unit score  aggregate mean }\ntier senior "Senior" { limit 5M tokens per month models any }\nassign senior when review_score within 30d >= 4\n',
+  },
   badSeason: {
     code: 'Q5032',
     severities: ['error'],

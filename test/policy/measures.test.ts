@@ -71,6 +71,22 @@ measure slow { unit minutes  aggregate percentile 120 }`);
     expect(dup.diagnostics.map((x) => x.code)).toContain('Q3010');
   });
 
+  it('are refused in tier assignments, directly or through a metric (the quota check reads none)', () => {
+    const assign = (when: string) =>
+      `${BASE.replace('assign power    when role in ["engineer", "data-scientist"]', `assign power when ${when}`)}${MEASURES}\nmetric recent_quality = review_score within 30d\n`;
+    const direct = assign('review_score within 30d >= 4');
+    const viaMetric = assign('recent_quality >= 4 and role == "engineer"');
+    expect(where(compileText(direct).diagnostics, 'Q5042')).toEqual([
+      at(direct, 'review_score within 30d >= 4'),
+    ]);
+    const through = compileText(viaMetric).diagnostics.filter((d) => d.code === 'Q5042');
+    expect(through.map((d) => d.message)).toEqual([
+      "`assign ... when` reads the measure `review_score` (through the metric `recent_quality`): the quota check does not read measures, so the tier would differ from a full evaluation's",
+    ]);
+    // usage facts and attributes stay as they were
+    expect(where(compileText(assign('tokens within 30d >= 4M')).diagnostics, 'Q5042')).toEqual([]);
+  });
+
   it('type like facts of their unit, and unknown names suggest them', () => {
     const mixed = plus(`${MEASURES}\nmetric broken = cycle_time + tokens`);
     expect(compileText(mixed).diagnostics.map((x) => x.message)).toContain(

@@ -246,6 +246,49 @@ export function metricRefs(e: Expr, metrics: ReadonlySet<string>, out: Name[] = 
   return out;
 }
 
+/**
+ * The declared measures an expression reads, directly or through metrics: each with the
+ * name written in the expression and, through a metric, the measure it leads to.
+ */
+function measureReads(
+  root: Expr,
+  measures: ReadonlySet<string>,
+  metrics: ReadonlyMap<string, MetricDecl>,
+): { name: Name; via: string | null }[] {
+  const out: { name: Name; via: string | null }[] = [];
+  const seen = new Set<string>();
+  /** the first measure a metric leads to, or null */
+  const throughMetric = (metric: string): string | null => {
+    if (seen.has(metric)) return null;
+    seen.add(metric);
+    const m = metrics.get(metric);
+    return m ? (firstMeasure(m.formula) ?? null) : null;
+  };
+  const firstMeasure = (e: Expr): string | undefined => {
+    if (e.kind === 'Within' && measures.has(e.fact.text)) return e.fact.text;
+    if (e.kind === 'Ref') {
+      if (measures.has(e.name.text)) return e.name.text;
+      if (metrics.has(e.name.text)) return throughMetric(e.name.text) ?? undefined;
+    }
+    for (const c of children(e)) {
+      const found = firstMeasure(c);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  const visit = (e: Expr) => {
+    const name = e.kind === 'Within' ? e.fact : e.kind === 'Ref' ? e.name : null;
+    if (name && measures.has(name.text)) out.push({ name, via: null });
+    else if (e.kind === 'Ref' && metrics.has(e.name.text)) {
+      const measure = throughMetric(e.name.text);
+      if (measure) out.push({ name: e.name, via: measure });
+    }
+    for (const c of children(e)) visit(c);
+  };
+  visit(root);
+  return out;
+}
+
 /** Deepest operator nesting the checker and compiler accept (they recurse on it). */
 export const MAX_EXPRESSION_DEPTH = 400;
 
@@ -500,9 +543,20 @@ const DECLARATION_CHECKS: { [K in DeclarationKind]: DeclarationCheck<K> } = {
     identity: 'repeatable',
     check(assigns, ctx) {
       checkAssignments(assigns, ctx.d.Tier.length > 0, ctx.report);
+      const measures = new Set(ctx.d.Measure.map((m) => m.name.text));
       for (const a of assigns) {
         ctx.needName(a.tier, ctx.tiers, codes.unknownTier, 'tier');
         ctx.condition(a.when, ctx.personScope, '`assign ... when`');
+        if (a.when && measures.size > 0)
+          for (const read of measureReads(a.when, measures, ctx.metricDecls))
+            ctx.report(
+              err(
+                codes.measureInAssignment,
+                `\`assign ... when\` reads the measure \`${read.via ?? read.name.text}\`${read.via ? ` (through the metric \`${read.name.text}\`)` : ''}: the quota check does not read measures, so the tier would differ from a full evaluation's`,
+                read.name.range,
+                'assign tiers on usage facts and attributes; use measures in metrics, boards, badges and rules',
+              ),
+            );
       }
     },
   },
