@@ -156,3 +156,10 @@ export async function loadTinyOrg(store: Store): Promise<void> {
   const bad = result.results.filter((r) => r.status !== 'accepted');
   if (bad.length) throw new Error(`fixture rows not accepted: ${JSON.stringify(bad)}`);
 }
+
+/** A policy text's IR; throws with the diagnostics when it does not compile. */
+export function ir(text: string): RuleSetIR {
+  const a = analyzePolicy(text);
+  if (!a.ir) throw new Error(a.diagnostics.map((d) => d.message).join('; '));
+  return a.ir;
+}

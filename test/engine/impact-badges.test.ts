@@ -8,6 +8,7 @@ import { priceTable, type RuleSetIR } from '../../src/policy/ir.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { usageReader } from '../../src/store/usage-reader.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
+import { ir } from './fixture.ts';
 
 const OLD = `policy "badges" version "A"
 currency USD
@@ -24,12 +25,6 @@ badge well_reviewed "Well reviewed" {
 const NEW = `${OLD.replace('version "A"', 'version "B"').replace('review_score >= 4', 'review_score >= 4.5')}
 badge reviewed "Reviewed" { window quarter  when review_score > 0 }
 `;
-
-function ir(text: string): RuleSetIR {
-  const a = analyzePolicy(text);
-  if (!a.ir) throw new Error(a.diagnostics.map((d) => d.message).join('; '));
-  return a.ir;
-}
 
 // ana's mean 4.75, bo's 4.25, cy's 3: well_reviewed A: ana, bo; B: ana; reviewed B: all three
 const scores: [string, number[]][] = [

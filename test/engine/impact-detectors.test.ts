@@ -8,6 +8,7 @@ import { priceTable, type RuleSetIR } from '../../src/policy/ir.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { usageReader } from '../../src/store/usage-reader.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
+import { ir } from './fixture.ts';
 
 const OLD = `policy "fixture" version "A"
 currency USD
@@ -29,12 +30,6 @@ rule team_unusual_tokens "Team tokens far above its usual day" severity high {
   then notify team_owner
 }
 `;
-
-function ir(text: string): RuleSetIR {
-  const a = analyzePolicy(text);
-  if (!a.ir) throw new Error(a.diagnostics.map((d) => d.message).join('; '));
-  return a.ir;
-}
 
 // ana: 10k or 12k a day from Sep 16 to 29 (median 11k, MAD 1k), 60k on Sep 30;
 // bo: 20k on Sep 30 only (a first day); team core: ana and bo together

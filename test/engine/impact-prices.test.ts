@@ -10,6 +10,7 @@ import { storeCostReader } from '../../src/store/impact-costs.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { usageReader } from '../../src/store/usage-reader.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
+import { ir } from './fixture.ts';
 
 const A = `policy "prices" version "A"
 currency USD
@@ -42,12 +43,6 @@ const B = A.replace('version "A"', 'version "B"')
   .replace('batch 50%', 'batch 40%')
   .replace('above 200k input', 'above 100k input')
   .replace('audio_input 40.00', 'audio_input 32.00');
-
-function ir(text: string): RuleSetIR {
-  const a = analyzePolicy(text);
-  if (!a.ir) throw new Error(a.diagnostics.map((d) => d.message).join('; '));
-  return a.ir;
-}
 
 const SONNET = 'claude-sonnet-4-5-20250929';
 const BEDROCK = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';

@@ -7,6 +7,7 @@ import { priceTable, type RuleSetIR } from '../../src/policy/ir.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { usageReader } from '../../src/store/usage-reader.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
+import { ir } from './fixture.ts';
 
 const OLD = `policy "seasons" version "A"
 currency USD
@@ -18,12 +19,6 @@ badge busy "Busy season" { window season  when tokens >= 2k }
 `;
 // the season runs to the end of the month
 const NEW = OLD.replace('version "A"', 'version "B"').replace('"2026-09-16"', '"2026-10-01"');
-
-function ir(text: string): RuleSetIR {
-  const a = analyzePolicy(text);
-  if (!a.ir) throw new Error(a.diagnostics.map((d) => d.message).join('; '));
-  return a.ir;
-}
 
 let store: TestStore;
 let report: ImpactReport;

@@ -11,6 +11,7 @@ import { storeCostReader } from '../../src/store/impact-costs.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { usageReader } from '../../src/store/usage-reader.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
+import { ir } from './fixture.ts';
 
 const OLD = `policy "fixture" version "A"
 currency USD
@@ -55,12 +56,6 @@ const NEW = OLD.replace('version "A"', 'version "B"')
   )
   .replace('  at 100% block', '  at 80% require justification\n  at 100% block')
   .replace('> 500k', '> 100k');
-
-function ir(text: string): RuleSetIR {
-  const a = analyzePolicy(text);
-  if (!a.ir) throw new Error(a.diagnostics.map((d) => d.message).join('; '));
-  return a.ir;
-}
 
 const people = [
   // id, team, role, input, output, day, accepted, rejected
