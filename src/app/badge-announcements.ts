@@ -62,7 +62,8 @@ export async function recordNewBadgeAwards(store: Store, now: Date): Promise<num
   const reads = readServiceFor(store);
   const active = await reads.active();
   if (!active || active.ruleSet.badges.length === 0) return 0;
-  const current = await reads.cache.current(active.ruleSet, now, active.watermark, 'boards');
+  const marks = await reads.marks(active);
+  const current = await reads.cache.current(active.ruleSet, now, marks, 'boards');
   return recordBadgeAwards(
     store,
     announceableAwards(active.ruleSet, current.evaluation, active.hash, now),

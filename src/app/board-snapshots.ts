@@ -14,6 +14,7 @@ import {
 } from '../engine/cache.ts';
 import type { Evaluation } from '../engine/evaluation.ts';
 import { boardView } from '../engine/leaderboard.ts';
+import type { DataMarks } from '../engine/ports.ts';
 import type { RuleSet } from '../policy/compile/ruleset.ts';
 import type {
   EvaluateResult,
@@ -48,6 +49,11 @@ export type BoardSnapshot = {
   now: string;
   policy: EvaluateResult['policy'];
   timezone: string;
+  /**
+   * the count of changes to the months read and the directory it was evaluated at, when
+   * keyed per period (OrgEvaluationCache.keyOf): unchanged, it is current whatever else moved
+   */
+  mark?: string | null;
   /** [id, team] of every person evaluated */
   people: [string, string | null][];
   /** [id, sensitivity] of every team evaluated */
@@ -195,7 +201,7 @@ export type BoardSnapshots = {
     cache: OrgEvaluationCache,
     ruleSet: RuleSet,
     clock: Date,
-    watermark: string,
+    watermark: DataMarks,
   ): Promise<Freshness>;
   /**
    * Reads the persisted evaluations of these clocks ahead of the first board request (a
@@ -218,7 +224,10 @@ function createBoardSnapshots(store: Store): BoardSnapshots {
   const pending = new Map<string, Pending>();
   const writing = new Set<Promise<void>>();
   /** per key: the persisted evaluation, parsed once, until the cache has its own */
-  const read = new Map<string, Promise<{ watermark: string; evaluation: Evaluation } | null>>();
+  const read = new Map<
+    string,
+    Promise<{ watermark: string; mark: string | null; evaluation: Evaluation } | null>
+  >();
   /** per key: the watermark of the persisted board this server read */
   const storedWatermark = new Map<string, string>();
 
@@ -235,7 +244,7 @@ function createBoardSnapshots(store: Store): BoardSnapshots {
           policyHash: ruleSet.hash,
           clockStamp: clockStamp(ruleSet, now),
           watermark,
-          snapshot: snapshotOf(ruleSet, evaluation),
+          snapshot: { ...snapshotOf(ruleSet, evaluation), mark: loaded.mark },
         }),
       )
       // a lost snapshot costs the next fresh server one evaluation of that window
@@ -253,9 +262,11 @@ function createBoardSnapshots(store: Store): BoardSnapshots {
         if (!row) return null;
         if (storedWatermark.size >= 64) storedWatermark.clear();
         storedWatermark.set(key, row.watermark);
+        const snapshot = row.snapshot as BoardSnapshot;
         return {
           watermark: row.watermark,
-          evaluation: evaluationOf(row.snapshot as BoardSnapshot),
+          mark: snapshot.mark ?? null,
+          evaluation: evaluationOf(snapshot),
         };
       });
       if (read.size >= 8) read.clear();
@@ -317,10 +328,18 @@ function createBoardSnapshots(store: Store): BoardSnapshots {
         read.delete(keyOf(ruleSet, clock));
         return loading;
       }
+      // per period when it was keyed so (a past window stays current under ingest)
+      const stale =
+        found.mark !== null
+          ? BigInt(found.mark) < cache.keyOf(ruleSet, clock, watermark, 'boards').mark
+          : BigInt(found.watermark) < BigInt(watermark.total);
       return {
         evaluation: found.evaluation,
-        stale: BigInt(found.watermark) < BigInt(watermark),
-        watermark: found.watermark,
+        stale,
+        watermark:
+          stale || BigInt(found.watermark) > BigInt(watermark.total)
+            ? found.watermark
+            : watermark.total,
       };
     },
     async flush() {

@@ -66,7 +66,8 @@ function createBoards(store: Store): Boards {
     async board(session, args) {
       const active = await reads.active();
       if (!active) throw new NoActivePolicyError();
-      const { ruleSet, watermark } = active;
+      const { ruleSet } = active;
+      const watermark = await reads.marks(active);
       const definition = ruleSet.ir.leaderboards[args.name];
       if (!definition) throw new NotFoundError('leaderboard', args.name);
       const now = reads.now();
@@ -120,7 +121,8 @@ function createBoards(store: Store): Boards {
       if (view.identity(person).masked) return null;
       const active = await reads.active();
       if (!active?.ruleSet.badges.length) return [];
-      const { ruleSet, watermark } = active;
+      const { ruleSet } = active;
+      const watermark = await reads.marks(active);
       const current = await reads.cache.current(ruleSet, reads.now(), watermark, 'boards');
       const found = current.evaluation.result.subjects.find(
         (s) => s.kind === 'person' && s.id === person,
@@ -134,7 +136,8 @@ function createBoards(store: Store): Boards {
         throw new ForbiddenError('this key is bound to no person: a standing is your own');
       const active = await reads.active();
       if (!active) throw new NoActivePolicyError();
-      const { ruleSet, watermark } = active;
+      const { ruleSet } = active;
+      const watermark = await reads.marks(active);
       const definition = ruleSet.ir.leaderboards[name];
       if (!definition) throw new NotFoundError('leaderboard', name);
       const view = await privacy.view(session);
@@ -189,7 +192,8 @@ export async function warmLeaderboards(store: Store): Promise<number> {
   const reads = readServiceFor(store);
   const active = await reads.active();
   if (!active) return 0;
-  const { ruleSet, watermark } = active;
+  const { ruleSet } = active;
+  const watermark = await reads.marks(active);
   const now = reads.now();
   const loads = new Map<string, { purpose: Purpose; clock: Date }>();
   const add = (purpose: Purpose, clock: Date) =>

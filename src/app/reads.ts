@@ -3,7 +3,7 @@
 // active hash and the change watermark, so a cached leaderboard costs one round trip.
 
 import { OrgEvaluationCache } from '../engine/cache.ts';
-import type { UsageReader } from '../engine/ports.ts';
+import type { DataMarks, UsageReader } from '../engine/ports.ts';
 import type { Store } from '../store/db.ts';
 import { usageReader } from '../store/usage-reader.ts';
 import { type ActivePolicy, activePolicyFor } from './active-policy.ts';
@@ -15,6 +15,11 @@ export type ReadService = {
   cache: OrgEvaluationCache;
   /** The active rule set and the current watermark, or null when no policy is active. */
   active(): Promise<ActivePolicy | null>;
+  /**
+   * The watermark's parts per period as of `active.watermark` or later: what boards
+   * evaluations key on (OrgEvaluationCache.keyOf). Read again only when the watermark moved.
+   */
+  marks(active: ActivePolicy): Promise<DataMarks>;
   /** The server clock (shared with enforcement, so tests can move time). */
   now(): Date;
 };
@@ -28,5 +33,13 @@ function createReadService(store: Store): ReadService {
     onEvaluated: (loaded) => snapshots.evaluated(loaded),
   });
   const policy = activePolicyFor(store);
-  return { reader, cache, now: () => policy.now(), active: () => policy.current() };
+  // every change to a period moves the whole watermark: the same whole, the same parts
+  let last: DataMarks | null = null;
+  const marks = async (active: ActivePolicy) => {
+    if (last && BigInt(last.total) >= BigInt(active.watermark)) return last;
+    const read = await reader.marks();
+    if (!last || BigInt(read.total) >= BigInt(last.total)) last = read;
+    return read;
+  };
+  return { reader, cache, now: () => policy.now(), active: () => policy.current(), marks };
 }

@@ -38,12 +38,12 @@ export async function archiveEndedSeasons(store: Store, now: Date): Promise<numb
   const reads = readServiceFor(store);
   const active = await reads.active();
   if (!active) return 0;
-  const { ruleSet, watermark, hash } = active;
+  const { ruleSet, hash } = active;
   const ir = ruleSet.ir;
   const boards = Object.entries(ir.leaderboards).filter(([, b]) => b.window === 'season');
   const seasons = Object.entries(ir.seasons ?? {});
   if (boards.length === 0 || seasons.length === 0) return 0;
-  const done = await archivedSeasons(store);
+  const [done, watermark] = await Promise.all([archivedSeasons(store), reads.marks(active)]);
   let archived = 0;
   for (const [season, s] of seasons) {
     const end = dayStart(s.until, ir.timezone);

@@ -4,6 +4,8 @@
 // windows move at midnight). So it is cached per (policy hash, local day, watermark),
 // where the watermark (UsageReader.watermark) moves with every committed change. Windows
 // finer than a day (`12h`) key on the minute instead. Concurrent misses share one load.
+// Boards evaluations given the watermark's parts (DataMarks) key on the months they read
+// and the directory only: ingest into this month leaves a past window's evaluation valid.
 //
 // Clock-exact parts (forecasts, elapsed fractions) are recomputed by callers from the
 // cached input with `evaluateAt`, which re-runs only the subjects they need.
@@ -12,9 +14,9 @@ import { evaluate } from '../policy/evaluate/index.ts';
 import type { EvaluateResult, SubjectInput } from '../policy/evaluate/types.ts';
 import { parseWindowKey, windowKeyMinutes } from '../policy/windows.ts';
 import type { Evaluation } from './evaluation.ts';
-import { boardNeeds, collectOrg, collectTeamDays, needsOf } from './facts.ts';
-import type { UsageReader } from './ports.ts';
-import { localDate } from './usage.ts';
+import { boardNeeds, collectOrg, collectTeamDays, factWindows, merge, needsOf } from './facts.ts';
+import { type DataMarks, marksOver, type UsageReader } from './ports.ts';
+import { addDays, localDate } from './usage.ts';
 
 /** The part of the clock an org evaluation depends on, for this rule set. */
 export function clockStamp(ruleSet: RuleSet, now: Date): string {
@@ -42,6 +44,40 @@ export function teamDayPurpose(floor: number): TeamDayPurpose {
   return `team-days:${floor}`;
 }
 
+/**
+ * What a cache lookup is keyed on: the whole watermark, or (boards purposes) the watermark
+ * with its parts per period, of which only the months read and the directory count.
+ */
+export type Watermark = string | DataMarks;
+
+/**
+ * The months of data ('YYYY-MM', inclusive) an evaluation for `purpose` at `now` reads, or
+ * null when it reads none. Sub-day windows read raw events by instant: a day either side
+ * covers whatever local day their rollups carry.
+ */
+export function monthsRead(
+  ruleSet: RuleSet,
+  now: Date,
+  purpose: Purpose,
+): { from: string; to: string } | null {
+  const needs = purpose === 'all' ? needsOf([ruleSet]) : boardNeeds(ruleSet);
+  const tz = ruleSet.ir.timezone;
+  let from: string | null = null;
+  let to: string | null = null;
+  for (const w of factWindows(merge(needs.person, needs.team, needs.org), now, tz)) {
+    const [first, last] =
+      w.kind === 'days'
+        ? [w.from, addDays(w.to, -1)]
+        : [
+            localDate(w.start.getTime() - 86_400_000, tz),
+            localDate(w.end.getTime() + 86_400_000, tz),
+          ];
+    if (from === null || first < from) from = first;
+    if (to === null || last > to) to = last;
+  }
+  return from !== null && to !== null ? { from: from.slice(0, 7), to: to.slice(0, 7) } : null;
+}
+
 function floorOf(purpose: Purpose): number | null {
   return purpose.startsWith('team-days:') ? Number(purpose.slice('team-days:'.length)) : null;
 }
@@ -61,7 +97,10 @@ export type Freshness = {
   evaluation: Evaluation;
   /** true when newer data exists and a fresh evaluation is being computed */
   stale: boolean;
-  /** the watermark of the data the evaluation saw */
+  /**
+   * the (whole) watermark of the data the evaluation stands for: the caller's when nothing
+   * it reads changed since it was evaluated, else the one it was evaluated at
+   */
   watermark: string;
 };
 
@@ -107,10 +146,18 @@ export type CacheOptions = {
 export type Loaded = {
   ruleSet: RuleSet;
   now: Date;
+  /** the whole watermark it was evaluated at */
   watermark: string;
+  /** what it is keyed on when keyed per period (`keyOf`), else null */
+  mark: string | null;
   purpose: Purpose;
   evaluation: Evaluation;
 };
+
+/** Where a lookup lands: the entries of one (purpose, policy, clock), and the mark within. */
+type Keyed = { base: string; mark: bigint; total: bigint; periodKeyed: boolean };
+
+const maxText = (a: bigint, b: bigint) => String(a > b ? a : b);
 
 export class OrgEvaluationCache {
   readonly #reader: UsageReader;
@@ -123,13 +170,21 @@ export class OrgEvaluationCache {
   /** the entries whose load finished, with their estimated bytes */
   readonly #settled = new Map<string, { evaluation: Evaluation; bytes: number }>();
   #bytes = 0;
-  /** per (purpose, policy, clock stamp): the newest load under way */
-  readonly #loading = new Map<string, { watermark: bigint; loading: Promise<Evaluation> }>();
+  /** per (purpose, policy, clock stamp): the newest load under way, its mark and whole watermark */
+  readonly #loading = new Map<
+    string,
+    { watermark: bigint; total: bigint; loading: Promise<Evaluation> }
+  >();
   /**
-   * per (purpose, policy, clock stamp): the newest finished evaluation, its watermark and
-   * cost; always one of the settled entries (forgotten with it)
+   * per (purpose, policy, clock stamp): the newest finished evaluation, its mark, whole
+   * watermark and cost; always one of the settled entries (forgotten with it)
    */
-  readonly #latest = new Map<string, { evaluation: Evaluation; watermark: bigint; ms: number }>();
+  readonly #latest = new Map<
+    string,
+    { evaluation: Evaluation; watermark: bigint; total: bigint; ms: number }
+  >();
+  /** per base keyed per period: the months its evaluations read */
+  readonly #months = new Map<string, { from: string; to: string } | null>();
   #hits = 0;
   #misses = 0;
   #stale = 0;
@@ -144,7 +199,35 @@ export class OrgEvaluationCache {
 
   /** Whether a load for this policy, clock stamp and purpose has finished (at any watermark). */
   finished(ruleSet: RuleSet, now: Date, purpose: Purpose = 'all'): boolean {
-    return this.#latest.has(`${purpose}|${ruleSet.hash}|${clockStamp(ruleSet, now)}`);
+    const base = `${purpose}|${ruleSet.hash}|${clockStamp(ruleSet, now)}`;
+    return this.#latest.has(base) || this.#latest.has(`${base}|p`);
+  }
+
+  /**
+   * What a lookup is keyed on. The whole watermark, unless `watermark` has its parts and the
+   * purpose is a boards one: then the count of changes to the months the evaluation reads
+   * and to the directory (`|p` bases, never compared with whole watermarks).
+   */
+  keyOf(ruleSet: RuleSet, now: Date, watermark: Watermark, purpose: Purpose): Keyed {
+    const base = `${purpose}|${ruleSet.hash}|${clockStamp(ruleSet, now)}`;
+    if (typeof watermark === 'string') {
+      const total = BigInt(watermark);
+      return { base, mark: total, total, periodKeyed: false };
+    }
+    const total = BigInt(watermark.total);
+    if (purpose === 'all') return { base, mark: total, total, periodKeyed: false };
+    const periodBase = `${base}|p`;
+    let months = this.#months.get(periodBase);
+    if (months === undefined) {
+      months = monthsRead(ruleSet, now, purpose);
+      if (this.#months.size >= 64) this.#months.clear();
+      this.#months.set(periodBase, months);
+    }
+    // no month read: only the directory counts ('~' sorts after every month)
+    const mark = months
+      ? marksOver(watermark, months.from, months.to)
+      : marksOver(watermark, '~', '');
+    return { base: periodBase, mark, total, periodKeyed: true };
   }
 
   /**
@@ -163,36 +246,36 @@ export class OrgEvaluationCache {
   async current(
     ruleSet: RuleSet,
     now: Date,
-    watermark: string,
+    watermark: Watermark,
     purpose: Purpose = 'all',
   ): Promise<Freshness> {
-    const base = `${purpose}|${ruleSet.hash}|${clockStamp(ruleSet, now)}`;
-    const key = `${base}|${watermark}`;
-    if (!this.#settled.has(key)) {
-      const wanted = BigInt(watermark);
+    const keyed = this.keyOf(ruleSet, now, watermark, purpose);
+    const { base, mark: wanted, total } = keyed;
+    if (!this.#settled.has(`${base}|${wanted}`)) {
       const last = this.#latest.get(base);
       // a watermark read before a newer load finished: that load is at least as fresh
       if (last && last.watermark >= wanted) {
         this.#hits++;
-        return { evaluation: last.evaluation, stale: false, watermark: String(last.watermark) };
+        return { evaluation: last.evaluation, stale: false, watermark: maxText(last.total, total) };
       }
       const running = this.#loading.get(base);
       if (last && last.ms >= this.#staleAfterMs) {
         this.#stale++;
-        if (!running) this.evaluation(ruleSet, now, watermark, purpose).catch(() => {});
-        return { evaluation: last.evaluation, stale: true, watermark: String(last.watermark) };
+        if (!running) this.#evaluate(ruleSet, now, keyed, purpose).catch(() => {});
+        return { evaluation: last.evaluation, stale: true, watermark: String(last.total) };
       }
       if (!last && running && running.watermark !== wanted) {
         const evaluation = await running.loading;
+        const stale = running.watermark < wanted;
         return {
           evaluation,
-          stale: running.watermark < wanted,
-          watermark: String(running.watermark),
+          stale,
+          watermark: stale ? String(running.total) : maxText(running.total, total),
         };
       }
     }
-    const evaluation = await this.evaluation(ruleSet, now, watermark, purpose);
-    return { evaluation, stale: false, watermark };
+    const evaluation = await this.#evaluate(ruleSet, now, keyed, purpose);
+    return { evaluation, stale: false, watermark: String(total) };
   }
 
   /**
@@ -202,11 +285,20 @@ export class OrgEvaluationCache {
   async evaluation(
     ruleSet: RuleSet,
     now: Date,
-    watermark?: string,
+    watermark?: Watermark,
     purpose: Purpose = 'all',
   ): Promise<Evaluation> {
-    const watermarkText = watermark ?? (await this.#reader.watermark());
-    const key = `${purpose}|${ruleSet.hash}|${clockStamp(ruleSet, now)}|${watermarkText}`;
+    const known =
+      watermark ??
+      (purpose !== 'all' && this.#reader.marks
+        ? await this.#reader.marks()
+        : await this.#reader.watermark());
+    return this.#evaluate(ruleSet, now, this.keyOf(ruleSet, now, known, purpose), purpose);
+  }
+
+  #evaluate(ruleSet: RuleSet, now: Date, keyed: Keyed, purpose: Purpose): Promise<Evaluation> {
+    const { base, mark, total } = keyed;
+    const key = `${base}|${mark}`;
     const found = this.#entries.get(key);
     if (found) {
       this.#hits++;
@@ -219,9 +311,7 @@ export class OrgEvaluationCache {
     const started = performance.now();
     const loading = this.#load(ruleSet, now, purpose);
     this.#entries.set(key, loading);
-    const base = key.slice(0, key.lastIndexOf('|'));
-    const mark = BigInt(watermarkText ?? '0');
-    const running = { watermark: mark, loading };
+    const running = { watermark: mark, total, loading };
     this.#loading.set(base, running);
     const done = () => {
       if (this.#loading.get(base) === running) this.#loading.delete(base);
@@ -236,11 +326,23 @@ export class OrgEvaluationCache {
         this.#bytes += bytes;
         const last = this.#latest.get(base);
         if (!last || last.watermark <= mark) {
-          this.#latest.set(base, { evaluation, watermark: mark, ms: performance.now() - started });
+          this.#latest.set(base, {
+            evaluation,
+            watermark: mark,
+            total,
+            ms: performance.now() - started,
+          });
           this.#dropOlder(base, mark);
         }
         this.#trim();
-        this.#onEvaluated?.({ ruleSet, now, watermark: String(mark), purpose, evaluation });
+        this.#onEvaluated?.({
+          ruleSet,
+          now,
+          watermark: String(total),
+          mark: keyed.periodKeyed ? String(mark) : null,
+          purpose,
+          evaluation,
+        });
       },
       () => {
         done();
@@ -323,6 +425,7 @@ export class OrgEvaluationCache {
     this.#bytes = 0;
     this.#loading.clear();
     this.#latest.clear();
+    this.#months.clear();
   }
 }
 

@@ -84,6 +84,29 @@ export type GroupedFactSums = Partial<Record<FactGrouping, FactSums>>;
 /** Requests of one model in a span, and how many of them sent more input than each threshold. */
 export type RequestSizeRow = { model: string; requests: number; above: number[] };
 
+/**
+ * The change watermark with its parts: `total` is the watermark (`UsageReader.watermark`);
+ * `periods` counts the committed changes per month of rollup days ('YYYY-MM') and to the
+ * directory ('directory'). Every change to a period also moves `total`. An evaluation that
+ * reads only some months is unchanged while their counts and the directory's are.
+ */
+export type DataMarks = { total: string; periods: ReadonlyMap<string, bigint> };
+
+/** The directory's part of `DataMarks.periods`. */
+export const DIRECTORY_PERIOD = 'directory';
+
+/**
+ * What the data of months `from` through `to` ('YYYY-MM', inclusive) and the directory have
+ * seen: the sum of their counts, which grows with every change to them and only then.
+ */
+export function marksOver(marks: DataMarks, from: string, to: string): bigint {
+  let sum = 0n;
+  for (const [period, n] of marks.periods) {
+    if (period === DIRECTORY_PERIOD || (period >= from && period <= to)) sum += n;
+  }
+  return sum;
+}
+
 export interface UsageReader {
   /** People and teams. With a scope: those people, plus the teams they belong to. */
   directory(scope?: PersonScope): Promise<Directory>;
@@ -106,6 +129,8 @@ export interface UsageReader {
    * compliance, the directory). Equal watermarks mean equal data: caches key on it.
    */
   watermark(): Promise<string>;
+  /** The watermark with its parts per period (`DataMarks`); readers without them key on `watermark`. */
+  marks?(): Promise<DataMarks>;
   /** The usage aggregation behind the `usage` query. */
   usage(query: UsageQuery): Promise<UsageRow[]>;
   /**

@@ -47,6 +47,8 @@ export const DISTRIBUTION: Record<string, Placement> = {
   enforcement_holds: coordinator,
   engine_change_counters: coordinator,
   engine_change_marks: coordinator,
+  engine_period_counters: coordinator,
+  engine_period_marks: coordinator,
   escalations: coordinator,
   exceptions: coordinator,
   job_leases: coordinator,

@@ -4,6 +4,7 @@
 // FILTER clauses over one hash aggregate by person; team and org totals are added exactly
 // from those person rows (BigInt for money), and distinct active days come from one more.
 import type {
+  DataMarks,
   Directory,
   DirectoryPerson,
   DirectoryTeam,
@@ -416,7 +417,7 @@ const EFFECTIVE_COST_CENTERS = `recursive chain(team, up, cost_center, depth) as
      where c.cost_center is null and c.depth < 64),
   cc as (select team, max(cost_center) as cost_center from chain group by team)`;
 
-export function usageReader(store: Store): UsageReader {
+export function usageReader(store: Store): UsageReader & Required<Pick<UsageReader, 'marks'>> {
   return {
     async directory(scope) {
       const params = new Params();
@@ -687,6 +688,8 @@ export function usageReader(store: Store): UsageReader {
       return rows[0]?.n ?? '0';
     },
 
+    marks: () => readDataMarks(store),
+
     async requestSizes(start, end, thresholds, scope) {
       const params = new Params();
       const size = 'x.input_tokens + x.cache_read_tokens + x.cache_write_tokens';
@@ -834,11 +837,26 @@ export function usageReader(store: Store): UsageReader {
   };
 }
 
+/** The watermark and its counts per period (migration 20261207060000), in one statement. */
+export async function readDataMarks(store: Pick<Store, 'query'>): Promise<DataMarks> {
+  const rows = await store.query<{ total: string; periods: [string, string][] | null }>(
+    `select (select coalesce(sum(n), 0)::text from engine_change_counters) as total,
+            (select json_agg(json_build_array(period, n::text))
+               from (select period, sum(n) as n from engine_period_counters group by period) p) as periods`,
+  );
+  const row = rows[0];
+  return {
+    total: row?.total ?? '0',
+    periods: new Map((row?.periods ?? []).map(([period, n]) => [period, BigInt(n)])),
+  };
+}
+
 /** The same reader as a class, for callers that prefer `new StoreUsageReader(store)`. */
 export class StoreUsageReader implements UsageReader {
   readonly directory: UsageReader['directory'];
   readonly sumFacts: UsageReader['sumFacts'];
   readonly watermark: UsageReader['watermark'];
+  readonly marks: () => Promise<DataMarks>;
   readonly usage: UsageReader['usage'];
   readonly teamBudgetCosts: UsageReader['teamBudgetCosts'];
   readonly requestSizes: UsageReader['requestSizes'];
@@ -848,6 +866,7 @@ export class StoreUsageReader implements UsageReader {
     this.directory = reader.directory;
     this.sumFacts = reader.sumFacts;
     this.watermark = reader.watermark;
+    this.marks = reader.marks;
     this.usage = reader.usage;
     this.teamBudgetCosts = reader.teamBudgetCosts;
     this.requestSizes = reader.requestSizes;
