@@ -26,12 +26,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 // @ts-expect-error autocannon ships no types: the slice used here is typed below
 import autocannonUntyped from 'autocannon';
 import pg from 'pg';
-import { PERSON_MONTHS_FILL } from '../../migrations/Migration20261206224000_person_months.ts';
+import { DAY_BIT, MONTH, SUMS } from '../../migrations/Migration20261206224000_person_months.ts';
 import { createApiKey } from '../../src/api/auth.ts';
 import { apiEntities } from '../../src/api/entities.ts';
 import { SNAPSHOT_EVERY_MS } from '../../src/app/board-snapshots.ts';
@@ -116,6 +116,104 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, i)];
 }
 
+// ---------- seed sizing and checks ----------
+// disk per seeded event (tables and indexes) and what a seed needs besides: WAL up to
+// max_wal_size and one chunk's temporary files (docs/benchmarks/2026-12-07-api-100m.md)
+const SEED_BYTES_PER_EVENT = 650;
+const SEED_HEADROOM_BYTES = 3e9;
+// the seed stops when less is free, before PostgreSQL runs out of disk for every database
+const SEED_MIN_FREE_BYTES = 2e9;
+const gb = (bytes: number) => (bytes / 1e9).toFixed(1);
+
+let dataDirectory: string | null | undefined;
+/** Free bytes where the database server keeps its data, when that server runs on this machine. */
+async function freeDisk(): Promise<{ dir: string; bytes: number } | null> {
+  if (dataDirectory === undefined) {
+    const local = ['127.0.0.1', 'localhost', '[::1]', ''].includes(url.hostname);
+    dataDirectory = local
+      ? await admin
+          .query('show data_directory')
+          .then((r) => r.rows[0].data_directory as string)
+          .catch(() => null)
+      : null;
+  }
+  if (!dataDirectory) return null;
+  try {
+    const fs = statfsSync(dataDirectory);
+    return { dir: dataDirectory, bytes: fs.bavail * fs.bsize };
+  } catch {
+    return null;
+  }
+}
+async function checkDisk() {
+  const free = await freeDisk();
+  if (free && free.bytes < SEED_MIN_FREE_BYTES) {
+    throw new Error(
+      `stopping the seed: ${gb(free.bytes)} GB left at ${free.dir}, under ${gb(SEED_MIN_FREE_BYTES)} GB (PostgreSQL would run out of disk for every database on the server)`,
+    );
+  }
+}
+
+/** Exact sums a seed step returned (cost in 1e-12, minutes in 1e-2), keyed by daily_rollups column. */
+type Totals = Record<string, bigint>;
+function addTotals(into: Totals, row: Record<string, string>) {
+  for (const [key, value] of Object.entries(row)) {
+    if (key !== 'rows') into[key] = (into[key] ?? 0n) + BigInt(value);
+  }
+}
+function compareTotals(aName: string, a: Totals, bName: string, b: Totals): string[] {
+  return Object.entries(a)
+    .filter(([key, value]) => value !== (b[key] ?? 0n))
+    .map(([key, value]) => `${key}: ${value} in ${aName}, ${b[key] ?? 0n} in ${bName}`);
+}
+const sumAs = (expr: string, as: string) =>
+  `coalesce(sum(${expr}), 0)::numeric(40, 0)::text as ${as}`;
+const countAs = (expr: string, as: string) => `coalesce(${expr}, 0)::numeric(40, 0)::text as ${as}`;
+const USAGE_TOTALS = (unpriced: string) =>
+  [
+    ...['input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'requests'].map(
+      (c) => sumAs(c, c),
+    ),
+    countAs(unpriced, 'unpriced_requests'),
+    sumAs('cost * 1000000000000', 'cost'),
+  ].join(', ');
+const OUTCOMES = ['accepted', 'rejected', 'reworked', 'completed'] as const;
+const OUTCOME_TOTALS = (tasks: string, per: (outcome: string) => string, minutes: string) =>
+  [
+    countAs(tasks, 'tasks'),
+    ...OUTCOMES.map((o) => countAs(per(o), o)),
+    sumAs(`${minutes} * 100`, 'minutes_saved'),
+  ].join(', ');
+const FLAG_COLUMNS = {
+  redaction_failure: 'redaction_failures',
+  sensitive_data: 'sensitive_flags',
+  policy_exception: 'policy_exceptions',
+} as const;
+const FLAG_TOTALS = (per: (flag: keyof typeof FLAG_COLUMNS) => string) =>
+  Object.entries(FLAG_COLUMNS)
+    .map(([flag, column]) => countAs(per(flag as keyof typeof FLAG_COLUMNS), column))
+    .join(', ');
+const ROLLUP_SUMS = [
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_write_tokens',
+  'requests',
+  'unpriced_requests',
+  'cost',
+  'tasks',
+  ...OUTCOMES,
+  'minutes_saved',
+  ...Object.values(FLAG_COLUMNS),
+];
+/** the numeric sums, as exact integers */
+const SCALED: Record<string, string> = {
+  cost: 'cost * 1000000000000',
+  minutes_saved: 'minutes_saved * 100',
+};
+let partialSeed = false;
+let seedRollups = 0;
+
 type Load = {
   requests: number;
   rps: number;
@@ -188,7 +286,17 @@ try {
   const trace = [...azureTrace().code, ...azureTrace().conv];
   const models = Object.entries(ir.models);
   const seedStart = performance.now();
-  const seeded = Number((await db.query('select count(*) as n from people')).rows[0].n) > 0;
+  const [{ people, months }] = (
+    await db.query(
+      'select (select count(*) from people)::int as people, (select count(*) from person_months)::int as months',
+    )
+  ).rows;
+  if (people > 0 && months === 0) {
+    throw new Error(
+      `${name} holds a partial seed (no person_months): drop it or name another BENCH_DB`,
+    );
+  }
+  const seeded = people > 0;
   const now = seeded
     ? new Date(
         (await db.query('select max(ts) as t from usage_events where id like $1', ['b-%'])).rows[0]
@@ -199,6 +307,20 @@ try {
   else {
     // ---------- seed ----------
     log(`seeding ${PEOPLE.toLocaleString()} people and ${EVENTS.toLocaleString()} events …`);
+    partialSeed = true;
+    const free = await freeDisk();
+    const needed = EVENTS * SEED_BYTES_PER_EVENT + SEED_HEADROOM_BYTES;
+    if (!free) log('free disk not checked: the database server is not on this machine');
+    else {
+      log(
+        `disk: about ${gb(needed)} GB needed for the seed, ${gb(free.bytes)} GB free at ${free.dir}`,
+      );
+      if (free.bytes < needed && process.env.BENCH_DISK_CHECK !== '0') {
+        throw new Error(
+          `not enough disk for ${EVENTS.toLocaleString()} events: the seed needs about ${gb(needed)} GB (tables, indexes, WAL and a chunk's temporary files), ${gb(free.bytes)} GB are free at ${free.dir}; free some or set BENCH_DISK_CHECK=0`,
+        );
+      }
+    }
     await db.query(
       `insert into teams (id, name, sensitivity, owner, cost_center, from_directory)
        select 'team-' || t, 'Team ' || t, case when t < 6 then 'restricted' else 'normal' end,
@@ -237,107 +359,246 @@ try {
     for (let d = 0; d <= DAYS + 1; d++) months.add(monthKey(now - d * 86_400_000));
     await ensureMonthPartitions(store, [...months]);
 
+    // Every step runs in chunks of about a million rows, so no statement sorts or holds the
+    // whole data set (temporary files and memory stay bounded at 100M events). Each chunk
+    // returns its sums; after the seed they are checked against the rollups built from them.
+    const eventTotals: Totals = {};
+    const width = String(Math.max(1, EVENTS - 1)).length;
     const chunk = 1_000_000;
-    await timed('usage_events', async () => {
+    await timed('usage_events and usage_event_ids (idempotency ledger)', async () => {
       for (let from = 0; from < EVENTS; from += chunk) {
         const to = Math.min(EVENTS, from + chunk);
         // ts grows with g across 90 days; a person is picked with a skew (power of a uniform);
-        // each event takes the next Azure trace sample; half of follow-ups read the cache
-        await db.query(
-          `insert into usage_events (id, ts, person_id, team_id, model, provider, input_tokens, output_tokens,
-                                     cache_read_tokens, cache_write_tokens, requests, cost, project, environment, source)
-           select 'b-' || g, ts, 'person-' || p || '@bench.test', 'team-' || (p % ${TEAMS}), m.model, 'bench',
-                  t.input - cr, t.output, cr, 0, 1,
-                  ((t.input - cr)::numeric * m.p_in + t.output::numeric * m.p_out + cr::numeric * m.p_cr) / 1e12,
-                  'project-' || (p % 40), case when r2 < 0.9 then 'production' else 'sandbox' end, 'bench'
-             from (select g, to_timestamp($3::float8 / 1000 - ${DAYS} * 86400.0 * (1 - g::float8 / $4) - random() * 60) as ts,
-                          floor($5 * power(random(), 2.2))::int as p, random() as r1, random() as r2
-                     from generate_series($1::bigint, $2::bigint - 1) g) s
-             join trace t on t.i = s.g % ${trace.length}
-             join bench_models m on m.k = s.g % ${models.length}
-             cross join lateral (select case when s.r1 < 0.5 then (t.input / 2) else 0 end as cr) c`,
+        // each event takes the next Azure trace sample; half of follow-ups read the cache.
+        // Zero-padded ids arrive in key order, so the ledger's btree grows at its right edge.
+        const { rows } = await db.query(
+          `with e as (
+             insert into usage_events (id, ts, person_id, team_id, model, provider, input_tokens, output_tokens,
+                                       cache_read_tokens, cache_write_tokens, requests, cost, project, environment, source)
+             select 'b-' || lpad(g::text, ${width}, '0'), ts, 'person-' || p || '@bench.test', 'team-' || (p % ${TEAMS}),
+                    m.model, 'bench', t.input - cr, t.output, cr, 0, 1,
+                    ((t.input - cr)::numeric * m.p_in + t.output::numeric * m.p_out + cr::numeric * m.p_cr) / 1e12,
+                    'project-' || (p % 40), case when r2 < 0.9 then 'production' else 'sandbox' end, 'bench'
+               from (select g, to_timestamp($3::float8 / 1000 - ${DAYS} * 86400.0 * (1 - g::float8 / $4) - random() * 60) as ts,
+                            floor($5 * power(random(), 2.2))::int as p, random() as r1, random() as r2
+                       from generate_series($1::bigint, $2::bigint - 1) g) s
+               join trace t on t.i = s.g % ${trace.length}
+               join bench_models m on m.k = s.g % ${models.length}
+               cross join lateral (select case when s.r1 < 0.5 then (t.input / 2) else 0 end as cr) c
+             returning id, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, requests, cost),
+           ledger as (insert into usage_event_ids (id) select id from e order by id)
+           select ${USAGE_TOTALS('count(*) filter (where cost is null)')} from e`,
           [from, to, now, EVENTS, PEOPLE],
         );
+        addTotals(eventTotals, rows[0]);
+        await checkDisk();
         log(`  ${to.toLocaleString()} events`);
       }
     });
-    await timed('usage_event_ids (idempotency ledger)', () =>
-      db.query('insert into usage_event_ids (id) select id from usage_events'),
-    );
     const outcomes = Math.round(EVENTS / 8);
-    await timed(`${outcomes.toLocaleString()} outcome_events`, () =>
-      db.query(
-        `insert into outcome_events (id, ts, person_id, task, outcome, minutes_saved, source)
-         select 'bo-' || g, to_timestamp($2::float8 / 1000 - ${DAYS} * 86400.0 * random()),
-                'person-' || floor($3 * power(random(), 2.2))::int || '@bench.test', 'T-' || g,
-                (array['accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'rejected',
-                       'rejected', 'reworked', 'completed'])[1 + floor(random() * 10)::int],
-                round((random() * 30)::numeric, 2), 'bench'
-           from generate_series(0, $1 - 1) g`,
-        [outcomes, now, PEOPLE],
-      ),
+    const outcomeTotals: Totals = {};
+    await timed(`${outcomes.toLocaleString()} outcome_events`, async () => {
+      const outcomeWidth = String(Math.max(1, outcomes - 1)).length;
+      for (let from = 0; from < outcomes; from += chunk) {
+        const to = Math.min(outcomes, from + chunk);
+        const { rows } = await db.query(
+          `with o as (
+             insert into outcome_events (id, ts, person_id, task, outcome, minutes_saved, source)
+             select 'bo-' || lpad(g::text, ${outcomeWidth}, '0'), to_timestamp($3::float8 / 1000 - ${DAYS} * 86400.0 * random()),
+                    'person-' || floor($4 * power(random(), 2.2))::int || '@bench.test', 'T-' || g,
+                    (array['accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'rejected',
+                           'rejected', 'reworked', 'completed'])[1 + floor(random() * 10)::int],
+                    round((random() * 30)::numeric, 2), 'bench'
+               from generate_series($1::bigint, $2::bigint - 1) g
+             returning outcome, minutes_saved)
+           select ${OUTCOME_TOTALS('count(*)', (o) => `count(*) filter (where outcome = '${o}')`, 'minutes_saved')} from o`,
+          [from, to, now, PEOPLE],
+        );
+        addTotals(outcomeTotals, rows[0]);
+        await checkDisk();
+        log(`  ${to.toLocaleString()} outcomes`);
+      }
+    });
+    const compliance = Math.round(EVENTS / 2_000);
+    const complianceTotals: Totals = {};
+    const { rows: flagged } = await db.query(
+      `with c as (
+         insert into compliance_events (id, ts, person_id, flag, severity, source)
+         select 'bc-' || g, to_timestamp($2::float8 / 1000 - ${DAYS} * 86400.0 * random()),
+                'person-' || floor($3 * random())::int || '@bench.test',
+                (array['redaction_failure', 'sensitive_data', 'policy_exception'])[1 + g % 3], 'high', 'bench'
+           from generate_series(0, $1 - 1) g
+         returning flag)
+       select ${FLAG_TOTALS((f) => `count(*) filter (where flag = '${f}')`)} from c`,
+      [compliance, now, PEOPLE],
     );
+    addTotals(complianceTotals, flagged[0]);
+
+    // person_months is filled afterwards, a month at a time, as the migration does for
+    // existing rollups: its triggers would otherwise probe the rollups once per (person,
+    // day). The dirty-queue and cost-delta triggers are off too: what they record of the
+    // seed is deleted below (the seed is not news), and they would hold each statement's rows.
+    const seedTriggers = [
+      'daily_rollups_person_months_insert',
+      'daily_rollups_person_months_update',
+      'daily_rollups_mark_dirty_insert',
+      'daily_rollups_mark_dirty_update',
+      'daily_rollups_cost_delta_insert',
+      'daily_rollups_cost_delta_update',
+    ];
     await db.query(
-      `insert into compliance_events (id, ts, person_id, flag, severity, source)
-       select 'bc-' || g, to_timestamp($2::float8 / 1000 - ${DAYS} * 86400.0 * random()),
-              'person-' || floor($3 * random())::int || '@bench.test',
-              (array['redaction_failure', 'sensitive_data', 'policy_exception'])[1 + g % 3], 'high', 'bench'
-         from generate_series(0, $1 - 1) g`,
-      [Math.round(EVENTS / 2_000), now, PEOPLE],
+      `alter table daily_rollups ${seedTriggers.map((t) => `disable trigger ${t}`).join(', ')}`,
     );
-    // person_months is filled in one pass afterwards, as the migration does for existing
-    // rollups: its triggers would otherwise probe the rollups once per (person, day)
-    await db.query(
-      'alter table daily_rollups disable trigger daily_rollups_person_months_insert, disable trigger daily_rollups_person_months_update',
-    );
+    // local days in the policy timezone, in chunks disjoint in the rollup key (day is in it);
+    // the first chunk is open below and the last above, so no event can fall outside them
+    const localDays: string[] = [];
+    const lastDay = localDate(now, tz);
+    for (let day = localDate(now - (DAYS + 1) * 86_400_000, tz); day <= lastDay; ) {
+      localDays.push(day);
+      day = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    }
+    /** [from, to) local-day bounds covering localDays in runs of `per` days */
+    const dayChunks = (per: number) => {
+      const out: { from: string; to: string; label: string }[] = [];
+      for (let i = 0; i < localDays.length; i += per) {
+        const last = Math.min(localDays.length, i + per) - 1;
+        out.push({
+          from: i === 0 ? '-infinity' : localDays[i],
+          to: last === localDays.length - 1 ? 'infinity' : localDays[last + 1],
+          label: i === last ? localDays[i] : `${localDays[i]}..${localDays[last]}`,
+        });
+      }
+      return out;
+    };
+    const rollupTotals: Totals = {};
+    let rollups = 0;
+    await db.query('analyze usage_events, outcome_events');
     await timed('daily_rollups (GROUP BY over the raw events, local days)', async () => {
       // in day order, as ingest lays them out: a day's rows are created during that day, so
       // they sit together in the table. A hash-ordered seed spread each day's rows over a
       // quarter of the table's pages (measured: 72k rows on 55k of 223k pages), so every
       // rollup upsert under load read and evicted a random page.
-      await db.query(
-        `insert into daily_rollups (day, person_id, model, project, environment, input_tokens, output_tokens,
-                                    cache_read_tokens, cache_write_tokens, cost, requests, unpriced_requests)
-         select (ts at time zone $1)::date, person_id, model, project, environment, sum(input_tokens),
-                sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), coalesce(sum(cost), 0),
-                sum(requests), count(*) filter (where cost is null)
-           from usage_events group by 1, 2, 3, 4, 5 order by 1, 2`,
+      const usageChunks = dayChunks(Math.max(1, Math.floor((DAYS * 500_000) / EVENTS)));
+      // the BRIN index on ts finds a chunk's days; a sequential scan would read every event per chunk
+      await db.query('set enable_seqscan = off');
+      for (const [i, c] of usageChunks.entries()) {
+        const { rows } = await db.query(
+          `with r as (
+             insert into daily_rollups (day, person_id, model, project, environment, input_tokens, output_tokens,
+                                        cache_read_tokens, cache_write_tokens, cost, requests, unpriced_requests)
+             select (ts at time zone $1)::date, person_id, model, project, environment, sum(input_tokens),
+                    sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), coalesce(sum(cost), 0),
+                    sum(requests), count(*) filter (where cost is null)
+               from usage_events
+              where ts >= $2::date::timestamp at time zone $1 and ts < $3::date::timestamp at time zone $1
+              group by 1, 2, 3, 4, 5 order by 1, 2
+             returning input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, requests, unpriced_requests)
+           select count(*)::text as rows, ${USAGE_TOTALS('sum(unpriced_requests)')} from r`,
+          [tz, c.from, c.to],
+        );
+        rollups += Number(rows[0].rows);
+        addTotals(rollupTotals, { ...rows[0], rows: '0' });
+        await checkDisk();
+        log(
+          `  usage rollups ${i + 1}/${usageChunks.length} (${c.label}): ${rollups.toLocaleString()} rows`,
+        );
+      }
+      await db.query('reset enable_seqscan');
+      const outcomeChunks = dayChunks(Math.max(1, Math.floor((DAYS * 2_000_000) / outcomes)));
+      for (const [i, c] of outcomeChunks.entries()) {
+        const { rows } = await db.query(
+          `with r as (
+             insert into daily_rollups (day, person_id, model, project, environment, tasks, accepted, rejected,
+                                        reworked, completed, minutes_saved)
+             select (ts at time zone $1)::date, person_id, '', '', '', count(*),
+                    count(*) filter (where outcome = 'accepted'), count(*) filter (where outcome = 'rejected'),
+                    count(*) filter (where outcome = 'reworked'), count(*) filter (where outcome = 'completed'),
+                    sum(minutes_saved)
+               from outcome_events
+              where ts >= $2::date::timestamp at time zone $1 and ts < $3::date::timestamp at time zone $1
+              group by 1, 2 order by 1, 2
+             returning tasks, accepted, rejected, reworked, completed, minutes_saved)
+           select count(*)::text as rows,
+                  ${OUTCOME_TOTALS('sum(tasks)', (o) => `sum(${o})`, 'minutes_saved')} from r`,
+          [tz, c.from, c.to],
+        );
+        rollups += Number(rows[0].rows);
+        addTotals(rollupTotals, { ...rows[0], rows: '0' });
+        await checkDisk();
+        log(
+          `  outcome rollups ${i + 1}/${outcomeChunks.length} (${c.label}): ${rollups.toLocaleString()} rows`,
+        );
+      }
+      const { rows } = await db.query(
+        `with f as (
+           insert into daily_rollups as r (day, person_id, model, project, environment, redaction_failures,
+                                           sensitive_flags, policy_exceptions)
+           select (ts at time zone $1)::date, person_id, '', '', '',
+                  count(*) filter (where flag = 'redaction_failure'), count(*) filter (where flag = 'sensitive_data'),
+                  count(*) filter (where flag = 'policy_exception')
+             from compliance_events group by 1, 2
+           on conflict (person_id, day, model, project, environment) do update set
+             redaction_failures = excluded.redaction_failures, sensitive_flags = excluded.sensitive_flags,
+             policy_exceptions = excluded.policy_exceptions
+           returning (xmax = 0) as inserted, redaction_failures, sensitive_flags, policy_exceptions)
+         select count(*) filter (where inserted)::text as rows, ${FLAG_TOTALS((f) => `sum(${FLAG_COLUMNS[f]})`)} from f`,
         [tz],
       );
-      await db.query(
-        `insert into daily_rollups (day, person_id, model, project, environment, tasks, accepted, rejected,
-                                    reworked, completed, minutes_saved)
-         select (ts at time zone $1)::date, person_id, '', '', '', count(*),
-                count(*) filter (where outcome = 'accepted'), count(*) filter (where outcome = 'rejected'),
-                count(*) filter (where outcome = 'reworked'), count(*) filter (where outcome = 'completed'),
-                sum(minutes_saved)
-           from outcome_events group by 1, 2 order by 1, 2`,
-        [tz],
-      );
-      await db.query(
-        `insert into daily_rollups as r (day, person_id, model, project, environment, redaction_failures,
-                                         sensitive_flags, policy_exceptions)
-         select (ts at time zone $1)::date, person_id, '', '', '',
-                count(*) filter (where flag = 'redaction_failure'), count(*) filter (where flag = 'sensitive_data'),
-                count(*) filter (where flag = 'policy_exception')
-           from compliance_events group by 1, 2
-         on conflict (person_id, day, model, project, environment) do update set
-           redaction_failures = excluded.redaction_failures, sensitive_flags = excluded.sensitive_flags,
-           policy_exceptions = excluded.policy_exceptions`,
-        [tz],
-      );
+      rollups += Number(rows[0].rows);
+      addTotals(rollupTotals, { ...rows[0], rows: '0' });
     });
     await db.query(
-      'alter table daily_rollups enable trigger daily_rollups_person_months_insert, enable trigger daily_rollups_person_months_update',
+      `alter table daily_rollups ${seedTriggers.map((t) => `enable trigger ${t}`).join(', ')}`,
     );
-    await timed('person_months (per-person month totals)', () => db.query(PERSON_MONTHS_FILL));
+    const monthTotals: Totals = {};
+    await timed('person_months (per-person month totals)', async () => {
+      const monthStarts = [...new Set(localDays.map((d) => `${d.slice(0, 7)}-01`))];
+      for (const [i, start] of monthStarts.entries()) {
+        const end = monthStarts[i + 1] ?? 'infinity';
+        const { rows } = await db.query(
+          `with m as (
+             insert into person_months (person_id, month, environment, ${SUMS.join(', ')}, active_mask)
+             select person_id, ${MONTH}, environment, ${SUMS.map((c) => `sum(${c})`).join(', ')},
+                    bit_or(case when requests > 0 then ${DAY_BIT} else 0 end)
+               from daily_rollups
+              where day >= $1::date and day < $2::date
+              group by 1, 2, 3
+             on conflict do nothing
+             returning ${SUMS.join(', ')})
+           select ${ROLLUP_SUMS.map((c) => sumAs(SCALED[c] ?? c, c)).join(', ')} from m`,
+          [i === 0 ? '-infinity' : start, end],
+        );
+        addTotals(monthTotals, rows[0]);
+        log(`  person_months ${start.slice(0, 7)}`);
+      }
+    });
+    // the chunks together hold every event, outcome and flag once: a chunk boundary that
+    // dropped or doubled rows shows here
+    const mismatches = [
+      ...compareTotals('usage events', eventTotals, 'daily_rollups', rollupTotals),
+      ...compareTotals('outcome events', outcomeTotals, 'daily_rollups', rollupTotals),
+      ...compareTotals('compliance events', complianceTotals, 'daily_rollups', rollupTotals),
+      ...compareTotals('daily_rollups', rollupTotals, 'person_months', monthTotals),
+    ];
+    if (mismatches.length > 0)
+      throw new Error(`the seed lost or doubled rows: ${mismatches.join('; ')}`);
+    log(
+      `seed totals check: ${eventTotals.requests.toLocaleString()} requests, every sum equal in events, rollups and person_months`,
+    );
     // enforcement re-evaluates people marked dirty by rollup triggers, and the budget pass
     // folds their cost deltas; the seed is not news (budget periods fill from the rollups)
     await db.query('delete from enforcement_dirty').catch(() => {});
     await db.query('delete from enforcement_cost_deltas').catch(() => {});
-    await timed('vacuum analyze', () => db.query('vacuum analyze'));
+    for (const table of ['usage_events', 'usage_event_ids', 'daily_rollups', 'outcome_events']) {
+      await timed(`vacuum analyze ${table}`, () => db.query(`vacuum analyze ${table}`));
+    }
+    await timed('vacuum analyze (the other tables)', () => db.query('vacuum analyze'));
+    seedRollups = rollups;
+    partialSeed = false;
   }
-  const [{ rollups }] = (await db.query('select count(*)::int as rollups from daily_rollups')).rows;
+  const rollups = seeded
+    ? Number((await db.query('select count(*) as n from daily_rollups')).rows[0].n)
+    : seedRollups;
   const seedSeconds = (performance.now() - seedStart) / 1000;
   log(`seeded in ${seedSeconds.toFixed(0)} s: ${rollups.toLocaleString()} rollup rows`);
 
@@ -804,6 +1065,7 @@ try {
     await once(server, 'exit');
   }
   await store.close();
-  if (!reuse) await admin.query(`drop database if exists ${name} with (force)`);
+  // a seed that did not finish is dropped even when kept by name: it is only partly there
+  if (!reuse || partialSeed) await admin.query(`drop database if exists ${name} with (force)`);
   await admin.end();
 }
