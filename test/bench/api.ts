@@ -4,9 +4,11 @@
 //    10,000,000 usage events over the last 90 days, generated in SQL (INSERT … SELECT over
 //    generate_series, token sizes drawn from the Azure trace slice, people Zipf-like
 //    skewed), plus ~1.25M outcomes and a few thousand compliance flags. The daily rollups
-//    are then built from those raw events with one GROUP BY each, exactly as the loader
-//    would have summed them (local days in the policy timezone). This is much faster than
-//    ingesting 10M events through the API and gives the same tables.
+//    are then built from those raw events with GROUP BYs over runs of local days in the
+//    policy timezone, exactly as the loader would have summed them, and checked against the
+//    events' sums. This is much faster than ingesting 10M events through the API and gives
+//    the same tables. Every step works in chunks of about a million rows, so 100M events
+//    need disk for the tables only (the seed checks it first).
 // 2. The real server starts on that database (policies/default.policy active).
 // 3. autocannon drives `leaderboard(first: 50)` (viewer: masked, cache warm), `quota(person)`
 //    (governance, a different person each request, audited) and `recordUsage` with
@@ -166,6 +168,11 @@ function compareTotals(aName: string, a: Totals, bName: string, b: Totals): stri
     .filter(([key, value]) => value !== (b[key] ?? 0n))
     .map(([key, value]) => `${key}: ${value} in ${aName}, ${b[key] ?? 0n} in ${bName}`);
 }
+/** the numeric sums, as exact integers */
+const SCALED: Record<string, string> = {
+  cost: 'cost * 1000000000000',
+  minutes_saved: 'minutes_saved * 100',
+};
 const sumAs = (expr: string, as: string) =>
   `coalesce(sum(${expr}), 0)::numeric(40, 0)::text as ${as}`;
 const countAs = (expr: string, as: string) => `coalesce(${expr}, 0)::numeric(40, 0)::text as ${as}`;
@@ -175,14 +182,14 @@ const USAGE_TOTALS = (unpriced: string) =>
       (c) => sumAs(c, c),
     ),
     countAs(unpriced, 'unpriced_requests'),
-    sumAs('cost * 1000000000000', 'cost'),
+    sumAs(SCALED.cost, 'cost'),
   ].join(', ');
 const OUTCOMES = ['accepted', 'rejected', 'reworked', 'completed'] as const;
 const OUTCOME_TOTALS = (tasks: string, per: (outcome: string) => string, minutes: string) =>
   [
     countAs(tasks, 'tasks'),
     ...OUTCOMES.map((o) => countAs(per(o), o)),
-    sumAs(`${minutes} * 100`, 'minutes_saved'),
+    sumAs(SCALED.minutes_saved.replace('minutes_saved', minutes), 'minutes_saved'),
   ].join(', ');
 const FLAG_COLUMNS = {
   redaction_failure: 'redaction_failures',
@@ -206,11 +213,6 @@ const ROLLUP_SUMS = [
   'minutes_saved',
   ...Object.values(FLAG_COLUMNS),
 ];
-/** the numeric sums, as exact integers */
-const SCALED: Record<string, string> = {
-  cost: 'cost * 1000000000000',
-  minutes_saved: 'minutes_saved * 100',
-};
 let partialSeed = false;
 let seedRollups = 0;
 
@@ -593,6 +595,17 @@ try {
       await timed(`vacuum analyze ${table}`, () => db.query(`vacuum analyze ${table}`));
     }
     await timed('vacuum analyze (the other tables)', () => db.query('vacuum analyze'));
+    const sizes = await db.query(
+      `select t, coalesce((select sum(pg_total_relation_size(relid)) from pg_partition_tree(t::regclass)),
+                          pg_total_relation_size(t::regclass))::float8 as bytes
+         from unnest(array['usage_events', 'usage_event_ids', 'daily_rollups', 'outcome_events',
+                           'compliance_events', 'person_months']) t`,
+    );
+    const database = (await db.query('select pg_database_size(current_database())::float8 as b'))
+      .rows[0].b;
+    log(
+      `disk: database ${gb(database)} GB; ${sizes.rows.map((r) => `${r.t} ${(r.bytes / 1e6).toFixed(0)} MB`).join(', ')} (with indexes)`,
+    );
     seedRollups = rollups;
     partialSeed = false;
   }
