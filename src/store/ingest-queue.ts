@@ -1,14 +1,22 @@
 // Group commit for API writes. Concurrent record* batches queue while writes run, then go
 // together in the next one (up to one loader chunk, so one transaction). Busy people's
-// rollup rows are then summed and locked once per write: concurrent batches that shared a
-// person used to wait on each other's row locks until commit, the main wait measured under
-// load. Each batch still gets its own per-row results and totals, as if written alone.
+// rollup rows are then summed and locked once per write. Writes in flight at once are
+// split by person (a shard each): two writes that shared a person waited on each other's
+// rollup row locks until commit, which serialised them for about a third of a recordUsage
+// run (docs/benchmarks/2026-12-07-record-usage.md). Each batch still gets its own per-row
+// results and totals, as if written alone.
 
 import { resolveModel } from '../policy/price.ts';
 import type { Store } from './db.ts';
 import { DEFAULT_CHUNK_SIZE } from './defaults.ts';
 import type { IngestRow } from './ingest/native.ts';
-import { emptyTotals, type IngestResult, ingestBatch } from './loader.ts';
+import {
+  addTotals,
+  emptyTotals,
+  type IngestResult,
+  ingestBatch,
+  type RowResult,
+} from './loader.ts';
 import { activeIngestSettings } from './prices.ts';
 
 type Waiting = {
@@ -18,18 +26,21 @@ type Waiting = {
 };
 type Queue = { waiting: Waiting[]; writers: number };
 
-const queues = new WeakMap<Store, Map<string, Queue>>();
+const queues = new WeakMap<Store, Map<string, Queue[]>>();
 
 /**
- * Writes in flight at once per source: with two, PostgreSQL works on one write while the
- * other's round trips are under way; measured 12.5k events/s against 9.9–11.7k with one,
- * under other load.
+ * Writes in flight at once per source, one per shard of people: with two, PostgreSQL
+ * works on one write while the other's round trips are under way, and no person's rows
+ * are in both.
  */
-const WRITERS = 2;
+const SHARDS = 2;
 
 /**
  * Writes `rows` (lines numbered from 0, as the API numbers a batch) together with any other
  * batches of the same source waiting meanwhile; resolves with this batch's own result.
+ * A batch whose people fall in both shards is written in two transactions: if one of them
+ * fails as a whole the batch fails, and sending it again is safe (ids already stored are
+ * duplicates).
  */
 export function ingestTogether(
   store: Store,
@@ -41,16 +52,86 @@ export function ingestTogether(
     bySource = new Map();
     queues.set(store, bySource);
   }
-  let queue = bySource.get(source);
-  if (!queue) {
-    queue = { waiting: [], writers: 0 };
-    bySource.set(source, queue);
+  let shards = bySource.get(source);
+  if (!shards) {
+    // the embedded database has one connection: one writer
+    shards = Array.from({ length: store.embedded ? 1 : SHARDS }, () => ({
+      waiting: [],
+      writers: 0,
+    }));
+    bySource.set(source, shards);
   }
-  const q = queue;
-  return new Promise<IngestResult>((resolve, reject) => {
-    q.waiting.push({ rows, resolve, reject });
-    if (q.writers < WRITERS) void drain(store, q, source);
+  const parts = splitByShard(rows, shards.length).filter((part) => part.rows.length > 0);
+  const written = parts.map((part) => {
+    const queue = shards[part.shard];
+    return new Promise<IngestResult>((resolve, reject) => {
+      queue.waiting.push({ rows: part.rows, resolve, reject });
+      if (queue.writers === 0) void drain(store, queue, source);
+    });
   });
+  if (parts.length === 1 && parts[0].lines === null) return written[0];
+  return Promise.all(written).then((results) => merged(parts, results));
+}
+
+/** The rows of one shard, numbered from 0; `lines` maps them back to the batch's lines. */
+export type ShardPart = { shard: number; rows: IngestRow[]; lines: number[] | null };
+
+/**
+ * Splits a batch by the people its rows name. A row goes to its person's shard, except
+ * that every copy of an id goes where its first copy went, so that the first copy in the
+ * batch is the one kept, as when the batch is written in one transaction. A batch that
+ * falls in one shard is left as it is (`lines` null).
+ */
+export function splitByShard(rows: IngestRow[], shards: number): ShardPart[] {
+  const shardOfRow = new Uint8Array(rows.length);
+  const shardOfId = new Map<string, number>();
+  const counts = new Array<number>(shards).fill(0);
+  rows.forEach((row, i) => {
+    const data = 'data' in row ? (row.data as { id?: unknown; person?: unknown } | null) : null;
+    const id = typeof data?.id === 'string' ? data.id.trim() : null;
+    let shard = id === null ? undefined : shardOfId.get(id);
+    if (shard === undefined) {
+      shard =
+        shards > 1 && typeof data?.person === 'string' ? hashText(data.person.trim()) % shards : 0;
+      if (id !== null && shards > 1) shardOfId.set(id, shard);
+    }
+    shardOfRow[i] = shard;
+    counts[shard]++;
+  });
+  const whole = counts.indexOf(rows.length);
+  if (whole >= 0) return [{ shard: whole, rows, lines: null }];
+  const parts: ShardPart[] = counts.map((_n, shard) => ({ shard, rows: [], lines: [] }));
+  rows.forEach((row, i) => {
+    const part = parts[shardOfRow[i]];
+    part.lines?.push(row.line);
+    part.rows.push({ ...row, line: part.rows.length });
+  });
+  return parts;
+}
+
+/** A cheap, stable hash of a person's id (FNV-1a over UTF-16 code units). */
+function hashText(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** One batch's result from its parts' results: rows back on the batch's lines, totals summed. */
+function merged(parts: ShardPart[], results: IngestResult[]): IngestResult {
+  const totals = emptyTotals();
+  const rows: RowResult[] = [];
+  results.forEach((result, i) => {
+    const lines = parts[i].lines;
+    addTotals(totals, result.totals);
+    for (const r of result.results) rows.push({ ...r, line: lines ? lines[r.line] : r.line });
+  });
+  // a batch that lost rows to the database in either part hears of it once
+  totals.failedChunks = Math.min(totals.failedChunks, 1);
+  rows.sort((a, b) => a.line - b.line);
+  return { results: rows, totals };
 }
 
 async function drain(store: Store, queue: Queue, source: string): Promise<void> {

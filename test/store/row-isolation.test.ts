@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importFiles } from '../../src/store/import.ts';
 import type { IngestRow } from '../../src/store/ingest/native.ts';
-import { ingestTogether } from '../../src/store/ingest-queue.ts';
+import { ingestTogether, splitByShard } from '../../src/store/ingest-queue.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
 import { eventSums, NOW, rollupSums, TEST_PRICES } from './helpers.ts';
@@ -225,6 +225,85 @@ describe('two copies of one id in a file', () => {
       );
       expect(Number(stored.input_tokens)).toBe(1);
       expect(await eventSums(local)).toMatchObject({ events: 39, input: 39 });
+    } finally {
+      await local.destroy();
+    }
+  });
+});
+
+describe('a batch split over the writers by person', () => {
+  /** Two people whose rows the writers split apart. */
+  function peopleInTwoShards(): [string, string] {
+    const shardOf = (person: string) =>
+      splitByShard([{ line: 0, data: usage('x', { person }) }], 2)[0].shard;
+    const first = 'p0@acme.test';
+    for (let i = 1; ; i++) {
+      const other = `p${i}@acme.test`;
+      if (shardOf(other) !== shardOf(first)) return [first, other];
+    }
+  }
+
+  it("keeps a person's rows together, every copy of an id with its first copy, lines mapped back", () => {
+    const [a, b] = peopleInTwoShards();
+    const rows: IngestRow[] = [
+      { line: 0, data: usage('r0', { person: a }) },
+      { line: 1, data: usage('r1', { person: b }) },
+      { line: 2, data: usage('r0', { person: b }) },
+      { line: 3, data: usage('r3', { person: ` ${a} ` }) },
+      { line: 4, error: 'a NUL character' },
+    ];
+    const parts = splitByShard(rows, 2);
+    expect(parts).toHaveLength(2);
+    const ofA = parts.find((p) => p.lines?.includes(0));
+    const ofB = parts.find((p) => p.lines?.includes(1));
+    // the second copy of r0 names b but goes with the first copy; a's padded id goes with a
+    expect(ofA?.lines).toEqual(expect.arrayContaining([0, 2, 3]));
+    expect(ofB?.lines).toEqual(expect.arrayContaining([1]));
+    for (const part of parts)
+      expect(part.rows.map((r) => r.line)).toEqual(part.rows.map((_r, i) => i));
+    // one person's batch is not split at all
+    expect(splitByShard(rows.slice(0, 1), 2)).toEqual([
+      { shard: ofA?.shard, rows: rows.slice(0, 1), lines: null },
+    ]);
+    expect(splitByShard(rows, 1)).toEqual([{ shard: 0, rows, lines: null }]);
+  });
+
+  it('writes each part once, keeps the first copy of an id and answers on the batch lines', async () => {
+    const local = await createTestStore();
+    try {
+      const [a, b] = peopleInTwoShards();
+      const batch = (client: string): IngestRow[] =>
+        [
+          usage(`${client}-0`, { person: a }),
+          usage(`${client}-twice`, { person: a, input_tokens: 1 }),
+          usage(`${client}-1`, { person: b }),
+          usage(`${client}-twice`, { person: b, input_tokens: 1000 }),
+          usage(`${client}-bad`, { person: b, input_tokens: -1 }),
+          usage(`${client}-2`, { person: b }),
+        ].map((data, line) => ({ line, data }));
+      const results = await Promise.all(
+        ['c1', 'c2', 'c3'].map((c) => ingestTogether(local, batch(c), 'api')),
+      );
+      for (const [i, result] of results.entries()) {
+        const client = `c${i + 1}`;
+        expect(result.totals).toMatchObject({ rows: 6, accepted: 4, duplicates: 1, rejected: 1 });
+        expect(result.results.map((r) => [r.line, r.status, r.id])).toEqual([
+          [0, 'accepted', `${client}-0`],
+          [1, 'accepted', `${client}-twice`],
+          [2, 'accepted', `${client}-1`],
+          [3, 'duplicate', `${client}-twice`],
+          [4, 'rejected', `${client}-bad`],
+          [5, 'accepted', `${client}-2`],
+        ]);
+      }
+      // the first copy of each doubled id (1 token, a's) is the one stored and rolled up
+      expect(await eventSums(local)).toMatchObject({ events: 12, input: 3 * (10 + 1 + 10 + 10) });
+      expect(await rollupSums(local)).toMatchObject({ events: 12, input: 3 * 31, requests: 12 });
+      const [{ n }] = await local.query<{ n: string }>(
+        `select count(*) as n from usage_events where id like '%-twice' and person_id = $1`,
+        [a],
+      );
+      expect(Number(n)).toBe(3);
     } finally {
       await local.destroy();
     }
