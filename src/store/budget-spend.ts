@@ -169,9 +169,11 @@ export async function budgetSpend(
     for (const r of rows)
       into.get(r.key)?.set(r.id, { cost: Number(r.cost), tokens: Number(r.tokens) });
   };
-  const reads: Promise<void>[] = [];
+  // one after another: `db` may be one connection (the budget-holds lock's transaction),
+  // where pg refuses (deprecated, removed in pg 9) a query sent while another is running
+  const reads: (() => Promise<void>)[] = [];
   if (perPerson.length > 0 && (scope.people === 'all' || scope.people.length > 0))
-    reads.push(
+    reads.push(() =>
       db
         .query<Spent>(
           `select c.window_key as key, c.person_id as id, c.cost::text as cost,
@@ -183,7 +185,7 @@ export async function budgetSpend(
         .then(add(out.person)),
     );
   if (perPerson.length > 0 && (scope.teams === 'all' || scope.teams.length > 0))
-    reads.push(
+    reads.push(() =>
       db
         .query<Spent>(
           `select c.window_key as key, p.team_id as id, sum(c.cost)::text as cost,
@@ -198,7 +200,7 @@ export async function budgetSpend(
         .then(add(out.team)),
     );
   if (scope.org && periods.length > 0)
-    reads.push(
+    reads.push(() =>
       db
         .query<Spent>(
           `select w.window_key as key, 'org' as id, coalesce(sum(c.cost), 0)::text as cost,
@@ -211,7 +213,7 @@ export async function budgetSpend(
         )
         .then(add(out.org)),
     );
-  await Promise.all(reads);
+  for (const read of reads) await read();
   return out;
 }
 

@@ -120,6 +120,27 @@ describe('spend from cost deltas', () => {
       { numRuns: RUNS, endOnFailure: true },
     );
   }, 600_000);
+
+  it('reads person, team and org spend one statement at a time (one connection may be all it has)', async () => {
+    // the budget pass hands budgetSpend the connection of its lock's transaction: a query
+    // sent there while another is running is what pg deprecates (and pg 9 refuses)
+    let running = 0;
+    let most = 0;
+    const oneConnection = {
+      query: async <Row>(text: string, params?: unknown[]): Promise<Row[]> => {
+        running++;
+        most = Math.max(most, running);
+        try {
+          return (await store.query(text, params)) as Row[];
+        } finally {
+          running--;
+        }
+      },
+    };
+    await fillBudgetPeriods(store, periods);
+    await budgetSpend(oneConnection, periods, { people: 'all', teams: 'all', org: true });
+    expect(most).toBe(1);
+  });
 });
 
 const POLICY = `
