@@ -24,7 +24,8 @@ import {
 } from '../engine/quota-check.ts';
 import { reportQuotaCacheRefresh } from '../engine/telemetry.ts';
 import type { RuleSet } from '../policy/compile/ruleset.ts';
-import type { TierAssignment } from '../policy/evaluate/types.ts';
+import { quotaStateOf } from '../policy/evaluate/index.ts';
+import type { QuotaState, TierAssignment } from '../policy/evaluate/types.ts';
 import type { Store } from '../store/db.ts';
 import { allPersonIds } from '../store/directory.ts';
 import { pruneQuotaChanges, readQuotaChanges } from '../store/quota-changes.ts';
@@ -71,6 +72,8 @@ export type QuotaStanding = {
   ruleSet: RuleSet;
   snapshot: QuotaSnapshot;
   tier: TierAssignment | null;
+  /** the tier's quota state at `now` (null without a tier), when the cache kept it */
+  quota?: QuotaState | null;
 };
 
 type Entry = {
@@ -81,7 +84,68 @@ type Entry = {
   tier?: TierAssignment | null;
   /** a check asked for this person since the rows were loaded at start */
   asked: boolean;
+  /** what checks computed from these rows, and the span of clocks it holds for */
+  kept?: Kept;
 };
+
+/**
+ * The parts of a person's answer that do not depend on the request, kept between checks:
+ * the snapshot until the next exception, satisfied step or hold expires (or the holds
+ * change), and the quota state within its period (all of it but the forecast, which moves
+ * with the clock and is computed when read).
+ */
+type Kept = {
+  ruleSet: RuleSet;
+  holdsVersion: number;
+  /** the snapshot holds for clocks in [from, until) */
+  from: number;
+  until: number;
+  snapshot: QuotaSnapshot;
+  /** the quota state (null: no tier) for clocks in [periodFrom, periodUntil) */
+  quota?: { state: QuotaState | null; periodFrom: number; periodUntil: number };
+};
+
+/** The first instant after `at` at which snapshotAt's answer changes. */
+function nextExpiry(inputs: QuotaInputs, holds: readonly HoldState[], at: number): number {
+  let until = Number.POSITIVE_INFINITY;
+  for (const e of inputs.exceptions)
+    if (e.expiresAt > at && e.expiresAt < until) until = e.expiresAt;
+  for (const s of inputs.satisfied)
+    if (s.periodEnd > at && s.periodEnd < until) until = s.periodEnd;
+  for (const h of holds) {
+    const end = Date.parse(h.periodEnd);
+    if (end > at && end < until) until = end;
+  }
+  return until;
+}
+
+/** The quota state at `now` from one kept for its period: the forecast is computed when read. */
+function quotaAtClock(
+  kept: QuotaState,
+  rs: RuleSet,
+  tier: TierAssignment,
+  facts: QuotaSnapshot['facts'],
+  now: Date,
+): QuotaState {
+  // a literal (one shape for every check), not a copy with a property defined on it
+  return {
+    tier: kept.tier,
+    period: kept.period,
+    periodStart: kept.periodStart,
+    periodEnd: kept.periodEnd,
+    limit: kept.limit,
+    used: kept.used,
+    remaining: kept.remaining,
+    percent: kept.percent,
+    band: kept.band,
+    bandReason: kept.bandReason,
+    get forecast() {
+      return (quotaStateOf(rs, tier, facts, now) as QuotaState).forecast;
+    },
+    nextThreshold: kept.nextThreshold,
+    allowedClasses: kept.allowedClasses,
+  };
+}
 
 /** People read again per statement by a refresh. */
 const RELOAD_BATCH = 500;
@@ -116,6 +180,8 @@ function createQuotaCache(store: Store): QuotaCache {
   let options: QuotaCacheOptions | null = null;
   let entries = new Map<string, Entry>();
   let holds = new Map<string, HoldState[]>();
+  /** changes whenever `holds` does: a kept snapshot is good for one version */
+  let holdsVersion = 0;
   /** the snapshot of the last applied change read; null: start afresh */
   let since: string | null = null;
   /** when the last successful refresh sent its change read (performance.now()) */
@@ -128,6 +194,7 @@ function createQuotaCache(store: Store): QuotaCache {
   function forget() {
     entries = new Map();
     holds = new Map();
+    holdsVersion++;
     since = null;
     freshAt = Number.NEGATIVE_INFINITY;
     generation++;
@@ -147,14 +214,50 @@ function createQuotaCache(store: Store): QuotaCache {
     if (!entry || !rs || entry.policyHash !== rs.hash) return null;
     entry.asked = true;
     if (windowsKeyOf(quotaPlan(rs).windows(now)) !== entry.windowsKey) return null;
-    const team = entry.inputs.person?.team ?? null;
-    const snapshot = snapshotAt(entry.inputs, holdsOf(personId, team), now);
+    const at = now.getTime();
+    let kept = entry.kept;
+    if (
+      !kept ||
+      kept.ruleSet !== rs ||
+      kept.holdsVersion !== holdsVersion ||
+      at < kept.from ||
+      at >= kept.until
+    ) {
+      const held = holdsOf(personId, entry.inputs.person?.team ?? null);
+      kept = {
+        ruleSet: rs,
+        holdsVersion,
+        from: at,
+        until: nextExpiry(entry.inputs, held, at),
+        snapshot: snapshotAt(entry.inputs, held, now),
+      };
+      entry.kept = kept;
+    }
+    const snapshot = kept.snapshot;
     // the assignment depends only on the rows and the windows, both fixed for the entry
     if (entry.tier === undefined) entry.tier = tierOfSnapshot(rs, snapshot, personId, now);
-    return { ruleSet: rs, snapshot, tier: entry.tier };
+    const tier = entry.tier;
+    let quota = kept.quota;
+    if (!quota || at < quota.periodFrom || at >= quota.periodUntil) {
+      const state = tier && quotaStateOf(rs, tier, snapshot.facts, now);
+      quota = {
+        state,
+        // a period's bounds are the same for every clock inside it
+        periodFrom: state ? Date.parse(state.periodStart) : Number.NEGATIVE_INFINITY,
+        periodUntil: state ? Date.parse(state.periodEnd) : Number.POSITIVE_INFINITY,
+      };
+      kept.quota = quota;
+    }
+    return {
+      ruleSet: rs,
+      snapshot,
+      tier,
+      quota: quota.state && tier && quotaAtClock(quota.state, rs, tier, snapshot.facts, now),
+    };
   }
 
   function setHolds(rows: readonly HoldState[]) {
+    holdsVersion++;
     for (const h of rows) {
       const key = subjectKey(h.subject.kind, h.subject.id);
       const list = holds.get(key);
@@ -193,13 +296,13 @@ function createQuotaCache(store: Store): QuotaCache {
       await policy.current();
       entries = new Map();
       holds = new Map();
-      setHolds(await readHoldStates(store, 'all', now));
+      setHolds(await readHoldStates(store, 'all', now)); // (a new holds version)
       await reload(await allPersonIds(store), now, false);
     } else {
       if (changes.holders.length > 0) {
         const read = await readHoldStates(store, changes.holders, now);
         for (const s of changes.holders) holds.delete(subjectKey(s.kind, s.id));
-        setHolds(read);
+        setHolds(read); // (a new holds version)
       }
       // people checks ask for are read again (up to a bound per refresh); the others are
       // dropped, and their next check reads the database: ingest that touches everyone
@@ -254,7 +357,10 @@ function createQuotaCache(store: Store): QuotaCache {
 
     answer(request, now) {
       const found = standing(request.personId, now);
-      return found && checkQuotaWith(found.ruleSet, found.snapshot, request, now, found.tier);
+      return (
+        found &&
+        checkQuotaWith(found.ruleSet, found.snapshot, request, now, found.tier, found.quota)
+      );
     },
 
     standing,

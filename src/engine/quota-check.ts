@@ -194,7 +194,8 @@ export function tierOfSnapshot(
 
 /**
  * The answer for one request, from a snapshot taken with `plan.windows(now)` and the tier
- * assigned from it (tierOfSnapshot, which a caller may have kept from an earlier check).
+ * assigned from it (tierOfSnapshot, which a caller may have kept from an earlier check),
+ * and the tier's quota state at `now` (quotaStateOf; a caller may have kept it too).
  */
 export function checkQuotaWith(
   rs: RuleSet,
@@ -202,13 +203,15 @@ export function checkQuotaWith(
   request: CheckQuotaRequest,
   now: Date,
   tier: TierAssignment | null = tierOfSnapshot(rs, snapshot, request.personId, now),
+  quotaState?: QuotaState | null,
 ): CheckQuotaResult {
   const plan = quotaPlan(rs);
   // a provider's name (dated, prefixed) has the class of the declared model it matches
   const prices = priceTable(rs.ir);
   const declared = request.model === null ? null : resolveModel(prices, request.model);
   const modelClass = declared === null ? null : (rs.ir.models[declared]?.class ?? null);
-  const quota = tier && quotaStateOf(rs, tier, snapshot.facts, now);
+  const quota =
+    quotaState === undefined ? tier && quotaStateOf(rs, tier, snapshot.facts, now) : quotaState;
   const inputTokens = request.inputTokens ?? request.estimatedTokens;
   const common = {
     person: request.personId,

@@ -248,6 +248,44 @@ describe('the quota cache after one refresh', () => {
     expect(fromMemory('ed@x.test').decision).toBe('block');
   });
 
+  it('keeps what a check computed only until an exception in it expires', async () => {
+    // a second exception for cy, ending an hour after `now`, the same day
+    const created = await createException(
+      store,
+      {
+        subjectKind: 'person',
+        subjectId: 'cy@x.test',
+        extraTokens: 2_000_000,
+        extraMoney: null,
+        justification: 'one more hour',
+        expiresAt: new Date(now.getTime() + 3_600_000),
+        approver: 'governance',
+        requestedBy: null,
+      },
+      now,
+    );
+    await decideException(store, created.id, true, null, 'gov', now);
+    await cache.refresh();
+    const later = new Date(now.getTime() + 90 * 60_000);
+    const atClock = async (clock: Date) => {
+      const rs = await activePolicyFor(store).require();
+      const [snapshot] = await readQuotaSnapshots(
+        store,
+        ['cy@x.test'],
+        quotaPlan(rs.ruleSet).windows(clock),
+        clock,
+      );
+      return checkQuotaWith(rs.ruleSet, snapshot, request('cy@x.test'), clock);
+    };
+    // asked at `now` first, so the later answer could only be wrong by reusing it
+    const before = fromMemory('cy@x.test').effectiveLimit;
+    const kept = cache.answer(request('cy@x.test'), later);
+    expect(kept?.effectiveLimit).toBe(before - 2_000_000);
+    // the whole answer, the quota state's forecast at that clock included
+    expect(kept).toEqual(await atClock(later));
+    expect(cache.answer(request('cy@x.test'), now)).toEqual(await atClock(now));
+  });
+
   it('answers from the database when the state is stale or the day moved', async () => {
     const fresh = quotaCacheFor(store);
     expect(fresh.answer(request('di@x.test'), now)).not.toBeNull();
