@@ -301,6 +301,8 @@ try {
     max: number;
     errors: number;
     non2xx: number;
+    /** the longest the server took to answer /health meanwhile: stalls of its event loop */
+    stallMs: number;
   };
   // autocannon's percentiles skip p95: keep every response time and compute them here
   async function load(
@@ -322,7 +324,20 @@ try {
     run.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
       times.push(ms);
     });
+    // a probe beside the load: a request the server answers without any work of its own
+    let probing = true;
+    let stallMs = 0;
+    const probe = (async () => {
+      while (probing) {
+        const sent = performance.now();
+        await fetch(`${base}/health`).then((r) => r.arrayBuffer());
+        stallMs = Math.max(stallMs, performance.now() - sent);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
     const result = await run;
+    probing = false;
+    await probe;
     times.sort((a, b) => a - b);
     const pct = (p: number) =>
       Math.round(times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] * 100) /
@@ -336,6 +351,7 @@ try {
       max: pct(100),
       errors: result.errors,
       non2xx: result.non2xx,
+      stallMs: Math.round(stallMs),
     };
   }
 
@@ -349,6 +365,7 @@ try {
     2,
     '/v1/quota/check',
   );
+  step('warm-up done; reading /metrics');
   const answersBefore = await quotaAnswers();
   step(`load: checkQuota over GraphQL, ${CONNECTIONS} connections for ${SECONDS} s`);
   const quota = await load(
@@ -581,7 +598,7 @@ try {
   };
 
   const row = (name: string, l: Load) =>
-    `  ${name.padEnd(22)} ${String(l.rps).padStart(7)} ${String(l.p50).padStart(8)} ${String(l.p95).padStart(8)} ${String(l.p99).padStart(8)} ${`${l.errors}/${l.non2xx}`.padStart(8)}`;
+    `  ${name.padEnd(22)} ${String(l.rps).padStart(7)} ${String(l.p50).padStart(8)} ${String(l.p95).padStart(8)} ${String(l.p99).padStart(8)} ${`${l.errors}/${l.non2xx}`.padStart(8)} ${String(l.stallMs).padStart(8)}`;
   console.log('');
   console.log(
     `checkQuota over HTTP: ${PEOPLE.toLocaleString('en')} people, ${EVENTS.toLocaleString('en')} events (${rollups.toLocaleString('en')} rollup rows), real server with workers on`,
@@ -590,7 +607,7 @@ try {
     `  ${CONNECTIONS} connections, ${SECONDS} s each; ${figures.cpus} CPUs, load average ${figures.loadAverage.join(' ')}`,
   );
   console.log(
-    `  ${'query'.padEnd(22)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'err/non2xx'.padStart(8)}`,
+    `  ${'query'.padEnd(22)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'err/non2xx'.padStart(8)} ${'stall ms'.padStart(8)}`,
   );
   console.log(row('checkQuota (GraphQL)', quota));
   console.log(row('POST /v1/quota/check', http));
