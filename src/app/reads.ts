@@ -41,5 +41,15 @@ function createReadService(store: Store): ReadService {
     if (!last || BigInt(read.total) >= BigInt(last.total)) last = read;
     return read;
   };
-  return { reader, cache, now: () => policy.now(), active: () => policy.current(), marks };
+  // a newly active version: the old one's evaluations go before the new one's loads
+  let activeHash: string | null = null;
+  const active = async () => {
+    const found = await policy.current();
+    if (found && found.hash !== activeHash) {
+      if (activeHash !== null) cache.retainPolicy(found.hash);
+      activeHash = found.hash;
+    }
+    return found;
+  };
+  return { reader, cache, now: () => policy.now(), active, marks };
 }

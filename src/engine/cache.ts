@@ -15,7 +15,13 @@ import type { EvaluateResult, SubjectInput } from '../policy/evaluate/types.ts';
 import { parseWindowKey, windowKeyMinutes } from '../policy/windows.ts';
 import type { Evaluation } from './evaluation.ts';
 import { boardNeeds, collectOrg, collectTeamDays, factWindows, merge, needsOf } from './facts.ts';
-import { type DataMarks, marksOver, type UsageReader } from './ports.ts';
+import {
+  type DataMarks,
+  DIRECTORY_PERIOD,
+  type Directory,
+  marksOver,
+  type UsageReader,
+} from './ports.ts';
 import { addDays, localDate } from './usage.ts';
 
 /** The part of the clock an org evaluation depends on, for this rule set. */
@@ -76,6 +82,14 @@ export function monthsRead(
     if (to === null || last > to) to = last;
   }
   return from !== null && to !== null ? { from: from.slice(0, 7), to: to.slice(0, 7) } : null;
+}
+
+/**
+ * The version of the directory a lookup knows: the directory's own count when the
+ * watermark has its parts, else the whole watermark (which moves with the directory too).
+ */
+function directoryVersion(keyed: Keyed): string {
+  return keyed.periods ? `d${keyed.periods.get(DIRECTORY_PERIOD) ?? 0n}` : `w${keyed.total}`;
 }
 
 function floorOf(purpose: Purpose): number | null {
@@ -155,7 +169,14 @@ export type Loaded = {
 };
 
 /** Where a lookup lands: the entries of one (purpose, policy, clock), and the mark within. */
-type Keyed = { base: string; mark: bigint; total: bigint; periodKeyed: boolean };
+type Keyed = {
+  base: string;
+  mark: bigint;
+  total: bigint;
+  periodKeyed: boolean;
+  /** the watermark's parts, when the lookup had them */
+  periods?: ReadonlyMap<string, bigint>;
+};
 
 const maxText = (a: bigint, b: bigint) => String(a > b ? a : b);
 
@@ -185,6 +206,10 @@ export class OrgEvaluationCache {
   >();
   /** per base keyed per period: the months its evaluations read */
   readonly #months = new Map<string, { from: string; to: string } | null>();
+  /** the directory loads read last, and the version it was read at: loads share it */
+  #directory: { version: string; directory: Promise<Directory> } | null = null;
+  /** the loads, one after another (see `#serial`) */
+  #queue: Promise<unknown> = Promise.resolve();
   #hits = 0;
   #misses = 0;
   #stale = 0;
@@ -215,7 +240,8 @@ export class OrgEvaluationCache {
       return { base, mark: total, total, periodKeyed: false };
     }
     const total = BigInt(watermark.total);
-    if (purpose === 'all') return { base, mark: total, total, periodKeyed: false };
+    const { periods } = watermark;
+    if (purpose === 'all') return { base, mark: total, total, periodKeyed: false, periods };
     const periodBase = `${base}|p`;
     let months = this.#months.get(periodBase);
     if (months === undefined) {
@@ -227,7 +253,7 @@ export class OrgEvaluationCache {
     const mark = months
       ? marksOver(watermark, months.from, months.to)
       : marksOver(watermark, '~', '');
-    return { base: periodBase, mark, total, periodKeyed: true };
+    return { base: periodBase, mark, total, periodKeyed: true, periods };
   }
 
   /**
@@ -308,8 +334,15 @@ export class OrgEvaluationCache {
       return found;
     }
     this.#misses++;
-    const started = performance.now();
-    const loading = this.#load(ruleSet, now, purpose);
+    let ms = 0;
+    const loading = this.#serial(async () => {
+      const started = performance.now();
+      try {
+        return await this.#load(ruleSet, now, purpose, directoryVersion(keyed));
+      } finally {
+        ms = performance.now() - started;
+      }
+    });
     this.#entries.set(key, loading);
     const running = { watermark: mark, total, loading };
     this.#loading.set(base, running);
@@ -326,12 +359,7 @@ export class OrgEvaluationCache {
         this.#bytes += bytes;
         const last = this.#latest.get(base);
         if (!last || last.watermark <= mark) {
-          this.#latest.set(base, {
-            evaluation,
-            watermark: mark,
-            total,
-            ms: performance.now() - started,
-          });
+          this.#latest.set(base, { evaluation, watermark: mark, total, ms });
           this.#dropOlder(base, mark);
         }
         this.#trim();
@@ -393,20 +421,65 @@ export class OrgEvaluationCache {
     }
   }
 
-  async #load(ruleSet: RuleSet, now: Date, purpose: Purpose): Promise<Evaluation> {
+  /**
+   * Runs loads one at a time. A load holds the rows of its reads and its input besides the
+   * result; two at once (a board's window and the previous one, or the old and the new
+   * version's at an activation) were the server's memory peak. Loads of a busy cache are
+   * rarely concurrent anyway (one per base at a time, and the previous window's is kept
+   * under ingest): the cost is the first board after an activation, which waits for two
+   * loads in turn instead of side by side.
+   */
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** The whole directory, read once per version while it has not changed (loads share it). */
+  #wholeDirectory(version: string): Promise<Directory> {
+    if (this.#directory?.version === version) return this.#directory.directory;
+    const directory = this.#reader.directory();
+    const entry = { version, directory };
+    this.#directory = entry;
+    directory.catch(() => {
+      if (this.#directory === entry) this.#directory = null;
+    });
+    return directory;
+  }
+
+  async #load(
+    ruleSet: RuleSet,
+    now: Date,
+    purpose: Purpose,
+    directoryAt: string,
+  ): Promise<Evaluation> {
+    // the reader, with the whole directory shared between loads of the same version
+    const reader: UsageReader = Object.create(this.#reader);
+    reader.directory = (scope) =>
+      scope ? this.#reader.directory(scope) : this.#wholeDirectory(directoryAt);
     const floor = floorOf(purpose);
     if (floor !== null) {
-      const { input, directory } = await collectTeamDays(this.#reader, ruleSet, now, floor);
+      const { input, directory } = await collectTeamDays(reader, ruleSet, now, floor);
       return { result: evaluate(ruleSet, input, { only: 'boards' }), directory, input };
     }
     const { input, directory } = await collectOrg(
-      this.#reader,
+      reader,
       purpose === 'boards' ? boardNeeds(ruleSet) : needsOf([ruleSet]),
       now,
       ruleSet.ir.timezone,
     );
     const only = purpose === 'boards' ? 'boards' : undefined;
     return { result: evaluate(ruleSet, input, { only }), directory, input };
+  }
+
+  /**
+   * Forgets the finished evaluations of every other policy (a new version was activated:
+   * nothing asks for the old one's again), so they are not held while the new one's load.
+   */
+  retainPolicy(hash: string): void {
+    for (const key of [...this.#settled.keys()]) {
+      if (key.split('|')[1] !== hash) this.#forget(key);
+    }
   }
 
   stats(): CacheStats {
@@ -426,6 +499,7 @@ export class OrgEvaluationCache {
     this.#loading.clear();
     this.#latest.clear();
     this.#months.clear();
+    this.#directory = null;
   }
 }
 

@@ -3,16 +3,18 @@
 // "slow" is a threshold of 0 ms, so nothing here depends on timing.
 import { describe, expect, it } from 'vitest';
 import { BYTES_PER_SUBJECT, OrgEvaluationCache } from '../../src/engine/cache.ts';
-import type { FactSums, GroupedFactSums, UsageReader } from '../../src/engine/ports.ts';
+import { previousClock } from '../../src/engine/leaderboard.ts';
+import type { DataMarks, FactSums, GroupedFactSums, UsageReader } from '../../src/engine/ports.ts';
 import { NOW, tinyPolicy } from './fixture.ts';
 
 const { ruleSet } = tinyPolicy();
 
 function fakeReader() {
   // `gate`, when set, holds every read until it resolves: a load "under way"
-  const state = { tokens: 1, reads: 0, gate: null as Promise<void> | null };
+  const state = { tokens: 1, reads: 0, directoryReads: 0, gate: null as Promise<void> | null };
   const reader: UsageReader = {
     async directory() {
+      state.directoryReads++;
       return {
         people: [
           {
@@ -196,5 +198,86 @@ describe('OrgEvaluationCache', () => {
     await cache.current(ruleSet, NOW, '1', 'all');
     expect(cache.stats().bytes).toBe(BYTES_PER_SUBJECT.boards + BYTES_PER_SUBJECT.all);
     expect(BYTES_PER_SUBJECT.boards).toBeLessThan(BYTES_PER_SUBJECT.all);
+  });
+
+  describe('keyed per period (boards)', () => {
+    const previous = previousClock(ruleSet, 'value', NOW);
+    const marks = (total: number, periods: Record<string, number>): DataMarks => ({
+      total: String(total),
+      periods: new Map(Object.entries(periods).map(([p, n]) => [p, BigInt(n)])),
+    });
+
+    it('keeps a past window through changes to other months, not to its own', async () => {
+      const { reader, state } = fakeReader();
+      const cache = new OrgEvaluationCache(reader);
+      const at1 = marks(3, { '2026-10': 1, '2026-11': 1, directory: 1 });
+      const october = await cache.current(ruleSet, previous, at1, 'boards');
+      await cache.current(ruleSet, NOW, at1, 'boards');
+      expect(state.reads).toBe(2);
+      // a change to November only
+      const at2 = marks(4, { '2026-10': 1, '2026-11': 2, directory: 1 });
+      const kept = await cache.current(ruleSet, previous, at2, 'boards');
+      expect(kept).toEqual({ evaluation: october.evaluation, stale: false, watermark: '4' });
+      await cache.evaluation(ruleSet, NOW, at2, 'boards');
+      expect(state.reads).toBe(3);
+      // a change to October
+      const at3 = marks(5, { '2026-10': 2, '2026-11': 2, directory: 1 });
+      const again = await cache.evaluation(ruleSet, previous, at3, 'boards');
+      expect(again).not.toBe(october.evaluation);
+      expect(state.reads).toBe(4);
+      // a whole watermark (no parts) is never compared with a period mark
+      await cache.evaluation(ruleSet, previous, '5', 'boards');
+      expect(state.reads).toBe(5);
+    });
+
+    it('shares the directory between loads until it changes', async () => {
+      const { reader, state } = fakeReader();
+      const cache = new OrgEvaluationCache(reader);
+      const at1 = marks(3, { '2026-10': 1, '2026-11': 1, directory: 1 });
+      await Promise.all([
+        cache.evaluation(ruleSet, previous, at1, 'boards'),
+        cache.evaluation(ruleSet, NOW, at1, 'boards'),
+      ]);
+      await cache.evaluation(
+        ruleSet,
+        NOW,
+        marks(4, { '2026-10': 1, '2026-11': 2, directory: 1 }),
+        'boards',
+      );
+      expect(state).toMatchObject({ reads: 3, directoryReads: 1 });
+      const moved = marks(5, { '2026-10': 1, '2026-11': 2, directory: 2 });
+      const [past, current] = await Promise.all([
+        cache.evaluation(ruleSet, previous, moved, 'boards'),
+        cache.evaluation(ruleSet, NOW, moved, 'boards'),
+      ]);
+      expect(state).toMatchObject({ reads: 5, directoryReads: 2 });
+      expect(past.directory).toBe(current.directory);
+    });
+  });
+
+  it('runs one load at a time', async () => {
+    const { reader, state } = fakeReader();
+    const cache = new OrgEvaluationCache(reader);
+    const open = holdReads(state);
+    const first = cache.evaluation(ruleSet, NOW, '1');
+    const second = cache.evaluation(ruleSet, new Date(NOW.getTime() + 86_400_000), '1');
+    // let every read that may start start
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(state.reads).toBe(1);
+    open();
+    await Promise.all([first, second]);
+    expect(state.reads).toBe(2);
+  });
+
+  it('forgets the evaluations of other policies when told which one is active', async () => {
+    const { reader, state } = fakeReader();
+    const cache = new OrgEvaluationCache(reader);
+    await cache.current(ruleSet, NOW, '1', 'boards');
+    cache.retainPolicy(ruleSet.hash);
+    expect(cache.stats().size).toBe(1);
+    cache.retainPolicy('another version');
+    expect(cache.stats()).toMatchObject({ size: 0, bytes: 0 });
+    await cache.current(ruleSet, NOW, '1', 'boards');
+    expect(state.reads).toBe(2);
   });
 });
