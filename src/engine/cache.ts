@@ -184,7 +184,7 @@ export class OrgEvaluationCache {
   readonly #reader: UsageReader;
   readonly #max: number;
   readonly #maxBytes: number;
-  readonly #staleAfterMs: number;
+  #staleAfterMs: number;
   readonly #onEvaluated: ((loaded: Loaded) => void) | undefined;
   /** every evaluation held, least recently used first */
   readonly #entries = new Map<string, Promise<Evaluation>>();
@@ -220,6 +220,14 @@ export class OrgEvaluationCache {
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     this.#staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
     this.#onEvaluated = options.onEvaluated;
+  }
+
+  /**
+   * How slow a load must be before `current` serves the last evaluation stale instead of
+   * waiting; tests set Infinity so that what they read never depends on the machine's speed.
+   */
+  serveStaleAfter(ms: number): void {
+    this.#staleAfterMs = ms;
   }
 
   /** Whether a load for this policy, clock stamp and purpose has finished (at any watermark). */

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { type CreatedKey, createApiKey } from '../../src/api/auth.ts';
 import { registerApiEntities } from '../../src/api/entities.ts';
 import { type RunningServer, type ServerOptions, startServer } from '../../src/api/server.ts';
+import { readServiceFor } from '../../src/app/reads.ts';
 import type { Role } from '../../src/app/roles.ts';
 import { createTestStore, type TestStore } from '../support/db.ts';
 
@@ -36,6 +37,8 @@ export type GqlResponse<T> = {
 export async function startTestApi(options: Partial<ServerOptions> = {}): Promise<TestApi> {
   const store = await createTestStore();
   registerApiEntities(store);
+  // boards are always evaluated fresh here: a slow CI machine must not make one stale
+  readServiceFor(store).cache.serveStaleAfter(Number.POSITIVE_INFINITY);
   const keys = {} as Record<Role, CreatedKey>;
   for (const role of ['ingest', 'member', 'viewer', 'governance', 'admin'] as const) {
     keys[role] = await createApiKey(store.em(), {
