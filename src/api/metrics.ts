@@ -2,7 +2,7 @@
 // defined here. Request figures are recorded per endpoint and per GraphQL operation; the
 // engine, store and delivery code report ingest, quota decisions, escalations and
 // deliveries through diagnostics channels (src/engine/telemetry.ts); queue depths, pool
-// usage and budgets are read when scraped.
+// usage and budget figures (the budget passes', kept in memory) are read when scraped.
 import { timingSafeEqual } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -10,7 +10,8 @@ import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { budgetFiguresForMetrics } from '../app/budget-metrics.ts';
+import { activePolicyFor } from '../app/active-policy.ts';
+import { budgetStandingsFor } from '../app/budget-metrics.ts';
 import {
   type BudgetPassReport,
   budgetPassChannel,
@@ -194,13 +195,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
   });
 
+  // the budget passes' figures, kept in memory: a scrape never evaluates the organisation
+  const standings = budgetStandingsFor(store);
   const budgets = memo(async () => {
-    const service = readServiceFor(store);
-    const active = await service.active();
-    if (!active) return null;
-    const now = service.now();
-    const { evaluation } = await service.cache.current(active.ruleSet, now, active.watermark);
-    return budgetFiguresForMetrics(active.ruleSet, evaluation, now);
+    const active = await activePolicyFor(store).current();
+    return active ? standings.figures(active.ruleSet, active.hash) : null;
   });
   const budgetLabels = ['budget', 'team', 'currency', 'period'] as const;
   const budgetGauge = (name: string, help: string, pick: (f: BudgetFigureLike) => number) =>
@@ -232,6 +231,21 @@ export function createMetrics(options: MetricsOptions): Metrics {
     'Projected spend at the end of the period (straight line from the period start).',
     (f) => f.forecast,
   );
+  new Gauge({
+    name: 'quotient_budget_figures_age_seconds',
+    help: 'Seconds since the budget pass whose figures the quotient_budget_* gauges show (absent before the first full pass of the active policy).',
+    registers: [registry],
+    async collect() {
+      await guarded('budgets', async () => {
+        const result = await budgets();
+        this.reset();
+        if (result)
+          this.set(
+            Math.max(0, (activePolicyFor(store).now().getTime() - result.at.getTime()) / 1000),
+          );
+      });
+    },
+  });
   new Gauge({
     name: 'quotient_budget_withheld',
     help: 'Budgets left out of these metrics for privacy, by reason (person, small_or_restricted_team, org_complement).',

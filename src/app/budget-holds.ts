@@ -8,7 +8,7 @@
 // Spend is read and holds are written under one lock, so of two passes the later writes
 // from the later totals: a slow pass cannot put back a hold that a newer one lifted, nor
 // lift one a newer one set.
-import { budgetPeriodsOf, budgetSteps } from '../engine/budget-evaluation.ts';
+import { budgetPeriodsOf, weighBudgets } from '../engine/budget-evaluation.ts';
 import type { SubjectRef } from '../engine/escalations.ts';
 import { withExceptions } from '../engine/escalations.ts';
 import { poolPartners, unknownPerson } from '../engine/facts.ts';
@@ -27,6 +27,7 @@ import { activeExtras } from '../store/exceptions.ts';
 import { writeHolds } from '../store/holds.ts';
 import { usageReader } from '../store/usage-reader.ts';
 import { activePolicyFor } from './active-policy.ts';
+import { budgetStandingsFor } from './budget-metrics.ts';
 import { recordFound } from './escalation-records.ts';
 import { perStore } from './per-store.ts';
 
@@ -65,6 +66,7 @@ function personBudgetSubjects(budgets: readonly IrBudget[]): Set<string> | 'all'
 function createBudgetHolds(store: Store): BudgetHolds {
   const policy = activePolicyFor(store);
   const reader = usageReader(store);
+  const standings = budgetStandingsFor(store);
 
   async function pass(extra: readonly string[] | 'all'): Promise<BudgetPass> {
     const report: BudgetPass = { people: 0, teams: 0, org: 0, holds: 0, created: 0 };
@@ -94,6 +96,7 @@ function createBudgetHolds(store: Store): BudgetHolds {
         teams: found.teams,
       };
     }
+    const whole = directory;
     // a person is weighed only where a budget covers people one by one: a pass after ingest
     // touches thousands of people, but their spend moves team and org budgets, which are
     // weighed from the team and org sums
@@ -118,10 +121,18 @@ function createBudgetHolds(store: Store): BudgetHolds {
         teams: extra === 'all' ? 'all' : teams,
         org: withOrg,
       });
-      const found = withExceptions(
-        budgetSteps(rs, now, directory, { ...spend, org: withOrg ? spend.org : null }),
-        extras,
-      );
+      const weighing = weighBudgets(rs, now, directory, {
+        ...spend,
+        org: withOrg ? spend.org : null,
+      });
+      standings.record({
+        policyHash: active.hash,
+        at: now,
+        all: extra === 'all',
+        result: weighing.result,
+        directory: whole,
+      });
+      const found = withExceptions(weighing.steps, extras);
       const holds = holdsFrom(found);
       const evaluated: SubjectRef[] | 'all' =
         extra === 'all'

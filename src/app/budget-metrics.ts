@@ -7,9 +7,15 @@
 //   cannot isolate a hidden group: everyone outside the exported teams is either nobody,
 //   or at least min_group_size people none of whom is in a restricted team. Otherwise it
 //   is withheld (the team budgets are the finer signal for alerts).
-import { evaluateAt } from '../engine/cache.ts';
-import type { Evaluation } from '../engine/evaluation.ts';
+//
+// The figures are those of the budget passes (budget-holds.ts), kept here as each pass
+// weighs them: a scrape reads memory and never evaluates the organisation. A full pass (the
+// sweep) replaces them all, including what the privacy rules read (team sizes, restricted
+// teams); a pass after ingest replaces the standings of the teams it weighed and the org's.
+import type { Directory } from '../engine/ports.ts';
 import type { RuleSet } from '../policy/compile/index.ts';
+import type { BudgetState, EvaluateResult } from '../policy/evaluate/types.ts';
+import { perStore } from './per-store.ts';
 
 export type BudgetFigure = {
   /** the budget as the policy names it: "org", "each team", "team platform", … */
@@ -30,21 +36,96 @@ export type BudgetFigures = {
   withheld: Record<string, number>;
 };
 
+/** Who is in which team, as the privacy rules of the exported figures read it. */
+type Membership = {
+  /** the team of each person (null: none) */
+  people: (string | null)[];
+  restricted: Set<string>;
+};
+
+export type PassStandings = {
+  /** the policy version weighed */
+  policyHash: string;
+  /** the pass's clock */
+  at: Date;
+  /** whether the pass weighed every subject (then `directory` is the whole directory) */
+  all: boolean;
+  result: Pick<EvaluateResult, 'subjects' | 'org'>;
+  directory: Directory;
+};
+
+export type BudgetStandings = {
+  /** Keeps what a budget pass weighed. */
+  record(pass: PassStandings): void;
+  /**
+   * The figures of the passes so far under this policy version, and when the newest pass
+   * ran; null before a full pass of this version (the privacy rules need the whole
+   * directory).
+   */
+  figures(ruleSet: RuleSet, policyHash: string): (BudgetFigures & { at: Date }) | null;
+};
+
+export const budgetStandingsFor = perStore(createBudgetStandings);
+
+/** Standings of one store's passes (budgetStandingsFor shares one per store). */
+export function createBudgetStandings(): BudgetStandings {
+  let kept: {
+    policyHash: string;
+    at: Date;
+    membership: Membership;
+    teams: Map<string, BudgetState[]>;
+    org: BudgetState[] | null;
+  } | null = null;
+  return {
+    record(pass) {
+      if (pass.all) {
+        kept = {
+          policyHash: pass.policyHash,
+          at: pass.at,
+          membership: membershipOf(pass.directory),
+          teams: new Map(),
+          org: null,
+        };
+      } else if (kept?.policyHash !== pass.policyHash) return;
+      else {
+        kept.at = pass.at;
+        // a team newly restricted is withheld at once; a team opened waits for the sweep
+        for (const t of pass.directory.teams)
+          if (t.sensitivity === 'restricted') kept.membership.restricted.add(t.id);
+      }
+      for (const subject of pass.result.subjects)
+        if (subject.kind === 'team') kept.teams.set(subject.id, subject.budgets);
+      if (pass.result.org) kept.org = pass.result.org.budgets;
+    },
+    figures(ruleSet, policyHash) {
+      if (kept?.policyHash !== policyHash) return null;
+      const teams = [...kept.teams].map(([id, budgets]) => ({ id, budgets }));
+      return { ...budgetFiguresForMetrics(ruleSet, teams, kept.org, kept.membership), at: kept.at };
+    },
+  };
+}
+
+function membershipOf(directory: Directory): Membership {
+  return {
+    people: directory.people.map((p) => p.team),
+    restricted: new Set(
+      directory.teams.filter((t) => t.sensitivity === 'restricted').map((t) => t.id),
+    ),
+  };
+}
+
 export function budgetFiguresForMetrics(
   ruleSet: RuleSet,
-  evaluation: Evaluation,
-  now: Date,
+  teams: readonly { id: string; budgets: readonly BudgetState[] }[],
+  org: readonly BudgetState[] | null,
+  membership: Membership,
 ): BudgetFigures {
   const k = ruleSet.ir.privacy.minGroupSize;
-  const restricted = new Set(
-    evaluation.directory.teams.filter((t) => t.sensitivity === 'restricted').map((t) => t.id),
-  );
+  const { restricted } = membership;
   const sizes = new Map<string, number>();
-  for (const p of evaluation.directory.people)
-    if (p.team) sizes.set(p.team, (sizes.get(p.team) ?? 0) + 1);
+  for (const team of membership.people) if (team) sizes.set(team, (sizes.get(team) ?? 0) + 1);
   const visible = (team: string) => !restricted.has(team) && (sizes.get(team) ?? 0) >= k;
 
-  const result = evaluateAt(ruleSet, evaluation, now, (s) => s.kind === 'team', true);
   const currency = ruleSet.ir.currency;
   const figures: BudgetFigure[] = [];
   const withheld: Record<string, number> = {};
@@ -54,8 +135,7 @@ export function budgetFiguresForMetrics(
   withhold('person', ruleSet.budgets.filter((b) => b.subject === 'person').length);
 
   const exportedTeams = new Set<string>();
-  for (const subject of result.subjects) {
-    if (subject.kind !== 'team') continue;
+  for (const subject of teams) {
     for (const state of subject.budgets) {
       if (!visible(subject.id)) {
         withhold('small_or_restricted_team');
@@ -71,11 +151,11 @@ export function budgetFiguresForMetrics(
     }
   }
 
-  const hidden = evaluation.directory.people.filter((p) => !p.team || !exportedTeams.has(p.team));
+  const hidden = membership.people.filter((team) => !team || !exportedTeams.has(team));
   const complementSafe =
     hidden.length === 0 ||
-    (hidden.length >= k && !hidden.some((p) => p.team && restricted.has(p.team)));
-  for (const state of result.org?.budgets ?? []) {
+    (hidden.length >= k && !hidden.some((team) => team && restricted.has(team)));
+  for (const state of org ?? []) {
     // a project may be one person's work
     if (state.project !== null) {
       withhold('project');

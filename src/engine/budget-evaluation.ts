@@ -3,7 +3,7 @@
 // their budget spend, so their other verdicts (quota, rules, boards) mean nothing here and
 // only budget steps are kept.
 import type { RuleSet } from '../policy/compile/ruleset.ts';
-import { evaluate } from '../policy/evaluate/index.ts';
+import { type EvaluateResult, evaluate } from '../policy/evaluate/index.ts';
 import { budgetWindowKey, type Period } from '../policy/ir.ts';
 import { parseWindowKey, periodBounds } from '../policy/windows.ts';
 import { type EscalationDraft, escalationsFrom } from './escalations.ts';
@@ -54,11 +54,22 @@ export function budgetSteps(
   directory: Directory,
   spend: { person: FactSums; team: FactSums; org: FactSums | null },
 ): EscalationDraft[] {
+  return weighBudgets(rs, now, directory, spend).steps;
+}
+
+/** The budget steps crossed, and the budgets' standings they were read from. */
+export function weighBudgets(
+  rs: RuleSet,
+  now: Date,
+  directory: Directory,
+  spend: { person: FactSums; team: FactSums; org: FactSums | null },
+): { steps: EscalationDraft[]; result: EvaluateResult } {
   const needs = needsOf([rs]);
   const input = {
     now,
     subjects: subjectsOf(needs, directory.people, directory.teams, spend),
     org: spend.org ? { facts: factsFor(needs.org, spend.org, 'org') } : undefined,
   };
-  return escalationsFrom(evaluate(rs, input)).filter(isBudgetStep);
+  const result = evaluate(rs, input);
+  return { steps: escalationsFrom(result).filter(isBudgetStep), result };
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activePolicyFor } from '../../src/app/active-policy.ts';
 import { budgetHoldsFor } from '../../src/app/budget-holds.ts';
 import { escalationEventsFor } from '../../src/app/escalation-events.ts';
+import { readServiceFor } from '../../src/app/reads.ts';
 import { reevaluationFor } from '../../src/app/reevaluation.ts';
 import { addWebhook } from '../../src/store/webhooks.ts';
 import { type PromFamily, parsePrometheusText } from '../support/prometheus-text.ts';
@@ -266,6 +267,54 @@ describe('/metrics', () => {
     const pass = await budgetHoldsFor(api.store).refresh();
     expect(pass.teams + pass.org).toBeGreaterThan(0);
     expect(count(await scrape())).toBeGreaterThan(before);
+  });
+
+  it("exports the budget passes' figures and their age, and never evaluates the organisation to answer", async () => {
+    const cache = readServiceFor(api.store).cache;
+    const platform = { budget: 'each team', team: 'platform' };
+    const evaluations = () => {
+      const s = cache.stats();
+      return s.hits + s.misses + s.stale;
+    };
+    const lookups = evaluations();
+    const before = await scrape();
+    const spent0 = value(before, 'quotient_budget_spent', platform) as number;
+    expect(spent0).toBeGreaterThan(33);
+    // the clock has not moved since the last pass
+    expect(value(before, 'quotient_budget_figures_age_seconds', {})).toBe(0);
+    // 10,000 input tokens of sonnet = 0.03 USD, not yet folded by a pass
+    await gql(
+      api.keys.ingest.key,
+      'mutation($rows: [UsageInput!]!) { recordUsage(rows: $rows) { __typename } }',
+      {
+        rows: [
+          {
+            id: 'm-figures-1',
+            ts: '2026-10-07T10:00:00Z',
+            person: 'bo@acme.test',
+            model: 'claude-sonnet-4-5',
+            inputTokens: 10_000,
+            outputTokens: 0,
+          },
+        ],
+      },
+    );
+    const unfolded = await scrape();
+    expect(value(unfolded, 'quotient_budget_spent', platform)).toBe(spent0);
+    expect(evaluations()).toBe(lookups);
+
+    const clock = activePolicyFor(api.store);
+    const passedAt = new Date('2026-10-20T12:00:00Z');
+    try {
+      await budgetHoldsFor(api.store).refresh();
+      clock.setClock(() => new Date(passedAt.getTime() + 90_000));
+      const after = await scrape();
+      expect(value(after, 'quotient_budget_spent', platform)).toBeCloseTo(spent0 + 0.03, 6);
+      expect(value(after, 'quotient_budget_figures_age_seconds', {})).toBe(90);
+    } finally {
+      clock.setClock(() => passedAt);
+    }
+    expect(evaluations()).toBe(lookups);
   });
 
   it('serves the metrics on a separate port without a key when asked to', async () => {
