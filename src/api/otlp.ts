@@ -16,8 +16,8 @@ import {
 import { type IngestTotals, ingestBatch } from '../store/loader.ts';
 import { bearerToken } from './auth.ts';
 import { readLimitedBody } from './body.ts';
+import type { KeyAuthenticator } from './key-cache.ts';
 import { decodeTraceRequest, encodeTraceResponse } from './otlp-protobuf.ts';
-import type { KeyAuthenticator } from './server.ts';
 import { sendJson } from './server.ts';
 import { UNAVAILABLE_MESSAGE } from './unavailable.ts';
 

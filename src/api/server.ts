@@ -1,6 +1,3 @@
-// The HTTP server: GraphQL (Yoga) at /graphql, liveness at /health, readiness at /ready,
-// and the OTLP/HTTP trace receiver at /v1/traces, on node:http.
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -12,23 +9,12 @@ import {
 } from 'graphql-yoga';
 import { type Logger, pino } from 'pino';
 import { type Audit, auditFor, auditTrailFor } from '../app/audit.ts';
-import { localCaller } from '../app/caller.ts';
 import { quotaCacheFor } from '../app/quota-cache.ts';
 import { pendingMigrations, type Store } from '../store/db.ts';
 import type { PersonFallback } from '../store/ingest/otlp.ts';
-import { keyRevocationFeed } from '../store/key-revocations.ts';
 import { ping } from '../store/secrets.ts';
 import { armorPlugin } from './armor.ts';
-import {
-  bearerToken,
-  type Caller,
-  findCaller,
-  loadPseudonymSecret,
-  type Pseudonymizer,
-  pseudonymizer,
-  revokedHere,
-  touchApiKey,
-} from './auth.ts';
+import { bearerToken, loadPseudonymSecret, type Pseudonymizer, pseudonymizer } from './auth.ts';
 import { BACKUP_PATH, handleBackup } from './backup-http.ts';
 import {
   lingerAfterTooLarge,
@@ -41,11 +27,11 @@ import type { Context } from './context.ts';
 import { csrfPlugin } from './csrf.ts';
 import { registerApiEntities } from './entities.ts';
 import { describe, maskGraphqlError, unavailableError, yogaLogger } from './graphql-errors.ts';
+import { type KeyAuthenticator, keyAuthenticator } from './key-cache.ts';
 import {
   type ApiLimits,
   DEFAULT_LIMITS,
   evaluationCostPlugin,
-  type RateLimiter,
   rateLimiter,
   subscriptionCapPlugin,
 } from './limits.ts';
@@ -125,15 +111,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       onError: (error) => log.warn({ err: error }, 'quota cache refresh failed'),
     });
   const sessions = createSessions(store, { keyCacheMs: options.keyCacheMs });
-  const keys = keyAuthenticator(
-    store,
-    options.keyCacheMs ?? 5_000,
-    rateLimiter(limits.requestsPerSecond, limits.rateWindowSeconds),
+  const keys = keyAuthenticator(store, {
+    ttlMs: options.keyCacheMs ?? 5_000,
+    limiter: rateLimiter(limits.requestsPerSecond, limits.rateWindowSeconds),
     log,
     // a console session of a revoked key ends at once too
-    (keyId) => sessions.forgetKey(keyId),
-    options.localToken ?? null,
-  );
+    alsoForget: (keyId) => sessions.forgetKey(keyId),
+    localToken: options.localToken ?? null,
+  });
   const secret = pseudonymSource(store);
   const metrics = createMetrics({ store, log, key: options.metrics?.key });
   const metricsApart = options.metrics?.port != null;
@@ -457,104 +442,6 @@ function unauthenticated(reason: string) {
       http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="quotient"' } },
     },
   });
-}
-
-export type KeyAuthenticator = {
-  authenticate(token: string): Promise<Caller | { reason: string }>;
-  /** takes one request from a key's rate-limit bucket (callers that came with a session) */
-  take(keyId: string): Promise<void>;
-  /** waits for pending last-used writes and stops listening for revocations (on shutdown) */
-  settle(): Promise<void>;
-};
-
-/** Who the command line on this machine is, when it sends the server's local token. */
-const LOCAL_CALLER = localCaller('through the server');
-
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** How long a failed key lookup is remembered: a repeated bogus key costs no database read. */
-const FAILED_KEY_CACHE_MS = 30_000;
-const KEY_CACHE_ENTRIES = 10_000;
-
-/**
- * Validates keys against api_keys, trusting a validated key for `ttlMs` and a failed lookup
- * for FAILED_KEY_CACHE_MS. A revocation anywhere evicts the key at once (revocationFeed).
- * Each authenticated request takes one token from its key's rate-limit bucket.
- */
-function keyAuthenticator(
-  store: Store,
-  ttlMs: number,
-  limiter: RateLimiter,
-  log: Logger,
-  /** told of every revoked key (undefined: any key may have been revoked) */
-  alsoForget: (keyId?: string) => void,
-  localToken: string | null,
-): KeyAuthenticator {
-  const cache = new Map<string, { caller: Caller; until: number }>();
-  const failed = new Map<string, { result: { reason: string }; until: number }>();
-  const touched = new Map<string, number>();
-  const pending = new Set<Promise<void>>();
-  const feed = keyRevocationFeed(
-    store,
-    revokedHere,
-    (keyId) => {
-      for (const [token, entry] of cache) if (entry.caller.keyId === keyId) cache.delete(token);
-      alsoForget(keyId);
-    },
-    () => {
-      cache.clear();
-      alsoForget();
-    },
-    log,
-  );
-  return {
-    take: (keyId) => limiter.take(keyId),
-    async settle() {
-      await Promise.allSettled([...pending]);
-      await feed.close();
-    },
-    async authenticate(token) {
-      if (localToken && sameToken(token, localToken)) return LOCAL_CALLER;
-      const now = Date.now();
-      const hit = cache.get(token);
-      if (hit && hit.until > now) {
-        await limiter.take(hit.caller.keyId);
-        return hit.caller;
-      }
-      const miss = failed.get(token);
-      if (miss && miss.until > now) return miss.result;
-      let result: Caller | { reason: string };
-      try {
-        result = await findCaller(store.em(), token);
-      } catch (error) {
-        if (isDatabaseUnavailable(error)) throw unavailableError(error);
-        throw error;
-      }
-      if ('reason' in result) {
-        cache.delete(token);
-        if (failed.size >= KEY_CACHE_ENTRIES) failed.clear();
-        failed.set(token, { result, until: now + FAILED_KEY_CACHE_MS });
-        return result;
-      }
-      if (ttlMs > 0) {
-        if (cache.size >= KEY_CACHE_ENTRIES) cache.clear();
-        cache.set(token, { caller: result, until: now + ttlMs });
-      }
-      // last_used_at at most once a minute per key, off the request path
-      if ((touched.get(result.keyId) ?? 0) < now - 60_000) {
-        touched.set(result.keyId, now);
-        touchApiKey(store.em(), result.keyId).catch((err) =>
-          log.warn({ err }, 'could not record key use'),
-        );
-      }
-      await limiter.take(result.keyId);
-      return result;
-    },
-  };
 }
 
 /** The pseudonym key is read (or created) on first use, and retried after a failure. */
