@@ -1,7 +1,7 @@
 // Rule detectors (`detect …`) and team rules (`subject team`) through every phase: check
 // (Q5040, Q5041), IR, format, diff, evaluation with hand-computed medians and MADs, the
 // minimum history (nobody flagged on a first day), tests with daily series, and coverage.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildRuleSet } from '../../src/policy/compile/index.ts';
 import { diffPolicies } from '../../src/policy/diff.ts';
 import { robustBaseline } from '../../src/policy/evaluate/detectors.ts';
@@ -210,6 +210,28 @@ describe('detector evaluation', () => {
       'deviation: tokens today 17,000 > 16,189.1 = median 11,000 + 3.5 × 1,482.6 (MAD 1,000 × 1.4826) over 7 days with tokens in 28d; deviation 4.05',
     );
     expect(fired(series('tokens', usual, 16_000))).toEqual([]);
+  });
+
+  it('formats no text for a detector that does not fire, and the same text when one fires is read', () => {
+    const toLocale = vi.spyOn(Number.prototype, 'toLocaleString');
+    const format = vi.spyOn(Intl.NumberFormat.prototype, 'format', 'get');
+    const count = () => toLocale.mock.calls.length + format.mock.calls.length;
+    try {
+      // every detector weighed, none fires
+      expect(fired(series('tokens', usual, 16_000))).toEqual([]);
+      expect(count()).toBe(0);
+      const rules = fired(series('tokens', usual, 17_000));
+      expect(count()).toBe(0);
+      expect(rules[0].detector?.text).toBe(
+        'deviation: tokens today 17,000 > 16,189.1 = median 11,000 + 3.5 × 1,482.6 (MAD 1,000 × 1.4826) over 7 days with tokens in 28d; deviation 4.05',
+      );
+      expect(count()).toBeGreaterThan(0);
+      // and the text travels with the finding as a plain field
+      expect(JSON.parse(JSON.stringify(rules[0].detector)).text).toBe(rules[0].detector?.text);
+    } finally {
+      toLocale.mockRestore();
+      format.mockRestore();
+    }
   });
 
   it('leaves out days without usage: zeros in the lookback do not move the baseline', () => {

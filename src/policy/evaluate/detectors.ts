@@ -71,7 +71,9 @@ export function robustBaseline(values: readonly number[]): {
   return { median: m, mad, spread: mad > 0 ? MAD_SCALE * mad : MEAN_AD_SCALE * meanAd };
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
+// one formatter for every figure: toLocaleString builds a new one per call
+const numbers = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+const fmt = (n: number) => numbers.format(n);
 
 /** The days before today with a positive value of `fact`, oldest first. */
 function activeSeries(F: Facts, days: number, fact: string): { day: number; value: number }[] {
@@ -83,11 +85,16 @@ function activeSeries(F: Facts, days: number, fact: string): { day: number; valu
   return out;
 }
 
-type Figures = Pick<DetectorFinding, 'fired' | 'value' | 'history' | 'text'> &
-  Partial<Omit<DetectorFinding, 'detector' | 'window' | 'minHistory'>>;
+type Figures = Pick<DetectorFinding, 'fired' | 'value' | 'history'> &
+  Partial<Omit<DetectorFinding, 'detector' | 'window' | 'minHistory' | 'text'>> & {
+    /** the finding in words; formatted only when read (most findings do not fire) */
+    text: () => string;
+  };
 
 /** A finding with the detector's own settings; no baseline unless the figures give one. */
 function finding(d: IrDetector, figures: Figures): DetectorFinding {
+  const { text: describe, ...rest } = figures;
+  let text: string | undefined;
   return {
     detector: d.detector,
     fact: d.fact ?? null,
@@ -97,7 +104,11 @@ function finding(d: IrDetector, figures: Figures): DetectorFinding {
     deviation: null,
     threshold: d.above,
     minHistory: d.history,
-    ...figures,
+    ...rest,
+    get text() {
+      text ??= describe();
+      return text;
+    },
   };
 }
 
@@ -107,7 +118,7 @@ function tooNew(d: IrDetector, history: number, what: string): DetectorFinding |
     fired: false,
     value: 0,
     history,
-    text: `${d.detector}: not weighed, ${history} ${what} of history < ${d.history} needed`,
+    text: () => `${d.detector}: not weighed, ${history} ${what} of history < ${d.history} needed`,
   });
 }
 
@@ -129,7 +140,7 @@ function deviation(d: IrDetector, F: Facts): DetectorFinding {
     deviation: z,
     threshold,
     history: series.length,
-    text:
+    text: () =>
       base.spread > 0
         ? `deviation: ${fact} today ${fmt(today)} ${fired ? '>' : '≤'} ${fmt(threshold)} = median ${fmt(base.median)} + ${d.above} × ${fmt(base.spread)} (MAD ${fmt(base.mad)} × 1.4826) over ${series.length} days with ${fact} in ${d.window}; deviation ${fmt(z)}`
         : `deviation: ${fact} has no spread over ${series.length} days in ${d.window} (every day ${fmt(base.median)}): not weighed`,
@@ -160,7 +171,8 @@ function taskSplitting(d: IrDetector, F: Facts): DetectorFinding {
     history: series.length,
     tokensPerTask: perTask,
     usualTokensPerTask: usualPerTask,
-    text: `task_splitting: tasks today ${fmt(tasks)} ${manyTasks ? '>' : '≤'} ${fmt(threshold)} = median ${fmt(base.median)} + ${d.above} × ${fmt(base.spread)} over ${series.length} days with tasks in ${d.window} (deviation ${fmt(z)}), and tokens per task ${fmt(perTask)} ${smallTasks ? '<' : '≥'} half the usual ${fmt(usualPerTask)}`,
+    text: () =>
+      `task_splitting: tasks today ${fmt(tasks)} ${manyTasks ? '>' : '≤'} ${fmt(threshold)} = median ${fmt(base.median)} + ${d.above} × ${fmt(base.spread)} over ${series.length} days with tasks in ${d.window} (deviation ${fmt(z)}), and tokens per task ${fmt(perTask)} ${smallTasks ? '<' : '≥'} half the usual ${fmt(usualPerTask)}`,
   });
 }
 
@@ -183,7 +195,8 @@ function retryLoop(d: IrDetector, F: Facts): DetectorFinding {
     fired,
     value: ratio,
     history,
-    text: `retry_loop: ${fmt(requests)} requests for ${fmt(tasks)} tasks in ${d.window} = ${fmt(ratio)} per task ${fired ? '>' : '≤'} ${d.above}`,
+    text: () =>
+      `retry_loop: ${fmt(requests)} requests for ${fmt(tasks)} tasks in ${d.window} = ${fmt(ratio)} per task ${fired ? '>' : '≤'} ${d.above}`,
   });
 }
 
@@ -207,7 +220,8 @@ function periodEndBurst(d: IrDetector, F: Facts, now: number, tz: string): Detec
     value: share,
     history,
     daysLeft,
-    text: `period_end_burst: ${fmt(recent)} of ${fmt(total)} ${fact} this ${period} in the last ${d.window} = ${fmt(share)}% ${fired ? '>' : inLastDays ? '≤' : 'vs'} ${d.above}%, ${daysLeft} day${daysLeft === 1 ? '' : 's'} left${inLastDays ? '' : ` (weighed in the last ${lastDays})`}`,
+    text: () =>
+      `period_end_burst: ${fmt(recent)} of ${fmt(total)} ${fact} this ${period} in the last ${d.window} = ${fmt(share)}% ${fired ? '>' : inLastDays ? '≤' : 'vs'} ${d.above}%, ${daysLeft} day${daysLeft === 1 ? '' : 's'} left${inLastDays ? '' : ` (weighed in the last ${lastDays})`}`,
   });
 }
 
