@@ -214,7 +214,9 @@ describe('detector evaluation', () => {
 
   it('formats no text for a detector that does not fire, and the same text when one fires is read', () => {
     const toLocale = vi.spyOn(Number.prototype, 'toLocaleString');
-    const format = vi.spyOn(Intl.NumberFormat.prototype, 'format', 'get');
+    // the number formatter's `format` is an accessor: each use reads it
+    const formatters = Intl.NumberFormat.prototype as unknown as { format: unknown };
+    const format = vi.spyOn(formatters, 'format', 'get');
     const count = () => toLocale.mock.calls.length + format.mock.calls.length;
     try {
       // every detector weighed, none fires
