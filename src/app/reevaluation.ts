@@ -41,7 +41,30 @@ export type SweepReport = {
   archivedSeasons: number;
 };
 
-export type DrainReport = { people: number; created: number; failed: string[] };
+export type DrainReport = {
+  people: number;
+  created: number;
+  failed: string[];
+  /** batches taken: each one evaluation, sized to hold the event loop about `sliceMs` */
+  batches: number;
+};
+
+export type ReevaluationOptions = {
+  /**
+   * How long one batch's evaluation may hold the event loop (default 50 ms): the server
+   * answers requests between batches, so the next batch is sized from the last one's time.
+   */
+  sliceMs?: number;
+  /** reads elapsed ms (tests inject one) */
+  clock?: () => number;
+};
+
+/** Batch sizes: the first of a service, and the fewest people a batch takes. */
+const FIRST_BATCH = 50;
+const MIN_BATCH = 5;
+
+/** Lets the event loop answer what is waiting (requests, timers) before the next batch. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export type Reevaluation = {
   /** Evaluates these people (and their teams), records what they crossed, replaces their holds. */
@@ -65,40 +88,57 @@ export type Reevaluation = {
 export const reevaluationFor = perStore(createReevaluation);
 
 /** A service of its own (another instance's, in tests); reevaluationFor shares one per store. */
-export function createReevaluation(store: Store): Reevaluation {
+export function createReevaluation(store: Store, options: ReevaluationOptions = {}): Reevaluation {
+  const sliceMs = options.sliceMs ?? 50;
+  const clock = options.clock ?? (() => performance.now());
   const policy = activePolicyFor(store);
   const reader = usageReader(store);
   const budgets = budgetHoldsFor(store);
   const holder = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   let sweptHash: string | null = null;
+  // people per batch, carried from round to round
+  let batch = FIRST_BATCH;
+
+  /** Re-evaluates people, and how long their evaluation held the event loop. */
+  async function reevaluate(
+    people: readonly string[],
+  ): Promise<{ created: EscalationRow[]; evaluatedMs: number }> {
+    const active = await policy.current();
+    if (!active || people.length === 0) return { created: [], evaluatedMs: 0 };
+    const now = policy.now();
+    const { result, directory, evaluatedMs } = await evaluatePeople(
+      reader,
+      active.ruleSet,
+      people,
+      now,
+      clock,
+    );
+    const extra = await activeExtras(store, now, {
+      people,
+      teams: directory.teams.map((t) => t.id),
+    });
+    const drafts = withExceptions(
+      escalationsFrom(result).filter((d) => !isBudgetStep(d)),
+      extra,
+    );
+    const created = await recordFound(store, drafts, directory, now);
+    await replaceHolds(
+      store,
+      'rule',
+      result.subjects.map((s) => ({ kind: s.kind, id: s.id })),
+      holdsFrom(drafts),
+    );
+    await budgets.refresh({ people });
+    return { created, evaluatedMs };
+  }
 
   const service: Reevaluation = {
     async reevaluatePeople(people) {
-      const active = await policy.current();
-      if (!active || people.length === 0) return [];
-      const now = policy.now();
-      const { result, directory } = await evaluatePeople(reader, active.ruleSet, people, now);
-      const extra = await activeExtras(store, now, {
-        people,
-        teams: directory.teams.map((t) => t.id),
-      });
-      const drafts = withExceptions(
-        escalationsFrom(result).filter((d) => !isBudgetStep(d)),
-        extra,
-      );
-      const created = await recordFound(store, drafts, directory, now);
-      await replaceHolds(
-        store,
-        'rule',
-        result.subjects.map((s) => ({ kind: s.kind, id: s.id })),
-        holdsFrom(drafts),
-      );
-      await budgets.refresh({ people });
-      return created;
+      return (await reevaluate(people)).created;
     },
 
     async drainDirty(limit = 500) {
-      const report: DrainReport = { people: 0, created: 0, failed: [] };
+      const report: DrainReport = { people: 0, created: 0, failed: [], batches: 0 };
       // an exception that just expired lowers a limit: its people are re-evaluated now
       await markDirty(store, await expireExceptions(store, policy.now()));
       // a round takes only what was queued before it began: under sustained ingest the
@@ -106,18 +146,28 @@ export function createReevaluation(store: Store): Reevaluation {
       const end = await lastDirtySeq(store);
       if (end === null) return report;
       for (;;) {
-        const people = await takeDirtyPeople(store, limit, end);
+        const size = Math.max(1, Math.min(batch, limit));
+        const people = await takeDirtyPeople(store, size, end);
         if (people.length === 0) break;
         report.people += people.length;
+        report.batches++;
         try {
-          report.created += (await service.reevaluatePeople(people)).length;
+          const { created, evaluatedMs } = await reevaluate(people);
+          report.created += created.length;
+          // next batch: as many people as fit in the slice at this batch's pace
+          if (people.length === size)
+            batch = Math.max(
+              MIN_BATCH,
+              Math.min(limit, Math.floor((size * sliceMs) / Math.max(evaluatedMs, 1))),
+            );
         } catch (error) {
           // put them back for the next round; the sweep catches them in any case
           await markDirty(store, people).catch(() => {});
           report.failed.push(error instanceof Error ? error.message : String(error));
           break;
         }
-        if (people.length < limit) break;
+        if (people.length < size) break;
+        await yieldToEventLoop();
       }
       return report;
     },

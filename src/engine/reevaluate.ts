@@ -24,7 +24,9 @@ export async function evaluatePeople(
   rs: RuleSet,
   ids: readonly string[],
   now: Date,
-): Promise<{ result: EvaluateResult; directory: Directory }> {
+  /** reads elapsed ms for `evaluatedMs` (tests inject one) */
+  clock: () => number = () => performance.now(),
+): Promise<{ result: EvaluateResult; directory: Directory; evaluatedMs: number }> {
   const tz = rs.ir.timezone;
   const reads = escalationNeeds(rs);
   const found = await reader.directory({ people: ids });
@@ -57,8 +59,8 @@ export async function evaluatePeople(
     person: personSums,
     team: teamSums satisfies FactSums | undefined,
   });
-  return {
-    result: evaluate(rs, { now, subjects }),
-    directory: { people, teams: found.teams },
-  };
+  // the one synchronous stretch: its length sizes the next batch (src/app/reevaluation.ts)
+  const started = clock();
+  const result = evaluate(rs, { now, subjects });
+  return { result, directory: { people, teams: found.teams }, evaluatedMs: clock() - started };
 }
