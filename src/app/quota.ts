@@ -148,10 +148,12 @@ export const quotaFor = perStore(createQuotaService);
  */
 function withoutGroupFigures(caller: Caller, result: CheckQuotaResult): CheckQuotaResult {
   if (seesNames(caller.role)) return result;
-  const hide = (c: Constraint): Constraint =>
-    c.kind === 'budget' && c.subject !== null && c.subject.kind !== 'person'
-      ? { ...c, percent: null }
-      : c;
+  const group = (c: Constraint) =>
+    c.kind === 'budget' && c.subject !== null && c.subject.kind !== 'person';
+  // most answers carry no group budget: nothing to hide, no copy
+  if (!result.constraints.some(group) && !(result.binding && group(result.binding)))
+    return result;
+  const hide = (c: Constraint): Constraint => (group(c) ? { ...c, percent: null } : c);
   return {
     ...result,
     binding: result.binding && hide(result.binding),

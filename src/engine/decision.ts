@@ -100,7 +100,9 @@ export function cheaperClass(
   const currentPrice = current === null ? Number.POSITIVE_INFINITY : classPrices[current];
   if (currentPrice === undefined) return null;
   let best: string | null = null;
-  for (const [name, price] of Object.entries(classPrices)) {
+  // for...in, not Object.entries: no pair arrays on every check
+  for (const name in classPrices) {
+    const price = classPrices[name];
     if (allowed !== 'any' && !allowed.includes(name)) continue;
     if (price >= currentPrice) continue;
     if (best === null || price < classPrices[best] || (price === classPrices[best] && name < best))
@@ -122,19 +124,18 @@ export function decideQuota(input: DecisionInput): QuotaDecision {
     quota.allowedClasses === 'any' ||
     (input.modelClass !== null && quota.allowedClasses.includes(input.modelClass)) ||
     input.noModel === true;
-  const base = {
-    classAllowed,
-    band: bandFor(ladder, percentNow),
-    effectiveLimit,
-    percentAfter,
-    remainingAfter: effectiveLimit - after,
-    cheaperClass: cheaper,
-  };
+  const band = bandFor(ladder, percentNow);
+  const remainingAfter = effectiveLimit - after;
 
   if (!classAllowed) {
     const allowed = quota.allowedClasses === 'any' ? 'any' : quota.allowedClasses.join(', ');
     return {
-      ...base,
+      classAllowed,
+      band,
+      effectiveLimit,
+      percentAfter,
+      remainingAfter,
+      cheaperClass: cheaper,
       decision: 'block',
       reason:
         input.modelClass === null
@@ -162,7 +163,12 @@ export function decideQuota(input: DecisionInput): QuotaDecision {
   }
   if (!ladder && percentAfter > 100) {
     return {
-      ...base,
+      classAllowed,
+      band,
+      effectiveLimit,
+      percentAfter,
+      remainingAfter,
+      cheaperClass: cheaper,
       decision: 'block',
       reason: `${pct(percentAfter)} of the ${quota.tier} limit after this request; the policy has no quota ladder, so the limit is hard`,
       step: null,
@@ -182,7 +188,12 @@ export function decideQuota(input: DecisionInput): QuotaDecision {
     reason = `${where}: reached the ${chosen.threshold}% step (${describeAction(chosen)})${satisfied ? ', already satisfied this period' : ''}`;
   }
   return {
-    ...base,
+    classAllowed,
+    band,
+    effectiveLimit,
+    percentAfter,
+    remainingAfter,
+    cheaperClass: cheaper,
     decision,
     reason,
     step: chosen,
@@ -415,30 +426,53 @@ export function decideRequest(input: RequestDecisionInput): RequestDecision {
     escalationId: null,
   };
   // ties go to holds in key order, whatever order the store returned them in
-  const holds = [...input.holds]
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    .filter(
-      (h) =>
-        (h.environment === null || h.environment === input.environment) &&
-        (h.project == null || h.project === (input.project ?? null)),
-    )
-    .map(holdConstraint);
+  const holds =
+    input.holds.length === 0
+      ? []
+      : [...input.holds]
+          .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+          .filter(
+            (h) =>
+              (h.environment === null || h.environment === input.environment) &&
+              (h.project == null || h.project === (input.project ?? null)),
+          )
+          .map(holdConstraint);
   // the request's own size: weighed after the tier, before holds, on a tie
   const request = requestConstraint(input);
   const others = request ? [request, ...holds] : holds;
   const constraints = input.quota ? [tierConstraint, ...others] : others;
   let binding = tierConstraint;
   for (const c of others) if (RANK[c.decision] > RANK[binding.decision]) binding = c;
-  const ordered = [...constraints].sort((a, b) => RANK[b.decision] - RANK[a.decision]);
+  // a fresh array, built above: sorted in place (stable, as before)
+  const ordered =
+    constraints.length > 1
+      ? constraints.sort((a, b) => RANK[b.decision] - RANK[a.decision])
+      : constraints;
+  // the tier's fields by name, not spread: one object shape per answer, no copy of a copy
   if (binding === tierConstraint)
     return {
-      ...tier,
+      decision: tier.decision,
+      reason: tier.reason,
+      band: tier.band,
+      effectiveLimit: tier.effectiveLimit,
+      percentAfter: tier.percentAfter,
+      remainingAfter: tier.remainingAfter,
+      step: tier.step,
+      notice: tier.notice,
+      approver: tier.approver,
+      cheaperClass: tier.cheaperClass,
+      classAllowed: tier.classAllowed,
       binding: input.quota ? tierConstraint : null,
       constraints: ordered,
       next: nextStep(input.quota ? binding : null, tier),
     };
   return {
-    ...tier,
+    band: tier.band,
+    effectiveLimit: tier.effectiveLimit,
+    percentAfter: tier.percentAfter,
+    remainingAfter: tier.remainingAfter,
+    cheaperClass: tier.cheaperClass,
+    classAllowed: tier.classAllowed,
     decision: binding.decision,
     reason: binding.reason,
     step: null,

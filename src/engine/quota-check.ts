@@ -213,27 +213,16 @@ export function checkQuotaWith(
   const quota =
     quotaState === undefined ? tier && quotaStateOf(rs, tier, snapshot.facts, now) : quotaState;
   const inputTokens = request.inputTokens ?? request.estimatedTokens;
-  const common = {
-    person: request.personId,
-    model: request.model,
-    modelClass,
-    estimatedTokens: request.estimatedTokens,
-    inputTokens,
-    estimatedCost: costEstimate(prices, request.model, inputTokens, request.estimatedTokens),
-    currency: rs.ir.currency,
-    quota,
-    exceptionTokens: snapshot.exceptionTokens,
-    policyHash: rs.hash,
-  };
-  const satisfied = new Set(
-    snapshot.satisfied
-      .filter(
-        (s) =>
-          quota !== null &&
-          new Date(s.periodStart).getTime() === new Date(quota.periodStart).getTime(),
-      )
-      .map((s) => s.threshold),
-  );
+  const satisfied =
+    snapshot.satisfied.length === 0 || quota === null
+      ? NONE_SATISFIED
+      : new Set(
+          snapshot.satisfied
+            .filter(
+              (s) => new Date(s.periodStart).getTime() === new Date(quota.periodStart).getTime(),
+            )
+            .map((s) => s.threshold),
+        );
   const input: RequestDecisionInput = {
     quota: quota && {
       tier: quota.tier,
@@ -247,15 +236,48 @@ export function checkQuotaWith(
     modelClass,
     classPrices: plan.classPrices,
     satisfied,
-    holds: snapshot.holds.filter((h) => h.policyHash === rs.hash),
+    holds:
+      snapshot.holds.length === 0
+        ? snapshot.holds
+        : snapshot.holds.filter((h) => h.policyHash === rs.hash),
     environment: request.environment ?? null,
     project: request.project ?? null,
     noModel: request.model === null,
     requestLimits: rs.ir.requestLimits,
     inputTokens,
   };
-  return { ...common, ...decideRequest(input) };
+  const d = decideRequest(input);
+  // every field by name, not two spreads: one object shape per answer
+  return {
+    person: request.personId,
+    model: request.model,
+    modelClass,
+    estimatedTokens: request.estimatedTokens,
+    inputTokens,
+    estimatedCost: costEstimate(prices, request.model, inputTokens, request.estimatedTokens),
+    currency: rs.ir.currency,
+    quota,
+    exceptionTokens: snapshot.exceptionTokens,
+    policyHash: rs.hash,
+    decision: d.decision,
+    reason: d.reason,
+    band: d.band,
+    effectiveLimit: d.effectiveLimit,
+    percentAfter: d.percentAfter,
+    remainingAfter: d.remainingAfter,
+    step: d.step,
+    notice: d.notice,
+    approver: d.approver,
+    cheaperClass: d.cheaperClass,
+    classAllowed: d.classAllowed,
+    binding: d.binding,
+    constraints: d.constraints,
+    next: d.next,
+  };
 }
+
+/** No satisfied step: shared by checks (decideQuota only reads it). */
+const NONE_SATISFIED: ReadonlySet<number> = new Set();
 
 /** The list-price cost of a request, exact (pico-units to a decimal); null for no price. */
 function costEstimate(
