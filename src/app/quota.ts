@@ -151,8 +151,7 @@ function withoutGroupFigures(caller: Caller, result: CheckQuotaResult): CheckQuo
   const group = (c: Constraint) =>
     c.kind === 'budget' && c.subject !== null && c.subject.kind !== 'person';
   // most answers carry no group budget: nothing to hide, no copy
-  if (!result.constraints.some(group) && !(result.binding && group(result.binding)))
-    return result;
+  if (!result.constraints.some(group) && !(result.binding && group(result.binding))) return result;
   const hide = (c: Constraint): Constraint => (group(c) ? { ...c, percent: null } : c);
   return {
     ...result,
