@@ -5,13 +5,14 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { azureTrace, prng, zipfCumulative, zipfPick } from '../../src/store/azure-trace.ts';
 import { openStore } from '../../src/store/db.ts';
 import { ensureActivePolicy } from '../../src/store/seed.ts';
+import { cpuSecondsOf } from './support/proc.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const PEOPLE = 20_000;
@@ -33,17 +34,6 @@ const CSV_COLUMNS =
 
 async function write(stream: ReturnType<typeof createWriteStream>, text: string) {
   if (!stream.write(text)) await once(stream, 'drain');
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-function cpuSecondsOf(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
 }
 
 /**

@@ -47,6 +47,7 @@ import { azureTrace, prng } from '../../src/store/azure-trace.ts';
 import { openStore } from '../../src/store/db.ts';
 import { ensureMonthPartitions } from '../../src/store/partitions.ts';
 import { publishPolicySource } from '../../src/store/policies.ts';
+import { cpuSecondsOf } from './support/proc.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 20_000);
@@ -314,13 +315,8 @@ try {
   };
   /** The server process's CPU time so far in ms (Linux /proc), or null. */
   function serverCpuMs(): number | null {
-    try {
-      const fields = readFileSync(`/proc/${child?.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      // utime and stime, fields 14 and 15 of stat, in clock ticks (100 per second)
-      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-    } catch {
-      return null;
-    }
+    const seconds = cpuSecondsOf(child?.pid);
+    return seconds === null ? null : seconds * 1000;
   }
   // autocannon's percentiles skip p95: keep every response time and compute them here
   async function load(

@@ -14,7 +14,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error autocannon ships no types: the slice used here is typed below
@@ -25,6 +24,7 @@ import { apiEntities } from '../../src/api/entities.ts';
 import { azureTrace } from '../../src/store/azure-trace.ts';
 import { openStore } from '../../src/store/db.ts';
 import { ensureActivePolicy } from '../../src/store/seed.ts';
+import { cpuSecondsOf } from './support/proc.ts';
 
 type CannonResult = { errors: number; non2xx: number };
 type CannonInstance = Promise<CannonResult> & {
@@ -50,16 +50,6 @@ const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:543
 const url = new URL(serverUrl);
 url.pathname = `/${name}`;
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-function cpuSecondsOf(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
 const load = () =>
   loadavg()
     .map((n) => n.toFixed(2))
