@@ -113,7 +113,11 @@ export function keyAuthenticator(store: Store, options: KeyAuthenticatorOptions)
   function touch(keyId: string, now: number) {
     if ((touched.get(keyId) ?? 0) >= now - 60_000) return;
     touched.set(keyId, now);
-    touchApiKey(store.em(), keyId).catch((err) => log.warn({ err }, 'could not record key use'));
+    // tracked like the revalidations, so that shutdown waits for it before the store closes
+    const p: Promise<void> = touchApiKey(store.em(), keyId)
+      .catch((err) => log.warn({ err }, 'could not record key use'))
+      .finally(() => pending.delete(p));
+    pending.add(p);
   }
 
   function refreshAhead(token: string, entry: Entry) {
