@@ -127,24 +127,26 @@ export function decideQuota(input: DecisionInput): QuotaDecision {
   const band = bandFor(ladder, percentNow);
   const remainingAfter = effectiveLimit - after;
 
+  const blocked = (reason: string): QuotaDecision => ({
+    classAllowed,
+    band,
+    effectiveLimit,
+    percentAfter,
+    remainingAfter,
+    cheaperClass: cheaper,
+    decision: 'block',
+    reason,
+    step: null,
+    notice: null,
+    approver: null,
+  });
   if (!classAllowed) {
     const allowed = quota.allowedClasses === 'any' ? 'any' : quota.allowedClasses.join(', ');
-    return {
-      classAllowed,
-      band,
-      effectiveLimit,
-      percentAfter,
-      remainingAfter,
-      cheaperClass: cheaper,
-      decision: 'block',
-      reason:
-        input.modelClass === null
-          ? `the model has no price or class in the active policy; tier ${quota.tier} allows ${allowed}`
-          : `model class ${input.modelClass} is not allowed in tier ${quota.tier} (allowed: ${allowed})`,
-      step: null,
-      notice: null,
-      approver: null,
-    };
+    return blocked(
+      input.modelClass === null
+        ? `the model has no price or class in the active policy; tier ${quota.tier} allows ${allowed}`
+        : `model class ${input.modelClass} is not allowed in tier ${quota.tier} (allowed: ${allowed})`,
+    );
   }
 
   // the strongest step reached after this request; a satisfied step falls back to a notice
@@ -161,21 +163,10 @@ export function decideQuota(input: DecisionInput): QuotaDecision {
       chosen = step;
     }
   }
-  if (!ladder && percentAfter > 100) {
-    return {
-      classAllowed,
-      band,
-      effectiveLimit,
-      percentAfter,
-      remainingAfter,
-      cheaperClass: cheaper,
-      decision: 'block',
-      reason: `${pct(percentAfter)} of the ${quota.tier} limit after this request; the policy has no quota ladder, so the limit is hard`,
-      step: null,
-      notice: null,
-      approver: null,
-    };
-  }
+  if (!ladder && percentAfter > 100)
+    return blocked(
+      `${pct(percentAfter)} of the ${quota.tier} limit after this request; the policy has no quota ladder, so the limit is hard`,
+    );
   const exceptionNote =
     input.exceptionTokens > 0
       ? ` (limit ${quota.limit} + ${input.exceptionTokens} from approved exceptions)`
