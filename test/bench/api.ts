@@ -25,11 +25,10 @@
 //    then how long after the last batch the board shows all of it.
 // Server RSS is sampled from /proc every 200 ms (peak: VmHWM). Prints a table, the targets,
 // then one JSON line. BENCH_EVENTS / BENCH_PEOPLE / BENCH_SECONDS / BENCH_SOAK_SECONDS scale it.
-import { spawn } from 'node:child_process';
+import type { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { appendFileSync, readFileSync, statfsSync } from 'node:fs';
-import { join } from 'node:path';
 // @ts-expect-error autocannon ships no types: the slice used here is typed below
 import autocannonUntyped from 'autocannon';
 import pg from 'pg';
@@ -43,6 +42,7 @@ import { azureTrace } from '../../src/store/azure-trace.ts';
 import { openStore } from '../../src/store/db.ts';
 import { ensureMonthPartitions, monthKey } from '../../src/store/partitions.ts';
 import { DEFAULT_POLICY_FILE, ensureActivePolicy } from '../../src/store/seed.ts';
+import { spawnServe } from './support/serve.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 20_000);
@@ -622,29 +622,7 @@ try {
   const ingest = (await createApiKey(em, { role: 'ingest', name: 'bench ingest' })).key;
   let endpoint = '';
   const startServer = async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        // e.g. BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server
-        ...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean),
-        join(import.meta.dirname, '../../src/cli.ts'),
-        'serve',
-        '--port',
-        '0',
-        '--no-seed',
-      ],
-      {
-        env: {
-          ...process.env,
-          DATABASE_URL: url.toString(),
-          LOG_LEVEL: 'warn',
-          NODE_ENV: 'production',
-          // capacity, not the per-key limit (1,000/s by default), is what is measured
-          QUOTIENT_RATE_LIMIT_PER_SECOND: '0',
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const child = spawnServe(url.toString());
     server = child;
     let banner = '';
     let started = false;

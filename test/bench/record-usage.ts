@@ -11,11 +11,9 @@
 // database, from /proc: steadier than throughput on a shared machine), how often a
 // backend of the database was seen waiting on a lock (pg_stat_activity, every 100 ms), and
 // the load average. Prints a table, then one JSON line.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 // @ts-expect-error autocannon ships no types: the slice used here is typed below
 import autocannonUntyped from 'autocannon';
 import pg from 'pg';
@@ -25,6 +23,7 @@ import { azureTrace } from '../../src/store/azure-trace.ts';
 import { openStore } from '../../src/store/db.ts';
 import { ensureActivePolicy } from '../../src/store/seed.ts';
 import { cpuSecondsOf } from './support/proc.ts';
+import { spawnServe } from './support/serve.ts';
 
 type CannonResult = { errors: number; non2xx: number };
 type CannonInstance = Promise<CannonResult> & {
@@ -80,28 +79,7 @@ await db.query('vacuum enforcement_dirty, enforcement_cost_deltas');
 const ingest = (await createApiKey(store.em(), { role: 'ingest', name: 'record-usage bench' })).key;
 await store.close();
 
-const server = spawn(
-  process.execPath,
-  [
-    // e.g. BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server
-    ...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean),
-    join(import.meta.dirname, '../../src/cli.ts'),
-    'serve',
-    '--port',
-    '0',
-    '--no-seed',
-  ],
-  {
-    env: {
-      ...process.env,
-      DATABASE_URL: url.toString(),
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-      QUOTIENT_RATE_LIMIT_PER_SECOND: '0',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  },
-);
+const server = spawnServe(url.toString());
 let banner = '';
 const endpoint = await new Promise<string>((resolve, reject) => {
   server.stdout?.on('data', (chunk: Buffer) => {
