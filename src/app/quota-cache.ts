@@ -119,32 +119,57 @@ function nextExpiry(inputs: QuotaInputs, holds: readonly HoldState[], at: number
   return until;
 }
 
-/** The quota state at `now` from one kept for its period: the forecast is computed when read. */
-function quotaAtClock(
-  kept: QuotaState,
-  rs: RuleSet,
-  tier: TierAssignment,
-  facts: QuotaSnapshot['facts'],
-  now: Date,
-): QuotaState {
-  // a literal (one shape for every check), not a copy with a property defined on it
-  return {
-    tier: kept.tier,
-    period: kept.period,
-    periodStart: kept.periodStart,
-    periodEnd: kept.periodEnd,
-    limit: kept.limit,
-    used: kept.used,
-    remaining: kept.remaining,
-    percent: kept.percent,
-    band: kept.band,
-    bandReason: kept.bandReason,
-    get forecast() {
-      return (quotaStateOf(rs, tier, facts, now) as QuotaState).forecast;
-    },
-    nextThreshold: kept.nextThreshold,
-    allowedClasses: kept.allowedClasses,
-  };
+/**
+ * The quota state at `now` from one kept for its period: the forecast is computed when read.
+ * A class, so that the getter lives on the prototype: an object literal with a getter costs
+ * a slow property definition on every check.
+ */
+class QuotaAtClock implements QuotaState {
+  readonly tier: QuotaState['tier'];
+  readonly period: QuotaState['period'];
+  readonly periodStart: QuotaState['periodStart'];
+  readonly periodEnd: QuotaState['periodEnd'];
+  readonly limit: QuotaState['limit'];
+  readonly used: QuotaState['used'];
+  readonly remaining: QuotaState['remaining'];
+  readonly percent: QuotaState['percent'];
+  readonly band: QuotaState['band'];
+  readonly bandReason: QuotaState['bandReason'];
+  readonly nextThreshold: QuotaState['nextThreshold'];
+  readonly allowedClasses: QuotaState['allowedClasses'];
+  readonly #rs: RuleSet;
+  readonly #tier: TierAssignment;
+  readonly #facts: QuotaSnapshot['facts'];
+  readonly #now: Date;
+
+  constructor(
+    kept: QuotaState,
+    rs: RuleSet,
+    tier: TierAssignment,
+    facts: QuotaSnapshot['facts'],
+    now: Date,
+  ) {
+    this.tier = kept.tier;
+    this.period = kept.period;
+    this.periodStart = kept.periodStart;
+    this.periodEnd = kept.periodEnd;
+    this.limit = kept.limit;
+    this.used = kept.used;
+    this.remaining = kept.remaining;
+    this.percent = kept.percent;
+    this.band = kept.band;
+    this.bandReason = kept.bandReason;
+    this.nextThreshold = kept.nextThreshold;
+    this.allowedClasses = kept.allowedClasses;
+    this.#rs = rs;
+    this.#tier = tier;
+    this.#facts = facts;
+    this.#now = now;
+  }
+
+  get forecast(): QuotaState['forecast'] {
+    return (quotaStateOf(this.#rs, this.#tier, this.#facts, this.#now) as QuotaState).forecast;
+  }
 }
 
 /** People read again per statement by a refresh. */
@@ -200,6 +225,15 @@ function createQuotaCache(store: Store): QuotaCache {
     generation++;
   }
 
+  // the windows' identity for the minute of the last check: checks cost no plan lookups
+  let windowsAt: { rs: RuleSet; minute: number; key: string | null } | null = null;
+  function windowsKeyAt(rs: RuleSet, now: Date): string | null {
+    const minute = Math.floor(now.getTime() / 60_000);
+    if (windowsAt?.rs !== rs || windowsAt.minute !== minute)
+      windowsAt = { rs, minute, key: windowsKeyOf(quotaPlan(rs).windows(now)) };
+    return windowsAt.key;
+  }
+
   function holdsOf(personId: string, teamId: string | null): HoldState[] {
     const own = holds.get(subjectKey('person', personId)) ?? [];
     const team = teamId === null ? [] : (holds.get(subjectKey('team', teamId)) ?? []);
@@ -213,7 +247,7 @@ function createQuotaCache(store: Store): QuotaCache {
     const rs = policy.lastKnown();
     if (!entry || !rs || entry.policyHash !== rs.hash) return null;
     entry.asked = true;
-    if (windowsKeyOf(quotaPlan(rs).windows(now)) !== entry.windowsKey) return null;
+    if (windowsKeyAt(rs, now) !== entry.windowsKey) return null;
     const at = now.getTime();
     let kept = entry.kept;
     if (
@@ -252,7 +286,7 @@ function createQuotaCache(store: Store): QuotaCache {
       ruleSet: rs,
       snapshot,
       tier,
-      quota: quota.state && tier && quotaAtClock(quota.state, rs, tier, snapshot.facts, now),
+      quota: quota.state && tier && new QuotaAtClock(quota.state, rs, tier, snapshot.facts, now),
     };
   }
 
