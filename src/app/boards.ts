@@ -185,13 +185,16 @@ function boardSource(
  * Evaluates the active policy's boards, at now and at each board's previous window, into
  * the cache, and its team boards as lower roles read them (on the team-day floor): on a
  * large organisation the first board after a start otherwise waits seconds for these. A
- * request made meanwhile joins the same load. Returns the boards warmed; with every board
- * persisted (board-snapshots.ts), as soon as those are read, the loads going on after.
+ * request made meanwhile joins the same load. Resolves with the boards warmed once they
+ * can be answered: with every board persisted (board-snapshots.ts), as soon as those are
+ * read, the loads going on after (`evaluated` settles when they end).
  */
-export async function warmLeaderboards(store: Store): Promise<number> {
+export async function warmLeaderboards(
+  store: Store,
+): Promise<{ boards: number; evaluated: Promise<void> }> {
   const reads = readServiceFor(store);
   const active = await reads.active();
-  if (!active) return 0;
+  if (!active) return { boards: 0, evaluated: Promise.resolve() };
   const { ruleSet } = active;
   const watermark = await reads.marks(active);
   const now = reads.now();
@@ -222,11 +225,11 @@ export async function warmLeaderboards(store: Store): Promise<number> {
   const persisted = wanted.filter((l) => l.purpose === 'boards').map((l) => l.clock);
   if (await boardSnapshotsFor(store).prefetch(ruleSet, persisted)) {
     wanted.sort((a, b) => Number(a.purpose === 'boards') - Number(b.purpose === 'boards'));
-    (async () => {
+    const evaluated = (async () => {
       for (const l of wanted) await load(l);
     })().catch(() => {}); // a board request evaluates what failed here
-    return boards.length;
+    return { boards: boards.length, evaluated };
   }
   await Promise.all(wanted.map(load));
-  return boards.length;
+  return { boards: boards.length, evaluated: Promise.resolve() };
 }

@@ -134,28 +134,34 @@ export function registerServeCommand(program: Command): void {
         log.warn({ err }, 'persisting boards failed: a fresh server evaluates that window again'),
       );
       // The boards of this and the previous window first: a board request made meanwhile
-      // joins this load. The enforcement workers (escalation sweep over everyone,
-      // re-evaluation after ingest, webhooks) start once it is done, so the first sweep's
-      // whole-org evaluation does not compete with the first board for the CPU.
+      // joins this load, or is answered from the persisted boards. The enforcement workers
+      // start once they can be answered; those that evaluate people (the escalation sweep
+      // over everyone, re-evaluation after ingest) once the warm-up's loads are done, so
+      // that neither competes with the first board requests for the CPU.
       const warming = performance.now();
       const warmed = warmLeaderboards(store)
-        .then((boards) => {
-          const ms = Math.round(performance.now() - warming);
-          log.info({ boards, ms }, 'leaderboards evaluated into the cache');
+        .then(({ boards, evaluated }) => {
+          void evaluated.then(() => {
+            const ms = Math.round(performance.now() - warming);
+            log.info({ boards, ms }, 'leaderboards evaluated into the cache');
+          });
+          return { evaluated }; // wrapped: returned bare, the loads' end would be awaited here
         })
-        .catch((err) =>
+        .catch((err) => {
           log.warn(
             { err },
             'warming the leaderboards failed; the first board request evaluates them instead',
-          ),
-        );
+          );
+          return { evaluated: Promise.resolve() };
+        });
       let stopping = false;
-      const workers = warmed.then(() =>
+      const workers = warmed.then(({ evaluated }) =>
         stopping
           ? null
           : startEnforcementWorkers(store, {
               log,
               notifications: notificationsOf(config, server.url),
+              evaluateAfter: evaluated,
             }),
       );
       const active = await activeKeyCount(store);

@@ -113,7 +113,7 @@ describe('persisted boards', () => {
   it('answer the first request of a restarted server, and lower roles masked', async () => {
     const restarted = await serve(true);
     // its start-up warm-up returns once the persisted boards are read, its loads held
-    expect(await warmLeaderboards(restarted.store)).toBe(1);
+    expect((await warmLeaderboards(restarted.store)).boards).toBe(1);
     // its own evaluation is held: the answers can only come from the persisted boards
     const named = await board(restarted, keys.governance);
     expect(named).toEqual(evaluated);
