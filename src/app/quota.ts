@@ -232,28 +232,47 @@ function createQuotaService(store: Store): QuotaService {
     }
   }
 
+  function fromMemory(request: CheckQuotaRequest): CheckQuotaResult | null {
+    const remembered = cache.answer(request, policy.now());
+    if (remembered) reportQuotaDecision(remembered.decision, 'memory');
+    return remembered;
+  }
+
+  async function fromDatabase(request: CheckQuotaRequest): Promise<CheckQuotaResult> {
+    const result = await new Promise<CheckQuotaResult>((resolve, reject) => {
+      waiting.push({
+        personId: request.personId,
+        resolve: ({ ruleSet, snapshot, tier }, now) =>
+          resolve(checkQuotaWith(ruleSet, snapshot, request, now, tier)),
+        reject,
+      });
+      pump();
+    });
+    reportQuotaDecision(result.decision, 'database');
+    return result;
+  }
+
   const service: QuotaService = {
-    async check(caller, args) {
-      return withoutGroupFigures(caller, await service.decide(quotaCheckRequest(caller, args)));
+    // not async: an answer from memory (nearly every check under load) settles without an
+    // await between the request and its answer; what throws still rejects
+    check(caller, args) {
+      try {
+        const request = quotaCheckRequest(caller, args);
+        const remembered = fromMemory(request);
+        return remembered
+          ? Promise.resolve(withoutGroupFigures(caller, remembered))
+          : fromDatabase(request).then((result) => withoutGroupFigures(caller, result));
+      } catch (error) {
+        return Promise.reject(error);
+      }
     },
 
-    async decide(request) {
-      const remembered = cache.answer(request, policy.now());
-      if (remembered) {
-        reportQuotaDecision(remembered.decision, 'memory');
-        return remembered;
+    decide(request) {
+      try {
+        return Promise.resolve(fromMemory(request) ?? fromDatabase(request));
+      } catch (error) {
+        return Promise.reject(error);
       }
-      const result = await new Promise<CheckQuotaResult>((resolve, reject) => {
-        waiting.push({
-          personId: request.personId,
-          resolve: ({ ruleSet, snapshot, tier }, now) =>
-            resolve(checkQuotaWith(ruleSet, snapshot, request, now, tier)),
-          reject,
-        });
-        pump();
-      });
-      reportQuotaDecision(result.decision, 'database');
-      return result;
     },
 
     async personQuota(caller, person) {
