@@ -258,6 +258,25 @@ const store = await openStore({
 });
 let server: ReturnType<typeof spawn> | null = null;
 
+// Ctrl-C (or a SIGTERM) ends the bench as a failure would: the server stopped, and the
+// database dropped unless kept by name with its seed complete (a partial seed is useless)
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping the bench`);
+    if (server && server.exitCode === null) server.kill('SIGTERM');
+    const drop =
+      !reuse || partialSeed
+        ? admin
+            .query(`drop database if exists ${name} with (force)`)
+            .then(() =>
+              console.error(`dropped ${name}${partialSeed ? ' (its seed was partial)' : ''}`),
+            )
+        : Promise.resolve();
+    drop
+      .catch((error: unknown) => console.error(`could not drop ${name}: ${String(error)}`))
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
+
 /** Resident and peak resident memory of a process, in bytes, from /proc (Linux). */
 function memoryOf(pid: number): { rss: number; hwm: number } {
   try {
@@ -281,6 +300,11 @@ try {
   if (!ir) throw new Error('policies/default.policy did not compile');
   const tz = ir.timezone;
   const db = new pg.Client({ connectionString: url.toString() });
+  // a connection ended from outside (the drop at Ctrl-C, a server restart) fails the query
+  // under way, which fails the bench; unhandled, it would crash it first
+  db.on('error', (error) =>
+    console.error(`the bench's database connection ended: ${error.message}`),
+  );
   await db.connect();
   await db.query("set synchronous_commit = off; set work_mem = '256MB'");
   await db.query('select setseed(0.2023)');
