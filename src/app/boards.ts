@@ -223,7 +223,17 @@ export async function warmLeaderboards(
   // so the loads need not hurry: one at a time in the background (team-day boards, which
   // nothing answers meanwhile, first), and the start-up work waiting on this goes on
   const persisted = wanted.filter((l) => l.purpose === 'boards').map((l) => l.clock);
-  if (await boardSnapshotsFor(store).prefetch(ruleSet, persisted)) {
+  const snapshots = boardSnapshotsFor(store);
+  // and the window before each previous one, which a board of the previous window compares
+  // with, when a server persisted it (not evaluated here: it is asked for less often)
+  const older = boards.map(([name]) =>
+    previousClock(ruleSet, name, previousClock(ruleSet, name, now)),
+  );
+  const [complete] = await Promise.all([
+    snapshots.prefetch(ruleSet, persisted),
+    snapshots.prefetch(ruleSet, older),
+  ]);
+  if (complete) {
     wanted.sort((a, b) => Number(a.purpose === 'boards') - Number(b.purpose === 'boards'));
     const evaluated = (async () => {
       for (const l of wanted) await load(l);

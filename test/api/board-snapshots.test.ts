@@ -70,6 +70,21 @@ async function board(running: Running, key: string): Promise<BoardAnswer> {
   return body.data?.leaderboard as BoardAnswer;
 }
 
+const BOARD_AT = `query($w: String) { leaderboard(name: "value", first: 10, window: $w) {
+  ... on LeaderboardConnection { board { dataVersion stale } edges { node { rank subjectId score } } }
+  ... on Problem { code message } } }`;
+
+async function boardAt(running: Running, key: string, window: string): Promise<BoardAnswer> {
+  const response = await fetch(`${running.server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query: BOARD_AT, variables: { w: window } }),
+  });
+  const body = (await response.json()) as { data?: { leaderboard: BoardAnswer }; errors?: unknown };
+  expect(body.errors).toBeUndefined();
+  return body.data?.leaderboard as BoardAnswer;
+}
+
 async function storedWatermark(store: Store): Promise<string[]> {
   const rows = await store.query<{ watermark: string }>(
     'select watermark::text as watermark from board_snapshots order by watermark',
@@ -182,5 +197,23 @@ describe('persisted boards', () => {
       snapshot: { n: 3 },
     });
     await store.close();
+  });
+});
+
+describe('persisted boards of past windows', () => {
+  // last: it deletes the persisted boards the tests above read
+  it("answer the previous window's board on a restarted server, the window before it read at start", async () => {
+    // a server asked for October's board evaluates and persists October and September
+    const first = await serve(false);
+    const october = await boardAt(first, keys.governance, '2026-10');
+    expect(october.edges.length).toBeGreaterThan(0);
+    await stop(first);
+    const restarted = await serve(true);
+    await warmLeaderboards(restarted.store);
+    // gone from the database: only what the start-up read can answer now (the server's
+    // own evaluation is held, so an unread window would wait for it)
+    await restarted.store.query('delete from board_snapshots');
+    expect(await boardAt(restarted, keys.governance, '2026-10')).toEqual(october);
+    await stop(restarted);
   });
 });
