@@ -56,9 +56,15 @@ export type ServerOptions = {
   keyCacheMs?: number;
   /**
    * checkQuota from the in-memory quota state, refreshed every refreshMs and used while
-   * younger than maxStalenessMs (`quotient serve`: the quota-cache-* settings); default off
+   * younger than maxStalenessMs (`quotient serve`: the quota-cache-* settings); default off.
+   * `startAfter`: its first (whole-organisation) load waits for this (`quotient serve`: the
+   * persisted boards' read), checks reading the database meanwhile
    */
-  quotaCache?: { refreshMs: number; maxStalenessMs: number } | null;
+  quotaCache?: {
+    refreshMs: number;
+    maxStalenessMs: number;
+    startAfter?: Promise<unknown>;
+  } | null;
   /** rate, subscription and evaluation limits (default: DEFAULT_LIMITS) */
   limits?: Partial<ApiLimits>;
   /** request bodies above this get 413 */
@@ -105,11 +111,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const quotaCacheOptions = options.quotaCache ?? null;
   const quotaCache = quotaCacheOptions ? quotaCacheFor(store) : null;
-  if (quotaCache && quotaCacheOptions)
-    quotaCache.start({
-      ...quotaCacheOptions,
-      onError: (error) => log.warn({ err: error }, 'quota cache refresh failed'),
-    });
+  // set by close(): a start still waiting on `startAfter` does not happen
+  let quotaCacheClosed = false;
+  if (quotaCache && quotaCacheOptions) {
+    const { startAfter, ...cacheOptions } = quotaCacheOptions;
+    const start = () => {
+      if (quotaCacheClosed) return;
+      quotaCache.start({
+        ...cacheOptions,
+        onError: (error) => log.warn({ err: error }, 'quota cache refresh failed'),
+      });
+    };
+    if (startAfter) startAfter.then(start, start);
+    else start();
+  }
   const sessions = createSessions(store, { keyCacheMs: options.keyCacheMs });
   const keys = keyAuthenticator(store, {
     ttlMs: options.keyCacheMs ?? 5_000,
@@ -295,6 +310,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metricsUrl: metricsServer ? `${metricsServer.url}${METRICS_PATH}` : `${url}${METRICS_PATH}`,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        quotaCacheClosed = true;
         quotaCache?.stop();
         metrics.close();
         metricsServer?.server.close();

@@ -185,9 +185,9 @@ function boardSource(
  * Evaluates the active policy's boards, at now and at each board's previous window, into
  * the cache, and its team boards as lower roles read them (on the team-day floor): on a
  * large organisation the first board after a start otherwise waits seconds for these. A
- * request made meanwhile joins the same load. Resolves with the boards warmed once they
- * can be answered: with every board persisted (board-snapshots.ts), as soon as those are
- * read, the loads going on after (`evaluated` settles when they end).
+ * request made meanwhile joins the same load, or is answered from the persisted boards
+ * (board-snapshots.ts), which are read first. Resolves with the number of boards once
+ * those are read; `evaluated` settles when the loads have ended.
  */
 export async function warmLeaderboards(
   store: Store,
@@ -224,15 +224,13 @@ export async function warmLeaderboards(
   // nothing answers meanwhile, first), and the start-up work waiting on this goes on
   const persisted = wanted.filter((l) => l.purpose === 'boards').map((l) => l.clock);
   const snapshots = boardSnapshotsFor(store);
-  // and the window before each previous one, which a board of the previous window compares
+  const complete = await snapshots.prefetch(ruleSet, persisted);
+  // then the window before each previous one, which a board of the previous window compares
   // with, when a server persisted it (not evaluated here: it is asked for less often)
-  const older = boards.map(([name]) =>
-    previousClock(ruleSet, name, previousClock(ruleSet, name, now)),
+  await snapshots.prefetch(
+    ruleSet,
+    boards.map(([name]) => previousClock(ruleSet, name, previousClock(ruleSet, name, now))),
   );
-  const [complete] = await Promise.all([
-    snapshots.prefetch(ruleSet, persisted),
-    snapshots.prefetch(ruleSet, older),
-  ]);
   if (complete) {
     wanted.sort((a, b) => Number(a.purpose === 'boards') - Number(b.purpose === 'boards'));
     const evaluated = (async () => {
@@ -240,6 +238,9 @@ export async function warmLeaderboards(
     })().catch(() => {}); // a board request evaluates what failed here
     return { boards: boards.length, evaluated };
   }
-  await Promise.all(wanted.map(load));
-  return { boards: boards.length, evaluated: Promise.resolve() };
+  // nothing persisted (a first start, a new version): the loads side by side (the cache
+  // runs them one at a time), and a board request joins the one it needs
+  const evaluated = Promise.all(wanted.map(load)).then(() => {});
+  evaluated.catch(() => {}); // a board request evaluates what failed here
+  return { boards: boards.length, evaluated };
 }

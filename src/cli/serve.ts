@@ -105,6 +105,10 @@ export function registerServeCommand(program: Command): void {
       }
       // the command line beside a running server (backup, keys, policy log) sends this token
       const localToken = store.embedded ? randomBytes(24).toString('base64url') : null;
+      let boardsReadNow = () => {};
+      const boardsRead = new Promise<void>((resolve) => {
+        boardsReadNow = resolve;
+      });
       const server = await startServer({
         store,
         localToken,
@@ -117,7 +121,8 @@ export function registerServeCommand(program: Command): void {
         oidc,
         maxBodyBytes: config.maxBodyBytes,
         keyCacheMs: config.keyCacheMs,
-        quotaCache: config.quotaCache,
+        // its first whole load waits for the persisted boards' read: both are heavy at start
+        quotaCache: config.quotaCache && { ...config.quotaCache, startAfter: boardsRead },
         shutdownGraceMs: config.shutdownGraceMs,
         metrics: {
           key: config.metricsKey ?? null,
@@ -141,6 +146,7 @@ export function registerServeCommand(program: Command): void {
       const warming = performance.now();
       const warmed = warmLeaderboards(store)
         .then(({ boards, evaluated }) => {
+          boardsReadNow();
           void evaluated.then(() => {
             const ms = Math.round(performance.now() - warming);
             log.info({ boards, ms }, 'leaderboards evaluated into the cache');
@@ -152,6 +158,7 @@ export function registerServeCommand(program: Command): void {
             { err },
             'warming the leaderboards failed; the first board request evaluates them instead',
           );
+          boardsReadNow();
           return { evaluated: Promise.resolve() };
         });
       let stopping = false;
