@@ -33,13 +33,6 @@ export type WorkerOptions = {
   vacuumEveryMs?: number;
   /** how often the outbox is polled (default 1 s) */
   deliverEveryMs?: number;
-  /**
-   * The loops that evaluate people (re-evaluation, the sweep, the policy watch) start once
-   * this settles: at start-up, after the boards' warm-up loads, which they would slow
-   * (a fresh server's first board request competes with both). Budget passes, queue
-   * vacuuming and deliveries start at once.
-   */
-  evaluateAfter?: Promise<unknown>;
   /** how long stop() waits for running rounds (default 10 s) */
   stopGraceMs?: number;
   /** notifications to people (email, Slack, Teams); none: only webhooks are delivered */
@@ -102,21 +95,16 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
     const pass = await budgets.refresh();
     return pass.created > 0 ? pass : {};
   });
+  loop(
+    'reevaluate',
+    options.drainEveryMs ?? 1_000,
+    () => service.drainDirty(),
+    options.drainRestFactor ?? 4,
+  );
+  loop('sweep', options.sweepEveryMs ?? 300_000, () => service.sweep());
   loop('vacuum-queues', options.vacuumEveryMs ?? 10_000, () => vacuumQueues(store));
-  const evaluating = () => {
-    if (stopped) return;
-    loop(
-      'reevaluate',
-      options.drainEveryMs ?? 1_000,
-      () => service.drainDirty(),
-      options.drainRestFactor ?? 4,
-    );
-    loop('sweep', options.sweepEveryMs ?? 300_000, () => service.sweep());
-    // a newly activated policy gets its holds now, not at the next periodic sweep
-    loop('policy-watch', options.drainEveryMs ?? 1_000, () => service.sweepIfPolicyChanged());
-  };
-  if (options.evaluateAfter) options.evaluateAfter.then(evaluating, evaluating);
-  else evaluating();
+  // a newly activated policy gets its holds now, not at the next periodic sweep
+  loop('policy-watch', options.drainEveryMs ?? 1_000, () => service.sweepIfPolicyChanged());
   loop('deliver', options.deliverEveryMs ?? 1_000, () => deliverDue(store, { now: policy.now() }));
   const notifications = options.notifications;
   if (notifications) {

@@ -186,8 +186,9 @@ function boardSource(
  * the cache, and its team boards as lower roles read them (on the team-day floor): on a
  * large organisation the first board after a start otherwise waits seconds for these. A
  * request made meanwhile joins the same load, or is answered from the persisted boards
- * (board-snapshots.ts), which are read first. Resolves with the number of boards once
- * those are read; `evaluated` settles when the loads have ended.
+ * (board-snapshots.ts), which are read first. Resolves with the number of boards once they
+ * can be answered: with every board persisted, as soon as those are read, the loads going
+ * on after (`evaluated` settles when they end); otherwise once evaluated.
  */
 export async function warmLeaderboards(
   store: Store,
@@ -238,9 +239,8 @@ export async function warmLeaderboards(
     })().catch(() => {}); // a board request evaluates what failed here
     return { boards: boards.length, evaluated };
   }
-  // nothing persisted (a first start, a new version): the loads side by side (the cache
-  // runs them one at a time), and a board request joins the one it needs
-  const evaluated = Promise.all(wanted.map(load)).then(() => {});
-  evaluated.catch(() => {}); // a board request evaluates what failed here
-  return { boards: boards.length, evaluated };
+  // nothing persisted (a first start, a new version): the boards can be answered once
+  // evaluated (a board request made meanwhile joins the load it needs)
+  await Promise.all(wanted.map(load));
+  return { boards: boards.length, evaluated: Promise.resolve() };
 }

@@ -140,35 +140,32 @@ export function registerServeCommand(program: Command): void {
       );
       // The boards of this and the previous window first: a board request made meanwhile
       // joins this load, or is answered from the persisted boards. The enforcement workers
-      // start once they can be answered; those that evaluate people (the escalation sweep
-      // over everyone, re-evaluation after ingest) once the warm-up's loads are done, so
-      // that neither competes with the first board requests for the CPU.
+      // (escalation sweep over everyone, re-evaluation after ingest, webhooks) and the quota
+      // cache's first whole load start once the boards can be answered, so that they do not
+      // compete with the first board requests for the CPU.
       const warming = performance.now();
       const warmed = warmLeaderboards(store)
         .then(({ boards, evaluated }) => {
-          boardsReadNow();
+          // logged when the loads end; what waits on `warmed` goes on now
           void evaluated.then(() => {
             const ms = Math.round(performance.now() - warming);
             log.info({ boards, ms }, 'leaderboards evaluated into the cache');
           });
-          return { evaluated }; // wrapped: returned bare, the loads' end would be awaited here
         })
-        .catch((err) => {
+        .catch((err) =>
           log.warn(
             { err },
             'warming the leaderboards failed; the first board request evaluates them instead',
-          );
-          boardsReadNow();
-          return { evaluated: Promise.resolve() };
-        });
+          ),
+        )
+        .finally(boardsReadNow);
       let stopping = false;
-      const workers = warmed.then(({ evaluated }) =>
+      const workers = warmed.then(() =>
         stopping
           ? null
           : startEnforcementWorkers(store, {
               log,
               notifications: notificationsOf(config, server.url),
-              evaluateAfter: evaluated,
             }),
       );
       const active = await activeKeyCount(store);
