@@ -17,24 +17,34 @@ afterAll(async () => {
   await store.destroy();
 });
 
+/** A server whose quota cache starts once `release` is called. */
+async function serverWaitingToStartTheCache() {
+  let release!: () => void;
+  const startAfter = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const server = await startServer({
+    store,
+    port: 0,
+    logger: pino({ level: 'silent' }),
+    quotaCache: { refreshMs: 60_000, maxStalenessMs: 120_000, startAfter },
+  });
+  // released, and the start's own `then` run
+  const released = async () => {
+    release();
+    await startAfter;
+    await Promise.resolve();
+  };
+  return { server, released };
+}
+
 describe('the quota cache with startAfter', () => {
   it('starts when the promise settles, not before', async () => {
-    let release!: () => void;
-    const startAfter = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const server = await startServer({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      quotaCache: { refreshMs: 60_000, maxStalenessMs: 120_000, startAfter },
-    });
+    const { server, released } = await serverWaitingToStartTheCache();
     try {
       const cache = quotaCacheFor(store);
       expect(cache.refreshMs()).toBeNull();
-      release();
-      await startAfter;
-      await Promise.resolve();
+      await released();
       expect(cache.refreshMs()).toBe(60_000);
     } finally {
       await server.close();
@@ -43,20 +53,9 @@ describe('the quota cache with startAfter', () => {
   });
 
   it('does not start when the server closed first', async () => {
-    let release!: () => void;
-    const startAfter = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const server = await startServer({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      quotaCache: { refreshMs: 60_000, maxStalenessMs: 120_000, startAfter },
-    });
+    const { server, released } = await serverWaitingToStartTheCache();
     await server.close();
-    release();
-    await startAfter;
-    await Promise.resolve();
+    await released();
     expect(quotaCacheFor(store).refreshMs()).toBeNull();
   });
 });
