@@ -47,17 +47,10 @@ export function isBudgetStep(d: EscalationDraft): boolean {
   return d.source === 'ladder' && d.ladder === 'budget';
 }
 
-/** The budget steps crossed by these people, teams and (with org spend) the organisation. */
-export function budgetSteps(
-  rs: RuleSet,
-  now: Date,
-  directory: Directory,
-  spend: { person: FactSums; team: FactSums; org: FactSums | null },
-): EscalationDraft[] {
-  return weighBudgets(rs, now, directory, spend).steps;
-}
-
-/** The budget steps crossed, and the budgets' standings they were read from. */
+/**
+ * The budget steps crossed by these people, teams and (with org spend) the organisation,
+ * and the budgets' standings they were read from.
+ */
 export function weighBudgets(
   rs: RuleSet,
   now: Date,

@@ -127,19 +127,21 @@ export function decideQuota(input: DecisionInput): QuotaDecision {
   const band = bandFor(ladder, percentNow);
   const remainingAfter = effectiveLimit - after;
 
-  const blocked = (reason: string): QuotaDecision => ({
+  // every answer by this one builder: one object shape, the step's notice and approver
+  const answer = (decision: Decision, reason: string, step: IrStep | null): QuotaDecision => ({
     classAllowed,
     band,
     effectiveLimit,
     percentAfter,
     remainingAfter,
     cheaperClass: cheaper,
-    decision: 'block',
+    decision,
     reason,
-    step: null,
-    notice: null,
-    approver: null,
+    step,
+    notice: step?.action.kind === 'notify' ? step.action.message : null,
+    approver: step?.action.kind === 'require_approval' ? step.action.approver : null,
   });
+  const blocked = (reason: string) => answer('block', reason, null);
   if (!classAllowed) {
     const allowed = quota.allowedClasses === 'any' ? 'any' : quota.allowedClasses.join(', ');
     return blocked(
@@ -178,19 +180,7 @@ export function decideQuota(input: DecisionInput): QuotaDecision {
     const satisfied = decisionOf(chosen) !== decision && decision === 'allow_with_notice';
     reason = `${where}: reached the ${chosen.threshold}% step (${describeAction(chosen)})${satisfied ? ', already satisfied this period' : ''}`;
   }
-  return {
-    classAllowed,
-    band,
-    effectiveLimit,
-    percentAfter,
-    remainingAfter,
-    cheaperClass: cheaper,
-    decision,
-    reason,
-    step: chosen,
-    notice: chosen?.action.kind === 'notify' ? chosen.action.message : null,
-    approver: chosen?.action.kind === 'require_approval' ? chosen.action.approver : null,
-  };
+  return answer(decision, reason, chosen);
 }
 
 export function describeAction(step: IrStep): string {
