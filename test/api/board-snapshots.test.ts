@@ -18,7 +18,7 @@ import { ingestBatch } from '../../src/store/loader.ts';
 import { loadTinyOrg, NOW } from '../engine/fixture.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
-const BOARD = `{ leaderboard(name: "value", first: 10) {
+const BOARD = `query($w: String) { leaderboard(name: "value", first: 10, window: $w) {
   ... on LeaderboardConnection { board { dataVersion stale } edges { node { rank subjectId score } } }
   ... on Problem { code message } } }`;
 
@@ -59,26 +59,12 @@ async function stop(running: Running): Promise<void> {
   await running.store.close();
 }
 
-async function board(running: Running, key: string): Promise<BoardAnswer> {
+/** A board as `key` reads it: the current window, or `window` (e.g. "2026-10"). */
+async function board(running: Running, key: string, window?: string): Promise<BoardAnswer> {
   const response = await fetch(`${running.server.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query: BOARD }),
-  });
-  const body = (await response.json()) as { data?: { leaderboard: BoardAnswer }; errors?: unknown };
-  expect(body.errors).toBeUndefined();
-  return body.data?.leaderboard as BoardAnswer;
-}
-
-const BOARD_AT = `query($w: String) { leaderboard(name: "value", first: 10, window: $w) {
-  ... on LeaderboardConnection { board { dataVersion stale } edges { node { rank subjectId score } } }
-  ... on Problem { code message } } }`;
-
-async function boardAt(running: Running, key: string, window: string): Promise<BoardAnswer> {
-  const response = await fetch(`${running.server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query: BOARD_AT, variables: { w: window } }),
+    body: JSON.stringify({ query: BOARD, variables: { w: window ?? null } }),
   });
   const body = (await response.json()) as { data?: { leaderboard: BoardAnswer }; errors?: unknown };
   expect(body.errors).toBeUndefined();
@@ -205,7 +191,7 @@ describe('persisted boards of past windows', () => {
   it("answer the previous window's board on a restarted server, the window before it read at start", async () => {
     // a server asked for October's board evaluates and persists October and September
     const first = await serve(false);
-    const october = await boardAt(first, keys.governance, '2026-10');
+    const october = await board(first, keys.governance, '2026-10');
     expect(october.edges.length).toBeGreaterThan(0);
     await stop(first);
     const restarted = await serve(true);
@@ -213,7 +199,7 @@ describe('persisted boards of past windows', () => {
     // gone from the database: only what the start-up read can answer now (the server's
     // own evaluation is held, so an unread window would wait for it)
     await restarted.store.query('delete from board_snapshots');
-    expect(await boardAt(restarted, keys.governance, '2026-10')).toEqual(october);
+    expect(await board(restarted, keys.governance, '2026-10')).toEqual(october);
     await stop(restarted);
   });
 });
