@@ -86,7 +86,8 @@ const rssTimer = setInterval(() => {
   peakRss = Math.max(peakRss, rss());
 }, 200);
 
-// BENCH_DB=<name> keeps (and on later runs reuses) a seeded database instead of a throwaway one
+// BENCH_DB=<name> keeps (and on later runs reuses) a seeded database instead of a throwaway one;
+// a seed that did not finish (a failure, Ctrl-C) is dropped even then
 const reuse = process.env.BENCH_DB;
 const run = randomBytes(3).toString('hex');
 const name = reuse ?? `quotient_bench_api_${randomBytes(4).toString('hex')}`;
