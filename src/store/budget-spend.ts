@@ -2,14 +2,19 @@
 // the cost deltas that triggers on daily_rollups append with every change
 // (Migration20261206002000_cost_deltas). Team and org totals are then sums over one row per
 // person, and a fold's work grows with what ingest changed since the last fold, not with
-// the size of the organisation.
+// the size of the organisation. The same fold moves each team's total and everyone's
+// (enforcement_team_costs, team '' for everyone), so a pass reads a team's spend from one
+// row instead of summing its members; a team's total follows its members' current team,
+// summed again whenever the directory changed.
 //
 // Why this stays exact: a delta is appended in the transaction that changes the rollup, and
 // a fold deletes the deltas it applies in the transaction that applies them, so each is
 // applied once. A period is filled once from the rollups while holding a lock that no
 // delta-writing transaction can hold at the same time; the deltas pending at that moment
 // are folded (into the periods already filled) in the same transaction, and every later
-// delta is a change the fill did not see.
+// delta is a change the fill did not see. Folds, fills and the teams' re-summing write
+// totals under one lock (FOLD_LOCK), taken after any lock on the delta table, so a re-sum
+// never misses a fold in flight and no two of them wait on each other in a cycle.
 import type { BudgetPeriod, FactSums } from '../engine/ports.ts';
 import type { Store } from './db.ts';
 import type { Queryable } from './sql-text.ts';
@@ -18,13 +23,25 @@ type Client = Queryable;
 
 /** Budget holds are written by one pass at a time, each from totals read under the lock. */
 const BUDGET_HOLDS_LOCK = 7_101_202_612;
+/** Totals (per person, team and everyone) are moved by one fold, fill or re-sum at a time. */
+const FOLD_LOCK = 7_101_202_613;
 
 /**
- * Applies every pending cost delta to the filled periods it falls in, and returns the
- * people whose rows changed (sorted). Safe to run concurrently: a delta is deleted by one
- * fold only, and increments commute.
+ * Applies every pending cost delta to the filled periods it falls in (per person, per team
+ * and for everyone), and returns the people whose rows changed (sorted).
  */
-export async function foldCostDeltas(db: Client): Promise<string[]> {
+export async function foldCostDeltas(store: Store): Promise<string[]> {
+  return store.transaction(async (client) => {
+    // the delta table's lock first, as a fill takes it (see the header)
+    await client.query(
+      `lock table enforcement_cost_deltas in row exclusive mode;
+       select pg_advisory_xact_lock(${FOLD_LOCK})`,
+    );
+    return foldLocked({ query: async (t, p) => (await client.query(t, p)).rows });
+  });
+}
+
+async function foldLocked(db: Client): Promise<string[]> {
   const rows = await db.query<{ person_id: string }>(
     `with taken as (
        delete from enforcement_cost_deltas
@@ -43,18 +60,72 @@ export async function foldCostDeltas(db: Client): Promise<string[]> {
        on conflict (window_key, period_from, person_id)
        do update set cost = enforcement_person_costs.cost + excluded.cost,
                      tokens = enforcement_person_costs.tokens + excluded.tokens
+     ), in_groups as (
+       select h.window_key, h.period_from, p.team_id, h.cost, h.tokens
+         from hit h join people p on p.id = h.person_id
+        where h.per_person and p.team_id is not null
+       union all
+       select window_key, period_from, '', cost, tokens from hit where per_person
+     ), grouped as (
+       insert into enforcement_team_costs (window_key, period_from, team_id, cost, tokens)
+       select window_key, period_from, team_id, sum(cost), sum(tokens)
+         from in_groups group by 1, 2, 3 order by 1, 2, 3
+       on conflict (window_key, period_from, team_id)
+       do update set cost = enforcement_team_costs.cost + excluded.cost,
+                     tokens = enforcement_team_costs.tokens + excluded.tokens
      )
      select distinct person_id from hit order by person_id`,
   );
   return rows.map((r) => r.person_id);
 }
 
-/** Fills each period that is not filled yet (once per period; see the header). */
+/** Team and everyone's totals of per-person periods, from the per-person rows. */
+const GROUP_TOTALS = `
+  select c.window_key, c.period_from, g.team_id, sum(c.cost), sum(c.tokens)
+    from enforcement_person_costs c
+    join enforcement_cost_periods w
+      on w.window_key = c.window_key and w.period_from = c.period_from and w.per_person
+    left join people p on p.id = c.person_id
+    cross join lateral (values (p.team_id), ('')) as g(team_id)
+   where g.team_id is not null`;
+
+/**
+ * Sums the team totals again when the directory changed since they were last summed (a
+ * person's team decides which team's total their spend is in).
+ */
+async function followDirectory(store: Store): Promise<void> {
+  const [version] = await store.query<{ now: string; summed: string | null }>(
+    `select (select coalesce(sum(n), 0) from engine_period_counters
+              where period = 'directory')::text as now,
+            (select directory from enforcement_team_costs_version)::text as summed`,
+  );
+  if (version.now === version.summed) return;
+  await store.transaction(async (client) => {
+    await client.query(`select pg_advisory_xact_lock(${FOLD_LOCK})`);
+    await client.query('delete from enforcement_team_costs');
+    await client.query(
+      `insert into enforcement_team_costs (window_key, period_from, team_id, cost, tokens)
+       ${GROUP_TOTALS} group by 1, 2, 3 order by 1, 2, 3`,
+    );
+    // the version read before the sum: a change committed since moves it again
+    await client.query(
+      `insert into enforcement_team_costs_version (singleton, directory) values (true, $1)
+       on conflict (singleton) do update set directory = excluded.directory`,
+      [version.now],
+    );
+  });
+}
+
+/**
+ * Fills each period that is not filled yet (once per period; see the header), and sums the
+ * team totals again if the directory changed.
+ */
 export async function fillBudgetPeriods(
   store: Store,
   periods: readonly BudgetPeriod[],
 ): Promise<void> {
   for (const period of periods) await ensureFilled(store, period);
+  if (periods.length > 0) await followDirectory(store);
 }
 
 async function ensureFilled(store: Store, period: BudgetPeriod): Promise<void> {
@@ -72,9 +143,12 @@ async function ensureFilled(store: Store, period: BudgetPeriod): Promise<void> {
   await store.transaction(async (client) => {
     const db: Client = { query: async (t, p) => (await client.query(t, p)).rows };
     // no transaction that appends deltas can commit while the fill reads the rollups
-    await client.query('lock table enforcement_cost_deltas in share row exclusive mode');
+    await client.query(
+      `lock table enforcement_cost_deltas in share row exclusive mode;
+       select pg_advisory_xact_lock(${FOLD_LOCK})`,
+    );
     if (await isFilled(db)) return;
-    await foldCostDeltas(db);
+    await foldLocked(db);
     // one scan of the period's rollups: no JIT, and room for the hash aggregate
     await client.query("set local jit = off; set local work_mem = '64MB'");
     const params: unknown[] = [period.key, period.from, period.until];
@@ -108,15 +182,22 @@ async function ensureFilled(store: Store, period: BudgetPeriod): Promise<void> {
        on conflict (window_key, period_from) do update set per_person = excluded.per_person`,
       [period.key, period.from, period.until, period.environment, period.project, period.perPerson],
     );
-    // earlier periods of this window are over
+    // earlier periods of this window are over; this one's group totals are summed anew
+    for (const table of ['enforcement_person_costs', 'enforcement_cost_periods'])
+      await client.query(`delete from ${table} where window_key = $1 and period_from < $2::date`, [
+        period.key,
+        period.from,
+      ]);
     await client.query(
-      'delete from enforcement_person_costs where window_key = $1 and period_from < $2::date',
+      'delete from enforcement_team_costs where window_key = $1 and period_from <= $2::date',
       [period.key, period.from],
     );
-    await client.query(
-      'delete from enforcement_cost_periods where window_key = $1 and period_from < $2::date',
-      [period.key, period.from],
-    );
+    if (period.perPerson)
+      await client.query(
+        `insert into enforcement_team_costs (window_key, period_from, team_id, cost, tokens)
+         ${GROUP_TOTALS} and c.window_key = $1 and c.period_from = $2::date group by 1, 2, 3`,
+        [period.key, period.from],
+      );
   });
 }
 
@@ -188,27 +269,28 @@ export async function budgetSpend(
     reads.push(() =>
       db
         .query<Spent>(
-          `select c.window_key as key, p.team_id as id, sum(c.cost)::text as cost,
-                  sum(c.tokens)::text as tokens
-             from enforcement_person_costs c ${inPeriods('c')}
-             join people p on p.id = c.person_id
-            where p.team_id is not null
-              ${scope.teams === 'all' ? '' : 'and p.team_id = any($3::text[])'}
-            group by 1, 2`,
+          `select t.window_key as key, t.team_id as id, t.cost::text as cost,
+                  t.tokens::text as tokens
+             from enforcement_team_costs t ${inPeriods('t')}
+            where ${scope.teams === 'all' ? "t.team_id <> ''" : 't.team_id = any($3::text[])'}`,
           scope.teams === 'all' ? at(perPerson) : [...at(perPerson), scope.teams],
         )
         .then(add(out.team)),
     );
+  // everyone's total: a per-person period's is team '', an org-wide period's is person ''
   if (scope.org && periods.length > 0)
     reads.push(() =>
       db
         .query<Spent>(
-          `select w.window_key as key, 'org' as id, coalesce(sum(c.cost), 0)::text as cost,
-                  coalesce(sum(c.tokens), 0)::text as tokens
+          `select w.window_key as key, 'org' as id, coalesce(t.cost, c.cost, 0)::text as cost,
+                  coalesce(t.tokens, c.tokens, 0)::text as tokens
              from unnest($1::text[], $2::date[]) as w(window_key, period_from)
+             left join enforcement_team_costs t
+               on t.window_key = w.window_key and t.period_from = w.period_from
+              and t.team_id = ''
              left join enforcement_person_costs c
                on c.window_key = w.window_key and c.period_from = w.period_from
-            group by 1`,
+              and c.person_id = ''`,
           at(periods),
         )
         .then(add(out.org)),

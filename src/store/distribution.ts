@@ -45,6 +45,8 @@ export const DISTRIBUTION: Record<string, Placement> = {
   enforcement_cost_periods: coordinator,
   enforcement_dirty: coordinator,
   enforcement_holds: coordinator,
+  enforcement_team_costs: coordinator,
+  enforcement_team_costs_version: coordinator,
   engine_change_counters: coordinator,
   engine_change_marks: coordinator,
   engine_period_counters: coordinator,

@@ -20,6 +20,7 @@ describe('spend from cost deltas', () => {
   let store: TestStore;
   beforeAll(async () => {
     store = await createTestStore();
+    await store.query("insert into teams (id, name) values ('t1', 'T1'), ('t2', 'T2')");
   }, 120_000);
   afterAll(async () => {
     await store?.destroy();
@@ -65,6 +66,12 @@ describe('spend from cost deltas', () => {
     }),
     fc.record({ kind: fc.constant('double' as const), person: fc.constantFrom(...PEOPLE) }),
     fc.record({ kind: fc.constant('drop' as const), person: fc.constantFrom(...PEOPLE) }),
+    // a person joins, changes or leaves a team, or leaves the directory
+    fc.record({
+      kind: fc.constant('team' as const),
+      person: fc.constantFrom(...PEOPLE),
+      team: fc.constantFrom('t1', 't2', null, 'gone'),
+    }),
     fc.record({ kind: fc.constant('fold' as const) }),
     fc.record({ kind: fc.constant('fill' as const) }),
     fc.record({ kind: fc.constant('fillPerPerson' as const) }),
@@ -74,7 +81,8 @@ describe('spend from cost deltas', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 25 }), async (ops) => {
         await store.query(
-          'truncate daily_rollups, enforcement_cost_deltas, enforcement_person_costs, enforcement_cost_periods',
+          `truncate daily_rollups, enforcement_cost_deltas, enforcement_person_costs,
+                    enforcement_cost_periods, enforcement_team_costs, people`,
         );
         for (const o of ops) {
           if (o.kind === 'add')
@@ -94,24 +102,44 @@ describe('spend from cost deltas', () => {
               "delete from daily_rollups where person_id = $1 and day = '2026-10-15'",
               [o.person],
             );
+          else if (o.kind === 'team' && o.team === 'gone')
+            await store.query('delete from people where id = $1', [o.person]);
+          else if (o.kind === 'team')
+            await store.query(
+              `insert into people (id, team_id) values ($1, $2)
+               on conflict (id) do update set team_id = excluded.team_id`,
+              [o.person, o.team],
+            );
           else if (o.kind === 'fold') await foldCostDeltas(store);
           else if (o.kind === 'fillPerPerson') await fillBudgetPeriods(store, perPersonPeriods);
           else await fillBudgetPeriods(store, periods);
         }
         await fillBudgetPeriods(store, periods);
         await foldCostDeltas(store);
-        const spend = await budgetSpend(store, periods, { people: 'all', teams: [], org: true });
+        const spend = await budgetSpend(store, periods, {
+          people: 'all',
+          teams: 'all',
+          org: true,
+        });
         for (const period of periods) {
-          const truth = await store.query<{ person_id: string; cost: string }>(
-            `select person_id, sum(cost)::text as cost from daily_rollups
+          const truth = await store.query<{ person_id: string; team_id: string | null; cost: string }>(
+            `select x.person_id, p.team_id, sum(x.cost)::text as cost
+               from daily_rollups x left join people p on p.id = x.person_id
               where day >= $1::date and day < $2::date and ($3::text is null or environment = $3)
-              group by person_id`,
+              group by 1, 2`,
             [period.from, period.until, period.environment],
           );
           const expected = new Map(truth.map((r) => [r.person_id, Number(r.cost)]));
           for (const person of period.perPerson ? PEOPLE : []) {
             const got = spend.person.get(period.key)?.get(person)?.cost ?? 0;
             expect(got, `${period.key} ${person}`).toBeCloseTo(expected.get(person) ?? 0, 9);
+          }
+          // a team's spend is its current members'
+          for (const team of period.perPerson ? ['t1', 't2'] : []) {
+            const members = truth.filter((r) => r.team_id === team);
+            const want = members.reduce((a, r) => a + Number(r.cost), 0);
+            const got = spend.team.get(period.key)?.get(team)?.cost ?? 0;
+            expect(got, `${period.key} ${team}`).toBeCloseTo(want, 9);
           }
           const total = [...expected.values()].reduce((a, b) => a + b, 0);
           expect(spend.org.get(period.key)?.get('org')?.cost ?? 0).toBeCloseTo(total, 9);
