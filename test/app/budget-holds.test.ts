@@ -122,7 +122,11 @@ describe('spend from cost deltas', () => {
           org: true,
         });
         for (const period of periods) {
-          const truth = await store.query<{ person_id: string; team_id: string | null; cost: string }>(
+          const truth = await store.query<{
+            person_id: string;
+            team_id: string | null;
+            cost: string;
+          }>(
             `select x.person_id, p.team_id, sum(x.cost)::text as cost
                from daily_rollups x left join people p on p.id = x.person_id
               where day >= $1::date and day < $2::date and ($3::text is null or environment = $3)
