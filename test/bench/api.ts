@@ -330,8 +330,15 @@ try {
           .t,
       ).getTime()
     : Date.now();
-  if (seeded) log(`reusing the seeded database ${name}`);
-  else {
+  if (seeded) {
+    // earlier runs' ingest may have left re-evaluation behind: a fresh seed starts with an
+    // empty queue (and the start-up sweep evaluates everyone), so a reused one does too
+    const left = (await db.query('delete from enforcement_dirty')).rowCount ?? 0;
+    await db.query('vacuum enforcement_dirty');
+    log(
+      `reusing the seeded database ${name} (${left.toLocaleString()} queued re-evaluations of earlier runs dropped)`,
+    );
+  } else {
     // ---------- seed ----------
     log(`seeding ${PEOPLE.toLocaleString()} people and ${EVENTS.toLocaleString()} events …`);
     partialSeed = true;
