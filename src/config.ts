@@ -111,6 +111,15 @@ export const SETTINGS: readonly Setting[] = [
     description: 'longest single statement (statement_timeout)',
   },
   {
+    name: 'db-evaluation-timeout-ms',
+    group: 'limits',
+    value: '<ms>',
+    default: 120_000,
+    parse: positiveMs,
+    description:
+      'longest statement of a whole-organisation evaluation (the sweep, boards), run in the background',
+  },
+  {
     name: 'db-lock-timeout-ms',
     group: 'limits',
     value: '<ms>',
@@ -586,6 +595,7 @@ export type Config = {
   dbTimeouts: {
     connectMs: number;
     statementMs: number;
+    evaluationMs: number;
     lockMs: number;
     idleInTransactionMs: number;
   };
@@ -655,6 +665,7 @@ export function configOf(settings: EffectiveSetting[], production = false): Conf
     dbTimeouts: {
       connectMs: num('db-connect-timeout-ms'),
       statementMs: num('db-statement-timeout-ms'),
+      evaluationMs: num('db-evaluation-timeout-ms'),
       lockMs: num('db-lock-timeout-ms'),
       idleInTransactionMs: num('db-idle-transaction-timeout-ms'),
     },

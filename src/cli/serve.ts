@@ -56,6 +56,7 @@ export const SERVE_SETTINGS = [
   'semi-space-mb',
   'db-connect-timeout-ms',
   'db-statement-timeout-ms',
+  'db-evaluation-timeout-ms',
   'db-lock-timeout-ms',
   'db-idle-transaction-timeout-ms',
   'oidc-issuer',

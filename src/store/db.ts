@@ -70,6 +70,11 @@ export type DatabaseTimeouts = {
   connectMs: number;
   /** one statement, enforced by the server (statement_timeout) and, 2 s later, by the client */
   statementMs: number;
+  /**
+   * one statement of a whole-organisation evaluation (its sums over every person's rollups):
+   * run in the background (the sweep, boards' loads), it may take longer than a request's
+   */
+  evaluationMs: number;
   /** waiting for a row or table lock (lock_timeout) */
   lockMs: number;
   /** a transaction left idle (idle_in_transaction_session_timeout) */
@@ -79,12 +84,13 @@ export type DatabaseTimeouts = {
 export const DEFAULT_TIMEOUTS: DatabaseTimeouts = {
   connectMs: 5_000,
   statementMs: 10_000,
+  evaluationMs: 120_000,
   lockMs: 5_000,
   idleInTransactionMs: 60_000,
 };
 
 /** Slack between the server's statement_timeout and the client's own read timeout. */
-const CLIENT_TIMEOUT_SLACK_MS = 2_000;
+export const CLIENT_TIMEOUT_SLACK_MS = 2_000;
 
 export type Store = {
   orm: MikroORM;

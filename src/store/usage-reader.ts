@@ -20,7 +20,7 @@ import type { UsageDimension, UsageQuery, UsageRow } from '../engine/usage.ts';
 import { addDays, UNCLASSIFIED } from '../engine/usage.ts';
 import { decimalToPico, picoToDecimal } from '../policy/price.ts';
 import { teamBudgetCosts } from './budget-spend.ts';
-import type { Store } from './db.ts';
+import { CLIENT_TIMEOUT_SLACK_MS, type Store } from './db.ts';
 import { type MeasureQuery, splitMeasures, sumMeasures } from './measure-reader.ts';
 
 /** SQL for each fact over a row of daily_rollups (or the raw-event union below). */
@@ -488,13 +488,17 @@ export function usageReader(store: Store): UsageReader & Required<Pick<UsageRead
       // saves (seconds of LLVM work measured), and hash aggregates need room not to spill.
       // A scoped read (a few people, or their teams) runs on one core: parallel workers
       // would let re-evaluation after ingest take both cores of a small server from ingest.
+      // An org-wide read runs in the background (the sweep, a board's load) and may outlast
+      // a request's statement timeout on a busy server: it gets the evaluation's own.
+      const longest = Math.max(store.timeouts.evaluationMs, store.timeouts.statementMs);
       const settings = scope
         ? 'set local max_parallel_workers_per_gather = 0'
-        : "set local jit = off; set local work_mem = '64MB'";
+        : `set local jit = off; set local work_mem = '64MB'; set local statement_timeout = ${longest}`;
       const read = <Row extends Record<string, unknown>>(sql: string, values: unknown[]) =>
         store.transaction(async (client) => {
           await client.query(settings);
-          return (await client.query<Row>(sql, values)).rows;
+          const timeout = scope ? {} : { query_timeout: longest + CLIENT_TIMEOUT_SLACK_MS };
+          return (await client.query<Row>({ text: sql, values, ...timeout })).rows;
         });
       const out: GroupedFactSums = {};
       if (groupings.length === 0) return out;

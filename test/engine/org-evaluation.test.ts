@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activePolicyFor } from '../../src/app/active-policy.ts';
-import { evaluateOrg } from '../../src/engine/evaluation.ts';
+import { evaluateOrg, evaluatePerson } from '../../src/engine/evaluation.ts';
+import type { Store } from '../../src/store/db.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { publishPolicySource } from '../../src/store/policies.ts';
 import { usageReader } from '../../src/store/usage-reader.ts';
@@ -55,5 +56,81 @@ describe('the org evaluation under the default policy', () => {
     expect(launch?.spent).toBeGreaterThan(0);
     // one of the two equal calls was the project's
     if (all) expect(launch?.spent).toBeCloseTo(all.spent / 2, 6);
+  }, 120_000);
+
+  it('gives its org-wide sums the evaluation timeout, and a person’s reads the request one', async () => {
+    // at 10M events a busy server's whole-organisation sums outlast the 10 s of a request's
+    // statement: the sweep failed every round until they had their own limit
+    const limited = await createTestStore({
+      timeouts: { statementMs: 1_000, evaluationMs: 45_000 },
+    });
+    try {
+      const published = await publishPolicySource(limited, { source, activate: true });
+      expect(published.kind).toBe('published');
+      const sent: { text: string; timeout: number | undefined }[] = [];
+      const recording: Store = {
+        ...limited,
+        transaction: (work) =>
+          limited.transaction((client) =>
+            work(
+              new Proxy(client, {
+                get(target, key) {
+                  const value = Reflect.get(target, key);
+                  if (key !== 'query')
+                    return typeof value === 'function' ? value.bind(target) : value;
+                  return (
+                    query: string | { text: string; query_timeout?: number },
+                    values?: unknown[],
+                  ) => {
+                    const text = typeof query === 'string' ? query : query.text;
+                    sent.push({
+                      text,
+                      timeout: typeof query === 'string' ? undefined : query.query_timeout,
+                    });
+                    return target.query(query as string, values);
+                  };
+                },
+              }),
+            ),
+          ),
+      };
+      const now = new Date('2026-10-20T12:00:00Z');
+      const person = {
+        type: 'person',
+        person: 'ana@acme.test',
+        team: 'platform',
+        role: 'engineer',
+      };
+      const usage = {
+        type: 'usage',
+        id: 'u-t',
+        ts: '2026-10-05T09:00:00Z',
+        person: 'ana@acme.test',
+        model: 'claude-sonnet-4-5',
+        input_tokens: 1_000,
+        output_tokens: 0,
+      };
+      const rows = [{ type: 'team', team: 'platform', sensitivity: 'normal' }, person, usage];
+      await ingestBatch(
+        limited,
+        rows.map((data, i) => ({ line: i + 1, data })),
+        { now: now.getTime() },
+      );
+      const { ruleSet } = await activePolicyFor(limited).require();
+      await evaluateOrg(usageReader(recording), ruleSet, now, { only: 'escalations' });
+      const org = sent.splice(0);
+      expect(org.some((s) => s.text.includes('statement_timeout = 45000'))).toBe(true);
+      expect(org.filter((s) => s.timeout !== undefined).every((s) => s.timeout === 47_000)).toBe(
+        true,
+      );
+      expect(org.some((s) => s.timeout === 47_000)).toBe(true);
+      await evaluatePerson(usageReader(recording), ruleSet, 'ana@acme.test', now);
+      expect(sent.length).toBeGreaterThan(0);
+      expect(
+        sent.some((s) => s.text.includes('statement_timeout') || s.timeout !== undefined),
+      ).toBe(false);
+    } finally {
+      await limited.destroy();
+    }
   }, 120_000);
 });
