@@ -62,6 +62,8 @@ export type ReevaluationOptions = {
 /** Batch sizes: the first of a service, and the fewest people a batch takes. */
 const FIRST_BATCH = 50;
 const MIN_BATCH = 5;
+/** People per slice of the sweep's evaluation: each slice holds the event loop once. */
+const SWEEP_SLICE = 1_000;
 
 /** Lets the event loop answer what is waiting (requests, timers) before the next batch. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -198,7 +200,12 @@ export function createReevaluation(store: Store, options: ReevaluationOptions = 
           return { ...report, reason: 'no active policy' };
         }
         sweptHash = active.hash;
-        const evaluation = await evaluateOrg(reader, active.ruleSet, now, { only: 'escalations' });
+        // in slices, so requests are answered while everyone is evaluated (each slice also
+        // evaluates every team: at 1,000 people per slice and 200 teams, a fifth more work)
+        const evaluation = await evaluateOrg(reader, active.ruleSet, now, {
+          only: 'escalations',
+          slices: { people: SWEEP_SLICE, between: yieldToEventLoop },
+        });
         report.evaluated = evaluation.result.subjects.length;
         const extra = await activeExtras(store, now);
         const drafts = withExceptions(

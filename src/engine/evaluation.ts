@@ -48,12 +48,59 @@ export async function evaluateOrg(
   reader: UsageReader,
   ruleSet: RuleSet,
   now: Date | string | number,
-  options: { only?: 'escalations' } = {},
+  options: { only?: 'escalations'; slices?: Slices } = {},
 ): Promise<Evaluation> {
   const clock = toDate(now);
   const needs = options.only ? escalationNeeds(ruleSet) : needsOf([ruleSet]);
   const { input, directory } = await collectOrg(reader, needs, clock, ruleSet.ir.timezone);
-  return { result: evaluate(ruleSet, input, options), directory, input };
+  const result =
+    options.only && options.slices
+      ? await escalationsInSlices(ruleSet, input, options.slices)
+      : evaluate(ruleSet, input, options);
+  return { result, directory, input };
+}
+
+/** How an escalations-only evaluation is cut: people per slice, and what runs between slices. */
+export type Slices = { people: number; between: () => Promise<void> };
+
+/**
+ * The escalations-only evaluation of `input`, a slice of people at a time with `between`
+ * in between, so that a server answers requests while the sweep evaluates everyone. Equal to
+ * one `evaluate`: without boards, a person's result reads only their own facts and the
+ * teams (each slice carries every team); teams and the org are taken from the first slice.
+ */
+async function escalationsInSlices(
+  ruleSet: RuleSet,
+  input: EvaluateInput,
+  slices: Slices,
+): Promise<EvaluateResult> {
+  const all = input.subjects ?? [];
+  const teams = all.filter((s) => s.kind === 'team');
+  const people = all.filter((s) => s.kind !== 'team');
+  const teamIds = new Set(teams.map((t) => t.id));
+  const size = Math.max(1, slices.people);
+  let merged: EvaluateResult | null = null;
+  const byKey = new Map<string, SubjectResult>();
+  for (let from = 0; from === 0 || from < people.length; from += size) {
+    if (from > 0) await slices.between();
+    const part = evaluate(
+      ruleSet,
+      {
+        ...input,
+        subjects: [...teams, ...people.slice(from, from + size)],
+        org: from === 0 ? input.org : undefined,
+      },
+      { only: 'escalations' },
+    );
+    for (const r of part.subjects)
+      if (from === 0 || r.kind !== 'team') byKey.set(`${r.kind}|${r.id}`, r);
+    if (merged) merged.errors.push(...part.errors.filter((e) => !teamIds.has(e.subject)));
+    else merged = part;
+  }
+  const result = merged as EvaluateResult;
+  // in the input's order, as one evaluation gives them
+  result.subjects = all.flatMap((s) => byKey.get(`${s.kind}|${s.id}`) ?? []);
+  return result;
 }
 
 /**

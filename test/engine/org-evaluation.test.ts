@@ -133,4 +133,42 @@ describe('the org evaluation under the default policy', () => {
       await limited.destroy();
     }
   }, 120_000);
+
+  it('gives the sweep the same result in slices of people as in one evaluation', async () => {
+    const now = new Date('2026-10-20T12:00:00Z');
+    const people = ['bo', 'cy', 'di', 'ed', 'fa'].map((p, i) => ({
+      type: 'person',
+      person: `${p}@acme.test`,
+      team: i % 2 ? 'platform' : 'routing',
+      role: 'engineer',
+    }));
+    const usage = people.map((p, i) => ({
+      type: 'usage',
+      id: `s-${i}`,
+      ts: '2026-10-06T09:00:00Z',
+      person: p.person,
+      model: 'claude-sonnet-4-5',
+      input_tokens: 400_000_000 * (i + 1),
+      output_tokens: 1_000,
+    }));
+    const rows = [{ type: 'team', team: 'routing', sensitivity: 'normal' }, ...people, ...usage];
+    const ingested = await ingestBatch(
+      store,
+      rows.map((data, i) => ({ line: i + 1, data })),
+      { now: now.getTime() },
+    );
+    expect(ingested.totals.rejected, JSON.stringify(ingested.results)).toBe(0);
+    const { ruleSet } = await activePolicyFor(store).require();
+    const whole = await evaluateOrg(usageReader(store), ruleSet, now, { only: 'escalations' });
+    let pauses = 0;
+    const sliced = await evaluateOrg(usageReader(store), ruleSet, now, {
+      only: 'escalations',
+      slices: { people: 2, between: async () => void pauses++ },
+    });
+    expect(pauses).toBeGreaterThanOrEqual(2);
+    expect(whole.result.subjects.filter((s) => s.escalations.length > 0).length).toBeGreaterThan(0);
+    expect(JSON.parse(JSON.stringify(sliced.result))).toEqual(
+      JSON.parse(JSON.stringify(whole.result)),
+    );
+  }, 120_000);
 });
