@@ -14,6 +14,16 @@ import { createTestStore, type TestStore } from '../support/db.ts';
 
 const source = readFileSync(new URL('../../policies/default.policy', import.meta.url), 'utf8');
 
+/** Ingests directory and usage rows at `now`, all of them accepted. */
+async function ingest(into: Store, rows: Record<string, unknown>[], now: Date): Promise<void> {
+  const ingested = await ingestBatch(
+    into,
+    rows.map((data, i) => ({ line: i + 1, data })),
+    { now: now.getTime() },
+  );
+  expect(ingested.totals.rejected, JSON.stringify(ingested.results)).toBe(0);
+}
+
 describe('the org evaluation under the default policy', () => {
   let store: TestStore;
   beforeAll(async () => {
@@ -41,12 +51,7 @@ describe('the org evaluation under the default policy', () => {
         project: i === 0 ? 'assistant-launch' : 'other',
       })),
     ];
-    const ingested = await ingestBatch(
-      store,
-      rows.map((data, i) => ({ line: i + 1, data })),
-      { now: now.getTime() },
-    );
-    expect(ingested.totals.rejected, JSON.stringify(ingested.results)).toBe(0);
+    await ingest(store, rows, now);
     const { ruleSet } = await activePolicyFor(store).require();
     const evaluation = await evaluateOrg(usageReader(store), ruleSet, now);
     expect(evaluation.result.errors).toEqual([]);
@@ -111,11 +116,7 @@ describe('the org evaluation under the default policy', () => {
         output_tokens: 0,
       };
       const rows = [{ type: 'team', team: 'platform', sensitivity: 'normal' }, person, usage];
-      await ingestBatch(
-        limited,
-        rows.map((data, i) => ({ line: i + 1, data })),
-        { now: now.getTime() },
-      );
+      await ingest(limited, rows, now);
       const { ruleSet } = await activePolicyFor(limited).require();
       await evaluateOrg(usageReader(recording), ruleSet, now, { only: 'escalations' });
       const org = sent.splice(0);
@@ -152,12 +153,7 @@ describe('the org evaluation under the default policy', () => {
       output_tokens: 1_000,
     }));
     const rows = [{ type: 'team', team: 'routing', sensitivity: 'normal' }, ...people, ...usage];
-    const ingested = await ingestBatch(
-      store,
-      rows.map((data, i) => ({ line: i + 1, data })),
-      { now: now.getTime() },
-    );
-    expect(ingested.totals.rejected, JSON.stringify(ingested.results)).toBe(0);
+    await ingest(store, rows, now);
     const { ruleSet } = await activePolicyFor(store).require();
     const whole = await evaluateOrg(usageReader(store), ruleSet, now, { only: 'escalations' });
     let pauses = 0;
