@@ -201,7 +201,7 @@ export function createReevaluation(store: Store, options: ReevaluationOptions = 
         }
         sweptHash = active.hash;
         // in slices, so requests are answered while everyone is evaluated (each slice also
-        // evaluates every team: at 1,000 people per slice and 200 teams, a fifth more work)
+        // evaluates every team, so the teams are evaluated once per slice)
         const evaluation = await evaluateOrg(reader, active.ruleSet, now, {
           only: 'escalations',
           slices: { people: SWEEP_SLICE, between: yieldToEventLoop },

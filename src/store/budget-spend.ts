@@ -60,16 +60,10 @@ async function foldLocked(db: Client): Promise<string[]> {
        on conflict (window_key, period_from, person_id)
        do update set cost = enforcement_person_costs.cost + excluded.cost,
                      tokens = enforcement_person_costs.tokens + excluded.tokens
-     ), in_groups as (
-       select h.window_key, h.period_from, p.team_id, h.cost, h.tokens
-         from hit h join people p on p.id = h.person_id
-        where h.per_person and p.team_id is not null
-       union all
-       select window_key, period_from, '', cost, tokens from hit where per_person
      ), grouped as (
        insert into enforcement_team_costs (window_key, period_from, team_id, cost, tokens)
-       select window_key, period_from, team_id, sum(cost), sum(tokens)
-         from in_groups group by 1, 2, 3 order by 1, 2, 3
+       select r.window_key, r.period_from, ${IN_GROUPS('hit')} and r.per_person
+        group by 1, 2, 3 order by 1, 2, 3
        on conflict (window_key, period_from, team_id)
        do update set cost = enforcement_team_costs.cost + excluded.cost,
                      tokens = enforcement_team_costs.tokens + excluded.tokens
@@ -79,15 +73,22 @@ async function foldLocked(db: Client): Promise<string[]> {
   return rows.map((r) => r.person_id);
 }
 
-/** Team and everyone's totals of per-person periods, from the per-person rows. */
-const GROUP_TOTALS = `
-  select c.window_key, c.period_from, g.team_id, sum(c.cost), sum(c.tokens)
-    from enforcement_person_costs c
-    join enforcement_cost_periods w
-      on w.window_key = c.window_key and w.period_from = c.period_from and w.per_person
-    left join people p on p.id = c.person_id
+/**
+ * The group sums of the person rows of `rows` (person_id, cost, tokens), from the select
+ * list's tail on: a person's spend counts in their current team's total and in everyone's
+ * (team ''). The caller adds its conditions (`and …`) and groups by the first three columns.
+ */
+const IN_GROUPS = (rows: string) => `g.team_id, sum(r.cost), sum(r.tokens)
+    from ${rows} r
+    left join people p on p.id = r.person_id
     cross join lateral (values (p.team_id), ('')) as g(team_id)
    where g.team_id is not null`;
+
+/** Team and everyone's totals of the filled per-person periods, from the per-person rows. */
+const GROUP_TOTALS = `
+  select r.window_key, r.period_from, ${IN_GROUPS('enforcement_person_costs')}
+    and exists (select 1 from enforcement_cost_periods w where w.window_key = r.window_key
+                   and w.period_from = r.period_from and w.per_person)`;
 
 /**
  * Sums the team totals again when the directory changed since they were last summed (a
@@ -195,7 +196,7 @@ async function ensureFilled(store: Store, period: BudgetPeriod): Promise<void> {
     if (period.perPerson)
       await client.query(
         `insert into enforcement_team_costs (window_key, period_from, team_id, cost, tokens)
-         ${GROUP_TOTALS} and c.window_key = $1 and c.period_from = $2::date group by 1, 2, 3`,
+         ${GROUP_TOTALS} and r.window_key = $1 and r.period_from = $2::date group by 1, 2, 3`,
         [period.key, period.from],
       );
   });
