@@ -122,6 +122,14 @@ export type Freshness = {
 export const DEFAULT_STALE_AFTER_MS = 1_000;
 
 /**
+ * After a load served stale finishes, the next one for the same base waits this many times
+ * its duration: under sustained ingest with boards polled, loads otherwise ran back to back,
+ * each allocating a whole organisation's input, which kept a core busy beside ingest and
+ * held the server's memory near its peak.
+ */
+export const DEFAULT_REST_FACTOR = 2;
+
+/**
  * Heap bytes a cached evaluation holds per subject, measured on the default policy at
  * 20,000 people (heap after GC, before and after one evaluation; docs/scale.md): a
  * boards-only one (the compact entries, the board facts, the directory) about 1 KB, a whole
@@ -152,6 +160,8 @@ export type CacheOptions = {
   /** estimated bytes of finished evaluations held at most, beyond the two last used */
   maxBytes?: number;
   staleAfterMs?: number;
+  /** a stale evaluation is loaded again at most once per this many times its last load's duration */
+  restFactor?: number;
   /** told of every finished load (persisted boards: src/app/board-snapshots.ts) */
   onEvaluated?: (loaded: Loaded) => void;
 };
@@ -202,8 +212,14 @@ export class OrgEvaluationCache {
    */
   readonly #latest = new Map<
     string,
-    { evaluation: Evaluation; watermark: bigint; total: bigint; ms: number }
+    { evaluation: Evaluation; watermark: bigint; total: bigint; ms: number; finishedAt: number }
   >();
+  /** per base resting after its last load: the timer, and the newest lookup it loads for */
+  readonly #resting = new Map<
+    string,
+    { timer: NodeJS.Timeout; next: { ruleSet: RuleSet; now: Date; keyed: Keyed; purpose: Purpose } }
+  >();
+  readonly #restFactor: number;
   /** per base keyed per period: the months its evaluations read */
   readonly #months = new Map<string, { from: string; to: string } | null>();
   /** the directory loads read last, and the version it was read at: loads share it */
@@ -219,6 +235,7 @@ export class OrgEvaluationCache {
     this.#max = options.maxEntries ?? 8;
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     this.#staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+    this.#restFactor = options.restFactor ?? DEFAULT_REST_FACTOR;
     this.#onEvaluated = options.onEvaluated;
   }
 
@@ -295,7 +312,7 @@ export class OrgEvaluationCache {
       const running = this.#loading.get(base);
       if (last && last.ms >= this.#staleAfterMs) {
         this.#stale++;
-        if (!running) this.#evaluate(ruleSet, now, keyed, purpose).catch(() => {});
+        if (!running) this.#refreshAfterRest(ruleSet, now, keyed, purpose, last);
         return { evaluation: last.evaluation, stale: true, watermark: String(last.total) };
       }
       if (!last && running && running.watermark !== wanted) {
@@ -310,6 +327,40 @@ export class OrgEvaluationCache {
     }
     const evaluation = await this.#evaluate(ruleSet, now, keyed, purpose);
     return { evaluation, stale: false, watermark: String(total) };
+  }
+
+  /**
+   * Starts the load of a stale evaluation once the base has rested `restFactor` times its
+   * last load's duration since that load finished; until then one timer waits, and loads
+   * for the newest lookup asked meanwhile.
+   */
+  #refreshAfterRest(
+    ruleSet: RuleSet,
+    now: Date,
+    keyed: Keyed,
+    purpose: Purpose,
+    last: { ms: number; finishedAt: number },
+  ): void {
+    const next = { ruleSet, now, keyed, purpose };
+    const resting = this.#resting.get(keyed.base);
+    if (resting) {
+      if (keyed.mark > resting.next.keyed.mark) resting.next = next;
+      return;
+    }
+    const wait = last.finishedAt + this.#restFactor * last.ms - performance.now();
+    if (wait <= 0) {
+      this.#evaluate(ruleSet, now, keyed, purpose).catch(() => {});
+      return;
+    }
+    const timer = setTimeout(() => {
+      const entry = this.#resting.get(keyed.base);
+      if (entry?.timer !== timer) return;
+      this.#resting.delete(keyed.base);
+      const { ruleSet: rs, now: at, keyed: newest, purpose: p } = entry.next;
+      if (!this.#loading.has(newest.base)) this.#evaluate(rs, at, newest, p).catch(() => {});
+    }, wait);
+    timer.unref();
+    this.#resting.set(keyed.base, { timer, next });
   }
 
   /**
@@ -367,7 +418,13 @@ export class OrgEvaluationCache {
         this.#bytes += bytes;
         const last = this.#latest.get(base);
         if (!last || last.watermark <= mark) {
-          this.#latest.set(base, { evaluation, watermark: mark, total, ms });
+          this.#latest.set(base, {
+            evaluation,
+            watermark: mark,
+            total,
+            ms,
+            finishedAt: performance.now(),
+          });
           this.#dropOlder(base, mark);
         }
         this.#trim();
@@ -488,6 +545,11 @@ export class OrgEvaluationCache {
     for (const key of [...this.#settled.keys()]) {
       if (key.split('|')[1] !== hash) this.#forget(key);
     }
+    for (const [base, { timer }] of this.#resting) {
+      if (base.split('|')[1] === hash) continue;
+      clearTimeout(timer);
+      this.#resting.delete(base);
+    }
   }
 
   stats(): CacheStats {
@@ -501,6 +563,8 @@ export class OrgEvaluationCache {
   }
 
   clear(): void {
+    for (const { timer } of this.#resting.values()) clearTimeout(timer);
+    this.#resting.clear();
     this.#entries.clear();
     this.#settled.clear();
     this.#bytes = 0;

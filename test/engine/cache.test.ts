@@ -1,7 +1,7 @@
 // The org evaluation cache: hits while nothing changes, fresh results after a change, and
 // stale-while-revalidate only when evaluating is slow. A fake reader counts its reads;
 // "slow" is a threshold of 0 ms, so nothing here depends on timing.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BYTES_PER_SUBJECT, OrgEvaluationCache } from '../../src/engine/cache.ts';
 import { previousClock } from '../../src/engine/leaderboard.ts';
 import type { DataMarks, FactSums, GroupedFactSums, UsageReader } from '../../src/engine/ports.ts';
@@ -11,7 +11,14 @@ const { ruleSet } = tinyPolicy();
 
 function fakeReader() {
   // `gate`, when set, holds every read until it resolves: a load "under way"
-  const state = { tokens: 1, reads: 0, directoryReads: 0, gate: null as Promise<void> | null };
+  const state = {
+    tokens: 1,
+    reads: 0,
+    directoryReads: 0,
+    gate: null as Promise<void> | null,
+    /** how far a read moves the (fake) clock: a load's duration */
+    readMs: 0,
+  };
   const reader: UsageReader = {
     async directory() {
       state.directoryReads++;
@@ -35,6 +42,7 @@ function fakeReader() {
       state.reads++;
       const tokens = state.tokens;
       if (state.gate) await state.gate;
+      if (state.readMs > 0) vi.advanceTimersByTime(state.readMs);
       const out: GroupedFactSums = {};
       for (const g of groupings) {
         const sums: FactSums = new Map();
@@ -100,7 +108,7 @@ describe('OrgEvaluationCache', () => {
 
   it('serves the last evaluation, marked stale, while a slow one is recomputed', async () => {
     const { reader, state } = fakeReader();
-    const cache = new OrgEvaluationCache(reader, { staleAfterMs: 0 });
+    const cache = new OrgEvaluationCache(reader, { staleAfterMs: 0, restFactor: 0 });
     await cache.current(ruleSet, NOW, '1');
     state.tokens = 2;
     const stale = await cache.current(ruleSet, NOW, '2');
@@ -115,7 +123,7 @@ describe('OrgEvaluationCache', () => {
 
   it('runs one slow refresh at a time while the data keeps moving', async () => {
     const { reader, state } = fakeReader();
-    const cache = new OrgEvaluationCache(reader, { staleAfterMs: 0 });
+    const cache = new OrgEvaluationCache(reader, { staleAfterMs: 0, restFactor: 0 });
     await cache.current(ruleSet, NOW, '1');
     expect(state.reads).toBe(1);
     const open = holdReads(state);
@@ -133,6 +141,33 @@ describe('OrgEvaluationCache', () => {
     expect(after).toMatchObject({ stale: true, watermark: '2' });
     expect(tokensOf(after)).toBe(2);
     expect(state.reads).toBe(3);
+  });
+
+  it('rests between the loads of a stale evaluation, then loads the newest data asked for', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const { reader, state } = fakeReader();
+      state.readMs = 100;
+      const cache = new OrgEvaluationCache(reader, { staleAfterMs: 0, restFactor: 2 });
+      await cache.current(ruleSet, NOW, '1');
+      state.tokens = 2;
+      // the load took 100 ms: the next one waits 200 ms after it, whatever is asked meanwhile
+      expect(await cache.current(ruleSet, NOW, '2')).toMatchObject({ stale: true, watermark: '1' });
+      state.tokens = 3;
+      expect(await cache.current(ruleSet, NOW, '3')).toMatchObject({ stale: true, watermark: '1' });
+      await vi.advanceTimersByTimeAsync(199);
+      expect(state.reads).toBe(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(state.reads).toBe(2);
+      // one load, for the newest watermark asked
+      await cache.evaluation(ruleSet, NOW, '3');
+      const fresh = await cache.current(ruleSet, NOW, '3');
+      expect(fresh).toMatchObject({ stale: false, watermark: '3' });
+      expect(tokensOf(fresh)).toBe(3);
+      expect(state.reads).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('has requests join the first load under way instead of starting their own', async () => {
