@@ -7,8 +7,8 @@
 // Budget steps belong to the budget pass (budget-holds.ts), which each round asks to
 // re-weigh the same people, and the sweep everyone.
 import { isBudgetStep } from '../engine/budget-evaluation.ts';
-import { escalationsFrom, withExceptions } from '../engine/escalations.ts';
-import { evaluateOrg } from '../engine/evaluation.ts';
+import { type EscalationDraft, escalationsFrom, withExceptions } from '../engine/escalations.ts';
+import { sweepOrg } from '../engine/evaluation.ts';
 import { holdsFrom } from '../engine/holds.ts';
 import { evaluatePeople } from '../engine/reevaluate.ts';
 import type { Store } from '../store/db.ts';
@@ -200,19 +200,20 @@ export function createReevaluation(store: Store, options: ReevaluationOptions = 
           return { ...report, reason: 'no active policy' };
         }
         sweptHash = active.hash;
-        // in slices, so requests are answered while everyone is evaluated (each slice also
-        // evaluates every team, so the teams are evaluated once per slice)
-        const evaluation = await evaluateOrg(reader, active.ruleSet, now, {
-          only: 'escalations',
-          slices: { people: SWEEP_SLICE, between: yieldToEventLoop },
-        });
-        report.evaluated = evaluation.result.subjects.length;
-        const extra = await activeExtras(store, now);
-        const drafts = withExceptions(
-          escalationsFrom(evaluation.result).filter((d) => !isBudgetStep(d)),
-          extra,
+        // a slice of people at a time: the sweep holds one slice's facts, not everyone's
+        const found: EscalationDraft[] = [];
+        const { evaluated, directory } = await sweepOrg(
+          reader,
+          active.ruleSet,
+          now,
+          { people: SWEEP_SLICE, between: yieldToEventLoop },
+          (part) => {
+            for (const d of escalationsFrom(part)) if (!isBudgetStep(d)) found.push(d);
+          },
         );
-        const created = await recordFound(store, drafts, evaluation.directory, now);
+        report.evaluated = evaluated;
+        const drafts = withExceptions(found, await activeExtras(store, now));
+        const created = await recordFound(store, drafts, directory, now);
         await replaceHolds(store, 'rule', 'all', holdsFrom(drafts));
         report.created = created.length + (await budgets.refreshAll()).created;
         report.newBadges = await recordNewBadgeAwards(store, now);

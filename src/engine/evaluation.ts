@@ -9,13 +9,16 @@ import {
   collectOrg,
   collectPerson,
   escalationNeeds,
+  factsFor,
   factWindows,
+  merge,
   needsOf,
   poolPartners,
   teamAttributes,
+  subjectsOf,
   teamBudgetReads,
 } from './facts.ts';
-import type { Directory, GroupedFactSums, UsageReader } from './ports.ts';
+import type { Directory, FactGrouping, GroupedFactSums, UsageReader } from './ports.ts';
 
 export type Evaluation = {
   result: EvaluateResult;
@@ -41,66 +44,78 @@ function toDate(now: Date | string | number): Date {
 
 /**
  * Every person and team at `now`: tiers, quotas, budgets (org too), rules and boards; with
- * `only: 'escalations'`, no boards or metric reports, reading only what escalations weigh
- * (the sweep: a third of the memory at 20,000 people).
+ * `only: 'escalations'`, no boards or metric reports, reading only what escalations weigh.
  */
 export async function evaluateOrg(
   reader: UsageReader,
   ruleSet: RuleSet,
   now: Date | string | number,
-  options: { only?: 'escalations'; slices?: Slices } = {},
+  options: { only?: 'escalations' } = {},
 ): Promise<Evaluation> {
   const clock = toDate(now);
   const needs = options.only ? escalationNeeds(ruleSet) : needsOf([ruleSet]);
   const { input, directory } = await collectOrg(reader, needs, clock, ruleSet.ir.timezone);
-  const result =
-    options.only && options.slices
-      ? await escalationsInSlices(ruleSet, input, options.slices)
-      : evaluate(ruleSet, input, options);
-  return { result, directory, input };
+  return { result: evaluate(ruleSet, input, options), directory, input };
 }
 
-/** How an escalations-only evaluation is cut: people per slice, and what runs between slices. */
+/** How the sweep is cut: people per slice, and what runs between slices. */
 export type Slices = { people: number; between: () => Promise<void> };
 
 /**
- * The escalations-only evaluation of `input`, a slice of people at a time with `between`
- * in between, so that a server answers requests while the sweep evaluates everyone. Equal to
- * one `evaluate`: without boards, a person's result reads only their own facts and the
- * teams (each slice carries every team); teams and the org are taken from the first slice.
+ * Everyone's escalations, a slice of people at a time: the teams' and the org's facts are
+ * read once, then each slice's people are read, evaluated (escalations only) and handed to
+ * `take`, and dropped. The sweep so holds one slice's facts and results instead of the whole
+ * organisation's, and the server answers requests between slices. Equal to
+ * `evaluateOrg(…, { only: 'escalations' })`: without boards a person's result reads only
+ * their own facts and the teams'; each slice carries every team, and `take` gets the teams'
+ * and the org's results (and errors) from the first slice only.
  */
-async function escalationsInSlices(
+export async function sweepOrg(
+  reader: UsageReader,
   ruleSet: RuleSet,
-  input: EvaluateInput,
+  now: Date | string | number,
   slices: Slices,
-): Promise<EvaluateResult> {
-  const all = input.subjects ?? [];
-  const teams = all.filter((s) => s.kind === 'team');
-  const people = all.filter((s) => s.kind !== 'team');
-  const teamIds = new Set(teams.map((t) => t.id));
+  take: (part: EvaluateResult) => void,
+): Promise<{ evaluated: number; directory: Directory }> {
+  const clock = toDate(now);
+  const timeZone = ruleSet.ir.timezone;
+  const needs = escalationNeeds(ruleSet);
+  const groupings: FactGrouping[] = [];
+  if (needs.team.size > 0) groupings.push('team');
+  if (needs.org.size > 0) groupings.push('org');
+  const groupWindows = factWindows(merge(needs.team, needs.org), clock, timeZone);
+  const [directory, groups] = await Promise.all([
+    reader.directory(),
+    groupings.length > 0 && groupWindows.length > 0
+      ? reader.sumFacts(groupWindows, groupings)
+      : Promise.resolve<GroupedFactSums>({}),
+  ]);
+  const teams = subjectsOf(needs, [], directory.teams, groups);
+  const teamIds = new Set(directory.teams.map((t) => t.id));
+  const personWindows = factWindows(needs.person, clock, timeZone);
+  const { people } = directory;
   const size = Math.max(1, slices.people);
-  let merged: EvaluateResult | null = null;
-  const byKey = new Map<string, SubjectResult>();
   for (let from = 0; from === 0 || from < people.length; from += size) {
     if (from > 0) await slices.between();
-    const part = evaluate(
-      ruleSet,
-      {
-        ...input,
-        subjects: [...teams, ...people.slice(from, from + size)],
-        org: from === 0 ? input.org : undefined,
-      },
-      { only: 'escalations' },
-    );
-    for (const r of part.subjects)
-      if (from === 0 || r.kind !== 'team') byKey.set(`${r.kind}|${r.id}`, r);
-    if (merged) merged.errors.push(...part.errors.filter((e) => !teamIds.has(e.subject)));
-    else merged = part;
+    const slice = people.slice(from, from + size);
+    const sums =
+      slice.length > 0 && personWindows.length > 0
+        ? await reader.sumFacts(personWindows, ['person'], { people: slice.map((p) => p.id) })
+        : {};
+    const input: EvaluateInput = {
+      now: clock,
+      subjects: [...subjectsOf(needs, slice, [], sums), ...teams],
+    };
+    if (from === 0 && needs.org.size > 0)
+      input.org = { facts: factsFor(needs.org, groups.org, 'org') };
+    const part = evaluate(ruleSet, input, { only: 'escalations' });
+    if (from > 0) {
+      part.subjects = part.subjects.filter((r) => r.kind !== 'team');
+      part.errors = part.errors.filter((e) => !teamIds.has(e.subject));
+    }
+    take(part);
   }
-  const result = merged as EvaluateResult;
-  // in the input's order, as one evaluation gives them
-  result.subjects = all.flatMap((s) => byKey.get(`${s.kind}|${s.id}`) ?? []);
-  return result;
+  return { evaluated: people.length + directory.teams.length, directory };
 }
 
 /**

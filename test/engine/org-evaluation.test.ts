@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activePolicyFor } from '../../src/app/active-policy.ts';
-import { evaluateOrg, evaluatePerson } from '../../src/engine/evaluation.ts';
+import { escalationsFrom } from '../../src/engine/escalations.ts';
+import { evaluateOrg, evaluatePerson, sweepOrg } from '../../src/engine/evaluation.ts';
+import type { EvaluateResult, SubjectResult } from '../../src/policy/evaluate/types.ts';
 import type { Store } from '../../src/store/db.ts';
 import { ingestBatch } from '../../src/store/loader.ts';
 import { publishPolicySource } from '../../src/store/policies.ts';
@@ -135,7 +137,7 @@ describe('the org evaluation under the default policy', () => {
     }
   }, 120_000);
 
-  it('gives the sweep the same result in slices of people as in one evaluation', async () => {
+  it('gives the sweep, read and evaluated a slice of people at a time, the result of one evaluation', async () => {
     const now = new Date('2026-10-20T12:00:00Z');
     const people = ['bo', 'cy', 'di', 'ed', 'fa'].map((p, i) => ({
       type: 'person',
@@ -157,14 +159,33 @@ describe('the org evaluation under the default policy', () => {
     const { ruleSet } = await activePolicyFor(store).require();
     const whole = await evaluateOrg(usageReader(store), ruleSet, now, { only: 'escalations' });
     let pauses = 0;
-    const sliced = await evaluateOrg(usageReader(store), ruleSet, now, {
-      only: 'escalations',
-      slices: { people: 2, between: async () => void pauses++ },
-    });
+    const parts: EvaluateResult[] = [];
+    const swept = await sweepOrg(
+      usageReader(store),
+      ruleSet,
+      now,
+      { people: 2, between: async () => void pauses++ },
+      (part) => parts.push(part),
+    );
     expect(pauses).toBeGreaterThanOrEqual(2);
+    expect(swept.evaluated).toBe(whole.result.subjects.length);
     expect(whole.result.subjects.filter((s) => s.escalations.length > 0).length).toBeGreaterThan(0);
-    expect(JSON.parse(JSON.stringify(sliced.result))).toEqual(
-      JSON.parse(JSON.stringify(whole.result)),
+    const byKey = (subjects: readonly SubjectResult[]) =>
+      JSON.parse(
+        JSON.stringify(
+          [...subjects].sort((a, b) => `${a.kind}|${a.id}`.localeCompare(`${b.kind}|${b.id}`)),
+        ),
+      );
+    expect(byKey(parts.flatMap((p) => p.subjects))).toEqual(byKey(whole.result.subjects));
+    expect(JSON.parse(JSON.stringify(parts.map((p) => p.org ?? null)))).toEqual(
+      JSON.parse(JSON.stringify([whole.result.org ?? null, ...parts.slice(1).map(() => null)])),
+    );
+    expect(parts.flatMap((p) => p.errors)).toEqual(whole.result.errors);
+    expect(parts.flatMap((p) => escalationsFrom(p))).toEqual(
+      expect.arrayContaining(escalationsFrom(whole.result)),
+    );
+    expect(parts.flatMap((p) => escalationsFrom(p))).toHaveLength(
+      escalationsFrom(whole.result).length,
     );
   }, 120_000);
 });
