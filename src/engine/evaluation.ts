@@ -14,8 +14,8 @@ import {
   merge,
   needsOf,
   poolPartners,
-  teamAttributes,
   subjectsOf,
+  teamAttributes,
   teamBudgetReads,
 } from './facts.ts';
 import type { Directory, FactGrouping, GroupedFactSums, UsageReader } from './ports.ts';
