@@ -352,9 +352,10 @@ export class OrgEvaluationCache {
       this.#evaluate(ruleSet, now, keyed, purpose).catch(() => {});
       return;
     }
+    // clear() and retainPolicy() clear the timer with its entry: here the entry is this one
     const timer = setTimeout(() => {
       const entry = this.#resting.get(keyed.base);
-      if (entry?.timer !== timer) return;
+      if (!entry) return;
       this.#resting.delete(keyed.base);
       const { ruleSet: rs, now: at, keyed: newest, purpose: p } = entry.next;
       if (!this.#loading.has(newest.base)) this.#evaluate(rs, at, newest, p).catch(() => {});
