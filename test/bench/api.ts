@@ -28,7 +28,7 @@
 import type { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
-import { appendFileSync, readFileSync, statfsSync } from 'node:fs';
+import { readFileSync, statfsSync } from 'node:fs';
 // @ts-expect-error autocannon ships no types: the slice used here is typed below
 import autocannonUntyped from 'autocannon';
 import pg from 'pg';
@@ -42,7 +42,7 @@ import { azureTrace } from '../../src/store/azure-trace.ts';
 import { openStore } from '../../src/store/db.ts';
 import { ensureMonthPartitions, monthKey } from '../../src/store/partitions.ts';
 import { DEFAULT_POLICY_FILE, ensureActivePolicy } from '../../src/store/seed.ts';
-import { spawnServe } from './support/serve.ts';
+import { startServe } from './support/serve.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 20_000);
@@ -654,25 +654,8 @@ try {
   const ingest = (await createApiKey(em, { role: 'ingest', name: 'bench ingest' })).key;
   let endpoint = '';
   const startServer = async () => {
-    const child = spawnServe(url.toString());
+    const { child, base: apiUrl } = await startServe(url.toString());
     server = child;
-    let banner = '';
-    let started = false;
-    // BENCH_SERVER_STDOUT=<file> keeps what the server prints (with --trace-gc, its heap)
-    const keep = process.env.BENCH_SERVER_STDOUT;
-    const apiUrl = await new Promise<string>((resolve, reject) => {
-      child.stdout?.on('data', (chunk: Buffer) => {
-        if (keep) appendFileSync(keep, chunk);
-        if (started) return;
-        banner += chunk.toString();
-        const match = /Quotient API at (\S+)\/graphql/.exec(banner);
-        if (match) {
-          started = true;
-          resolve(match[1]);
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`server exited (${code}): ${banner}`)));
-    });
     const pid = child.pid as number;
     if (serverRssTimer) clearInterval(serverRssTimer);
     serverRssTimer = setInterval(() => {

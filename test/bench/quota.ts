@@ -29,8 +29,9 @@
 // 0 skips), to show how latency and throughput trade on this machine.
 // BENCH_EVENTS, BENCH_PEOPLE, BENCH_SECONDS and BENCH_CONNECTIONS override the sizes;
 // BENCH_KEEP_DB=1 keeps the seeded database and BENCH_DB=<name> reuses it (no seeding);
-// BENCH_PROFILE=<dir> writes the server's CPU profile there.
-import { type ChildProcess, spawn } from 'node:child_process';
+// BENCH_SERVER_FLAGS and BENCH_SERVER_STDOUT pass the server flags and keep its output, as for
+// the api bench (test/bench/support/serve.ts).
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -49,6 +50,7 @@ import { openStore } from '../../src/store/db.ts';
 import { ensureMonthPartitions } from '../../src/store/partitions.ts';
 import { publishPolicySource } from '../../src/store/policies.ts';
 import { cpuSecondsOf } from './support/proc.ts';
+import { startServe } from './support/serve.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 20_000);
@@ -204,43 +206,10 @@ try {
   await store.close();
 
   step('starting quotient serve');
-  const port = 4300 + Math.floor(Math.random() * 500);
-  child = spawn(
-    process.execPath,
-    [
-      // BENCH_PROFILE=<dir> writes the server's CPU profile there when it stops
-      ...(process.env.BENCH_PROFILE
-        ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE]
-        : []),
-      join(root, 'src/cli.ts'),
-      'serve',
-      '--port',
-      String(port),
-      '--no-seed',
-    ],
-    {
-      env: {
-        ...process.env,
-        DATABASE_URL: url,
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'production',
-        // capacity, not the per-key limit (1,000/s by default), is what is measured
-        QUOTIENT_RATE_LIMIT_PER_SECOND: '0',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  let out = '';
-  while (!out.includes('Quotient API at')) {
-    const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-    out += String(chunk);
-  }
-  // keep reading the server's output (a full pipe would stall it) and say if it stops
-  child.stdout?.on('data', (chunk: Buffer) => {
-    if (process.env.BENCH_SERVER_LOG) process.stderr.write(chunk);
-  });
+  const started = await startServe(url);
+  child = started.child;
+  const base = started.base;
   child.on('exit', (code, signal) => step(`server exited (${code ?? signal})`));
-  const base = `http://127.0.0.1:${port}`;
 
   // the first escalation sweep over everyone starts with the server: let it finish, and time it
   const sweepStarted = performance.now();

@@ -1,5 +1,6 @@
 // `quotient serve` on a bench's database, as the API benches start it.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A production server on a free port; its banner (with the URL) comes on stdout. */
@@ -27,4 +28,32 @@ export function spawnServe(databaseUrl: string): ChildProcess {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+}
+
+/**
+ * Starts the server and resolves with its base URL once the banner names it. Its output is
+ * read on (a full pipe would stall it) and kept in BENCH_SERVER_STDOUT=<file> when set
+ * (with --trace-gc in BENCH_SERVER_FLAGS: its heap).
+ */
+export async function startServe(
+  databaseUrl: string,
+): Promise<{ child: ChildProcess; base: string }> {
+  const child = spawnServe(databaseUrl);
+  const keep = process.env.BENCH_SERVER_STDOUT;
+  let banner = '';
+  let started = false;
+  const base = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (keep) appendFileSync(keep, chunk);
+      if (started) return;
+      banner += chunk.toString();
+      const match = /Quotient API at (\S+)\/graphql/.exec(banner);
+      if (match) {
+        started = true;
+        resolve(match[1]);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (${code}): ${banner}`)));
+  });
+  return { child, base };
 }
