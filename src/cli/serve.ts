@@ -217,6 +217,11 @@ export function registerServeCommand(program: Command): void {
  * once with it (same process id, same standard streams) where the platform allows.
  */
 function limitHeap(config: Config): void {
+  // Objects that outlive a scavenge or two (requests in flight while a long evaluation
+  // holds the event loop) teach V8 to allocate at their sites in the old generation from
+  // then on: every later request's garbage then waits for a full collection, one every
+  // few seconds under checkQuota load (docs/benchmarks/2026-12-07-pretenuring.md).
+  setFlagsFromString('--no-allocation-site-pretenuring');
   if (config.heapGrowthPercent > 0)
     setFlagsFromString(`--heap-growing-percent=${config.heapGrowthPercent}`);
   const given = process.execArgv.some((a) => a.startsWith('--max-semi-space-size'));

@@ -428,6 +428,7 @@ try {
   for (let round = 0; round < PAIRED_ROUNDS; round++) {
     const plainFirst = round % 4 === 0 || round % 4 === 3;
     for (const which of plainFirst ? ['plain', 'noop'] : ['noop', 'plain']) {
+      step(`round ${round + 1}: ${which === 'plain' ? 'plain check' : 'no-op'}`);
       if (which === 'plain')
         plainRounds.push(await measure(plainBodies, SECONDS / PAIRED_ROUNDS, '/v1/quota/check'));
       else
