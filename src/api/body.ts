@@ -31,7 +31,7 @@ export function readLimitedBody(req: IncomingMessage, limit: number): Promise<Bu
       resolve(null);
     };
     req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
