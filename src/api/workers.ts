@@ -1,6 +1,6 @@
 // Background work of one server instance: the budget pass (budget steps a fraction of a
 // second behind ingest), re-evaluating people touched by ingest, the periodic escalation sweep (a singleton across instances, by lease), vacuuming the queues between them and webhook delivery.
-// Each loop runs one round at a time; a failing round is logged and retried next tick.
+// Each loop runs one round at a time; a failing round is logged and retried next round.
 import type { Logger } from 'pino';
 import { activePolicyFor } from '../app/active-policy.ts';
 import { budgetHoldsFor } from '../app/budget-holds.ts';
@@ -50,16 +50,13 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
   const service = reevaluationFor(store);
   const policy = activePolicyFor(store);
   const log = options.log.child({ component: 'enforcement' });
-  const timers: NodeJS.Timeout[] = [];
+  const timers = new Set<NodeJS.Timeout>();
   const running = new Set<Promise<unknown>>();
   let stopped = false;
 
   const loop = (name: string, everyMs: number, round: () => Promise<unknown>, restFactor = 0) => {
-    let busy = false;
-    let notBefore = 0;
-    const tick = () => {
-      if (busy || stopped || Date.now() < notBefore) return;
-      busy = true;
+    const run = () => {
+      if (stopped) return;
       const started = Date.now();
       const p = round()
         .then((result) => {
@@ -77,16 +74,18 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
           else log.error({ err, job: name }, `${name} failed; retrying next round`);
         })
         .finally(() => {
-          busy = false;
-          notBefore = Date.now() + restFactor * (Date.now() - started);
           running.delete(p);
+          if (stopped) return;
+          timers.delete(timer);
+          timer = setTimeout(run, nextRoundInMs(everyMs, Date.now() - started, restFactor));
+          timer.unref();
+          timers.add(timer);
         });
       running.add(p);
     };
-    const timer = setInterval(tick, everyMs);
+    let timer = setTimeout(run, 0);
     timer.unref();
-    timers.push(timer);
-    tick();
+    timers.add(timer);
   };
 
   const budgets = budgetHoldsFor(store);
@@ -125,7 +124,7 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
   return {
     async stop() {
       stopped = true;
-      for (const t of timers) clearInterval(t);
+      for (const t of timers) clearTimeout(t);
       // A sweep over a large organisation can outlast a shutdown; every round is idempotent
       // (unique escalation keys, the sweep lease expires), so a cut-short round is repeated
       // by the next start instead of holding SIGTERM hostage.
@@ -141,6 +140,15 @@ export function startEnforcementWorkers(store: Store, options: WorkerOptions): W
       await escalationEventsFor(store).close();
     },
   };
+}
+
+/**
+ * When a loop's next round starts, after one that took `tookMs`: `everyMs` after the last
+ * one started, at once when that one took longer (a budget pass under ingest, so a block
+ * waits for no idle gap between passes), and never sooner than `restFactor` × its time.
+ */
+export function nextRoundInMs(everyMs: number, tookMs: number, restFactor: number): number {
+  return Math.max(everyMs - tookMs, restFactor * tookMs, 0);
 }
 
 function hasNews(result: object): boolean {
