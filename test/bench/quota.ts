@@ -206,9 +206,9 @@ try {
   await store.close();
 
   step('starting quotient serve');
-  const started = await startServe(url);
-  child = started.child;
-  const base = started.base;
+  const served = await startServe(url);
+  child = served.child;
+  const base = served.base;
   child.on('exit', (code, signal) => step(`server exited (${code ?? signal})`));
 
   // the first escalation sweep over everyone starts with the server: let it finish, and time it
