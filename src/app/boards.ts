@@ -35,7 +35,10 @@ export type BoardEntry = BoardViewEntry & {
 };
 
 export type Board = Omit<BoardView, 'entries'> & {
-  entries: BoardEntry[];
+  /** entries shown (after the cohort filter, top and privacy rules) */
+  total: number;
+  /** entries offset to offset + limit, each as this caller may see its subject */
+  page(offset: number, limit: number): BoardEntry[];
   stale: boolean;
   dataVersion: string;
 };
@@ -105,12 +108,16 @@ function createBoards(store: Store): Boards {
       }
       // pseudonyms are scoped to this board and period: they join to nothing else
       const scope = `board:${board.name}:${board.periodStart}`;
+      const { entries, ...about } = board;
       return {
-        ...board,
-        entries: board.entries.map((e) => ({
-          ...e,
-          shown: e.subject === 'person' ? view.identity(e.id, scope) : { id: e.id, masked: false },
-        })),
+        ...about,
+        total: entries.length,
+        page: (offset, limit) =>
+          entries.slice(offset, offset + limit).map((e) => ({
+            ...e,
+            shown:
+              e.subject === 'person' ? view.identity(e.id, scope) : { id: e.id, masked: false },
+          })),
         stale: current.stale || previous.stale,
         dataVersion: current.watermark,
       };

@@ -50,7 +50,7 @@ export type BoardView = {
   /** every cohort on the board (before the cohort filter) */
   cohorts: string[];
   cohort: string | null;
-  entries: BoardViewEntry[];
+  entries: readonly BoardViewEntry[];
 };
 
 export class UnknownBoardError extends Error {
@@ -151,6 +151,15 @@ function computeVisibleRanks(
   return out;
 }
 
+// Per (current, previous) evaluation pair, each board view built once: a request for a cached
+// board then costs the page it shows, not the whole board
+const views = new WeakMap<
+  Evaluation,
+  WeakMap<Evaluation | typeof NO_PREVIOUS, Map<string, BoardView>>
+>();
+const NO_PREVIOUS = {} as Evaluation;
+
+/** The board as a caller with these options sees it (built once per evaluation pair and view). */
 export function boardView(
   ruleSet: RuleSet,
   board: string,
@@ -160,6 +169,37 @@ export function boardView(
 ): BoardView {
   const b = ruleSet.ir.leaderboards[board];
   if (!b) throw new UnknownBoardError(board, Object.keys(ruleSet.ir.leaderboards));
+  // a cohort the board does not have is shown empty and not kept: callers name any text
+  const cohorts = current.result.leaderboards[board]?.cohorts ?? {};
+  if (options.cohort != null && !Object.hasOwn(cohorts, options.cohort))
+    return buildBoardView(ruleSet, board, current, previous, options);
+  let byPrevious = views.get(current);
+  if (!byPrevious) {
+    byPrevious = new WeakMap();
+    views.set(current, byPrevious);
+  }
+  let kept = byPrevious.get(previous ?? NO_PREVIOUS);
+  if (!kept) {
+    kept = new Map();
+    byPrevious.set(previous ?? NO_PREVIOUS, kept);
+  }
+  const key = `${board}|${options.cohort ?? ''}|${options.hidden?.key ?? 'all'}`;
+  let view = kept.get(key);
+  if (!view) {
+    view = buildBoardView(ruleSet, board, current, previous, options);
+    kept.set(key, view);
+  }
+  return view;
+}
+
+function buildBoardView(
+  ruleSet: RuleSet,
+  board: string,
+  current: Evaluation,
+  previous: Evaluation | null,
+  options: BoardOptions,
+): BoardView {
+  const b = ruleSet.ir.leaderboards[board];
   const asOf = new Date(current.result.now);
   const bounds = boardBounds(ruleSet.ir, b.window, asOf);
   const hiddenOf: HiddenOf = options.hidden ?? { key: 'all', of: () => null };

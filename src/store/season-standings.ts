@@ -10,8 +10,8 @@ export type SeasonStandingsRow = {
   periodStart: string;
   periodEnd: string;
   policyHash: string;
-  named: unknown[];
-  public: unknown[];
+  named: readonly unknown[];
+  public: readonly unknown[];
   archivedAt: string;
 };
 

@@ -107,6 +107,41 @@ describe('leaderboard', () => {
     expect(none.entries).toEqual([]);
   });
 
+  it('pages with first, after and last, masking each page as the whole board', async () => {
+    const PAGE = `query($first: Int, $after: String, $last: Int, $before: String) {
+      leaderboard(name: "value", first: $first, after: $after, last: $last, before: $before) {
+        ... on LeaderboardConnection {
+          board { total }
+          pageInfo { hasNextPage hasPreviousPage endCursor }
+          edges { cursor node { rank subjectId masked } }
+        } } }`;
+    type Page = {
+      board: { total: number };
+      pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; endCursor: string | null };
+      edges: { cursor: string; node: { rank: number; subjectId: string; masked: boolean } }[];
+    };
+    const page = async (key: string, variables: Record<string, unknown>) => {
+      const res = await api.gql<{ leaderboard: Page }>(key, PAGE, variables);
+      expect(res.body.errors).toBeUndefined();
+      return res.body.data!.leaderboard;
+    };
+    const whole = (await board(api.keys.viewer.key, {})).entries.map((e) => e.subjectId);
+    const first = await page(api.keys.viewer.key, { first: 1 });
+    expect(first.board.total).toBe(2);
+    expect(first.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
+    expect(first.edges.map((e) => [e.node.rank, e.node.subjectId, e.node.masked])).toEqual([
+      [1, whole[0], true],
+    ]);
+    const second = await page(api.keys.viewer.key, { first: 1, after: first.pageInfo.endCursor });
+    expect(second.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
+    expect(second.edges.map((e) => [e.node.rank, e.node.subjectId])).toEqual([[2, whole[1]]]);
+    // `last` alone counts back from the end of the board
+    const last = await page(api.keys.governance.key, { last: 1 });
+    expect(last.edges.map((e) => [e.node.rank, e.node.subjectId, e.node.masked])).toEqual([
+      [2, 'bo', false],
+    ]);
+  });
+
   it('names unknown boards and windows', async () => {
     expect((await board(api.keys.viewer.key, { name: 'nope' })).code).toBe('NOT_FOUND');
     expect((await board(api.keys.viewer.key, { window: 'someday' })).code).toBe('INVALID_REQUEST');

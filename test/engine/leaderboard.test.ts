@@ -155,6 +155,28 @@ describe('boardView', () => {
   });
 });
 
+describe('boardView, asked again', () => {
+  it('gives the view it built for the same evaluations and options', () => {
+    const hidden = boardHiddenOf(viewer, 'person');
+    const first = boardView(ruleSet, 'value', now, before, { hidden });
+    expect(boardView(ruleSet, 'value', now, before, { hidden })).toBe(first);
+    // another view of the same evaluations is built on its own
+    expect(boardView(ruleSet, 'value', now, before, { hidden: null })).not.toBe(first);
+    expect(boardView(ruleSet, 'value', now, null, { hidden })).not.toBe(first);
+    expect(boardView(ruleSet, 'value', now, before, { hidden, cohort: 'engineer' })).not.toBe(
+      first,
+    );
+  });
+
+  it('keeps no view of a cohort the board does not have', () => {
+    const unknown = boardView(ruleSet, 'value', now, null, { hidden: null, cohort: 'nobody' });
+    expect(unknown.entries).toEqual([]);
+    expect(boardView(ruleSet, 'value', now, null, { hidden: null, cohort: 'nobody' })).not.toBe(
+      unknown,
+    );
+  });
+});
+
 describe('suppressSmallGroups', () => {
   const rows = [{ people: 1 }, { people: 5 }, { people: 4 }];
   it('drops groups under k unless the caller sees everything', () => {

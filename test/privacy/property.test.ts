@@ -385,7 +385,8 @@ describe('viewer figures never difference a small team-day or a read against a l
             // and the team board: ranked on the same team-days below governance (R5)
             const board = await boardsFor(store).board(session(role), { name: 'teams' });
             out.push(
-              board.entries
+              board
+                .page(0, board.total)
                 .filter((e) => e.id.startsWith(`${world}-`))
                 .map((e) => [e.id, e.rank, e.score, e.explanation.facts]),
             );
@@ -519,7 +520,9 @@ async function answers(asks: Ask[], teamId: (i: number) => string, role: Role): 
       });
     } else {
       const board = await boardsFor(store).board(s, { name: ask.name });
-      out.push(board.entries.map((e) => [e.shown.id, e.rank, e.score, e.explanation.facts]));
+      out.push(
+        board.page(0, board.total).map((e) => [e.shown.id, e.rank, e.score, e.explanation.facts]),
+      );
     }
   }
   out.push(await usageReadsFor(store).usage(session(role), {}));

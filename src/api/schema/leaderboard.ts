@@ -2,7 +2,7 @@
 // computed by the evaluator over the rollups (cached per policy, day and data watermark),
 // with movement against the previous window. Subjects are masked below governance;
 // nested `person` and `team` go through the directory's dataloaders (no N+1).
-import { resolveArrayConnection } from '@pothos/plugin-relay';
+import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import { type Board, type BoardEntry, boardsFor } from '../../app/boards.ts';
 import {
   ForbiddenError,
@@ -104,7 +104,7 @@ LeaderboardRef.implement({
     }),
     total: t.int({
       description: 'Entries shown (after the cohort filter, top and privacy rules).',
-      resolve: (b) => b.entries.length,
+      resolve: (b) => b.total,
     }),
   }),
 });
@@ -131,9 +131,10 @@ builder.queryField('leaderboard', (t) =>
       },
       resolve: async (_root, args, ctx) => {
         const board = await boardsFor(ctx.store).board(sessionOf(ctx), args);
-        const connection = resolveArrayConnection(
-          { args, defaultSize: 50, maxSize: 500 },
-          board.entries,
+        // only the page asked for is masked and mapped: a board can hold every person
+        const connection = await resolveOffsetConnection(
+          { args, defaultSize: 50, maxSize: 500, totalCount: board.total },
+          async ({ offset, limit }) => board.page(offset, limit),
         );
         return connectionWith(connection, { board });
       },
