@@ -195,7 +195,8 @@ function boardSource(
  * request made meanwhile joins the same load, or is answered from the persisted boards
  * (board-snapshots.ts), which are read first. Resolves with the number of boards once they
  * can be answered: with every board persisted, as soon as those are read, the loads going
- * on after (`evaluated` settles when they end); otherwise once evaluated.
+ * on after (`evaluated` settles when they end); otherwise once evaluated. The window before
+ * each previous one is evaluated last when no server persisted it.
  */
 export async function warmLeaderboards(
   store: Store,
@@ -234,20 +235,28 @@ export async function warmLeaderboards(
   const snapshots = boardSnapshotsFor(store);
   const complete = await snapshots.prefetch(ruleSet, persisted);
   // then the window before each previous one, which a board of the previous window compares
-  // with, when a server persisted it (not evaluated here: it is asked for less often)
-  await snapshots.prefetch(
-    ruleSet,
-    boards.map(([name]) => previousClock(ruleSet, name, previousClock(ruleSet, name, now))),
-  );
+  // with: read when a server persisted it, else evaluated last, in the background, so that
+  // it gets persisted (a new version) and the previous window's first board need not wait
+  const older = new Map<number, Date>();
+  for (const [name] of boards) {
+    const clock = previousClock(ruleSet, name, previousClock(ruleSet, name, now));
+    if (!loads.has(`boards|${clock.getTime()}`)) older.set(clock.getTime(), clock);
+  }
+  const olderPersisted = await snapshots.prefetch(ruleSet, [...older.values()]);
+  const later =
+    olderPersisted || !snapshots.enabled
+      ? []
+      : [...older.values()].map((clock) => ({ purpose: 'boards' as Purpose, clock }));
+  const inTurn = (list: readonly { purpose: Purpose; clock: Date }[]) =>
+    (async () => {
+      for (const l of list) await load(l);
+    })().catch(() => {}); // a board request evaluates what failed here
   if (complete) {
     wanted.sort((a, b) => Number(a.purpose === 'boards') - Number(b.purpose === 'boards'));
-    const evaluated = (async () => {
-      for (const l of wanted) await load(l);
-    })().catch(() => {}); // a board request evaluates what failed here
-    return { boards: boards.length, evaluated };
+    return { boards: boards.length, evaluated: inTurn([...wanted, ...later]) };
   }
   // nothing persisted (a first start, a new version): the boards can be answered once
   // evaluated (a board request made meanwhile joins the load it needs)
   await Promise.all(wanted.map(load));
-  return { boards: boards.length, evaluated: Promise.resolve() };
+  return { boards: boards.length, evaluated: inTurn(later) };
 }

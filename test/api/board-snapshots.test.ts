@@ -187,6 +187,26 @@ describe('persisted boards', () => {
 });
 
 describe('persisted boards of past windows', () => {
+  it('get the window before the previous one evaluated and persisted at start when none was', async () => {
+    // as for a newly activated version: nothing persisted under the active policy
+    const clean = await database.open({ entities: apiEntities });
+    await clean.query('delete from board_snapshots');
+    await clean.close();
+    const running = await serve(false);
+    const { evaluated } = await warmLeaderboards(running.store);
+    await evaluated;
+    const { hash } = await activePolicyFor(running.store).require();
+    await stop(running);
+    const store = await database.open({ entities: apiEntities });
+    const stamps = await store.query<{ clock_stamp: string }>(
+      'select clock_stamp from board_snapshots where policy_hash = $1 order by clock_stamp',
+      [hash],
+    );
+    // now (November), the previous window (October) and the one before it (September)
+    expect(stamps.map((r) => r.clock_stamp)).toEqual(['2026-09-30', '2026-10-31', '2026-11-20']);
+    await store.close();
+  });
+
   // last: it deletes the persisted boards the tests above read
   it("answer the previous window's board on a restarted server, the window before it read at start", async () => {
     // a server asked for October's board evaluates and persists October and September
