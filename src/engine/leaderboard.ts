@@ -14,7 +14,7 @@
 //   instant of the previous period: `change` = previous rank − rank (positive = up).
 import type { RuleSet } from '../policy/compile/ruleset.ts';
 import type { Explanation } from '../policy/evaluate/types.ts';
-import type { BoardWindow, SubjectKind } from '../policy/ir.ts';
+import type { BoardWindow, IrLeaderboard, SubjectKind } from '../policy/ir.ts';
 import { boardBounds } from '../policy/windows.ts';
 import type { Evaluation } from './evaluation.ts';
 
@@ -151,15 +151,13 @@ function computeVisibleRanks(
   return out;
 }
 
-// Per (current, previous) evaluation pair, each board view built once: a request for a cached
-// board then costs the page it shows, not the whole board
-const views = new WeakMap<
-  Evaluation,
-  WeakMap<Evaluation | typeof NO_PREVIOUS, Map<string, BoardView>>
->();
+/** The evaluation a board without a previous window is kept under. */
 const NO_PREVIOUS = {} as Evaluation;
 
-/** The board as a caller with these options sees it (built once per evaluation pair and view). */
+/**
+ * The board as a caller with these options sees it, built once per (current, previous)
+ * evaluation pair and view: a request for a cached board then costs the page it shows.
+ */
 export function boardView(
   ruleSet: RuleSet,
   board: string,
@@ -169,37 +167,28 @@ export function boardView(
 ): BoardView {
   const b = ruleSet.ir.leaderboards[board];
   if (!b) throw new UnknownBoardError(board, Object.keys(ruleSet.ir.leaderboards));
+  const build = () => buildBoardView(ruleSet, { name: board, ...b }, current, previous, options);
   // a cohort the board does not have is shown empty and not kept: callers name any text
   const cohorts = current.result.leaderboards[board]?.cohorts ?? {};
-  if (options.cohort != null && !Object.hasOwn(cohorts, options.cohort))
-    return buildBoardView(ruleSet, board, current, previous, options);
-  let byPrevious = views.get(current);
-  if (!byPrevious) {
-    byPrevious = new WeakMap();
-    views.set(current, byPrevious);
+  if (options.cohort != null && !Object.hasOwn(cohorts, options.cohort)) return build();
+  const view = `view|${board}|${options.cohort ?? ''}|${options.hidden?.key ?? 'all'}`;
+  const byPrevious = memoized(current, view, () => new WeakMap<Evaluation, BoardView>());
+  let built = byPrevious.get(previous ?? NO_PREVIOUS);
+  if (!built) {
+    built = build();
+    byPrevious.set(previous ?? NO_PREVIOUS, built);
   }
-  let kept = byPrevious.get(previous ?? NO_PREVIOUS);
-  if (!kept) {
-    kept = new Map();
-    byPrevious.set(previous ?? NO_PREVIOUS, kept);
-  }
-  const key = `${board}|${options.cohort ?? ''}|${options.hidden?.key ?? 'all'}`;
-  let view = kept.get(key);
-  if (!view) {
-    view = buildBoardView(ruleSet, board, current, previous, options);
-    kept.set(key, view);
-  }
-  return view;
+  return built;
 }
 
 function buildBoardView(
   ruleSet: RuleSet,
-  board: string,
+  b: IrLeaderboard & { name: string },
   current: Evaluation,
   previous: Evaluation | null,
   options: BoardOptions,
 ): BoardView {
-  const b = ruleSet.ir.leaderboards[board];
+  const board = b.name;
   const asOf = new Date(current.result.now);
   const bounds = boardBounds(ruleSet.ir, b.window, asOf);
   const hiddenOf: HiddenOf = options.hidden ?? { key: 'all', of: () => null };
