@@ -41,8 +41,11 @@ type SnapshotBoard = {
   smallCohorts: string[];
   /** cohort → [id, score, rank] in rank order */
   cohorts: Record<string, [string, number, number][]>;
-  /** id → cohort and explanation, for the entries a board can show */
-  shown: Record<string, { cohort: string | null; explanation: Explanation }>;
+  /**
+   * id → cohort, for the entries a board can show; their explanations are kept apart
+   * (`SnapshotExplanations`), inline only in rows written before that
+   */
+  shown: Record<string, { cohort: string | null; explanation?: Explanation }>;
 };
 
 export type BoardSnapshot = {
@@ -61,17 +64,28 @@ export type BoardSnapshot = {
   boards: Record<string, SnapshotBoard>;
 };
 
-/** What the boards of an evaluation show, as plain data. */
-export function snapshotOf(ruleSet: RuleSet, evaluation: Evaluation): BoardSnapshot {
+/** board → id → explanation of every shown entry: stored apart, parsed on first use. */
+export type SnapshotExplanations = Record<string, Record<string, Explanation>>;
+
+/** What the boards of an evaluation show, as plain data, and their entries' explanations. */
+export function snapshotOf(
+  ruleSet: RuleSet,
+  evaluation: Evaluation,
+): { snapshot: BoardSnapshot; explanations: SnapshotExplanations } {
   const boards: Record<string, SnapshotBoard> = {};
+  const explanations: SnapshotExplanations = {};
   for (const [name, board] of Object.entries(ruleSet.ir.leaderboards)) {
     const result = evaluation.result.leaderboards[name];
     if (!result) continue;
     const shown: SnapshotBoard['shown'] = {};
+    const explained: Record<string, Explanation> = {};
     for (const hidden of [null, publicBoardHiddenOf(ruleSet, board.subject)]) {
-      for (const e of boardView(ruleSet, name, evaluation, null, { hidden }).entries)
-        shown[e.id] = { cohort: e.cohort, explanation: e.explanation };
+      for (const e of boardView(ruleSet, name, evaluation, null, { hidden }).entries) {
+        shown[e.id] = { cohort: e.cohort };
+        explained[e.id] = e.explanation;
+      }
     }
+    explanations[name] = explained;
     boards[name] = {
       subject: result.subject,
       window: result.window,
@@ -87,7 +101,7 @@ export function snapshotOf(ruleSet: RuleSet, evaluation: Evaluation): BoardSnaps
     };
   }
   const { directory, result } = evaluation;
-  return {
+  const snapshot: BoardSnapshot = {
     now: result.now,
     policy: result.policy,
     timezone: result.timezone,
@@ -95,14 +109,30 @@ export function snapshotOf(ruleSet: RuleSet, evaluation: Evaluation): BoardSnaps
     teams: directory.teams.map((t) => [t.id, t.sensitivity]),
     boards,
   };
+  return { snapshot, explanations };
+}
+
+/** A snapshot as stored: the ranks as JSON, the explanations as text beside them. */
+function persistedFormOf(ruleSet: RuleSet, evaluation: Evaluation, mark: string | null) {
+  const { snapshot, explanations } = snapshotOf(ruleSet, evaluation);
+  return { snapshot: { ...snapshot, mark }, explanations: JSON.stringify(explanations) };
 }
 
 /**
  * An evaluation that answers board views as the one it was taken from did: the ranked
  * rows, the shown entries' explanations and the directory. It holds nothing else (no
- * tiers, badges or standings): only board requests read it.
+ * tiers, badges or standings): only board requests read it. `explanations` (the JSON
+ * text stored beside the snapshot) is parsed when an explanation is first read.
  */
-export function evaluationOf(snapshot: BoardSnapshot): Evaluation {
+export function evaluationOf(snapshot: BoardSnapshot, explanations: string | null): Evaluation {
+  let parsed: SnapshotExplanations | null = null;
+  const explanationOf = (board: string, id: string, inline: Explanation | undefined) => {
+    if (inline) return inline;
+    parsed ??= explanations === null ? {} : (JSON.parse(explanations) as SnapshotExplanations);
+    const found = parsed[board]?.[id];
+    if (!found) throw new Error(`persisted board ${board} has no explanation for a shown entry`);
+    return found;
+  };
   const subjects = new Map<string, SubjectResult>();
   const leaderboards: Record<string, LeaderboardResult> = {};
   for (const [name, board] of Object.entries(snapshot.boards)) {
@@ -147,7 +177,9 @@ export function evaluationOf(snapshot: BoardSnapshot): Evaluation {
         rank: ranked?.rank ?? null,
         cohortSize: ranked?.size ?? 0,
         inTop: ranked !== undefined && (board.top === null || ranked.rank <= board.top),
-        explanation: entry.explanation,
+        get explanation() {
+          return explanationOf(name, id, entry.explanation);
+        },
       };
     }
   }
@@ -244,7 +276,7 @@ function createBoardSnapshots(store: Store): BoardSnapshots {
           policyHash: ruleSet.hash,
           clockStamp: clockStamp(ruleSet, now),
           watermark,
-          snapshot: { ...snapshotOf(ruleSet, evaluation), mark: loaded.mark },
+          ...persistedFormOf(ruleSet, evaluation, loaded.mark),
         }),
       )
       // a lost snapshot costs the next fresh server one evaluation of that window
@@ -266,7 +298,7 @@ function createBoardSnapshots(store: Store): BoardSnapshots {
         return {
           watermark: row.watermark,
           mark: snapshot.mark ?? null,
-          evaluation: evaluationOf(snapshot),
+          evaluation: evaluationOf(snapshot, row.explanations),
         };
       });
       if (read.size >= 8) read.clear();

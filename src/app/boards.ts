@@ -113,11 +113,22 @@ function createBoards(store: Store): Boards {
         ...about,
         total: entries.length,
         page: (offset, limit) =>
-          entries.slice(offset, offset + limit).map((e) => ({
-            ...e,
-            shown:
-              e.subject === 'person' ? view.identity(e.id, scope) : { id: e.id, masked: false },
-          })),
+          entries.slice(offset, offset + limit).map(
+            (e): BoardEntry => ({
+              rank: e.rank,
+              subject: e.subject,
+              id: e.id,
+              cohort: e.cohort,
+              score: e.score,
+              // not copied: a persisted board parses its explanations when first asked
+              get explanation() {
+                return e.explanation;
+              },
+              movement: e.movement,
+              shown:
+                e.subject === 'person' ? view.identity(e.id, scope) : { id: e.id, masked: false },
+            }),
+          ),
         stale: current.stale || previous.stale,
         dataVersion: current.watermark,
       };

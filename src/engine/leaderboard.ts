@@ -206,13 +206,17 @@ function buildBoardView(
       if (b.top !== null && row.rank > b.top) break;
       const previousRank = prior?.get(row.id) ?? null;
       const change = previousRank === null ? null : previousRank - row.rank;
+      const ranked = subjects.get(row.id)!.leaderboards[board];
       entries.push({
         rank: row.rank,
         subject: b.subject,
         id: row.id,
         cohort: b.cohort ? cohort : null,
         score: row.score,
-        explanation: subjects.get(row.id)!.leaderboards[board].explanation,
+        // read when asked for: a persisted board parses its explanations on first use
+        get explanation() {
+          return ranked.explanation;
+        },
         movement: {
           status: change === null ? 'new' : change > 0 ? 'up' : change < 0 ? 'down' : 'same',
           previousRank,

@@ -9,6 +9,8 @@ export type StoredBoardSnapshot = {
   watermark: string;
   writtenAt: Date;
   snapshot: unknown;
+  /** JSON text kept apart from the snapshot (parsed on first use), or null */
+  explanations: string | null;
 };
 
 /** How long a snapshot nobody rewrote is kept: a window's boards are rewritten whenever evaluated. */
@@ -21,15 +23,28 @@ const KEEP_DAYS = 35;
  */
 export async function saveBoardSnapshot(
   store: Store,
-  row: { policyHash: string; clockStamp: string; watermark: string; snapshot: unknown },
+  row: {
+    policyHash: string;
+    clockStamp: string;
+    watermark: string;
+    snapshot: unknown;
+    explanations?: string | null;
+  },
 ): Promise<void> {
   await store.query(
-    `insert into board_snapshots (policy_hash, clock_stamp, watermark, snapshot)
-     values ($1, $2, $3::bigint, $4::json)
+    `insert into board_snapshots (policy_hash, clock_stamp, watermark, snapshot, explanations)
+     values ($1, $2, $3::bigint, $4::json, $5)
      on conflict (policy_hash, clock_stamp) do update
-        set watermark = excluded.watermark, snapshot = excluded.snapshot, written_at = now()
+        set watermark = excluded.watermark, snapshot = excluded.snapshot,
+            explanations = excluded.explanations, written_at = now()
       where board_snapshots.watermark <= excluded.watermark`,
-    [row.policyHash, row.clockStamp, row.watermark, JSON.stringify(row.snapshot)],
+    [
+      row.policyHash,
+      row.clockStamp,
+      row.watermark,
+      JSON.stringify(row.snapshot),
+      row.explanations ?? null,
+    ],
   );
   await store.query(
     `delete from board_snapshots where written_at < now() - make_interval(days => $1)`,
@@ -47,8 +62,9 @@ export async function loadBoardSnapshot(
     watermark: string;
     written_at: Date;
     snapshot: unknown;
+    explanations: string | null;
   }>(
-    `select watermark::text as watermark, written_at, snapshot
+    `select watermark::text as watermark, written_at, snapshot, explanations
        from board_snapshots where policy_hash = $1 and clock_stamp = $2`,
     [policyHash, clockStamp],
   );
@@ -60,5 +76,6 @@ export async function loadBoardSnapshot(
     watermark: row.watermark,
     writtenAt: row.written_at,
     snapshot: row.snapshot,
+    explanations: row.explanations,
   };
 }

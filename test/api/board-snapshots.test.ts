@@ -186,6 +186,83 @@ describe('persisted boards', () => {
   });
 });
 
+describe('persisted explanations', () => {
+  const EXPLAINED = `{ leaderboard(name: "value", first: 10) {
+    ... on LeaderboardConnection { edges { node { subjectId explanation { facts { name value } } } } } } }`;
+  type Explained = { edges: { node: { subjectId: string; explanation: unknown } }[] };
+
+  async function explained(running: Running): Promise<Explained> {
+    const response = await fetch(`${running.server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${keys.governance}` },
+      body: JSON.stringify({ query: EXPLAINED }),
+    });
+    const body = (await response.json()) as { data?: { leaderboard: Explained }; errors?: unknown };
+    expect(body.errors).toBeUndefined();
+    return body.data?.leaderboard as Explained;
+  }
+
+  it('are stored apart from the ranks and answer as the evaluation did', async () => {
+    const first = await serve(false);
+    const evaluated = await explained(first);
+    expect(evaluated.edges.length).toBeGreaterThan(0);
+    await stop(first);
+    const store = await database.open({ entities: apiEntities });
+    const rows = await store.query<{
+      snapshot: { boards: Record<string, { shown: object }> };
+      explanations: string;
+    }>("select snapshot, explanations from board_snapshots where policy_hash <> 'h'");
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      // the ranks' JSON names the shown entries without their explanations
+      for (const entry of Object.values(row.snapshot.boards.value.shown))
+        expect(entry).not.toHaveProperty('explanation');
+      expect(Object.keys(JSON.parse(row.explanations).value).length).toBeGreaterThan(0);
+    }
+    await store.close();
+    // a restarted server whose own evaluation is held answers from the stored text
+    const restarted = await serve(true);
+    await warmLeaderboards(restarted.store);
+    expect(await explained(restarted)).toEqual(evaluated);
+    await stop(restarted);
+  });
+
+  it('still answer from a row written with them inline', async () => {
+    const store = await database.open({ entities: apiEntities });
+    const rows = await store.query<{
+      policy_hash: string;
+      clock_stamp: string;
+      snapshot: { boards: Record<string, { shown: Record<string, object> }> };
+      explanations: string;
+    }>(
+      "select policy_hash, clock_stamp, snapshot, explanations from board_snapshots where policy_hash <> 'h'",
+    );
+    for (const row of rows) {
+      const explanations = JSON.parse(row.explanations) as Record<string, Record<string, object>>;
+      for (const [board, b] of Object.entries(row.snapshot.boards))
+        for (const [id, entry] of Object.entries(b.shown))
+          b.shown[id] = { ...entry, explanation: explanations[board][id] };
+      await store.query(
+        'update board_snapshots set snapshot = $1::json, explanations = null where policy_hash = $2 and clock_stamp = $3',
+        [JSON.stringify(row.snapshot), row.policy_hash, row.clock_stamp],
+      );
+    }
+    await store.close();
+    const first = await serve(true);
+    await warmLeaderboards(first.store);
+    const inline = await explained(first);
+    first.release();
+    // the server's own evaluation, once it has finished, answers the same
+    const { ruleSet } = await activePolicyFor(first.store).require();
+    const cache = readServiceFor(first.store).cache;
+    for (const clock of [NOW, previousClock(ruleSet, 'value', NOW)])
+      await cache.evaluation(ruleSet, clock, undefined, 'boards');
+    expect(await explained(first)).toEqual(inline);
+    expect(inline.edges.length).toBeGreaterThan(0);
+    await stop(first);
+  });
+});
+
 describe('persisted boards of past windows', () => {
   it('get the window before the previous one evaluated and persisted at start when none was', async () => {
     // as for a newly activated version: nothing persisted under the active policy
