@@ -212,9 +212,10 @@ export function registerServeCommand(program: Command): void {
  * Bounds the JavaScript heap and keeps requests' objects young (docs/scale.md, Memory).
  * V8 lets a busy heap grow to about 4 times what a full collection keeps, and on a machine
  * with 16 GB or more gives the young generation 32 MB semi-spaces, whose freed pages it
- * keeps: under ingest with boards polled the server's RSS was 0.67 GB for 0.15-0.24 GB of live objects. The growth is a flag V8
- * reads at each collection; the semi-space size is fixed at start, so serve restarts itself
- * once with it (same process id, same standard streams) where the platform allows.
+ * keeps: under ingest with boards polled the server's RSS was 0.67 GB for 0.15-0.24 GB of
+ * live objects. The growth is a flag V8 reads at each collection; the semi-space size is
+ * fixed at start, so serve restarts itself once with it (same process id, same standard
+ * streams) where the platform allows.
  */
 function tuneHeap(config: Config): void {
   // Objects that outlive a scavenge or two (requests in flight while a long evaluation
